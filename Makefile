@@ -1,0 +1,120 @@
+# vpcfwd build. `make` builds, `make test` installs what is missing, builds and runs
+# every test, `make SANITIZE=1 test` runs the unit tests under ASan+UBSan, `make bench`
+# runs the benchmark harness. Sources are found by layout (see docs/layout in README.md),
+# so a new module or test needs no edit here.
+
+CC       ?= gcc
+SANITIZE ?= 0
+BUILD    ?= build
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+endif
+
+PKGS     := liburing ck libconfig jansson
+CPPFLAGS += -I. -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
+            -MMD -MP
+LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+# ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+else
+LDLIBS   += -ljemalloc
+endif
+
+LIB_SRC  := $(wildcard common/*.c shm/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libvpcfwd.a
+
+# procs/<p>/*.c -> bin/vpcfwd-<p>; tools/<t>.c -> bin/<t>
+PROCS    := $(notdir $(wildcard procs/*))
+PROC_BIN := $(PROCS:%=$(BUILD)/bin/vpcfwd-%)
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# test helper programs (stress writers/readers): tests/stress/*.c
+STRESS_SRC := $(wildcard tests/stress/*.c)
+STRESS_BIN := $(STRESS_SRC:tests/stress/%.c=$(BUILD)/tests/%)
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test unit-test shell-test bench clean format
+all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(STRESS_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/vpcfwd-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard procs/%/*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Packages the build and the tests need on Debian 12. Quick when all are there.
+DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
+            libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang valgrind
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $$missing || { apt-get update -q && apt-get install -y -q $$missing; }; \
+	fi
+
+unit-test: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 -q; done
+
+shell-test: all
+	@set -e; for t in tests/*.sh; do echo "== $$t"; BUILD=$(BUILD) bash $$t; done
+
+ifeq ($(SANITIZE),1)
+test: deps
+	$(MAKE) SANITIZE=1 unit-test
+else
+test: deps
+	$(MAKE) all
+	$(MAKE) unit-test
+	$(MAKE) shell-test
+endif
+
+bench: deps
+	$(MAKE) all $(BENCH_BIN)
+	BUILD=$(BUILD) bench/run
+
+$(BENCH_BIN): $(LIB)
+bench-bins: $(BENCH_BIN)
+
+clean:
+	rm -rf build build-san
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

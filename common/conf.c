@@ -1,0 +1,339 @@
+/*
+ * conf: see conf.h. A setting that a getter has read is marked through libconfig's
+ * per-setting hook, which is how conf_check_unused() tells typos from tunables.
+ */
+#include "common/conf.h"
+#include "common/log.h"
+#include "shm/seg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conf {
+	config_t cf;
+	char name[256];
+	char err[512];
+};
+
+static char load_err[512];
+static char used_mark;	/* the hook value of a setting that was read */
+
+static struct conf *
+conf_parse(const char *path, const char *text, const char *name)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	int ok;
+
+	if (c == NULL) {
+		snprintf(load_err, sizeof(load_err), "%s: out of memory", name);
+		return NULL;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	config_init(&c->cf);
+	ok = path ? config_read_file(&c->cf, path) : config_read_string(&c->cf, text);
+	if (ok != CONFIG_TRUE) {
+		if (config_error_type(&c->cf) == CONFIG_ERR_FILE_IO)
+			snprintf(load_err, sizeof(load_err), "%s: cannot read: %s", name,
+			    strerror(errno));
+		else
+			snprintf(load_err, sizeof(load_err), "%s:%d: %s", name,
+			    config_error_line(&c->cf), config_error_text(&c->cf));
+		config_destroy(&c->cf);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conf *
+conf_load(const char *path)
+{
+	return conf_parse(path, NULL, path);
+}
+
+struct conf *
+conf_load_string(const char *text, const char *name)
+{
+	return conf_parse(NULL, text, name);
+}
+
+const char *
+conf_load_error(void)
+{
+	return load_err;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	config_destroy(&c->cf);
+	free(c);
+}
+
+const char *
+conf_error(const struct conf *c)
+{
+	return c->err;
+}
+
+const char *
+conf_path(const struct conf *c)
+{
+	return c->name;
+}
+
+static int
+conf_fail(struct conf *c, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s)
+		n = snprintf(c->err, sizeof(c->err), "%s:%d: ", c->name,
+		    config_setting_source_line(s));
+	else
+		n = snprintf(c->err, sizeof(c->err), "%s: ", c->name);
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, sizeof(c->err) - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static config_setting_t *
+conf_find(struct conf *c, const char *path)
+{
+	config_setting_t *s = config_lookup(&c->cf, path);
+
+	if (s)
+		config_setting_set_hook(s, &used_mark);
+	return s;
+}
+
+int
+conf_get_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max,
+    int64_t *out)
+{
+	config_setting_t *s = conf_find(c, path);
+	int64_t v;
+
+	if (s == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return conf_fail(c, s, "%s must be an integer in %" PRId64 "..%" PRId64, path,
+		    min, max);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return conf_fail(c, s, "%s must be %" PRId64 "..%" PRId64 ", not %" PRId64,
+		    path, min, max, v);
+	*out = v;
+	return 0;
+}
+
+int
+conf_get_bool(struct conf *c, const char *path, bool def, bool *out)
+{
+	config_setting_t *s = conf_find(c, path);
+
+	if (s == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return conf_fail(c, s, "%s must be true or false", path);
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+int
+conf_get_str(struct conf *c, const char *path, const char *def, const char **out)
+{
+	config_setting_t *s = conf_find(c, path);
+
+	if (s == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return conf_fail(c, s, "%s must be a string", path);
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+/* "250ms" -> ns; -1 when not a number with a known unit (or it overflows). */
+static int
+duration_parse(const char *str, uint64_t *ns)
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000ull },
+		{ "m", 60000000000ull }, { "h", 3600000000000ull }, { "d", 86400000000000ull },
+	};
+	char *end;
+	unsigned long long v;
+
+	if (*str < '0' || *str > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (errno)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v > UINT64_MAX / units[i].ns)
+				return -1;
+			*ns = v * units[i].ns;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+conf_get_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
+    uint64_t max_ns, uint64_t *out_ns)
+{
+	config_setting_t *s = conf_find(c, path);
+	uint64_t v;
+
+	if (s == NULL) {
+		*out_ns = def_ns;
+		return 0;
+	}
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: {
+		int64_t secs = config_setting_get_int64(s);
+
+		if (secs < 0 || (uint64_t)secs > UINT64_MAX / 1000000000ull)
+			goto bad;
+		v = (uint64_t)secs * 1000000000ull;
+		break;
+	}
+	case CONFIG_TYPE_STRING:
+		if (duration_parse(config_setting_get_string(s), &v) < 0)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	if (v < min_ns || v > max_ns)
+		return conf_fail(c, s, "%s must be between %" PRIu64 "ms and %" PRIu64 "ms",
+		    path, min_ns / 1000000, max_ns / 1000000);
+	*out_ns = v;
+	return 0;
+bad:
+	return conf_fail(c, s, "%s must be a duration such as \"250ms\", \"5s\", \"5d\" "
+	    "(or an integer number of seconds)", path);
+}
+
+static int
+check_group(struct conf *c, config_setting_t *g, bool scalars_only)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, i);
+
+		if (scalars_only && config_setting_is_group(s))
+			continue;
+		if (config_setting_get_hook(s) != &used_mark)
+			return conf_fail(c, s, "unknown setting '%s%s%s'",
+			    g == config_root_setting(&c->cf) ? "" : config_setting_name(g),
+			    g == config_root_setting(&c->cf) ? "" : ".", config_setting_name(s));
+	}
+	return 0;
+}
+
+int
+conf_check_unused(struct conf *c, const char *section)
+{
+	config_setting_t *g;
+
+	if (check_group(c, config_root_setting(&c->cf), true) < 0)
+		return -1;
+	if (section == NULL || (g = config_lookup(&c->cf, section)) == NULL)
+		return 0;
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "%s must be a group: %s { ... }", section, section);
+	return check_group(c, g, false);
+}
+
+int64_t
+conf_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max)
+{
+	int64_t v;
+
+	if (conf_get_int(c, path, def, min, max, &v) < 0)
+		fatalx("%s", c->err);
+	return v;
+}
+
+bool
+conf_bool(struct conf *c, const char *path, bool def)
+{
+	bool v;
+
+	if (conf_get_bool(c, path, def, &v) < 0)
+		fatalx("%s", c->err);
+	return v;
+}
+
+const char *
+conf_str(struct conf *c, const char *path, const char *def)
+{
+	const char *v;
+
+	if (conf_get_str(c, path, def, &v) < 0)
+		fatalx("%s", c->err);
+	return v;
+}
+
+uint64_t
+conf_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
+    uint64_t max_ns)
+{
+	uint64_t v;
+
+	if (conf_get_duration(c, path, def_ns, min_ns, max_ns, &v) < 0)
+		fatalx("%s", c->err);
+	return v;
+}
+
+void
+conf_done(struct conf *c, const char *section)
+{
+	if (conf_check_unused(c, section) < 0)
+		fatalx("%s", c->err);
+}
+
+void
+conf_read_common(struct conf *c, struct conf_common *out)
+{
+	config_setting_t *s;
+	const char *lvl;
+
+	out->node = conf_str(c, "node", NULL);
+	if (out->node == NULL)
+		fatalx("%s: node must be set: node = \"gw1\";", c->name);
+	if (!seg_part_valid(out->node)) {
+		s = config_lookup(&c->cf, "node");
+		fatalx("%s:%d: node must be 1..%d characters of [a-z0-9_-]", c->name,
+		    config_setting_source_line(s), SEG_PART_MAX);
+	}
+	lvl = conf_str(c, "log_level", "info");
+	out->log_level = log_level_parse(lvl);
+	if (out->log_level < 0) {
+		s = config_lookup(&c->cf, "log_level");
+		fatalx("%s:%d: log_level must be error, warn, info or debug", c->name,
+		    config_setting_source_line(s));
+	}
+}

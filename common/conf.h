@@ -1,0 +1,59 @@
+/*
+ * conf: typed access to a node's libconfig file. One file holds the settings of all of
+ * a node's processes, one group per process ("syncd { port = 4790; }") plus a few
+ * top-level settings every process reads (node, log_level).
+ *
+ * Getters take a full path ("syncd.port"), a default and a range. A missing setting
+ * yields the default; a setting of the wrong type or out of range is an error that
+ * names the file, the line and the setting. The conf_* forms exit through fatalx() on
+ * an error (what a process wants at start-up, before it touches any state); the
+ * conf_get_* forms return -1 and leave the message in conf_error() (for tests, tools).
+ * conf_done() then refuses settings in the process's group that nothing read, so a
+ * typo is an error instead of a silently ignored tunable.
+ */
+#ifndef COMMON_CONF_H
+#define COMMON_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conf;
+
+/* NULL with conf_load_error() set when the file cannot be read or parsed. */
+struct conf *conf_load(const char *path);
+const char *conf_load_error(void);
+/* Parse a configuration held in memory (tests). name is used in messages. */
+struct conf *conf_load_string(const char *text, const char *name);
+void conf_free(struct conf *c);
+const char *conf_error(const struct conf *c);
+const char *conf_path(const struct conf *c);
+
+int conf_get_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max,
+    int64_t *out);
+int conf_get_bool(struct conf *c, const char *path, bool def, bool *out);
+/* *out points into the configuration; valid until conf_free(). */
+int conf_get_str(struct conf *c, const char *path, const char *def, const char **out);
+/*
+ * A duration: an integer (seconds) or a string of a number and a unit: "250ms", "5s",
+ * "10m", "2h", "5d", "100us". Result and range in nanoseconds.
+ */
+int conf_get_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
+    uint64_t max_ns, uint64_t *out_ns);
+/* Settings of group `section` (and top-level scalars) that no getter asked for. */
+int conf_check_unused(struct conf *c, const char *section);
+
+int64_t conf_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max);
+bool conf_bool(struct conf *c, const char *path, bool def);
+const char *conf_str(struct conf *c, const char *path, const char *def);
+uint64_t conf_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
+    uint64_t max_ns);
+void conf_done(struct conf *c, const char *section);
+
+/* Settings every process of a node reads: node name, log level. */
+struct conf_common {
+	const char *node;	/* [a-z0-9_-], names the node's shm segments */
+	int log_level;		/* enum log_level */
+};
+void conf_read_common(struct conf *c, struct conf_common *out);
+
+#endif
