@@ -59,7 +59,9 @@ $(BUILD)/bin/vpcfwd-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard procs/%/*.c)) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIB)
+# A static pattern rule: tools may be named vpcfwd-* (vpcfwd-stat), and the implicit
+# rule above would otherwise win (shorter stem) and link a tool without its object.
+$(TOOL_BIN): $(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,0 +1,204 @@
+/*
+ * table: the versioned rule table of a node, in shared memory, with one writer process
+ * (a gateway's rule-store, a host's learner) and many reader processes (forwarder,
+ * syncd, vpcfwd-table).
+ *
+ * A rule maps (VNI, IPv4) to (MAC, VTEP IPv4) and carries the version at which it last
+ * changed. Entries are copy-on-write: a change writes a new entry and swings one index,
+ * so a reader sees the old or the new entry, never a torn one. Readers take no lock,
+ * make no syscall and never wait; replaced entries are reused only after every reader
+ * that could hold them has left its read section (shm/epoch.h).
+ *
+ * Per VNI the table keeps the generation, the current version, the recent versions
+ * (the valid ones a learner may sync from) and the entries in version order, so "what
+ * changed after version v" costs what it returns. A gateway table keeps deletes as
+ * tombstones until no valid version needs them; a host table keeps its entries in the
+ * order they were installed, for eviction by age. docs/shm.md explains the layout.
+ *
+ * Writer calls return 0 or a positive TABLE_* status, or a negative errno.
+ */
+#ifndef SHM_TABLE_H
+#define SHM_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TABLE_LAYOUT		1
+
+/* table_params.mode */
+#define TABLE_GATEWAY		1	/* version order, tombstones, change walks */
+#define TABLE_HOST		2	/* install order, eviction by age, no tombstones */
+
+/* table_rule.flags */
+#define TABLE_F_TOMBSTONE	0x01	/* a delete kept so that learners hear of it */
+#define TABLE_F_RETIRED		0x02	/* replaced or removed; only old readers see it */
+
+/* Statuses of writer calls. */
+#define TABLE_APPLIED		0	/* the change is in */
+#define TABLE_STALE		1	/* the table holds this version or a newer one */
+
+/* Answers of table_vni_check(). */
+enum table_vcheck {
+	TABLE_V_VALID,		/* sync from this version */
+	TABLE_V_RELEARN,	/* unknown generation or version: flush and start from 0 */
+	TABLE_V_AHEAD,		/* newer than this table: ask another gateway (retry) */
+	TABLE_V_NO_VNI,		/* this table holds nothing of the VNI */
+};
+
+struct table_params {
+	uint32_t mode;		/* TABLE_GATEWAY or TABLE_HOST */
+	uint32_t capacity;	/* rules, tombstones included: 16..1<<30 */
+	uint32_t max_vnis;	/* 1..1<<20 */
+	uint32_t version_window;/* versions remembered per VNI: power of two, 4..65536 */
+	uint32_t max_readers;	/* reader processes: 1..1024 */
+};
+
+struct table_rule {
+	uint32_t vni;
+	uint32_t ip;		/* IPv4, host byte order */
+	uint32_t vtep;		/* IPv4, host byte order */
+	uint8_t mac[6];
+	uint8_t flags;		/* TABLE_F_* */
+	uint8_t _pad;
+	uint64_t version;
+};
+
+struct table_key {
+	uint32_t vni;
+	uint32_t ip;
+};
+
+struct table_vni_info {
+	uint32_t vni;
+	uint32_t gen;
+	uint64_t version;	/* current */
+	uint64_t oldest;	/* oldest valid version besides 0 (== version when none older) */
+	uint64_t nversions;	/* versions recorded since the last flush */
+	uint64_t flushes;
+	uint32_t live;		/* rules */
+	uint32_t tombs;		/* tombstones */
+};
+
+/* Resume point of a change walk: after (version, ip). Zeroed: from the start. */
+struct table_cursor {
+	uint64_t version;
+	uint32_t ip;
+	uint32_t valid;
+};
+
+/* Counters the table keeps in its header (the writer updates them). */
+#define TABLE_COUNTERS(X)						\
+	X(sets,           "changes applied (sets and deletes)")		\
+	X(stale,          "changes refused: the table had that version or newer") \
+	X(full,           "changes refused: capacity reached")		\
+	X(limbo_full,     "changes refused: no free entry, readers hold the rest") \
+	X(vnis_full,      "changes refused: max_vnis reached")		\
+	X(reclaimed,      "entries reused after their grace period")	\
+	X(readers_reaped, "reader slots freed because their process died") \
+	X(evicted,        "rules evicted (host)")			\
+	X(tombs_purged,   "tombstones dropped: no valid version needs them") \
+	X(flushes,        "VNI flushes")				\
+	X(recoveries,     "writer restarts that rebuilt the writer state")
+
+struct table_counters {
+#define TABLE_CFIELD_(n, d) uint64_t n;
+	TABLE_COUNTERS(TABLE_CFIELD_)
+#undef TABLE_CFIELD_
+};
+
+struct table;
+
+/*
+ * Writer: create vpcfwd.<node>.<proc>.table, or re-attach it after a restart (params
+ * must match) and rebuild the writer's state from what readers see, so a writer killed
+ * at any point leaves a usable table. err gets one line on failure.
+ */
+int table_create(struct table **tp, const char *node, const char *proc,
+    const struct table_params *p, char *err, size_t errlen);
+/* Reader: attach by segment name and claim a reader slot. */
+int table_attach(struct table **tp, const char *segname, char *err, size_t errlen);
+void table_close(struct table *t);
+
+void table_params_default(struct table_params *p, uint32_t mode);
+/* Segment bytes for these params (for sizing, and bytes a rule). */
+uint64_t table_size(const struct table_params *p);
+const struct table_params *table_params(const struct table *t);
+const struct table_counters *table_counters(const struct table *t);
+/* Rules and tombstones held. */
+uint32_t table_count(const struct table *t);
+uint32_t table_live(const struct table *t);
+
+/* Readers: a read section. Cheap (one atomic exchange); they nest. */
+void table_read_begin(struct table *t);
+void table_read_end(struct table *t);
+
+/* A live rule (not a tombstone) for the key: true and *out filled. */
+bool table_lookup(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out);
+/*
+ * n lookups with their memory loads overlapped (the data path). hit[i] tells whether
+ * out[i] holds a live rule. Returns the number of hits.
+ */
+uint32_t table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
+    struct table_rule *out, bool *hit);
+/* Like table_lookup but returns tombstones too (and their flags). */
+bool table_get(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out);
+
+/* Writer: set a rule (flags 0) or record a delete (table_delete). Never goes back. */
+int table_set(struct table *t, const struct table_rule *r);
+int table_delete(struct table *t, uint32_t vni, uint32_t ip, uint64_t version);
+/*
+ * Writer: the VNI reached `version` in generation `gen` (after the changes of that
+ * version were set). A new VNI is created; a different generation flushes it first.
+ * A version not above the current one is refused with TABLE_STALE.
+ */
+int table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version);
+/* Writer: drop every entry and version of the VNI; it restarts at version 0 in gen. */
+int table_vni_flush(struct table *t, uint32_t vni, uint32_t gen);
+
+/* Reader: the VNI's state. -ENOENT when the table has no such VNI. */
+int table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out);
+/* Reader: may a learner at (gen, version) sync incrementally from this table? */
+enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
+    uint64_t version);
+/*
+ * Reader: the entries of the VNI that changed after `since`, in (version, ip) order,
+ * starting after *cur (zeroed for the first page), at most max. Returns how many were
+ * written to out, sets *upto to the VNI's version they bring a learner to once the
+ * walk is complete, *more when another page follows, and moves *cur. -ESTALE when
+ * `since` is not a valid version (relearn), -ENOENT for an unknown VNI.
+ */
+int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
+    struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);
+/* Reader: every VNI of the table, up to max; returns the number written. */
+uint32_t table_vnis(struct table *t, uint32_t *vnis, uint32_t max);
+
+/*
+ * Writer: housekeeping, call it every few milliseconds: reuses retired entries whose
+ * grace period is over, frees the slots of dead readers, drops tombstones no valid
+ * version needs, stores the heartbeat.
+ */
+void table_maintain(struct table *t);
+/*
+ * Writer (host): while more than max_rules are held, evict rules installed more than
+ * max_age_s seconds ago, oldest first within a VNI; at most budget of them. Returns
+ * the number evicted.
+ */
+uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget);
+
+/* Writer-defined word kept in the segment (the rule-store's applied log sequence). */
+uint64_t table_applied_seq(const struct table *t);
+void table_set_applied_seq(struct table *t, uint64_t seq);
+
+/* Reader slots in use, and how many of them are inside a read section. */
+void table_readers(const struct table *t, uint32_t *attached, uint32_t *active);
+/* Entries waiting for their grace period, and entries free now. */
+void table_limbo(const struct table *t, uint32_t *limbo, uint32_t *free_now);
+
+/*
+ * Writer, or a quiescent table: check every invariant (chains, lists in order, counts,
+ * version windows). 0, or -EUCLEAN with the first violation in err.
+ */
+int table_check(struct table *t, char *err, size_t errlen);
+
+#endif

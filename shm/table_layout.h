@@ -1,0 +1,221 @@
+/*
+ * table_layout: the rule table's memory layout and the helpers its modules share.
+ * Internal to shm/table*.c: everything else uses shm/table.h.
+ *
+ * Segment: seg_hdr | table_hdr | reader slots (own pages, the only part a reader
+ * writes) | VNI directory | VNI states | buckets | hot entries | cold entries.
+ * Every reference is a 32-bit index or an offset from the segment base, never a
+ * pointer, so each process may map the segment anywhere (docs/shm.md says why).
+ * Entry 0 is never used: index 0 means "none".
+ */
+#ifndef SHM_TABLE_LAYOUT_H
+#define SHM_TABLE_LAYOUT_H
+
+#include "shm/epoch.h"
+#include "shm/seg.h"
+#include "shm/table.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NIL		0u
+#define LIMBO_BATCHES	64	/* epochs with entries waiting; older ones merge */
+
+/*
+ * What a lookup reads: one 32-byte, 32-aligned line half. Immutable while reachable,
+ * except flags, which only gains TABLE_F_RETIRED.
+ */
+struct entry_hot {
+	uint32_t vni;
+	uint32_t ip;
+	uint32_t next;		/* hash chain */
+	uint32_t vtep;
+	uint64_t version;
+	uint8_t mac[6];
+	uint8_t flags;
+	uint8_t _pad;
+};
+_Static_assert(sizeof(struct entry_hot) == 32, "hot entry is half a cache line");
+
+/* What only the writer and change walks read. */
+struct entry_cold {
+	uint32_t prev;		/* VNI list, writer only */
+	uint32_t lnext;		/* VNI list, in version (gateway) or install (host) order */
+	uint32_t stamp;		/* seconds since the table was created, at the last set */
+	uint32_t aux;		/* tombstone FIFO, limbo or free list link */
+};
+_Static_assert(sizeof(struct entry_cold) == 16, "cold entry layout changed");
+
+/*
+ * A VNI's published state, double-buffered: the writer fills the copy readers are not
+ * told to use, then flips vni_state.pub. A writer that dies mid-update leaves the
+ * published copy whole.
+ */
+struct vni_meta {
+	uint64_t seq;		/* == pub when complete; 0 while being written */
+	uint64_t version;
+	uint64_t hist_n;	/* versions appended to hist since the last flush */
+	uint64_t flushes;
+	uint32_t gen;
+	uint32_t _pad;
+	uint64_t _pad2[3];
+};
+_Static_assert(sizeof(struct vni_meta) == 64, "vni_meta is a cache line");
+
+/* A version the VNI had, and the first entry with a version >= it (change walks). */
+struct hist_slot {
+	uint64_t version;
+	uint32_t start;
+	uint32_t _pad;
+};
+
+struct vni_state {
+	struct vni_meta meta[2];
+	uint64_t pub;		/* seq of the published meta: meta[pub & 1] */
+	uint32_t vni;
+	uint32_t in_use;
+	uint32_t head;		/* first entry of the list (readers start here) */
+	uint32_t tail;		/* writer only, like the rest of this line */
+	uint32_t tomb_head;
+	uint32_t tomb_tail;
+	uint32_t live;		/* rules of this VNI (relaxed: informational for readers) */
+	uint32_t tombs;		/* tombstones of this VNI */
+	uint8_t _pad[24];
+	struct hist_slot hist[];	/* version_window slots, a ring indexed by hist_n */
+};
+_Static_assert(sizeof(struct vni_state) == 192, "vni_state layout changed");
+
+/* Entries retired in one epoch, waiting for every reader to pass it. */
+struct limbo_batch {
+	uint64_t epoch;
+	uint32_t head, tail;
+	uint32_t count;
+	uint32_t _pad;
+};
+
+struct table_hdr {
+	struct table_params params;
+	uint32_t pool;		/* entries allocated: capacity + slack; indices 1..pool */
+	uint32_t nbuckets;	/* power of two */
+	uint32_t dir_size;	/* VNI directory slots, power of two */
+	uint32_t vni_size;	/* bytes of one vni_state with its history */
+	uint64_t readers_off, dir_off, vni_off, buckets_off, hot_off, cold_off;
+	uint64_t created_s;	/* CLOCK_REALTIME seconds, for people */
+	uint64_t applied_seq;
+	uint8_t _pad0[8];
+
+	/* Writer state. Rebuilt from the reader-visible structures after a crash. */
+	uint32_t count;		/* entries reachable from the buckets: rules + tombstones */
+	uint32_t tombs;
+	uint32_t free_head;
+	uint32_t free_count;
+	uint32_t limbo_count;
+	uint32_t limbo_first;	/* oldest batch in limbo[] */
+	uint32_t limbo_n;	/* batches in use */
+	uint32_t vnis;		/* VNI states in use */
+	uint32_t evict_cursor;	/* VNI slot where the next eviction pass starts */
+	uint32_t clean;		/* 1 after table_close by the writer: no rebuild needed */
+	uint32_t fresh;		/* next never-used entry; entries >= fresh are all free */
+	uint32_t _pad3;
+	uint64_t created_mono_s;/* CLOCK_MONOTONIC seconds at creation: stamps count from here */
+	uint64_t last_reap_ns;
+	struct limbo_batch limbo[LIMBO_BATCHES];
+	struct table_counters counters;
+
+	/* Readers load this on every read section: keep it off the writer's lines. */
+	uint8_t _pad1[64] __attribute__((aligned(64)));
+	uint64_t epoch __attribute__((aligned(64)));
+	uint8_t _pad2[56];
+};
+
+/* Process-local handle. */
+struct table {
+	struct seg seg;
+	struct table_hdr *h;
+	struct epoch_slot *readers;
+	uint64_t *dir;			/* (vni + 1) << 32 | state slot; 0 empty */
+	char *vni_base;
+	uint32_t *buckets;
+	struct entry_hot *hot;
+	struct entry_cold *cold;
+	uint32_t bucket_mask;
+	uint32_t dir_mask;
+	uint32_t hist_mask;
+	uint32_t hist_valid;		/* versions a reader may use: the window less a guard */
+	bool writer;
+	struct epoch_reader rd;
+};
+
+static inline uint64_t
+table_hash(uint32_t vni, uint32_t ip)
+{
+	uint64_t x = ((uint64_t)vni << 32) | ip;
+
+	x ^= x >> 31;
+	x *= 0x9e3779b97f4a7c15ull;
+	x ^= x >> 29;
+	return x;
+}
+
+static inline uint32_t *
+table_bucket(struct table *t, uint32_t vni, uint32_t ip)
+{
+	return &t->buckets[table_hash(vni, ip) & t->bucket_mask];
+}
+
+static inline struct vni_state *
+vni_at(const struct table *t, uint32_t slot)
+{
+	return (struct vni_state *)(t->vni_base + (size_t)slot * t->h->vni_size);
+}
+
+static inline uint32_t
+load_idx(const uint32_t *p)
+{
+	/* Acquire: pairs with the release store that published the entry. */
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void
+store_idx(uint32_t *p, uint32_t v)
+{
+	/* Release: the entry's contents are written before it can be reached. */
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline void
+entry_copy(const struct entry_hot *e, struct table_rule *out)
+{
+	out->vni = e->vni;
+	out->ip = e->ip;
+	out->vtep = e->vtep;
+	__builtin_memcpy(out->mac, e->mac, 6);
+	out->flags = __atomic_load_n(&e->flags, __ATOMIC_RELAXED);
+	out->_pad = 0;
+	out->version = e->version;
+}
+
+#define TCOUNT(t, f, n) \
+	__atomic_store_n(&(t)->h->counters.f, (t)->h->counters.f + (n), __ATOMIC_RELAXED)
+
+/* table_vni.c, for table.c and table_maint.c */
+struct vni_state *vni_find(struct table *t, uint32_t vni, uint32_t *slot);
+struct vni_state *vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen);
+void vni_meta_read(const struct vni_state *v, struct vni_meta *m);
+void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
+void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
+void vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
+void vni_hist_restart(struct table *t, struct vni_state *v);
+uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
+    const struct vni_meta *m);
+
+/* table.c, for the other modules */
+void table_retire(struct table *t, uint32_t e);
+uint32_t table_unlink_hash(struct table *t, uint32_t vni, uint32_t ip, uint32_t e);
+uint32_t table_now_s(const struct table *t);
+
+/* table_maint.c */
+int table_recover(struct table *t, char *err, size_t errlen);
+void vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto);
+
+#endif

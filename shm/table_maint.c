@@ -1,0 +1,325 @@
+/*
+ * table_maint: the rule table's upkeep, all on the writer's side: dropping tombstones
+ * that no valid version needs, evicting old rules from a host cache, rebuilding the
+ * writer's state after the writer was killed, and checking every invariant.
+ *
+ * Recovery relies on one property of every change the writer makes: each step that
+ * readers can see is a single store that leaves the hash chains and the VNI lists
+ * well formed. So after a crash the hash chains are the truth, a list entry that is
+ * not in them is a change left half-done, and everything else (free list, limbo,
+ * counts, tombstone FIFOs, history starts) can be derived again.
+ */
+#include "shm/table_layout.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IN_HASH		0x1
+#define LISTED		0x2
+
+void
+vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto)
+{
+	struct table_hdr *h = t->h;
+	uint32_t e;
+
+	while ((e = v->tomb_head) != NIL && t->hot[e].version <= upto) {
+		struct entry_hot *x = &t->hot[e];
+
+		v->tomb_head = t->cold[e].aux;
+		if (v->tomb_head == NIL)
+			v->tomb_tail = NIL;
+		if (!(x->flags & TABLE_F_RETIRED)) {
+			/* Still the current state of its key: take it out first. */
+			table_unlink_hash(t, x->vni, x->ip, e);
+			vni_list_unlink(t, v, e);
+			__atomic_or_fetch(&x->flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
+			h->count--;
+			h->tombs--;
+			__atomic_store_n(&v->tombs, v->tombs - 1, __ATOMIC_RELAXED);
+		}
+		table_retire(t, e);
+		TCOUNT(t, tombs_purged, 1);
+	}
+}
+
+uint32_t
+table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget)
+{
+	struct table_hdr *h = t->h;
+	uint32_t now = table_now_s(t), n = 0, i;
+
+	/* Gateway lists carry tombstones in FIFOs and must keep every rule. */
+	if (h->params.mode != TABLE_HOST || h->count <= max_rules || h->vnis == 0 ||
+	    now < max_age_s)
+		return 0;
+	for (i = 0; i < h->vnis && h->count > max_rules && n < budget; i++) {
+		struct vni_state *v = vni_at(t, (h->evict_cursor + i) % h->vnis);
+		uint32_t e;
+
+		/* A host list is in install order: the head is the VNI's oldest rule. */
+		while (h->count > max_rules && n < budget && (e = v->head) != NIL &&
+		    t->cold[e].stamp <= now - max_age_s) {
+			table_unlink_hash(t, t->hot[e].vni, t->hot[e].ip, e);
+			vni_list_unlink(t, v, e);
+			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
+			table_retire(t, e);
+			h->count--;
+			__atomic_store_n(&v->live, v->live - 1, __ATOMIC_RELAXED);
+			n++;
+		}
+	}
+	/* The next pass starts where this one stopped, so no VNI is always first. */
+	h->evict_cursor = (h->evict_cursor + i) % h->vnis;
+	TCOUNT(t, evicted, n);
+	return n;
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EUCLEAN;
+}
+
+/* hist[k].start = the first listed entry with version >= hist[k].version. */
+static void
+hist_rebuild(struct table *t, struct vni_state *v)
+{
+	struct vni_meta m;
+	uint64_t k;
+	uint32_t e = v->head;
+
+	vni_meta_read(v, &m);
+	k = m.hist_n > t->h->params.version_window ? m.hist_n - t->h->params.version_window : 0;
+	for (; k < m.hist_n; k++) {
+		struct hist_slot *hs = &v->hist[k & t->hist_mask];
+
+		while (e != NIL && t->hot[e].version < hs->version)
+			e = t->cold[e].lnext;
+		store_idx(&hs->start, e);
+	}
+}
+
+static void
+tomb_push(struct table *t, struct vni_state *v, uint32_t e)
+{
+	t->cold[e].aux = NIL;
+	if (v->tomb_tail == NIL)
+		v->tomb_head = e;
+	else
+		t->cold[v->tomb_tail].aux = e;
+	v->tomb_tail = e;
+}
+
+int
+table_recover(struct table *t, char *err, size_t errlen)
+{
+	struct table_hdr *h = t->h;
+	uint32_t pool = h->pool, fresh = h->fresh;
+	uint8_t *mark;
+	int r = 0;
+
+	if (fresh < 1 || fresh > pool + 1 || h->vnis > h->params.max_vnis)
+		return fail(err, errlen, "%s/%s: writer state out of range", SEG_DIR,
+		    t->seg.name);
+	if ((mark = calloc(pool + 1, 1)) == NULL)
+		return fail(err, errlen, "table recovery: out of memory");
+
+	/* 1. The hash chains are the truth. */
+	for (uint32_t b = 0; b <= t->bucket_mask; b++) {
+		for (uint32_t e = t->buckets[b]; e != NIL; e = t->hot[e].next) {
+			struct entry_hot *x = &t->hot[e];
+
+			if (e >= fresh || (mark[e] & IN_HASH) ||
+			    (table_hash(x->vni, x->ip) & t->bucket_mask) != b ||
+			    vni_find(t, x->vni, NULL) == NULL) {
+				r = fail(err, errlen, "%s/%s: bucket %u is corrupt at entry %u; "
+				    "remove the table to rebuild it", SEG_DIR, t->seg.name, b, e);
+				goto out;
+			}
+			mark[e] |= IN_HASH;
+		}
+	}
+	/* 2. VNI lists: drop what the hash no longer holds, relink prev and tail. */
+	for (uint32_t s = 0; s < h->vnis; s++) {
+		struct vni_state *v = vni_at(t, s);
+		uint32_t *pp = &v->head, p = NIL, e;
+
+		while ((e = *pp) != NIL) {
+			if (e >= fresh || (mark[e] & LISTED)) {
+				r = fail(err, errlen, "%s/%s: list of VNI %u is corrupt at entry "
+				    "%u; remove the table to rebuild it", SEG_DIR, t->seg.name,
+				    v->vni, e);
+				goto out;
+			}
+			if (!(mark[e] & IN_HASH) || t->hot[e].vni != v->vni) {
+				store_idx(pp, t->cold[e].lnext);	/* a half-done change */
+				continue;
+			}
+			mark[e] |= LISTED;
+			t->cold[e].prev = p;
+			p = e;
+			pp = &t->cold[e].lnext;
+		}
+		v->tail = p;
+		v->tomb_head = v->tomb_tail = NIL;
+	}
+	/* 3. What the hash holds but no list does: the other half of such a change. */
+	for (uint32_t e = 1; e < fresh; e++) {
+		if ((mark[e] & (IN_HASH | LISTED)) == IN_HASH) {
+			vni_list_insert(t, vni_find(t, t->hot[e].vni, NULL), e);
+			mark[e] |= LISTED;
+		}
+	}
+	/* 4. Counts, tombstone FIFOs (list order is version order) and history. */
+	h->count = h->tombs = 0;
+	for (uint32_t s = 0; s < h->vnis; s++) {
+		struct vni_state *v = vni_at(t, s);
+		uint32_t live = 0, tombs = 0;
+
+		for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
+			if (t->hot[e].flags & TABLE_F_TOMBSTONE) {
+				tombs++;
+				if (h->params.mode == TABLE_GATEWAY)
+					tomb_push(t, v, e);
+			} else {
+				live++;
+			}
+		}
+		v->live = live;
+		v->tombs = tombs;
+		h->count += live + tombs;
+		h->tombs += tombs;
+		if (h->params.mode == TABLE_GATEWAY)
+			hist_rebuild(t, v);
+	}
+	/* 5. Everything else waits one grace period: a reader may still stand on it. */
+	h->free_head = NIL;
+	h->free_count = 0;
+	h->limbo_count = 0;
+	h->limbo_first = 0;
+	h->limbo_n = 0;
+	for (uint32_t e = 1; e < fresh; e++) {
+		if (!(mark[e] & IN_HASH)) {
+			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
+			table_retire(t, e);
+		}
+	}
+out:
+	free(mark);
+	return r;
+}
+
+int
+table_check(struct table *t, char *err, size_t errlen)
+{
+	struct table_hdr *h = t->h;
+	uint32_t pool = h->pool, fresh = h->fresh, in_hash = 0, tombs = 0, listed = 0;
+	uint32_t fifo_retired = 0, n;
+	uint8_t *mark;
+	int r = 0;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			r = fail(err, errlen, __VA_ARGS__);		\
+			goto out;					\
+		}							\
+	} while (0)
+
+	if ((mark = calloc(pool + 1, 1)) == NULL)
+		return fail(err, errlen, "table check: out of memory");
+	for (uint32_t b = 0; b <= t->bucket_mask; b++) {
+		for (uint32_t e = t->buckets[b]; e != NIL; e = t->hot[e].next) {
+			struct entry_hot *x = &t->hot[e];
+			struct table_rule rr;
+
+			CHECK(e < fresh && !(mark[e] & IN_HASH), "bucket %u: bad entry %u", b, e);
+			CHECK((table_hash(x->vni, x->ip) & t->bucket_mask) == b,
+			    "entry %u in the wrong bucket", e);
+			CHECK(!(x->flags & TABLE_F_RETIRED), "retired entry %u is hashed", e);
+			CHECK(table_get(t, x->vni, x->ip, &rr) && rr.version == x->version,
+			    "key of entry %u is hashed twice", e);
+			mark[e] |= IN_HASH;
+			in_hash++;
+			tombs += (x->flags & TABLE_F_TOMBSTONE) != 0;
+		}
+	}
+	CHECK(in_hash == h->count, "count %u but %u hashed", h->count, in_hash);
+	CHECK(tombs == h->tombs, "tombs %u but %u hashed", h->tombs, tombs);
+	for (uint32_t s = 0; s < h->vnis; s++) {
+		struct vni_state *v = vni_at(t, s);
+		uint32_t p = NIL, live = 0, vt = 0;
+		struct vni_meta m;
+
+		CHECK(vni_find(t, v->vni, NULL) == v, "VNI %u not in the directory", v->vni);
+		for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
+			CHECK(e < fresh && (mark[e] & (IN_HASH | LISTED)) == IN_HASH,
+			    "VNI %u lists entry %u that is not hashed or listed twice", v->vni, e);
+			CHECK(t->hot[e].vni == v->vni, "VNI %u lists entry %u of VNI %u", v->vni,
+			    e, t->hot[e].vni);
+			CHECK(t->cold[e].prev == p, "entry %u: prev %u, expected %u", e,
+			    t->cold[e].prev, p);
+			if (h->params.mode == TABLE_GATEWAY && p != NIL)
+				CHECK(t->hot[p].version < t->hot[e].version ||
+				    (t->hot[p].version == t->hot[e].version &&
+				    t->hot[p].ip < t->hot[e].ip),
+				    "VNI %u: list out of version order at entry %u", v->vni, e);
+			mark[e] |= LISTED;
+			listed++;
+			if (t->hot[e].flags & TABLE_F_TOMBSTONE)
+				vt++;
+			else
+				live++;
+			p = e;
+		}
+		CHECK(v->tail == p, "VNI %u: tail %u, expected %u", v->vni, v->tail, p);
+		CHECK(v->live == live && v->tombs == vt, "VNI %u: counts %u/%u, listed %u/%u",
+		    v->vni, v->live, v->tombs, live, vt);
+		n = 0;
+		for (uint32_t e = v->tomb_head; e != NIL; e = t->cold[e].aux) {
+			CHECK(t->hot[e].flags & TABLE_F_TOMBSTONE, "FIFO of VNI %u holds a rule",
+			    v->vni);
+			if (t->hot[e].flags & TABLE_F_RETIRED)
+				fifo_retired++;
+			else
+				n++;
+		}
+		CHECK(h->params.mode != TABLE_GATEWAY || n == vt,
+		    "VNI %u: %u tombstones, %u in the FIFO", v->vni, vt, n);
+		vni_meta_read(v, &m);
+		if (h->params.mode == TABLE_GATEWAY) {
+			uint64_t k = m.hist_n > h->params.version_window ?
+			    m.hist_n - h->params.version_window : 0;
+			uint32_t e = v->head;
+
+			for (uint64_t prev = 0; k < m.hist_n; k++) {
+				struct hist_slot *hs = &v->hist[k & t->hist_mask];
+
+				CHECK(hs->version > prev, "VNI %u: history not increasing", v->vni);
+				prev = hs->version;
+				while (e != NIL && t->hot[e].version < hs->version)
+					e = t->cold[e].lnext;
+				CHECK(hs->start == e, "VNI %u: version %" PRIu64 " starts at %u, "
+				    "expected %u", v->vni, hs->version, hs->start, e);
+			}
+		}
+	}
+	CHECK(listed == in_hash, "%u listed, %u hashed", listed, in_hash);
+	CHECK(h->count + h->free_count + h->limbo_count + fifo_retired + (pool + 1 - fresh) ==
+	    pool, "entries lost: %u held + %u free + %u limbo + %u old tombstones + %u "
+	    "unused != %u", h->count, h->free_count, h->limbo_count, fifo_retired,
+	    pool + 1 - fresh, pool);
+out:
+	free(mark);
+	return r;
+#undef CHECK
+}

@@ -1,0 +1,511 @@
+/*
+ * table_vni: per-VNI state of the rule table: the directory from VNI to state, the
+ * published (generation, version) pair, the history of recent versions with the first
+ * entry of each, the version-ordered entry list, and the change walk that serves sync.
+ *
+ * Invariants: the list of a gateway VNI is sorted by (version, ip); hist holds the
+ * VNI's versions in increasing order, and hist[k].start is the first listed entry
+ * whose version is >= hist[k].version (NIL when none).
+ */
+#include "shm/table_layout.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Readers use hist slots [hist_n - hist_valid, hist_n); the writer overwrites slot
+ * hist_n - window, so a reader that sees hist_n move by less than the guard in the
+ * meantime read nothing that changed under it. */
+static uint64_t
+hist_guard(const struct table *t)
+{
+	return t->h->params.version_window - t->hist_valid;
+}
+
+static inline struct hist_slot *
+hist_at(const struct table *t, struct vni_state *v, uint64_t k)
+{
+	return &v->hist[k & t->hist_mask];
+}
+
+static inline uint64_t
+hist_version(const struct table *t, struct vni_state *v, uint64_t k)
+{
+	return __atomic_load_n(&hist_at(t, v, k)->version, __ATOMIC_RELAXED);
+}
+
+static uint64_t
+hist_lo(const struct table *t, uint64_t hist_n, uint64_t keep)
+{
+	(void)t;
+	return hist_n > keep ? hist_n - keep : 0;
+}
+
+/* First k in [lo, hi) whose version is > after (hi when none). */
+static uint64_t
+hist_upper(const struct table *t, struct vni_state *v, uint64_t lo, uint64_t hi,
+    uint64_t after)
+{
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (hist_version(t, v, mid) > after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+void
+vni_meta_read(const struct vni_state *v, struct vni_meta *m)
+{
+	for (;;) {
+		uint64_t p = __atomic_load_n(&v->pub, __ATOMIC_ACQUIRE);
+		const struct vni_meta *src = &v->meta[p & 1];
+		uint64_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+
+		m->version = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
+		m->hist_n = __atomic_load_n(&src->hist_n, __ATOMIC_RELAXED);
+		m->flushes = __atomic_load_n(&src->flushes, __ATOMIC_RELAXED);
+		m->gen = __atomic_load_n(&src->gen, __ATOMIC_RELAXED);
+		/* The copy is good if the writer did not start rewriting it meanwhile
+		 * (pairs with the release fence in vni_meta_write). */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (s1 == p && __atomic_load_n(&src->seq, __ATOMIC_RELAXED) == p) {
+			m->seq = p;
+			return;
+		}
+	}
+}
+
+void
+vni_meta_write(struct vni_state *v, const struct vni_meta *m)
+{
+	uint64_t p = v->pub + 1;
+	struct vni_meta *dst = &v->meta[p & 1];
+
+	__atomic_store_n(&dst->seq, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&dst->version, m->version, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->hist_n, m->hist_n, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->flushes, m->flushes, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->gen, m->gen, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->seq, p, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->pub, p, __ATOMIC_RELEASE);
+}
+
+struct vni_state *
+vni_find(struct table *t, uint32_t vni, uint32_t *slot)
+{
+	uint32_t i = (uint32_t)table_hash(vni, 0x76706366) & t->dir_mask;
+
+	for (uint32_t probes = 0; probes <= t->dir_mask; probes++) {
+		uint64_t w = __atomic_load_n(&t->dir[i], __ATOMIC_ACQUIRE);
+
+		if (w == 0)
+			return NULL;
+		if ((w >> 32) == (uint64_t)vni + 1) {
+			if (slot)
+				*slot = (uint32_t)w;
+			return vni_at(t, (uint32_t)w);
+		}
+		i = (i + 1) & t->dir_mask;
+	}
+	return NULL;
+}
+
+struct vni_state *
+vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen)
+{
+	struct vni_state *v = vni_find(t, vni, NULL);
+	uint32_t slot, i;
+
+	if (v != NULL)
+		return v;
+	if (t->h->vnis >= t->h->params.max_vnis)
+		return NULL;
+	/* States are never given back (a flushed VNI keeps its slot), so the next one
+	 * is always free. */
+	slot = t->h->vnis;
+	v = vni_at(t, slot);
+	memset(v, 0, t->h->vni_size);
+	v->vni = vni;
+	v->in_use = 1;
+	v->meta[1] = (struct vni_meta){ .seq = 1, .gen = gen };
+	v->pub = 1;
+	/* Counted before it is published: a writer killed in between leaks the slot
+	 * instead of handing it out twice. */
+	t->h->vnis++;
+	i = (uint32_t)table_hash(vni, 0x76706366) & t->dir_mask;
+	while (t->dir[i] != 0)
+		i = (i + 1) & t->dir_mask;
+	/* Release: the state is whole before a reader can find it. */
+	__atomic_store_n(&t->dir[i], ((uint64_t)vni + 1) << 32 | slot, __ATOMIC_RELEASE);
+	return v;
+}
+
+/* (version, ip) order of the list. */
+static inline bool
+entry_after(const struct entry_hot *a, const struct entry_hot *b)
+{
+	return a->version > b->version || (a->version == b->version && a->ip > b->ip);
+}
+
+/* Writer: history slots with a version in (lo, hi] now start at entry e. */
+static void
+hist_set_start(struct table *t, struct vni_state *v, uint64_t lo, uint64_t hi, uint32_t e)
+{
+	struct vni_meta m;
+	uint64_t k, first;
+
+	vni_meta_read(v, &m);
+	if (m.hist_n == 0 || hist_version(t, v, m.hist_n - 1) <= lo)
+		return;		/* the usual case: no recorded version in the range */
+	first = hist_lo(t, m.hist_n, t->h->params.version_window);
+	for (k = hist_upper(t, v, first, m.hist_n, lo); k < m.hist_n; k++) {
+		if (hist_version(t, v, k) > hi)
+			break;
+		store_idx(&hist_at(t, v, k)->start, e);
+	}
+}
+
+void
+vni_list_insert(struct table *t, struct vni_state *v, uint32_t e)
+{
+	struct entry_cold *c = t->cold;
+	uint32_t p = v->tail, s;
+
+	if (t->h->params.mode == TABLE_GATEWAY) {
+		/* Usually e is the newest and p the tail: O(1). */
+		while (p != NIL && entry_after(&t->hot[p], &t->hot[e]))
+			p = c[p].prev;
+	}
+	s = p != NIL ? c[p].lnext : v->head;
+	c[e].lnext = s;
+	c[e].prev = p;
+	store_idx(p != NIL ? &c[p].lnext : &v->head, e);
+	if (s != NIL)
+		c[s].prev = e;
+	else
+		v->tail = e;
+	if (t->h->params.mode == TABLE_GATEWAY)
+		hist_set_start(t, v, p != NIL ? t->hot[p].version : 0, t->hot[e].version, e);
+}
+
+void
+vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
+{
+	struct entry_cold *c = t->cold;
+	uint32_t p = c[e].prev, s = c[e].lnext;
+
+	/* One store takes e out of the readers' path; e keeps its lnext for readers
+	 * standing on it. */
+	store_idx(p != NIL ? &c[p].lnext : &v->head, s);
+	if (s != NIL)
+		c[s].prev = p;
+	else
+		v->tail = p;
+	if (t->h->params.mode == TABLE_GATEWAY)
+		hist_set_start(t, v, p != NIL ? t->hot[p].version : 0, t->hot[e].version, s);
+}
+
+uint64_t
+vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
+{
+	if (m->hist_n == 0)
+		return 0;
+	return hist_version(t, (struct vni_state *)v, hist_lo(t, m->hist_n, t->hist_valid));
+}
+
+/* Writer: the first listed entry with a version >= version, walking back from the
+ * tail (the entries of the version just applied). */
+static uint32_t
+list_first_from(struct table *t, struct vni_state *v, uint64_t version)
+{
+	uint32_t e = v->tail, first = NIL;
+
+	while (e != NIL && t->hot[e].version >= version) {
+		first = e;
+		e = t->cold[e].prev;
+	}
+	return first;
+}
+
+int
+table_vni_flush(struct table *t, uint32_t vni, uint32_t gen)
+{
+	struct table_hdr *h = t->h;
+	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_meta m;
+	uint32_t e, n = 0, tombs = 0;
+
+	if (v == NULL) {
+		TCOUNT(t, vnis_full, 1);
+		return -ENOSPC;
+	}
+	/* Superseded tombstones wait only in the FIFO; current ones are in the list. */
+	for (e = v->tomb_head; e != NIL;) {
+		uint32_t next = t->cold[e].aux;
+
+		if (t->hot[e].flags & TABLE_F_RETIRED)
+			table_retire(t, e);
+		e = next;
+	}
+	v->tomb_head = v->tomb_tail = NIL;
+	while ((e = v->head) != NIL) {
+		struct entry_hot *x = &t->hot[e];
+
+		table_unlink_hash(t, x->vni, x->ip, e);
+		store_idx(&v->head, t->cold[e].lnext);
+		__atomic_or_fetch(&x->flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
+		tombs += (x->flags & TABLE_F_TOMBSTONE) != 0;
+		n++;
+		table_retire(t, e);
+	}
+	v->tail = NIL;
+	h->count -= n;
+	h->tombs -= tombs;
+	__atomic_store_n(&v->live, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->tombs, 0, __ATOMIC_RELAXED);
+	vni_meta_read(v, &m);
+	m.gen = gen;
+	m.version = 0;
+	m.hist_n = 0;
+	m.flushes++;
+	vni_meta_write(v, &m);
+	TCOUNT(t, flushes, 1);
+	return TABLE_APPLIED;
+}
+
+int
+table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
+{
+	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_meta m;
+	struct hist_slot *hs;
+
+	if (v == NULL) {
+		TCOUNT(t, vnis_full, 1);
+		return -ENOSPC;
+	}
+	vni_meta_read(v, &m);
+	if (m.gen != gen) {
+		/* Generation 0 is "not known yet" (a VNI first seen through a set). */
+		if (m.gen != 0 && (m.version != 0 || v->head != NIL)) {
+			table_vni_flush(t, vni, gen);
+			vni_meta_read(v, &m);
+		} else {
+			m.gen = gen;
+			vni_meta_write(v, &m);
+		}
+	}
+	if (version <= m.version) {
+		TCOUNT(t, stale, 1);
+		return TABLE_STALE;
+	}
+	/* The slot written here is outside every reader's window (see hist_guard). */
+	hs = hist_at(t, v, m.hist_n);
+	__atomic_store_n(&hs->version, version, __ATOMIC_RELAXED);
+	store_idx(&hs->start, t->h->params.mode == TABLE_GATEWAY ?
+	    list_first_from(t, v, version) : NIL);
+	m.version = version;
+	m.hist_n++;
+	vni_meta_write(v, &m);
+	if (t->h->params.mode == TABLE_GATEWAY)
+		vni_purge_tombs(t, v, vni_oldest_valid(t, v, &m));
+	return TABLE_APPLIED;
+}
+
+int
+table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out)
+{
+	struct vni_state *v;
+	struct vni_meta m;
+
+	epoch_enter(&t->rd);
+	v = vni_find(t, vni, NULL);
+	if (v != NULL) {
+		vni_meta_read(v, &m);
+		out->vni = vni;
+		out->gen = m.gen;
+		out->version = m.version;
+		out->nversions = m.hist_n;
+		out->flushes = m.flushes;
+		out->oldest = m.hist_n ? vni_oldest_valid(t, v, &m) : 0;
+		out->live = __atomic_load_n(&v->live, __ATOMIC_RELAXED);
+		out->tombs = __atomic_load_n(&v->tombs, __ATOMIC_RELAXED);
+	}
+	epoch_exit(&t->rd);
+	return v != NULL ? 0 : -ENOENT;
+}
+
+/* Reader: is `version` one the VNI had within the valid window? */
+static bool
+hist_has(const struct table *t, struct vni_state *v, const struct vni_meta *m,
+    uint64_t version)
+{
+	uint64_t lo = hist_lo(t, m->hist_n, t->hist_valid);
+	uint64_t k = hist_upper(t, v, lo, m->hist_n, version);
+
+	return k > lo && hist_version(t, v, k - 1) == version;
+}
+
+/* Reader: nothing we read from hist since reading m can have been overwritten. */
+static bool
+hist_still_good(struct table *t, struct vni_state *v, const struct vni_meta *m)
+{
+	struct vni_meta now;
+
+	vni_meta_read(v, &now);
+	return now.flushes == m->flushes && now.hist_n - m->hist_n < hist_guard(t);
+}
+
+enum table_vcheck
+table_vni_check(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
+{
+	enum table_vcheck r;
+	struct vni_state *v;
+	struct vni_meta m;
+
+	epoch_enter(&t->rd);
+	if ((v = vni_find(t, vni, NULL)) == NULL) {
+		r = TABLE_V_NO_VNI;
+		goto out;
+	}
+	do {
+		vni_meta_read(v, &m);
+		if (version == 0)
+			r = TABLE_V_VALID;	/* holds nothing: any generation will do */
+		else if (gen != m.gen)
+			r = TABLE_V_RELEARN;
+		else if (version == m.version)
+			r = TABLE_V_VALID;
+		else if (version > m.version)
+			r = TABLE_V_AHEAD;
+		else
+			r = hist_has(t, v, &m, version) ? TABLE_V_VALID : TABLE_V_RELEARN;
+	} while (!hist_still_good(t, v, &m));
+out:
+	epoch_exit(&t->rd);
+	return r;
+}
+
+/*
+ * Reader: where a walk for changes after `since` starts, or after the cursor. Sets
+ * *skip when entries up to the cursor must be skipped on the way.
+ */
+static int
+walk_start(struct table *t, struct vni_state *v, const struct vni_meta *m, uint64_t since,
+    const struct table_cursor *cur, uint32_t *pos, bool *skip)
+{
+	uint64_t from, lo, k;
+
+	*skip = false;
+	if (cur->valid) {
+		/* Fast path: the cursor's entry is still there and unchanged. */
+		uint32_t e = load_idx(table_bucket(t, v->vni, cur->ip));
+
+		while (e != NIL && e <= t->h->pool &&
+		    !(t->hot[e].vni == v->vni && t->hot[e].ip == cur->ip))
+			e = load_idx(&t->hot[e].next);
+		if (e != NIL && e <= t->h->pool && t->hot[e].version == cur->version &&
+		    !(__atomic_load_n(&t->hot[e].flags, __ATOMIC_RELAXED) & TABLE_F_RETIRED)) {
+			*pos = load_idx(&t->cold[e].lnext);
+			return 0;
+		}
+		*skip = true;
+		from = cur->version;
+	} else if (since == 0) {
+		*pos = load_idx(&v->head);
+		return 0;
+	} else {
+		from = since + 1;
+	}
+	lo = hist_lo(t, m->hist_n, t->hist_valid);
+	if (since != 0 && !hist_has(t, v, m, since))
+		return -ESTALE;
+	if (since == 0 && (m->hist_n == 0 || hist_version(t, v, lo) > from)) {
+		/* Paging a full dump from before the window: the list head is safe. */
+		*pos = load_idx(&v->head);
+		return 0;
+	}
+	k = hist_upper(t, v, lo, m->hist_n, from - 1);
+	*pos = k < m->hist_n ? load_idx(&hist_at(t, v, k)->start) : NIL;
+	return 0;
+}
+
+int
+table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
+    struct table_rule *out, uint32_t max, uint64_t *upto, bool *more)
+{
+	struct vni_state *v;
+	struct vni_meta m;
+	uint32_t pos, n;
+	bool skip;
+	int r;
+
+	if (t->h->params.mode != TABLE_GATEWAY)
+		return -ENOTSUP;
+	epoch_enter(&t->rd);
+	if ((v = vni_find(t, vni, NULL)) == NULL) {
+		r = -ENOENT;
+		goto out;
+	}
+	do {
+		vni_meta_read(v, &m);
+		if (since > m.version) {
+			r = -EAGAIN;	/* the asker is ahead of this table */
+			goto out;
+		}
+		r = walk_start(t, v, &m, since, cur, &pos, &skip);
+	} while (!hist_still_good(t, v, &m));
+	if (r < 0)
+		goto out;
+	*upto = m.version;
+	*more = false;
+	n = 0;
+	while (pos != NIL && pos <= t->h->pool) {
+		const struct entry_hot *x = &t->hot[pos];
+		uint8_t flags = __atomic_load_n(&x->flags, __ATOMIC_RELAXED);
+
+		/* Later versions belong to the next walk: stop at the published version. */
+		if (x->version > m.version)
+			break;
+		if (skip && (x->version < cur->version ||
+		    (x->version == cur->version && x->ip <= cur->ip))) {
+			pos = load_idx(&t->cold[pos].lnext);
+			continue;
+		}
+		skip = false;
+		if (!(flags & TABLE_F_RETIRED) && x->version > since &&
+		    !(since == 0 && (flags & TABLE_F_TOMBSTONE))) {
+			if (n == max) {
+				*more = true;
+				break;
+			}
+			entry_copy(x, &out[n++]);
+			cur->version = x->version;
+			cur->ip = x->ip;
+			cur->valid = 1;
+		}
+		pos = load_idx(&t->cold[pos].lnext);
+	}
+	r = (int)n;
+out:
+	epoch_exit(&t->rd);
+	return r;
+}
+
+uint32_t
+table_vnis(struct table *t, uint32_t *vnis, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i <= t->dir_mask && n < max; i++) {
+		uint64_t w = __atomic_load_n(&t->dir[i], __ATOMIC_ACQUIRE);
+
+		if (w != 0)
+			vnis[n++] = (uint32_t)(w >> 32) - 1;
+	}
+	return n;
+}

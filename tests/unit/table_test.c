@@ -1,0 +1,677 @@
+/*
+ * table_test: the rule table's contract: versions never go back, tombstones, per-VNI
+ * versions and validity, change walks with cursor paging, flush, eviction, capacity,
+ * epoch reclamation with live and dead readers, and recovery of a killed writer.
+ */
+#include "shm/table.h"
+#include "shm/seg.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char node[32];
+static char segname[128];
+static char err[512];
+
+static void
+setup(void)
+{
+	static int n;
+
+	snprintf(node, sizeof(node), "tt%d-%d", (int)getpid(), n++);
+	seg_name(segname, sizeof(segname), node, "writer", "table");
+}
+
+static void
+teardown(void)
+{
+	seg_unlink_name(segname);
+}
+
+TestSuite(table, .init = setup, .fini = teardown);
+
+static struct table *
+make(uint32_t mode, uint32_t capacity, uint32_t window)
+{
+	struct table_params p;
+	struct table *t;
+
+	table_params_default(&p, mode);
+	p.capacity = capacity;
+	p.max_vnis = 64;
+	p.version_window = window;
+	p.max_readers = 8;
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	return t;
+}
+
+/* Value fields derived from the key and version, so any mix-up shows. */
+static struct table_rule
+rule(uint32_t vni, uint32_t ip, uint64_t version)
+{
+	struct table_rule r = { .vni = vni, .ip = ip, .version = version };
+	uint64_t x = (uint64_t)vni * 1000003u ^ ip ^ version * 0x9e3779b97f4a7c15ull;
+
+	r.vtep = (uint32_t)(x >> 32) | 1;
+	memcpy(r.mac, &x, 6);
+	return r;
+}
+
+static void
+set_ok(struct table *t, uint32_t vni, uint32_t ip, uint64_t version)
+{
+	struct table_rule r = rule(vni, ip, version);
+
+	cr_assert_eq(table_set(t, &r), TABLE_APPLIED, "set %u/%u v%llu", vni, ip,
+	    (unsigned long long)version);
+}
+
+static void
+expect_rule(struct table *t, uint32_t vni, uint32_t ip, uint64_t version)
+{
+	struct table_rule want = rule(vni, ip, version), got;
+
+	cr_assert(table_lookup(t, vni, ip, &got), "no rule for %u/%u", vni, ip);
+	cr_assert_eq(got.version, version);
+	cr_assert_eq(got.vtep, want.vtep);
+	cr_assert_eq(memcmp(got.mac, want.mac, 6), 0);
+}
+
+static void
+check(struct table *t)
+{
+	cr_assert_eq(table_check(t, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(table, set_then_lookup_and_miss)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_rule r;
+
+	for (uint32_t ip = 1; ip <= 500; ip++)
+		set_ok(t, 7, ip, ip);
+	for (uint32_t ip = 1; ip <= 500; ip++)
+		expect_rule(t, 7, ip, ip);
+	cr_assert_not(table_lookup(t, 7, 501, &r));
+	cr_assert_not(table_lookup(t, 8, 1, &r), "same IP in another VNI is another key");
+	cr_assert_eq(table_count(t), 500);
+	check(t);
+	table_close(t);
+}
+
+Test(table, older_version_never_replaces_newer)
+{
+	struct table *t = make(TABLE_GATEWAY, 100, 16);
+	struct table_rule old = rule(1, 10, 3);
+
+	set_ok(t, 1, 10, 5);
+	cr_assert_eq(table_set(t, &old), TABLE_STALE);
+	old.version = 5;
+	cr_assert_eq(table_set(t, &old), TABLE_STALE, "the same version is not applied twice");
+	cr_assert_eq(table_delete(t, 1, 10, 4), TABLE_STALE);
+	expect_rule(t, 1, 10, 5);
+	cr_assert_eq(table_counters(t)->stale, 3);
+	set_ok(t, 1, 10, 9);
+	expect_rule(t, 1, 10, 9);
+	check(t);
+	table_close(t);
+}
+
+Test(table, gateway_delete_keeps_a_tombstone)
+{
+	struct table *t = make(TABLE_GATEWAY, 100, 16);
+	struct table_rule r;
+
+	set_ok(t, 1, 10, 1);
+	cr_assert_eq(table_delete(t, 1, 10, 2), TABLE_APPLIED);
+	cr_assert_not(table_lookup(t, 1, 10, &r), "a tombstone is not a rule");
+	cr_assert(table_get(t, 1, 10, &r));
+	cr_assert(r.flags & TABLE_F_TOMBSTONE);
+	cr_assert_eq(r.version, 2);
+	cr_assert_eq(table_count(t), 1);
+	cr_assert_eq(table_live(t), 0);
+	/* A late set of an older version must not resurrect it. */
+	r = rule(1, 10, 1);
+	cr_assert_eq(table_set(t, &r), TABLE_STALE);
+	set_ok(t, 1, 10, 3);
+	expect_rule(t, 1, 10, 3);
+	check(t);
+	table_close(t);
+}
+
+Test(table, host_delete_removes_the_rule)
+{
+	struct table *t = make(TABLE_HOST, 100, 4);
+	struct table_rule r;
+
+	set_ok(t, 1, 10, 1);
+	cr_assert_eq(table_delete(t, 1, 10, 2), TABLE_APPLIED);
+	cr_assert_not(table_get(t, 1, 10, &r));
+	cr_assert_eq(table_count(t), 0);
+	check(t);
+	table_close(t);
+}
+
+Test(table, batch_lookup_matches_single_lookups)
+{
+	struct table *t = make(TABLE_GATEWAY, 4096, 16);
+	struct table_key keys[100];
+	struct table_rule out[100], one;
+	bool hit[100];
+	uint32_t hits;
+
+	for (uint32_t ip = 0; ip < 3000; ip += 2)
+		set_ok(t, 3, ip, ip + 1);
+	cr_assert_eq(table_delete(t, 3, 10, 100), TABLE_APPLIED);
+	for (uint32_t i = 0; i < 100; i++)
+		keys[i] = (struct table_key){ .vni = 3, .ip = i * 7 };
+	keys[99].ip = 10;
+	hits = table_lookup_batch(t, keys, 100, out, hit);
+	uint32_t want = 0;
+	for (uint32_t i = 0; i < 100; i++) {
+		bool h = table_lookup(t, 3, keys[i].ip, &one);
+
+		want += h;
+		cr_assert_eq(hit[i], h, "key %u", keys[i].ip);
+		if (h)
+			cr_assert_eq(out[i].version, one.version);
+	}
+	cr_assert_eq(hits, want);
+	cr_assert(hit[0], "ip 0 is set");
+	cr_assert_not(hit[99], "ip 10 is a tombstone");
+	table_close(t);
+}
+
+Test(table, versions_valid_relearn_ahead_with_step_2)
+{
+	struct table *t = make(TABLE_GATEWAY, 100, 16);
+
+	for (uint64_t v = 1; v <= 9; v += 2) {
+		set_ok(t, 5, (uint32_t)v, v);
+		cr_assert_eq(table_vni_advance(t, 5, 77, v), TABLE_APPLIED);
+	}
+	cr_assert_eq(table_vni_check(t, 5, 77, 0), TABLE_V_VALID);
+	cr_assert_eq(table_vni_check(t, 5, 77, 3), TABLE_V_VALID);
+	cr_assert_eq(table_vni_check(t, 5, 77, 9), TABLE_V_VALID);
+	cr_assert_eq(table_vni_check(t, 5, 77, 4), TABLE_V_RELEARN, "4 was never a version");
+	cr_assert_eq(table_vni_check(t, 5, 77, 11), TABLE_V_AHEAD);
+	cr_assert_eq(table_vni_check(t, 5, 78, 3), TABLE_V_RELEARN, "other generation");
+	cr_assert_eq(table_vni_check(t, 6, 77, 3), TABLE_V_NO_VNI);
+	cr_assert_eq(table_vni_advance(t, 5, 77, 9), TABLE_STALE);
+	table_close(t);
+}
+
+Test(table, versions_outside_the_window_are_invalid)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_vni_info vi;
+
+	/* window 16 with a guard of 4: the last 12 versions are valid */
+	for (uint64_t v = 1; v <= 40; v++) {
+		set_ok(t, 5, (uint32_t)v, v);
+		table_vni_advance(t, 5, 1, v);
+	}
+	cr_assert_eq(table_vni_get(t, 5, &vi), 0);
+	cr_assert_eq(vi.version, 40);
+	cr_assert_eq(vi.oldest, 29);
+	cr_assert_eq(table_vni_check(t, 5, 1, 29), TABLE_V_VALID);
+	cr_assert_eq(table_vni_check(t, 5, 1, 28), TABLE_V_RELEARN);
+	table_close(t);
+}
+
+/* Collect every change after `since` with pages of `page`. */
+static int
+walk(struct table *t, uint32_t vni, uint64_t since, uint32_t page, struct table_rule *all,
+    uint32_t max, uint64_t *upto)
+{
+	struct table_cursor cur = { 0 };
+	struct table_rule buf[256];
+	uint32_t n = 0;
+	bool more = true;
+
+	while (more) {
+		int r = table_changes(t, vni, since, &cur, buf, page, upto, &more);
+
+		if (r < 0)
+			return r;
+		cr_assert(n + r <= max);
+		memcpy(all + n, buf, r * sizeof(buf[0]));
+		n += r;
+	}
+	return (int)n;
+}
+
+Test(table, changes_since_a_version_in_version_order)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 64);
+	struct table_rule all[200];
+	uint64_t upto;
+	int n;
+
+	for (uint64_t v = 1; v <= 10; v++) {
+		for (uint32_t ip = 0; ip < 10; ip++)
+			if ((ip + v) % 3 == 0)
+				set_ok(t, 9, ip, v);
+		table_vni_advance(t, 9, 1, v);
+	}
+	cr_assert_eq(table_delete(t, 9, 4, 11), TABLE_APPLIED);
+	table_vni_advance(t, 9, 1, 11);
+	n = walk(t, 9, 6, 1000, all, 200, &upto);
+	cr_assert_eq(upto, 11);
+	/* Each key whose last change is after 6 appears once, at its last version. */
+	uint32_t expect = 0;
+	for (uint32_t ip = 0; ip < 10; ip++) {
+		struct table_rule r;
+
+		if (table_get(t, 9, ip, &r) && r.version > 6)
+			expect++;
+	}
+	cr_assert_eq((uint32_t)n, expect);
+	for (int i = 0; i < n; i++) {
+		struct table_rule r;
+
+		cr_assert(all[i].version > 6);
+		if (i > 0)
+			cr_assert(all[i].version > all[i - 1].version ||
+			    (all[i].version == all[i - 1].version && all[i].ip > all[i - 1].ip));
+		cr_assert(table_get(t, 9, all[i].ip, &r));
+		cr_assert_eq(r.version, all[i].version);
+	}
+	cr_assert(all[n - 1].flags & TABLE_F_TOMBSTONE, "the delete is the last change");
+	cr_assert_eq(walk(t, 9, 11, 10, all, 200, &upto), 0, "nothing after the current");
+	cr_assert_eq(walk(t, 9, 12, 10, all, 200, &upto), -EAGAIN, "asker ahead");
+	check(t);
+	table_close(t);
+}
+
+Test(table, cursor_pages_through_a_version_larger_than_a_page)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 64);
+	struct table_rule all[400];
+	uint64_t upto;
+	int n;
+
+	set_ok(t, 2, 1, 1);
+	table_vni_advance(t, 2, 1, 1);
+	for (uint32_t ip = 100; ip < 400; ip++)	/* one version of 300 rules */
+		set_ok(t, 2, ip, 2);
+	table_vni_advance(t, 2, 1, 2);
+	set_ok(t, 2, 5, 3);
+	table_vni_advance(t, 2, 1, 3);
+	n = walk(t, 2, 1, 7, all, 400, &upto);
+	cr_assert_eq(n, 301);
+	cr_assert_eq(upto, 3);
+	for (int i = 0; i < 300; i++) {
+		cr_assert_eq(all[i].ip, 100u + i);
+		cr_assert_eq(all[i].version, 2);
+	}
+	cr_assert_eq(all[300].ip, 5);
+	table_close(t);
+}
+
+Test(table, paging_misses_nothing_when_the_cursor_entry_changes)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 64);
+	struct table_cursor cur = { 0 };
+	struct table_rule buf[10];
+	bool seen[300] = { 0 }, more;
+	uint64_t upto;
+	int r;
+
+	table_vni_advance(t, 2, 1, 1);
+	for (uint32_t ip = 0; ip < 300; ip++)
+		set_ok(t, 2, ip, 2);
+	table_vni_advance(t, 2, 1, 2);
+	r = table_changes(t, 2, 1, &cur, buf, 10, &upto, &more);
+	cr_assert_eq(r, 10);
+	cr_assert(more);
+	/* The entry under the cursor and its neighbours move to a newer version. */
+	set_ok(t, 2, buf[9].ip, 3);
+	set_ok(t, 2, buf[9].ip + 1, 3);
+	table_vni_advance(t, 2, 1, 3);
+	for (int i = 0; i < r; i++)
+		seen[buf[i].ip] = true;
+	do {
+		r = table_changes(t, 2, 1, &cur, buf, 10, &upto, &more);
+		cr_assert(r >= 0);
+		for (int i = 0; i < r; i++)
+			seen[buf[i].ip] = true;
+	} while (more);
+	cr_assert_eq(upto, 3);
+	for (uint32_t ip = 0; ip < 300; ip++)
+		cr_assert(seen[ip], "ip %u was never sent", ip);
+	check(t);
+	table_close(t);
+}
+
+Test(table, a_stale_version_asks_for_relearn)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_cursor cur = { 0 };
+	struct table_rule buf[4];
+	uint64_t upto;
+	bool more;
+
+	for (uint64_t v = 1; v <= 30; v++) {
+		set_ok(t, 4, 1, v);
+		table_vni_advance(t, 4, 1, v);
+	}
+	cr_assert_eq(table_changes(t, 4, 3, &cur, buf, 4, &upto, &more), -ESTALE);
+	cr_assert_eq(table_changes(t, 5, 3, &cur, buf, 4, &upto, &more), -ENOENT);
+	table_close(t);
+}
+
+Test(table, tombstones_are_purged_once_no_valid_version_needs_them)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_rule r;
+
+	set_ok(t, 4, 1, 1);
+	table_vni_advance(t, 4, 1, 1);
+	cr_assert_eq(table_delete(t, 4, 1, 2), TABLE_APPLIED);
+	table_vni_advance(t, 4, 1, 2);
+	cr_assert(table_get(t, 4, 1, &r));
+	for (uint64_t v = 3; v <= 13; v++) {
+		set_ok(t, 4, 100, v);
+		table_vni_advance(t, 4, 1, v);
+	}
+	/* oldest valid is now 2: a learner at 2 does not need the delete at 2 */
+	cr_assert_not(table_get(t, 4, 1, &r));
+	cr_assert_eq(table_counters(t)->tombs_purged, 1);
+	check(t);
+	table_close(t);
+}
+
+Test(table, flush_drops_one_vni_and_restarts_its_versions)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_vni_info vi;
+	struct table_rule r;
+
+	for (uint32_t ip = 0; ip < 100; ip++) {
+		set_ok(t, 1, ip, 1);
+		set_ok(t, 2, ip, 1);
+	}
+	table_vni_advance(t, 1, 10, 1);
+	table_vni_advance(t, 2, 20, 1);
+	cr_assert_eq(table_vni_flush(t, 1, 11), TABLE_APPLIED);
+	cr_assert_not(table_lookup(t, 1, 5, &r));
+	expect_rule(t, 2, 5, 1);
+	cr_assert_eq(table_vni_get(t, 1, &vi), 0);
+	cr_assert_eq(vi.version, 0);
+	cr_assert_eq(vi.gen, 11);
+	cr_assert_eq(vi.live, 0);
+	cr_assert_eq(table_count(t), 100);
+	cr_assert_eq(table_vni_check(t, 1, 10, 1), TABLE_V_RELEARN);
+	check(t);
+	/* A new generation in advance flushes too. */
+	cr_assert_eq(table_vni_advance(t, 2, 21, 5), TABLE_APPLIED);
+	cr_assert_not(table_lookup(t, 2, 5, &r));
+	check(t);
+	table_close(t);
+}
+
+Test(table, eviction_drops_the_oldest_rules_past_the_threshold)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4);
+	struct table_rule r;
+
+	for (uint32_t ip = 0; ip < 100; ip++)
+		set_ok(t, 1, ip, 1);
+	cr_assert_eq(table_evict(t, 60, 3600, 1000), 0, "nothing is an hour old");
+	cr_assert_eq(table_evict(t, 200, 0, 1000), 0, "below the threshold");
+	cr_assert_eq(table_evict(t, 60, 0, 10), 10, "budget");
+	cr_assert_eq(table_evict(t, 60, 0, 1000), 30);
+	cr_assert_eq(table_count(t), 60);
+	cr_assert_not(table_lookup(t, 1, 0, &r), "the first installed went first");
+	cr_assert_not(table_lookup(t, 1, 39, &r));
+	cr_assert(table_lookup(t, 1, 40, &r));
+	cr_assert_eq(table_counters(t)->evicted, 40);
+	check(t);
+	table_close(t);
+}
+
+Test(table, capacity_refuses_new_keys_but_not_updates)
+{
+	struct table *t = make(TABLE_HOST, 64, 4);
+	struct table_rule r = rule(1, 1000, 1);
+
+	for (uint32_t ip = 0; ip < 64; ip++)
+		set_ok(t, 1, ip, 1);
+	cr_assert_eq(table_set(t, &r), -ENOSPC);
+	cr_assert_eq(table_counters(t)->full, 1);
+	for (uint64_t v = 2; v < 5000; v++)	/* churn far beyond the slack */
+		set_ok(t, 1, (uint32_t)v % 64, v);
+	table_maintain(t);
+	cr_assert_eq(table_delete(t, 1, 0, 10000), TABLE_APPLIED);
+	cr_assert_eq(table_set(t, &r), TABLE_APPLIED, "room again after a delete");
+	check(t);
+	table_close(t);
+}
+
+Test(table, too_many_vnis_is_refused)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4);
+	struct table_rule r;
+
+	for (uint32_t vni = 1; vni <= 64; vni++)
+		set_ok(t, vni, 1, 1);
+	r = rule(65, 1, 1);
+	cr_assert_eq(table_set(t, &r), -ENOSPC);
+	cr_assert_eq(table_counters(t)->vnis_full, 1);
+	table_close(t);
+}
+
+Test(table, a_reader_in_a_section_holds_back_reuse)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16), *rd;
+	uint32_t limbo, free_now, attached, active;
+
+	cr_assert_eq(table_attach(&rd, segname, err, sizeof(err)), 0, "%s", err);
+	set_ok(t, 1, 1, 1);
+	table_read_begin(rd);
+	for (uint64_t v = 2; v < 500; v++)
+		set_ok(t, 1, 1, v);
+	table_maintain(t);
+	table_limbo(t, &limbo, &free_now);
+	cr_assert_eq(limbo, 498, "replaced entries wait for the reader");
+	table_readers(t, &attached, &active);
+	cr_assert_eq(attached, 1);
+	cr_assert_eq(active, 1);
+	table_read_end(rd);
+	table_maintain(t);
+	table_limbo(t, &limbo, &free_now);
+	cr_assert_eq(limbo, 0);
+	cr_assert_eq(table_counters(t)->reclaimed, 498);
+	table_close(rd);
+	table_close(t);
+}
+
+Test(table, a_reader_killed_in_a_section_is_reaped)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	uint32_t limbo, free_now;
+	int pfd[2], status;
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe(pfd), 0);
+	set_ok(t, 1, 1, 1);
+	if ((pid = fork()) == 0) {
+		struct table *rd;
+
+		if (table_attach(&rd, segname, err, sizeof(err)) < 0)
+			_exit(1);
+		table_read_begin(rd);
+		(void)!write(pfd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(read(pfd[0], &c, 1), 1);
+	for (uint64_t v = 2; v < 100; v++)
+		set_ok(t, 1, 1, v);
+	table_maintain(t);
+	table_limbo(t, &limbo, &free_now);
+	cr_assert_eq(limbo, 98);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	/* Allocation that finds only limbo forces a reap. */
+	for (uint64_t v = 100; v < 3000; v++)
+		set_ok(t, 1, 1, v);
+	cr_assert_geq(table_counters(t)->readers_reaped, 1);
+	table_maintain(t);
+	table_limbo(t, &limbo, &free_now);
+	cr_assert_lt(limbo, 2000, "limbo drains after the reap (%u)", limbo);
+	check(t);
+	table_close(t);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+Test(table, reader_slots_run_out_with_a_clear_error)
+{
+	struct table_params p;
+	struct table *t, *r1, *r2;
+
+	table_params_default(&p, TABLE_HOST);
+	p.capacity = 100;
+	p.max_vnis = 4;
+	p.max_readers = 1;
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_attach(&r1, segname, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_attach(&r2, segname, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "reader slots") != NULL, "%s", err);
+	table_close(r1);
+	cr_assert_eq(table_attach(&r2, segname, err, sizeof(err)), 0, "a released slot is free");
+	table_close(r2);
+	table_close(t);
+}
+
+Test(table, a_restarted_writer_needs_the_same_params)
+{
+	struct table *t = make(TABLE_HOST, 100, 4);
+	struct table_params p;
+
+	table_close(t);
+	table_params_default(&p, TABLE_HOST);
+	p.capacity = 200;
+	p.max_vnis = 64;
+	p.version_window = 4;
+	p.max_readers = 8;
+	cr_assert_lt(table_create(&t, node, "writer", &p, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "remove it") != NULL, "%s", err);
+}
+
+Test(table, a_second_writer_is_refused)
+{
+	struct table *t = make(TABLE_HOST, 100, 4);
+	struct table_params p = *table_params(t);
+	struct table *t2;
+	int status;
+	pid_t pid;
+
+	if ((pid = fork()) == 0)
+		_exit(table_create(&t2, node, "writer", &p, err, sizeof(err)) == -EBUSY ? 0 : 1);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	table_close(t);
+}
+
+Test(table, a_killed_writer_restarts_with_the_table_intact)
+{
+	struct table_params p;
+	struct table *t;
+	int status;
+	pid_t pid;
+
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = 5000;
+	p.max_vnis = 16;
+	p.version_window = 64;
+	p.max_readers = 4;
+	if ((pid = fork()) == 0) {
+		if (table_create(&t, node, "writer", &p, err, sizeof(err)) < 0)
+			_exit(1);
+		for (uint64_t v = 1; v <= 2000; v++) {
+			struct table_rule r = rule(1 + v % 3, (uint32_t)(v * 7919 % 1500), v);
+
+			if (v % 5 == 0)
+				table_delete(t, r.vni, r.ip, v);
+			else
+				table_set(t, &r);
+			table_vni_advance(t, r.vni, 1, v);
+		}
+		_exit(0);	/* no table_close: as if killed */
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_counters(t)->recoveries, 1);
+	check(t);
+	/* Every change the dead writer made is there: the last one of each key wins. */
+	static uint64_t last[4][1500];
+	memset(last, 0, sizeof(last));
+	for (uint64_t v = 1; v <= 2000; v++)
+		last[1 + v % 3][v * 7919 % 1500] = v;
+	for (uint32_t vni = 1; vni <= 3; vni++) {
+		for (uint32_t ip = 0; ip < 1500; ip++) {
+			struct table_rule got;
+			uint64_t v = last[vni][ip];
+
+			if (v == 0 || v % 5 == 0)
+				cr_assert_not(table_lookup(t, vni, ip, &got));
+			else
+				expect_rule(t, vni, ip, v);
+		}
+	}
+	table_close(t);
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_counters(t)->recoveries, 1, "a clean close needs no recovery");
+	table_close(t);
+}
+
+/* A model of 2000 keys against 5000 random changes, checked key by key. */
+Test(table, random_changes_match_a_model)
+{
+	struct table *t = make(TABLE_GATEWAY, 4000, 64);
+	static uint64_t model[4][500];	/* version, 0 = absent; odd bit 63 = deleted */
+	uint64_t seed = 42;
+
+	memset(model, 0, sizeof(model));
+	for (uint64_t v = 1; v <= 5000; v++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t vni = (seed >> 33) % 4, ip = (seed >> 40) % 500;
+		bool del = (seed >> 20) % 4 == 0;
+
+		if (del) {
+			cr_assert_eq(table_delete(t, vni + 1, ip, v), TABLE_APPLIED);
+			model[vni][ip] = v | (1ull << 63);
+		} else {
+			set_ok(t, vni + 1, ip, v);
+			model[vni][ip] = v;
+		}
+		table_vni_advance(t, vni + 1, 1, v);
+		if (v % 500 == 0)
+			table_maintain(t);
+	}
+	for (uint32_t vni = 0; vni < 4; vni++) {
+		for (uint32_t ip = 0; ip < 500; ip++) {
+			struct table_rule r;
+			uint64_t m = model[vni][ip];
+
+			if (m == 0 || (m >> 63)) {
+				cr_assert_not(table_lookup(t, vni + 1, ip, &r));
+			} else {
+				expect_rule(t, vni + 1, ip, m);
+			}
+		}
+	}
+	check(t);
+	table_close(t);
+}
