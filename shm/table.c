@@ -319,6 +319,18 @@ table_live(const struct table *t)
 	return table_count(t) - __atomic_load_n(&t->h->tombs, __ATOMIC_RELAXED);
 }
 
+const struct seg *
+table_seg(const struct table *t)
+{
+	return &t->seg;
+}
+
+uint64_t
+table_created(const struct table *t)
+{
+	return t->h->created_s;
+}
+
 uint64_t
 table_applied_seq(const struct table *t)
 {
@@ -386,44 +398,59 @@ table_lookup(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out)
 	return table_get(t, vni, ip, out) && !(out->flags & TABLE_F_TOMBSTONE);
 }
 
-#define BATCH	16
+#define CHUNK	64	/* keys a pipeline run takes */
+#define DIST	8	/* keys between the stages of the pipeline */
+
+static inline bool
+chain_match(struct table *t, uint32_t e, const struct table_key *k, struct table_rule *out)
+{
+	uint32_t pool = t->h->pool;
+
+	while (e != NIL && e <= pool) {
+		const struct entry_hot *x = &t->hot[e];
+
+		if (x->ip == k->ip && x->vni == k->vni) {
+			entry_copy(x, out);
+			return !(out->flags & TABLE_F_TOMBSTONE);
+		}
+		e = load_idx(&x->next);
+	}
+	return false;
+}
 
 uint32_t
 table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
     struct table_rule *out, bool *hit)
 {
-	uint32_t *bucket[BATCH], idx[BATCH], hits = 0, pool = t->h->pool;
+	uint32_t *bucket[CHUNK], idx[CHUNK], hits = 0;
 
 	epoch_enter(&t->rd);
-	for (uint32_t base = 0; base < n; base += BATCH) {
-		uint32_t m = n - base < BATCH ? n - base : BATCH;
+	for (uint32_t base = 0; base < n; base += CHUNK) {
+		uint32_t m = n - base < CHUNK ? n - base : CHUNK;
 		const struct table_key *k = keys + base;
 
-		/* Three passes so that the cache misses of a batch overlap. */
-		for (uint32_t i = 0; i < m; i++) {
-			bucket[i] = table_bucket(t, k[i].vni, k[i].ip);
-			__builtin_prefetch(bucket[i]);
-		}
-		for (uint32_t i = 0; i < m; i++) {
-			idx[i] = load_idx(bucket[i]);
-			__builtin_prefetch(&t->hot[idx[i]]);
-		}
-		for (uint32_t i = 0; i < m; i++) {
-			uint32_t e = idx[i];
-			bool found = false;
-
-			while (e != NIL && e <= pool) {
-				const struct entry_hot *x = &t->hot[e];
-
-				if (x->ip == k[i].ip && x->vni == k[i].vni) {
-					entry_copy(x, &out[base + i]);
-					found = !(out[base + i].flags & TABLE_F_TOMBSTONE);
-					break;
-				}
-				e = load_idx(&x->next);
+		/*
+		 * A software pipeline: key i's bucket is fetched DIST steps before its
+		 * entry, and the entry DIST steps before it is compared, so about 2 * DIST
+		 * cache misses are in flight instead of one.
+		 */
+		for (uint32_t i = 0; i < m + 2 * DIST; i++) {
+			if (i < m) {
+				bucket[i] = table_bucket(t, k[i].vni, k[i].ip);
+				__builtin_prefetch(bucket[i]);
 			}
-			hit[base + i] = found;
-			hits += found;
+			if (i >= DIST && i - DIST < m) {
+				uint32_t j = i - DIST;
+
+				idx[j] = load_idx(bucket[j]);
+				__builtin_prefetch(&t->hot[idx[j]]);
+			}
+			if (i >= 2 * DIST && i - 2 * DIST < m) {
+				uint32_t j = i - 2 * DIST;
+
+				hit[base + j] = chain_match(t, idx[j], &k[j], &out[base + j]);
+				hits += hit[base + j];
+			}
 		}
 	}
 	epoch_exit(&t->rd);

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct seg;
+
 #define TABLE_LAYOUT		1
 
 /* table_params.mode */
@@ -166,7 +168,9 @@ enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
  * starting after *cur (zeroed for the first page), at most max. Returns how many were
  * written to out, sets *upto to the VNI's version they bring a learner to once the
  * walk is complete, *more when another page follows, and moves *cur. -ESTALE when
- * `since` is not a valid version (relearn), -ENOENT for an unknown VNI.
+ * `since` is not a valid version (relearn), -ENOENT for an unknown VNI, -EAGAIN when
+ * `since` is ahead of the table. A host table (install order) serves only since = 0,
+ * and returns -EAGAIN if the cursor's entry went away meanwhile (start again).
  */
 int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
     struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);
@@ -189,6 +193,11 @@ uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, ui
 /* Writer-defined word kept in the segment (the rule-store's applied log sequence). */
 uint64_t table_applied_seq(const struct table *t);
 void table_set_applied_seq(struct table *t, uint64_t seq);
+
+/* The segment (owner pid, heartbeat, whether its owner is alive: shm/seg.h). */
+const struct seg *table_seg(const struct table *t);
+/* CLOCK_REALTIME seconds when the table was created. */
+uint64_t table_created(const struct table *t);
 
 /* Reader slots in use, and how many of them are inside a read section. */
 void table_readers(const struct table *t, uint32_t *attached, uint32_t *active);

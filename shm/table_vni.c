@@ -444,7 +444,7 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 	bool skip;
 	int r;
 
-	if (t->h->params.mode != TABLE_GATEWAY)
+	if (t->h->params.mode != TABLE_GATEWAY && since != 0)
 		return -ENOTSUP;
 	epoch_enter(&t->rd);
 	if ((v = vni_find(t, vni, NULL)) == NULL) {
@@ -458,6 +458,10 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 			goto out;
 		}
 		r = walk_start(t, v, &m, since, cur, &pos, &skip);
+		if (r == 0 && skip && t->h->params.mode != TABLE_GATEWAY) {
+			r = -EAGAIN;	/* install order: no way back to the cursor */
+			goto out;
+		}
 	} while (!hist_still_good(t, v, &m));
 	if (r < 0)
 		goto out;
@@ -469,7 +473,7 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 		uint8_t flags = __atomic_load_n(&x->flags, __ATOMIC_RELAXED);
 
 		/* Later versions belong to the next walk: stop at the published version. */
-		if (x->version > m.version)
+		if (x->version > m.version && t->h->params.mode == TABLE_GATEWAY)
 			break;
 		if (skip && (x->version < cur->version ||
 		    (x->version == cur->version && x->ip <= cur->ip))) {

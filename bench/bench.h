@@ -1,0 +1,82 @@
+/*
+ * bench.h: what every benchmark shares: pinning to a CPU, medians, and the results
+ * file. A benchmark adds rows {name, value, unit, baseline, baseline_value, ratio}
+ * (ratio = value / baseline_value, both measured in the same run, since only ratios
+ * compare across runs on a shared machine) and writes bench/results/NAME.json.
+ * Header-only: each benchmark is one program.
+ */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <errno.h>
+#include <jansson.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static inline void
+bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == -1)
+		fprintf(stderr, "bench: sched_setaffinity cpu %d: %s\n", cpu, strerror(errno));
+}
+
+static inline int
+bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts v. */
+static inline double
+bench_median(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline json_t *
+bench_results(void)
+{
+	return json_array();
+}
+
+static inline void
+bench_add(json_t *res, const char *name, double value, const char *unit,
+    const char *baseline, double baseline_value)
+{
+	json_array_append_new(res, json_pack("{s:s, s:f, s:s, s:s, s:f, s:f}", "name", name,
+	    "value", value, "unit", unit, "baseline", baseline, "baseline_value",
+	    baseline_value, "ratio", baseline_value != 0 ? value / baseline_value : 0.0));
+}
+
+/* Writes bench/results/<bench>.json (from the repository root) and frees res. */
+static inline int
+bench_write(json_t *res, const char *bench)
+{
+	char path[256];
+	int r;
+
+	if (mkdir("bench/results", 0777) == -1 && errno != EEXIST)
+		fprintf(stderr, "%s: mkdir bench/results: %s\n", bench, strerror(errno));
+	snprintf(path, sizeof(path), "bench/results/%s.json", bench);
+	r = json_dump_file(res, path, JSON_INDENT(2));
+	if (r < 0)
+		fprintf(stderr, "%s: cannot write %s\n", bench, path);
+	else
+		printf("wrote %s\n", path);
+	json_decref(res);
+	return r;
+}
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * bench/table: lookups a second by a reader process on the shared rule table, while a
+ * writer process applies 100k updates a second to it, on 1 M and 10 M rules. Measured
+ * in the same run, on the same keys and lookup sequence, pinned to the same CPU:
+ *
+ *	naive		an in-process open-addressing table (linear probing, load <= 0.75,
+ *			rule inline), no writer: the ceiling of one-miss lookups
+ *	ck_ht		Concurrency Kit's ck_ht (direct mode, value behind a pointer)
+ *	table_batch	table_lookup_batch(), 32 keys a call (the data path)
+ *	table_single	table_lookup(), one key a call
+ *
+ * and the segment's bytes per rule for a gateway table of 10 M rules and a host cache
+ * of 500 k (goals: <= 128 B and <= 64 B). Each lookup copies the whole rule out.
+ *
+ *	table [-b KEYS_PER_CALL] [-d SECONDS] [-r RUNS] [-w UPDATES_PER_S] [-n N[,N...]]
+ */
+#include "bench/bench.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "shm/seg.h"
+#include "shm/table.h"
+#include "shm/table_layout.h"
+
+#include <ck_ht.h>
+#include <ck_pr.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LOOKUPS		(1u << 22)	/* lookup sequence, cycled */
+#define RUNS_MAX	9
+#define VNIS		16
+
+struct naive_ent {
+	uint32_t vni, ip, vtep;
+	uint8_t mac[6];
+	uint16_t used;
+	uint64_t version;
+};
+
+struct naive {
+	struct naive_ent *e;
+	uint64_t mask;
+};
+
+struct val {
+	uint32_t vtep;
+	uint8_t mac[6];
+	uint64_t version;
+};
+
+struct ctl {
+	uint32_t stop;
+	uint32_t ready;
+	uint64_t updates;
+	uint64_t ns;
+};
+
+static double opt_secs = 1.5;
+static int opt_runs = 3;
+static uint64_t opt_rate = 100000;
+static uint32_t opt_batch = 32;	/* keys a table_lookup_batch() call */
+static struct table_key *seq;
+static volatile uint64_t sink;
+
+static uint64_t
+mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static struct table_key
+key_of(uint64_t k)
+{
+	return (struct table_key){ .vni = 1 + k % VNIS, .ip = 0x0a000000u + (uint32_t)(k / VNIS) };
+}
+
+static void
+value_of(uint64_t k, uint64_t version, uint8_t mac[6], uint32_t *vtep)
+{
+	uint64_t x = mix(k ^ version << 40);
+
+	memcpy(mac, &x, 6);
+	*vtep = (uint32_t)(x >> 32);
+}
+
+static void
+naive_init(struct naive *n, uint64_t count)
+{
+	uint64_t size = 1;
+
+	while (size * 3 < count * 4)
+		size <<= 1;
+	n->e = calloc(size, sizeof(*n->e));
+	if (n->e == NULL)
+		fatal("calloc naive");
+	n->mask = size - 1;
+}
+
+static void
+naive_put(struct naive *n, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32_t vtep,
+    uint64_t version)
+{
+	uint64_t i = table_hash(vni, ip) & n->mask;
+
+	while (n->e[i].used && !(n->e[i].vni == vni && n->e[i].ip == ip))
+		i = (i + 1) & n->mask;
+	n->e[i] = (struct naive_ent){ .vni = vni, .ip = ip, .vtep = vtep, .used = 1,
+	    .version = version };
+	memcpy(n->e[i].mac, mac, 6);
+}
+
+static bool
+naive_get(const struct naive *n, uint32_t vni, uint32_t ip, struct table_rule *out)
+{
+	for (uint64_t i = table_hash(vni, ip) & n->mask; n->e[i].used; i = (i + 1) & n->mask) {
+		const struct naive_ent *x = &n->e[i];
+
+		if (x->vni == vni && x->ip == ip) {
+			out->vni = vni;
+			out->ip = ip;
+			out->vtep = x->vtep;
+			memcpy(out->mac, x->mac, 6);
+			out->version = x->version;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void *
+ht_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void
+ht_free(void *p, size_t n, bool defer)
+{
+	(void)n;
+	(void)defer;
+	free(p);
+}
+
+static void *
+ht_realloc(void *p, size_t old, size_t n, bool defer)
+{
+	(void)old;
+	(void)defer;
+	return realloc(p, n);
+}
+
+static struct ck_malloc ht_alloc = { ht_malloc, ht_realloc, ht_free };
+
+static bool
+ht_get(ck_ht_t *ht, uint32_t vni, uint32_t ip, struct table_rule *out)
+{
+	uintptr_t key = (uintptr_t)vni << 32 | ip;
+	ck_ht_entry_t e;
+	ck_ht_hash_t h;
+	const struct val *v;
+
+	ck_ht_hash_direct(&h, ht, key);
+	ck_ht_entry_key_set_direct(&e, key);
+	if (!ck_ht_get_spmc(ht, h, &e))
+		return false;
+	v = (const struct val *)ck_ht_entry_value_direct(&e);
+	out->vni = vni;
+	out->ip = ip;
+	out->vtep = v->vtep;
+	memcpy(out->mac, v->mac, 6);
+	out->version = v->version;
+	return true;
+}
+
+enum kind { K_NAIVE, K_CKHT, K_BATCH, K_SINGLE, K_COUNT };
+static const char *const kind_name[K_COUNT] = { "naive", "ck_ht", "table_batch",
+	"table_single" };
+
+struct subjects {
+	struct naive naive;
+	ck_ht_t ht;
+	struct table *rd;
+};
+
+/* Lookups a second (millions) of one kind for opt_secs. */
+static double
+run(struct subjects *s, enum kind k)
+{
+	struct table_rule out[256];
+	bool hit[256];
+	uint64_t n = 0, sum = 0, t0 = clock_mono_ns(), dl = t0 + (uint64_t)(opt_secs * 1e9);
+	uint64_t now;
+	uint32_t i = 0;
+
+	do {
+		for (int rep = 0; rep < 256; rep++, i = (i + 32) & (LOOKUPS - 1)) {
+			const struct table_key *kk = &seq[i];
+
+			switch (k) {
+			case K_BATCH:
+				for (uint32_t j = 0; j < 32; j += opt_batch)
+					sum += table_lookup_batch(s->rd, kk + j, opt_batch, out, hit);
+				sum += out[0].vtep;
+				break;
+			default:
+				for (int j = 0; j < 32; j++) {
+					bool h = k == K_NAIVE ?
+					    naive_get(&s->naive, kk[j].vni, kk[j].ip, &out[0]) :
+					    k == K_CKHT ? ht_get(&s->ht, kk[j].vni, kk[j].ip, &out[0]) :
+					    table_lookup(s->rd, kk[j].vni, kk[j].ip, &out[0]);
+
+					sum += h + out[0].vtep;
+				}
+			}
+		}
+		n += 256 * 32;
+		now = clock_mono_ns();
+	} while (now < dl);
+	sink += sum;
+	return (double)n * 1e3 / (double)(now - t0);
+}
+
+/* The writer process: opt_rate updates a second until told to stop. */
+static void
+writer(struct table *t, struct ctl *ctl, uint64_t count, int cpu)
+{
+	uint64_t version = 2, t0, done = 0, r = 12345;
+
+	bench_pin(cpu);
+	ck_pr_store_32(&ctl->ready, 1);
+	t0 = clock_mono_ns();
+	while (!ck_pr_load_32(&ctl->stop)) {
+		uint64_t due = (clock_mono_ns() - t0) * opt_rate / 1000000000u;
+
+		while (done < due) {
+			uint64_t k = (r = mix(r)) % count;
+			struct table_key key = key_of(k);
+			struct table_rule rule = { .vni = key.vni, .ip = key.ip, .version = version };
+
+			value_of(k, version, rule.mac, &rule.vtep);
+			if (table_set(t, &rule) == TABLE_APPLIED)
+				table_vni_advance(t, key.vni, 1, version);
+			version++;
+			if ((++done & 255) == 0)
+				table_maintain(t);
+		}
+		usleep(500);
+	}
+	ctl->updates = done;
+	ctl->ns = clock_mono_ns() - t0;
+	_exit(0);
+}
+
+static int
+bench_size(json_t *res, uint64_t count, int cpu_writer)
+{
+	struct subjects s = { 0 };
+	struct table_params p;
+	struct table *t;
+	struct val *vals;
+	struct ctl *ctl;
+	double rates[K_COUNT][RUNS_MAX], med[K_COUNT];
+	char node[32], seg[SEG_NAME_MAX], err[512], name[64], label[16];
+	uint64_t t0;
+	pid_t pid;
+	int st;
+
+	snprintf(node, sizeof(node), "bt%d", (int)getpid());
+	snprintf(label, sizeof(label), "%lluM", (unsigned long long)(count / 1000000));
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = count;
+	p.max_vnis = 64;
+	p.max_readers = 8;
+	if (table_create(&t, node, "writer", &p, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	snprintf(seg, sizeof(seg), "%s", table_seg(t)->name);
+	naive_init(&s.naive, count);
+	if (!ck_ht_init(&s.ht, CK_HT_MODE_DIRECT, NULL, &ht_alloc, count * 2, 42))
+		fatalx("ck_ht_init");
+	if ((vals = calloc(count, sizeof(*vals))) == NULL)
+		fatal("calloc");
+	t0 = clock_mono_ns();
+	for (uint64_t k = 0; k < count; k++) {
+		struct table_key key = key_of(k);
+		struct table_rule r = { .vni = key.vni, .ip = key.ip, .version = 1 };
+		uintptr_t hk = (uintptr_t)key.vni << 32 | key.ip;
+		ck_ht_entry_t e;
+		ck_ht_hash_t h;
+
+		value_of(k, 1, r.mac, &r.vtep);
+		if (table_set(t, &r) != TABLE_APPLIED)
+			fatalx("table_set failed at %llu", (unsigned long long)k);
+		naive_put(&s.naive, key.vni, key.ip, r.mac, r.vtep, 1);
+		vals[k] = (struct val){ .vtep = r.vtep, .version = 1 };
+		memcpy(vals[k].mac, r.mac, 6);
+		ck_ht_hash_direct(&h, &s.ht, hk);
+		ck_ht_entry_set_direct(&e, h, hk, (uintptr_t)&vals[k]);
+		if (!ck_ht_put_spmc(&s.ht, h, &e))
+			fatalx("ck_ht_put_spmc failed at %llu", (unsigned long long)k);
+	}
+	for (uint32_t v = 1; v <= VNIS; v++)
+		table_vni_advance(t, v, 1, 1);
+	printf("table %s: filled three tables in %.1f s\n", label,
+	    (clock_mono_ns() - t0) / 1e9);
+	for (uint32_t i = 0; i < LOOKUPS; i++)
+		seq[i] = key_of(mix(i * 7919ull) % count);
+
+	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (ctl == MAP_FAILED)
+		fatal("mmap");
+	memset(ctl, 0, sizeof(*ctl));
+	fflush(NULL);
+	if ((pid = fork()) == 0)
+		writer(t, ctl, count, cpu_writer);
+	while (!ck_pr_load_32(&ctl->ready))
+		usleep(1000);
+	if (table_attach(&s.rd, seg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	for (int run_i = 0; run_i < opt_runs; run_i++)
+		for (int k = 0; k < K_COUNT; k++)
+			rates[k][run_i] = run(&s, k);
+	ck_pr_store_32(&ctl->stop, 1);
+	waitpid(pid, &st, 0);
+	for (int k = 0; k < K_COUNT; k++)
+		med[k] = bench_median(rates[k], opt_runs);
+
+	printf("%-14s %12s   (%s rules, writer %.0f updates/s, median of %d)\n", "lookup",
+	    "M lookups/s", label, ctl->updates * 1e9 / ctl->ns, opt_runs);
+	for (int k = 0; k < K_COUNT; k++)
+		printf("%-14s %12.2f   %.2fx naive  %.2fx ck_ht\n", kind_name[k], med[k],
+		    med[k] / med[K_NAIVE], med[k] / med[K_CKHT]);
+	for (int k = K_BATCH; k <= K_SINGLE; k++) {
+		snprintf(name, sizeof(name), "%s_%s_vs_naive", kind_name[k], label);
+		bench_add(res, name, med[k], "Mlookups/s", "naive open addressing, no writer",
+		    med[K_NAIVE]);
+		snprintf(name, sizeof(name), "%s_%s_vs_ck_ht", kind_name[k], label);
+		bench_add(res, name, med[k], "Mlookups/s", "ck_ht", med[K_CKHT]);
+	}
+	snprintf(name, sizeof(name), "writer_updates_%s", label);
+	bench_add(res, name, ctl->updates * 1e9 / ctl->ns, "updates/s", "target",
+	    (double)opt_rate);
+
+	munmap(ctl, sizeof(*ctl));
+	table_close(s.rd);
+	table_close(t);
+	seg_unlink_name(seg);
+	free(s.naive.e);
+	ck_ht_destroy(&s.ht);
+	free(vals);
+	return 0;
+}
+
+static void
+bytes_per_rule(json_t *res)
+{
+	struct table_params p;
+	double gw, host;
+
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = 10000000;
+	gw = (double)table_size(&p) / p.capacity;
+	table_params_default(&p, TABLE_HOST);
+	p.capacity = 500000;
+	host = (double)table_size(&p) / p.capacity;
+	printf("bytes per rule: gateway 10M %.1f (goal <= 128), host 500k %.1f (goal <= 64)\n",
+	    gw, host);
+	bench_add(res, "bytes_per_rule_gateway_10M", gw, "B", "goal", 128);
+	bench_add(res, "bytes_per_rule_host_500k", host, "B", "goal", 64);
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t sizes[4] = { 1000000, 10000000 };
+	int nsizes = 2, ch;
+	json_t *res = bench_results();
+	char *s;
+
+	log_init("bench-table", LOG_LVL_INFO);
+	while ((ch = getopt(argc, argv, "b:d:r:w:n:")) != -1) {
+		switch (ch) {
+		case 'b': opt_batch = strtoul(optarg, NULL, 10); break;
+		case 'd': opt_secs = strtod(optarg, NULL); break;
+		case 'r': opt_runs = atoi(optarg); break;
+		case 'w': opt_rate = strtoull(optarg, NULL, 10); break;
+		case 'n':
+			nsizes = 0;
+			for (s = strtok(optarg, ","); s && nsizes < 4; s = strtok(NULL, ","))
+				sizes[nsizes++] = strtoull(s, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: table [-b 1..32] [-d SECONDS] [-r RUNS] [-w UPDATES_PER_S] "
+			    "[-n N[,N...]]\n");
+			return 2;
+		}
+	}
+	if (opt_runs < 1 || opt_runs > RUNS_MAX || nsizes == 0 || opt_batch < 1 ||
+	    opt_batch > 32 || 32 % opt_batch)
+		fatalx("bad arguments");
+	if ((seq = malloc(LOOKUPS * sizeof(*seq))) == NULL)
+		fatal("malloc");
+	bench_pin(0);
+	bytes_per_rule(res);
+	for (int i = 0; i < nsizes; i++)
+		bench_size(res, sizes[i], 1);
+	return bench_write(res, "table") < 0;
+}

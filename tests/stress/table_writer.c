@@ -1,0 +1,209 @@
+/*
+ * table_writer: the writer of the table stress test. Applies the change sequence of
+ * stress_model.h to a gateway table of NKEYS keys as fast as it can (or at -r changes
+ * a second), recording the last change applied in the table, so that a writer killed
+ * with SIGKILL and started again resumes where the table says it stopped. --verify
+ * recomputes the state after that change and compares every key.
+ *
+ *	table_writer NODE NKEYS [-n CHANGES] [-r RATE] [--verify]
+ */
+#include "stress_model.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "shm/stats.h"
+#include "shm/table.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WRITER_COUNTERS(X)						\
+	X(changes,        COUNTER, "changes applied by this process")	\
+	X(applied_seq,    GAUGE,   "last change in the table")		\
+	X(rules,          GAUGE,   "rules and tombstones held")		\
+	X(limbo,          GAUGE,   "entries waiting for readers")	\
+	X(free,           GAUGE,   "entries free to use")		\
+	X(refused,        COUNTER, "changes refused: table full or no free entry") \
+	X(readers_reaped, GAUGE,   "reader slots freed after their process died") \
+	X(recoveries,     GAUGE,   "restarts that rebuilt the writer state")
+STATS_DECLARE(writer, WRITER_COUNTERS)
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+params(struct table_params *p, uint32_t nkeys)
+{
+	table_params_default(p, TABLE_GATEWAY);
+	p->capacity = nkeys;
+	p->max_vnis = 64;
+	p->version_window = 256;
+	p->max_readers = 16;
+}
+
+static int
+apply(struct table *t, uint64_t op, uint32_t nkeys)
+{
+	uint32_t key = stress_key(op, nkeys);
+	struct table_rule r = { .vni = stress_vni(key), .ip = stress_ip(key), .version = op };
+	int e;
+
+	if (stress_is_delete(op)) {
+		e = table_delete(t, r.vni, r.ip, op);
+	} else {
+		stress_value(key, op, r.mac, &r.vtep);
+		e = table_set(t, &r);
+	}
+	if (e < 0)
+		return e;
+	/* TABLE_STALE is fine: a restarted writer may replay its last change. */
+	table_vni_advance(t, r.vni, STRESS_GEN, op);
+	return 0;
+}
+
+static int
+verify(struct table *t, uint32_t nkeys)
+{
+	uint64_t upto = table_applied_seq(t), *last;
+	uint32_t bad = 0, live = 0;
+	char err[512];
+
+	if ((last = calloc(nkeys, sizeof(*last))) == NULL)
+		fatal("calloc");
+	for (uint64_t op = 1; op <= upto; op++)
+		last[stress_key(op, nkeys)] = op;
+	for (uint32_t key = 0; key < nkeys; key++) {
+		struct table_rule r;
+		bool have = table_get(t, stress_vni(key), stress_ip(key), &r);
+		uint64_t op = last[key];
+		uint8_t mac[6];
+		uint32_t vtep;
+
+		if (op == 0 || stress_is_delete(op)) {
+			/* Absent, or a tombstone of exactly that delete (it may be purged). */
+			if (have && (!(r.flags & TABLE_F_TOMBSTONE) || r.version != op)) {
+				if (bad++ < 10)
+					log_warnx("key %u: expected no rule after change %llu, have "
+					    "version %llu", key, (unsigned long long)op,
+					    (unsigned long long)r.version);
+			}
+			continue;
+		}
+		live++;
+		stress_value(key, op, mac, &vtep);
+		if (!have || r.version != op || (r.flags & TABLE_F_TOMBSTONE) || r.vtep != vtep ||
+		    memcmp(r.mac, mac, 6) != 0) {
+			if (bad++ < 10)
+				log_warnx("key %u: expected change %llu, have %s version %llu", key,
+				    (unsigned long long)op, have ? "" : "no rule,",
+				    have ? (unsigned long long)r.version : 0ull);
+		}
+	}
+	free(last);
+	if (table_check(t, err, sizeof(err)) < 0) {
+		log_warnx("table check: %s", err);
+		bad++;
+	}
+	if (table_live(t) != live) {
+		log_warnx("table holds %u rules, the model %u", table_live(t), live);
+		bad++;
+	}
+	printf("verified %u keys after change %llu: %u rules, %u problems\n", nkeys,
+	    (unsigned long long)upto, live, bad);
+	return bad ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verify", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
+	uint64_t max_ops = UINT64_MAX, rate = 0, op, t0;
+	struct writer_counters *c;
+	struct table_params p;
+	struct stats st;
+	struct table *t;
+	bool do_verify = false;
+	uint32_t nkeys, limbo, free_now;
+	char err[512];
+	int ch;
+
+	log_init("table_writer", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "n:r:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': max_ops = strtoull(optarg, NULL, 10); break;
+		case 'r': rate = strtoull(optarg, NULL, 10); break;
+		case 'V': do_verify = true; break;
+		default: fatalx("usage: table_writer NODE NKEYS [-n CHANGES] [-r RATE] [--verify]");
+		}
+	}
+	if (argc - optind != 2)
+		fatalx("usage: table_writer NODE NKEYS [-n CHANGES] [-r RATE] [--verify]");
+	nkeys = strtoul(argv[optind + 1], NULL, 10);
+	if (nkeys < 16)
+		fatalx("NKEYS must be at least 16");
+	params(&p, nkeys);
+	if (table_create(&t, argv[optind], "writer", &p, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (do_verify) {
+		int r = verify(t, nkeys);
+
+		table_close(t);
+		return r;
+	}
+	if ((c = stats_create(&st, argv[optind], "writer", writer_stats_defs,
+	    writer_stats_count)) == NULL)
+		fatalx("%s", st.seg.err);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	op = table_applied_seq(t) + 1;
+	log_info("starting at change %llu (%llu recoveries)", (unsigned long long)op,
+	    (unsigned long long)table_counters(t)->recoveries);
+	printf("ready\n");
+	fflush(stdout);
+	t0 = clock_mono_ns();
+	for (uint64_t n = 0; !stop && op <= max_ops; n++) {
+		if (apply(t, op, nkeys) < 0) {
+			/* Readers hold every free entry: give them a moment. */
+			STATS_INC(c, refused);
+			table_maintain(t);
+			usleep(1000);
+			continue;
+		}
+		table_set_applied_seq(t, op);
+		op++;
+		STATS_INC(c, changes);
+		if ((n & 1023) == 0) {
+			table_maintain(t);
+			table_limbo(t, &limbo, &free_now);
+			STATS_SET(c, applied_seq, op - 1);
+			STATS_SET(c, rules, table_count(t));
+			STATS_SET(c, limbo, limbo);
+			STATS_SET(c, free, free_now);
+			STATS_SET(c, readers_reaped, table_counters(t)->readers_reaped);
+			STATS_SET(c, recoveries, table_counters(t)->recoveries);
+			stats_heartbeat(&st);
+			if (rate) {
+				uint64_t due = t0 + n * 1000000000ull / rate;
+				uint64_t now = clock_mono_ns();
+
+				if (due > now)
+					usleep((due - now) / 1000);
+			}
+		}
+	}
+	STATS_SET(c, applied_seq, op - 1);
+	table_close(t);
+	stats_close(&st);
+	return 0;
+}
