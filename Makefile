@@ -5,9 +5,10 @@
 
 CC       ?= gcc
 SANITIZE ?= 0
-BUILD    ?= build
 ifeq ($(SANITIZE),1)
-BUILD    := build-san
+BUILD    ?= build-san
+else
+BUILD    ?= build
 endif
 
 PKGS     := liburing ck libconfig jansson

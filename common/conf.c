@@ -111,9 +111,24 @@ conf_find(struct conf *c, const char *path)
 {
 	config_setting_t *s = config_lookup(&c->cf, path);
 
-	if (s)
-		config_setting_set_hook(s, &used_mark);
+	/* The groups on the path were used too ("syncd.tls.cert" uses syncd.tls). */
+	for (config_setting_t *p = s; p && !config_setting_is_root(p);
+	    p = config_setting_parent(p))
+		config_setting_set_hook(p, &used_mark);
 	return s;
+}
+
+int
+conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
+{
+	config_setting_t *s = config_lookup(&c->cf, path);
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return conf_fail(c, s, "%s", msg);
 }
 
 int
@@ -235,20 +250,24 @@ bad:
 	    "(or an integer number of seconds)", path);
 }
 
+/* Settings in g (named prefix) and in the groups inside it that no getter read. */
 static int
-check_group(struct conf *c, config_setting_t *g, bool scalars_only)
+check_group(struct conf *c, config_setting_t *g, const char *prefix, bool scalars_only)
 {
 	int n = config_setting_length(g);
+	char path[256];
 
 	for (int i = 0; i < n; i++) {
 		config_setting_t *s = config_setting_get_elem(g, i);
 
 		if (scalars_only && config_setting_is_group(s))
 			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+		    config_setting_name(s));
 		if (config_setting_get_hook(s) != &used_mark)
-			return conf_fail(c, s, "unknown setting '%s%s%s'",
-			    g == config_root_setting(&c->cf) ? "" : config_setting_name(g),
-			    g == config_root_setting(&c->cf) ? "" : ".", config_setting_name(s));
+			return conf_fail(c, s, "unknown setting '%s'", path);
+		if (config_setting_is_group(s) && check_group(c, s, path, false) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -256,21 +275,20 @@ check_group(struct conf *c, config_setting_t *g, bool scalars_only)
 int
 conf_check_unused(struct conf *c, const char *section)
 {
-	config_setting_t *g;
+	config_setting_t *g = section ? config_lookup(&c->cf, section) : NULL;
 
-	if (check_group(c, config_root_setting(&c->cf), true) < 0)
+	/* Before the top-level scalars, which would call it an unknown setting. */
+	if (g && !config_setting_is_group(g))
+		return conf_fail(c, g, "%s must be a group: %s = { ... };", section, section);
+	if (check_group(c, config_root_setting(&c->cf), "", true) < 0)
 		return -1;
-	if (section == NULL || (g = config_lookup(&c->cf, section)) == NULL)
-		return 0;
-	if (!config_setting_is_group(g))
-		return conf_fail(c, g, "%s must be a group: %s { ... }", section, section);
-	return check_group(c, g, false);
+	return g ? check_group(c, g, section, false) : 0;
 }
 
 int64_t
 conf_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max)
 {
-	int64_t v;
+	int64_t v = def;
 
 	if (conf_get_int(c, path, def, min, max, &v) < 0)
 		fatalx("%s", c->err);
@@ -280,7 +298,7 @@ conf_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max
 bool
 conf_bool(struct conf *c, const char *path, bool def)
 {
-	bool v;
+	bool v = def;
 
 	if (conf_get_bool(c, path, def, &v) < 0)
 		fatalx("%s", c->err);
@@ -290,7 +308,7 @@ conf_bool(struct conf *c, const char *path, bool def)
 const char *
 conf_str(struct conf *c, const char *path, const char *def)
 {
-	const char *v;
+	const char *v = def;
 
 	if (conf_get_str(c, path, def, &v) < 0)
 		fatalx("%s", c->err);
@@ -301,7 +319,7 @@ uint64_t
 conf_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
     uint64_t max_ns)
 {
-	uint64_t v;
+	uint64_t v = def_ns;
 
 	if (conf_get_duration(c, path, def_ns, min_ns, max_ns, &v) < 0)
 		fatalx("%s", c->err);

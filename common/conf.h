@@ -1,6 +1,6 @@
 /*
  * conf: typed access to a node's libconfig file. One file holds the settings of all of
- * a node's processes, one group per process ("syncd { port = 4790; }") plus a few
+ * a node's processes, one group per process ("syncd = { port = 4790; };") plus a few
  * top-level settings every process reads (node, log_level).
  *
  * Getters take a full path ("syncd.port"), a default and a range. A missing setting
@@ -39,6 +39,12 @@ int conf_get_str(struct conf *c, const char *path, const char *def, const char *
  */
 int conf_get_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_t min_ns,
     uint64_t max_ns, uint64_t *out_ns);
+/*
+ * Record an error about setting `path` that the getters cannot see (a rule between
+ * settings, a power of two): "file:line: <message>". Returns -1.
+ */
+int conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Settings of group `section` (and top-level scalars) that no getter asked for. */
 int conf_check_unused(struct conf *c, const char *section);
 

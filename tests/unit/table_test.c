@@ -5,6 +5,8 @@
  */
 #include "shm/table.h"
 #include "shm/seg.h"
+#include "shm/table_conf.h"
+#include "common/conf.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -674,4 +676,30 @@ Test(table, random_changes_match_a_model)
 	}
 	check(t);
 	table_close(t);
+}
+
+Test(table, settings_come_from_the_process_group_with_lines_in_errors)
+{
+	struct table_params p;
+	struct conf *c;
+
+	c = conf_load_string("learner = {\n table_capacity = 2000;\n table_max_vnis = 10;\n};\n",
+	    "host1.conf");
+	cr_assert_not_null(c);
+	cr_assert_eq(table_conf_read(c, "learner", TABLE_HOST, &p), 0, "%s", conf_error(c));
+	cr_assert_eq(p.capacity, 2000);
+	cr_assert_eq(p.max_vnis, 10);
+	cr_assert_eq(p.mode, TABLE_HOST);
+	cr_assert_eq(p.max_readers, 64, "default");
+	conf_free(c);
+	c = conf_load_string("learner = {\n table_version_window = 100;\n};\n", "host1.conf");
+	cr_assert_eq(table_conf_read(c, "learner", TABLE_HOST, &p), -1);
+	cr_assert(strstr(conf_error(c), "host1.conf:2:") != NULL, "%s", conf_error(c));
+	cr_assert(strstr(conf_error(c), "table_version_window must be a power of two") != NULL,
+	    "%s", conf_error(c));
+	conf_free(c);
+	c = conf_load_string("learner = {\n\n table_capacity = 5;\n};\n", "host1.conf");
+	cr_assert_eq(table_conf_read(c, "learner", TABLE_HOST, &p), -1);
+	cr_assert(strstr(conf_error(c), "host1.conf:3:") != NULL, "%s", conf_error(c));
+	conf_free(c);
 }

@@ -1,0 +1,674 @@
+/*
+ * vpcfwd-table: a debugging dump of one rule table (shm/table.h). It attaches as a
+ * reader, which claims a reader slot and never blocks the writer (reads are lock-free,
+ * protected by epochs), copies out the header, the counters, the state of every VNI
+ * and, with -v, the entries of one VNI, closes the table (freeing its slot), and then
+ * prints the copy as text or as one JSON document. A table whose writer died is still
+ * readable and is shown as STALE. With no segment named, it lists the table segments
+ * in /dev/shm without taking a reader slot. See docs/table-tool.md.
+ */
+#include "common/clock.h"
+#include "shm/seg.h"
+#include "shm/table.h"
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TBL_SUFFIX	".table"
+#define TBL_PAGE	256	/* entries asked of one table_changes call */
+#define TBL_RESTARTS	5	/* host walks restarted because the cursor's entry went */
+
+struct tbl_opts {
+	bool json;
+	bool has_vni;		/* -v */
+	uint32_t vni;
+	const char *node;	/* -N */
+	const char *arg;	/* the segment operand */
+};
+
+/* The table's counters, named once by TABLE_COUNTERS (shm/table.h). */
+struct tbl_ctr {
+	const char *name;
+	const char *desc;
+	size_t off;
+};
+
+#define TBL_CTR_(n, d) { #n, d, offsetof(struct table_counters, n) },
+static const struct tbl_ctr tbl_ctrs[] = { TABLE_COUNTERS(TBL_CTR_) };
+#undef TBL_CTR_
+#define TBL_NCTRS	(sizeof(tbl_ctrs) / sizeof(tbl_ctrs[0]))
+
+/* One table, sampled while attached: everything printed comes from here. */
+struct tbl_snap {
+	char segment[SEG_NAME_MAX];
+	struct table_params params;
+	int32_t pid;
+	const char *state;	/* "running", "STALE" or "unknown" */
+	uint64_t created_s;	/* CLOCK_REALTIME */
+	uint64_t hb_age_ns;
+	uint32_t count, live, tombs;
+	uint64_t size;
+	uint32_t attached, active;
+	uint32_t limbo, free_now;
+	uint64_t applied_seq;
+	uint64_t ctr[TBL_NCTRS];
+	struct table_vni_info *vnis;
+	uint32_t nvnis;
+	bool has_entries;	/* -v */
+	uint32_t entries_vni;
+	struct table_rule *entries;
+	size_t nentries;
+};
+
+/* The table segments found in SEG_DIR, by name, sorted. */
+struct tbl_list {
+	char **names;
+	size_t n;
+};
+
+static const char *progname = "vpcfwd-table";
+
+static void
+usage(FILE *f, bool full)
+{
+	fprintf(f, "usage: %s [--json] [-v vni] segment | -N node\n"
+	    "       %s [--json]\n", progname, progname);
+	if (!full)
+		return;
+	fprintf(f, "  segment       a rule table segment, vpcfwd.<node>.<proc>.table, "
+	    "or its path in %s\n"
+	    "  -N node       the table segment of this node (it must have exactly one)\n"
+	    "  -v vni        also list the entries of this VNI, in list order (version "
+	    "order in a\n"
+	    "                gateway, install order in a host). A full walk skips "
+	    "tombstones, so\n"
+	    "                only live rules are listed; the counts include the "
+	    "tombstones\n"
+	    "  --json, -j    print one JSON document\n"
+	    "  -h, --help    this text\n"
+	    "With no segment and no -N: list the table segments in %s, with the pid\n"
+	    "and state of their owners.\n", SEG_DIR, SEG_DIR);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	usage(stderr, false);
+	exit(2);
+}
+
+/* "vpcfwd.<node>.<proc>.table" with valid parts. */
+static bool
+table_name_ok(const char *name)
+{
+	size_t plen = strlen(SEG_PREFIX), slen = strlen(TBL_SUFFIX), len = strlen(name);
+	char mid[2 * SEG_PART_MAX + 2];
+	char *dot;
+
+	if (len <= plen + slen || len - plen - slen >= sizeof(mid) ||
+	    strncmp(name, SEG_PREFIX, plen) != 0 ||
+	    strcmp(name + len - slen, TBL_SUFFIX) != 0)
+		return false;
+	memcpy(mid, name + plen, len - plen - slen);
+	mid[len - plen - slen] = '\0';
+	if ((dot = strchr(mid, '.')) == NULL)
+		return false;
+	*dot = '\0';
+	return seg_part_valid(mid) && seg_part_valid(dot + 1);
+}
+
+/* The table segments of node (every node when NULL) in SEG_DIR. */
+static void
+list_tables(struct tbl_list *l, const char *node)
+{
+	char pattern[sizeof(SEG_DIR) + SEG_NAME_MAX + 1];
+	size_t dlen = strlen(SEG_DIR "/");
+	glob_t g;
+	int r;
+
+	/* A valid node name holds no glob(3) metacharacter. */
+	snprintf(pattern, sizeof(pattern), "%s/%s%s.*%s", SEG_DIR, SEG_PREFIX,
+	    node ? node : "*", TBL_SUFFIX);
+	memset(l, 0, sizeof(*l));
+	r = glob(pattern, GLOB_ERR, NULL, &g);
+	if (r == GLOB_NOMATCH)
+		return;
+	if (r != 0)
+		errx(1, "%s: cannot list the segments (glob error %d)", SEG_DIR, r);
+	if ((l->names = calloc(g.gl_pathc, sizeof(*l->names))) == NULL)
+		err(1, "calloc");
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *name = g.gl_pathv[i] + dlen;
+
+		if (!table_name_ok(name))
+			continue;
+		if ((l->names[l->n++] = strdup(name)) == NULL)
+			err(1, "strdup");
+	}
+	globfree(&g);
+}
+
+static void
+list_free(struct tbl_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Owner lock held or not (seg.h): a live process, or a table its writer left behind. */
+static const char *
+owner_state(const struct seg *s)
+{
+	int alive = seg_owner_alive(s);
+
+	if (alive < 0) {
+		warnx("%s/%s: cannot tell whether its owner runs: %s", SEG_DIR, s->name,
+		    strerror(-alive));
+		return "unknown";
+	}
+	return alive ? "running" : "STALE";
+}
+
+static json_t *
+json_checked(json_t *j)
+{
+	if (j == NULL)
+		errx(1, "out of memory building JSON");
+	return j;
+}
+
+static void
+json_put(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(o, key, v) < 0)
+		errx(1, "out of memory building JSON");
+}
+
+static void
+json_push(json_t *a, json_t *v)
+{
+	if (v == NULL || json_array_append_new(a, v) < 0)
+		errx(1, "out of memory building JSON");
+}
+
+/* jansson integers are signed: above INT64_MAX, the nearest double (as vpcfwd-stat). */
+static json_t *
+json_u64(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
+static void
+json_print(json_t *doc)
+{
+	if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0)
+		errx(1, "cannot write JSON");
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+/*
+ * No segment named: each table segment with the pid and state of its owner. Attached
+ * read-only through seg.h alone, so the listing takes no reader slot. Exits 0 even when
+ * there is none, or when some cannot be read (those are reported on stderr).
+ */
+static int
+run_list(const struct tbl_opts *o)
+{
+	json_t *arr = o->json ? json_checked(json_array()) : NULL;
+	struct tbl_list l;
+
+	list_tables(&l, NULL);
+	if (l.n == 0)
+		warnx("no vpcfwd table segments in %s", SEG_DIR);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *state;
+		struct seg s;
+		int32_t pid;
+		int r;
+
+		r = seg_attach(&s, l.names[i], SEG_KIND_TABLE, TABLE_LAYOUT, 0, SEG_RDONLY);
+		if (r < 0) {
+			/* ENOENT: removed since it was listed; nothing to report. */
+			if (r != -ENOENT)
+				warnx("%s", s.err);
+			continue;
+		}
+		/* The owner stores its pid with a plain store; no ordering is needed. */
+		pid = __atomic_load_n(&s.hdr->owner_pid, __ATOMIC_RELAXED);
+		state = owner_state(&s);
+		seg_detach(&s);
+		if (arr)
+			json_push(arr, json_pack("{s:s, s:i, s:s}", "segment", l.names[i], "pid",
+			    (int)pid, "state", state));
+		else
+			printf("%s  pid %d  %s\n", l.names[i], (int)pid, state);
+	}
+	list_free(&l);
+	if (arr)
+		json_print(arr);
+	return 0;
+}
+
+/* The segment to dump, from the operand or -N, into name; exits 1 when there is none. */
+static void
+resolve(char *name, size_t len, const struct tbl_opts *o)
+{
+	const char *dir = SEG_DIR "/", *base = o->arg;
+	struct tbl_list l;
+
+	if (o->node) {
+		if (!seg_part_valid(o->node))
+			usage_error("-N %s: not a node name (1..%d of [a-z0-9_-])", o->node,
+			    SEG_PART_MAX);
+		list_tables(&l, o->node);
+		if (l.n == 0)
+			errx(1, "no table segment of node %s in %s", o->node, SEG_DIR);
+		if (l.n > 1) {
+			warnx("node %s has %zu table segments; name one:", o->node, l.n);
+			for (size_t i = 0; i < l.n; i++)
+				fprintf(stderr, "  %s\n", l.names[i]);
+			exit(1);
+		}
+		snprintf(name, len, "%s", l.names[0]);
+		list_free(&l);
+		return;
+	}
+	if (strncmp(o->arg, dir, strlen(dir)) == 0)
+		base = o->arg + strlen(dir);
+	if (base[0] == '\0' || strchr(base, '/') != NULL)
+		errx(1, "%s: not a segment in %s", o->arg, SEG_DIR);
+	if ((size_t)snprintf(name, len, "%s", base) >= len)
+		errx(1, "%s: name too long for a segment", o->arg);
+}
+
+/*
+ * The live rules of a VNI in list order, paged from a full walk (since = 0). In a host
+ * table the cursor's entry may be evicted or replaced between two pages, and a walk in
+ * install order cannot find its place again: start over, a few times at most.
+ */
+static int
+walk_vni(struct table *t, struct tbl_snap *s, uint32_t vni)
+{
+	struct table_rule page[TBL_PAGE];
+	struct table_cursor cur;
+	size_t cap = 0;
+	uint64_t upto;
+	bool more;
+	int restarts = 0, r;
+
+	memset(&cur, 0, sizeof(cur));
+	s->nentries = 0;
+	do {
+		r = table_changes(t, vni, 0, &cur, page, TBL_PAGE, &upto, &more);
+		if (r == -EAGAIN && ++restarts <= TBL_RESTARTS) {
+			memset(&cur, 0, sizeof(cur));
+			s->nentries = 0;
+			more = true;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (s->nentries + r > cap) {
+			while (s->nentries + r > cap)
+				cap = cap ? 2 * cap : 4 * TBL_PAGE;
+			s->entries = reallocarray(s->entries, cap, sizeof(*s->entries));
+			if (s->entries == NULL)
+				err(1, "reallocarray");
+		}
+		memcpy(s->entries + s->nentries, page, r * sizeof(*page));
+		s->nentries += r;
+	} while (more);
+	return 0;
+}
+
+static int
+vni_cmp(const void *a, const void *b)
+{
+	const struct table_vni_info *x = a, *y = b;
+
+	return x->vni < y->vni ? -1 : x->vni > y->vni;
+}
+
+/* Sample everything while attached. Returns 0, or -1 after reporting on stderr. */
+static int
+snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tbl_opts *o)
+{
+	const struct table_counters *c = table_counters(t);
+	const struct seg *sg = table_seg(t);
+	uint64_t now, hb;
+	uint32_t *vnis;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->segment, sizeof(s->segment), "%s", name);
+	s->params = *table_params(t);
+	/* The owner stores these with plain or relaxed stores; no ordering is needed. */
+	s->pid = __atomic_load_n(&sg->hdr->owner_pid, __ATOMIC_RELAXED);
+	hb = __atomic_load_n(&sg->hdr->heartbeat_ns, __ATOMIC_RELAXED);
+	now = clock_mono_ns();
+	s->hb_age_ns = now > hb ? now - hb : 0;
+	s->state = owner_state(sg);
+	s->created_s = table_created(t);
+	s->count = table_count(t);
+	s->live = table_live(t);
+	/* Two loads: a writer between them may make live exceed count for a moment. */
+	s->tombs = s->count > s->live ? s->count - s->live : 0;
+	s->size = sg->size;
+	table_readers(t, &s->attached, &s->active);
+	table_limbo(t, &s->limbo, &s->free_now);
+	s->applied_seq = table_applied_seq(t);
+	for (size_t i = 0; i < TBL_NCTRS; i++)
+		s->ctr[i] = __atomic_load_n((const uint64_t *)((const char *)c +
+		    tbl_ctrs[i].off), __ATOMIC_RELAXED);
+
+	if ((vnis = calloc(s->params.max_vnis, sizeof(*vnis))) == NULL ||
+	    (s->vnis = calloc(s->params.max_vnis, sizeof(*s->vnis))) == NULL)
+		err(1, "calloc");
+	r = (int)table_vnis(t, vnis, s->params.max_vnis);
+	for (int i = 0; i < r; i++)
+		/* States are never given back, so a VNI listed is found; skip it if not. */
+		if (table_vni_get(t, vnis[i], &s->vnis[s->nvnis]) == 0)
+			s->nvnis++;
+	free(vnis);
+	qsort(s->vnis, s->nvnis, sizeof(*s->vnis), vni_cmp);
+
+	if (!o->has_vni)
+		return 0;
+	s->has_entries = true;
+	s->entries_vni = o->vni;
+	if ((r = walk_vni(t, s, o->vni)) == 0)
+		return 0;
+	if (r == -ENOENT)
+		warnx("%s: no VNI %u in this table", name, o->vni);
+	else if (r == -EAGAIN)
+		warnx("%s: VNI %u changed under every one of %d walks (a busy writer "
+		    "evicting?); try again", name, o->vni, TBL_RESTARTS + 1);
+	else
+		warnx("%s: VNI %u: cannot walk its entries: %s", name, o->vni, strerror(-r));
+	return -1;
+}
+
+static void
+snap_free(struct tbl_snap *s)
+{
+	free(s->vnis);
+	free(s->entries);
+}
+
+static const char *
+mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case TABLE_GATEWAY:
+		return "gateway";
+	case TABLE_HOST:
+		return "host";
+	default:
+		return "unknown";
+	}
+}
+
+/* IPv4 in host byte order, dotted. */
+static const char *
+fmt_ip(char *buf, size_t len, uint32_t ip)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff,
+	    ip & 0xff);
+	return buf;
+}
+
+static const char *
+fmt_mac(char *buf, size_t len, const uint8_t *m)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+	    m[5]);
+	return buf;
+}
+
+/* "tombstone,retired", or "-" for a plain rule. */
+static const char *
+fmt_flags(char *buf, size_t len, uint8_t flags)
+{
+	bool tomb = flags & TABLE_F_TOMBSTONE, ret = flags & TABLE_F_RETIRED;
+
+	snprintf(buf, len, "%s%s%s", tomb ? "tombstone" : "", tomb && ret ? "," : "",
+	    ret ? "retired" : (tomb ? "" : "-"));
+	return buf;
+}
+
+static void
+print_text(const struct tbl_snap *s)
+{
+	const struct table_params *p = &s->params;
+	char when[64], ip[16], mac[18], vtep[16], flags[24];
+	time_t created = (time_t)s->created_s;
+	int wname = 0, wval = 0;
+	struct tm tm;
+
+	if (localtime_r(&created, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(when, sizeof(when), "%llu s", (unsigned long long)s->created_s);
+	printf("segment      %s\n", s->segment);
+	printf("mode         %s\n", mode_name(p->mode));
+	printf("owner        pid %d, %s\n", (int)s->pid, s->state);
+	printf("created      %s\n", when);
+	printf("heartbeat    %llu.%03llu s ago\n",
+	    (unsigned long long)(s->hb_age_ns / 1000000000u),
+	    (unsigned long long)(s->hb_age_ns / 1000000u % 1000));
+	printf("params       capacity %u, max_vnis %u, version_window %u, max_readers %u\n",
+	    p->capacity, p->max_vnis, p->version_window, p->max_readers);
+	printf("rules        %u held: %u live, %u tombstones\n", s->count, s->live, s->tombs);
+	printf("size         %llu bytes, %.1f bytes a rule of capacity\n",
+	    (unsigned long long)s->size, (double)s->size / p->capacity);
+	printf("readers      %u attached (this one included), %u active\n", s->attached,
+	    s->active);
+	printf("entries      %u in limbo, %u free\n", s->limbo, s->free_now);
+	printf("applied_seq  %llu\n", (unsigned long long)s->applied_seq);
+
+	for (size_t i = 0; i < TBL_NCTRS; i++) {
+		int w = snprintf(NULL, 0, "%llu", (unsigned long long)s->ctr[i]);
+
+		if ((int)strlen(tbl_ctrs[i].name) > wname)
+			wname = strlen(tbl_ctrs[i].name);
+		if (w > wval)
+			wval = w;
+	}
+	printf("\ncounters\n");
+	for (size_t i = 0; i < TBL_NCTRS; i++)
+		printf("  %-*s  %*llu  %s\n", wname, tbl_ctrs[i].name, wval,
+		    (unsigned long long)s->ctr[i], tbl_ctrs[i].desc);
+
+	printf("\n%u VNI%s\n", s->nvnis, s->nvnis == 1 ? "" : "s");
+	if (s->nvnis)
+		printf("  %10s %10s %12s %12s %10s %8s %10s %10s\n", "vni", "gen", "version",
+		    "oldest", "versions", "flushes", "rules", "tombstones");
+	for (uint32_t i = 0; i < s->nvnis; i++) {
+		const struct table_vni_info *v = &s->vnis[i];
+
+		printf("  %10u %10u %12llu %12llu %10llu %8llu %10u %10u\n", v->vni, v->gen,
+		    (unsigned long long)v->version, (unsigned long long)v->oldest,
+		    (unsigned long long)v->nversions, (unsigned long long)v->flushes, v->live,
+		    v->tombs);
+	}
+
+	if (!s->has_entries)
+		return;
+	printf("\nVNI %u: %zu entr%s in list order (live rules; tombstones are not walked)\n",
+	    s->entries_vni, s->nentries, s->nentries == 1 ? "y" : "ies");
+	if (s->nentries)
+		printf("  %-15s  %-17s  %-15s  %12s  %s\n", "ip", "mac", "vtep", "version",
+		    "flags");
+	for (size_t i = 0; i < s->nentries; i++) {
+		const struct table_rule *r = &s->entries[i];
+
+		printf("  %-15s  %-17s  %-15s  %12llu  %s\n", fmt_ip(ip, sizeof(ip), r->ip),
+		    fmt_mac(mac, sizeof(mac), r->mac), fmt_ip(vtep, sizeof(vtep), r->vtep),
+		    (unsigned long long)r->version, fmt_flags(flags, sizeof(flags), r->flags));
+	}
+}
+
+static json_t *
+entry_json(const struct table_rule *r)
+{
+	char ip[16], mac[18], vtep[16];
+	json_t *flags = json_checked(json_array());
+
+	if (r->flags & TABLE_F_TOMBSTONE)
+		json_push(flags, json_string("tombstone"));
+	if (r->flags & TABLE_F_RETIRED)
+		json_push(flags, json_string("retired"));
+	return json_checked(json_pack("{s:s, s:s, s:s, s:o, s:o}", "ip",
+	    fmt_ip(ip, sizeof(ip), r->ip), "mac", fmt_mac(mac, sizeof(mac), r->mac), "vtep",
+	    fmt_ip(vtep, sizeof(vtep), r->vtep), "version", json_u64(r->version), "flags",
+	    flags));
+}
+
+static void
+print_json(const struct tbl_snap *s)
+{
+	const struct table_params *p = &s->params;
+	json_t *doc = json_checked(json_object()), *ctrs, *vnis, *ents;
+
+	json_put(doc, "segment", json_string(s->segment));
+	json_put(doc, "mode", json_string(mode_name(p->mode)));
+	json_put(doc, "pid", json_integer(s->pid));
+	json_put(doc, "state", json_string(s->state));
+	json_put(doc, "created", json_u64(s->created_s));
+	json_put(doc, "heartbeat_age_ms", json_u64(s->hb_age_ns / 1000000u));
+	json_put(doc, "params", json_pack("{s:I, s:I, s:I, s:I}", "capacity",
+	    (json_int_t)p->capacity, "max_vnis", (json_int_t)p->max_vnis, "version_window",
+	    (json_int_t)p->version_window, "max_readers", (json_int_t)p->max_readers));
+	json_put(doc, "count", json_integer(s->count));
+	json_put(doc, "live", json_integer(s->live));
+	json_put(doc, "tombs", json_integer(s->tombs));
+	json_put(doc, "size_bytes", json_u64(s->size));
+	json_put(doc, "bytes_per_rule", json_real((double)s->size / p->capacity));
+	json_put(doc, "readers", json_pack("{s:I, s:I}", "attached", (json_int_t)s->attached,
+	    "active", (json_int_t)s->active));
+	json_put(doc, "limbo", json_integer(s->limbo));
+	json_put(doc, "free", json_integer(s->free_now));
+	json_put(doc, "applied_seq", json_u64(s->applied_seq));
+
+	ctrs = json_checked(json_object());
+	for (size_t i = 0; i < TBL_NCTRS; i++)
+		json_put(ctrs, tbl_ctrs[i].name, json_u64(s->ctr[i]));
+	json_put(doc, "counters", ctrs);
+
+	vnis = json_checked(json_array());
+	for (uint32_t i = 0; i < s->nvnis; i++) {
+		const struct table_vni_info *v = &s->vnis[i];
+
+		json_push(vnis, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "vni",
+		    (json_int_t)v->vni, "gen", (json_int_t)v->gen, "version",
+		    json_u64(v->version), "oldest", json_u64(v->oldest), "nversions",
+		    json_u64(v->nversions), "flushes", json_u64(v->flushes), "live",
+		    (json_int_t)v->live, "tombs", (json_int_t)v->tombs));
+	}
+	json_put(doc, "vnis", vnis);
+
+	if (s->has_entries) {
+		ents = json_checked(json_array());
+		for (size_t i = 0; i < s->nentries; i++)
+			json_push(ents, entry_json(&s->entries[i]));
+		json_put(doc, "entries", ents);
+	}
+	json_print(doc);
+}
+
+static int
+run_dump(const struct tbl_opts *o)
+{
+	char name[SEG_NAME_MAX], errbuf[512];
+	struct tbl_snap s;
+	struct table *t;
+	int r;
+
+	resolve(name, sizeof(name), o);
+	if (table_attach(&t, name, errbuf, sizeof(errbuf)) < 0)
+		errx(1, "%s", errbuf);
+	r = snap_take(t, &s, name, o);
+	/* Free the reader slot before printing: a slow pipe must not hold it. */
+	table_close(t);
+	if (r == 0) {
+		if (o->json)
+			print_json(&s);
+		else
+			print_text(&s);
+	}
+	snap_free(&s);
+	return r == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tbl_opts o = { 0 };
+	unsigned long v;
+	char *end;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "hjN:v:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout, true);
+			return 0;
+		case 'j':
+			o.json = true;
+			break;
+		case 'N':
+			o.node = optarg;
+			break;
+		case 'v':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' || optarg[0] < '0' ||
+			    optarg[0] > '9' || v > UINT32_MAX)
+				usage_error("-v %s: want a VNI, 0 to %u", optarg, UINT32_MAX);
+			o.has_vni = true;
+			o.vni = (uint32_t)v;
+			break;
+		default:
+			usage(stderr, false);
+			return 2;
+		}
+	}
+	if (argc - optind > 1)
+		usage_error("one segment at a time");
+	if (argc - optind == 1)
+		o.arg = argv[optind];
+	if (o.arg && o.node)
+		usage_error("name a segment or give -N, not both");
+	if (o.has_vni && !o.arg && !o.node)
+		usage_error("-v needs a segment (or -N)");
+
+	rc = o.arg || o.node ? run_dump(&o) : run_list(&o);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(1, "stdout");
+	return rc;
+}
