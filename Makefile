@@ -92,7 +92,7 @@ deps:
 	fi
 
 unit-test: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 -q; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
 shell-test: all
 	@set -e; for t in tests/*.sh; do echo "== $$t"; BUILD=$(BUILD) bash $$t; done

@@ -58,7 +58,10 @@ struct seg {
 	char err[256];		/* why the last call failed, one line, names the segment */
 };
 
-/* Build "vpcfwd.<node>.<proc>.<what>"; -EINVAL (and s->err) when a part is not valid. */
+/*
+ * Build "vpcfwd.<node>.<proc>.<what>": -EINVAL when a part is not valid, -ENAMETOOLONG when
+ * buf is too short.
+ */
 int seg_name(char *buf, size_t len, const char *node, const char *proc, const char *what);
 /* Whether s is a valid node / process / what part of a segment name. */
 bool seg_part_valid(const char *s);
