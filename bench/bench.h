@@ -60,16 +60,14 @@ bench_add(json_t *res, const char *name, double value, const char *unit,
 	    baseline_value, "ratio", baseline_value != 0 ? value / baseline_value : 0.0));
 }
 
-/* Writes bench/results/<bench>.json (from the repository root) and frees res. */
+/* Writes res to path (creating bench/results) and frees it. */
 static inline int
-bench_write(json_t *res, const char *bench)
+bench_write_to(json_t *res, const char *bench, const char *path)
 {
-	char path[256];
 	int r;
 
 	if (mkdir("bench/results", 0777) == -1 && errno != EEXIST)
 		fprintf(stderr, "%s: mkdir bench/results: %s\n", bench, strerror(errno));
-	snprintf(path, sizeof(path), "bench/results/%s.json", bench);
 	r = json_dump_file(res, path, JSON_INDENT(2));
 	if (r < 0)
 		fprintf(stderr, "%s: cannot write %s\n", bench, path);
@@ -77,6 +75,16 @@ bench_write(json_t *res, const char *bench)
 		printf("wrote %s\n", path);
 	json_decref(res);
 	return r;
+}
+
+/* Writes bench/results/<bench>.json (from the repository root) and frees res. */
+static inline int
+bench_write(json_t *res, const char *bench)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "bench/results/%s.json", bench);
+	return bench_write_to(res, bench, path);
 }
 
 #endif

@@ -14,20 +14,19 @@
  *
  *	ring [-d SECONDS] [-n RECORDS] [-r RUNS] [-o FILE]
  */
+#include "bench/bench.h"
 #include "common/clock.h"
 #include "shm/ring.h"
 
 #include <ck_pr.h>
 #include <ck_ring.h>
 #include <errno.h>
-#include <jansson.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,19 +80,6 @@ static int opt_runs = 3;
 static const char *opt_out = "bench/results/ring.json";
 static int cpus[2] = { -1, -1 };
 
-static void
-pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) == -1)
-		fprintf(stderr, "ring: sched_setaffinity cpu %d: %s\n", cpu, strerror(errno));
-}
-
 /* The first two CPUs we may run on; none when there is only one. */
 static void
 pick_cpus(void)
@@ -115,7 +101,7 @@ pick_cpus(void)
 static void
 child_start(struct ctl *ctl, int cpu)
 {
-	pin(cpu);
+	bench_pin(cpu);
 	ck_pr_inc_32(&ctl->ready);
 	while (ck_pr_load_32(&ctl->go) == 0)
 		ck_pr_stall();
@@ -357,14 +343,6 @@ run_once(enum variant v)
 	return rate;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct result {
 	double median, min, max;
 };
@@ -382,11 +360,9 @@ measure(struct result *res)
 	for (int v = 0; v < V_COUNT; v++) {
 		double *r = rates[v];
 
-		qsort(r, opt_runs, sizeof(r[0]), cmp_double);
+		res[v].median = bench_median(r, opt_runs);	/* sorts r */
 		res[v].min = r[0];
 		res[v].max = r[opt_runs - 1];
-		res[v].median = opt_runs % 2 ? r[opt_runs / 2] :
-		    (r[opt_runs / 2 - 1] + r[opt_runs / 2]) / 2;
 	}
 	return 0;
 }
@@ -394,22 +370,12 @@ measure(struct result *res)
 static int
 write_json(const struct result *res)
 {
-	const struct result *base = &res[V_CK];
-	json_t *arr = json_array();
-	int r;
+	json_t *arr = bench_results();
 
 	for (int v = 0; v < V_CK; v++)
-		json_array_append_new(arr, json_pack("{s:s, s:f, s:s, s:s, s:f, s:f}",
-		    "name", variants[v].name, "value", res[v].median, "unit", "Mrecords/s",
-		    "baseline", variants[V_CK].name, "baseline_value", base->median,
-		    "ratio", res[v].median / base->median));
-	if (mkdir("bench/results", 0777) == -1 && errno != EEXIST)
-		fprintf(stderr, "ring: mkdir bench/results: %s\n", strerror(errno));
-	r = json_dump_file(arr, opt_out, JSON_INDENT(2));
-	if (r < 0)
-		fprintf(stderr, "ring: cannot write %s\n", opt_out);
-	json_decref(arr);
-	return r;
+		bench_add(arr, variants[v].name, res[v].median, "Mrecords/s", variants[V_CK].name,
+		    res[V_CK].median);
+	return bench_write_to(arr, "ring", opt_out);
 }
 
 static void
@@ -465,6 +431,5 @@ main(int argc, char **argv)
 	    "NOT met");
 	if (write_json(res) < 0)
 		return 1;
-	printf("wrote %s\n", opt_out);
 	return 0;
 }

@@ -6,10 +6,14 @@
 #include "common/clock.h"
 
 #include <ck_pr.h>
+#include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -50,6 +54,89 @@ seg_name(char *buf, size_t len, const char *node, const char *proc, const char *
 	if ((size_t)snprintf(buf, len, SEG_PREFIX "%s.%s.%s", node, proc, what) >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+bool
+seg_name_parse(const char *name, struct seg_ent *e)
+{
+	struct seg_ent t;
+	char *part[] = { t.node, t.proc, t.what };
+	const char *p, *end;
+	size_t n;
+
+	if (strncmp(name, SEG_PREFIX, strlen(SEG_PREFIX)) != 0 || strlen(name) >= sizeof(t.name))
+		return false;
+	p = name + strlen(SEG_PREFIX);
+	for (int i = 0; i < 3; i++) {
+		end = i < 2 ? strchr(p, '.') : p + strlen(p);
+		if (end == NULL || (n = end - p) > SEG_PART_MAX)
+			return false;
+		memcpy(part[i], p, n);
+		part[i][n] = '\0';
+		/* Also refuses a dot: the last part cannot hide a fourth. */
+		if (!seg_part_valid(part[i]))
+			return false;
+		p = end + 1;
+	}
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	*e = t;
+	return true;
+}
+
+static int
+seg_ent_cmp(const void *a, const void *b)
+{
+	const struct seg_ent *x = a, *y = b;
+	int r;
+
+	if ((r = strcmp(x->node, y->node)) != 0 || (r = strcmp(x->proc, y->proc)) != 0)
+		return r;
+	return strcmp(x->what, y->what);
+}
+
+int
+seg_list(const char *node, const char *what, struct seg_ent **out)
+{
+	struct seg_ent *v = NULL, *nv, e;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	DIR *dir;
+	int r = 0;
+
+	*out = NULL;
+	if ((dir = opendir(SEG_DIR)) == NULL)
+		return -errno;
+	while ((errno = 0, d = readdir(dir)) != NULL) {
+		/* DT_UNKNOWN: a file system that does not say; shm_open makes regular files. */
+		if ((d->d_type != DT_REG && d->d_type != DT_UNKNOWN) ||
+		    !seg_name_parse(d->d_name, &e) || (node && strcmp(e.node, node) != 0) ||
+		    (what && strcmp(e.what, what) != 0))
+			continue;
+		if (n == INT_MAX) {
+			r = -EOVERFLOW;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = e;
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(dir);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), seg_ent_cmp);
+	*out = v;
+	return (int)n;
 }
 
 static int
@@ -279,4 +366,26 @@ seg_owner_alive(const struct seg *s)
 	if (s->owner)
 		return 1;
 	return seg_lock(s->fd, F_WRLCK, F_OFD_GETLK);
+}
+
+const char *
+seg_owner_state(const struct seg *s)
+{
+	int alive = seg_owner_alive(s);
+
+	if (alive < 0) {
+		warnx("%s/%s: cannot tell whether its owner runs: %s", SEG_DIR, s->name,
+		    strerror(-alive));
+		return "unknown";
+	}
+	return alive ? "running" : "STALE";
+}
+
+uint64_t
+seg_heartbeat_age(const struct seg *s, uint64_t now)
+{
+	/* Relaxed, as seg_heartbeat stores it: an age needs no ordering. */
+	uint64_t hb = ck_pr_load_64(&s->hdr->heartbeat_ns);
+
+	return now > hb ? now - hb : 0;
 }

@@ -7,7 +7,8 @@
  * whole life, so a second owner is refused and a dead owner is visible to anyone who
  * asks (seg_owner_alive) without trusting a pid that may have been reused. An owner
  * that restarts re-attaches its segment and keeps its contents; an attacher checks the
- * whole header and refuses a segment of another kind, layout or size.
+ * whole header and refuses a segment of another kind, layout or size. Tools find the
+ * segments by their file names alone (seg_list), without attaching.
  */
 #ifndef SHM_SEG_H
 #define SHM_SEG_H
@@ -58,6 +59,14 @@ struct seg {
 	char err[256];		/* why the last call failed, one line, names the segment */
 };
 
+/* A segment found in SEG_DIR, named by its file: "vpcfwd.<node>.<proc>.<what>". */
+struct seg_ent {
+	char name[SEG_NAME_MAX];
+	char node[SEG_PART_MAX + 1];
+	char proc[SEG_PART_MAX + 1];
+	char what[SEG_PART_MAX + 1];
+};
+
 /*
  * Build "vpcfwd.<node>.<proc>.<what>": -EINVAL when a part is not valid, -ENAMETOOLONG when
  * buf is too short.
@@ -65,6 +74,14 @@ struct seg {
 int seg_name(char *buf, size_t len, const char *node, const char *proc, const char *what);
 /* Whether s is a valid node / process / what part of a segment name. */
 bool seg_part_valid(const char *s);
+/* Split "vpcfwd.<node>.<proc>.<what>" into e; false (e untouched) for any other name. */
+bool seg_name_parse(const char *name, struct seg_ent *e);
+/*
+ * Every segment in SEG_DIR (a regular file with a valid name) of node and of what (NULL:
+ * any), sorted by node, then proc, then what. Returns how many, with *out malloc'd for the
+ * caller to free (NULL when none), or a negative errno when SEG_DIR cannot be read.
+ */
+int seg_list(const char *node, const char *what, struct seg_ent **out);
 
 /*
  * Become the owner of a segment: create it (zeroed, created = true) or re-attach an
@@ -90,6 +107,13 @@ int seg_unlink_name(const char *name);
 void seg_heartbeat(struct seg *s);
 /* 1 when some process holds the owner lock, 0 when none, negative errno on error. */
 int seg_owner_alive(const struct seg *s);
+/*
+ * For tools: "running" when the owner lock is held, "STALE" when nobody holds it (its owner
+ * died), "unknown" after saying why on stderr (warnx) when seg_owner_alive fails.
+ */
+const char *seg_owner_state(const struct seg *s);
+/* Nanoseconds from the last heartbeat to now (CLOCK_MONOTONIC ns); 0 when now is earlier. */
+uint64_t seg_heartbeat_age(const struct seg *s, uint64_t now);
 /* Offset from the base of the segment <-> pointer, for layouts that hold offsets. */
 static inline void *
 seg_ptr(const struct seg *s, uint64_t off)

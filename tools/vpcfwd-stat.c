@@ -7,16 +7,14 @@
  * nobody holds belongs to a dead process and is shown as STALE. See docs/stat.md.
  */
 #include "common/clock.h"
+#include "common/json.h"
 #include "shm/seg.h"
 #include "shm/stats.h"
 
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
-#include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,15 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STAT_SUFFIX	".stats"
+#define STAT_WHAT	"stats"		/* vpcfwd.<node>.<proc>.stats */
 #define STAT_WATCH_MAX	86400.0		/* -w: at most a day between refreshes */
-
-/* A stats segment found in SEG_DIR, named by its file. */
-struct stat_ent {
-	char name[SEG_NAME_MAX];
-	char node[SEG_PART_MAX + 1];
-	char proc[SEG_PART_MAX + 1];
-};
 
 /* One counter, copied out of its segment. */
 struct stat_ctr {
@@ -50,7 +41,7 @@ struct stat_ctr {
 
 /* One segment, sampled: everything printed comes from here, not from the mapping. */
 struct stat_snap {
-	struct stat_ent ent;
+	struct seg_ent ent;
 	int32_t pid;
 	const char *state;	/* "running", "STALE" or "unknown" */
 	uint64_t uptime_ns;
@@ -71,7 +62,7 @@ struct stat_opts {
 
 /* The result of one scan of SEG_DIR. */
 struct stat_scan {
-	struct stat_ent *all;	/* every stats segment, filtered or not, sorted */
+	struct seg_ent *all;	/* every stats segment, filtered or not, sorted */
 	size_t nall;
 	struct stat_snap *snap;	/* the matching segments that could be read */
 	size_t nsnap;
@@ -124,47 +115,8 @@ field_copy(char *dst, const volatile char *src, size_t max)
 	dst[i] = '\0';
 }
 
-/* "vpcfwd.<node>.<proc>.stats" -> ent; false for any other name. */
 static bool
-ent_parse(struct stat_ent *e, const char *name)
-{
-	size_t plen = strlen(SEG_PREFIX), slen = strlen(STAT_SUFFIX), len = strlen(name);
-	const char *mid, *dot;
-	size_t mlen, nlen;
-
-	if (len >= sizeof(e->name) || len <= plen + slen ||
-	    strncmp(name, SEG_PREFIX, plen) != 0 ||
-	    strcmp(name + len - slen, STAT_SUFFIX) != 0)
-		return false;
-	mid = name + plen;
-	mlen = len - plen - slen;
-	dot = memchr(mid, '.', mlen);
-	if (dot == NULL)
-		return false;
-	nlen = dot - mid;
-	if (nlen > SEG_PART_MAX || mlen - nlen - 1 > SEG_PART_MAX)
-		return false;
-	memcpy(e->node, mid, nlen);
-	e->node[nlen] = '\0';
-	memcpy(e->proc, dot + 1, mlen - nlen - 1);
-	e->proc[mlen - nlen - 1] = '\0';
-	if (!seg_part_valid(e->node) || !seg_part_valid(e->proc))
-		return false;
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	return true;
-}
-
-static int
-ent_cmp(const void *a, const void *b)
-{
-	const struct stat_ent *x = a, *y = b;
-	int r = strcmp(x->node, y->node);
-
-	return r ? r : strcmp(x->proc, y->proc);
-}
-
-static bool
-ent_match(const struct stat_ent *e, const struct stat_opts *o)
+ent_match(const struct seg_ent *e, const struct stat_opts *o)
 {
 	char full[2 * SEG_PART_MAX + 2];
 
@@ -179,38 +131,6 @@ ent_match(const struct stat_ent *e, const struct stat_opts *o)
 	return false;
 }
 
-/* Every stats segment in SEG_DIR, sorted by node and process. Exits if it cannot list. */
-static void
-scan_dir(struct stat_scan *sc)
-{
-	struct dirent *d;
-	size_t cap = 0;
-	DIR *dir;
-
-	if ((dir = opendir(SEG_DIR)) == NULL)
-		err(1, "%s", SEG_DIR);
-	while ((errno = 0, d = readdir(dir)) != NULL) {
-		struct stat_ent e;
-
-		if (d->d_type != DT_REG && d->d_type != DT_UNKNOWN)
-			continue;
-		if (!ent_parse(&e, d->d_name))
-			continue;
-		if (sc->nall == cap) {
-			cap = cap ? 2 * cap : 16;
-			sc->all = reallocarray(sc->all, cap, sizeof(*sc->all));
-			if (sc->all == NULL)
-				err(1, "reallocarray");
-		}
-		sc->all[sc->nall++] = e;
-	}
-	if (errno)
-		err(1, "%s", SEG_DIR);
-	closedir(dir);
-	if (sc->nall)
-		qsort(sc->all, sc->nall, sizeof(*sc->all), ent_cmp);
-}
-
 static uint64_t
 since(uint64_t now, uint64_t then)
 {
@@ -219,11 +139,11 @@ since(uint64_t now, uint64_t then)
 
 /* Attach, copy out, detach. -1 (reported on stderr) when the segment cannot be read. */
 static int
-snap_take(struct stat_snap *s, const struct stat_ent *e)
+snap_take(struct stat_snap *s, const struct seg_ent *e)
 {
 	const struct seg_hdr *h;
 	struct stats st;
-	int alive, r;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->ent = *e;
@@ -241,21 +161,14 @@ snap_take(struct stat_snap *s, const struct stat_ent *e)
 	s->pid = __atomic_load_n(&h->owner_pid, __ATOMIC_RELAXED);
 	s->sampled_ns = clock_mono_ns();
 	s->uptime_ns = since(clock_real_ns(), __atomic_load_n(&h->start_ns, __ATOMIC_RELAXED));
-	s->hb_age_ns = since(s->sampled_ns, __atomic_load_n(&h->heartbeat_ns,
-	    __ATOMIC_RELAXED));
+	s->hb_age_ns = seg_heartbeat_age(&st.seg, s->sampled_ns);
 	for (uint32_t i = 0; i < s->count; i++) {
 		field_copy(s->ctr[i].name, st.desc[i].name, STATS_NAME_MAX);
 		field_copy(s->ctr[i].desc, st.desc[i].desc, STATS_DESC_MAX);
 		s->ctr[i].kind = st.desc[i].kind;
 		s->ctr[i].value = stats_value(&st, i);
 	}
-	alive = seg_owner_alive(&st.seg);
-	if (alive < 0) {
-		warnx("%s/%s: cannot tell whether its owner runs: %s", SEG_DIR, e->name,
-		    strerror(-alive));
-		s->state = "unknown";
-	} else
-		s->state = alive ? "running" : "STALE";
+	s->state = seg_owner_state(&st.seg);
 	stats_close(&st);
 	return 0;
 }
@@ -276,12 +189,16 @@ scan_free(struct stat_scan *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-/* List SEG_DIR and read every segment the filters select. */
+/* List SEG_DIR and read every segment the filters select. Exits if it cannot list. */
 static void
 scan(struct stat_scan *sc, const struct stat_opts *o)
 {
+	int n;
+
 	memset(sc, 0, sizeof(*sc));
-	scan_dir(sc);
+	if ((n = seg_list(NULL, STAT_WHAT, &sc->all)) < 0)
+		errx(1, "%s: %s", SEG_DIR, strerror(-n));
+	sc->nall = n;
 	if (sc->nall && (sc->snap = calloc(sc->nall, sizeof(*sc->snap))) == NULL)
 		err(1, "calloc");
 	for (size_t i = 0; i < sc->nall; i++) {
@@ -434,56 +351,31 @@ print_text(FILE *f, const struct stat_snap *s, size_t n, bool with_rates)
 	}
 }
 
-/*
- * jansson integers are signed 64-bit: a value above INT64_MAX (a gauge that holds a
- * negative number cast to u64, say) is given as a JSON real, the nearest double.
- */
-static json_t *
-json_u64(uint64_t v)
-{
-	if (v <= INT64_MAX)
-		return json_integer((json_int_t)v);
-	return json_real((double)v);
-}
-
 static json_t *
 snap_json(const struct stat_snap *s)
 {
-	json_t *ctrs, *o;
+	json_t *ctrs = json_checked(json_array());
 
-	if ((ctrs = json_array()) == NULL)
-		errx(1, "out of memory building JSON");
 	for (uint32_t k = 0; k < s->count; k++) {
 		const struct stat_ctr *c = &s->ctr[k];
 
-		o = json_pack("{s:s, s:s, s:o, s:s}", "name", c->name, "kind",
-		    kind_name(c->kind), "value", json_u64(c->value), "description", c->desc);
-		if (o == NULL || json_array_append_new(ctrs, o) < 0)
-			errx(1, "out of memory building JSON");
+		json_push(ctrs, json_pack("{s:s, s:s, s:o, s:s}", "name", c->name, "kind",
+		    kind_name(c->kind), "value", json_u64(c->value), "description", c->desc));
 	}
-	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o}", "node", s->ent.node,
-	    "proc", s->ent.proc, "segment", s->ent.name, "pid", (int)s->pid, "state",
-	    s->state, "uptime_s", (json_int_t)(s->uptime_ns / 1000000000u),
-	    "heartbeat_age_ms", (json_int_t)(s->hb_age_ns / 1000000u), "counters", ctrs);
-	if (o == NULL)
-		errx(1, "out of memory building JSON");
-	return o;
+	return json_checked(json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o}", "node",
+	    s->ent.node, "proc", s->ent.proc, "segment", s->ent.name, "pid", (int)s->pid,
+	    "state", s->state, "uptime_s", (json_int_t)(s->uptime_ns / 1000000000u),
+	    "heartbeat_age_ms", (json_int_t)(s->hb_age_ns / 1000000u), "counters", ctrs));
 }
 
 static void
 print_json(FILE *f, const struct stat_snap *s, size_t n)
 {
-	json_t *arr;
+	json_t *arr = json_checked(json_array());
 
-	if ((arr = json_array()) == NULL)
-		errx(1, "out of memory building JSON");
 	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(arr, snap_json(&s[i])) < 0)
-			errx(1, "out of memory building JSON");
-	if (json_dumpf(arr, f, JSON_INDENT(2)) < 0)
-		errx(1, "cannot write JSON");
-	fputc('\n', f);
-	json_decref(arr);
+		json_push(arr, snap_json(&s[i]));
+	json_print(f, arr);
 }
 
 /* Why nothing is shown: one line, naming the filters and what exists instead. */

@@ -8,14 +8,13 @@
  * in /dev/shm without taking a reader slot. See docs/table-tool.md.
  */
 #include "common/clock.h"
+#include "common/json.h"
 #include "shm/seg.h"
 #include "shm/table.h"
 
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
-#include <glob.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TBL_SUFFIX	".table"
+#define TBL_WHAT	"table"	/* vpcfwd.<node>.<proc>.table */
 #define TBL_PAGE	256	/* entries asked of one table_changes call */
 #define TBL_RESTARTS	5	/* host walks restarted because the cursor's entry went */
 
@@ -71,12 +70,6 @@ struct tbl_snap {
 	size_t nentries;
 };
 
-/* The table segments found in SEG_DIR, by name, sorted. */
-struct tbl_list {
-	char **names;
-	size_t n;
-};
-
 static const char *progname = "vpcfwd-table";
 
 static void
@@ -113,86 +106,15 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
-/* "vpcfwd.<node>.<proc>.table" with valid parts. */
-static bool
-table_name_ok(const char *name)
+/* The table segments of node (every node when NULL) in SEG_DIR; exits if it cannot list. */
+static size_t
+list_tables(struct seg_ent **l, const char *node)
 {
-	size_t plen = strlen(SEG_PREFIX), slen = strlen(TBL_SUFFIX), len = strlen(name);
-	char mid[2 * SEG_PART_MAX + 2];
-	char *dot;
+	int n = seg_list(node, TBL_WHAT, l);
 
-	if (len <= plen + slen || len - plen - slen >= sizeof(mid) ||
-	    strncmp(name, SEG_PREFIX, plen) != 0 ||
-	    strcmp(name + len - slen, TBL_SUFFIX) != 0)
-		return false;
-	memcpy(mid, name + plen, len - plen - slen);
-	mid[len - plen - slen] = '\0';
-	if ((dot = strchr(mid, '.')) == NULL)
-		return false;
-	*dot = '\0';
-	return seg_part_valid(mid) && seg_part_valid(dot + 1);
-}
-
-/* The table segments of node (every node when NULL) in SEG_DIR. */
-static void
-list_tables(struct tbl_list *l, const char *node)
-{
-	char pattern[sizeof(SEG_DIR) + SEG_NAME_MAX + 1];
-	size_t dlen = strlen(SEG_DIR "/");
-	glob_t g;
-	int r;
-
-	/* A valid node name holds no glob(3) metacharacter. */
-	snprintf(pattern, sizeof(pattern), "%s/%s%s.*%s", SEG_DIR, SEG_PREFIX,
-	    node ? node : "*", TBL_SUFFIX);
-	memset(l, 0, sizeof(*l));
-	r = glob(pattern, GLOB_ERR, NULL, &g);
-	if (r == GLOB_NOMATCH)
-		return;
-	if (r != 0)
-		errx(1, "%s: cannot list the segments (glob error %d)", SEG_DIR, r);
-	if ((l->names = calloc(g.gl_pathc, sizeof(*l->names))) == NULL)
-		err(1, "calloc");
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		const char *name = g.gl_pathv[i] + dlen;
-
-		if (!table_name_ok(name))
-			continue;
-		if ((l->names[l->n++] = strdup(name)) == NULL)
-			err(1, "strdup");
-	}
-	globfree(&g);
-}
-
-static void
-list_free(struct tbl_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Owner lock held or not (seg.h): a live process, or a table its writer left behind. */
-static const char *
-owner_state(const struct seg *s)
-{
-	int alive = seg_owner_alive(s);
-
-	if (alive < 0) {
-		warnx("%s/%s: cannot tell whether its owner runs: %s", SEG_DIR, s->name,
-		    strerror(-alive));
-		return "unknown";
-	}
-	return alive ? "running" : "STALE";
-}
-
-static json_t *
-json_checked(json_t *j)
-{
-	if (j == NULL)
-		errx(1, "out of memory building JSON");
-	return j;
+	if (n < 0)
+		errx(1, "%s: cannot list the segments: %s", SEG_DIR, strerror(-n));
+	return n;
 }
 
 static void
@@ -200,29 +122,6 @@ json_put(json_t *o, const char *key, json_t *v)
 {
 	if (v == NULL || json_object_set_new(o, key, v) < 0)
 		errx(1, "out of memory building JSON");
-}
-
-static void
-json_push(json_t *a, json_t *v)
-{
-	if (v == NULL || json_array_append_new(a, v) < 0)
-		errx(1, "out of memory building JSON");
-}
-
-/* jansson integers are signed: above INT64_MAX, the nearest double (as vpcfwd-stat). */
-static json_t *
-json_u64(uint64_t v)
-{
-	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
-}
-
-static void
-json_print(json_t *doc)
-{
-	if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0)
-		errx(1, "cannot write JSON");
-	fputc('\n', stdout);
-	json_decref(doc);
 }
 
 /*
@@ -234,18 +133,18 @@ static int
 run_list(const struct tbl_opts *o)
 {
 	json_t *arr = o->json ? json_checked(json_array()) : NULL;
-	struct tbl_list l;
+	struct seg_ent *l;
+	size_t n = list_tables(&l, NULL);
 
-	list_tables(&l, NULL);
-	if (l.n == 0)
+	if (n == 0)
 		warnx("no vpcfwd table segments in %s", SEG_DIR);
-	for (size_t i = 0; i < l.n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *state;
 		struct seg s;
 		int32_t pid;
 		int r;
 
-		r = seg_attach(&s, l.names[i], SEG_KIND_TABLE, TABLE_LAYOUT, 0, SEG_RDONLY);
+		r = seg_attach(&s, l[i].name, SEG_KIND_TABLE, TABLE_LAYOUT, 0, SEG_RDONLY);
 		if (r < 0) {
 			/* ENOENT: removed since it was listed; nothing to report. */
 			if (r != -ENOENT)
@@ -254,17 +153,17 @@ run_list(const struct tbl_opts *o)
 		}
 		/* The owner stores its pid with a plain store; no ordering is needed. */
 		pid = __atomic_load_n(&s.hdr->owner_pid, __ATOMIC_RELAXED);
-		state = owner_state(&s);
+		state = seg_owner_state(&s);
 		seg_detach(&s);
 		if (arr)
-			json_push(arr, json_pack("{s:s, s:i, s:s}", "segment", l.names[i], "pid",
+			json_push(arr, json_pack("{s:s, s:i, s:s}", "segment", l[i].name, "pid",
 			    (int)pid, "state", state));
 		else
-			printf("%s  pid %d  %s\n", l.names[i], (int)pid, state);
+			printf("%s  pid %d  %s\n", l[i].name, (int)pid, state);
 	}
-	list_free(&l);
+	free(l);
 	if (arr)
-		json_print(arr);
+		json_print(stdout, arr);
 	return 0;
 }
 
@@ -273,23 +172,24 @@ static void
 resolve(char *name, size_t len, const struct tbl_opts *o)
 {
 	const char *dir = SEG_DIR "/", *base = o->arg;
-	struct tbl_list l;
+	struct seg_ent *l;
+	size_t n;
 
 	if (o->node) {
 		if (!seg_part_valid(o->node))
 			usage_error("-N %s: not a node name (1..%d of [a-z0-9_-])", o->node,
 			    SEG_PART_MAX);
-		list_tables(&l, o->node);
-		if (l.n == 0)
+		n = list_tables(&l, o->node);
+		if (n == 0)
 			errx(1, "no table segment of node %s in %s", o->node, SEG_DIR);
-		if (l.n > 1) {
-			warnx("node %s has %zu table segments; name one:", o->node, l.n);
-			for (size_t i = 0; i < l.n; i++)
-				fprintf(stderr, "  %s\n", l.names[i]);
+		if (n > 1) {
+			warnx("node %s has %zu table segments; name one:", o->node, n);
+			for (size_t i = 0; i < n; i++)
+				fprintf(stderr, "  %s\n", l[i].name);
 			exit(1);
 		}
-		snprintf(name, len, "%s", l.names[0]);
-		list_free(&l);
+		snprintf(name, len, "%s", l[0].name);
+		free(l);
 		return;
 	}
 	if (strncmp(o->arg, dir, strlen(dir)) == 0)
@@ -356,19 +256,16 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 {
 	const struct table_counters *c = table_counters(t);
 	const struct seg *sg = table_seg(t);
-	uint64_t now, hb;
 	uint32_t *vnis;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->segment, sizeof(s->segment), "%s", name);
 	s->params = *table_params(t);
-	/* The owner stores these with plain or relaxed stores; no ordering is needed. */
+	/* The owner stores its pid with a plain store; no ordering is needed. */
 	s->pid = __atomic_load_n(&sg->hdr->owner_pid, __ATOMIC_RELAXED);
-	hb = __atomic_load_n(&sg->hdr->heartbeat_ns, __ATOMIC_RELAXED);
-	now = clock_mono_ns();
-	s->hb_age_ns = now > hb ? now - hb : 0;
-	s->state = owner_state(sg);
+	s->hb_age_ns = seg_heartbeat_age(sg, clock_mono_ns());
+	s->state = seg_owner_state(sg);
 	s->created_s = table_created(t);
 	s->count = table_count(t);
 	s->live = table_live(t);
@@ -593,7 +490,7 @@ print_json(const struct tbl_snap *s)
 			json_push(ents, entry_json(&s->entries[i]));
 		json_put(doc, "entries", ents);
 	}
-	json_print(doc);
+	json_print(stdout, doc);
 }
 
 static int

@@ -2,7 +2,8 @@
  * seg_test: named segments. An attacher sees a whole header and refuses any segment
  * that is not exactly what it expects, naming the segment; there is at most one owner;
  * an owner that comes back (detached or killed) keeps the contents; seg_owner_alive
- * tells a live owner from a dead one.
+ * tells a live owner from a dead one. seg_name_parse takes exactly the names seg_name
+ * makes, and seg_list finds those files alone, filtered and sorted by their parts.
  */
 #include "shm/seg.h"
 #include "tests/unit/ut.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SZ		4096
@@ -409,4 +411,260 @@ Test(seg, bad_name_parts_are_refused)
 	cr_assert_eq(seg_name(buf, sizeof(buf), "gw1", "rule-store", "table"), 0);
 	cr_assert_str_eq(buf, "vpcfwd.gw1.rule-store.table");
 	cr_assert_eq(seg_name(buf, 10, "gw1", "rule-store", "table"), -ENAMETOOLONG);
+}
+
+Test(seg, name_parse_splits_valid_names)
+{
+	const char *p31 = "abcdefghijklmnopqrstuvwxyz01234";
+	char name[SEG_NAME_MAX];
+	struct seg_ent e;
+
+	cr_assert(seg_name_parse("vpcfwd.gw1.rule-store.table", &e));
+	cr_assert_str_eq(e.name, "vpcfwd.gw1.rule-store.table");
+	cr_assert_str_eq(e.node, "gw1");
+	cr_assert_str_eq(e.proc, "rule-store");
+	cr_assert_str_eq(e.what, "table");
+
+	/* The longest name seg_name makes: three parts of 31. */
+	cr_assert_eq(seg_name(name, sizeof(name), p31, p31, p31), 0);
+	cr_assert(seg_name_parse(name, &e), "'%s' refused", name);
+	cr_assert_str_eq(e.name, name);
+	cr_assert_str_eq(e.node, p31);
+	cr_assert_str_eq(e.proc, p31);
+	cr_assert_str_eq(e.what, p31);
+
+	cr_assert(seg_name_parse("vpcfwd.a.0_-.z", &e));
+	cr_assert_str_eq(e.node, "a");
+	cr_assert_str_eq(e.proc, "0_-");
+	cr_assert_str_eq(e.what, "z");
+}
+
+/* Each name must be refused and leave e as it was. */
+static void
+expect_unparsed(const char *const *names, size_t n)
+{
+	struct seg_ent e, before;
+
+	memset(&e, 0x5c, sizeof(e));
+	before = e;
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(!seg_name_parse(names[i], &e), "'%s' accepted", names[i]);
+		cr_assert_eq(memcmp(&e, &before, sizeof(e)), 0, "'%s' changed e", names[i]);
+	}
+}
+
+Test(seg, name_parse_refuses_bad_parts)
+{
+	static const char *const bad[] = {
+		"vpcfwd.", "vpcfwd..", "vpcfwd...", "vpcfwd.n", "vpcfwd.n.p", "vpcfwd.n.p.",
+		"vpcfwd..p.w", "vpcfwd.n..w", "vpcfwd.n.p.w.x", "vpcfwd.n.p.w.", "vpcfwd.Gw1.p.w",
+		"vpcfwd.n.P.w", "vpcfwd.n.p.W", "vpcfwd.n p.p.w", "vpcfwd.n.p/q.w",
+		"vpcfwd.n.p.w\n", "vpcfwd.n.p.w\t", "vpcfwd.n.\xc3\xa9.w",
+		"vpcfwd.abcdefghijklmnopqrstuvwxyz012345.p.w",	/* node of 32 */
+		"vpcfwd.n.abcdefghijklmnopqrstuvwxyz012345.w",	/* proc of 32 */
+		"vpcfwd.n.p.abcdefghijklmnopqrstuvwxyz012345",	/* what of 32 */
+	};
+
+	expect_unparsed(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
+Test(seg, name_parse_refuses_other_prefixes)
+{
+	static const char *const other[] = {
+		"", "vpcfwd", "vpcfwdx.n.p.w", "Vpcfwd.n.p.w", "xvpcfwd.n.p.w", "vpcfwd-n.p.w",
+		"/vpcfwd.n.p.w", " vpcfwd.n.p.w", "sem.vpcfwd.n.p.w", "n.p.w", ".vpcfwd.n.p.w",
+	};
+
+	expect_unparsed(other, sizeof(other) / sizeof(other[0]));
+}
+
+/*
+ * seg_list tests make files of two nodes, ut<pid> and ut<pid>-b, and files that are not
+ * segments; list_fini removes every one, whether the test passed or not.
+ */
+#define LIST_FILES_MAX	32
+
+static char list_files[LIST_FILES_MAX][sizeof(SEG_DIR) + SEG_NAME_MAX];
+static int list_nfiles;
+static char list_node2[SEG_PART_MAX + 1];
+
+static void
+list_init(void)
+{
+	ut_init();
+	snprintf(list_node2, sizeof(list_node2), "%.29s-b", ut_node());
+}
+
+static void
+list_fini(void)
+{
+	for (int i = 0; i < list_nfiles; i++)
+		if (rmdir(list_files[i]) == -1)
+			unlink(list_files[i]);
+	ut_fini();
+}
+
+TestSuite(seg_list, .init = list_init, .fini = list_fini);
+
+/* An empty file, or a directory, in SEG_DIR named "<a>.<b>.<c>.<d>" (NULL: fewer parts). */
+static void
+list_make(bool dir, const char *a, const char *b, const char *c, const char *d)
+{
+	char *path;
+
+	cr_assert_lt(list_nfiles, LIST_FILES_MAX);
+	path = list_files[list_nfiles++];	/* recorded first: a failure still cleans */
+	snprintf(path, sizeof(list_files[0]), "%s/%s.%s.%s%s%s", SEG_DIR, a, b, c, d ? "." : "",
+	    d ? d : "");
+	if (dir) {
+		cr_assert_eq(mkdir(path, 0700), 0, "mkdir %s: %s", path, strerror(errno));
+	} else {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		cr_assert_neq(fd, -1, "create %s: %s", path, strerror(errno));
+		close(fd);
+	}
+}
+
+/* A segment file: "vpcfwd.<node>.<proc>.<what>". */
+static void
+list_seg(const char *node, const char *proc, const char *what)
+{
+	list_make(false, "vpcfwd", node, proc, what);
+}
+
+/*
+ * The entries of this test's two nodes, in the order listed, as "1.proc.what" (node
+ * ut<pid>) and "2.proc.what" (ut<pid>-b) separated by spaces; checks that every entry
+ * listed is consistent with its name and that the whole list is sorted.
+ */
+static const char *
+list_ours(char *buf, size_t len, const struct seg_ent *v, int n)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char name[SEG_NAME_MAX];
+		int tag;
+
+		cr_assert_eq(seg_name(name, sizeof(name), v[i].node, v[i].proc, v[i].what), 0,
+		    "entry %d: bad parts", i);
+		cr_assert_str_eq(v[i].name, name);
+		if (i > 0) {
+			int r = strcmp(v[i - 1].node, v[i].node);
+
+			if (r == 0)
+				r = strcmp(v[i - 1].proc, v[i].proc);
+			if (r == 0)
+				r = strcmp(v[i - 1].what, v[i].what);
+			cr_assert_leq(r, 0, "%s listed before %s", v[i - 1].name, v[i].name);
+		}
+		if (strcmp(v[i].node, ut_node()) == 0)
+			tag = 1;
+		else if (strcmp(v[i].node, list_node2) == 0)
+			tag = 2;
+		else
+			continue;
+		off += snprintf(buf + off, len - off, "%s%d.%s.%s", off ? " " : "", tag,
+		    v[i].proc, v[i].what);
+		cr_assert_lt(off, len);
+	}
+	return buf;
+}
+
+Test(seg_list, lists_valid_segment_files_only)
+{
+	struct seg_ent *v;
+	char got[512];
+	int n;
+
+	list_seg(ut_node(), "p", "stats");
+	list_seg(ut_node(), "p", "table");
+	/* Not segments: bad parts, another prefix, too many parts, too few, a directory. */
+	list_seg(ut_node(), "Bad", "stats");
+	list_seg(ut_node(), "p", "s.x");
+	list_make(false, "vpcfwdx", ut_node(), "q", "stats");
+	list_make(false, "sem", "vpcfwd", ut_node(), "q");
+	list_make(false, "vpcfwd", ut_node(), "q", NULL);
+	list_make(true, "vpcfwd", ut_node(), "dir", "stats");
+
+	n = seg_list(ut_node(), NULL, &v);
+	cr_assert_eq(n, 2, "seg_list: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n), "1.p.stats 1.p.table");
+	free(v);
+}
+
+Test(seg_list, filters_by_node_and_by_what)
+{
+	struct seg_ent *v;
+	char got[512], none[SEG_PART_MAX + 1];
+	int n;
+
+	list_seg(ut_node(), "p", "stats");
+	list_seg(ut_node(), "p", "table");
+	list_seg(ut_node(), "q", "stats");
+	list_seg(list_node2, "p", "stats");
+	list_seg(list_node2, "r", "ring");
+
+	n = seg_list(ut_node(), NULL, &v);
+	cr_assert_eq(n, 3, "node: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n), "1.p.stats 1.p.table 1.q.stats");
+	free(v);
+
+	n = seg_list(ut_node(), "stats", &v);
+	cr_assert_eq(n, 2, "node and what: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n), "1.p.stats 1.q.stats");
+	free(v);
+
+	n = seg_list(list_node2, "ring", &v);
+	cr_assert_eq(n, 1, "other node and what: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n), "2.r.ring");
+	free(v);
+
+	/* Any node: other tests' segments may be listed too, but only of that what. */
+	n = seg_list(NULL, "stats", &v);
+	cr_assert_geq(n, 3, "what: %d", n);
+	for (int i = 0; i < n; i++)
+		cr_assert_str_eq(v[i].what, "stats", "%s listed", v[i].name);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n), "1.p.stats 1.q.stats 2.p.stats");
+	free(v);
+
+	n = seg_list(NULL, NULL, &v);
+	cr_assert_geq(n, 5, "all: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n),
+	    "1.p.stats 1.p.table 1.q.stats 2.p.stats 2.r.ring");
+	free(v);
+
+	snprintf(none, sizeof(none), "%.26s-none", ut_node());
+	v = (struct seg_ent *)&n;
+	cr_assert_eq(seg_list(none, NULL, &v), 0);
+	cr_assert_null(v, "no segment: out must be NULL");
+	cr_assert_eq(seg_list(ut_node(), "nothing", &v), 0);
+	cr_assert_null(v);
+}
+
+Test(seg_list, sorts_by_node_then_proc_then_what)
+{
+	struct seg_ent *v;
+	char got[512];
+	int n;
+
+	/*
+	 * Sorted by name, "ut<pid>-b" would come before "ut<pid>." and "p-x" before "p.":
+	 * '-' sorts before '.'. By parts, the shorter name of a pair comes first.
+	 */
+	list_seg(list_node2, "p-x", "b");
+	list_seg(ut_node(), "p-x", "a");
+	list_seg(list_node2, "p", "a");
+	list_seg(ut_node(), "p", "b");
+	list_seg(ut_node(), "p", "a-z");
+	list_seg(ut_node(), "p", "a");
+	list_seg(ut_node(), "p-x", "0");
+
+	n = seg_list(NULL, NULL, &v);
+	cr_assert_geq(n, 7, "seg_list: %d", n);
+	cr_assert_str_eq(list_ours(got, sizeof(got), v, n),
+	    "1.p.a 1.p.a-z 1.p.b 1.p-x.0 1.p-x.a 2.p.a 2.p-x.b");
+	free(v);
 }
