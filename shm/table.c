@@ -71,7 +71,7 @@ layout_compute(const struct table_params *p, struct layout *l)
 
 	/* Slack for entries in limbo and superseded tombstones awaiting their purge. */
 	l->pool = p->capacity + p->capacity / 16 + 1024;
-	l->nbuckets = pow2_at_least(p->capacity);
+	l->nbuckets = pow2_at_least(2ull * p->capacity);
 	l->dir_size = pow2_at_least(2ull * p->max_vnis);
 	l->vni_size = sizeof(struct vni_state) + p->version_window * sizeof(struct hist_slot);
 	off = align_up(sizeof(struct seg_hdr), 64) + sizeof(struct table_hdr);
@@ -398,8 +398,7 @@ table_lookup(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out)
 	return table_get(t, vni, ip, out) && !(out->flags & TABLE_F_TOMBSTONE);
 }
 
-#define CHUNK	64	/* keys a pipeline run takes */
-#define DIST	8	/* keys between the stages of the pipeline */
+#define CHUNK	64	/* keys whose cache misses overlap */
 
 static inline bool
 chain_match(struct table *t, uint32_t e, const struct table_key *k, struct table_rule *out)
@@ -430,27 +429,20 @@ table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
 		const struct table_key *k = keys + base;
 
 		/*
-		 * A software pipeline: key i's bucket is fetched DIST steps before its
-		 * entry, and the entry DIST steps before it is compared, so about 2 * DIST
-		 * cache misses are in flight instead of one.
+		 * Three passes over the chunk, so that its cache misses overlap: every
+		 * bucket is requested before the first is needed, then every entry.
 		 */
-		for (uint32_t i = 0; i < m + 2 * DIST; i++) {
-			if (i < m) {
-				bucket[i] = table_bucket(t, k[i].vni, k[i].ip);
-				__builtin_prefetch(bucket[i]);
-			}
-			if (i >= DIST && i - DIST < m) {
-				uint32_t j = i - DIST;
-
-				idx[j] = load_idx(bucket[j]);
-				__builtin_prefetch(&t->hot[idx[j]]);
-			}
-			if (i >= 2 * DIST && i - 2 * DIST < m) {
-				uint32_t j = i - 2 * DIST;
-
-				hit[base + j] = chain_match(t, idx[j], &k[j], &out[base + j]);
-				hits += hit[base + j];
-			}
+		for (uint32_t i = 0; i < m; i++) {
+			bucket[i] = table_bucket(t, k[i].vni, k[i].ip);
+			__builtin_prefetch(bucket[i]);
+		}
+		for (uint32_t i = 0; i < m; i++) {
+			idx[i] = load_idx(bucket[i]);
+			__builtin_prefetch(&t->hot[idx[i]]);
+		}
+		for (uint32_t i = 0; i < m; i++) {
+			hit[base + i] = chain_match(t, idx[i], &k[i], &out[base + i]);
+			hits += hit[base + i];
 		}
 	}
 	epoch_exit(&t->rd);
