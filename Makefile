@@ -110,6 +110,7 @@ endif
 bench: deps
 	$(MAKE) all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run
+	BUILD=$(BUILD) bash tests/table_stress.sh long
 
 $(BENCH_BIN): $(LIB)
 bench-bins: $(BENCH_BIN)

@@ -565,18 +565,6 @@ entry_mark_retired(struct table *t, uint32_t e)
 	__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
 }
 
-/* Tombstones wait in a FIFO per VNI, in version order, until no version needs them. */
-static void
-tomb_push(struct table *t, struct vni_state *v, uint32_t e)
-{
-	t->cold[e].aux = NIL;
-	if (v->tomb_tail == NIL)
-		v->tomb_head = e;
-	else
-		t->cold[v->tomb_tail].aux = e;
-	v->tomb_tail = e;
-}
-
 static int
 table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32_t vtep,
     uint64_t version, uint8_t flags)
@@ -652,7 +640,7 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 			table_retire(t, e);
 	}
 	if (tomb)
-		tomb_push(t, v, n);
+		vni_tomb_push(t, v, n);
 	{
 		int d_live = !tomb - (e != NIL && !was_tomb);
 		int d_tomb = tomb - (e != NIL && was_tomb);

@@ -205,7 +205,8 @@ void vni_meta_read(const struct vni_state *v, struct vni_meta *m);
 void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
 void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
 void vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
-void vni_hist_restart(struct table *t, struct vni_state *v);
+/* Tombstones wait in a FIFO per VNI, in version order, until no version needs them. */
+void vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e);
 uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
     const struct vni_meta *m);
 

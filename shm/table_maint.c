@@ -89,34 +89,59 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EUCLEAN;
 }
 
-/* hist[k].start = the first listed entry with version >= hist[k].version. */
+/* Entry e is held (hashed and listed) by VNI state v: count it. */
 static void
-hist_rebuild(struct table *t, struct vni_state *v)
+recover_count(struct table *t, struct vni_state *v, uint32_t e)
 {
+	if (t->hot[e].flags & TABLE_F_TOMBSTONE) {
+		v->tombs++;
+		t->h->tombs++;
+		if (t->h->params.mode == TABLE_GATEWAY)
+			vni_tomb_push(t, v, e);
+	} else {
+		v->live++;
+	}
+	t->h->count++;
+}
+
+/*
+ * One walk of a VNI's list: unlink what the hash no longer holds, relink prev and
+ * tail, count, rebuild the tombstone FIFO (list order is version order) and point
+ * each history slot at the first entry at or after its version.
+ */
+static int
+recover_list(struct table *t, struct vni_state *v, uint8_t *mark, char *err, size_t errlen)
+{
+	bool gw = t->h->params.mode == TABLE_GATEWAY;
+	uint32_t *pp = &v->head, p = NIL, e, fresh = t->h->fresh;
 	struct vni_meta m;
 	uint64_t k;
-	uint32_t e = v->head;
 
 	vni_meta_read(v, &m);
 	k = m.hist_n > t->h->params.version_window ? m.hist_n - t->h->params.version_window : 0;
-	for (; k < m.hist_n; k++) {
-		struct hist_slot *hs = &v->hist[k & t->hist_mask];
-
-		while (e != NIL && t->hot[e].version < hs->version)
-			e = t->cold[e].lnext;
-		store_idx(&hs->start, e);
+	v->tomb_head = v->tomb_tail = NIL;
+	v->live = v->tombs = 0;
+	while ((e = *pp) != NIL) {
+		if (e >= fresh || (mark[e] & LISTED))
+			return fail(err, errlen, "%s/%s: list of VNI %u is corrupt at entry %u; "
+			    "remove the table to rebuild it", SEG_DIR, t->seg.name, v->vni, e);
+		if (!(mark[e] & IN_HASH) || t->hot[e].vni != v->vni) {
+			store_idx(pp, t->cold[e].lnext);	/* a half-done change */
+			continue;
+		}
+		mark[e] |= LISTED;
+		t->cold[e].prev = p;
+		recover_count(t, v, e);
+		for (; gw && k < m.hist_n && v->hist[k & t->hist_mask].version <= t->hot[e].version;
+		    k++)
+			store_idx(&v->hist[k & t->hist_mask].start, e);
+		p = e;
+		pp = &t->cold[e].lnext;
 	}
-}
-
-static void
-tomb_push(struct table *t, struct vni_state *v, uint32_t e)
-{
-	t->cold[e].aux = NIL;
-	if (v->tomb_tail == NIL)
-		v->tomb_head = e;
-	else
-		t->cold[v->tomb_tail].aux = e;
-	v->tomb_tail = e;
+	for (; gw && k < m.hist_n; k++)
+		store_idx(&v->hist[k & t->hist_mask].start, NIL);
+	v->tail = p;
+	return 0;
 }
 
 int
@@ -135,6 +160,8 @@ table_recover(struct table *t, char *err, size_t errlen)
 
 	/* 1. The hash chains are the truth. */
 	for (uint32_t b = 0; b <= t->bucket_mask; b++) {
+		if (b + 16 <= t->bucket_mask)
+			__builtin_prefetch(&t->hot[t->buckets[b + 16]]);
 		for (uint32_t e = t->buckets[b]; e != NIL; e = t->hot[e].next) {
 			struct entry_hot *x = &t->hot[e];
 
@@ -148,67 +175,29 @@ table_recover(struct table *t, char *err, size_t errlen)
 			mark[e] |= IN_HASH;
 		}
 	}
-	/* 2. VNI lists: drop what the hash no longer holds, relink prev and tail. */
-	for (uint32_t s = 0; s < h->vnis; s++) {
-		struct vni_state *v = vni_at(t, s);
-		uint32_t *pp = &v->head, p = NIL, e;
-
-		while ((e = *pp) != NIL) {
-			if (e >= fresh || (mark[e] & LISTED)) {
-				r = fail(err, errlen, "%s/%s: list of VNI %u is corrupt at entry "
-				    "%u; remove the table to rebuild it", SEG_DIR, t->seg.name,
-				    v->vni, e);
-				goto out;
-			}
-			if (!(mark[e] & IN_HASH) || t->hot[e].vni != v->vni) {
-				store_idx(pp, t->cold[e].lnext);	/* a half-done change */
-				continue;
-			}
-			mark[e] |= LISTED;
-			t->cold[e].prev = p;
-			p = e;
-			pp = &t->cold[e].lnext;
-		}
-		v->tail = p;
-		v->tomb_head = v->tomb_tail = NIL;
-	}
-	/* 3. What the hash holds but no list does: the other half of such a change. */
-	for (uint32_t e = 1; e < fresh; e++) {
-		if ((mark[e] & (IN_HASH | LISTED)) == IN_HASH) {
-			vni_list_insert(t, vni_find(t, t->hot[e].vni, NULL), e);
-			mark[e] |= LISTED;
-		}
-	}
-	/* 4. Counts, tombstone FIFOs (list order is version order) and history. */
+	/* 2. Each VNI's list, in one walk. */
 	h->count = h->tombs = 0;
-	for (uint32_t s = 0; s < h->vnis; s++) {
-		struct vni_state *v = vni_at(t, s);
-		uint32_t live = 0, tombs = 0;
-
-		for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
-			if (t->hot[e].flags & TABLE_F_TOMBSTONE) {
-				tombs++;
-				if (h->params.mode == TABLE_GATEWAY)
-					tomb_push(t, v, e);
-			} else {
-				live++;
-			}
-		}
-		v->live = live;
-		v->tombs = tombs;
-		h->count += live + tombs;
-		h->tombs += tombs;
-		if (h->params.mode == TABLE_GATEWAY)
-			hist_rebuild(t, v);
-	}
-	/* 5. Everything else waits one grace period: a reader may still stand on it. */
+	for (uint32_t s = 0; s < h->vnis; s++)
+		if ((r = recover_list(t, vni_at(t, s), mark, err, errlen)) < 0)
+			goto out;
+	/*
+	 * 3. Hashed but in no list: the second half of an interrupted change. Neither
+	 * hashed nor listed: waits one grace period, since a reader may stand on it.
+	 */
 	h->free_head = NIL;
 	h->free_count = 0;
 	h->limbo_count = 0;
 	h->limbo_first = 0;
 	h->limbo_n = 0;
 	for (uint32_t e = 1; e < fresh; e++) {
-		if (!(mark[e] & IN_HASH)) {
+		if (mark[e] & LISTED)
+			continue;
+		if (mark[e] & IN_HASH) {
+			struct vni_state *v = vni_find(t, t->hot[e].vni, NULL);
+
+			vni_list_insert(t, v, e);
+			recover_count(t, v, e);
+		} else {
 			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
 			table_retire(t, e);
 		}
