@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -44,6 +45,32 @@ ring_fail(struct ring *r, const char *what)
 	return -EPROTO;
 }
 
+static int
+membarrier(int cmd)
+{
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+/*
+ * Producer: register for the consumer's membarrier, so that a push needs no fence.
+ * Registration is per process and idempotent.
+ */
+static bool
+ring_register_asym(void)
+{
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+
+	return cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
+}
+
+static long
+futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	/* Not FUTEX_PRIVATE: the word is shared between processes. */
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
 int
 ring_create(struct ring *r, const char *node, const char *proc, const char *what,
     uint32_t rec_size, uint32_t type_tag, uint32_t capacity)
@@ -76,6 +103,11 @@ ring_create(struct ring *r, const char *node, const char *proc, const char *what
 	}
 	ring_bind(r);
 	r->peer = ck_pr_load_uint(&r->h->ck.c_head);
+	r->asym = ring_register_asym();
+	ck_pr_store_32(&r->h->wake_mode, r->asym ? RING_WAKE_MEMBARRIER : RING_WAKE_FENCE);
+	/* A consumer asleep under the old mode (a producer restarted) must look again. */
+	ck_pr_inc_32(&r->h->wake_seq);
+	futex(&r->h->wake_seq, FUTEX_WAKE, 1, NULL);
 	return 0;
 }
 
@@ -110,13 +142,6 @@ void
 ring_close(struct ring *r)
 {
 	seg_detach(&r->seg);
-}
-
-static long
-futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
-{
-	/* Not FUTEX_PRIVATE: the word is shared between processes. */
-	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
 /* Copy n records between the ring slots starting at index idx and buf. */
@@ -160,8 +185,14 @@ ring_push(struct ring *r, const void *recs, uint32_t n)
 	/* Release: slots are written before the consumer can see the new p_tail. */
 	ck_pr_fence_store();
 	ck_pr_store_uint(&ck->p_tail, p + n);
-	/* Store-load: our p_tail before reading `sleeping` (pairs with ring_wait). */
-	ck_pr_fence_memory();
+	/*
+	 * Store-load: our p_tail before reading `sleeping` (pairs with ring_wait). Under
+	 * RING_WAKE_MEMBARRIER the sleeper's membarrier puts the barrier here for us.
+	 */
+	if (r->asym)
+		ck_pr_barrier();
+	else
+		ck_pr_fence_memory();
 	if (ck_pr_load_32(&r->h->sleeping)) {
 		ck_pr_store_32(&r->h->sleeping, 0);
 		ck_pr_inc_32(&r->h->wake_seq);
@@ -213,6 +244,9 @@ ring_wait(struct ring *r, int timeout_ms)
 	ck_pr_store_32(&r->h->sleeping, 1);
 	/* Store-load: `sleeping` before reading p_tail (pairs with ring_push). */
 	ck_pr_fence_memory();
+	if (ck_pr_load_32(&r->h->wake_mode) == RING_WAKE_MEMBARRIER &&
+	    membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 && timeout_ms < 0)
+		timeout_ms = 1;	/* cannot order against the producer: poll instead */
 	if (ck_pr_load_uint(&ck->p_tail) != ck->c_head) {
 		ck_pr_store_32(&r->h->sleeping, 0);
 		return 1;

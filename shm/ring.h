@@ -37,7 +37,7 @@ struct ring_hdr {
 	uint32_t sleeping;	/* consumer: 1 while it is (about to be) in futex wait */
 	uint8_t _pad2[60];
 	uint32_t wake_seq;	/* producer: bumped before each futex wake */
-	uint32_t _pad3;
+	uint32_t wake_mode;	/* producer: RING_WAKE_*, how the two sides order sleep */
 	uint64_t drops;		/* producer: records dropped because the ring was full */
 	uint64_t wakeups;	/* producer: futex wakes issued */
 	uint8_t _pad4[40];
@@ -45,6 +45,15 @@ struct ring_hdr {
 _Static_assert(sizeof(struct ring_hdr) % 64 == 0, "ring_hdr must fill whole cache lines");
 _Static_assert(offsetof(struct ring_hdr, ck) % 64 == 0, "ck_ring must be cache aligned");
 _Static_assert(offsetof(struct ring_hdr, sleeping) % 64 == 0, "sleeping on its own line");
+
+/*
+ * ring_hdr.wake_mode. With FENCE the producer fences after every publish. With
+ * MEMBARRIER the producer process registered for membarrier(2) and the consumer, before
+ * it sleeps, makes every registered CPU execute a barrier: the producer then pays
+ * nothing and the (idle) consumer a system call.
+ */
+#define RING_WAKE_FENCE		0
+#define RING_WAKE_MEMBARRIER	1
 
 struct ring {
 	struct seg seg;
@@ -54,6 +63,7 @@ struct ring {
 	uint32_t mask;
 	uint32_t peer;		/* last seen index of the other side (c_head or p_tail) */
 	bool producer;
+	bool asym;		/* producer: RING_WAKE_MEMBARRIER, no fence after a push */
 };
 
 /* Producer. capacity: slots, power of two in RING_CAP_MIN..RING_CAP_MAX. */
