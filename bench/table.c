@@ -17,6 +17,7 @@
 #include "bench/bench.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/mix.h"
 #include "shm/seg.h"
 #include "shm/table.h"
 #include "shm/table_layout.h"
@@ -64,15 +65,6 @@ static uint32_t opt_batch = 32;	/* keys a table_lookup_batch() call */
 static struct table_key *seq;
 static volatile uint64_t sink;
 
-static uint64_t
-mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static struct table_key
 key_of(uint64_t k)
 {
@@ -82,7 +74,7 @@ key_of(uint64_t k)
 static void
 value_of(uint64_t k, uint64_t version, uint8_t mac[6], uint32_t *vtep)
 {
-	uint64_t x = mix(k ^ version << 40);
+	uint64_t x = mix64(k ^ version << 40);
 
 	memcpy(mac, &x, 6);
 	*vtep = (uint32_t)(x >> 32);
@@ -238,7 +230,7 @@ writer(struct table *t, struct ctl *ctl, uint64_t count, int cpu)
 		uint64_t due = (clock_mono_ns() - t0) * opt_rate / 1000000000u;
 
 		while (done < due) {
-			uint64_t k = (r = mix(r)) % count;
+			uint64_t k = (r = mix64(r)) % count;
 			struct table_key key = key_of(k);
 			struct table_rule rule = { .vni = key.vni, .ip = key.ip, .version = version };
 
@@ -308,7 +300,7 @@ bench_size(json_t *res, uint64_t count, int cpu_writer)
 	printf("table %s: filled three tables in %.1f s\n", label,
 	    (clock_mono_ns() - t0) / 1e9);
 	for (uint32_t i = 0; i < LOOKUPS; i++)
-		seq[i] = key_of(mix(i * 7919ull) % count);
+		seq[i] = key_of(mix64(i * 7919ull) % count);
 
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);

@@ -8,6 +8,8 @@
 #ifndef STRESS_MODEL_H
 #define STRESS_MODEL_H
 
+#include "common/mix.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,25 +17,16 @@
 #define STRESS_VNIS	16
 #define STRESS_GEN	7
 
-static inline uint64_t
-stress_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static inline uint32_t
 stress_key(uint64_t op, uint32_t nkeys)
 {
-	return (uint32_t)(stress_mix(op) % nkeys);
+	return (uint32_t)(mix64(op) % nkeys);
 }
 
 static inline bool
 stress_is_delete(uint64_t op)
 {
-	return stress_mix(op ^ 0x5bd1e995ull) % 5 == 0;
+	return mix64(op ^ 0x5bd1e995ull) % 5 == 0;
 }
 
 static inline uint32_t
@@ -57,7 +50,7 @@ stress_key_of(uint32_t vni, uint32_t ip)
 static inline void
 stress_value(uint32_t key, uint64_t version, uint8_t mac[6], uint32_t *vtep)
 {
-	uint64_t x = stress_mix((uint64_t)key << 32 ^ version);
+	uint64_t x = mix64((uint64_t)key << 32 ^ version);
 
 	memcpy(mac, &x, 6);
 	*vtep = (uint32_t)(x >> 32);

@@ -147,14 +147,14 @@ main(int argc, char **argv)
 		fatal("calloc");
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
-	rnd = stress_mix(getpid());
+	rnd = mix64(getpid());
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
 		for (int i = 0; i < BATCH; i++) {
 			uint32_t key;
 
-			rnd = stress_mix(rnd);
+			rnd = mix64(rnd);
 			key = rnd % nkeys;
 			keys[i] = (struct table_key){ .vni = stress_vni(key), .ip = stress_ip(key) };
 		}
