@@ -160,6 +160,11 @@ int table_vni_flush(struct table *t, uint32_t vni, uint32_t gen);
 
 /* Reader: the VNI's state. -ENOENT when the table has no such VNI. */
 int table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out);
+/*
+ * Reader: the VNI's valid versions besides 0, oldest first, at most max of them
+ * (the newest when there are more). Returns how many, -ENOENT for an unknown VNI.
+ */
+int table_vni_versions(struct table *t, uint32_t vni, uint64_t *out, uint32_t max);
 /* Reader: may a learner at (gen, version) sync incrementally from this table? */
 enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
     uint64_t version);

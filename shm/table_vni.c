@@ -371,6 +371,33 @@ hist_still_good(struct table *t, struct vni_state *v, const struct vni_meta *m)
 	return now.flushes == m->flushes && now.hist_n - m->hist_n < hist_guard(t);
 }
 
+int
+table_vni_versions(struct table *t, uint32_t vni, uint64_t *out, uint32_t max)
+{
+	struct vni_state *v;
+	struct vni_meta m;
+	uint64_t lo;
+	int n;
+
+	epoch_enter(&t->rd);
+	if ((v = vni_find(t, vni, NULL)) == NULL) {
+		n = -ENOENT;
+		goto out;
+	}
+	do {
+		vni_meta_read(v, &m);
+		lo = hist_lo(t, m.hist_n, t->hist_valid);
+		if (m.hist_n - lo > max)
+			lo = m.hist_n - max;
+		n = 0;
+		for (uint64_t k = lo; k < m.hist_n; k++)
+			out[n++] = hist_version(t, v, k);
+	} while (!hist_still_good(t, v, &m));
+out:
+	epoch_exit(&t->rd);
+	return n;
+}
+
 enum table_vcheck
 table_vni_check(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 {

@@ -206,6 +206,13 @@ Test(table, versions_valid_relearn_ahead_with_step_2)
 	cr_assert_eq(table_vni_check(t, 5, 78, 3), TABLE_V_RELEARN, "other generation");
 	cr_assert_eq(table_vni_check(t, 6, 77, 3), TABLE_V_NO_VNI);
 	cr_assert_eq(table_vni_advance(t, 5, 77, 9), TABLE_STALE);
+	uint64_t vs[8];
+	cr_assert_eq(table_vni_versions(t, 5, vs, 8), 5);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(vs[i], 1 + 2 * (uint64_t)i, "valid versions are 1, 3, 5, 7, 9");
+	cr_assert_eq(table_vni_versions(t, 5, vs, 2), 2);
+	cr_assert_eq(vs[0], 7, "the newest when there are more");
+	cr_assert_eq(table_vni_versions(t, 6, vs, 8), -ENOENT);
 	table_close(t);
 }
 
