@@ -94,8 +94,10 @@ deps:
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
+# Every tests/*.sh and tests/e2e/*.sh but the library they source.
+SHELL_TESTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
 shell-test: all
-	@set -e; for t in tests/*.sh; do echo "== $$t"; BUILD=$(BUILD) bash $$t; done
+	@set -e; for t in $(SHELL_TESTS); do echo "== $$t"; BUILD=$(BUILD) bash $$t; done
 
 ifeq ($(SANITIZE),1)
 test: deps

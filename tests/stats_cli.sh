@@ -9,53 +9,20 @@
 # Node names carry this script's pid so parallel runs never see each other's segments.
 set -euo pipefail
 
-BUILD=${BUILD:-build}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_init stats_cli
 STAT=$BUILD/bin/vpcfwd-stat
 DEMO=$BUILD/tests/stats_demo
 NODE_A=sc$$-a
 NODE_B=sc$$-b
-PIDS=()
-OUT=$(mktemp -d)
+t_node "$NODE_A" "$NODE_B"
 
-fail()
-{
-	echo "stats_cli.sh: FAIL: $*" >&2
-	exit 1
-}
+[[ -x $STAT ]] || t_fail "$STAT not built (make BUILD=$BUILD)"
+[[ -x $DEMO ]] || t_fail "$DEMO not built (make BUILD=$BUILD)"
 
-# Forget a child once it has been waited for: its pid may be reused.
-forget()
-{
-	local keep=() pid
-
-	for pid in "${PIDS[@]}"; do
-		[[ $pid == "$1" ]] || keep+=("$pid")
-	done
-	PIDS=("${keep[@]}")
-}
-
-cleanup()
-{
-	local pid
-
-	for pid in "${PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -f /dev/shm/vpcfwd."$NODE_A".* /dev/shm/vpcfwd."$NODE_B".*
-	rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'echo "stats_cli.sh: FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-
-[[ -x $STAT ]] || fail "$STAT not built (make BUILD=$BUILD)"
-[[ -x $DEMO ]] || fail "$DEMO not built (make BUILD=$BUILD)"
-
-"$DEMO" "$NODE_A" alpha 1000 &
-PIDS+=($!)
-DEMO_A=$!
-"$DEMO" "$NODE_B" beta 1000 &
-PIDS+=($!)
+t_spawn DEMO_A "$DEMO" "$NODE_A" alpha 1000
+t_spawn DEMO_B "$DEMO" "$NODE_B" beta 1000
 
 # Both segments appear within 5 s.
 for _ in $(seq 50); do
@@ -94,77 +61,73 @@ for name, state in want.items():
 }
 
 ALL="$NODE_A.alpha=running,$NODE_B.beta=running"
-"$STAT" --json "$NODE_A.*" "$NODE_B.*" >"$OUT/j1" ||
-	fail "vpcfwd-stat --json did not list both demo processes"
-json_check "$ALL" <"$OUT/j1" >"$OUT/t1" || fail "--json (first): $(cat "$OUT/j1")"
+"$STAT" --json "$NODE_A.*" "$NODE_B.*" >"$T_OUT/j1" ||
+	t_fail "vpcfwd-stat --json did not list both demo processes"
+json_check "$ALL" <"$T_OUT/j1" >"$T_OUT/t1" || t_fail "--json (first): $(cat "$T_OUT/j1")"
 sleep 0.3
-"$STAT" --json "$NODE_A.*" "$NODE_B.*" >"$OUT/j2" || fail "vpcfwd-stat --json (second)"
-json_check "$ALL" <"$OUT/j2" >"$OUT/t2" || fail "--json (second): $(cat "$OUT/j2")"
+"$STAT" --json "$NODE_A.*" "$NODE_B.*" >"$T_OUT/j2" || t_fail "vpcfwd-stat --json (second)"
+json_check "$ALL" <"$T_OUT/j2" >"$T_OUT/t2" || t_fail "--json (second): $(cat "$T_OUT/j2")"
 while IFS== read -r name v2; do
-	v1=$(grep "^$name=" "$OUT/t1" | cut -d= -f2)
-	((v2 > v1)) || fail "$name: ticks did not grow in 0.3 s ($v1 -> $v2)"
-done <"$OUT/t2"
+	v1=$(grep "^$name=" "$T_OUT/t1" | cut -d= -f2)
+	((v2 > v1)) || t_fail "$name: ticks did not grow in 0.3 s ($v1 -> $v2)"
+done <"$T_OUT/t2"
 
 # Filters: a pattern on node.proc, on proc alone (with -N), and -N alone.
 "$STAT" --json "$NODE_A.*" | json_check "$NODE_A.alpha=running" >/dev/null ||
-	fail "pattern '$NODE_A.*' did not select $NODE_A.alpha alone"
+	t_fail "pattern '$NODE_A.*' did not select $NODE_A.alpha alone"
 "$STAT" --json -N "$NODE_B" 'bet?' | json_check "$NODE_B.beta=running" >/dev/null ||
-	fail "-N $NODE_B 'bet?' did not select $NODE_B.beta alone"
-"$STAT" -N "$NODE_A" >"$OUT/text" || fail "-N $NODE_A exited non-zero"
-grep -q "^$NODE_A\.alpha .*pid $DEMO_A .*running" "$OUT/text" ||
-	fail "text heading of $NODE_A.alpha: $(cat "$OUT/text")"
-grep -Eq '^  ticks +[0-9]+ +counter +' "$OUT/text" ||
-	fail "text counter line: $(cat "$OUT/text")"
-if grep -q "$NODE_B" "$OUT/text"; then
-	fail "-N $NODE_A printed $NODE_B"
+	t_fail "-N $NODE_B 'bet?' did not select $NODE_B.beta alone"
+"$STAT" -N "$NODE_A" >"$T_OUT/text" || t_fail "-N $NODE_A exited non-zero"
+grep -q "^$NODE_A\.alpha .*pid $DEMO_A .*running" "$T_OUT/text" ||
+	t_fail "text heading of $NODE_A.alpha: $(cat "$T_OUT/text")"
+grep -Eq '^  ticks +[0-9]+ +counter +' "$T_OUT/text" ||
+	t_fail "text counter line: $(cat "$T_OUT/text")"
+if grep -q "$NODE_B" "$T_OUT/text"; then
+	t_fail "-N $NODE_A printed $NODE_B"
 fi
 
 # Watch: two refreshes a second apart; the second has a rate for ticks.
-"$STAT" -w 1 -n 2 -N "$NODE_A" >"$OUT/watch" || fail "-w 1 -n 2 exited non-zero"
-[[ $(grep -c "^$NODE_A\.alpha " "$OUT/watch") == 2 ]] ||
-	fail "-w 1 -n 2 did not refresh twice: $(cat "$OUT/watch")"
-grep -Eq '^  ticks +[0-9]+ +[0-9]+\.[0-9]/s +counter' "$OUT/watch" ||
-	fail "-w 1 -n 2 printed no rate for ticks: $(cat "$OUT/watch")"
-if grep -Eq '^  ticks +[0-9]+ +0\.0/s' "$OUT/watch"; then
-	fail "-w: ticks rate is 0 while the demo counts: $(cat "$OUT/watch")"
+"$STAT" -w 1 -n 2 -N "$NODE_A" >"$T_OUT/watch" || t_fail "-w 1 -n 2 exited non-zero"
+[[ $(grep -c "^$NODE_A\.alpha " "$T_OUT/watch") == 2 ]] ||
+	t_fail "-w 1 -n 2 did not refresh twice: $(cat "$T_OUT/watch")"
+grep -Eq '^  ticks +[0-9]+ +[0-9]+\.[0-9]/s +counter' "$T_OUT/watch" ||
+	t_fail "-w 1 -n 2 printed no rate for ticks: $(cat "$T_OUT/watch")"
+if grep -Eq '^  ticks +[0-9]+ +0\.0/s' "$T_OUT/watch"; then
+	t_fail "-w: ticks rate is 0 while the demo counts: $(cat "$T_OUT/watch")"
 fi
 
 # Watch exits 0 on SIGINT.
-"$STAT" -w 5 -N "$NODE_A" >/dev/null &
-WATCH=$!
-PIDS+=("$WATCH")
+t_spawn WATCH "$STAT" -w 5 -N "$NODE_A" >/dev/null
 sleep 0.3
 kill -INT "$WATCH"
 rc=0
 wait "$WATCH" || rc=$?
-forget "$WATCH"
-((rc == 0)) || fail "-w: exit status $rc after SIGINT, expected 0"
+t_forget "$WATCH"
+((rc == 0)) || t_fail "-w: exit status $rc after SIGINT, expected 0"
 
 # A process killed with -9 leaves its segment, shown as STALE.
-kill -9 "$DEMO_A"
-wait "$DEMO_A" 2>/dev/null || true
-forget "$DEMO_A"
+t_kill "$DEMO_A"
 "$STAT" --json "$NODE_A.*" "$NODE_B.*" |
 	json_check "$NODE_A.alpha=STALE,$NODE_B.beta=running" >/dev/null ||
-	fail "after kill -9, $NODE_A.alpha is not STALE (or $NODE_B.beta not running)"
-"$STAT" -N "$NODE_A" >"$OUT/text" || fail "-N $NODE_A exited non-zero after kill -9"
-grep -q "^$NODE_A\.alpha .* STALE " "$OUT/text" ||
-	fail "text output does not say STALE for $NODE_A.alpha"
+	t_fail "after kill -9, $NODE_A.alpha is not STALE (or $NODE_B.beta not running)"
+"$STAT" -N "$NODE_A" >"$T_OUT/text" || t_fail "-N $NODE_A exited non-zero after kill -9"
+grep -q "^$NODE_A\.alpha .* STALE " "$T_OUT/text" ||
+	t_fail "text output does not say STALE for $NODE_A.alpha"
 
 # A filter that matches nothing: a message on stderr, status 1, an empty --json array.
 rc=0
-"$STAT" "$NODE_A.nosuch" >/dev/null 2>"$OUT/err" || rc=$?
-((rc == 1)) || fail "a pattern matching nothing exited $rc, expected 1"
-grep -q "matches" "$OUT/err" || fail "no message for a pattern matching nothing"
+"$STAT" "$NODE_A.nosuch" >/dev/null 2>"$T_OUT/err" || rc=$?
+((rc == 1)) || t_fail "a pattern matching nothing exited $rc, expected 1"
+grep -q "matches" "$T_OUT/err" || t_fail "no message for a pattern matching nothing"
 rc=0
-"$STAT" --json -N "sc$$-none" >"$OUT/empty" 2>/dev/null || rc=$?
-((rc == 1)) || fail "-N with no segments exited $rc, expected 1"
-python3 -c 'import json, sys; assert json.load(sys.stdin) == []' <"$OUT/empty" ||
-	fail "--json matching nothing is not []: $(cat "$OUT/empty")"
+"$STAT" --json -N "sc$$-none" >"$T_OUT/empty" 2>/dev/null || rc=$?
+((rc == 1)) || t_fail "-N with no segments exited $rc, expected 1"
+python3 -c 'import json, sys; assert json.load(sys.stdin) == []' <"$T_OUT/empty" ||
+	t_fail "--json matching nothing is not []: $(cat "$T_OUT/empty")"
 
 # Bad options: status 2.
 rc=0
 "$STAT" --no-such-option >/dev/null 2>&1 || rc=$?
-((rc == 2)) || fail "a bad option exited $rc, expected 2"
+((rc == 2)) || t_fail "a bad option exited $rc, expected 2"
 
-echo "stats_cli.sh: ok"
+echo "stats_cli: ok"

@@ -11,65 +11,27 @@
 # Node names carry this script's pid so parallel runs never see each other's segments.
 set -euo pipefail
 
-BUILD=${BUILD:-build}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_init table_cli
 TOOL=$BUILD/bin/vpcfwd-table
 FILL=$BUILD/tests/table_fill
 NODE_G=tc$$-g
 NODE_H=tc$$-h
+t_node "$NODE_G" "$NODE_H"
 SEG_G=vpcfwd.$NODE_G.filler.table
 SEG_H=vpcfwd.$NODE_H.filler.table
 NRULES=10000
 NVNIS=4
-PIDS=()
-OUT=$(mktemp -d)
 
-fail()
-{
-	echo "table_cli.sh: FAIL: $*" >&2
-	exit 1
-}
-
-# Forget a child once it has been waited for: its pid may be reused.
-forget()
-{
-	local keep=() pid
-
-	for pid in "${PIDS[@]}"; do
-		[[ $pid == "$1" ]] || keep+=("$pid")
-	done
-	PIDS=("${keep[@]}")
-}
-
-cleanup()
-{
-	local pid
-
-	for pid in "${PIDS[@]}"; do
-		# Both in one redirection: bash may report the death at either.
-		{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
-	done
-	rm -f /dev/shm/vpcfwd."$NODE_G".* /dev/shm/vpcfwd."$NODE_H".*
-	rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'echo "table_cli.sh: FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-
-[[ -x $TOOL ]] || fail "$TOOL not built (make BUILD=$BUILD)"
-[[ -x $FILL ]] || fail "$FILL not built (make BUILD=$BUILD)"
+[[ -x $TOOL ]] || t_fail "$TOOL not built (make BUILD=$BUILD)"
+[[ -x $FILL ]] || t_fail "$FILL not built (make BUILD=$BUILD)"
 
 # start_fill NODE MODE: a filler in the background; sets FILL_PID once it says ready.
 start_fill()
 {
-	"$FILL" "$1" "$2" "$NRULES" "$NVNIS" >"$OUT/$1.out" 2>"$OUT/$1.err" &
-	FILL_PID=$!
-	PIDS+=("$FILL_PID")
-	for _ in $(seq 100); do
-		grep -qsx ready "$OUT/$1.out" && return 0
-		kill -0 "$FILL_PID" 2>/dev/null ||
-			fail "table_fill $1 $2 died: $(cat "$OUT/$1.err")"
-		sleep 0.1
-	done
-	fail "table_fill $1 $2 did not say ready in 10 s"
+	t_spawn FILL_PID "$FILL" "$1" "$2" "$NRULES" "$NVNIS" >"$T_OUT/$1.out" 2>"$T_OUT/$1.log"
+	t_wait_for "$T_OUT/$1.out" ready 10 "$FILL_PID"
 }
 
 # check_table MODE PID STATE ATTACHED [-v] <doc: what vpcfwd-table --json on stdin must
@@ -149,93 +111,94 @@ for x, i in zip(e, want):
 start_fill "$NODE_G" gateway
 PID_G=$FILL_PID
 
-"$TOOL" --json "$SEG_G" >"$OUT/g1" || fail "vpcfwd-table --json $SEG_G exited non-zero"
-check_table gateway "$PID_G" running 1 <"$OUT/g1" || fail "gateway --json: $(cat "$OUT/g1")"
+"$TOOL" --json "$SEG_G" >"$T_OUT/g1" || t_fail "vpcfwd-table --json $SEG_G exited non-zero"
+check_table gateway "$PID_G" running 1 <"$T_OUT/g1" || t_fail "gateway --json: $(cat "$T_OUT/g1")"
 # The first run freed its reader slot on exit: the second sees only itself.
-"$TOOL" --json "$SEG_G" >"$OUT/g2" || fail "vpcfwd-table --json $SEG_G (second run)"
-check_table gateway "$PID_G" running 1 <"$OUT/g2" ||
-	fail "second run (a reader slot left behind by the first?)"
+"$TOOL" --json "$SEG_G" >"$T_OUT/g2" || t_fail "vpcfwd-table --json $SEG_G (second run)"
+check_table gateway "$PID_G" running 1 <"$T_OUT/g2" ||
+	t_fail "second run (a reader slot left behind by the first?)"
 
 # The same table by -N and by its path.
 "$TOOL" --json -N "$NODE_G" | check_table gateway "$PID_G" running 1 ||
-	fail "-N $NODE_G did not dump $SEG_G"
+	t_fail "-N $NODE_G did not dump $SEG_G"
 "$TOOL" --json "/dev/shm/$SEG_G" | check_table gateway "$PID_G" running 1 ||
-	fail "/dev/shm/$SEG_G did not dump the table"
+	t_fail "/dev/shm/$SEG_G did not dump the table"
 
 # Entries of one VNI: every live rule, in version order.
-"$TOOL" --json -v 2 "$SEG_G" >"$OUT/gv" || fail "-v 2 --json exited non-zero"
-check_entries gateway 2 <"$OUT/gv" || fail "gateway -v 2 entries"
-check_table gateway "$PID_G" running 1 -v <"$OUT/gv" ||
-	fail "-v 2 --json lacks the header fields"
+"$TOOL" --json -v 2 "$SEG_G" >"$T_OUT/gv" || t_fail "-v 2 --json exited non-zero"
+check_entries gateway 2 <"$T_OUT/gv" || t_fail "gateway -v 2 entries"
+check_table gateway "$PID_G" running 1 -v <"$T_OUT/gv" ||
+	t_fail "-v 2 --json lacks the header fields"
 
 # Text: the header and the VNI lines.
-"$TOOL" "$SEG_G" >"$OUT/gt" || fail "text run exited non-zero"
-grep -q "^segment  *$SEG_G\$" "$OUT/gt" || fail "text does not name $SEG_G: $(cat "$OUT/gt")"
-grep -q "^owner  *pid $PID_G, running\$" "$OUT/gt" || fail "text owner line: $(cat "$OUT/gt")"
-grep -Eq '^ +2 +1234 +10014 ' "$OUT/gt" || fail "text VNI 2 line: $(cat "$OUT/gt")"
-grep -Eq '^  sets +10016  changes applied' "$OUT/gt" || fail "text counters: $(cat "$OUT/gt")"
-"$TOOL" -v 2 "$SEG_G" >"$OUT/gvt" || fail "-v 2 (text) exited non-zero"
-grep -Eq '^  10\.0\.0\.17 +02:00:00:00:00:11  172\.16\.0\.18 +18  -$' "$OUT/gvt" ||
-	fail "text entry of rule 17: $(grep -m3 10.0.0 "$OUT/gvt")"
+"$TOOL" "$SEG_G" >"$T_OUT/gt" || t_fail "text run exited non-zero"
+grep -q "^segment  *$SEG_G\$" "$T_OUT/gt" || t_fail "text does not name $SEG_G: $(cat "$T_OUT/gt")"
+grep -q "^owner  *pid $PID_G, running\$" "$T_OUT/gt" ||
+	t_fail "text owner line: $(cat "$T_OUT/gt")"
+grep -Eq '^ +2 +1234 +10014 ' "$T_OUT/gt" || t_fail "text VNI 2 line: $(cat "$T_OUT/gt")"
+grep -Eq '^  sets +10016  changes applied' "$T_OUT/gt" ||
+	t_fail "text counters: $(cat "$T_OUT/gt")"
+"$TOOL" -v 2 "$SEG_G" >"$T_OUT/gvt" || t_fail "-v 2 (text) exited non-zero"
+grep -Eq '^  10\.0\.0\.17 +02:00:00:00:00:11  172\.16\.0\.18 +18  -$' "$T_OUT/gvt" ||
+	t_fail "text entry of rule 17: $(grep -m3 10.0.0 "$T_OUT/gvt")"
 
 # No argument: the listing names the segment with its owner.
-"$TOOL" >"$OUT/list" 2>/dev/null || fail "listing exited non-zero"
-grep -q "^$SEG_G  pid $PID_G  running\$" "$OUT/list" || fail "listing: $(cat "$OUT/list")"
+"$TOOL" >"$T_OUT/list" 2>/dev/null || t_fail "listing exited non-zero"
+grep -q "^$SEG_G  pid $PID_G  running\$" "$T_OUT/list" || t_fail "listing: $(cat "$T_OUT/list")"
 
 # An unknown VNI: status 1, a message naming it.
 rc=0
-"$TOOL" -v 99 "$SEG_G" >/dev/null 2>"$OUT/err" || rc=$?
-((rc == 1)) || fail "-v 99 exited $rc, expected 1"
-grep -q "no VNI 99" "$OUT/err" || fail "-v 99 message: $(cat "$OUT/err")"
+"$TOOL" -v 99 "$SEG_G" >/dev/null 2>"$T_OUT/err" || rc=$?
+((rc == 1)) || t_fail "-v 99 exited $rc, expected 1"
+grep -q "no VNI 99" "$T_OUT/err" || t_fail "-v 99 message: $(cat "$T_OUT/err")"
 
 # --- host ------------------------------------------------------------------------------
 start_fill "$NODE_H" host
 PID_H=$FILL_PID
-"$TOOL" --json "$SEG_H" | check_table host "$PID_H" running 1 || fail "host --json"
-"$TOOL" --json -v 1 "$SEG_H" >"$OUT/hv" || fail "host -v 1 --json exited non-zero"
-check_entries host 1 <"$OUT/hv" || fail "host -v 1 entries"
+"$TOOL" --json "$SEG_H" | check_table host "$PID_H" running 1 || t_fail "host --json"
+"$TOOL" --json -v 1 "$SEG_H" >"$T_OUT/hv" || t_fail "host -v 1 --json exited non-zero"
+check_entries host 1 <"$T_OUT/hv" || t_fail "host -v 1 entries"
 # -N picks the one table of a node, not another node's.
-"$TOOL" --json -N "$NODE_H" | check_table host "$PID_H" running 1 || fail "-N $NODE_H"
+"$TOOL" --json -N "$NODE_H" | check_table host "$PID_H" running 1 || t_fail "-N $NODE_H"
 
 # --- a writer killed with -9 leaves its table: STALE, still readable -----------------
-{ kill -9 "$PID_G" && wait "$PID_G"; } 2>/dev/null || true
-forget "$PID_G"
+t_kill "$PID_G"
 "$TOOL" --json "$SEG_G" | check_table gateway "$PID_G" STALE 1 ||
-	fail "after kill -9, $SEG_G is not STALE (or not whole)"
-"$TOOL" "$SEG_G" | grep -q "^owner  *pid $PID_G, STALE\$" || fail "text does not say STALE"
+	t_fail "after kill -9, $SEG_G is not STALE (or not whole)"
+"$TOOL" "$SEG_G" | grep -q "^owner  *pid $PID_G, STALE\$" || t_fail "text does not say STALE"
 # No writer reaps dead readers now: a run that left its slot behind would show here.
 "$TOOL" --json "$SEG_G" | check_table gateway "$PID_G" STALE 1 ||
-	fail "a run of vpcfwd-table left its reader slot behind"
+	t_fail "a run of vpcfwd-table left its reader slot behind"
 "$TOOL" --json "$SEG_H" | check_table host "$PID_H" running 1 ||
-	fail "$SEG_H is not running after the other writer died"
+	t_fail "$SEG_H is not running after the other writer died"
 
 # --- errors ----------------------------------------------------------------------------
 MISSING=vpcfwd.tc$$-none.filler.table
 rc=0
-"$TOOL" "$MISSING" >/dev/null 2>"$OUT/err" || rc=$?
-((rc == 1)) || fail "a missing segment exited $rc, expected 1"
-grep -q "$MISSING" "$OUT/err" || fail "the message does not name $MISSING: $(cat "$OUT/err")"
-[[ $(wc -l <"$OUT/err") == 1 ]] || fail "more than one line for a missing segment"
+"$TOOL" "$MISSING" >/dev/null 2>"$T_OUT/err" || rc=$?
+((rc == 1)) || t_fail "a missing segment exited $rc, expected 1"
+grep -q "$MISSING" "$T_OUT/err" || t_fail "the message does not name $MISSING: $(cat "$T_OUT/err")"
+[[ $(wc -l <"$T_OUT/err") == 1 ]] || t_fail "more than one line for a missing segment"
 rc=0
-"$TOOL" -N "tc$$-none" >/dev/null 2>"$OUT/err" || rc=$?
-((rc == 1)) || fail "-N with no table exited $rc, expected 1"
-grep -q "tc$$-none" "$OUT/err" || fail "-N message: $(cat "$OUT/err")"
+"$TOOL" -N "tc$$-none" >/dev/null 2>"$T_OUT/err" || rc=$?
+((rc == 1)) || t_fail "-N with no table exited $rc, expected 1"
+grep -q "tc$$-none" "$T_OUT/err" || t_fail "-N message: $(cat "$T_OUT/err")"
 
 for bad in "--no-such-option" "-v x $SEG_H" "-v 1" "-N $NODE_H $SEG_H" "$SEG_H $SEG_G"; do
 	rc=0
 	# shellcheck disable=SC2086 # split on purpose: each string is a command line
 	"$TOOL" $bad >/dev/null 2>&1 || rc=$?
-	((rc == 2)) || fail "'vpcfwd-table $bad' exited $rc, expected 2"
+	((rc == 2)) || t_fail "'vpcfwd-table $bad' exited $rc, expected 2"
 done
-"$TOOL" -h | grep -q "tombstones" || fail "-h does not explain that tombstones are skipped"
+"$TOOL" -h | grep -q "tombstones" || t_fail "-h does not explain that tombstones are skipped"
 
 # The host writer stops on SIGTERM, closing its table cleanly.
 kill -TERM "$PID_H"
 rc=0
 wait "$PID_H" || rc=$?
-forget "$PID_H"
-((rc == 0)) || fail "table_fill exited $rc on SIGTERM: $(cat "$OUT/$NODE_H.err")"
+t_forget "$PID_H"
+((rc == 0)) || t_fail "table_fill exited $rc on SIGTERM"
 "$TOOL" --json "$SEG_H" | check_table host "$PID_H" STALE 1 ||
-	fail "$SEG_H after its writer stopped"
+	t_fail "$SEG_H after its writer stopped"
 
-echo "table_cli.sh: ok"
+echo "table_cli: ok"

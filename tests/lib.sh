@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# tests/lib.sh: what the shell tests share. A test sets -euo pipefail, sources this file
+# and calls t_init first:
+#
+#	# shellcheck source=tests/lib.sh
+#	. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#	t_init stats_cli
+#
+# t_init NAME          NAME heads every message; BUILD defaults to build; makes the temp dir
+#                      $T_OUT; sets -E and the traps: a failing command fails the test with
+#                      "NAME: FAIL: line N: <command>", and the exit, whatever caused it, cleans up
+# t_fail MSG...        print "NAME: FAIL: MSG" and the tail of each non-empty $T_OUT/*.log on
+#                      stderr, exit 1; called in a subshell ($(...), a pipe) it ends the test too
+# t_spawn VAR CMD...   start CMD in the background (redirect the t_spawn call to redirect CMD),
+#                      remember it for the cleanup, set VAR (a name or an array element) to its pid
+# t_forget PID         after the test waited for PID itself: the pid may be reused
+# t_kill PID           kill -9 a spawned process, reap it without a "Killed" line, forget it
+# t_node NODE...       remove /dev/shm/vpcfwd.NODE.* on exit
+# t_wait_for FILE TEXT [SECONDS [PID]]
+#                      wait until FILE has the whole line TEXT (5 s by default, whole seconds)
+#                      or fail naming both; with PID, fail as soon as that spawned process is gone
+# t_stat NODE PROC COUNTER
+#                      print one counter of NODE.PROC, read with vpcfwd-stat --json, or fail
+#
+# The cleanup kills the remembered children with -9 and reaps them, removes the nodes' segments
+# and $T_OUT.
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	echo "$0: a library the tests source, not a test"
+	exit 0
+fi
+
+t_init()
+{
+	T_NAME=$1
+	BUILD=${BUILD:-build}
+	T_PIDS=()
+	declare -gA T_CMDS=()
+	T_NODES=()
+	T_OUT=$(mktemp -d -t "$T_NAME.XXXXXX")
+	set -E
+	trap _t_cleanup EXIT
+	trap '_t_err "$LINENO" "$BASH_COMMAND"' ERR
+	# t_fail in a subshell: it printed the message, the test stops here.
+	trap '_t_logs; exit 1' USR1
+}
+
+# The ERR trap: in the main shell only; a subshell's failure reaches it by the exit status.
+_t_err()
+{
+	[[ $BASHPID != "$$" ]] || t_fail "line $1: $2"
+}
+
+_t_logs()
+{
+	local f
+
+	for f in "$T_OUT"/*.log; do
+		if [[ -s $f ]]; then
+			{ echo "--- $f"; tail -5 "$f"; } >&2
+		fi
+	done
+}
+
+t_fail()
+{
+	echo "$T_NAME: FAIL: $*" >&2
+	if [[ $BASHPID != "$$" ]]; then
+		kill -USR1 "$$" 2>/dev/null || true
+		exit 1
+	fi
+	_t_logs
+	exit 1
+}
+
+_t_cleanup()
+{
+	local pid node
+
+	trap - ERR
+	trap '' USR1
+	for pid in "${T_PIDS[@]}"; do
+		t_kill "$pid"
+	done
+	for node in "${T_NODES[@]}"; do
+		rm -f /dev/shm/vpcfwd."$node".*
+	done
+	rm -rf "$T_OUT"
+}
+
+t_spawn()
+{
+	local var=$1
+
+	shift
+	"$@" &
+	T_PIDS+=("$!")
+	T_CMDS[$!]="$*"
+	printf -v "$var" %s "$!"
+}
+
+t_forget()
+{
+	local keep=() pid
+
+	for pid in "${T_PIDS[@]}"; do
+		[[ $pid == "$1" ]] || keep+=("$pid")
+	done
+	T_PIDS=("${keep[@]}")
+	unset "T_CMDS[$1]"
+}
+
+t_kill()
+{
+	# Both in one redirection: bash may report the death ("Killed") at either.
+	{ kill -9 "$1" && wait "$1"; } 2>/dev/null || true
+	t_forget "$1"
+}
+
+t_node()
+{
+	T_NODES+=("$@")
+}
+
+t_wait_for()
+{
+	local i gone
+
+	for ((i = 0; i < ${3:-5} * 10; i++)); do
+		gone=0
+		[[ -z ${4:-} ]] || kill -0 "$4" 2>/dev/null || gone=1
+		grep -qsxF -- "$2" "$1" && return 0
+		((gone == 0)) || t_fail "${T_CMDS[$4]:-pid $4} exited before '$2' in $1"
+		sleep 0.1
+	done
+	t_fail "no line '$2' in $1 after ${3:-5} s"
+}
+
+t_stat()
+{
+	local json
+
+	json=$("$BUILD/bin/vpcfwd-stat" --json -N "$1" "$2") ||
+		t_fail "vpcfwd-stat --json -N $1 $2 exited $?"
+	python3 -c '
+import json, sys
+for seg in json.load(sys.stdin):
+    for c in seg["counters"]:
+        if c["name"] == sys.argv[1]:
+            print(c["value"]); sys.exit(0)
+sys.exit(1)' "$3" <<<"$json" || t_fail "no counter $3 of $1.$2 in vpcfwd-stat --json"
+}
