@@ -536,12 +536,7 @@ table_retire(struct table *t, uint32_t e)
 	}
 	/* Joining the newest batch (even a full ring's) only delays its reuse. */
 	b->epoch = now;
-	t->cold[e].aux = NIL;
-	if (b->tail == NIL)
-		b->head = e;
-	else
-		t->cold[b->tail].aux = e;
-	b->tail = e;
+	aux_append(t, &b->head, &b->tail, e);
 	b->count++;
 	h->limbo_count++;
 }

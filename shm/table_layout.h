@@ -195,6 +195,18 @@ entry_copy(const struct entry_hot *e, struct table_rule *out)
 	out->version = e->version;
 }
 
+/* Append e to a writer-only list linked through cold.aux (limbo, tombstone FIFO). */
+static inline void
+aux_append(struct table *t, uint32_t *head, uint32_t *tail, uint32_t e)
+{
+	t->cold[e].aux = NIL;
+	if (*tail == NIL)
+		*head = e;
+	else
+		t->cold[*tail].aux = e;
+	*tail = e;
+}
+
 #define TCOUNT(t, f, n) \
 	__atomic_store_n(&(t)->h->counters.f, (t)->h->counters.f + (n), __ATOMIC_RELAXED)
 
@@ -206,7 +218,11 @@ void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
 void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
 void vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
 /* Tombstones wait in a FIFO per VNI, in version order, until no version needs them. */
-void vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e);
+static inline void
+vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e)
+{
+	aux_append(t, &v->tomb_head, &v->tomb_tail, e);
+}
 uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
     const struct vni_meta *m);
 

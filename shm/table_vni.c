@@ -209,17 +209,6 @@ vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
 		hist_set_start(t, v, p != NIL ? t->hot[p].version : 0, t->hot[e].version, s);
 }
 
-void
-vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e)
-{
-	t->cold[e].aux = NIL;
-	if (v->tomb_tail == NIL)
-		v->tomb_head = e;
-	else
-		t->cold[v->tomb_tail].aux = e;
-	v->tomb_tail = e;
-}
-
 uint64_t
 vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
 {
