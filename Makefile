@@ -3,6 +3,7 @@
 # runs the benchmark harness. Sources are found by layout (see docs/layout in README.md),
 # so a new module or test needs no edit here.
 
+SHELL    := /bin/bash
 CC       ?= gcc
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -31,11 +32,13 @@ LIB_SRC  := $(wildcard common/*.c shm/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libvpcfwd.a
 
-# procs/<p>/*.c -> bin/vpcfwd-<p>; tools/<t>.c -> bin/<t>
+# procs/<p>/*.c -> bin/vpcfwd-<p>; tools/<t>.c and tools/<t>/*.c -> bin/<t>
 PROCS    := $(notdir $(wildcard procs/*))
 PROC_BIN := $(PROCS:%=$(BUILD)/bin/vpcfwd-%)
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+TOOL_DIRS := $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c)))
+TOOL_DIR_BIN := $(sort $(TOOL_DIRS:%=$(BUILD)/bin/%))
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test helper programs (stress writers/readers): tests/stress/*.c
@@ -44,8 +47,8 @@ STRESS_BIN := $(STRESS_SRC:tests/stress/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit-test shell-test bench clean format
-all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(STRESS_BIN)
+.PHONY: all deps test unit-test shell-test bench clean format fuzz
+all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +66,10 @@ $(BUILD)/bin/vpcfwd-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard procs/%/*.c)) $(
 # A static pattern rule: tools may be named vpcfwd-* (vpcfwd-stat), and the implicit
 # rule above would otherwise win (shorter stem) and link a tool without its object.
 $(TOOL_BIN): $(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TOOL_DIR_BIN): $(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/%/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -117,8 +124,27 @@ bench: deps
 $(BENCH_BIN): $(LIB)
 bench-bins: $(BENCH_BIN)
 
+# Fuzz targets: fuzz/<name>.c defines LLVMFuzzerTestOneInput; fuzz/corpus/<name>/ seeds it.
+# `make fuzz` runs each for FUZZ_SECONDS (CI: a short budget).
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard fuzz/*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+FUZZ_LIB_SRC := $(wildcard common/*.c shm/*.c)
+build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) \
+	    -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
+		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		    build-fuzz/corpus-$$n fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1; then \
+			tail -40 build-fuzz/$$n.log; exit 1; fi; \
+		grep -E 'stat::number_of_executed_units|stat::new_units_added' build-fuzz/$$n.log; \
+	done
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

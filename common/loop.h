@@ -1,0 +1,59 @@
+/*
+ * loop: the io_uring event loop of a control-plane process (controller, rule-store,
+ * learner's control side): socket operations are submitted as SQEs and their
+ * completions dispatched to callbacks; timers live in the loop and bound the wait.
+ * One loop a process, single-threaded.
+ *
+ * An operation's user_data is a struct loop_op embedded in its owner, so the owner must
+ * outlive every operation it has in flight (conn.h counts them for its connections).
+ */
+#ifndef COMMON_LOOP_H
+#define COMMON_LOOP_H
+
+#include <liburing.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct loop_op;
+
+/* res and flags of the completion (cqe->res, cqe->flags). */
+typedef void loop_cb(struct loop_op *op, int res, uint32_t flags);
+
+struct loop_op {
+	loop_cb *cb;
+	void *arg;
+};
+
+struct loop_timer {
+	void (*fn)(struct loop_timer *t);
+	void *arg;
+	/* the loop's */
+	uint64_t due_ns;
+	struct loop_timer *next;
+	bool armed;
+};
+
+struct loop *loop_new(unsigned entries, char *err, size_t errlen);
+void loop_free(struct loop *l);
+/*
+ * An SQE for op (user_data set), submitting what is queued when the ring is full.
+ * Never NULL: a loop that cannot get an SQE after submitting is broken and exits.
+ */
+struct io_uring_sqe *loop_sqe(struct loop *l, struct loop_op *op);
+/* (Re)arm t to fire once after delay_ns (CLOCK_MONOTONIC). */
+void loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ns);
+void loop_timer_cancel(struct loop *l, struct loop_timer *t);
+/*
+ * Run until *stop becomes non-zero (a signal handler sets it): submit, wait for
+ * completions or the next timer, dispatch. Returns 0, or a negative errno when the
+ * ring fails.
+ */
+int loop_run(struct loop *l, volatile sig_atomic_t *stop);
+/* Submit what is queued now (for callers that want an operation started at once). */
+int loop_submit(struct loop *l);
+uint64_t loop_now(const struct loop *l);	/* monotonic ns at the last wake-up */
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * wire: the controller's streams, one codec for both ends (controller, rule-store,
+ * learner). A frame is a 32-bit big-endian length and that many bytes; every frame of
+ * the log stream and the binding feed is one record: version, type, zero, then the
+ * type's fields in network byte order (docs/protocol.md draws each one). The control
+ * API uses the same framing with a JSON object inside (wire_frame).
+ *
+ * Pure functions: bytes in, struct out (or an error), no I/O, no allocation; every
+ * length is checked before it is read, every enum and string validated.
+ */
+#ifndef COMMON_WIRE_H
+#define COMMON_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION		1
+#define WIRE_LEN_SIZE		4		/* the length prefix */
+#define WIRE_RECORD_MAX		512		/* largest record body */
+#define WIRE_JSON_MAX		(16u << 20)	/* largest control API message */
+#define WIRE_NAME_MAX		32		/* node and host names, NUL included */
+#define WIRE_TAP_MAX		16		/* IFNAMSIZ */
+#define WIRE_ERROR_MAX		200		/* error text, NUL included */
+#define WIRE_VNI_MAX		0xffffffu
+
+enum wire_type {
+	WIRE_HELLO = 1,		/* subscriber -> controller: which stream, from where */
+	WIRE_RULE,		/* a rule changed (set or delete) at a version */
+	WIRE_VPC,		/* a VPC reached a version, was deleted, or ends a snapshot */
+	WIRE_SNAP_BEGIN,	/* a snapshot of the state after seq follows */
+	WIRE_SNAP_END,		/* the snapshot is complete */
+	WIRE_HEARTBEAT,		/* nothing new; the controller's newest seq */
+	WIRE_BIND,		/* a VM was bound to / unbound from the subscriber's host */
+	WIRE_ERROR,		/* the controller refuses the subscription; it closes next */
+	WIRE_TYPE_MAX = WIRE_ERROR,
+};
+
+enum wire_stream { WIRE_STREAM_RULES = 1, WIRE_STREAM_BINDINGS = 2 };
+enum wire_rule_op { WIRE_RULE_SET = 1, WIRE_RULE_DEL = 2 };
+enum wire_vpc_op {
+	WIRE_VPC_ADVANCE = 1,	/* the VPC is at (gen, version); its rules for it came before */
+	WIRE_VPC_DELETE = 2,	/* the VPC is gone: drop its rules */
+	WIRE_VPC_SNAPSHOT = 3,	/* in a snapshot: the VPC's rules came before, complete */
+};
+enum wire_bind_op { WIRE_BIND_ADD = 1, WIRE_BIND_DEL = 2 };
+
+/* rule flags */
+#define WIRE_RULE_F_EXTERNAL	0x01	/* the VTEP is an external host (no learner there) */
+
+struct wire_hello {
+	uint8_t stream;			/* enum wire_stream */
+	uint64_t last_seq;		/* last record applied; 0: nothing yet */
+	char node[WIRE_NAME_MAX];	/* who asks, for the controller's log */
+	char host[WIRE_NAME_MAX];	/* bindings: the host whose VMs to send; else "" */
+};
+
+struct wire_rule {
+	uint64_t seq;
+	uint32_t vni;
+	uint32_t ip;			/* host byte order in the struct */
+	uint32_t vtep;
+	uint8_t mac[6];
+	uint8_t op;			/* enum wire_rule_op */
+	uint8_t flags;			/* WIRE_RULE_F_* */
+	uint64_t version;
+};
+
+struct wire_vpc {
+	uint64_t seq;
+	uint32_t vni;
+	uint32_t gen;
+	uint64_t version;
+	uint8_t op;			/* enum wire_vpc_op */
+};
+
+struct wire_snap {
+	uint64_t seq;			/* the snapshot is the state after this record */
+	uint64_t count;			/* BEGIN: records that follow before END; END: 0 */
+};
+
+struct wire_bind {
+	uint64_t seq;
+	uint32_t vni;
+	uint32_t ip;
+	uint8_t mac[6];
+	uint8_t op;			/* enum wire_bind_op */
+	char tap[WIRE_TAP_MAX];		/* the VM's TAP device on the host */
+};
+
+struct wire_error {
+	uint16_t code;			/* an errno value */
+	char msg[WIRE_ERROR_MAX];
+};
+
+struct wire_msg {
+	uint8_t type;			/* enum wire_type */
+	union {
+		struct wire_hello hello;
+		struct wire_rule rule;
+		struct wire_vpc vpc;
+		struct wire_snap snap;	/* SNAP_BEGIN, SNAP_END */
+		uint64_t heartbeat_seq;	/* HEARTBEAT */
+		struct wire_bind bind;
+		struct wire_error error;
+	} u;
+};
+
+/*
+ * Encode m as one whole frame (length prefix included) at buf. Returns its size, or
+ * -ENOSPC when len is too small, -EINVAL when m is not valid (what the decoder would
+ * refuse: the encoder never produces a frame the decoder rejects).
+ */
+int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len);
+/*
+ * Decode the frame at the start of buf[0..len). Returns the bytes it took (> 0), 0 when
+ * the frame is not complete yet, -EMSGSIZE when its length exceeds WIRE_RECORD_MAX, or
+ * -EPROTO when it is malformed (bad version, type, length for the type, enum, range or
+ * string). A negative result means the stream cannot be trusted any more: close it.
+ */
+int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
+/*
+ * The framing alone: when buf starts with a complete frame of at most max bytes of
+ * payload, point *payload at it, set *plen, and return the frame's total size; 0 when
+ * more bytes are needed; -EMSGSIZE when the announced length exceeds max.
+ */
+int wire_frame(const uint8_t *buf, size_t len, size_t max, const uint8_t **payload,
+    uint32_t *plen);
+/* Write a frame's length prefix for a payload of plen bytes. */
+void wire_frame_header(uint8_t *buf, uint32_t plen);
+const char *wire_type_name(uint8_t type);
+
+#endif
