@@ -157,6 +157,13 @@ int table_delete(struct table *t, uint32_t vni, uint32_t ip, uint64_t version);
 int table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version);
 /* Writer: drop every entry and version of the VNI; it restarts at version 0 in gen. */
 int table_vni_flush(struct table *t, uint32_t vni, uint32_t gen);
+/*
+ * Writer: keep the VNI's entries but forget its history: afterwards it is at
+ * (gen, version) and the only valid versions are 0 and version (learners at any other
+ * relearn). For a state loaded from a snapshot, whose intermediate versions this table
+ * never saw whole. Tombstones no valid version needs are dropped.
+ */
+int table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version);
 
 /* Reader: the VNI's state. -ENOENT when the table has no such VNI. */
 int table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out);

@@ -317,6 +317,33 @@ table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 }
 
 int
+table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
+{
+	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_meta m;
+	struct hist_slot *hs;
+
+	if (v == NULL) {
+		TCOUNT(t, vnis_full, 1);
+		return -ENOSPC;
+	}
+	vni_meta_read(v, &m);
+	m.gen = gen;
+	m.version = version;
+	/* A flush as far as readers are concerned: they re-read and see one version. */
+	m.flushes++;
+	m.hist_n = 1;
+	hs = hist_at(t, v, 0);
+	__atomic_store_n(&hs->version, version, __ATOMIC_RELAXED);
+	store_idx(&hs->start, t->h->params.mode == TABLE_GATEWAY ?
+	    list_first_from(t, v, version) : NIL);
+	vni_meta_write(v, &m);
+	if (t->h->params.mode == TABLE_GATEWAY)
+		vni_purge_tombs(t, v, version);
+	return TABLE_APPLIED;
+}
+
+int
 table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out)
 {
 	struct vni_state *v;

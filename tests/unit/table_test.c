@@ -726,3 +726,30 @@ Test(table, the_example_config_is_valid)
 	cr_assert_eq(conf_check_unused(c, "rule_store"), 0, "%s", conf_error(c));
 	conf_free(c);
 }
+
+Test(table, rebase_keeps_rules_but_only_the_new_version_is_valid)
+{
+	struct table *t = make(TABLE_GATEWAY, 1000, 16);
+	struct table_vni_info vi;
+	struct table_rule r;
+
+	for (uint64_t v = 1; v <= 5; v++) {
+		set_ok(t, 3, (uint32_t)v, v);
+		table_vni_advance(t, 3, 9, v);
+	}
+	cr_assert_eq(table_delete(t, 3, 1, 6), TABLE_APPLIED);
+	table_vni_advance(t, 3, 9, 6);
+	cr_assert_eq(table_vni_rebase(t, 3, 9, 50), TABLE_APPLIED);
+	cr_assert_eq(table_vni_get(t, 3, &vi), 0);
+	cr_assert_eq(vi.version, 50);
+	cr_assert_eq(vi.nversions, 1);
+	cr_assert_eq(table_vni_check(t, 3, 9, 5), TABLE_V_RELEARN, "history is gone");
+	cr_assert_eq(table_vni_check(t, 3, 9, 50), TABLE_V_VALID);
+	cr_assert_eq(table_vni_check(t, 3, 9, 0), TABLE_V_VALID);
+	expect_rule(t, 3, 2, 2);
+	cr_assert_not(table_get(t, 3, 1, &r), "the tombstone below the new version went");
+	cr_assert_eq(table_vni_advance(t, 3, 9, 51), TABLE_APPLIED, "and it goes on from there");
+	cr_assert_eq(table_vni_check(t, 3, 9, 50), TABLE_V_VALID);
+	check(t);
+	table_close(t);
+}
