@@ -58,8 +58,11 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# Objects of a directory of sources (a process, a multi-file tool).
+dir_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+
 .SECONDEXPANSION:
-$(BUILD)/bin/vpcfwd-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard procs/%/*.c)) $(LIB)
+$(BUILD)/bin/vpcfwd-%: $$(call dir_objs,procs/$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -69,7 +72,7 @@ $(TOOL_BIN): $(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(TOOL_DIR_BIN): $(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/%/*.c)) $(LIB)
+$(TOOL_DIR_BIN): $(BUILD)/bin/%: $$(call dir_objs,tools/$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -132,7 +135,8 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_LIB_SRC := $(wildcard common/*.c shm/*.c)
 build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) \
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(FUZZ_LIB_SRC) \
 	    -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \

@@ -184,6 +184,36 @@ conf_get_str(struct conf *c, const char *path, const char *def, const char **out
 	return 0;
 }
 
+int
+conf_get_str_list(struct conf *c, const char *path, const char **out, size_t max,
+    size_t *n)
+{
+	config_setting_t *s = conf_find(c, path);
+	int len;
+
+	*n = 0;
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		out[(*n)++] = config_setting_get_string(s);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return conf_fail(c, s, "%s must be a list of strings: [\"a\", \"b\"]", path);
+	len = config_setting_length(s);
+	if (len < 1 || (size_t)len > max)
+		return conf_fail(c, s, "%s must hold 1..%zu strings", path, max);
+	for (int i = 0; i < len; i++) {
+		config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return conf_fail(c, s, "%s must be a list of strings", path);
+		out[(*n)++] = config_setting_get_string(e);
+	}
+	return 0;
+}
+
 /* "250ms" -> ns; -1 when not a number with a known unit (or it overflows). */
 static int
 duration_parse(const char *str, uint64_t *ns)

@@ -15,6 +15,7 @@
 #define COMMON_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct conf;
@@ -33,6 +34,13 @@ int conf_get_int(struct conf *c, const char *path, int64_t def, int64_t min, int
 int conf_get_bool(struct conf *c, const char *path, bool def, bool *out);
 /* *out points into the configuration; valid until conf_free(). */
 int conf_get_str(struct conf *c, const char *path, const char *def, const char **out);
+/*
+ * A list of strings: ["a", "b"] (or one string, taken as a list of one). Up to max
+ * pointers into the configuration go to out; *n gets how many. A missing setting
+ * leaves *n = 0.
+ */
+int conf_get_str_list(struct conf *c, const char *path, const char **out, size_t max,
+    size_t *n);
 /*
  * A duration: an integer (seconds) or a string of a number and a unit: "250ms", "5s",
  * "10m", "2h", "5d", "100us". Result and range in nanoseconds.

@@ -1,0 +1,209 @@
+/*
+ * loop: see loop.h. Invariants: every SQE carries the struct loop_op of its owner as
+ * user_data, and a CQE is consumed (the CQ head advanced) before its callback runs, so
+ * a callback may free its owner and may queue new SQEs; armed timers form one list
+ * sorted by due time (ties in arming order), and a timer armed while timers fire is
+ * due strictly later than the pass that armed it, so a timer re-arming itself with a
+ * zero delay cannot keep one pass from ending.
+ */
+#include "common/loop.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The longest wait: *stop is set by a signal handler, and a signal that lands between
+ * the check of *stop and the wait does not interrupt the wait.
+ */
+#define LOOP_WAIT_MAX_NS	1000000000ull
+
+struct loop {
+	struct io_uring ring;
+	struct loop_timer *timers;	/* armed, sorted by due_ns */
+	uint64_t now_ns;
+};
+
+struct loop *
+loop_new(unsigned entries, char *err, size_t errlen)
+{
+	struct loop *l;
+	int r;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "loop: out of memory");
+		return NULL;
+	}
+	/* Keep submitting past an SQE the kernel refuses: it fails alone, in its CQE. */
+	r = io_uring_queue_init(entries, &l->ring, IORING_SETUP_SUBMIT_ALL);
+	if (r == -EINVAL)
+		r = io_uring_queue_init(entries, &l->ring, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "io_uring_queue_init(%u): %s", entries, strerror(-r));
+		free(l);
+		return NULL;
+	}
+	l->now_ns = clock_mono_ns();
+	return l;
+}
+
+void
+loop_free(struct loop *l)
+{
+	if (l == NULL)
+		return;
+	io_uring_queue_exit(&l->ring);
+	free(l);
+}
+
+struct io_uring_sqe *
+loop_sqe(struct loop *l, struct loop_op *op)
+{
+	struct io_uring_sqe *sqe;
+	int r;
+
+	if ((sqe = io_uring_get_sqe(&l->ring)) == NULL) {
+		if ((r = io_uring_submit(&l->ring)) < 0)
+			log_warnx("loop: io_uring_submit: %s", strerror(-r));
+		if ((sqe = io_uring_get_sqe(&l->ring)) == NULL)
+			fatalx("loop: no submission queue entry after submitting");
+	}
+	io_uring_sqe_set_data(sqe, op);
+	return sqe;
+}
+
+int
+loop_submit(struct loop *l)
+{
+	int r = io_uring_submit(&l->ring);
+
+	return r < 0 ? r : 0;
+}
+
+uint64_t
+loop_now(const struct loop *l)
+{
+	return l->now_ns;
+}
+
+static void
+timer_unlink(struct loop *l, struct loop_timer *t)
+{
+	struct loop_timer **pp;
+
+	for (pp = &l->timers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	t->next = NULL;
+	t->armed = false;
+}
+
+void
+loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ns)
+{
+	struct loop_timer **pp;
+	uint64_t due;
+
+	if (t->armed)
+		timer_unlink(l, t);
+	due = clock_mono_ns() + delay_ns;
+	/* Not due in the pass that is firing timers now (see the file's comment). */
+	if (due <= l->now_ns)
+		due = l->now_ns + 1;
+	t->due_ns = due;
+	for (pp = &l->timers; *pp != NULL && (*pp)->due_ns <= due; pp = &(*pp)->next)
+		;
+	t->next = *pp;
+	*pp = t;
+	t->armed = true;
+}
+
+void
+loop_timer_cancel(struct loop *l, struct loop_timer *t)
+{
+	if (t->armed)
+		timer_unlink(l, t);
+}
+
+/* Fire the timers due at l->now_ns; each may arm or cancel any timer, itself included. */
+static void
+loop_fire_timers(struct loop *l)
+{
+	struct loop_timer *t;
+
+	while ((t = l->timers) != NULL && t->due_ns <= l->now_ns) {
+		l->timers = t->next;
+		t->next = NULL;
+		t->armed = false;
+		t->fn(t);
+	}
+}
+
+/*
+ * Dispatch the completions present now. Completions that callbacks cause arrive in
+ * the next round, so a busy connection cannot keep timers from firing.
+ */
+static void
+loop_dispatch(struct loop *l)
+{
+	unsigned n = io_uring_cq_ready(&l->ring);
+	struct io_uring_cqe *cqe;
+	struct loop_op *op;
+	uint32_t flags;
+	int res;
+
+	while (n-- > 0) {
+		if (io_uring_peek_cqe(&l->ring, &cqe) != 0 || cqe == NULL)
+			break;
+		op = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		flags = cqe->flags;
+		io_uring_cqe_seen(&l->ring, cqe);
+		if (op != NULL && op->cb != NULL)
+			op->cb(op, res, flags);
+	}
+}
+
+int
+loop_run(struct loop *l, volatile sig_atomic_t *stop)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	uint64_t wait_ns, now;
+	int r;
+
+	while (!*stop) {
+		now = clock_mono_ns();
+		wait_ns = LOOP_WAIT_MAX_NS;
+		if (l->timers != NULL) {
+			if (l->timers->due_ns <= now)
+				wait_ns = 0;
+			else if (l->timers->due_ns - now < wait_ns)
+				wait_ns = l->timers->due_ns - now;
+		}
+		if (wait_ns == 0 || io_uring_cq_ready(&l->ring) > 0) {
+			r = io_uring_submit(&l->ring);
+		} else {
+			ts.tv_sec = (long long)(wait_ns / 1000000000u);
+			ts.tv_nsec = (long long)(wait_ns % 1000000000u);
+			r = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
+		}
+		/*
+		 * -ETIME: the timer's due; -EINTR: a signal (perhaps the one setting *stop);
+		 * -EAGAIN, -EBUSY: the kernel is short of memory or the CQ is backed up,
+		 * which dispatching below relieves. Anything else: the ring is broken.
+		 */
+		if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+			return r;
+		l->now_ns = clock_mono_ns();
+		loop_dispatch(l);
+		l->now_ns = clock_mono_ns();
+		loop_fire_timers(l);
+	}
+	return 0;
+}

@@ -1,0 +1,452 @@
+/*
+ * wire: the codec of the controller's streams; docs/protocol.md, "Controller streams",
+ * draws every record byte by byte and lists the rules checked here.
+ *
+ * Invariant: encoder and decoder accept exactly the same messages, and the format has
+ * one encoding per message. Both run msg_valid() on the struct; the decoder checks in
+ * addition what only bytes can get wrong (version, type, reserved and pad bytes, exact
+ * length, strings terminated with zeros after the NUL), and the encoder writes those
+ * parts in their one valid form. So every frame the encoder writes decodes to the
+ * message it was given, and a frame that decodes re-encodes to the same bytes.
+ */
+#include "common/wire.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* The wire layout fixes these sizes: changing the header must not change the format. */
+_Static_assert(WIRE_NAME_MAX == 32 && WIRE_TAP_MAX == 16, "wire string field sizes");
+_Static_assert(WIRE_ERROR_MAX - 1 <= UINT16_MAX, "error length is a u16");
+_Static_assert(8 + WIRE_ERROR_MAX - 1 <= WIRE_RECORD_MAX, "an error record fits");
+
+/* Offsets in the body (after the length prefix); docs/protocol.md draws them. */
+enum {
+	OFF_VERSION = 0,
+	OFF_TYPE = 1,
+	OFF_RESERVED = 2,			/* 2 bytes */
+	HDR_SIZE = 4,
+
+	HELLO_STREAM = 4,
+	HELLO_PAD = 5,				/* 3 bytes */
+	HELLO_LAST_SEQ = 8,
+	HELLO_NODE = 16,
+	HELLO_HOST = 48,
+	HELLO_SIZE = 80,
+
+	RULE_SEQ = 4,
+	RULE_VNI = 12,
+	RULE_IP = 16,
+	RULE_VTEP = 20,
+	RULE_MAC = 24,
+	RULE_OP = 30,
+	RULE_FLAGS = 31,
+	RULE_VERSION = 32,
+	RULE_SIZE = 40,
+
+	VPC_SEQ = 4,
+	VPC_VNI = 12,
+	VPC_GEN = 16,
+	VPC_VERSION = 20,
+	VPC_OP = 28,
+	VPC_PAD = 29,				/* 3 bytes */
+	VPC_SIZE = 32,
+
+	SNAP_SEQ = 4,
+	SNAP_COUNT = 12,
+	SNAP_SIZE = 20,
+
+	HEARTBEAT_SEQ = 4,
+	HEARTBEAT_SIZE = 12,
+
+	BIND_SEQ = 4,
+	BIND_VNI = 12,
+	BIND_IP = 16,
+	BIND_MAC = 20,
+	BIND_OP = 26,
+	BIND_PAD = 27,				/* 1 byte */
+	BIND_TAP = 28,
+	BIND_SIZE = 44,
+
+	ERROR_CODE = 4,
+	ERROR_LEN = 6,
+	ERROR_MSG = 8,				/* ERROR_LEN bytes, no NUL */
+};
+
+/* The exact body size of each type; ERROR's is 8 plus its text. */
+static const uint16_t body_size[WIRE_TYPE_MAX + 1] = {
+	[WIRE_HELLO] = HELLO_SIZE,
+	[WIRE_RULE] = RULE_SIZE,
+	[WIRE_VPC] = VPC_SIZE,
+	[WIRE_SNAP_BEGIN] = SNAP_SIZE,
+	[WIRE_SNAP_END] = SNAP_SIZE,
+	[WIRE_HEARTBEAT] = HEARTBEAT_SIZE,
+	[WIRE_BIND] = BIND_SIZE,
+	[WIRE_ERROR] = ERROR_MSG,
+};
+
+static const char *const type_names[WIRE_TYPE_MAX + 1] = {
+	[WIRE_HELLO] = "hello",
+	[WIRE_RULE] = "rule",
+	[WIRE_VPC] = "vpc",
+	[WIRE_SNAP_BEGIN] = "snap_begin",
+	[WIRE_SNAP_END] = "snap_end",
+	[WIRE_HEARTBEAT] = "heartbeat",
+	[WIRE_BIND] = "bind",
+	[WIRE_ERROR] = "error",
+};
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, v >> 32);
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static bool
+zero(const uint8_t *p, size_t n)
+{
+	while (n-- > 0)
+		if (*p++ != 0)
+			return false;
+	return true;
+}
+
+/* Node names: [a-z0-9_-]. */
+static bool
+node_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Host and TAP names: [A-Za-z0-9._-]. */
+static bool
+name_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || node_char(c) || c == '.';
+}
+
+static bool
+print_char(int c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* s is NUL-terminated within size bytes, has at least min characters, all ok. */
+static bool
+str_valid(const char *s, size_t size, size_t min, bool (*ok)(int))
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size || n < min)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!ok((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool
+vni_valid(uint32_t vni)
+{
+	return vni >= 1 && vni <= WIRE_VNI_MAX;
+}
+
+/* A VM's MAC: unicast and not all zero. */
+static bool
+mac_valid(const uint8_t mac[6])
+{
+	return (mac[0] & 1) == 0 && !zero(mac, 6);
+}
+
+/* Everything the struct itself can get wrong; shared by encoder and decoder. */
+static bool
+msg_valid(const struct wire_msg *m)
+{
+	const struct wire_hello *h = &m->u.hello;
+	const struct wire_rule *r = &m->u.rule;
+	const struct wire_vpc *v = &m->u.vpc;
+	const struct wire_bind *b = &m->u.bind;
+
+	switch (m->type) {
+	case WIRE_HELLO:
+		if (!str_valid(h->node, sizeof(h->node), 1, node_char))
+			return false;
+		if (h->stream == WIRE_STREAM_RULES)
+			return h->host[0] == '\0';
+		if (h->stream == WIRE_STREAM_BINDINGS)
+			return str_valid(h->host, sizeof(h->host), 1, name_char);
+		return false;
+	case WIRE_RULE:
+		return r->seq >= 1 && vni_valid(r->vni) && r->version >= 1 &&
+		    (r->flags & ~WIRE_RULE_F_EXTERNAL) == 0 &&
+		    (r->op == WIRE_RULE_DEL || (r->op == WIRE_RULE_SET && mac_valid(r->mac)));
+	case WIRE_VPC:
+		if (v->seq < 1 || !vni_valid(v->vni))
+			return false;
+		if (v->op == WIRE_VPC_DELETE)
+			return true;
+		return (v->op == WIRE_VPC_ADVANCE || v->op == WIRE_VPC_SNAPSHOT) && v->gen != 0;
+	case WIRE_SNAP_BEGIN:
+		return m->u.snap.seq >= 1;
+	case WIRE_SNAP_END:
+		return m->u.snap.seq >= 1 && m->u.snap.count == 0;
+	case WIRE_HEARTBEAT:
+		return true;
+	case WIRE_BIND:
+		return b->seq >= 1 && vni_valid(b->vni) &&
+		    str_valid(b->tap, sizeof(b->tap), 1, name_char) &&
+		    (b->op == WIRE_BIND_DEL || (b->op == WIRE_BIND_ADD && mac_valid(b->mac)));
+	case WIRE_ERROR:
+		return str_valid(m->u.error.msg, sizeof(m->u.error.msg), 0, print_char);
+	default:
+		return false;
+	}
+}
+
+/* Write a valid string into its field: the characters, then zeros to the end. */
+static void
+put_str(uint8_t *p, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	memcpy(p, s, n);
+	memset(p + n, 0, size - n);
+}
+
+/* A string field on the wire: NUL within it, only zeros after the NUL. */
+static bool
+get_str(char *s, const uint8_t *p, size_t size)
+{
+	const uint8_t *nul = memchr(p, '\0', size);
+
+	if (nul == NULL || !zero(nul, size - (size_t)(nul - p)))
+		return false;
+	memcpy(s, p, size);
+	return true;
+}
+
+int
+wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
+{
+	size_t blen;
+	uint8_t *b;
+
+	if (!msg_valid(m))
+		return -EINVAL;
+	blen = body_size[m->type];
+	if (m->type == WIRE_ERROR)
+		blen += strlen(m->u.error.msg);
+	if (len < WIRE_LEN_SIZE + blen)
+		return -ENOSPC;
+
+	/* Zero first: reserved bytes, pads and the tails of strings stay so. */
+	memset(buf, 0, WIRE_LEN_SIZE + blen);
+	wire_frame_header(buf, (uint32_t)blen);
+	b = buf + WIRE_LEN_SIZE;
+	b[OFF_VERSION] = WIRE_VERSION;
+	b[OFF_TYPE] = m->type;
+	switch (m->type) {
+	case WIRE_HELLO:
+		b[HELLO_STREAM] = m->u.hello.stream;
+		put64(b + HELLO_LAST_SEQ, m->u.hello.last_seq);
+		put_str(b + HELLO_NODE, m->u.hello.node, WIRE_NAME_MAX);
+		put_str(b + HELLO_HOST, m->u.hello.host, WIRE_NAME_MAX);
+		break;
+	case WIRE_RULE:
+		put64(b + RULE_SEQ, m->u.rule.seq);
+		put32(b + RULE_VNI, m->u.rule.vni);
+		put32(b + RULE_IP, m->u.rule.ip);
+		put32(b + RULE_VTEP, m->u.rule.vtep);
+		memcpy(b + RULE_MAC, m->u.rule.mac, 6);
+		b[RULE_OP] = m->u.rule.op;
+		b[RULE_FLAGS] = m->u.rule.flags;
+		put64(b + RULE_VERSION, m->u.rule.version);
+		break;
+	case WIRE_VPC:
+		put64(b + VPC_SEQ, m->u.vpc.seq);
+		put32(b + VPC_VNI, m->u.vpc.vni);
+		put32(b + VPC_GEN, m->u.vpc.gen);
+		put64(b + VPC_VERSION, m->u.vpc.version);
+		b[VPC_OP] = m->u.vpc.op;
+		break;
+	case WIRE_SNAP_BEGIN:
+	case WIRE_SNAP_END:
+		put64(b + SNAP_SEQ, m->u.snap.seq);
+		put64(b + SNAP_COUNT, m->u.snap.count);
+		break;
+	case WIRE_HEARTBEAT:
+		put64(b + HEARTBEAT_SEQ, m->u.heartbeat_seq);
+		break;
+	case WIRE_BIND:
+		put64(b + BIND_SEQ, m->u.bind.seq);
+		put32(b + BIND_VNI, m->u.bind.vni);
+		put32(b + BIND_IP, m->u.bind.ip);
+		memcpy(b + BIND_MAC, m->u.bind.mac, 6);
+		b[BIND_OP] = m->u.bind.op;
+		put_str(b + BIND_TAP, m->u.bind.tap, WIRE_TAP_MAX);
+		break;
+	case WIRE_ERROR:
+		put16(b + ERROR_CODE, m->u.error.code);
+		put16(b + ERROR_LEN, (uint16_t)(blen - ERROR_MSG));
+		memcpy(b + ERROR_MSG, m->u.error.msg, blen - ERROR_MSG);
+		break;
+	}
+	return (int)(WIRE_LEN_SIZE + blen);
+}
+
+/* Parse a body of blen bytes into m; false when it is malformed. */
+static bool
+decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
+{
+	uint16_t n;
+
+	memset(m, 0, sizeof(*m));
+	if (blen < HDR_SIZE || b[OFF_VERSION] != WIRE_VERSION || b[OFF_TYPE] == 0 ||
+	    b[OFF_TYPE] > WIRE_TYPE_MAX || !zero(b + OFF_RESERVED, 2))
+		return false;
+	m->type = b[OFF_TYPE];
+	if (m->type != WIRE_ERROR && blen != body_size[m->type])
+		return false;
+
+	switch (m->type) {
+	case WIRE_HELLO:
+		m->u.hello.stream = b[HELLO_STREAM];
+		m->u.hello.last_seq = get64(b + HELLO_LAST_SEQ);
+		if (!zero(b + HELLO_PAD, 3) ||
+		    !get_str(m->u.hello.node, b + HELLO_NODE, WIRE_NAME_MAX) ||
+		    !get_str(m->u.hello.host, b + HELLO_HOST, WIRE_NAME_MAX))
+			return false;
+		break;
+	case WIRE_RULE:
+		m->u.rule.seq = get64(b + RULE_SEQ);
+		m->u.rule.vni = get32(b + RULE_VNI);
+		m->u.rule.ip = get32(b + RULE_IP);
+		m->u.rule.vtep = get32(b + RULE_VTEP);
+		memcpy(m->u.rule.mac, b + RULE_MAC, 6);
+		m->u.rule.op = b[RULE_OP];
+		m->u.rule.flags = b[RULE_FLAGS];
+		m->u.rule.version = get64(b + RULE_VERSION);
+		break;
+	case WIRE_VPC:
+		m->u.vpc.seq = get64(b + VPC_SEQ);
+		m->u.vpc.vni = get32(b + VPC_VNI);
+		m->u.vpc.gen = get32(b + VPC_GEN);
+		m->u.vpc.version = get64(b + VPC_VERSION);
+		m->u.vpc.op = b[VPC_OP];
+		if (!zero(b + VPC_PAD, 3))
+			return false;
+		break;
+	case WIRE_SNAP_BEGIN:
+	case WIRE_SNAP_END:
+		m->u.snap.seq = get64(b + SNAP_SEQ);
+		m->u.snap.count = get64(b + SNAP_COUNT);
+		break;
+	case WIRE_HEARTBEAT:
+		m->u.heartbeat_seq = get64(b + HEARTBEAT_SEQ);
+		break;
+	case WIRE_BIND:
+		m->u.bind.seq = get64(b + BIND_SEQ);
+		m->u.bind.vni = get32(b + BIND_VNI);
+		m->u.bind.ip = get32(b + BIND_IP);
+		memcpy(m->u.bind.mac, b + BIND_MAC, 6);
+		m->u.bind.op = b[BIND_OP];
+		if (!zero(b + BIND_PAD, 1) || !get_str(m->u.bind.tap, b + BIND_TAP, WIRE_TAP_MAX))
+			return false;
+		break;
+	case WIRE_ERROR:
+		if (blen < ERROR_MSG)
+			return false;
+		n = get16(b + ERROR_LEN);
+		if (n > WIRE_ERROR_MAX - 1 || blen != (uint32_t)ERROR_MSG + n ||
+		    memchr(b + ERROR_MSG, '\0', n) != NULL)
+			return false;
+		m->u.error.code = get16(b + ERROR_CODE);
+		memcpy(m->u.error.msg, b + ERROR_MSG, n);	/* the memset terminated it */
+		break;
+	}
+	return msg_valid(m);
+}
+
+int
+wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	const uint8_t *body;
+	uint32_t blen;
+	int n;
+
+	if ((n = wire_frame(buf, len, WIRE_RECORD_MAX, &body, &blen)) <= 0)
+		return n;
+	return decode_body(body, blen, m) ? n : -EPROTO;
+}
+
+/*
+ * The result is an int, so a frame larger than INT_MAX is refused like one larger
+ * than max (WIRE_JSON_MAX, the largest max in use, is far below).
+ */
+int
+wire_frame(const uint8_t *buf, size_t len, size_t max, const uint8_t **payload,
+    uint32_t *plen)
+{
+	uint32_t n;
+
+	if (len < WIRE_LEN_SIZE)
+		return 0;
+	n = get32(buf);
+	if (n > max || n > INT_MAX - WIRE_LEN_SIZE)
+		return -EMSGSIZE;
+	if (len - WIRE_LEN_SIZE < n)
+		return 0;
+	*payload = buf + WIRE_LEN_SIZE;
+	*plen = n;
+	return (int)(WIRE_LEN_SIZE + n);
+}
+
+void
+wire_frame_header(uint8_t *buf, uint32_t plen)
+{
+	put32(buf, plen);
+}
+
+const char *
+wire_type_name(uint8_t type)
+{
+	if (type == 0 || type > WIRE_TYPE_MAX)
+		return "unknown";
+	return type_names[type];
+}

@@ -1,0 +1,28 @@
+/*
+ * The controller's counters, declared once (shm/stats.h).
+ */
+#ifndef CONTROLLER_COUNTERS_H
+#define CONTROLLER_COUNTERS_H
+
+#include "shm/stats.h"
+
+#define CONTROLLER_COUNTERS(X)						\
+	X(api_conns,        GAUGE,   "control API connections open")	\
+	X(api_requests,     COUNTER, "control API requests")		\
+	X(api_errors,       COUNTER, "requests refused (bad argument, conflict, ...)") \
+	X(api_malformed,    COUNTER, "requests dropped: not a JSON object (connection closed)") \
+	X(commits,          COUNTER, "durable transactions committed")	\
+	X(commit_us,        COUNTER, "time spent committing, microseconds") \
+	X(vms_imported,     COUNTER, "VMs created by vm.import")		\
+	X(log_seq,          GAUGE,   "newest record in the rule log")	\
+	X(log_first,        GAUGE,   "oldest record still in the rule log") \
+	X(subs_rules,       GAUGE,   "rule-stores subscribed to the log stream") \
+	X(subs_bindings,    GAUGE,   "learners subscribed to a binding feed") \
+	X(subs_refused,     COUNTER, "subscriptions refused: bad HELLO or too many") \
+	X(subs_dropped,     COUNTER, "subscribers closed: slow, gone or misbehaving") \
+	X(snapshots,        COUNTER, "snapshots sent (a subscriber's seq was no longer kept)") \
+	X(records_sent,     COUNTER, "log, snapshot and binding records sent") \
+	X(heartbeats,       COUNTER, "heartbeats sent to idle subscribers")
+STATS_DECLARE(controller, CONTROLLER_COUNTERS)
+
+#endif

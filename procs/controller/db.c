@@ -1,0 +1,643 @@
+/*
+ * db: see db.h. Invariants: every rule change is in `rules` and, as a RULE record, in
+ * `log` under the seq stored with it; log holds exactly the seqs [log_first, next_seq);
+ * a tombstone leaves `rules` in the transaction that trims its record from the log.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const dbi_names[DBI_COUNT] = {
+	"meta", "vpcs", "vni", "hosts", "vtep", "vms", "vm_ip", "vm_mac", "host_vms",
+	"host_tap", "rules", "log",
+};
+
+/* LMDB's errors are positive and its own; the callers speak negative errno. */
+static int
+mdb_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_KEYEXIST:
+		return -EEXIST;
+	case MDB_MAP_FULL:
+		return -ENOSPC;
+	default:
+		return rc > 0 && rc < 1000 ? -rc : -EIO;
+	}
+}
+
+static void
+put_u64be(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void
+put_u32be(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = (uint8_t)v;
+}
+
+uint64_t
+db_get_u64be(const void *v)
+{
+	const uint8_t *p = v;
+	uint64_t x = 0;
+
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+uint32_t
+db_get_u32be(const void *v)
+{
+	const uint8_t *p = v;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+db_key_vni_ip(uint8_t key[8], uint32_t vni, uint32_t ip)
+{
+	put_u32be(key, vni);
+	put_u32be(key + 4, ip);
+}
+
+static MDB_val
+val_of(const void *p, size_t n)
+{
+	return (MDB_val){ .mv_size = n, .mv_data = (void *)p };
+}
+
+static MDB_val
+str_key(const char *s)
+{
+	return val_of(s, strlen(s));
+}
+
+static int
+get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t def, uint64_t *out)
+{
+	MDB_val k = str_key(name), v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		*out = def;
+		return 0;
+	}
+	if (rc != 0)
+		return mdb_err(rc);
+	if (v.mv_size != 8)
+		return -EUCLEAN;
+	memcpy(out, v.mv_data, 8);
+	return 0;
+}
+
+static int
+put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
+{
+	MDB_val k = str_key(name), v = val_of(&val, 8);
+
+	return mdb_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int
+db_open(struct db *db, const char *dir, uint64_t map_size, uint64_t log_retention,
+    char *err, size_t errlen)
+{
+	MDB_txn *txn = NULL;
+	uint64_t schema;
+	int rc, dead;
+
+	memset(db, 0, sizeof(*db));
+	db->log_retention = log_retention;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if ((rc = mdb_env_create(&db->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(db->env, DBI_COUNT)) != 0 ||
+	    (rc = mdb_env_set_mapsize(db->env, map_size)) != 0 ||
+	    (rc = mdb_env_open(db->env, dir, MDB_NOTLS, 0600)) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	/* Read slots of a controller killed while reading would pin old pages. */
+	mdb_reader_check(db->env, &dead);
+	if ((rc = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		goto fail_rc;
+	for (int i = 0; i < DBI_COUNT; i++)
+		if ((rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &db->dbi[i])) != 0)
+			goto fail_rc;
+	if ((rc = -get_u64(txn, db->dbi[DBI_META], "schema", 0, &schema)) != 0)
+		goto fail_rc;
+	if (schema == 0) {
+		if ((rc = -put_u64(txn, db->dbi[DBI_META], "schema", DB_SCHEMA)) != 0)
+			goto fail_rc;
+	} else if (schema != DB_SCHEMA) {
+		snprintf(err, errlen, "%s: database schema %llu, this controller reads %u", dir,
+		    (unsigned long long)schema, DB_SCHEMA);
+		rc = EPROTO;
+		goto fail;
+	}
+	{
+		uint64_t next;
+
+		if ((rc = -get_u64(txn, db->dbi[DBI_META], "next_seq", 1, &next)) != 0 ||
+		    (rc = -get_u64(txn, db->dbi[DBI_META], "log_first", 1, &db->log_first)) != 0)
+			goto fail_rc;
+		db->last_seq = next - 1;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail_rc;
+	}
+	return 0;
+fail_rc:
+	snprintf(err, errlen, "%s: %s", dir, rc > 0 && rc < 1000 ? strerror(rc) :
+	    mdb_strerror(rc));
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(db->env);
+	db->env = NULL;
+	return rc > 0 && rc < 1000 ? -rc : -EIO;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->env)
+		mdb_env_close(db->env);
+	db->env = NULL;
+}
+
+int
+db_begin(struct db *db, struct db_txn *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->db = db;
+	t->next_seq = db->last_seq + 1;
+	t->log_first = db->log_first;
+	return mdb_err(mdb_txn_begin(db->env, NULL, 0, &t->txn));
+}
+
+void
+db_abort(struct db_txn *t)
+{
+	if (t->txn)
+		mdb_txn_abort(t->txn);
+	t->txn = NULL;
+}
+
+int
+db_read(struct db *db, MDB_txn **txn)
+{
+	return mdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn));
+}
+
+/* The log record at seq leaves: a tombstone it made leaves with it. */
+static int
+trim_one(struct db_txn *t, uint64_t seq)
+{
+	struct db *db = t->db;
+	uint8_t key[8];
+	MDB_val k = val_of(key, 8), v;
+	struct wire_msg m;
+	int rc;
+
+	put_u64be(key, seq);
+	rc = mdb_get(t->txn, db->dbi[DBI_LOG], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return mdb_err(rc);
+	if (wire_decode(v.mv_data, v.mv_size, &m) > 0 && m.type == WIRE_RULE &&
+	    m.u.rule.op == WIRE_RULE_DEL) {
+		struct db_rule r;
+		uint8_t rk[8];
+		MDB_val rkv = val_of(rk, 8);
+
+		if (db_get_rule(t->txn, db, m.u.rule.vni, m.u.rule.ip, &r) == 0 &&
+		    r.op == WIRE_RULE_DEL && r.seq == seq) {
+			db_key_vni_ip(rk, m.u.rule.vni, m.u.rule.ip);
+			if ((rc = mdb_del(t->txn, db->dbi[DBI_RULES], &rkv, NULL)) != 0)
+				return mdb_err(rc);
+		}
+	}
+	return mdb_err(mdb_del(t->txn, db->dbi[DBI_LOG], &k, NULL));
+}
+
+int
+db_commit(struct db_txn *t)
+{
+	struct db *db = t->db;
+	uint64_t first = t->log_first;
+	int rc;
+
+	while (t->next_seq - first > db->log_retention) {
+		if ((rc = trim_one(t, first)) < 0)
+			goto fail;
+		first++;
+	}
+	if (t->appended) {
+		if ((rc = put_u64(t->txn, db->dbi[DBI_META], "next_seq", t->next_seq)) < 0 ||
+		    (rc = put_u64(t->txn, db->dbi[DBI_META], "log_first", first)) < 0)
+			goto fail;
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc != 0)
+		return mdb_err(rc);
+	/* Durable now: subscribers may read up to here. */
+	db->last_seq = t->next_seq - 1;
+	db->log_first = first;
+	return 0;
+fail:
+	db_abort(t);
+	return rc;
+}
+
+static int
+get_fixed(MDB_txn *txn, MDB_dbi dbi, MDB_val k, void *out, size_t size)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+
+	if (rc != 0)
+		return mdb_err(rc);
+	if (v.mv_size != size)
+		return -EUCLEAN;
+	memcpy(out, v.mv_data, size);
+	return 0;
+}
+
+static int
+get_name(MDB_txn *txn, MDB_dbi dbi, MDB_val k, char *out)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+
+	if (rc != 0)
+		return mdb_err(rc);
+	if (v.mv_size == 0 || v.mv_size >= DB_NAME_MAX)
+		return -EUCLEAN;
+	memcpy(out, v.mv_data, v.mv_size);
+	out[v.mv_size] = '\0';
+	return 0;
+}
+
+int
+db_get_vpc(MDB_txn *txn, struct db *db, const char *name, struct db_vpc *out)
+{
+	return get_fixed(txn, db->dbi[DBI_VPCS], str_key(name), out, sizeof(*out));
+}
+
+int
+db_get_host(MDB_txn *txn, struct db *db, const char *name, struct db_host *out)
+{
+	return get_fixed(txn, db->dbi[DBI_HOSTS], str_key(name), out, sizeof(*out));
+}
+
+int
+db_get_vm(MDB_txn *txn, struct db *db, const char *name, struct db_vm *out)
+{
+	return get_fixed(txn, db->dbi[DBI_VMS], str_key(name), out, sizeof(*out));
+}
+
+int
+db_get_rule(MDB_txn *txn, struct db *db, uint32_t vni, uint32_t ip, struct db_rule *out)
+{
+	uint8_t key[8];
+
+	db_key_vni_ip(key, vni, ip);
+	return get_fixed(txn, db->dbi[DBI_RULES], val_of(key, 8), out, sizeof(*out));
+}
+
+int
+db_vpc_by_vni(MDB_txn *txn, struct db *db, uint32_t vni, char *out)
+{
+	uint8_t key[4];
+
+	put_u32be(key, vni);
+	return get_name(txn, db->dbi[DBI_VNI], val_of(key, 4), out);
+}
+
+int
+db_host_by_vtep(MDB_txn *txn, struct db *db, uint32_t vtep, char *out)
+{
+	uint8_t key[4];
+
+	put_u32be(key, vtep);
+	return get_name(txn, db->dbi[DBI_VTEP], val_of(key, 4), out);
+}
+
+int
+db_vm_by_ip(MDB_txn *txn, struct db *db, uint32_t vni, uint32_t ip, char *out)
+{
+	uint8_t key[8];
+
+	db_key_vni_ip(key, vni, ip);
+	return get_name(txn, db->dbi[DBI_VM_IP], val_of(key, 8), out);
+}
+
+static void
+key_vni_mac(uint8_t key[10], uint32_t vni, const uint8_t *mac)
+{
+	put_u32be(key, vni);
+	memcpy(key + 4, mac, 6);
+}
+
+int
+db_vm_by_mac(MDB_txn *txn, struct db *db, uint32_t vni, const uint8_t *mac, char *out)
+{
+	uint8_t key[10];
+
+	key_vni_mac(key, vni, mac);
+	return get_name(txn, db->dbi[DBI_VM_MAC], val_of(key, 10), out);
+}
+
+/* host name, 0, second name (a VM's, or a TAP's) */
+static size_t
+key_host_pair(uint8_t *key, const char *host, const char *name)
+{
+	size_t hl = strlen(host), nl = strlen(name);
+
+	memcpy(key, host, hl);
+	key[hl] = 0;
+	memcpy(key + hl + 1, name, nl);
+	return hl + 1 + nl;
+}
+
+int
+db_vm_by_tap(MDB_txn *txn, struct db *db, const char *host, const char *tap, char *out)
+{
+	uint8_t key[DB_NAME_MAX + WIRE_TAP_MAX];
+
+	return get_name(txn, db->dbi[DBI_HOST_TAP], val_of(key, key_host_pair(key, host, tap)),
+	    out);
+}
+
+static int
+put(struct db_txn *t, enum db_dbi dbi, MDB_val k, MDB_val v, unsigned flags)
+{
+	return mdb_err(mdb_put(t->txn, t->db->dbi[dbi], &k, &v, flags));
+}
+
+static int
+del(struct db_txn *t, enum db_dbi dbi, MDB_val k)
+{
+	int rc = mdb_del(t->txn, t->db->dbi[dbi], &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int
+db_put_vpc(struct db_txn *t, const char *name, const struct db_vpc *v, bool is_new)
+{
+	uint8_t key[4];
+	int rc;
+
+	if ((rc = put(t, DBI_VPCS, str_key(name), val_of(v, sizeof(*v)), 0)) < 0)
+		return rc;
+	if (!is_new)
+		return 0;
+	put_u32be(key, v->vni);
+	return put(t, DBI_VNI, val_of(key, 4), str_key(name), MDB_NOOVERWRITE);
+}
+
+int
+db_del_vpc(struct db_txn *t, const char *name, uint32_t vni)
+{
+	uint8_t key[4];
+	int rc;
+
+	put_u32be(key, vni);
+	if ((rc = del(t, DBI_VPCS, str_key(name))) < 0)
+		return rc;
+	return del(t, DBI_VNI, val_of(key, 4));
+}
+
+int
+db_put_host(struct db_txn *t, const char *name, const struct db_host *h, bool is_new)
+{
+	uint8_t key[4];
+	int rc;
+
+	if ((rc = put(t, DBI_HOSTS, str_key(name), val_of(h, sizeof(*h)), 0)) < 0)
+		return rc;
+	if (!is_new)
+		return 0;
+	put_u32be(key, h->vtep);
+	return put(t, DBI_VTEP, val_of(key, 4), str_key(name), MDB_NOOVERWRITE);
+}
+
+int
+db_del_host(struct db_txn *t, const char *name, uint32_t vtep)
+{
+	uint8_t key[4];
+	int rc;
+
+	put_u32be(key, vtep);
+	if ((rc = del(t, DBI_HOSTS, str_key(name))) < 0)
+		return rc;
+	return del(t, DBI_VTEP, val_of(key, 4));
+}
+
+static int
+index_vm(struct db_txn *t, const char *name, const struct db_vm *vm, bool add)
+{
+	uint8_t ipk[8], mack[10], hk[2 * DB_NAME_MAX], tk[DB_NAME_MAX + WIRE_TAP_MAX];
+	MDB_val nv = str_key(name);
+	size_t hl = key_host_pair(hk, vm->host, name), tl = key_host_pair(tk, vm->host, vm->tap);
+	int rc;
+
+	db_key_vni_ip(ipk, vm->vni, vm->ip);
+	key_vni_mac(mack, vm->vni, vm->mac);
+	if (!add) {
+		if ((rc = del(t, DBI_VM_IP, val_of(ipk, 8))) < 0 ||
+		    (rc = del(t, DBI_VM_MAC, val_of(mack, 10))) < 0 ||
+		    (rc = del(t, DBI_HOST_TAP, val_of(tk, tl))) < 0)
+			return rc;
+		return del(t, DBI_HOST_VMS, val_of(hk, hl));
+	}
+	if ((rc = put(t, DBI_VM_IP, val_of(ipk, 8), nv, MDB_NOOVERWRITE)) < 0 ||
+	    (rc = put(t, DBI_VM_MAC, val_of(mack, 10), nv, MDB_NOOVERWRITE)) < 0 ||
+	    (rc = put(t, DBI_HOST_TAP, val_of(tk, tl), nv, MDB_NOOVERWRITE)) < 0)
+		return rc;
+	return put(t, DBI_HOST_VMS, val_of(hk, hl), val_of("", 0), 0);
+}
+
+int
+db_put_vm(struct db_txn *t, const char *name, const struct db_vm *vm,
+    const struct db_vm *old)
+{
+	int rc;
+
+	if (old && (rc = index_vm(t, name, old, false)) < 0)
+		return rc;
+	if ((rc = put(t, DBI_VMS, str_key(name), val_of(vm, sizeof(*vm)), 0)) < 0)
+		return rc;
+	return index_vm(t, name, vm, true);
+}
+
+int
+db_del_vm(struct db_txn *t, const char *name, const struct db_vm *vm)
+{
+	int rc;
+
+	if ((rc = index_vm(t, name, vm, false)) < 0)
+		return rc;
+	return del(t, DBI_VMS, str_key(name));
+}
+
+static int
+log_append(struct db_txn *t, const struct wire_msg *m)
+{
+	uint8_t key[8], frame[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+	int n = wire_encode(m, frame, sizeof(frame)), rc;
+
+	if (n < 0)
+		return n;
+	put_u64be(key, t->next_seq);
+	/* Seqs only grow: appending at the end of the B-tree is the cheap case. */
+	if ((rc = put(t, DBI_LOG, val_of(key, 8), val_of(frame, n), MDB_APPEND)) < 0)
+		return rc;
+	t->next_seq++;
+	t->appended++;
+	return 0;
+}
+
+int
+db_put_rule(struct db_txn *t, uint32_t vni, uint32_t ip, const struct db_rule *r)
+{
+	struct wire_msg m = { .type = WIRE_RULE };
+	struct db_rule rec = *r;
+	uint8_t key[8];
+	int rc;
+
+	rec.seq = t->next_seq;
+	m.u.rule = (struct wire_rule){ .seq = rec.seq, .vni = vni, .ip = ip, .vtep = r->vtep,
+	    .op = r->op, .flags = r->flags, .version = r->version };
+	memcpy(m.u.rule.mac, r->mac, 6);
+	db_key_vni_ip(key, vni, ip);
+	if ((rc = put(t, DBI_RULES, val_of(key, 8), val_of(&rec, sizeof(rec)), 0)) < 0)
+		return rc;
+	return log_append(t, &m);
+}
+
+int
+db_log_vpc(struct db_txn *t, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op)
+{
+	struct wire_msg m = { .type = WIRE_VPC };
+
+	m.u.vpc = (struct wire_vpc){ .seq = t->next_seq, .vni = vni, .gen = gen,
+	    .version = version, .op = op };
+	return log_append(t, &m);
+}
+
+int
+db_del_rules(struct db_txn *t, uint32_t vni)
+{
+	struct db_iter it;
+	uint8_t prefix[4];
+	int rc;
+
+	put_u32be(prefix, vni);
+	if ((rc = db_iter_open(t->txn, t->db, DBI_RULES, prefix, 4, &it)) < 0)
+		return rc;
+	while ((rc = db_iter_next(&it)) > 0)
+		if ((rc = mdb_err(mdb_cursor_del(it.cur, 0))) < 0)
+			break;
+	db_iter_close(&it);
+	return rc;
+}
+
+int
+db_iter_open(MDB_txn *txn, struct db *db, enum db_dbi dbi, const void *prefix,
+    size_t prefix_len, struct db_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	if (prefix_len > sizeof(it->prefix))
+		return -EINVAL;
+	memcpy(it->prefix, prefix, prefix_len);
+	it->prefix_len = prefix_len;
+	return mdb_err(mdb_cursor_open(txn, db->dbi[dbi], &it->cur));
+}
+
+int
+db_iter_seek(struct db_iter *it, const void *after, size_t len)
+{
+	int rc;
+
+	it->started = true;
+	it->key = val_of(after, len);
+	rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND) {
+		it->done = true;
+		return 0;
+	}
+	if (rc != 0)
+		return mdb_err(rc);
+	/* On a key after `after`: the next call returns it without moving. */
+	it->pending = !(it->key.mv_size == len && memcmp(it->key.mv_data, after, len) == 0);
+	return 0;
+}
+
+int
+db_iter_next(struct db_iter *it)
+{
+	int rc = 0;
+
+	if (it->done)
+		return 0;
+	if (!it->started) {
+		it->started = true;
+		if (it->prefix_len) {
+			it->key = val_of(it->prefix, it->prefix_len);
+			rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+		} else {
+			rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_FIRST);
+		}
+	} else if (it->pending) {
+		it->pending = false;
+	} else {
+		rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND || (rc == 0 && (it->key.mv_size < it->prefix_len ||
+	    memcmp(it->key.mv_data, it->prefix, it->prefix_len) != 0))) {
+		it->done = true;
+		return 0;
+	}
+	return rc != 0 ? mdb_err(rc) : 1;
+}
+
+void
+db_iter_close(struct db_iter *it)
+{
+	if (it->cur)
+		mdb_cursor_close(it->cur);
+	it->cur = NULL;
+}
+
+uint64_t
+db_count(MDB_txn *txn, struct db *db, enum db_dbi dbi)
+{
+	MDB_stat st;
+
+	if (mdb_stat(txn, db->dbi[dbi], &st) != 0)
+		return 0;
+	return st.ms_entries;
+}

@@ -1,0 +1,158 @@
+/*
+ * db: the controller's durable state in LMDB, one environment under data_dir.
+ *
+ *	meta      "next_seq", "log_first" -> u64; "schema" -> u32
+ *	vpcs      name -> struct db_vpc
+ *	vni       vni (u32 BE) -> VPC name
+ *	hosts     name -> struct db_host
+ *	vtep      vtep (u32 BE) -> host name
+ *	vms       name -> struct db_vm
+ *	vm_ip     (vni, ip) (u32 BE each) -> VM name: the IP is unique in its VPC
+ *	vm_mac    (vni, mac) -> VM name: so is the MAC
+ *	host_vms  host name, 0, VM name -> nothing: the VMs of a host
+ *	host_tap  host name, 0, TAP name -> VM name: a TAP name is unique on its host
+ *	rules     (vni, ip) -> struct db_rule: every rule, deletes kept as tombstones while
+ *	          the log holds the record that made them
+ *	log       seq (u64 BE) -> one encoded record (common/wire.h): what rule-stores
+ *	          replay, kept for the last log_retention records
+ *
+ * Integers inside values are in host byte order (the file never leaves the machine);
+ * keys are big-endian so that LMDB's byte order is numeric order. A write transaction
+ * is durable when db_commit returns (no MDB_NOSYNC).
+ */
+#ifndef CONTROLLER_DB_H
+#define CONTROLLER_DB_H
+
+#include "common/addr.h"
+#include "common/wire.h"
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_SCHEMA	1
+#define DB_NAME_MAX	64	/* names: 1..63 characters, NUL included here */
+
+struct db_vpc {
+	uint32_t vni;
+	uint32_t gen;
+	uint64_t version;
+	uint32_t nvms;
+	uint32_t ncidrs;
+	struct addr_cidr cidrs[ADDR_CIDRS_MAX];
+};
+
+struct db_host {
+	uint32_t vtep;
+	uint32_t kind;		/* enum addr_kind */
+	uint32_t nvms;
+};
+
+struct db_vm {
+	uint32_t vni;
+	uint32_t ip;
+	uint8_t mac[6];
+	char vpc[DB_NAME_MAX];
+	char host[DB_NAME_MAX];
+	char tap[WIRE_TAP_MAX];
+};
+
+struct db_rule {
+	uint32_t vtep;
+	uint8_t mac[6];
+	uint8_t op;		/* WIRE_RULE_SET or WIRE_RULE_DEL */
+	uint8_t flags;		/* WIRE_RULE_F_* */
+	uint64_t version;
+	uint64_t seq;		/* of the log record that made this state */
+};
+
+enum db_dbi {
+	DBI_META, DBI_VPCS, DBI_VNI, DBI_HOSTS, DBI_VTEP, DBI_VMS, DBI_VM_IP, DBI_VM_MAC,
+	DBI_HOST_VMS, DBI_HOST_TAP, DBI_RULES, DBI_LOG, DBI_COUNT
+};
+
+struct db {
+	MDB_env *env;
+	MDB_dbi dbi[DBI_COUNT];
+	uint64_t log_retention;	/* records kept in the log */
+	/* Published after each commit (what subscribers may read up to). */
+	uint64_t last_seq;	/* newest record in the log; 0: none */
+	uint64_t log_first;	/* oldest record still in the log */
+};
+
+/* A write transaction and what it appended to the log. */
+struct db_txn {
+	struct db *db;
+	MDB_txn *txn;
+	uint64_t next_seq;
+	uint64_t log_first;
+	uint64_t appended;	/* records appended in this transaction */
+};
+
+int db_open(struct db *db, const char *dir, uint64_t map_size, uint64_t log_retention,
+    char *err, size_t errlen);
+void db_close(struct db *db);
+
+int db_begin(struct db *db, struct db_txn *t);
+/* Commit (durably), trimming the log past its retention first. 0 or negative errno. */
+int db_commit(struct db_txn *t);
+void db_abort(struct db_txn *t);
+/* A read-only transaction (MDB_NOTLS: several may be open in one thread). */
+int db_read(struct db *db, MDB_txn **txn);
+
+/* Get a record: 0, -ENOENT, or another negative errno. Works in either kind of txn. */
+int db_get_vpc(MDB_txn *txn, struct db *db, const char *name, struct db_vpc *out);
+int db_get_host(MDB_txn *txn, struct db *db, const char *name, struct db_host *out);
+int db_get_vm(MDB_txn *txn, struct db *db, const char *name, struct db_vm *out);
+int db_get_rule(MDB_txn *txn, struct db *db, uint32_t vni, uint32_t ip, struct db_rule *out);
+/* Name of the VPC with this VNI / the host with this VTEP / the VM at (vni, ip) or (vni,
+ * mac); out has DB_NAME_MAX bytes. */
+int db_vpc_by_vni(MDB_txn *txn, struct db *db, uint32_t vni, char *out);
+int db_host_by_vtep(MDB_txn *txn, struct db *db, uint32_t vtep, char *out);
+int db_vm_by_ip(MDB_txn *txn, struct db *db, uint32_t vni, uint32_t ip, char *out);
+int db_vm_by_mac(MDB_txn *txn, struct db *db, uint32_t vni, const uint8_t *mac, char *out);
+int db_vm_by_tap(MDB_txn *txn, struct db *db, const char *host, const char *tap, char *out);
+
+/* Writes, in a write transaction. */
+int db_put_vpc(struct db_txn *t, const char *name, const struct db_vpc *v, bool is_new);
+int db_del_vpc(struct db_txn *t, const char *name, uint32_t vni);
+int db_put_host(struct db_txn *t, const char *name, const struct db_host *h, bool is_new);
+int db_del_host(struct db_txn *t, const char *name, uint32_t vtep);
+/* A VM with its indexes; old (when not NULL) is the record it replaces. */
+int db_put_vm(struct db_txn *t, const char *name, const struct db_vm *vm,
+    const struct db_vm *old);
+int db_del_vm(struct db_txn *t, const char *name, const struct db_vm *vm);
+/* Record a rule's new state and append its RULE record to the log. */
+int db_put_rule(struct db_txn *t, uint32_t vni, uint32_t ip, const struct db_rule *r);
+/* Append a VPC record (ADVANCE or DELETE) to the log. */
+int db_log_vpc(struct db_txn *t, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op);
+/* Drop every rule of a VNI (the VPC is deleted; the log says so). */
+int db_del_rules(struct db_txn *t, uint32_t vni);
+
+/*
+ * Cursors over one transaction, for listings and snapshots. Each iterator returns 1
+ * with the next record, 0 at the end, or a negative errno.
+ */
+struct db_iter {
+	MDB_cursor *cur;
+	MDB_val key, val;
+	bool started, pending, done;
+	uint8_t prefix[DB_NAME_MAX + 8];
+	size_t prefix_len;
+};
+int db_iter_open(MDB_txn *txn, struct db *db, enum db_dbi dbi, const void *prefix,
+    size_t prefix_len, struct db_iter *it);
+int db_iter_next(struct db_iter *it);
+void db_iter_close(struct db_iter *it);
+/* Position after `after` (exclusive) instead of at the prefix's start. */
+int db_iter_seek(struct db_iter *it, const void *after, size_t len);
+
+/* Key helpers. */
+void db_key_vni_ip(uint8_t key[8], uint32_t vni, uint32_t ip);
+uint64_t db_get_u64be(const void *p);
+uint32_t db_get_u32be(const void *p);
+/* Entries of a DB in a transaction. */
+uint64_t db_count(MDB_txn *txn, struct db *db, enum db_dbi dbi);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * vpcfwd-controller: owns VPCs, hosts and VMs, computes every rule, keeps it all in
+ * LMDB, serves the control API on a unix socket and the log stream and binding feeds
+ * on TCP. Arguments, configuration, then the loop.
+ *
+ *	vpcfwd-controller -c FILE
+ */
+#include "api.h"
+#include "counters.h"
+#include "db.h"
+#include "stream.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct settings {
+	const char *data_dir;
+	const char *api_socket;
+	mode_t api_socket_mode;
+	struct sockaddr_in listen;
+	uint32_t version_step;
+	uint64_t log_retention;
+	uint64_t db_map_size;
+	uint64_t heartbeat_ns;
+	uint32_t max_subs;
+	uint64_t sub_buffer;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vpcfwd-controller -c FILE\n");
+	exit(2);
+}
+
+static void
+read_settings(struct conf *c, struct settings *s)
+{
+	const char *mode, *listen;
+	char *end;
+	long m;
+
+	s->data_dir = conf_str(c, "controller.data_dir", "/var/lib/vpcfwd/controller");
+	s->api_socket = conf_str(c, "controller.api_socket", "/run/vpcfwd/controller.sock");
+	mode = conf_str(c, "controller.api_socket_mode", "0600");
+	m = strtol(mode, &end, 8);
+	if (*mode == '\0' || *end || m < 0 || m > 0777)
+		conf_error_at(c, "controller.api_socket_mode", "controller.api_socket_mode "
+		    "must be an octal mode such as \"0600\""), fatalx("%s", conf_error(c));
+	s->api_socket_mode = (mode_t)m;
+	listen = conf_str(c, "controller.listen", "0.0.0.0:7400");
+	if (net_endpoint_parse(listen, &s->listen, 1) < 0)
+		conf_error_at(c, "controller.listen", "controller.listen must be "
+		    "\"a.b.c.d:port\", not \"%s\"", listen), fatalx("%s", conf_error(c));
+	s->version_step = conf_int(c, "controller.version_step", 1, 1, 1000);
+	s->log_retention = conf_int(c, "controller.log_retention", 1000000, 1000, 1000000000);
+	s->db_map_size = conf_int(c, "controller.db_map_size", 16ll << 30, 1 << 24, 1ll << 40);
+	s->heartbeat_ns = conf_duration(c, "controller.heartbeat_interval", 1000000000ull,
+	    10000000ull, 60000000000ull);
+	s->max_subs = conf_int(c, "controller.max_subscribers", 256, 1, 65536);
+	s->sub_buffer = conf_int(c, "controller.subscriber_buffer", 8 << 20, 1 << 20, 1 << 30);
+}
+
+/* The socket's directory, made if missing (like /run/vpcfwd). */
+static void
+make_parent(const char *path)
+{
+	char *copy = strdup(path), *dir;
+
+	if (copy == NULL)
+		fatal("strdup");
+	dir = dirname(copy);
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		fatal("%s", dir);
+	free(copy);
+}
+
+struct ticker {
+	struct loop_timer t;
+	struct loop *l;
+	struct stats *stats;
+};
+
+/* The heartbeat in the stats segment: the supervisor's and vpcfwd-stat's liveness. */
+static void
+tick(struct loop_timer *t)
+{
+	struct ticker *k = t->arg;
+
+	stats_heartbeat(k->stats);
+	loop_timer_set(k->l, t, 250000000ull);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct conf_common common;
+	struct controller_counters *ctr;
+	struct settings set;
+	struct stream_params sp;
+	struct ticker hb = { .t.fn = tick };
+	struct stream *st;
+	struct stats stats;
+	struct api *api;
+	struct loop *l;
+	struct conf *c;
+	struct db db;
+	char err[512];
+	int ch, tcp_fd, api_fd, rc;
+
+	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("controller", LOG_LVL_INFO);
+	if ((c = conf_load(path)) == NULL)
+		fatalx("%s", conf_load_error());
+	conf_read_common(c, &common);
+	read_settings(c, &set);
+	conf_done(c, "controller");
+	log_set_level(common.log_level);
+
+	if ((ctr = stats_create(&stats, common.node, "controller", controller_stats_defs,
+	    controller_stats_count)) == NULL)
+		fatalx("%s", stats.seg.err);
+	if (db_open(&db, set.data_dir, set.db_map_size, set.log_retention, err,
+	    sizeof(err)) < 0)
+		fatalx("%s", err);
+	make_parent(set.api_socket);
+	if ((api_fd = net_unix_listen(set.api_socket, set.api_socket_mode, 64, err,
+	    sizeof(err))) < 0)
+		fatalx("%s", err);
+	if ((tcp_fd = net_tcp_listen(&set.listen, 64, err, sizeof(err))) < 0)
+		fatalx("%s", err);
+	if ((l = loop_new(256, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	sp = (struct stream_params){ .heartbeat_ns = set.heartbeat_ns,
+	    .max_subs = set.max_subs, .sub_buffer = set.sub_buffer };
+	if ((st = stream_new(l, &db, tcp_fd, &sp, ctr)) == NULL ||
+	    (api = api_new(l, &db, st, api_fd, set.version_step, ctr)) == NULL)
+		fatalx("cannot start the control API or the streams");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	hb.t.arg = &hb;
+	hb.l = l;
+	hb.stats = &stats;
+	loop_timer_set(l, &hb.t, 0);
+	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d",
+	    common.node, set.data_dir, (unsigned long long)db.log_first,
+	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd));
+	rc = loop_run(l, &stop);
+	log_info("stopping");
+	api_free(api);
+	stream_free(st);
+	loop_free(l);
+	db_close(&db);
+	stats_close(&stats);
+	conf_free(c);
+	return rc < 0 ? 1 : 0;
+}

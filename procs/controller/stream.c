@@ -1,0 +1,545 @@
+/*
+ * stream: see stream.h. Each subscriber is a small state machine: HELLO, then SNAPSHOT
+ * (a read transaction walked VPC by VPC) or LOG (records copied from the log by seq),
+ * or BINDINGS. A subscriber is filled only while it has less than FILL_HIGH bytes
+ * queued, so a slow one costs memory bounded by its buffer, never the controller's
+ * time; one that falls past the log's retention gets a snapshot instead.
+ *
+ * Invariant: a LOG subscriber has been sent every record before next_seq, in order.
+ */
+#include "stream.h"
+#include "common/conn.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FILL_HIGH	(256 * 1024)	/* stop filling a subscriber at this many bytes */
+#define SNAP_STEP	512		/* snapshot records made per fill round */
+
+enum sub_state { SUB_HELLO, SUB_SNAPSHOT, SUB_LOG, SUB_BINDINGS };
+
+struct sub {
+	struct stream *s;
+	struct conn *c;
+	enum sub_state state;
+	char node[WIRE_NAME_MAX];
+	char host[WIRE_NAME_MAX];
+	uint64_t next_seq;
+	uint64_t last_send_ns;
+	/* SUB_SNAPSHOT */
+	MDB_txn *txn;
+	struct db_iter vnis;
+	struct db_iter rules;
+	bool in_vpc;
+	struct db_vpc vpc;
+	uint64_t snap_seq;
+	struct sub *prev, *next;
+};
+
+struct stream {
+	struct loop *l;
+	struct db *db;
+	struct listener *ls;
+	struct sub *subs;
+	uint32_t nsubs;
+	struct stream_params p;
+	struct controller_counters *c;
+	struct loop_timer hb;
+	struct log_ratelimit rl;
+};
+
+static void fill(struct sub *sub);
+
+static void
+gauges(struct stream *s)
+{
+	uint32_t rules = 0, binds = 0;
+
+	for (struct sub *sub = s->subs; sub; sub = sub->next) {
+		rules += sub->state == SUB_SNAPSHOT || sub->state == SUB_LOG;
+		binds += sub->state == SUB_BINDINGS;
+	}
+	STATS_SET(s->c, subs_rules, rules);
+	STATS_SET(s->c, subs_bindings, binds);
+	STATS_SET(s->c, log_seq, s->db->last_seq);
+	STATS_SET(s->c, log_first, s->db->log_first);
+}
+
+static void
+drop(struct sub *sub, const char *why)
+{
+	log_warnx_rl(&sub->s->rl, "subscriber %s%s%s: %s; closing it", sub->node[0] ?
+	    sub->node : "?", sub->host[0] ? " host " : "", sub->host, why);
+	STATS_INC(sub->s->c, subs_dropped);
+	conn_close(sub->c, false);
+}
+
+static int
+send_msg(struct sub *sub, const struct wire_msg *m)
+{
+	uint8_t *p = conn_reserve(sub->c, WIRE_LEN_SIZE + WIRE_RECORD_MAX);
+	int n;
+
+	if (p == NULL) {
+		drop(sub, "too slow (its buffer is full)");
+		return -ENOBUFS;
+	}
+	if ((n = wire_encode(m, p, WIRE_LEN_SIZE + WIRE_RECORD_MAX)) < 0) {
+		conn_commit(sub->c, 0);
+		log_warnx("cannot encode a %s record: %s", wire_type_name(m->type), strerror(-n));
+		return n;
+	}
+	conn_commit(sub->c, n);
+	sub->last_send_ns = loop_now(sub->s->l);
+	STATS_INC(sub->s->c, records_sent);
+	return 0;
+}
+
+static void
+snap_close(struct sub *sub)
+{
+	db_iter_close(&sub->rules);
+	db_iter_close(&sub->vnis);
+	if (sub->txn)
+		mdb_txn_abort(sub->txn);
+	sub->txn = NULL;
+}
+
+static void
+snap_start(struct sub *sub)
+{
+	struct db *db = sub->s->db;
+	struct wire_msg m = { .type = WIRE_SNAP_BEGIN };
+
+	if (db_read(db, &sub->txn) < 0 ||
+	    db_iter_open(sub->txn, db, DBI_VNI, NULL, 0, &sub->vnis) < 0) {
+		snap_close(sub);
+		drop(sub, "cannot read the database for a snapshot");
+		return;
+	}
+	/* The read transaction began after the last commit: it is the state at last_seq. */
+	sub->snap_seq = db->last_seq;
+	sub->in_vpc = false;
+	sub->state = SUB_SNAPSHOT;
+	m.u.snap.seq = sub->snap_seq;
+	m.u.snap.count = db_count(sub->txn, db, DBI_RULES) + db_count(sub->txn, db, DBI_VNI);
+	STATS_INC(sub->s->c, snapshots);
+	log_info("snapshot at seq %llu (%llu records) for rule-store %s",
+	    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.count, sub->node);
+	send_msg(sub, &m);
+}
+
+/* Up to SNAP_STEP records of the snapshot; 0 when it is complete, -1 on error. */
+static int
+snap_step(struct sub *sub)
+{
+	struct db *db = sub->s->db;
+	struct wire_msg m;
+	char name[DB_NAME_MAX];
+	int r;
+
+	if (!sub->in_vpc) {
+		if ((r = db_iter_next(&sub->vnis)) < 0)
+			goto fail;
+		if (r == 0) {
+			m = (struct wire_msg){ .type = WIRE_SNAP_END };
+			m.u.snap.seq = sub->snap_seq;
+			snap_close(sub);
+			sub->state = SUB_LOG;
+			sub->next_seq = sub->snap_seq + 1;
+			return send_msg(sub, &m) < 0 ? -1 : 0;
+		}
+		if (sub->vnis.val.mv_size == 0 || sub->vnis.val.mv_size >= sizeof(name))
+			goto fail;
+		memcpy(name, sub->vnis.val.mv_data, sub->vnis.val.mv_size);
+		name[sub->vnis.val.mv_size] = '\0';
+		if (db_get_vpc(sub->txn, db, name, &sub->vpc) < 0 ||
+		    db_iter_open(sub->txn, db, DBI_RULES, sub->vnis.key.mv_data, 4,
+		    &sub->rules) < 0)
+			goto fail;
+		sub->in_vpc = true;
+	}
+	for (int i = 0; i < SNAP_STEP; i++) {
+		struct db_rule rule;
+
+		if ((r = db_iter_next(&sub->rules)) < 0)
+			goto fail;
+		if (r == 0) {
+			/* The VPC's rules are all out: it is complete at (gen, version). */
+			db_iter_close(&sub->rules);
+			sub->in_vpc = false;
+			m = (struct wire_msg){ .type = WIRE_VPC };
+			m.u.vpc = (struct wire_vpc){ .seq = sub->snap_seq, .vni = sub->vpc.vni,
+			    .gen = sub->vpc.gen, .version = sub->vpc.version,
+			    .op = WIRE_VPC_SNAPSHOT };
+			return send_msg(sub, &m) < 0 ? -1 : 1;
+		}
+		if (sub->rules.val.mv_size != sizeof(rule) || sub->rules.key.mv_size != 8)
+			goto fail;
+		memcpy(&rule, sub->rules.val.mv_data, sizeof(rule));
+		m = (struct wire_msg){ .type = WIRE_RULE };
+		m.u.rule = (struct wire_rule){ .seq = rule.seq, .vni = sub->vpc.vni,
+		    .ip = db_get_u32be((uint8_t *)sub->rules.key.mv_data + 4),
+		    .vtep = rule.vtep, .op = rule.op, .flags = rule.flags,
+		    .version = rule.version };
+		memcpy(m.u.rule.mac, rule.mac, 6);
+		if (send_msg(sub, &m) < 0)
+			return -1;
+	}
+	return 1;
+fail:
+	snap_close(sub);
+	drop(sub, "the database changed under a snapshot");
+	return -1;
+}
+
+/* Copy log records from next_seq while there is room; -1 when the sub was dropped. */
+static int
+log_copy(struct sub *sub)
+{
+	struct db *db = sub->s->db;
+	struct db_iter it;
+	MDB_txn *txn;
+	uint8_t after[8];
+	uint64_t seq = sub->next_seq - 1;
+	int r = 0;
+
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		after[i] = (uint8_t)seq;
+	if (db_read(db, &txn) < 0) {
+		drop(sub, "cannot read the log");
+		return -1;
+	}
+	if (db_iter_open(txn, db, DBI_LOG, NULL, 0, &it) < 0 ||
+	    db_iter_seek(&it, after, 8) < 0)
+		goto fail;
+	while (conn_pending(sub->c) < FILL_HIGH && sub->next_seq <= db->last_seq) {
+		if ((r = db_iter_next(&it)) <= 0 || it.key.mv_size != 8 ||
+		    db_get_u64be(it.key.mv_data) != sub->next_seq)
+			goto fail;
+		if (conn_send(sub->c, it.val.mv_data, it.val.mv_size) < 0) {
+			db_iter_close(&it);
+			mdb_txn_abort(txn);
+			drop(sub, "too slow (its buffer is full)");
+			return -1;
+		}
+		sub->next_seq++;
+		sub->last_send_ns = loop_now(sub->s->l);
+		STATS_INC(sub->s->c, records_sent);
+	}
+	db_iter_close(&it);
+	mdb_txn_abort(txn);
+	return 0;
+fail:
+	db_iter_close(&it);
+	mdb_txn_abort(txn);
+	drop(sub, "the log has a hole");
+	return -1;
+}
+
+static void
+fill(struct sub *sub)
+{
+	struct db *db = sub->s->db;
+
+	while (conn_pending(sub->c) < FILL_HIGH) {
+		if (sub->state == SUB_SNAPSHOT) {
+			if (snap_step(sub) < 0)
+				return;
+		} else if (sub->state == SUB_LOG) {
+			if (sub->next_seq > db->last_seq)
+				return;
+			if (sub->next_seq < db->log_first) {
+				/* It fell behind the log's retention while it was being fed. */
+				snap_start(sub);
+				continue;
+			}
+			if (log_copy(sub) < 0)
+				return;
+		} else {
+			return;
+		}
+	}
+}
+
+/* The binding feed starts with every VM of the host, between SNAP_BEGIN and END. */
+static int
+bindings_start(struct sub *sub)
+{
+	struct db *db = sub->s->db;
+	struct wire_msg *msgs = NULL, m;
+	size_t n = 0, cap = 0, hl = strlen(sub->host) + 1;
+	uint64_t seq = db->last_seq ? db->last_seq : 1;
+	struct db_iter it;
+	MDB_txn *txn;
+	uint8_t prefix[WIRE_NAME_MAX + 1];
+	int r;
+
+	memcpy(prefix, sub->host, hl);	/* host name and its NUL */
+	if (db_read(db, &txn) < 0)
+		return -1;
+	if ((r = db_iter_open(txn, db, DBI_HOST_VMS, prefix, hl, &it)) < 0)
+		goto out;
+	while ((r = db_iter_next(&it)) > 0) {
+		char name[DB_NAME_MAX];
+		size_t len = it.key.mv_size - hl;
+		struct db_vm vm;
+
+		if (len == 0 || len >= sizeof(name))
+			continue;
+		memcpy(name, (uint8_t *)it.key.mv_data + hl, len);
+		name[len] = '\0';
+		if (db_get_vm(txn, db, name, &vm) < 0)
+			continue;
+		if (n == cap) {
+			void *p = realloc(msgs, (cap = cap ? 2 * cap : 64) * sizeof(*msgs));
+
+			if (p == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			msgs = p;
+		}
+		msgs[n] = (struct wire_msg){ .type = WIRE_BIND };
+		msgs[n].u.bind = (struct wire_bind){ .seq = seq, .vni = vm.vni, .ip = vm.ip,
+		    .op = WIRE_BIND_ADD };
+		memcpy(msgs[n].u.bind.mac, vm.mac, 6);
+		memcpy(msgs[n].u.bind.tap, vm.tap, sizeof(vm.tap));
+		n++;
+	}
+	db_iter_close(&it);
+out:
+	mdb_txn_abort(txn);
+	if (r < 0) {
+		free(msgs);
+		return -1;
+	}
+	m = (struct wire_msg){ .type = WIRE_SNAP_BEGIN, .u.snap = { .seq = seq, .count = n } };
+	r = send_msg(sub, &m);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = send_msg(sub, &msgs[i]);
+	free(msgs);
+	if (r < 0)
+		return -1;
+	m = (struct wire_msg){ .type = WIRE_SNAP_END, .u.snap = { .seq = seq } };
+	sub->state = SUB_BINDINGS;
+	return send_msg(sub, &m);
+}
+
+static void
+refuse(struct sub *sub, int code, const char *msg)
+{
+	struct wire_msg m = { .type = WIRE_ERROR };
+
+	m.u.error.code = code;
+	snprintf(m.u.error.msg, sizeof(m.u.error.msg), "%s", msg);
+	log_warnx_rl(&sub->s->rl, "subscription refused: %s", msg);
+	STATS_INC(sub->s->c, subs_refused);
+	send_msg(sub, &m);
+	conn_close(sub->c, true);
+}
+
+static void
+hello(struct sub *sub, const struct wire_hello *h)
+{
+	struct db *db = sub->s->db;
+
+	memcpy(sub->node, h->node, sizeof(sub->node));
+	memcpy(sub->host, h->host, sizeof(sub->host));
+	if (h->stream == WIRE_STREAM_BINDINGS) {
+		log_info("learner %s subscribed to the bindings of host %s", sub->node,
+		    sub->host);
+		if (bindings_start(sub) < 0)
+			drop(sub, "cannot read its bindings");
+		gauges(sub->s);
+		return;
+	}
+	if (db->last_seq == 0) {
+		sub->state = SUB_LOG;	/* nothing yet: the live tail is everything */
+		sub->next_seq = 1;
+	} else if (h->last_seq == 0 || h->last_seq > db->last_seq ||
+	    h->last_seq + 1 < db->log_first) {
+		/* New, ahead of us (our state was replaced), or past the log: a snapshot. */
+		snap_start(sub);
+	} else {
+		sub->state = SUB_LOG;
+		sub->next_seq = h->last_seq + 1;
+	}
+	log_info("rule-store %s subscribed after seq %llu (log %llu..%llu)%s", sub->node,
+	    (unsigned long long)h->last_seq, (unsigned long long)db->log_first,
+	    (unsigned long long)db->last_seq, sub->state == SUB_SNAPSHOT ? ": snapshot" : "");
+	gauges(sub->s);
+	fill(sub);
+}
+
+static int
+on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
+{
+	struct sub *sub = conn_arg(c);
+	uint8_t frame[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+	struct wire_msg m;
+
+	/* The codec reads whole frames: put the length back in front. */
+	if (len > WIRE_RECORD_MAX) {
+		drop(sub, "sent an oversized frame");
+		return -1;
+	}
+	wire_frame_header(frame, len);
+	memcpy(frame + WIRE_LEN_SIZE, payload, len);
+	if (wire_decode(frame, WIRE_LEN_SIZE + len, &m) <= 0) {
+		drop(sub, "sent a malformed record");
+		return -1;
+	}
+	if (sub->state == SUB_HELLO && m.type == WIRE_HELLO) {
+		hello(sub, &m.u.hello);
+		return 0;
+	}
+	if (sub->state != SUB_HELLO && m.type == WIRE_HEARTBEAT)
+		return 0;
+	refuse(sub, EPROTO, sub->state == SUB_HELLO ? "expected HELLO" : "unexpected record");
+	return 0;
+}
+
+static void
+on_writable(struct conn *c)
+{
+	fill(conn_arg(c));
+}
+
+static void
+on_closed(struct conn *c, int err)
+{
+	struct sub *sub = conn_arg(c);
+	struct stream *s = sub->s;
+
+	(void)err;
+	snap_close(sub);
+	if (sub->prev)
+		sub->prev->next = sub->next;
+	else
+		s->subs = sub->next;
+	if (sub->next)
+		sub->next->prev = sub->prev;
+	s->nsubs--;
+	free(sub);
+	gauges(s);
+}
+
+static const struct conn_ops sub_ops = {
+	.frame = on_frame,
+	.writable = on_writable,
+	.closed = on_closed,
+};
+
+static void
+on_accept(struct listener *ls, int fd, void *arg)
+{
+	struct stream *s = arg;
+	struct conn_params cp = { .frame_max = WIRE_RECORD_MAX, .out_max = s->p.sub_buffer,
+	    .out_low = FILL_HIGH / 2 };
+	struct sub *sub;
+
+	(void)ls;
+	if (s->nsubs >= s->p.max_subs || (sub = calloc(1, sizeof(*sub))) == NULL) {
+		log_warnx_rl(&s->rl, "too many subscribers (%u): connection refused", s->nsubs);
+		STATS_INC(s->c, subs_refused);
+		close(fd);
+		return;
+	}
+	sub->s = s;
+	sub->state = SUB_HELLO;
+	sub->last_send_ns = loop_now(s->l);
+	if ((sub->c = conn_new(s->l, fd, &cp, &sub_ops, sub)) == NULL) {
+		free(sub);
+		close(fd);
+		return;
+	}
+	sub->next = s->subs;
+	if (s->subs)
+		s->subs->prev = sub;
+	s->subs = sub;
+	s->nsubs++;
+}
+
+static void
+heartbeat(struct loop_timer *t)
+{
+	struct stream *s = t->arg;
+	uint64_t now = loop_now(s->l);
+	struct sub *sub, *next;
+
+	for (sub = s->subs; sub; sub = next) {
+		next = sub->next;	/* send_msg may drop it */
+		if ((sub->state == SUB_LOG || sub->state == SUB_BINDINGS) &&
+		    now - sub->last_send_ns >= s->p.heartbeat_ns) {
+			struct wire_msg m = { .type = WIRE_HEARTBEAT,
+			    .u.heartbeat_seq = s->db->last_seq };
+
+			if (send_msg(sub, &m) == 0)
+				STATS_INC(s->c, heartbeats);
+		}
+	}
+	loop_timer_set(s->l, &s->hb, s->p.heartbeat_ns);
+}
+
+struct stream *
+stream_new(struct loop *l, struct db *db, int listen_fd, const struct stream_params *p,
+    struct controller_counters *c)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->l = l;
+	s->db = db;
+	s->p = *p;
+	s->c = c;
+	s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	if ((s->ls = listener_new(l, listen_fd, on_accept, s)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->hb.fn = heartbeat;
+	s->hb.arg = s;
+	loop_timer_set(l, &s->hb, p->heartbeat_ns);
+	gauges(s);
+	return s;
+}
+
+void
+stream_free(struct stream *s)
+{
+	if (s == NULL)
+		return;
+	loop_timer_cancel(s->l, &s->hb);
+	listener_free(s->ls);
+	for (struct sub *sub = s->subs; sub; sub = sub->next)
+		conn_close(sub->c, false);
+	/* The subs free themselves as their connections close. */
+	free(s);
+}
+
+void
+stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds)
+{
+	struct sub *sub, *next;
+
+	for (sub = s->subs; sub; sub = next) {
+		next = sub->next;
+		if (sub->state == SUB_LOG) {
+			fill(sub);
+		} else if (sub->state == SUB_BINDINGS) {
+			for (size_t i = 0; i < nbinds; i++) {
+				struct wire_msg m = { .type = WIRE_BIND, .u.bind = binds[i].b };
+
+				if (strcmp(binds[i].host, sub->host) == 0 && send_msg(sub, &m) < 0)
+					break;
+			}
+		}
+	}
+	gauges(s);
+}

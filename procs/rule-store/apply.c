@@ -1,0 +1,330 @@
+/*
+ * apply: see apply.h. Invariant: the seq the table records is a record whose effects,
+ * and those of every record before it, are in the table.
+ */
+#include "apply.h"
+#include "common/log.h"
+#include "shm/events.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A set of IPv4 addresses (open addressing), for "which rules did the snapshot send". */
+struct ipset {
+	uint32_t *slot;		/* ip + 1; 0 empty */
+	uint32_t mask;
+	uint32_t n;
+};
+
+struct apply {
+	struct table *t;
+	struct ring *advance;
+	struct rule_store_counters *c;
+	bool in_snap;
+	uint64_t snap_seq;
+	struct ipset seen;	/* the current VPC's rules in the snapshot */
+	uint32_t *snap_vnis;	/* VPCs the snapshot holds */
+	size_t nsnap_vnis, snap_vnis_cap;
+	struct log_ratelimit rl;
+};
+
+static uint32_t
+ipset_hash(uint32_t ip)
+{
+	return (ip * 0x9e3779b1u) ^ (ip >> 16);
+}
+
+static int
+ipset_add(struct ipset *s, uint32_t ip)
+{
+	if ((s->n + 1) * 2 > s->mask + 1 || s->slot == NULL) {
+		struct ipset bigger = { .mask = s->slot ? 2 * s->mask + 1 : 1023 };
+
+		if ((bigger.slot = calloc(bigger.mask + 1, sizeof(uint32_t))) == NULL)
+			return -ENOMEM;
+		for (uint32_t i = 0; s->slot && i <= s->mask; i++)
+			if (s->slot[i])
+				ipset_add(&bigger, s->slot[i] - 1);
+		free(s->slot);
+		*s = bigger;
+	}
+	for (uint32_t i = ipset_hash(ip) & s->mask;; i = (i + 1) & s->mask) {
+		if (s->slot[i] == ip + 1)
+			return 0;
+		if (s->slot[i] == 0) {
+			s->slot[i] = ip + 1;
+			s->n++;
+			return 0;
+		}
+	}
+}
+
+static bool
+ipset_has(const struct ipset *s, uint32_t ip)
+{
+	if (s->slot == NULL)
+		return false;
+	for (uint32_t i = ipset_hash(ip) & s->mask;; i = (i + 1) & s->mask) {
+		if (s->slot[i] == ip + 1)
+			return true;
+		if (s->slot[i] == 0)
+			return false;
+	}
+}
+
+static void
+ipset_clear(struct ipset *s)
+{
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+struct apply *
+apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
+{
+	struct apply *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->t = t;
+	a->advance = advance;
+	a->c = c;
+	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	STATS_SET(c, applied_seq, table_applied_seq(t));
+	return a;
+}
+
+void
+apply_reset(struct apply *a)
+{
+	if (a->in_snap)
+		log_warnx("snapshot at seq %llu abandoned: the connection ended",
+		    (unsigned long long)a->snap_seq);
+	a->in_snap = false;
+	ipset_clear(&a->seen);
+	a->nsnap_vnis = 0;
+}
+
+void
+apply_free(struct apply *a)
+{
+	if (a == NULL)
+		return;
+	apply_reset(a);
+	free(a->snap_vnis);
+	free(a);
+}
+
+uint64_t
+apply_seq(const struct apply *a)
+{
+	return table_applied_seq(a->t);
+}
+
+static void
+applied(struct apply *a, uint64_t seq)
+{
+	table_set_applied_seq(a->t, seq);
+	if (seq > a->c->controller_seq)
+		STATS_SET(a->c, controller_seq, seq);
+	STATS_SET(a->c, applied_seq, seq);
+	STATS_SET(a->c, lag, a->c->controller_seq - seq);
+	STATS_SET(a->c, rules, table_count(a->t));
+}
+
+/* Tell syncd: requests parked on this VNI may have an answer now. */
+static void
+announce(struct apply *a, uint32_t vni, uint32_t gen, uint64_t version)
+{
+	struct ev_vni_advance ev = { .vni = vni, .gen = gen, .version = version };
+
+	if (vni_advance_ring_push(a->advance, &ev, 1) != 1)
+		STATS_INC(a->c, ring_drops);
+}
+
+static int
+apply_rule(struct apply *a, const struct wire_rule *r)
+{
+	struct table_rule tr = { .vni = r->vni, .ip = r->ip, .vtep = r->vtep,
+	    .version = r->version };
+	int rc;
+
+	if (r->op == WIRE_RULE_SET) {
+		memcpy(tr.mac, r->mac, 6);
+		rc = table_set(a->t, &tr);
+	} else {
+		rc = table_delete(a->t, r->vni, r->ip, r->version);
+	}
+	if (rc == TABLE_STALE) {
+		STATS_INC(a->c, rules_stale);
+	} else if (rc < 0) {
+		/* Nothing else can be done: count it loudly, the operator sizes the table. */
+		STATS_INC(a->c, apply_errors);
+		log_warnx_rl(&a->rl, "table refused the rule of VNI %u seq %llu: %s (capacity "
+		    "%u)", r->vni, (unsigned long long)r->seq, strerror(-rc),
+		    table_params(a->t)->capacity);
+	} else if (r->op == WIRE_RULE_SET) {
+		STATS_INC(a->c, rules_set);
+	} else {
+		STATS_INC(a->c, rules_deleted);
+	}
+	if (a->in_snap)
+		return ipset_add(&a->seen, r->ip) < 0 ? -ENOMEM : 0;
+	applied(a, r->seq);
+	return 0;
+}
+
+/*
+ * The snapshot's rules of a VPC are all in: what the table still holds beyond them was
+ * deleted while we were away and its tombstone is gone from the log. Delete it at the
+ * VPC's version, then restart the VPC's history there.
+ */
+static int
+snap_vpc_done(struct apply *a, const struct wire_vpc *v)
+{
+	struct table_cursor cur = { 0 };
+	struct table_rule buf[256];
+	uint32_t *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	uint64_t upto;
+	bool more = true;
+	int n;
+
+	while (more) {
+		n = table_changes(a->t, v->vni, 0, &cur, buf, 256, &upto, &more);
+		if (n < 0)
+			break;	/* -ENOENT: the table never had this VPC */
+		for (int i = 0; i < n; i++) {
+			if (ipset_has(&a->seen, buf[i].ip))
+				continue;
+			if (ngone == cap) {
+				void *p = realloc(gone, (cap = cap ? 2 * cap : 256) * sizeof(*gone));
+
+				if (p == NULL) {
+					free(gone);
+					return -ENOMEM;
+				}
+				gone = p;
+			}
+			gone[ngone++] = buf[i].ip;
+		}
+	}
+	for (size_t i = 0; i < ngone; i++)
+		table_delete(a->t, v->vni, gone[i], v->version ? v->version : 1);
+	STATS_ADD(a->c, snapshot_drops, ngone);
+	free(gone);
+	ipset_clear(&a->seen);
+	table_vni_rebase(a->t, v->vni, v->gen, v->version);
+	STATS_INC(a->c, vnis_rebased);
+	announce(a, v->vni, v->gen, v->version);
+	if (a->nsnap_vnis == a->snap_vnis_cap) {
+		size_t c = a->snap_vnis_cap ? 2 * a->snap_vnis_cap : 64;
+		void *p = realloc(a->snap_vnis, c * sizeof(*a->snap_vnis));
+
+		if (p == NULL)
+			return -ENOMEM;
+		a->snap_vnis = p;
+		a->snap_vnis_cap = c;
+	}
+	a->snap_vnis[a->nsnap_vnis++] = v->vni;
+	return 0;
+}
+
+/* The snapshot is whole: VPCs it did not hold were deleted meanwhile. */
+static void
+snap_end(struct apply *a, uint64_t seq)
+{
+	uint32_t max = table_params(a->t)->max_vnis;
+	uint32_t *vnis = malloc(max * sizeof(*vnis));
+	uint32_t n = vnis ? table_vnis(a->t, vnis, max) : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct table_vni_info vi;
+		bool held = false;
+
+		for (size_t j = 0; j < a->nsnap_vnis && !held; j++)
+			held = a->snap_vnis[j] == vnis[i];
+		if (held || table_vni_get(a->t, vnis[i], &vi) < 0 || (vi.live + vi.tombs) == 0)
+			continue;
+		table_vni_flush(a->t, vnis[i], vi.gen);
+		STATS_INC(a->c, vnis_flushed);
+		announce(a, vnis[i], vi.gen, 0);
+	}
+	free(vnis);
+	a->in_snap = false;
+	a->nsnap_vnis = 0;
+	applied(a, seq);
+	log_info("snapshot at seq %llu loaded: %u rules", (unsigned long long)seq,
+	    table_count(a->t));
+}
+
+static int
+apply_vpc(struct apply *a, const struct wire_vpc *v)
+{
+	struct table_vni_info vi;
+
+	switch (v->op) {
+	case WIRE_VPC_ADVANCE:
+		if (a->in_snap)
+			return -EPROTO;
+		/* A new generation with the same rules re-sent: keep them, restart history. */
+		if (table_vni_get(a->t, v->vni, &vi) == 0 && vi.gen != 0 && vi.gen != v->gen) {
+			table_vni_rebase(a->t, v->vni, v->gen, v->version);
+			STATS_INC(a->c, vnis_rebased);
+		} else {
+			table_vni_advance(a->t, v->vni, v->gen, v->version);
+			STATS_INC(a->c, vnis_advanced);
+		}
+		announce(a, v->vni, v->gen, v->version);
+		break;
+	case WIRE_VPC_DELETE:
+		if (a->in_snap)
+			return -EPROTO;
+		table_vni_flush(a->t, v->vni, v->gen);
+		STATS_INC(a->c, vnis_flushed);
+		announce(a, v->vni, v->gen, 0);
+		break;
+	case WIRE_VPC_SNAPSHOT:
+		if (!a->in_snap)
+			return -EPROTO;
+		return snap_vpc_done(a, v);
+	}
+	applied(a, v->seq);
+	return 0;
+}
+
+int
+apply_msg(struct apply *a, const struct wire_msg *m)
+{
+	STATS_INC(a->c, records);
+	switch (m->type) {
+	case WIRE_RULE:
+		return apply_rule(a, &m->u.rule);
+	case WIRE_VPC:
+		return apply_vpc(a, &m->u.vpc);
+	case WIRE_SNAP_BEGIN:
+		if (a->in_snap)
+			return -EPROTO;
+		log_info("loading a snapshot at seq %llu (%llu records)",
+		    (unsigned long long)m->u.snap.seq, (unsigned long long)m->u.snap.count);
+		a->in_snap = true;
+		a->snap_seq = m->u.snap.seq;
+		a->nsnap_vnis = 0;
+		ipset_clear(&a->seen);
+		STATS_INC(a->c, snapshot_loads);
+		return 0;
+	case WIRE_SNAP_END:
+		if (!a->in_snap || m->u.snap.seq != a->snap_seq)
+			return -EPROTO;
+		snap_end(a, m->u.snap.seq);
+		return 0;
+	case WIRE_HEARTBEAT:
+		STATS_SET(a->c, controller_seq, m->u.heartbeat_seq);
+		STATS_SET(a->c, lag, m->u.heartbeat_seq > apply_seq(a) && !a->in_snap ?
+		    m->u.heartbeat_seq - apply_seq(a) : 0);
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}

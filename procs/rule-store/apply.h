@@ -1,0 +1,26 @@
+/*
+ * apply: records of the controller's log stream into the gateway table. Live records
+ * are applied as they come, and the table records the seq of each; a snapshot is
+ * applied over the table in place (readers keep forwarding) and only its end moves the
+ * recorded seq, so a rule-store killed in the middle asks again from where it was.
+ */
+#ifndef RULE_STORE_APPLY_H
+#define RULE_STORE_APPLY_H
+
+#include "counters.h"
+#include "common/wire.h"
+#include "shm/ring.h"
+#include "shm/table.h"
+
+struct apply;
+
+struct apply *apply_new(struct table *t, struct ring *advance,
+    struct rule_store_counters *c);
+void apply_free(struct apply *a);
+/* One record; -EPROTO when it makes no sense here (the connection should close). */
+int apply_msg(struct apply *a, const struct wire_msg *m);
+/* The connection went away: a snapshot in progress is abandoned. */
+void apply_reset(struct apply *a);
+uint64_t apply_seq(const struct apply *a);
+
+#endif

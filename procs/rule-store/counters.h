@@ -1,0 +1,32 @@
+/*
+ * The rule-store's counters, declared once (shm/stats.h).
+ */
+#ifndef RULE_STORE_COUNTERS_H
+#define RULE_STORE_COUNTERS_H
+
+#include "shm/stats.h"
+
+#define RULE_STORE_COUNTERS(X)						\
+	X(records,         COUNTER, "records applied from the controller")	\
+	X(rules_set,       COUNTER, "rules set in the table")			\
+	X(rules_deleted,   COUNTER, "rules deleted (tombstones) in the table")	\
+	X(rules_stale,     COUNTER, "rule records the table already had (replays)") \
+	X(apply_errors,    COUNTER, "records the table refused (full, too many VNIs)") \
+	X(vnis_advanced,   COUNTER, "VPC versions applied")			\
+	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller)")	\
+	X(vnis_rebased,    COUNTER, "VPCs whose history restarted (snapshot, reset)") \
+	X(snapshot_loads,  COUNTER, "snapshots loaded")				\
+	X(snapshot_drops,  COUNTER, "rules dropped because a snapshot lacked them") \
+	X(ring_drops,      COUNTER, "VNI advances dropped: syncd's ring was full") \
+	X(reconnects,      COUNTER, "connections to a controller made")		\
+	X(connect_fails,   COUNTER, "connection attempts that failed")		\
+	X(timeouts,        COUNTER, "connections closed: the controller went silent") \
+	X(malformed,       COUNTER, "connections closed: a malformed record")	\
+	X(applied_seq,     GAUGE,   "last log record applied")			\
+	X(controller_seq,  GAUGE,   "newest log record the controller announced") \
+	X(lag,             GAUGE,   "records behind the controller")		\
+	X(connected,       GAUGE,   "1 while connected to a controller")	\
+	X(rules,           GAUGE,   "rules and tombstones in the table")
+STATS_DECLARE(rule_store, RULE_STORE_COUNTERS)
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * vpcfwd-rule-store: one per gateway. Replicates the controller's rules into the
+ * gateway's rule table in shared memory (it is the table's only writer) and tells
+ * syncd which VPCs advanced. Arguments, configuration, then the loop.
+ *
+ *	vpcfwd-rule-store -c FILE
+ */
+#include "apply.h"
+#include "client.h"
+#include "counters.h"
+#include "common/clock.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "shm/events.h"
+#include "shm/table_conf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAINTAIN_NS	(10 * 1000000ull)
+
+struct state {
+	struct loop *l;
+	struct table *t;
+	struct stats stats;
+	struct rule_store_counters *c;
+	struct loop_timer tick;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vpcfwd-rule-store -c FILE\n");
+	exit(2);
+}
+
+/* Reclaim table entries, reap dead readers, and show we are alive. */
+static void
+tick(struct loop_timer *t)
+{
+	struct state *s = t->arg;
+
+	table_maintain(s->t);
+	STATS_SET(s->c, rules, table_count(s->t));
+	stats_heartbeat(&s->stats);
+	loop_timer_set(s->l, t, MAINTAIN_NS);
+}
+
+static void
+read_controllers(struct conf *c, struct client_params *cp)
+{
+	const char *list[CLIENT_ADDRS_MAX];
+	size_t n;
+
+	if (conf_get_str_list(c, "rule_store.controllers", list, CLIENT_ADDRS_MAX, &n) < 0)
+		fatalx("%s", conf_error(c));
+	if (n == 0)
+		fatalx("%s: rule_store.controllers must list the controller's address: "
+		    "controllers = [\"10.0.0.1:7400\"];", conf_path(c));
+	for (size_t i = 0; i < n; i++)
+		if (net_endpoint_parse(list[i], &cp->addrs[i], 0) < 0)
+			conf_error_at(c, "rule_store.controllers", "rule_store.controllers[%zu] "
+			    "must be \"a.b.c.d:port\", not \"%s\"", i, list[i]),
+			    fatalx("%s", conf_error(c));
+	cp->naddrs = n;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct conf_common common;
+	struct client_params cp = { 0 };
+	struct table_params tp;
+	struct state s = { 0 };
+	struct client *cl;
+	struct apply *a;
+	struct ring ring;
+	struct conf *c;
+	uint32_t ring_size;
+	char err[512];
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+		if (ch != 'c')
+			usage();
+		path = optarg;
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("rule-store", LOG_LVL_INFO);
+	if ((c = conf_load(path)) == NULL)
+		fatalx("%s", conf_load_error());
+	conf_read_common(c, &common);
+	read_controllers(c, &cp);
+	if (table_conf_read(c, "rule_store", TABLE_GATEWAY, &tp) < 0)
+		fatalx("%s", conf_error(c));
+	cp.node = common.node;
+	cp.timeout_ns = conf_duration(c, "rule_store.controller_timeout", 3000000000ull,
+	    100000000ull, 600000000000ull);
+	cp.backoff_min_ns = conf_duration(c, "rule_store.reconnect_min", 100000000ull,
+	    1000000ull, 60000000000ull);
+	cp.backoff_max_ns = conf_duration(c, "rule_store.reconnect_max", 5000000000ull,
+	    cp.backoff_min_ns, 600000000000ull);
+	ring_size = conf_int(c, "rule_store.advance_ring", 4096, RING_CAP_MIN, RING_CAP_MAX);
+	if (ring_size & (ring_size - 1))
+		conf_error_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
+		    "power of two, not %u", ring_size), fatalx("%s", conf_error(c));
+	conf_done(c, "rule_store");
+	log_set_level(common.log_level);
+
+	if ((s.c = stats_create(&s.stats, common.node, "rule-store", rule_store_stats_defs,
+	    rule_store_stats_count)) == NULL)
+		fatalx("%s", s.stats.seg.err);
+	if (table_create(&s.t, common.node, "rule-store", &tp, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (vni_advance_ring_create(&ring, common.node, "rule-store", EV_VNI_ADVANCE_RING,
+	    ring_size) < 0)
+		fatalx("%s", ring.seg.err);
+	if ((s.l = loop_new(64, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((a = apply_new(s.t, &ring, s.c)) == NULL || (cl = client_new(s.l, &cp, a, s.c)) ==
+	    NULL)
+		fatalx("out of memory");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
+	loop_timer_set(s.l, &s.tick, 0);
+	log_info("node %s: table %s (%u rules, applied seq %llu), %zu controller address(es)",
+	    common.node, table_seg(s.t)->name, table_count(s.t),
+	    (unsigned long long)table_applied_seq(s.t), cp.naddrs);
+	rc = loop_run(s.l, &stop);
+	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
+	client_free(cl);
+	apply_free(a);
+	loop_free(s.l);
+	table_close(s.t);
+	ring_close(&ring);
+	stats_close(&s.stats);
+	conf_free(c);
+	return rc < 0 ? 1 : 0;
+}
