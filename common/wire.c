@@ -223,9 +223,9 @@ msg_valid(const struct wire_msg *m)
 			return true;
 		return (v->op == WIRE_VPC_ADVANCE || v->op == WIRE_VPC_SNAPSHOT) && v->gen != 0;
 	case WIRE_SNAP_BEGIN:
-		return m->u.snap.seq >= 1;
+		return true;	/* seq 0: the state before any record (an empty log) */
 	case WIRE_SNAP_END:
-		return m->u.snap.seq >= 1 && m->u.snap.count == 0;
+		return m->u.snap.count == 0;
 	case WIRE_HEARTBEAT:
 		return true;
 	case WIRE_BIND:
@@ -413,6 +413,14 @@ wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	if ((n = wire_frame(buf, len, WIRE_RECORD_MAX, &body, &blen)) <= 0)
 		return n;
 	return decode_body(body, blen, m) ? n : -EPROTO;
+}
+
+int
+wire_decode_payload(const uint8_t *payload, uint32_t len, struct wire_msg *m)
+{
+	if (len > WIRE_RECORD_MAX)
+		return -EMSGSIZE;
+	return decode_body(payload, len, m) ? 0 : -EPROTO;
 }
 
 /*

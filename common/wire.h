@@ -74,7 +74,7 @@ struct wire_vpc {
 };
 
 struct wire_snap {
-	uint64_t seq;			/* the snapshot is the state after this record */
+	uint64_t seq;			/* the state after this record (0: before any) */
 	uint64_t count;			/* BEGIN: records that follow before END; END: 0 */
 };
 
@@ -118,6 +118,8 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len);
  * string). A negative result means the stream cannot be trusted any more: close it.
  */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
+/* The same for a frame's payload alone (what conn.h hands over): 0 or as above. */
+int wire_decode_payload(const uint8_t *payload, uint32_t len, struct wire_msg *m);
 /*
  * The framing alone: when buf starts with a complete frame of at most max bytes of
  * payload, point *payload at it, set *plen, and return the frame's total size; 0 when

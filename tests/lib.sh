@@ -21,6 +21,10 @@
 #                      or fail naming both; with PID, fail as soon as that spawned process is gone
 # t_stat NODE PROC COUNTER
 #                      print one counter of NODE.PROC, read with vpcfwd-stat --json, or fail
+# t_netns NAME         create network namespace NAME with its loopback up; deleted on exit
+# t_until SECONDS WHAT CMD...
+#                      run CMD every 0.1 s until it succeeds, or fail after SECONDS saying
+#                      "WHAT did not happen within SECONDS s"
 #
 # The cleanup kills the remembered children with -9 and reaps them, removes the nodes' segments
 # and $T_OUT.
@@ -37,6 +41,7 @@ t_init()
 	T_PIDS=()
 	declare -gA T_CMDS=()
 	T_NODES=()
+	T_NETNS=()
 	T_OUT=$(mktemp -d -t "$T_NAME.XXXXXX")
 	set -E
 	trap _t_cleanup EXIT
@@ -75,7 +80,7 @@ t_fail()
 
 _t_cleanup()
 {
-	local pid node
+	local pid node ns
 
 	trap - ERR
 	trap '' USR1
@@ -84,6 +89,9 @@ _t_cleanup()
 	done
 	for node in "${T_NODES[@]}"; do
 		rm -f /dev/shm/vpcfwd."$node".*
+	done
+	for ns in "${T_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	rm -rf "$T_OUT"
 }
@@ -149,4 +157,23 @@ for seg in json.load(sys.stdin):
         if c["name"] == sys.argv[1]:
             print(c["value"]); sys.exit(0)
 sys.exit(1)' "$3" <<<"$json" || t_fail "no counter $3 of $1.$2 in vpcfwd-stat --json"
+}
+
+t_netns()
+{
+	ip netns add "$1" || t_fail "cannot create network namespace $1"
+	T_NETNS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+t_until()
+{
+	local secs=$1 what=$2 i
+
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	t_fail "$what did not happen within $secs s"
 }

@@ -273,7 +273,7 @@ bindings_start(struct sub *sub)
 	struct db *db = sub->s->db;
 	struct wire_msg *msgs = NULL, m;
 	size_t n = 0, cap = 0, hl = strlen(sub->host) + 1;
-	uint64_t seq = db->last_seq ? db->last_seq : 1;
+	uint64_t seq = db->last_seq;
 	struct db_iter it;
 	MDB_txn *txn;
 	uint8_t prefix[WIRE_NAME_MAX + 1];
@@ -380,17 +380,9 @@ static int
 on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 {
 	struct sub *sub = conn_arg(c);
-	uint8_t frame[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
 	struct wire_msg m;
 
-	/* The codec reads whole frames: put the length back in front. */
-	if (len > WIRE_RECORD_MAX) {
-		drop(sub, "sent an oversized frame");
-		return -1;
-	}
-	wire_frame_header(frame, len);
-	memcpy(frame + WIRE_LEN_SIZE, payload, len);
-	if (wire_decode(frame, WIRE_LEN_SIZE + len, &m) <= 0) {
+	if (wire_decode_payload(payload, len, &m) < 0) {
 		drop(sub, "sent a malformed record");
 		return -1;
 	}

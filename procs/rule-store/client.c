@@ -47,7 +47,6 @@ static int
 on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 {
 	struct client *cl = conn_arg(c);
-	uint8_t frame[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
 	struct wire_msg m;
 	int rc;
 
@@ -56,11 +55,7 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 		cl->got_data = true;
 		cl->backoff_ns = cl->p.backoff_min_ns;
 	}
-	if (len > WIRE_RECORD_MAX)
-		return -1;
-	wire_frame_header(frame, len);
-	memcpy(frame + WIRE_LEN_SIZE, payload, len);
-	if (wire_decode(frame, WIRE_LEN_SIZE + len, &m) <= 0) {
+	if (wire_decode_payload(payload, len, &m) < 0) {
 		STATS_INC(cl->c, malformed);
 		log_warnx_rl(&cl->rl, "malformed record from the controller; reconnecting");
 		return -1;

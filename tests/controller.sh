@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# controller: the controller, two rule-stores and vpcfwdctl, started from etc/test/ in a
+# network namespace of their own (DESIGN.md §7 for the faults):
+#  1. VPCs, hosts and VMs made with vpcfwdctl show up in its --json listings and in both
+#     gateways' tables;
+#  2. each bad invocation fails with one clear line and a non-zero status, and changes
+#     nothing;
+#  3. the controller killed with -9 again and again under a stream of changes loses none
+#     it acknowledged;
+#  4. a rule-store killed with -9 in the middle of loading a snapshot converges;
+#  5. after thousands of random changes both tables equal the controller's rules.
+#
+#	BUILD=build bash tests/controller.sh
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_init controller
+
+RUN=t$$
+NS=vpcfwd-$RUN
+PY=$(dirname "${BASH_SOURCE[0]}")/py
+TABLE=$BUILD/bin/vpcfwd-table
+SOCK=$T_OUT/controller.sock
+CTL=("$BUILD/bin/vpcfwdctl" -s "$SOCK")
+for b in vpcfwd-controller vpcfwd-rule-store vpcfwdctl vpcfwd-table vpcfwd-stat; do
+	[[ -x $BUILD/bin/$b ]] || t_fail "$BUILD/bin/$b not built (make BUILD=$BUILD)"
+done
+t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2"
+t_netns "$NS"
+for f in controller gw1 gw2; do
+	sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
+done
+
+start_controller()
+{
+	t_spawn CTL_PID ip netns exec "$NS" "$BUILD/bin/vpcfwd-controller" \
+	    -c "$T_OUT/controller.conf" 2>>"$T_OUT/controller.log"
+	t_until 5 "the controller's socket" "${CTL[@]}" vpc list
+}
+
+start_gw()
+{
+	local -n pid=GW$1_PID
+
+	t_spawn "GW$1_PID" ip netns exec "$NS" "$BUILD/bin/vpcfwd-rule-store" \
+	    -c "$T_OUT/gw$1.conf" 2>>"$T_OUT/gw$1.log"
+	: "$pid"
+}
+
+# synced NODE: the node's rule-store applied everything the controller logged.
+synced()
+{
+	[[ $(t_stat "$RUN-gw$1" rule-store applied_seq) -eq \
+	    $(t_stat "$RUN-ctl" controller log_seq) ]]
+}
+
+json_check()
+{
+	python3 -c "import json, sys; d = json.load(sys.stdin); $1" ||
+		t_fail "$2"
+}
+
+start_controller
+start_gw 1
+start_gw 2
+
+# 1. Listings and tables.
+"${CTL[@]}" vpc create blue --vni 100 --cidr 10.0.0.0/16 >/dev/null
+"${CTL[@]}" vpc create red --vni 200 --cidr 10.0.0.0/16 --cidr 172.16.0.0/24 >/dev/null
+"${CTL[@]}" host create host1 --vtep 192.168.0.11 >/dev/null
+"${CTL[@]}" host create host2 --vtep 192.168.0.12 >/dev/null
+"${CTL[@]}" host create ext1 --vtep 192.168.0.50 --kind external >/dev/null
+"${CTL[@]}" vm create web1 --vpc blue --ip 10.0.0.5 --host host1 >/dev/null
+"${CTL[@]}" vm create web2 --vpc blue --ip 10.0.0.6 --host host2 --mac 02:aa:00:00:00:06 >/dev/null
+"${CTL[@]}" vm create db1 --vpc red --ip 10.0.0.5 --host host2 --tap vmdb1 >/dev/null
+"${CTL[@]}" vm migrate web1 --host host2 >/dev/null
+"${CTL[@]}" --json vpc list | json_check '
+v = {x["name"]: x for x in d}
+assert v["blue"]["vni"] == 100 and v["blue"]["vms"] == 2 and v["blue"]["version"] == 3, v
+assert v["red"]["cidrs"] == ["10.0.0.0/16", "172.16.0.0/24"] and v["red"]["vms"] == 1, v
+assert v["blue"]["gen"] != 0' "vpc list --json does not show both VPCs as made"
+"${CTL[@]}" --json host list | json_check '
+h = {x["name"]: x for x in d}
+assert h["ext1"]["kind"] == "external" and h["host2"]["vms"] == 3 and h["host1"]["vms"] == 0, h
+' "host list --json is wrong"
+"${CTL[@]}" --json vm list --vpc blue | json_check '
+m = {x["name"]: x for x in d}
+assert set(m) == {"web1", "web2"}, m
+assert m["web1"]["host"] == "host2" and m["web1"]["vtep"] == "192.168.0.12", m
+assert m["web1"]["mac"] == "02:00:00:64:00:05" and m["web2"]["mac"] == "02:aa:00:00:00:06", m
+assert m["web1"]["tap"] == "vfweb1", m' "vm list --json --vpc blue is wrong"
+"${CTL[@]}" --json rule list red 10.0.0.5 | json_check '
+assert len(d) == 1 and d[0]["vtep"] == "192.168.0.12" and d[0]["op"] == "set", d
+' "rule list red 10.0.0.5 is wrong"
+t_until 5 "gateway 1 catching up" synced 1
+t_until 5 "gateway 2 catching up" synced 2
+python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
+echo "listings and both tables agree"
+
+# 2. Bad invocations: one line each, non-zero, nothing changed.
+state()
+{
+	{
+		"${CTL[@]}" --json vpc list
+		"${CTL[@]}" --json host list
+		"${CTL[@]}" --json vm list
+		"${CTL[@]}" --json rule list blue
+		"${CTL[@]}" --json rule list red
+	}
+}
+before=$(state)
+nbad=0
+while IFS='|' read -r args want; do
+	[[ -n $args ]] || continue
+	nbad=$((nbad + 1))
+	set +e
+	# shellcheck disable=SC2086
+	"${CTL[@]}" $args >"$T_OUT/bad.out" 2>"$T_OUT/bad.err"
+	rc=$?
+	set -e
+	lines=$(wc -l <"$T_OUT/bad.err")
+	[[ $rc -ne 0 ]] || t_fail "vpcfwdctl $args succeeded"
+	[[ $lines -eq 1 ]] || t_fail "vpcfwdctl $args printed $lines lines on stderr: $(cat "$T_OUT/bad.err")"
+	grep -qF -- "$want" "$T_OUT/bad.err" ||
+		t_fail "vpcfwdctl $args said '$(cat "$T_OUT/bad.err")', not '$want'"
+done <<'EOF'
+vm create x --vpc nosuch --ip 10.0.0.9 --host host1|unknown VPC nosuch
+vm create x --vpc blue --ip 10.9.0.9 --host host1|outside VPC blue
+vm create x --vpc blue --ip 10.0.0.6 --host host1|10.0.0.6
+vm create x --vpc blue --ip 10.0.0.9 --host nosuch|unknown host nosuch
+vm create x --vpc blue --ip 10.0.0.9 --host host1 --mac 01:00:00:00:00:01|mac
+vm create x --vpc blue --ip 10.0.0.9 --host host1 --mac 02:aa:00:00:00:06|02:aa:00:00:00:06
+vm create x --vpc blue --ip 10.0.0.300 --host host1|ip
+vm create web1 --vpc blue --ip 10.0.0.9 --host host1|exists
+vm create x --vpc blue --ip 10.0.0.9 --host host1 --tap vfweb2|vfweb2
+vpc create green --vni 100 --cidr 10.1.0.0/16|VNI 100
+vpc create green --vni 16777216 --cidr 10.1.0.0/16|vni
+vpc create green --vni 0 --cidr 10.1.0.0/16|vni
+vpc create green --vni 300 --cidr 10.1.0.1/16|10.1.0.1/16
+vpc create green --vni 300 --cidr 10.1.0.0/16 --cidr 10.1.128.0/17|overlaps
+vpc create blue --vni 300 --cidr 10.1.0.0/16|exists
+vpc create bad/name --vni 300 --cidr 10.1.0.0/16|name
+vpc delete blue|still has
+vpc delete nosuch|unknown VPC nosuch
+host create host3 --vtep 192.168.0.11|192.168.0.11
+host create host3 --vtep 1.2.3|vtep
+host create host3 --vtep 192.168.0.13 --kind weird|kind
+host delete host2|still has
+vm migrate web1 --host host2|already on host host2
+vm migrate nosuch --host host1|unknown VM nosuch
+vm delete nosuch|unknown VM nosuch
+rule list blue 10.9.0.1|outside
+rule list nosuch|unknown VPC nosuch
+vm frobnicate|frobnicate
+EOF
+[[ $(state) == "$before" ]] || t_fail "a refused invocation changed the controller's state"
+set +e
+"$BUILD/bin/vpcfwdctl" -s "$T_OUT/nosuch.sock" vpc list 2>"$T_OUT/bad.err"
+rc=$?
+set -e
+[[ $rc -eq 3 ]] || t_fail "an unreachable controller exits $rc, not 3"
+echo "$((nbad + 1)) bad invocations refused with one line each, nothing changed"
+
+# 3. The controller killed under a stream of changes.
+t_spawn CHURN python3 "$PY/churn.py" "$SOCK" 1 1500 "$T_OUT/model.json" 2>"$T_OUT/churn.log"
+kills=0
+while kill -0 "$CHURN" 2>/dev/null; do
+	sleep "0.$((RANDOM % 5 + 2))"
+	kill -0 "$CHURN" 2>/dev/null || break
+	t_kill "$CTL_PID"
+	kills=$((kills + 1))
+	start_controller
+done
+wait "$CHURN" || t_fail "churn failed: $(tail -2 "$T_OUT/churn.log")"
+t_forget "$CHURN"
+python3 "$PY/compare.py" vms "$SOCK" "$T_OUT/model.json"
+echo "controller killed $kills times under 1500 changes: nothing acknowledged was lost"
+
+# 4. A rule-store killed while it loads a snapshot.
+kill -TERM "$GW2_PID"
+wait "$GW2_PID" || true
+t_forget "$GW2_PID"
+python3 - "$SOCK" <<'EOF'
+import sys
+sys.path.insert(0, "tests/py")
+from ctlapi import Api
+api = Api(sys.argv[1])
+vms = [{"name": "bulk%d" % i, "vpc": "blue", "ip": "10.0.%d.%d" % (100 + i // 250, 1 + i % 250),
+        "host": "host1"} for i in range(20000)]
+for i in range(0, len(vms), 5000):
+    r = api.call(op="vm.import", vms=vms[i:i + 5000])
+    assert r["ok"], r
+EOF
+snap_before=$(t_stat "$RUN-gw2" rule-store snapshot_loads)
+for try in 1 2 3 4 5; do
+	: >"$T_OUT/gw2.log"
+	start_gw 2
+	# As soon as it starts loading: polling any slower would let it finish.
+	for ((i = 0; i < 20000; i++)); do
+		grep -q "loading a snapshot" "$T_OUT/gw2.log" && break
+		sleep 0.0005
+	done
+	t_kill "$GW2_PID"
+	grep -q "loaded" "$T_OUT/gw2.log" || break
+	echo "the snapshot completed before the kill; again ($try)"
+done
+grep -q "loaded" "$T_OUT/gw2.log" && t_fail "could not kill gateway 2 in the middle of a snapshot"
+start_gw 2
+t_until 20 "gateway 2 converging after its kill" synced 2
+[[ $(t_stat "$RUN-gw2" rule-store snapshot_loads) -gt $snap_before ]] ||
+	t_fail "gateway 2 did not load a snapshot"
+python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw2"
+echo "gateway 2 killed in the middle of a snapshot, restarted, converged"
+
+# 5. Thousands of random changes: both tables equal the controller's rules.
+python3 "$PY/churn.py" "$SOCK" 2 10000 "$T_OUT/model2.json" 6 4 2>"$T_OUT/churn.log" ||
+	t_fail "churn failed: $(tail -2 "$T_OUT/churn.log")"
+t_until 20 "gateway 1 catching up" synced 1
+t_until 20 "gateway 2 catching up" synced 2
+python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
+echo "controller: ok"

@@ -1,0 +1,57 @@
+"""compare: the controller's state against a churn model, and gateway tables against the
+controller's rules.
+
+    compare.py vms SOCKET MODEL.json         every VM as the model says, no other
+    compare.py tables SOCKET TABLE_TOOL NODE...   each node's table holds exactly the
+                                              controller's live rules, version for version
+"""
+import json
+import subprocess
+import sys
+
+from ctlapi import Api
+
+
+def vms(sock, model_path):
+    api = Api(sock)
+    have = {v["name"]: {"vpc": v["vpc"], "ip": v["ip"], "host": v["host"]}
+            for v in api.all("vm.list", "vms")}
+    want = json.load(open(model_path))
+    missing = sorted(set(want) - set(have))
+    extra = sorted(set(have) - set(want))
+    wrong = sorted(n for n in set(want) & set(have) if want[n] != have[n])
+    if missing or extra or wrong:
+        sys.exit("compare: controller differs from the acknowledged changes: %d missing "
+                 "(%s), %d extra (%s), %d different (%s)" % (
+                     len(missing), missing[:5], len(extra), extra[:5], len(wrong), wrong[:5]))
+    print("compare: controller holds all %d VMs acknowledged" % len(want))
+
+
+def tables(sock, table_tool, nodes):
+    api = Api(sock)
+    want = {}
+    for vpc in api.all("vpc.list", "vpcs"):
+        for r in api.all("rule.list", "rules", vpc=vpc["name"]):
+            if r["op"] == "set":
+                want[(r["vni"], r["ip"])] = (r["mac"], r["vtep"], r["version"])
+    for node in nodes:
+        dump = json.loads(subprocess.check_output([table_tool, "--json", "-N", node]))
+        have = {}
+        for v in dump["vnis"]:
+            d = json.loads(subprocess.check_output(
+                [table_tool, "--json", "-N", node, "-v", str(v["vni"])]))
+            for e in d["entries"]:
+                have[(v["vni"], e["ip"])] = (e["mac"], e["vtep"], e["version"])
+        if have != want:
+            diff = sorted(set(have.items()) ^ set(want.items()))[:5]
+            sys.exit("compare: table of %s differs from the controller: %d rules vs %d; "
+                     "first differences %s" % (node, len(have), len(want), diff))
+        print("compare: table of %s equals the controller's %d rules" % (node, len(want)))
+
+
+if sys.argv[1] == "vms":
+    vms(sys.argv[2], sys.argv[3])
+elif sys.argv[1] == "tables":
+    tables(sys.argv[2], sys.argv[3], sys.argv[4:])
+else:
+    sys.exit(__doc__)
