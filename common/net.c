@@ -57,8 +57,16 @@ net_tcp_listen(const struct sockaddr_in *sin, int backlog, char *err, size_t err
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
-	    listen(fd, backlog) == -1)
+	/*
+	 * A process killed a moment ago may still hold the port: io_uring releases the
+	 * files of its requests after the process is gone. Give it a second.
+	 */
+	for (int i = 0; bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1; i++) {
+		if (errno != EADDRINUSE || i == 50)
+			goto fail;
+		usleep(20000);
+	}
+	if (listen(fd, backlog) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -80,15 +88,22 @@ net_unix_listen(const char *path, mode_t mode, int backlog, char *err, size_t er
 		return -ENAMETOOLONG;
 	}
 	strcpy(sun.sun_path, path);
-	/* Someone listening there already? Then it is not ours to replace. */
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+	/*
+	 * Someone listening there already? Then it is not ours to replace. A process killed
+	 * a moment ago may still seem to listen (io_uring releases the files of its
+	 * requests after the process is gone): ask again for a second before deciding.
+	 */
+	for (int i = 0; (probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0; i++) {
 		int live = connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
 
 		close(probe);
-		if (live) {
+		if (!live)
+			break;
+		if (i == 50) {
 			snprintf(err, errlen, "%s: another process listens on it", path);
 			return -EADDRINUSE;
 		}
+		usleep(20000);
 	}
 	unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||

@@ -407,10 +407,11 @@ do_vm_migrate(struct req *r, struct model_txn *t)
 /* Listings. */
 
 struct page {
-	const char *after;	/* a name, or "" */
+	const char *after;	/* where the previous page ended (exclusive) */
 	int64_t limit;
 	json_t *items;
 	size_t n;
+	char last[DB_NAME_MAX];	/* cursor of the last item in this page */
 };
 
 static int
@@ -418,6 +419,7 @@ page_args(struct req *r, struct page *p)
 {
 	int rc;
 
+	memset(p, 0, sizeof(*p));
 	p->limit = LIST_MAX;
 	if (arg_str(r, "after", false, &p->after) < 0 ||
 	    (rc = arg_int(r, "limit", false, &p->limit)) < 0)
@@ -428,18 +430,22 @@ page_args(struct req *r, struct page *p)
 	return 0;
 }
 
-/* Add one item; false when the page is full (and says where the next one starts). */
+/*
+ * Add one item; false when the page is full: then "next" is the cursor of the page's
+ * last item, and the next page starts after it.
+ */
 static bool
 page_add(struct req *r, struct page *p, json_t *item, const char *cursor)
 {
 	if ((int64_t)p->n == p->limit) {
 		json_decref(item);
 		json_object_set_new(r->out, "more", json_true());
-		json_object_set_new(r->out, "next", json_string(cursor));
+		json_object_set_new(r->out, "next", json_string(p->last));
 		return false;
 	}
 	json_array_append_new(p->items, item);
 	p->n++;
+	snprintf(p->last, sizeof(p->last), "%s", cursor);
 	return true;
 }
 
@@ -464,7 +470,7 @@ key_name(const MDB_val *k, char *out)
 static int
 list_named(struct req *r, enum db_dbi dbi, const char *field)
 {
-	struct page p;
+	struct page p = { 0 };
 	struct db_iter it;
 	MDB_txn *txn;
 	int rc;
@@ -544,7 +550,7 @@ do_vm_list(struct req *r)
 	const char *vpc, *host;
 	struct db *db = r->a->db;
 	struct db_vpc v;
-	struct page p;
+	struct page p = { 0 };
 	struct db_iter it;
 	uint8_t prefix[DB_NAME_MAX + 1];
 	size_t plen = 0;
@@ -635,7 +641,7 @@ do_rule_list(struct req *r)
 	const char *vpc;
 	struct db *db = r->a->db;
 	struct db_vpc v;
-	struct page p;
+	struct page p = { 0 };
 	struct db_iter it;
 	uint8_t prefix[8], after[8];
 	uint32_t ip = 0, after_ip;
@@ -643,7 +649,6 @@ do_rule_list(struct req *r)
 	MDB_txn *txn;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
 	if (arg_name(r, "vpc", true, &vpc) < 0 || arg_ip(r, "ip", false, &ip, &one) < 0 ||
 	    page_args(r, &p) < 0 || args_done(r) < 0 || read_begin(r, &txn) < 0) {
 		json_decref(p.items);

@@ -6,9 +6,12 @@
 #include "db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const dbi_names[DBI_COUNT] = {
 	"meta", "vpcs", "vni", "hosts", "vtep", "vms", "vm_ip", "vm_mac", "host_vms",
@@ -119,13 +122,26 @@ db_open(struct db *db, const char *dir, uint64_t map_size, uint64_t log_retentio
 {
 	MDB_txn *txn = NULL;
 	uint64_t schema;
+	char path[4096];
 	int rc, dead;
 
 	memset(db, 0, sizeof(*db));
 	db->log_retention = log_retention;
+	db->lock_fd = -1;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -errno;
+	}
+	/* One controller a data directory: LMDB would let two write in turn. */
+	snprintf(path, sizeof(path), "%s/controller.lock", dir);
+	if ((db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(db->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		rc = errno;
+		snprintf(err, errlen, "%s: %s", path, rc == EWOULDBLOCK ?
+		    "another controller uses this data directory" : strerror(rc));
+		if (db->lock_fd >= 0)
+			close(db->lock_fd);
+		return -rc;
 	}
 	if ((rc = mdb_env_create(&db->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(db->env, DBI_COUNT)) != 0 ||
@@ -173,6 +189,8 @@ fail:
 		mdb_txn_abort(txn);
 	mdb_env_close(db->env);
 	db->env = NULL;
+	close(db->lock_fd);
+	db->lock_fd = -1;
 	return rc > 0 && rc < 1000 ? -rc : -EIO;
 }
 
@@ -182,6 +200,9 @@ db_close(struct db *db)
 	if (db->env)
 		mdb_env_close(db->env);
 	db->env = NULL;
+	if (db->lock_fd >= 0)
+		close(db->lock_fd);
+	db->lock_fd = -1;
 }
 
 int
@@ -572,7 +593,8 @@ db_iter_open(MDB_txn *txn, struct db *db, enum db_dbi dbi, const void *prefix,
 	memset(it, 0, sizeof(*it));
 	if (prefix_len > sizeof(it->prefix))
 		return -EINVAL;
-	memcpy(it->prefix, prefix, prefix_len);
+	if (prefix_len)
+		memcpy(it->prefix, prefix, prefix_len);
 	it->prefix_len = prefix_len;
 	return mdb_err(mdb_cursor_open(txn, db->dbi[dbi], &it->cur));
 }

@@ -75,6 +75,7 @@ enum db_dbi {
 struct db {
 	MDB_env *env;
 	MDB_dbi dbi[DBI_COUNT];
+	int lock_fd;		/* flock on data_dir/controller.lock: one controller a dir */
 	uint64_t log_retention;	/* records kept in the log */
 	/* Published after each commit (what subscribers may read up to). */
 	uint64_t last_seq;	/* newest record in the log; 0: none */

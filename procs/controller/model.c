@@ -228,13 +228,17 @@ model_ip_in_vpc(const struct db_vpc *v, uint32_t ip)
 	return false;
 }
 
+/*
+ * 02:00 and the IP: locally administered, unique in the VPC because the IP is, and
+ * readable (10.0.0.5 -> 02:00:0a:00:00:05).
+ */
 void
-model_default_mac(uint32_t vni, uint32_t ip, uint8_t mac[6])
+model_default_mac(uint32_t ip, uint8_t mac[6])
 {
 	mac[0] = 0x02;
-	mac[1] = vni >> 16;
-	mac[2] = vni >> 8;
-	mac[3] = (uint8_t)vni;
+	mac[1] = 0x00;
+	mac[2] = ip >> 24;
+	mac[3] = ip >> 16;
 	mac[4] = ip >> 8;
 	mac[5] = (uint8_t)ip;
 }
@@ -440,7 +444,7 @@ model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm
 	if (a->has_mac)
 		memcpy(vm.mac, a->mac, 6);
 	else
-		model_default_mac(vm.vni, vm.ip, vm.mac);
+		model_default_mac(vm.ip, vm.mac);
 	if (db_vm_by_mac(t->db.txn, t->db.db, vm.vni, vm.mac, other) == 0)
 		return fail(t, -EEXIST, "mac %s is VM %s's in VPC %s",
 		    addr_mac_format(vm.mac, mac), other, a->vpc);

@@ -32,7 +32,9 @@ def main():
     nhosts = int(sys.argv[6]) if len(sys.argv) > 6 else 3
     rnd = random.Random(seed)
     api = connect(path)
-    vpcs = {"c%d" % i: ipaddress.ip_network("10.%d.0.0/16" % (100 + i)) for i in range(nvpcs)}
+    # VPCs of their own for each seed: runs with other seeds do not collide.
+    vpcs = {"s%dv%d" % (seed, i): ipaddress.ip_network("10.%d.0.0/16" % ((100 + seed * 8 + i) % 256))
+            for i in range(nvpcs)}
     hosts = ["h%d" % i for i in range(nhosts)]
 
     def call(**req):
@@ -47,7 +49,7 @@ def main():
 
     for i, (name, net) in enumerate(vpcs.items()):
         while True:
-            r = call(op="vpc.create", name=name, vni=5000 + i, cidrs=[str(net)])
+            r = call(op="vpc.create", name=name, vni=5000 + seed * 64 + i, cidrs=[str(net)])
             if r is not None and (r["ok"] or r["code"] == "EEXIST"):
                 break
     for i, h in enumerate(hosts):

@@ -13,10 +13,12 @@ from ctlapi import Api
 
 
 def vms(sock, model_path):
+    """Only the VPCs the churn used: the model's VPCs are the whole truth for them."""
     api = Api(sock)
-    have = {v["name"]: {"vpc": v["vpc"], "ip": v["ip"], "host": v["host"]}
-            for v in api.all("vm.list", "vms")}
     want = json.load(open(model_path))
+    vpcs = {v["vpc"] for v in want.values()}
+    have = {v["name"]: {"vpc": v["vpc"], "ip": v["ip"], "host": v["host"]}
+            for v in api.all("vm.list", "vms") if v["vpc"] in vpcs}
     missing = sorted(set(want) - set(have))
     extra = sorted(set(have) - set(want))
     wrong = sorted(n for n in set(want) & set(have) if want[n] != have[n])

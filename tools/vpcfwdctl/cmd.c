@@ -1,0 +1,211 @@
+/*
+ * vpcfwdctl cmd: the vpc, host, vm and rule commands. Each is a row of main.c's table:
+ * its operands and options become the request's arguments, named as in docs/api.md,
+ * each checked first with the controller's own rules (common/addr.h) so that a typo
+ * is refused here, in the controller's words, before anything is sent. The result is
+ * printed as the table says.
+ */
+#include "tools/vpcfwdctl/ctl.h"
+
+#include "common/addr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* s for an error line: cut, no control bytes, "" when empty. */
+static const char *
+shown(char *buf, size_t len, const char *s)
+{
+	return s[0] ? ctl_oneline(buf, len, s) : "\"\"";
+}
+
+/* A decimal integer, nothing else; false when s is not one or does not fit. */
+static bool
+parse_int(const char *s, int64_t *v)
+{
+	char *end;
+
+	if (!(s[0] >= '0' && s[0] <= '9') && !(s[0] == '-' && s[1] >= '0' && s[1] <= '9'))
+		return false;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+int64_t
+cmd_check(const char *key, enum ctl_val v, const char *s)
+{
+	char err[ADDR_ERR_MAX], what[64];
+	enum addr_kind kind;
+	struct addr_cidr cidr;
+	uint8_t mac[6];
+	uint32_t ip;
+	int64_t n = 0;
+	int r = 0;
+
+	switch (v) {
+	case CTL_V_NAME:
+		r = addr_name_check(key, s, err);
+		break;
+	case CTL_V_IP4:
+		r = addr_ip4_check(key, s, &ip, err);
+		break;
+	case CTL_V_MAC:
+		r = addr_mac_check(key, s, mac, err);
+		break;
+	case CTL_V_TAP:
+		r = addr_tap_check(key, s, err);
+		break;
+	case CTL_V_KIND:
+		r = addr_kind_check(key, s, &kind, err);
+		break;
+	case CTL_V_CIDR:
+		r = addr_cidr_check(key, s, &cidr, err);
+		break;
+	case CTL_V_VNI:
+		/* Not a number at all gets the words of one out of range. */
+		if (!parse_int(s, &n))
+			ctl_fail(CTL_EXIT_USAGE, "%s must be %d..%d, not %s", key, ADDR_VNI_MIN,
+			    ADDR_VNI_MAX, shown(what, sizeof(what), s));
+		r = addr_vni_check(key, n, err);
+		break;
+	case CTL_V_BATCH:
+		if (!parse_int(s, &n) || n < 1 || n > CTL_BATCH_MAX)
+			ctl_fail(CTL_EXIT_USAGE, "%s must be 1..%d, not %s", key, CTL_BATCH_MAX,
+			    shown(what, sizeof(what), s));
+		break;
+	case CTL_V_PATH:
+		break;
+	}
+	if (r < 0)
+		ctl_fail(CTL_EXIT_USAGE, "%s", err);
+	return n;
+}
+
+static void
+put(json_t *req, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(req, key, v) < 0)
+		ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+}
+
+/*
+ * Every --cidr, each checked, then the set: the request's "cidrs". Named as the
+ * controller names them, cidrs[0], cidrs[1]...
+ */
+static json_t *
+cidrs(const struct ctl_args *a)
+{
+	struct addr_cidr c[ADDR_CIDRS_MAX];
+	char err[ADDR_ERR_MAX], arg[32];
+	json_t *arr = json_array();
+
+	if (arr == NULL)
+		ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+	for (int i = 0; i < a->ncidr; i++) {
+		snprintf(arg, sizeof(arg), "cidrs[%d]", i);
+		cmd_check(arg, CTL_V_CIDR, a->cidr[i]);
+		if (i < ADDR_CIDRS_MAX)
+			addr_cidr_parse(a->cidr[i], &c[i]);
+		if (json_array_append_new(arr, json_string(a->cidr[i])) < 0)
+			ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+	}
+	if (a->ncidr > ADDR_CIDRS_MAX)
+		ctl_fail(CTL_EXIT_USAGE, "cidrs must hold at most %d prefixes", ADDR_CIDRS_MAX);
+	if (addr_cidrs_check("cidrs", c, (size_t)a->ncidr, err) < 0)
+		ctl_fail(CTL_EXIT_USAGE, "%s", err);
+	return arr;
+}
+
+/* The result under key, of the JSON type wanted; exits 1 when the response lacks it. */
+static json_t *
+result(json_t *resp, const char *key, bool array)
+{
+	json_t *r = json_object_get(resp, key);
+
+	if (array ? !json_is_array(r) : !json_is_object(r))
+		ctl_fail(CTL_EXIT_ERROR, "bad response from the controller: no %s \"%s\"",
+		    array ? "array" : "object", key);
+	return r;
+}
+
+/*
+ * A listing: the controller answers a page at a time, with "more": true and "next"
+ * when there is more; the request is sent again with "after": next until there is
+ * not. Each page is printed as it comes.
+ */
+static void
+list_pages(struct ctl *c, json_t *req)
+{
+	const struct ctl_cmd *cmd = c->cmd;
+	struct print_list pl;
+	char *after = NULL;
+
+	print_list_begin(&pl, c, cmd->obj);
+	for (;;) {
+		json_t *resp = client_call(c, json_incref(req)), *arr;
+		const char *next;
+
+		arr = result(resp, cmd->result, true);
+		print_list_page(&pl, arr);
+		if (!json_is_true(json_object_get(resp, "more"))) {
+			json_decref(resp);
+			break;
+		}
+		next = json_string_value(json_object_get(resp, "next"));
+		if (next == NULL || json_array_size(arr) == 0 ||
+		    (after && strcmp(after, next) == 0))
+			ctl_fail(CTL_EXIT_ERROR, "bad response from the controller: \"more\" "
+			    "without a page and a \"next\" that moves on");
+		free(after);
+		if ((after = strdup(next)) == NULL)
+			ctl_fail(CTL_EXIT_ERROR, "out of memory");
+		put(req, "after", json_string(after));
+		json_decref(resp);
+	}
+	print_list_end(&pl);
+	free(after);
+	json_decref(req);
+}
+
+int
+cmd_run(struct ctl *c, const struct ctl_args *a)
+{
+	const struct ctl_cmd *cmd = c->cmd;
+	json_t *req = json_object(), *resp;
+
+	if (req == NULL)
+		ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+	put(req, "op", json_string(cmd->op));
+	for (int i = 0; i < a->npos; i++) {
+		cmd_check(cmd->pos_key[i], cmd->pos_val[i], a->pos[i]);
+		put(req, cmd->pos_key[i], json_string(a->pos[i]));
+	}
+	for (int i = 0; i < CTL_O_NUM; i++) {
+		const struct ctl_optdef *d = &ctl_opts[i];
+
+		if (a->opt[i] == NULL)
+			continue;
+		if (d->val == CTL_V_CIDR)
+			put(req, d->key, cidrs(a));
+		else if (d->val == CTL_V_VNI)
+			put(req, d->key, json_integer(cmd_check(d->key, d->val, a->opt[i])));
+		else {
+			cmd_check(d->key, d->val, a->opt[i]);
+			put(req, d->key, json_string(a->opt[i]));
+		}
+	}
+
+	if (cmd->out == CTL_OUT_LIST) {
+		list_pages(c, req);
+		return 0;
+	}
+	resp = client_call(c, req);
+	if (cmd->out == CTL_OUT_LINE)
+		print_line(c, cmd->obj, result(resp, cmd->result, false));
+	else if (cmd->out == CTL_OUT_SHOW)
+		print_show(c, cmd->obj, result(resp, cmd->result, false));
+	json_decref(resp);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * impfile: the reader of vpcfwdctl's import files. A file holds VMs, one a line, as
+ * JSON lines (one object of vm.create's arguments a line, the API's keys: name, vpc,
+ * ip, host, optional mac and tap) or as CSV (a header line naming the columns, name,
+ * vpc, ip, host and optionally mac and tap, in any order; an empty mac or tap is not
+ * given; a field may be double-quoted, "" inside quotes being one "). The first line
+ * that is not blank says which: one starting with '{' means JSON lines, anything else
+ * is a CSV header. Blank lines are skipped, a UTF-8 byte order mark and CRLF endings
+ * are ignored.
+ *
+ * Every VM is checked with the controller's rules (common/addr.h) and handed out as
+ * the object to put in vm.import's "vms", so a bad line is named before it is sent.
+ * No I/O but reading the FILE it is given; no exits.
+ */
+#ifndef TOOLS_VPCFWDCTL_IMPFILE_H
+#define TOOLS_VPCFWDCTL_IMPFILE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define IMPFILE_ERR_MAX		512
+#define IMPFILE_COLS_MAX	6	/* name, vpc, ip, host, mac, tap */
+
+enum impfile_format { IMPFILE_UNKNOWN, IMPFILE_JSONL, IMPFILE_CSV };
+
+struct impfile {
+	FILE *f;
+	enum impfile_format format;	/* known from the first line that is not blank */
+	int ncols;
+	int col[IMPFILE_COLS_MAX];	/* CSV: which argument each column holds */
+	uint64_t line;			/* the last line read, from 1 */
+	char *buf;			/* getline's */
+	size_t cap;
+	char err[IMPFILE_ERR_MAX];	/* why impfile_next returned -1 */
+};
+
+void impfile_init(struct impfile *im, FILE *f);
+/*
+ * The next VM: 1 with *vm (a new reference) read from line im->line; 0 at the end of
+ * the file; -1 when line im->line is bad (or cannot be read), im->err saying why.
+ * An import stops there: after -1, what a further call returns is not defined.
+ */
+int impfile_next(struct impfile *im, json_t **vm);
+void impfile_fini(struct impfile *im);
+/*
+ * One object of vm.create's arguments: no unknown key, the required ones present,
+ * every value a string that passes its check. 0, or -EINVAL with a line in err
+ * (IMPFILE_ERR_MAX bytes) in the controller's words: "unknown argument 'x'", "ip is
+ * missing", "ip must be a string", or those of common/addr.h.
+ */
+int impfile_vm_check(json_t *vm, char *err);
+
+#endif
