@@ -1,0 +1,345 @@
+/*
+ * controller_test: the controller's model and database: the rules a request must
+ * satisfy (refused with a clear message and nothing changed), version arithmetic with
+ * version_step 1 and 2, the log's records and its trimming (tombstones leave with
+ * their records; the rules a snapshot is made of stay whole).
+ */
+#include "procs/controller/db.c"
+#include "procs/controller/model.c"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdlib.h>
+
+static char dir[64];
+static struct db db;
+static char err[512];
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+open_db(uint64_t retention)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ctltest.%d", (int)getpid());
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cr_assert_eq(db_open(&db, dir, 1 << 26, retention, err, sizeof(err)), 0, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	db_close(&db);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(controller, .fini = teardown);
+
+static uint32_t
+ip4(const char *s)
+{
+	uint32_t ip;
+
+	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
+	return ip;
+}
+
+/* One change in its own transaction; returns the model's result. */
+#define TXN(step, call)							\
+	({								\
+		struct model_txn t_;					\
+		int rc_;						\
+		cr_assert_eq(model_begin(&db, (step), &t_), 0);	\
+		struct model_txn *t = &t_;				\
+		rc_ = (call);						\
+		if (rc_ < 0) {						\
+			snprintf(err, sizeof(err), "%s", t_.err);	\
+			model_abort(&t_);				\
+		} else {						\
+			cr_assert_eq(model_finish(&t_), 0, "%s", t_.err); \
+			model_release(&t_);				\
+		}							\
+		rc_;							\
+	})
+
+static void
+setup_world(uint32_t step)
+{
+	struct addr_cidr c = { .net = ip4("10.0.0.0"), .len = 16 };
+	struct db_vpc v;
+	struct db_host h;
+
+	cr_assert_eq(TXN(step, model_vpc_create(t, "blue", 100, &c, 1, &v)), 0, "%s", err);
+	cr_assert_eq(TXN(step, model_host_create(t, "h1", ip4("192.168.0.1"),
+	    ADDR_KIND_VSWITCH, &h)), 0, "%s", err);
+	cr_assert_eq(TXN(step, model_host_create(t, "h2", ip4("192.168.0.2"),
+	    ADDR_KIND_EXTERNAL, &h)), 0, "%s", err);
+}
+
+static int
+vm(uint32_t step, const char *name, const char *ip, const char *host)
+{
+	struct model_vm_args a = { .name = name, .vpc = "blue", .host = host, .ip = ip4(ip) };
+	struct db_vm out;
+
+	return TXN(step, model_vm_create(t, &a, &out));
+}
+
+static uint64_t
+vpc_version(void)
+{
+	struct db_vpc v;
+	MDB_txn *txn;
+
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_get_vpc(txn, &db, "blue", &v), 0);
+	mdb_txn_abort(txn);
+	return v.version;
+}
+
+static struct db_rule
+rule_of(const char *ip)
+{
+	struct db_rule r;
+	MDB_txn *txn;
+
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_get_rule(txn, &db, 100, ip4(ip), &r), 0, "no rule for %s", ip);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+/* Every record of the log, decoded, in order. */
+static size_t
+log_records(struct wire_msg *out, size_t max)
+{
+	struct db_iter it;
+	MDB_txn *txn;
+	size_t n = 0;
+
+	cr_assert_eq(db_read(&db, &txn), 0);
+	db_iter_open(txn, &db, DBI_LOG, NULL, 0, &it);
+	while (db_iter_next(&it) > 0 && n < max) {
+		cr_assert_eq(wire_decode(it.val.mv_data, it.val.mv_size, &out[n]),
+		    (int)it.val.mv_size);
+		cr_assert_eq(db_get_u64be(it.key.mv_data), db.log_first + n, "log has a hole");
+		n++;
+	}
+	db_iter_close(&it);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+Test(controller, each_change_raises_the_version_by_the_step_once)
+{
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	cr_assert_eq(vm(1, "b", "10.0.0.2", "h1"), 0, "%s", err);
+	cr_assert_eq(vpc_version(), 2);
+	cr_assert_eq(rule_of("10.0.0.1").version, 1);
+	cr_assert_eq(rule_of("10.0.0.2").version, 2);
+	cr_assert_eq(TXN(1, model_vm_migrate(t, "a", "h2", &(struct db_vm){ 0 })), 0, "%s", err);
+	cr_assert_eq(vpc_version(), 3);
+	cr_assert_eq(rule_of("10.0.0.1").version, 3);
+	cr_assert_eq(rule_of("10.0.0.1").vtep, ip4("192.168.0.2"));
+	cr_assert_eq(rule_of("10.0.0.1").flags, WIRE_RULE_F_EXTERNAL, "h2 is external");
+	cr_assert_eq(TXN(1, model_vm_delete(t, "b")), 0, "%s", err);
+	cr_assert_eq(rule_of("10.0.0.2").op, WIRE_RULE_DEL, "a delete stays as a tombstone");
+	cr_assert_eq(rule_of("10.0.0.2").version, 4);
+}
+
+Test(controller, with_step_2_versions_are_odd_and_a_batch_shares_one)
+{
+	struct model_txn t;
+	struct db_vm out;
+	char name[16], ip[16];
+
+	open_db(100000);
+	setup_world(2);
+	cr_assert_eq(vm(2, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	cr_assert_eq(vpc_version(), 2);
+	/* One transaction of ten VMs: one version for all. */
+	cr_assert_eq(model_begin(&db, 2, &t), 0);
+	for (int i = 0; i < 10; i++) {
+		struct model_vm_args a = { .name = name, .vpc = "blue", .host = "h1" };
+
+		snprintf(name, sizeof(name), "b%d", i);
+		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
+		a.ip = ip4(ip);
+		cr_assert_eq(model_vm_create(&t, &a, &out), 0, "%s", t.err);
+	}
+	cr_assert_eq(model_finish(&t), 0, "%s", t.err);
+	cr_assert_eq(t.nbinds, 10, "ten bindings to publish");
+	model_release(&t);
+	cr_assert_eq(vpc_version(), 4);
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
+		cr_assert_eq(rule_of(ip).version, 4);
+	}
+}
+
+Test(controller, the_log_has_each_commits_rules_then_its_vpc_record)
+{
+	struct wire_msg m[64];
+	size_t n;
+
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	n = log_records(m, 64);
+	/* vpc create (ADVANCE to 0), then the VM's RULE and the VPC at version 1 */
+	cr_assert_eq(n, 3);
+	cr_assert_eq(m[0].type, WIRE_VPC);
+	cr_assert_eq(m[0].u.vpc.version, 0);
+	cr_assert_eq(m[1].type, WIRE_RULE);
+	cr_assert_eq(m[1].u.rule.version, 1);
+	cr_assert_eq(m[1].u.rule.ip, ip4("10.0.0.1"));
+	cr_assert_eq(m[2].type, WIRE_VPC);
+	cr_assert_eq(m[2].u.vpc.op, WIRE_VPC_ADVANCE);
+	cr_assert_eq(m[2].u.vpc.version, 1);
+	cr_assert_eq(m[2].u.vpc.gen, m[0].u.vpc.gen);
+	cr_assert_neq(m[0].u.vpc.gen, 0);
+	cr_assert_eq(db.last_seq, 3);
+}
+
+Test(controller, trimming_the_log_drops_tombstones_with_their_records)
+{
+	char name[16], ip[16];
+	MDB_txn *txn;
+
+	open_db(20);
+	setup_world(1);
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i + 1);
+		cr_assert_eq(vm(1, name, ip, "h1"), 0, "%s", err);
+	}
+	cr_assert_eq(TXN(1, model_vm_delete(t, "v0")), 0, "%s", err);
+	cr_assert_eq(rule_of("10.0.0.1").op, WIRE_RULE_DEL);
+	/* Push the delete's record out of the log. */
+	for (int i = 30; i < 45; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i + 1);
+		cr_assert_eq(vm(1, name, ip, "h1"), 0, "%s", err);
+	}
+	cr_assert_eq(db.last_seq - db.log_first + 1, 20, "the log keeps its retention");
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_get_rule(txn, &db, 100, ip4("10.0.0.1"), &(struct db_rule){ 0 }),
+	    -ENOENT, "the tombstone left with its record");
+	cr_assert_eq(db_count(txn, &db, DBI_RULES), 44, "every live rule stays (snapshots)");
+	cr_assert_eq(db_count(txn, &db, DBI_LOG), 20);
+	mdb_txn_abort(txn);
+	(void)log_records((struct wire_msg[32]){ 0 }, 32);	/* checks for holes */
+}
+
+Test(controller, the_state_survives_a_reopen)
+{
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	db_close(&db);
+	cr_assert_eq(db_open(&db, dir, 1 << 26, 100000, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(db.last_seq, 3, "vpc create, then a RULE and a VPC record");
+	cr_assert_eq(vpc_version(), 1);
+	cr_assert_eq(vm(1, "b", "10.0.0.2", "h1"), 0, "%s", err);
+	cr_assert_eq(rule_of("10.0.0.2").version, 2);
+}
+
+Test(controller, a_second_controller_on_the_same_directory_is_refused)
+{
+	struct db other;
+
+	open_db(100000);
+	cr_assert_lt(db_open(&other, dir, 1 << 26, 100000, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "another controller") != NULL, "%s", err);
+}
+
+/* Each rule a request must satisfy: refused, with words that name it, and nothing changed. */
+Test(controller, refused_changes_say_why_and_change_nothing)
+{
+	struct addr_cidr c2[2] = { { ip4("10.1.0.0"), 16 }, { ip4("10.1.128.0"), 17 } };
+	struct model_vm_args a = { .name = "x", .vpc = "blue", .host = "h1" };
+	struct db_vpc v;
+	struct db_host h;
+	struct db_vm out;
+	uint64_t seq;
+	static const struct {
+		const char *ip, *vpc, *host, *name, *tap;
+		bool mac;
+		const char *want;
+	} bad[] = {
+		{ "10.0.0.9", "nosuch", "h1", "x", NULL, false, "unknown VPC nosuch" },
+		{ "10.0.0.9", "blue", "nosuch", "x", NULL, false, "unknown host nosuch" },
+		{ "10.9.0.9", "blue", "h1", "x", NULL, false, "outside VPC blue (10.0.0.0/16)" },
+		{ "10.0.0.1", "blue", "h1", "x", NULL, false, "ip 10.0.0.1 is VM a's" },
+		{ "10.0.0.9", "blue", "h1", "a", NULL, false, "VM a exists" },
+		{ "10.0.0.9", "blue", "h1", "x", "vfa", false, "tap vfa is VM a's on host h1" },
+		{ "10.0.0.9", "blue", "h1", "x", NULL, true, "mac 02:00:0a:00:00:01 is VM a's" },
+	};
+
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	seq = db.last_seq;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a.ip = ip4(bad[i].ip);
+		a.vpc = bad[i].vpc;
+		a.host = bad[i].host;
+		a.name = bad[i].name;
+		a.tap = bad[i].tap;
+		a.has_mac = bad[i].mac;
+		model_default_mac(ip4("10.0.0.1"), a.mac);
+		cr_assert_lt(TXN(1, model_vm_create(t, &a, &out)), 0, "case %zu accepted", i);
+		cr_assert(strstr(err, bad[i].want) != NULL, "case %zu: '%s'", i, err);
+	}
+	cr_assert_eq(TXN(1, model_vpc_create(t, "green", 100, &c2[0], 1, &v)), -EEXIST);
+	cr_assert(strstr(err, "VNI 100 is in use by VPC blue") != NULL, "%s", err);
+	cr_assert_eq(TXN(1, model_vpc_create(t, "green", 300, c2, 2, &v)), -EINVAL);
+	cr_assert(strstr(err, "overlap") != NULL, "%s", err);
+	cr_assert_eq(TXN(1, model_vpc_delete(t, "blue")), -EBUSY);
+	cr_assert(strstr(err, "still has 1 VMs") != NULL, "%s", err);
+	cr_assert_eq(TXN(1, model_host_delete(t, "h1")), -EBUSY);
+	cr_assert_eq(TXN(1, model_host_create(t, "h3", ip4("192.168.0.1"), ADDR_KIND_VSWITCH,
+	    &h)), -EEXIST);
+	cr_assert(strstr(err, "VTEP 192.168.0.1 is in use by host h1") != NULL, "%s", err);
+	cr_assert_eq(TXN(1, model_vm_migrate(t, "a", "h1", &out)), -EINVAL);
+	cr_assert_eq(db.last_seq, seq, "a refused change wrote nothing to the log");
+	cr_assert_eq(vpc_version(), 1);
+}
+
+Test(controller, a_reset_draws_a_new_generation_and_resends_every_rule)
+{
+	struct db_vpc before, after;
+	struct wire_msg m[64];
+	MDB_txn *txn;
+	size_t n;
+
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	cr_assert_eq(vm(1, "b", "10.0.0.2", "h1"), 0, "%s", err);
+	cr_assert_eq(TXN(1, model_vm_delete(t, "b")), 0, "%s", err);
+	cr_assert_eq(db_read(&db, &txn), 0);
+	db_get_vpc(txn, &db, "blue", &before);
+	mdb_txn_abort(txn);
+	cr_assert_eq(TXN(1, model_vpc_reset(t, "blue", &after)), 0, "%s", err);
+	cr_assert_neq(after.gen, before.gen);
+	cr_assert_eq(after.version, before.version + 1);
+	n = log_records(m, 64);
+	cr_assert_eq(m[n - 2].type, WIRE_RULE, "the live rule again");
+	cr_assert_eq(m[n - 2].u.rule.ip, ip4("10.0.0.1"));
+	cr_assert_eq(m[n - 2].u.rule.version, after.version);
+	cr_assert_eq(m[n - 1].type, WIRE_VPC);
+	cr_assert_eq(m[n - 1].u.vpc.gen, after.gen);
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_get_rule(txn, &db, 100, ip4("10.0.0.2"), &(struct db_rule){ 0 }),
+	    -ENOENT, "no tombstone survives a reset");
+	mdb_txn_abort(txn);
+}
