@@ -18,6 +18,8 @@
 #ifndef TOOLS_VPCFWDCTL_CTL_H
 #define TOOLS_VPCFWDCTL_CTL_H
 
+#include "common/apiclient.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -119,9 +121,7 @@ struct ctl {
 	const char *socket;
 	bool json;
 	const struct ctl_cmd *cmd;	/* the command running, for its usage */
-	int fd;				/* -1 until connected */
-	uint8_t *in;			/* received, not yet taken */
-	size_t in_len, in_cap;
+	struct apiclient api;		/* api.fd -1 until connected */
 };
 
 /* main.c */

@@ -307,7 +307,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl c = { .fd = -1 };
+	struct ctl c = { .api.fd = -1 };
 	struct ctl_args a = { 0 };
 	char what[64];
 	int ch, used, rc;

@@ -1,0 +1,34 @@
+/*
+ * apiclient: the control API's client transport with plain blocking I/O (vpcfwdctl,
+ * benchmarks, tests): one unix stream socket, a request is one frame (common/wire.h:
+ * a 32-bit big-endian length, then the JSON object), and so is its response. Writes
+ * use MSG_NOSIGNAL: a controller that goes away is an error to report, not a SIGPIPE.
+ */
+#ifndef COMMON_APICLIENT_H
+#define COMMON_APICLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct apiclient {
+	int fd;
+	uint8_t *in;		/* received, not yet parsed */
+	size_t in_len, in_cap;
+	char why[JSON_ERROR_TEXT_LENGTH + 48];	/* why the last response was refused */
+};
+
+/* 0, or a negative errno (-ENAMETOOLONG for a path too long for a unix socket). */
+int apiclient_connect(struct apiclient *c, const char *path);
+void apiclient_close(struct apiclient *c);
+/* Send one request frame. 0, -EMSGSIZE past WIRE_JSON_MAX, or the socket's errno. */
+int apiclient_send(struct apiclient *c, const void *payload, size_t len);
+/*
+ * Receive one response: a JSON object with a boolean "ok". 0 and *resp, -EBADMSG
+ * (c->why says why), -EMSGSIZE, -ECONNRESET when the controller closed, or an errno.
+ */
+int apiclient_recv(struct apiclient *c, json_t **resp);
+/* Send req (not consumed) and receive its response: 0 or as above. */
+int apiclient_call(struct apiclient *c, json_t *req, json_t **resp);
+
+#endif
