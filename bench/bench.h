@@ -11,10 +11,17 @@
 #include <errno.h>
 #include <jansson.h>
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 static inline void
 bench_pin(int cpu)
@@ -85,6 +92,71 @@ bench_write(json_t *res, const char *bench)
 
 	snprintf(path, sizeof(path), "bench/results/%s.json", bench);
 	return bench_write_to(res, bench, path);
+}
+
+/* A binary of this build: $BUILD/bin/<name> (BUILD defaults to build). */
+static inline const char *
+bench_bin(const char *name)
+{
+	static char path[4][512];
+	static int next;
+	const char *b = getenv("BUILD");
+	char *p = path[next++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/bin/%s", b ? b : "build", name);
+	return p;
+}
+
+/* Start argv with stderr (and stdout) to logfile; the pid, or exit. */
+static inline pid_t
+bench_spawn(char *const argv[], const char *logfile)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	if ((r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)) != 0) {
+		fprintf(stderr, "bench: cannot start %s: %s\n", argv[0], strerror(r));
+		exit(1);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+static inline void
+bench_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* A scratch directory under /tmp, removed by bench_rmdir. */
+static inline char *
+bench_tmpdir(const char *bench)
+{
+	static char dir[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/vpcfwd-bench-%s.XXXXXX", bench);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	return dir;
+}
+
+static inline void
+bench_rmdir(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
 }
 
 #endif

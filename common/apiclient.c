@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define IN_MIN		(64u << 10)	/* the receive buffer's first size */
+#define APICLIENT_SNDBUF	(4 << 20)
 
 int
 apiclient_connect(struct apiclient *c, const char *path)
@@ -29,6 +30,12 @@ apiclient_connect(struct apiclient *c, const char *path)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -errno;
+	/*
+	 * Room for a whole import batch in the socket: with the default ~200 KB, a
+	 * megabyte request crosses in many turns of both processes. The kernel caps it
+	 * at net.core.wmem_max.
+	 */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ APICLIENT_SNDBUF }, sizeof(int));
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		int e = errno;
 

@@ -541,7 +541,8 @@ do_vm_show(struct req *r)
 }
 
 /*
- * vm.list: all VMs by name; of a host through host_vms; of a VPC through vm_ip (then
+ * vm.list: all VMs by name; of a host through host_tap (paged by TAP); of a VPC through
+ * vm_ip (then
  * paged by IP: the cursor is the last IP); both filters: the host's, kept if in the VPC.
  */
 static int
@@ -570,7 +571,7 @@ do_vm_list(struct req *r)
 		goto fail_txn;
 	}
 	if (host) {
-		dbi = DBI_HOST_VMS;
+		dbi = DBI_HOST_TAP;
 		plen = strlen(host) + 1;
 		memcpy(prefix, host, plen);
 	} else if (vpc) {
@@ -606,19 +607,16 @@ do_vm_list(struct req *r)
 		char name[DB_NAME_MAX], cursor[DB_NAME_MAX];
 		struct db_vm vm;
 
-		if (dbi == DBI_VMS) {
+		if (dbi == DBI_VMS)
 			key_name(&it.key, name);
-		} else if (dbi == DBI_HOST_VMS) {
-			MDB_val k = { it.key.mv_size - plen, (uint8_t *)it.key.mv_data + plen };
-
-			key_name(&k, name);
-		} else {
+		else
 			key_name(&it.val, name);
-		}
 		if (db_get_vm(txn, db, name, &vm) < 0 || (vpc && strcmp(vm.vpc, vpc) != 0))
 			continue;
 		if (dbi == DBI_VM_IP)
 			addr_ip4_format(vm.ip, cursor);
+		else if (dbi == DBI_HOST_TAP)
+			memcpy(cursor, vm.tap, sizeof(vm.tap));
 		else
 			memcpy(cursor, name, sizeof(cursor));
 		if (!page_add(r, &p, vm_json(txn, db, name, &vm), cursor))

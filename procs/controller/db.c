@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 static const char *const dbi_names[DBI_COUNT] = {
-	"meta", "vpcs", "vni", "hosts", "vtep", "vms", "vm_ip", "vm_mac", "host_vms",
-	"host_tap", "rules", "log",
+	"meta", "vpcs", "vni", "hosts", "vtep", "vms", "vm_ip", "vm_mac", "host_tap",
+	"rules", "log",
 };
 
 /* LMDB's errors are positive and its own; the callers speak negative errno. */
@@ -478,40 +478,42 @@ db_del_host(struct db_txn *t, const char *name, uint32_t vtep)
 }
 
 static int
-index_vm(struct db_txn *t, const char *name, const struct db_vm *vm, bool add)
+index_vm(struct db_txn *t, const char *name, const struct db_vm *vm, bool add,
+    enum db_dbi *taken)
 {
-	uint8_t ipk[8], mack[10], hk[2 * DB_NAME_MAX], tk[DB_NAME_MAX + WIRE_TAP_MAX];
+	uint8_t ipk[8], mack[10], tk[DB_NAME_MAX + WIRE_TAP_MAX];
 	MDB_val nv = str_key(name);
-	size_t hl = key_host_pair(hk, vm->host, name), tl = key_host_pair(tk, vm->host, vm->tap);
+	size_t tl = key_host_pair(tk, vm->host, vm->tap);
 	int rc;
 
 	db_key_vni_ip(ipk, vm->vni, vm->ip);
 	key_vni_mac(mack, vm->vni, vm->mac);
 	if (!add) {
 		if ((rc = del(t, DBI_VM_IP, val_of(ipk, 8))) < 0 ||
-		    (rc = del(t, DBI_VM_MAC, val_of(mack, 10))) < 0 ||
-		    (rc = del(t, DBI_HOST_TAP, val_of(tk, tl))) < 0)
+		    (rc = del(t, DBI_VM_MAC, val_of(mack, 10))) < 0)
 			return rc;
-		return del(t, DBI_HOST_VMS, val_of(hk, hl));
+		return del(t, DBI_HOST_TAP, val_of(tk, tl));
 	}
-	if ((rc = put(t, DBI_VM_IP, val_of(ipk, 8), nv, MDB_NOOVERWRITE)) < 0 ||
-	    (rc = put(t, DBI_VM_MAC, val_of(mack, 10), nv, MDB_NOOVERWRITE)) < 0 ||
-	    (rc = put(t, DBI_HOST_TAP, val_of(tk, tl), nv, MDB_NOOVERWRITE)) < 0)
+	/* The unique indexes refuse a taken key themselves: no lookup before. */
+	if ((rc = put(t, *taken = DBI_VM_IP, val_of(ipk, 8), nv, MDB_NOOVERWRITE)) < 0 ||
+	    (rc = put(t, *taken = DBI_VM_MAC, val_of(mack, 10), nv, MDB_NOOVERWRITE)) < 0)
 		return rc;
-	return put(t, DBI_HOST_VMS, val_of(hk, hl), val_of("", 0), 0);
+	return put(t, *taken = DBI_HOST_TAP, val_of(tk, tl), nv, MDB_NOOVERWRITE);
 }
 
 int
 db_put_vm(struct db_txn *t, const char *name, const struct db_vm *vm,
-    const struct db_vm *old)
+    const struct db_vm *old, enum db_dbi *taken)
 {
 	int rc;
 
-	if (old && (rc = index_vm(t, name, old, false)) < 0)
+	if (old && (rc = index_vm(t, name, old, false, taken)) < 0)
 		return rc;
-	if ((rc = put(t, DBI_VMS, str_key(name), val_of(vm, sizeof(*vm)), 0)) < 0)
+	*taken = DBI_VMS;
+	if ((rc = put(t, DBI_VMS, str_key(name), val_of(vm, sizeof(*vm)),
+	    old ? 0 : MDB_NOOVERWRITE)) < 0)
 		return rc;
-	return index_vm(t, name, vm, true);
+	return index_vm(t, name, vm, true, taken);
 }
 
 int
@@ -519,7 +521,9 @@ db_del_vm(struct db_txn *t, const char *name, const struct db_vm *vm)
 {
 	int rc;
 
-	if ((rc = index_vm(t, name, vm, false)) < 0)
+	enum db_dbi unused;
+
+	if ((rc = index_vm(t, name, vm, false, &unused)) < 0)
 		return rc;
 	return del(t, DBI_VMS, str_key(name));
 }

@@ -9,8 +9,8 @@
  *	vms       name -> struct db_vm
  *	vm_ip     (vni, ip) (u32 BE each) -> VM name: the IP is unique in its VPC
  *	vm_mac    (vni, mac) -> VM name: so is the MAC
- *	host_vms  host name, 0, VM name -> nothing: the VMs of a host
- *	host_tap  host name, 0, TAP name -> VM name: a TAP name is unique on its host
+ *	host_tap  host name, 0, TAP name -> VM name: the VMs of a host, each TAP name
+ *	          unique on its host
  *	rules     (vni, ip) -> struct db_rule: every rule, deletes kept as tombstones while
  *	          the log holds the record that made them
  *	log       seq (u64 BE) -> one encoded record (common/wire.h): what rule-stores
@@ -69,7 +69,7 @@ struct db_rule {
 
 enum db_dbi {
 	DBI_META, DBI_VPCS, DBI_VNI, DBI_HOSTS, DBI_VTEP, DBI_VMS, DBI_VM_IP, DBI_VM_MAC,
-	DBI_HOST_VMS, DBI_HOST_TAP, DBI_RULES, DBI_LOG, DBI_COUNT
+	DBI_HOST_TAP, DBI_RULES, DBI_LOG, DBI_COUNT
 };
 
 struct db {
@@ -120,9 +120,13 @@ int db_put_vpc(struct db_txn *t, const char *name, const struct db_vpc *v, bool 
 int db_del_vpc(struct db_txn *t, const char *name, uint32_t vni);
 int db_put_host(struct db_txn *t, const char *name, const struct db_host *h, bool is_new);
 int db_del_host(struct db_txn *t, const char *name, uint32_t vtep);
-/* A VM with its indexes; old (when not NULL) is the record it replaces. */
+/*
+ * A VM with its indexes; old (when not NULL) is the record it replaces. -EEXIST when a
+ * unique key is taken, with *taken naming which (DBI_VMS: the name, DBI_VM_IP,
+ * DBI_VM_MAC, DBI_HOST_TAP); the transaction must then be aborted.
+ */
 int db_put_vm(struct db_txn *t, const char *name, const struct db_vm *vm,
-    const struct db_vm *old);
+    const struct db_vm *old, enum db_dbi *taken);
 int db_del_vm(struct db_txn *t, const char *name, const struct db_vm *vm);
 /* Record a rule's new state and append its RULE record to the log. */
 int db_put_rule(struct db_txn *t, uint32_t vni, uint32_t ip, const struct db_rule *r);

@@ -38,6 +38,16 @@ fail(struct model_txn *t, int err, const char *fmt, ...)
 	return err;
 }
 
+/* strlcpy: names were checked already, so this never truncates in practice. */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int
 db_fail(struct model_txn *t, int rc)
 {
@@ -144,7 +154,7 @@ vpc_touch(struct model_txn *t, const char *name, int *rc)
 	memset(v, 0, sizeof(*v));
 	if ((*rc = db_get_vpc(t->db.txn, t->db.db, name, &v->rec)) < 0)
 		return NULL;
-	snprintf(v->name, sizeof(v->name), "%s", name);
+	copy_str(v->name, sizeof(v->name), name);
 	t->nvpcs++;
 	return v;
 }
@@ -163,7 +173,7 @@ host_touch(struct model_txn *t, const char *name, int *rc)
 	memset(h, 0, sizeof(*h));
 	if ((*rc = db_get_host(t->db.txn, t->db.db, name, &h->rec)) < 0)
 		return NULL;
-	snprintf(h->name, sizeof(h->name), "%s", name);
+	copy_str(h->name, sizeof(h->name), name);
 	t->nhosts++;
 	return h;
 }
@@ -189,14 +199,14 @@ add_bind(struct model_txn *t, const char *host, const struct db_vm *vm, uint8_t 
 		return -ENOMEM;
 	b = &t->binds[t->nbinds++];
 	memset(b, 0, sizeof(*b));
-	snprintf(b->host, sizeof(b->host), "%s", host);
+	copy_str(b->host, sizeof(b->host), host);
 	/* The RULE record just appended names the change. */
 	b->b.seq = t->db.next_seq - 1;
 	b->b.vni = vm->vni;
 	b->b.ip = vm->ip;
 	memcpy(b->b.mac, vm->mac, 6);
 	b->b.op = op;
-	snprintf(b->b.tap, sizeof(b->b.tap), "%s", vm->tap);
+	copy_str(b->b.tap, sizeof(b->b.tap), vm->tap);
 	return 0;
 }
 
@@ -412,32 +422,51 @@ model_host_delete(struct model_txn *t, const char *name)
 	return 0;
 }
 
+/* A unique key of the VM was taken (db_put_vm said which): say by whom. */
+static int
+taken_fail(struct model_txn *t, enum db_dbi taken, const char *name, const struct db_vm *vm)
+{
+	char other[DB_NAME_MAX] = "?", ip[ADDR_IP4_STRLEN], mac[ADDR_MAC_STRLEN];
+	MDB_txn *txn = t->db.txn;
+	struct db *db = t->db.db;
+
+	switch (taken) {
+	case DBI_VMS:
+		return fail(t, -EEXIST, "VM %s exists", name);
+	case DBI_VM_IP:
+		db_vm_by_ip(txn, db, vm->vni, vm->ip, other);
+		return fail(t, -EEXIST, "ip %s is VM %s's in VPC %s", addr_ip4_format(vm->ip, ip),
+		    other, vm->vpc);
+	case DBI_VM_MAC:
+		db_vm_by_mac(txn, db, vm->vni, vm->mac, other);
+		return fail(t, -EEXIST, "mac %s is VM %s's in VPC %s",
+		    addr_mac_format(vm->mac, mac), other, vm->vpc);
+	default:
+		db_vm_by_tap(txn, db, vm->host, vm->tap, other);
+		return fail(t, -EEXIST, "tap %s is VM %s's on host %s", vm->tap, other, vm->host);
+	}
+}
+
 int
 model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm *out)
 {
-	char other[DB_NAME_MAX], ip[ADDR_IP4_STRLEN], mac[ADDR_MAC_STRLEN];
 	struct model_vpc *v;
 	struct model_host *h;
+	enum db_dbi taken;
 	struct db_vm vm;
 	int rc;
 
-	if ((rc = db_get_vm(t->db.txn, t->db.db, a->name, &vm)) == 0)
-		return fail(t, -EEXIST, "VM %s exists", a->name);
-	if (rc != -ENOENT)
-		return db_fail(t, rc);
 	if ((v = vpc_touch(t, a->vpc, &rc)) == NULL)
 		return rc == -ENOENT ? fail(t, rc, "unknown VPC %s", a->vpc) : db_fail(t, rc);
 	if ((h = host_touch(t, a->host, &rc)) == NULL)
 		return rc == -ENOENT ? fail(t, rc, "unknown host %s", a->host) : db_fail(t, rc);
-	addr_ip4_format(a->ip, ip);
 	if (!model_ip_in_vpc(&v->rec, a->ip)) {
-		char c[ADDR_CIDRS_MAX * (ADDR_CIDR_STRLEN + 2)];
+		char c[ADDR_CIDRS_MAX * (ADDR_CIDR_STRLEN + 2)], ip[ADDR_IP4_STRLEN];
 
 		cidrs_text(&v->rec, c, sizeof(c));
-		return fail(t, -EINVAL, "ip %s is outside VPC %s (%s)", ip, a->vpc, c);
+		return fail(t, -EINVAL, "ip %s is outside VPC %s (%s)", addr_ip4_format(a->ip, ip),
+		    a->vpc, c);
 	}
-	if (db_vm_by_ip(t->db.txn, t->db.db, v->rec.vni, a->ip, other) == 0)
-		return fail(t, -EEXIST, "ip %s is VM %s's in VPC %s", ip, other, a->vpc);
 	memset(&vm, 0, sizeof(vm));
 	vm.vni = v->rec.vni;
 	vm.ip = a->ip;
@@ -445,19 +474,15 @@ model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm
 		memcpy(vm.mac, a->mac, 6);
 	else
 		model_default_mac(vm.ip, vm.mac);
-	if (db_vm_by_mac(t->db.txn, t->db.db, vm.vni, vm.mac, other) == 0)
-		return fail(t, -EEXIST, "mac %s is VM %s's in VPC %s",
-		    addr_mac_format(vm.mac, mac), other, a->vpc);
-	snprintf(vm.vpc, sizeof(vm.vpc), "%s", a->vpc);
-	snprintf(vm.host, sizeof(vm.host), "%s", a->host);
+	copy_str(vm.vpc, sizeof(vm.vpc), a->vpc);
+	copy_str(vm.host, sizeof(vm.host), a->host);
 	if (a->tap)
-		snprintf(vm.tap, sizeof(vm.tap), "%s", a->tap);
+		copy_str(vm.tap, sizeof(vm.tap), a->tap);
 	else
 		model_default_tap(a->name, vm.tap);
-	if (db_vm_by_tap(t->db.txn, t->db.db, vm.host, vm.tap, other) == 0)
-		return fail(t, -EEXIST, "tap %s is VM %s's on host %s", vm.tap, other, vm.host);
-	if ((rc = db_put_vm(&t->db, a->name, &vm, NULL)) < 0 ||
-	    (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &h->rec)) < 0)
+	if ((rc = db_put_vm(&t->db, a->name, &vm, NULL, &taken)) == -EEXIST)
+		return taken_fail(t, taken, a->name, &vm);
+	if (rc < 0 || (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &h->rec)) < 0)
 		return db_fail(t, rc);
 	v->rec.nvms++;
 	v->dirty = true;
@@ -500,7 +525,7 @@ model_vm_migrate(struct model_txn *t, const char *name, const char *host,
 	struct model_vpc *v;
 	struct model_host *from, *to;
 	struct db_vm vm, old;
-	char other[DB_NAME_MAX];
+	enum db_dbi taken;
 	int rc;
 
 	if ((rc = db_get_vm(t->db.txn, t->db.db, name, &old)) < 0)
@@ -512,12 +537,11 @@ model_vm_migrate(struct model_txn *t, const char *name, const char *host,
 	if ((v = vpc_touch(t, old.vpc, &rc)) == NULL ||
 	    (from = host_touch(t, old.host, &rc)) == NULL)
 		return db_fail(t, rc == -ENOENT ? -EUCLEAN : rc);
-	if (db_vm_by_tap(t->db.txn, t->db.db, host, old.tap, other) == 0)
-		return fail(t, -EEXIST, "tap %s is VM %s's on host %s", old.tap, other, host);
 	vm = old;
-	snprintf(vm.host, sizeof(vm.host), "%s", host);
-	if ((rc = db_put_vm(&t->db, name, &vm, &old)) < 0 ||
-	    (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &to->rec)) < 0)
+	copy_str(vm.host, sizeof(vm.host), host);
+	if ((rc = db_put_vm(&t->db, name, &vm, &old, &taken)) == -EEXIST)
+		return taken_fail(t, taken, name, &vm);
+	if (rc < 0 || (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &to->rec)) < 0)
 		return db_fail(t, rc);
 	from->rec.nvms--;
 	from->dirty = true;

@@ -282,17 +282,17 @@ bindings_start(struct sub *sub)
 	memcpy(prefix, sub->host, hl);	/* host name and its NUL */
 	if (db_read(db, &txn) < 0)
 		return -1;
-	if ((r = db_iter_open(txn, db, DBI_HOST_VMS, prefix, hl, &it)) < 0)
+	/* host_tap: host name, 0, TAP -> VM name: the VMs of the host. */
+	if ((r = db_iter_open(txn, db, DBI_HOST_TAP, prefix, hl, &it)) < 0)
 		goto out;
 	while ((r = db_iter_next(&it)) > 0) {
 		char name[DB_NAME_MAX];
-		size_t len = it.key.mv_size - hl;
 		struct db_vm vm;
 
-		if (len == 0 || len >= sizeof(name))
+		if (it.val.mv_size == 0 || it.val.mv_size >= sizeof(name))
 			continue;
-		memcpy(name, (uint8_t *)it.key.mv_data + hl, len);
-		name[len] = '\0';
+		memcpy(name, it.val.mv_data, it.val.mv_size);
+		name[it.val.mv_size] = '\0';
 		if (db_get_vm(txn, db, name, &vm) < 0)
 			continue;
 		if (n == cap) {
