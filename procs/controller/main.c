@@ -3,7 +3,7 @@
  * LMDB, serves the control API on a unix socket and the log stream and binding feeds
  * on TCP. Arguments, configuration, then the loop.
  *
- *	vpcfwd-controller -c FILE
+ *	vpcfwd-controller [-n] -c FILE		(-n: check the configuration, exit)
  */
 #include "api.h"
 #include "counters.h"
@@ -48,7 +48,7 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vpcfwd-controller -c FILE\n");
+	fprintf(stderr, "usage: vpcfwd-controller [-n] -c FILE\n");
 	exit(2);
 }
 
@@ -127,11 +127,15 @@ main(int argc, char **argv)
 	struct db db;
 	char err[512];
 	int ch, tcp_fd, api_fd, rc;
+	bool check = false;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'n':
+			check = true;
 			break;
 		default:
 			usage();
@@ -145,6 +149,10 @@ main(int argc, char **argv)
 	conf_read_common(c, &common);
 	read_settings(c, &set);
 	conf_done(c, "controller");
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
 	log_set_level(common.log_level);
 
 	if ((ctr = stats_create(&stats, common.node, "controller", controller_stats_defs,

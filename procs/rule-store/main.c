@@ -3,7 +3,7 @@
  * gateway's rule table in shared memory (it is the table's only writer) and tells
  * syncd which VPCs advanced. Arguments, configuration, then the loop.
  *
- *	vpcfwd-rule-store -c FILE
+ *	vpcfwd-rule-store [-n] -c FILE		(-n: check the configuration, exit)
  */
 #include "apply.h"
 #include "client.h"
@@ -17,6 +17,7 @@
 #include "shm/table_conf.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vpcfwd-rule-store -c FILE\n");
+	fprintf(stderr, "usage: vpcfwd-rule-store [-n] -c FILE\n");
 	exit(2);
 }
 
@@ -93,11 +94,15 @@ main(int argc, char **argv)
 	uint32_t ring_size;
 	char err[512];
 	int ch, rc;
+	bool check = false;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
-		if (ch != 'c')
+	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
+		if (ch == 'n')
+			check = true;
+		else if (ch == 'c')
+			path = optarg;
+		else
 			usage();
-		path = optarg;
 	}
 	if (path == NULL || optind != argc)
 		usage();
@@ -120,6 +125,10 @@ main(int argc, char **argv)
 		conf_error_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
 		    "power of two, not %u", ring_size), fatalx("%s", conf_error(c));
 	conf_done(c, "rule_store");
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
 	log_set_level(common.log_level);
 
 	if ((s.c = stats_create(&s.stats, common.node, "rule-store", rule_store_stats_defs,

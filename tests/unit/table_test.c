@@ -711,22 +711,6 @@ Test(table, settings_come_from_the_process_group_with_lines_in_errors)
 	conf_free(c);
 }
 
-Test(table, the_example_config_is_valid)
-{
-	struct table_params p;
-	struct conf *c = conf_load("etc/example.conf");
-	struct conf_common common;
-
-	cr_assert_not_null(c, "%s", conf_load_error());
-	conf_read_common(c, &common);
-	cr_assert_str_eq(common.node, "gw1");
-	cr_assert_eq(table_conf_read(c, "rule_store", TABLE_GATEWAY, &p), 0, "%s", conf_error(c));
-	cr_assert_eq(p.capacity, 1000000);
-	cr_assert_eq(p.version_window, 256);
-	cr_assert_eq(conf_check_unused(c, "rule_store"), 0, "%s", conf_error(c));
-	conf_free(c);
-}
-
 Test(table, rebase_keeps_rules_but_only_the_new_version_is_valid)
 {
 	struct table *t = make(TABLE_GATEWAY, 1000, 16);

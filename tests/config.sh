@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# config: every configuration file in etc/ is valid for each process that reads it
+# (`-n`: check and exit), and a bad one is refused before anything starts, with one
+# line naming the file, the line and the setting.
+#
+#	BUILD=build bash tests/config.sh
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_init config
+
+# check PROCESS FILE: accepted
+check()
+{
+	"$BUILD/bin/vpcfwd-$1" -n -c "$2" >/dev/null 2>"$T_OUT/err" ||
+		t_fail "vpcfwd-$1 refuses $2: $(cat "$T_OUT/err")"
+}
+
+# refuse PROCESS TEXT WANT: the file holding TEXT is refused, saying WANT
+refuse()
+{
+	local rc=0
+
+	printf '%s\n' "$2" >"$T_OUT/bad.conf"
+	"$BUILD/bin/vpcfwd-$1" -n -c "$T_OUT/bad.conf" >/dev/null 2>"$T_OUT/err" || rc=$?
+	[[ $rc -ne 0 ]] || t_fail "vpcfwd-$1 accepted: $2"
+	[[ $(wc -l <"$T_OUT/err") -eq 1 ]] || t_fail "more than one line for: $2"
+	grep -qF -- "$3" "$T_OUT/err" || t_fail "vpcfwd-$1 said '$(cat "$T_OUT/err")', not '$3'"
+}
+
+check controller etc/example.conf
+check rule-store etc/example.conf
+for f in controller gw1 gw2; do
+	sed "s|@RUN@|cfg$$|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
+done
+check controller "$T_OUT/controller.conf"
+check rule-store "$T_OUT/gw1.conf"
+check rule-store "$T_OUT/gw2.conf"
+
+refuse controller 'node = "n";
+controller = {
+  version_stepp = 2;
+};' "bad.conf:3: unknown setting 'controller.version_stepp'"
+refuse controller 'node = "n";
+controller = { version_step = 0; };' "bad.conf:2: controller.version_step must be 1..1000"
+refuse controller 'node = "n";
+controller = { listen = "1.2.3.4"; };' "controller.listen must be"
+refuse controller 'controller = { };' "node must be set"
+refuse controller 'node = "N!";' "node must be 1..31 characters"
+refuse controller 'node = "n";
+controller = { heartbeat_interval = "5 minutes"; };' "bad.conf:2: controller.heartbeat_interval must be a duration"
+refuse controller 'node = "n";
+controller = { version_step = ; };' "bad.conf:2: syntax error"
+refuse rule-store 'node = "n";
+rule_store = { controllers = ["1.2.3.4:7400"]; table_version_window = 100; };' \
+    "rule_store.table_version_window must be a power of two"
+refuse rule-store 'node = "n";
+rule_store = { controllers = ["1.2.3.4"]; };' "rule_store.controllers[0] must be"
+refuse rule-store 'node = "n";
+rule_store = { };' "rule_store.controllers must list"
+echo "config: ok"
