@@ -29,8 +29,10 @@ struct conn_ops {
 	/* A conn_connect() finished: err 0, or a negative errno (then `closed` follows). */
 	void (*connected)(struct conn *c, int err);
 	/*
-	 * The connection is closed (peer, error, frame_max exceeded, or conn_close): err
-	 * 0 for an orderly end, else a negative errno. The conn is freed right after.
+	 * The connection is closed (peer, error, frame_max exceeded, a frame callback that
+	 * returned -1 (-EPROTO), or conn_close): err 0 for an orderly end, else a negative
+	 * errno. Never called from inside conn_close or another callback of the same conn;
+	 * after conn_close it is the only callback left. The conn is freed right after.
 	 */
 	void (*closed)(struct conn *c, int err);
 };
@@ -41,13 +43,18 @@ struct conn_params {
 	size_t out_low;		/* `writable` fires when pending drops to this */
 };
 
-/* Adopt a connected socket fd (non-blocking is not required). */
+/* Adopt a connected socket fd (non-blocking is not required). NULL when out of
+ * memory; the fd is then still the caller's. */
 struct conn *conn_new(struct loop *l, int fd, const struct conn_params *p,
     const struct conn_ops *ops, void *arg);
-/* Connect to sa (a socket of sa's family is made here); `connected` tells the outcome. */
+/* Connect to sa (a socket of sa's family is made here); `connected` tells the outcome.
+ * NULL with errno set when no socket could be made. */
 struct conn *conn_connect(struct loop *l, const struct sockaddr *sa, socklen_t salen,
     const struct conn_params *p, const struct conn_ops *ops, void *arg);
-/* Queue one frame: the length prefix is added here. 0, or -ENOBUFS past out_max. */
+/*
+ * Queue one frame: the length prefix is added here. 0, -ENOBUFS past out_max, -EPIPE
+ * after conn_close, or -ENOMEM (conn_send and conn_reserve likewise).
+ */
 int conn_send_frame(struct conn *c, const void *payload, uint32_t len);
 /* Queue bytes that already are whole frames (encoded with wire_encode). */
 int conn_send(struct conn *c, const void *data, size_t len);
@@ -58,15 +65,21 @@ int conn_send(struct conn *c, const void *data, size_t len);
 uint8_t *conn_reserve(struct conn *c, size_t len);
 void conn_commit(struct conn *c, size_t used);
 size_t conn_pending(const struct conn *c);	/* bytes queued, not yet sent */
-/* Close: queued output is dropped unless flush; `closed` is called, then it is freed. */
+/*
+ * Close: queued output is dropped unless flush (then it is sent, the write side shut,
+ * and input drained until the peer closes or 2 s pass, so a TCP reset cannot destroy
+ * what the peer has not read). A flush to a peer that never reads never ends: close
+ * again without flush to cut it. `closed` is called, then the conn is freed.
+ */
 void conn_close(struct conn *c, bool flush);
 void *conn_arg(const struct conn *c);
 void conn_set_arg(struct conn *c, void *arg);
 int conn_fd(const struct conn *c);
 
 /*
- * A listening socket: each accepted connection's fd is handed to accept_fn (multishot
- * accept; re-armed if the kernel ends it).
+ * A listening socket, owned from here on (listener_free closes it): each accepted
+ * connection's fd is handed to accept_fn (multishot accept; re-armed if the kernel
+ * ends it; transient errors are logged and retried).
  */
 struct listener *listener_new(struct loop *l, int fd,
     void (*accept_fn)(struct listener *ls, int fd, void *arg), void *arg);

@@ -102,6 +102,27 @@ t_until 5 "gateway 2 catching up" synced 2
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
 echo "listings and both tables agree"
 
+# 1b. A learner's binding feed: host1's VMs, then each change as it commits.
+t_spawn FEED ip netns exec "$NS" python3 "$PY/feed.py" 127.0.0.1:7400 learner1 host1 2 \
+    >"$T_OUT/feed.out" 2>"$T_OUT/feed.log"
+t_until 5 "the binding feed's snapshot" grep -q snap_end "$T_OUT/feed.out"
+"${CTL[@]}" vm create app1 --vpc red --ip 172.16.0.7 --host host1 >/dev/null
+"${CTL[@]}" vm migrate app1 --host host2 >/dev/null
+t_until 5 "the binding feed's two changes" [ "$(grep -c '"bind"' "$T_OUT/feed.out")" = 2 ]
+wait "$FEED" || t_fail "the binding feed client failed: $(cat "$T_OUT/feed.log")"
+t_forget "$FEED"
+json_check '
+assert d[0]["type"] == "snap_begin" and d[0]["count"] == 0, d[0]
+assert d[1]["type"] == "snap_end", d[1]
+b = [e for e in d if e["type"] == "bind"]
+assert b[0]["op"] == "add" and b[0]["ip"] == "172.16.0.7" and b[0]["vni"] == 200, b
+assert b[0]["tap"] == "vfapp1" and b[0]["mac"] == "02:00:ac:10:00:07", b
+assert b[1]["op"] == "del" and b[1]["ip"] == "172.16.0.7", b
+' "host1's binding feed is wrong: $(cat "$T_OUT/feed.out")" \
+    < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' \
+    <"$T_OUT/feed.out")
+echo "binding feed: host1's snapshot, a VM bound, then moved away"
+
 # 2. Bad invocations: one line each, non-zero, nothing changed.
 state()
 {

@@ -20,7 +20,8 @@
 #define FILL_HIGH	(256 * 1024)	/* stop filling a subscriber at this many bytes */
 #define SNAP_STEP	512		/* snapshot records made per fill round */
 
-enum sub_state { SUB_HELLO, SUB_SNAPSHOT, SUB_LOG, SUB_BINDINGS };
+/* SUB_CLOSING: conn_close was called; only `closed` is left to come. */
+enum sub_state { SUB_HELLO, SUB_SNAPSHOT, SUB_LOG, SUB_BINDINGS, SUB_CLOSING };
 
 struct sub {
 	struct stream *s;
@@ -53,6 +54,7 @@ struct stream {
 };
 
 static void fill(struct sub *sub);
+static void snap_close(struct sub *sub);
 
 static void
 gauges(struct stream *s)
@@ -75,6 +77,8 @@ drop(struct sub *sub, const char *why)
 	log_warnx_rl(&sub->s->rl, "subscriber %s%s%s: %s; closing it", sub->node[0] ?
 	    sub->node : "?", sub->host[0] ? " host " : "", sub->host, why);
 	STATS_INC(sub->s->c, subs_dropped);
+	snap_close(sub);
+	sub->state = SUB_CLOSING;
 	conn_close(sub->c, false);
 }
 
@@ -340,6 +344,8 @@ refuse(struct sub *sub, int code, const char *msg)
 	log_warnx_rl(&sub->s->rl, "subscription refused: %s", msg);
 	STATS_INC(sub->s->c, subs_refused);
 	send_msg(sub, &m);
+	snap_close(sub);
+	sub->state = SUB_CLOSING;
 	conn_close(sub->c, true);
 }
 
