@@ -486,13 +486,21 @@ list_named(struct req *r, enum db_dbi dbi, const char *field)
 		char name[DB_NAME_MAX];
 		json_t *o;
 
+		/* LMDB values are not aligned: copy them out before reading fields. */
 		key_name(&it.key, name);
-		if (dbi == DBI_VPCS && it.val.mv_size == sizeof(struct db_vpc))
-			o = vpc_json(name, it.val.mv_data);
-		else if (dbi == DBI_HOSTS && it.val.mv_size == sizeof(struct db_host))
-			o = host_json(name, it.val.mv_data);
-		else
+		if (dbi == DBI_VPCS && it.val.mv_size == sizeof(struct db_vpc)) {
+			struct db_vpc v;
+
+			memcpy(&v, it.val.mv_data, sizeof(v));
+			o = vpc_json(name, &v);
+		} else if (dbi == DBI_HOSTS && it.val.mv_size == sizeof(struct db_host)) {
+			struct db_host h;
+
+			memcpy(&h, it.val.mv_data, sizeof(h));
+			o = host_json(name, &h);
+		} else {
 			continue;
+		}
 		if (!page_add(r, &p, o, name))
 			break;
 	}
@@ -678,9 +686,12 @@ do_rule_list(struct req *r)
 		uint32_t rip = db_get_u32be((uint8_t *)it.key.mv_data + 4);
 		char cursor[ADDR_IP4_STRLEN];
 
-		if (it.val.mv_size != sizeof(struct db_rule))
+		struct db_rule rule;
+
+		if (it.val.mv_size != sizeof(rule))
 			continue;
-		if (!page_add(r, &p, rule_json(v.vni, rip, it.val.mv_data),
+		memcpy(&rule, it.val.mv_data, sizeof(rule));
+		if (!page_add(r, &p, rule_json(v.vni, rip, &rule),
 		    addr_ip4_format(rip, cursor)))
 			break;
 	}
