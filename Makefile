@@ -90,7 +90,8 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 
 # Packages the build and the tests need on Debian 12. Quick when all are there.
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
-            libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang valgrind
+            libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
+            libclang-rt-14-dev valgrind python3
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
