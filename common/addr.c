@@ -199,6 +199,26 @@ mask(unsigned len)
 	return len == 0 ? 0 : ~(uint32_t)0 << (32 - (len > 32 ? 32 : len));
 }
 
+void
+addr_default_mac(uint32_t ip, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x00;
+	mac[2] = ip >> 24;
+	mac[3] = ip >> 16;
+	mac[4] = ip >> 8;
+	mac[5] = (uint8_t)ip;
+}
+
+bool
+addr_default_mac_is(uint32_t ip, const uint8_t mac[6])
+{
+	uint8_t d[6];
+
+	addr_default_mac(ip, d);
+	return memcmp(d, mac, 6) == 0;
+}
+
 bool
 addr_cidr_contains(const struct addr_cidr *c, uint32_t ip)
 {

@@ -47,6 +47,13 @@ char *addr_ip4_format(uint32_t ip, char *buf);
 char *addr_mac_format(const uint8_t mac[6], char *buf);
 char *addr_cidr_format(const struct addr_cidr *c, char *buf);
 
+/*
+ * A VM's MAC when none is given: 02:00 and the four bytes of its IP (10.0.0.5:
+ * 02:00:0a:00:00:05), locally administered and unique in a VPC since the IP is.
+ */
+void addr_default_mac(uint32_t ip, uint8_t mac[6]);
+bool addr_default_mac_is(uint32_t ip, const uint8_t mac[6]);
+
 bool addr_cidr_contains(const struct addr_cidr *c, uint32_t ip);
 bool addr_cidr_overlaps(const struct addr_cidr *a, const struct addr_cidr *b);
 

@@ -52,6 +52,14 @@ void loop_timer_cancel(struct loop *l, struct loop_timer *t);
  * ring fails.
  */
 int loop_run(struct loop *l, volatile sig_atomic_t *stop);
+/*
+ * Wait on a futex word shared between processes (a ring's wake word, shm/ring.h): op's
+ * callback gets res 0 after a FUTEX_WAKE on addr, or -EAGAIN at once when *addr is not
+ * val any more. 0 when armed, -EOPNOTSUPP when the kernel's io_uring cannot wait on a
+ * futex (before 6.7): then the caller polls.
+ */
+int loop_futex_wait(struct loop *l, struct loop_op *op, uint32_t *addr, uint32_t val);
+bool loop_has_futex(const struct loop *l);
 /* Submit what is queued now (for callers that want an operation started at once). */
 int loop_submit(struct loop *l);
 uint64_t loop_now(const struct loop *l);	/* monotonic ns at the last wake-up */

@@ -86,6 +86,15 @@ uint32_t ring_count(const struct ring *r);
 int ring_wait(struct ring *r, int timeout_ms);
 
 /*
+ * Consumer, for an event loop that cannot block in ring_wait: 1 when records are
+ * waiting (pop them; do not sleep); else 0, with the ring marked sleeping and *seq set:
+ * wait until ring_wake_word(r) is not *seq (loop_futex_wait), then call ring_sleep_end.
+ */
+int ring_sleep_begin(struct ring *r, uint32_t *seq);
+void ring_sleep_end(struct ring *r);
+uint32_t *ring_wake_word(struct ring *r);
+
+/*
  * Typed rings: RING_TYPED(learn, struct learn_req, 0x4c524e31) gives learn_ring_create,
  * learn_ring_attach, learn_ring_push and learn_ring_pop that only take that type.
  */

@@ -238,21 +238,6 @@ model_ip_in_vpc(const struct db_vpc *v, uint32_t ip)
 	return false;
 }
 
-/*
- * 02:00 and the IP: locally administered, unique in the VPC because the IP is, and
- * readable (10.0.0.5 -> 02:00:0a:00:00:05).
- */
-void
-model_default_mac(uint32_t ip, uint8_t mac[6])
-{
-	mac[0] = 0x02;
-	mac[1] = 0x00;
-	mac[2] = ip >> 24;
-	mac[3] = ip >> 16;
-	mac[4] = ip >> 8;
-	mac[5] = (uint8_t)ip;
-}
-
 void
 model_default_tap(const char *vm, char tap[WIRE_TAP_MAX])
 {
@@ -473,7 +458,7 @@ model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm
 	if (a->has_mac)
 		memcpy(vm.mac, a->mac, 6);
 	else
-		model_default_mac(vm.ip, vm.mac);
+		addr_default_mac(vm.ip, vm.mac);
 	copy_str(vm.vpc, sizeof(vm.vpc), a->vpc);
 	copy_str(vm.host, sizeof(vm.host), a->host);
 	if (a->tap)

@@ -73,7 +73,6 @@ int model_vm_migrate(struct model_txn *t, const char *name, const char *host,
 /* The VPC (cached in the transaction, else from the db). */
 int model_get_vpc(struct model_txn *t, const char *name, struct db_vpc *out);
 /* Derived defaults (docs/api.md). */
-void model_default_mac(uint32_t ip, uint8_t mac[6]);
 void model_default_tap(const char *vm, char tap[WIRE_TAP_MAX]);
 bool model_ip_in_vpc(const struct db_vpc *v, uint32_t ip);
 

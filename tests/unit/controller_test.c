@@ -295,7 +295,7 @@ Test(controller, refused_changes_say_why_and_change_nothing)
 		a.name = bad[i].name;
 		a.tap = bad[i].tap;
 		a.has_mac = bad[i].mac;
-		model_default_mac(ip4("10.0.0.1"), a.mac);
+		addr_default_mac(ip4("10.0.0.1"), a.mac);
 		cr_assert_lt(TXN(1, model_vm_create(t, &a, &out)), 0, "case %zu accepted", i);
 		cr_assert(strstr(err, bad[i].want) != NULL, "case %zu: '%s'", i, err);
 	}

@@ -1,0 +1,52 @@
+/*
+ * udp: a UDP socket on the loop (common/loop.h) for the sync protocol's servers and
+ * clients. nrecv receives stay in flight, each into its own buffer, and every datagram
+ * is handed to a callback with its source; a batch of completions is one trip through
+ * the loop. Sends take a buffer from a pool (udp_buf), are queued as SQEs and submitted
+ * with the loop's next submit, and give the buffer back when they complete: no copy,
+ * no syscall per datagram.
+ */
+#ifndef COMMON_UDP_H
+#define COMMON_UDP_H
+
+#include "common/loop.h"
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct udp;
+
+struct udp_params {
+	uint32_t nrecv;		/* receives kept in flight */
+	uint32_t nsend;		/* send buffers */
+	size_t dgram_max;	/* bytes a datagram (buffers are this size) */
+};
+
+/* A datagram arrived (data valid during the call only). */
+typedef void udp_recv_fn(struct udp *u, const uint8_t *data, size_t len,
+    const struct sockaddr_in *from, void *arg);
+
+struct udp_counters {
+	uint64_t rx, tx;		/* datagrams */
+	uint64_t rx_errors;		/* receives that failed (re-armed) */
+	uint64_t rx_truncated;		/* datagrams larger than dgram_max (dropped) */
+	uint64_t tx_errors;		/* sends that failed */
+	uint64_t tx_nobuf;		/* udp_buf found every buffer in flight */
+};
+
+/* Bind to addr (port 0: any). NULL with err set. */
+struct udp *udp_new(struct loop *l, const struct sockaddr_in *addr,
+    const struct udp_params *p, udp_recv_fn *fn, void *arg, char *err, size_t errlen);
+/* Cancels what is in flight and frees once it completed (safe from a callback). */
+void udp_free(struct udp *u);
+/* A free buffer of dgram_max bytes to build a datagram in; NULL (counted) when none. */
+uint8_t *udp_buf(struct udp *u);
+/* Send len bytes of a buffer from udp_buf to `to`; the buffer is the socket's again. */
+void udp_send(struct udp *u, uint8_t *buf, size_t len, const struct sockaddr_in *to);
+/* Give back a buffer from udp_buf without sending it. */
+void udp_drop(struct udp *u, uint8_t *buf);
+int udp_port(const struct udp *u);
+const struct udp_counters *udp_counters(const struct udp *u);
+
+#endif
