@@ -669,6 +669,35 @@ table_maintain(struct table *t)
 }
 
 void
+table_set_peers(struct table *t, const struct table_peer *peers, uint32_t n)
+{
+	if (n > TABLE_PEERS_MAX)
+		n = TABLE_PEERS_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w;
+
+		memcpy(&w, &peers[i], sizeof(w));
+		__atomic_store_n(&t->h->peers[i], w, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&t->h->npeers, n, __ATOMIC_RELEASE);
+}
+
+uint32_t
+table_peers(const struct table *t, struct table_peer *out, uint32_t max)
+{
+	uint32_t n = __atomic_load_n(&t->h->npeers, __ATOMIC_ACQUIRE);
+
+	if (n > max)
+		n = max;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w = __atomic_load_n(&t->h->peers[i], __ATOMIC_RELAXED);
+
+		memcpy(&out[i], &w, sizeof(w));
+	}
+	return n;
+}
+
+void
 table_readers(const struct table *t, uint32_t *attached, uint32_t *active)
 {
 	uint32_t a = 0, b = 0;

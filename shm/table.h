@@ -26,7 +26,7 @@
 
 struct seg;
 
-#define TABLE_LAYOUT		1
+#define TABLE_LAYOUT		2
 
 /* table_params.mode */
 #define TABLE_GATEWAY		1	/* version order, tombstones, change walks */
@@ -201,6 +201,22 @@ void table_maintain(struct table *t);
  * the number evicted.
  */
 uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget);
+
+/*
+ * The gateways a host's learner syncs from and whether each answers, for the host's
+ * forwarder to pick a live one (DESIGN.md §3.10). The writer publishes the whole list;
+ * each peer is read whole.
+ */
+#define TABLE_PEERS_MAX		8
+struct table_peer {
+	uint32_t addr;		/* IPv4, host byte order */
+	uint16_t port;
+	uint8_t up;
+	uint8_t _pad;
+};
+_Static_assert(sizeof(struct table_peer) == 8, "a peer is one atomic word");
+void table_set_peers(struct table *t, const struct table_peer *peers, uint32_t n);
+uint32_t table_peers(const struct table *t, struct table_peer *out, uint32_t max);
 
 /* Writer-defined word kept in the segment (the rule-store's applied log sequence). */
 uint64_t table_applied_seq(const struct table *t);

@@ -121,6 +121,10 @@ struct table_hdr {
 	uint64_t last_reap_ns;
 	struct limbo_batch limbo[LIMBO_BATCHES];
 	struct table_counters counters;
+	/* Published by the writer for readers: struct table_peer, one word each. */
+	uint32_t npeers;
+	uint32_t _pad4;
+	uint64_t peers[TABLE_PEERS_MAX];
 
 	/* Readers load this on every read section: keep it off the writer's lines. */
 	uint8_t _pad1[64] __attribute__((aligned(64)));

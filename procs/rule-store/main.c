@@ -6,13 +6,13 @@
  *	vpcfwd-rule-store [-n] -c FILE		(-n: check the configuration, exit)
  */
 #include "apply.h"
-#include "client.h"
 #include "counters.h"
 #include "common/clock.h"
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/subscriber.h"
 #include "shm/events.h"
 #include "shm/table_conf.h"
 
@@ -27,6 +27,9 @@
 struct state {
 	struct loop *l;
 	struct table *t;
+	struct apply *a;
+	struct subscriber *sub;
+	const char *node;
 	struct stats stats;
 	struct rule_store_counters *c;
 	struct loop_timer tick;
@@ -54,19 +57,51 @@ tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
 
+	const struct subscriber_counters *sc = subscriber_counters(s->sub);
+
 	table_maintain(s->t);
 	STATS_SET(s->c, rules, table_count(s->t));
+	STATS_SET(s->c, reconnects, sc->connects);
+	STATS_SET(s->c, connect_fails, sc->connect_fails);
+	STATS_SET(s->c, timeouts, sc->timeouts);
+	STATS_SET(s->c, malformed, sc->malformed);
+	STATS_SET(s->c, connected, sc->connected);
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
 
+/* The log stream after the seq the table holds. */
 static void
-read_controllers(struct conf *c, struct client_params *cp)
+hello(void *arg, struct wire_hello *h)
 {
-	const char *list[CLIENT_ADDRS_MAX];
+	struct state *s = arg;
+
+	h->stream = WIRE_STREAM_RULES;
+	h->last_seq = apply_seq(s->a);
+	snprintf(h->node, sizeof(h->node), "%s", s->node);
+}
+
+static int
+record(void *arg, const struct wire_msg *m)
+{
+	return apply_msg(((struct state *)arg)->a, m);
+}
+
+static void
+lost(void *arg)
+{
+	apply_reset(((struct state *)arg)->a);
+}
+
+static const struct subscriber_ops sub_ops = { hello, record, lost };
+
+static void
+read_controllers(struct conf *c, struct subscriber_params *cp)
+{
+	const char *list[SUBSCRIBER_ADDRS_MAX];
 	size_t n;
 
-	if (conf_get_str_list(c, "rule_store.controllers", list, CLIENT_ADDRS_MAX, &n) < 0)
+	if (conf_get_str_list(c, "rule_store.controllers", list, SUBSCRIBER_ADDRS_MAX, &n) < 0)
 		fatalx("%s", conf_error(c));
 	if (n == 0)
 		fatalx("%s: rule_store.controllers must list the controller's address: "
@@ -84,11 +119,9 @@ main(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct conf_common common;
-	struct client_params cp = { 0 };
+	struct subscriber_params cp = { .what = "controller" };
 	struct table_params tp;
 	struct state s = { 0 };
-	struct client *cl;
-	struct apply *a;
 	struct ring ring;
 	struct conf *c;
 	uint32_t ring_size;
@@ -113,7 +146,7 @@ main(int argc, char **argv)
 	read_controllers(c, &cp);
 	if (table_conf_read(c, "rule_store", TABLE_GATEWAY, &tp) < 0)
 		fatalx("%s", conf_error(c));
-	cp.node = common.node;
+	s.node = common.node;
 	cp.timeout_ns = conf_duration(c, "rule_store.controller_timeout", 3000000000ull,
 	    100000000ull, 600000000000ull);
 	cp.backoff_min_ns = conf_duration(c, "rule_store.reconnect_min", 100000000ull,
@@ -141,8 +174,8 @@ main(int argc, char **argv)
 		fatalx("%s", ring.seg.err);
 	if ((s.l = loop_new(64, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if ((a = apply_new(s.t, &ring, s.c)) == NULL || (cl = client_new(s.l, &cp, a, s.c)) ==
-	    NULL)
+	if ((s.a = apply_new(s.t, &ring, s.c)) == NULL ||
+	    (s.sub = subscriber_new(s.l, &cp, &sub_ops, &s)) == NULL)
 		fatalx("out of memory");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
@@ -154,8 +187,8 @@ main(int argc, char **argv)
 	    (unsigned long long)table_applied_seq(s.t), cp.naddrs);
 	rc = loop_run(s.l, &stop);
 	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
-	client_free(cl);
-	apply_free(a);
+	subscriber_free(s.sub);
+	apply_free(s.a);
 	loop_free(s.l);
 	table_close(s.t);
 	ring_close(&ring);

@@ -737,3 +737,21 @@ Test(table, rebase_keeps_rules_but_only_the_new_version_is_valid)
 	check(t);
 	table_close(t);
 }
+
+Test(table, peers_published_by_the_writer_are_read_whole)
+{
+	struct table *t = make(TABLE_HOST, 100, 4), *rd;
+	struct table_peer in[3] = { { 0x0a000001, 4790, 1 }, { 0x0a000002, 4790, 0 },
+		{ 0x0a000003, 4791, 1 } }, out[8];
+
+	cr_assert_eq(table_attach(&rd, segname, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_peers(rd, out, 8), 0, "none yet");
+	table_set_peers(t, in, 3);
+	cr_assert_eq(table_peers(rd, out, 8), 3);
+	cr_assert_eq(out[1].addr, 0x0a000002);
+	cr_assert_eq(out[1].up, 0);
+	cr_assert_eq(out[2].port, 4791);
+	cr_assert_eq(table_peers(rd, out, 2), 2, "at most max");
+	table_close(rd);
+	table_close(t);
+}

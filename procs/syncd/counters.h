@@ -1,0 +1,35 @@
+/*
+ * syncd's counters, declared once (shm/stats.h).
+ */
+#ifndef SYNCD_COUNTERS_H
+#define SYNCD_COUNTERS_H
+
+#include "shm/stats.h"
+
+#define SYNCD_COUNTERS(X)						\
+	X(req_rx,          COUNTER, "sync requests received")		\
+	X(req_malformed,   COUNTER, "datagrams dropped: failed to decode") \
+	X(req_denied,      COUNTER, "datagrams dropped: source not in allow") \
+	X(req_limited,     COUNTER, "datagrams dropped: source over its rate") \
+	X(req_not_ready,   COUNTER, "requests dropped: no gateway table yet") \
+	X(resp_tx,         COUNTER, "sync responses sent")			\
+	X(sections_ok,     COUNTER, "sections answered OK")		\
+	X(sections_relearn, COUNTER, "sections answered RELEARN")		\
+	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead)")	\
+	X(sections_unknown, COUNTER, "sections answered UNKNOWN (no such VPC)") \
+	X(entries_tx,      COUNTER, "rules sent in sync responses")		\
+	X(pages_more,      COUNTER, "sections ending a page (MORE)")		\
+	X(parked,          GAUGE,   "requests parked waiting for a change") \
+	X(park_full,       COUNTER, "requests answered at once: max_parked reached") \
+	X(park_woken,      COUNTER, "parked requests answered because their VPC advanced") \
+	X(park_expired,    COUNTER, "parked requests answered when their wait ran out") \
+	X(advances_rx,     COUNTER, "VPC advances read from the rule-store's ring") \
+	X(learn_rx,        COUNTER, "learn requests read from the forwarder's ring") \
+	X(learn_tx,        COUNTER, "LEARN responses sent")			\
+	X(learn_miss,      COUNTER, "learn requests for a rule the table lacks") \
+	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
+	X(tx_nobuf,        COUNTER, "answers dropped: every send buffer in flight") \
+	X(tx_errors,       COUNTER, "sends that failed")
+STATS_DECLARE(syncd, SYNCD_COUNTERS)
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * vpcfwd-syncd: one per gateway. Serves the sync protocol (common/sync.h) to the hosts'
+ * learners from the gateway's rule table, which it reads without locks; answers parked
+ * requests as the rule-store announces advanced VPCs; turns the gateway forwarder's
+ * learn requests into LEARN datagrams. Arguments, configuration, then the loop.
+ *
+ *	vpcfwd-syncd [-n] -c FILE		(-n: check the configuration, exit)
+ */
+#include "admit.h"
+#include "counters.h"
+#include "serve.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "shm/events.h"
+#include "shm/ringwatch.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define TICK_NS		(20 * 1000000ull)
+#define TABLE_RETRY_NS	(100 * 1000000ull)
+
+struct state {
+	struct loop *l;
+	struct serve *serve;
+	struct table *t;
+	char table_seg[SEG_NAME_MAX];
+	struct stats stats;
+	struct syncd_counters *c;
+	struct loop_timer tick;
+	uint64_t next_table_try;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vpcfwd-syncd [-n] -c FILE\n");
+	exit(2);
+}
+
+static void
+tick(struct loop_timer *t)
+{
+	struct state *s = t->arg;
+	char err[512];
+
+	/* The rule-store makes the table: until it has, keep trying. */
+	if (s->t == NULL && loop_now(s->l) >= s->next_table_try) {
+		if (table_attach(&s->t, s->table_seg, err, sizeof(err)) == 0) {
+			log_info("serving from %s", s->table_seg);
+			serve_set_table(s->serve, s->t);
+		} else {
+			s->next_table_try = loop_now(s->l) + TABLE_RETRY_NS;
+		}
+	}
+	serve_tick(s->serve);
+	stats_heartbeat(&s->stats);
+	loop_timer_set(s->l, t, TICK_NS);
+}
+
+static void
+on_advance(struct ringwatch *w, struct ring *r, void *arg)
+{
+	struct ev_vni_advance ev[64];
+	uint32_t n;
+
+	(void)w;
+	while ((n = vni_advance_ring_pop(r, ev, 64)) > 0)
+		for (uint32_t i = 0; i < n; i++)
+			serve_advance(arg, &ev[i]);
+}
+
+static void
+on_learn(struct ringwatch *w, struct ring *r, void *arg)
+{
+	struct ev_learn_req ev[64];
+	uint32_t n;
+
+	(void)w;
+	while ((n = learn_req_ring_pop(r, ev, 64)) > 0)
+		for (uint32_t i = 0; i < n; i++)
+			serve_learn(arg, &ev[i]);
+}
+
+static void
+read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
+{
+	const char *list[ADMIT_NETS_MAX];
+	size_t k;
+
+	if (conf_get_str_list(c, "syncd.allow", list, ADMIT_NETS_MAX, &k) < 0)
+		fatalx("%s", conf_error(c));
+	if (k == 0)
+		fatalx("%s: syncd.allow must list the host networks that may sync: "
+		    "allow = [\"10.0.0.0/8\"];", conf_path(c));
+	for (size_t i = 0; i < k; i++) {
+		uint32_t mask;
+
+		if (addr_cidr_parse(list[i], &nets[i]) < 0 ||
+		    (mask = nets[i].len ? ~0u << (32 - nets[i].len) : 0, nets[i].net & ~mask))
+			conf_error_at(c, "syncd.allow", "syncd.allow[%zu] must be a network "
+			    "\"a.b.c.d/len\" with no host bits, not \"%s\"", i, list[i]),
+			    fatalx("%s", conf_error(c));
+	}
+	*n = (uint32_t)k;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL, *listen;
+	struct conf_common common;
+	struct serve_params sp = { 0 };
+	struct ringwatch_params rp = { 0 };
+	struct addr_cidr nets[ADMIT_NETS_MAX];
+	struct ringwatch *adv, *lrn;
+	struct state s = { 0 };
+	static struct admit admit;
+	uint32_t nnets, rate, burst;
+	char err[512], ring_name[SEG_NAME_MAX];
+	bool check = false;
+	struct conf *c;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else if (ch == 'n')
+			check = true;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("syncd", LOG_LVL_INFO);
+	if ((c = conf_load(path)) == NULL)
+		fatalx("%s", conf_load_error());
+	conf_read_common(c, &common);
+	listen = conf_str(c, "syncd.listen", "0.0.0.0:4790");
+	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
+		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
+		    "\"%s\"", listen), fatalx("%s", conf_error(c));
+	sp.learner_port = conf_int(c, "syncd.learner_port", 4791, 1, 65535);
+	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
+	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
+	sp.max_parked = conf_int(c, "syncd.max_parked", 8192, 1, 1 << 20);
+	sp.recv_depth = conf_int(c, "syncd.recv_depth", 64, 1, 4096);
+	sp.send_buffers = conf_int(c, "syncd.send_buffers", 1024, 16, 65536);
+	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);
+	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
+	read_allow(c, nets, &nnets);
+	conf_done(c, "syncd");
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
+	log_set_level(common.log_level);
+	admit_init(&admit, nets, nnets, rate, burst);
+
+	if ((s.c = stats_create(&s.stats, common.node, "syncd", syncd_stats_defs,
+	    syncd_stats_count)) == NULL)
+		fatalx("%s", s.stats.seg.err);
+	seg_name(s.table_seg, sizeof(s.table_seg), common.node, "rule-store", "table");
+	if ((s.l = loop_new(1024, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((s.serve = serve_new(s.l, &sp, &admit, s.c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	seg_name(ring_name, sizeof(ring_name), common.node, "rule-store", EV_VNI_ADVANCE_RING);
+	rp = (struct ringwatch_params){ .segname = ring_name,
+	    .rec_size = sizeof(struct ev_vni_advance), .type_tag = EV_VNI_ADVANCE_TAG };
+	if ((adv = ringwatch_new(s.l, &rp, on_advance, s.serve)) == NULL)
+		fatalx("out of memory");
+	seg_name(ring_name, sizeof(ring_name), common.node, "forwarder", EV_LEARN_REQ_RING);
+	rp = (struct ringwatch_params){ .segname = ring_name,
+	    .rec_size = sizeof(struct ev_learn_req), .type_tag = EV_LEARN_REQ_TAG };
+	if ((lrn = ringwatch_new(s.l, &rp, on_learn, s.serve)) == NULL)
+		fatalx("out of memory");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
+	loop_timer_set(s.l, &s.tick, 0);
+	log_info("node %s: sync on port %d, LEARNs to learners' port %u, io_uring futex "
+	    "waits %s", common.node, serve_port(s.serve), sp.learner_port,
+	    loop_has_futex(s.l) ? "yes" : "no (polling rings)");
+	rc = loop_run(s.l, &stop);
+	log_info("stopping");
+	ringwatch_free(adv);
+	ringwatch_free(lrn);
+	serve_free(s.serve);
+	loop_free(s.l);
+	table_close(s.t);
+	stats_close(&s.stats);
+	conf_free(c);
+	return rc < 0 ? 1 : 0;
+}

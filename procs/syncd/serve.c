@@ -1,0 +1,340 @@
+/*
+ * serve: see serve.h. Invariant: every section of a response says where its entries
+ * start (since) and what version the asker reaches when no page follows (upto), and its
+ * entries are every change in between after the cursor, in (version, ip) order, as far
+ * as the datagram holds them.
+ */
+#include "serve.h"
+#include "park.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sync.h"
+#include "common/udp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WALK	64	/* rules read from the table at a time */
+
+struct serve {
+	struct loop *l;
+	struct serve_params p;
+	struct admit *admit;
+	struct syncd_counters *c;
+	struct udp *udp;
+	struct park *park;
+	struct table *t;
+	struct log_ratelimit rl;
+};
+
+static void
+on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg);
+
+struct serve *
+serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
+    struct syncd_counters *c, char *err, size_t errlen)
+{
+	struct serve *s = calloc(1, sizeof(*s));
+	struct udp_params up = { .nrecv = p->recv_depth, .nsend = p->send_buffers,
+	    .dgram_max = p->page_bytes > 4096 ? p->page_bytes : 4096 };
+
+	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL) {
+		snprintf(err, errlen, "syncd: out of memory");
+		free(s);
+		return NULL;
+	}
+	s->l = l;
+	s->p = *p;
+	s->admit = admit;
+	s->c = c;
+	s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	if ((s->udp = udp_new(l, &p->listen, &up, on_dgram, s, err, errlen)) == NULL) {
+		park_free(s->park);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+serve_free(struct serve *s)
+{
+	if (s == NULL)
+		return;
+	udp_free(s->udp);
+	park_free(s->park);
+	free(s);
+}
+
+void
+serve_set_table(struct serve *s, struct table *t)
+{
+	s->t = t;
+}
+
+int
+serve_port(const struct serve *s)
+{
+	return udp_port(s->udp);
+}
+
+static void
+to_entry(const struct table_rule *r, struct sync_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ip = r->ip;
+	e->version = r->version;
+	if (r->flags & TABLE_F_TOMBSTONE) {
+		e->op = SYNC_DEL;
+	} else {
+		e->op = SYNC_SET;
+		e->vtep = r->vtep;
+		memcpy(e->mac, r->mac, 6);
+	}
+}
+
+/* Has the table something for this item (or an answer other than "nothing new")? */
+static bool
+has_news(struct serve *s, const struct sync_item *it)
+{
+	struct table_vni_info vi;
+
+	if (it->cursor_version)
+		return true;	/* the rest of a paged answer */
+	if (table_vni_check(s->t, it->vni, it->gen, it->version) != TABLE_V_VALID)
+		return true;
+	return table_vni_get(s->t, it->vni, &vi) < 0 || vi.version != it->version;
+}
+
+/*
+ * One section: the item's status, or its changes as far as the datagram holds them.
+ * -ENOSPC when not even the section's header fits (the asker asks again).
+ */
+static int
+section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
+{
+	enum table_vcheck vc = table_vni_check(s->t, it->vni, it->gen, it->version);
+	struct table_cursor cur = { 0 };
+	struct table_rule rules[WALK];
+	struct sync_entry e;
+	uint64_t upto = it->version;
+	bool more = true, full = false;
+	uint64_t last_v = 0;
+	uint32_t last_ip = 0, n = 0;
+	int got;
+
+	if (vc != TABLE_V_VALID) {
+		uint8_t st = vc == TABLE_V_RELEARN ? SYNC_RELEARN : vc == TABLE_V_AHEAD ?
+		    SYNC_RETRY : SYNC_UNKNOWN;
+
+		if (sync_build_section(b, it->vni, it->gen, st, it->version, it->version) < 0)
+			return -ENOSPC;
+		sync_build_section_end(b, false, 0, 0);
+		if (st == SYNC_RELEARN)
+			STATS_INC(s->c, sections_relearn);
+		else if (st == SYNC_RETRY)
+			STATS_INC(s->c, sections_retry);
+		else
+			STATS_INC(s->c, sections_unknown);
+		return 0;
+	}
+	if (it->cursor_version) {
+		cur.version = it->cursor_version;
+		cur.ip = it->cursor_ip;
+		cur.valid = 1;
+	}
+	/* The first walk tells the version this answer brings the asker to. */
+	got = table_changes(s->t, it->vni, it->version, &cur, rules, WALK, &upto, &more);
+	if (got < 0)
+		got = 0;	/* the VPC went away between the check and now: nothing new */
+	if (sync_build_section(b, it->vni, it->gen, SYNC_OK, it->version, upto) < 0)
+		return -ENOSPC;
+	for (;;) {
+		for (int i = 0; i < got; i++) {
+			/* A later walk may reach versions past this section's upto: next time. */
+			if (rules[i].version > upto) {
+				more = false;
+				goto done;
+			}
+			to_entry(&rules[i], &e);
+			if (sync_build_entry(b, &e) < 0) {
+				full = true;
+				goto done;
+			}
+			last_v = e.version;
+			last_ip = e.ip;
+			n++;
+		}
+		if (!more)
+			break;
+		uint64_t upto2;
+
+		got = table_changes(s->t, it->vni, it->version, &cur, rules, WALK, &upto2, &more);
+		if (got < 0)
+			break;
+	}
+done:
+	/* A page ends where the datagram did; the asker resumes after the last entry. */
+	if (full && n == 0) {
+		/* Not one entry fits beside what is there: end the section with a cursor
+		 * where it started, and let the asker come back for the rest. */
+		sync_build_section_end(b, true, it->cursor_version ? it->cursor_version :
+		    it->version + 1, it->cursor_version ? it->cursor_ip : 0);
+	} else {
+		sync_build_section_end(b, full, last_v, last_ip);
+	}
+	STATS_INC(s->c, sections_ok);
+	STATS_ADD(s->c, entries_tx, n);
+	if (full)
+		STATS_INC(s->c, pages_more);
+	return 0;
+}
+
+static void
+answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to)
+{
+	uint8_t *buf = udp_buf(s->udp);
+	struct sync_builder b;
+
+	if (buf == NULL) {
+		STATS_INC(s->c, tx_nobuf);
+		return;
+	}
+	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_RESP, req->id);
+	table_read_begin(s->t);
+	for (uint8_t i = 0; i < req->count; i++)
+		if (section(s, &b, &req->items[i]) < 0)
+			break;	/* the VNIs left out are asked again */
+	table_read_end(s->t);
+	udp_send(s->udp, buf, sync_build_finish(&b), to);
+	STATS_INC(s->c, resp_tx);
+}
+
+/* A request left the park (its VPC advanced, or its wait ran out): answer it. */
+static void
+unparked(void *arg, const struct sync_req *req, const struct sockaddr_in *from)
+{
+	answer(arg, req, from);
+}
+
+static void
+on_request(struct serve *s, const struct sync_req *req, const struct sockaddr_in *from)
+{
+	uint64_t wait = (uint64_t)req->wait_ms * 1000000;
+	bool news = false;
+
+	table_read_begin(s->t);
+	for (uint8_t i = 0; i < req->count && !news; i++)
+		news = has_news(s, &req->items[i]);
+	table_read_end(s->t);
+	if (!news && wait > 0) {
+		if (wait > s->p.max_wait_ns)
+			wait = s->p.max_wait_ns;
+		if (park_add(s->park, req, from, loop_now(s->l) + wait) == 0) {
+			STATS_SET(s->c, parked, park_count(s->park));
+			return;
+		}
+		STATS_INC(s->c, park_full);
+	}
+	answer(s, req, from);
+}
+
+static void
+on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	struct serve *s = arg;
+	uint32_t ip = ntohl(from->sin_addr.s_addr);
+	struct sync_req req;
+
+	(void)u;
+	if (!admit_allowed(s->admit, ip)) {
+		STATS_INC(s->c, req_denied);
+		return;
+	}
+	if (!admit_take(s->admit, ip, loop_now(s->l))) {
+		STATS_INC(s->c, req_limited);
+		return;
+	}
+	if (sync_type(data, len) != SYNC_REQ || sync_req_decode(data, len, &req) < 0) {
+		STATS_INC(s->c, req_malformed);
+		return;
+	}
+	STATS_INC(s->c, req_rx);
+	if (s->t == NULL) {
+		STATS_INC(s->c, req_not_ready);
+		return;
+	}
+	on_request(s, &req, from);
+}
+
+void
+serve_advance(struct serve *s, const struct ev_vni_advance *ev)
+{
+	uint32_t n;
+
+	STATS_INC(s->c, advances_rx);
+	if (s->t == NULL)
+		return;
+	n = park_wake(s->park, ev->vni, unparked, s);
+	STATS_ADD(s->c, park_woken, n);
+	STATS_SET(s->c, parked, park_count(s->park));
+}
+
+void
+serve_tick(struct serve *s)
+{
+	uint32_t n;
+
+	if (s->t == NULL)
+		return;
+	n = park_expire(s->park, loop_now(s->l), unparked, s);
+	if (n) {
+		STATS_ADD(s->c, park_expired, n);
+		STATS_SET(s->c, parked, park_count(s->park));
+	}
+	STATS_SET(s->c, tx_errors, udp_counters(s->udp)->tx_errors);
+}
+
+void
+serve_learn(struct serve *s, const struct ev_learn_req *ev)
+{
+	struct table_vni_info vi;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sync_builder b;
+	struct table_rule r;
+	struct sync_entry e;
+	uint8_t *buf;
+
+	STATS_INC(s->c, learn_rx);
+	if (s->t == NULL || !table_lookup(s->t, ev->vni, ev->ip, &r) ||
+	    table_vni_get(s->t, ev->vni, &vi) < 0) {
+		STATS_INC(s->c, learn_miss);
+		return;
+	}
+	/*
+	 * The rule-store sets a version's rules before it says the VPC reached it: until
+	 * then this rule is ahead of its VPC, and a learner starting from the VPC's version
+	 * would skip the rest of that version. The next frame asks again.
+	 */
+	if (r.version > vi.version) {
+		STATS_INC(s->c, learn_racing);
+		return;
+	}
+	if ((buf = udp_buf(s->udp)) == NULL) {
+		STATS_INC(s->c, tx_nobuf);
+		return;
+	}
+	to_entry(&r, &e);
+	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_LEARN, 0);
+	sync_build_section(&b, ev->vni, vi.gen, SYNC_OK, 0, vi.version);
+	sync_build_entry(&b, &e);
+	sync_build_section_end(&b, false, 0, 0);
+	to.sin_addr.s_addr = htonl(ev->src_vtep);
+	to.sin_port = htons(s->p.learner_port);
+	udp_send(s->udp, buf, sync_build_finish(&b), &to);
+	STATS_INC(s->c, learn_tx);
+}

@@ -1,0 +1,47 @@
+/*
+ * serve: syncd's work. A SYNC_REQ from a host is checked (allowed network, rate), and
+ * each VNI it names answered from the gateway table: RELEARN when the asker's
+ * (generation, version) is not valid here, RETRY when it is ahead of this gateway,
+ * UNKNOWN without the VPC, else the changes since its version in version order, paged
+ * with a cursor when they do not fit a datagram. A request with nothing new for any of
+ * its VNIs is parked until one advances (the rule-store's ring says so) or its wait
+ * runs out. Learn requests from the gateway's forwarder become LEARN datagrams to the
+ * learner of the host that sent the frame.
+ */
+#ifndef SYNCD_SERVE_H
+#define SYNCD_SERVE_H
+
+#include "admit.h"
+#include "counters.h"
+#include "common/loop.h"
+#include "shm/events.h"
+#include "shm/table.h"
+
+#include <netinet/in.h>
+
+struct serve;
+
+struct serve_params {
+	struct sockaddr_in listen;
+	uint16_t learner_port;	/* LEARNs go to <source VTEP>:learner_port */
+	uint32_t page_bytes;	/* largest response datagram */
+	uint64_t max_wait_ns;	/* cap on a request's wait_ms */
+	uint32_t max_parked;
+	uint32_t recv_depth;	/* receives in flight */
+	uint32_t send_buffers;
+};
+
+struct serve *serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
+    struct syncd_counters *c, char *err, size_t errlen);
+void serve_free(struct serve *s);
+/* The gateway table, once it exists (until then requests are dropped and counted). */
+void serve_set_table(struct serve *s, struct table *t);
+/* The rule-store says a VPC advanced: answer what is parked on it. */
+void serve_advance(struct serve *s, const struct ev_vni_advance *ev);
+/* The forwarder asks for a learn. */
+void serve_learn(struct serve *s, const struct ev_learn_req *ev);
+/* Answer parked requests whose wait ran out; call it every few tens of ms. */
+void serve_tick(struct serve *s);
+int serve_port(const struct serve *s);
+
+#endif
