@@ -1,0 +1,37 @@
+/*
+ * The learner's counters, declared once (shm/stats.h).
+ */
+#ifndef LEARNER_COUNTERS_H
+#define LEARNER_COUNTERS_H
+
+#include "shm/stats.h"
+
+#define LEARNER_COUNTERS(X)						\
+	X(learn_rx,        COUNTER, "LEARN datagrams received")		\
+	X(learn_installed, COUNTER, "rules installed from LEARNs")		\
+	X(learn_stale,     COUNTER, "LEARNs ignored: older than what the VPC synced past") \
+	X(sync_tx,         COUNTER, "sync requests sent")			\
+	X(sync_rx,         COUNTER, "sync responses received")		\
+	X(sync_stale,      COUNTER, "sync responses for no request in flight (late, duplicated)") \
+	X(sync_timeouts,   COUNTER, "sync requests unanswered in time")	\
+	X(rules_updated,   COUNTER, "cached rules changed by sync")		\
+	X(rules_deleted,   COUNTER, "cached rules deleted by sync")		\
+	X(rules_older,     COUNTER, "sync entries older than the cache's (ignored)") \
+	X(pages,           COUNTER, "sync pages received with more to come")	\
+	X(versions,        COUNTER, "VPC versions completed")			\
+	X(relearns,        COUNTER, "VPCs flushed: the gateway said RELEARN or UNKNOWN") \
+	X(retries,         COUNTER, "VPCs sent to another gateway: RETRY or timeout") \
+	X(dgram_denied,    COUNTER, "datagrams dropped: not from a configured gateway") \
+	X(dgram_malformed, COUNTER, "datagrams dropped: failed to decode")	\
+	X(evicted,         COUNTER, "rules evicted (cache_max_rules, cache_max_age)") \
+	X(vnis,            GAUGE,   "VPCs held")				\
+	X(rules,           GAUGE,   "rules in the cache")			\
+	X(gateways_up,     GAUGE,   "gateways answering")			\
+	X(gateway_downs,   COUNTER, "times a gateway was marked down")	\
+	X(ports,           GAUGE,   "VMs bound to this host")		\
+	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \
+	X(feed_reconnects, COUNTER, "binding feed connections made")	\
+	X(tx_nobuf,        COUNTER, "sends dropped: every buffer in flight")
+STATS_DECLARE(learner, LEARNER_COUNTERS)
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * feed: see feed.h. Invariant: between SNAP_BEGIN and SNAP_END every port is marked
+ * until the snapshot names it; outside, the table is the controller's view as of the
+ * last record.
+ */
+#include "feed.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct feed {
+	struct subscriber *sub;
+	struct ports *ports;
+	struct learner_counters *c;
+	char node[WIRE_NAME_MAX];
+	char host[WIRE_NAME_MAX];
+	bool in_snap;
+	uint32_t count;		/* ports held */
+	struct log_ratelimit rl;
+};
+
+static void
+hello(void *arg, struct wire_hello *h)
+{
+	struct feed *f = arg;
+
+	h->stream = WIRE_STREAM_BINDINGS;
+	memcpy(h->node, f->node, sizeof(h->node));
+	memcpy(h->host, f->host, sizeof(h->host));
+}
+
+static void
+recount(struct feed *f)
+{
+	struct port p;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < ports_max(f->ports); i++)
+		n += ports_get(f->ports, i, &p);
+	f->count = n;
+	STATS_SET(f->c, ports, n);
+}
+
+static int
+record(void *arg, const struct wire_msg *m)
+{
+	struct feed *f = arg;
+	struct port p = { 0 };
+
+	switch (m->type) {
+	case WIRE_SNAP_BEGIN:
+		if (f->in_snap)
+			return -EPROTO;
+		f->in_snap = true;
+		ports_mark_all(f->ports);
+		return 0;
+	case WIRE_SNAP_END:
+		if (!f->in_snap)
+			return -EPROTO;
+		f->in_snap = false;
+		if (ports_sweep(f->ports))
+			log_info("VMs unbound while the binding feed was away are gone");
+		recount(f);
+		return 0;
+	case WIRE_BIND:
+		if (m->u.bind.op == WIRE_BIND_DEL) {
+			ports_del(f->ports, m->u.bind.vni, m->u.bind.ip);
+			recount(f);
+			return 0;
+		}
+		p.vni = m->u.bind.vni;
+		p.ip = m->u.bind.ip;
+		memcpy(p.mac, m->u.bind.mac, 6);
+		memcpy(p.tap, m->u.bind.tap, sizeof(p.tap));
+		if (ports_set(f->ports, &p) < 0)
+			log_warnx_rl(&f->rl, "port table full (%u): raise learner.max_ports",
+			    ports_max(f->ports));
+		if (!f->in_snap)
+			recount(f);
+		return 0;
+	case WIRE_HEARTBEAT:
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+static void
+lost(void *arg)
+{
+	struct feed *f = arg;
+
+	/* A snapshot cut short proves nothing about the ports it did not reach. */
+	f->in_snap = false;
+}
+
+static const struct subscriber_ops feed_ops = { hello, record, lost };
+
+struct feed *
+feed_new(struct loop *l, const struct subscriber_params *p, const char *node,
+    const char *host, struct ports *ports, struct learner_counters *c)
+{
+	struct feed *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->ports = ports;
+	f->c = c;
+	snprintf(f->node, sizeof(f->node), "%s", node);
+	snprintf(f->host, sizeof(f->host), "%s", host);
+	f->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	recount(f);
+	if ((f->sub = subscriber_new(l, p, &feed_ops, f)) == NULL) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+feed_free(struct feed *f)
+{
+	if (f == NULL)
+		return;
+	subscriber_free(f->sub);
+	free(f);
+}
+
+void
+feed_tick(struct feed *f)
+{
+	const struct subscriber_counters *sc = subscriber_counters(f->sub);
+
+	STATS_SET(f->c, feed_connected, sc->connected);
+	STATS_SET(f->c, feed_reconnects, sc->connects);
+}

@@ -1,0 +1,51 @@
+/*
+ * gateways: the gateways a learner syncs from and whether each answers. A gateway
+ * that leaves gateway_down_after requests in a row unanswered is marked down: its VNIs
+ * move to the others, and it is probed every probe_ns until it answers again. The list
+ * and each one's state are published in the host's rule table for the forwarder
+ * (table_set_peers), which sends unknown destinations only to live gateways.
+ */
+#ifndef LEARNER_GATEWAYS_H
+#define LEARNER_GATEWAYS_H
+
+#include "counters.h"
+#include "shm/table.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GATEWAYS_MAX	TABLE_PEERS_MAX
+
+struct gateway {
+	struct sockaddr_in addr;
+	bool up;
+	uint32_t fails;		/* requests in a row unanswered */
+	uint64_t next_probe_ns;
+};
+
+struct gateways {
+	struct gateway g[GATEWAYS_MAX];
+	uint32_t n;
+	uint32_t down_after;
+	uint64_t probe_ns;
+	struct table *t;
+	struct learner_counters *c;
+};
+
+void gateways_init(struct gateways *gw, const struct sockaddr_in *addrs, uint32_t n,
+    uint32_t down_after, uint64_t probe_ns, struct table *t, struct learner_counters *c);
+/* The gateway a datagram came from, or -1. */
+int gateways_find(const struct gateways *gw, const struct sockaddr_in *from);
+/*
+ * The gateway for a VNI's attempt-th try: live ones by hash of the VNI, so a VNI stays
+ * on one gateway while it answers; any one when none is live.
+ */
+int gateways_pick(const struct gateways *gw, uint32_t vni, uint32_t attempt);
+uint32_t gateways_up(const struct gateways *gw);
+void gateways_ok(struct gateways *gw, int i);
+void gateways_fail(struct gateways *gw, int i, uint64_t now_ns);
+/* A down gateway due for a probe (its next one is then scheduled), or -1. */
+int gateways_probe_due(struct gateways *gw, uint64_t now_ns);
+
+#endif

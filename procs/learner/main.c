@@ -1,0 +1,204 @@
+/*
+ * vpcfwd-learner: one per host. Owns the host's rule cache (the host variant of the
+ * rule table: installed by LEARNs, kept current by incremental sync, evicted by age
+ * past a size) and the host's port table (the VMs bound to it, from the controller's
+ * binding feed); publishes the gateways' health for the forwarder. Arguments,
+ * configuration, then the loop.
+ *
+ *	vpcfwd-learner [-n] -c FILE		(-n: check the configuration, exit)
+ */
+#include "counters.h"
+#include "feed.h"
+#include "gateways.h"
+#include "syncer.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "common/sync.h"
+#include "shm/ports.h"
+#include "shm/table_conf.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAINTAIN_NS	(10 * 1000000ull)
+#define EVICT_BUDGET	20000
+
+struct state {
+	struct loop *l;
+	struct table *t;
+	struct ports *ports;
+	struct syncer *syncer;
+	struct feed *feed;
+	struct stats stats;
+	struct learner_counters *c;
+	struct loop_timer tick;
+	uint64_t cache_max_rules;
+	uint64_t cache_max_age_s;
+	uint64_t evict_ns;
+	uint64_t next_evict;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vpcfwd-learner [-n] -c FILE\n");
+	exit(2);
+}
+
+static void
+tick(struct loop_timer *t)
+{
+	struct state *s = t->arg;
+	uint64_t now = loop_now(s->l);
+
+	table_maintain(s->t);
+	if (now >= s->next_evict) {
+		uint32_t n = table_evict(s->t, (uint32_t)s->cache_max_rules, s->cache_max_age_s,
+		    EVICT_BUDGET);
+
+		if (n) {
+			STATS_ADD(s->c, evicted, n);
+			syncer_prune(s->syncer);
+		}
+		/* More to do: come back at once, in budget-sized steps. */
+		s->next_evict = now + (n == EVICT_BUDGET ? 0 : s->evict_ns);
+	}
+	STATS_SET(s->c, rules, table_count(s->t));
+	feed_tick(s->feed);
+	ports_heartbeat(s->ports);
+	stats_heartbeat(&s->stats);
+	loop_timer_set(s->l, t, MAINTAIN_NS);
+}
+
+/* "a.b.c.d:port" list of a setting into addrs; fatal on error or when empty. */
+static size_t
+read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size_t max)
+{
+	const char *list[SUBSCRIBER_ADDRS_MAX];
+	size_t n;
+
+	if (conf_get_str_list(c, path, list, max, &n) < 0)
+		fatalx("%s", conf_error(c));
+	if (n == 0)
+		fatalx("%s: %s must list at least one \"a.b.c.d:port\"", conf_path(c), path);
+	for (size_t i = 0; i < n; i++)
+		if (net_endpoint_parse(list[i], &addrs[i], 0) < 0)
+			conf_error_at(c, path, "%s[%zu] must be \"a.b.c.d:port\", not \"%s\"",
+			    path, i, list[i]), fatalx("%s", conf_error(c));
+	return n;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL, *listen, *host;
+	struct conf_common common;
+	struct subscriber_params fp = { .what = "binding feed" };
+	struct syncer_params sp = { 0 };
+	struct sockaddr_in gws[GATEWAYS_MAX];
+	struct table_params tp;
+	static struct gateways gw;
+	struct state s = { 0 };
+	uint32_t ngw, down_after, max_ports;
+	uint64_t probe_ns;
+	char err[512];
+	bool check = false;
+	struct conf *c;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else if (ch == 'n')
+			check = true;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("learner", LOG_LVL_INFO);
+	if ((c = conf_load(path)) == NULL)
+		fatalx("%s", conf_load_error());
+	conf_read_common(c, &common);
+	if ((host = conf_str(c, "learner.host", NULL)) == NULL)
+		fatalx("%s: learner.host must name this host as the controller knows it",
+		    conf_path(c));
+	listen = conf_str(c, "learner.listen", "0.0.0.0:4791");
+	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
+		conf_error_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
+		    "not \"%s\"", listen), fatalx("%s", conf_error(c));
+	ngw = (uint32_t)read_endpoints(c, "learner.gateways", gws, GATEWAYS_MAX);
+	fp.naddrs = read_endpoints(c, "learner.controllers", fp.addrs, SUBSCRIBER_ADDRS_MAX);
+	sp.wait_ns = conf_duration(c, "learner.sync_wait", 2000000000ull, 0, 60000000000ull);
+	sp.timeout_ns = conf_duration(c, "learner.sync_timeout", 500000000ull, 10000000ull,
+	    60000000000ull);
+	sp.batch = conf_int(c, "learner.sync_batch", 32, 1, SYNC_VNIS_MAX);
+	down_after = conf_int(c, "learner.gateway_down_after", 3, 1, 1000);
+	probe_ns = conf_duration(c, "learner.gateway_probe", 1000000000ull, 10000000ull,
+	    600000000000ull);
+	s.cache_max_rules = conf_int(c, "learner.cache_max_rules", 500000, 0, 1u << 30);
+	s.cache_max_age_s = conf_duration(c, "learner.cache_max_age", 5 * 86400000000000ull, 0,
+	    365 * 86400000000000ull) / 1000000000ull;
+	s.evict_ns = conf_duration(c, "learner.evict_interval", 10000000000ull, 1000000ull,
+	    86400000000000ull);
+	max_ports = conf_int(c, "learner.max_ports", 1024, 1, 65536);
+	fp.timeout_ns = conf_duration(c, "learner.controller_timeout", 3000000000ull,
+	    100000000ull, 600000000000ull);
+	fp.backoff_min_ns = 100000000ull;
+	fp.backoff_max_ns = 5000000000ull;
+	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
+		fatalx("%s", conf_error(c));
+	conf_done(c, "learner");
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		return 0;
+	}
+	log_set_level(common.log_level);
+
+	if ((s.c = stats_create(&s.stats, common.node, "learner", learner_stats_defs,
+	    learner_stats_count)) == NULL)
+		fatalx("%s", s.stats.seg.err);
+	if (table_create(&s.t, common.node, "learner", &tp, err, sizeof(err)) < 0 ||
+	    ports_create(&s.ports, common.node, max_ports, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if ((s.l = loop_new(512, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	gateways_init(&gw, gws, ngw, down_after, probe_ns, s.t, s.c);
+	if ((s.syncer = syncer_new(s.l, &sp, s.t, &gw, s.c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	syncer_load(s.syncer);
+	if ((s.feed = feed_new(s.l, &fp, common.node, host, s.ports, s.c)) == NULL)
+		fatalx("out of memory");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
+	loop_timer_set(s.l, &s.tick, 0);
+	log_info("node %s (host %s): cache %s (%u rules), %u gateway(s), LEARNs on port %d",
+	    common.node, host, table_seg(s.t)->name, table_count(s.t), ngw,
+	    syncer_port(s.syncer));
+	rc = loop_run(s.l, &stop);
+	log_info("stopping");
+	feed_free(s.feed);
+	syncer_free(s.syncer);
+	loop_free(s.l);
+	table_close(s.t);
+	ports_close(s.ports);
+	stats_close(&s.stats);
+	conf_free(c);
+	return rc < 0 ? 1 : 0;
+}

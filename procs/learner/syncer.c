@@ -1,0 +1,548 @@
+/*
+ * syncer: see syncer.h. Invariant: a VPC has at most one request in flight, and a VPC
+ * with none is either ready to ask or waiting out a back-off; so every VPC held keeps
+ * being synced, whatever is lost on the way.
+ */
+#include "syncer.h"
+#include "common/log.h"
+#include "common/sync.h"
+#include "common/udp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_NS		(10 * 1000000ull)
+#define OUT_MAX		64		/* requests in flight */
+#define ENTRIES_MAX	16384		/* entries a response may carry */
+#define RETRY_PAUSE_NS	(50 * 1000000ull)
+
+/* A VPC the cache holds. */
+struct vs {
+	uint32_t vni, gen;
+	uint64_t version;	/* reached: every change up to it applied */
+	uint64_t cur_version;	/* paging: resume after (cur_version, cur_ip); 0: none */
+	uint32_t cur_ip;
+	uint64_t consumed;	/* changes up to here were seen (applied or not held) */
+	uint32_t req;		/* request in flight, 0: none */
+	uint32_t tries;		/* RETRY or timeouts in a row */
+	uint64_t not_before;	/* back-off */
+	bool used;
+};
+
+struct outreq {
+	uint32_t id;
+	int gw;
+	uint64_t deadline;
+	bool probe;
+	uint8_t n;
+	uint32_t vnis[SYNC_VNIS_MAX];
+};
+
+struct syncer {
+	struct loop *l;
+	struct syncer_params p;
+	struct table *t;
+	struct gateways *gw;
+	struct learner_counters *c;
+	struct udp *udp;
+	struct vs *vs;		/* open addressing by VNI */
+	uint32_t vs_cap, vs_n;
+	struct outreq out[OUT_MAX];
+	uint32_t nout;
+	uint32_t next_id;
+	uint32_t rr;		/* where scheduling starts, so no VPC waits behind others */
+	struct loop_timer tick;
+	struct sync_entry *entries;
+	struct log_ratelimit rl;
+};
+
+static void schedule(struct syncer *s);
+
+static uint32_t
+slot_of(const struct syncer *s, uint32_t vni)
+{
+	return (vni * 0x9e3779b1u) & (s->vs_cap - 1);
+}
+
+static struct vs *
+vs_find(struct syncer *s, uint32_t vni)
+{
+	for (uint32_t i = slot_of(s, vni), k = 0; k < s->vs_cap; k++, i = (i + 1) & (s->vs_cap - 1)) {
+		if (!s->vs[i].used)
+			return NULL;
+		if (s->vs[i].vni == vni)
+			return &s->vs[i];
+	}
+	return NULL;
+}
+
+static struct vs *
+vs_add(struct syncer *s, uint32_t vni)
+{
+	struct vs *v;
+
+	if ((s->vs_n + 1) * 2 > s->vs_cap) {
+		struct vs *old = s->vs, *n = calloc(2 * s->vs_cap, sizeof(*n));
+		uint32_t cap = s->vs_cap;
+
+		if (n == NULL)
+			return NULL;
+		s->vs = n;
+		s->vs_cap *= 2;
+		s->vs_n = 0;
+		for (uint32_t i = 0; i < cap; i++)
+			if (old[i].used)
+				*vs_add(s, old[i].vni) = old[i];
+		free(old);
+	}
+	for (uint32_t i = slot_of(s, vni);; i = (i + 1) & (s->vs_cap - 1)) {
+		v = &s->vs[i];
+		if (!v->used) {
+			memset(v, 0, sizeof(*v));
+			v->used = true;
+			v->vni = vni;
+			s->vs_n++;
+			STATS_SET(s->c, vnis, s->vs_n);
+			return v;
+		}
+	}
+}
+
+/* Backward-shift deletion keeps the probes of the others whole. */
+static void
+vs_del(struct syncer *s, struct vs *v)
+{
+	uint32_t i = (uint32_t)(v - s->vs), j = i;
+
+	s->vs[i].used = false;
+	for (;;) {
+		j = (j + 1) & (s->vs_cap - 1);
+		if (!s->vs[j].used)
+			break;
+		uint32_t home = slot_of(s, s->vs[j].vni);
+
+		/* j's entry may fill the hole at i if its home is not in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			s->vs[i] = s->vs[j];
+			s->vs[j].used = false;
+			i = j;
+		}
+	}
+	s->vs_n--;
+	STATS_SET(s->c, vnis, s->vs_n);
+}
+
+static struct outreq *
+out_find(struct syncer *s, uint32_t id)
+{
+	for (uint32_t i = 0; i < s->nout; i++)
+		if (s->out[i].id == id)
+			return &s->out[i];
+	return NULL;
+}
+
+static void
+out_del(struct syncer *s, struct outreq *o)
+{
+	*o = s->out[--s->nout];
+}
+
+static uint32_t
+new_id(struct syncer *s)
+{
+	if (++s->next_id == 0)
+		s->next_id = 1;
+	return s->next_id;
+}
+
+/* Send a request to gateway gi for the VPCs of o (already filled). */
+static bool
+send_req(struct syncer *s, struct outreq *o, const struct sync_req *req)
+{
+	uint8_t *buf = udp_buf(s->udp);
+	int n;
+
+	if (buf == NULL) {
+		STATS_INC(s->c, tx_nobuf);
+		return false;
+	}
+	if ((n = sync_req_encode(req, buf, SYNC_DGRAM_MAX)) < 0) {
+		udp_drop(s->udp, buf);
+		log_warnx("cannot encode a sync request: %s", strerror(-n));
+		return false;
+	}
+	udp_send(s->udp, buf, (size_t)n, &s->gw->g[o->gw].addr);
+	STATS_INC(s->c, sync_tx);
+	return true;
+}
+
+/* Ask gateway gi about the VPCs that are ready and go to it, a batch at a time. */
+static void
+schedule_gw(struct syncer *s, int gi, uint64_t now)
+{
+	struct sync_req req = { 0 };
+	struct outreq *o = NULL;
+
+	for (uint32_t k = 0; k < s->vs_cap; k++) {
+		struct vs *v = &s->vs[(s->rr + k) & (s->vs_cap - 1)];
+
+		if (!v->used || v->req || v->version == 0 || now < v->not_before ||
+		    gateways_pick(s->gw, v->vni, v->tries) != gi)
+			continue;
+		if (o == NULL) {
+			if (s->nout == OUT_MAX)
+				return;
+			o = &s->out[s->nout];
+			*o = (struct outreq){ .id = new_id(s), .gw = gi,
+			    .deadline = now + s->p.wait_ns + s->p.timeout_ns };
+			req = (struct sync_req){ .id = o->id,
+			    .wait_ms = (uint16_t)(s->p.wait_ns / 1000000) };
+		}
+		req.items[req.count++] = (struct sync_item){ .vni = v->vni, .gen = v->gen,
+		    .version = v->version, .cursor_version = v->cur_version,
+		    .cursor_ip = v->cur_ip };
+		o->vnis[o->n++] = v->vni;
+		v->req = o->id;
+		if (req.count == s->p.batch || req.count == SYNC_VNIS_MAX) {
+			if (send_req(s, o, &req))
+				s->nout++;
+			else
+				for (uint8_t i = 0; i < o->n; i++)
+					vs_find(s, o->vnis[i])->req = 0;
+			o = NULL;
+		}
+	}
+	if (o != NULL) {
+		if (send_req(s, o, &req))
+			s->nout++;
+		else
+			for (uint8_t i = 0; i < o->n; i++)
+				vs_find(s, o->vnis[i])->req = 0;
+	}
+}
+
+static void
+schedule(struct syncer *s)
+{
+	uint64_t now = loop_now(s->l);
+
+	for (uint32_t g = 0; g < s->gw->n; g++)
+		schedule_gw(s, (int)g, now);
+	s->rr += 7;	/* start elsewhere next time */
+}
+
+/* A down gateway gets a question that any syncd answers at once. */
+static void
+probe(struct syncer *s, int gi)
+{
+	struct sync_req req = { .id = new_id(s), .count = 1 };
+	struct outreq *o;
+
+	if (s->nout == OUT_MAX)
+		return;
+	o = &s->out[s->nout];
+	*o = (struct outreq){ .id = req.id, .gw = gi, .probe = true,
+	    .deadline = loop_now(s->l) + s->p.timeout_ns };
+	req.items[0] = (struct sync_item){ .vni = 1 };
+	if (send_req(s, o, &req))
+		s->nout++;
+}
+
+static void
+on_tick(struct loop_timer *t)
+{
+	struct syncer *s = t->arg;
+	uint64_t now = loop_now(s->l);
+	int gi;
+
+	for (uint32_t i = 0; i < s->nout;) {
+		struct outreq *o = &s->out[i];
+
+		if (o->deadline > now) {
+			i++;
+			continue;
+		}
+		/* Unanswered: the gateway failed; its VPCs try the next one. */
+		gateways_fail(s->gw, o->gw, now);
+		for (uint8_t k = 0; k < o->n; k++) {
+			struct vs *v = vs_find(s, o->vnis[k]);
+
+			if (v && v->req == o->id) {
+				v->req = 0;
+				v->tries++;
+				STATS_INC(s->c, retries);
+			}
+		}
+		if (!o->probe)
+			STATS_INC(s->c, sync_timeouts);
+		out_del(s, o);
+	}
+	while ((gi = gateways_probe_due(s->gw, now)) >= 0)
+		probe(s, gi);
+	schedule(s);
+	loop_timer_set(s->l, t, TICK_NS);
+}
+
+/* Is (vni, ip) in the cache? Sync updates only what was learned. */
+static bool
+held(struct syncer *s, uint32_t vni, uint32_t ip)
+{
+	struct table_rule r;
+
+	return table_get(s->t, vni, ip, &r);
+}
+
+static void
+apply_entry(struct syncer *s, uint32_t vni, const struct sync_entry *e)
+{
+	struct table_rule r = { .vni = vni, .ip = e->ip, .vtep = e->vtep,
+	    .version = e->version };
+	int rc;
+
+	if (!held(s, vni, e->ip))
+		return;
+	if (e->op == SYNC_DEL) {
+		rc = table_delete(s->t, vni, e->ip, e->version);
+		if (rc == TABLE_APPLIED)
+			STATS_INC(s->c, rules_deleted);
+	} else {
+		memcpy(r.mac, e->mac, 6);
+		rc = table_set(s->t, &r);
+		if (rc == TABLE_APPLIED)
+			STATS_INC(s->c, rules_updated);
+	}
+	if (rc == TABLE_STALE)
+		STATS_INC(s->c, rules_older);
+}
+
+/* The VPC starts over: no rules, no version, until a LEARN brings one. */
+static void
+relearn(struct syncer *s, struct vs *v)
+{
+	table_vni_flush(s->t, v->vni, 0);
+	STATS_INC(s->c, relearns);
+	vs_del(s, v);
+}
+
+static void
+on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
+    const struct sync_entry *entries)
+{
+	struct vs *v = vs_find(s, sec->vni);
+
+	if (v == NULL || v->req != o->id)
+		return;	/* not asked in this request (or flushed meanwhile) */
+	v->req = 0;
+	switch (sec->status) {
+	case SYNC_OK:
+		if (sec->gen != v->gen || sec->since != v->version)
+			return;	/* not an answer to what we asked: ask again */
+		for (uint32_t i = 0; i < sec->count; i++)
+			apply_entry(s, v->vni, &entries[sec->first + i]);
+		v->tries = 0;
+		if (sec->flags & SYNC_F_MORE) {
+			v->cur_version = sec->cursor_version;
+			v->cur_ip = sec->cursor_ip;
+			v->consumed = sec->cursor_version > v->consumed ? sec->cursor_version :
+			    v->consumed;
+			STATS_INC(s->c, pages);
+		} else {
+			if (sec->upto > v->version) {
+				table_vni_advance(s->t, v->vni, v->gen, sec->upto);
+				v->version = sec->upto;
+				STATS_INC(s->c, versions);
+			}
+			v->cur_version = 0;
+			v->cur_ip = 0;
+			if (v->version > v->consumed)
+				v->consumed = v->version;
+		}
+		break;
+	case SYNC_RELEARN:
+	case SYNC_UNKNOWN:
+		relearn(s, v);
+		break;
+	case SYNC_RETRY:
+		/* This gateway is behind us: another, and not at once if all are. */
+		v->tries++;
+		STATS_INC(s->c, retries);
+		if (v->tries >= s->gw->n)
+			v->not_before = loop_now(s->l) + RETRY_PAUSE_NS;
+		break;
+	}
+}
+
+static void
+on_response(struct syncer *s, int gi, const struct sync_resp *r)
+{
+	struct outreq *o = out_find(s, r->id);
+
+	if (o == NULL || o->gw != gi) {
+		STATS_INC(s->c, sync_stale);
+		return;
+	}
+	STATS_INC(s->c, sync_rx);
+	gateways_ok(s->gw, gi);
+	for (uint8_t i = 0; i < r->count; i++)
+		on_section(s, o, &r->sections[i], s->entries);
+	/* VPCs the datagram had no room for are asked again. */
+	for (uint8_t k = 0; k < o->n; k++) {
+		struct vs *v = vs_find(s, o->vnis[k]);
+
+		if (v && v->req == o->id)
+			v->req = 0;
+	}
+	out_del(s, o);
+	schedule(s);
+}
+
+static void
+on_learn(struct syncer *s, const struct sync_section *sec, const struct sync_entry *e)
+{
+	struct table_rule r = { .vni = sec->vni, .ip = e->ip, .vtep = e->vtep,
+	    .version = e->version };
+	struct vs *v = vs_find(s, sec->vni);
+
+	STATS_INC(s->c, learn_rx);
+	if (v != NULL && v->version > 0 && (sec->gen != v->gen || sec->upto < v->consumed)) {
+		/* From another generation, or from before the changes sync went past. */
+		STATS_INC(s->c, learn_stale);
+		return;
+	}
+	memcpy(r.mac, e->mac, 6);
+	if (table_set(s->t, &r) == TABLE_APPLIED)
+		STATS_INC(s->c, learn_installed);
+	if (v == NULL || v->version == 0) {
+		/* The VPC's first rule: its version is where sync starts. */
+		if (v == NULL && (v = vs_add(s, sec->vni)) == NULL)
+			return;
+		v->gen = sec->gen;
+		v->version = sec->upto;
+		v->consumed = sec->upto;
+		table_vni_advance(s->t, sec->vni, sec->gen, sec->upto);
+		schedule(s);
+	}
+	STATS_SET(s->c, rules, table_count(s->t));
+}
+
+static void
+on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	struct syncer *s = arg;
+	struct sync_resp r;
+	int gi = gateways_find(s->gw, from), type;
+
+	(void)u;
+	if (gi < 0) {
+		STATS_INC(s->c, dgram_denied);
+		return;
+	}
+	type = sync_type(data, len);
+	if ((type != SYNC_RESP && type != SYNC_LEARN) ||
+	    sync_resp_decode(data, len, &r, s->entries, ENTRIES_MAX) < 0) {
+		STATS_INC(s->c, dgram_malformed);
+		log_warnx_rl(&s->rl, "malformed datagram from a gateway");
+		return;
+	}
+	if (r.type == SYNC_LEARN)
+		on_learn(s, &r.sections[0], &s->entries[r.sections[0].first]);
+	else
+		on_response(s, gi, &r);
+}
+
+struct syncer *
+syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
+    struct gateways *gw, struct learner_counters *c, char *err, size_t errlen)
+{
+	struct syncer *s = calloc(1, sizeof(*s));
+	struct udp_params up = { .nrecv = 64, .nsend = 256, .dgram_max = SYNC_DGRAM_MAX };
+
+	if (s == NULL || (s->vs = calloc(64, sizeof(*s->vs))) == NULL ||
+	    (s->entries = calloc(ENTRIES_MAX, sizeof(*s->entries))) == NULL) {
+		snprintf(err, errlen, "learner: out of memory");
+		if (s)
+			free(s->vs);
+		free(s);
+		return NULL;
+	}
+	s->vs_cap = 64;
+	s->l = l;
+	s->p = *p;
+	s->t = t;
+	s->gw = gw;
+	s->c = c;
+	s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	if ((s->udp = udp_new(l, &p->listen, &up, on_dgram, s, err, errlen)) == NULL) {
+		free(s->entries);
+		free(s->vs);
+		free(s);
+		return NULL;
+	}
+	s->tick = (struct loop_timer){ .fn = on_tick, .arg = s };
+	loop_timer_set(l, &s->tick, TICK_NS);
+	return s;
+}
+
+void
+syncer_free(struct syncer *s)
+{
+	if (s == NULL)
+		return;
+	loop_timer_cancel(s->l, &s->tick);
+	udp_free(s->udp);
+	free(s->entries);
+	free(s->vs);
+	free(s);
+}
+
+void
+syncer_load(struct syncer *s)
+{
+	uint32_t max = table_params(s->t)->max_vnis, n;
+	uint32_t *vnis = malloc(max * sizeof(*vnis));
+
+	if (vnis == NULL)
+		return;
+	n = table_vnis(s->t, vnis, max);
+	for (uint32_t i = 0; i < n; i++) {
+		struct table_vni_info vi;
+		struct vs *v;
+
+		if (table_vni_get(s->t, vnis[i], &vi) < 0 || vi.version == 0 || vi.live == 0 ||
+		    (v = vs_add(s, vnis[i])) == NULL)
+			continue;
+		v->gen = vi.gen;
+		v->version = vi.version;
+		v->consumed = vi.version;
+	}
+	free(vnis);
+	if (s->vs_n)
+		log_info("resuming sync of %u VPCs from the versions in the cache", s->vs_n);
+	STATS_SET(s->c, rules, table_count(s->t));
+}
+
+void
+syncer_prune(struct syncer *s)
+{
+	for (uint32_t i = 0; i < s->vs_cap; i++) {
+		struct table_vni_info vi;
+		struct vs *v = &s->vs[i];
+
+		if (!v->used || v->req || table_vni_get(s->t, v->vni, &vi) < 0 || vi.live > 0)
+			continue;
+		/* Nothing of it is held any more: no need to follow it. */
+		table_vni_flush(s->t, v->vni, 0);
+		vs_del(s, v);
+		i--;	/* vs_del may have moved another VPC into this slot */
+	}
+	STATS_SET(s->c, rules, table_count(s->t));
+}
+
+int
+syncer_port(const struct syncer *s)
+{
+	return udp_port(s->udp);
+}

@@ -1,0 +1,46 @@
+/*
+ * syncer: the learner's side of the sync protocol (common/sync.h). It installs the
+ * rules LEARNs bring into the host's rule cache, and keeps each VPC it holds current:
+ * for each, the (generation, version) it reached (kept in the cache's table, so a
+ * restarted learner resumes from them), a request in flight to one gateway, many VPCs a
+ * request, long-polled so a change arrives as soon as its gateway has it.
+ *
+ * The rules it keeps to (DESIGN.md §2, §3):
+ * - a VPC's version moves only when a response section comes without MORE: every page
+ *   of the changes up to it has been applied;
+ * - a rule is never replaced by an older version of it (the table refuses);
+ * - sync updates only rules the cache holds: the others were never asked for;
+ * - a LEARN older than the point its VPC's sync has consumed is ignored: sync passed
+ *   changes of rules the cache did not hold then, and this one may be among them;
+ * - RELEARN or UNKNOWN: the VPC is flushed and starts over at the next LEARN;
+ * - RETRY or no answer in time: the VPC asks another gateway.
+ */
+#ifndef LEARNER_SYNCER_H
+#define LEARNER_SYNCER_H
+
+#include "counters.h"
+#include "gateways.h"
+#include "common/loop.h"
+#include "shm/table.h"
+
+#include <netinet/in.h>
+
+struct syncer;
+
+struct syncer_params {
+	struct sockaddr_in listen;	/* LEARNs and responses arrive here */
+	uint64_t wait_ns;		/* how long a gateway may park a request */
+	uint64_t timeout_ns;		/* beyond wait_ns: no answer means it failed */
+	uint32_t batch;			/* VPCs a request */
+};
+
+struct syncer *syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
+    struct gateways *gw, struct learner_counters *c, char *err, size_t errlen);
+void syncer_free(struct syncer *s);
+/* The VPCs the cache holds with a version: sync resumes from there (a restart). */
+void syncer_load(struct syncer *s);
+/* The cache evicted rules: VPCs left without any stop syncing. */
+void syncer_prune(struct syncer *s);
+int syncer_port(const struct syncer *s);
+
+#endif
