@@ -113,8 +113,9 @@ int sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r);
  *
  * Entries of a section must come in increasing (version, ip) order, each version >
  * since and <= upto. A section and an entry fail with -ENOSPC when they do not fit
- * (room for the section's end, its cursor and VTEP table, is kept back); a status other
- * than OK takes no entry.
+ * (room for the section's end, its cursor and VTEP table, is kept back; an OK section
+ * opens only with room for one entry, so its first entry always fits), a 65th section
+ * and an entry with a 65th VTEP too; a status other than OK takes no entry.
  */
 struct sync_builder {
 	uint8_t *buf;
