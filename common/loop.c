@@ -4,7 +4,8 @@
  * a callback may free its owner and may queue new SQEs; armed timers form one list
  * sorted by due time (ties in arming order), and a timer armed while timers fire is
  * due strictly later than the pass that armed it, so a timer re-arming itself with a
- * zero delay cannot keep one pass from ending.
+ * zero delay cannot keep one pass from ending. Futex waits are offered only when
+ * loop_new saw the kernel complete a test wait the way a working one does.
  */
 #include "common/loop.h"
 #include "common/clock.h"
@@ -21,11 +22,66 @@
  */
 #define LOOP_WAIT_MAX_NS	1000000000ull
 
+/*
+ * IORING_OP_FUTEX_WAIT (kernel 6.7) is newer than liburing 2.3's headers. Its SQE, as
+ * io_uring/futex.c reads it: the futex2 flags in fd (a 32-bit word, not
+ * FUTEX2_PRIVATE: the word is shared between processes), the address in addr, the
+ * expected value in addr2, the wake bitset in addr3; len, rw_flags, buf_index and
+ * file_index zero.
+ */
+#define LOOP_OP_FUTEX_WAIT		51
+#define LOOP_FUTEX2_SIZE_U32		0x02
+#define LOOP_FUTEX_BITSET_MATCH_ANY	0xffffffffu
+#define LOOP_PROBE_WAIT_S		1	/* the test wait ends at once; bound it anyway */
+
 struct loop {
 	struct io_uring ring;
 	struct loop_timer *timers;	/* armed, sorted by due_ns */
 	uint64_t now_ns;
+	bool has_futex;			/* IORING_OP_FUTEX_WAIT works */
 };
+
+static void
+loop_prep_futex_wait(struct io_uring_sqe *sqe, uint32_t *addr, uint32_t val)
+{
+	io_uring_prep_rw(LOOP_OP_FUTEX_WAIT, sqe, LOOP_FUTEX2_SIZE_U32, addr, 0, val);
+	sqe->addr3 = LOOP_FUTEX_BITSET_MATCH_ANY;
+}
+
+/*
+ * Whether the kernel's io_uring waits on futexes: the probe must list the opcode (a
+ * liburing 2.3 probe has room for 256 opcodes, so it reports ones its headers do not
+ * name), and a wait on a word that does not hold the expected value must fail with
+ * -EAGAIN at once, as futex(2) does: that also checks the SQE's encoding. Runs on the
+ * fresh ring, before any other SQE; the test CQE carries no loop_op.
+ */
+static bool
+loop_probe_futex(struct loop *l)
+{
+	static uint32_t word;	/* 0; static: it outlives a wait that would not end */
+	struct __kernel_timespec ts = { .tv_sec = LOOP_PROBE_WAIT_S };
+	struct io_uring_probe *probe;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	bool listed;
+	int r, res;
+
+	if ((probe = io_uring_get_probe_ring(&l->ring)) == NULL)
+		return false;
+	listed = probe->ops_len > LOOP_OP_FUTEX_WAIT &&
+	    io_uring_opcode_supported(probe, LOOP_OP_FUTEX_WAIT);
+	io_uring_free_probe(probe);
+	if (!listed || (sqe = io_uring_get_sqe(&l->ring)) == NULL)
+		return false;
+	io_uring_sqe_set_data(sqe, NULL);
+	loop_prep_futex_wait(sqe, &word, 1);
+	r = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
+	if (r < 0 || cqe == NULL)
+		return false;
+	res = cqe->res;
+	io_uring_cqe_seen(&l->ring, cqe);
+	return res == -EAGAIN;
+}
 
 struct loop *
 loop_new(unsigned entries, char *err, size_t errlen)
@@ -46,6 +102,7 @@ loop_new(unsigned entries, char *err, size_t errlen)
 		free(l);
 		return NULL;
 	}
+	l->has_futex = loop_probe_futex(l);
 	l->now_ns = clock_mono_ns();
 	return l;
 }
@@ -87,6 +144,21 @@ uint64_t
 loop_now(const struct loop *l)
 {
 	return l->now_ns;
+}
+
+int
+loop_futex_wait(struct loop *l, struct loop_op *op, uint32_t *addr, uint32_t val)
+{
+	if (!l->has_futex)
+		return -EOPNOTSUPP;
+	loop_prep_futex_wait(loop_sqe(l, op), addr, val);
+	return 0;
+}
+
+bool
+loop_has_futex(const struct loop *l)
+{
+	return l->has_futex;
 }
 
 static void

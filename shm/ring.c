@@ -232,6 +232,56 @@ ring_count(const struct ring *r)
 	return ck_ring_size(&r->h->ck);
 }
 
+/*
+ * The consumer's side of going to sleep, shared by ring_wait and ring_sleep_begin:
+ * take wake_seq, announce the sleep, order the announcement against the producer's
+ * publish (a fence here, and under RING_WAKE_MEMBARRIER the producer's barrier too),
+ * then look at the ring once more. 1: records are waiting, not sleeping. 0: sleeping;
+ * a push after this point changes wake_seq from *seq. A negative errno: still marked
+ * sleeping, but a push may have been missed (membarrier failed): do not sleep long.
+ */
+static int
+ring_sleep_prepare(struct ring *r, uint32_t *seq)
+{
+	ck_ring_t *ck = &r->h->ck;
+	int e = 0;
+
+	*seq = ck_pr_load_32(&r->h->wake_seq);
+	ck_pr_store_32(&r->h->sleeping, 1);
+	/* Store-load: `sleeping` before reading p_tail (pairs with ring_push). */
+	ck_pr_fence_memory();
+	if (ck_pr_load_32(&r->h->wake_mode) == RING_WAKE_MEMBARRIER &&
+	    membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+		e = errno > 0 ? -errno : -EINVAL;
+	if (ck_pr_load_uint(&ck->p_tail) != ck->c_head) {
+		ck_pr_store_32(&r->h->sleeping, 0);
+		return 1;
+	}
+	return e;
+}
+
+int
+ring_sleep_begin(struct ring *r, uint32_t *seq)
+{
+	int e = ring_sleep_prepare(r, seq);
+
+	if (e < 0)
+		ring_sleep_end(r);
+	return e;
+}
+
+void
+ring_sleep_end(struct ring *r)
+{
+	ck_pr_store_32(&r->h->sleeping, 0);
+}
+
+uint32_t *
+ring_wake_word(struct ring *r)
+{
+	return &r->h->wake_seq;
+}
+
 int
 ring_wait(struct ring *r, int timeout_ms)
 {
@@ -239,25 +289,20 @@ ring_wait(struct ring *r, int timeout_ms)
 	struct timespec ts, *tsp = NULL;
 	uint32_t seq;
 	long e;
+	int s;
 
-	seq = ck_pr_load_32(&r->h->wake_seq);
-	ck_pr_store_32(&r->h->sleeping, 1);
-	/* Store-load: `sleeping` before reading p_tail (pairs with ring_push). */
-	ck_pr_fence_memory();
-	if (ck_pr_load_32(&r->h->wake_mode) == RING_WAKE_MEMBARRIER &&
-	    membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 && timeout_ms < 0)
-		timeout_ms = 1;	/* cannot order against the producer: poll instead */
-	if (ck_pr_load_uint(&ck->p_tail) != ck->c_head) {
-		ck_pr_store_32(&r->h->sleeping, 0);
+	s = ring_sleep_prepare(r, &seq);
+	if (s == 1)
 		return 1;
-	}
+	if (s < 0 && timeout_ms < 0)
+		timeout_ms = 1;	/* cannot order against the producer: poll instead */
 	if (timeout_ms >= 0) {
 		ts.tv_sec = timeout_ms / 1000;
 		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
 		tsp = &ts;
 	}
 	e = futex(&r->h->wake_seq, FUTEX_WAIT, seq, tsp);
-	ck_pr_store_32(&r->h->sleeping, 0);
+	ring_sleep_end(r);
 	if (e == -1 && errno == EINTR)
 		return -EINTR;
 	return ck_pr_load_uint(&ck->p_tail) != ck->c_head;

@@ -89,6 +89,8 @@ int ring_wait(struct ring *r, int timeout_ms);
  * Consumer, for an event loop that cannot block in ring_wait: 1 when records are
  * waiting (pop them; do not sleep); else 0, with the ring marked sleeping and *seq set:
  * wait until ring_wake_word(r) is not *seq (loop_futex_wait), then call ring_sleep_end.
+ * A negative errno when a push could go unnoticed (membarrier(2) failed): not marked
+ * sleeping; poll instead.
  */
 int ring_sleep_begin(struct ring *r, uint32_t *seq);
 void ring_sleep_end(struct ring *r);

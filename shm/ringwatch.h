@@ -23,6 +23,7 @@ struct ringwatch_params {
 	uint32_t type_tag;
 	uint64_t poll_ns;	/* without io_uring futex waits (default 1 ms) */
 	uint64_t retry_ns;	/* attach retries while the ring is missing (default 100 ms) */
+	bool force_poll;	/* poll even where futex waits work (tests the fallback) */
 };
 
 struct ringwatch *ringwatch_new(struct loop *l, const struct ringwatch_params *p,

@@ -1,0 +1,368 @@
+/*
+ * udp: see udp.h. Invariants:
+ * - Every receive slot and every send buffer has its own msghdr, iovec and address,
+ *   which the kernel may read or write until the slot's operation completes: they are
+ *   never reused or freed before that.
+ * - A send buffer is in exactly one place: the free list, the caller's hands (after
+ *   udp_buf), or in flight (after udp_send).
+ * - A udp is freed only from the completion of its last operation in flight, and only
+ *   after udp_free. udp_free always submits a cancel that is itself counted, so the
+ *   socket is never freed from inside udp_free or a callback, and a callback may free
+ *   its udp. The fd stays open until then, so the cancel by fd cannot hit a newer file.
+ */
+#include "common/udp.h"
+#include "common/log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define UDP_DGRAM_MAX	65507u		/* the largest UDP payload over IPv4 */
+#define UDP_OPS_MAX	65536u		/* nrecv, nsend */
+#define UDP_SOCKBUF	(4 << 20)	/* SO_RCVBUF, SO_SNDBUF asked (the kernel caps them) */
+#define UDP_RETRY_NS	(1000ull * 1000)	/* a receive that failed is re-armed after */
+#define UDP_NONE	UINT32_MAX	/* end of the free list */
+
+struct udp_rx {
+	struct loop_op op;
+	struct udp *u;
+	uint8_t *buf;
+	bool busy;		/* receive in flight */
+	bool parked;		/* failed: re-armed by the retry timer */
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_in from;
+};
+
+enum udp_tx_state {
+	UDP_TX_FREE,
+	UDP_TX_HELD,		/* handed out by udp_buf */
+	UDP_TX_BUSY,		/* send in flight */
+};
+
+struct udp_tx {
+	struct loop_op op;
+	struct udp *u;
+	uint32_t next;		/* free list */
+	enum udp_tx_state state;
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_in to;
+};
+
+struct udp {
+	struct loop *l;
+	int fd;
+	int port;
+	struct udp_params p;
+	udp_recv_fn *fn;
+	void *arg;
+	struct udp_counters ctr;
+	struct udp_rx *rx;
+	struct udp_tx *tx;
+	uint8_t *rx_mem;	/* nrecv buffers of dgram_max bytes */
+	uint8_t *tx_mem;	/* nsend buffers of dgram_max bytes */
+	uint32_t tx_free;	/* head of the free list, UDP_NONE when empty */
+	uint32_t inflight;	/* operations in flight, the cancel included */
+	bool freeing;
+	struct loop_op cancel_op;
+	struct loop_timer retry;
+	struct log_ratelimit rl;
+};
+
+static void
+udp_reap(struct udp *u)
+{
+	if (!u->freeing || u->inflight > 0)
+		return;
+	loop_timer_cancel(u->l, &u->retry);
+	close(u->fd);
+	free(u->rx);
+	free(u->tx);
+	free(u->rx_mem);
+	free(u->tx_mem);
+	free(u);
+}
+
+static void
+udp_rx_arm(struct udp_rx *x)
+{
+	struct udp *u = x->u;
+	struct io_uring_sqe *sqe;
+
+	assert(!x->busy && !u->freeing);
+	x->parked = false;
+	x->iov = (struct iovec){ .iov_base = x->buf, .iov_len = u->p.dgram_max };
+	x->msg = (struct msghdr){ .msg_name = &x->from, .msg_namelen = sizeof(x->from),
+	    .msg_iov = &x->iov, .msg_iovlen = 1 };
+	sqe = loop_sqe(u->l, &x->op);
+	/* MSG_TRUNC: a datagram's real length even when it did not fit. */
+	io_uring_prep_recvmsg(sqe, u->fd, &x->msg, MSG_TRUNC);
+	x->busy = true;
+	u->inflight++;
+}
+
+static void
+udp_retry_fire(struct loop_timer *t)
+{
+	struct udp *u = t->arg;
+
+	for (uint32_t i = 0; i < u->p.nrecv; i++)
+		if (u->rx[i].parked)
+			udp_rx_arm(&u->rx[i]);
+}
+
+static void
+udp_rx_done(struct loop_op *op, int res, uint32_t flags)
+{
+	struct udp_rx *x = op->arg;
+	struct udp *u = x->u;
+
+	(void)flags;
+	x->busy = false;
+	u->inflight--;
+	if (u->freeing) {
+		udp_reap(u);
+		return;
+	}
+	if (res == -EINTR || res == -EAGAIN) {
+		udp_rx_arm(x);
+		return;
+	}
+	if (res < 0) {
+		/* Parked a while: a receive that keeps failing must not spin. */
+		u->ctr.rx_errors++;
+		log_warnx_rl(&u->rl, "udp: receive on port %d: %s", u->port, strerror(-res));
+		x->parked = true;
+		if (!u->retry.armed)
+			loop_timer_set(u->l, &u->retry, UDP_RETRY_NS);
+		return;
+	}
+	if ((size_t)res > u->p.dgram_max || (x->msg.msg_flags & MSG_TRUNC)) {
+		u->ctr.rx_truncated++;
+	} else {
+		u->ctr.rx++;
+		u->fn(u, x->buf, (size_t)res, &x->from, u->arg);
+		if (u->freeing)
+			return;	/* the cancel udp_free submitted is in flight */
+	}
+	udp_rx_arm(x);
+}
+
+static uint32_t
+udp_tx_index(const struct udp *u, const uint8_t *buf)
+{
+	size_t off;
+
+	assert(buf >= u->tx_mem);
+	off = (size_t)(buf - u->tx_mem);
+	assert(off % u->p.dgram_max == 0 && off / u->p.dgram_max < u->p.nsend);
+	return (uint32_t)(off / u->p.dgram_max);
+}
+
+static void
+udp_tx_put(struct udp *u, uint32_t i)
+{
+	u->tx[i].state = UDP_TX_FREE;
+	u->tx[i].next = u->tx_free;
+	u->tx_free = i;
+}
+
+static void
+udp_tx_done(struct loop_op *op, int res, uint32_t flags)
+{
+	struct udp_tx *t = op->arg;
+	struct udp *u = t->u;
+
+	(void)flags;
+	assert(t->state == UDP_TX_BUSY);
+	u->inflight--;
+	udp_tx_put(u, (uint32_t)(t - u->tx));
+	if (u->freeing) {
+		udp_reap(u);
+		return;
+	}
+	if (res < 0) {
+		u->ctr.tx_errors++;
+		log_warnx_rl(&u->rl, "udp: send from port %d: %s", u->port, strerror(-res));
+	} else {
+		u->ctr.tx++;
+	}
+}
+
+static void
+udp_cancel_done(struct loop_op *op, int res, uint32_t flags)
+{
+	struct udp *u = op->arg;
+
+	(void)res;	/* what it cancelled completes on its own */
+	(void)flags;
+	u->inflight--;
+	udp_reap(u);
+}
+
+static int
+udp_socket(const struct sockaddr_in *addr, int *port, char *err, size_t errlen)
+{
+	struct sockaddr_in sin;
+	socklen_t len;
+	int fd, one = 1, sz = UDP_SOCKBUF, e;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "udp: socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail_errno;
+	/* Past net.core.[rw]mem_max the kernel caps the size: not an error. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) == -1)
+		goto fail_errno;
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) == -1)
+		goto fail_errno;
+	len = sizeof(sin);
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		goto fail_errno;
+	*port = ntohs(sin.sin_port);
+	return fd;
+fail_errno:
+	e = errno;
+	snprintf(err, errlen, "udp: port %u: %s", ntohs(addr->sin_port), strerror(e));
+	close(fd);
+	return -1;
+}
+
+struct udp *
+udp_new(struct loop *l, const struct sockaddr_in *addr, const struct udp_params *p,
+    udp_recv_fn *fn, void *arg, char *err, size_t errlen)
+{
+	struct udp *u;
+
+	assert(fn != NULL);
+	if (p->nrecv == 0 || p->nrecv > UDP_OPS_MAX || p->nsend > UDP_OPS_MAX ||
+	    p->dgram_max == 0 || p->dgram_max > UDP_DGRAM_MAX) {
+		snprintf(err, errlen, "udp: nrecv must be 1..%u, nsend 0..%u and dgram_max "
+		    "1..%u", UDP_OPS_MAX, UDP_OPS_MAX, UDP_DGRAM_MAX);
+		return NULL;
+	}
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->rx = calloc(p->nrecv, sizeof(*u->rx))) == NULL ||
+	    (u->rx_mem = malloc(p->nrecv * p->dgram_max)) == NULL ||
+	    (p->nsend > 0 && ((u->tx = calloc(p->nsend, sizeof(*u->tx))) == NULL ||
+	    (u->tx_mem = malloc(p->nsend * p->dgram_max)) == NULL))) {
+		snprintf(err, errlen, "udp: out of memory");
+		goto fail;
+	}
+	if ((u->fd = udp_socket(addr, &u->port, err, errlen)) == -1)
+		goto fail;
+	u->l = l;
+	u->p = *p;
+	u->fn = fn;
+	u->arg = arg;
+	u->cancel_op = (struct loop_op){ .cb = udp_cancel_done, .arg = u };
+	u->retry.fn = udp_retry_fire;
+	u->retry.arg = u;
+	u->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	u->tx_free = UDP_NONE;
+	for (uint32_t i = p->nsend; i-- > 0;) {
+		u->tx[i].op = (struct loop_op){ .cb = udp_tx_done, .arg = &u->tx[i] };
+		u->tx[i].u = u;
+		udp_tx_put(u, i);
+	}
+	for (uint32_t i = 0; i < p->nrecv; i++) {
+		u->rx[i].op = (struct loop_op){ .cb = udp_rx_done, .arg = &u->rx[i] };
+		u->rx[i].u = u;
+		u->rx[i].buf = u->rx_mem + (size_t)i * p->dgram_max;
+		udp_rx_arm(&u->rx[i]);
+	}
+	return u;
+fail:
+	if (u != NULL) {
+		free(u->rx);
+		free(u->tx);
+		free(u->rx_mem);
+		free(u->tx_mem);
+		free(u);
+	}
+	return NULL;
+}
+
+void
+udp_free(struct udp *u)
+{
+	struct io_uring_sqe *sqe;
+
+	if (u == NULL || u->freeing)
+		return;
+	u->freeing = true;
+	loop_timer_cancel(u->l, &u->retry);
+	/* Always a cancel, even with nothing in flight: u is freed from its completion. */
+	sqe = loop_sqe(u->l, &u->cancel_op);
+	io_uring_prep_cancel_fd(sqe, u->fd, IORING_ASYNC_CANCEL_ALL);
+	u->inflight++;
+}
+
+uint8_t *
+udp_buf(struct udp *u)
+{
+	struct udp_tx *t;
+	uint32_t i = u->tx_free;
+
+	if (i == UDP_NONE || u->freeing) {
+		u->ctr.tx_nobuf++;
+		return NULL;
+	}
+	t = &u->tx[i];
+	assert(t->state == UDP_TX_FREE);
+	u->tx_free = t->next;
+	t->state = UDP_TX_HELD;
+	return u->tx_mem + (size_t)i * u->p.dgram_max;
+}
+
+void
+udp_send(struct udp *u, uint8_t *buf, size_t len, const struct sockaddr_in *to)
+{
+	uint32_t i = udp_tx_index(u, buf);
+	struct udp_tx *t = &u->tx[i];
+	struct io_uring_sqe *sqe;
+
+	assert(t->state == UDP_TX_HELD && len <= u->p.dgram_max);
+	if (u->freeing) {
+		udp_tx_put(u, i);
+		return;
+	}
+	t->to = *to;
+	t->iov = (struct iovec){ .iov_base = buf, .iov_len = len };
+	t->msg = (struct msghdr){ .msg_name = &t->to, .msg_namelen = sizeof(t->to),
+	    .msg_iov = &t->iov, .msg_iovlen = 1 };
+	sqe = loop_sqe(u->l, &t->op);
+	io_uring_prep_sendmsg(sqe, u->fd, &t->msg, 0);
+	t->state = UDP_TX_BUSY;
+	u->inflight++;
+}
+
+void
+udp_drop(struct udp *u, uint8_t *buf)
+{
+	uint32_t i = udp_tx_index(u, buf);
+
+	assert(u->tx[i].state == UDP_TX_HELD);
+	udp_tx_put(u, i);
+}
+
+int
+udp_port(const struct udp *u)
+{
+	return u->port;
+}
+
+const struct udp_counters *
+udp_counters(const struct udp *u)
+{
+	return &u->ctr;
+}

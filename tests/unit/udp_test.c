@@ -1,0 +1,511 @@
+/*
+ * udp_test: UDP sockets on the io_uring loop. Two endpoints in one loop exchange
+ * thousands of datagrams of random sizes both ways, each arriving whole (checked byte by
+ * byte) and at most once, from the right port; loopback loses none while the receiver
+ * keeps up, but the test only demands nearly all. A datagram larger than dgram_max is
+ * counted as truncated and dropped; udp_buf runs out (and counts it) while every buffer
+ * is held or in flight; udp_free from a callback, or with operations in flight, frees
+ * everything (the ASan build checks the frees; every build checks the fd got closed).
+ */
+#include "common/loop.h"
+#include "common/mix.h"
+#include "common/udp.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS		(1000ull * 1000)
+#define HANG_NS		(30000 * MS)	/* a test that gets nowhere fails instead of hanging */
+#define QUIET_NS	(300 * MS)	/* nothing arrived for this long: the rest is lost */
+#define DGRAM_MAX	1500u
+#define NDGRAMS		5000u
+#define HDR		12u		/* seq (8), len (4) */
+
+/* No Criterion .timeout (see conn_test.c): run_until() bounds every wait. */
+TestSuite(udp);
+
+static struct loop *L;
+static volatile sig_atomic_t stop;
+static bool hung;
+
+static void
+new_loop(void)
+{
+	char err[256];
+
+	L = loop_new(256, err, sizeof(err));
+	cr_assert_not_null(L, "%s", err);
+}
+
+static void
+hang_fire(struct loop_timer *t)
+{
+	(void)t;
+	hung = true;
+	stop = 1;
+}
+
+static bool (*poll_done)(void);
+
+static void
+poll_fire(struct loop_timer *t)
+{
+	if (poll_done())
+		stop = 1;
+	else
+		loop_timer_set(L, t, MS);
+}
+
+/* Run the loop until done() holds (checked each millisecond) or a callback sets stop. */
+static void
+run_until(bool (*done)(void))
+{
+	struct loop_timer hang = { .fn = hang_fire }, poll = { .fn = poll_fire };
+
+	stop = 0;
+	hung = false;
+	loop_timer_set(L, &hang, HANG_NS);
+	if (done != NULL) {
+		poll_done = done;
+		loop_timer_set(L, &poll, 0);
+	}
+	cr_assert_eq(loop_run(L, &stop), 0);
+	loop_timer_cancel(L, &hang);
+	loop_timer_cancel(L, &poll);
+	cr_assert(!hung, "the loop got nowhere in %llu s", HANG_NS / 1000 / MS);
+}
+
+static void
+drain_fire(struct loop_timer *t)
+{
+	(void)t;
+	stop = 1;
+}
+
+/* Run the loop a little while: completions that nothing waits for get dispatched. */
+static void
+drain(void)
+{
+	struct loop_timer t = { .fn = drain_fire };
+
+	stop = 0;
+	loop_timer_set(L, &t, 50 * MS);
+	cr_assert_eq(loop_run(L, &stop), 0);
+}
+
+/* The fd the next socket gets (the lowest free one), to check later that it closed. */
+static int
+next_fd(void)
+{
+	int fd = dup(0);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	return fd;
+}
+
+static void
+assert_closed(int fd)
+{
+	cr_assert_eq(fcntl(fd, F_GETFD), -1, "fd %d still open: the socket was not freed", fd);
+	cr_assert_eq(errno, EBADF);
+}
+
+static struct sockaddr_in
+loopback(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+static struct udp *
+new_udp(const struct udp_params *p, udp_recv_fn *fn, void *arg)
+{
+	struct sockaddr_in sin = loopback(0);
+	struct udp *u;
+	char err[256];
+
+	u = udp_new(L, &sin, p, fn, arg, err, sizeof(err));
+	cr_assert_not_null(u, "%s", err);
+	cr_assert_gt(udp_port(u), 0);
+	return u;
+}
+
+/* Datagram seq of a stream: its size (HDR..DGRAM_MAX, random) and bytes. */
+static size_t
+size_of(uint64_t stream, uint64_t seq)
+{
+	return HDR + (size_t)(mix64(stream << 32 ^ seq) % (DGRAM_MAX - HDR + 1));
+}
+
+static uint8_t
+byte_of(uint64_t stream, uint64_t seq, size_t i)
+{
+	return (uint8_t)(mix64(stream << 40 ^ seq << 16 ^ i) >> 7);
+}
+
+static void
+fill(uint8_t *p, uint64_t stream, uint64_t seq)
+{
+	size_t len = size_of(stream, seq);
+	uint32_t l32 = (uint32_t)len;
+
+	memcpy(p, &seq, 8);
+	memcpy(p + 8, &l32, 4);
+	for (size_t i = HDR; i < len; i++)
+		p[i] = byte_of(stream, seq, i);
+}
+
+/* An endpoint of the exchange test. */
+struct end {
+	struct udp *u;
+	uint64_t stream;	/* what it sends; the peer's stream is what it receives */
+	uint64_t peer_stream;
+	int peer_port;
+	uint64_t sent;		/* udp_send calls */
+	uint64_t got;		/* datagrams that arrived intact */
+	uint64_t dups;
+	uint64_t bad;		/* wrong size, bytes or source */
+	uint64_t last_rx_ns;
+	uint8_t seen[NDGRAMS];
+	char why[160];
+};
+
+static struct end ends[2];
+
+static void
+end_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	struct end *e = arg;
+	uint64_t seq;
+	uint32_t l32;
+
+	(void)u;
+	e->last_rx_ns = loop_now(L);
+	if (len < HDR) {
+		e->bad++;
+		snprintf(e->why, sizeof(e->why), "%zu bytes, shorter than a header", len);
+		return;
+	}
+	memcpy(&seq, data, 8);
+	memcpy(&l32, data + 8, 4);
+	if (seq >= NDGRAMS || l32 != len || len != size_of(e->peer_stream, seq) ||
+	    ntohs(from->sin_port) != e->peer_port ||
+	    from->sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+		e->bad++;
+		snprintf(e->why, sizeof(e->why), "seq %llu: %zu bytes (header says %u) from "
+		    "port %d", (unsigned long long)seq, len, l32, ntohs(from->sin_port));
+		return;
+	}
+	for (size_t i = HDR; i < len; i++)
+		if (data[i] != byte_of(e->peer_stream, seq, i)) {
+			e->bad++;
+			snprintf(e->why, sizeof(e->why), "seq %llu: byte %zu differs",
+			    (unsigned long long)seq, i);
+			return;
+		}
+	if (e->seen[seq]++)
+		e->dups++;
+	else
+		e->got++;
+}
+
+/* Send what the free buffers allow, every pass, until NDGRAMS went out each way. */
+static void
+pump_fire(struct loop_timer *t)
+{
+	bool more = false;
+
+	for (int k = 0; k < 2; k++) {
+		struct end *e = &ends[k];
+		struct sockaddr_in to = loopback(e->peer_port);
+		uint8_t *b;
+
+		/* A few a pass, so the receiver keeps up as a real server would. */
+		for (int n = 0; n < 16 && e->sent < NDGRAMS && (b = udp_buf(e->u)) != NULL;
+		    n++) {
+			fill(b, e->stream, e->sent);
+			udp_send(e->u, b, size_of(e->stream, e->sent), &to);
+			e->sent++;
+		}
+		more |= e->sent < NDGRAMS;
+	}
+	if (more)
+		loop_timer_set(L, t, 0);
+}
+
+static bool
+exchange_done(void)
+{
+	uint64_t now = loop_now(L);
+
+	for (int k = 0; k < 2; k++) {
+		const struct end *e = &ends[k], *peer = &ends[!k];
+		const struct udp_counters *pc = udp_counters(peer->u);
+
+		if (e->got + e->bad + e->dups == NDGRAMS)
+			continue;
+		/* The peer sent all and nothing came for a while: what is missing is lost. */
+		if (peer->sent < NDGRAMS || pc->tx + pc->tx_errors < NDGRAMS ||
+		    now - e->last_rx_ns < QUIET_NS)
+			return false;
+	}
+	return true;
+}
+
+Test(udp, thousands_of_random_sized_datagrams_arrive_intact_both_ways)
+{
+	struct udp_params p = { .nrecv = 64, .nsend = 32, .dgram_max = DGRAM_MAX };
+	struct loop_timer pump = { .fn = pump_fire };
+
+	new_loop();
+	for (int k = 0; k < 2; k++) {
+		ends[k].stream = (uint64_t)k + 1;
+		ends[k].peer_stream = (uint64_t)!k + 1;
+		ends[k].u = new_udp(&p, end_recv, &ends[k]);
+	}
+	ends[0].peer_port = udp_port(ends[1].u);
+	ends[1].peer_port = udp_port(ends[0].u);
+	loop_timer_set(L, &pump, 0);
+	run_until(exchange_done);
+	loop_timer_cancel(L, &pump);
+	for (int k = 0; k < 2; k++) {
+		const struct end *e = &ends[k];
+		const struct udp_counters *c = udp_counters(e->u), *pc = udp_counters(ends[!k].u);
+
+		cr_log_info("end %d: %llu of %u arrived", k, (unsigned long long)e->got, NDGRAMS);
+		cr_assert_eq(e->bad, 0, "end %d: %llu bad datagrams, e.g. %s", k,
+		    (unsigned long long)e->bad, e->why);
+		cr_assert_eq(e->dups, 0, "end %d: a datagram arrived twice", k);
+		cr_assert_eq(pc->tx, NDGRAMS, "end %d sent %llu", !k, (unsigned long long)pc->tx);
+		cr_assert_eq(pc->tx_errors, 0);
+		cr_assert_geq(e->got, NDGRAMS * 99 / 100, "end %d: only %llu of %u arrived", k,
+		    (unsigned long long)e->got, NDGRAMS);
+		cr_assert_eq(c->rx, e->got, "rx counts what was handed over");
+		cr_assert_eq(c->rx_errors, 0);
+		cr_assert_eq(c->rx_truncated, 0);
+	}
+	udp_free(ends[0].u);
+	udp_free(ends[1].u);
+	drain();
+	loop_free(L);
+}
+
+/* One endpoint that records what it gets. */
+struct sink {
+	uint64_t calls;
+	size_t last_len;
+	uint8_t last[DGRAM_MAX];
+	bool free_in_cb;
+};
+
+static void
+sink_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	struct sink *s = arg;
+
+	(void)from;
+	s->calls++;
+	s->last_len = len;
+	memcpy(s->last, data, len);
+	if (s->free_in_cb)
+		udp_free(u);
+}
+
+static struct udp *trunc_rx;
+
+static bool
+trunc_done(void)
+{
+	const struct udp_counters *c = udp_counters(trunc_rx);
+
+	return c->rx + c->rx_truncated >= 4;
+}
+
+Test(udp, datagram_larger_than_dgram_max_is_counted_truncated_and_dropped)
+{
+	struct udp_params tp = { .nrecv = 1, .nsend = 4, .dgram_max = DGRAM_MAX };
+	struct udp_params rp = { .nrecv = 4, .nsend = 0, .dgram_max = 512 };
+	static const size_t lens[] = { 1000, 512, 513, DGRAM_MAX };
+	struct sink s = { 0 };
+	struct sockaddr_in to;
+	struct udp *tx;
+	int txfd, rxfd;
+
+	new_loop();
+	txfd = next_fd();
+	tx = new_udp(&tp, sink_recv, &s);
+	rxfd = next_fd();
+	trunc_rx = new_udp(&rp, sink_recv, &s);
+	to = loopback(udp_port(trunc_rx));
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t *b = udp_buf(tx);
+
+		cr_assert_not_null(b);
+		memset(b, 'a' + (int)i, lens[i]);
+		udp_send(tx, b, lens[i], &to);
+	}
+	run_until(trunc_done);
+	cr_assert_eq(udp_counters(trunc_rx)->rx_truncated, 3);
+	cr_assert_eq(udp_counters(trunc_rx)->rx, 1);
+	cr_assert_eq(s.calls, 1, "only the datagram that fits is handed over");
+	cr_assert_eq(s.last_len, 512);
+	for (size_t i = 0; i < 512; i++)
+		cr_assert_eq(s.last[i], 'b', "byte %zu", i);
+	cr_assert_eq(udp_counters(tx)->tx, 4);
+	udp_free(tx);
+	udp_free(trunc_rx);
+	drain();
+	assert_closed(txfd);
+	assert_closed(rxfd);
+	loop_free(L);
+}
+
+static struct udp *nobuf_tx;
+
+static bool
+nobuf_sent(void)
+{
+	return udp_counters(nobuf_tx)->tx == 4;
+}
+
+Test(udp, udp_buf_returns_null_while_every_buffer_is_held_or_in_flight)
+{
+	struct udp_params p = { .nrecv = 2, .nsend = 4, .dgram_max = 64 };
+	struct sink s = { 0 };
+	struct sockaddr_in to;
+	uint8_t *b[4];
+	struct udp *rx;
+
+	new_loop();
+	nobuf_tx = new_udp(&p, sink_recv, &s);
+	rx = new_udp(&p, sink_recv, &s);
+	to = loopback(udp_port(rx));
+
+	for (int i = 0; i < 4; i++) {
+		b[i] = udp_buf(nobuf_tx);
+		cr_assert_not_null(b[i], "buffer %d of 4", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(b[i], b[j], "a buffer handed out twice");
+	}
+	cr_assert_null(udp_buf(nobuf_tx), "all 4 are held");
+	cr_assert_null(udp_buf(nobuf_tx));
+	cr_assert_eq(udp_counters(nobuf_tx)->tx_nobuf, 2);
+	udp_drop(nobuf_tx, b[2]);
+	b[2] = udp_buf(nobuf_tx);
+	cr_assert_not_null(b[2], "a dropped buffer is free again");
+
+	/* Queued sends hold their buffers until they complete. */
+	for (int i = 0; i < 4; i++) {
+		memset(b[i], i, 64);
+		udp_send(nobuf_tx, b[i], 64, &to);
+	}
+	cr_assert_null(udp_buf(nobuf_tx), "all 4 are in flight");
+	cr_assert_eq(udp_counters(nobuf_tx)->tx_nobuf, 3);
+	run_until(nobuf_sent);
+	for (int i = 0; i < 4; i++)
+		cr_assert_not_null(b[i] = udp_buf(nobuf_tx), "sent buffers come back");
+	for (int i = 0; i < 4; i++)
+		udp_drop(nobuf_tx, b[i]);
+	cr_assert_eq(udp_counters(nobuf_tx)->tx_nobuf, 3);
+	udp_free(nobuf_tx);
+	udp_free(rx);
+	drain();
+	loop_free(L);
+}
+
+static struct sink *free_sink;
+
+static bool
+free_done(void)
+{
+	return free_sink->calls > 0;
+}
+
+Test(udp, udp_free_from_inside_the_callback_frees_once_all_completed)
+{
+	struct udp_params p = { .nrecv = 8, .nsend = 16, .dgram_max = 256 };
+	struct sink s = { .free_in_cb = true }, t = { 0 };
+	struct sockaddr_in to;
+	struct udp *tx, *rx;
+	int rxfd;
+
+	new_loop();
+	tx = new_udp(&p, sink_recv, &t);
+	rxfd = next_fd();
+	rx = new_udp(&p, sink_recv, &s);
+	to = loopback(udp_port(rx));
+	/* Several arrive in one batch: none after the one that freed may be handed over. */
+	for (int i = 0; i < 16; i++) {
+		uint8_t *b = udp_buf(tx);
+
+		cr_assert_not_null(b);
+		memset(b, i, 100);
+		udp_send(tx, b, 100, &to);
+	}
+	free_sink = &s;
+	run_until(free_done);
+	drain();
+	cr_assert_eq(s.calls, 1, "a callback after udp_free");
+	assert_closed(rxfd);
+	udp_free(tx);
+	drain();
+	loop_free(L);
+}
+
+Test(udp, udp_free_with_sends_and_receives_in_flight_frees_everything)
+{
+	struct udp_params p = { .nrecv = 16, .nsend = 8, .dgram_max = 1024 };
+	struct sink s = { 0 };
+	struct sockaddr_in to = loopback(9);	/* discard: nobody listens */
+	struct udp *u;
+	int fd;
+
+	new_loop();
+	fd = next_fd();
+	u = new_udp(&p, sink_recv, &s);
+	for (int i = 0; i < 8; i++) {
+		uint8_t *b = udp_buf(u);
+
+		cr_assert_not_null(b);
+		udp_send(u, b, 1024, &to);
+	}
+	/* Queued, not even submitted: the cancel follows them in the same submit. */
+	udp_free(u);
+	drain();
+	assert_closed(fd);
+	cr_assert_eq(s.calls, 0);
+	loop_free(L);
+}
+
+Test(udp, bad_parameters_are_refused_with_a_reason)
+{
+	static const struct udp_params bad[] = {
+		{ .nrecv = 0, .nsend = 1, .dgram_max = 100 },
+		{ .nrecv = 1, .nsend = 1, .dgram_max = 0 },
+		{ .nrecv = 1, .nsend = 1, .dgram_max = 70000 },
+	};
+	struct sockaddr_in sin = loopback(0);
+	struct sink s = { 0 };
+	char err[256];
+
+	new_loop();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_null(udp_new(L, &sin, &bad[i], sink_recv, &s, err, sizeof(err)));
+		cr_assert_not_null(strstr(err, "dgram_max"), "%s", err);
+	}
+	loop_free(L);
+}
