@@ -27,7 +27,7 @@
 #                      "WHAT did not happen within SECONDS s"
 #
 # The cleanup kills the remembered children with -9 and reaps them, removes the nodes' segments
-# and $T_OUT.
+# and $T_OUT (kept, for a look at the logs, when T_KEEP is set).
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	echo "$0: a library the tests source, not a test"
@@ -93,7 +93,7 @@ _t_cleanup()
 	for ns in "${T_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	rm -rf "$T_OUT"
+	if [[ -n ${T_KEEP:-} ]]; then echo "$T_NAME: kept $T_OUT" >&2; else rm -rf "$T_OUT"; fi
 }
 
 t_spawn()
@@ -168,12 +168,13 @@ t_netns()
 
 t_until()
 {
-	local secs=$1 what=$2 i
+	local secs=$1 what=$2 end
 
 	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" 2>/dev/null && return 0
+	# by the clock: CMD itself may take a while
+	end=$((${EPOCHREALTIME/./} + secs * 1000000))
+	until "$@" 2>/dev/null; do
+		((${EPOCHREALTIME/./} < end)) || t_fail "$what did not happen within $secs s"
 		sleep 0.1
 	done
-	t_fail "$what did not happen within $secs s"
 }

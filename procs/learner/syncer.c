@@ -5,10 +5,12 @@
  */
 #include "syncer.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/sync.h"
 #include "common/udp.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,9 +363,16 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 		}
 		break;
 	case SYNC_RELEARN:
-	case SYNC_UNKNOWN:
+	case SYNC_UNKNOWN: {
+		char a[NET_ENDPOINT_STRLEN];
+
+		log_warnx_rl(&s->rl, "VPC %u at generation %u version %" PRIu64 ": gateway %s "
+		    "says %s; flushing its rules to learn them again", v->vni, v->gen,
+		    v->version, net_endpoint_format(&s->gw->g[o->gw].addr, a),
+		    sec->status == SYNC_RELEARN ? "RELEARN" : "UNKNOWN");
 		relearn(s, v);
 		break;
+	}
 	case SYNC_RETRY:
 		/* This gateway is behind us: another, and not at once if all are. */
 		v->tries++;

@@ -34,6 +34,8 @@ struct state {
 	struct syncd_counters *c;
 	struct loop_timer tick;
 	uint64_t next_table_try;
+	char node[SEG_PART_MAX + 1];
+	struct ringwatch *adv, *lrn;	/* watched once the table is there */
 };
 
 static volatile sig_atomic_t stop;
@@ -52,21 +54,44 @@ usage(void)
 	exit(2);
 }
 
+static void on_advance(struct ringwatch *w, struct ring *r, void *arg);
+static void on_learn(struct ringwatch *w, struct ring *r, void *arg);
+
+/*
+ * The rule-store makes the table: until it has, keep trying. The rings are watched from
+ * then on, so no learn request is taken before there is a table to answer it from.
+ */
+static void
+attach_table(struct state *s)
+{
+	struct ringwatch_params rp;
+	char err[512], ring[SEG_NAME_MAX];
+
+	if (table_attach(&s->t, s->table_seg, err, sizeof(err)) < 0) {
+		s->next_table_try = loop_now(s->l) + TABLE_RETRY_NS;
+		return;
+	}
+	log_info("serving from %s", s->table_seg);
+	serve_set_table(s->serve, s->t);
+	seg_name(ring, sizeof(ring), s->node, "rule-store", EV_VNI_ADVANCE_RING);
+	rp = (struct ringwatch_params){ .segname = ring,
+	    .rec_size = sizeof(struct ev_vni_advance), .type_tag = EV_VNI_ADVANCE_TAG };
+	if ((s->adv = ringwatch_new(s->l, &rp, on_advance, s->serve)) == NULL)
+		fatalx("out of memory");
+	seg_name(ring, sizeof(ring), s->node, "forwarder", EV_LEARN_REQ_RING);
+	rp = (struct ringwatch_params){ .segname = ring,
+	    .rec_size = sizeof(struct ev_learn_req), .type_tag = EV_LEARN_REQ_TAG };
+	if ((s->lrn = ringwatch_new(s->l, &rp, on_learn, s->serve)) == NULL)
+		fatalx("out of memory");
+}
+
 static void
 tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
-	char err[512];
 
-	/* The rule-store makes the table: until it has, keep trying. */
-	if (s->t == NULL && loop_now(s->l) >= s->next_table_try) {
-		if (table_attach(&s->t, s->table_seg, err, sizeof(err)) == 0) {
-			log_info("serving from %s", s->table_seg);
-			serve_set_table(s->serve, s->t);
-		} else {
-			s->next_table_try = loop_now(s->l) + TABLE_RETRY_NS;
-		}
-	}
+	if (s->t == NULL && loop_now(s->l) >= s->next_table_try)
+		attach_table(s);
 	serve_tick(s->serve);
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, TICK_NS);
@@ -125,13 +150,11 @@ main(int argc, char **argv)
 	const char *path = NULL, *listen;
 	struct conf_common common;
 	struct serve_params sp = { 0 };
-	struct ringwatch_params rp = { 0 };
 	struct addr_cidr nets[ADMIT_NETS_MAX];
-	struct ringwatch *adv, *lrn;
 	struct state s = { 0 };
 	static struct admit admit;
 	uint32_t nnets, rate, burst;
-	char err[512], ring_name[SEG_NAME_MAX];
+	char err[512];
 	bool check = false;
 	struct conf *c;
 	int ch, rc;
@@ -179,16 +202,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if ((s.serve = serve_new(s.l, &sp, &admit, s.c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	seg_name(ring_name, sizeof(ring_name), common.node, "rule-store", EV_VNI_ADVANCE_RING);
-	rp = (struct ringwatch_params){ .segname = ring_name,
-	    .rec_size = sizeof(struct ev_vni_advance), .type_tag = EV_VNI_ADVANCE_TAG };
-	if ((adv = ringwatch_new(s.l, &rp, on_advance, s.serve)) == NULL)
-		fatalx("out of memory");
-	seg_name(ring_name, sizeof(ring_name), common.node, "forwarder", EV_LEARN_REQ_RING);
-	rp = (struct ringwatch_params){ .segname = ring_name,
-	    .rec_size = sizeof(struct ev_learn_req), .type_tag = EV_LEARN_REQ_TAG };
-	if ((lrn = ringwatch_new(s.l, &rp, on_learn, s.serve)) == NULL)
-		fatalx("out of memory");
+	snprintf(s.node, sizeof(s.node), "%s", common.node);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -199,8 +213,8 @@ main(int argc, char **argv)
 	    loop_has_futex(s.l) ? "yes" : "no (polling rings)");
 	rc = loop_run(s.l, &stop);
 	log_info("stopping");
-	ringwatch_free(adv);
-	ringwatch_free(lrn);
+	ringwatch_free(s.adv);
+	ringwatch_free(s.lrn);
 	serve_free(s.serve);
 	loop_free(s.l);
 	table_close(s.t);
