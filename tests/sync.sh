@@ -25,7 +25,7 @@ TABLE=$BUILD/bin/vpcfwd-table
 SOCK=$T_OUT/controller.sock
 CTL=("$BUILD/bin/vpcfwdctl" -s "$SOCK")
 for b in bin/vpcfwd-controller bin/vpcfwd-rule-store bin/vpcfwd-syncd bin/vpcfwd-learner \
-    bin/vpcfwdctl bin/vpcfwd-table tests/learn_push tests/cache_watch; do
+    bin/vpcfwdctl bin/vpcfwd-table tests/learn_push tests/cache_watch tests/rule_wait; do
 	[[ -x $BUILD/$b ]] || t_fail "$BUILD/$b not built (make BUILD=$BUILD)"
 done
 t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2" "$RUN-host1" "$RUN-host2"
@@ -70,6 +70,24 @@ learners()
 above()
 {
 	(($("${@:2}") > $1))
+}
+
+# timed HOST VNI IP CTL_ARGS...: make a change with vpcfwdctl and say how soon HOST's
+# cache had it (the CLI's own time included)
+timed()
+{
+	local w t0 from to at
+
+	t_spawn w "${IN_NS[@]}" "$BUILD/tests/rule_wait" "$RUN-$1" "$2" "$3" 10000 \
+	    >"$T_OUT/wait.out" 2>"$T_OUT/wait.log"
+	t_wait_for "$T_OUT/wait.out" ready 5 "$w"
+	t0=$EPOCHREALTIME
+	"${CTL[@]}" "${@:4}" >/dev/null
+	wait "$w" || t_fail "$*: $(cat "$T_OUT/wait.log")"
+	t_forget "$w"
+	read -r from to at < <(tail -1 "$T_OUT/wait.out")
+	printf '  %s: in %s'"'"'s cache (version %s -> %s) %.1f ms after the command\n' \
+	    "${*:4}" "$1" "$from" "$to" "$(echo "($at - $t0) * 1000" | bc)"
 }
 
 # move VM HOST OTHER: migrate VM to HOST, or to OTHER when it is on HOST already
@@ -144,11 +162,11 @@ learn gw2 201 10.0.0.2 127.0.0.22
 converge host1 blue 10.0.0.2 10.0.0.3
 converge host2 blue 10.0.0.1
 converge host2 red 10.0.0.2
-"${CTL[@]}" vm migrate b1 --host host3 >/dev/null
+timed host1 100 10.0.0.2 vm migrate b1 --host host3
 converge host1 blue 10.0.0.2 10.0.0.3
-"${CTL[@]}" vm delete b2 >/dev/null
+timed host1 100 10.0.0.3 vm delete b2
 converge host1 blue 10.0.0.2 10.0.0.3
-"${CTL[@]}" vm migrate a1 --host host3 >/dev/null
+timed host2 100 10.0.0.1 vm migrate a1 --host host3
 converge host2 blue 10.0.0.1
 [[ $(t_stat "$RUN-gw1" syncd park_woken) -gt 0 || \
     $(t_stat "$RUN-gw2" syncd park_woken) -gt 0 ]] || t_fail "no parked request was woken"
@@ -196,11 +214,8 @@ echo "  converged, $(tail -1 "$T_OUT/watch.out")"
 
 # 3. A VPC whose history is reset: its learners relearn.
 before=$(learners relearns)
-t0=$EPOCHREALTIME
-"${CTL[@]}" vpc reset blue >/dev/null
+timed host1 100 10.0.1.20 vpc reset blue
 t_until 10 "both learners relearning blue" above "$((before + 1))" learners relearns
-printf '  both learners flushed blue %.0f ms after the reset\n' \
-    "$(echo "($EPOCHREALTIME - $t0) * 1000" | bc)"
 for i in 15 16 17 18 19 20; do
 	learn "gw$((i % 2 + 1))" 100 "10.0.1.$i" 127.0.0.21
 done
