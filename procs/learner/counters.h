@@ -12,6 +12,7 @@
 	X(learn_stale,     COUNTER, "LEARNs ignored: older than what the VPC synced past") \
 	X(sync_tx,         COUNTER, "sync requests sent")			\
 	X(sync_rx,         COUNTER, "sync responses received")		\
+	X(sync_bytes,      COUNTER, "bytes of sync responses received (UDP payload)") \
 	X(sync_stale,      COUNTER, "sync responses for no request in flight (late, duplicated)") \
 	X(sync_timeouts,   COUNTER, "sync requests unanswered in time")	\
 	X(rules_updated,   COUNTER, "cached rules changed by sync")		\

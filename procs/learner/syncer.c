@@ -458,8 +458,10 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	}
 	if (r.type == SYNC_LEARN)
 		on_learn(s, &r.sections[0], &s->entries[r.sections[0].first]);
-	else
+	else {
+		STATS_ADD(s->c, sync_bytes, len);
 		on_response(s, gi, &r);
+	}
 }
 
 struct syncer *

@@ -13,6 +13,7 @@
 	X(req_limited,     COUNTER, "datagrams dropped: source over its rate") \
 	X(req_not_ready,   COUNTER, "requests dropped: no gateway table yet") \
 	X(resp_tx,         COUNTER, "sync responses sent")			\
+	X(resp_bytes,      COUNTER, "bytes of sync responses sent (UDP payload)") \
 	X(sections_ok,     COUNTER, "sections answered OK")		\
 	X(sections_relearn, COUNTER, "sections answered RELEARN")		\
 	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead)")	\

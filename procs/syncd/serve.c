@@ -177,15 +177,12 @@ section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
 			break;
 	}
 done:
-	/* A page ends where the datagram did; the asker resumes after the last entry. */
-	if (full && n == 0) {
-		/* Not one entry fits beside what is there: end the section with a cursor
-		 * where it started, and let the asker come back for the rest. */
-		sync_build_section_end(b, true, it->cursor_version ? it->cursor_version :
-		    it->version + 1, it->cursor_version ? it->cursor_ip : 0);
-	} else {
-		sync_build_section_end(b, full, last_v, last_ip);
-	}
+	/*
+	 * A page ends where the datagram did; the asker resumes after the last entry. An
+	 * open section always takes its first entry (common/sync.h), so a full page holds
+	 * one at least and the asker moves on.
+	 */
+	sync_build_section_end(b, full, last_v, last_ip);
 	STATS_INC(s->c, sections_ok);
 	STATS_ADD(s->c, entries_tx, n);
 	if (full)
@@ -209,8 +206,11 @@ answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to
 		if (section(s, &b, &req->items[i]) < 0)
 			break;	/* the VNIs left out are asked again */
 	table_read_end(s->t);
-	udp_send(s->udp, buf, sync_build_finish(&b), to);
+	size_t len = sync_build_finish(&b);
+
+	udp_send(s->udp, buf, len, to);
 	STATS_INC(s->c, resp_tx);
+	STATS_ADD(s->c, resp_bytes, len);
 }
 
 /* A request left the park (its VPC advanced, or its wait ran out): answer it. */
