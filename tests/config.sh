@@ -28,14 +28,19 @@ refuse()
 	grep -qF -- "$3" "$T_OUT/err" || t_fail "vpcfwd-$1 said '$(cat "$T_OUT/err")', not '$3'"
 }
 
-check controller etc/example.conf
-check rule-store etc/example.conf
-for f in controller gw1 gw2; do
+for p in controller rule-store syncd learner; do
+	check "$p" etc/example.conf
+done
+for f in controller gw1 gw2 host1 host2; do
 	sed "s|@RUN@|cfg$$|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
 done
 check controller "$T_OUT/controller.conf"
-check rule-store "$T_OUT/gw1.conf"
-check rule-store "$T_OUT/gw2.conf"
+for f in gw1 gw2; do
+	check rule-store "$T_OUT/$f.conf"
+	check syncd "$T_OUT/$f.conf"
+done
+check learner "$T_OUT/host1.conf"
+check learner "$T_OUT/host2.conf"
 
 refuse controller 'node = "n";
 controller = {
@@ -58,4 +63,23 @@ refuse rule-store 'node = "n";
 rule_store = { controllers = ["1.2.3.4"]; };' "rule_store.controllers[0] must be"
 refuse rule-store 'node = "n";
 rule_store = { };' "rule_store.controllers must list"
+refuse syncd 'node = "n";
+syncd = { listen = "1.2.3.4:4790"; };' "syncd.allow must list"
+refuse syncd 'node = "n";
+syncd = { allow = ["10.0.0.1/8"]; };' "syncd.allow[0] must be a network"
+refuse syncd 'node = "n";
+syncd = { allow = ["10.0.0.0/8"]; page_bytes = 100; };' "bad.conf:2: syncd.page_bytes must be 512..65000"
+refuse syncd 'node = "n";
+syncd = { allow = ["10.0.0.0/8"]; max_wiat = "1s"; };' "unknown setting 'syncd.max_wiat'"
+refuse learner 'node = "n";
+learner = { gateways = ["1.2.3.4:4790"]; controllers = ["1.2.3.4:7400"]; };' \
+    "learner.host must name this host"
+refuse learner 'node = "n";
+learner = { host = "h"; controllers = ["1.2.3.4:7400"]; };' "learner.gateways must list"
+refuse learner 'node = "n";
+learner = { host = "h"; gateways = ["1.2.3.4"]; controllers = ["1.2.3.4:7400"]; };' \
+    "learner.gateways[0] must be"
+refuse learner 'node = "n";
+learner = { host = "h"; gateways = ["1.2.3.4:1"]; controllers = ["1.2.3.4:7400"];
+  cache_max_age = "forever"; };' "learner.cache_max_age must be a duration"
 echo "config: ok"
