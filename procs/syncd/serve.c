@@ -310,8 +310,14 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	uint8_t *buf;
 
 	STATS_INC(s->c, learn_rx);
-	if (s->t == NULL || !table_lookup(s->t, ev->vni, ev->ip, &r) ||
-	    table_vni_get(s->t, ev->vni, &vi) < 0) {
+	/*
+	 * The VPC's version first, the rule second: the rule read is then at least as new
+	 * as every change up to that version, which is what `upto` promises the learner
+	 * (read the other way round, a change landing in between would be skipped by the
+	 * learner's sync and the stale rule kept).
+	 */
+	if (s->t == NULL || table_vni_get(s->t, ev->vni, &vi) < 0 ||
+	    !table_lookup(s->t, ev->vni, ev->ip, &r)) {
 		STATS_INC(s->c, learn_miss);
 		return;
 	}
