@@ -48,6 +48,9 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz
+# Objects reached only through pattern rules are intermediate to make, which would delete
+# them after each build and so rebuild everything the next time: keep them all.
+.SECONDARY:
 all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN)
 
 $(BUILD)/%.o: %.c
