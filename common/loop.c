@@ -241,6 +241,23 @@ loop_dispatch(struct loop *l)
 	}
 }
 
+void
+loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns)
+{
+	uint64_t end = clock_mono_ns() + max_ns;
+	struct __kernel_timespec ts = { .tv_sec = (long long)(quiet_ns / 1000000000u),
+	    .tv_nsec = (long long)(quiet_ns % 1000000000u) };
+	struct io_uring_cqe *cqe;
+
+	while (clock_mono_ns() < end) {
+		if (io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL) < 0 &&
+		    io_uring_cq_ready(&l->ring) == 0)
+			return;	/* quiet for quiet_ns (or the ring failed): done */
+		l->now_ns = clock_mono_ns();
+		loop_dispatch(l);
+	}
+}
+
 int
 loop_run(struct loop *l, volatile sig_atomic_t *stop)
 {

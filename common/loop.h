@@ -53,6 +53,13 @@ void loop_timer_cancel(struct loop *l, struct loop_timer *t);
  */
 int loop_run(struct loop *l, volatile sig_atomic_t *stop);
 /*
+ * For a clean exit, after the loop's users were freed (freeing cancels what they had in
+ * flight and releases their memory on the completions): submit, and dispatch the
+ * completions that keep coming until none has for quiet_ns, at most max_ns. Timers do
+ * not fire.
+ */
+void loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns);
+/*
  * Wait on a futex word shared between processes (a ring's wake word, shm/ring.h): op's
  * callback gets res 0 after a FUTEX_WAKE on addr, or -EAGAIN at once when *addr is not
  * val any more. 0 when armed, -EOPNOTSUPP when the kernel's io_uring cannot wait on a

@@ -188,6 +188,7 @@ main(int argc, char **argv)
 	log_info("stopping");
 	api_free(api);
 	stream_free(st);
+	loop_settle(l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(l);
 	db_close(&db);
 	stats_close(&stats);

@@ -195,6 +195,7 @@ main(int argc, char **argv)
 	log_info("stopping");
 	feed_free(s.feed);
 	syncer_free(s.syncer);
+	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(s.l);
 	table_close(s.t);
 	ports_close(s.ports);

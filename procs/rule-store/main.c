@@ -189,6 +189,7 @@ main(int argc, char **argv)
 	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
 	subscriber_free(s.sub);
 	apply_free(s.a);
+	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(s.l);
 	table_close(s.t);
 	ring_close(&ring);

@@ -216,6 +216,7 @@ main(int argc, char **argv)
 	ringwatch_free(s.adv);
 	ringwatch_free(s.lrn);
 	serve_free(s.serve);
+	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(s.l);
 	table_close(s.t);
 	stats_close(&s.stats);
