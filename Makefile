@@ -1,5 +1,5 @@
 # vpcfwd build. `make` builds, `make test` installs what is missing, builds and runs
-# every test, `make SANITIZE=1 test` runs the unit tests under ASan+UBSan, `make bench`
+# every test, `make SANITIZE=1 test` runs them all under ASan+UBSan, `make bench`
 # runs the benchmark harness. Sources are found by layout (see docs/layout in README.md),
 # so a new module or test needs no edit here.
 
@@ -119,8 +119,11 @@ shell-test: all
 	@set -e; for t in $(SHELL_TESTS); do echo "== $$t"; BUILD=$(BUILD) bash $$t; done
 
 ifeq ($(SANITIZE),1)
+# The processes too: tests/lib.sh fails a test whose processes' logs hold a report.
 test: deps
+	$(MAKE) SANITIZE=1 all
 	$(MAKE) SANITIZE=1 unit-test
+	$(MAKE) SANITIZE=1 shell-test
 else
 test: deps
 	$(MAKE) all

@@ -27,7 +27,8 @@
 #                      "WHAT did not happen within SECONDS s"
 #
 # The cleanup kills the remembered children with -9 and reaps them, removes the nodes' segments
-# and $T_OUT (kept, for a look at the logs, when T_KEEP is set).
+# and $T_OUT (kept, for a look at the logs, when T_KEEP is set), and fails the test when a
+# sanitizer reported in one of the $T_OUT/*.log files (SANITIZE=1 builds).
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	echo "$0: a library the tests source, not a test"
@@ -80,7 +81,7 @@ t_fail()
 
 _t_cleanup()
 {
-	local pid node ns
+	local rc=$? pid node ns f
 
 	trap - ERR
 	trap '' USR1
@@ -93,7 +94,17 @@ _t_cleanup()
 	for ns in "${T_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	# A process built with SANITIZE=1 reports into its log and may go on or exit: either
+	# way the test fails.
+	for f in "$T_OUT"/*.log; do
+		if [[ -f $f ]] && grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$f"; then
+			echo "$T_NAME: FAIL: a sanitizer reported in $f:" >&2
+			grep -m 3 -E "ERROR: [A-Za-z]+Sanitizer|runtime error:|^    #[0-3] " "$f" >&2
+			rc=1
+		fi
+	done
 	if [[ -n ${T_KEEP:-} ]]; then echo "$T_NAME: kept $T_OUT" >&2; else rm -rf "$T_OUT"; fi
+	exit "$rc"
 }
 
 t_spawn()

@@ -189,6 +189,7 @@ main(int argc, char **argv)
 	conf_done(c, "syncd");
 	if (check) {
 		printf("%s: configuration ok\n", path);
+		conf_free(c);
 		return 0;
 	}
 	log_set_level(common.log_level);
