@@ -181,8 +181,10 @@ enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
  * written to out, sets *upto to the VNI's version they bring a learner to once the
  * walk is complete, *more when another page follows, and moves *cur. -ESTALE when
  * `since` is not a valid version (relearn), -ENOENT for an unknown VNI, -EAGAIN when
- * `since` is ahead of the table. A host table (install order) serves only since = 0,
- * and returns -EAGAIN if the cursor's entry went away meanwhile (start again).
+ * `since` is ahead of the table. since = 0 is a full dump: live rules, and, from the
+ * second page on, the deletes newer than the cursor (of rules an earlier page may have
+ * sent). A host table (install order) serves only since = 0, and returns -EAGAIN if
+ * the cursor's entry went away meanwhile (start again).
  */
 int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
     struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);

@@ -497,6 +497,12 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 	uint32_t pos, n;
 	bool skip;
 	int r;
+	/*
+	 * A full dump lists live rules only, but one resumed from a cursor lists the
+	 * deletes newer than the cursor too: the rule may be one an earlier page sent.
+	 */
+	bool dump_resumed = since == 0 && cur->valid;
+	uint64_t resumed_at = cur->version;
 
 	if (t->h->params.mode != TABLE_GATEWAY && since != 0)
 		return -ENOTSUP;
@@ -536,7 +542,8 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 		}
 		skip = false;
 		if (!(flags & TABLE_F_RETIRED) && x->version > since &&
-		    !(since == 0 && (flags & TABLE_F_TOMBSTONE))) {
+		    !(since == 0 && (flags & TABLE_F_TOMBSTONE) &&
+		    !(dump_resumed && x->version > resumed_at))) {
 			if (n == max) {
 				*more = true;
 				break;

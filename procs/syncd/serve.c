@@ -119,18 +119,26 @@ section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
 	enum table_vcheck vc = table_vni_check(s->t, it->vni, it->gen, it->version);
 	struct table_cursor cur = { 0 };
 	struct table_rule rules[WALK];
+	struct table_vni_info vi;
 	struct sync_entry e;
 	uint64_t upto = it->version;
 	bool more = true, full = false;
 	uint64_t last_v = 0;
-	uint32_t last_ip = 0, n = 0;
+	uint32_t last_ip = 0, n = 0, gen = it->gen;
 	int got;
 
+	/*
+	 * A section names the VPC's generation (docs/protocol.md), not the asker's: one at
+	 * version 0 holds none yet and takes it from here, and one told to relearn learns
+	 * the current one.
+	 */
+	if (vc != TABLE_V_NO_VNI && table_vni_get(s->t, it->vni, &vi) == 0)
+		gen = vi.gen;
 	if (vc != TABLE_V_VALID) {
 		uint8_t st = vc == TABLE_V_RELEARN ? SYNC_RELEARN : vc == TABLE_V_AHEAD ?
 		    SYNC_RETRY : SYNC_UNKNOWN;
 
-		if (sync_build_section(b, it->vni, it->gen, st, it->version, it->version) < 0)
+		if (sync_build_section(b, it->vni, gen, st, it->version, it->version) < 0)
 			return -ENOSPC;
 		sync_build_section_end(b, false, 0, 0);
 		if (st == SYNC_RELEARN)
@@ -150,7 +158,7 @@ section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
 	got = table_changes(s->t, it->vni, it->version, &cur, rules, WALK, &upto, &more);
 	if (got < 0)
 		got = 0;	/* the VPC went away between the check and now: nothing new */
-	if (sync_build_section(b, it->vni, it->gen, SYNC_OK, it->version, upto) < 0)
+	if (sync_build_section(b, it->vni, gen, SYNC_OK, it->version, upto) < 0)
 		return -ENOSPC;
 	for (;;) {
 		for (int i = 0; i < got; i++) {
@@ -230,7 +238,7 @@ on_request(struct serve *s, const struct sync_req *req, const struct sockaddr_in
 	for (uint8_t i = 0; i < req->count && !news; i++)
 		news = has_news(s, &req->items[i]);
 	table_read_end(s->t);
-	if (!news && wait > 0) {
+	if (!news && wait > 0 && s->p.max_wait_ns > 0) {
 		if (wait > s->p.max_wait_ns)
 			wait = s->p.max_wait_ns;
 		if (park_add(s->park, req, from, loop_now(s->l) + wait) == 0) {

@@ -1,0 +1,1373 @@
+/*
+ * syncd_test: the gateway's sync server (procs/syncd: serve, park, admit) answering over
+ * loopback UDP from a gateway table that the test writes as the rule-store would.
+ * Changes come in pages that end with MORE and a cursor, resume right after it, and
+ * hold every change once, in (version, ip) order, deletes as DEL entries; each VNI of a
+ * request gets its own status; a request with nothing new is parked until its VPC
+ * advances, its (capped) wait runs out, or is answered at once when the park is full;
+ * sources outside the allow networks, over their rate or sending garbage are dropped
+ * and counted; LEARNs reach the source VTEP's learner; and every counter agrees with
+ * what the clients received (checked at the end of each test).
+ *
+ * No timing is asserted: each wait is bounded by HANG_NS, so a test that gets nowhere
+ * fails instead of hanging. Addresses: syncd on 127.0.11.1, clients on 127.11.1.0/24
+ * (allowed), 127.11.2.0/24 (not), ephemeral ports everywhere.
+ */
+#include "procs/syncd/admit.c"
+#include "procs/syncd/park.c"
+#include "procs/syncd/serve.c"
+
+#include "common/addr.h"
+#include "common/clock.h"
+#include "common/loop.h"
+#include "common/sync.h"
+#include "common/udp.h"
+#include "shm/seg.h"
+#include "shm/table.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS		(1000ull * 1000)
+#define HANG_NS		(20000 * MS)	/* longer than any wait a passing test makes */
+#define SERVER_IP	"127.0.11.1"
+#define CLIENT_NET	"127.11.1.0"	/* /24, the allow network */
+#define CLIENTS_MAX	4
+#define CLIENT_DGRAM	2048		/* more than any page the tests ask for */
+#define RX_MAX		256		/* datagrams a client keeps */
+#define ENT_MAX		8192
+#define MODEL_IPS	1024
+#define GEN		0x5eed0001u
+
+static char node[SEG_PART_MAX + 1];
+static char segname[SEG_NAME_MAX];
+
+static void
+setup(void)
+{
+	snprintf(node, sizeof(node), "sdt%d", (int)getpid());
+	seg_name(segname, sizeof(segname), node, "rule-store", "table");
+	/* A test that crashed skips .fini: its pid, reused, must not find its table. */
+	seg_unlink_name(segname);
+}
+
+static void
+teardown(void)
+{
+	seg_unlink_name(segname);
+}
+
+/* No Criterion .timeout (see conn_test.c): RUN_UNTIL bounds every wait. */
+TestSuite(syncd, .init = setup, .fini = teardown);
+
+/* --- the loop ------------------------------------------------------------------- */
+
+static struct loop *L;
+static volatile sig_atomic_t stop;
+
+static void
+stop_fire(struct loop_timer *t)
+{
+	(void)t;
+	stop = 1;
+}
+
+/* Run the loop for about ms milliseconds, dispatching whatever completes meanwhile. */
+static void
+run_for(uint64_t ms)
+{
+	struct loop_timer t = { .fn = stop_fire };
+
+	stop = 0;
+	loop_timer_set(L, &t, ms * MS);
+	cr_assert_eq(loop_run(L, &stop), 0);
+	loop_timer_cancel(L, &t);
+}
+
+#define RUN_UNTIL(cond)							\
+	do {								\
+		uint64_t dl_ = clock_mono_ns() + HANG_NS;		\
+									\
+		while (!(cond)) {					\
+			cr_assert_lt(clock_mono_ns(), dl_, "still not %s after %llu s", \
+			    #cond, HANG_NS / 1000 / MS);		\
+			run_for(1);					\
+		}							\
+	} while (0)
+
+static struct sockaddr_in
+sin_of(const char *ip, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	cr_assert_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1, "%s", ip);
+	return sin;
+}
+
+static uint32_t
+ip4(const char *s)
+{
+	uint32_t ip;
+
+	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
+	return ip;
+}
+
+/* --- the table: written here as the rule-store does, read by syncd --------------- */
+
+static struct table *W, *R;
+
+static void
+table_open(uint32_t window)
+{
+	struct table_params p;
+	char err[512];
+
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = 8192;
+	p.max_vnis = 64;
+	p.version_window = window;
+	p.max_readers = 4;
+	cr_assert_eq(table_create(&W, node, "rule-store", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_attach(&R, segname, err, sizeof(err)), 0, "%s", err);
+}
+
+/*
+ * One VNI's rules as the test wrote them, IPs base + 0 .. MODEL_IPS - 1: the entries a
+ * change walk must return, in their latest state (op 0: never written).
+ */
+struct model {
+	uint32_t vni, gen, base;
+	uint64_t version;
+	struct sync_entry e[MODEL_IPS];
+};
+
+static void
+model_init(struct model *m, uint32_t vni, uint32_t gen, const char *base)
+{
+	memset(m, 0, sizeof(*m));
+	m->vni = vni;
+	m->gen = gen;
+	m->base = ip4(base);
+}
+
+/* Values derived from the IP and the version, so a mix-up shows; some own MACs. */
+static void
+model_put(struct model *m, uint32_t i, uint64_t version)
+{
+	struct table_rule r = { .vni = m->vni, .ip = m->base + i, .version = version };
+	struct sync_entry *e = &m->e[i];
+
+	cr_assert_lt(i, MODEL_IPS);
+	r.vtep = ip4("192.168.0.1") + (uint32_t)((i + version) % 6);
+	if ((i + version) % 3 == 0) {
+		uint8_t mac[6] = { 0x0a, 0x11, (uint8_t)(r.ip >> 8), (uint8_t)r.ip,
+		    (uint8_t)(version >> 8), (uint8_t)version };
+
+		memcpy(r.mac, mac, 6);
+	} else {
+		addr_default_mac(r.ip, r.mac);
+	}
+	cr_assert_eq(table_set(W, &r), TABLE_APPLIED, "set %u/%u v%llu", m->vni, r.ip,
+	    (unsigned long long)version);
+	*e = (struct sync_entry){ .ip = r.ip, .vtep = r.vtep, .op = SYNC_SET,
+	    .version = version };
+	memcpy(e->mac, r.mac, 6);
+}
+
+static void
+model_del(struct model *m, uint32_t i, uint64_t version)
+{
+	cr_assert_eq(table_delete(W, m->vni, m->base + i, version), TABLE_APPLIED);
+	m->e[i] = (struct sync_entry){ .ip = m->base + i, .op = SYNC_DEL, .version = version };
+}
+
+/* The VPC reached version: the rule-store publishes it after setting its rules. */
+static void
+model_advance(struct model *m, uint64_t version)
+{
+	cr_assert_eq(table_vni_advance(W, m->vni, m->gen, version), TABLE_APPLIED);
+	m->version = version;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct sync_entry *x = a, *y = b;
+
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+/* What "the changes after since" must be: from 0 the live rules alone. */
+static uint32_t
+model_expect(const struct model *m, uint64_t since, struct sync_entry *out)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < MODEL_IPS; i++) {
+		const struct sync_entry *e = &m->e[i];
+
+		if (e->op != 0 && e->version > since && (since > 0 || e->op == SYNC_SET))
+			out[n++] = *e;
+	}
+	qsort(out, n, sizeof(*out), entry_cmp);
+	return n;
+}
+
+static void
+assert_entries(const struct sync_entry *got, uint32_t ngot, const struct sync_entry *want,
+    uint32_t nwant)
+{
+	for (uint32_t i = 1; i < ngot; i++)
+		cr_assert_lt(entry_cmp(&got[i - 1], &got[i]), 0, "entry %u is not after entry "
+		    "%u in (version, ip) order: a rule twice or out of order", i, i - 1);
+	cr_assert_eq(ngot, nwant, "%u entries, want %u", ngot, nwant);
+	for (uint32_t i = 0; i < ngot; i++) {
+		const struct sync_entry *g = &got[i], *w = &want[i];
+
+		cr_assert(g->ip == w->ip && g->version == w->version && g->op == w->op &&
+		    g->vtep == w->vtep && memcmp(g->mac, w->mac, 6) == 0,
+		    "entry %u: ip %08x v%llu op %u vtep %08x, want ip %08x v%llu op %u vtep %08x",
+		    i, g->ip, (unsigned long long)g->version, g->op, g->vtep, w->ip,
+		    (unsigned long long)w->version, w->op, w->vtep);
+	}
+}
+
+/* --- clients: learners' sockets, each keeping what syncd sends it ----------------- */
+
+/* Everything every client got from syncd, to hold the counters against. */
+static struct {
+	uint64_t resp, bytes, ok, relearn, retry, unknown, entries, more, learns, bad;
+} got;
+
+static struct sync_resp scratch_resp;
+static struct sync_entry scratch_ent[ENT_MAX];
+
+static void
+tally(const uint8_t *data, size_t len)
+{
+	const struct sync_resp *r = &scratch_resp;
+
+	if (sync_resp_decode(data, len, &scratch_resp, scratch_ent, ENT_MAX) < 0) {
+		got.bad++;
+		return;
+	}
+	if (r->type == SYNC_LEARN) {
+		got.learns++;
+		return;
+	}
+	got.resp++;
+	got.bytes += len;
+	for (uint8_t i = 0; i < r->count; i++) {
+		const struct sync_section *sec = &r->sections[i];
+
+		got.ok += sec->status == SYNC_OK;
+		got.relearn += sec->status == SYNC_RELEARN;
+		got.retry += sec->status == SYNC_RETRY;
+		got.unknown += sec->status == SYNC_UNKNOWN;
+		got.entries += sec->count;
+		got.more += (sec->flags & SYNC_F_MORE) != 0;
+	}
+}
+
+struct client {
+	struct udp *u;
+	struct sockaddr_in addr;	/* where it is bound */
+	uint32_t n, taken;		/* datagrams from syncd; those the test looked at */
+	uint32_t foreign;		/* datagrams from anyone else */
+	size_t len[RX_MAX];
+	uint8_t data[RX_MAX][CLIENT_DGRAM];
+};
+
+static struct client CL[CLIENTS_MAX];
+static struct sockaddr_in server;
+static uint32_t next_id = 1;
+
+static void
+client_rx(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	struct client *c = arg;
+
+	(void)u;
+	if (from->sin_addr.s_addr != server.sin_addr.s_addr ||
+	    from->sin_port != server.sin_port) {
+		c->foreign++;
+		return;
+	}
+	tally(data, len);
+	if (c->n < RX_MAX) {
+		memcpy(c->data[c->n], data, len);
+		c->len[c->n] = len;
+	}
+	c->n++;
+}
+
+/* Client k, bound to ip (a 127.11.x.y) on an ephemeral port. */
+static struct client *
+client_open(int k, const char *ip)
+{
+	struct udp_params p = { .nrecv = 16, .nsend = 64, .dgram_max = CLIENT_DGRAM };
+	struct client *c = &CL[k];
+	struct sockaddr_in sin = sin_of(ip, 0);
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	c->u = udp_new(L, &sin, &p, client_rx, c, err, sizeof(err));
+	cr_assert_not_null(c->u, "%s", err);
+	c->addr = sin;
+	c->addr.sin_port = htons((uint16_t)udp_port(c->u));
+	return c;
+}
+
+static void
+send_raw(struct client *c, const void *data, size_t len)
+{
+	uint8_t *b = udp_buf(c->u);
+
+	cr_assert_not_null(b);
+	memcpy(b, data, len);
+	udp_send(c->u, b, len, &server);
+}
+
+static struct sync_item
+item(uint32_t vni, uint32_t gen, uint64_t version)
+{
+	return (struct sync_item){ .vni = vni, .gen = gen, .version = version };
+}
+
+/* Send a SYNC_REQ for items[0..n); returns its id. */
+static uint32_t
+ask(struct client *c, uint16_t wait_ms, const struct sync_item *items, uint8_t n)
+{
+	struct sync_req r = { .id = next_id++, .wait_ms = wait_ms, .count = n };
+	uint8_t buf[12 + 28 * SYNC_VNIS_MAX];
+	int len;
+
+	memcpy(r.items, items, n * sizeof(*items));
+	len = sync_req_encode(&r, buf, sizeof(buf));
+	cr_assert_gt(len, 0, "encode: %d", len);
+	send_raw(c, buf, (size_t)len);
+	return r.id;
+}
+
+/* The client's next datagram from syncd (waiting for it), decoded; returns its length. */
+static size_t
+take(struct client *c, struct sync_resp *r, struct sync_entry *e)
+{
+	uint32_t i;
+
+	RUN_UNTIL(c->n > c->taken);
+	cr_assert_lt(c->taken, RX_MAX, "more datagrams than a client keeps");
+	i = c->taken++;
+	cr_assert_eq(sync_resp_decode(c->data[i], c->len[i], r, e, ENT_MAX), 0,
+	    "datagram %u from syncd does not decode", i);
+	return c->len[i];
+}
+
+static void
+assert_section(const struct sync_section *s, uint32_t vni, uint32_t gen, uint8_t status,
+    uint64_t since, uint64_t upto)
+{
+	cr_assert_eq(s->vni, vni);
+	cr_assert_eq(s->status, status, "vni %u: status %u, want %u", vni, s->status, status);
+	cr_assert_eq(s->gen, gen, "vni %u: gen %08x, want %08x", vni, s->gen, gen);
+	cr_assert_eq(s->since, since, "vni %u: since %llu, want %llu", vni,
+	    (unsigned long long)s->since, (unsigned long long)since);
+	cr_assert_eq(s->upto, upto, "vni %u: upto %llu, want %llu", vni,
+	    (unsigned long long)s->upto, (unsigned long long)upto);
+}
+
+/* An OK section with nothing new: where the asker is, no entry, no MORE. */
+static void
+assert_nothing_new(const struct sync_section *s, uint32_t vni, uint32_t gen, uint64_t version)
+{
+	assert_section(s, vni, gen, SYNC_OK, version, version);
+	cr_assert_eq(s->count, 0);
+	cr_assert_eq(s->flags, 0);
+}
+
+/* --- syncd ---------------------------------------------------------------------- */
+
+static struct admit A;
+static struct syncd_counters C;
+static struct serve *S;
+static struct serve_params P;
+static struct loop_timer ticker;
+
+static struct serve_params
+params(void)
+{
+	return (struct serve_params){ .listen = sin_of(SERVER_IP, 0), .learner_port = 9,
+	    .page_bytes = 1400, .max_wait_ns = 10000 * MS, .max_parked = 64,
+	    .recv_depth = 16, .send_buffers = 64 };
+}
+
+static void
+new_loop(void)
+{
+	char err[256];
+
+	L = loop_new(256, err, sizeof(err));
+	cr_assert_not_null(L, "%s", err);
+}
+
+/* Admit CLIENT_NET/24 at rate requests a second a source, burst at once. */
+static void
+allow(uint32_t rate, uint32_t burst)
+{
+	struct addr_cidr net = { .net = ip4(CLIENT_NET), .len = 24 };
+
+	admit_init(&A, &net, 1, rate, burst);
+}
+
+static void
+serve_start(const struct serve_params *p)
+{
+	char err[256];
+
+	P = *p;
+	memset(&C, 0, sizeof(C));
+	S = serve_new(L, p, &A, &C, err, sizeof(err));
+	cr_assert_not_null(S, "%s", err);
+	server = sin_of(SERVER_IP, serve_port(S));
+}
+
+/* A loop, a table (version_window), one client, and syncd serving from the table. */
+static struct client *
+start(const struct serve_params *p, uint32_t window)
+{
+	struct client *c;
+
+	new_loop();
+	table_open(window);
+	c = client_open(0, "127.11.1.1");
+	allow(1000000, 1000000);
+	serve_start(p);
+	serve_set_table(S, R);
+	return c;
+}
+
+static void
+tick_fire(struct loop_timer *t)
+{
+	serve_tick(S);
+	loop_timer_set(L, t, 10 * MS);
+}
+
+/* Call serve_tick every 10 ms, as syncd's main loop does. */
+static void
+start_ticking(void)
+{
+	ticker = (struct loop_timer){ .fn = tick_fire };
+	loop_timer_set(L, &ticker, 10 * MS);
+}
+
+static void
+advance_event(uint32_t vni, uint32_t gen, uint64_t version)
+{
+	struct ev_vni_advance ev = { .vni = vni, .gen = gen, .version = version };
+
+	serve_advance(S, &ev);
+}
+
+/*
+ * Every answer and LEARN syncd counted has arrived whole and is what its counters say.
+ * Loopback loses nothing at these rates, so the wait for the last ones is bounded.
+ */
+static void
+check_counters(void)
+{
+	RUN_UNTIL(got.resp + got.bad >= C.resp_tx && got.learns >= C.learn_tx);
+	cr_assert_eq(got.bad, 0, "a datagram from syncd failed to decode");
+	cr_assert_eq(C.resp_tx, got.resp);
+	cr_assert_eq(C.resp_bytes, got.bytes);
+	cr_assert_eq(C.sections_ok, got.ok);
+	cr_assert_eq(C.sections_relearn, got.relearn);
+	cr_assert_eq(C.sections_retry, got.retry);
+	cr_assert_eq(C.sections_unknown, got.unknown);
+	cr_assert_eq(C.entries_tx, got.entries);
+	cr_assert_eq(C.pages_more, got.more);
+	cr_assert_eq(C.learn_tx, got.learns);
+	cr_assert_eq(C.parked, park_count(S->park));
+	cr_assert_eq(C.tx_nobuf, 0);
+	cr_assert_eq(udp_counters(S->udp)->tx_errors, 0);
+	for (int k = 0; k < CLIENTS_MAX; k++) {
+		if (CL[k].u == NULL)
+			continue;
+		cr_assert_eq(CL[k].foreign, 0);
+		cr_assert_eq(udp_counters(CL[k].u)->rx_truncated, 0);
+	}
+}
+
+/* Check the counters, then free everything (the ASan build checks the frees). */
+static void
+finish(void)
+{
+	check_counters();
+	loop_timer_cancel(L, &ticker);
+	serve_free(S);
+	for (int k = 0; k < CLIENTS_MAX; k++)
+		if (CL[k].u != NULL)
+			udp_free(CL[k].u);
+	run_for(50);	/* the cancels complete, and the sockets are freed */
+	loop_free(L);
+	table_close(R);
+	table_close(W);
+}
+
+/*
+ * Send it and then each cursor back (with the same since) until a section comes without
+ * MORE, as a learner does. Each page must be one OK section from since to the VPC's
+ * version, no larger than a page, ending with MORE at its last entry or not at all. The
+ * entries go to out; returns how many, and the datagrams in *pages.
+ */
+static uint32_t
+fetch_pages(struct client *c, const struct model *m, struct sync_item it,
+    struct sync_entry *out, uint32_t *pages)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	uint32_t n = 0;
+
+	for (*pages = 1;; (*pages)++) {
+		const struct sync_section *s = &r.sections[0];
+		const struct sync_entry *last;
+		uint32_t id;
+		size_t len;
+
+		cr_assert_lt(*pages, 1000, "the pages never end");
+		id = ask(c, 0, &it, 1);
+		len = take(c, &r, e);
+		cr_assert_leq(len, P.page_bytes);
+		cr_assert_eq(r.type, SYNC_RESP);
+		cr_assert_eq(r.id, id);
+		cr_assert_eq(r.count, 1);
+		assert_section(s, m->vni, m->gen, SYNC_OK, it.version, m->version);
+		cr_assert_leq(n + s->count, ENT_MAX);
+		memcpy(out + n, e + s->first, s->count * sizeof(*e));
+		n += s->count;
+		if (!(s->flags & SYNC_F_MORE))
+			return n;
+		cr_assert_gt(s->count, 0, "page %u: MORE without an entry", *pages);
+		last = &e[s->first + s->count - 1];
+		cr_assert(s->cursor_version == last->version && s->cursor_ip == last->ip,
+		    "page %u: the cursor is not its last entry", *pages);
+		it.cursor_version = s->cursor_version;
+		it.cursor_ip = s->cursor_ip;
+	}
+}
+
+/* Every change of m's VNI after since, page by page from the first. */
+static uint32_t
+fetch_all(struct client *c, const struct model *m, uint64_t since, struct sync_entry *out,
+    uint32_t *pages)
+{
+	return fetch_pages(c, m, item(m->vni, m->gen, since), out, pages);
+}
+
+/* --- paging --------------------------------------------------------------------- */
+
+static struct model m1, m2;
+static struct sync_entry got_e[ENT_MAX], want_e[ENT_MAX];
+
+Test(syncd, a_version_larger_than_a_page_comes_in_pages_each_rule_once_in_order)
+{
+	struct serve_params p = params();
+	struct client *c;
+	uint32_t n, pages;
+
+	p.page_bytes = 512;
+	c = start(&p, 16);
+	model_init(&m1, 100, GEN, "10.1.0.1");
+	for (uint32_t i = 0; i < 400; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+
+	n = fetch_all(c, &m1, 0, got_e, &pages);
+	cr_log_info("400 rules of one version in %u pages of 512 bytes", pages);
+	cr_assert_geq(pages, 3, "400 rules fit %u pages of 512 bytes?", pages);
+	assert_entries(got_e, n, want_e, model_expect(&m1, 0, want_e));
+	cr_assert_eq(C.pages_more, pages - 1, "MORE on every page but the last");
+	cr_assert_eq(C.entries_tx, 400);
+	finish();
+}
+
+Test(syncd, changes_of_several_versions_page_in_order_with_deletes_as_del_entries)
+{
+	struct serve_params p = params();
+	struct client *c;
+	uint32_t n, pages, dels = 0;
+
+	p.page_bytes = 512;
+	c = start(&p, 16);
+	model_init(&m1, 101, GEN, "10.2.0.1");
+	for (uint32_t i = 0; i < 200; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+	for (uint32_t i = 200; i < 320; i++)		/* new rules */
+		model_put(&m1, i, 2);
+	model_advance(&m1, 2);
+	for (uint32_t i = 0; i < 40; i++)		/* deletes of version 1's */
+		model_del(&m1, i, 3);
+	model_advance(&m1, 3);
+	for (uint32_t i = 100; i < 160; i++)		/* moves (a new VTEP or MAC) */
+		model_put(&m1, i, 4);
+	model_advance(&m1, 4);
+	for (uint32_t i = 200; i < 220; i++)		/* deletes of version 2's */
+		model_del(&m1, i, 5);
+	model_advance(&m1, 5);
+	for (uint32_t i = 0; i < 10; i++)		/* deleted ones back */
+		model_put(&m1, i, 6);
+	model_advance(&m1, 6);
+
+	/* From 1: every change, each IP once in its latest state, deletes as DEL. */
+	n = fetch_all(c, &m1, 1, got_e, &pages);
+	cr_log_info("%u changes of 5 versions in %u pages", n, pages);
+	cr_assert_geq(pages, 3);
+	for (uint32_t i = 0; i < n; i++)
+		dels += got_e[i].op == SYNC_DEL;
+	cr_assert_eq(dels, 30 + 20, "the deletes of versions 3 and 5 not undone at 6");
+	assert_entries(got_e, n, want_e, model_expect(&m1, 1, want_e));
+	/* Paging from a version in the middle of the history works the same. */
+	n = fetch_all(c, &m1, 3, got_e, &pages);
+	assert_entries(got_e, n, want_e, model_expect(&m1, 3, want_e));
+	/*
+	 * From 0 (nothing held): the live rules; pages after the first may add deletes
+	 * newer than their cursor (shm/table.h), never of a live rule.
+	 */
+	n = fetch_all(c, &m1, 0, got_e, &pages);
+	{
+		uint32_t nwant = model_expect(&m1, 0, want_e), k = 0;
+
+		for (uint32_t i = 0; i < n; i++) {
+			if (got_e[i].op != SYNC_DEL) {
+				got_e[k++] = got_e[i];
+				continue;
+			}
+			for (uint32_t j = 0; j < nwant; j++)
+				cr_assert_neq(want_e[j].ip, got_e[i].ip, "a DEL of a live rule");
+		}
+		assert_entries(got_e, k, want_e, nwant);
+		cr_assert_eq(k, 320 - 40 - 20 + 10);
+	}
+	finish();
+}
+
+Test(syncd, a_page_resumes_after_its_cursor_when_the_cursors_rule_changed_meanwhile)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	const struct sync_section *s = &r.sections[0];
+	struct sync_item it;
+	struct client *c;
+	uint32_t n, nwant = 0, pages, k;
+
+	p.page_bytes = 512;
+	c = start(&p, 16);
+	model_init(&m1, 105, GEN, "10.2.8.1");
+	for (uint32_t i = 500; i < 510; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+	for (uint32_t i = 0; i < 400; i++)
+		model_put(&m1, i, 2);
+	model_advance(&m1, 2);
+	it = item(105, GEN, 1);
+	ask(c, 0, &it, 1);
+	take(c, &r, e);
+	cr_assert(s->flags & SYNC_F_MORE);
+	cr_assert_eq(s->cursor_version, 2);
+	k = s->cursor_ip - m1.base;
+	cr_assert(k > 0 && k < 399);
+
+	/* The cursor's own rule moves on, and one the asker has is deleted. */
+	model_put(&m1, k, 3);
+	model_del(&m1, 0, 3);
+	model_advance(&m1, 3);
+	it.cursor_version = s->cursor_version;
+	it.cursor_ip = s->cursor_ip;
+	n = fetch_pages(c, &m1, it, got_e, &pages);
+	/* The rest of version 2 after the cursor, then version 3: nothing twice, none lost. */
+	for (uint32_t i = 0, m = model_expect(&m1, 1, want_e); i < m; i++)
+		if (want_e[i].version > it.cursor_version ||
+		    (want_e[i].version == it.cursor_version && want_e[i].ip > it.cursor_ip))
+			want_e[nwant++] = want_e[i];
+	assert_entries(got_e, n, want_e, nwant);
+	cr_assert_eq(got_e[n - 2].op, SYNC_DEL, "the delete at 3 comes before the move (ip)");
+	cr_assert_eq(got_e[n - 1].ip, m1.base + k);
+	finish();
+}
+
+Test(syncd, a_full_page_leaves_the_later_vnis_out_to_be_asked_again)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[3];
+	struct client *c;
+	uint32_t id;
+
+	p.page_bytes = 512;
+	c = start(&p, 16);
+	model_init(&m1, 110, GEN, "10.3.0.1");
+	for (uint32_t i = 0; i < 400; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+	items[0] = item(110, GEN, 0);
+	items[1] = item(111, GEN, 0);	/* unknown: a 32-byte answer */
+	items[2] = item(112, GEN, 0);
+	id = ask(c, 0, items, 3);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 1, "the page was full after VNI 110: %u sections", r.count);
+	cr_assert(r.sections[0].flags & SYNC_F_MORE);
+	/* The VNIs left out are answered when asked again. */
+	id = ask(c, 0, items + 1, 2);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 2);
+	assert_section(&r.sections[0], 111, GEN, SYNC_UNKNOWN, 0, 0);
+	assert_section(&r.sections[1], 112, GEN, SYNC_UNKNOWN, 0, 0);
+	finish();
+}
+
+/* --- statuses ------------------------------------------------------------------- */
+
+/* VNI vni at GEN through versions 1, 3, ..., 29 (step 2), one new rule each. */
+static void
+odd_history(struct model *m, uint32_t vni)
+{
+	char base[16];
+
+	snprintf(base, sizeof(base), "10.4.%u.1", vni & 0xff);
+	model_init(m, vni, GEN, base);
+	for (uint64_t v = 1; v <= 29; v += 2) {
+		model_put(m, (uint32_t)v, v);
+		model_advance(m, v);
+	}
+}
+
+
+/* A section that is not OK: the status alone, at the asker's version. */
+static void
+assert_status(const struct sync_section *s, uint32_t vni, uint32_t gen, uint8_t status,
+    uint64_t since)
+{
+	cr_assert_eq(s->vni, vni);
+	cr_assert_eq(s->status, status, "vni %u: status %u, want %u", vni, s->status, status);
+	cr_assert_eq(s->gen, gen, "vni %u: gen %08x, want %08x", vni, s->gen, gen);
+	cr_assert_eq(s->since, since);
+	cr_assert_eq(s->flags, 0);
+	cr_assert_eq(s->count, 0);
+}
+
+Test(syncd, each_vni_of_a_request_gets_its_own_status)
+{
+	static struct model m[9];
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct table_vni_info vi;
+	struct sync_item items[9];
+	struct client *c;
+	uint32_t id, n;
+	uint64_t old;
+
+	c = start(&p, 8);
+	for (uint32_t k = 0; k < 9; k++)
+		odd_history(&m[k], 201 + k);
+	cr_assert_eq(table_vni_get(R, 202, &vi), 0);
+	old = vi.oldest;
+	cr_assert_gt(old, 1, "versions 1..29 fill a window of 8");
+
+	items[0] = item(201, GEN ^ 1, 29);	/* another generation */
+	items[1] = item(202, GEN, old - 2);	/* was a version, older than the window */
+	items[2] = item(203, GEN, 28);		/* never a version (step 2) */
+	items[3] = item(204, GEN, 31);		/* ahead of this gateway */
+	items[4] = item(999, GEN, 5);		/* no such VPC here */
+	items[5] = item(206, 77, 0);		/* holds nothing: any generation */
+	items[6] = item(207, GEN, 25);
+	items[7] = item(208, GEN, old);		/* the oldest still valid */
+	items[8] = item(209, GEN, 29);		/* up to date */
+	id = ask(c, 0, items, 9);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 9, "one section an item");
+
+	assert_status(&r.sections[0], 201, GEN, SYNC_RELEARN, 29);
+	assert_status(&r.sections[1], 202, GEN, SYNC_RELEARN, old - 2);
+	assert_status(&r.sections[2], 203, GEN, SYNC_RELEARN, 28);
+	assert_status(&r.sections[3], 204, GEN, SYNC_RETRY, 31);
+	assert_status(&r.sections[4], 999, GEN, SYNC_UNKNOWN, 5);
+	/* The section names the VPC's generation, which the asker at 0 did not know. */
+	assert_section(&r.sections[5], 206, GEN, SYNC_OK, 0, 29);
+	n = model_expect(&m[5], 0, want_e);
+	cr_assert_eq(n, 15);
+	assert_entries(e + r.sections[5].first, r.sections[5].count, want_e, n);
+	assert_section(&r.sections[6], 207, GEN, SYNC_OK, 25, 29);
+	assert_entries(e + r.sections[6].first, r.sections[6].count, want_e,
+	    model_expect(&m[6], 25, want_e));
+	cr_assert_eq(r.sections[6].count, 2, "versions 27 and 29");
+	assert_section(&r.sections[7], 208, GEN, SYNC_OK, old, 29);
+	assert_entries(e + r.sections[7].first, r.sections[7].count, want_e,
+	    model_expect(&m[7], old, want_e));
+	assert_nothing_new(&r.sections[8], 209, GEN, 29);
+
+	cr_assert_eq(C.sections_relearn, 3);
+	cr_assert_eq(C.sections_retry, 1);
+	cr_assert_eq(C.sections_unknown, 1);
+	cr_assert_eq(C.sections_ok, 4);
+	finish();
+}
+
+/* --- long poll ------------------------------------------------------------------ */
+
+/* VNI vni at GEN, version 1 with a few rules. */
+static void
+at_version_1(struct model *m, uint32_t vni, const char *base)
+{
+	model_init(m, vni, GEN, base);
+	for (uint32_t i = 0; i < 5; i++)
+		model_put(m, i, 1);
+	model_advance(m, 1);
+}
+
+Test(syncd, a_request_with_news_or_without_wait_is_answered_at_once)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[2];
+	struct client *c;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 300, "10.5.0.1");
+	model_put(&m1, 7, 2);
+	model_advance(&m1, 2);
+
+	items[0] = item(300, GEN, 1);			/* version 2 is news */
+	ask(c, 5000, items, 1);
+	take(c, &r, e);
+	assert_section(&r.sections[0], 300, GEN, SYNC_OK, 1, 2);
+	cr_assert_eq(r.sections[0].count, 1);
+	items[0] = item(300, GEN, 2);			/* nothing new, but no wait */
+	ask(c, 0, items, 1);
+	take(c, &r, e);
+	assert_nothing_new(&r.sections[0], 300, GEN, 2);
+	items[1] = item(301, GEN, 1);			/* unknown is news too */
+	ask(c, 5000, items, 2);
+	take(c, &r, e);
+	assert_nothing_new(&r.sections[0], 300, GEN, 2);
+	assert_status(&r.sections[1], 301, GEN, SYNC_UNKNOWN, 1);
+	items[0] = item(300, GEN, 3);			/* so is a retry, or a relearn */
+	ask(c, 5000, items, 1);
+	take(c, &r, e);
+	assert_status(&r.sections[0], 300, GEN, SYNC_RETRY, 3);
+	items[0] = item(300, GEN ^ 1, 2);
+	ask(c, 5000, items, 1);
+	take(c, &r, e);
+	assert_status(&r.sections[0], 300, GEN, SYNC_RELEARN, 2);
+
+	cr_assert_eq(C.req_rx, 5);
+	cr_assert_eq(C.resp_tx, 5);
+	cr_assert_eq(C.parked, 0);
+	cr_assert_eq(park_count(S->park), 0, "nothing was parked");
+	finish();
+}
+
+Test(syncd, a_request_with_nothing_new_is_parked_until_its_vpc_advances)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item it;
+	struct client *c;
+	uint32_t id;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 310, "10.6.0.1");
+	it = item(310, GEN, 1);
+	id = ask(c, 5000, &it, 1);
+	RUN_UNTIL(C.parked == 1);
+	cr_assert_eq(C.req_rx, 1);
+	cr_assert_eq(C.resp_tx, 0, "answered instead of parked");
+	/* An advance of another VPC leaves it parked. */
+	at_version_1(&m2, 311, "10.6.1.1");
+	advance_event(311, GEN, 1);
+	cr_assert_eq(C.parked, 1);
+	cr_assert_eq(C.resp_tx, 0);
+
+	for (uint32_t i = 10; i < 13; i++)
+		model_put(&m1, i, 2);
+	model_advance(&m1, 2);
+	advance_event(310, GEN, 2);
+	/* Answered in the call, not at the next tick. */
+	cr_assert_eq(C.park_woken, 1);
+	cr_assert_eq(C.parked, 0);
+	cr_assert_eq(C.resp_tx, 1);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 1);
+	assert_section(&r.sections[0], 310, GEN, SYNC_OK, 1, 2);
+	assert_entries(e + r.sections[0].first, r.sections[0].count, want_e,
+	    model_expect(&m1, 1, want_e));
+	cr_assert_eq(r.sections[0].count, 3);
+	cr_assert_eq(C.advances_rx, 2);
+	cr_assert_eq(C.park_expired, 0);
+	cr_assert_eq(c->n, 1, "one answer");
+	finish();
+}
+
+Test(syncd, a_parked_request_gets_empty_ok_sections_when_its_wait_runs_out)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[2];
+	struct client *c;
+	uint32_t id;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 320, "10.7.0.1");
+	at_version_1(&m2, 321, "10.7.1.1");
+	items[0] = item(320, GEN, 1);
+	items[1] = item(321, GEN, 1);
+	id = ask(c, 50, items, 2);
+	RUN_UNTIL(C.parked == 1);
+	cr_assert_eq(C.resp_tx, 0);
+	start_ticking();
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 2);
+	assert_nothing_new(&r.sections[0], 320, GEN, 1);
+	assert_nothing_new(&r.sections[1], 321, GEN, 1);
+	cr_assert_eq(C.park_expired, 1);
+	cr_assert_eq(C.park_woken, 0);
+	cr_assert_eq(C.parked, 0);
+	finish();
+}
+
+Test(syncd, a_wait_longer_than_max_wait_is_cut_to_it)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item it;
+	struct client *c;
+	uint32_t id;
+
+	/* 65.5 s asked, 0.1 s allowed: waiting it out would outlast HANG_NS. */
+	p.max_wait_ns = 100 * MS;
+	c = start(&p, 16);
+	at_version_1(&m1, 330, "10.8.0.1");
+	it = item(330, GEN, 1);
+	id = ask(c, UINT16_MAX, &it, 1);
+	RUN_UNTIL(C.parked == 1);
+	start_ticking();
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	assert_nothing_new(&r.sections[0], 330, GEN, 1);
+	cr_assert_eq(C.park_expired, 1);
+	finish();
+}
+
+Test(syncd, with_max_parked_held_a_request_is_answered_at_once)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item it;
+	struct client *c;
+	uint32_t id[3];
+	bool seen[2] = { false, false };
+
+	p.max_parked = 2;
+	c = start(&p, 16);
+	at_version_1(&m1, 340, "10.9.0.1");
+	it = item(340, GEN, 1);
+	id[0] = ask(c, 5000, &it, 1);
+	id[1] = ask(c, 5000, &it, 1);
+	RUN_UNTIL(C.parked == 2);
+	id[2] = ask(c, 5000, &it, 1);
+	RUN_UNTIL(C.park_full == 1);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id[2], "the request over max_parked is the one answered");
+	assert_nothing_new(&r.sections[0], 340, GEN, 1);
+	cr_assert_eq(C.parked, 2);
+
+	/* The two held are still there, and leave when their VPC advances. */
+	model_put(&m1, 20, 2);
+	model_advance(&m1, 2);
+	advance_event(340, GEN, 2);
+	cr_assert_eq(C.park_woken, 2);
+	cr_assert_eq(C.parked, 0);
+	for (int k = 0; k < 2; k++) {
+		take(c, &r, e);
+		cr_assert(r.id == id[0] || r.id == id[1]);
+		seen[r.id == id[1]] = true;
+		assert_section(&r.sections[0], 340, GEN, SYNC_OK, 1, 2);
+		cr_assert_eq(r.sections[0].count, 1);
+	}
+	cr_assert(seen[0] && seen[1]);
+	finish();
+}
+
+Test(syncd, a_request_parked_on_two_vnis_is_answered_once)
+{
+	static struct model m3;
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[2], it3;
+	struct client *c;
+	uint32_t id;
+
+	p.max_wait_ns = 300 * MS;
+	c = start(&p, 16);
+	at_version_1(&m1, 350, "10.10.0.1");
+	at_version_1(&m2, 351, "10.10.1.1");
+	items[0] = item(350, GEN, 1);
+	items[1] = item(351, GEN, 1);
+	id = ask(c, 5000, items, 2);
+	RUN_UNTIL(C.parked == 1);
+
+	model_put(&m1, 30, 2);
+	model_advance(&m1, 2);
+	advance_event(350, GEN, 2);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	cr_assert_eq(r.count, 2);
+	assert_section(&r.sections[0], 350, GEN, SYNC_OK, 1, 2);
+	cr_assert_eq(r.sections[0].count, 1);
+	assert_nothing_new(&r.sections[1], 351, GEN, 1);
+
+	/* Its deadline does not answer it again. */
+	run_for(400);
+	serve_tick(S);	/* 400 ms on: past its 300 ms deadline, whatever the loop did */
+	cr_assert_eq(C.park_expired, 0);
+	cr_assert_eq(C.resp_tx, 1);
+
+	/*
+	 * Nor does the other VNI's advance, even once a request on a third VNI holds the
+	 * slot it left: that VNI's advance wakes the newcomer, and nothing else does.
+	 */
+	at_version_1(&m3, 352, "10.10.2.1");
+	it3 = item(352, GEN, 1);
+	id = ask(c, 5000, &it3, 1);
+	RUN_UNTIL(C.parked == 1);
+	model_put(&m2, 30, 2);
+	model_advance(&m2, 2);
+	advance_event(351, GEN, 2);
+	cr_assert_eq(C.park_woken, 1, "woken through the VNI of a request that left");
+	cr_assert_eq(C.parked, 1);
+	cr_assert_eq(C.resp_tx, 1);
+	model_put(&m3, 30, 2);
+	model_advance(&m3, 2);
+	advance_event(352, GEN, 2);
+	cr_assert_eq(C.park_woken, 2);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	assert_section(&r.sections[0], 352, GEN, SYNC_OK, 1, 2);
+	cr_assert_eq(r.sections[0].count, 1);
+	run_for(50);
+	cr_assert_eq(c->n, 2, "two requests, two answers");
+	finish();
+}
+
+/* --- admission ------------------------------------------------------------------ */
+
+Test(syncd, sources_outside_the_allow_networks_are_dropped_and_counted)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct client *c, *out;
+	struct sync_item it;
+
+	c = start(&p, 16);
+	out = client_open(1, "127.11.2.1");
+	at_version_1(&m1, 400, "10.11.0.1");
+	it = item(400, GEN, 0);
+	for (int i = 0; i < 3; i++)
+		ask(out, 0, &it, 1);
+	RUN_UNTIL(C.req_denied == 3);
+	ask(c, 0, &it, 1);
+	take(c, &r, e);
+	assert_section(&r.sections[0], 400, GEN, SYNC_OK, 0, 1);
+	run_for(50);
+	cr_assert_eq(out->n, 0, "a denied source got an answer");
+	cr_assert_eq(C.req_denied, 3);
+	cr_assert_eq(C.req_rx, 1, "denied datagrams are not requests received");
+	cr_assert_eq(C.req_limited + C.req_malformed, 0);
+	finish();
+}
+
+Test(syncd, a_source_over_its_rate_is_dropped_and_counted)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct client *c, *other;
+	struct sync_item it;
+	uint64_t t0, bound, secs;
+
+	new_loop();
+	table_open(16);
+	c = client_open(0, "127.11.1.2");
+	other = client_open(1, "127.11.1.3");
+	allow(1, 2);	/* a request a second, two at once */
+	serve_start(&p);
+	serve_set_table(S, R);
+	at_version_1(&m1, 410, "10.12.0.1");
+	it = item(410, GEN, 1);
+
+	t0 = clock_mono_ns();
+	for (int i = 0; i < 20; i++)
+		ask(c, 0, &it, 1);
+	RUN_UNTIL(C.req_rx + C.req_limited == 20);
+	/* At most 2 at once and 1 a second after that: most of 20 are over the rate. */
+	secs = (clock_mono_ns() - t0) / 1000000000 + 1;
+	bound = 20 - 2 - (secs < 18 ? secs : 18);
+	cr_log_info("%llu of 20 limited in under %llu s", (unsigned long long)C.req_limited,
+	    (unsigned long long)secs);
+	cr_assert_geq(C.req_limited, bound);
+	cr_assert_geq(C.req_limited, 1);
+	RUN_UNTIL(c->n == C.req_rx);	/* every request admitted is answered */
+	for (uint64_t i = 0; i < C.req_rx; i++) {
+		take(c, &r, e);
+		assert_nothing_new(&r.sections[0], 410, GEN, 1);
+	}
+
+	/* Another source has its own bucket. */
+	ask(other, 0, &it, 1);
+	take(other, &r, e);
+	assert_nothing_new(&r.sections[0], 410, GEN, 1);
+	cr_assert_eq(C.req_denied + C.req_malformed, 0);
+	finish();
+}
+
+Test(syncd, malformed_datagrams_are_dropped_and_counted)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_req req = { .count = 1 };
+	struct sync_builder b;
+	uint8_t buf[256], resp[256];
+	struct client *c;
+	int len;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 420, "10.13.0.1");
+	req.items[0] = item(420, GEN, 1);
+	len = sync_req_encode(&req, buf, sizeof(buf));
+	cr_assert_gt(len, 0);
+
+	send_raw(c, "not a sync request", 18);
+	send_raw(c, buf, (size_t)len - 1);		/* truncated */
+	buf[10] = 2;					/* count says 2, holds 1 */
+	send_raw(c, buf, (size_t)len);
+	buf[10] = 1;
+	buf[2] = 9;					/* another protocol version */
+	send_raw(c, buf, (size_t)len);
+	buf[2] = SYNC_VERSION;
+	sync_build_begin(&b, resp, sizeof(resp), SYNC_RESP, 7);	/* an answer, not a request */
+	send_raw(c, resp, sync_build_finish(&b));
+	RUN_UNTIL(C.req_malformed == 5);
+	cr_assert_eq(C.req_rx, 0);
+	cr_assert_eq(C.resp_tx, 0);
+
+	send_raw(c, buf, (size_t)len);			/* the request as it was */
+	take(c, &r, e);
+	assert_nothing_new(&r.sections[0], 420, GEN, 1);
+	cr_assert_eq(C.req_rx, 1);
+	cr_assert_eq(C.req_malformed, 5);
+	finish();
+}
+
+Test(syncd, requests_before_the_table_exists_are_dropped_and_counted)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct ev_learn_req lr = { .vni = 430, .ip = 1, .src_vtep = ip4("127.11.1.1") };
+	struct sync_item it;
+	struct client *c;
+
+	new_loop();
+	table_open(16);
+	c = client_open(0, "127.11.1.1");
+	allow(1000000, 1000000);
+	serve_start(&p);
+	at_version_1(&m1, 430, "10.14.0.1");
+	it = item(430, GEN, 0);
+	ask(c, 0, &it, 1);
+	ask(c, 5000, &it, 1);
+	RUN_UNTIL(C.req_not_ready == 2);
+	cr_assert_eq(C.req_rx, 2);
+	/* Nothing else has a table to work on either. */
+	advance_event(430, GEN, 1);
+	serve_tick(S);
+	serve_learn(S, &lr);
+	cr_assert_eq(C.learn_miss, 1);
+	cr_assert_eq(C.resp_tx + C.learn_tx + C.parked, 0);
+
+	serve_set_table(S, R);
+	ask(c, 0, &it, 1);
+	take(c, &r, e);
+	assert_section(&r.sections[0], 430, GEN, SYNC_OK, 0, 1);
+	cr_assert_eq(r.sections[0].count, 5);
+	cr_assert_eq(c->n, 1, "a request dropped before the table was answered later");
+	cr_assert_eq(C.req_not_ready, 2);
+	finish();
+}
+
+/* --- learn ---------------------------------------------------------------------- */
+
+/* syncd with its LEARNs going to the port of a learner client on 127.11.1.9. */
+static struct client *
+start_with_learner(void)
+{
+	struct serve_params p = params();
+	struct client *lrn;
+
+	new_loop();
+	table_open(16);
+	lrn = client_open(0, "127.11.1.9");
+	p.learner_port = ntohs(lrn->addr.sin_port);
+	allow(1000000, 1000000);
+	serve_start(&p);
+	serve_set_table(S, R);
+	return lrn;
+}
+
+static void
+learn(uint32_t vni, uint32_t ip)
+{
+	struct ev_learn_req ev = { .vni = vni, .ip = ip, .src_vtep = ip4("127.11.1.9") };
+
+	serve_learn(S, &ev);
+}
+
+/* The LEARN of model entry i: one OK section, since 0, upto the VPC's version. */
+static void
+assert_learn(struct client *lrn, const struct model *m, uint32_t i)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	const struct sync_entry *w = &m->e[i];
+
+	take(lrn, &r, e);
+	cr_assert_eq(r.type, SYNC_LEARN);
+	cr_assert_eq(r.id, 0);
+	cr_assert_eq(r.count, 1);
+	assert_section(&r.sections[0], m->vni, m->gen, SYNC_OK, 0, m->version);
+	cr_assert_eq(r.sections[0].flags, 0);
+	cr_assert_eq(r.sections[0].count, 1);
+	assert_entries(e, 1, w, 1);
+}
+
+Test(syncd, learn_sends_the_rule_to_the_learner_of_the_source_vtep)
+{
+	struct client *lrn = start_with_learner();
+
+	model_init(&m1, 500, GEN, "10.15.0.1");
+	for (uint64_t v = 1; v <= 5; v++) {
+		model_put(&m1, (uint32_t)v, v);
+		model_advance(&m1, v);
+	}
+	learn(500, m1.base + 3);	/* set at 3, own MAC */
+	learn(500, m1.base + 4);	/* set at 4, default MAC */
+	assert_learn(lrn, &m1, 3);
+	assert_learn(lrn, &m1, 4);
+	cr_assert_eq(C.learn_rx, 2);
+	cr_assert_eq(C.learn_tx, 2);
+	cr_assert_eq(C.resp_tx, 0, "a LEARN is not a response");
+	finish();
+}
+
+Test(syncd, learn_skips_missing_rules_and_rules_ahead_of_their_vpc)
+{
+	struct client *lrn = start_with_learner();
+
+	model_init(&m1, 510, GEN, "10.16.0.1");
+	for (uint64_t v = 1; v <= 5; v++) {
+		model_put(&m1, (uint32_t)v, v);
+		model_advance(&m1, v);
+	}
+	model_del(&m1, 2, 6);
+	model_put(&m1, 7, 6);	/* version 6 is set, not yet published */
+
+	learn(510, m1.base + 100);	/* never set */
+	learn(511, m1.base + 1);	/* no such VPC */
+	learn(510, m1.base + 2);	/* deleted */
+	cr_assert_eq(C.learn_miss, 3);
+	learn(510, m1.base + 7);	/* a learner at 5 would miss the rest of 6 */
+	cr_assert_eq(C.learn_racing, 1);
+	cr_assert_eq(C.learn_tx, 0);
+
+	/* Once the VPC is at 6, the same rule is learned, with 6 as the VPC's version. */
+	model_advance(&m1, 6);
+	learn(510, m1.base + 7);
+	assert_learn(lrn, &m1, 7);
+	run_for(50);
+	cr_assert_eq(lrn->n, 1, "a LEARN for a skipped request");
+	cr_assert_eq(C.learn_rx, 5);
+	cr_assert_eq(C.learn_tx, 1);
+	finish();
+}
+
+/* --- counters ------------------------------------------------------------------- */
+
+Test(syncd, counters_add_up_over_a_mixed_session)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[3];
+	struct client *c;
+	uint32_t n, pages;
+
+	p.page_bytes = 512;
+	c = start(&p, 16);
+	model_init(&m1, 600, GEN, "10.17.0.1");
+	for (uint32_t i = 0; i < 300; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+	at_version_1(&m2, 601, "10.17.1.1");
+
+	n = fetch_all(c, &m1, 0, got_e, &pages);
+	cr_assert_eq(n, 300);
+	items[0] = item(601, GEN, 1);
+	items[1] = item(602, GEN, 1);
+	items[2] = item(600, GEN ^ 1, 1);
+	ask(c, 0, items, 3);
+	take(c, &r, e);
+	ask(c, 5000, items, 1);
+	RUN_UNTIL(C.parked == 1);
+	model_put(&m2, 40, 2);
+	model_advance(&m2, 2);
+	advance_event(601, GEN, 2);
+	take(c, &r, e);
+
+	cr_assert_eq(C.req_rx, pages + 2);
+	cr_assert_eq(C.resp_tx, pages + 2);
+	cr_assert_eq(C.sections_ok, pages + 2);
+	cr_assert_eq(C.sections_unknown, 1);
+	cr_assert_eq(C.sections_relearn, 1);
+	cr_assert_eq(C.sections_retry, 0);
+	cr_assert_eq(C.entries_tx, 300 + 1);
+	cr_assert_eq(C.pages_more, pages - 1);
+	cr_assert_eq(C.park_woken, 1);
+	finish();	/* and each of them is what the client got, resp_bytes included */
+}
