@@ -1,0 +1,689 @@
+/*
+ * bench/learn: how soon a learn request becomes a rule a host can use (DESIGN.md §3.2-4).
+ *
+ * A controller, one gateway node (rule-store + syncd) and one host node (learner), on
+ * loopback, from this build; a VPC of -v VMs on another host. This program plays the
+ * gateway's forwarder: for each sample it pushes one learn request (shm/events.h
+ * ev_learn_req, for a VM the learner does not hold yet) on the gateway's learn ring and
+ * reads the learner's table (table_get, in a loop) until the rule is there. So a
+ * sample is: ring push, syncd woken (io_uring futex wait), table lookup, LEARN encoded
+ * and sent, the learner woken by the datagram, decoded, table_set. p50 and p99 over -n
+ * learns, each of another VM, one at a time. Between looks at the table this process
+ * yields its CPU (-w, below), so that it does not take a CPU from the path it measures.
+ *
+ * Every sample starts once the processes on its path are asleep (/proc/PID/stat), as
+ * when a learn comes on its own. Baselines, measured in the same run, one sample of
+ * each after every learn so that they share its noise; their children block in the
+ * kernel, as syncd and the learner do:
+ *  udp		a datagram from this process to a child blocked in recv(2), which stores
+ *		its sequence number in shared memory, polled as the table is: the floor of
+ *		any message between two processes, one UDP hop on loopback.
+ *  hops	the learn path's shape with no work: a record pushed on a shm/ring.h ring,
+ *		a child woken from ring_wait (a futex) sends a datagram to a second child
+ *		blocked in recv(2), which stores the sequence number in shared memory. Two
+ *		wake-ups and a datagram, as the real path; what is left above it is syncd's
+ *		and the learner's own work (and io_uring against plain system calls).
+ *
+ *	learn [-n LEARNS] [-v VMS] [-w yield|spin|nap]
+ */
+#include "bench/bench.h"
+#include "common/apiclient.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "shm/events.h"
+#include "shm/ring.h"
+#include "shm/stats.h"
+#include "shm/table.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#define VNI		7
+#define VM_BASE		0x0a000001u	/* 10.0.0.1 */
+#define HOST_VTEP	"127.0.13.2"	/* the learner listens here: LEARNs go to the VTEP */
+#define SYNCD_ADDR	"127.0.13.1"
+#define BASE_ADDR	"127.0.13.5"	/* the baselines' receiver */
+#define WARMUP		100
+#define SAMPLE_MAX_NS	(1000 * 1000000ull)	/* a sample not done by then is lost */
+
+static char dir[128];
+static char node_ctl[32], node_gw[32], node_host[32], node_base[32];
+static pid_t procs[8];
+static int nprocs;
+static pid_t main_pid;
+static bool ok;
+
+/* Kill what we started, remove our segments and scratch directory. */
+static void
+cleanup(void)
+{
+	const char *nodes[] = { node_ctl, node_gw, node_host, node_base };
+	DIR *d;
+	struct dirent *e;
+
+	if (getpid() != main_pid)
+		return;
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i] > 0)
+			kill(procs[i], SIGTERM);
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i] > 0)
+			waitpid(procs[i], NULL, 0);
+	nprocs = 0;
+	if (!ok && dir[0]) {
+		char cmd[256];
+
+		/* The processes' logs are the only clue to a failed run: show them first. */
+		snprintf(cmd, sizeof(cmd), "tail -n 15 %s/*.log >&2", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "learn: no logs in %s\n", dir);
+	}
+	if ((d = opendir(SEG_DIR)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			struct seg_ent se;
+			char path[512];
+
+			if (!seg_name_parse(e->d_name, &se))
+				continue;
+			for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+				if (nodes[i][0] && strcmp(se.node, nodes[i]) == 0) {
+					snprintf(path, sizeof(path), "%s/%s", SEG_DIR, e->d_name);
+					unlink(path);
+				}
+		}
+		closedir(d);
+	}
+	if (dir[0])
+		bench_rmdir(dir);
+	dir[0] = '\0';
+}
+
+/* An interrupted run leaves nothing behind either. */
+static void
+on_signal(int sig)
+{
+	cleanup();
+	_exit(128 + sig);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		fatal("%s", path);
+}
+
+static json_t *
+call(struct apiclient *c, json_t *req)
+{
+	json_t *resp;
+
+	if (apiclient_call(c, req, &resp) < 0 || !json_is_true(json_object_get(resp, "ok")))
+		fatalx("learn: %s failed", json_string_value(json_object_get(req, "op")));
+	json_decref(req);
+	return resp;
+}
+
+static pid_t
+start(const char *bin, const char *conf_text, const char *name)
+{
+	char conf[256], log[256], *args[4];
+
+	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
+	write_file(conf, conf_text);
+	args[0] = (char *)bench_bin(bin);
+	args[1] = "-c";
+	args[2] = conf;
+	args[3] = NULL;
+	procs[nprocs] = bench_spawn(args, log);
+	return procs[nprocs++];
+}
+
+/* The TCP port the controller says it listens on, from its log. */
+static int
+controller_port(void)
+{
+	char path[256], line[1024];
+	int port = 0;
+
+	snprintf(path, sizeof(path), "%s/controller.log", dir);
+	for (int i = 0; i < 500 && port == 0; i++) {
+		FILE *f = fopen(path, "r");
+		char *p;
+
+		while (f && fgets(line, sizeof(line), f))
+			if ((p = strstr(line, "streams on port ")) != NULL)
+				port = atoi(p + strlen("streams on port "));
+		if (f)
+			fclose(f);
+		if (port == 0)
+			usleep(10000);
+	}
+	if (port == 0)
+		fatalx("learn: the controller did not start");
+	return port;
+}
+
+/* A UDP port free on addr now (the kernel's choice), for a process to bind next. */
+static int
+free_port(const char *addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
+
+	if (fd < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		fatal("learn: a free port on %s", addr);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+stats_wait(struct stats *st, const char *node, const char *proc)
+{
+	char seg[SEG_NAME_MAX];
+
+	seg_name(seg, sizeof(seg), node, proc, "stats");
+	for (int i = 0; stats_attach(st, seg) < 0; i++) {
+		if (i == 500)
+			fatalx("learn: %s", st->seg.err);
+		usleep(10000);
+	}
+}
+
+static uint64_t
+stat_of(const struct stats *st, const char *name)
+{
+	for (uint32_t i = 0; i < st->hdr->count; i++)
+		if (strcmp(st->desc[i].name, name) == 0)
+			return stats_value(st, i);
+	fatalx("learn: no counter %s in %s", name, st->seg.name);
+}
+
+static struct table *
+table_wait(const char *node, const char *proc)
+{
+	char seg[SEG_NAME_MAX], err[512];
+	struct table *t;
+
+	seg_name(seg, sizeof(seg), node, proc, "table");
+	for (int i = 0; table_attach(&t, seg, err, sizeof(err)) < 0; i++) {
+		if (i == 500)
+			fatalx("learn: %s", err);
+		usleep(10000);
+	}
+	return t;
+}
+
+/*
+ * -w: what this process does between two looks at the table (or the baselines' word).
+ * yield, the default: it never sleeps, yet a process woken on its CPU runs at once. On
+ * this 2-CPU machine a pure spin holds one CPU while the path needs two processes
+ * (syncd, then the learner) woken one after the other: the second then waits for the
+ * spinner's time slice: p99 rose from 0.15-0.17 ms to 0.2-0.45 ms (to 1-3 ms when the
+ * samples ran back to back), and the two-hop baseline's with it, not the one-hop one's.
+ * nap sleeps 2 us a time and pays a timer wake-up on every sample.
+ */
+enum poll_mode { POLL_SPIN, POLL_YIELD, POLL_NAP };
+static enum poll_mode poll_mode = POLL_YIELD;
+
+static void
+poll_pause(void)
+{
+	struct timespec ts = { 0, 2000 };
+
+	if (poll_mode == POLL_YIELD) {
+		sched_yield();
+	} else if (poll_mode == POLL_NAP) {
+		nanosleep(&ts, NULL);
+	} else {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+/* A baseline datagram: which word to store, and what. */
+struct base_msg {
+	uint32_t kind;
+	uint32_t seq;
+};
+
+/* The words the baselines' receiver stores, one cache line each. */
+struct base_shared {
+	uint32_t seq[2][16];
+};
+
+#define BASE_UDP	0
+#define BASE_HOPS	1
+
+static int
+udp_socket(const struct sockaddr_in *bind_to)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || (bind_to && bind(fd, (const struct sockaddr *)bind_to,
+	    sizeof(*bind_to)) < 0))
+		fatal("learn: baseline socket");
+	return fd;
+}
+
+/* Child: the baselines' receiver, blocked in recv(2) like a process with nothing to do. */
+static void __attribute__((noreturn))
+base_receiver(int fd, struct base_shared *sh)
+{
+	struct base_msg m;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		if (recv(fd, &m, sizeof(m), 0) != sizeof(m) || m.kind > BASE_HOPS)
+			continue;
+		/* Release: pairs with the acquire load of the polling parent. */
+		__atomic_store_n(&sh->seq[m.kind][0], m.seq, __ATOMIC_RELEASE);
+	}
+}
+
+/* Child: the middle hop of "hops": woken by the ring, sends a datagram on. */
+static void __attribute__((noreturn))
+base_relay(const char *ring_seg, const struct sockaddr_in *to)
+{
+	struct ring r;
+	uint32_t rec[4];
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (ring_attach(&r, ring_seg, sizeof(rec), EV_LEARN_REQ_TAG) < 0) {
+		fprintf(stderr, "learn: baseline relay: %s\n", r.seg.err);
+		_exit(1);
+	}
+	fd = udp_socket(NULL);
+	for (;;) {
+		while (ring_pop(&r, rec, 1) == 1) {
+			struct base_msg m = { BASE_HOPS, rec[0] };
+
+			sendto(fd, &m, sizeof(m), 0, (const struct sockaddr *)to, sizeof(*to));
+		}
+		ring_wait(&r, -1);
+	}
+}
+
+static pid_t
+fork_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fatal("learn: fork");
+	if (pid > 0)
+		procs[nprocs++] = pid;
+	return pid;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+pct(const uint64_t *v, size_t n, double p)
+{
+	return v[(size_t)((n - 1) * p)] / 1000.0;
+}
+
+/* Poll until the receiver stored seq in word kind; ns from t0, 0 when lost. */
+static uint64_t
+base_wait(struct base_shared *sh, int kind, uint32_t seq, uint64_t t0)
+{
+	for (;;) {
+		/* Acquire: pairs with the receiver's release store. */
+		if (__atomic_load_n(&sh->seq[kind][0], __ATOMIC_ACQUIRE) == seq)
+			return clock_mono_ns() - t0;
+		if (clock_mono_ns() - t0 > SAMPLE_MAX_NS)
+			return 0;
+		poll_pause();
+	}
+}
+
+/* A process whose state this program watches: its /proc/PID/stat, kept open. */
+struct watched {
+	int fd;
+};
+
+static void
+watch(struct watched *w, pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((w->fd = open(path, O_RDONLY)) < 0)
+		fatal("learn: %s", path);
+}
+
+static bool
+asleep(const struct watched *w)
+{
+	char buf[512], *p;
+	ssize_t n = pread(w->fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return true;	/* gone: the sample will say so */
+	buf[n] = '\0';
+	/* The state follows the command's closing parenthesis. */
+	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'S';
+}
+
+/*
+ * Before a sample: every process on its path is asleep, waiting for work, as when a
+ * learn comes on its own. Back to back, a sample would often find the last one's
+ * processes still awake (going to sleep takes syncd a membarrier(2) and an io_uring
+ * wait), and a baseline made of simpler processes would gain more from it.
+ */
+static void
+wait_asleep(const struct watched *w, int n)
+{
+	uint64_t t0 = clock_mono_ns();
+
+	for (int i = 0; i < n; i++)
+		while (!asleep(&w[i]) && clock_mono_ns() - t0 < SAMPLE_MAX_NS)
+			sched_yield();
+}
+
+/* One learn: pushed on the learn ring, until the learner's table has it. 0: lost. */
+static uint64_t
+learn_sample(struct ring *lr, struct table *lt, uint32_t ip, uint32_t src_vtep)
+{
+	struct ev_learn_req ev = { .vni = VNI, .ip = ip, .src_vtep = src_vtep };
+	struct table_rule r;
+	uint64_t t0 = clock_mono_ns();
+
+	if (learn_req_ring_push(lr, &ev, 1) != 1)
+		fatalx("learn: the learn ring is full: is syncd reading it?");
+	for (;;) {
+		if (table_get(lt, VNI, ip, &r))
+			return clock_mono_ns() - t0;
+		if (clock_mono_ns() - t0 > SAMPLE_MAX_NS)
+			return 0;
+		poll_pause();
+	}
+}
+
+static uint64_t
+udp_sample(int fd, const struct sockaddr_in *to, struct base_shared *sh, uint32_t seq)
+{
+	struct base_msg m = { BASE_UDP, seq };
+	uint64_t t0 = clock_mono_ns();
+
+	sendto(fd, &m, sizeof(m), 0, (const struct sockaddr *)to, sizeof(*to));
+	return base_wait(sh, BASE_UDP, seq, t0);
+}
+
+static uint64_t
+hops_sample(struct ring *r, struct base_shared *sh, uint32_t seq)
+{
+	uint32_t rec[4] = { seq };
+	uint64_t t0 = clock_mono_ns();
+
+	ring_push(r, rec, 1);
+	return base_wait(sh, BASE_HOPS, seq, t0);
+}
+
+/* Sample i of a kind: kept past the warm-up, a lost one counted at the bound. */
+static void
+record(uint64_t *v, uint64_t i, uint64_t ns, uint64_t *lost)
+{
+	if (i < WARMUP)
+		return;
+	if (ns == 0)
+		(*lost)++;
+	v[i - WARMUP] = ns ? ns : SAMPLE_MAX_NS;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t n = 4000, vms = 20000, *lat, *udp, *hops, lost = 0, lost_base = 0;
+	uint32_t *order, ip_host;
+	char conf[2048], sock[256];
+	struct sockaddr_in recv_addr = { .sin_family = AF_INET };
+	struct watched learn_path[2], base_path[2];	/* syncd, learner; relay, receiver */
+	pid_t pid;
+	struct base_shared *sh;
+	struct stats sst, lst, cst;
+	struct table *gw, *lt;
+	struct ring learn_ring, base_ring;
+	struct apiclient c;
+	int ch, port, syncd_port, learner_port, send_fd, recv_fd;
+	json_t *res;
+
+	log_init("bench-learn", LOG_LVL_INFO);
+	while ((ch = getopt(argc, argv, "n:v:w:")) != -1) {
+		if (ch == 'n')
+			n = strtoull(optarg, NULL, 10);
+		else if (ch == 'v')
+			vms = strtoull(optarg, NULL, 10);
+		else if (ch == 'w' && strcmp(optarg, "spin") == 0)
+			poll_mode = POLL_SPIN;
+		else if (ch == 'w' && strcmp(optarg, "yield") == 0)
+			poll_mode = POLL_YIELD;
+		else if (ch == 'w' && strcmp(optarg, "nap") == 0)
+			poll_mode = POLL_NAP;
+		else
+			fatalx("usage: learn [-n LEARNS] [-v VMS] [-w yield|spin|nap]");
+	}
+	/* -w nap: naps of 2 us, not the default 50 us of slack. */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
+	if (n == 0 || vms < n + WARMUP + 1 || vms > 100000)
+		fatalx("learn: need 1 <= LEARNS and LEARNS + %d < VMS <= 100000", WARMUP);
+	main_pid = getpid();
+	snprintf(node_ctl, sizeof(node_ctl), "h13b%d-ctl", (int)main_pid);
+	snprintf(node_gw, sizeof(node_gw), "h13b%d-gw", (int)main_pid);
+	snprintf(node_host, sizeof(node_host), "h13b%d-h1", (int)main_pid);
+	snprintf(node_base, sizeof(node_base), "h13b%d-base", (int)main_pid);
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("learn"));
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	inet_pton(AF_INET, HOST_VTEP, &ip_host);
+	ip_host = ntohl(ip_host);
+
+	/* The baselines' children first, before any descriptor they should not inherit. */
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		fatal("learn: mmap");
+	memset(sh, 0xff, sizeof(*sh));
+	inet_pton(AF_INET, BASE_ADDR, &recv_addr.sin_addr);
+	recv_fd = udp_socket(&recv_addr);
+	{
+		socklen_t len = sizeof(recv_addr);
+
+		getsockname(recv_fd, (struct sockaddr *)&recv_addr, &len);
+	}
+	if ((pid = fork_child()) == 0)
+		base_receiver(recv_fd, sh);
+	watch(&base_path[1], pid);
+	close(recv_fd);
+	/* The same ring type as the learn ring, so the relay's wake-up is syncd's. */
+	if (learn_req_ring_create(&base_ring, node_base, "bench", "ring", 1024) < 0)
+		fatalx("learn: %s", base_ring.seg.err);
+	if ((pid = fork_child()) == 0)
+		base_relay(base_ring.seg.name, &recv_addr);
+	watch(&base_path[0], pid);
+	send_fd = udp_socket(NULL);
+
+	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
+	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", node_ctl, dir, sock);
+	start("vpcfwd-controller", conf, "controller");
+	port = controller_port();
+	syncd_port = free_port(SYNCD_ADDR);
+	learner_port = free_port(HOST_VTEP);
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
+	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n};\n"
+	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
+	    "};\n", node_gw, port, (unsigned long long)(2 * vms), SYNCD_ADDR, syncd_port,
+	    learner_port);
+	start("vpcfwd-rule-store", conf, "gw");
+	watch(&learn_path[0], start("vpcfwd-syncd", conf, "gw-syncd"));
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n"
+	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
+	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
+	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * vms));
+	watch(&learn_path[1], start("vpcfwd-learner", conf, "learner"));
+
+	for (int i = 0; apiclient_connect(&c, sock) < 0; i++)
+		if (i == 500)
+			fatalx("learn: cannot reach the controller");
+	json_decref(call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
+	    "v", "vni", VNI, "cidrs", "10.0.0.0/8")));
+	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
+	    "vtep", HOST_VTEP)));
+	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h2",
+	    "vtep", "192.168.0.2")));
+	{
+		json_t *list = json_array();
+
+		for (uint64_t i = 0; i < vms; i++) {
+			char name[32], ip[32];
+			uint32_t a = VM_BASE + (uint32_t)i;
+
+			snprintf(name, sizeof(name), "vm%llu", (unsigned long long)i);
+			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, a >> 16 & 255,
+			    a >> 8 & 255, a & 255);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
+			    "vpc", "v", "ip", ip, "host", "h2"));
+		}
+		json_decref(call(&c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", list)));
+	}
+	stats_wait(&cst, node_ctl, "controller");
+	gw = table_wait(node_gw, "rule-store");
+	for (int i = 0; table_applied_seq(gw) < stat_of(&cst, "log_seq"); i++) {
+		if (i == 1000)
+			fatalx("learn: the rule-store did not catch up");
+		usleep(10000);
+	}
+	stats_wait(&sst, node_gw, "syncd");
+	stats_wait(&lst, node_host, "learner");
+	lt = table_wait(node_host, "learner");
+
+	/* This process is the gateway's forwarder: it makes the ring syncd reads. */
+	if (learn_req_ring_create(&learn_ring, node_gw, "forwarder", EV_LEARN_REQ_RING,
+	    1024) < 0)
+		fatalx("learn: %s", learn_ring.seg.err);
+
+	/* A random order of the VMs, so no sample gains from its neighbour's cache lines. */
+	order = calloc(vms, sizeof(*order));
+	lat = calloc(n, sizeof(*lat));
+	udp = calloc(n, sizeof(*udp));
+	hops = calloc(n, sizeof(*hops));
+	if (order == NULL || lat == NULL || udp == NULL || hops == NULL)
+		fatalx("learn: out of memory");
+	for (uint64_t i = 0; i < vms; i++)
+		order[i] = VM_BASE + (uint32_t)i;
+	srandom((unsigned)main_pid);
+	for (uint64_t i = vms - 1; i > 0; i--) {
+		uint64_t j = (uint64_t)random() % (i + 1);
+		uint32_t x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+
+	/*
+	 * The first learn: syncd attaches the ring within its retry interval, and the learner
+	 * starts syncing the VPC. Then WARMUP samples to settle caches, not counted.
+	 */
+	{
+		struct ev_learn_req ev = { .vni = VNI, .ip = order[0], .src_vtep = ip_host };
+		struct table_rule r;
+		uint64_t t0 = clock_mono_ns();
+
+		while (!table_get(lt, VNI, order[0], &r)) {
+			if (clock_mono_ns() - t0 > 10000000000ull)
+				fatalx("learn: the first learn never reached the learner");
+			learn_req_ring_push(&learn_ring, &ev, 1);
+			usleep(20000);
+		}
+	}
+	for (uint64_t i = 0; i < WARMUP + n; i++) {
+		wait_asleep(learn_path, 2);
+		record(lat, i, learn_sample(&learn_ring, lt, order[1 + i], ip_host), &lost);
+		wait_asleep(&base_path[1], 1);
+		record(udp, i, udp_sample(send_fd, &recv_addr, sh, (uint32_t)i), &lost_base);
+		wait_asleep(base_path, 2);
+		record(hops, i, hops_sample(&base_ring, sh, (uint32_t)i), &lost_base);
+	}
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	qsort(udp, n, sizeof(*udp), cmp_u64);
+	qsort(hops, n, sizeof(*hops), cmp_u64);
+
+	printf("learn: learn request on the gateway's ring -> rule in the learner's table, "
+	    "%llu learns one at a time (VPC of %llu VMs)\n", (unsigned long long)n,
+	    (unsigned long long)vms);
+	printf("%-44s %8s %8s %8s %8s\n", "", "p50 us", "p90 us", "p99 us", "max us");
+	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "learn request -> rule at the learner",
+	    pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99), pct(lat, n, 1));
+	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "baseline udp: one UDP hop, 2 processes",
+	    pct(udp, n, 0.5), pct(udp, n, 0.9), pct(udp, n, 0.99), pct(udp, n, 1));
+	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "baseline hops: ring wake + UDP hop, no work",
+	    pct(hops, n, 0.5), pct(hops, n, 0.9), pct(hops, n, 0.99), pct(hops, n, 1));
+	printf("ratio p50: %.2fx udp, %.2fx hops; p99: %.2fx udp, %.2fx hops "
+	    "(goal: p50 < 200 us, p99 < 1000 us)\n", pct(lat, n, 0.5) / pct(udp, n, 0.5),
+	    pct(lat, n, 0.5) / pct(hops, n, 0.5), pct(lat, n, 0.99) / pct(udp, n, 0.99),
+	    pct(lat, n, 0.99) / pct(hops, n, 0.99));
+	printf("syncd: learn_rx %llu learn_tx %llu learn_miss %llu learn_racing %llu tx_nobuf "
+	    "%llu; learner: learn_rx %llu learn_installed %llu learn_stale %llu\n",
+	    (unsigned long long)stat_of(&sst, "learn_rx"),
+	    (unsigned long long)stat_of(&sst, "learn_tx"),
+	    (unsigned long long)stat_of(&sst, "learn_miss"),
+	    (unsigned long long)stat_of(&sst, "learn_racing"),
+	    (unsigned long long)stat_of(&sst, "tx_nobuf"),
+	    (unsigned long long)stat_of(&lst, "learn_rx"),
+	    (unsigned long long)stat_of(&lst, "learn_installed"),
+	    (unsigned long long)stat_of(&lst, "learn_stale"));
+	if (lost || lost_base)
+		printf("LOST: %llu learns and %llu baseline samples not seen within %llu ms "
+		    "(counted at that bound)\n", (unsigned long long)lost,
+		    (unsigned long long)lost_base, SAMPLE_MAX_NS / 1000000);
+
+	res = bench_results();
+	bench_add(res, "learn_p50_us", pct(lat, n, 0.5), "us", "UDP one-way p50",
+	    pct(udp, n, 0.5));
+	bench_add(res, "learn_p99_us", pct(lat, n, 0.99), "us", "UDP one-way p99",
+	    pct(udp, n, 0.99));
+	bench_add(res, "learn_vs_hops_p50_us", pct(lat, n, 0.5), "us",
+	    "ring wake + UDP hop, no work, p50", pct(hops, n, 0.5));
+	bench_add(res, "learn_vs_hops_p99_us", pct(lat, n, 0.99), "us",
+	    "ring wake + UDP hop, no work, p99", pct(hops, n, 0.99));
+	bench_add(res, "learn_lost", (double)lost, "learns", "learns sent", (double)n);
+
+	ring_close(&learn_ring);
+	ring_close(&base_ring);
+	table_close(gw);
+	table_close(lt);
+	stats_close(&sst);
+	stats_close(&lst);
+	stats_close(&cst);
+	apiclient_close(&c);
+	close(send_fd);
+	for (int i = 0; i < 2; i++) {
+		close(learn_path[i].fd);
+		close(base_path[i].fd);
+	}
+	ok = true;
+	cleanup();
+	return bench_write(res, "learn") < 0;
+}
