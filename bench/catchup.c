@@ -626,7 +626,7 @@ main(int argc, char **argv)
 	 * time: a thousand LEARNs at once would overflow the learner's socket buffer.
 	 */
 	if (learn_req_ring_create(&learn_ring, node_gw, "forwarder", EV_LEARN_REQ_RING,
-	    1024) < 0)
+	    1024, 0) < 0)
 		fatalx("catchup: %s", learn_ring.seg.err);
 	for (uint64_t i = 0; i < k; i += 100) {
 		uint64_t end = i + 100 < k ? i + 100 : k;

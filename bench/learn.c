@@ -518,7 +518,7 @@ main(int argc, char **argv)
 	watch(&base_path[1], pid);
 	close(recv_fd);
 	/* The same ring type as the learn ring, so the relay's wake-up is syncd's. */
-	if (learn_req_ring_create(&base_ring, node_base, "bench", "ring", 1024) < 0)
+	if (learn_req_ring_create(&base_ring, node_base, "bench", "ring", 1024, 0) < 0)
 		fatalx("learn: %s", base_ring.seg.err);
 	if ((pid = fork_child()) == 0)
 		base_relay(base_ring.seg.name, &recv_addr);
@@ -581,7 +581,7 @@ main(int argc, char **argv)
 
 	/* This process is the gateway's forwarder: it makes the ring syncd reads. */
 	if (learn_req_ring_create(&learn_ring, node_gw, "forwarder", EV_LEARN_REQ_RING,
-	    1024) < 0)
+	    1024, 0) < 0)
 		fatalx("learn: %s", learn_ring.seg.err);
 
 	/* A random order of the VMs, so no sample gains from its neighbour's cache lines. */

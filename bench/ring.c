@@ -44,15 +44,18 @@ _Static_assert(sizeof(struct rec) == 16, "16-byte records");
 
 CK_RING_PROTOTYPE(rec, rec)
 
-enum variant { V_BATCH32, V_BATCH1, V_CK, V_COUNT };
+enum variant { V_BATCH32, V_BATCH1, V_BATCH1_FENCE, V_CK, V_COUNT };
 
+/* RING_F_ASYM for the data-path variants; one without, for what a fence a push costs. */
 static const struct {
 	const char *name;
 	uint32_t batch;
+	uint32_t flags;
 } variants[V_COUNT] = {
-	[V_BATCH32] = { "ring_batch32", 32 },
-	[V_BATCH1] = { "ring_batch1", 1 },
-	[V_CK] = { "ck_ring_spsc_per_record", 1 },
+	[V_BATCH32] = { "ring_batch32", 32, RING_F_ASYM },
+	[V_BATCH1] = { "ring_batch1", 1, RING_F_ASYM },
+	[V_BATCH1_FENCE] = { "ring_batch1_fence", 1, 0 },
+	[V_CK] = { "ck_ring_spsc_per_record", 1, 0 },
 };
 
 /* Shared by the parent and both children (MAP_SHARED | MAP_ANONYMOUS). */
@@ -290,7 +293,7 @@ run_once(enum variant v)
 	} else {
 		snprintf(node, sizeof(node), "bench%d", (int)getpid());
 		if (ring_create(&r, node, "ring", variants[v].name + 5, sizeof(struct rec),
-		    BENCH_TAG, BENCH_CAP) < 0) {
+		    BENCH_TAG, BENCH_CAP, variants[v].flags) < 0) {
 			fprintf(stderr, "ring: %s\n", r.seg.err);
 			exit(1);
 		}

@@ -73,7 +73,7 @@ futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 
 int
 ring_create(struct ring *r, const char *node, const char *proc, const char *what,
-    uint32_t rec_size, uint32_t type_tag, uint32_t capacity)
+    uint32_t rec_size, uint32_t type_tag, uint32_t capacity, uint32_t flags)
 {
 	int e;
 
@@ -103,7 +103,7 @@ ring_create(struct ring *r, const char *node, const char *proc, const char *what
 	}
 	ring_bind(r);
 	r->peer = ck_pr_load_uint(&r->h->ck.c_head);
-	r->asym = ring_register_asym();
+	r->asym = (flags & RING_F_ASYM) && ring_register_asym();
 	ck_pr_store_32(&r->h->wake_mode, r->asym ? RING_WAKE_MEMBARRIER : RING_WAKE_FENCE);
 	/* A consumer asleep under the old mode (a producer restarted) must look again. */
 	ck_pr_inc_32(&r->h->wake_seq);

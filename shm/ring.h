@@ -66,9 +66,17 @@ struct ring {
 	bool asym;		/* producer: RING_WAKE_MEMBARRIER, no fence after a push */
 };
 
+/*
+ * RING_F_ASYM: the producer pushes without a fence, and the consumer pays for it with a
+ * membarrier(2) each time it goes to sleep, which interrupts every CPU running a
+ * registered process. For rings pushed to far more often than their consumer sleeps
+ * (data paths); a ring that carries a few events a second is better off without.
+ */
+#define RING_F_ASYM	1u
+
 /* Producer. capacity: slots, power of two in RING_CAP_MIN..RING_CAP_MAX. */
 int ring_create(struct ring *r, const char *node, const char *proc, const char *what,
-    uint32_t rec_size, uint32_t type_tag, uint32_t capacity);
+    uint32_t rec_size, uint32_t type_tag, uint32_t capacity, uint32_t flags);
 /* Consumer, by segment name. */
 int ring_attach(struct ring *r, const char *name, uint32_t rec_size, uint32_t type_tag);
 void ring_close(struct ring *r);
@@ -102,8 +110,9 @@ uint32_t *ring_wake_word(struct ring *r);
  */
 #define RING_TYPED(name, type, tag)						\
 	static inline int name##_ring_create(struct ring *r, const char *node,	\
-	    const char *proc, const char *what, uint32_t capacity)		\
-	{ return ring_create(r, node, proc, what, sizeof(type), (tag), capacity); } \
+	    const char *proc, const char *what, uint32_t capacity, uint32_t flags) \
+	{ return ring_create(r, node, proc, what, sizeof(type), (tag), capacity,	\
+	    flags); }								\
 	static inline int name##_ring_attach(struct ring *r, const char *segname) \
 	{ return ring_attach(r, segname, sizeof(type), (tag)); }		\
 	static inline uint32_t name##_ring_push(struct ring *r, const type *recs, \

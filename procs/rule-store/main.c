@@ -170,8 +170,9 @@ main(int argc, char **argv)
 		fatalx("%s", s.stats.seg.err);
 	if (table_create(&s.t, common.node, "rule-store", &tp, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* A few events a second: a fence a push beats a membarrier each time syncd sleeps. */
 	if (vni_advance_ring_create(&ring, common.node, "rule-store", EV_VNI_ADVANCE_RING,
-	    ring_size) < 0)
+	    ring_size, 0) < 0)
 		fatalx("%s", ring.seg.err);
 	if ((s.l = loop_new(64, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

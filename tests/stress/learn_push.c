@@ -23,7 +23,7 @@ main(int argc, char **argv)
 	    addr_ip4_parse(argv[4], &ev.src_vtep) < 0)
 		fatalx("usage: learn_push NODE VNI IP SRC_VTEP [COUNT]");
 	ev.vni = (uint32_t)strtoul(argv[2], NULL, 10);
-	if (learn_req_ring_create(&r, argv[1], "forwarder", EV_LEARN_REQ_RING, 1024) < 0)
+	if (learn_req_ring_create(&r, argv[1], "forwarder", EV_LEARN_REQ_RING, 1024, 0) < 0)
 		fatalx("%s", r.seg.err);
 	for (long i = 0; i < count; i++)
 		if (learn_req_ring_push(&r, &ev, 1) != 1)

@@ -43,7 +43,7 @@ mk(uint64_t seq)
 static int
 rcreate(struct ring *r, const char *what, uint32_t cap)
 {
-	return ring_create(r, ut_node(), "ringt", what, sizeof(struct rec), TAG, cap);
+	return ring_create(r, ut_node(), "ringt", what, sizeof(struct rec), TAG, cap, 0);
 }
 
 /* Producer r, consumer c on a new ring. */
@@ -127,8 +127,8 @@ Test(ring, capacity_must_be_power_of_two_in_range)
 		cr_assert_not_null(strstr(r.seg.err, "power of two"), "%s", r.seg.err);
 		cr_assert_not_null(strstr(r.seg.err, "ringt.cap"), "%s", r.seg.err);
 	}
-	cr_assert_eq(ring_create(&r, ut_node(), "ringt", "cap", 0, TAG, 8), -EINVAL);
-	cr_assert_eq(ring_create(&r, ut_node(), "ringt", "cap", RING_REC_MAX + 1, TAG, 8),
+	cr_assert_eq(ring_create(&r, ut_node(), "ringt", "cap", 0, TAG, 8, 0), -EINVAL);
+	cr_assert_eq(ring_create(&r, ut_node(), "ringt", "cap", RING_REC_MAX + 1, TAG, 8, 0),
 	    -EINVAL);
 	snprintf(path, sizeof(path), SEG_DIR "/%s", ut_segname(name, sizeof(name), "ringt",
 	    "cap"));
@@ -248,11 +248,11 @@ Test(ring, create_refuses_existing_ring_of_other_type)
 
 	cr_assert_eq(rcreate(&p, "retype", 8), 0, "%s", p.seg.err);
 	ring_close(&p);
-	r = ring_create(&q, ut_node(), "ringt", "retype", sizeof(struct rec), TAG + 1, 8);
+	r = ring_create(&q, ut_node(), "ringt", "retype", sizeof(struct rec), TAG + 1, 8, 0);
 	cr_assert_eq(r, -EPROTO, "other type tag: %d %s", r, q.seg.err);
 	cr_assert_not_null(strstr(q.seg.err, p.seg.name), "%s", q.seg.err);
 	cr_assert_eq(q.seg.fd, -1, "a refused create must not keep the owner lock");
-	r = ring_create(&q, ut_node(), "ringt", "retype", 32, TAG, 8);
+	r = ring_create(&q, ut_node(), "ringt", "retype", 32, TAG, 8, 0);
 	cr_assert_eq(r, -EPROTO, "other record size: %d %s", r, q.seg.err);
 	cr_assert_eq(rcreate(&p, "retype", 8), 0, "%s", p.seg.err);
 	ring_close(&p);
@@ -305,7 +305,7 @@ Test(ring, typed_ring_moves_its_type)
 	struct rec in = mk(9), out;
 	char name[SEG_NAME_MAX];
 
-	cr_assert_eq(ut_ring_create(&p, ut_node(), "ringt", "typed", 4), 0, "%s", p.seg.err);
+	cr_assert_eq(ut_ring_create(&p, ut_node(), "ringt", "typed", 4, 0), 0, "%s", p.seg.err);
 	cr_assert_eq(ut_ring_attach(&c, ut_segname(name, sizeof(name), "ringt", "typed")), 0,
 	    "%s", c.seg.err);
 	cr_assert_eq(ut_ring_push(&p, &in, 1), 1);
@@ -443,14 +443,21 @@ proc_state(pid_t pid)
 	return p[2];
 }
 
-Test(ring, consumer_in_wait_is_woken_by_push_from_other_process, .timeout = 60)
+/* Both ways of ordering the sleep against the push: a fence a push, or membarrier. */
+static void
+woken_by_push(uint32_t flags)
 {
 	struct ring p;
 	struct rec in = mk(4242);
 	pid_t pid;
 	int code, i, st = 0;
 
-	cr_assert_eq(rcreate(&p, "wake", 8), 0, "%s", p.seg.err);
+	cr_assert_eq(ring_create(&p, ut_node(), "ringt", "wake", sizeof(struct rec), TAG, 8,
+	    flags), 0, "%s", p.seg.err);
+	if (flags & RING_F_ASYM)
+		cr_assert_eq(p.h->wake_mode, RING_WAKE_MEMBARRIER, "membarrier(2) missing?");
+	else
+		cr_assert_eq(p.h->wake_mode, RING_WAKE_FENCE);
 	pid = ut_spawn(sleeping_consumer, p.seg.name);
 	cr_assert_gt(pid, 0);
 	/* Push only once the consumer is really asleep, so the wake-up is needed. */
@@ -473,4 +480,14 @@ Test(ring, consumer_in_wait_is_woken_by_push_from_other_process, .timeout = 60)
 	cr_assert_eq(p.h->sleeping, 0);
 	ring_close(&p);
 	seg_unlink_name(p.seg.name);
+}
+
+Test(ring, consumer_in_wait_is_woken_by_push_from_other_process, .timeout = 60)
+{
+	woken_by_push(0);
+}
+
+Test(ring, consumer_in_wait_is_woken_by_push_without_fence_under_membarrier, .timeout = 60)
+{
+	woken_by_push(RING_F_ASYM);
 }

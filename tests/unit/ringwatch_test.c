@@ -238,7 +238,7 @@ segname(char *buf, size_t len, const char *what)
 static int
 rcreate(struct ring *r, const char *what)
 {
-	return ring_create(r, ut_node(), PROC, what, sizeof(struct rec), TAG, CAP);
+	return ring_create(r, ut_node(), PROC, what, sizeof(struct rec), TAG, CAP, 0);
 }
 
 static uint32_t
