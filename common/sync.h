@@ -35,6 +35,9 @@
 #define SYNC_SECTIONS_MAX	64	/* sections in one response */
 #define SYNC_VTEPS_MAX		64	/* VTEPs in one section's table */
 #define SYNC_DGRAM_MAX		65507	/* largest UDP payload */
+#define SYNC_ENTRY_MIN		2	/* bytes of the smallest entry: a DEL one IP on */
+/* Entries one datagram may carry: a decoder's array this size always suffices. */
+#define SYNC_ENTRIES_MAX	(SYNC_DGRAM_MAX / SYNC_ENTRY_MIN)
 
 enum sync_type { SYNC_REQ = 1, SYNC_RESP = 2, SYNC_LEARN = 3 };
 

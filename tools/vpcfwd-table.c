@@ -236,8 +236,13 @@ walk_vni(struct table *t, struct tbl_snap *s, uint32_t vni)
 			if (s->entries == NULL)
 				err(1, "reallocarray");
 		}
-		memcpy(s->entries + s->nentries, page, r * sizeof(*page));
-		s->nentries += r;
+		/*
+		 * A walk since 0 past its first page also returns the deletes newer than
+		 * its cursor (what a syncing peer needs): this listing is of live rules.
+		 */
+		for (int i = 0; i < r; i++)
+			if (!(page[i].flags & TABLE_F_TOMBSTONE))
+				s->entries[s->nentries++] = page[i];
 	} while (more);
 	return 0;
 }

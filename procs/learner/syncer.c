@@ -17,7 +17,6 @@
 
 #define TICK_NS		(10 * 1000000ull)
 #define OUT_MAX		64		/* requests in flight */
-#define ENTRIES_MAX	16384		/* entries a response may carry */
 #define RETRY_PAUSE_NS	(50 * 1000000ull)
 
 /* A VPC the cache holds. */
@@ -247,7 +246,11 @@ probe(struct syncer *s, int gi)
 	o = &s->out[s->nout];
 	*o = (struct outreq){ .id = req.id, .gw = gi, .probe = true,
 	    .deadline = loop_now(s->l) + s->p.timeout_ns };
-	req.items[0] = (struct sync_item){ .vni = 1 };
+	/*
+	 * Generation 0 at version 1 is valid nowhere: the answer is one small RELEARN or
+	 * UNKNOWN section, never a page of VNI 1's rules.
+	 */
+	req.items[0] = (struct sync_item){ .vni = 1, .version = 1 };
 	if (send_req(s, o, &req))
 		s->nout++;
 }
@@ -451,7 +454,7 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	}
 	type = sync_type(data, len);
 	if ((type != SYNC_RESP && type != SYNC_LEARN) ||
-	    sync_resp_decode(data, len, &r, s->entries, ENTRIES_MAX) < 0) {
+	    sync_resp_decode(data, len, &r, s->entries, SYNC_ENTRIES_MAX) < 0) {
 		STATS_INC(s->c, dgram_malformed);
 		log_warnx_rl(&s->rl, "malformed datagram from a gateway");
 		return;
@@ -472,7 +475,7 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
 	struct udp_params up = { .nrecv = 64, .nsend = 256, .dgram_max = SYNC_DGRAM_MAX };
 
 	if (s == NULL || (s->vs = calloc(64, sizeof(*s->vs))) == NULL ||
-	    (s->entries = calloc(ENTRIES_MAX, sizeof(*s->entries))) == NULL) {
+	    (s->entries = calloc(SYNC_ENTRIES_MAX, sizeof(*s->entries))) == NULL) {
 		snprintf(err, errlen, "learner: out of memory");
 		if (s)
 			free(s->vs);
@@ -522,8 +525,18 @@ syncer_load(struct syncer *s)
 		struct table_vni_info vi;
 		struct vs *v;
 
-		if (table_vni_get(s->t, vnis[i], &vi) < 0 || vi.version == 0 || vi.live == 0 ||
-		    (v = vs_add(s, vnis[i])) == NULL)
+		if (table_vni_get(s->t, vnis[i], &vi) < 0)
+			continue;
+		/*
+		 * Rules without a version (killed between installing a LEARN's rule and
+		 * its version) cannot be synced, a version without rules (killed between
+		 * eviction and prune) need not be: start both over.
+		 */
+		if (vi.version == 0 || vi.live == 0) {
+			table_vni_flush(s->t, vnis[i], 0);
+			continue;
+		}
+		if ((v = vs_add(s, vnis[i])) == NULL)
 			continue;
 		v->gen = vi.gen;
 		v->version = vi.version;
@@ -542,9 +555,13 @@ syncer_prune(struct syncer *s)
 		struct table_vni_info vi;
 		struct vs *v = &s->vs[i];
 
-		if (!v->used || v->req || table_vni_get(s->t, v->vni, &vi) < 0 || vi.live > 0)
+		if (!v->used || table_vni_get(s->t, v->vni, &vi) < 0 || vi.live > 0)
 			continue;
-		/* Nothing of it is held any more: no need to follow it. */
+		/*
+		 * Nothing of it is held any more: no need to follow it. Even with a request
+		 * in flight (a long poll nearly always is): its answer finds no VPC, or one
+		 * learned again that waits for another request id.
+		 */
 		table_vni_flush(s->t, v->vni, 0);
 		vs_del(s, v);
 		i--;	/* vs_del may have moved another VPC into this slot */
