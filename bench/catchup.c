@@ -32,7 +32,7 @@
  *	catchup [-n CHANGES] [-b BATCH] [-k HELD] [-m MIGRATIONS] [-p PAGE_BYTES] [-r]
  *	(-r: imported VMs get scattered IPs instead of consecutive ones)
  */
-#include "bench/bench.h"
+#include "bench/cluster.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -43,7 +43,6 @@
 #include "shm/table.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -58,184 +57,6 @@
 #define VTEP_B		0xc0a80003u	/* 192.168.0.3, host h3 */
 #define ENTRY_RAW	23		/* ip 4 + mac 6 + vtep 4 + version 8 + op 1 */
 #define CATCHUP_MAX_NS	(30 * 1000000000ull)
-
-static char dir[128];
-static char node_ctl[32], node_gw[32], node_host[32], node_base[32];
-static pid_t procs[8];
-static int nprocs;
-static pid_t main_pid, learner_pid;
-static bool ok;
-
-/* Kill what we started (a stopped learner too), remove our segments and directory. */
-static void
-cleanup(void)
-{
-	const char *nodes[] = { node_ctl, node_gw, node_host, node_base };
-	DIR *d;
-	struct dirent *e;
-
-	if (getpid() != main_pid)
-		return;
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i] > 0) {
-			kill(procs[i], SIGTERM);
-			kill(procs[i], SIGCONT);
-		}
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i] > 0)
-			waitpid(procs[i], NULL, 0);
-	nprocs = 0;
-	if (!ok && dir[0]) {
-		char cmd[256];
-
-		/* The processes' logs are the only clue to a failed run: show them first. */
-		snprintf(cmd, sizeof(cmd), "tail -n 15 %s/*.log >&2", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "catchup: no logs in %s\n", dir);
-	}
-	if ((d = opendir(SEG_DIR)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			struct seg_ent se;
-			char path[512];
-
-			if (!seg_name_parse(e->d_name, &se))
-				continue;
-			for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-				if (nodes[i][0] && strcmp(se.node, nodes[i]) == 0) {
-					snprintf(path, sizeof(path), "%s/%s", SEG_DIR, e->d_name);
-					unlink(path);
-				}
-		}
-		closedir(d);
-	}
-	if (dir[0])
-		bench_rmdir(dir);
-	dir[0] = '\0';
-}
-
-/* An interrupted run leaves nothing behind either. */
-static void
-on_signal(int sig)
-{
-	cleanup();
-	_exit(128 + sig);
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		fatal("%s", path);
-}
-
-static json_t *
-call(struct apiclient *c, json_t *req)
-{
-	json_t *resp;
-
-	if (apiclient_call(c, req, &resp) < 0 || !json_is_true(json_object_get(resp, "ok")))
-		fatalx("catchup: %s failed: %s", json_string_value(json_object_get(req, "op")),
-		    resp ? json_string_value(json_object_get(resp, "error")) : c->why);
-	json_decref(req);
-	return resp;
-}
-
-static pid_t
-start(const char *bin, const char *conf_text, const char *name)
-{
-	char conf[256], log[256], *args[4];
-
-	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	write_file(conf, conf_text);
-	args[0] = (char *)bench_bin(bin);
-	args[1] = "-c";
-	args[2] = conf;
-	args[3] = NULL;
-	procs[nprocs] = bench_spawn(args, log);
-	return procs[nprocs++];
-}
-
-/* The TCP port the controller says it listens on, from its log. */
-static int
-controller_port(void)
-{
-	char path[256], line[1024];
-	int port = 0;
-
-	snprintf(path, sizeof(path), "%s/controller.log", dir);
-	for (int i = 0; i < 500 && port == 0; i++) {
-		FILE *f = fopen(path, "r");
-		char *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if ((p = strstr(line, "streams on port ")) != NULL)
-				port = atoi(p + strlen("streams on port "));
-		if (f)
-			fclose(f);
-		if (port == 0)
-			usleep(10000);
-	}
-	if (port == 0)
-		fatalx("catchup: the controller did not start");
-	return port;
-}
-
-/* A UDP port free on addr now (the kernel's choice), for a process to bind next. */
-static int
-free_port(const char *addr)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
-
-	if (fd < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		fatal("catchup: a free port on %s", addr);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-stats_wait(struct stats *st, const char *node, const char *proc)
-{
-	char seg[SEG_NAME_MAX];
-
-	seg_name(seg, sizeof(seg), node, proc, "stats");
-	for (int i = 0; stats_attach(st, seg) < 0; i++) {
-		if (i == 500)
-			fatalx("catchup: %s", st->seg.err);
-		usleep(10000);
-	}
-}
-
-static uint64_t
-stat_of(const struct stats *st, const char *name)
-{
-	for (uint32_t i = 0; i < st->hdr->count; i++)
-		if (strcmp(st->desc[i].name, name) == 0)
-			return stats_value(st, i);
-	fatalx("catchup: no counter %s in %s", name, st->seg.name);
-}
-
-static struct table *
-table_wait(const char *node, const char *proc)
-{
-	char seg[SEG_NAME_MAX], err[512];
-	struct table *t;
-
-	seg_name(seg, sizeof(seg), node, proc, "table");
-	for (int i = 0; table_attach(&t, seg, err, sizeof(err)) < 0; i++) {
-		if (i == 500)
-			fatalx("catchup: %s", err);
-		usleep(10000);
-	}
-	return t;
-}
 
 static void
 nap(void)
@@ -254,7 +75,7 @@ ip_str(uint32_t a, char *buf, size_t len)
 static uint64_t
 vpc_version(struct apiclient *c)
 {
-	json_t *resp = call(c, json_pack("{s:s, s:s}", "op", "vpc.show", "name", "v"));
+	json_t *resp = cluster_call(c, json_pack("{s:s, s:s}", "op", "vpc.show", "name", "v"));
 	uint64_t v = (uint64_t)json_integer_value(json_object_get(json_object_get(resp, "vpc"),
 	    "version"));
 
@@ -302,8 +123,8 @@ struct snap {
 static void
 snap_take(struct snap *x, const struct stats *sst, const struct stats *lst)
 {
-#define SNAP_S_(n) x->s.n = stat_of(sst, #n);
-#define SNAP_L_(n) x->l.n = stat_of(lst, #n);
+#define SNAP_S_(n) x->s.n = cluster_stat(sst, #n);
+#define SNAP_L_(n) x->l.n = cluster_stat(lst, #n);
 	SNAP_SYNCD(SNAP_S_)
 	SNAP_LEARNER(SNAP_L_)
 #undef SNAP_S_
@@ -322,7 +143,7 @@ set_floor(uint64_t n, uint64_t batch)
 	table_params_default(&p, TABLE_HOST);
 	p.capacity = (uint32_t)n + 16;
 	p.max_vnis = 16;
-	if (table_create(&t, node_base, "bench", &p, err, sizeof(err)) < 0)
+	if (table_create(&t, cluster_node("base"), "bench", &p, err, sizeof(err)) < 0)
 		fatalx("catchup: %s", err);
 	t0 = clock_mono_ns();
 	for (uint64_t i = 0; i < n; i++) {
@@ -434,7 +255,7 @@ work_floor(struct table *gw, uint64_t since, uint64_t page, uint64_t k, uint64_t
 	table_params_default(&p, TABLE_HOST);
 	p.capacity = (uint32_t)(2 * k + 1024);
 	p.max_vnis = 16;
-	if (table_create(&h, node_base, "work", &p, err, sizeof(err)) < 0)
+	if (table_create(&h, cluster_node("base"), "work", &p, err, sizeof(err)) < 0)
 		fatalx("catchup: %s", err);
 	for (uint64_t i = 0; i < k; i++) {
 		struct table_rule r = { .vni = VNI, .ip = HELD_BASE + (uint32_t)i,
@@ -487,14 +308,15 @@ commit_changes(struct apiclient *c, uint64_t imported, uint64_t batch, uint64_t 
 			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
 			    "vpc", "v", "ip", ip, "host", "h2"));
 		}
-		json_decref(call(c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", list)));
+		json_decref(cluster_call(c, json_pack("{s:s, s:o}", "op", "vm.import", "vms",
+		    list)));
 		for (; moved < migr * (r + 1) / rounds; moved++) {
 			uint64_t i = moved % k;
 
 			want[i] = want[i] == VTEP_A ? VTEP_B : VTEP_A;
 			snprintf(name, sizeof(name), "held%llu", (unsigned long long)i);
-			json_decref(call(c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
-			    "name", name, "host", want[i] == VTEP_A ? "h2" : "h3")));
+			json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op",
+			    "vm.migrate", "name", name, "host", want[i] == VTEP_A ? "h2" : "h3")));
 		}
 	}
 }
@@ -506,7 +328,9 @@ main(int argc, char **argv)
 	uint64_t target, t0, t_commit, t_ver = 0, t_done = 0, base_ns, entries, bytes, packed;
 	uint64_t since, work_ns, work_pages, page = 1400;
 	uint32_t *want, ip_host;
-	char conf[2048], sock[256], what[64];
+	char conf[2048], what[64];
+	const char *node_gw, *node_host;
+	pid_t learner_pid;
 	struct ring learn_ring;
 	struct stats sst, lst, cst;
 	struct snap a, b;
@@ -546,53 +370,40 @@ main(int argc, char **argv)
 	/* The learner's version must still be valid at the gateway: 3/4 of the window. */
 	for (window = 64; window < 65536 && window / 4 * 3 < rounds + migr + 64; window *= 2)
 		;
-	main_pid = getpid();
-	snprintf(node_ctl, sizeof(node_ctl), "h13c%d-ctl", (int)main_pid);
-	snprintf(node_gw, sizeof(node_gw), "h13c%d-gw", (int)main_pid);
-	snprintf(node_host, sizeof(node_host), "h13c%d-h1", (int)main_pid);
-	snprintf(node_base, sizeof(node_base), "h13c%d-base", (int)main_pid);
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	cluster_init("catchup");
+	node_gw = cluster_node("gw");
+	node_host = cluster_node("h1");
 	/* Polling naps of a few microseconds, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("catchup"));
-	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	inet_pton(AF_INET, HOST_VTEP, &ip_host);
 	ip_host = ntohl(ip_host);
 
-	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
-	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", node_ctl, dir, sock);
-	start("vpcfwd-controller", conf, "controller");
-	port = controller_port();
-	syncd_port = free_port(SYNCD_ADDR);
-	learner_port = free_port(HOST_VTEP);
+	port = cluster_controller();
+	syncd_port = cluster_free_port(SYNCD_ADDR);
+	learner_port = cluster_free_port(HOST_VTEP);
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n"
 	    " table_version_window = %u;\n};\n"
 	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
 	    " page_bytes = %llu;\n};\n", node_gw, port, (unsigned long long)(2 * (k + imported) +
 	    1024), window, SYNCD_ADDR, syncd_port, learner_port, (unsigned long long)page);
-	start("vpcfwd-rule-store", conf, "gw");
-	start("vpcfwd-syncd", conf, "gw-syncd");
+	cluster_start("vpcfwd-rule-store", conf, "gw");
+	cluster_start("vpcfwd-syncd", conf, "gw-syncd");
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * k + 1024));
-	learner_pid = start("vpcfwd-learner", conf, "learner");
+	learner_pid = cluster_start("vpcfwd-learner", conf, "learner");
 
-	for (int i = 0; apiclient_connect(&c, sock) < 0; i++)
-		if (i == 500)
-			fatalx("catchup: cannot reach the controller");
-	json_decref(call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
-	    "v", "vni", VNI, "cidrs", "10.0.0.0/8")));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
-	    "vtep", HOST_VTEP)));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h2",
-	    "vtep", "192.168.0.2")));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h3",
-	    "vtep", "192.168.0.3")));
+	cluster_api_connect(&c);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
+	    "name", "v", "vni", VNI, "cidrs", "10.0.0.0/8")));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h1", "vtep", HOST_VTEP)));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h2", "vtep", "192.168.0.2")));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h3", "vtep", "192.168.0.3")));
 	want = calloc(k, sizeof(*want));
 	if (want == NULL)
 		fatalx("catchup: out of memory");
@@ -608,18 +419,15 @@ main(int argc, char **argv)
 			    "vpc", "v", "ip", ip, "host", "h2"));
 			want[i] = VTEP_A;
 		}
-		json_decref(call(&c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", list)));
+		json_decref(cluster_call(&c, json_pack("{s:s, s:o}", "op", "vm.import", "vms",
+		    list)));
 	}
-	stats_wait(&cst, node_ctl, "controller");
-	gw = table_wait(node_gw, "rule-store");
-	for (int i = 0; table_applied_seq(gw) < stat_of(&cst, "log_seq"); i++) {
-		if (i == 1000)
-			fatalx("catchup: the rule-store did not catch up");
-		usleep(10000);
-	}
-	stats_wait(&sst, node_gw, "syncd");
-	stats_wait(&lst, node_host, "learner");
-	lt = table_wait(node_host, "learner");
+	cluster_stats_wait(&cst, cluster_node("ctl"), "controller");
+	gw = cluster_table_wait(node_gw, "rule-store");
+	cluster_applied_wait(gw, &cst);
+	cluster_stats_wait(&sst, node_gw, "syncd");
+	cluster_stats_wait(&lst, node_host, "learner");
+	lt = cluster_table_wait(node_host, "learner");
 
 	/*
 	 * Learn the held VMs, this process playing the gateway's forwarder, a hundred at a
@@ -653,7 +461,7 @@ main(int argc, char **argv)
 		}
 	}
 	target = vpc_version(&c);
-	for (int i = 0; held_version(lt) != target || stat_of(&sst, "parked") == 0; i++) {
+	for (int i = 0; held_version(lt) != target || cluster_stat(&sst, "parked") == 0; i++) {
 		if (i == 1000)
 			fatalx("catchup: the learner did not settle at version %llu (at %llu)",
 			    (unsigned long long)target, (unsigned long long)held_version(lt));
@@ -672,7 +480,7 @@ main(int argc, char **argv)
 	for (int i = 0;; i++) {
 		struct table_vni_info vi;
 
-		if (table_applied_seq(gw) >= stat_of(&cst, "log_seq") &&
+		if (table_applied_seq(gw) >= cluster_stat(&cst, "log_seq") &&
 		    table_vni_get(gw, VNI, &vi) == 0 && vi.version == target)
 			break;
 		if (i == 3000)
@@ -775,7 +583,6 @@ main(int argc, char **argv)
 	stats_close(&cst);
 	apiclient_close(&c);
 	free(want);
-	ok = true;
-	cleanup();
+	cluster_end();
 	return bench_write(res, "catchup") < 0;
 }

@@ -37,7 +37,7 @@
  *	converge [-l LEARNERS] [-c CHANGES] [-k IN_FLIGHT] [-r ROUNDS] [-d SECONDS]
  *	    [-p MAX_PARKED]	(syncd.max_parked; default 2 x LEARNERS, at least 8192)
  */
-#include "bench/bench.h"
+#include "bench/cluster.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -101,11 +101,6 @@ struct window {
 	uint64_t resp_tx, req_rx, resp_bytes, req_limited, tx_nobuf;	/* syncd only */
 };
 
-static char dir[128];
-static char api_sock[256];
-static char ctl_node[32], gw_node[32];
-static pid_t procs[3];		/* controller, rule-store, syncd */
-static pid_t echo_pid;
 static int nlearners = 1000;
 static uint32_t max_parked;
 static struct learner *ln;
@@ -125,132 +120,10 @@ static struct cv_counts cv;
 /* syncd over the whole converge phase */
 static uint64_t cv_cpu_wait, cv_req_rx, cv_park_full, cv_tx_nobuf;
 
-static void
-stop_proc(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		usleep(10000);
-	}
-	/* Not gone after 2 s: it must not outlive the benchmark. */
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-static void
-cleanup(void)
-{
-	static bool done;
-	char cmd[256];
-
-	if (done)
-		return;
-	done = true;
-	if (echo_pid > 0) {
-		kill(echo_pid, SIGKILL);
-		waitpid(echo_pid, NULL, 0);
-	}
-	for (int i = 2; i >= 0; i--)
-		stop_proc(procs[i]);
-	if (ctl_node[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -f /dev/shm/vpcfwd.%s.* /dev/shm/vpcfwd.%s.*",
-		    ctl_node, gw_node);
-		if (system(cmd) != 0)
-			fprintf(stderr, "converge: cannot remove the segments of %s, %s\n",
-			    ctl_node, gw_node);
-	}
-	if (dir[0])
-		bench_rmdir(dir);
-}
-
-/*
- * fatalx() exits through atexit, and so does an interrupted run, so nothing started
- * here outlives it. Not async-signal-safe, but the run is over either way.
- */
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	cleanup();
-	_exit(1);
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		fatal("%s", path);
-}
-
-static json_t *
-call(struct apiclient *c, json_t *req)
-{
-	json_t *resp;
-
-	if (apiclient_call(c, req, &resp) < 0 || !json_is_true(json_object_get(resp, "ok")))
-		fatalx("converge: %s failed", json_string_value(json_object_get(req, "op")));
-	json_decref(req);
-	return resp;
-}
-
-static pid_t
-start(const char *bin, const char *conf_name, const char *log_name)
-{
-	char conf[256], log[256], *args[4];
-
-	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, conf_name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, log_name);
-	args[0] = (char *)bench_bin(bin);
-	args[1] = "-c";
-	args[2] = conf;
-	args[3] = NULL;
-	return bench_spawn(args, log);
-}
-
-/* The port a process says it listens on, from its log ("<needle><port>"). */
-static int
-log_port(const char *log_name, const char *needle)
-{
-	char path[256], line[1024];
-	int port = 0;
-
-	snprintf(path, sizeof(path), "%s/%s.log", dir, log_name);
-	for (int i = 0; i < 500 && port == 0; i++) {
-		FILE *f = fopen(path, "r");
-		char *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if ((p = strstr(line, needle)) != NULL)
-				port = atoi(p + strlen(needle));
-		if (f)
-			fclose(f);
-		if (port == 0)
-			usleep(10000);
-	}
-	if (port == 0)
-		fatalx("converge: %s did not start (see %s)", log_name, path);
-	return port;
-}
-
-static int
-stat_index(const char *name)
-{
-	for (uint32_t i = 0; i < sst.hdr->count; i++)
-		if (strcmp(sst.desc[i].name, name) == 0)
-			return (int)i;
-	fatalx("converge: syncd has no counter %s", name);
-}
-
 static uint64_t
 stat_get(const char *name)
 {
-	return stats_value(&sst, (uint32_t)stat_index(name));
+	return cluster_stat(&sst, name);
 }
 
 /* ns a process has run (or waited to run: field 2) since it started. */
@@ -519,8 +392,8 @@ converge_run(struct apiclient *c, struct table *gw, int changes)
 		sample = s;
 		repark = s + 1 < changes;
 		t0 = clock_real_ns();
-		json_decref(call(c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate", "name",
-		    "m", "host", host)));
+		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
+		    "name", "m", "host", host)));
 		deadline = clock_mono_ns() + 5000000000ull;
 		while (!table_lookup(gw, C_VNI, M_IP, &r) || r.vtep != want_vtep) {
 			if (clock_mono_ns() > deadline)
@@ -606,17 +479,11 @@ echo_start(size_t reply_len, struct sockaddr_in *addr)
 	    getsockname(fd, (struct sockaddr *)&a, &alen) == -1)
 		fatal("echo socket");
 	*addr = a;
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid > 0) {
+	/* The child: only the parent cleans up, and the child dies with it. */
+	if ((pid = cluster_fork()) > 0) {
 		close(fd);
 		return pid;
 	}
-	/* The child: only the parent cleans up, and the child dies with it. */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	echo_serve(fd, reply_len);
 }
 
@@ -771,7 +638,7 @@ probe(const uint8_t *req, size_t len, struct sync_resp *r)
 			return (size_t)n;
 		}
 	}
-	fatalx("converge: syncd did not answer in 2 s (see %s/syncd.log)", dir);
+	fatalx("converge: syncd did not answer in 2 s (see %s/syncd.log)", cluster_dir());
 }
 
 struct serve_case {
@@ -860,6 +727,7 @@ static void
 serve_run(struct serve_case *sc, uint32_t k, int rounds, double secs, pid_t syncd)
 {
 	struct sockaddr_in ea;
+	pid_t echo_pid;
 
 	echo_pid = echo_start(sc->answer_len, &ea);
 	sc->rounds = rounds;
@@ -867,24 +735,17 @@ serve_run(struct serve_case *sc, uint32_t k, int rounds, double secs, pid_t sync
 		load_run(&syncd_addr, sc->req, sc->len, k, secs, syncd, true, &sc->sd[r]);
 		load_run(&ea, sc->req, sc->len, k, secs, echo_pid, false, &sc->echo[r]);
 	}
-	kill(echo_pid, SIGKILL);
-	waitpid(echo_pid, NULL, 0);
-	echo_pid = 0;
+	cluster_stop(echo_pid);
 	sc->sd_med = median_round(sc->sd, rounds, true);
 	sc->echo_med = median_round(sc->echo, rounds, false);
 }
 
-static void
-write_configs(int port, uint32_t parked_max)
+/* The gateway's node, a rule-store and a syncd; syncd's pid. */
+static pid_t
+start_gw(int port, uint32_t parked_max)
 {
-	char conf[1024], path[256];
+	char conf[1024];
 
-	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
-	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", ctl_node, dir, api_sock);
-	snprintf(path, sizeof(path), "%s/controller.conf", dir);
-	write_file(path, conf);
-	if (port == 0)
-		return;
 	/*
 	 * The serve phase asks far faster than a learner would (hundreds of requests a
 	 * second from each address): the rate limit is not what it measures, so it is set
@@ -893,9 +754,9 @@ write_configs(int port, uint32_t parked_max)
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = 100000;\n};\nsyncd = {\n listen = \""
 	    SYNCD_ADDR ":0\";\n allow = [\"127.14.0.0/16\"];\n rate = 100000;\n burst = 10000;\n"
-	    " max_wait = \"2s\";\n max_parked = %u;\n};\n", gw_node, port, parked_max);
-	snprintf(path, sizeof(path), "%s/gw.conf", dir);
-	write_file(path, conf);
+	    " max_wait = \"2s\";\n max_parked = %u;\n};\n", cluster_node("gw"), port, parked_max);
+	cluster_start("vpcfwd-rule-store", conf, "rule-store");
+	return cluster_start("vpcfwd-syncd", conf, "syncd");
 }
 
 static void
@@ -904,17 +765,17 @@ setup_vpcs(struct apiclient *c)
 	json_t *vms = json_array();
 	char name[32], ip[32], cidr[32];
 
-	json_decref(call(c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
+	json_decref(cluster_call(c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
 	    "c", "vni", C_VNI, "cidrs", "10.0.0.0/16")));
 	for (int k = 0; k < IDLE_VPCS; k++) {
 		snprintf(name, sizeof(name), "i%d", k);
 		snprintf(cidr, sizeof(cidr), "10.%d.0.0/16", k + 1);
-		json_decref(call(c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
+		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
 		    "name", name, "vni", IDLE_VNI + k, "cidrs", cidr)));
 	}
-	json_decref(call(c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
+	json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
 	    "vtep", "192.168.0.1")));
-	json_decref(call(c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h2",
+	json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h2",
 	    "vtep", "192.168.0.2")));
 	for (int i = 0; i < C_VMS; i++) {
 		uint32_t a = 0x0a000001u + (uint32_t)i;
@@ -935,7 +796,7 @@ setup_vpcs(struct apiclient *c)
 		json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "vpc",
 		    vpc, "ip", ip, "host", "h1"));
 	}
-	json_decref(call(c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", vms)));
+	json_decref(cluster_call(c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", vms)));
 }
 
 /* Until the gateway's table holds every VPC at its first version; their generations. */
@@ -1094,13 +955,13 @@ serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double 
 int
 main(int argc, char **argv)
 {
-	int changes = 40, ch, port, id = (int)getpid();
+	int changes = 40, ch, port;
 	uint32_t k = 2;
 	int rounds = 3;
 	double secs = 0.5;
-	char seg[SEG_NAME_MAX], err[512];
 	struct serve_case sc[3];
-	struct table *gw = NULL;
+	struct table *gw;
+	pid_t syncd;
 	struct table_vni_info vi;
 	struct apiclient c;
 	uint64_t *tab;
@@ -1130,53 +991,30 @@ main(int argc, char **argv)
 		    ROUNDS_MAX);
 	/* Table polling naps of 20 us, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	snprintf(ctl_node, sizeof(ctl_node), "h14b%d-ctl", id);
-	snprintf(gw_node, sizeof(gw_node), "h14b%d-gw", id);
-	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("converge"));
-	snprintf(api_sock, sizeof(api_sock), "%s/api.sock", dir);
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	cluster_init("converge");
 
-	write_configs(0, 0);
-	procs[0] = start("vpcfwd-controller", "controller", "controller");
-	port = log_port("controller", "streams on port ");
+	port = cluster_controller();
 	if (max_parked == 0)
 		max_parked = (uint32_t)(2 * nlearners > 8192 ? 2 * nlearners : 8192);
-	write_configs(port, max_parked);
-	procs[1] = start("vpcfwd-rule-store", "gw", "rule-store");
-	procs[2] = start("vpcfwd-syncd", "gw", "syncd");
+	syncd = start_gw(port, max_parked);
 	syncd_addr = (struct sockaddr_in){ .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)log_port("syncd", "sync on port ")) };
+	    .sin_port = htons((uint16_t)cluster_log_port("syncd", "sync on port ")) };
 	inet_pton(AF_INET, SYNCD_ADDR, &syncd_addr.sin_addr);
-	seg_name(seg, sizeof(seg), gw_node, "rule-store", "table");
-	for (int i = 0; table_attach(&gw, seg, err, sizeof(err)) < 0; i++) {
-		if (i == 500)
-			fatalx("converge: %s", err);
-		usleep(10000);
-	}
-	seg_name(seg, sizeof(seg), gw_node, "syncd", "stats");
-	for (int i = 0; stats_attach(&sst, seg) < 0; i++) {
-		if (i == 500)
-			fatalx("converge: %s", sst.seg.err);
-		usleep(10000);
-	}
-	for (int i = 0; apiclient_connect(&c, api_sock) < 0; i++)
-		if (i == 500)
-			fatalx("converge: cannot reach the controller");
+	gw = cluster_table_wait(cluster_node("gw"), "rule-store");
+	cluster_stats_wait(&sst, cluster_node("gw"), "syncd");
+	cluster_api_connect(&c);
 	setup_vpcs(&c);
 	wait_table(gw);
 	learners_open();
 
 	/* converge */
 	serve_case_init(&sc[0], "idle", "1 VPC, nothing new", 1);	/* syncd is serving */
-	cv_cpu_wait = schedstat(procs[2], 1);
+	cv_cpu_wait = schedstat(syncd, 1);
 	cv_req_rx = stat_get("req_rx");
 	cv_park_full = stat_get("park_full");
 	cv_tx_nobuf = stat_get("tx_nobuf");
 	tab = converge_run(&c, gw, changes);
-	cv_cpu_wait = schedstat(procs[2], 1) - cv_cpu_wait;
+	cv_cpu_wait = schedstat(syncd, 1) - cv_cpu_wait;
 	cv_req_rx = stat_get("req_rx") - cv_req_rx;
 	cv_park_full = stat_get("park_full") - cv_park_full;
 	cv_tx_nobuf = stat_get("tx_nobuf") - cv_tx_nobuf;
@@ -1188,7 +1026,7 @@ main(int argc, char **argv)
 	serve_case_init(&sc[1], "idle32", "32 VPCs, nothing new", 0);
 	serve_case_init(&sc[2], "page", "1 VPC from version 0: a page", 0);
 	for (int i = 0; i < 3; i++)
-		serve_run(&sc[i], k, rounds, secs, procs[2]);
+		serve_run(&sc[i], k, rounds, secs, syncd);
 
 	res = bench_results();
 	converge_report(res, tab, changes);
@@ -1207,6 +1045,6 @@ main(int argc, char **argv)
 	table_close(gw);
 	stats_close(&sst);
 	apiclient_close(&c);
-	cleanup();
+	cluster_end();
 	return bench_write(res, "converge") < 0;
 }

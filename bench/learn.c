@@ -26,7 +26,7 @@
  *
  *	learn [-n LEARNS] [-v VMS] [-w yield|spin|nap]
  */
-#include "bench/bench.h"
+#include "bench/cluster.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -36,7 +36,6 @@
 #include "shm/table.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -49,181 +48,6 @@
 #define BASE_ADDR	"127.0.13.5"	/* the baselines' receiver */
 #define WARMUP		100
 #define SAMPLE_MAX_NS	(1000 * 1000000ull)	/* a sample not done by then is lost */
-
-static char dir[128];
-static char node_ctl[32], node_gw[32], node_host[32], node_base[32];
-static pid_t procs[8];
-static int nprocs;
-static pid_t main_pid;
-static bool ok;
-
-/* Kill what we started, remove our segments and scratch directory. */
-static void
-cleanup(void)
-{
-	const char *nodes[] = { node_ctl, node_gw, node_host, node_base };
-	DIR *d;
-	struct dirent *e;
-
-	if (getpid() != main_pid)
-		return;
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i] > 0)
-			kill(procs[i], SIGTERM);
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i] > 0)
-			waitpid(procs[i], NULL, 0);
-	nprocs = 0;
-	if (!ok && dir[0]) {
-		char cmd[256];
-
-		/* The processes' logs are the only clue to a failed run: show them first. */
-		snprintf(cmd, sizeof(cmd), "tail -n 15 %s/*.log >&2", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "learn: no logs in %s\n", dir);
-	}
-	if ((d = opendir(SEG_DIR)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			struct seg_ent se;
-			char path[512];
-
-			if (!seg_name_parse(e->d_name, &se))
-				continue;
-			for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-				if (nodes[i][0] && strcmp(se.node, nodes[i]) == 0) {
-					snprintf(path, sizeof(path), "%s/%s", SEG_DIR, e->d_name);
-					unlink(path);
-				}
-		}
-		closedir(d);
-	}
-	if (dir[0])
-		bench_rmdir(dir);
-	dir[0] = '\0';
-}
-
-/* An interrupted run leaves nothing behind either. */
-static void
-on_signal(int sig)
-{
-	cleanup();
-	_exit(128 + sig);
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		fatal("%s", path);
-}
-
-static json_t *
-call(struct apiclient *c, json_t *req)
-{
-	json_t *resp;
-
-	if (apiclient_call(c, req, &resp) < 0 || !json_is_true(json_object_get(resp, "ok")))
-		fatalx("learn: %s failed", json_string_value(json_object_get(req, "op")));
-	json_decref(req);
-	return resp;
-}
-
-static pid_t
-start(const char *bin, const char *conf_text, const char *name)
-{
-	char conf[256], log[256], *args[4];
-
-	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	write_file(conf, conf_text);
-	args[0] = (char *)bench_bin(bin);
-	args[1] = "-c";
-	args[2] = conf;
-	args[3] = NULL;
-	procs[nprocs] = bench_spawn(args, log);
-	return procs[nprocs++];
-}
-
-/* The TCP port the controller says it listens on, from its log. */
-static int
-controller_port(void)
-{
-	char path[256], line[1024];
-	int port = 0;
-
-	snprintf(path, sizeof(path), "%s/controller.log", dir);
-	for (int i = 0; i < 500 && port == 0; i++) {
-		FILE *f = fopen(path, "r");
-		char *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if ((p = strstr(line, "streams on port ")) != NULL)
-				port = atoi(p + strlen("streams on port "));
-		if (f)
-			fclose(f);
-		if (port == 0)
-			usleep(10000);
-	}
-	if (port == 0)
-		fatalx("learn: the controller did not start");
-	return port;
-}
-
-/* A UDP port free on addr now (the kernel's choice), for a process to bind next. */
-static int
-free_port(const char *addr)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
-
-	if (fd < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		fatal("learn: a free port on %s", addr);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-stats_wait(struct stats *st, const char *node, const char *proc)
-{
-	char seg[SEG_NAME_MAX];
-
-	seg_name(seg, sizeof(seg), node, proc, "stats");
-	for (int i = 0; stats_attach(st, seg) < 0; i++) {
-		if (i == 500)
-			fatalx("learn: %s", st->seg.err);
-		usleep(10000);
-	}
-}
-
-static uint64_t
-stat_of(const struct stats *st, const char *name)
-{
-	for (uint32_t i = 0; i < st->hdr->count; i++)
-		if (strcmp(st->desc[i].name, name) == 0)
-			return stats_value(st, i);
-	fatalx("learn: no counter %s in %s", name, st->seg.name);
-}
-
-static struct table *
-table_wait(const char *node, const char *proc)
-{
-	char seg[SEG_NAME_MAX], err[512];
-	struct table *t;
-
-	seg_name(seg, sizeof(seg), node, proc, "table");
-	for (int i = 0; table_attach(&t, seg, err, sizeof(err)) < 0; i++) {
-		if (i == 500)
-			fatalx("learn: %s", err);
-		usleep(10000);
-	}
-	return t;
-}
 
 /*
  * -w: what this process does between two looks at the table (or the baselines' word).
@@ -284,7 +108,6 @@ base_receiver(int fd, struct base_shared *sh)
 {
 	struct base_msg m;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		if (recv(fd, &m, sizeof(m), 0) != sizeof(m) || m.kind > BASE_HOPS)
 			continue;
@@ -301,7 +124,6 @@ base_relay(const char *ring_seg, const struct sockaddr_in *to)
 	uint32_t rec[4];
 	int fd;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (ring_attach(&r, ring_seg, sizeof(rec), EV_LEARN_REQ_TAG) < 0) {
 		fprintf(stderr, "learn: baseline relay: %s\n", r.seg.err);
 		_exit(1);
@@ -315,18 +137,6 @@ base_relay(const char *ring_seg, const struct sockaddr_in *to)
 		}
 		ring_wait(&r, -1);
 	}
-}
-
-static pid_t
-fork_child(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		fatal("learn: fork");
-	if (pid > 0)
-		procs[nprocs++] = pid;
-	return pid;
 }
 
 static int
@@ -456,7 +266,8 @@ main(int argc, char **argv)
 {
 	uint64_t n = 4000, vms = 20000, *lat, *udp, *hops, lost = 0, lost_base = 0;
 	uint32_t *order, ip_host;
-	char conf[2048], sock[256];
+	char conf[2048];
+	const char *node_ctl, *node_gw, *node_host, *node_base;
 	struct sockaddr_in recv_addr = { .sin_family = AF_INET };
 	struct watched learn_path[2], base_path[2];	/* syncd, learner; relay, receiver */
 	pid_t pid;
@@ -487,17 +298,11 @@ main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	if (n == 0 || vms < n + WARMUP + 1 || vms > 100000)
 		fatalx("learn: need 1 <= LEARNS and LEARNS + %d < VMS <= 100000", WARMUP);
-	main_pid = getpid();
-	snprintf(node_ctl, sizeof(node_ctl), "h13b%d-ctl", (int)main_pid);
-	snprintf(node_gw, sizeof(node_gw), "h13b%d-gw", (int)main_pid);
-	snprintf(node_host, sizeof(node_host), "h13b%d-h1", (int)main_pid);
-	snprintf(node_base, sizeof(node_base), "h13b%d-base", (int)main_pid);
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("learn"));
-	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	cluster_init("learn");
+	node_ctl = cluster_node("ctl");
+	node_gw = cluster_node("gw");
+	node_host = cluster_node("h1");
+	node_base = cluster_node("base");
 	inet_pton(AF_INET, HOST_VTEP, &ip_host);
 	ip_host = ntohl(ip_host);
 
@@ -513,46 +318,41 @@ main(int argc, char **argv)
 
 		getsockname(recv_fd, (struct sockaddr *)&recv_addr, &len);
 	}
-	if ((pid = fork_child()) == 0)
+	if ((pid = cluster_fork()) == 0)
 		base_receiver(recv_fd, sh);
 	watch(&base_path[1], pid);
 	close(recv_fd);
 	/* The same ring type as the learn ring, so the relay's wake-up is syncd's. */
 	if (learn_req_ring_create(&base_ring, node_base, "bench", "ring", 1024, 0) < 0)
 		fatalx("learn: %s", base_ring.seg.err);
-	if ((pid = fork_child()) == 0)
+	if ((pid = cluster_fork()) == 0)
 		base_relay(base_ring.seg.name, &recv_addr);
 	watch(&base_path[0], pid);
 	send_fd = udp_socket(NULL);
 
-	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
-	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", node_ctl, dir, sock);
-	start("vpcfwd-controller", conf, "controller");
-	port = controller_port();
-	syncd_port = free_port(SYNCD_ADDR);
-	learner_port = free_port(HOST_VTEP);
+	port = cluster_controller();
+	syncd_port = cluster_free_port(SYNCD_ADDR);
+	learner_port = cluster_free_port(HOST_VTEP);
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n};\n"
 	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
 	    "};\n", node_gw, port, (unsigned long long)(2 * vms), SYNCD_ADDR, syncd_port,
 	    learner_port);
-	start("vpcfwd-rule-store", conf, "gw");
-	watch(&learn_path[0], start("vpcfwd-syncd", conf, "gw-syncd"));
+	cluster_start("vpcfwd-rule-store", conf, "gw");
+	watch(&learn_path[0], cluster_start("vpcfwd-syncd", conf, "gw-syncd"));
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * vms));
-	watch(&learn_path[1], start("vpcfwd-learner", conf, "learner"));
+	watch(&learn_path[1], cluster_start("vpcfwd-learner", conf, "learner"));
 
-	for (int i = 0; apiclient_connect(&c, sock) < 0; i++)
-		if (i == 500)
-			fatalx("learn: cannot reach the controller");
-	json_decref(call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
-	    "v", "vni", VNI, "cidrs", "10.0.0.0/8")));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
-	    "vtep", HOST_VTEP)));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h2",
-	    "vtep", "192.168.0.2")));
+	cluster_api_connect(&c);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
+	    "name", "v", "vni", VNI, "cidrs", "10.0.0.0/8")));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h1", "vtep", HOST_VTEP)));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h2", "vtep", "192.168.0.2")));
 	{
 		json_t *list = json_array();
 
@@ -566,18 +366,15 @@ main(int argc, char **argv)
 			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
 			    "vpc", "v", "ip", ip, "host", "h2"));
 		}
-		json_decref(call(&c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", list)));
+		json_decref(cluster_call(&c, json_pack("{s:s, s:o}", "op", "vm.import", "vms",
+		    list)));
 	}
-	stats_wait(&cst, node_ctl, "controller");
-	gw = table_wait(node_gw, "rule-store");
-	for (int i = 0; table_applied_seq(gw) < stat_of(&cst, "log_seq"); i++) {
-		if (i == 1000)
-			fatalx("learn: the rule-store did not catch up");
-		usleep(10000);
-	}
-	stats_wait(&sst, node_gw, "syncd");
-	stats_wait(&lst, node_host, "learner");
-	lt = table_wait(node_host, "learner");
+	cluster_stats_wait(&cst, node_ctl, "controller");
+	gw = cluster_table_wait(node_gw, "rule-store");
+	cluster_applied_wait(gw, &cst);
+	cluster_stats_wait(&sst, node_gw, "syncd");
+	cluster_stats_wait(&lst, node_host, "learner");
+	lt = cluster_table_wait(node_host, "learner");
 
 	/* This process is the gateway's forwarder: it makes the ring syncd reads. */
 	if (learn_req_ring_create(&learn_ring, node_gw, "forwarder", EV_LEARN_REQ_RING,
@@ -593,7 +390,7 @@ main(int argc, char **argv)
 		fatalx("learn: out of memory");
 	for (uint64_t i = 0; i < vms; i++)
 		order[i] = VM_BASE + (uint32_t)i;
-	srandom((unsigned)main_pid);
+	srandom((unsigned)getpid());
 	for (uint64_t i = vms - 1; i > 0; i--) {
 		uint64_t j = (uint64_t)random() % (i + 1);
 		uint32_t x = order[i];
@@ -646,14 +443,14 @@ main(int argc, char **argv)
 	    pct(lat, n, 0.99) / pct(hops, n, 0.99));
 	printf("syncd: learn_rx %llu learn_tx %llu learn_miss %llu learn_racing %llu tx_nobuf "
 	    "%llu; learner: learn_rx %llu learn_installed %llu learn_stale %llu\n",
-	    (unsigned long long)stat_of(&sst, "learn_rx"),
-	    (unsigned long long)stat_of(&sst, "learn_tx"),
-	    (unsigned long long)stat_of(&sst, "learn_miss"),
-	    (unsigned long long)stat_of(&sst, "learn_racing"),
-	    (unsigned long long)stat_of(&sst, "tx_nobuf"),
-	    (unsigned long long)stat_of(&lst, "learn_rx"),
-	    (unsigned long long)stat_of(&lst, "learn_installed"),
-	    (unsigned long long)stat_of(&lst, "learn_stale"));
+	    (unsigned long long)cluster_stat(&sst, "learn_rx"),
+	    (unsigned long long)cluster_stat(&sst, "learn_tx"),
+	    (unsigned long long)cluster_stat(&sst, "learn_miss"),
+	    (unsigned long long)cluster_stat(&sst, "learn_racing"),
+	    (unsigned long long)cluster_stat(&sst, "tx_nobuf"),
+	    (unsigned long long)cluster_stat(&lst, "learn_rx"),
+	    (unsigned long long)cluster_stat(&lst, "learn_installed"),
+	    (unsigned long long)cluster_stat(&lst, "learn_stale"));
 	if (lost || lost_base)
 		printf("LOST: %llu learns and %llu baseline samples not seen within %llu ms "
 		    "(counted at that bound)\n", (unsigned long long)lost,
@@ -683,7 +480,6 @@ main(int argc, char **argv)
 		close(learn_path[i].fd);
 		close(base_path[i].fd);
 	}
-	ok = true;
-	cleanup();
+	cluster_end();
 	return bench_write(res, "learn") < 0;
 }

@@ -11,7 +11,7 @@
  *
  *	replicate [-n CHANGES] [-s SNAPSHOT_VMS]
  */
-#include "bench/bench.h"
+#include "bench/cluster.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -21,94 +21,14 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-static char dir[128];
-static char sock[256];
-static int node_id;
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		fatal("%s", path);
-}
-
-static json_t *
-call(struct apiclient *c, json_t *req)
-{
-	json_t *resp;
-
-	if (apiclient_call(c, req, &resp) < 0 || !json_is_true(json_object_get(resp, "ok")))
-		fatalx("replicate: %s failed", json_string_value(json_object_get(req, "op")));
-	json_decref(req);
-	return resp;
-}
-
-static pid_t
-start(const char *bin, const char *conf_text, const char *name)
-{
-	char conf[256], log[256], *args[4];
-
-	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	write_file(conf, conf_text);
-	args[0] = (char *)bench_bin(bin);
-	args[1] = "-c";
-	args[2] = conf;
-	args[3] = NULL;
-	return bench_spawn(args, log);
-}
-
-/* The TCP port the controller says it listens on, from its log. */
-static int
-controller_port(void)
-{
-	char path[256], line[1024];
-	int port = 0;
-
-	snprintf(path, sizeof(path), "%s/controller.log", dir);
-	for (int i = 0; i < 500 && port == 0; i++) {
-		FILE *f = fopen(path, "r");
-		char *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if ((p = strstr(line, "streams on port ")) != NULL)
-				port = atoi(p + strlen("streams on port "));
-		if (f)
-			fclose(f);
-		if (port == 0)
-			usleep(10000);
-	}
-	if (port == 0)
-		fatalx("replicate: the controller did not start (see %s)", path);
-	return port;
-}
-
 static pid_t
 start_gw(const char *name, int port)
 {
 	char conf[512];
 
-	snprintf(conf, sizeof(conf), "node = \"br%d-%s\";\nrule_store = {\n controllers = "
-	    "[\"127.0.0.1:%d\"];\n table_capacity = 2000000;\n};\n", node_id, name, port);
-	return start("vpcfwd-rule-store", conf, name);
-}
-
-static struct table *
-attach_gw(const char *name)
-{
-	char seg[SEG_NAME_MAX], node[32], err[512];
-	struct table *t;
-
-	snprintf(node, sizeof(node), "br%d-%s", node_id, name);
-	seg_name(seg, sizeof(seg), node, "rule-store", "table");
-	for (int i = 0; table_attach(&t, seg, err, sizeof(err)) < 0; i++) {
-		if (i == 500)
-			fatalx("replicate: %s", err);
-		usleep(10000);
-	}
-	return t;
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
+	    "[\"127.0.0.1:%d\"];\n table_capacity = 2000000;\n};\n", cluster_node(name), port);
+	return cluster_start("vpcfwd-rule-store", conf, name);
 }
 
 static int
@@ -137,12 +57,11 @@ int
 main(int argc, char **argv)
 {
 	uint64_t n = 2000, snap_vms = 500000, *ack, *total, *rtt, t0, t1;
-	char conf[1024], seg[SEG_NAME_MAX], node[32];
+	char seg[SEG_NAME_MAX];
 	struct table *gw1, *gw2;
 	struct apiclient c;
 	struct stats cst;
 	struct table_rule r;
-	pid_t ctl, g1, g2;
 	json_t *res;
 	double snap_rate, base_rate;
 	int ch, port;
@@ -158,23 +77,15 @@ main(int argc, char **argv)
 	}
 	/* Polling naps of a few microseconds, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	node_id = (int)getpid();
-	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("replicate"));
-	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
-	snprintf(conf, sizeof(conf), "node = \"br%d-ctl\";\ncontroller = {\n data_dir = "
-	    "\"%s/data\";\n api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", node_id,
-	    dir, sock);
-	ctl = start("vpcfwd-controller", conf, "controller");
-	port = controller_port();
-	g1 = start_gw("gw1", port);
-	gw1 = attach_gw("gw1");
-	for (int i = 0; apiclient_connect(&c, sock) < 0; i++)
-		if (i == 500)
-			fatalx("replicate: cannot reach the controller");
-	json_decref(call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name",
-	    "v", "vni", 7, "cidrs", "10.0.0.0/8")));
-	json_decref(call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", "h1",
-	    "vtep", "192.168.0.1")));
+	cluster_init("replicate");
+	port = cluster_controller();
+	start_gw("gw1", port);
+	gw1 = cluster_table_wait(cluster_node("gw1"), "rule-store");
+	cluster_api_connect(&c);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
+	    "name", "v", "vni", 7, "cidrs", "10.0.0.0/8")));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h1", "vtep", "192.168.0.1")));
 
 	/* Latency: one change at a time, from the API's answer to the reader seeing it. */
 	ack = calloc(n, sizeof(*ack));
@@ -187,15 +98,16 @@ main(int argc, char **argv)
 		snprintf(name, sizeof(name), "lat%llu", (unsigned long long)i);
 		snprintf(ip, sizeof(ip), "10.1.%u.%u", (ipn >> 8) & 255, ipn & 255);
 		t0 = clock_mono_ns();
-		json_decref(call(&c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "vm.create",
-		    "name", name, "vpc", "v", "ip", ip, "host", "h1")));
+		json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op",
+		    "vm.create", "name", name, "vpc", "v", "ip", ip, "host", "h1")));
 		t1 = clock_mono_ns();
 		while (!table_lookup(gw1, 7, ipn, &r))
 			nap();
 		ack[i] = clock_mono_ns() - t1;
 		total[i] = clock_mono_ns() - t0;
 		t0 = clock_mono_ns();
-		json_decref(call(&c, json_pack("{s:s, s:s}", "op", "vpc.show", "name", "v")));
+		json_decref(cluster_call(&c, json_pack("{s:s, s:s}", "op", "vpc.show", "name",
+		    "v")));
 		rtt[i] = clock_mono_ns() - t0;
 	}
 	qsort(ack, n, sizeof(*ack), cmp_u64);
@@ -216,25 +128,19 @@ main(int argc, char **argv)
 			json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
 			    "vpc", "v", "ip", ip, "host", "h1"));
 			if (json_array_size(vms) == 10000 || i + 1 == snap_vms) {
-				json_decref(call(&c, json_pack("{s:s, s:o}", "op", "vm.import",
-				    "vms", vms)));
+				json_decref(cluster_call(&c, json_pack("{s:s, s:o}", "op",
+				    "vm.import", "vms", vms)));
 				vms = json_array();
 			}
 		}
 		json_decref(vms);
 	}
-	snprintf(node, sizeof(node), "br%d-ctl", node_id);
-	seg_name(seg, sizeof(seg), node, "controller", "stats");
-	if (stats_attach(&cst, seg) < 0)
-		fatalx("%s", cst.seg.err);
-	uint64_t last = 0;
+	cluster_stats_wait(&cst, cluster_node("ctl"), "controller");
+	uint64_t last = cluster_stat(&cst, "log_seq");
 
-	for (uint32_t i = 0; i < cst.hdr->count; i++)
-		if (strcmp(cst.desc[i].name, "log_seq") == 0)
-			last = stats_value(&cst, i);
 	t0 = clock_mono_ns();
-	g2 = start_gw("gw2", port);
-	gw2 = attach_gw("gw2");
+	start_gw("gw2", port);
+	gw2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
 	while (table_applied_seq(gw2) < last)
 		nap();
 	t1 = clock_mono_ns() - t0;
@@ -243,13 +149,12 @@ main(int argc, char **argv)
 		/* The baseline: the same number of rules set in one process. */
 		struct table_params p;
 		struct table *t;
-		char err[512], bnode[32];
+		char err[512];
 
 		table_params_default(&p, TABLE_GATEWAY);
 		p.capacity = table_count(gw2) + 16;
-		snprintf(bnode, sizeof(bnode), "br%d-base", node_id);
-		if (table_create(&t, bnode, "bench", &p, err, sizeof(err)) < 0)
-			fatalx("%s", err);
+		if (table_create(&t, cluster_node("base"), "bench", &p, err, sizeof(err)) < 0)
+			fatalx("replicate: %s", err);
 		t0 = clock_mono_ns();
 		for (uint32_t i = 0; i < table_count(gw2); i++) {
 			struct table_rule br = { .vni = 7, .ip = 0x0a400000u + i, .vtep = 1,
@@ -291,17 +196,6 @@ main(int argc, char **argv)
 	table_close(gw2);
 	stats_close(&cst);
 	apiclient_close(&c);
-	bench_stop(g1);
-	bench_stop(g2);
-	bench_stop(ctl);
-	for (int i = 0; i < 4; i++) {
-		static const char *const names[] = { "gw1", "gw2", "ctl", "base" };
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -f /dev/shm/vpcfwd.br%d-%s.*", node_id, names[i]);
-		if (system(cmd) != 0)
-			log_warnx("cannot remove segments of %s", names[i]);
-	}
-	bench_rmdir(dir);
+	cluster_end();
 	return bench_write(res, "replicate") < 0;
 }
