@@ -9,6 +9,9 @@
  *   after udp_free. udp_free always submits a cancel that is itself counted, so the
  *   socket is never freed from inside udp_free or a callback, and a callback may free
  *   its udp. The fd stays open until then, so the cancel by fd cannot hit a newer file.
+ * - starved: a udp_buf found no buffer and buf_back was not called since. The next
+ *   send completion calls it, so a sender waiting for a buffer is told when one is
+ *   back (unless it holds them all itself).
  */
 #include "common/udp.h"
 #include "common/log.h"
@@ -69,6 +72,7 @@ struct udp {
 	uint8_t *tx_mem;	/* nsend buffers of dgram_max bytes */
 	uint32_t tx_free;	/* head of the free list, UDP_NONE when empty */
 	uint32_t inflight;	/* operations in flight, the cancel included */
+	bool starved;		/* udp_buf found none; buf_back not called since */
 	bool freeing;
 	struct loop_op cancel_op;
 	struct loop_timer retry;
@@ -193,6 +197,11 @@ udp_tx_done(struct loop_op *op, int res, uint32_t flags)
 	} else {
 		u->ctr.tx++;
 	}
+	/* Last: the callee may send (and starve us again) or free u. */
+	if (u->starved && u->p.buf_back != NULL) {
+		u->starved = false;
+		u->p.buf_back(u, u->arg);
+	}
 }
 
 static void
@@ -315,6 +324,7 @@ udp_buf(struct udp *u)
 
 	if (i == UDP_NONE || u->freeing) {
 		u->ctr.tx_nobuf++;
+		u->starved = !u->freeing;
 		return NULL;
 	}
 	t = &u->tx[i];

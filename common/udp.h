@@ -4,7 +4,8 @@
  * is handed to a callback with its source; a batch of completions is one trip through
  * the loop. Sends take a buffer from a pool (udp_buf), are queued as SQEs and submitted
  * with the loop's next submit, and give the buffer back when they complete: no copy,
- * no syscall per datagram.
+ * no syscall per datagram. A sender that found every buffer in flight can be told when
+ * one comes back, so it need not drop what it had to send.
  */
 #ifndef COMMON_UDP_H
 #define COMMON_UDP_H
@@ -17,10 +18,19 @@
 
 struct udp;
 
+/*
+ * A send buffer came back after udp_buf had found none: called once, from that send's
+ * completion, however many NULLs there were. The callee may take buffers until udp_buf
+ * finds none again, which arms the next call. (udp_drop does not call it: its caller
+ * knows.)
+ */
+typedef void udp_buf_fn(struct udp *u, void *arg);
+
 struct udp_params {
 	uint32_t nrecv;		/* receives kept in flight */
 	uint32_t nsend;		/* send buffers */
 	size_t dgram_max;	/* bytes a datagram (buffers are this size) */
+	udp_buf_fn *buf_back;	/* NULL: not told (the arg is udp_new's) */
 };
 
 /* A datagram arrived (data valid during the call only). */

@@ -33,14 +33,14 @@ admit_take(struct admit *a, uint32_t ip, uint64_t now_ns)
 
 	if (b->ip != ip || b->last_ns == 0) {
 		b->ip = ip;
-		b->tokens_milli = (uint32_t)cap;
+		b->tokens_milli = cap;
 		b->last_ns = now_ns;
 	}
 	/* rate requests a second: rate thousandths a millisecond */
 	t = b->tokens_milli + (now_ns - b->last_ns) / 1000000 * a->rate;
 	if (now_ns - b->last_ns >= 1000000)
 		b->last_ns = now_ns - (now_ns - b->last_ns) % 1000000;
-	b->tokens_milli = (uint32_t)(t > cap ? cap : t);
+	b->tokens_milli = t > cap ? cap : t;
 	if (b->tokens_milli < 1000)
 		return false;
 	b->tokens_milli -= 1000;

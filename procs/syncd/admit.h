@@ -16,7 +16,7 @@
 
 struct admit_bucket {
 	uint32_t ip;
-	uint32_t tokens_milli;	/* thousandths of a request */
+	uint64_t tokens_milli;	/* thousandths of a request: burst 1e7 is 1e10 of them */
 	uint64_t last_ns;
 };
 

@@ -16,12 +16,12 @@
 	X(resp_bytes,      COUNTER, "bytes of sync responses sent (UDP payload)") \
 	X(sections_ok,     COUNTER, "sections answered OK")		\
 	X(sections_relearn, COUNTER, "sections answered RELEARN")		\
-	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead)")	\
+	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead, or park full)") \
 	X(sections_unknown, COUNTER, "sections answered UNKNOWN (no such VPC)") \
 	X(entries_tx,      COUNTER, "rules sent in sync responses")		\
 	X(pages_more,      COUNTER, "sections ending a page (MORE)")		\
 	X(parked,          GAUGE,   "requests parked waiting for a change") \
-	X(park_full,       COUNTER, "requests answered at once: max_parked reached") \
+	X(park_full,       COUNTER, "requests answered RETRY at once: max_parked held") \
 	X(park_woken,      COUNTER, "parked requests answered because their VPC advanced") \
 	X(park_expired,    COUNTER, "parked requests answered when their wait ran out") \
 	X(advances_rx,     COUNTER, "VPC advances read from the rule-store's ring") \
@@ -29,7 +29,9 @@
 	X(learn_tx,        COUNTER, "LEARN responses sent")			\
 	X(learn_miss,      COUNTER, "learn requests for a rule the table lacks") \
 	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
-	X(tx_nobuf,        COUNTER, "answers dropped: every send buffer in flight") \
+	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \
+	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \
+	X(tx_nobuf,        COUNTER, "answers or LEARNs dropped: no send buffer, no room to wait") \
 	X(tx_errors,       COUNTER, "sends that failed")
 STATS_DECLARE(syncd, SYNCD_COUNTERS)
 

@@ -1,8 +1,9 @@
 /*
- * serve: see serve.h. Invariant: every section of a response says where its entries
+ * serve: see serve.h. Invariants: every section of a response says where its entries
  * start (since) and what version the asker reaches when no page follows (upto), and its
  * entries are every change in between after the cursor, in (version, ip) order, as far
- * as the datagram holds them.
+ * as the datagram holds them. While requests are due in the park, the udp socket owes
+ * us a buf_back call (the last udp_buf found none), so none is left waiting forever.
  */
 #include "serve.h"
 #include "park.h"
@@ -32,6 +33,7 @@ struct serve {
 static void
 on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
     void *arg);
+static void on_buf_back(struct udp *u, void *arg);
 
 struct serve *
 serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
@@ -39,7 +41,8 @@ serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
 {
 	struct serve *s = calloc(1, sizeof(*s));
 	struct udp_params up = { .nrecv = p->recv_depth, .nsend = p->send_buffers,
-	    .dgram_max = p->page_bytes > 4096 ? p->page_bytes : 4096 };
+	    .dgram_max = p->page_bytes > 4096 ? p->page_bytes : 4096,
+	    .buf_back = on_buf_back };
 
 	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL) {
 		snprintf(err, errlen, "syncd: out of memory");
@@ -109,6 +112,23 @@ has_news(struct serve *s, const struct sync_item *it)
 	return table_vni_get(s->t, it->vni, &vi) < 0 || vi.version != it->version;
 }
 
+/* A section with a status other than OK: its header alone, at the asker's version. */
+static int
+section_status(struct serve *s, struct sync_builder *b, const struct sync_item *it,
+    uint32_t gen, uint8_t st)
+{
+	if (sync_build_section(b, it->vni, gen, st, it->version, it->version) < 0)
+		return -ENOSPC;
+	sync_build_section_end(b, false, 0, 0);
+	if (st == SYNC_RELEARN)
+		STATS_INC(s->c, sections_relearn);
+	else if (st == SYNC_RETRY)
+		STATS_INC(s->c, sections_retry);
+	else
+		STATS_INC(s->c, sections_unknown);
+	return 0;
+}
+
 /*
  * One section: the item's status, or its changes as far as the datagram holds them.
  * -ENOSPC when not even the section's header fits (the asker asks again).
@@ -134,21 +154,9 @@ section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
 	 */
 	if (vc != TABLE_V_NO_VNI && table_vni_get(s->t, it->vni, &vi) == 0)
 		gen = vi.gen;
-	if (vc != TABLE_V_VALID) {
-		uint8_t st = vc == TABLE_V_RELEARN ? SYNC_RELEARN : vc == TABLE_V_AHEAD ?
-		    SYNC_RETRY : SYNC_UNKNOWN;
-
-		if (sync_build_section(b, it->vni, gen, st, it->version, it->version) < 0)
-			return -ENOSPC;
-		sync_build_section_end(b, false, 0, 0);
-		if (st == SYNC_RELEARN)
-			STATS_INC(s->c, sections_relearn);
-		else if (st == SYNC_RETRY)
-			STATS_INC(s->c, sections_retry);
-		else
-			STATS_INC(s->c, sections_unknown);
-		return 0;
-	}
+	if (vc != TABLE_V_VALID)
+		return section_status(s, b, it, gen, vc == TABLE_V_RELEARN ? SYNC_RELEARN :
+		    vc == TABLE_V_AHEAD ? SYNC_RETRY : SYNC_UNKNOWN);
 	if (it->cursor_version) {
 		cur.version = it->cursor_version;
 		cur.ip = it->cursor_ip;
@@ -198,34 +206,98 @@ done:
 	return 0;
 }
 
-static void
-answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to)
+/*
+ * The answer to req; with busy, RETRY for every item instead (there was no room to park
+ * it: ask another gateway, or later). -ENOBUFS when every send buffer is in flight.
+ */
+static int
+answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to, bool busy)
 {
 	uint8_t *buf = udp_buf(s->udp);
 	struct sync_builder b;
+	struct table_vni_info vi;
 
-	if (buf == NULL) {
-		STATS_INC(s->c, tx_nobuf);
-		return;
-	}
+	if (buf == NULL)
+		return -ENOBUFS;
 	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_RESP, req->id);
 	table_read_begin(s->t);
-	for (uint8_t i = 0; i < req->count; i++)
-		if (section(s, &b, &req->items[i]) < 0)
+	for (uint8_t i = 0; i < req->count; i++) {
+		const struct sync_item *it = &req->items[i];
+		int rc;
+
+		if (busy)
+			rc = section_status(s, &b, it, table_vni_get(s->t, it->vni, &vi) == 0 ?
+			    vi.gen : it->gen, SYNC_RETRY);
+		else
+			rc = section(s, &b, it);
+		if (rc < 0)
 			break;	/* the VNIs left out are asked again */
+	}
 	table_read_end(s->t);
 	size_t len = sync_build_finish(&b);
 
 	udp_send(s->udp, buf, len, to);
 	STATS_INC(s->c, resp_tx);
 	STATS_ADD(s->c, resp_bytes, len);
+	return 0;
 }
 
-/* A request left the park (its VPC advanced, or its wait ran out): answer it. */
-static void
-unparked(void *arg, const struct sync_req *req, const struct sockaddr_in *from)
+static int
+answer_due(void *arg, const struct sync_req *req, const struct sockaddr_in *from)
 {
-	answer(arg, req, from);
+	return answer(arg, req, from, false);
+}
+
+/* Answer what is due, oldest first, while send buffers last; returns how many. */
+static uint32_t
+drain(struct serve *s)
+{
+	uint32_t n;
+
+	if (park_due(s->park) == 0)
+		return 0;
+	n = park_answer(s->park, answer_due, s);
+	STATS_SET(s->c, tx_backlog, park_due(s->park));
+	return n;
+}
+
+static void
+on_buf_back(struct udp *u, void *arg)
+{
+	(void)u;
+	drain(arg);
+}
+
+/*
+ * Answer now, or when a send buffer is back: behind those already due, so the first to
+ * find none is the first answered. Dropped only when the park has no room left either.
+ */
+static void
+respond(struct serve *s, const struct sync_req *req, const struct sockaddr_in *from)
+{
+	if (park_due(s->park) == 0 && answer(s, req, from, false) == 0)
+		return;
+	if (park_add_due(s->park, req, from) < 0) {
+		STATS_INC(s->c, tx_nobuf);
+		return;
+	}
+	STATS_INC(s->c, tx_backlogged);
+	STATS_SET(s->c, tx_backlog, park_due(s->park));
+}
+
+/* n requests left the wait and are due, behind those due before them: answer them. */
+static void
+unparked(struct serve *s, uint32_t n)
+{
+	uint32_t before = park_due(s->park) - n, sent;
+
+	STATS_SET(s->c, parked, park_waiting(s->park));
+	if (n == 0)
+		return;
+	sent = drain(s);
+	/* The oldest go first: of these n, those past the ones sent wait for a buffer. */
+	sent = sent > before ? sent - before : 0;
+	STATS_ADD(s->c, tx_backlogged, n - sent);
 }
 
 static void
@@ -242,12 +314,19 @@ on_request(struct serve *s, const struct sync_req *req, const struct sockaddr_in
 		if (wait > s->p.max_wait_ns)
 			wait = s->p.max_wait_ns;
 		if (park_add(s->park, req, from, loop_now(s->l) + wait) == 0) {
-			STATS_SET(s->c, parked, park_count(s->park));
+			STATS_SET(s->c, parked, park_waiting(s->park));
 			return;
 		}
+		/*
+		 * An empty OK would bring the request straight back here: RETRY sends the
+		 * learner to another gateway, or makes it pause.
+		 */
 		STATS_INC(s->c, park_full);
+		if (answer(s, req, from, true) < 0)
+			STATS_INC(s->c, tx_nobuf);	/* no room to wait for a buffer either */
+		return;
 	}
-	answer(s, req, from);
+	respond(s, req, from);
 }
 
 static void
@@ -287,9 +366,9 @@ serve_advance(struct serve *s, const struct ev_vni_advance *ev)
 	STATS_INC(s->c, advances_rx);
 	if (s->t == NULL)
 		return;
-	n = park_wake(s->park, ev->vni, unparked, s);
+	n = park_wake(s->park, ev->vni);
 	STATS_ADD(s->c, park_woken, n);
-	STATS_SET(s->c, parked, park_count(s->park));
+	unparked(s, n);
 }
 
 void
@@ -299,11 +378,14 @@ serve_tick(struct serve *s)
 
 	if (s->t == NULL)
 		return;
-	n = park_expire(s->park, loop_now(s->l), unparked, s);
-	if (n) {
-		STATS_ADD(s->c, park_expired, n);
-		STATS_SET(s->c, parked, park_count(s->park));
-	}
+	n = park_expire(s->park, loop_now(s->l));
+	STATS_ADD(s->c, park_expired, n);
+	unparked(s, n);
+	/*
+	 * on_buf_back answers what is due as buffers come back; were one wake-up ever
+	 * missed, this bounds the harm to a tick instead of a queue stuck for good.
+	 */
+	drain(s);
 	STATS_SET(s->c, tx_errors, udp_counters(s->udp)->tx_errors);
 }
 

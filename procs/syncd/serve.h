@@ -5,8 +5,9 @@
  * UNKNOWN without the VPC, else the changes since its version in version order, paged
  * with a cursor when they do not fit a datagram. A request with nothing new for any of
  * its VNIs is parked until one advances (the rule-store's ring says so) or its wait
- * runs out. Learn requests from the gateway's forwarder become LEARN datagrams to the
- * learner of the host that sent the frame.
+ * runs out, or told RETRY when the park is full. An answer that finds every send buffer
+ * in flight waits in the park for one. Learn requests from the gateway's forwarder
+ * become LEARN datagrams to the learner of the host that sent the frame.
  */
 #ifndef SYNCD_SERVE_H
 #define SYNCD_SERVE_H

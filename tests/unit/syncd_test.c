@@ -4,10 +4,12 @@
  * Changes come in pages that end with MORE and a cursor, resume right after it, and
  * hold every change once, in (version, ip) order, deletes as DEL entries; each VNI of a
  * request gets its own status; a request with nothing new is parked until its VPC
- * advances, its (capped) wait runs out, or is answered at once when the park is full;
- * sources outside the allow networks, over their rate or sending garbage are dropped
- * and counted; LEARNs reach the source VTEP's learner; and every counter agrees with
- * what the clients received (checked at the end of each test).
+ * advances or its (capped) wait runs out, or told to RETRY at once when the park is
+ * full; answers that find every send buffer in flight wait for one, in order, and none
+ * is lost; the park expires by deadline; sources outside the allow networks, over their
+ * rate (a burst of any size) or sending garbage are dropped and counted; LEARNs reach
+ * the source VTEP's learner; and every counter agrees with what the clients received
+ * (checked at the end of each test).
  *
  * No timing is asserted: each wait is bounded by HANG_NS, so a test that gets nowhere
  * fails instead of hanging. Addresses: syncd on 127.0.11.1, clients on 127.11.1.0/24
@@ -480,6 +482,8 @@ advance_event(uint32_t vni, uint32_t gen, uint64_t version)
 	serve_advance(S, &ev);
 }
 
+static uint64_t want_nobuf;	/* answers a test makes syncd drop */
+
 /*
  * Every answer and LEARN syncd counted has arrived whole and is what its counters say.
  * Loopback loses nothing at these rates, so the wait for the last ones is bounded.
@@ -487,6 +491,7 @@ advance_event(uint32_t vni, uint32_t gen, uint64_t version)
 static void
 check_counters(void)
 {
+	RUN_UNTIL(park_due(S->park) == 0);
 	RUN_UNTIL(got.resp + got.bad >= C.resp_tx && got.learns >= C.learn_tx);
 	cr_assert_eq(got.bad, 0, "a datagram from syncd failed to decode");
 	cr_assert_eq(C.resp_tx, got.resp);
@@ -498,8 +503,9 @@ check_counters(void)
 	cr_assert_eq(C.entries_tx, got.entries);
 	cr_assert_eq(C.pages_more, got.more);
 	cr_assert_eq(C.learn_tx, got.learns);
-	cr_assert_eq(C.parked, park_count(S->park));
-	cr_assert_eq(C.tx_nobuf, 0);
+	cr_assert_eq(C.parked, park_waiting(S->park));
+	cr_assert_eq(C.tx_backlog, 0);
+	cr_assert_eq(C.tx_nobuf, want_nobuf);
 	cr_assert_eq(udp_counters(S->udp)->tx_errors, 0);
 	for (int k = 0; k < CLIENTS_MAX; k++) {
 		if (CL[k].u == NULL)
@@ -881,7 +887,7 @@ Test(syncd, a_request_with_news_or_without_wait_is_answered_at_once)
 	cr_assert_eq(C.req_rx, 5);
 	cr_assert_eq(C.resp_tx, 5);
 	cr_assert_eq(C.parked, 0);
-	cr_assert_eq(park_count(S->park), 0, "nothing was parked");
+	cr_assert_eq(park_waiting(S->park), 0, "nothing was parked");
 	finish();
 }
 
@@ -981,12 +987,12 @@ Test(syncd, a_wait_longer_than_max_wait_is_cut_to_it)
 	finish();
 }
 
-Test(syncd, with_max_parked_held_a_request_is_answered_at_once)
+Test(syncd, with_max_parked_held_a_request_is_told_to_retry_at_once)
 {
 	static struct sync_resp r;
 	static struct sync_entry e[ENT_MAX];
 	struct serve_params p = params();
-	struct sync_item it;
+	struct sync_item it, items[2];
 	struct client *c;
 	uint32_t id[3];
 	bool seen[2] = { false, false };
@@ -994,6 +1000,7 @@ Test(syncd, with_max_parked_held_a_request_is_answered_at_once)
 	p.max_parked = 2;
 	c = start(&p, 16);
 	at_version_1(&m1, 340, "10.9.0.1");
+	at_version_1(&m2, 341, "10.9.1.1");
 	it = item(340, GEN, 1);
 	id[0] = ask(c, 5000, &it, 1);
 	id[1] = ask(c, 5000, &it, 1);
@@ -1002,7 +1009,19 @@ Test(syncd, with_max_parked_held_a_request_is_answered_at_once)
 	RUN_UNTIL(C.park_full == 1);
 	take(c, &r, e);
 	cr_assert_eq(r.id, id[2], "the request over max_parked is the one answered");
-	assert_nothing_new(&r.sections[0], 340, GEN, 1);
+	/* Not an empty OK, which would bring it straight back: elsewhere, or later. */
+	assert_status(&r.sections[0], 340, GEN, SYNC_RETRY, 1);
+	cr_assert_eq(r.sections[0].upto, 1);
+	/* Every VNI of it, each at the asker's version. */
+	items[0] = item(341, GEN, 1);
+	items[1] = item(340, GEN, 1);
+	ask(c, 5000, items, 2);
+	take(c, &r, e);
+	cr_assert_eq(r.count, 2);
+	assert_status(&r.sections[0], 341, GEN, SYNC_RETRY, 1);
+	assert_status(&r.sections[1], 340, GEN, SYNC_RETRY, 1);
+	cr_assert_eq(C.park_full, 2);
+	cr_assert_eq(C.sections_retry, 3);
 	cr_assert_eq(C.parked, 2);
 
 	/* The two held are still there, and leave when their VPC advances. */
@@ -1020,6 +1039,266 @@ Test(syncd, with_max_parked_held_a_request_is_answered_at_once)
 	}
 	cr_assert(seen[0] && seen[1]);
 	finish();
+}
+
+/* --- send buffers ---------------------------------------------------------------- */
+
+#define MANY		100	/* requests, against SEND_BUFS send buffers */
+#define SEND_BUFS	16
+
+/* n requests for it from c, parked: c's own send buffers come back as syncd reads them. */
+static uint32_t
+park_many(struct client *c, struct sync_item it, uint16_t wait_ms, uint32_t n)
+{
+	uint32_t id0 = next_id;
+
+	for (uint32_t k = 0; k < n; k++) {
+		ask(c, wait_ms, &it, 1);
+		if (k % 32 == 31)
+			RUN_UNTIL(C.parked == k + 1);
+	}
+	RUN_UNTIL(C.parked == n);
+	return id0;
+}
+
+/* n answers to the requests id0 .. id0 + n - 1, each once, each as check says. */
+static void
+take_each_once(struct client *c, uint32_t id0, uint32_t n,
+    void (*check)(const struct sync_resp *r))
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	static bool seen[MANY];
+
+	cr_assert_leq(n, MANY);
+	memset(seen, 0, sizeof(seen));
+	for (uint32_t k = 0; k < n; k++) {
+		take(c, &r, e);
+		cr_assert(r.id >= id0 && r.id < id0 + n, "an answer to request %u", r.id);
+		cr_assert(!seen[r.id - id0], "request %u answered twice", r.id);
+		seen[r.id - id0] = true;
+		cr_assert_eq(r.count, 1);
+		check(&r);
+	}
+	run_for(20);
+	cr_assert_eq(c->n, n, "%u answers to %u requests", c->n, n);
+}
+
+static void
+check_woken(const struct sync_resp *r)
+{
+	assert_section(&r->sections[0], 360, GEN, SYNC_OK, 1, 2);
+	cr_assert_eq(r->sections[0].count, 1);
+}
+
+Test(syncd, more_parked_requests_than_send_buffers_all_get_the_change)
+{
+	struct serve_params p = params();
+	struct client *c;
+	uint32_t id0;
+
+	p.send_buffers = SEND_BUFS;
+	p.max_parked = 2 * MANY;
+	c = start(&p, 16);
+	at_version_1(&m1, 360, "10.18.0.1");
+	id0 = park_many(c, item(360, GEN, 1), 5000, MANY);
+
+	model_put(&m1, 20, 2);
+	model_advance(&m1, 2);
+	advance_event(360, GEN, 2);
+	/* As many as there are buffers go at once; the others wait for them. */
+	cr_assert_eq(C.park_woken, MANY);
+	cr_assert_eq(C.parked, 0);
+	cr_assert_eq(C.resp_tx, SEND_BUFS);
+	cr_assert_eq(C.tx_backlog, MANY - SEND_BUFS);
+	cr_assert_eq(C.tx_backlogged, MANY - SEND_BUFS);
+	cr_assert_eq(park_due(S->park), MANY - SEND_BUFS);
+	/* No tick: the sends that complete free buffers for the rest. */
+	take_each_once(c, id0, MANY, check_woken);
+	cr_assert_eq(C.resp_tx, MANY);
+	cr_assert_eq(C.tx_backlog, 0);
+	cr_assert_eq(C.tx_backlogged, MANY - SEND_BUFS);
+	finish();	/* and tx_nobuf is 0: nothing was dropped */
+}
+
+static void
+check_expired(const struct sync_resp *r)
+{
+	assert_nothing_new(&r->sections[0], 370, GEN, 1);
+}
+
+Test(syncd, more_expired_requests_than_send_buffers_all_get_their_answer)
+{
+	struct serve_params p = params();
+	struct client *c;
+	uint32_t id0;
+
+	p.send_buffers = SEND_BUFS;
+	p.max_parked = 2 * MANY;
+	c = start(&p, 16);
+	at_version_1(&m1, 370, "10.19.0.1");
+	id0 = park_many(c, item(370, GEN, 1), 30, MANY);
+	run_for(40);	/* past every deadline; nothing ticks yet */
+	cr_assert_eq(C.parked, MANY);
+	serve_tick(S);
+	cr_assert_eq(C.park_expired, MANY);
+	cr_assert_eq(C.parked, 0);
+	cr_assert_eq(C.resp_tx, SEND_BUFS);
+	cr_assert_eq(C.tx_backlog, MANY - SEND_BUFS);
+	take_each_once(c, id0, MANY, check_expired);
+	cr_assert_eq(C.tx_backlogged, MANY - SEND_BUFS);
+	finish();
+}
+
+static void
+check_full_answer(const struct sync_resp *r)
+{
+	assert_section(&r->sections[0], 380, GEN, SYNC_OK, 0, 1);
+	cr_assert_eq(r->sections[0].count, 5);
+}
+
+Test(syncd, answers_finding_no_send_buffer_wait_in_the_park_and_drop_only_past_it)
+{
+	struct serve_params p = params();
+	struct sync_req req = { .count = 1 };
+	struct client *c;
+	uint32_t i;
+
+	p.send_buffers = SEND_BUFS;
+	p.max_parked = 8;
+	c = start(&p, 16);
+	at_version_1(&m1, 380, "10.20.0.1");
+	req.items[0] = item(380, GEN, 0);
+	/*
+	 * Straight in, as if one batch of receives brought them all: none of their sends
+	 * has completed when the next comes.
+	 */
+	for (i = 0; i < SEND_BUFS + 8 + 3; i++) {
+		req.id = 1000 + i;
+		on_request(S, &req, &c->addr);
+	}
+	cr_assert_eq(C.resp_tx, SEND_BUFS);
+	cr_assert_eq(C.tx_backlogged, 8, "as many wait as the park holds");
+	cr_assert_eq(C.tx_backlog, 8);
+	cr_assert_eq(C.tx_nobuf, 3, "the rest is dropped and counted");
+	want_nobuf = 3;
+	/* A request with nothing new finds the park full too: RETRY, also dropped. */
+	req.id = 2000;
+	req.items[0] = item(380, GEN, 1);
+	req.wait_ms = 5000;
+	on_request(S, &req, &c->addr);
+	cr_assert_eq(C.park_full, 1);
+	cr_assert_eq(C.tx_nobuf, 4);
+	want_nobuf = 4;
+	take_each_once(c, 1000, SEND_BUFS + 8, check_full_answer);
+	cr_assert_eq(C.tx_backlog, 0);
+	finish();
+}
+
+/* --- the park, alone ------------------------------------------------------------------ */
+
+static uint32_t answered[64], nanswered, answer_limit;
+
+static int
+record(void *arg, const struct sync_req *req, const struct sockaddr_in *from)
+{
+	(void)arg;
+	(void)from;
+	if (nanswered == answer_limit)
+		return -ENOBUFS;
+	answered[nanswered++] = req->id;
+	return 0;
+}
+
+static struct sync_req
+req_on(uint32_t id, uint32_t vni)
+{
+	return (struct sync_req){ .id = id, .count = 1, .items = { item(vni, GEN, 1) } };
+}
+
+Test(park, expires_by_deadline_whatever_the_order_they_came_in)
+{
+	struct sockaddr_in from = sin_of(SERVER_IP, 1);
+	struct park *p = park_new(48);
+	uint64_t dl[40];
+
+	cr_assert_not_null(p);
+	/* Deadlines 10 .. 400 in a scrambled order (37 is prime to 40), on VNIs 1..4. */
+	for (uint32_t k = 0; k < 40; k++) {
+		struct sync_req r = req_on(k, 1 + k % 4);
+
+		dl[k] = 10 + (k * 37 % 40) * 10;
+		cr_assert_eq(park_add(p, &r, &from, dl[k]), 0);
+	}
+	/* Those on VNI 2 leave by their VNI, in the order they came; the heap lets go. */
+	cr_assert_eq(park_wake(p, 2), 10);
+	cr_assert_eq(park_waiting(p), 30);
+	answer_limit = UINT32_MAX;
+	cr_assert_eq(park_answer(p, record, NULL), 10);
+	for (uint32_t j = 0; j < 10; j++)
+		cr_assert_eq(answered[j], 1 + 4 * j);
+	nanswered = 0;
+	/* The others one at a time, each at its own deadline, never one of VNI 2. */
+	for (uint64_t t = 0; t <= 410; t += 5) {
+		uint32_t want = UINT32_MAX;
+
+		for (uint32_t k = 0; k < 40; k++)
+			if (k % 4 != 1 && dl[k] == t)
+				want = k;
+		cr_assert_eq(park_expire(p, t), want != UINT32_MAX, "at %llu",
+		    (unsigned long long)t);
+		if (want != UINT32_MAX) {
+			cr_assert_eq(park_answer(p, record, NULL), 1);
+			cr_assert_eq(answered[nanswered - 1], want, "at %llu: request %u, want %u",
+			    (unsigned long long)t, answered[nanswered - 1], want);
+		}
+	}
+	cr_assert_eq(nanswered, 30);
+	cr_assert_eq(park_waiting(p) + park_due(p), 0);
+	cr_assert_eq(park_wake(p, 1), 0, "a VNI's requests that expired are not woken");
+	park_free(p);
+}
+
+Test(park, due_requests_leave_oldest_first_and_stay_while_there_is_no_buffer)
+{
+	struct sockaddr_in from = sin_of(SERVER_IP, 1);
+	struct park *p = park_new(6);
+	struct sync_req r;
+
+	cr_assert_not_null(p);
+	for (uint32_t k = 0; k < 5; k++) {
+		r = req_on(k, 7);
+		cr_assert_eq(park_add(p, &r, &from, 1000 + k), 0);
+	}
+	r = req_on(10, 8);
+	cr_assert_eq(park_add_due(p, &r, &from), 0);
+	cr_assert_eq(park_wake(p, 7), 5);
+	cr_assert_eq(park_due(p), 6);
+
+	/* Two buffers: the two oldest; the rest stay, in order, and hold their slots. */
+	answer_limit = 2;
+	cr_assert_eq(park_answer(p, record, NULL), 2);
+	cr_assert_eq(answered[0], 10);
+	cr_assert_eq(answered[1], 0);
+	cr_assert_eq(park_due(p), 4);
+	r = req_on(20, 7);
+	cr_assert_eq(park_add(p, &r, &from, 5), 0);
+	r = req_on(21, 9);
+	cr_assert_eq(park_add(p, &r, &from, 1), 0);
+	cr_assert_eq(park_add(p, &r, &from, 1), -ENOSPC, "due requests count against max");
+	cr_assert_eq(park_add_due(p, &r, &from), -ENOSPC);
+	cr_assert_eq(park_answer(p, record, NULL), 0, "no buffer: nothing leaves");
+	cr_assert_eq(park_expire(p, 1000000), 2);
+	cr_assert_eq(park_wake(p, 7), 0, "a due request is not woken again");
+
+	answer_limit = UINT32_MAX;
+	cr_assert_eq(park_answer(p, record, NULL), 6);
+	for (uint32_t j = 0; j < 4; j++)
+		cr_assert_eq(answered[2 + j], 1 + j);
+	cr_assert_eq(answered[6], 21, "expired by deadline: 21 (at 1) before 20 (at 5)");
+	cr_assert_eq(answered[7], 20);
+	cr_assert_eq(park_waiting(p) + park_due(p), 0);
+	park_free(p);
 }
 
 Test(syncd, a_request_parked_on_two_vnis_is_answered_once)
@@ -1154,6 +1433,23 @@ Test(syncd, a_source_over_its_rate_is_dropped_and_counted)
 	assert_nothing_new(&r.sections[0], 410, GEN, 1);
 	cr_assert_eq(C.req_denied + C.req_malformed, 0);
 	finish();
+}
+
+Test(admit, a_burst_past_what_32_bits_of_thousandths_hold_is_whole)
+{
+	static struct admit a;
+	struct addr_cidr net = { .net = ip4("10.0.0.0"), .len = 8 };
+	uint32_t ip = ip4("10.0.0.1"), n;
+
+	/* 5e6 requests are 5e9 thousandths: past 2^32. The bucket starts full. */
+	admit_init(&a, &net, 1, 10000000, 5000000);
+	for (n = 0; n <= 5000000 && admit_take(&a, ip, 1000); n++)
+		;
+	cr_assert_eq(n, 5000000, "a burst of 5000000 let %u through", n);
+	/* A second at 1e7 a second fills it again, to the burst and no further. */
+	for (n = 0; n <= 5000000 && admit_take(&a, ip, 1000 + 1000000000); n++)
+		;
+	cr_assert_eq(n, 5000000, "refilled to %u, want 5000000", n);
 }
 
 Test(syncd, malformed_datagrams_are_dropped_and_counted)

@@ -4,8 +4,9 @@
  * byte) and at most once, from the right port; loopback loses none while the receiver
  * keeps up, but the test only demands nearly all. A datagram larger than dgram_max is
  * counted as truncated and dropped; udp_buf runs out (and counts it) while every buffer
- * is held or in flight; udp_free from a callback, or with operations in flight, frees
- * everything (the ASan build checks the frees; every build checks the fd got closed).
+ * is held or in flight, and the next send to complete then says a buffer is back;
+ * udp_free from a callback, or with operations in flight, frees everything (the ASan
+ * build checks the frees; every build checks the fd got closed).
  */
 #include "common/loop.h"
 #include "common/mix.h"
@@ -421,6 +422,85 @@ Test(udp, udp_buf_returns_null_while_every_buffer_is_held_or_in_flight)
 		udp_drop(nobuf_tx, b[i]);
 	cr_assert_eq(udp_counters(nobuf_tx)->tx_nobuf, 3);
 	udp_free(nobuf_tx);
+	udp_free(rx);
+	drain();
+	loop_free(L);
+}
+
+/* buf_back: counts its calls; while refilling, sends on every buffer it can get. */
+static struct {
+	struct udp *u;
+	struct sockaddr_in to;
+	uint64_t calls, sent, limit;
+	bool refill;
+} back;
+
+static void
+back_send(void)
+{
+	uint8_t *b;
+
+	while (back.sent < back.limit && (b = udp_buf(back.u)) != NULL) {
+		memset(b, (int)back.sent, 64);
+		udp_send(back.u, b, 64, &back.to);
+		back.sent++;
+	}
+}
+
+static void
+back_fn(struct udp *u, void *arg)
+{
+	(void)arg;
+	cr_assert_eq(u, back.u);
+	back.calls++;
+	if (back.refill)
+		back_send();
+}
+
+static bool
+back_sent(void)
+{
+	return udp_counters(back.u)->tx == back.sent;
+}
+
+Test(udp, buf_back_is_called_once_a_buffer_returns_after_udp_buf_found_none)
+{
+	struct udp_params p = { .nrecv = 2, .nsend = 4, .dgram_max = 64, .buf_back = back_fn };
+	struct sink s = { 0 };
+	struct udp *rx;
+
+	new_loop();
+	memset(&back, 0, sizeof(back));
+	back.u = new_udp(&p, sink_recv, &s);
+	rx = new_udp(&p, sink_recv, &s);
+	back.to = loopback(udp_port(rx));
+
+	/* Buffers that were always there to take: nobody waits, nobody is told. */
+	back.limit = 4;
+	back_send();
+	run_until(back_sent);
+	drain();
+	cr_assert_eq(back.calls, 0, "told, though udp_buf never found none");
+
+	/* Every buffer in flight and two NULLs: one call, at the first completion. */
+	back.limit = 8;
+	back_send();
+	cr_assert_null(udp_buf(back.u));
+	run_until(back_sent);
+	drain();
+	cr_assert_eq(back.calls, 1, "%llu calls for 4 completions after 2 NULLs",
+	    (unsigned long long)back.calls);
+
+	/* A callee that takes buffers until none is left is told again each time. */
+	back.refill = true;
+	back.limit = 100;
+	back_send();
+	run_until(back_sent);
+	cr_assert_eq(back.sent, 100, "sends stopped: a NULL in the callback was not re-armed");
+	drain();
+	cr_assert_eq(udp_counters(back.u)->tx, 100);
+	cr_assert_eq(udp_counters(back.u)->tx_errors, 0);
+	udp_free(back.u);
 	udp_free(rx);
 	drain();
 	loop_free(L);
