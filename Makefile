@@ -47,7 +47,7 @@ STRESS_BIN := $(STRESS_SRC:tests/stress/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit-test shell-test bench clean format fuzz
+.PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
@@ -113,8 +113,8 @@ unit-test: $(UNIT_BIN)
 	    if grep -q "^SUMMARY: [A-Za-z]*Sanitizer" $$t.out; then \
 	        echo "$$t: a sanitizer reported (see $$t.out)"; exit 1; fi; done
 
-# Every tests/*.sh and tests/e2e/*.sh but the library they source.
-SHELL_TESTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
+# Every tests/*.sh and tests/e2e/*.sh but the libraries they source.
+SHELL_TESTS := $(filter-out tests/lib.sh tests/e2e/topo.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
 shell-test: all
 	@set -e; for t in $(SHELL_TESTS); do echo "== $$t"; BUILD=$(BUILD) bash $$t; done
 
@@ -138,6 +138,14 @@ bench: deps
 
 $(BENCH_BIN): $(LIB)
 bench-bins: $(BENCH_BIN)
+
+# A whole cluster in network namespaces, narrated, left running (tools/vpcfwd-demo, from
+# etc/demo/); demo-stop removes it, whatever state a run left it in.
+demo: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tools/vpcfwd-demo start
+demo-stop:
+	BUILD=$(BUILD) tools/vpcfwd-demo stop
 
 # Fuzz targets: fuzz/<name>.c defines LLVMFuzzerTestOneInput; fuzz/corpus/<name>/ seeds it.
 # `make fuzz` runs each for FUZZ_SECONDS (CI: a short budget).
