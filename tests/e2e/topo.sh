@@ -15,9 +15,12 @@
 # with different prefixes never collide and topo_down can find and remove everything
 # from the prefix alone (after a failed or interrupted run, or from another shell).
 #
-#	. tests/e2e/topo.sh
-#	topo_init e2e$$ "$tmpdir/topo"      # PREFIX DIR (the demo: demo /run/vpcfwd-demo)
-#	trap topo_down EXIT
+#	. tests/lib.sh; . tests/e2e/topo.sh
+#	t_init migrate
+#	topo_init "m$$" "$T_OUT/topo"       # PREFIX DIR (the demo: demo /run/vpcfwd-demo)
+#	# topo_down, then lib.sh's cleanup with the test's exit status; set +e and no ERR
+#	# trap, or (exit $rc) of a failed test would end the trap early or be reported
+#	trap 'rc=$?; trap - ERR; set +e; topo_down; (exit $rc); _t_cleanup' EXIT
 #	topo_cluster                         # underlay, the six nodes, their configurations
 #	topo_start controller; topo_ctl_wait
 #	topo_ctl vpc create blue --vni 100 --cidr 10.0.0.0/24
@@ -30,7 +33,9 @@
 #
 # Functions (each returns non-zero with one "topo: ..." line on stderr when it fails):
 #
-# topo_init PREFIX DIR   PREFIX: 1..12 characters of [a-z0-9], then [a-z0-9-]; DIR: where
+# topo_init PREFIX DIR   PREFIX: 1..12 characters of [a-z0-9-], the first not '-' (a VM's
+#                        TAP is PREFIX-NAME, 15 characters at most: "m$$" leaves a VM
+#                        name 6 characters at worst, the demo's "demo" 10); DIR: where
 #                        configurations, run dirs, logs and the controller's data go
 #                        (made; removed by topo_down). BUILD (default build) names the
 #                        build directory whose bin/ has the programs.
@@ -255,8 +260,9 @@ topo_vm()
 	mkdir -p "$TOPO_DIR/vms" || return
 	log=$TOPO_DIR/vms/$name.log
 	: >"$log"
-	_topo_ns "$ns" setsid bash -c "$(declare -f _topo_vm_agent); _topo_vm_agent $tap $cidr $log" \
-	    </dev/null >/dev/null 2>&1 &
+	_topo_ns "$ns" setsid bash -c \
+	    "$(declare -f _topo_vm_agent); _topo_vm_agent $tap $cidr $log" </dev/null \
+	    >/dev/null 2>&1 &
 	disown
 	args=(vm create "$name" --vpc "$vpc" --ip "${cidr%/*}" --host "$host" --tap "$tap")
 	[[ -z $mac ]] || args+=(--mac "$mac")
