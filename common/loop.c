@@ -39,6 +39,8 @@ struct loop {
 	struct loop_timer *timers;	/* armed, sorted by due_ns */
 	uint64_t now_ns;
 	bool has_futex;			/* IORING_OP_FUTEX_WAIT works */
+	void (*flush)(void *arg);	/* after each batch of completions */
+	void *flush_arg;
 };
 
 static void
@@ -258,6 +260,13 @@ loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns)
 	}
 }
 
+void
+loop_set_flush(struct loop *l, void (*fn)(void *arg), void *arg)
+{
+	l->flush = fn;
+	l->flush_arg = arg;
+}
+
 int
 loop_run(struct loop *l, volatile sig_atomic_t *stop)
 {
@@ -291,6 +300,8 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			return r;
 		l->now_ns = clock_mono_ns();
 		loop_dispatch(l);
+		if (l->flush != NULL)
+			l->flush(l->flush_arg);
 		l->now_ns = clock_mono_ns();
 		loop_fire_timers(l);
 	}

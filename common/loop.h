@@ -67,6 +67,11 @@ void loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns);
  */
 int loop_futex_wait(struct loop *l, struct loop_op *op, uint32_t *addr, uint32_t val);
 bool loop_has_futex(const struct loop *l);
+/*
+ * fn(arg) after each batch of completions, before timers fire and the next submit: a
+ * data path collects what the completions brought and handles it as one batch.
+ */
+void loop_set_flush(struct loop *l, void (*fn)(void *arg), void *arg);
 /* Submit what is queued now (for callers that want an operation started at once). */
 int loop_submit(struct loop *l);
 uint64_t loop_now(const struct loop *l);	/* monotonic ns at the last wake-up */

@@ -1,0 +1,48 @@
+/*
+ * The forwarder's counters, declared once (shm/stats.h). Every frame received is either
+ * sent (one of the tx_* paths) or dropped under exactly one drop_* reason.
+ */
+#ifndef FORWARDER_COUNTERS_H
+#define FORWARDER_COUNTERS_H
+
+#include "shm/stats.h"
+
+#define FORWARDER_COUNTERS(X)						\
+	X(rx_vxlan,        COUNTER, "VXLAN datagrams received")		\
+	X(rx_tap,          COUNTER, "frames read from the VMs' TAPs")	\
+	X(rx_bytes,        COUNTER, "bytes received (UDP payloads and TAP frames)") \
+	X(rx_learn_bit,    COUNTER, "VXLAN frames received with the learn bit") \
+	X(tx_direct,       COUNTER, "vswitch: frames sent straight to the rule's VTEP") \
+	X(tx_gateway,      COUNTER, "vswitch: frames sent via a gateway (no rule)") \
+	X(tx_learn,        COUNTER, "vswitch: of those, with the learn bit")	\
+	X(tx_local,        COUNTER, "vswitch: frames between two VMs of this host") \
+	X(tx_onward,       COUNTER, "vswitch: frames for a VM that left, sent on via a gateway") \
+	X(tx_delivered,    COUNTER, "vswitch: frames from VXLAN written to a VM's TAP") \
+	X(tx_relayed,      COUNTER, "gateway: frames relayed to the rule's VTEP") \
+	X(tx_bytes,        COUNTER, "bytes sent (UDP payloads and TAP frames)") \
+	X(arp_replies,     COUNTER, "ARP requests answered")			\
+	X(learn_req,       COUNTER, "gateway: learn requests put on syncd's ring") \
+	X(learn_ring_full, COUNTER, "gateway: learn requests dropped: ring full") \
+	X(drop_malformed,  COUNTER, "dropped: not VXLAN (short, bad flags, reserved bits)") \
+	X(drop_truncated,  COUNTER, "dropped: larger than a buffer")	\
+	X(drop_bad_frame,  COUNTER, "dropped: inner frame too short or bad IPv4 header") \
+	X(drop_unsupported, COUNTER, "dropped: not IPv4 nor an ARP request (IPv6, VLAN, ...)") \
+	X(drop_group,      COUNTER, "dropped: multicast or broadcast IPv4 destination") \
+	X(drop_spoofed,    COUNTER, "dropped: a VM's frame with another source IP") \
+	X(drop_no_rule,    COUNTER, "gateway: dropped: no rule for the destination") \
+	X(drop_not_local,  COUNTER, "vswitch: dropped: from a gateway for a VM not here") \
+	X(drop_loop,       COUNTER, "dropped: the rule points back at this VTEP") \
+	X(drop_no_gateway, COUNTER, "vswitch: dropped: no rule and no gateway known") \
+	X(drop_wrong_vni,  COUNTER, "vswitch: dropped: VNI of no local VM") \
+	X(drop_no_table,   COUNTER, "dropped: the node's rule table is not there yet") \
+	X(drop_arp,        COUNTER, "ARP requests not answered (own address, unknown target)") \
+	X(drop_nobuf,      COUNTER, "receives not re-armed at once: every buffer in use") \
+	X(rx_errors,       COUNTER, "receives that failed")			\
+	X(tx_errors,       COUNTER, "sends and TAP writes that failed")	\
+	X(tap_errors,      COUNTER, "TAPs that could not be opened (retried)") \
+	X(ports,           GAUGE,   "vswitch: VM ports with their TAP open") \
+	X(bufs_free,       GAUGE,   "packet buffers free")			\
+	X(table_attached,  GAUGE,   "1 once the node's rule table is attached")
+STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
+
+#endif

@@ -1,0 +1,698 @@
+/*
+ * dp: see dp.h. Invariants:
+ * - A pkt is in exactly one place: the pool, a receive or send in flight, or the batch.
+ * - A vport's inflight counts the reads and writes on its TAP; the vport is closed only
+ *   when it drops to 0 (vports.c), so a completion always finds its vport.
+ * - The batch is handled before the loop submits or sleeps, so a frame waits at most
+ *   one trip through the loop.
+ */
+#include "dp.h"
+#include "common/log.h"
+#include "common/mix.h"
+#include "common/vxlan.h"
+#include "shm/events.h"
+#include "pkt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BATCH_MAX	256
+#define LEARN_SLOTS	16384		/* per-destination learn-bit limiter, direct-mapped */
+#define SOCKBUF		(8 << 20)
+
+enum item_kind { IT_TAP_IP, IT_TAP_ARP, IT_GW_IP, IT_GW_ARP };
+
+/* A frame waiting for the batch's lookups. */
+struct item {
+	struct pkt *p;
+	struct vport *v;		/* vswitch: the VM it came from */
+	enum item_kind kind;
+	uint8_t learn;			/* gateway: the learn bit was set */
+};
+
+struct learn_slot {
+	uint32_t vni, ip;
+	uint64_t at;
+};
+
+struct dp {
+	struct loop *l;
+	struct dp_params p;
+	struct forwarder_counters *c;
+	int fd;
+	uint32_t self;			/* our VTEP, host order */
+	struct pkt_pool pool;
+	uint32_t udp_armed;
+	bool tap_starved;		/* a TAP read was not armed for want of a buffer */
+	bool stopping;
+	struct table *t;
+	struct vports *vp;
+	struct ring *learn;
+	struct pkt *batch[BATCH_MAX];
+	uint32_t nbatch;
+	struct item items[BATCH_MAX];
+	struct table_key keys[BATCH_MAX];
+	struct table_rule rules[BATCH_MAX];
+	bool hit[BATCH_MAX];
+	struct ev_learn_req lreq[BATCH_MAX];
+	struct table_peer peers[TABLE_PEERS_MAX];
+	uint32_t npeers;
+	struct learn_slot *lslots;
+	struct loop_op cancel_op;
+	struct log_ratelimit rl;
+};
+
+static void dp_flush(void *arg);
+
+/* ---- I/O ---------------------------------------------------------------------------- */
+
+static void
+on_sent(struct loop_op *op, int res, uint32_t flags)
+{
+	struct pkt *p = (struct pkt *)op;
+	struct dp *d = op->arg;
+
+	(void)flags;
+	if (res < 0) {
+		STATS_INC(d->c, tx_errors);
+		log_warnx_rl(&d->rl, "send to %s: %s", inet_ntoa(p->addr.sin_addr),
+		    strerror(-res));
+	}
+	pkt_put(&d->pool, p);
+}
+
+/* Send p's data (VXLAN header first) to ip:port. */
+static void
+send_udp(struct dp *d, struct pkt *p, uint32_t ip, uint16_t port)
+{
+	p->addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(ip) };
+	p->iov = (struct iovec){ p->buf + p->off, p->len };
+	p->msg = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
+	    .msg_iov = &p->iov, .msg_iovlen = 1 };
+	p->op = (struct loop_op){ .cb = on_sent, .arg = d };
+	io_uring_prep_sendmsg(loop_sqe(d->l, &p->op), d->fd, &p->msg, 0);
+	STATS_ADD(d->c, tx_bytes, p->len);
+}
+
+static void
+on_written(struct loop_op *op, int res, uint32_t flags)
+{
+	struct pkt *p = (struct pkt *)op;
+	struct dp *d = op->arg;
+
+	(void)flags;
+	if (res < 0 && res != -ECANCELED)
+		STATS_INC(d->c, tx_errors);
+	vports_op_done(vports_at(d->vp, (uint32_t)p->port));
+	pkt_put(&d->pool, p);
+}
+
+/* Write p's data (a frame) to v's TAP. */
+static void
+write_tap(struct dp *d, struct pkt *p, struct vport *v)
+{
+	p->port = (int32_t)(v - vports_at(d->vp, 0));
+	p->op = (struct loop_op){ .cb = on_written, .arg = d };
+	io_uring_prep_write(loop_sqe(d->l, &p->op), v->fd, p->buf + p->off, p->len, 0);
+	v->inflight++;
+	STATS_ADD(d->c, tx_bytes, p->len);
+}
+
+static void
+batch_add(struct dp *d, struct pkt *p)
+{
+	d->batch[d->nbatch++] = p;
+	if (d->nbatch == BATCH_MAX)
+		dp_flush(d);
+}
+
+static bool arm_udp(struct dp *d);
+
+static void
+on_udp_rx(struct loop_op *op, int res, uint32_t flags)
+{
+	struct pkt *p = (struct pkt *)op;
+	struct dp *d = op->arg;
+
+	(void)flags;
+	d->udp_armed--;
+	if (res < 0 || d->stopping) {
+		if (res != -ECANCELED && !d->stopping) {
+			STATS_INC(d->c, rx_errors);
+			log_warnx_rl(&d->rl, "VXLAN receive: %s", strerror(-res));
+		}
+		pkt_put(&d->pool, p);
+		return;
+	}
+	STATS_INC(d->c, rx_vxlan);
+	STATS_ADD(d->c, rx_bytes, res);
+	if ((size_t)res > PKT_SIZE) {
+		STATS_INC(d->c, drop_truncated);
+		pkt_put(&d->pool, p);
+	} else {
+		p->off = 0;
+		p->len = (uint32_t)res;
+		batch_add(d, p);
+	}
+	arm_udp(d);
+}
+
+static bool
+arm_udp(struct dp *d)
+{
+	struct pkt *p;
+
+	if (d->stopping || d->udp_armed >= d->p.udp_recvs)
+		return false;
+	if ((p = pkt_get(&d->pool)) == NULL) {
+		STATS_INC(d->c, drop_nobuf);
+		return false;
+	}
+	p->port = -1;
+	p->iov = (struct iovec){ p->buf, PKT_SIZE };
+	p->msg = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
+	    .msg_iov = &p->iov, .msg_iovlen = 1 };
+	p->op = (struct loop_op){ .cb = on_udp_rx, .arg = d };
+	/* MSG_TRUNC: a datagram larger than the buffer reports its real size. */
+	io_uring_prep_recvmsg(loop_sqe(d->l, &p->op), d->fd, &p->msg, MSG_TRUNC);
+	d->udp_armed++;
+	return true;
+}
+
+static bool arm_tap(struct dp *d, struct vport *v);
+
+static void
+on_tap_rx(struct loop_op *op, int res, uint32_t flags)
+{
+	struct pkt *p = (struct pkt *)op;
+	struct dp *d = op->arg;
+	struct vport *v = vports_at(d->vp, (uint32_t)p->port);
+
+	(void)flags;
+	v->reads--;
+	if (res <= 0 || d->stopping || v->closing) {
+		if (res != -ECANCELED && !d->stopping && !v->closing) {
+			/* The device went away (its namespace was deleted): open it again. */
+			STATS_INC(d->c, rx_errors);
+			log_warnx_rl(&d->rl, "TAP %s: read: %s", v->port.tap,
+			    res < 0 ? strerror(-res) : "end of file");
+			vports_reopen(v);
+		}
+		pkt_put(&d->pool, p);
+		vports_op_done(v);
+		return;
+	}
+	STATS_INC(d->c, rx_tap);
+	STATS_ADD(d->c, rx_bytes, res);
+	p->off = VXLAN_HLEN;
+	p->len = (uint32_t)res;
+	vports_op_done(v);
+	batch_add(d, p);
+	arm_tap(d, v);
+}
+
+static bool
+arm_tap(struct dp *d, struct vport *v)
+{
+	struct pkt *p;
+
+	if (d->stopping || v->closing || v->fd < 0 || v->reads >= d->p.tap_recvs)
+		return false;
+	if ((p = pkt_get(&d->pool)) == NULL) {
+		STATS_INC(d->c, drop_nobuf);
+		d->tap_starved = true;
+		return false;
+	}
+	p->port = (int32_t)(v - vports_at(d->vp, 0));
+	p->op = (struct loop_op){ .cb = on_tap_rx, .arg = d };
+	/* Room in front for the VXLAN header the frame may get. */
+	io_uring_prep_read(loop_sqe(d->l, &p->op), v->fd, p->buf + VXLAN_HLEN,
+	    PKT_SIZE - VXLAN_HLEN, 0);
+	v->reads++;
+	v->inflight++;
+	return true;
+}
+
+void
+dp_port_opened(struct vport *v, void *arg)
+{
+	struct dp *d = arg;
+
+	while (arm_tap(d, v))
+		;
+}
+
+/* ---- decisions ------------------------------------------------------------------------ */
+
+static void
+drop(struct dp *d, struct pkt *p)
+{
+	pkt_put(&d->pool, p);
+}
+
+#define DROP(d, p, ctr)	do { STATS_INC((d)->c, ctr); drop((d), (p)); } while (0)
+
+/* A live gateway for (vni, ip) by hash, so one flow stays on one gateway; 0: none. */
+static uint32_t
+pick_gateway(const struct dp *d, uint32_t vni, uint32_t ip)
+{
+	uint32_t live = 0, k, h = (uint32_t)(mix64((uint64_t)vni << 32 | ip) >> 32);
+
+	for (uint32_t i = 0; i < d->npeers; i++)
+		live += d->peers[i].up != 0;
+	if (d->npeers == 0)
+		return 0;
+	if (live == 0)		/* all down: any one is better than dropping */
+		return d->peers[h % d->npeers].addr;
+	k = h % live;
+	for (uint32_t i = 0; i < d->npeers; i++)
+		if (d->peers[i].up && k-- == 0)
+			return d->peers[i].addr;
+	return 0;
+}
+
+static bool
+from_gateway(const struct dp *d, uint32_t ip)
+{
+	for (uint32_t i = 0; i < d->npeers; i++)
+		if (d->peers[i].addr == ip)
+			return true;
+	return false;
+}
+
+/* Whether a frame to (vni, ip) may carry the learn bit now. */
+static bool
+learn_allow(struct dp *d, uint32_t vni, uint32_t ip)
+{
+	struct learn_slot *s = &d->lslots[mix64((uint64_t)vni << 32 | ip) % LEARN_SLOTS];
+	uint64_t now = loop_now(d->l);
+
+	if (s->vni == vni && s->ip == ip && s->at != 0 && now - s->at < d->p.learn_interval_ns)
+		return false;
+	*s = (struct learn_slot){ .vni = vni, .ip = ip, .at = now };
+	return true;
+}
+
+/* Put a VXLAN header in front of p's frame and send it to vtep. */
+static void
+encap_send(struct dp *d, struct pkt *p, uint32_t vni, bool learn, uint32_t vtep)
+{
+	p->off -= VXLAN_HLEN;
+	p->len += VXLAN_HLEN;
+	vxlan_write(p->buf + p->off, &(struct vxlan_hdr){ .vni = vni, .learn = learn });
+	send_udp(d, p, vtep, d->p.vxlan_port);
+}
+
+/* vswitch: a VM's frame to an address it has no rule for: via a gateway. */
+static void
+via_gateway(struct dp *d, struct pkt *p, uint32_t vni, uint32_t dst)
+{
+	uint32_t gw = pick_gateway(d, vni, dst);
+	bool learn;
+
+	if (gw == 0) {
+		DROP(d, p, drop_no_gateway);
+		return;
+	}
+	learn = learn_allow(d, vni, dst);
+	STATS_INC(d->c, tx_gateway);
+	if (learn)
+		STATS_INC(d->c, tx_learn);
+	encap_send(d, p, vni, learn, gw);
+}
+
+static void
+vswitch_from_udp(struct dp *d, struct pkt *p)
+{
+	uint8_t *f = p->buf + p->off + VXLAN_HLEN;
+	struct vxlan_hdr vh;
+	struct frame_info fi;
+	struct vport *v;
+	uint32_t from = ntohl(p->addr.sin_addr.s_addr), gw;
+
+	if (vxlan_parse(p->buf + p->off, p->len, &vh) < 0) {
+		DROP(d, p, drop_malformed);
+		return;
+	}
+	if (vh.learn)
+		STATS_INC(d->c, rx_learn_bit);
+	switch (frame_parse(f, p->len - VXLAN_HLEN, &fi)) {
+	case FRAME_BAD:
+		DROP(d, p, drop_bad_frame);
+		return;
+	case FRAME_IPV4:
+		break;
+	default:
+		DROP(d, p, drop_unsupported);
+		return;
+	}
+	if (d->vp && (v = vports_find(d->vp, vh.vni, fi.dst_ip)) != NULL) {
+		memcpy(frame_dst_mac(f), v->port.mac, FRAME_MAC_LEN);
+		p->off += VXLAN_HLEN;
+		p->len -= VXLAN_HLEN;
+		STATS_INC(d->c, tx_delivered);
+		write_tap(d, p, v);
+		return;
+	}
+	/*
+	 * The VM is not here (it left, or never was). From a gateway, sending it back
+	 * could loop until that gateway hears of the move: drop. From a host with a stale
+	 * rule: on via a gateway, which knows where the VM went.
+	 */
+	if (from_gateway(d, from) || (gw = pick_gateway(d, vh.vni, fi.dst_ip)) == 0) {
+		DROP(d, p, drop_not_local);
+		return;
+	}
+	vxlan_clear_learn(p->buf + p->off);
+	STATS_INC(d->c, tx_onward);
+	send_udp(d, p, gw, d->p.vxlan_port);
+}
+
+/* vswitch: a frame from VM v. Returns true when it waits for the batch's lookup. */
+static bool
+vswitch_from_tap(struct dp *d, struct pkt *p, struct vport *v, struct item *it,
+    struct table_key *k)
+{
+	uint8_t *f = p->buf + p->off;
+	struct frame_info fi;
+	struct vport *to;
+
+	switch (frame_parse(f, p->len, &fi)) {
+	case FRAME_BAD:
+		DROP(d, p, drop_bad_frame);
+		return false;
+	case FRAME_OTHER:
+		DROP(d, p, drop_unsupported);
+		return false;
+	case FRAME_ARP_REQUEST:
+		if (fi.dst_ip == v->port.ip) {	/* probing its own address */
+			DROP(d, p, drop_arp);
+			return false;
+		}
+		if ((to = vports_find(d->vp, v->port.vni, fi.dst_ip)) != NULL) {
+			frame_arp_reply(f, to->port.mac);
+			STATS_INC(d->c, arp_replies);
+			write_tap(d, p, v);
+			return false;
+		}
+		*it = (struct item){ .p = p, .v = v, .kind = IT_TAP_ARP };
+		*k = (struct table_key){ .vni = v->port.vni, .ip = fi.dst_ip };
+		return true;
+	case FRAME_IPV4:
+		break;
+	}
+	if (fi.src_ip != v->port.ip) {
+		DROP(d, p, drop_spoofed);
+		return false;
+	}
+	if (ipv4_is_group(fi.dst_ip)) {
+		DROP(d, p, drop_group);
+		return false;
+	}
+	if ((to = vports_find(d->vp, v->port.vni, fi.dst_ip)) != NULL) {
+		memcpy(frame_dst_mac(f), to->port.mac, FRAME_MAC_LEN);
+		STATS_INC(d->c, tx_local);
+		write_tap(d, p, to);
+		return false;
+	}
+	*it = (struct item){ .p = p, .v = v, .kind = IT_TAP_IP };
+	*k = (struct table_key){ .vni = v->port.vni, .ip = fi.dst_ip };
+	return true;
+}
+
+static bool
+gateway_from_udp(struct dp *d, struct pkt *p, struct item *it, struct table_key *k)
+{
+	struct vxlan_hdr vh;
+	struct frame_info fi;
+	enum frame_kind kind;
+
+	if (vxlan_parse(p->buf + p->off, p->len, &vh) < 0) {
+		DROP(d, p, drop_malformed);
+		return false;
+	}
+	if (vh.learn)
+		STATS_INC(d->c, rx_learn_bit);
+	kind = frame_parse(p->buf + p->off + VXLAN_HLEN, p->len - VXLAN_HLEN, &fi);
+	if (kind == FRAME_BAD) {
+		DROP(d, p, drop_bad_frame);
+		return false;
+	}
+	if (kind == FRAME_OTHER) {
+		DROP(d, p, drop_unsupported);
+		return false;
+	}
+	if (kind == FRAME_IPV4 && ipv4_is_group(fi.dst_ip)) {
+		DROP(d, p, drop_group);
+		return false;
+	}
+	*it = (struct item){ .p = p, .kind = kind == FRAME_IPV4 ? IT_GW_IP : IT_GW_ARP,
+	    .learn = vh.learn };
+	*k = (struct table_key){ .vni = vh.vni, .ip = fi.dst_ip };
+	return true;
+}
+
+/* A frame whose lookup is done. Returns 1 when it made a learn request in *lr. */
+static int
+finish(struct dp *d, struct item *it, const struct table_key *k, const struct table_rule *r,
+    bool hit, struct ev_learn_req *lr)
+{
+	struct pkt *p = it->p;
+	uint8_t *f;
+
+	switch (it->kind) {
+	case IT_TAP_ARP:
+		frame_arp_reply(p->buf + p->off, hit ? r->mac : d->p.router_mac);
+		STATS_INC(d->c, arp_replies);
+		write_tap(d, p, it->v);
+		return 0;
+	case IT_TAP_IP:
+		if (!hit || r->vtep == d->self) {
+			via_gateway(d, p, k->vni, k->ip);
+			return 0;
+		}
+		memcpy(frame_dst_mac(p->buf + p->off), r->mac, FRAME_MAC_LEN);
+		STATS_INC(d->c, tx_direct);
+		encap_send(d, p, k->vni, false, r->vtep);
+		return 0;
+	case IT_GW_ARP:
+		if (!hit) {
+			DROP(d, p, drop_arp);
+			return 0;
+		}
+		frame_arp_reply(p->buf + p->off + VXLAN_HLEN, r->mac);
+		vxlan_clear_learn(p->buf + p->off);
+		STATS_INC(d->c, arp_replies);
+		send_udp(d, p, ntohl(p->addr.sin_addr.s_addr), d->p.vxlan_port);
+		return 0;
+	case IT_GW_IP:
+		break;
+	}
+	if (!hit) {
+		DROP(d, p, drop_no_rule);
+		return 0;
+	}
+	if (r->vtep == d->self) {
+		DROP(d, p, drop_loop);
+		return 0;
+	}
+	f = p->buf + p->off + VXLAN_HLEN;
+	memcpy(frame_dst_mac(f), r->mac, FRAME_MAC_LEN);
+	vxlan_clear_learn(p->buf + p->off);
+	*lr = (struct ev_learn_req){ .vni = k->vni, .ip = k->ip,
+	    .src_vtep = ntohl(p->addr.sin_addr.s_addr) };
+	STATS_INC(d->c, tx_relayed);
+	send_udp(d, p, r->vtep, d->p.vxlan_port);
+	return it->learn ? 1 : 0;
+}
+
+static void
+process(struct dp *d)
+{
+	uint32_t n = 0, nl = 0, pushed;
+
+	if (d->p.mode == DP_VSWITCH)
+		d->npeers = d->t ? table_peers(d->t, d->peers, TABLE_PEERS_MAX) : 0;
+	for (uint32_t i = 0; i < d->nbatch; i++) {
+		struct pkt *p = d->batch[i];
+		bool wait;
+
+		if (d->p.mode == DP_GATEWAY)
+			wait = gateway_from_udp(d, p, &d->items[n], &d->keys[n]);
+		else if (p->port < 0) {
+			vswitch_from_udp(d, p);
+			wait = false;
+		} else
+			wait = vswitch_from_tap(d, p, vports_at(d->vp, (uint32_t)p->port),
+			    &d->items[n], &d->keys[n]);
+		if (!wait)
+			continue;
+		if (d->t == NULL && d->p.mode == DP_GATEWAY) {
+			DROP(d, p, drop_no_table);
+			continue;
+		}
+		n++;
+	}
+	d->nbatch = 0;
+	if (n == 0)
+		return;
+	if (d->t) {
+		table_read_begin(d->t);
+		table_lookup_batch(d->t, d->keys, n, d->rules, d->hit);
+	} else
+		memset(d->hit, 0, n * sizeof(*d->hit));
+	for (uint32_t i = 0; i < n; i++)
+		nl += finish(d, &d->items[i], &d->keys[i], &d->rules[i], d->hit[i],
+		    &d->lreq[nl]);
+	if (d->t)
+		table_read_end(d->t);
+	if (nl == 0)
+		return;
+	pushed = d->learn ? learn_req_ring_push(d->learn, d->lreq, nl) : 0;
+	STATS_ADD(d->c, learn_req, pushed);
+	STATS_ADD(d->c, learn_ring_full, nl - pushed);
+}
+
+static void
+dp_flush(void *arg)
+{
+	struct dp *d = arg;
+
+	if (d->nbatch)
+		process(d);
+	while (arm_udp(d))
+		;
+	if (d->tap_starved && d->vp && d->pool.nfree > 0) {
+		d->tap_starved = false;
+		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
+			struct vport *v = vports_at(d->vp, i);
+
+			if (v->used && v->fd >= 0)
+				while (arm_tap(d, v))
+					;
+		}
+	}
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+static int
+vxlan_socket(const struct sockaddr_in *a, char *err, size_t errlen)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v = SOCKBUF, r;
+
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return r;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (bind(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "bind %s:%u: %s", inet_ntoa(a->sin_addr),
+		    ntohs(a->sin_port), strerror(errno));
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+struct dp *
+dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, char *err,
+    size_t errlen)
+{
+	struct dp *d = calloc(1, sizeof(*d));
+
+	if (d == NULL || (d->lslots = calloc(LEARN_SLOTS, sizeof(*d->lslots))) == NULL ||
+	    pkt_pool_init(&d->pool, p->bufs) < 0) {
+		snprintf(err, errlen, "forwarder: out of memory for %u buffers", p->bufs);
+		if (d)
+			free(d->lslots);
+		free(d);
+		return NULL;
+	}
+	d->l = l;
+	d->p = *p;
+	d->c = c;
+	d->self = ntohl(p->listen.sin_addr.s_addr);
+	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	if ((d->fd = vxlan_socket(&p->listen, err, errlen)) < 0) {
+		pkt_pool_free(&d->pool);
+		free(d->lslots);
+		free(d);
+		return NULL;
+	}
+	loop_set_flush(l, dp_flush, d);
+	dp_flush(d);
+	return d;
+}
+
+static void
+cancel_done(struct loop_op *op, int res, uint32_t flags)
+{
+	(void)op;
+	(void)res;
+	(void)flags;
+}
+
+void
+dp_stop(struct dp *d)
+{
+	d->stopping = true;
+	loop_set_flush(d->l, NULL, NULL);
+	d->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = d };
+	io_uring_prep_cancel_fd(loop_sqe(d->l, &d->cancel_op), d->fd, IORING_ASYNC_CANCEL_ALL);
+	if (d->vp)
+		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
+			struct vport *v = vports_at(d->vp, i);
+
+			if (v->fd >= 0 && v->inflight > 0)
+				io_uring_prep_cancel_fd(loop_sqe(d->l, &d->cancel_op), v->fd,
+				    IORING_ASYNC_CANCEL_ALL);
+		}
+}
+
+void
+dp_free(struct dp *d)
+{
+	if (d == NULL)
+		return;
+	close(d->fd);
+	pkt_pool_free(&d->pool);
+	free(d->lslots);
+	free(d);
+}
+
+void
+dp_set_table(struct dp *d, struct table *t)
+{
+	d->t = t;
+	STATS_SET(d->c, table_attached, t != NULL);
+}
+
+void
+dp_set_vports(struct dp *d, struct vports *vp)
+{
+	d->vp = vp;
+}
+
+void
+dp_set_learn_ring(struct dp *d, struct ring *r)
+{
+	d->learn = r;
+}
+
+void
+dp_tick(struct dp *d)
+{
+	STATS_SET(d->c, bufs_free, d->pool.nfree);
+	if (d->p.mode == DP_VSWITCH && d->t)
+		d->npeers = table_peers(d->t, d->peers, TABLE_PEERS_MAX);
+}

@@ -1,0 +1,56 @@
+/*
+ * dp: the forwarder's data path (DESIGN.md §3): the VXLAN socket and, on a host, the
+ * VMs' TAPs, on the loop's io_uring. Completions are collected and handled as one batch
+ * after each trip through the loop (loop_set_flush): the batch's rule lookups are made
+ * together, inside one read section of the node's table, and every frame goes out
+ * from the buffer it came in.
+ *
+ * vswitch (a host): a VM's frame goes to the local VM, or straight to the rule's VTEP,
+ * or, with no rule, to a gateway chosen by hash with the learn bit (at most once per
+ * destination per learn_interval); ARP is answered here. A VXLAN frame is delivered to
+ * its VM's TAP, or sent on via a gateway when the VM has left.
+ * gateway: a VXLAN frame goes to its rule's VTEP with the learn bit cleared; when the bit
+ * was set, a learn request goes to syncd's ring. ARP from external hosts is answered.
+ */
+#ifndef FORWARDER_DP_H
+#define FORWARDER_DP_H
+
+#include "counters.h"
+#include "vports.h"
+#include "common/loop.h"
+#include "shm/ring.h"
+#include "shm/table.h"
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+enum dp_mode { DP_VSWITCH = 1, DP_GATEWAY = 2 };
+
+struct dp_params {
+	enum dp_mode mode;
+	struct sockaddr_in listen;	/* this node's VTEP (a real address) */
+	uint16_t vxlan_port;		/* of the other VTEPs */
+	uint64_t learn_interval_ns;
+	uint8_t router_mac[6];
+	uint32_t bufs;			/* packet buffers */
+	uint32_t udp_recvs;		/* receives in flight on the VXLAN socket */
+	uint32_t tap_recvs;		/* reads in flight on each TAP */
+};
+
+struct dp;
+
+struct dp *dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c,
+    char *err, size_t errlen);
+/* Cancels what is in flight: loop_settle, then dp_free. */
+void dp_stop(struct dp *d);
+void dp_free(struct dp *d);
+
+void dp_set_table(struct dp *d, struct table *t);
+void dp_set_vports(struct dp *d, struct vports *vp);
+void dp_set_learn_ring(struct dp *d, struct ring *r);
+/* vports_open_fn: start reading a TAP just opened. */
+void dp_port_opened(struct vport *v, void *arg);
+/* Periodic: the gauges. */
+void dp_tick(struct dp *d);
+
+#endif

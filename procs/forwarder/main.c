@@ -1,0 +1,221 @@
+/*
+ * vpcfwd-forwarder: the data plane of a host (vswitch mode) or a gateway (gateway mode),
+ * DESIGN.md §3. Reads its node's rule table without locks (the learner's on a host, the
+ * rule-store's on a gateway); on a host it also follows the learner's port table and
+ * holds the VMs' TAPs, on a gateway it feeds syncd's learn ring. Arguments,
+ * configuration, then the loop; the work is in dp.c.
+ *
+ *	vpcfwd-forwarder [-n] -c FILE		(-n: check the configuration, exit)
+ */
+#include "counters.h"
+#include "dp.h"
+#include "vports.h"
+#include "common/addr.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "shm/events.h"
+#include "shm/ports.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TICK_NS		(10 * 1000000ull)
+#define ATTACH_RETRY_NS	(100 * 1000000ull)
+
+struct state {
+	struct loop *l;
+	struct dp *dp;
+	enum dp_mode mode;
+	char node[SEG_PART_MAX + 1];
+	char table_seg[SEG_NAME_MAX];
+	struct table *t;
+	struct ports *ports;		/* vswitch */
+	struct vports *vp;		/* vswitch */
+	struct vports_params vpp;
+	struct ring learn;		/* gateway */
+	bool learn_ok;
+	uint64_t next_attach;
+	struct stats stats;
+	struct forwarder_counters *c;
+	struct loop_timer tick;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vpcfwd-forwarder [-n] -c FILE\n");
+	exit(2);
+}
+
+/* The learner or rule-store makes the segments: until they are there, keep trying. */
+static void
+attach(struct state *s)
+{
+	char err[512];
+
+	if (s->t == NULL && table_attach(&s->t, s->table_seg, err, sizeof(err)) == 0) {
+		log_info("forwarding with rules from %s", s->table_seg);
+		dp_set_table(s->dp, s->t);
+	}
+	if (s->mode == DP_VSWITCH && s->ports == NULL &&
+	    ports_attach(&s->ports, s->node, err, sizeof(err)) == 0) {
+		log_info("following the port table of node %s (%u ports at most)", s->node,
+		    ports_max(s->ports));
+		if ((s->vp = vports_new(s->l, &s->vpp, ports_max(s->ports), dp_port_opened,
+		    s->dp)) == NULL)
+			fatalx("out of memory");
+		dp_set_vports(s->dp, s->vp);
+	}
+	s->next_attach = loop_now(s->l) + ATTACH_RETRY_NS;
+}
+
+static void
+tick(struct loop_timer *t)
+{
+	struct state *s = t->arg;
+
+	if ((s->t == NULL || (s->mode == DP_VSWITCH && s->ports == NULL)) &&
+	    loop_now(s->l) >= s->next_attach)
+		attach(s);
+	if (s->ports) {
+		STATS_SET(s->c, ports, vports_sync(s->vp, s->ports));
+		STATS_SET(s->c, tap_errors, vports_errors(s->vp));
+	}
+	dp_tick(s->dp);
+	stats_heartbeat(&s->stats);
+	loop_timer_set(s->l, t, TICK_NS);
+}
+
+static void
+read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint32_t *ring)
+{
+	const char *mode, *listen, *mac;
+	char ebuf[256];
+
+	mode = conf_str(c, "forwarder.mode", NULL);
+	if (mode == NULL || (strcmp(mode, "vswitch") != 0 && strcmp(mode, "gateway") != 0))
+		conf_error_at(c, "forwarder.mode", "forwarder.mode must be \"vswitch\" (a host) "
+		    "or \"gateway\"%s%s%s", mode ? ", not \"" : "", mode ? mode : "",
+		    mode ? "\"" : ""), fatalx("%s", conf_error(c));
+	dp->mode = strcmp(mode, "vswitch") == 0 ? DP_VSWITCH : DP_GATEWAY;
+	listen = conf_str(c, "forwarder.listen", NULL);
+	if (listen == NULL || net_endpoint_parse(listen, &dp->listen, 0) < 0 ||
+	    dp->listen.sin_addr.s_addr == 0)
+		conf_error_at(c, "forwarder.listen", "forwarder.listen must be this node's VTEP, "
+		    "\"a.b.c.d:port\" with a real address: listen = \"192.168.0.11:4789\";"),
+		    fatalx("%s", conf_error(c));
+	dp->vxlan_port = conf_int(c, "forwarder.vxlan_port", 4789, 1, 65535);
+	dp->learn_interval_ns = conf_duration(c, "forwarder.learn_interval", 1000000000ull,
+	    1000000ull, 3600000000000ull);
+	mac = conf_str(c, "forwarder.router_mac", "02:00:00:00:00:01");
+	if (addr_mac_check("forwarder.router_mac", mac, dp->router_mac, ebuf) < 0)
+		conf_error_at(c, "forwarder.router_mac", "%s", ebuf), fatalx("%s", conf_error(c));
+	dp->bufs = conf_int(c, "forwarder.buffers", 4096, 256, 1 << 20);
+	dp->udp_recvs = conf_int(c, "forwarder.udp_recvs", 128, 1, 4096);
+	dp->tap_recvs = conf_int(c, "forwarder.tap_recvs", 8, 1, 256);
+	if (dp->udp_recvs + 2 * dp->tap_recvs > dp->bufs / 2)
+		conf_error_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
+		    "twice udp_recvs + 2 tap_recvs (%u)", dp->bufs,
+		    2 * (dp->udp_recvs + 2 * dp->tap_recvs)), fatalx("%s", conf_error(c));
+	vpp->mtu = conf_int(c, "forwarder.tap_mtu", 1450, 68, 9000);
+	vpp->tap_netns = conf_bool(c, "forwarder.tap_netns", true);
+	vpp->netns_dir = conf_str(c, "forwarder.netns_dir", "/run/netns");
+	*ring = conf_int(c, "forwarder.learn_ring_size", 4096, RING_CAP_MIN, RING_CAP_MAX);
+	if (*ring & (*ring - 1))
+		conf_error_at(c, "forwarder.learn_ring_size", "forwarder.learn_ring_size must "
+		    "be a power of two, not %u", *ring), fatalx("%s", conf_error(c));
+	conf_done(c, "forwarder");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct conf_common common;
+	struct dp_params dpp = { 0 };
+	struct state s = { 0 };
+	uint32_t ring_size;
+	char err[512], vtep[INET_ADDRSTRLEN];
+	bool check = false;
+	struct conf *c;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else if (ch == 'n')
+			check = true;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("forwarder", LOG_LVL_INFO);
+	if ((c = conf_load(path)) == NULL)
+		fatalx("%s", conf_load_error());
+	conf_read_common(c, &common);
+	read_conf(c, &dpp, &s.vpp, &ring_size);
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		conf_free(c);
+		return 0;
+	}
+	log_set_level(common.log_level);
+	s.mode = dpp.mode;
+	snprintf(s.node, sizeof(s.node), "%s", common.node);
+	seg_name(s.table_seg, sizeof(s.table_seg), common.node,
+	    s.mode == DP_VSWITCH ? "learner" : "rule-store", "table");
+	if ((s.c = stats_create(&s.stats, common.node, "forwarder", forwarder_stats_defs,
+	    forwarder_stats_count)) == NULL)
+		fatalx("%s", s.stats.seg.err);
+	if ((s.l = loop_new(4096, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((s.dp = dp_new(s.l, &dpp, s.c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (s.mode == DP_GATEWAY) {
+		if (learn_req_ring_create(&s.learn, common.node, "forwarder", EV_LEARN_REQ_RING,
+		    ring_size, 0) < 0)
+			fatalx("%s", s.learn.seg.err);
+		dp_set_learn_ring(s.dp, &s.learn);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	attach(&s);
+	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
+	loop_timer_set(s.l, &s.tick, 0);
+	log_info("node %s: %s, VTEP %s:%u, %u buffers", common.node,
+	    s.mode == DP_VSWITCH ? "vswitch" : "gateway",
+	    inet_ntop(AF_INET, &dpp.listen.sin_addr, vtep, sizeof(vtep)),
+	    ntohs(dpp.listen.sin_port), dpp.bufs);
+	rc = loop_run(s.l, &stop);
+	log_info("stopping");
+	dp_stop(s.dp);
+	loop_settle(s.l, 20000000, 1000000000);
+	vports_free(s.vp);
+	dp_free(s.dp);
+	loop_free(s.l);
+	if (s.mode == DP_GATEWAY)
+		ring_close(&s.learn);
+	ports_close(s.ports);
+	table_close(s.t);
+	stats_close(&s.stats);
+	conf_free(c);
+	return rc < 0 ? 1 : 0;
+}
