@@ -13,7 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RETRY_NS	(1000ull * 1000 * 1000)
+/*
+ * A TAP that cannot be opened is tried again soon, then less often: after a migration
+ * the VM's old host still holds the device for a moment (EBUSY) and the VM's link
+ * waits for this retry.
+ */
+#define RETRY_MIN_NS	(10ull * 1000 * 1000)
+#define RETRY_MAX_NS	(1000ull * 1000 * 1000)
 
 struct vports {
 	struct loop *l;
@@ -116,7 +122,7 @@ finish_close(struct vport *v)
 		tap_close(v->fd, false);
 		v->fd = -1;
 		v->closing = v->reopen = false;
-		v->retry_ns = loop_now(v->vp->l) + RETRY_NS;
+		v->retry_ns = loop_now(v->vp->l) + RETRY_MAX_NS;
 		v->vp->dirty = true;
 		return;
 	}
@@ -175,7 +181,9 @@ try_open(struct vports *vp, struct vport *v)
 	v->fd = tap_open(v->port.tap, v->port.mac, vp->p.mtu, nsp, err, sizeof(err));
 	if (v->fd < 0) {
 		vp->errors++;
-		v->retry_ns = loop_now(vp->l) + RETRY_NS;
+		v->retry_ns = loop_now(vp->l) + v->backoff_ns;
+		if ((v->backoff_ns *= 2) > RETRY_MAX_NS)
+			v->backoff_ns = RETRY_MAX_NS;
 		log_warnx_rl(&vp->rl, "TAP of VM %u/%08x: %s (trying again)", v->port.vni,
 		    v->port.ip, err);
 		return;
@@ -222,6 +230,7 @@ vports_sync(struct vports *vp, const struct ports *pt)
 			v->port.tap[PORTS_TAP_MAX - 1] = '\0';
 			v->used = true;
 			v->retry_ns = 0;
+			v->backoff_ns = RETRY_MIN_NS;
 		}
 		if (v->used && v->fd < 0) {
 			if (now >= v->retry_ns)

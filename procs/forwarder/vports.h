@@ -22,6 +22,7 @@ struct vport {
 	bool closing;		/* waiting for inflight to drain, then closed */
 	bool reopen;		/* closing to open again (the device failed) */
 	uint64_t retry_ns;	/* when to try opening again */
+	uint64_t backoff_ns;	/* after the next failure */
 	struct loop_op cancel;
 	struct vports *vp;
 };
