@@ -614,7 +614,7 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		memcpy(x->mac, mac, 6);
 	else
 		memset(x->mac, 0, 6);
-	x->flags = flags & TABLE_F_TOMBSTONE;
+	x->flags = flags & (TABLE_F_TOMBSTONE | TABLE_F_EXTERNAL);
 	x->_pad = 0;
 	t->cold[n] = (struct entry_cold){ .stamp = table_now_s(t) };
 	if (e != NIL) {
@@ -651,7 +651,8 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 int
 table_set(struct table *t, const struct table_rule *r)
 {
-	return table_put(t, r->vni, r->ip, r->mac, r->vtep, r->version, 0);
+	return table_put(t, r->vni, r->ip, r->mac, r->vtep, r->version,
+	    r->flags & TABLE_F_EXTERNAL);
 }
 
 int

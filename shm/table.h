@@ -35,6 +35,7 @@ struct seg;
 /* table_rule.flags */
 #define TABLE_F_TOMBSTONE	0x01	/* a delete kept so that learners hear of it */
 #define TABLE_F_RETIRED		0x02	/* replaced or removed; only old readers see it */
+#define TABLE_F_EXTERNAL	0x04	/* the VTEP is an external host: gateways carry its traffic */
 
 /* Statuses of writer calls. */
 #define TABLE_APPLIED		0	/* the change is in */
@@ -146,7 +147,7 @@ uint32_t table_lookup_batch(struct table *t, const struct table_key *keys, uint3
 /* Like table_lookup but returns tombstones too (and their flags). */
 bool table_get(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out);
 
-/* Writer: set a rule (flags 0) or record a delete (table_delete). Never goes back. */
+/* Writer: set a rule (flags 0 or EXTERNAL) or record a delete (table_delete). Never goes back. */
 int table_set(struct table *t, const struct table_rule *r);
 int table_delete(struct table *t, uint32_t vni, uint32_t ip, uint64_t version);
 /*

@@ -348,14 +348,22 @@ fmt_mac(char *buf, size_t len, const uint8_t *m)
 	return buf;
 }
 
-/* "tombstone,retired", or "-" for a plain rule. */
+/* "tombstone,retired", "external", or "-" for a plain rule. */
 static const char *
 fmt_flags(char *buf, size_t len, uint8_t flags)
 {
-	bool tomb = flags & TABLE_F_TOMBSTONE, ret = flags & TABLE_F_RETIRED;
+	static const struct { uint8_t bit; const char *name; } names[] = {
+		{ TABLE_F_TOMBSTONE, "tombstone" }, { TABLE_F_EXTERNAL, "external" },
+		{ TABLE_F_RETIRED, "retired" } };
+	size_t n = 0;
 
-	snprintf(buf, len, "%s%s%s", tomb ? "tombstone" : "", tomb && ret ? "," : "",
-	    ret ? "retired" : (tomb ? "" : "-"));
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit)
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+			    n ? "," : "", names[i].name);
+	if (n == 0)
+		snprintf(buf, len, "-");
 	return buf;
 }
 
@@ -363,7 +371,7 @@ static void
 print_text(const struct tbl_snap *s)
 {
 	const struct table_params *p = &s->params;
-	char when[64], ip[16], mac[18], vtep[16], flags[24];
+	char when[64], ip[16], mac[18], vtep[16], flags[40];
 	time_t created = (time_t)s->created_s;
 	int wname = 0, wval = 0;
 	struct tm tm;
@@ -438,6 +446,8 @@ entry_json(const struct table_rule *r)
 
 	if (r->flags & TABLE_F_TOMBSTONE)
 		json_push(flags, json_string("tombstone"));
+	if (r->flags & TABLE_F_EXTERNAL)
+		json_push(flags, json_string("external"));
 	if (r->flags & TABLE_F_RETIRED)
 		json_push(flags, json_string("retired"));
 	return json_checked(json_pack("{s:s, s:s, s:s, s:o, s:o}", "ip",

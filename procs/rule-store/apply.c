@@ -152,6 +152,8 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 
 	if (r->op == WIRE_RULE_SET) {
 		memcpy(tr.mac, r->mac, 6);
+		if (r->flags & WIRE_RULE_F_EXTERNAL)
+			tr.flags = TABLE_F_EXTERNAL;
 		rc = table_set(a->t, &tr);
 	} else {
 		rc = table_delete(a->t, r->vni, r->ip, r->version);

@@ -90,7 +90,12 @@ to_entry(const struct table_rule *r, struct sync_entry *e)
 	memset(e, 0, sizeof(*e));
 	e->ip = r->ip;
 	e->version = r->version;
-	if (r->flags & TABLE_F_TOMBSTONE) {
+	/*
+	 * A learner must not hold a rule to an external host (DESIGN.md §3.11: gateways
+	 * carry all its traffic): to the learner it is a delete, so a rule it held before
+	 * the VM moved there goes too.
+	 */
+	if (r->flags & (TABLE_F_TOMBSTONE | TABLE_F_EXTERNAL)) {
 		e->op = SYNC_DEL;
 	} else {
 		e->op = SYNC_SET;
@@ -418,6 +423,10 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	 */
 	if (r.version > vi.version) {
 		STATS_INC(s->c, learn_racing);
+		return;
+	}
+	if (r.flags & TABLE_F_EXTERNAL) {
+		STATS_INC(s->c, learn_external);
 		return;
 	}
 	if ((buf = udp_buf(s->udp)) == NULL) {
