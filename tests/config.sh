@@ -28,8 +28,14 @@ refuse()
 	grep -qF -- "$3" "$T_OUT/err" || t_fail "vpcfwd-$1 said '$(cat "$T_OUT/err")', not '$3'"
 }
 
-for p in controller rule-store syncd learner; do
+for p in controller rule-store syncd learner forwarder; do
 	check "$p" etc/example.conf
+done
+# every demo node's file, with each process it has a group for
+for f in etc/demo/*.conf; do
+	for p in controller rule_store syncd learner forwarder; do
+		grep -q "^$p = {" "$f" && check "${p/_/-}" "$f"
+	done
 done
 for f in controller gw1 gw2 host1 host2; do
 	sed "s|@RUN@|cfg$$|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
@@ -82,4 +88,22 @@ learner = { host = "h"; gateways = ["1.2.3.4"]; controllers = ["1.2.3.4:7400"]; 
 refuse learner 'node = "n";
 learner = { host = "h"; gateways = ["1.2.3.4:1"]; controllers = ["1.2.3.4:7400"];
   cache_max_age = "forever"; };' "learner.cache_max_age must be a duration"
+refuse forwarder 'node = "n";
+forwarder = { listen = "1.2.3.4:4789"; };' "forwarder.mode must be \"vswitch\" (a host) or \"gateway\""
+refuse forwarder 'node = "n";
+forwarder = { mode = "router"; listen = "1.2.3.4:4789"; };' 'or "gateway", not "router"'
+refuse forwarder 'node = "n";
+forwarder = { mode = "vswitch"; listen = "0.0.0.0:4789"; };' "forwarder.listen must be this node's VTEP"
+refuse forwarder 'node = "n";
+forwarder = { mode = "vswitch"; listen = "1.2.3.4:4789"; router_mac = "ff:ff:ff:ff:ff:ff"; };' \
+    "forwarder.router_mac"
+refuse forwarder 'node = "n";
+forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; learn_ring_size = 1000; };' \
+    "learn_ring_size must be a power of two"
+refuse forwarder 'node = "n";
+forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; buffers = 256; udp_recvs = 200; };' \
+    "forwarder.buffers (256) must be at least twice"
+refuse forwarder 'node = "n";
+forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; tap_mut = 1400; };' \
+    "unknown setting 'forwarder.tap_mut'"
 echo "config: ok"
