@@ -1,0 +1,225 @@
+# shellcheck shell=bash
+# tests/e2e/common.bash: what the end-to-end tests share, on top of tests/lib.sh and
+# tests/e2e/topo.sh (a library, named .bash so that `make test`, which runs every
+# tests/e2e/*.sh, does not run it). A test:
+#
+#	set -euo pipefail
+#	. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+#	e2e_init connect c		# NAME, a letter for its prefix ("ec<pid>")
+#	e2e_cluster gateway1 host1 host2	# the controller always; VPCs before hosts' VMs
+#
+# e2e_init NAME LETTER   t_init NAME, topo_init "e<LETTER><pid>" "$T_OUT/topo", and the
+#                        exit trap: topo_down (every namespace, process, segment of the
+#                        prefix), then lib.sh's cleanup with the test's status. On a
+#                        failure the tail of each process log that warned is printed
+#                        first; with T_KEEP the logs are copied to $T_OUT/logs. Every
+#                        process log is checked for sanitizer reports (SANITIZE=1).
+# e2e_cluster NODE...    the underlay, the controller and NODEs (gateway1, host2, ...):
+#                        namespaces, configurations (E2E_SED[NODE]: sed expressions for
+#                        that node's file, space separated, none with a space), the
+#                        controller started; hosts registered. The others are started
+#                        by e2e_start (after the VPCs exist, or not: either works).
+# e2e_start NODE...      topo_start each, then wait for the gateways to catch up
+# e2e_vm NAME VPC IP/LEN HOST   topo_vm, the VM's namespace without IPv6 (no router
+#                        solicitations or MLD reports: the forwarders' drop counters see
+#                        only what a test sends)
+# e2e_ping_bg VM DST INTERVAL SECS OUT   ping -D in the background for SECS; sets PING_PID
+# e2e_pings OUT INTERVAL [SINCE]   print "sent S received R lost L gap G" from ping -D
+#                        output (tests/py/pings.py): G is the longest time in ms without a
+#                        reply, less one interval (0 when nothing was lost)
+# e2e_snap ARRAY         ARRAY (an associative array the caller declared) gets every
+#                        counter of the cluster's processes, ARRAY[NODE.PROC.COUNTER],
+#                        NODE without the prefix, from one vpcfwd-stat --json
+# e2e_table NODE VNI     print "ip mac vtep version" lines of NODE's table for VNI (none
+#                        when the table does not hold the VNI)
+# e2e_rule_vtep NODE VNI IP   print the VTEP NODE's table has for (VNI, IP), or nothing
+# e2e_ip_in VM           IPv4 packets VM received (Ip InReceives of its namespace: ARP
+#                        answers of its vswitch not counted)
+# e2e_pid NODE PROC      the pid the supervisor has for PROC of NODE
+# e2e_restarts NODE PROC the supervisor's restart count of PROC of NODE
+# e2e_now                EPOCHREALTIME in seconds with 6 decimals
+# e2e_elapsed            seconds since e2e_init, for the test's timing line
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=tests/e2e/topo.sh
+. "$(dirname "${BASH_SOURCE[0]}")/topo.sh"
+
+E2E_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../py" && pwd)
+# The interpreter itself: a version manager's shim would add 0.1 s to every call.
+E2E_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+declare -gA E2E_SED=()
+
+e2e_init()
+{
+	local b
+
+	t_init "$1"
+	E2E_T0=${EPOCHREALTIME/./}
+	((EUID == 0)) || t_fail "needs root (network namespaces, TAP devices)"
+	for b in vpcfwd-controller vpcfwd-rule-store vpcfwd-syncd vpcfwd-learner \
+	    vpcfwd-forwarder vpcfwdctl vpcfwd-stat vpcfwd-table; do
+		[[ -x $BUILD/bin/$b ]] || t_fail "$BUILD/bin/$b not built (make BUILD=$BUILD)"
+	done
+	export BUILD
+	topo_init "e$2$$" "$T_OUT/topo" || t_fail "topo_init"
+	trap 'rc=$?; trap - ERR; set +e; _e2e_down "$rc"; (exit $rc); _t_cleanup' EXIT
+	# A signal ends the test through the exit trap, which removes everything.
+	trap 'exit 130' INT TERM HUP
+}
+
+_e2e_down()
+{
+	local rc=$1 f n
+
+	# Every process's log: sanitizer reports fail the test (lib.sh checks $T_OUT/*.log).
+	for f in "$TOPO_DIR"/*/log/*.log; do
+		[[ -f $f ]] || continue
+		n=${f#"$TOPO_DIR"/}
+		n=${n%%/*}
+		if grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$f"; then
+			cp "$f" "$T_OUT/$n.$(basename "$f")"
+		fi
+	done
+	if ((rc != 0)); then
+		for f in "$TOPO_DIR"/*/log/*.log; do
+			[[ -s $f ]] && grep -qiE "warn|error|fatal|cannot|killed|exited" "$f" ||
+				continue
+			{ echo "--- ${f#"$TOPO_DIR"/}"; tail -8 "$f"; } >&2
+		done
+	fi
+	if [[ -n ${T_KEEP:-} && -d $TOPO_DIR ]]; then
+		mkdir -p "$T_OUT/logs"
+		for f in "$TOPO_DIR"/*/log/*.log "$TOPO_DIR"/conf/*.conf; do
+			[[ -f $f ]] || continue
+			n=${f#"$TOPO_DIR"/}
+			cp "$f" "$T_OUT/logs/${n//\//.}"
+		done
+	fi
+	topo_down
+}
+
+e2e_now()
+{
+	echo "$EPOCHREALTIME"
+}
+
+e2e_elapsed()
+{
+	echo "$(((${EPOCHREALTIME/./} - E2E_T0) / 100000))" |
+	    sed -E 's/^([0-9]*)([0-9])$/\1.\2/; s/^\./0./'
+}
+
+e2e_cluster()
+{
+	local n sed
+
+	topo_underlay || t_fail "topo_underlay"
+	for n in controller "$@"; do
+		topo_node "$n" || t_fail "topo_node $n"
+		# shellcheck disable=SC2086  # space-separated sed expressions
+		if [[ -n ${E2E_SED[$n]:-} ]]; then
+			sed=()
+			read -r -a sed <<<"${E2E_SED[$n]}"
+			topo_conf "$n" "${sed[@]}" || t_fail "topo_conf $n"
+		fi
+	done
+	topo_start controller >/dev/null || t_fail "cannot start the controller"
+	topo_ctl_wait 15 || t_fail "the controller does not answer"
+	for n in "$@"; do
+		[[ $n != host* ]] || topo_host "$n" || t_fail "cannot register host $n"
+	done
+}
+
+e2e_start()
+{
+	local n
+
+	for n in "$@"; do
+		topo_start "$n" >/dev/null || t_fail "cannot start $n"
+	done
+	topo_synced 15 || t_fail "the gateways did not catch up"
+}
+
+e2e_vm()
+{
+	local ns
+
+	topo_vm "$@" || t_fail "topo_vm $*"
+	# "all" turns it off on the TAP too if it is there already, "default" on one to come.
+	ns=$(topo_vm_tap "$1")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null || t_fail "IPv6 off in $ns"
+}
+
+e2e_ping_bg()
+{
+	local vm=$1 dst=$2 interval=$3 secs=$4 out=$5
+
+	topo_vm_exec "$vm" ping -n -D -i "$interval" -w "$secs" -W 1 "$dst" >"$out" 2>&1 &
+	PING_PID=$!
+}
+
+e2e_pings()
+{
+	"$E2E_PYTHON" "$E2E_PY/pings.py" "$@"
+}
+
+e2e_snap()
+{
+	local -n _e2e_a=$1
+	local k v
+
+	_e2e_a=()
+	while read -r k v; do
+		_e2e_a[$k]=$v
+	done < <("$TOPO_BIN/vpcfwd-stat" --json "$TOPO_PFX-*" 2>/dev/null | "$E2E_PYTHON" -c '
+import json, sys
+pfx = sys.argv[1] + "-"
+for seg in json.load(sys.stdin):
+    node = seg["node"][len(pfx):] if seg["node"].startswith(pfx) else seg["node"]
+    for c in seg["counters"]:
+        print("%s.%s.%s %d" % (node, seg["proc"], c["name"], c["value"]))' "$TOPO_PFX")
+	((${#_e2e_a[@]} > 0)) || t_fail "no counters of $TOPO_PFX-* (vpcfwd-stat --json)"
+}
+
+e2e_table()
+{
+	"$TOPO_BIN/vpcfwd-table" --json -N "$TOPO_PFX-$1" -v "$2" 2>/dev/null | "$E2E_PYTHON" -c '
+import json, sys
+text = sys.stdin.read()
+for e in (json.loads(text)["entries"] if text.strip() else []):
+    print(e["ip"], e["mac"], e["vtep"], e["version"])'
+}
+
+e2e_rule_vtep()
+{
+	e2e_table "$1" "$2" | awk -v ip="$3" '$1 == ip { print $3 }'
+}
+
+# _e2e_proc NODE PROC FIELD
+e2e_ip_in()
+{
+	topo_vm_exec "$1" awk '$1 == "Ip:" && $4 ~ /^[0-9]+$/ { print $4; exit }' /proc/net/snmp
+}
+
+_e2e_proc()
+{
+	BUILD=${TOPO_BIN%/bin} ip netns exec "$TOPO_PFX-$1" "$TOPO_SUPERVISE" status --json \
+	    "${TOPO_CONF[$1]}" 2>/dev/null | "$E2E_PYTHON" -c '
+import json, sys
+for p in json.load(sys.stdin)["processes"]:
+    if p["proc"] == sys.argv[1]:
+        print(p[sys.argv[2]]); sys.exit(0)
+sys.exit(1)' "$2" "$3"
+}
+
+e2e_pid()
+{
+	_e2e_proc "$1" "$2" pid
+}
+
+e2e_restarts()
+{
+	_e2e_proc "$1" "$2" restarts
+}
