@@ -365,8 +365,12 @@ vswitch_from_udp(struct dp *d, struct pkt *p)
 	 * could loop until that gateway hears of the move: drop. From a host with a stale
 	 * rule: on via a gateway, which knows where the VM went.
 	 */
-	if (from_gateway(d, from) || (gw = pick_gateway(d, vh.vni, fi.dst_ip)) == 0) {
+	if (from_gateway(d, from)) {
 		DROP(d, p, drop_not_local);
+		return;
+	}
+	if ((gw = pick_gateway(d, vh.vni, fi.dst_ip)) == 0) {
+		DROP(d, p, drop_no_gateway);
 		return;
 	}
 	vxlan_clear_learn(p->buf + p->off);
