@@ -22,6 +22,8 @@
 #                        E2E_TAP_RECVS=N in the environment sets the hosts' forwarder.
 #                        tap_recvs (a diagnosis: the files of etc/demo/ as they are
 #                        otherwise).
+# e2e_underlay_ns NAME IP   a namespace PFX-NAME on the underlay with IP on its eth0, no
+#                        configuration, no process (an external host, a traffic source)
 # e2e_start NODE...      topo_start each, then e2e_synced
 # e2e_synced [SECS]      wait until the cluster's gateways applied the controller's whole
 #                        log (10 s)
@@ -141,6 +143,18 @@ e2e_cluster()
 	for n in "$@"; do
 		[[ $n != host* ]] || topo_host "$n" || t_fail "cannot register host $n"
 	done
+}
+
+e2e_underlay_ns()
+{
+	local ns=$TOPO_PFX-$1
+
+	ip netns add "$ns" || t_fail "cannot create namespace $ns"
+	ip -n "$ns" link set lo up &&
+	ip -n "$TOPO_UL" link add "$1" type veth peer name eth0 netns "$ns" &&
+	ip -n "$TOPO_UL" link set "$1" master br0 up &&
+	ip -n "$ns" addr add "$2/$TOPO_PLEN" dev eth0 &&
+	ip -n "$ns" link set eth0 up || t_fail "cannot attach $ns to the underlay"
 }
 
 e2e_start()
