@@ -196,6 +196,16 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 
 	(void)flags;
 	v->reads--;
+	/*
+	 * The TAP is non-blocking: io_uring waits for it to be readable, but when several
+	 * reads wake for one frame, the others find nothing and complete with -EAGAIN.
+	 */
+	if (res == -EAGAIN && !d->stopping && !v->closing) {
+		pkt_put(&d->pool, p);
+		vports_op_done(v);
+		arm_tap(d, v);
+		return;
+	}
 	if (res <= 0 || d->stopping || v->closing) {
 		if (res != -ECANCELED && !d->stopping && !v->closing) {
 			/* The device went away (its namespace was deleted): open it again. */
