@@ -42,6 +42,8 @@
 # e2e_rule_vtep NODE VNI IP   print the VTEP NODE's table has for (VNI, IP), or nothing
 # e2e_ip_in VM           IPv4 packets VM received (Ip InReceives of its namespace: ARP
 #                        answers of its vswitch not counted)
+# e2e_proc NODE PROC FIELD...   fields of PROC of NODE in its supervisor's status --json
+#                        (pid, state, restarts, heartbeat_age_ms, ...), on one line
 # e2e_pid NODE PROC      the pid the supervisor has for PROC of NODE
 # e2e_restarts NODE PROC the supervisor's restart count of PROC of NODE
 # e2e_now                EPOCHREALTIME in seconds with 6 decimals
@@ -239,29 +241,25 @@ e2e_rule_vtep()
 	e2e_table "$1" "$2" | awk -v ip="$3" '$1 == ip { print $3 }'
 }
 
-# _e2e_proc NODE PROC FIELD
-e2e_ip_in()
-{
-	topo_vm_exec "$1" awk '$1 == "Ip:" && $4 ~ /^[0-9]+$/ { print $4; exit }' /proc/net/snmp
-}
-
-_e2e_proc()
+# e2e_proc NODE PROC FIELD...: the fields of PROC in NODE's supervisor status --json,
+# one line, space separated ("None" for a null)
+e2e_proc()
 {
 	BUILD=${TOPO_BIN%/bin} ip netns exec "$TOPO_PFX-$1" "$TOPO_SUPERVISE" status --json \
 	    "${TOPO_CONF[$1]}" 2>/dev/null | "$E2E_PYTHON" -c '
 import json, sys
 for p in json.load(sys.stdin)["processes"]:
     if p["proc"] == sys.argv[1]:
-        print(p[sys.argv[2]]); sys.exit(0)
-sys.exit(1)' "$2" "$3"
+        print(" ".join(str(p[f]) for f in sys.argv[2:])); sys.exit(0)
+sys.exit(1)' "${@:2}"
 }
 
 e2e_pid()
 {
-	_e2e_proc "$1" "$2" pid
+	e2e_proc "$1" "$2" pid
 }
 
 e2e_restarts()
 {
-	_e2e_proc "$1" "$2" restarts
+	e2e_proc "$1" "$2" restarts
 }

@@ -1,6 +1,6 @@
 """pings: what a `ping -D` run saw, for the end-to-end tests.
 
-    pings.py FILE INTERVAL [--since T] [--until T] [--last SECS] [--holes]
+    pings.py FILE INTERVAL [--since T] [--until T] [--last SECS] [--holes] [--interrupted]
 
 FILE: the output of ping -n -D -i INTERVAL (a reply a line, "[<epoch>] 64 bytes from ...
 icmp_seq=N ...", then the summary). Prints one line:
@@ -15,7 +15,8 @@ it); M: the requests lost, that is the sequence numbers missing between the repl
 considered and after the last one. --since/--until (epoch seconds) consider only the
 replies in that window, --last SECS those of the run's last SECS (from its last reply).
 --holes prints, before the line, each run of lost requests: "hole SEQ1..SEQ2 (N lost)
-from T1 to T2, G ms" (T1, T2: the replies around it).
+from T1 to T2, G ms" (T1, T2: the replies around it). --interrupted: the run was ended
+by SIGINT, so its last request may have had no time for an answer: not counted as lost.
 """
 import re
 import sys
@@ -24,7 +25,8 @@ import sys
 def main():
     args = sys.argv[1:]
     holes = "--holes" in args
-    args = [a for a in args if a != "--holes"]
+    interrupted = "--interrupted" in args
+    args = [a for a in args if a not in ("--holes", "--interrupted")]
     opts = {}
     for opt in ("--since", "--until", "--last"):
         if opt in args:
@@ -42,6 +44,8 @@ def main():
     if not m:
         sys.exit("pings: no summary in %s (did ping end?)" % args[0])
     sent = int(m.group(1))
+    if interrupted and sent not in replies:
+        sent -= 1
     got = sorted(replies.items())
     if "--last" in opts and got:
         opts["--since"] = got[-1][1] - opts["--last"]
