@@ -33,7 +33,6 @@
 	X(drop_not_local,  COUNTER, "vswitch: dropped: from a gateway for a VM not here") \
 	X(drop_loop,       COUNTER, "dropped: the rule points back at this VTEP") \
 	X(drop_no_gateway, COUNTER, "vswitch: dropped: no rule and no gateway known") \
-	X(drop_wrong_vni,  COUNTER, "vswitch: dropped: VNI of no local VM") \
 	X(drop_no_table,   COUNTER, "dropped: the node's rule table is not there yet") \
 	X(drop_arp,        COUNTER, "ARP requests not answered (own address, unknown target)") \
 	X(drop_nobuf,      COUNTER, "receives not re-armed at once: every buffer in use") \

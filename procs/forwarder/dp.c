@@ -220,6 +220,14 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 	}
 	STATS_INC(d->c, rx_tap);
 	STATS_ADD(d->c, rx_bytes, res);
+	/* A TAP cuts a frame to the buffer without a word: a full buffer may be one. */
+	if ((size_t)res >= PKT_SIZE - VXLAN_HLEN) {
+		STATS_INC(d->c, drop_truncated);
+		pkt_put(&d->pool, p);
+		vports_op_done(v);
+		arm_tap(d, v);
+		return;
+	}
 	p->off = VXLAN_HLEN;
 	p->len = (uint32_t)res;
 	vports_op_done(v);
@@ -360,6 +368,10 @@ vswitch_from_udp(struct dp *d, struct pkt *p)
 		break;
 	default:
 		DROP(d, p, drop_unsupported);
+		return;
+	}
+	if (ipv4_is_group(fi.dst_ip)) {
+		DROP(d, p, drop_group);
 		return;
 	}
 	if (d->vp && (v = vports_find(d->vp, vh.vni, fi.dst_ip)) != NULL) {

@@ -9,6 +9,7 @@
  */
 #include "counters.h"
 #include "dp.h"
+#include "pkt.h"
 #include "vports.h"
 #include "common/addr.h"
 #include "common/conf.h"
@@ -133,7 +134,8 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 		conf_error_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
 		    "twice udp_recvs + 2 tap_recvs (%u)", dp->bufs,
 		    2 * (dp->udp_recvs + 2 * dp->tap_recvs)), fatalx("%s", conf_error(c));
-	vpp->mtu = conf_int(c, "forwarder.tap_mtu", 1450, 68, 9000);
+	/* A frame of the MTU must fit a buffer behind the VXLAN header. */
+	vpp->mtu = conf_int(c, "forwarder.tap_mtu", 1450, 68, TAP_MTU_MAX);
 	vpp->tap_netns = conf_bool(c, "forwarder.tap_netns", true);
 	vpp->netns_dir = conf_str(c, "forwarder.netns_dir", "/run/netns");
 	*ring = conf_int(c, "forwarder.learn_ring_size", 4096, RING_CAP_MIN, RING_CAP_MAX);

@@ -17,6 +17,8 @@
 
 #define PKT_SIZE	2048	/* VXLAN header + the largest frame of a 1500-byte underlay */
 #define PKT_NONE	UINT32_MAX
+/* The largest TAP MTU whose frames fit a buffer: 2048 - 8 - 14 - 1 (a full read is cut). */
+#define TAP_MTU_MAX	(PKT_SIZE - VXLAN_HLEN - FRAME_ETH_HLEN - 1)
 
 struct pkt {
 	struct loop_op op;
