@@ -10,6 +10,7 @@
 #include "db.h"
 #include "stream.h"
 #include "common/conf.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
@@ -35,22 +36,6 @@ struct settings {
 	uint32_t max_subs;
 	uint64_t sub_buffer;
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: vpcfwd-controller [-n] -c FILE\n");
-	exit(2);
-}
 
 static void
 read_settings(struct conf *c, struct settings *s)
@@ -113,7 +98,6 @@ tick(struct loop_timer *t)
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL;
 	struct conf_common common;
 	struct controller_counters *ctr;
 	struct settings set;
@@ -126,34 +110,14 @@ main(int argc, char **argv)
 	struct conf *c;
 	struct db db;
 	char err[512];
-	int ch, tcp_fd, api_fd, rc;
+	int tcp_fd, api_fd, rc;
 	bool check = false;
 
-	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'n':
-			check = true;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("controller", LOG_LVL_INFO);
-	if ((c = conf_load(path)) == NULL)
-		fatalx("%s", conf_load_error());
-	conf_read_common(c, &common);
+	c = daemon_start(argc, argv, "controller", &common, &check);
 	read_settings(c, &set);
 	conf_done(c, "controller");
-	if (check) {
-		printf("%s: configuration ok\n", path);
-		conf_free(c);
-		return 0;
-	}
+	if (check)
+		return daemon_check_done(c);
 	log_set_level(common.log_level);
 
 	if ((ctr = stats_create(&stats, common.node, "controller", controller_stats_defs,
@@ -175,9 +139,7 @@ main(int argc, char **argv)
 	if ((st = stream_new(l, &db, tcp_fd, &sp, ctr)) == NULL ||
 	    (api = api_new(l, &db, st, api_fd, set.version_step, ctr)) == NULL)
 		fatalx("cannot start the control API or the streams");
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	daemon_signals();
 	hb.t.arg = &hb;
 	hb.l = l;
 	hb.stats = &stats;
@@ -185,7 +147,7 @@ main(int argc, char **argv)
 	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d",
 	    common.node, set.data_dir, (unsigned long long)db.log_first,
 	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd));
-	rc = loop_run(l, &stop);
+	rc = loop_run(l, &daemon_stop);
 	log_info("stopping");
 	api_free(api);
 	stream_free(st);

@@ -13,6 +13,7 @@
 #include "vports.h"
 #include "common/addr.h"
 #include "common/conf.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
@@ -47,22 +48,6 @@ struct state {
 	struct forwarder_counters *c;
 	struct loop_timer tick;
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: vpcfwd-forwarder [-n] -c FILE\n");
-	exit(2);
-}
 
 /* The learner or rule-store makes the segments: until they are there, keep trying. */
 static void
@@ -148,7 +133,6 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL;
 	struct conf_common common;
 	struct dp_params dpp = { 0 };
 	struct state s = { 0 };
@@ -156,28 +140,12 @@ main(int argc, char **argv)
 	char err[512], vtep[INET_ADDRSTRLEN];
 	bool check = false;
 	struct conf *c;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
-		if (ch == 'c')
-			path = optarg;
-		else if (ch == 'n')
-			check = true;
-		else
-			usage();
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("forwarder", LOG_LVL_INFO);
-	if ((c = conf_load(path)) == NULL)
-		fatalx("%s", conf_load_error());
-	conf_read_common(c, &common);
+	c = daemon_start(argc, argv, "forwarder", &common, &check);
 	read_conf(c, &dpp, &s.vpp, &ring_size);
-	if (check) {
-		printf("%s: configuration ok\n", path);
-		conf_free(c);
-		return 0;
-	}
+	if (check)
+		return daemon_check_done(c);
 	log_set_level(common.log_level);
 	s.mode = dpp.mode;
 	snprintf(s.node, sizeof(s.node), "%s", common.node);
@@ -196,9 +164,7 @@ main(int argc, char **argv)
 			fatalx("%s", s.learn.seg.err);
 		dp_set_learn_ring(s.dp, &s.learn);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	daemon_signals();
 	attach(&s);
 	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
 	loop_timer_set(s.l, &s.tick, 0);
@@ -206,7 +172,7 @@ main(int argc, char **argv)
 	    s.mode == DP_VSWITCH ? "vswitch" : "gateway",
 	    inet_ntop(AF_INET, &dpp.listen.sin_addr, vtep, sizeof(vtep)),
 	    ntohs(dpp.listen.sin_port), dpp.bufs);
-	rc = loop_run(s.l, &stop);
+	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	dp_stop(s.dp);
 	loop_settle(s.l, 20000000, 1000000000);

@@ -12,6 +12,7 @@
 #include "gateways.h"
 #include "syncer.h"
 #include "common/conf.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
@@ -42,22 +43,6 @@ struct state {
 	uint64_t evict_ns;
 	uint64_t next_evict;
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: vpcfwd-learner [-n] -c FILE\n");
-	exit(2);
-}
 
 static void
 tick(struct loop_timer *t)
@@ -105,7 +90,7 @@ read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL, *listen, *host;
+	const char *listen, *host;
 	struct conf_common common;
 	struct subscriber_params fp = { .what = "binding feed" };
 	struct syncer_params sp = { 0 };
@@ -118,22 +103,9 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
-		if (ch == 'c')
-			path = optarg;
-		else if (ch == 'n')
-			check = true;
-		else
-			usage();
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("learner", LOG_LVL_INFO);
-	if ((c = conf_load(path)) == NULL)
-		fatalx("%s", conf_load_error());
-	conf_read_common(c, &common);
+	c = daemon_start(argc, argv, "learner", &common, &check);
 	if ((host = conf_str(c, "learner.host", NULL)) == NULL)
 		fatalx("%s: learner.host must name this host as the controller knows it",
 		    conf_path(c));
@@ -163,11 +135,8 @@ main(int argc, char **argv)
 	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
 		fatalx("%s", conf_error(c));
 	conf_done(c, "learner");
-	if (check) {
-		printf("%s: configuration ok\n", path);
-		conf_free(c);
-		return 0;
-	}
+	if (check)
+		return daemon_check_done(c);
 	log_set_level(common.log_level);
 
 	if ((s.c = stats_create(&s.stats, common.node, "learner", learner_stats_defs,
@@ -184,15 +153,13 @@ main(int argc, char **argv)
 	syncer_load(s.syncer);
 	if ((s.feed = feed_new(s.l, &fp, common.node, host, s.ports, s.c)) == NULL)
 		fatalx("out of memory");
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	daemon_signals();
 	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
 	loop_timer_set(s.l, &s.tick, 0);
 	log_info("node %s (host %s): cache %s (%u rules), %u gateway(s), LEARNs on port %d",
 	    common.node, host, table_seg(s.t)->name, table_count(s.t), ngw,
 	    syncer_port(s.syncer));
-	rc = loop_run(s.l, &stop);
+	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	feed_free(s.feed);
 	syncer_free(s.syncer);

@@ -9,6 +9,7 @@
 #include "counters.h"
 #include "common/clock.h"
 #include "common/conf.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
@@ -34,22 +35,6 @@ struct state {
 	struct rule_store_counters *c;
 	struct loop_timer tick;
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: vpcfwd-rule-store [-n] -c FILE\n");
-	exit(2);
-}
 
 /* Reclaim table entries, reap dead readers, and show we are alive. */
 static void
@@ -117,7 +102,6 @@ read_controllers(struct conf *c, struct subscriber_params *cp)
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL;
 	struct conf_common common;
 	struct subscriber_params cp = { .what = "controller" };
 	struct table_params tp;
@@ -126,23 +110,10 @@ main(int argc, char **argv)
 	struct conf *c;
 	uint32_t ring_size;
 	char err[512];
-	int ch, rc;
+	int rc;
 	bool check = false;
 
-	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
-		if (ch == 'n')
-			check = true;
-		else if (ch == 'c')
-			path = optarg;
-		else
-			usage();
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("rule-store", LOG_LVL_INFO);
-	if ((c = conf_load(path)) == NULL)
-		fatalx("%s", conf_load_error());
-	conf_read_common(c, &common);
+	c = daemon_start(argc, argv, "rule-store", &common, &check);
 	read_controllers(c, &cp);
 	if (table_conf_read(c, "rule_store", TABLE_GATEWAY, &tp) < 0)
 		fatalx("%s", conf_error(c));
@@ -158,11 +129,8 @@ main(int argc, char **argv)
 		conf_error_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
 		    "power of two, not %u", ring_size), fatalx("%s", conf_error(c));
 	conf_done(c, "rule_store");
-	if (check) {
-		printf("%s: configuration ok\n", path);
-		conf_free(c);
-		return 0;
-	}
+	if (check)
+		return daemon_check_done(c);
 	log_set_level(common.log_level);
 
 	if ((s.c = stats_create(&s.stats, common.node, "rule-store", rule_store_stats_defs,
@@ -179,15 +147,13 @@ main(int argc, char **argv)
 	if ((s.a = apply_new(s.t, &ring, s.c)) == NULL ||
 	    (s.sub = subscriber_new(s.l, &cp, &sub_ops, &s)) == NULL)
 		fatalx("out of memory");
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	daemon_signals();
 	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
 	loop_timer_set(s.l, &s.tick, 0);
 	log_info("node %s: table %s (%u rules, applied seq %llu), %zu controller address(es)",
 	    common.node, table_seg(s.t)->name, table_count(s.t),
 	    (unsigned long long)table_applied_seq(s.t), cp.naddrs);
-	rc = loop_run(s.l, &stop);
+	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
 	subscriber_free(s.sub);
 	apply_free(s.a);

@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "serve.h"
 #include "common/conf.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
@@ -37,22 +38,6 @@ struct state {
 	char node[SEG_PART_MAX + 1];
 	struct ringwatch *adv, *lrn;	/* watched once the table is there */
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: vpcfwd-syncd [-n] -c FILE\n");
-	exit(2);
-}
 
 static void on_advance(struct ringwatch *w, struct ring *r, void *arg);
 static void on_learn(struct ringwatch *w, struct ring *r, void *arg);
@@ -147,7 +132,7 @@ read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL, *listen;
+	const char *listen;
 	struct conf_common common;
 	struct serve_params sp = { 0 };
 	struct addr_cidr nets[ADMIT_NETS_MAX];
@@ -157,22 +142,9 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "c:nh")) != -1) {
-		if (ch == 'c')
-			path = optarg;
-		else if (ch == 'n')
-			check = true;
-		else
-			usage();
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("syncd", LOG_LVL_INFO);
-	if ((c = conf_load(path)) == NULL)
-		fatalx("%s", conf_load_error());
-	conf_read_common(c, &common);
+	c = daemon_start(argc, argv, "syncd", &common, &check);
 	listen = conf_str(c, "syncd.listen", "0.0.0.0:4790");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
@@ -187,11 +159,8 @@ main(int argc, char **argv)
 	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
 	read_allow(c, nets, &nnets);
 	conf_done(c, "syncd");
-	if (check) {
-		printf("%s: configuration ok\n", path);
-		conf_free(c);
-		return 0;
-	}
+	if (check)
+		return daemon_check_done(c);
 	log_set_level(common.log_level);
 	admit_init(&admit, nets, nnets, rate, burst);
 
@@ -204,15 +173,13 @@ main(int argc, char **argv)
 	if ((s.serve = serve_new(s.l, &sp, &admit, s.c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	snprintf(s.node, sizeof(s.node), "%s", common.node);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	daemon_signals();
 	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
 	loop_timer_set(s.l, &s.tick, 0);
 	log_info("node %s: sync on port %d, LEARNs to learners' port %u, io_uring futex "
 	    "waits %s", common.node, serve_port(s.serve), sp.learner_port,
 	    loop_has_futex(s.l) ? "yes" : "no (polling rings)");
-	rc = loop_run(s.l, &stop);
+	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	ringwatch_free(s.adv);
 	ringwatch_free(s.lrn);
