@@ -32,81 +32,14 @@
 #define FRAME_MAX	(1u << 20)
 #define PEERS_MAX	256
 
+#include "tests/unit/looptest.h"
+
 /*
  * No Criterion .timeout: with --jobs > 1 its watcher sometimes leaks in the runner, which
  * fails the ASan build. run_until() bounds every wait instead.
  */
 TestSuite(loop);
 TestSuite(conn);
-
-static struct loop *L;
-static volatile sig_atomic_t stop;
-static bool hung;
-
-static void
-new_loop(void)
-{
-	char err[256];
-
-	L = loop_new(256, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
-}
-
-static void
-hang_fire(struct loop_timer *t)
-{
-	(void)t;
-	hung = true;
-	stop = 1;
-}
-
-static bool (*poll_done)(void);
-
-static void
-poll_fire(struct loop_timer *t)
-{
-	if (poll_done())
-		stop = 1;
-	else
-		loop_timer_set(L, t, MS);
-}
-
-/* Run the loop until done() holds (checked each millisecond) or a callback sets stop. */
-static void
-run_until(bool (*done)(void))
-{
-	struct loop_timer hang = { .fn = hang_fire }, poll = { .fn = poll_fire };
-
-	stop = 0;
-	hung = false;
-	loop_timer_set(L, &hang, HANG_NS);
-	if (done != NULL) {
-		poll_done = done;
-		loop_timer_set(L, &poll, 0);
-	}
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &hang);
-	loop_timer_cancel(L, &poll);
-	cr_assert(!hung, "the loop got nowhere in %llu s", HANG_NS / 1000 / MS);
-}
-
-static void
-drain_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop a little while: completions that nothing waits for get dispatched. */
-static void
-drain(void)
-{
-	struct loop_timer t = { .fn = drain_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, 50 * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-}
 
 /* timers */
 
@@ -200,7 +133,7 @@ Test(loop, cancelled_timer_never_fires)
 	loop_timer_set(L, &b, 10 * MS);
 	b.due_ns = k.due_ns;	/* same due time: arming order decides */
 	run_until(NULL);
-	drain();
+	drain_loop();
 	cr_assert_eq(victim_fired, 0);
 	cr_assert(!b.armed);
 	loop_free(L);
@@ -213,13 +146,6 @@ spin_fire(struct loop_timer *t)
 {
 	spin_count++;
 	loop_timer_set(L, t, 0);
-}
-
-static void
-stop_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
 }
 
 Test(loop, timer_rearmed_with_zero_delay_does_not_starve_other_timers)
@@ -490,7 +416,7 @@ finish(void)
 			conn_close(peers[i].c, false);
 	run_until(all_closed);
 	expect_no_bad();
-	drain();
+	drain_loop();
 	loop_free(L);
 }
 
@@ -980,7 +906,7 @@ Test(conn, close_without_flush_with_a_send_in_flight_closes_once)
 	/* Nobody reads sv[1]: the send stays in flight. */
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(conn_send_frame(peers[0].c, scratch, FRAME_MAX), 0);
-	drain();
+	drain_loop();
 	cr_assert_gt(conn_pending(peers[0].c), 0);
 	/* More while the send is in flight: the buffer is replaced, not moved. */
 	for (int i = 0; i < 6; i++)
@@ -1004,7 +930,7 @@ Test(conn, flush_close_then_close_cuts_the_flush_short)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(conn_send_frame(peers[0].c, scratch, FRAME_MAX), 0);
 	conn_close(peers[0].c, true);
-	drain();
+	drain_loop();
 	cr_assert_not_null(peers[0].c, "a flush nobody reads cannot finish");
 	conn_close(peers[0].c, false);
 	run_until(all_closed);
@@ -1141,7 +1067,7 @@ Test(conn, listener_accepts_many_connections)
 		    strerror(-peers[i].closed_err));
 	}
 	listener_free(ls);
-	drain();
+	drain_loop();
 	cr_assert_eq(fcntl(lfd, F_GETFD), -1, "the listener did not close its socket");
 	finish();
 }
@@ -1175,7 +1101,7 @@ Test(conn, listener_freed_from_its_accept_callback_closes_its_socket)
 	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert_eq(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	run_until(one_accepted);
-	drain();
+	drain_loop();
 	cr_assert_eq(accepted, 1);
 	cr_assert_eq(fcntl(lfd, F_GETFD), -1, "the listener did not close its socket");
 	close(cfd);
@@ -1213,7 +1139,7 @@ Test(conn, listener_resumes_accepting_after_emfile)
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 	ls = listener_new(L, lfd, count_accept, NULL);
 	cr_assert_not_null(ls);
-	drain();
+	drain_loop();
 	cr_assert_eq(accepted, 0);
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	run_until(one_accepted);

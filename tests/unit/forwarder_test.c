@@ -69,6 +69,8 @@
 #define IP(x)		(0x0a000000u | (x))	/* 10.0.0.x */
 #define FRAME_MAX	4096
 
+#include "tests/unit/looptest.h"
+
 /* The forwarder, and the VTEPs the test plays (all on port P). */
 #define FWD_IP		"127.0.47.1"
 enum { VA, VB, VEXT, VG1, VG2, NV };
@@ -111,49 +113,7 @@ setup(void)
 /* No Criterion .timeout (see conn_test.c): RUN_UNTIL bounds every wait. */
 TestSuite(forwarder, .init = setup, .fini = unlink_all);
 
-/* --- the loop ------------------------------------------------------------------- */
-
-static struct loop *L;
-static volatile sig_atomic_t stop;
-
-static void
-stop_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop for about ms milliseconds, dispatching whatever completes meanwhile. */
-static void
-run_for(uint64_t ms)
-{
-	struct loop_timer t = { .fn = stop_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, ms * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &t);
-}
-
-#define RUN_UNTIL(cond)							\
-	do {								\
-		uint64_t dl_ = clock_mono_ns() + HANG_NS;		\
-									\
-		while (!(cond)) {					\
-			cr_assert_lt(clock_mono_ns(), dl_, "still not %s after %llu s", \
-			    #cond, HANG_NS / 1000 / MS);		\
-			run_for(1);					\
-		}							\
-	} while (0)
-
-static struct sockaddr_in
-sin_of(const char *ip, uint16_t port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	cr_assert_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1, "%s", ip);
-	return sin;
-}
+/* --- addresses (the loop: looptest.h) ------------------------------------------- */
 
 static uint32_t
 ip4(const char *s)
@@ -689,20 +649,11 @@ check(void)
 
 /* --- set-up and tear-down ---------------------------------------------------------- */
 
-static void
-loop_open(void)
-{
-	char err[256];
-
-	L = loop_new(256, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
-}
-
 /* A gateway with its table (rules below) and a learn ring of cap slots. */
 static void
 gw_start(uint32_t cap, bool attach_table)
 {
-	loop_open();
+	new_loop();
 	vteps_open();
 	dp_start(DP_GATEWAY);
 	table_open(TABLE_GATEWAY);
@@ -722,7 +673,7 @@ gw_start(uint32_t cap, bool attach_table)
 static void
 vs_start(bool attach_table)
 {
-	loop_open();
+	new_loop();
 	vteps_open();
 	dp_start(DP_VSWITCH);
 	table_open(TABLE_HOST);

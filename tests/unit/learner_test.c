@@ -43,6 +43,10 @@
 #define VTEP2		0xc0a8000cu
 #define VTEP3		0xc0a8000du
 #define IP(x)		(0x0a000000u | (x))	/* 10.0.0.x */
+/* RUN_UNTIL runs the learner (and the gateways) until its condition holds. */
+#define RUN_STEP()	step()
+
+#include "tests/unit/looptest.h"
 
 /* A gateway played by the test, or a stranger sending from an unconfigured address. */
 struct tgw {
@@ -78,7 +82,6 @@ static const struct params P = { .ngw = 1, .wait_ns = 100 * MS, .timeout_ns = 10
     .probe_ns = 100 * MS, .batch = 32, .down_after = 3 };
 
 static char node[SEG_PART_MAX + 1];
-static struct loop *L;
 static struct table *T;
 static struct gateways GW;
 static struct learner_counters C;
@@ -87,7 +90,6 @@ static struct sockaddr_in learner;
 static struct tgw G[4];		/* G[0..ngw) are configured; the rest are strangers */
 static uint32_t ngw;
 static pid_t child;
-static volatile sig_atomic_t stop;
 static char err[512];
 
 /* What a test builds and sends, kept for a resend. */
@@ -156,8 +158,7 @@ learner_start(const struct params *p)
 	    .timeout_ns = p->timeout_ns, .batch = p->batch };
 	struct sockaddr_in addrs[GATEWAYS_MAX];
 
-	L = loop_new(256, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
+	new_loop();
 	for (uint32_t i = 0; i < ngw; i++)
 		addrs[i] = G[i].addr;
 	gateways_init(&GW, addrs, ngw, p->down_after, p->probe_ns, T, &C);
@@ -181,25 +182,6 @@ static void
 setup(void)
 {
 	snprintf(node, sizeof(node), "lrt%d", (int)getpid());
-}
-
-static void
-stop_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop for about ms milliseconds. */
-static void
-run_loop(uint64_t ms)
-{
-	struct loop_timer t = { .fn = stop_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, ms * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &t);
 }
 
 static void
@@ -359,23 +341,11 @@ step(void)
 {
 	/* No loop while the learner runs in a process of its own. */
 	if (L != NULL)
-		run_loop(1);
+		run_for(1);
 	else
 		usleep(1000);
 	pump();
 }
-
-/* Run the learner (and the gateways) until cond holds. */
-#define RUN_UNTIL(cond)							\
-	do {								\
-		uint64_t until_ = clock_mono_ns() + HANG_NS;		\
-		while (!(cond)) {					\
-			cr_assert(clock_mono_ns() < until_,		\
-			    "waited %llu s in vain for: %s",		\
-			    HANG_NS / 1000 / MS, #cond);		\
-			step();						\
-		}							\
-	} while (0)
 
 /* The next request that reached g (and when the test read it). */
 static struct sync_req

@@ -37,6 +37,9 @@
 #define BATCH_MAX	5		/* records a push, at most */
 #define PAUSE_US_MAX	400		/* pause after a push, at most */
 #define PROC		"rwt"
+#define LOOP_ENTRIES	64		/* the ring new_loop() asks for */
+
+#include "tests/unit/looptest.h"
 
 struct rec {
 	uint64_t seq;
@@ -47,60 +50,6 @@ struct rec {
 /* No Criterion .timeout (see conn_test.c): run_until() bounds every wait. */
 TestSuite(loop_futex, .init = ut_init, .fini = ut_fini);
 TestSuite(ringwatch, .init = ut_init, .fini = ut_fini);
-
-static struct loop *L;
-static volatile sig_atomic_t stop;
-static bool hung;
-
-static void
-new_loop(void)
-{
-	char err[256];
-
-	L = loop_new(64, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
-}
-
-static void
-hang_fire(struct loop_timer *t)
-{
-	(void)t;
-	hung = true;
-	stop = 1;
-}
-
-/* Run the loop until a callback sets stop. */
-static void
-run(void)
-{
-	struct loop_timer hang = { .fn = hang_fire };
-
-	stop = 0;
-	hung = false;
-	loop_timer_set(L, &hang, HANG_NS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &hang);
-	cr_assert(!hung, "the loop got nowhere in %llu s", HANG_NS / 1000 / MS);
-}
-
-static void
-stop_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop for ms milliseconds. */
-static void
-run_for(uint64_t ms)
-{
-	struct loop_timer t = { .fn = stop_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, ms * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &t);
-}
 
 static long
 futex_wake(uint32_t *word)
@@ -175,7 +124,7 @@ Test(loop_futex, wake_from_another_process_ends_the_wait)
 	cr_assert_eq(loop_submit(L), 0);	/* armed before the waker starts */
 	pid = ut_spawn(waker, word);
 	cr_assert_gt(pid, 0);
-	run();
+	run_until(NULL);
 	cr_assert_eq(w.calls, 1);
 	cr_assert_eq(w.res, 0, "the wait ended with %d (%s)", w.res, strerror(-w.res));
 	cr_assert_eq(ut_wait(pid), 0, "the waker found no waiter");
@@ -195,7 +144,7 @@ Test(loop_futex, wait_on_a_word_that_moved_fails_at_once)
 		return;
 	}
 	cr_assert_eq(loop_futex_wait(L, &w.op, &word, 4), 0);
-	run();
+	run_until(NULL);
 	cr_assert_eq(w.calls, 1);
 	cr_assert_eq(w.res, -EAGAIN);
 	loop_free(L);
@@ -215,7 +164,7 @@ Test(loop_futex, cancelled_wait_ends)
 	cr_assert_eq(loop_futex_wait(L, &w.op, &word, 5), 0);
 	cr_assert_eq(loop_submit(L), 0);
 	io_uring_prep_cancel(loop_sqe(L, &cancel), &w.op, 0);
-	run();
+	run_until(NULL);
 	cr_assert_eq(w.calls, 1);
 	cr_assert_eq(w.res, -ECANCELED);
 	loop_free(L);
@@ -402,7 +351,7 @@ watch_producer(const char *what, bool force_poll, useconds_t delay_us, bool watc
 	cr_assert_gt(pid, 0);
 	if (w == NULL)
 		w = watch(name, force_poll);
-	run();
+	run_until(NULL);
 	cr_assert_eq(ut_wait(pid), 0, "the producer failed");
 	expect_all(NRECS);
 	cr_assert_not_null(r = ringwatch_ring(w));
@@ -457,14 +406,14 @@ Test(ringwatch, producer_restart_is_followed)
 	w = watch(name, false);
 	pid = ut_spawn(producer_main, &a);
 	cr_assert_gt(pid, 0);
-	run();
+	run_until(NULL);
 	cr_assert_eq(ut_wait(pid), 0);
 	expect_all(NRECS / 2);
 	/* The first producer is gone and the watch asleep; a second one re-attaches. */
 	C.want = NRECS;
 	pid = ut_spawn(producer_main, &b);
 	cr_assert_gt(pid, 0);
-	run();
+	run_until(NULL);
 	cr_assert_eq(ut_wait(pid), 0);
 	expect_all(NRECS);
 	log_latency("restart", ringwatch_ring(w));
@@ -490,7 +439,7 @@ Test(ringwatch, callback_that_leaves_records_is_called_again)
 	cr_assert_eq(push(&p, 80, 20), 20);
 	w = watch(segname(name, sizeof(name), "leave"), false);
 	cr_assert_eq(C.calls, 0, "called back from inside ringwatch_new");
-	run();
+	run_until(NULL);
 	expect_all(100);
 	cr_assert_geq(C.calls, 34, "3 records a call");
 	ringwatch_free(w);
@@ -538,7 +487,7 @@ Test(ringwatch, free_from_inside_the_callback_is_clean)
 	watch(segname(name, sizeof(name), "freecb"), false);
 	run_for(20);
 	cr_assert_eq(push(&p, 0, 1), 1);
-	run();
+	run_until(NULL);
 	cr_assert_eq(C.calls, 1);
 	cr_assert_eq(push(&p, 1, 1), 1);
 	run_for(20);

@@ -48,6 +48,8 @@
 #define MODEL_IPS	1024
 #define GEN		0x5eed0001u
 
+#include "tests/unit/looptest.h"
+
 static char node[SEG_PART_MAX + 1];
 static char segname[SEG_NAME_MAX];
 
@@ -69,49 +71,7 @@ teardown(void)
 /* No Criterion .timeout (see conn_test.c): RUN_UNTIL bounds every wait. */
 TestSuite(syncd, .init = setup, .fini = teardown);
 
-/* --- the loop ------------------------------------------------------------------- */
-
-static struct loop *L;
-static volatile sig_atomic_t stop;
-
-static void
-stop_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop for about ms milliseconds, dispatching whatever completes meanwhile. */
-static void
-run_for(uint64_t ms)
-{
-	struct loop_timer t = { .fn = stop_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, ms * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &t);
-}
-
-#define RUN_UNTIL(cond)							\
-	do {								\
-		uint64_t dl_ = clock_mono_ns() + HANG_NS;		\
-									\
-		while (!(cond)) {					\
-			cr_assert_lt(clock_mono_ns(), dl_, "still not %s after %llu s", \
-			    #cond, HANG_NS / 1000 / MS);		\
-			run_for(1);					\
-		}							\
-	} while (0)
-
-static struct sockaddr_in
-sin_of(const char *ip, int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-
-	cr_assert_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1, "%s", ip);
-	return sin;
-}
+/* --- addresses (the loop: looptest.h) ------------------------------------------- */
 
 static uint32_t
 ip4(const char *s)
@@ -412,15 +372,6 @@ params(void)
 	return (struct serve_params){ .listen = sin_of(SERVER_IP, 0), .learner_port = 9,
 	    .page_bytes = 1400, .max_wait_ns = 10000 * MS, .max_parked = 64,
 	    .recv_depth = 16, .send_buffers = 64 };
-}
-
-static void
-new_loop(void)
-{
-	char err[256];
-
-	L = loop_new(256, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
 }
 
 /* Admit CLIENT_NET/24 at rate requests a second a source, burst at once. */

@@ -30,77 +30,10 @@
 #define NDGRAMS		5000u
 #define HDR		12u		/* seq (8), len (4) */
 
+#include "tests/unit/looptest.h"
+
 /* No Criterion .timeout (see conn_test.c): run_until() bounds every wait. */
 TestSuite(udp);
-
-static struct loop *L;
-static volatile sig_atomic_t stop;
-static bool hung;
-
-static void
-new_loop(void)
-{
-	char err[256];
-
-	L = loop_new(256, err, sizeof(err));
-	cr_assert_not_null(L, "%s", err);
-}
-
-static void
-hang_fire(struct loop_timer *t)
-{
-	(void)t;
-	hung = true;
-	stop = 1;
-}
-
-static bool (*poll_done)(void);
-
-static void
-poll_fire(struct loop_timer *t)
-{
-	if (poll_done())
-		stop = 1;
-	else
-		loop_timer_set(L, t, MS);
-}
-
-/* Run the loop until done() holds (checked each millisecond) or a callback sets stop. */
-static void
-run_until(bool (*done)(void))
-{
-	struct loop_timer hang = { .fn = hang_fire }, poll = { .fn = poll_fire };
-
-	stop = 0;
-	hung = false;
-	loop_timer_set(L, &hang, HANG_NS);
-	if (done != NULL) {
-		poll_done = done;
-		loop_timer_set(L, &poll, 0);
-	}
-	cr_assert_eq(loop_run(L, &stop), 0);
-	loop_timer_cancel(L, &hang);
-	loop_timer_cancel(L, &poll);
-	cr_assert(!hung, "the loop got nowhere in %llu s", HANG_NS / 1000 / MS);
-}
-
-static void
-drain_fire(struct loop_timer *t)
-{
-	(void)t;
-	stop = 1;
-}
-
-/* Run the loop a little while: completions that nothing waits for get dispatched. */
-static void
-drain(void)
-{
-	struct loop_timer t = { .fn = drain_fire };
-
-	stop = 0;
-	loop_timer_set(L, &t, 50 * MS);
-	cr_assert_eq(loop_run(L, &stop), 0);
-}
 
 /* The fd the next socket gets (the lowest free one), to check later that it closed. */
 static int
@@ -299,7 +232,7 @@ Test(udp, thousands_of_random_sized_datagrams_arrive_intact_both_ways)
 	}
 	udp_free(ends[0].u);
 	udp_free(ends[1].u);
-	drain();
+	drain_loop();
 	loop_free(L);
 }
 
@@ -368,7 +301,7 @@ Test(udp, datagram_larger_than_dgram_max_is_counted_truncated_and_dropped)
 	cr_assert_eq(udp_counters(tx)->tx, 4);
 	udp_free(tx);
 	udp_free(trunc_rx);
-	drain();
+	drain_loop();
 	assert_closed(txfd);
 	assert_closed(rxfd);
 	loop_free(L);
@@ -423,7 +356,7 @@ Test(udp, udp_buf_returns_null_while_every_buffer_is_held_or_in_flight)
 	cr_assert_eq(udp_counters(nobuf_tx)->tx_nobuf, 3);
 	udp_free(nobuf_tx);
 	udp_free(rx);
-	drain();
+	drain_loop();
 	loop_free(L);
 }
 
@@ -479,7 +412,7 @@ Test(udp, buf_back_is_called_once_a_buffer_returns_after_udp_buf_found_none)
 	back.limit = 4;
 	back_send();
 	run_until(back_sent);
-	drain();
+	drain_loop();
 	cr_assert_eq(back.calls, 0, "told, though udp_buf never found none");
 
 	/* Every buffer in flight and two NULLs: one call, at the first completion. */
@@ -487,7 +420,7 @@ Test(udp, buf_back_is_called_once_a_buffer_returns_after_udp_buf_found_none)
 	back_send();
 	cr_assert_null(udp_buf(back.u));
 	run_until(back_sent);
-	drain();
+	drain_loop();
 	cr_assert_eq(back.calls, 1, "%llu calls for 4 completions after 2 NULLs",
 	    (unsigned long long)back.calls);
 
@@ -497,12 +430,12 @@ Test(udp, buf_back_is_called_once_a_buffer_returns_after_udp_buf_found_none)
 	back_send();
 	run_until(back_sent);
 	cr_assert_eq(back.sent, 100, "sends stopped: a NULL in the callback was not re-armed");
-	drain();
+	drain_loop();
 	cr_assert_eq(udp_counters(back.u)->tx, 100);
 	cr_assert_eq(udp_counters(back.u)->tx_errors, 0);
 	udp_free(back.u);
 	udp_free(rx);
-	drain();
+	drain_loop();
 	loop_free(L);
 }
 
@@ -537,11 +470,11 @@ Test(udp, udp_free_from_inside_the_callback_frees_once_all_completed)
 	}
 	free_sink = &s;
 	run_until(free_done);
-	drain();
+	drain_loop();
 	cr_assert_eq(s.calls, 1, "a callback after udp_free");
 	assert_closed(rxfd);
 	udp_free(tx);
-	drain();
+	drain_loop();
 	loop_free(L);
 }
 
@@ -564,7 +497,7 @@ Test(udp, udp_free_with_sends_and_receives_in_flight_frees_everything)
 	}
 	/* Queued, not even submitted: the cancel follows them in the same submit. */
 	udp_free(u);
-	drain();
+	drain_loop();
 	assert_closed(fd);
 	cr_assert_eq(s.calls, 0);
 	loop_free(L);
