@@ -24,6 +24,12 @@
 #                        otherwise).
 # e2e_underlay_ns NAME IP   a namespace PFX-NAME on the underlay with IP on its eth0, no
 #                        configuration, no process (an external host, a traffic source)
+# e2e_external NAME IP GATEWAY VM VPC VNI VMIP/LEN MAC
+#                        an external host NAME (DESIGN.md §3.11) at IP: e2e_underlay_ns,
+#                        the Linux kernel's vxlan device vx0 there (VNI, remote GATEWAY's
+#                        address, port 4789, nolearning, MAC, VMIP, IPv6 off, checksums in
+#                        software), registered as `host create NAME --kind external` with
+#                        VM VM of VPC on it
 # e2e_start NODE...      topo_start each, then e2e_synced
 # e2e_synced [SECS]      wait until the cluster's gateways applied the controller's whole
 #                        log (10 s)
@@ -157,6 +163,33 @@ e2e_underlay_ns()
 	ip -n "$TOPO_UL" link set "$1" master br0 up &&
 	ip -n "$ns" addr add "$2/$TOPO_PLEN" dev eth0 &&
 	ip -n "$ns" link set eth0 up || t_fail "cannot attach $ns to the underlay"
+}
+
+e2e_external()
+{
+	local name=$1 ip=$2 gw=${TOPO_IP[$3]} vm=$4 vpc=$5 vni=$6 cidr=$7 mac=$8
+	local ns=$TOPO_PFX-$1
+
+	e2e_underlay_ns "$name" "$ip"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null || t_fail "IPv6 off in $ns"
+	ip -n "$ns" link add vx0 type vxlan id "$vni" remote "$gw" local "$ip" dstport 4789 \
+	    nolearning || t_fail "cannot make the kernel's vxlan device in $ns"
+	ip -n "$ns" link set vx0 address "$mac" mtu 1450 up &&
+	ip -n "$ns" addr add "$cidr" dev vx0 || t_fail "cannot configure vx0 in $ns"
+	# The kernel leaves an inner TCP checksum to the "hardware", and veth has none: it
+	# would reach the gateway unfinished (a real NIC fills it in). Checksums in software
+	# on vx0: ethtool -K vx0 tx off, by its ioctl (no ethtool needed).
+	ip netns exec "$ns" "$E2E_PYTHON" -c '
+import ctypes, fcntl, socket, struct
+ETHTOOL_STXCSUM, SIOCETHTOOL = 0x17, 0x8946
+val = ctypes.create_string_buffer(struct.pack("II", ETHTOOL_STXCSUM, 0), 8)
+ifr = struct.pack("16sP", b"vx0", ctypes.addressof(val)).ljust(40, b"\0")
+fcntl.ioctl(socket.socket(), SIOCETHTOOL, ifr)' || t_fail "cannot turn vx0's TX checksum offload off"
+	topo_ctl host create "$name" --vtep "$ip" --kind external >/dev/null ||
+		t_fail "vpcfwdctl host create $name --kind external"
+	topo_ctl vm create "$vm" --vpc "$vpc" --ip "${cidr%/*}" --host "$name" --mac "$mac" \
+	    >/dev/null || t_fail "vpcfwdctl vm create $vm on the external host $name"
 }
 
 e2e_start()

@@ -33,27 +33,7 @@ e2e_start gateway1 gateway2 host1
 e2e_vm b1 blue 10.0.0.1/24 host1
 topo_vm_wait b1 15 || t_fail "VM b1 did not come up"
 
-# The external host: a namespace on the underlay with a kernel vxlan device.
-e2e_underlay_ns ext "$EXT_IP"
-ip -n "$EXT_NS" link add vx0 type vxlan id 100 remote "$GW1" local "$EXT_IP" dstport 4789 \
-    nolearning || t_fail "cannot make the kernel's vxlan device in $EXT_NS"
-ip netns exec "$EXT_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
-ip -n "$EXT_NS" link set vx0 address "$EXT_MAC" mtu 1450 up
-# The kernel leaves the inner TCP checksum to the "hardware", and veth has none: it would
-# reach the gateway unfinished (a real NIC fills it in). Checksums in software on vx0
-# (ethtool -K vx0 tx off, by its ioctl: no ethtool needed).
-ip netns exec "$EXT_NS" "$E2E_PYTHON" - <<'EOF' || t_fail "cannot turn vx0's TX checksum offload off"
-import ctypes, fcntl, socket, struct
-ETHTOOL_STXCSUM, SIOCETHTOOL = 0x17, 0x8946
-val = ctypes.create_string_buffer(struct.pack("II", ETHTOOL_STXCSUM, 0), 8)
-ifr = struct.pack("16sP", b"vx0", ctypes.addressof(val)).ljust(40, b"\0")
-fcntl.ioctl(socket.socket(), SIOCETHTOOL, ifr)
-EOF
-ip -n "$EXT_NS" addr add 10.0.0.31/24 dev vx0
-topo_ctl host create ext --vtep "$EXT_IP" --kind external >/dev/null ||
-	t_fail "vpcfwdctl host create ext --kind external"
-topo_ctl vm create x1 --vpc blue --ip 10.0.0.31 --host ext --mac "$EXT_MAC" >/dev/null ||
-	t_fail "vpcfwdctl vm create x1 on the external host"
+e2e_external ext "$EXT_IP" gateway1 x1 blue 100 10.0.0.31/24 "$EXT_MAC"
 e2e_synced 10
 ip netns exec "$EXT_NS" "$E2E_PYTHON" "$E2E_PY/vxcap.py" eth0 >"$T_OUT/cap-ext.txt" \
     2>"$T_OUT/cap-ext.log" &

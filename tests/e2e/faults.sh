@@ -31,7 +31,6 @@ INTERVAL=0.02
 EXT_IP=192.168.100.31
 EXT_MAC=02:00:5e:10:00:31
 EXT_NS=$TOPO_PFX-ext
-GW1=${TOPO_IP[gateway1]}
 KILLS=("controller controller" "gateway1 rule-store" "gateway1 syncd" "gateway1 forwarder"
     "gateway2 forwarder" "host1 learner" "host1 forwarder" "host2 forwarder")
 declare -A C N
@@ -46,14 +45,7 @@ for v in b1 b2 b3; do
 	topo_vm_wait "$v" 15 || t_fail "VM $v did not come up"
 done
 # The external host (see external.sh).
-e2e_underlay_ns ext "$EXT_IP"
-ip -n "$EXT_NS" link add vx0 type vxlan id 100 remote "$GW1" local "$EXT_IP" dstport 4789 \
-    nolearning || t_fail "cannot make the kernel's vxlan device in $EXT_NS"
-ip netns exec "$EXT_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
-ip -n "$EXT_NS" link set vx0 address "$EXT_MAC" mtu 1450 up
-ip -n "$EXT_NS" addr add 10.0.0.31/24 dev vx0
-topo_ctl host create ext --vtep "$EXT_IP" --kind external >/dev/null
-topo_ctl vm create x1 --vpc blue --ip 10.0.0.31 --host ext --mac "$EXT_MAC" >/dev/null
+e2e_external ext "$EXT_IP" gateway1 x1 blue 100 10.0.0.31/24 "$EXT_MAC"
 e2e_synced 10
 # host1 learns b2 and b3, host2 b1.
 for dst in 10.0.0.2 10.0.0.3; do
