@@ -36,7 +36,6 @@
 # e2e_vm NAME VPC IP/LEN HOST   topo_vm, the VM's namespace without IPv6 (no router
 #                        solicitations or MLD reports: the forwarders' drop counters see
 #                        only what a test sends)
-# e2e_ping_bg VM DST INTERVAL SECS OUT   ping -D in the background for SECS; sets PING_PID
 # e2e_pings OUT INTERVAL [OPTION...]   print "sent S received R lost L gap G missing M"
 #                        from ping -D output (tests/py/pings.py, which says the options):
 #                        G is the longest time in ms without a reply, less one interval
@@ -229,14 +228,6 @@ e2e_vm()
 	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null || t_fail "IPv6 off in $ns"
 }
 
-e2e_ping_bg()
-{
-	local vm=$1 dst=$2 interval=$3 secs=$4 out=$5
-
-	topo_vm_exec "$vm" ping -n -D -i "$interval" -w "$secs" -W 1 "$dst" >"$out" 2>&1 &
-	PING_PID=$!
-}
-
 e2e_pings()
 {
 	"$E2E_PYTHON" "$E2E_PY/pings.py" "$@"
@@ -272,6 +263,11 @@ for e in (json.loads(text)["entries"] if text.strip() else []):
 e2e_rule_vtep()
 {
 	e2e_table "$1" "$2" | awk -v ip="$3" '$1 == ip { print $3 }'
+}
+
+e2e_ip_in()
+{
+	topo_vm_exec "$1" awk '$1 == "Ip:" && $4 ~ /^[0-9]+$/ { print $4; exit }' /proc/net/snmp
 }
 
 # e2e_proc NODE PROC FIELD...: the fields of PROC in NODE's supervisor status --json,

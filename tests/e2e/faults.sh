@@ -163,7 +163,7 @@ t_until 5 "host2's cache matching the controller for b1" learned host2 10.0.0.1
 e2e_snap C
 topo_vm_exec b1 ping -n -c 5 -i 0.05 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2 at the end"
 e2e_snap N
-((N[host1.forwarder.tx_direct] - C[host1.forwarder.tx_direct] == 5)) ||
+((${N[host1.forwarder.tx_direct]} - ${C[host1.forwarder.tx_direct]} == 5)) ||
 	t_fail "host1 no longer sends to b2 direct"
 echo "faults: the gateways' tables equal the controller's rules; host1 holds b2's rule" \
     "(not b3's, deleted while its learner was down), host2 b1's; b1 -> b2 still direct"

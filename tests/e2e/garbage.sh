@@ -12,7 +12,8 @@
 #     a buffer, IPv6 / VLAN / ARP replies, multicast and broadcast destinations, a VNI no
 #     VPC has, and a destination no rule has: each kind counted under its own drop_*
 #     counter, exactly, and the drops of the whole cluster grow by exactly what was sent
-#     (what a host sends on via a gateway, tx_onward, is dropped there);
+#     (a frame for no VM of a host is sent on via a gateway, tx_onward, and dropped
+#     there);
 #  2. the learn bit from an unknown source (192.168.100.200, outside syncd.allow) on a
 #     frame to b2: syncd sends no LEARN to that address (a listener there gets none);
 #  3. at gateway1's syncd: random bytes, SYNC_REQs cut short, and SYNC_REQs with one field
@@ -163,11 +164,12 @@ vx host1 flags 50 drop_malformed
 vx host1 inner 50 drop_bad_frame
 vx host1 oversize 20 drop_truncated
 vx host1 unsupported 30 drop_unsupported
-# Not for a VM of host1, not from a gateway: dropped at host1, or sent on via a gateway
-# (tx_onward), which drops it.
-vx host1 group 30 drop_group+gateway1.forwarder.drop_group+gateway2.forwarder.drop_group
-vx host1 frame 30 drop_wrong_vni+drop_not_local+gateway1.forwarder.drop_no_rule+gateway2.forwarder.drop_no_rule --vni 999
-vx host1 frame 30 drop_wrong_vni+drop_not_local+gateway1.forwarder.drop_no_rule+gateway2.forwarder.drop_no_rule --vni 100 --ip 10.0.0.77
+vx host1 group 30 drop_group
+# Not for a VM of host1, not from a gateway: sent on via a gateway (tx_onward), as a
+# frame for a VM that left, and dropped there.
+ONWARD=gateway1.forwarder.drop_no_rule+gateway2.forwarder.drop_no_rule
+vx host1 frame 30 "$ONWARD" --vni 999
+vx host1 frame 30 "$ONWARD" --vni 100 --ip 10.0.0.77
 
 # 2. The learn bit from an unknown source: the frame may be relayed (b2 drops it: a bad
 # IPv4 checksum), but no LEARN may go to that address.

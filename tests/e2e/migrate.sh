@@ -51,7 +51,7 @@ echo "migrate: cluster up, b1 on host1 pings b3 on host3 ($(e2e_elapsed) s)"
 # migrate FROM TO: move b3 while b1 pings it; the checks above
 migrate()
 {
-	local from=$1 to=$2 old=${TOPO_IP[$1]} new=${TOPO_IP[$2]} pings=$T_OUT/ping-$2.txt
+	local from=$1 to=$2 new=${TOPO_IP[$2]} pings=$T_OUT/ping-$2.txt
 	local t_cmd t_done watch=$T_OUT/watch-$2.txt report stale t_h1 t_gw1 t_gw2 gap lost
 	local ping dense
 
@@ -109,9 +109,9 @@ migrate()
 	# Afterwards direct to the new host, delivered there.
 	[[ $(e2e_rule_vtep host1 100 10.0.0.3) == "$new" ]] ||
 		t_fail "host1's rule for b3 is not at $to"
-	((N[host1.forwarder.tx_direct] - C[host1.forwarder.tx_direct] > 100)) ||
+	((${N[host1.forwarder.tx_direct]} - ${C[host1.forwarder.tx_direct]} > 100)) ||
 		t_fail "host1 did not send b3's pings direct"
-	((N[$to.forwarder.tx_delivered] - C[$to.forwarder.tx_delivered] > 50)) ||
+	((${N[$to.forwarder.tx_delivered]} - ${C[$to.forwarder.tx_delivered]} > 50)) ||
 		t_fail "$to did not deliver b3's pings after the move"
 	[[ $(topo_ctl vm show b3) == *"$to"* ]] || t_fail "the controller does not show b3 on $to"
 }
