@@ -53,7 +53,7 @@ migrate()
 {
 	local from=$1 to=$2 new=${TOPO_IP[$2]} pings=$T_OUT/ping-$2.txt
 	local t_cmd t_done watch=$T_OUT/watch-$2.txt report stale t_h1 t_gw1 t_gw2 gap lost
-	local ping dense
+	local ping dense before
 
 	e2e_snap C
 	topo_vm_exec b1 ping -n -D -i "$INTERVAL" -w 5 -W 1 10.0.0.3 >"$pings" 2>&1 &
@@ -93,6 +93,11 @@ migrate()
 	# No frame for b3 to the stale VTEP once the sender's table had the new one. The
 	# capture is the old host's; its timestamps are the kernel's (taken at arrival),
 	# the watch times are taken after the read that showed the new VTEP.
+	# (the capture works: it holds the frames host1 sent b3 there before the command)
+	before=$(awk -v h1="$TOPO_IP_H1" -v t="$t_cmd" '$2 == "in" && $3 == h1 &&
+	    $8 == "10.0.0.3" && $1 < t' "$T_OUT/cap-$from.txt" | wc -l)
+	((before >= 100)) || t_fail "the capture on $from holds only $before frames for b3" \
+	    "from host1 before the command"
 	stale=$(awk -v h1="$TOPO_IP_H1" -v g1="${TOPO_IP[gateway1]}" \
 	    -v g2="${TOPO_IP[gateway2]}" -v t1="$t_h1" -v tg1="$t_gw1" -v tg2="$t_gw2" '
 	    $2 == "in" && $8 == "10.0.0.3" &&
