@@ -15,13 +15,12 @@
 #                        first; with T_KEEP the logs are copied to $T_OUT/logs. Every
 #                        process log is checked for sanitizer reports (SANITIZE=1).
 # e2e_cluster NODE...    the underlay, the controller and NODEs (gateway1, host2, ...):
-#                        namespaces, configurations (E2E_SED[NODE]: sed expressions for
-#                        that node's file, one a line), the
-#                        controller started; hosts registered. The others are started
-#                        by e2e_start (after the VPCs exist, or not: either works).
-#                        E2E_TAP_RECVS=N in the environment sets the hosts' forwarder.
-#                        tap_recvs (a diagnosis: the files of etc/demo/ as they are
-#                        otherwise).
+#                        namespaces, configurations from etc/demo/ (E2E_SED[NODE]: sed
+#                        expressions for that node's file, one a line); the controller
+#                        started, the hosts registered. NODEs are started by e2e_start
+#                        (after the VPCs exist, or before: either works).
+#                        E2E_TAP_RECVS=N in the environment sets the hosts'
+#                        forwarder.tap_recvs (for a diagnosis; etc/demo/'s otherwise).
 # e2e_underlay_ns NAME IP   a namespace PFX-NAME on the underlay with IP on its eth0, no
 #                        configuration, no process (an external host, a traffic source)
 # e2e_external NAME IP GATEWAY VM VPC VNI VMIP/LEN MAC
@@ -101,7 +100,8 @@ _e2e_down()
 				continue
 			{ echo "--- ${f#"$TOPO_DIR"/}"; tail -8 "$f"; } >&2
 		done
-		# A known cause of a second without traffic, named when it is seen.
+		# A cause of a second without traffic seen before (fixed in 1692348), named
+		# if it comes back.
 		if grep -qs "read: Resource temporarily unavailable" "$TOPO_DIR"/host*/log/forwarder.log
 		then
 			echo "$T_NAME: note: a host forwarder took a TAP read's EAGAIN for a" \
