@@ -28,6 +28,7 @@
 	X(learn_rx,        COUNTER, "learn requests read from the forwarder's ring") \
 	X(learn_tx,        COUNTER, "LEARN responses sent")			\
 	X(learn_miss,      COUNTER, "learn requests for a rule the table lacks") \
+	X(learn_denied,    COUNTER, "learn requests from a source outside allow (no LEARN sent)") \
 	X(learn_external,  COUNTER, "learn requests for an external host's rule (never learned)") \
 	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
 	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \

@@ -406,6 +406,15 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 
 	STATS_INC(s->c, learn_rx);
 	/*
+	 * A learn bit says which address to send the rule to: only to hosts that may
+	 * sync, or anyone who can reach the gateway's VXLAN port could aim LEARNs at a
+	 * third party.
+	 */
+	if (!admit_allowed(s->admit, ev->src_vtep)) {
+		STATS_INC(s->c, learn_denied);
+		return;
+	}
+	/*
 	 * The VPC's version first, the rule second: the rule read is then at least as new
 	 * as every change up to that version, which is what `upto` promises the learner
 	 * (read the other way round, a change landing in between would be skipped by the

@@ -1574,6 +1574,27 @@ Test(syncd, learn_skips_missing_rules_and_rules_ahead_of_their_vpc)
 	finish();
 }
 
+Test(syncd, learn_goes_only_to_sources_inside_allow)
+{
+	struct client *lrn = start_with_learner();
+	struct ev_learn_req ev;
+
+	model_init(&m1, 520, GEN, "10.17.0.1");
+	model_put(&m1, 1, 1);
+	model_advance(&m1, 1);
+	/* Anyone reaching the VXLAN port may set the bit: no LEARN aimed at a stranger. */
+	ev = (struct ev_learn_req){ .vni = 520, .ip = m1.base + 1,
+	    .src_vtep = ip4("127.12.1.9") };
+	serve_learn(S, &ev);
+	cr_assert_eq(C.learn_denied, 1);
+	cr_assert_eq(C.learn_tx, 0);
+	learn(520, m1.base + 1);
+	assert_learn(lrn, &m1, 1);
+	cr_assert_eq(C.learn_rx, 2);
+	cr_assert_eq(C.learn_tx, 1);
+	finish();
+}
+
 /* --- counters ------------------------------------------------------------------- */
 
 Test(syncd, counters_add_up_over_a_mixed_session)
