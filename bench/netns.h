@@ -1,0 +1,633 @@
+/*
+ * netns.h: network namespaces and packet generators for the data-plane benchmarks
+ * (forward, gateway), on cluster.h. Header-only, like cluster.h: each benchmark is one
+ * program.
+ *
+ * The rules:
+ *  - A namespace here has no name in /run/netns: the benchmark unshare(2)s it, keeps a
+ *    descriptor of it and goes back to its own. So nothing is left behind whatever ends
+ *    the run, SIGKILL included: a namespace lives only as long as that descriptor and
+ *    the processes in it, which are all the benchmark's children and die with it
+ *    (cluster_fork: PR_SET_PDEATHSIG); its devices (veths, bridges, vxlan, persistent
+ *    TAPs) go with it. For the programs that want a namespace by path (ip's
+ *    "netns PATH", the forwarder's netns_dir), DIR/ns/NAME is a symbolic link to
+ *    /proc/<benchmark>/fd/<descriptor>; the scratch directory goes at the cleanup.
+ *    Only the segments and the scratch directory of a run killed by SIGKILL stay;
+ *    ns_sweep_stale() removes them at the next run.
+ *  - ns_sh(ns, cmd) runs a shell command in a namespace; its failure ends the run.
+ *  - ns_fork(ns) is cluster_fork() with the child in the namespace; ns_exec starts a
+ *    program of this build there (stopped at the cleanup, dies with the benchmark).
+ *  - ns_link_stats reads an interface's counters (rtnetlink, IFLA_STATS64) from a
+ *    netlink socket opened in the namespace.
+ *  - A gen is a child that sends frames (AF_PACKET on an interface, or UDP datagrams
+ *    to the address in its shared memory) with sendmmsg, as fast as it can or at a
+ *    rate, while told to (gen_run, gen_idle); what it sent is counted in that memory.
+ */
+#ifndef BENCH_NETNS_H
+#define BENCH_NETNS_H
+
+#include "bench/cluster.h"
+#include "common/clock.h"
+
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+
+#define GEN_BATCH	64
+#define GEN_VARIANTS	1024	/* distinct payloads a UDP gen cycles through */
+#define GEN_FRAME_MAX	2048
+
+struct ns {
+	char name[16];
+	char path[256];		/* DIR/ns/NAME */
+	int fd;			/* the namespace, O_CLOEXEC */
+	int nl;			/* rtnetlink socket in it, or -1 */
+	uint32_t nlseq;
+};
+
+static int ns_home = -1;	/* the benchmark's own namespace */
+
+static inline void
+ns_enter(const struct ns *n)
+{
+	if (setns(n->fd, CLONE_NEWNET) < 0)
+		fatal("%s: setns %s", the_cluster.bench, n->name);
+}
+
+static inline void
+ns_leave(void)
+{
+	if (setns(ns_home, CLONE_NEWNET) < 0)
+		fatal("%s: setns back home", the_cluster.bench);
+}
+
+/*
+ * What a run of this benchmark killed with SIGKILL left, the only end its own cleanup
+ * cannot see: the segments of its nodes (NAME<pid>-*) and its scratch directory (whose
+ * DIR/ns links name the pid), when that pid is not running any more. Call after
+ * cluster_init.
+ */
+static inline void
+ns_sweep_stale(void)
+{
+	size_t blen = strlen(the_cluster.bench);
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(SEG_DIR)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			char path[512];
+			const char *p = e->d_name;
+			long pid;
+
+			if (strncmp(p, "vpcfwd.", 7) != 0 ||
+			    strncmp(p + 7, the_cluster.bench, blen) != 0)
+				continue;
+			p += 7 + blen;
+			if (*p < '0' || *p > '9' || (pid = strtol(p, (char **)&p, 10)) <= 0 ||
+			    *p != '-' || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+			    errno != ESRCH)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", SEG_DIR, e->d_name);
+			if (unlink(path) == 0)
+				fprintf(stderr, "%s: removed %s, left by a killed run\n",
+				    the_cluster.bench, path);
+		}
+		closedir(d);
+	}
+	if ((d = opendir("/tmp")) != NULL) {
+		char prefix[64];
+
+		snprintf(prefix, sizeof(prefix), "vpcfwd-bench-%s.", the_cluster.bench);
+		while ((e = readdir(d)) != NULL) {
+			char dir[128], link[256], target[128];
+			ssize_t n;
+			DIR *nd;
+			struct dirent *ne;
+			long pid = 0;
+
+			if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			if (strlen(e->d_name) > 64)
+				continue;
+			snprintf(dir, sizeof(dir), "/tmp/%.64s", e->d_name);
+			if (strcmp(dir, the_cluster.dir) == 0)
+				continue;
+			snprintf(link, sizeof(link), "%s/ns", dir);
+			if ((nd = opendir(link)) == NULL)
+				continue;
+			while ((ne = readdir(nd)) != NULL && pid == 0) {
+				snprintf(link, sizeof(link), "%s/ns/%.64s", dir, ne->d_name);
+				if ((n = readlink(link, target, sizeof(target) - 1)) > 0) {
+					target[n] = '\0';
+					if (sscanf(target, "/proc/%ld/", &pid) != 1)
+						pid = 0;
+				}
+			}
+			closedir(nd);
+			if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) < 0 &&
+			    errno == ESRCH) {
+				bench_rmdir(dir);
+				fprintf(stderr, "%s: removed %s, left by a killed run\n",
+				    the_cluster.bench, dir);
+			}
+		}
+		closedir(d);
+	}
+}
+
+/* A new namespace, with lo up and IPv6 off (no router solicitations, MLD, DAD). */
+static inline void ns_sh(const struct ns *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void
+ns_new(struct ns *n, const char *name)
+{
+	char dir[200], target[64];
+
+	if (ns_home < 0 && (ns_home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("%s: /proc/self/ns/net", the_cluster.bench);
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->nl = -1;
+	if (unshare(CLONE_NEWNET) < 0)
+		fatal("%s: unshare(CLONE_NEWNET) (root needed)", the_cluster.bench);
+	if ((n->fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("%s: /proc/self/ns/net", the_cluster.bench);
+	ns_leave();
+	snprintf(dir, sizeof(dir), "%s/ns", the_cluster.dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		fatal("%s: %s", the_cluster.bench, dir);
+	snprintf(n->path, sizeof(n->path), "%s/%s", dir, name);
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), n->fd);
+	if (symlink(target, n->path) < 0)
+		fatal("%s: symlink %s", the_cluster.bench, n->path);
+	/*
+	 * Bridges here switch only: when br_netfilter is loaded (docker does), a new
+	 * namespace's bridges would pass every frame through the iptables hooks.
+	 */
+	ns_sh(n, "ip link set lo up; echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; "
+	    "echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6; "
+	    "for f in iptables ip6tables arptables; do p=/proc/sys/net/bridge/bridge-nf-call-$f; "
+	    "if [ -e $p ]; then echo 0 >$p; fi; done");
+}
+
+/*
+ * A UDP socket in n on port (any address) that is never read, with the smallest receive
+ * buffer: a receiver that drops what it gets at the socket, without the ICMP port
+ * unreachable a closed port would cost. Left open until the run ends.
+ */
+static inline int
+ns_udp_sink(const struct ns *n, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, v = 1;
+
+	ns_enter(n);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ns_leave();
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fatal("%s: a sink socket on port %u in %s", the_cluster.bench, port, n->name);
+	return fd;
+}
+
+/* fork(), the child in n (and stopped, dying, as cluster_fork's). */
+static inline pid_t
+ns_fork(const struct ns *n)
+{
+	pid_t pid = cluster_fork();
+
+	if (pid == 0 && setns(n->fd, CLONE_NEWNET) < 0) {
+		perror("setns");
+		_exit(1);
+	}
+	return pid;
+}
+
+static inline void
+ns_sh(const struct ns *n, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	pid_t pid;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		fatal("%s: fork", the_cluster.bench);
+	if (pid == 0) {
+		if (setns(n->fd, CLONE_NEWNET) < 0)
+			_exit(126);
+		execl("/bin/sh", "sh", "-ec", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fatalx("%s: in namespace %s, failed: %s", the_cluster.bench, n->name, cmd);
+}
+
+/* Start $BUILD/bin/<bin> -c DIR/<name>.conf (conf_text) in n, output in DIR/<name>.log. */
+static inline pid_t
+ns_exec(const struct ns *n, const char *bin, const char *conf_text, const char *name)
+{
+	char conf[256], log[256];
+	const char *path = bench_bin(bin);
+	pid_t pid;
+	int fd;
+
+	snprintf(conf, sizeof(conf), "%s/%s.conf", the_cluster.dir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", the_cluster.dir, name);
+	cluster_write_file(conf, conf_text);
+	if ((pid = ns_fork(n)) == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) < 0 ||
+		    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(1);
+		execl(path, path, "-c", conf, (char *)NULL);
+		fprintf(stderr, "%s: cannot start %s: %s\n", the_cluster.bench, path,
+		    strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The counters of interface ifname in n. */
+static inline void
+ns_link_stats(struct ns *n, const char *ifname, struct rtnl_link_stats64 *out)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+		char attrs[64];
+	} req;
+	static char buf[32768];
+	struct rtattr *rta;
+	ssize_t len;
+	size_t nlen = strlen(ifname) + 1;
+
+	if (n->nl < 0) {
+		ns_enter(n);
+		n->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		ns_leave();
+		if (n->nl < 0)
+			fatal("%s: netlink socket", the_cluster.bench);
+	}
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = ++n->nlseq;
+	req.ifi.ifi_family = AF_UNSPEC;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(req.ifi))));
+	rta->rta_type = IFLA_IFNAME;
+	rta->rta_len = (unsigned short)RTA_LENGTH(nlen);
+	memcpy(RTA_DATA(rta), ifname, nlen);
+	req.nh.nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(req.ifi))) + RTA_ALIGN(rta->rta_len);
+	if (send(n->nl, &req, req.nh.nlmsg_len, 0) < 0)
+		fatal("%s: netlink send", the_cluster.bench);
+	for (;;) {
+		if ((len = recv(n->nl, buf, sizeof(buf), 0)) < 0)
+			fatal("%s: netlink recv", the_cluster.bench);
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
+		    h = NLMSG_NEXT(h, len)) {
+			struct ifinfomsg *ifi;
+			int alen;
+
+			if (h->nlmsg_seq != n->nlseq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				fatalx("%s: %s in %s: %s", the_cluster.bench, ifname, n->name,
+				    strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
+			if (h->nlmsg_type != RTM_NEWLINK)
+				continue;
+			ifi = NLMSG_DATA(h);
+			alen = (int)IFLA_PAYLOAD(h);
+			for (rta = IFLA_RTA(ifi); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen))
+				if (rta->rta_type == IFLA_STATS64) {
+					memcpy(out, RTA_DATA(rta), sizeof(*out));
+					return;
+				}
+			fatalx("%s: %s in %s: no IFLA_STATS64", the_cluster.bench, ifname,
+			    n->name);
+		}
+	}
+}
+
+static inline uint64_t
+ns_rx_packets(struct ns *n, const char *ifname)
+{
+	struct rtnl_link_stats64 s;
+
+	ns_link_stats(n, ifname, &s);
+	return s.rx_packets;
+}
+
+/* ---- CPU time ------------------------------------------------------------------------ */
+
+/* Busy time of every CPU together (all but idle and iowait), ns. */
+static inline uint64_t
+cpu_busy_ns(void)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	uint64_t busy = 0;
+
+	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) < 8)
+		fatalx("%s: /proc/stat", the_cluster.bench);
+	fclose(f);
+	for (int i = 0; i < 8; i++)
+		if (i != 3 && i != 4)
+			busy += v[i];
+	return busy * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/* utime + stime of a process, ns (0 when it is gone). */
+static inline uint64_t
+proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	/* After the command's ')': state, then fields 4..13, then utime, stime. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u "
+	    "%*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (ut + st) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/* Context switches of a process (voluntary + involuntary): its wake-ups, roughly. */
+static inline uint64_t
+proc_switches(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long v, total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+			total += v;
+	fclose(f);
+	return total;
+}
+
+/* A field of the Udp: lines of /proc/PID/net/snmp: PID's namespace's UDP counters. */
+static inline uint64_t
+proc_udp_stat(pid_t pid, const char *field)
+{
+	char path[64], names[1024], vals[1024], *np, *vp, *n, *v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/snmp", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(names, sizeof(names), f))
+		if (strncmp(names, "Udp: ", 5) == 0 && fgets(vals, sizeof(vals), f))
+			break;
+	fclose(f);
+	if (strncmp(names, "Udp: ", 5) != 0)
+		return 0;
+	np = names + 5;
+	vp = vals + 5;
+	while ((n = strsep(&np, " \n")) != NULL && (v = strsep(&vp, " \n")) != NULL)
+		if (strcmp(n, field) == 0)
+			return strtoull(v, NULL, 10);
+	return 0;
+}
+
+/* ---- frames -------------------------------------------------------------------------- */
+
+static inline void
+ip_csum(uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	ip[10] = ip[11] = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8);
+	ip[11] = (uint8_t)~sum;
+}
+
+/*
+ * An Ethernet + IPv4 + UDP frame of len bytes (no FCS; at least 42) in f: dst, src MACs;
+ * src, dst IPv4 (host order); UDP ports sport -> 9 (discard), checksum 0.
+ */
+static inline void
+frame_udp(uint8_t *f, size_t len, const uint8_t dst[6], const uint8_t src[6], uint32_t sip,
+    uint32_t dip, uint16_t sport)
+{
+	uint8_t *ip = f + 14, *udp = ip + 20;
+	size_t iplen = len - 14;
+
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(iplen >> 8);
+	ip[3] = (uint8_t)iplen;
+	ip[6] = 0x40;		/* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	for (int i = 0; i < 4; i++) {
+		ip[12 + i] = (uint8_t)(sip >> (24 - 8 * i));
+		ip[16 + i] = (uint8_t)(dip >> (24 - 8 * i));
+	}
+	ip_csum(ip);
+	udp[0] = (uint8_t)(sport >> 8);
+	udp[1] = (uint8_t)sport;
+	udp[3] = 9;
+	udp[4] = (uint8_t)((iplen - 20) >> 8);
+	udp[5] = (uint8_t)(iplen - 20);
+}
+
+/* ---- generators ---------------------------------------------------------------------- */
+
+enum { GEN_IDLE, GEN_RUN, GEN_EXIT };
+
+/* Shared with the generator child; the benchmark writes cmd and the payloads. */
+struct gen_shared {
+	uint32_t cmd;			/* GEN_* */
+	uint32_t state;			/* the child's: GEN_IDLE or GEN_RUN */
+	uint64_t rate;			/* datagrams/frames a second, 0: as fast as it can */
+	uint64_t sent;			/* accepted by the kernel, since the start */
+	uint32_t nvar;			/* payloads to cycle through, 1..GEN_VARIANTS */
+	uint32_t len;			/* bytes of each */
+	struct sockaddr_in to;		/* UDP: where to, read at each batch */
+	uint8_t data[GEN_VARIANTS][GEN_FRAME_MAX];
+};
+
+struct gen {
+	struct gen_shared *sh;
+	pid_t pid;
+};
+
+static inline void __attribute__((noreturn))
+gen_child(struct gen_shared *sh, int fd, bool udp)
+{
+	struct mmsghdr msg[GEN_BATCH];
+	struct iovec iov[GEN_BATCH];
+	uint32_t next = 0;
+
+	memset(msg, 0, sizeof(msg));
+	for (;;) {
+		uint32_t cmd = __atomic_load_n(&sh->cmd, __ATOMIC_ACQUIRE);
+		uint64_t t0, done = 0;
+
+		if (cmd == GEN_EXIT)
+			_exit(0);
+		if (cmd == GEN_IDLE) {
+			__atomic_store_n(&sh->state, GEN_IDLE, __ATOMIC_RELEASE);
+			usleep(1000);
+			continue;
+		}
+		__atomic_store_n(&sh->state, GEN_RUN, __ATOMIC_RELEASE);
+		t0 = clock_mono_ns();
+		while (__atomic_load_n(&sh->cmd, __ATOMIC_ACQUIRE) == GEN_RUN) {
+			uint32_t n = GEN_BATCH;
+			int r;
+
+			if (sh->rate) {
+				uint64_t due = (clock_mono_ns() - t0) * sh->rate / 1000000000ull;
+
+				if (due <= done) {
+					struct timespec ts = { 0, 20000 };
+
+					nanosleep(&ts, NULL);
+					continue;
+				}
+				if (due - done < n)
+					n = (uint32_t)(due - done);
+			}
+			for (uint32_t i = 0; i < n; i++) {
+				iov[i] = (struct iovec){ sh->data[next], sh->len };
+				msg[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
+				    .msg_iovlen = 1, .msg_name = udp ? &sh->to : NULL,
+				    .msg_namelen = udp ? sizeof(sh->to) : 0 };
+				if (++next == sh->nvar)
+					next = 0;
+			}
+			if ((r = sendmmsg(fd, msg, n, 0)) > 0) {
+				done += (uint64_t)r;
+				__atomic_fetch_add(&sh->sent, (uint64_t)r, __ATOMIC_RELAXED);
+			}
+		}
+	}
+}
+
+static inline struct gen_shared *
+gen_shared_new(void)
+{
+	struct gen_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (sh == MAP_FAILED)
+		fatal("%s: mmap", the_cluster.bench);
+	return sh;
+}
+
+/* A generator in n writing frames to interface ifname (AF_PACKET, no qdisc). */
+static inline void
+gen_packet(struct gen *g, const struct ns *n, const char *ifname)
+{
+	g->sh = gen_shared_new();
+	if ((g->pid = ns_fork(n)) == 0) {
+		struct sockaddr_ll ll = { .sll_family = AF_PACKET };
+		int fd = socket(AF_PACKET, SOCK_RAW, 0), one = 1;
+
+		if (fd < 0 || (ll.sll_ifindex = (int)if_nametoindex(ifname)) == 0 ||
+		    bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
+			fprintf(stderr, "%s: generator on %s: %s\n", the_cluster.bench, ifname,
+			    strerror(errno));
+			_exit(1);
+		}
+		(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+		gen_child(g->sh, fd, false);
+	}
+}
+
+/* A generator in n sending UDP datagrams from `from` (port 0: any) to g->sh->to. */
+static inline void
+gen_udp(struct gen *g, const struct ns *n, const struct sockaddr_in *from)
+{
+	g->sh = gen_shared_new();
+	if ((g->pid = ns_fork(n)) == 0) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), v = 4 << 20;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+		if (fd < 0 || bind(fd, (const struct sockaddr *)from, sizeof(*from)) < 0) {
+			fprintf(stderr, "%s: UDP generator: %s\n", the_cluster.bench,
+			    strerror(errno));
+			_exit(1);
+		}
+		gen_child(g->sh, fd, true);
+	}
+}
+
+static inline void
+gen_wait_state(struct gen *g, uint32_t state)
+{
+	for (int i = 0; __atomic_load_n(&g->sh->state, __ATOMIC_ACQUIRE) != state; i++) {
+		if (i == 5000 || waitpid(g->pid, NULL, WNOHANG) != 0)
+			fatalx("%s: the generator does not answer", the_cluster.bench);
+		usleep(1000);
+	}
+}
+
+static inline void
+gen_run(struct gen *g)
+{
+	__atomic_store_n(&g->sh->cmd, GEN_RUN, __ATOMIC_RELEASE);
+	gen_wait_state(g, GEN_RUN);
+}
+
+/* Stop sending; returns once the generator is idle. */
+static inline void
+gen_idle(struct gen *g)
+{
+	__atomic_store_n(&g->sh->cmd, GEN_IDLE, __ATOMIC_RELEASE);
+	gen_wait_state(g, GEN_IDLE);
+}
+
+static inline uint64_t
+gen_sent(const struct gen *g)
+{
+	return __atomic_load_n(&g->sh->sent, __ATOMIC_RELAXED);
+}
+
+static inline void
+ns_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+#endif
