@@ -15,7 +15,8 @@
 #     (a frame for no VM of a host is sent on via a gateway, tx_onward, and dropped
 #     there);
 #  2. the learn bit from an unknown source (192.168.100.200, outside syncd.allow) on a
-#     frame to b2: syncd sends no LEARN to that address (a listener there gets none);
+#     frame to b2: syncd sends no LEARN to that address (a listener there gets none) and
+#     counts each request it refused (learn_denied);
 #  3. at gateway1's syncd: random bytes, SYNC_REQs cut short, and SYNC_REQs with one field
 #     wrong, from .99: req_malformed, exactly; from .200: req_denied, exactly; a valid
 #     request for a VNI no VPC has is answered UNKNOWN (sections_unknown);
@@ -192,7 +193,9 @@ LATE_FAIL=
 	LATE_FAIL="syncd sent $learns LEARNs to $STRANGER:$LEARNER_PORT (learn_tx
 	    +$(dn gateway1.syncd.learn_tx)), an address outside syncd.allow whose frames had the
 	    learn bit, e.g. $(grep -m1 "^from" "$T_OUT/stranger.txt" || true)"
-[[ -n $LATE_FAIL ]] || echo "garbage: no LEARN went to $STRANGER"
+(($(dn gateway1.syncd.learn_denied) == 20)) || LATE_FAIL+=" syncd counted
+	    $(dn gateway1.syncd.learn_denied) learn requests from $STRANGER as learn_denied, not 20"
+[[ -n $LATE_FAIL ]] || echo "garbage: no LEARN went to $STRANGER; syncd learn_denied +20"
 
 # 3. syncd's port.
 # sy KIND N SRC COUNTER: N datagrams of KIND from SRC to gateway1's syncd, COUNTER +N
