@@ -3,6 +3,7 @@
  */
 #include "gateways.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/net.h"
 
 #include <string.h>
@@ -28,6 +29,7 @@ gateways_init(struct gateways *gw, const struct sockaddr_in *addrs, uint32_t n,
 	for (uint32_t i = 0; i < gw->n; i++) {
 		gw->g[i].addr = addrs[i];
 		gw->g[i].up = true;	/* until it fails to answer */
+		gw->g[i].heard_ns = clock_mono_ns();	/* the first probe after probe_ns */
 	}
 	gw->down_after = down_after;
 	gw->probe_ns = probe_ns;
@@ -80,6 +82,7 @@ gateways_ok(struct gateways *gw, int i)
 	char ep[NET_ENDPOINT_STRLEN];
 
 	g->fails = 0;
+	g->heard_ns = clock_mono_ns();
 	if (!g->up) {
 		g->up = true;
 		log_info("gateway %s answers again", net_endpoint_format(&g->addr, ep));
@@ -107,10 +110,12 @@ int
 gateways_probe_due(struct gateways *gw, uint64_t now_ns)
 {
 	for (uint32_t i = 0; i < gw->n; i++) {
-		if (!gw->g[i].up && now_ns >= gw->g[i].next_probe_ns) {
-			gw->g[i].next_probe_ns = now_ns + gw->probe_ns;
-			return (int)i;
-		}
+		struct gateway *g = &gw->g[i];
+
+		if (now_ns < g->next_probe_ns || (g->up && now_ns - g->heard_ns < gw->probe_ns))
+			continue;
+		g->next_probe_ns = now_ns + gw->probe_ns;
+		return (int)i;
 	}
 	return -1;
 }

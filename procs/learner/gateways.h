@@ -1,7 +1,10 @@
 /*
  * gateways: the gateways a learner syncs from and whether each answers. A gateway
  * that leaves gateway_down_after requests in a row unanswered is marked down: its VNIs
- * move to the others, and it is probed every probe_ns until it answers again. The list
+ * move to the others, and it is probed every probe_ns until it answers again. A live
+ * gateway that answered nothing for probe_ns (none of the VPCs held syncs from it) is
+ * probed too: the forwarder sends it destinations all the same, so its death must be
+ * noticed without sync traffic. The list
  * and each one's state are published in the host's rule table for the forwarder
  * (table_set_peers), which sends unknown destinations only to live gateways.
  */
@@ -22,6 +25,7 @@ struct gateway {
 	bool up;
 	uint32_t fails;		/* requests in a row unanswered */
 	uint64_t next_probe_ns;
+	uint64_t heard_ns;	/* its last answer */
 };
 
 struct gateways {
@@ -45,7 +49,10 @@ int gateways_pick(const struct gateways *gw, uint32_t vni, uint32_t attempt);
 uint32_t gateways_up(const struct gateways *gw);
 void gateways_ok(struct gateways *gw, int i);
 void gateways_fail(struct gateways *gw, int i, uint64_t now_ns);
-/* A down gateway due for a probe (its next one is then scheduled), or -1. */
+/*
+ * A gateway due for a probe: down, or live but silent for probe_ns (its next probe is
+ * then scheduled); -1 when none is.
+ */
 int gateways_probe_due(struct gateways *gw, uint64_t now_ns);
 
 #endif
