@@ -260,6 +260,12 @@ loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns)
 	}
 }
 
+struct io_uring *
+loop_ring(struct loop *l)
+{
+	return &l->ring;
+}
+
 void
 loop_set_flush(struct loop *l, void (*fn)(void *arg), void *arg)
 {

@@ -72,6 +72,8 @@ bool loop_has_futex(const struct loop *l);
  * data path collects what the completions brought and handles it as one batch.
  */
 void loop_set_flush(struct loop *l, void (*fn)(void *arg), void *arg);
+/* The ring itself, for what the loop does not wrap (registering provided buffers). */
+struct io_uring *loop_ring(struct loop *l);
 /* Submit what is queued now (for callers that want an operation started at once). */
 int loop_submit(struct loop *l);
 uint64_t loop_now(const struct loop *l);	/* monotonic ns at the last wake-up */

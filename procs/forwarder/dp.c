@@ -14,16 +14,22 @@
 #include "pkt.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define BATCH_MAX	256
 #define LEARN_SLOTS	16384		/* per-destination learn-bit limiter, direct-mapped */
 #define SOCKBUF		(8 << 20)
+#define BGID		1		/* the provided-buffer group of the VXLAN socket */
+/* The largest datagram a multishot receive takes whole: its header and source go first. */
+#define MSHOT_DGRAM_MAX	(PKT_SIZE - sizeof(struct io_uring_recvmsg_out) - \
+			    sizeof(struct sockaddr_in))
 
 enum item_kind { IT_TAP_IP, IT_TAP_ARP, IT_GW_IP, IT_GW_ARP };
 
@@ -48,6 +54,18 @@ struct dp {
 	uint32_t self;			/* our VTEP, host order */
 	struct pkt_pool pool;
 	uint32_t udp_armed;
+	/*
+	 * Multishot receive: one recvmsg SQE keeps delivering datagrams, each into a
+	 * buffer the kernel takes from a ring of provided buffers (pkts 0..nring-1, which
+	 * go back to that ring, not to the pool, when done with).
+	 */
+	bool mshot;
+	bool mshot_armed;
+	struct io_uring_buf_ring *br;
+	uint32_t nring;
+	uint32_t ring_held;		/* ring buffers the kernel filled, not yet back */
+	struct msghdr mshot_msg;
+	struct loop_op mshot_op;
 	bool tap_starved;		/* a TAP read was not armed for want of a buffer */
 	bool stopping;
 	struct table *t;
@@ -69,6 +87,22 @@ struct dp {
 
 static void dp_flush(void *arg);
 
+/* A buffer is done with: back to the kernel's ring, or to the pool. */
+static void
+release(struct dp *d, struct pkt *p)
+{
+	uint32_t i = (uint32_t)(p - d->pool.p);
+
+	if (i < d->nring) {
+		d->ring_held--;
+		io_uring_buf_ring_add(d->br, p->buf, PKT_SIZE, (unsigned short)i,
+		    io_uring_buf_ring_mask(d->nring), 0);
+		io_uring_buf_ring_advance(d->br, 1);
+		return;
+	}
+	pkt_put(&d->pool, p);
+}
+
 /* ---- I/O ---------------------------------------------------------------------------- */
 
 static void
@@ -83,7 +117,7 @@ on_sent(struct loop_op *op, int res, uint32_t flags)
 		log_warnx_rl(&d->rl, "send to %s: %s", inet_ntoa(p->addr.sin_addr),
 		    strerror(-res));
 	}
-	pkt_put(&d->pool, p);
+	release(d, p);
 }
 
 /* Send p's data (VXLAN header first) to ip:port. */
@@ -110,7 +144,7 @@ on_written(struct loop_op *op, int res, uint32_t flags)
 	if (res < 0 && res != -ECANCELED)
 		STATS_INC(d->c, tx_errors);
 	vports_op_done(vports_at(d->vp, (uint32_t)p->port));
-	pkt_put(&d->pool, p);
+	release(d, p);
 }
 
 /* Write p's data (a frame) to v's TAP. */
@@ -147,14 +181,14 @@ on_udp_rx(struct loop_op *op, int res, uint32_t flags)
 			STATS_INC(d->c, rx_errors);
 			log_warnx_rl(&d->rl, "VXLAN receive: %s", strerror(-res));
 		}
-		pkt_put(&d->pool, p);
+		release(d, p);
 		return;
 	}
 	STATS_INC(d->c, rx_vxlan);
 	STATS_ADD(d->c, rx_bytes, res);
 	if ((size_t)res > PKT_SIZE) {
 		STATS_INC(d->c, drop_truncated);
-		pkt_put(&d->pool, p);
+		release(d, p);
 	} else {
 		p->off = 0;
 		p->len = (uint32_t)res;
@@ -163,11 +197,69 @@ on_udp_rx(struct loop_op *op, int res, uint32_t flags)
 	arm_udp(d);
 }
 
+static void
+on_udp_mshot(struct loop_op *op, int res, uint32_t flags)
+{
+	struct dp *d = op->arg;
+	struct io_uring_recvmsg_out *out;
+	struct pkt *p;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		d->mshot_armed = false;		/* re-armed by the flush */
+	if (flags & IORING_CQE_F_BUFFER) {
+		p = &d->pool.p[flags >> IORING_CQE_BUFFER_SHIFT];
+		d->ring_held++;
+		if (res < 0 || d->stopping) {
+			release(d, p);
+			return;
+		}
+		out = io_uring_recvmsg_validate(p->buf, res, &d->mshot_msg);
+		STATS_INC(d->c, rx_vxlan);
+		if (out)
+			STATS_ADD(d->c, rx_bytes, out->payloadlen);
+		if (out == NULL || out->namelen < sizeof(p->addr) ||
+		    (out->flags & MSG_TRUNC)) {
+			STATS_INC(d->c, drop_truncated);
+			release(d, p);
+			return;
+		}
+		memcpy(&p->addr, io_uring_recvmsg_name(out), sizeof(p->addr));
+		p->off = (uint32_t)((uint8_t *)io_uring_recvmsg_payload(out, &d->mshot_msg) -
+		    p->buf);
+		p->len = io_uring_recvmsg_payload_length(out, res, &d->mshot_msg);
+		p->port = -1;
+		batch_add(d, p);
+		return;
+	}
+	/*
+	 * -ENOBUFS: every ring buffer is in use, the datagram waits in the socket; the
+	 * flush re-arms, and the batch it handles gives buffers back.
+	 */
+	if (res < 0 && res != -ENOBUFS && res != -ECANCELED && !d->stopping) {
+		STATS_INC(d->c, rx_errors);
+		log_warnx_rl(&d->rl, "VXLAN receive: %s", strerror(-res));
+	}
+}
+
 static bool
 arm_udp(struct dp *d)
 {
 	struct pkt *p;
 
+	if (d->mshot) {
+		struct io_uring_sqe *sqe;
+
+		if (d->stopping || d->mshot_armed)
+			return false;
+		d->mshot_op = (struct loop_op){ .cb = on_udp_mshot, .arg = d };
+		sqe = loop_sqe(d->l, &d->mshot_op);
+		/* MSG_TRUNC: a datagram cut to the buffer says its real length. */
+		io_uring_prep_recvmsg_multishot(sqe, d->fd, &d->mshot_msg, MSG_TRUNC);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = BGID;
+		d->mshot_armed = true;
+		return false;
+	}
 	if (d->stopping || d->udp_armed >= d->p.udp_recvs)
 		return false;
 	if ((p = pkt_get(&d->pool)) == NULL) {
@@ -201,7 +293,7 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 	 * reads wake for one frame, the others find nothing and complete with -EAGAIN.
 	 */
 	if (res == -EAGAIN && !d->stopping && !v->closing) {
-		pkt_put(&d->pool, p);
+		release(d, p);
 		vports_op_done(v);
 		arm_tap(d, v);
 		return;
@@ -214,7 +306,7 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 			    res < 0 ? strerror(-res) : "end of file");
 			vports_reopen(v);
 		}
-		pkt_put(&d->pool, p);
+		release(d, p);
 		vports_op_done(v);
 		return;
 	}
@@ -223,7 +315,7 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 	/* A TAP cuts a frame to the buffer without a word: a full buffer may be one. */
 	if ((size_t)res >= PKT_SIZE - VXLAN_HLEN) {
 		STATS_INC(d->c, drop_truncated);
-		pkt_put(&d->pool, p);
+		release(d, p);
 		vports_op_done(v);
 		arm_tap(d, v);
 		return;
@@ -271,7 +363,7 @@ dp_port_opened(struct vport *v, void *arg)
 static void
 drop(struct dp *d, struct pkt *p)
 {
-	pkt_put(&d->pool, p);
+	release(d, p);
 }
 
 #define DROP(d, p, ctr)	do { STATS_INC((d)->c, ctr); drop((d), (p)); } while (0)
@@ -630,6 +722,49 @@ vxlan_socket(const struct sockaddr_in *a, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * Multishot receive when the kernel has provided-buffer rings (5.19): the ring gets
+ * 2 x udp_recvs buffers (a power of two, at most half the pool), kept out of the pool.
+ * Otherwise udp_recvs single receives stay in flight.
+ */
+static void
+mshot_setup(struct dp *d)
+{
+	struct io_uring_buf_reg reg = { 0 };
+	uint32_t n = 1;
+	int r;
+
+	while (n < 2 * d->p.udp_recvs && 2 * n <= d->pool.n / 2 && n < 32768)
+		n *= 2;
+	d->br = mmap(NULL, n * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+	    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (d->br == MAP_FAILED) {
+		d->br = NULL;
+		return;
+	}
+	reg.ring_addr = (unsigned long)d->br;
+	reg.ring_entries = n;
+	reg.bgid = BGID;
+	if ((r = io_uring_register_buf_ring(loop_ring(d->l), &reg, 0)) < 0) {
+		log_info("no provided-buffer rings (%s): a receive a datagram", strerror(-r));
+		munmap(d->br, n * sizeof(struct io_uring_buf));
+		d->br = NULL;
+		return;
+	}
+	io_uring_buf_ring_init(d->br);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pkt *p = pkt_get(&d->pool);
+
+		assert(p == &d->pool.p[i]);	/* a fresh pool hands out 0, 1, 2, ... */
+		io_uring_buf_ring_add(d->br, p->buf, PKT_SIZE, (unsigned short)i,
+		    io_uring_buf_ring_mask(n), (int)i);
+	}
+	io_uring_buf_ring_advance(d->br, (int)n);
+	d->nring = n;
+	d->mshot = true;
+	d->mshot_msg = (struct msghdr){ .msg_namelen = sizeof(struct sockaddr_in) };
+}
+
 struct dp *
 dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, char *err,
     size_t errlen)
@@ -655,6 +790,7 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 		free(d);
 		return NULL;
 	}
+	mshot_setup(d);
 	loop_set_flush(l, dp_flush, d);
 	dp_flush(d);
 	return d;
@@ -691,6 +827,10 @@ dp_free(struct dp *d)
 	if (d == NULL)
 		return;
 	close(d->fd);
+	if (d->br) {
+		io_uring_unregister_buf_ring(loop_ring(d->l), BGID);
+		munmap(d->br, d->nring * sizeof(struct io_uring_buf));
+	}
 	pkt_pool_free(&d->pool);
 	free(d->lslots);
 	free(d);

@@ -29,6 +29,7 @@
 	X(rules,           GAUGE,   "rules in the cache")			\
 	X(gateways_up,     GAUGE,   "gateways answering")			\
 	X(gateway_downs,   COUNTER, "times a gateway was marked down")	\
+	X(probes,          COUNTER, "probes sent (a down gateway, or a live one silent for gateway_probe)") \
 	X(ports,           GAUGE,   "VMs bound to this host")		\
 	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \
 	X(feed_reconnects, COUNTER, "binding feed connections made")	\

@@ -251,8 +251,10 @@ probe(struct syncer *s, int gi)
 	 * UNKNOWN section, never a page of VNI 1's rules.
 	 */
 	req.items[0] = (struct sync_item){ .vni = 1, .version = 1 };
-	if (send_req(s, o, &req))
+	if (send_req(s, o, &req)) {
 		s->nout++;
+		STATS_INC(s->c, probes);
+	}
 }
 
 static void

@@ -224,7 +224,8 @@ out=$(junk "$JUNK" "$GW1:$SYNC_PORT" sync-unknown 3 --vni 999)
 e2e_snap N
 [[ $(grep -c "^status 4$" <<<"$out") == 3 ]] ||
 	t_fail "a SYNC_REQ for VNI 999 was not answered UNKNOWN (4): $out"
-(($(dn gateway1.syncd.sections_unknown) == 3)) ||
+# (at least: the learners' keepalive probes of an idle gateway are answered UNKNOWN too)
+(($(dn gateway1.syncd.sections_unknown) >= 3)) ||
 	t_fail "sections_unknown +$(dn gateway1.syncd.sections_unknown), not +3"
 echo "garbage: a valid SYNC_REQ for VNI 999 x3 at syncd -> answered UNKNOWN, sections_unknown +3"
 

@@ -152,7 +152,9 @@ sends_in_flight(void)
 	if (D->vp)
 		for (uint32_t i = 0; i < vports_max(D->vp); i++)
 			reads += vports_at(D->vp, i)->reads;
-	return D->pool.n - D->pool.nfree - D->udp_armed - reads;
+	/* Pool buffers out (ring ones never are in the pool), less receives, plus ring ones
+	 * the kernel filled. */
+	return D->pool.n - D->nring - D->pool.nfree - D->udp_armed - reads + D->ring_held;
 }
 
 /* Every frame given so far handled, every send it made completed (so delivered). */
@@ -877,7 +879,7 @@ Test(forwarder, gateway_counts_each_malformed_datagram_under_its_drop_reason)
 		{ 3, 0x80 }, { 7, 0x01 },
 	};
 	uint8_t f[FRAME_MAX], d[FRAME_MAX + VXLAN_HLEN];
-	size_t n;
+	size_t n, most;
 
 	gw_start(16, true);
 
@@ -955,10 +957,11 @@ Test(forwarder, gateway_counts_each_malformed_datagram_under_its_drop_reason)
 	E.drop_group += 3;
 
 	check();
-	/* A good frame after all that still goes, even one that fills a buffer. */
-	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), PKT_SIZE - 8 - FRAME_MIN);
+	/* A good frame after all that still goes, even the largest a buffer takes. */
+	most = D->mshot ? MSHOT_DGRAM_MAX : PKT_SIZE;
+	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), most - 8 - FRAME_MIN);
 	send_vx(VA, 100, false, f, n);
-	cr_assert_eq(take(VB, d), PKT_SIZE);
+	cr_assert_eq(take(VB, d), most);
 	E.tx_relayed++;
 	check();
 	stop_all();
