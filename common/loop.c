@@ -95,8 +95,16 @@ loop_new(unsigned entries, char *err, size_t errlen)
 		snprintf(err, errlen, "loop: out of memory");
 		return NULL;
 	}
-	/* Keep submitting past an SQE the kernel refuses: it fails alone, in its CQE. */
-	r = io_uring_queue_init(entries, &l->ring, IORING_SETUP_SUBMIT_ALL);
+	/*
+	 * Keep submitting past an SQE the kernel refuses: it fails alone, in its CQE.
+	 * One thread submits and reaps, and it enters the kernel every trip through the
+	 * loop: completions' task work can wait for that (COOP_TASKRUN) instead of
+	 * interrupting it. Older kernels get what they know.
+	 */
+	r = io_uring_queue_init(entries, &l->ring, IORING_SETUP_SUBMIT_ALL |
+	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER);
+	if (r == -EINVAL)
+		r = io_uring_queue_init(entries, &l->ring, IORING_SETUP_SUBMIT_ALL);
 	if (r == -EINVAL)
 		r = io_uring_queue_init(entries, &l->ring, 0);
 	if (r < 0) {
