@@ -67,6 +67,8 @@ struct dp {
 	struct msghdr mshot_msg;
 	struct loop_op mshot_op;
 	bool tap_starved;		/* a TAP read was not armed for want of a buffer */
+	uint32_t tap_reads;		/* reads in flight on all TAPs */
+	uint32_t tap_budget;		/* beyond its first, a TAP's reads stop at this total */
 	bool stopping;
 	struct table *t;
 	struct vports *vp;
@@ -335,6 +337,7 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 
 	(void)flags;
 	v->reads--;
+	d->tap_reads--;
 	/*
 	 * The TAP is non-blocking: io_uring waits for it to be readable, but when several
 	 * reads wake for one frame, the others find nothing and complete with -EAGAIN.
@@ -381,6 +384,12 @@ arm_tap(struct dp *d, struct vport *v)
 
 	if (d->stopping || v->closing || v->fd < 0 || v->reads >= d->p.tap_recvs)
 		return false;
+	/*
+	 * Every TAP gets its first read; more only within the budget, so that a host with
+	 * many VMs cannot have the first ones hold every buffer and starve the rest.
+	 */
+	if (v->reads > 0 && d->tap_reads >= d->tap_budget)
+		return false;
 	if ((p = pkt_get(&d->pool)) == NULL) {
 		STATS_INC(d->c, drop_nobuf);
 		d->tap_starved = true;
@@ -392,6 +401,7 @@ arm_tap(struct dp *d, struct vport *v)
 	io_uring_prep_read(loop_sqe(d->l, &p->op), v->fd, p->buf + VXLAN_HLEN,
 	    PKT_SIZE - VXLAN_HLEN, 0);
 	v->reads++;
+	d->tap_reads++;
 	v->inflight++;
 	return true;
 }
@@ -840,6 +850,8 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 		return NULL;
 	}
 	mshot_setup(d);
+	/* Half of what the pool has left for reads, the other half for frames in flight. */
+	d->tap_budget = (d->pool.nfree - (d->mshot ? 0 : d->p.udp_recvs)) / 2;
 	loop_set_flush(l, dp_flush, d);
 	dp_flush(d);
 	return d;

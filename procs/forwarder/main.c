@@ -114,7 +114,7 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 		conf_error_at(c, "forwarder.router_mac", "%s", ebuf), fatalx("%s", conf_error(c));
 	dp->bufs = conf_int(c, "forwarder.buffers", 4096, 256, 1 << 20);
 	dp->udp_recvs = conf_int(c, "forwarder.udp_recvs", 128, 1, 4096);
-	dp->tap_recvs = conf_int(c, "forwarder.tap_recvs", 8, 1, 256);
+	dp->tap_recvs = conf_int(c, "forwarder.tap_recvs", 32, 1, 256);
 	if (dp->udp_recvs + 2 * dp->tap_recvs > dp->bufs / 2)
 		conf_error_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
 		    "twice udp_recvs + 2 tap_recvs (%u)", dp->bufs,

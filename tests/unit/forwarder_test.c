@@ -1147,7 +1147,7 @@ Test(forwarder, vswitch_counts_bad_vxlan_under_its_drop_reason)
  * same IP in another VPC) on TAPs, its rule cache as vs_start, two gateways up.
  */
 static void
-tap_start(int mtu)
+tap_start_reads(int mtu, uint32_t tap_recvs)
 {
 	struct vports_params vpp = { .mtu = mtu, .tap_netns = false, .netns_dir = "/run/netns" };
 	char err[256];
@@ -1155,6 +1155,8 @@ tap_start(int mtu)
 	if (!netns_private())
 		cr_skip_test("no network namespace of its own (%s): no TAP test", strerror(errno));
 	vs_start(true);
+	if (tap_recvs)
+		D->p.tap_recvs = tap_recvs;
 	cr_assert_eq(ports_create(&PT, node, 8, err, sizeof(err)), 0, "%s", err);
 	vm_add(0, 100, IP(1), 1);
 	vm_add(1, 100, IP(3), 3);
@@ -1170,10 +1172,44 @@ tap_start(int mtu)
 	run_for(2);	/* the reads are in flight */
 }
 
+static void
+tap_start(int mtu)
+{
+	tap_start_reads(mtu, 0);
+}
+
+
 static const uint8_t *
 vm_mac(int i)
 {
 	return VM[i].port.mac;
+}
+
+/*
+ * More reads a TAP than the pool has buffers: the first TAP opened must not take them
+ * all. Every TAP has reads, and the total stays within the budget.
+ */
+Test(forwarder, vswitch_taps_share_the_buffers_for_their_reads)
+{
+	uint8_t f[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
+	size_t n;
+
+	tap_start_reads(1450, 256);
+	for (uint32_t i = 0; i < vports_max(VP); i++) {
+		struct vport *v = vports_at(VP, i);
+
+		if (v->used)
+			cr_assert_geq(v->reads, 1, "TAP %s has no read in flight", v->port.tap);
+	}
+	cr_assert_leq(D->tap_reads, D->tap_budget + NVM);
+	cr_assert_gt(D->pool.nfree, 0, "the TAPs' reads hold every buffer");
+	/* The last VM opened still gets its frames out. */
+	n = ipv4_frame(f, ROUTER_MAC, vm_mac(2), IP(3), IP(2), 100);
+	vm_send(2, f, n);
+	take(VA, got);
+	E.tx_direct++;
+	check();
+	stop_all();
 }
 
 Test(forwarder, vswitch_answers_arp_for_a_local_vm_a_rule_and_the_router)
