@@ -51,7 +51,6 @@
 #define HOST_IP(i)	(0xc0a84d01u + (uint32_t)(i))	/* 192.168.77.1, .2 */
 #define WARM_MS		300
 #define SETTLE_MS	100
-#define SIZES_MAX	4
 
 static const uint8_t vm_mac[2][6] = { { 2, 0x77, 0, 0, 0, 1 }, { 2, 0x77, 0, 0, 0, 2 } };
 
@@ -76,11 +75,14 @@ struct topo {
 };
 
 struct meas {
-	double pps, offered, cores;
+	double pps;			/* first: medians by bench_cmp_double */
+	double offered, cores;
 	double gen_cores;		/* the generator's CPU (with the kernel's path on it) */
 	double fwd_cores[2], fwd_switches[2];	/* vpcfwd: each forwarder's, a second */
 	uint64_t nobuf, tx_err, rx_err, drop;	/* vpcfwd: the forwarders', over the window */
 };
+
+_Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
 
 static struct topo topo[T_N];
 
@@ -138,45 +140,37 @@ vm_addr(struct topo *t, int i)
 	    peer, mac, t->vif[i]);
 }
 
+/*
+ * The kernel's topologies: each host's vxlan device on a bridge with a veth to the VM
+ * (in_vm false), or moved into the VM's namespace as its eth0 (in_vm true).
+ */
 static void
-topo_kernel(struct topo *t)
+topo_kernel(struct topo *t, bool in_vm)
 {
 	char hip[32], peer[32], mac[32], me[32];
 
-	topo_base(t, "k");
+	topo_base(t, in_vm ? "d" : "k");
 	for (int i = 0; i < 2; i++) {
 		ip_str(HOST_IP(i), hip, sizeof(hip));
 		ip_str(HOST_IP(1 - i), peer, sizeof(peer));
 		mac_str(vm_mac[1 - i], mac, sizeof(mac));
 		mac_str(vm_mac[i], me, sizeof(me));
-		ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
-		    "nolearning; ip link add br0 type bridge; ip link set vx0 master br0; "
-		    "ip link add vm type veth peer name eth0 netns %s; ip link set vm mtu 1450 "
-		    "master br0; ip link set vx0 up; ip link set vm up; ip link set br0 up; "
-		    "bridge fdb append %s dev vx0 dst %s; bridge fdb replace %s dev vx0 master "
-		    "static", VNI, hip, t->v[i].path, mac, peer, mac);
+		if (in_vm) {
+			ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
+			    "nolearning; ip link set vx0 netns %s", VNI, hip, t->v[i].path);
+			ns_sh(&t->v[i], "ip link set vx0 name eth0; ip link set eth0 address %s; "
+			    "bridge fdb append %s dev eth0 dst %s", me, mac, peer);
+		} else {
+			ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
+			    "nolearning; ip link add br0 type bridge; ip link set vx0 master "
+			    "br0; ip link add vm type veth peer name eth0 netns %s; ip link set "
+			    "vm mtu 1450 master br0; ip link set vx0 up; ip link set vm up; ip "
+			    "link set br0 up; bridge fdb append %s dev vx0 dst %s; bridge fdb "
+			    "replace %s dev vx0 master static", VNI, hip, t->v[i].path, mac, peer,
+			    mac);
+			ns_sh(&t->v[i], "ip link set eth0 address %s", me);
+		}
 		snprintf(t->vif[i], sizeof(t->vif[i]), "eth0");
-		ns_sh(&t->v[i], "ip link set eth0 address %s", me);
-		vm_addr(t, i);
-	}
-}
-
-static void
-topo_direct(struct topo *t)
-{
-	char hip[32], peer[32], mac[32], me[32];
-
-	topo_base(t, "d");
-	for (int i = 0; i < 2; i++) {
-		ip_str(HOST_IP(i), hip, sizeof(hip));
-		ip_str(HOST_IP(1 - i), peer, sizeof(peer));
-		mac_str(vm_mac[1 - i], mac, sizeof(mac));
-		mac_str(vm_mac[i], me, sizeof(me));
-		ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
-		    "nolearning; ip link set vx0 netns %s", VNI, hip, t->v[i].path);
-		snprintf(t->vif[i], sizeof(t->vif[i]), "eth0");
-		ns_sh(&t->v[i], "ip link set vx0 name eth0; ip link set eth0 address %s; "
-		    "bridge fdb append %s dev eth0 dst %s", me, mac, peer);
 		vm_addr(t, i);
 	}
 }
@@ -309,14 +303,6 @@ measure(struct topo *t, int which, uint32_t len, uint64_t window_ms, struct meas
 	ns_sleep_ms(SETTLE_MS);
 }
 
-static int
-cmp_meas(const void *a, const void *b)
-{
-	double x = ((const struct meas *)a)->pps, y = ((const struct meas *)b)->pps;
-
-	return (x > y) - (x < y);
-}
-
 static void
 usage(void)
 {
@@ -327,49 +313,27 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	uint32_t sizes[SIZES_MAX] = { 64, 1400 }, nsizes = 2;
-	uint64_t rounds = 3, rate = 0;
-	double secs = 2;
+	struct pkt_opts o;
 	const char *modes = "vkd";
-	bool wait_key = false, full = true;
-	struct meas *ms[T_N][SIZES_MAX], med[T_N][SIZES_MAX];
+	struct meas *ms[T_N][PKT_SIZES_MAX], med[T_N][PKT_SIZES_MAX];
 	int ch;
 	json_t *res;
 
 	log_init("bench-forward", LOG_LVL_INFO);
+	pkt_opts_init(&o);
 	while ((ch = getopt(argc, argv, "n:t:s:m:r:w")) != -1) {
-		if (ch == 'n') {
-			rounds = strtoull(optarg, NULL, 10);
-		} else if (ch == 't') {
-			secs = strtod(optarg, NULL);
-		} else if (ch == 's') {
-			char *s = optarg, *tok;
-
-			nsizes = 0;
-			while ((tok = strsep(&s, ",")) != NULL && nsizes < SIZES_MAX)
-				sizes[nsizes++] = (uint32_t)strtoul(tok, NULL, 10);
-			full = false;
+		if (pkt_opt(&o, ch, optarg)) {
+			continue;
 		} else if (ch == 'm') {
 			modes = optarg;
-			full = false;
-		} else if (ch == 'r') {
-			rate = strtoull(optarg, NULL, 10);
-			full = false;
-		} else if (ch == 'w') {
-			wait_key = true;
+			o.full = false;
 		} else {
 			usage();
 		}
 	}
-	if (rounds == 0 || secs < 0.1 || nsizes == 0)
+	if (!pkt_opts_valid(&o))
 		usage();
-	for (uint32_t i = 0; i < nsizes; i++)
-		if (sizes[i] < 42 || sizes[i] > 1464)
-			fatalx("forward: a frame is 42..1464 bytes (IPv4 of the VMs' MTU 1450)");
-	if (rounds < 3 || secs < 2)
-		full = false;
-	if (geteuid() != 0)
-		fatalx("forward: needs root (network namespaces, TAPs)");
+	pkt_opts_check(&o, "forward", "IPv4 of the VMs' MTU 1450", "network namespaces, TAPs");
 
 	cluster_init("forward");
 	ns_sweep_stale();
@@ -378,20 +342,20 @@ main(int argc, char **argv)
 	if (topo[T_VPCFWD].on)
 		topo_vpcfwd(&topo[T_VPCFWD]);
 	if (topo[T_KERNEL].on)
-		topo_kernel(&topo[T_KERNEL]);
+		topo_kernel(&topo[T_KERNEL], false);
 	if (topo[T_DIRECT].on)
-		topo_direct(&topo[T_DIRECT]);
+		topo_kernel(&topo[T_DIRECT], true);
 	for (int k = 0; k < T_N; k++) {
 		if (!topo[k].on)
 			continue;
 		(void)ns_udp_sink(&topo[k].v[1], 9);
 		gen_packet(&topo[k].gen, &topo[k].v[0], topo[k].vif[0]);
-		topo[k].gen.sh->rate = rate;
-		for (uint32_t s = 0; s < nsizes; s++)
-			if ((ms[k][s] = calloc(rounds, sizeof(struct meas))) == NULL)
+		topo[k].gen.sh->rate = o.rate;
+		for (uint32_t s = 0; s < o.nsizes; s++)
+			if ((ms[k][s] = calloc(o.rounds, sizeof(struct meas))) == NULL)
 				fatalx("forward: out of memory");
 	}
-	if (wait_key) {
+	if (o.wait_key) {
 		printf("forward: set up in %s; forwarders: %d %d; generators:", cluster_dir(),
 		    (int)topo[T_VPCFWD].fwd[0], (int)topo[T_VPCFWD].fwd[1]);
 		for (int k = 0; k < T_N; k++)
@@ -401,28 +365,28 @@ main(int argc, char **argv)
 		(void)getchar();
 	}
 
-	for (uint64_t r = 0; r < rounds; r++)
-		for (uint32_t s = 0; s < nsizes; s++)
+	for (uint64_t r = 0; r < o.rounds; r++)
+		for (uint32_t s = 0; s < o.nsizes; s++)
 			for (int k = 0; k < T_N; k++)
 				if (topo[k].on)
-					measure(&topo[k], k, sizes[s], (uint64_t)(secs * 1000),
+					measure(&topo[k], k, o.sizes[s], (uint64_t)(o.secs * 1000),
 					    &ms[k][s][r]);
 
 	printf("forward: VM 1 -> VM 2 on two hosts (namespaces on a bridge), UDP frames "
 	    "from an AF_PACKET generator, delivered at VM 2; median of %llu rounds of %.1f s"
-	    "%s\n", (unsigned long long)rounds, secs, rate ? "" : ", offered as fast as it "
+	    "%s\n", (unsigned long long)o.rounds, o.secs, o.rate ? "" : ", offered as fast as it "
 	    "can");
 	printf("%-6s %-34s %11s %11s %6s %6s %11s\n", "frame", "path", "offered pps",
 	    "delivered", "loss %", "CPUs", "gen us/fr");
-	for (uint32_t s = 0; s < nsizes; s++)
+	for (uint32_t s = 0; s < o.nsizes; s++)
 		for (int k = 0; k < T_N; k++) {
 			struct meas *m = &med[k][s];
 
 			if (!topo[k].on)
 				continue;
-			qsort(ms[k][s], rounds, sizeof(struct meas), cmp_meas);
-			*m = ms[k][s][rounds / 2];
-			printf("%-6u %-34s %11.0f %11.0f %6.1f %6.2f %11.2f\n", sizes[s],
+			qsort(ms[k][s], o.rounds, sizeof(struct meas), bench_cmp_double);
+			*m = ms[k][s][o.rounds / 2];
+			printf("%-6u %-34s %11.0f %11.0f %6.1f %6.2f %11.2f\n", o.sizes[s],
 			    t_label[k], m->offered, m->pps,
 			    m->offered > 0 ? 100 * (1 - m->pps / m->offered) : 0, m->cores,
 			    m->pps > 0 ? m->gen_cores * 1e6 / m->pps : 0);
@@ -442,20 +406,20 @@ main(int argc, char **argv)
 	    "CPU a delivered frame, the kernel's whole path included where it runs on the "
 	    "sender's CPU, as for the kernel's vxlan; wake-ups: context switches)\n");
 	if (topo[T_VPCFWD].on)
-		for (uint32_t s = 0; s < nsizes; s++)
+		for (uint32_t s = 0; s < o.nsizes; s++)
 			printf("ratio %u B: %.2fx kernel vxlan + bridge, %.2fx kernel vxlan in "
-			    "the VM (goal >= 1.0x)\n", sizes[s],
+			    "the VM (goal >= 1.0x)\n", o.sizes[s],
 			    topo[T_KERNEL].on ? med[T_VPCFWD][s].pps / med[T_KERNEL][s].pps : 0,
 			    topo[T_DIRECT].on ? med[T_VPCFWD][s].pps / med[T_DIRECT][s].pps : 0);
 
 	res = bench_results();
-	for (uint32_t s = 0; s < nsizes && full; s++) {
+	for (uint32_t s = 0; s < o.nsizes && o.full; s++) {
 		char name[64];
 
-		snprintf(name, sizeof(name), "forward_%u_pps", sizes[s]);
+		snprintf(name, sizeof(name), "forward_%u_pps", o.sizes[s]);
 		bench_add(res, name, med[T_VPCFWD][s].pps, "pps",
 		    "kernel vxlan + Linux bridge, veth to the VM", med[T_KERNEL][s].pps);
-		snprintf(name, sizeof(name), "forward_%u_pps_vs_vxlan_in_vm", sizes[s]);
+		snprintf(name, sizeof(name), "forward_%u_pps_vs_vxlan_in_vm", o.sizes[s]);
 		bench_add(res, name, med[T_VPCFWD][s].pps, "pps",
 		    "kernel vxlan device in the VM's namespace", med[T_DIRECT][s].pps);
 	}
@@ -472,11 +436,5 @@ main(int argc, char **argv)
 				stats_close(&topo[k].st[i]);
 		}
 	}
-	if (!full) {
-		printf("forward: a partial run (options): bench/results/forward.json not "
-		    "written\n");
-		json_decref(res);
-		return 0;
-	}
-	return bench_write(res, "forward") < 0;
+	return pkt_results_write(&o, res, "forward");
 }

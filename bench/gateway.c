@@ -45,7 +45,6 @@
 #define INNER_SRC	0x0ac9ffffu	/* 10.201.255.255: the frames' source VM */
 #define WARM_MS		300
 #define SETTLE_MS	100
-#define SIZES_MAX	4
 #define RELAY_BATCH_MAX	1024
 #define SOCKBUF		(8 << 20)	/* as the forwarder's */
 
@@ -56,10 +55,13 @@ static const char *r_label[R_N] = {
 };
 
 struct meas {
-	double pps, offered, cores, relay_cores, gen_cores, relay_switches;
+	double pps;			/* first: medians by bench_cmp_double */
+	double offered, cores, relay_cores, gen_cores, relay_switches;
 	double sock_drops;		/* a second, at the relay's socket (receive buffer full) */
 	uint64_t fwd_drops;		/* vpcfwd: drop_* and tx_errors, over the window */
 };
+
+_Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
 
 static struct sockaddr_in
 sin_of(uint32_t ip, uint16_t port)
@@ -139,14 +141,6 @@ fwd_drops(const struct stats *st)
 	return d;
 }
 
-static int
-cmp_meas(const void *a, const void *b)
-{
-	double x = ((const struct meas *)a)->pps, y = ((const struct meas *)b)->pps;
-
-	return (x > y) - (x < y);
-}
-
 static void
 usage(void)
 {
@@ -157,12 +151,10 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	uint32_t sizes[SIZES_MAX] = { 64, 1400 }, nsizes = 2, rules = 100000, ndst = 1024;
-	uint32_t batch = 64;
-	uint64_t rounds = 3, rate = 0, *relayed;
-	double secs = 2;
-	bool wait_key = false, full = true;
-	struct meas *ms[R_N][SIZES_MAX], med[R_N][SIZES_MAX];
+	uint32_t rules = 100000, ndst = 1024, batch = 64;
+	uint64_t *relayed;
+	struct pkt_opts o;
+	struct meas *ms[R_N][PKT_SIZES_MAX], med[R_N][PKT_SIZES_MAX];
 	struct ns gw, sink;
 	struct gen gen;
 	struct stats st;
@@ -175,45 +167,23 @@ main(int argc, char **argv)
 	json_t *res;
 
 	log_init("bench-gateway", LOG_LVL_INFO);
+	pkt_opts_init(&o);
 	while ((ch = getopt(argc, argv, "n:t:s:R:d:b:r:w")) != -1) {
-		if (ch == 'n') {
-			rounds = strtoull(optarg, NULL, 10);
-		} else if (ch == 't') {
-			secs = strtod(optarg, NULL);
-		} else if (ch == 's') {
-			char *s = optarg, *tok;
-
-			nsizes = 0;
-			while ((tok = strsep(&s, ",")) != NULL && nsizes < SIZES_MAX)
-				sizes[nsizes++] = (uint32_t)strtoul(tok, NULL, 10);
-			full = false;
-		} else if (ch == 'R') {
+		if (pkt_opt(&o, ch, optarg))
+			continue;
+		else if (ch == 'R')
 			rules = (uint32_t)strtoul(optarg, NULL, 10);
-		} else if (ch == 'd') {
+		else if (ch == 'd')
 			ndst = (uint32_t)strtoul(optarg, NULL, 10);
-		} else if (ch == 'b') {
+		else if (ch == 'b')
 			batch = (uint32_t)strtoul(optarg, NULL, 10);
-		} else if (ch == 'r') {
-			rate = strtoull(optarg, NULL, 10);
-			full = false;
-		} else if (ch == 'w') {
-			wait_key = true;
-		} else {
+		else
 			usage();
-		}
 	}
-	if (rounds == 0 || secs < 0.1 || nsizes == 0 || rules == 0 || rules > (1u << 24) ||
-	    ndst == 0 || ndst > GEN_VARIANTS || ndst > rules || batch == 0 ||
-	    batch > RELAY_BATCH_MAX)
+	if (!pkt_opts_valid(&o) || rules == 0 || rules > (1u << 24) || ndst == 0 ||
+	    ndst > GEN_VARIANTS || ndst > rules || batch == 0 || batch > RELAY_BATCH_MAX)
 		usage();
-	for (uint32_t i = 0; i < nsizes; i++)
-		if (sizes[i] < 42 || sizes[i] > 1464)
-			fatalx("gateway: a frame is 42..1464 bytes (VXLAN in a 1500-byte "
-			    "underlay)");
-	if (rounds < 3 || secs < 2)
-		full = false;
-	if (geteuid() != 0)
-		fatalx("gateway: needs root (network namespaces)");
+	pkt_opts_check(&o, "gateway", "VXLAN in a 1500-byte underlay", "network namespaces");
 
 	cluster_init("gateway");
 	ns_sweep_stale();
@@ -267,12 +237,12 @@ main(int argc, char **argv)
 
 		gen_udp(&gen, &gw, &from);
 	}
-	gen.sh->rate = rate;
+	gen.sh->rate = o.rate;
 	for (int k = 0; k < R_N; k++)
-		for (uint32_t s = 0; s < nsizes; s++)
-			if ((ms[k][s] = calloc(rounds, sizeof(struct meas))) == NULL)
+		for (uint32_t s = 0; s < o.nsizes; s++)
+			if ((ms[k][s] = calloc(o.rounds, sizeof(struct meas))) == NULL)
 				fatalx("gateway: out of memory");
-	if (wait_key) {
+	if (o.wait_key) {
 		printf("gateway: set up in %s; forwarder %d, relay %d, generator %d\n"
 		    "press Enter to measure\n", cluster_dir(), (int)fwd, (int)relay,
 		    (int)gen.pid);
@@ -280,9 +250,9 @@ main(int argc, char **argv)
 		(void)getchar();
 	}
 
-	for (uint64_t r = 0; r < rounds; r++)
-		for (uint32_t s = 0; s < nsizes; s++) {
-			gen_fill(&gen, sizes[s], ndst, rules);
+	for (uint64_t r = 0; r < o.rounds; r++)
+		for (uint32_t s = 0; s < o.nsizes; s++) {
+			gen_fill(&gen, o.sizes[s], ndst, rules);
 			for (int k = 0; k < R_N; k++) {
 				struct meas *m = &ms[k][s][r];
 				pid_t who = k == R_VPCFWD ? fwd : relay;
@@ -303,7 +273,7 @@ main(int argc, char **argv)
 				b0 = cpu_busy_ns();
 				t0 = clock_mono_ns();
 				rx0 = ns_rx_packets(&sink, "b0");
-				ns_sleep_ms((uint64_t)(secs * 1000));
+				ns_sleep_ms((uint64_t)(o.secs * 1000));
 				rx1 = ns_rx_packets(&sink, "b0");
 				t1 = clock_mono_ns();
 				b1 = cpu_busy_ns();
@@ -328,24 +298,24 @@ main(int argc, char **argv)
 
 	printf("gateway: VXLAN datagrams from a generator to one relay, on to a sink VTEP in "
 	    "another namespace; %u destinations over %u rules; median of %llu rounds of "
-	    "%.1f s%s\n", ndst, rules, (unsigned long long)rounds, secs,
-	    rate ? "" : ", offered as fast as it can");
+	    "%.1f s%s\n", ndst, rules, (unsigned long long)o.rounds, o.secs,
+	    o.rate ? "" : ", offered as fast as it can");
 	printf("%-6s %-28s %11s %11s %6s %6s %6s %9s %9s %8s\n", "frame", "relay",
 	    "offered pps", "relayed", "loss %", "sock %", "CPUs", "relay CPU", "us/frame",
 	    "wake/fr");
-	for (uint32_t s = 0; s < nsizes; s++)
+	for (uint32_t s = 0; s < o.nsizes; s++)
 		for (int k = 0; k < R_N; k++) {
 			struct meas *m = &med[k][s];
 			char label[64];
 
-			qsort(ms[k][s], rounds, sizeof(struct meas), cmp_meas);
-			*m = ms[k][s][rounds / 2];
+			qsort(ms[k][s], o.rounds, sizeof(struct meas), bench_cmp_double);
+			*m = ms[k][s][o.rounds / 2];
 			if (k == R_RELAY)
 				snprintf(label, sizeof(label), "%s (%u)", r_label[k], batch);
 			else
 				snprintf(label, sizeof(label), "%s", r_label[k]);
 			printf("%-6u %-28s %11.0f %11.0f %6.1f %6.1f %6.2f %9.2f %9.2f %8.3f\n",
-			    sizes[s], label, m->offered, m->pps,
+			    o.sizes[s], label, m->offered, m->pps,
 			    m->offered > 0 ? 100 * (1 - m->pps / m->offered) : 0,
 			    m->offered > 0 ? 100 * m->sock_drops / m->offered : 0, m->cores,
 			    m->relay_cores, m->pps > 0 ? m->relay_cores * 1e6 / m->pps : 0,
@@ -358,28 +328,22 @@ main(int argc, char **argv)
 	    "offered, dropped at the relay's socket, its receive buffer full; CPUs: busy CPUs "
 	    "of the whole machine in the window, generator included; us/frame: the relay's CPU "
 	    "a relayed frame; wake/fr: its context switches a frame)\n");
-	for (uint32_t s = 0; s < nsizes; s++)
+	for (uint32_t s = 0; s < o.nsizes; s++)
 		printf("ratio %u B: %.2fx the recvmmsg/sendmmsg relay (goal >= 0.9x); generator "
-		    "%.2f us/frame\n", sizes[s], med[R_VPCFWD][s].pps / med[R_RELAY][s].pps,
+		    "%.2f us/frame\n", o.sizes[s], med[R_VPCFWD][s].pps / med[R_RELAY][s].pps,
 		    med[R_VPCFWD][s].offered > 0 ? med[R_VPCFWD][s].gen_cores * 1e6 /
 		    med[R_VPCFWD][s].offered : 0);
 
 	res = bench_results();
-	for (uint32_t s = 0; s < nsizes && full; s++) {
+	for (uint32_t s = 0; s < o.nsizes && o.full; s++) {
 		char name[64], base[96];
 
-		snprintf(name, sizeof(name), "gateway_%u_pps", sizes[s]);
+		snprintf(name, sizeof(name), "gateway_%u_pps", o.sizes[s]);
 		snprintf(base, sizeof(base), "recvmmsg/sendmmsg UDP relay, batch %u", batch);
 		bench_add(res, name, med[R_VPCFWD][s].pps, "pps", base, med[R_RELAY][s].pps);
 	}
 	cluster_end();
 	table_close(tab);
 	stats_close(&st);
-	if (!full) {
-		printf("gateway: a partial run (options): bench/results/gateway.json not "
-		    "written\n");
-		json_decref(res);
-		return 0;
-	}
-	return bench_write(res, "gateway") < 0;
+	return pkt_results_write(&o, res, "gateway");
 }

@@ -630,4 +630,90 @@ ns_sleep_ms(uint64_t ms)
 		;
 }
 
+/*
+ * The options forward and gateway share, and what they make of them:
+ *	-n ROUNDS -t SECONDS -s SIZE[,SIZE...] -r RATE -w
+ * A run writes its results (full) only with the default sizes, as fast as the generator
+ * can, at least 3 rounds of at least 2 s.
+ */
+#define PKT_SIZES_MAX	4
+
+struct pkt_opts {
+	uint32_t sizes[PKT_SIZES_MAX], nsizes;	/* frame sizes, bytes */
+	uint64_t rounds, rate;			/* rate: frames a second, 0 as fast as it can */
+	double secs;				/* a measurement's window */
+	bool wait_key;				/* -w: wait for a key after set-up */
+	bool full;				/* the run writes its results */
+};
+
+static inline void
+pkt_opts_init(struct pkt_opts *o)
+{
+	*o = (struct pkt_opts){ .sizes = { 64, 1400 }, .nsizes = 2, .rounds = 3, .secs = 2,
+	    .full = true };
+}
+
+/* One option of getopt: true when it is one of the shared ones (then taken), else false. */
+static inline bool
+pkt_opt(struct pkt_opts *o, int ch, char *arg)
+{
+	if (ch == 'n') {
+		o->rounds = strtoull(arg, NULL, 10);
+	} else if (ch == 't') {
+		o->secs = strtod(arg, NULL);
+	} else if (ch == 's') {
+		char *s = arg, *tok;
+
+		o->nsizes = 0;
+		while ((tok = strsep(&s, ",")) != NULL && o->nsizes < PKT_SIZES_MAX)
+			o->sizes[o->nsizes++] = (uint32_t)strtoul(tok, NULL, 10);
+		o->full = false;
+	} else if (ch == 'r') {
+		o->rate = strtoull(arg, NULL, 10);
+		o->full = false;
+	} else if (ch == 'w') {
+		o->wait_key = true;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The options make sense (else the caller prints its usage). */
+static inline bool
+pkt_opts_valid(const struct pkt_opts *o)
+{
+	return o->rounds != 0 && o->secs >= 0.1 && o->nsizes != 0;
+}
+
+/*
+ * After the options: each size 42..1464 bytes (size_why: why, in the message), a short
+ * run not full, root (root_why: what for). bench names the messages.
+ */
+static inline void
+pkt_opts_check(struct pkt_opts *o, const char *bench, const char *size_why,
+    const char *root_why)
+{
+	for (uint32_t i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] < 42 || o->sizes[i] > 1464)
+			fatalx("%s: a frame is 42..1464 bytes (%s)", bench, size_why);
+	if (o->rounds < 3 || o->secs < 2)
+		o->full = false;
+	if (geteuid() != 0)
+		fatalx("%s: needs root (%s)", bench, root_why);
+}
+
+/* The end of a run: res to bench/results/BENCH.json if the run is full, else dropped. */
+static inline int
+pkt_results_write(const struct pkt_opts *o, json_t *res, const char *bench)
+{
+	if (!o->full) {
+		printf("%s: a partial run (options): bench/results/%s.json not written\n",
+		    bench, bench);
+		json_decref(res);
+		return 0;
+	}
+	return bench_write(res, bench) < 0;
+}
+
 #endif
