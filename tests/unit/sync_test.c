@@ -8,6 +8,7 @@
  */
 #include "common/addr.h"
 #include "common/sync.h"
+#include "tests/unit/bytes.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,33 +21,6 @@
 #define BIG_ENTRY	27		/* the largest entry (23 bytes) and a new VTEP */
 
 /* --- bytes ---------------------------------------------------------------------- */
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* Insert k bytes at off of the datagram f of *n bytes. */
 static void

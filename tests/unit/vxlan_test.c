@@ -9,6 +9,7 @@
  * exactly len bytes on the heap, so an over-read shows under SANITIZE=1.
  */
 #include "common/vxlan.h"
+#include "tests/unit/bytes.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -22,20 +23,6 @@ static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0x07 };
 static const uint8_t answer_mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 
 /* --- bytes ---------------------------------------------------------------------- */
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, (uint16_t)v);
-}
 
 /* vxlan_parse on a heap copy of exactly len bytes. */
 static int
