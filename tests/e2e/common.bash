@@ -38,6 +38,11 @@
 # e2e_pings OUT INTERVAL [OPTION...]   print "sent S received R lost L gap G missing M"
 #                        from ping -D output (tests/py/pings.py, which says the options):
 #                        G is the longest time in ms without a reply, less one interval
+# e2e_ping_start NAME NS DST INTERVAL   in the background, ping DST from namespace NS
+#                        every INTERVAL s (ping -n -D, 1 s timeout, 120 s at most) into
+#                        $T_OUT/ping-NAME.txt, for e2e_pings
+# e2e_ping_stop NAME...  SIGINT those pings (ping then prints its summary) and wait for
+#                        them
 # e2e_snap ARRAY         ARRAY (an associative array the caller declared) gets every
 #                        counter of the cluster's processes, ARRAY[NODE.PROC.COUNTER],
 #                        NODE without the prefix, from one vpcfwd-stat --json
@@ -62,6 +67,7 @@ E2E_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../py" && pwd)
 # The interpreter itself: a version manager's shim would add 0.1 s to every call.
 E2E_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 declare -gA E2E_SED=()
+declare -gA E2E_PING=()		# NAME: the pid of e2e_ping_start's ping
 
 e2e_init()
 {
@@ -231,6 +237,26 @@ e2e_vm()
 e2e_pings()
 {
 	"$E2E_PYTHON" "$E2E_PY/pings.py" "$@"
+}
+
+e2e_ping_start()
+{
+	ip netns exec "$2" ping -n -D -i "$4" -w 120 -W 1 "$3" >"$T_OUT/ping-$1.txt" 2>&1 &
+	E2E_PING[$1]=$!
+}
+
+e2e_ping_stop()
+{
+	local n pids=()
+
+	for n in "$@"; do
+		pids+=("${E2E_PING[$n]}")
+	done
+	kill -INT "${pids[@]}"
+	for n in "$@"; do
+		wait "${E2E_PING[$n]}" || true
+		unset "E2E_PING[$n]"
+	done
 }
 
 e2e_snap()

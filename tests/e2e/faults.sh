@@ -57,13 +57,9 @@ t_until 5 "host1 learning b2 and b3" eval '[[ -n $(e2e_rule_vtep host1 100 10.0.
 VMS_BEFORE=$(topo_ctl vm list)
 echo "faults: cluster up; b1 pings b2, ext pings b1, every 20 ms ($(e2e_elapsed) s)"
 
-# The pings, for the whole sequence; SIGINT ends them (ping then prints its summary).
-ip netns exec "$(topo_vm_tap b1)" ping -n -D -i "$INTERVAL" -w 120 -W 1 10.0.0.2 \
-    >"$T_OUT/ping-b1.txt" 2>&1 &
-PING_B1=$!
-ip netns exec "$EXT_NS" ping -n -D -i "$INTERVAL" -w 120 -W 1 10.0.0.1 \
-    >"$T_OUT/ping-ext.txt" 2>&1 &
-PING_EXT=$!
+# The pings, for the whole sequence; e2e_ping_stop ends them.
+e2e_ping_start b1 "$(topo_vm_tap b1)" 10.0.0.2 "$INTERVAL"
+e2e_ping_start ext "$EXT_NS" 10.0.0.1 "$INTERVAL"
 sleep 1
 
 # back NODE PROC OLDPID: PROC runs again under a new pid, with a fresh heartbeat
@@ -105,9 +101,7 @@ for k in "${KILLS[@]}"; do
 	    'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
 	sleep 1
 done
-kill -INT "$PING_B1" "$PING_EXT"
-wait "$PING_B1" || true
-wait "$PING_EXT" || true
+e2e_ping_stop b1 ext
 
 # 2. Traffic resumed within 1 s each time.
 fail=

@@ -83,12 +83,8 @@ PIDS_BEFORE=$(for n in controller gateway1 gateway2 host1 host2; do
 done)
 echo "garbage: cluster up; b1 pings b2, ext pings b1, every 20 ms ($(e2e_elapsed) s)"
 
-ip netns exec "$(topo_vm_tap b1)" ping -n -D -i "$INTERVAL" -w 120 -W 1 10.0.0.2 \
-    >"$T_OUT/ping-b1.txt" 2>&1 &
-PING_B1=$!
-ip netns exec "$TOPO_PFX-ext" ping -n -D -i "$INTERVAL" -w 120 -W 1 10.0.0.1 \
-    >"$T_OUT/ping-ext.txt" 2>&1 &
-PING_EXT=$!
+e2e_ping_start b1 "$(topo_vm_tap b1)" 10.0.0.2 "$INTERVAL"
+e2e_ping_start ext "$TOPO_PFX-ext" 10.0.0.1 "$INTERVAL"
 
 # junk SRC DST:PORT KIND N [ARGS]: send, print what junk.py said
 junk()
@@ -241,9 +237,7 @@ echo "garbage: 50 datagrams from $JUNK at host1's learner -> dgram_denied +50"
 
 # 5. Forwarding and the processes unaffected.
 sleep 0.5
-kill -INT "$PING_B1" "$PING_EXT"
-wait "$PING_B1" || true
-wait "$PING_EXT" || true
+e2e_ping_stop b1 ext
 for f in b1 ext; do
 	report=$(e2e_pings "$T_OUT/ping-$f.txt" "$INTERVAL" --holes --interrupted)
 	echo "garbage: ping from $f meanwhile: $(tail -1 <<<"$report")"
