@@ -20,6 +20,7 @@
 	X(tx_delivered,    COUNTER, "vswitch: frames from VXLAN written to a VM's TAP") \
 	X(tx_relayed,      COUNTER, "gateway: frames relayed to the rule's VTEP") \
 	X(tx_bytes,        COUNTER, "bytes sent (UDP payloads and TAP frames)") \
+	X(tx_gso,          COUNTER, "runs of datagrams to one VTEP sent as one UDP GSO message") \
 	X(arp_replies,     COUNTER, "ARP requests answered")			\
 	X(learn_req,       COUNTER, "gateway: learn requests put on syncd's ring") \
 	X(learn_ring_full, COUNTER, "gateway: learn requests dropped: ring full") \
@@ -41,6 +42,7 @@
 	X(tap_errors,      COUNTER, "TAPs that could not be opened (retried)") \
 	X(ports,           GAUGE,   "vswitch: VM ports with their TAP open") \
 	X(bufs_free,       GAUGE,   "packet buffers free")			\
+	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the VXLAN socket since start (buffer full)") \
 	X(table_attached,  GAUGE,   "1 once the node's rule table is attached")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 

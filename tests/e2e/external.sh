@@ -73,7 +73,9 @@ read -r in_total in_learn in_other out_total out_other < <(awk -v ext="$EXT_IP" 
 	$2 == "in" && $4 == ext { n++; if ($6 == 1) l++; if ($3 != g1 && $3 != g2) o++ }
 	$2 == "out" && $3 == ext { m++; if ($4 != g1) p++ }
 	END { print n + 0, l + 0, o + 0, m + 0, p + 0 }' "$T_OUT/cap-ext.txt")
-((in_total > 1000)) || t_fail "ext received only $in_total VXLAN frames"
+# (a run of datagrams a gateway sends to one VTEP leaves as one UDP GSO message, which a
+# veth passes whole: the capture sees it once; 2 MB of TCP is still well over 100)
+((in_total > 100)) || t_fail "ext received only $in_total VXLAN frames"
 ((in_learn == 0)) || t_fail "$in_learn of the $in_total frames ext received had the learn bit"
 ((in_other == 0)) || t_fail "$in_other frames reached ext from elsewhere than a gateway"
 ((out_other == 0)) || t_fail "ext sent $out_other frames elsewhere than gateway1 (its remote)"
