@@ -393,14 +393,13 @@ proc_switches(pid_t pid)
 	return total;
 }
 
-/* A field of the Udp: lines of /proc/PID/net/snmp: PID's namespace's UDP counters. */
+/* A field of the Udp: lines of an snmp file (/proc/.../net/snmp): UDP counters. */
 static inline uint64_t
-proc_udp_stat(pid_t pid, const char *field)
+udp_stat_at(const char *path, const char *field)
 {
-	char path[64], names[1024], vals[1024], *np, *vp, *n, *v;
+	char names[1024], vals[1024], *np, *vp, *n, *v;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/snmp", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
 	while (fgets(names, sizeof(names), f))
@@ -415,6 +414,28 @@ proc_udp_stat(pid_t pid, const char *field)
 		if (strcmp(n, field) == 0)
 			return strtoull(v, NULL, 10);
 	return 0;
+}
+
+/* PID's namespace's UDP counter. */
+static inline uint64_t
+proc_udp_stat(pid_t pid, const char *field)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/net/snmp", (int)pid);
+	return udp_stat_at(path, field);
+}
+
+/* n's UDP counter (read from inside it). */
+static inline uint64_t
+ns_udp_stat(const struct ns *n, const char *field)
+{
+	uint64_t v;
+
+	ns_enter(n);
+	v = udp_stat_at("/proc/thread-self/net/snmp", field);
+	ns_leave();
+	return v;
 }
 
 /* ---- frames -------------------------------------------------------------------------- */
