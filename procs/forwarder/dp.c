@@ -12,6 +12,7 @@
 #include "common/vxlan.h"
 #include "shm/events.h"
 #include "pkt.h"
+#include "tx.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sock_diag.h>
-#include <netinet/udp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,8 +29,6 @@
 #define LEARN_SLOTS	16384		/* per-destination learn-bit limiter, direct-mapped */
 #define SOCKBUF		(8 << 20)
 #define BGID		1		/* the provided-buffer group of the VXLAN socket */
-#define GSO_SEGS_MAX	64		/* datagrams a GSO message */
-#define GSO_BYTES_MAX	60000		/* bytes a GSO message (under 64 KB with headers) */
 /* The largest datagram a multishot receive takes whole: its header and source go first. */
 #define MSHOT_DGRAM_MAX	(PKT_SIZE - sizeof(struct io_uring_recvmsg_out) - \
 			    sizeof(struct sockaddr_in))
@@ -84,13 +82,7 @@ struct dp {
 	struct table_rule rules[BATCH_MAX];
 	bool hit[BATCH_MAX];
 	struct ev_learn_req lreq[BATCH_MAX];
-	struct pkt *txp[BATCH_MAX];	/* datagrams the batch sends, in one sendmmsg */
-	uint32_t ntx;
-	bool gso;			/* runs to one VTEP go as one UDP_SEGMENT message */
-	struct mmsghdr txm[BATCH_MAX];	/* the messages: a run each */
-	struct iovec txiov[BATCH_MAX];
-	uint32_t txfirst[BATCH_MAX], txn[BATCH_MAX];
-	char txcm[BATCH_MAX][CMSG_SPACE(sizeof(uint16_t))] __attribute__((aligned(8)));
+	struct tx *tx;			/* the datagrams the batch sends */
 	struct table_peer peers[TABLE_PEERS_MAX];
 	uint32_t npeers;
 	struct learn_slot *lslots;
@@ -119,135 +111,16 @@ release(struct dp *d, struct pkt *p)
 /* ---- I/O ---------------------------------------------------------------------------- */
 
 static void
-on_sent(struct loop_op *op, int res, uint32_t flags)
+pkt_done(struct pkt *p, void *arg)
 {
-	struct pkt *p = (struct pkt *)op;
-	struct dp *d = op->arg;
-
-	(void)flags;
-	if (res < 0) {
-		STATS_INC(d->c, tx_errors);
-		log_warnx_rl(&d->rl, "send to %s: %s", inet_ntoa(p->addr.sin_addr),
-		    strerror(-res));
-	}
-	release(d, p);
-}
-
-/* One datagram as an io_uring send: for what sendmmsg could not take at once. */
-static void
-send_async(struct dp *d, struct pkt *p)
-{
-	p->op = (struct loop_op){ .cb = on_sent, .arg = d };
-	io_uring_prep_sendmsg(loop_sqe(d->l, &p->op), d->fd, &p->msg, 0);
-}
-
-/* Consecutive datagrams of a batch to one VTEP, of one size: one GSO send. */
-static bool
-same_run(const struct pkt *a, const struct pkt *b)
-{
-	return a->len == b->len && a->addr.sin_addr.s_addr == b->addr.sin_addr.s_addr &&
-	    a->addr.sin_port == b->addr.sin_port;
-}
-
-/*
- * Group the batch's datagrams: a run of consecutive ones to one VTEP with one size
- * becomes one message with UDP_SEGMENT (the kernel cuts it into datagrams at the last
- * moment, so the run crosses the stack once); the others go one a message.
- */
-static uint32_t
-tx_group(struct dp *d)
-{
-	uint32_t ng = 0;
-
-	for (uint32_t i = 0, j; i < d->ntx; i = j) {
-		struct pkt *p = d->txp[i];
-		struct msghdr *h = &d->txm[ng].msg_hdr;
-
-		for (j = i + 1; d->gso && j < d->ntx && j - i < GSO_SEGS_MAX &&
-		    (j - i + 1) * p->len <= GSO_BYTES_MAX && same_run(p, d->txp[j]); j++)
-			;
-		for (uint32_t k = i; k < j; k++)
-			d->txiov[k] = d->txp[k]->iov;
-		*h = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
-		    .msg_iov = &d->txiov[i], .msg_iovlen = j - i };
-		if (j - i > 1) {
-			struct cmsghdr *cm = (struct cmsghdr *)d->txcm[ng];
-
-			STATS_INC(d->c, tx_gso);
-			uint16_t seg = (uint16_t)p->len;
-
-			h->msg_control = cm;
-			h->msg_controllen = CMSG_SPACE(sizeof(seg));
-			cm->cmsg_level = SOL_UDP;
-			cm->cmsg_type = UDP_SEGMENT;
-			cm->cmsg_len = CMSG_LEN(sizeof(seg));
-			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-		}
-		d->txfirst[ng] = i;
-		d->txn[ng++] = j - i;
-	}
-	return ng;
-}
-
-/*
- * Send the datagrams the batch made: one sendmmsg for all of them (io_uring has no
- * batched send, and an SQE and a CQE a datagram cost the gateway ~10% of its rate;
- * bench/gateway), runs to one VTEP as GSO messages. UDP copies at once, so the buffers
- * are free again on return; what the socket cannot take now (its buffer full) goes
- * as io_uring sends, which wait.
- */
-static void
-tx_flush(struct dp *d)
-{
-	uint32_t g = 0, ng = tx_group(d);
-	int r;
-
-	while (g < ng) {
-		r = sendmmsg(d->fd, d->txm + g, ng - g, MSG_DONTWAIT);
-		if (r > 0) {
-			for (uint32_t e = g + (uint32_t)r; g < e; g++)
-				for (uint32_t k = 0; k < d->txn[g]; k++)
-					release(d, d->txp[d->txfirst[g] + k]);
-		} else if (r < 0 && errno == EINTR) {
-			continue;
-		} else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			for (uint32_t k = d->txfirst[g]; k < d->ntx; k++)
-				send_async(d, d->txp[k]);
-			g = ng;
-		} else if (d->txn[g] > 1 && (errno == EIO || errno == EINVAL ||
-		    errno == EOPNOTSUPP)) {
-			/* No UDP GSO here: this run one by one, and no more runs. */
-			log_info("UDP GSO refused (%s): one datagram a message", strerror(errno));
-			d->gso = false;
-			for (uint32_t k = 0; k < d->txn[g]; k++)
-				send_async(d, d->txp[d->txfirst[g] + k]);
-			g++;
-		} else {
-			/* This one failed (no route, ...): count it, send the rest. */
-			STATS_ADD(d->c, tx_errors, d->txn[g]);
-			log_warnx_rl(&d->rl, "send to %s: %s",
-			    inet_ntoa(d->txp[d->txfirst[g]]->addr.sin_addr), strerror(errno));
-			for (uint32_t k = 0; k < d->txn[g]; k++)
-				release(d, d->txp[d->txfirst[g] + k]);
-			g++;
-		}
-	}
-	d->ntx = 0;
+	release(arg, p);
 }
 
 /* Send p's data (VXLAN header first) to ip:port, with the batch's others. */
 static void
 send_udp(struct dp *d, struct pkt *p, uint32_t ip, uint16_t port)
 {
-	if (d->ntx == BATCH_MAX)
-		tx_flush(d);
-	p->addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
-	    .sin_addr.s_addr = htonl(ip) };
-	p->iov = (struct iovec){ p->buf + p->off, p->len };
-	p->msg = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
-	    .msg_iov = &p->iov, .msg_iovlen = 1 };
-	d->txp[d->ntx++] = p;
-	STATS_ADD(d->c, tx_bytes, p->len);
+	tx_add(d->tx, p, ip, port);
 }
 
 static void
@@ -808,8 +681,8 @@ dp_flush(void *arg)
 
 	if (d->nbatch)
 		process(d);
-	if (d->ntx)
-		tx_flush(d);
+	if (tx_pending(d->tx))
+		tx_flush(d->tx);
 	while (arm_udp(d))
 		;
 	if (d->tap_starved && d->vp && d->pool.nfree > 0) {
@@ -910,14 +783,18 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 	d->c = c;
 	d->self = ntohl(p->listen.sin_addr.s_addr);
 	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
-	if ((d->fd = vxlan_socket(&p->listen, err, errlen)) < 0) {
+	if ((d->fd = vxlan_socket(&p->listen, err, errlen)) < 0 ||
+	    (d->tx = tx_new(l, d->fd, c, pkt_done, d)) == NULL) {
+		if (d->fd >= 0) {
+			snprintf(err, errlen, "forwarder: out of memory");
+			close(d->fd);
+		}
 		pkt_pool_free(&d->pool);
 		free(d->lslots);
 		free(d);
 		return NULL;
 	}
 	mshot_setup(d);
-	d->gso = true;
 	/* Half of what the pool has left for reads, the other half for frames in flight. */
 	d->tap_budget = (d->pool.nfree - (d->mshot ? 0 : d->p.udp_recvs)) / 2;
 	loop_set_flush(l, dp_flush, d);
@@ -936,8 +813,8 @@ cancel_done(struct loop_op *op, int res, uint32_t flags)
 void
 dp_stop(struct dp *d)
 {
-	if (d->ntx)
-		tx_flush(d);
+	if (tx_pending(d->tx))
+		tx_flush(d->tx);
 	d->stopping = true;
 	loop_set_flush(d->l, NULL, NULL);
 	d->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = d };
@@ -958,6 +835,7 @@ dp_free(struct dp *d)
 	if (d == NULL)
 		return;
 	close(d->fd);
+	tx_free(d->tx);
 	if (d->br) {
 		io_uring_unregister_buf_ring(loop_ring(d->l), BGID);
 		munmap(d->br, d->nring * sizeof(struct io_uring_buf));

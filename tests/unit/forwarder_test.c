@@ -39,6 +39,7 @@
 #include "procs/forwarder/vports.c"
 #undef cancel_done
 #include "procs/forwarder/pkt.c"
+#include "procs/forwarder/tx.c"
 #include "procs/forwarder/tap.c"
 
 #include "common/addr.h"
