@@ -16,7 +16,8 @@ considered and after the last one. --since/--until (epoch seconds) consider only
 replies in that window, --last SECS those of the run's last SECS (from its last reply).
 --holes prints, before the line, each run of lost requests: "hole SEQ1..SEQ2 (N lost)
 from T1 to T2, G ms" (T1, T2: the replies around it). --interrupted: the run was ended
-by SIGINT, so its last request may have had no time for an answer: not counted as lost.
+(SIGINT, or ping -w's deadline), so its last request may have had no time for an answer:
+not counted as lost.
 """
 import re
 import sys
