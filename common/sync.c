@@ -16,6 +16,7 @@
 #include "common/sync.h"
 
 #include "common/addr.h"
+#include "common/bytes.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -81,56 +82,6 @@ _Static_assert(REQ_ITEMS + ITEM_SIZE * SYNC_VNIS_MAX <= SYNC_DGRAM_MAX, "a reque
 _Static_assert(SYNC_DGRAM_MAX <= UINT16_MAX, "entries_len fits its field");
 _Static_assert(SYNC_VTEPS_MAX <= UINT8_MAX, "VTEP index and nvtep are u8");
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static bool
-zero(const uint8_t *p, size_t n)
-{
-	while (n-- > 0)
-		if (*p++ != 0)
-			return false;
-	return true;
-}
-
 static bool
 vni_valid(uint32_t vni)
 {
@@ -141,22 +92,22 @@ vni_valid(uint32_t vni)
 static bool
 mac_valid(const uint8_t mac[6])
 {
-	return (mac[0] & 1) == 0 && !zero(mac, 6);
+	return (mac[0] & 1) == 0 && !bytes_zero(mac, 6);
 }
 
 static void
 put_hdr(uint8_t *buf, uint8_t type, uint32_t id)
 {
-	put16(buf + HDR_MAGIC, SYNC_MAGIC);
+	bytes_put16(buf + HDR_MAGIC, SYNC_MAGIC);
 	buf[HDR_VERSION] = SYNC_VERSION;
 	buf[HDR_TYPE] = type;
-	put32(buf + HDR_ID, id);
+	bytes_put32(buf + HDR_ID, id);
 }
 
 int
 sync_type(const uint8_t *buf, size_t len)
 {
-	if (len < SYNC_HDR_SIZE || len > SYNC_DGRAM_MAX || get16(buf + HDR_MAGIC) != SYNC_MAGIC ||
+	if (len < SYNC_HDR_SIZE || len > SYNC_DGRAM_MAX || bytes_get16(buf + HDR_MAGIC) != SYNC_MAGIC ||
 	    buf[HDR_VERSION] != SYNC_VERSION || buf[HDR_TYPE] < SYNC_REQ ||
 	    buf[HDR_TYPE] > SYNC_LEARN)
 		return -EPROTO;
@@ -304,18 +255,18 @@ sync_req_encode(const struct sync_req *r, uint8_t *buf, size_t len)
 	if (len < size)
 		return -ENOSPC;
 	put_hdr(buf, SYNC_REQ, r->id);
-	put16(buf + REQ_WAIT, r->wait_ms);
+	bytes_put16(buf + REQ_WAIT, r->wait_ms);
 	buf[REQ_COUNT] = r->count;
 	buf[REQ_PAD] = 0;
 	for (int i = 0; i < r->count; i++) {
 		const struct sync_item *it = &r->items[i];
 		uint8_t *p = buf + REQ_ITEMS + ITEM_SIZE * i;
 
-		put32(p + ITEM_VNI, it->vni);
-		put32(p + ITEM_GEN, it->gen);
-		put64(p + ITEM_VERSION, it->version);
-		put64(p + ITEM_CURSOR_VERSION, it->cursor_version);
-		put32(p + ITEM_CURSOR_IP, it->cursor_ip);
+		bytes_put32(p + ITEM_VNI, it->vni);
+		bytes_put32(p + ITEM_GEN, it->gen);
+		bytes_put64(p + ITEM_VERSION, it->version);
+		bytes_put64(p + ITEM_CURSOR_VERSION, it->cursor_version);
+		bytes_put32(p + ITEM_CURSOR_IP, it->cursor_ip);
 	}
 	return (int)size;
 }
@@ -326,8 +277,8 @@ sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r)
 	memset(r, 0, sizeof(*r));
 	if (sync_type(buf, len) != SYNC_REQ || len < REQ_ITEMS || buf[REQ_PAD] != 0)
 		return -EPROTO;
-	r->id = get32(buf + HDR_ID);
-	r->wait_ms = get16(buf + REQ_WAIT);
+	r->id = bytes_get32(buf + HDR_ID);
+	r->wait_ms = bytes_get16(buf + REQ_WAIT);
 	r->count = buf[REQ_COUNT];
 	if (r->count > SYNC_VNIS_MAX || len != REQ_ITEMS + (size_t)ITEM_SIZE * r->count)
 		return -EPROTO;
@@ -335,11 +286,11 @@ sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r)
 		struct sync_item *it = &r->items[i];
 		const uint8_t *p = buf + REQ_ITEMS + ITEM_SIZE * i;
 
-		it->vni = get32(p + ITEM_VNI);
-		it->gen = get32(p + ITEM_GEN);
-		it->version = get64(p + ITEM_VERSION);
-		it->cursor_version = get64(p + ITEM_CURSOR_VERSION);
-		it->cursor_ip = get32(p + ITEM_CURSOR_IP);
+		it->vni = bytes_get32(p + ITEM_VNI);
+		it->gen = bytes_get32(p + ITEM_GEN);
+		it->version = bytes_get64(p + ITEM_VERSION);
+		it->cursor_version = bytes_get64(p + ITEM_CURSOR_VERSION);
+		it->cursor_ip = bytes_get32(p + ITEM_CURSOR_IP);
 	}
 	return req_valid(r) ? 0 : -EPROTO;
 }
@@ -412,11 +363,11 @@ sync_build_section(struct sync_builder *b, uint32_t vni, uint32_t gen, uint8_t s
 
 	p = b->buf + b->len;
 	memset(p, 0, SEC_SIZE);	/* pad; nvtep, nentries, entries_len, flags until the end */
-	put32(p + SEC_VNI, vni);
-	put32(p + SEC_GEN, gen);
+	bytes_put32(p + SEC_VNI, vni);
+	bytes_put32(p + SEC_GEN, gen);
 	p[SEC_STATUS] = status;
-	put64(p + SEC_SINCE, since);
-	put64(p + SEC_UPTO, upto);
+	bytes_put64(p + SEC_SINCE, since);
+	bytes_put64(p + SEC_UPTO, upto);
 
 	b->open = true;
 	b->sec_off = b->len;
@@ -442,7 +393,7 @@ sync_build_entry(struct sync_builder *b, const struct sync_entry *e)
 	assert(b->open && b->status == SYNC_OK);
 	assert(b->type != SYNC_LEARN || (b->nentries == 0 && set));
 	assert(set || e->op == SYNC_DEL);
-	upto = get64(b->buf + b->sec_off + SEC_UPTO);	/* the header keeps it */
+	upto = bytes_get64(b->buf + b->sec_off + SEC_UPTO);	/* the header keeps it */
 	assert(e->version > b->since && e->version <= upto);
 	assert(entry_after(e->version, e->ip, b->last_version, b->last_ip));
 
@@ -507,21 +458,21 @@ sync_build_section_end(struct sync_builder *b, bool more, uint64_t cursor_versio
 	assert(b->type != SYNC_LEARN || b->nentries == 1);
 	if (more) {
 		assert(b->status == SYNC_OK && b->type != SYNC_LEARN);
-		assert(cursor_valid(b->since, get64(sec + SEC_UPTO), cursor_version));
+		assert(cursor_valid(b->since, bytes_get64(sec + SEC_UPTO), cursor_version));
 		memmove(sec + SEC_SIZE + CURSOR_SIZE, sec + SEC_SIZE, elen);
-		put64(sec + SEC_SIZE + CURSOR_VERSION, cursor_version);
-		put32(sec + SEC_SIZE + CURSOR_IP, cursor_ip);
+		bytes_put64(sec + SEC_SIZE + CURSOR_VERSION, cursor_version);
+		bytes_put32(sec + SEC_SIZE + CURSOR_IP, cursor_ip);
 		sec[SEC_FLAGS] = SYNC_F_MORE;
 		b->len += CURSOR_SIZE;
 	}
 	for (int i = 0; i < b->nvtep; i++) {
-		put32(b->buf + b->len, b->vteps[i]);
+		bytes_put32(b->buf + b->len, b->vteps[i]);
 		b->len += VTEP_SIZE;
 	}
 	assert(b->len <= b->cap);
 	sec[SEC_NVTEP] = b->nvtep;
-	put16(sec + SEC_NENTRIES, b->nentries);
-	put16(sec + SEC_ENTRIES_LEN, (uint16_t)elen);
+	bytes_put16(sec + SEC_NENTRIES, b->nentries);
+	bytes_put16(sec + SEC_ENTRIES_LEN, (uint16_t)elen);
 	b->open = false;
 	b->nsections++;
 }
@@ -609,15 +560,15 @@ decode_section(const uint8_t *buf, size_t len, size_t *off, uint8_t type,
 
 	if (len - *off < SEC_SIZE)
 		return false;
-	sec->vni = get32(h + SEC_VNI);
-	sec->gen = get32(h + SEC_GEN);
+	sec->vni = bytes_get32(h + SEC_VNI);
+	sec->gen = bytes_get32(h + SEC_GEN);
 	sec->status = h[SEC_STATUS];
 	sec->flags = h[SEC_FLAGS];
-	sec->since = get64(h + SEC_SINCE);
-	sec->upto = get64(h + SEC_UPTO);
+	sec->since = bytes_get64(h + SEC_SINCE);
+	sec->upto = bytes_get64(h + SEC_UPTO);
 	s.nvtep = h[SEC_NVTEP];
-	nentries = get16(h + SEC_NENTRIES);
-	elen = get16(h + SEC_ENTRIES_LEN);
+	nentries = bytes_get16(h + SEC_NENTRIES);
+	elen = bytes_get16(h + SEC_ENTRIES_LEN);
 	if (!section_valid(type, sec->vni, sec->status, sec->since, sec->upto) ||
 	    h[SEC_PAD] != 0 || (sec->flags & ~SYNC_F_MORE) != 0 || s.nvtep > SYNC_VTEPS_MAX)
 		return false;
@@ -631,8 +582,8 @@ decode_section(const uint8_t *buf, size_t len, size_t *off, uint8_t type,
 	if (sec->flags & SYNC_F_MORE) {
 		if (len - *off < CURSOR_SIZE)
 			return false;
-		sec->cursor_version = get64(buf + *off + CURSOR_VERSION);
-		sec->cursor_ip = get32(buf + *off + CURSOR_IP);
+		sec->cursor_version = bytes_get64(buf + *off + CURSOR_VERSION);
+		sec->cursor_ip = bytes_get32(buf + *off + CURSOR_IP);
 		if (!cursor_valid(sec->since, sec->upto, sec->cursor_version))
 			return false;
 		*off += CURSOR_SIZE;
@@ -642,7 +593,7 @@ decode_section(const uint8_t *buf, size_t len, size_t *off, uint8_t type,
 		return false;
 	vt = buf + *off + elen;
 	for (int i = 0; i < s.nvtep; i++) {
-		s.vteps[i] = get32(vt + VTEP_SIZE * i);
+		s.vteps[i] = bytes_get32(vt + VTEP_SIZE * i);
 		for (int j = 0; j < i; j++)
 			if (s.vteps[j] == s.vteps[i])
 				return false;
@@ -682,10 +633,10 @@ sync_resp_decode(const uint8_t *buf, size_t len, struct sync_resp *r,
 	memset(r, 0, sizeof(*r));
 	type = sync_type(buf, len);
 	if ((type != SYNC_RESP && type != SYNC_LEARN) || len < RESP_SECTIONS ||
-	    !zero(buf + RESP_PAD, RESP_SECTIONS - RESP_PAD))
+	    !bytes_zero(buf + RESP_PAD, RESP_SECTIONS - RESP_PAD))
 		return -EPROTO;
 	r->type = (uint8_t)type;
-	r->id = get32(buf + HDR_ID);
+	r->id = bytes_get32(buf + HDR_ID);
 	r->count = buf[RESP_COUNT];
 	if (r->count > SYNC_SECTIONS_MAX ||
 	    (type == SYNC_LEARN && (r->id != 0 || r->count != 1)))

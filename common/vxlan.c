@@ -3,27 +3,9 @@
  * at any alignment in the forwarder's buffers.
  */
 #include "common/vxlan.h"
+#include "common/bytes.h"
 
 #include <string.h>
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 int
 vxlan_parse(const uint8_t *p, size_t len, struct vxlan_hdr *h)
@@ -57,7 +39,7 @@ frame_parse(const uint8_t *f, size_t len, struct frame_info *fi)
 	fi->kind = FRAME_BAD;
 	if (len < FRAME_ETH_HLEN)
 		return FRAME_BAD;
-	type = rd16(f + 12);
+	type = bytes_get16(f + 12);
 	if (type == FRAME_P_IPV4) {
 		size_t ihl;
 
@@ -65,10 +47,10 @@ frame_parse(const uint8_t *f, size_t len, struct frame_info *fi)
 			return FRAME_BAD;
 		ihl = (size_t)(l3[0] & 0xf) * 4;
 		if (ihl < FRAME_IPV4_HLEN || len < FRAME_ETH_HLEN + ihl ||
-		    rd16(l3 + 2) < ihl || rd16(l3 + 2) > len - FRAME_ETH_HLEN)
+		    bytes_get16(l3 + 2) < ihl || bytes_get16(l3 + 2) > len - FRAME_ETH_HLEN)
 			return FRAME_BAD;
-		fi->src_ip = rd32(l3 + 12);
-		fi->dst_ip = rd32(l3 + 16);
+		fi->src_ip = bytes_get32(l3 + 12);
+		fi->dst_ip = bytes_get32(l3 + 16);
 		return fi->kind = FRAME_IPV4;
 	}
 	fi->kind = FRAME_OTHER;
@@ -77,11 +59,11 @@ frame_parse(const uint8_t *f, size_t len, struct frame_info *fi)
 	if (len < FRAME_ETH_HLEN + FRAME_ARP_LEN)
 		return fi->kind = FRAME_BAD;
 	/* Ethernet (1), IPv4, 6-byte and 4-byte addresses, request (1) */
-	if (rd16(l3) != 1 || rd16(l3 + 2) != FRAME_P_IPV4 || l3[4] != 6 || l3[5] != 4 ||
-	    rd16(l3 + 6) != 1)
+	if (bytes_get16(l3) != 1 || bytes_get16(l3 + 2) != FRAME_P_IPV4 || l3[4] != 6 || l3[5] != 4 ||
+	    bytes_get16(l3 + 6) != 1)
 		return FRAME_OTHER;
-	fi->src_ip = rd32(l3 + 14);
-	fi->dst_ip = rd32(l3 + 24);
+	fi->src_ip = bytes_get32(l3 + 14);
+	fi->dst_ip = bytes_get32(l3 + 24);
 	return fi->kind = FRAME_ARP_REQUEST;
 }
 
@@ -94,7 +76,7 @@ frame_arp_reply(uint8_t *f, const uint8_t mac[FRAME_MAC_LEN])
 	memcpy(sender_ip, a + 14, 4);
 	memcpy(f, sender_mac, FRAME_MAC_LEN);			/* to the asker */
 	memcpy(f + FRAME_MAC_LEN, mac, FRAME_MAC_LEN);
-	wr16(a + 6, 2);						/* reply */
+	bytes_put16(a + 6, 2);						/* reply */
 	memcpy(a + 14, a + 24, 4);				/* sender: the target */
 	memcpy(a + 8, mac, FRAME_MAC_LEN);
 	memcpy(a + 18, sender_mac, FRAME_MAC_LEN);		/* target: the asker */

@@ -10,6 +10,7 @@
  * message it was given, and a frame that decodes re-encodes to the same bytes.
  */
 #include "common/wire.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -97,56 +98,6 @@ static const char *const type_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_ERROR] = "error",
 };
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static bool
-zero(const uint8_t *p, size_t n)
-{
-	while (n-- > 0)
-		if (*p++ != 0)
-			return false;
-	return true;
-}
-
 /* Node names: [a-z0-9_-]. */
 static bool
 node_char(int c)
@@ -191,7 +142,7 @@ vni_valid(uint32_t vni)
 static bool
 mac_valid(const uint8_t mac[6])
 {
-	return (mac[0] & 1) == 0 && !zero(mac, 6);
+	return (mac[0] & 1) == 0 && !bytes_zero(mac, 6);
 }
 
 /* Everything the struct itself can get wrong; shared by encoder and decoder. */
@@ -255,7 +206,7 @@ get_str(char *s, const uint8_t *p, size_t size)
 {
 	const uint8_t *nul = memchr(p, '\0', size);
 
-	if (nul == NULL || !zero(nul, size - (size_t)(nul - p)))
+	if (nul == NULL || !bytes_zero(nul, size - (size_t)(nul - p)))
 		return false;
 	memcpy(s, p, size);
 	return true;
@@ -284,46 +235,46 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	switch (m->type) {
 	case WIRE_HELLO:
 		b[HELLO_STREAM] = m->u.hello.stream;
-		put64(b + HELLO_LAST_SEQ, m->u.hello.last_seq);
+		bytes_put64(b + HELLO_LAST_SEQ, m->u.hello.last_seq);
 		put_str(b + HELLO_NODE, m->u.hello.node, WIRE_NAME_MAX);
 		put_str(b + HELLO_HOST, m->u.hello.host, WIRE_NAME_MAX);
 		break;
 	case WIRE_RULE:
-		put64(b + RULE_SEQ, m->u.rule.seq);
-		put32(b + RULE_VNI, m->u.rule.vni);
-		put32(b + RULE_IP, m->u.rule.ip);
-		put32(b + RULE_VTEP, m->u.rule.vtep);
+		bytes_put64(b + RULE_SEQ, m->u.rule.seq);
+		bytes_put32(b + RULE_VNI, m->u.rule.vni);
+		bytes_put32(b + RULE_IP, m->u.rule.ip);
+		bytes_put32(b + RULE_VTEP, m->u.rule.vtep);
 		memcpy(b + RULE_MAC, m->u.rule.mac, 6);
 		b[RULE_OP] = m->u.rule.op;
 		b[RULE_FLAGS] = m->u.rule.flags;
-		put64(b + RULE_VERSION, m->u.rule.version);
+		bytes_put64(b + RULE_VERSION, m->u.rule.version);
 		break;
 	case WIRE_VPC:
-		put64(b + VPC_SEQ, m->u.vpc.seq);
-		put32(b + VPC_VNI, m->u.vpc.vni);
-		put32(b + VPC_GEN, m->u.vpc.gen);
-		put64(b + VPC_VERSION, m->u.vpc.version);
+		bytes_put64(b + VPC_SEQ, m->u.vpc.seq);
+		bytes_put32(b + VPC_VNI, m->u.vpc.vni);
+		bytes_put32(b + VPC_GEN, m->u.vpc.gen);
+		bytes_put64(b + VPC_VERSION, m->u.vpc.version);
 		b[VPC_OP] = m->u.vpc.op;
 		break;
 	case WIRE_SNAP_BEGIN:
 	case WIRE_SNAP_END:
-		put64(b + SNAP_SEQ, m->u.snap.seq);
-		put64(b + SNAP_COUNT, m->u.snap.count);
+		bytes_put64(b + SNAP_SEQ, m->u.snap.seq);
+		bytes_put64(b + SNAP_COUNT, m->u.snap.count);
 		break;
 	case WIRE_HEARTBEAT:
-		put64(b + HEARTBEAT_SEQ, m->u.heartbeat_seq);
+		bytes_put64(b + HEARTBEAT_SEQ, m->u.heartbeat_seq);
 		break;
 	case WIRE_BIND:
-		put64(b + BIND_SEQ, m->u.bind.seq);
-		put32(b + BIND_VNI, m->u.bind.vni);
-		put32(b + BIND_IP, m->u.bind.ip);
+		bytes_put64(b + BIND_SEQ, m->u.bind.seq);
+		bytes_put32(b + BIND_VNI, m->u.bind.vni);
+		bytes_put32(b + BIND_IP, m->u.bind.ip);
 		memcpy(b + BIND_MAC, m->u.bind.mac, 6);
 		b[BIND_OP] = m->u.bind.op;
 		put_str(b + BIND_TAP, m->u.bind.tap, WIRE_TAP_MAX);
 		break;
 	case WIRE_ERROR:
-		put16(b + ERROR_CODE, m->u.error.code);
-		put16(b + ERROR_LEN, (uint16_t)(blen - ERROR_MSG));
+		bytes_put16(b + ERROR_CODE, m->u.error.code);
+		bytes_put16(b + ERROR_LEN, (uint16_t)(blen - ERROR_MSG));
 		memcpy(b + ERROR_MSG, m->u.error.msg, blen - ERROR_MSG);
 		break;
 	}
@@ -338,7 +289,7 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 
 	memset(m, 0, sizeof(*m));
 	if (blen < HDR_SIZE || b[OFF_VERSION] != WIRE_VERSION || b[OFF_TYPE] == 0 ||
-	    b[OFF_TYPE] > WIRE_TYPE_MAX || !zero(b + OFF_RESERVED, 2))
+	    b[OFF_TYPE] > WIRE_TYPE_MAX || !bytes_zero(b + OFF_RESERVED, 2))
 		return false;
 	m->type = b[OFF_TYPE];
 	if (m->type != WIRE_ERROR && blen != body_size[m->type])
@@ -347,56 +298,56 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_HELLO:
 		m->u.hello.stream = b[HELLO_STREAM];
-		m->u.hello.last_seq = get64(b + HELLO_LAST_SEQ);
-		if (!zero(b + HELLO_PAD, 3) ||
+		m->u.hello.last_seq = bytes_get64(b + HELLO_LAST_SEQ);
+		if (!bytes_zero(b + HELLO_PAD, 3) ||
 		    !get_str(m->u.hello.node, b + HELLO_NODE, WIRE_NAME_MAX) ||
 		    !get_str(m->u.hello.host, b + HELLO_HOST, WIRE_NAME_MAX))
 			return false;
 		break;
 	case WIRE_RULE:
-		m->u.rule.seq = get64(b + RULE_SEQ);
-		m->u.rule.vni = get32(b + RULE_VNI);
-		m->u.rule.ip = get32(b + RULE_IP);
-		m->u.rule.vtep = get32(b + RULE_VTEP);
+		m->u.rule.seq = bytes_get64(b + RULE_SEQ);
+		m->u.rule.vni = bytes_get32(b + RULE_VNI);
+		m->u.rule.ip = bytes_get32(b + RULE_IP);
+		m->u.rule.vtep = bytes_get32(b + RULE_VTEP);
 		memcpy(m->u.rule.mac, b + RULE_MAC, 6);
 		m->u.rule.op = b[RULE_OP];
 		m->u.rule.flags = b[RULE_FLAGS];
-		m->u.rule.version = get64(b + RULE_VERSION);
+		m->u.rule.version = bytes_get64(b + RULE_VERSION);
 		break;
 	case WIRE_VPC:
-		m->u.vpc.seq = get64(b + VPC_SEQ);
-		m->u.vpc.vni = get32(b + VPC_VNI);
-		m->u.vpc.gen = get32(b + VPC_GEN);
-		m->u.vpc.version = get64(b + VPC_VERSION);
+		m->u.vpc.seq = bytes_get64(b + VPC_SEQ);
+		m->u.vpc.vni = bytes_get32(b + VPC_VNI);
+		m->u.vpc.gen = bytes_get32(b + VPC_GEN);
+		m->u.vpc.version = bytes_get64(b + VPC_VERSION);
 		m->u.vpc.op = b[VPC_OP];
-		if (!zero(b + VPC_PAD, 3))
+		if (!bytes_zero(b + VPC_PAD, 3))
 			return false;
 		break;
 	case WIRE_SNAP_BEGIN:
 	case WIRE_SNAP_END:
-		m->u.snap.seq = get64(b + SNAP_SEQ);
-		m->u.snap.count = get64(b + SNAP_COUNT);
+		m->u.snap.seq = bytes_get64(b + SNAP_SEQ);
+		m->u.snap.count = bytes_get64(b + SNAP_COUNT);
 		break;
 	case WIRE_HEARTBEAT:
-		m->u.heartbeat_seq = get64(b + HEARTBEAT_SEQ);
+		m->u.heartbeat_seq = bytes_get64(b + HEARTBEAT_SEQ);
 		break;
 	case WIRE_BIND:
-		m->u.bind.seq = get64(b + BIND_SEQ);
-		m->u.bind.vni = get32(b + BIND_VNI);
-		m->u.bind.ip = get32(b + BIND_IP);
+		m->u.bind.seq = bytes_get64(b + BIND_SEQ);
+		m->u.bind.vni = bytes_get32(b + BIND_VNI);
+		m->u.bind.ip = bytes_get32(b + BIND_IP);
 		memcpy(m->u.bind.mac, b + BIND_MAC, 6);
 		m->u.bind.op = b[BIND_OP];
-		if (!zero(b + BIND_PAD, 1) || !get_str(m->u.bind.tap, b + BIND_TAP, WIRE_TAP_MAX))
+		if (!bytes_zero(b + BIND_PAD, 1) || !get_str(m->u.bind.tap, b + BIND_TAP, WIRE_TAP_MAX))
 			return false;
 		break;
 	case WIRE_ERROR:
 		if (blen < ERROR_MSG)
 			return false;
-		n = get16(b + ERROR_LEN);
+		n = bytes_get16(b + ERROR_LEN);
 		if (n > WIRE_ERROR_MAX - 1 || blen != (uint32_t)ERROR_MSG + n ||
 		    memchr(b + ERROR_MSG, '\0', n) != NULL)
 			return false;
-		m->u.error.code = get16(b + ERROR_CODE);
+		m->u.error.code = bytes_get16(b + ERROR_CODE);
 		memcpy(m->u.error.msg, b + ERROR_MSG, n);	/* the memset terminated it */
 		break;
 	}
@@ -435,7 +386,7 @@ wire_frame(const uint8_t *buf, size_t len, size_t max, const uint8_t **payload,
 
 	if (len < WIRE_LEN_SIZE)
 		return 0;
-	n = get32(buf);
+	n = bytes_get32(buf);
 	if (n > max || n > INT_MAX - WIRE_LEN_SIZE)
 		return -EMSGSIZE;
 	if (len - WIRE_LEN_SIZE < n)
@@ -448,7 +399,7 @@ wire_frame(const uint8_t *buf, size_t len, size_t max, const uint8_t **payload,
 void
 wire_frame_header(uint8_t *buf, uint32_t plen)
 {
-	put32(buf, plen);
+	bytes_put32(buf, plen);
 }
 
 const char *
