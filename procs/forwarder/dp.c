@@ -632,6 +632,7 @@ process(struct dp *d)
 {
 	uint32_t n = 0, nl = 0, pushed;
 
+	/* A few atomic loads a batch: a gateway the learner marks down gets no more. */
 	if (d->p.mode == DP_VSWITCH)
 		d->npeers = d->t ? table_peers(d->t, d->peers, TABLE_PEERS_MAX) : 0;
 	for (uint32_t i = 0; i < d->nbatch; i++) {
@@ -875,6 +876,4 @@ dp_tick(struct dp *d)
 	if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
 	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
 		STATS_SET(d->c, rx_sock_drops, mi[SK_MEMINFO_DROPS]);
-	if (d->p.mode == DP_VSWITCH && d->t)
-		d->npeers = table_peers(d->t, d->peers, TABLE_PEERS_MAX);
 }
