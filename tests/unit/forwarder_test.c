@@ -46,6 +46,7 @@
 #include "common/clock.h"
 #include "shm/events.h"
 #include "shm/ports.h"
+#include "tests/unit/bytes.h"
 #include "shm/seg.h"
 #include "shm/table.h"
 
@@ -310,20 +311,6 @@ assert_vx(const uint8_t *got, size_t len, uint32_t vni, bool learn, const uint8_
 }
 
 /* --- frames ------------------------------------------------------------------- */
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* An Ethernet + IPv4 (UDP) frame with payload bytes of its own; returns its length. */
 static size_t

@@ -6,6 +6,7 @@
  * thing, is refused, which shows that exactly that thing is checked.
  */
 #include "common/wire.h"
+#include "tests/unit/bytes.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -191,29 +192,6 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		    strcmp(a->u.error.msg, b->u.error.msg) == 0;
 	}
 	return false;
-}
-
-/* --- bytes ---------------------------------------------------------------------- */
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
 }
 
 /* Change the frame's body length by delta (new bytes zero), announcing the new length. */
