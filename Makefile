@@ -4,7 +4,10 @@
 # so a new module or test needs no edit here.
 
 SHELL    := /bin/bash
-CC       ?= gcc
+# make's built-in default is cc; the project builds with gcc unless CC is given.
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
@@ -12,7 +15,6 @@ else
 BUILD    ?= build
 endif
 
-PKGS     := liburing ck libconfig jansson
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

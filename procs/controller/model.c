@@ -210,6 +210,17 @@ add_bind(struct model_txn *t, const char *host, const struct db_vm *vm, uint8_t 
 	return 0;
 }
 
+/*
+ * A VPC's next version: its first change is version 1 whatever the step, then each
+ * commit adds version_step (DESIGN.md §2: with step 2 the versions are 1, 3, 5, ...,
+ * so an even version was never one and a learner holding it is told to relearn).
+ */
+static uint64_t
+next_version(uint64_t v, uint32_t step)
+{
+	return v == 0 ? 1 : v + step;
+}
+
 /* A rule of VPC v changes: the VPC's version rises once in this transaction. */
 static int
 rule_change(struct model_txn *t, struct model_vpc *v, uint32_t ip, uint8_t op,
@@ -218,7 +229,7 @@ rule_change(struct model_txn *t, struct model_vpc *v, uint32_t ip, uint8_t op,
 	struct db_rule r = { .vtep = h ? h->vtep : 0, .op = op };
 
 	if (!v->bumped) {
-		v->rec.version += t->version_step;
+		v->rec.version = next_version(v->rec.version, t->version_step);
 		v->bumped = true;
 		v->dirty = true;
 	}
@@ -339,7 +350,7 @@ model_vpc_reset(struct model_txn *t, const char *name, struct db_vpc *out)
 	if (v == NULL)
 		return fail(t, -ENOENT, "unknown VPC %s", name);
 	v->rec.gen = draw_gen(v->rec.gen);
-	v->rec.version += t->version_step;
+	v->rec.version = next_version(v->rec.version, t->version_step);
 	v->bumped = true;
 	v->dirty = true;
 	prefix[0] = v->rec.vni >> 24;

@@ -6,7 +6,8 @@
  * refused request changes nothing.
  *
  * Versions (DESIGN.md §2): the first rule a transaction changes in a VPC raises the
- * VPC's version by version_step; every rule it changes in that VPC gets that version.
+ * VPC's version (from 0 to 1, then by version_step: 1, 3, 5, ... with step 2); every
+ * rule it changes in that VPC gets that version.
  * model_finish writes the VPCs and hosts it changed and appends one VPC ADVANCE record
  * per VPC after their RULE records, so a rule-store applies a version whole.
  */

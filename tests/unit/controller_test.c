@@ -157,32 +157,39 @@ Test(controller, each_change_raises_the_version_by_the_step_once)
 
 Test(controller, with_step_2_versions_are_odd_and_a_batch_shares_one)
 {
-	struct model_txn t;
+	struct model_txn batch;
 	struct db_vm out;
 	char name[16], ip[16];
 
 	open_db(100000);
 	setup_world(2);
+	cr_assert_eq(vpc_version(), 0, "a new VPC is at version 0");
 	cr_assert_eq(vm(2, "a", "10.0.0.1", "h1"), 0, "%s", err);
-	cr_assert_eq(vpc_version(), 2);
+	cr_assert_eq(vpc_version(), 1, "the first change is version 1 whatever the step");
+	cr_assert_eq(rule_of("10.0.0.1").version, 1);
 	/* One transaction of ten VMs: one version for all. */
-	cr_assert_eq(model_begin(&db, 2, &t), 0);
+	cr_assert_eq(model_begin(&db, 2, &batch), 0);
 	for (int i = 0; i < 10; i++) {
 		struct model_vm_args a = { .name = name, .vpc = "blue", .host = "h1" };
 
 		snprintf(name, sizeof(name), "b%d", i);
 		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
 		a.ip = ip4(ip);
-		cr_assert_eq(model_vm_create(&t, &a, &out), 0, "%s", t.err);
+		cr_assert_eq(model_vm_create(&batch, &a, &out), 0, "%s", batch.err);
 	}
-	cr_assert_eq(model_finish(&t), 0, "%s", t.err);
-	cr_assert_eq(t.nbinds, 10, "ten bindings to publish");
-	model_release(&t);
-	cr_assert_eq(vpc_version(), 4);
+	cr_assert_eq(model_finish(&batch), 0, "%s", batch.err);
+	cr_assert_eq(batch.nbinds, 10, "ten bindings to publish");
+	model_release(&batch);
+	cr_assert_eq(vpc_version(), 3);
 	for (int i = 0; i < 10; i++) {
 		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
-		cr_assert_eq(rule_of(ip).version, 4);
+		cr_assert_eq(rule_of(ip).version, 3);
 	}
+	cr_assert_eq(TXN(2, model_vm_delete(t, "a")), 0, "%s", err);
+	cr_assert_eq(vpc_version(), 5);
+	cr_assert_eq(rule_of("10.0.0.1").version, 5);
+	cr_assert_eq(TXN(2, model_vpc_reset(t, "blue", &(struct db_vpc){ 0 })), 0, "%s", err);
+	cr_assert_eq(vpc_version(), 7, "a reset is a change like any other");
 }
 
 Test(controller, the_log_has_each_commits_rules_then_its_vpc_record)
