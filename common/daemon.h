@@ -1,7 +1,14 @@
 /*
  * daemon: what every vpcfwd process's main does the same way: the command line
- * (`vpcfwd-<proc> [-n] -c FILE`), logging, loading the node's file with its common
- * settings, -n (check the file and exit), and the signals that stop the loop.
+ * (`vpcfwd-<proc> [-n | -d] -c FILE`), logging, loading the node's file with its common
+ * settings, -n (check the file and exit), -d (detach), and the signals that stop the
+ * loop.
+ *
+ * -d forks before the process owns anything (segments, sockets, io_uring), so the
+ * child is the daemon: a new session, logging to syslog as well as to the launcher's
+ * stderr while it starts. The launcher waits and exits 0 only once the daemon calls
+ * daemon_ready(), else with the daemon's exit status: a failed start is never hidden
+ * behind a successful launch, and its error is printed where it was launched.
  */
 #ifndef COMMON_DAEMON_H
 #define COMMON_DAEMON_H
@@ -24,5 +31,11 @@ struct conf *daemon_start(int argc, char **argv, const char *proc,
 int daemon_check_done(struct conf *c);
 /* SIGTERM and SIGINT set daemon_stop; SIGPIPE is ignored (a peer gone is an error). */
 void daemon_signals(void);
+/*
+ * Everything is set up and the loop is next. Detached (-d): tell the launcher, which
+ * exits 0, and from now on log to syslog only (stdin, stdout, stderr become
+ * /dev/null). Without -d: nothing.
+ */
+void daemon_ready(void);
 
 #endif

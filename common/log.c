@@ -17,6 +17,7 @@
 static char log_name[32] = "vpcfwd";
 static enum log_level log_level = LOG_LVL_INFO;
 static int log_syslog;
+static int log_stderr = 1;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -46,6 +47,12 @@ log_to_syslog(void)
 	log_syslog = 1;
 }
 
+void
+log_stderr_off(void)
+{
+	log_stderr = 0;
+}
+
 int
 log_level_parse(const char *s)
 {
@@ -59,34 +66,33 @@ static void
 log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	struct timespec ts;
+	struct tm tm;
 	char buf[1024];
-	int n = 0;
+	int n, msg;
 
 	if (lvl > log_level)
 		return;
-	if (!log_syslog) {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec, ts.tv_nsec / 1000000, log_name, (int)getpid(), level_names[lvl]);
-	}
-	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	/* The stderr prefix; syslog adds its own time, name and pid. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	msg = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, log_name, (int)getpid(), level_names[lvl]);
+	n = msg + vsnprintf(buf + msg, sizeof(buf) - msg, fmt, ap);
 	if (n >= (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	if (errnum)
 		n += snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(errnum));
 	if (n >= (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
-	if (log_syslog) {
-		syslog(prio[lvl], "%s", buf);
-		return;
+	buf[n] = '\0';
+	if (log_syslog)
+		syslog(prio[lvl], "%s: %s", level_names[lvl], buf + msg);
+	if (log_stderr) {
+		buf[n++] = '\n';
+		(void)!write(STDERR_FILENO, buf, n);
 	}
-	buf[n++] = '\n';
-	(void)!write(STDERR_FILENO, buf, n);
 }
 
 #define LOG_FN(fn, lvl, witherr)					\

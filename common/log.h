@@ -1,6 +1,7 @@
 /*
  * log: one line per event on stderr ("2026-11-25T12:00:00.123Z syncd[42] warn: ..."),
- * and to syslog instead once a process has daemonized. fatal() adds strerror(errno);
+ * and to syslog once a process detaches (-d): both while it starts, so a failed start
+ * is seen where it was launched, then syslog only. fatal() adds strerror(errno);
  * both fatal forms exit non-zero. Rate-limited warnings keep bad input from flooding
  * the log: at most `burst` lines per interval, then one summary of what was suppressed.
  */
@@ -13,8 +14,10 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *procname, enum log_level level);
 void log_set_level(enum log_level level);
-/* Send further lines to syslog (LOG_DAEMON) instead of stderr. */
+/* Send further lines to syslog (LOG_DAEMON) as well. */
 void log_to_syslog(void);
+/* Stop writing to stderr (a detached daemon's stderr is /dev/null). */
+void log_stderr_off(void);
 /* Parse "error", "warn", "info", "debug"; -1 when unknown. */
 int log_level_parse(const char *s);
 const char *log_procname(void);

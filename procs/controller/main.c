@@ -147,6 +147,7 @@ main(int argc, char **argv)
 	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d",
 	    common.node, set.data_dir, (unsigned long long)db.log_first,
 	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd));
+	daemon_ready();
 	rc = loop_run(l, &daemon_stop);
 	log_info("stopping");
 	api_free(api);

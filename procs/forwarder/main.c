@@ -172,6 +172,7 @@ main(int argc, char **argv)
 	    s.mode == DP_VSWITCH ? "vswitch" : "gateway",
 	    inet_ntop(AF_INET, &dpp.listen.sin_addr, vtep, sizeof(vtep)),
 	    ntohs(dpp.listen.sin_port), dpp.bufs);
+	daemon_ready();
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	dp_stop(s.dp);

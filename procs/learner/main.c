@@ -159,6 +159,7 @@ main(int argc, char **argv)
 	log_info("node %s (host %s): cache %s (%u rules), %u gateway(s), LEARNs on port %d",
 	    common.node, host, table_seg(s.t)->name, table_count(s.t), ngw,
 	    syncer_port(s.syncer));
+	daemon_ready();
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	feed_free(s.feed);

@@ -179,6 +179,7 @@ main(int argc, char **argv)
 	log_info("node %s: sync on port %d, LEARNs to learners' port %u, io_uring futex "
 	    "waits %s", common.node, serve_port(s.serve), sp.learner_port,
 	    loop_has_futex(s.l) ? "yes" : "no (polling rings)");
+	daemon_ready();
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	ringwatch_free(s.adv);
