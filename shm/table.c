@@ -71,7 +71,8 @@ layout_compute(const struct table_params *p, struct layout *l)
 
 	/* Slack for entries in limbo and superseded tombstones awaiting their purge. */
 	l->pool = p->capacity + p->capacity / 16 + 1024;
-	l->nbuckets = pow2_at_least(2ull * p->capacity);
+	/* Chains of half an entry on average when full. */
+	l->nbuckets = 2 * p->capacity;
 	l->dir_size = pow2_at_least(2ull * p->max_vnis);
 	l->vni_size = sizeof(struct vni_state) + p->version_window * sizeof(struct hist_slot);
 	off = align_up(sizeof(struct seg_hdr), 64) + sizeof(struct table_hdr);
@@ -124,7 +125,7 @@ table_bind(struct table *t)
 	t->buckets = seg_ptr(&t->seg, h->buckets_off);
 	t->hot = seg_ptr(&t->seg, h->hot_off);
 	t->cold = seg_ptr(&t->seg, h->cold_off);
-	t->bucket_mask = h->nbuckets - 1;
+	t->nbuckets = h->nbuckets;
 	t->dir_mask = h->dir_size - 1;
 	t->hist_mask = h->params.version_window - 1;
 	/* A guard of a quarter of the window lets readers use history the writer may be

@@ -96,7 +96,7 @@ struct limbo_batch {
 struct table_hdr {
 	struct table_params params;
 	uint32_t pool;		/* entries allocated: capacity + slack; indices 1..pool */
-	uint32_t nbuckets;	/* power of two */
+	uint32_t nbuckets;	/* 2 a rule of capacity (table_bucket_of) */
 	uint32_t dir_size;	/* VNI directory slots, power of two */
 	uint32_t vni_size;	/* bytes of one vni_state with its history */
 	uint64_t readers_off, dir_off, vni_off, buckets_off, hot_off, cold_off;
@@ -142,7 +142,7 @@ struct table {
 	uint32_t *buckets;
 	struct entry_hot *hot;
 	struct entry_cold *cold;
-	uint32_t bucket_mask;
+	uint32_t nbuckets;
 	uint32_t dir_mask;
 	uint32_t hist_mask;
 	uint32_t hist_valid;		/* versions a reader may use: the window less a guard */
@@ -161,10 +161,21 @@ table_hash(uint32_t vni, uint32_t ip)
 	return x;
 }
 
+/*
+ * The bucket of a key: the hash's high half scaled to nbuckets (a multiply and a shift,
+ * no modulo), so nbuckets need not be a power of two and the buckets cost the same
+ * per rule at every capacity.
+ */
+static inline uint32_t
+table_bucket_of(const struct table *t, uint32_t vni, uint32_t ip)
+{
+	return (uint32_t)(((table_hash(vni, ip) >> 32) * t->nbuckets) >> 32);
+}
+
 static inline uint32_t *
 table_bucket(struct table *t, uint32_t vni, uint32_t ip)
 {
-	return &t->buckets[table_hash(vni, ip) & t->bucket_mask];
+	return &t->buckets[table_bucket_of(t, vni, ip)];
 }
 
 static inline struct vni_state *

@@ -159,14 +159,14 @@ table_recover(struct table *t, char *err, size_t errlen)
 		return fail(err, errlen, "table recovery: out of memory");
 
 	/* 1. The hash chains are the truth. */
-	for (uint32_t b = 0; b <= t->bucket_mask; b++) {
-		if (b + 16 <= t->bucket_mask)
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		if (b + 16 < t->nbuckets)
 			__builtin_prefetch(&t->hot[t->buckets[b + 16]]);
 		for (uint32_t e = t->buckets[b]; e != NIL; e = t->hot[e].next) {
 			struct entry_hot *x = &t->hot[e];
 
 			if (e >= fresh || (mark[e] & IN_HASH) ||
-			    (table_hash(x->vni, x->ip) & t->bucket_mask) != b ||
+			    table_bucket_of(t, x->vni, x->ip) != b ||
 			    vni_find(t, x->vni, NULL) == NULL) {
 				r = fail(err, errlen, "%s/%s: bucket %u is corrupt at entry %u; "
 				    "remove the table to rebuild it", SEG_DIR, t->seg.name, b, e);
@@ -226,13 +226,13 @@ table_check(struct table *t, char *err, size_t errlen)
 
 	if ((mark = calloc(pool + 1, 1)) == NULL)
 		return fail(err, errlen, "table check: out of memory");
-	for (uint32_t b = 0; b <= t->bucket_mask; b++) {
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
 		for (uint32_t e = t->buckets[b]; e != NIL; e = t->hot[e].next) {
 			struct entry_hot *x = &t->hot[e];
 			struct table_rule rr;
 
 			CHECK(e < fresh && !(mark[e] & IN_HASH), "bucket %u: bad entry %u", b, e);
-			CHECK((table_hash(x->vni, x->ip) & t->bucket_mask) == b,
+			CHECK(table_bucket_of(t, x->vni, x->ip) == b,
 			    "entry %u in the wrong bucket", e);
 			CHECK(!(x->flags & TABLE_F_RETIRED), "retired entry %u is hashed", e);
 			CHECK(table_get(t, x->vni, x->ip, &rr) && rr.version == x->version,
