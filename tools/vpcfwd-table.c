@@ -2,10 +2,12 @@
  * vpcfwd-table: a debugging dump of one rule table (shm/table.h). It attaches as a
  * reader, which claims a reader slot and never blocks the writer (reads are lock-free,
  * protected by epochs), copies out the header, the counters, the state of every VNI
- * and, with -v, the entries of one VNI, closes the table (freeing its slot), and then
- * prints the copy as text or as one JSON document. A table whose writer died is still
- * readable and is shown as STALE. With no segment named, it lists the table segments
- * in /dev/shm without taking a reader slot. See docs/table-tool.md.
+ * and, with -v, the valid versions and the entries of one VNI (its live rules; with -d
+ * its tombstones too; with --changes-since V what changed after V, as syncd would send
+ * it to a learner at V), closes the table (freeing its slot), and then prints the copy
+ * as text or as one JSON document. A table whose writer died is still readable and is
+ * shown as STALE. With no segment named, it lists the table segments in /dev/shm without
+ * taking a reader slot. See docs/table-tool.md.
  */
 #include "common/clock.h"
 #include "common/json.h"
@@ -26,12 +28,17 @@
 
 #define TBL_WHAT	"table"	/* vpcfwd.<node>.<proc>.table */
 #define TBL_PAGE	256	/* entries asked of one table_changes call */
-#define TBL_RESTARTS	5	/* host walks restarted because the cursor's entry went */
+#define TBL_RESTARTS	5	/* walks restarted because the table moved under them */
+#define TBL_VSEGS	8	/* runs of valid versions a text line shows in full */
+#define TBL_OPT_SINCE	256	/* --changes-since: a long option only */
 
 struct tbl_opts {
 	bool json;
 	bool has_vni;		/* -v */
 	uint32_t vni;
+	bool deleted;		/* -d: the tombstones too */
+	bool has_since;		/* --changes-since */
+	uint64_t since;
 	const char *node;	/* -N */
 	const char *arg;	/* the segment operand */
 };
@@ -66,8 +73,15 @@ struct tbl_snap {
 	uint32_t nvnis;
 	bool has_entries;	/* -v */
 	uint32_t entries_vni;
+	uint64_t *valid;	/* the VNI's valid versions: 0, then the window, oldest first */
+	uint32_t nvalid;
+	bool ops;		/* -d or --changes-since: entries may be deletes, say which */
+	bool deleted;		/* -d */
+	bool has_since;		/* --changes-since */
+	uint64_t since, upto;	/* upto: the version the changes bring a learner to */
 	struct table_rule *entries;
-	size_t nentries;
+	size_t nentries, entries_cap;
+	size_t ndeleted;	/* tombstones among the entries */
 };
 
 static const char *progname = "vpcfwd-table";
@@ -75,19 +89,31 @@ static const char *progname = "vpcfwd-table";
 static void
 usage(FILE *f, bool full)
 {
-	fprintf(f, "usage: %s [--json] [-v vni] segment | -N node\n"
+	fprintf(f, "usage: %s [--json] [-v vni [-d] [--changes-since version]] "
+	    "segment | -N node\n"
 	    "       %s [--json]\n", progname, progname);
 	if (!full)
 		return;
 	fprintf(f, "  segment       a rule table segment, vpcfwd.<node>.<proc>.table, "
 	    "or its path in %s\n"
 	    "  -N node       the table segment of this node (it must have exactly one)\n"
-	    "  -v vni        also list the entries of this VNI, in list order (version "
-	    "order in a\n"
-	    "                gateway, install order in a host). A full walk skips "
-	    "tombstones, so\n"
-	    "                only live rules are listed; the counts include the "
-	    "tombstones\n"
+	    "  -v vni        also show the valid versions of this VNI and list its "
+	    "entries in list\n"
+	    "                order (version order in a gateway, install order in a "
+	    "host). A full\n"
+	    "                walk skips tombstones, so only live rules are listed; the "
+	    "counts\n"
+	    "                include the tombstones\n"
+	    "  -d, --deleted with -v: list the tombstones (deletes) of a gateway VNI too,"
+	    " marked\n"
+	    "                \"del\" (a host table keeps none)\n"
+	    "  --changes-since version\n"
+	    "                with -v: list what changed after this version in "
+	    "version order,\n"
+	    "                deletes marked \"del\": what syncd sends a learner at it. It "
+	    "must be a\n"
+	    "                valid version; 0 is a full dump (live rules; -d adds the "
+	    "tombstones)\n"
 	    "  --json, -j    print one JSON document\n"
 	    "  -h, --help    this text\n"
 	    "With no segment and no -N: list the table segments in %s, with the pid\n"
@@ -200,50 +226,117 @@ resolve(char *name, size_t len, const struct tbl_opts *o)
 		errx(1, "%s: name too long for a segment", o->arg);
 }
 
+static void
+ents_append(struct tbl_snap *s, const struct table_rule *r)
+{
+	if (s->nentries == s->entries_cap) {
+		s->entries_cap = s->entries_cap ? 2 * s->entries_cap : 4 * TBL_PAGE;
+		s->entries = reallocarray(s->entries, s->entries_cap, sizeof(*s->entries));
+		if (s->entries == NULL)
+			err(1, "reallocarray");
+	}
+	s->entries[s->nentries++] = *r;
+}
+
 /*
- * The live rules of a VNI in list order, paged from a full walk (since = 0). In a host
- * table the cursor's entry may be evicted or replaced between two pages, and a walk in
- * install order cannot find its place again: start over, a few times at most.
+ * Append the changes of a VNI after `since`, paged from table_changes, in list order;
+ * *upto gets the version they bring a learner to. A walk since 0 past its first page
+ * also returns the deletes newer than its cursor (what a syncing peer needs, for rules
+ * an earlier page may have sent): kept only when tombs is set. In a host table the
+ * cursor's entry may be evicted or replaced between two pages, and a walk in install
+ * order cannot find its place again: start over, a few times at most.
  */
 static int
-walk_vni(struct table *t, struct tbl_snap *s, uint32_t vni)
+walk_changes(struct table *t, struct tbl_snap *s, uint32_t vni, uint64_t since, bool tombs,
+    uint64_t *upto)
 {
 	struct table_rule page[TBL_PAGE];
 	struct table_cursor cur;
-	size_t cap = 0;
-	uint64_t upto;
+	size_t base = s->nentries;
 	bool more;
 	int restarts = 0, r;
 
 	memset(&cur, 0, sizeof(cur));
-	s->nentries = 0;
 	do {
-		r = table_changes(t, vni, 0, &cur, page, TBL_PAGE, &upto, &more);
-		if (r == -EAGAIN && ++restarts <= TBL_RESTARTS) {
+		r = table_changes(t, vni, since, &cur, page, TBL_PAGE, upto, &more);
+		/* Since 0 is never ahead: -EAGAIN is a host walk that lost its place. */
+		if (r == -EAGAIN && since == 0 && ++restarts <= TBL_RESTARTS) {
 			memset(&cur, 0, sizeof(cur));
-			s->nentries = 0;
+			s->nentries = base;
 			more = true;
 			continue;
 		}
 		if (r < 0)
 			return r;
-		if (r == 0)
-			continue;
-		if (s->nentries + r > cap) {
-			while (s->nentries + r > cap)
-				cap = cap ? 2 * cap : 4 * TBL_PAGE;
-			s->entries = reallocarray(s->entries, cap, sizeof(*s->entries));
-			if (s->entries == NULL)
-				err(1, "reallocarray");
-		}
-		/*
-		 * A walk since 0 past its first page also returns the deletes newer than
-		 * its cursor (what a syncing peer needs): this listing is of live rules.
-		 */
 		for (int i = 0; i < r; i++)
-			if (!(page[i].flags & TABLE_F_TOMBSTONE))
-				s->entries[s->nentries++] = page[i];
+			if (tombs || !(page[i].flags & TABLE_F_TOMBSTONE))
+				ents_append(s, &page[i]);
 	} while (more);
+	return 0;
+}
+
+static int
+rule_cmp_ip_newest(const void *a, const void *b)
+{
+	const struct table_rule *x = a, *y = b;
+
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	return x->version > y->version ? -1 : x->version < y->version;
+}
+
+/* A gateway list's order. */
+static int
+rule_cmp_list(const void *a, const void *b)
+{
+	const struct table_rule *x = a, *y = b;
+
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+/*
+ * -d on a gateway: every entry of the VNI, live rules and tombstones, in list order.
+ * No walk lists them all: a full dump (since 0) leaves out the tombstones, and a walk
+ * since the oldest valid version V lists only what changed after V. But a tombstone
+ * is kept only while a valid version older than it exists, so every tombstone is newer
+ * than V: the full dump's rules up to V and everything after V make the whole list.
+ * Should the writer change a rule between the two walks, both may hold its key: the
+ * newer entry is kept. When V leaves the window meanwhile (-ESTALE), or the VNI is
+ * flushed and so behind V (-EAGAIN), start again.
+ */
+static int
+walk_with_tombs(struct table *t, struct tbl_snap *s, uint32_t vni, uint64_t *upto)
+{
+	struct table_vni_info vi;
+	size_t n;
+	int tries = 0, r;
+
+	do {
+		s->nentries = 0;
+		if ((r = table_vni_get(t, vni, &vi)) < 0)
+			return r;
+		if ((r = walk_changes(t, s, vni, 0, false, upto)) < 0)
+			return r;
+		/* oldest is 0 when no version was recorded: nothing is published yet. */
+		if (vi.oldest == 0)
+			break;
+		for (size_t i = n = 0; i < s->nentries; i++)
+			if (s->entries[i].version <= vi.oldest)
+				s->entries[n++] = s->entries[i];
+		s->nentries = n;
+		r = walk_changes(t, s, vni, vi.oldest, true, upto);
+	} while ((r == -ESTALE || r == -EAGAIN) && ++tries <= TBL_RESTARTS);
+	if (r < 0)
+		return r;
+
+	qsort(s->entries, s->nentries, sizeof(*s->entries), rule_cmp_ip_newest);
+	for (size_t i = n = 0; i < s->nentries; i++)
+		if (n == 0 || s->entries[i].ip != s->entries[n - 1].ip)
+			s->entries[n++] = s->entries[i];
+	s->nentries = n;
+	qsort(s->entries, s->nentries, sizeof(*s->entries), rule_cmp_list);
 	return 0;
 }
 
@@ -253,6 +346,128 @@ vni_cmp(const void *a, const void *b)
 	const struct table_vni_info *x = a, *y = b;
 
 	return x->vni < y->vni ? -1 : x->vni > y->vni;
+}
+
+/*
+ * Valid versions (0 first, then the window, oldest first) for a line of text: runs in
+ * arithmetic progression as "lo..hi" or "lo..hi step d", the first and last few runs
+ * when there are many, and the size of the window.
+ */
+static const char *
+fmt_versions(char *buf, size_t len, const uint64_t *v, uint32_t n)
+{
+	const uint64_t *w = v + 1;	/* the window */
+	uint32_t nw = n - 1, nseg = 0, seg = 0;
+	size_t k = 0;
+
+	/* k counts what did not fit too; nothing is written past len. */
+#define TBL_PUT_(...) \
+	(k += (size_t)snprintf(buf + (k < len ? k : len), k < len ? len - k : 0, __VA_ARGS__))
+	TBL_PUT_("0");
+	if (nw == 0) {
+		TBL_PUT_(" (no version recorded)");
+		return buf;
+	}
+	/* Two passes: count the runs, then print them, eliding the middle ones. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0, j; i < nw; i = j + 1, seg++) {
+			uint64_t d = i + 2 < nw ? w[i + 1] - w[i] : 0;
+
+			j = i;
+			if (d != 0 && w[i + 2] - w[i + 1] == d)
+				for (j = i + 2; j + 1 < nw && w[j + 1] - w[j] == d; j++)
+					;
+			if (pass == 0)
+				continue;
+			if (nseg > TBL_VSEGS && seg >= TBL_VSEGS / 2 &&
+			    seg < nseg - (TBL_VSEGS / 2 - 1)) {
+				if (seg == TBL_VSEGS / 2)
+					TBL_PUT_(", ...");
+				continue;
+			}
+			TBL_PUT_(", %llu", (unsigned long long)w[i]);
+			if (j > i)
+				TBL_PUT_("..%llu", (unsigned long long)w[j]);
+			if (j > i && d > 1)
+				TBL_PUT_(" step %llu", (unsigned long long)d);
+		}
+		nseg = seg;
+		seg = 0;
+	}
+	TBL_PUT_(" (%u in the window)", nw);
+#undef TBL_PUT_
+	return buf;
+}
+
+/* -v: the VNI's valid versions and entries. 0, or -1 after reporting on stderr. */
+static int
+snap_vni(struct table *t, struct tbl_snap *s, const char *name, const struct tbl_opts *o)
+{
+	uint32_t window = s->params.version_window;
+	char vs[512];
+	int r;
+
+	s->has_entries = true;
+	s->entries_vni = o->vni;
+	s->ops = o->deleted || o->has_since;
+	s->deleted = o->deleted;
+	s->has_since = o->has_since;
+	s->since = o->since;
+	if ((s->valid = calloc((size_t)window + 1, sizeof(*s->valid))) == NULL)
+		err(1, "calloc");
+	/* 0 is always valid: a learner that holds nothing syncs from it. */
+	if ((r = table_vni_versions(t, o->vni, s->valid + 1, window)) >= 0) {
+		s->nvalid = 1 + r;
+		/* A VNI rebased to version 0 has 0 in its window too: list it once. */
+		if (r > 0 && s->valid[1] == 0) {
+			memmove(s->valid + 1, s->valid + 2, (size_t)(r - 1) * sizeof(*s->valid));
+			s->nvalid--;
+		}
+		if (o->has_since && o->since > 0)
+			r = walk_changes(t, s, o->vni, o->since, true, &s->upto);
+		else if (o->deleted && s->params.mode == TABLE_GATEWAY)
+			r = walk_with_tombs(t, s, o->vni, &s->upto);
+		else
+			r = walk_changes(t, s, o->vni, 0, false, &s->upto);
+	}
+	if (r >= 0) {
+		for (size_t i = 0; i < s->nentries; i++)
+			if (s->entries[i].flags & TABLE_F_TOMBSTONE)
+				s->ndeleted++;
+		return 0;
+	}
+	switch (r) {
+	case -ENOENT:
+		warnx("%s: no VNI %u in this table", name, o->vni);
+		break;
+	case -ENOTSUP:
+		warnx("%s: a host table keeps no history of changes: only --changes-since 0 "
+		    "(a full dump)", name);
+		break;
+	case -ESTALE:
+		if (o->has_since && o->since > 0)
+			warnx("%s: VNI %u: %llu is not a valid version (a learner at it "
+			    "relearns); valid versions: %s", name, o->vni,
+			    (unsigned long long)o->since,
+			    fmt_versions(vs, sizeof(vs), s->valid, s->nvalid));
+		else
+			warnx("%s: VNI %u: its versions moved under every one of %d walks (a "
+			    "busy writer?); try again", name, o->vni, TBL_RESTARTS + 1);
+		break;
+	case -EAGAIN:
+		if (o->has_since && o->since > 0) {
+			warnx("%s: VNI %u: version %llu is ahead of this table (at %llu)", name,
+			    o->vni, (unsigned long long)o->since,
+			    (unsigned long long)s->valid[s->nvalid - 1]);
+			break;
+		}
+		warnx("%s: VNI %u changed under every one of %d walks (a busy writer "
+		    "evicting or flushing?); try again", name, o->vni, TBL_RESTARTS + 1);
+		break;
+	default:
+		warnx("%s: VNI %u: cannot walk its entries: %s", name, o->vni, strerror(-r));
+	}
+	return -1;
 }
 
 /* Sample everything while attached. Returns 0, or -1 after reporting on stderr. */
@@ -295,26 +510,14 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 	free(vnis);
 	qsort(s->vnis, s->nvnis, sizeof(*s->vnis), vni_cmp);
 
-	if (!o->has_vni)
-		return 0;
-	s->has_entries = true;
-	s->entries_vni = o->vni;
-	if ((r = walk_vni(t, s, o->vni)) == 0)
-		return 0;
-	if (r == -ENOENT)
-		warnx("%s: no VNI %u in this table", name, o->vni);
-	else if (r == -EAGAIN)
-		warnx("%s: VNI %u changed under every one of %d walks (a busy writer "
-		    "evicting?); try again", name, o->vni, TBL_RESTARTS + 1);
-	else
-		warnx("%s: VNI %u: cannot walk its entries: %s", name, o->vni, strerror(-r));
-	return -1;
+	return o->has_vni ? snap_vni(t, s, name, o) : 0;
 }
 
 static void
 snap_free(struct tbl_snap *s)
 {
 	free(s->vnis);
+	free(s->valid);
 	free(s->entries);
 }
 
@@ -367,11 +570,45 @@ fmt_flags(char *buf, size_t len, uint8_t flags)
 	return buf;
 }
 
+/* The line above the entries of -v: what they are and in which order. */
+static void
+print_entries_title(const struct tbl_snap *s)
+{
+	const char *what;
+
+	printf("VNI %u: ", s->entries_vni);
+	if (s->has_since && s->since > 0) {
+		printf("%zu change%s after version %llu (%zu delete%s) in version order, "
+		    "bringing a learner to version %llu\n", s->nentries,
+		    s->nentries == 1 ? "" : "s", (unsigned long long)s->since, s->ndeleted,
+		    s->ndeleted == 1 ? "" : "s", (unsigned long long)s->upto);
+		return;
+	}
+	if (s->params.mode != TABLE_GATEWAY)
+		what = "live rules; a host table keeps no tombstones";
+	else if (!s->deleted)
+		what = "live rules; -d lists the tombstones too";
+	else
+		what = NULL;
+	if (s->has_since)
+		printf("%zu change%s after version 0: a full dump in list order, bringing a "
+		    "learner to version %llu (", s->nentries, s->nentries == 1 ? "" : "s",
+		    (unsigned long long)s->upto);
+	else
+		printf("%zu entr%s in list order (", s->nentries,
+		    s->nentries == 1 ? "y" : "ies");
+	if (what)
+		printf("%s)\n", what);
+	else
+		printf("live rules and %zu tombstone%s)\n", s->ndeleted,
+		    s->ndeleted == 1 ? "" : "s");
+}
+
 static void
 print_text(const struct tbl_snap *s)
 {
 	const struct table_params *p = &s->params;
-	char when[64], ip[16], mac[18], vtep[16], flags[40];
+	char when[64], ip[16], mac[18], vtep[16], flags[40], vs[512];
 	time_t created = (time_t)s->created_s;
 	int wname = 0, wval = 0;
 	struct tm tm;
@@ -424,25 +661,28 @@ print_text(const struct tbl_snap *s)
 
 	if (!s->has_entries)
 		return;
-	printf("\nVNI %u: %zu entr%s in list order (live rules; tombstones are not walked)\n",
-	    s->entries_vni, s->nentries, s->nentries == 1 ? "y" : "ies");
+	printf("\nVNI %u: valid versions %s\n", s->entries_vni,
+	    fmt_versions(vs, sizeof(vs), s->valid, s->nvalid));
+	print_entries_title(s);
 	if (s->nentries)
-		printf("  %-15s  %-17s  %-15s  %12s  %s\n", "ip", "mac", "vtep", "version",
-		    "flags");
+		printf("  %s%-15s  %-17s  %-15s  %12s  %s\n", s->ops ? "op   " : "", "ip",
+		    "mac", "vtep", "version", "flags");
 	for (size_t i = 0; i < s->nentries; i++) {
 		const struct table_rule *r = &s->entries[i];
 
-		printf("  %-15s  %-17s  %-15s  %12llu  %s\n", fmt_ip(ip, sizeof(ip), r->ip),
-		    fmt_mac(mac, sizeof(mac), r->mac), fmt_ip(vtep, sizeof(vtep), r->vtep),
-		    (unsigned long long)r->version, fmt_flags(flags, sizeof(flags), r->flags));
+		printf("  %s%-15s  %-17s  %-15s  %12llu  %s\n",
+		    !s->ops ? "" : r->flags & TABLE_F_TOMBSTONE ? "del  " : "set  ",
+		    fmt_ip(ip, sizeof(ip), r->ip), fmt_mac(mac, sizeof(mac), r->mac),
+		    fmt_ip(vtep, sizeof(vtep), r->vtep), (unsigned long long)r->version,
+		    fmt_flags(flags, sizeof(flags), r->flags));
 	}
 }
 
 static json_t *
-entry_json(const struct table_rule *r)
+entry_json(const struct table_rule *r, bool op)
 {
 	char ip[16], mac[18], vtep[16];
-	json_t *flags = json_checked(json_array());
+	json_t *flags = json_checked(json_array()), *e;
 
 	if (r->flags & TABLE_F_TOMBSTONE)
 		json_push(flags, json_string("tombstone"));
@@ -450,10 +690,13 @@ entry_json(const struct table_rule *r)
 		json_push(flags, json_string("external"));
 	if (r->flags & TABLE_F_RETIRED)
 		json_push(flags, json_string("retired"));
-	return json_checked(json_pack("{s:s, s:s, s:s, s:o, s:o}", "ip",
+	e = json_checked(json_pack("{s:s, s:s, s:s, s:o, s:o}", "ip",
 	    fmt_ip(ip, sizeof(ip), r->ip), "mac", fmt_mac(mac, sizeof(mac), r->mac), "vtep",
 	    fmt_ip(vtep, sizeof(vtep), r->vtep), "version", json_u64(r->version), "flags",
 	    flags));
+	if (op)
+		json_put(e, "op", json_string(r->flags & TABLE_F_TOMBSTONE ? "delete" : "set"));
+	return e;
 }
 
 static void
@@ -501,8 +744,16 @@ print_json(const struct tbl_snap *s)
 
 	if (s->has_entries) {
 		ents = json_checked(json_array());
+		for (uint32_t i = 0; i < s->nvalid; i++)
+			json_push(ents, json_u64(s->valid[i]));
+		json_put(doc, "valid_versions", ents);
+		if (s->has_since) {
+			json_put(doc, "since", json_u64(s->since));
+			json_put(doc, "upto", json_u64(s->upto));
+		}
+		ents = json_checked(json_array());
 		for (size_t i = 0; i < s->nentries; i++)
-			json_push(ents, entry_json(&s->entries[i]));
+			json_push(ents, entry_json(&s->entries[i], s->ops));
 		json_put(doc, "entries", ents);
 	}
 	json_print(stdout, doc);
@@ -538,15 +789,30 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "deleted", no_argument, NULL, 'd' },
+		{ "changes-since", required_argument, NULL, TBL_OPT_SINCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tbl_opts o = { 0 };
-	unsigned long v;
+	unsigned long long v;
 	char *end;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "hjN:v:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "dhjN:v:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'd':
+			o.deleted = true;
+			break;
+		case TBL_OPT_SINCE:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' || optarg[0] < '0' ||
+			    optarg[0] > '9')
+				usage_error("--changes-since %s: want a version, 0 to %llu",
+				    optarg, (unsigned long long)UINT64_MAX);
+			o.has_since = true;
+			o.since = v;
+			break;
 		case 'h':
 			usage(stdout, true);
 			return 0;
@@ -558,7 +824,7 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			errno = 0;
-			v = strtoul(optarg, &end, 10);
+			v = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end != '\0' || optarg[0] < '0' ||
 			    optarg[0] > '9' || v > UINT32_MAX)
 				usage_error("-v %s: want a VNI, 0 to %u", optarg, UINT32_MAX);
@@ -578,6 +844,9 @@ main(int argc, char **argv)
 		usage_error("name a segment or give -N, not both");
 	if (o.has_vni && !o.arg && !o.node)
 		usage_error("-v needs a segment (or -N)");
+	if ((o.deleted || o.has_since) && !o.has_vni)
+		usage_error("%s lists the entries of a VNI: give -v",
+		    o.deleted ? "-d" : "--changes-since");
 
 	rc = o.arg || o.node ? run_dump(&o) : run_list(&o);
 	if (fflush(stdout) == EOF || ferror(stdout))
