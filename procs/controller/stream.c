@@ -23,6 +23,19 @@
 /* SUB_CLOSING: conn_close was called; only `closed` is left to come. */
 enum sub_state { SUB_HELLO, SUB_SNAPSHOT, SUB_LOG, SUB_BINDINGS, SUB_CLOSING };
 
+/*
+ * A snapshot being made: one read transaction, so the state at one seq, walked VPC by
+ * VPC (each VPC's rules, tombstones included, then its VPC SNAPSHOT record).
+ */
+struct snap {
+	MDB_txn *txn;
+	struct db_iter vnis;
+	struct db_iter rules;
+	bool in_vpc;
+	struct db_vpc vpc;
+	uint64_t seq;
+};
+
 struct sub {
 	struct stream *s;
 	struct conn *c;
@@ -31,13 +44,7 @@ struct sub {
 	char host[WIRE_NAME_MAX];
 	uint64_t next_seq;
 	uint64_t last_send_ns;
-	/* SUB_SNAPSHOT */
-	MDB_txn *txn;
-	struct db_iter vnis;
-	struct db_iter rules;
-	bool in_vpc;
-	struct db_vpc vpc;
-	uint64_t snap_seq;
+	struct snap snap;	/* SUB_SNAPSHOT */
 	struct sub *prev, *next;
 };
 
@@ -54,7 +61,7 @@ struct stream {
 };
 
 static void fill(struct sub *sub);
-static void snap_close(struct sub *sub);
+static void snap_close(struct snap *sn);
 
 static void
 gauges(struct stream *s)
@@ -77,7 +84,7 @@ drop(struct sub *sub, const char *why)
 	log_warnx_rl(&sub->s->rl, "subscriber %s%s%s: %s; closing it", sub->node[0] ?
 	    sub->node : "?", sub->host[0] ? " host " : "", sub->host, why);
 	STATS_INC(sub->s->c, subs_dropped);
-	snap_close(sub);
+	snap_close(&sub->snap);
 	sub->state = SUB_CLOSING;
 	conn_close(sub->c, false);
 }
@@ -103,34 +110,126 @@ send_msg(struct sub *sub, const struct wire_msg *m)
 	return 0;
 }
 
-static void
-snap_close(struct sub *sub)
+/* The log holds every record after `last`: a subscriber there can be fed from it. */
+static bool
+log_holds_after(const struct db *db, uint64_t last)
 {
-	db_iter_close(&sub->rules);
-	db_iter_close(&sub->vnis);
-	if (sub->txn)
-		mdb_txn_abort(sub->txn);
-	sub->txn = NULL;
+	return last <= db->last_seq && last + 1 >= db->log_first;
+}
+
+/*
+ * Whether a rule-store that applied every record up to `last` (its HELLO) starts with a
+ * snapshot: it is new while we have records, it is ahead of us (our state was
+ * replaced; an empty log too: the snapshot is then empty, at seq 0), or the log no
+ * longer holds the record after it. Otherwise it gets the log from last + 1.
+ */
+static bool
+needs_snapshot(const struct db *db, uint64_t last)
+{
+	if (last == 0)
+		return db->last_seq > 0;
+	return !log_holds_after(db, last);
+}
+
+static void
+snap_close(struct snap *sn)
+{
+	db_iter_close(&sn->rules);
+	db_iter_close(&sn->vnis);
+	if (sn->txn)
+		mdb_txn_abort(sn->txn);
+	sn->txn = NULL;
+}
+
+/* A snapshot of the state at db->last_seq; *begin is its SNAP_BEGIN. 0 or negative errno. */
+static int
+snap_open(struct snap *sn, struct db *db, struct wire_msg *begin)
+{
+	int rc;
+
+	*sn = (struct snap){ 0 };
+	if ((rc = db_read(db, &sn->txn)) < 0)
+		return rc;
+	if ((rc = db_iter_open(sn->txn, db, DBI_VNI, NULL, 0, &sn->vnis)) < 0) {
+		snap_close(sn);
+		return rc;
+	}
+	/* The read transaction began after the last commit: it is the state at last_seq. */
+	sn->seq = db->last_seq;
+	*begin = (struct wire_msg){ .type = WIRE_SNAP_BEGIN };
+	begin->u.snap.seq = sn->seq;
+	begin->u.snap.count = db_count(sn->txn, db, DBI_RULES) + db_count(sn->txn, db, DBI_VNI);
+	return 0;
+}
+
+/*
+ * The snapshot's next record: 1 with *m a RULE or a VPC SNAPSHOT; 0 with *m its
+ * SNAP_END, the snapshot closed; a negative errno, the snapshot closed, when the
+ * database does not read as it should.
+ */
+static int
+snap_next(struct snap *sn, struct db *db, struct wire_msg *m)
+{
+	char name[DB_NAME_MAX];
+	struct db_rule rule;
+	int r;
+
+	if (!sn->in_vpc) {
+		if ((r = db_iter_next(&sn->vnis)) < 0)
+			goto fail;
+		if (r == 0) {
+			*m = (struct wire_msg){ .type = WIRE_SNAP_END };
+			m->u.snap.seq = sn->seq;
+			snap_close(sn);
+			return 0;
+		}
+		r = -EBADMSG;
+		if (sn->vnis.val.mv_size == 0 || sn->vnis.val.mv_size >= sizeof(name))
+			goto fail;
+		memcpy(name, sn->vnis.val.mv_data, sn->vnis.val.mv_size);
+		name[sn->vnis.val.mv_size] = '\0';
+		if ((r = db_get_vpc(sn->txn, db, name, &sn->vpc)) < 0 ||
+		    (r = db_iter_open(sn->txn, db, DBI_RULES, sn->vnis.key.mv_data, 4,
+		    &sn->rules)) < 0)
+			goto fail;
+		sn->in_vpc = true;
+	}
+	if ((r = db_iter_next(&sn->rules)) < 0)
+		goto fail;
+	if (r == 0) {
+		/* The VPC's rules are all out: it is complete at (gen, version). */
+		db_iter_close(&sn->rules);
+		sn->in_vpc = false;
+		*m = (struct wire_msg){ .type = WIRE_VPC };
+		m->u.vpc = (struct wire_vpc){ .seq = sn->seq, .vni = sn->vpc.vni,
+		    .gen = sn->vpc.gen, .version = sn->vpc.version, .op = WIRE_VPC_SNAPSHOT };
+		return 1;
+	}
+	r = -EBADMSG;
+	if (sn->rules.val.mv_size != sizeof(rule) || sn->rules.key.mv_size != 8)
+		goto fail;
+	memcpy(&rule, sn->rules.val.mv_data, sizeof(rule));
+	*m = (struct wire_msg){ .type = WIRE_RULE };
+	m->u.rule = (struct wire_rule){ .seq = rule.seq, .vni = sn->vpc.vni,
+	    .ip = db_get_u32be((uint8_t *)sn->rules.key.mv_data + 4), .vtep = rule.vtep,
+	    .op = rule.op, .flags = rule.flags, .version = rule.version };
+	memcpy(m->u.rule.mac, rule.mac, 6);
+	return 1;
+fail:
+	snap_close(sn);
+	return r;
 }
 
 static void
 snap_start(struct sub *sub)
 {
-	struct db *db = sub->s->db;
-	struct wire_msg m = { .type = WIRE_SNAP_BEGIN };
+	struct wire_msg m;
 
-	if (db_read(db, &sub->txn) < 0 ||
-	    db_iter_open(sub->txn, db, DBI_VNI, NULL, 0, &sub->vnis) < 0) {
-		snap_close(sub);
+	if (snap_open(&sub->snap, sub->s->db, &m) < 0) {
 		drop(sub, "cannot read the database for a snapshot");
 		return;
 	}
-	/* The read transaction began after the last commit: it is the state at last_seq. */
-	sub->snap_seq = db->last_seq;
-	sub->in_vpc = false;
 	sub->state = SUB_SNAPSHOT;
-	m.u.snap.seq = sub->snap_seq;
-	m.u.snap.count = db_count(sub->txn, db, DBI_RULES) + db_count(sub->txn, db, DBI_VNI);
 	STATS_INC(sub->s->c, snapshots);
 	log_info("snapshot at seq %llu (%llu records) for rule-store %s",
 	    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.count, sub->node);
@@ -141,64 +240,23 @@ snap_start(struct sub *sub)
 static int
 snap_step(struct sub *sub)
 {
-	struct db *db = sub->s->db;
 	struct wire_msg m;
-	char name[DB_NAME_MAX];
 	int r;
 
-	if (!sub->in_vpc) {
-		if ((r = db_iter_next(&sub->vnis)) < 0)
-			goto fail;
+	for (int i = 0; i < SNAP_STEP; i++) {
+		if ((r = snap_next(&sub->snap, sub->s->db, &m)) < 0) {
+			drop(sub, "the database changed under a snapshot");
+			return -1;
+		}
 		if (r == 0) {
-			m = (struct wire_msg){ .type = WIRE_SNAP_END };
-			m.u.snap.seq = sub->snap_seq;
-			snap_close(sub);
 			sub->state = SUB_LOG;
-			sub->next_seq = sub->snap_seq + 1;
+			sub->next_seq = sub->snap.seq + 1;
 			return send_msg(sub, &m) < 0 ? -1 : 0;
 		}
-		if (sub->vnis.val.mv_size == 0 || sub->vnis.val.mv_size >= sizeof(name))
-			goto fail;
-		memcpy(name, sub->vnis.val.mv_data, sub->vnis.val.mv_size);
-		name[sub->vnis.val.mv_size] = '\0';
-		if (db_get_vpc(sub->txn, db, name, &sub->vpc) < 0 ||
-		    db_iter_open(sub->txn, db, DBI_RULES, sub->vnis.key.mv_data, 4,
-		    &sub->rules) < 0)
-			goto fail;
-		sub->in_vpc = true;
-	}
-	for (int i = 0; i < SNAP_STEP; i++) {
-		struct db_rule rule;
-
-		if ((r = db_iter_next(&sub->rules)) < 0)
-			goto fail;
-		if (r == 0) {
-			/* The VPC's rules are all out: it is complete at (gen, version). */
-			db_iter_close(&sub->rules);
-			sub->in_vpc = false;
-			m = (struct wire_msg){ .type = WIRE_VPC };
-			m.u.vpc = (struct wire_vpc){ .seq = sub->snap_seq, .vni = sub->vpc.vni,
-			    .gen = sub->vpc.gen, .version = sub->vpc.version,
-			    .op = WIRE_VPC_SNAPSHOT };
-			return send_msg(sub, &m) < 0 ? -1 : 1;
-		}
-		if (sub->rules.val.mv_size != sizeof(rule) || sub->rules.key.mv_size != 8)
-			goto fail;
-		memcpy(&rule, sub->rules.val.mv_data, sizeof(rule));
-		m = (struct wire_msg){ .type = WIRE_RULE };
-		m.u.rule = (struct wire_rule){ .seq = rule.seq, .vni = sub->vpc.vni,
-		    .ip = db_get_u32be((uint8_t *)sub->rules.key.mv_data + 4),
-		    .vtep = rule.vtep, .op = rule.op, .flags = rule.flags,
-		    .version = rule.version };
-		memcpy(m.u.rule.mac, rule.mac, 6);
 		if (send_msg(sub, &m) < 0)
 			return -1;
 	}
 	return 1;
-fail:
-	snap_close(sub);
-	drop(sub, "the database changed under a snapshot");
-	return -1;
 }
 
 /* Copy log records from next_seq while there is room; -1 when the sub was dropped. */
@@ -257,7 +315,7 @@ fill(struct sub *sub)
 		} else if (sub->state == SUB_LOG) {
 			if (sub->next_seq > db->last_seq)
 				return;
-			if (sub->next_seq < db->log_first) {
+			if (!log_holds_after(db, sub->next_seq - 1)) {
 				/* It fell behind the log's retention while it was being fed. */
 				snap_start(sub);
 				continue;
@@ -344,7 +402,7 @@ refuse(struct sub *sub, int code, const char *msg)
 	log_warnx_rl(&sub->s->rl, "subscription refused: %s", msg);
 	STATS_INC(sub->s->c, subs_refused);
 	send_msg(sub, &m);
-	snap_close(sub);
+	snap_close(&sub->snap);
 	sub->state = SUB_CLOSING;
 	conn_close(sub->c, true);
 }
@@ -364,12 +422,7 @@ hello(struct sub *sub, const struct wire_hello *h)
 		gauges(sub->s);
 		return;
 	}
-	if (db->last_seq == 0) {
-		sub->state = SUB_LOG;	/* nothing yet: the live tail is everything */
-		sub->next_seq = 1;
-	} else if (h->last_seq == 0 || h->last_seq > db->last_seq ||
-	    h->last_seq + 1 < db->log_first) {
-		/* New, ahead of us (our state was replaced), or past the log: a snapshot. */
+	if (needs_snapshot(db, h->last_seq)) {
 		snap_start(sub);
 	} else {
 		sub->state = SUB_LOG;
@@ -415,7 +468,7 @@ on_closed(struct conn *c, int err)
 	struct stream *s = sub->s;
 
 	(void)err;
-	snap_close(sub);
+	snap_close(&sub->snap);
 	if (sub->prev)
 		sub->prev->next = sub->next;
 	else

@@ -1,0 +1,365 @@
+/*
+ * stream_test: how the controller starts a rule-store's log stream
+ * (procs/controller/stream.c), without sockets. A HELLO whose seq the log still
+ * covers (down to the record before the oldest kept) is fed from the log; one record
+ * further back, a new rule-store, or one ahead of the controller (an empty controller
+ * included) gets a snapshot. A snapshot, walked from one read transaction
+ * (snap_open, snap_next), holds every VPC and every rule, tombstones included, of the
+ * state at its seq, each VPC's rules before its VPC SNAPSHOT record, whatever commits
+ * meanwhile; SNAP_BEGIN counts the records that follow it.
+ */
+#include "procs/controller/db.c"
+#include "procs/controller/model.c"
+#include "procs/controller/stream.c"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdlib.h>
+
+#define RETENTION	20
+#define SNAP_MAX	256	/* records a test's snapshot holds at most */
+
+static char dir[64];
+static struct db db;
+static char err[512];
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+open_db(uint64_t retention)
+{
+	snprintf(dir, sizeof(dir), "/tmp/streamtest.%d", (int)getpid());
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cr_assert_eq(db_open(&db, dir, 1 << 26, retention, err, sizeof(err)), 0, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	db_close(&db);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(stream, .fini = teardown);
+
+static uint32_t
+ip4(const char *s)
+{
+	uint32_t ip;
+
+	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
+	return ip;
+}
+
+/* One change in its own transaction, which must succeed. */
+#define TXN(call)							\
+	do {								\
+		struct model_txn t_;					\
+		struct model_txn *t = &t_;				\
+		cr_assert_eq(model_begin(&db, 1, &t_), 0);		\
+		if ((call) < 0) {					\
+			snprintf(err, sizeof(err), "%s", t_.err);	\
+			model_abort(&t_);				\
+			cr_assert_fail("%s: %s", #call, err);		\
+		}							\
+		cr_assert_eq(model_finish(&t_), 0, "%s", t_.err);	\
+		model_release(&t_);					\
+	} while (0)
+
+static void
+vpc(const char *name, uint32_t vni, const char *net)
+{
+	struct addr_cidr c = { .net = ip4(net), .len = 16 };
+
+	TXN(model_vpc_create(t, name, vni, &c, 1, &(struct db_vpc){ 0 }));
+}
+
+static void
+vm(const char *name, const char *vpc_name, const char *ip)
+{
+	struct model_vm_args a = { .name = name, .vpc = vpc_name, .host = "h1",
+	    .ip = ip4(ip) };
+
+	TXN(model_vm_create(t, &a, &(struct db_vm){ 0 }));
+}
+
+static void
+world(void)
+{
+	TXN(model_host_create(t, "h1", ip4("192.168.0.1"), ADDR_KIND_VSWITCH,
+	    &(struct db_host){ 0 }));
+	vpc("blue", 100, "10.0.0.0");
+}
+
+/* VMs in blue, one a transaction, until seq reaches `seq`; returns how many. */
+static int
+grow_log_to(uint64_t seq)
+{
+	char name[24], ip[24];
+	int i;
+
+	for (i = 0; db.last_seq < seq; i++) {
+		snprintf(name, sizeof(name), "g%d", i);
+		snprintf(ip, sizeof(ip), "10.0.9.%d", i + 1);
+		vm(name, "blue", ip);
+	}
+	return i;
+}
+
+/*
+ * What a subscriber fed from the log after `last` gets: the log's records from last + 1,
+ * read as log_copy reads them. Returns how many, checking that they follow each other.
+ */
+static uint64_t
+log_after(uint64_t last)
+{
+	struct db_iter it;
+	MDB_txn *txn;
+	uint8_t after[8];
+	uint64_t n = 0, seq = last;
+
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		after[i] = (uint8_t)seq;
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_iter_open(txn, &db, DBI_LOG, NULL, 0, &it), 0);
+	cr_assert_eq(db_iter_seek(&it, after, 8), 0);
+	while (db_iter_next(&it) > 0) {
+		struct wire_msg m;
+
+		cr_assert_eq(db_get_u64be(it.key.mv_data), last + 1 + n, "the log has a hole");
+		cr_assert_eq(wire_decode(it.val.mv_data, it.val.mv_size, &m),
+		    (int)it.val.mv_size);
+		n++;
+	}
+	db_iter_close(&it);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+static bool
+in_log(uint64_t seq)
+{
+	MDB_txn *txn;
+	MDB_val k = { 8, (uint8_t[8]){ 0 } }, v;
+	int rc;
+
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		((uint8_t *)k.mv_data)[i] = (uint8_t)seq;
+	cr_assert_eq(db_read(&db, &txn), 0);
+	rc = mdb_get(txn, db.dbi[DBI_LOG], &k, &v);
+	mdb_txn_abort(txn);
+	cr_assert(rc == 0 || rc == MDB_NOTFOUND, "%s", mdb_strerror(rc));
+	return rc == 0;
+}
+
+Test(stream, a_subscriber_the_log_still_covers_gets_the_records_after_its_seq)
+{
+	uint64_t first, last;
+
+	open_db(RETENTION);
+	world();
+	grow_log_to(3 * RETENTION);
+	first = db.log_first;
+	last = db.last_seq;
+	cr_assert_gt(first, 2, "the log was trimmed");
+	cr_assert_eq(last - first + 1, RETENTION);
+	/* first - 1: the oldest seq a subscriber may hold and still resume from the log. */
+	uint64_t covered[] = { first - 1, first, (first + last) / 2, last - 1, last };
+
+	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+		cr_assert_not(needs_snapshot(&db, covered[i]), "seq %llu (log %llu..%llu)",
+		    (unsigned long long)covered[i], (unsigned long long)first,
+		    (unsigned long long)last);
+		cr_assert_eq(log_after(covered[i]), last - covered[i],
+		    "the log holds every record after %llu", (unsigned long long)covered[i]);
+	}
+}
+
+Test(stream, one_record_past_the_retention_gets_a_snapshot)
+{
+	open_db(RETENTION);
+	world();
+	grow_log_to(3 * RETENTION);
+	cr_assert_not(in_log(db.log_first - 1), "the record it needs next is gone");
+	cr_assert(in_log(db.log_first));
+	cr_assert(needs_snapshot(&db, db.log_first - 2));
+	cr_assert(needs_snapshot(&db, 1));
+	/* The same test while a subscriber is being fed (fill): it fell behind. */
+	cr_assert_not(log_holds_after(&db, db.log_first - 2));
+	cr_assert(log_holds_after(&db, db.log_first - 1));
+}
+
+Test(stream, a_new_subscriber_or_one_ahead_of_the_controller_gets_a_snapshot)
+{
+	open_db(RETENTION);
+	world();
+	cr_assert_eq(db.log_first, 1, "the whole log is kept");
+	cr_assert(needs_snapshot(&db, 0), "new: a snapshot, not the whole log");
+	cr_assert(needs_snapshot(&db, db.last_seq + 1), "ahead: our state was replaced");
+	cr_assert_not(needs_snapshot(&db, db.last_seq), "up to date: the live tail");
+}
+
+Test(stream, a_subscriber_ahead_of_an_empty_controller_gets_an_empty_snapshot)
+{
+	struct wire_msg m;
+	struct snap sn;
+
+	open_db(RETENTION);
+	cr_assert_eq(db.last_seq, 0);
+	cr_assert_not(needs_snapshot(&db, 0), "new on an empty log: the live tail from 1");
+	cr_assert(needs_snapshot(&db, 7), "its rules are no longer anywhere here");
+	cr_assert_eq(snap_open(&sn, &db, &m), 0);
+	cr_assert_eq(m.type, WIRE_SNAP_BEGIN);
+	cr_assert_eq(m.u.snap.seq, 0);
+	cr_assert_eq(m.u.snap.count, 0);
+	cr_assert_eq(snap_next(&sn, &db, &m), 0);
+	cr_assert_eq(m.type, WIRE_SNAP_END);
+	cr_assert_eq(m.u.snap.seq, 0);
+	cr_assert_null(sn.txn, "the snapshot closed itself");
+}
+
+/* Every record of a snapshot opened now, SNAP_BEGIN first, SNAP_END last. */
+static size_t
+snapshot(struct wire_msg *out, size_t max, void (*meanwhile)(void))
+{
+	struct snap sn;
+	size_t n = 1;
+	int r;
+
+	cr_assert_eq(snap_open(&sn, &db, &out[0]), 0);
+	while ((r = snap_next(&sn, &db, &out[n])) == 1) {
+		cr_assert_lt(++n, max);
+		if (n == 3 && meanwhile)
+			meanwhile();
+	}
+	cr_assert_eq(r, 0, "snap_next: %s", strerror(-r));
+	cr_assert_eq(out[n].type, WIRE_SNAP_END);
+	return n + 1;
+}
+
+static void
+commit_during_the_walk(void)
+{
+	vm("late", "blue", "10.0.0.99");
+	TXN(model_vm_delete(t, "a"));
+	TXN(model_vpc_delete(t, "empty"));
+}
+
+Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
+{
+	struct wire_msg m[SNAP_MAX];
+	struct db_vpc want_vpc[3];
+	const char *names[3] = { "blue", "green", "empty" };
+	const size_t want_rules[3] = { 3, 1, 0 };	/* a, b's tombstone, c; x; none */
+	struct db_iter it;
+	MDB_txn *txn;
+	uint64_t seq, nrules, seen_rules = 0;
+	size_t n, vpcs = 0, from = 1;
+	uint8_t buf[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+
+	open_db(RETENTION);
+	world();
+	vpc("green", 200, "10.1.0.0");
+	vpc("red", 300, "10.2.0.0");
+	vpc("empty", 400, "10.3.0.0");
+	vm("a", "blue", "10.0.0.1");
+	vm("b", "blue", "10.0.0.2");
+	vm("c", "blue", "10.0.0.3");
+	vm("x", "green", "10.1.0.1");
+	vm("r", "red", "10.2.0.1");
+	TXN(model_vm_delete(t, "b"));		/* a tombstone the snapshot must carry */
+	TXN(model_vm_delete(t, "r"));
+	TXN(model_vpc_delete(t, "red"));	/* gone: the snapshot must not hold it */
+
+	/* The state the snapshot must hold, read before anything commits meanwhile. */
+	seq = db.last_seq;
+	cr_assert_eq(db_read(&db, &txn), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(db_get_vpc(txn, &db, names[i], &want_vpc[i]), 0);
+	nrules = db_count(txn, &db, DBI_RULES);
+	cr_assert_eq(nrules, 4, "a, b's tombstone, c, x");
+
+	n = snapshot(m, SNAP_MAX, commit_during_the_walk);
+	cr_assert_gt(db.last_seq, seq, "commits happened during the walk");
+	cr_assert_eq(m[0].type, WIRE_SNAP_BEGIN);
+	cr_assert_eq(m[0].u.snap.seq, seq, "the state at the last seq when it began");
+	cr_assert_eq(m[0].u.snap.count, n - 2, "SNAP_BEGIN counts the records before END");
+	cr_assert_eq(m[n - 1].u.snap.seq, seq);
+
+	for (size_t i = 1; i < n - 1; i++) {
+		cr_assert_gt(wire_encode(&m[i], buf, sizeof(buf)), 0, "record %zu encodes", i);
+		if (m[i].type == WIRE_RULE) {
+			struct db_rule r;
+
+			cr_assert_eq(db_get_rule(txn, &db, m[i].u.rule.vni, m[i].u.rule.ip, &r), 0,
+			    "a rule the state at seq %llu does not have", (unsigned long long)seq);
+			cr_assert_eq(m[i].u.rule.op, r.op);
+			cr_assert_eq(m[i].u.rule.version, r.version);
+			cr_assert_eq(m[i].u.rule.vtep, r.vtep);
+			cr_assert_eq(m[i].u.rule.flags, r.flags);
+			cr_assert_eq(memcmp(m[i].u.rule.mac, r.mac, 6), 0);
+			seen_rules++;
+			continue;
+		}
+		cr_assert_eq(m[i].type, WIRE_VPC);
+		cr_assert_eq(m[i].u.vpc.op, WIRE_VPC_SNAPSHOT);
+		cr_assert_eq(m[i].u.vpc.seq, seq);
+		cr_assert_lt(vpcs, 3, "VPC %u: one too many", m[i].u.vpc.vni);
+		/* The VNI index walks VPCs in VNI order: blue, green, empty. */
+		cr_assert_eq(m[i].u.vpc.vni, want_vpc[vpcs].vni);
+		cr_assert_eq(m[i].u.vpc.gen, want_vpc[vpcs].gen);
+		cr_assert_eq(m[i].u.vpc.version, want_vpc[vpcs].version);
+		/* Its rules, all of them, came right before it. */
+		for (size_t j = from; j < i; j++)
+			cr_assert_eq(m[j].u.rule.vni, m[i].u.vpc.vni, "record %zu: another VPC",
+			    j);
+		cr_assert_eq(i - from, want_rules[vpcs], "VPC %u's rules", m[i].u.vpc.vni);
+		from = i + 1;
+		vpcs++;
+	}
+	cr_assert_eq(vpcs, 3, "every live VPC, the one without VMs too");
+	cr_assert_eq(seen_rules, nrules, "every rule, once (the tombstone included)");
+	/* And every rule of the state is in it: each one was matched, none twice (count). */
+	cr_assert_eq(db_iter_open(txn, &db, DBI_RULES, NULL, 0, &it), 0);
+	while (db_iter_next(&it) > 0) {
+		uint32_t vni = db_get_u32be(it.key.mv_data);
+		uint32_t ip = db_get_u32be((uint8_t *)it.key.mv_data + 4);
+		bool found = false;
+
+		for (size_t i = 1; i < n - 1 && !found; i++)
+			found = m[i].type == WIRE_RULE && m[i].u.rule.vni == vni &&
+			    m[i].u.rule.ip == ip;
+		cr_assert(found, "rule %u/%08x missing from the snapshot", vni, ip);
+	}
+	db_iter_close(&it);
+	mdb_txn_abort(txn);
+}
+
+Test(stream, a_snapshot_taken_after_trimming_still_holds_every_rule)
+{
+	struct wire_msg m[SNAP_MAX];
+	MDB_txn *txn;
+	uint64_t nrules, rules = 0;
+	size_t n;
+	int vms;
+
+	open_db(RETENTION);
+	world();
+	vms = grow_log_to(3 * RETENTION);
+	cr_assert_gt(db.log_first, 1);
+	cr_assert_eq(db_read(&db, &txn), 0);
+	nrules = db_count(txn, &db, DBI_RULES);
+	mdb_txn_abort(txn);
+	n = snapshot(m, SNAP_MAX, NULL);
+	for (size_t i = 1; i < n - 1; i++)
+		rules += m[i].type == WIRE_RULE;
+	cr_assert_eq(rules, nrules, "rules whose records left the log are in it");
+	cr_assert_eq(rules, (uint64_t)vms, "one rule a VM");
+}
