@@ -1,6 +1,7 @@
 /*
  * apply: see apply.h. Invariant: the seq the table records is a record whose effects,
- * and those of every record before it, are in the table.
+ * and those of every record before it, are in the table; `lag` is what the controller
+ * announced last (a record, a heartbeat, a SNAP_BEGIN) minus that seq.
  */
 #include "apply.h"
 #include "common/log.h"
@@ -80,6 +81,21 @@ ipset_clear(struct ipset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * The table is at its applied seq until a snapshot ends, so a snapshot in progress
+ * shows how far it still has to go. A table ahead of the snapshot holds another
+ * history (the controller's data was replaced): none of it counts.
+ */
+static void
+lag_update(struct apply *a)
+{
+	uint64_t have = table_applied_seq(a->t), want = a->c->controller_seq;
+
+	if (a->in_snap && have > a->snap_seq)
+		have = 0;
+	STATS_SET(a->c, lag, want > have ? want - have : 0);
+}
+
 struct apply *
 apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 {
@@ -92,6 +108,7 @@ apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 	a->c = c;
 	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	STATS_SET(c, applied_seq, table_applied_seq(t));
+	lag_update(a);
 	return a;
 }
 
@@ -129,7 +146,7 @@ applied(struct apply *a, uint64_t seq)
 	if (seq > a->c->controller_seq)
 		STATS_SET(a->c, controller_seq, seq);
 	STATS_SET(a->c, applied_seq, seq);
-	STATS_SET(a->c, lag, a->c->controller_seq - seq);
+	lag_update(a);
 	STATS_SET(a->c, rules, table_count(a->t));
 }
 
@@ -150,6 +167,7 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 	    .version = r->version };
 	int rc;
 
+	STATS_INC(a->c, records);
 	if (r->op == WIRE_RULE_SET) {
 		memcpy(tr.mac, r->mac, 6);
 		if (r->flags & WIRE_RULE_F_EXTERNAL)
@@ -257,6 +275,7 @@ snap_end(struct apply *a, uint64_t seq)
 	a->in_snap = false;
 	a->nsnap_vnis = 0;
 	applied(a, seq);
+	STATS_INC(a->c, snapshot_loads);
 	log_info("snapshot at seq %llu loaded: %u rules", (unsigned long long)seq,
 	    table_count(a->t));
 }
@@ -290,8 +309,12 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 	case WIRE_VPC_SNAPSHOT:
 		if (!a->in_snap)
 			return -EPROTO;
+		STATS_INC(a->c, records);
 		return snap_vpc_done(a, v);
+	default:
+		return -EPROTO;
 	}
+	STATS_INC(a->c, records);
 	applied(a, v->seq);
 	return 0;
 }
@@ -299,7 +322,6 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 int
 apply_msg(struct apply *a, const struct wire_msg *m)
 {
-	STATS_INC(a->c, records);
 	switch (m->type) {
 	case WIRE_RULE:
 		return apply_rule(a, &m->u.rule);
@@ -314,7 +336,9 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->snap_seq = m->u.snap.seq;
 		a->nsnap_vnis = 0;
 		ipset_clear(&a->seen);
-		STATS_INC(a->c, snapshot_loads);
+		/* The state at this seq is the controller's newest (it may be below ours). */
+		STATS_SET(a->c, controller_seq, a->snap_seq);
+		lag_update(a);
 		return 0;
 	case WIRE_SNAP_END:
 		if (!a->in_snap || m->u.snap.seq != a->snap_seq)
@@ -322,9 +346,9 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		snap_end(a, m->u.snap.seq);
 		return 0;
 	case WIRE_HEARTBEAT:
+		STATS_INC(a->c, heartbeats);
 		STATS_SET(a->c, controller_seq, m->u.heartbeat_seq);
-		STATS_SET(a->c, lag, m->u.heartbeat_seq > apply_seq(a) && !a->in_snap ?
-		    m->u.heartbeat_seq - apply_seq(a) : 0);
+		lag_update(a);
 		return 0;
 	default:
 		return -EPROTO;

@@ -1,5 +1,7 @@
 /*
- * The rule-store's counters, declared once (shm/stats.h).
+ * The rule-store's counters, declared once (shm/stats.h). COUNTERs carry on across a
+ * restart (the stats segment keeps them, as it does every process's); GAUGEs say what
+ * is true now and are set again at start.
  */
 #ifndef RULE_STORE_COUNTERS_H
 #define RULE_STORE_COUNTERS_H
@@ -7,7 +9,7 @@
 #include "shm/stats.h"
 
 #define RULE_STORE_COUNTERS(X)						\
-	X(records,         COUNTER, "records applied from the controller")	\
+	X(records,         COUNTER, "RULE and VPC records applied (log and snapshots)") \
 	X(rules_set,       COUNTER, "rules set in the table")			\
 	X(rules_deleted,   COUNTER, "rules deleted (tombstones) in the table")	\
 	X(rules_stale,     COUNTER, "rule records the table already had (replays)") \
@@ -15,16 +17,17 @@
 	X(vnis_advanced,   COUNTER, "VPC versions applied")			\
 	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller)")	\
 	X(vnis_rebased,    COUNTER, "VPCs whose history restarted (snapshot, reset)") \
-	X(snapshot_loads,  COUNTER, "snapshots loaded")				\
+	X(snapshot_loads,  COUNTER, "snapshots loaded whole (up to their SNAP_END)") \
 	X(snapshot_drops,  COUNTER, "rules dropped because a snapshot lacked them") \
 	X(ring_drops,      COUNTER, "VNI advances dropped: syncd's ring was full") \
-	X(reconnects,      COUNTER, "connections to a controller made")		\
+	X(heartbeats,      COUNTER, "heartbeats received: the controller had nothing new") \
+	X(reconnects,      COUNTER, "connections made after the first of each start") \
 	X(connect_fails,   COUNTER, "connection attempts that failed")		\
 	X(timeouts,        COUNTER, "connections closed: the controller went silent") \
 	X(malformed,       COUNTER, "connections closed: a malformed record")	\
 	X(applied_seq,     GAUGE,   "last log record applied")			\
 	X(controller_seq,  GAUGE,   "newest log record the controller announced") \
-	X(lag,             GAUGE,   "records behind the controller")		\
+	X(lag,             GAUGE,   "seqs behind the controller (a snapshot: until its end)") \
 	X(connected,       GAUGE,   "1 while connected to a controller")	\
 	X(rules,           GAUGE,   "rules and tombstones in the table")
 STATS_DECLARE(rule_store, RULE_STORE_COUNTERS)

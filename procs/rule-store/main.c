@@ -6,6 +6,7 @@
  *	vpcfwd-rule-store [-n] -c FILE		(-n: check the configuration, exit)
  */
 #include "apply.h"
+#include "conncount.h"
 #include "counters.h"
 #include "common/clock.h"
 #include "common/conf.h"
@@ -33,6 +34,7 @@ struct state {
 	const char *node;
 	struct stats stats;
 	struct rule_store_counters *c;
+	struct subscriber_counters seen;	/* the subscriber's, at the last tick */
 	struct loop_timer tick;
 };
 
@@ -42,15 +44,9 @@ tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
 
-	const struct subscriber_counters *sc = subscriber_counters(s->sub);
-
 	table_maintain(s->t);
 	STATS_SET(s->c, rules, table_count(s->t));
-	STATS_SET(s->c, reconnects, sc->connects);
-	STATS_SET(s->c, connect_fails, sc->connect_fails);
-	STATS_SET(s->c, timeouts, sc->timeouts);
-	STATS_SET(s->c, malformed, sc->malformed);
-	STATS_SET(s->c, connected, sc->connected);
+	conncount_fold(s->c, &s->seen, subscriber_counters(s->sub));
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
@@ -155,6 +151,7 @@ main(int argc, char **argv)
 	    (unsigned long long)table_applied_seq(s.t), cp.naddrs);
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
+	conncount_fold(s.c, &s.seen, subscriber_counters(s.sub));
 	subscriber_free(s.sub);
 	apply_free(s.a);
 	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */

@@ -1,0 +1,402 @@
+/*
+ * rule_store_test: the rule-store applying the controller's log stream to a gateway
+ * table (procs/rule-store/apply.c), records handed in directly, no socket; and its
+ * connection counters (conncount.c). A snapshot applied over a table holding rules and
+ * a VPC the controller no longer has leaves exactly the snapshot's state: rules it
+ * lacks deleted, each VPC's history restarted at its version, vanished VPCs flushed,
+ * syncd told of each; the applied seq moves only at SNAP_END, so an abandoned snapshot
+ * moves nothing. `records` counts RULE and VPC records, not heartbeats or snapshot
+ * markers; `lag` stays honest while a snapshot loads; counters carry on across a
+ * restart, and a start's first connection is no reconnect.
+ */
+#include "procs/rule-store/apply.c"
+#include "procs/rule-store/conncount.c"
+#include "common/addr.h"
+#include "tests/unit/ut.h"
+
+#include <criterion/criterion.h>
+
+#define G1	0x0a0a0001u
+#define G2	0x0b0b0002u
+#define G3	0x0c0c0003u
+
+static struct table *t;
+static struct ring ring;
+static struct rule_store_counters c;
+static struct apply *a;
+
+static void
+setup(void)
+{
+	struct table_params p;
+	char err[512];
+
+	ut_init();
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = 4096;
+	p.max_vnis = 64;
+	p.max_readers = 4;
+	cr_assert_eq(table_create(&t, ut_node(), "rule-store", &p, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(vni_advance_ring_create(&ring, ut_node(), "rule-store",
+	    EV_VNI_ADVANCE_RING, 256, 0), 0, "%s", ring.seg.err);
+	memset(&c, 0, sizeof(c));
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+}
+
+static void
+teardown(void)
+{
+	apply_free(a);
+	table_close(t);
+	ring_close(&ring);
+	ut_fini();
+}
+
+TestSuite(rule_store, .init = setup, .fini = teardown);
+
+static uint32_t
+ip4(const char *s)
+{
+	uint32_t ip;
+
+	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
+	return ip;
+}
+
+/* A SET's MAC and VTEP come from `who`, so a rule from another state shows. */
+static struct wire_msg
+rule(uint64_t seq, uint32_t vni, const char *ip, uint64_t version, uint8_t who)
+{
+	struct wire_msg m = { .type = WIRE_RULE };
+
+	m.u.rule = (struct wire_rule){ .seq = seq, .vni = vni, .ip = ip4(ip),
+	    .vtep = 0xc0a80000u + who, .op = WIRE_RULE_SET, .version = version,
+	    .mac = { 0x02, 0, 0, 0, 0, who } };
+	return m;
+}
+
+static struct wire_msg
+tomb(uint64_t seq, uint32_t vni, const char *ip, uint64_t version)
+{
+	struct wire_msg m = { .type = WIRE_RULE };
+
+	m.u.rule = (struct wire_rule){ .seq = seq, .vni = vni, .ip = ip4(ip),
+	    .op = WIRE_RULE_DEL, .version = version };
+	return m;
+}
+
+static struct wire_msg
+vpc(uint64_t seq, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op)
+{
+	struct wire_msg m = { .type = WIRE_VPC };
+
+	m.u.vpc = (struct wire_vpc){ .seq = seq, .vni = vni, .gen = gen, .version = version,
+	    .op = op };
+	return m;
+}
+
+static struct wire_msg
+snap(uint8_t type, uint64_t seq, uint64_t count)
+{
+	return (struct wire_msg){ .type = type, .u.snap = { .seq = seq, .count = count } };
+}
+
+static struct wire_msg
+heartbeat(uint64_t seq)
+{
+	return (struct wire_msg){ .type = WIRE_HEARTBEAT, .u.heartbeat_seq = seq };
+}
+
+#define APPLY(msg)							\
+	do {								\
+		struct wire_msg m_ = (msg);				\
+		int rc_ = apply_msg(a, &m_);				\
+		cr_assert_eq(rc_, 0, "%s: %s", #msg, strerror(-rc_));	\
+	} while (0)
+
+/* The rule the table holds for (vni, ip) is the SET from `who` at version. */
+static void
+assert_rule(uint32_t vni, const char *ip, uint64_t version, uint8_t who)
+{
+	struct table_rule r;
+
+	cr_assert(table_lookup(t, vni, ip4(ip), &r), "no rule %u/%s", vni, ip);
+	cr_assert_eq(r.version, version, "%u/%s at version %llu", vni, ip,
+	    (unsigned long long)r.version);
+	cr_assert_eq(r.vtep, 0xc0a80000u + who, "%u/%s: another VTEP", vni, ip);
+	cr_assert_eq(r.mac[5], who, "%u/%s: another MAC", vni, ip);
+}
+
+/*
+ * The log of a gateway that was then away: VPC 100 (gen G1) with .1 .2 .3, .1 moved at
+ * version 2; VPC 200 (gen G2) with one rule. Applied up to seq 10.
+ */
+static void
+log_before_going_away(void)
+{
+	APPLY(vpc(1, 100, G1, 0, WIRE_VPC_ADVANCE));
+	APPLY(rule(2, 100, "10.0.0.1", 1, 1));
+	APPLY(rule(3, 100, "10.0.0.2", 1, 1));
+	APPLY(rule(4, 100, "10.0.0.3", 1, 1));
+	APPLY(vpc(5, 100, G1, 1, WIRE_VPC_ADVANCE));
+	APPLY(vpc(6, 200, G2, 0, WIRE_VPC_ADVANCE));
+	APPLY(rule(7, 200, "10.1.0.1", 1, 1));
+	APPLY(vpc(8, 200, G2, 1, WIRE_VPC_ADVANCE));
+	APPLY(rule(9, 100, "10.0.0.1", 2, 2));
+	APPLY(vpc(10, 100, G1, 2, WIRE_VPC_ADVANCE));
+	cr_assert_eq(apply_seq(a), 10);
+	cr_assert_eq(table_live(t), 4);
+}
+
+static void
+assert_applied(uint64_t seq, const char *when)
+{
+	cr_assert_eq(table_applied_seq(t), seq, "%s: the table's applied seq", when);
+	cr_assert_eq(c.applied_seq, seq, "%s: the applied_seq gauge", when);
+}
+
+/* Pop what the rule-store told syncd; true when (vni, gen, version) was among it. */
+static struct ev_vni_advance told[64];
+static uint32_t ntold;
+
+static bool
+was_told(uint32_t vni, uint32_t gen, uint64_t version)
+{
+	ntold += vni_advance_ring_pop(&ring, told + ntold, 64 - ntold);
+	for (uint32_t i = 0; i < ntold; i++)
+		if (told[i].vni == vni && told[i].gen == gen && told[i].version == version)
+			return true;
+	return false;
+}
+
+Test(rule_store, a_snapshot_over_extra_rules_and_a_vpc_leaves_exactly_its_state)
+{
+	struct table_vni_info vi;
+	uint64_t versions[8];
+	uint64_t records;
+
+	log_before_going_away();
+	records = c.records;
+	/*
+	 * Meanwhile at the controller: .2 changed at version 4, .3 was deleted and its
+	 * tombstone trimmed, .4 appeared at 5, .5 came and went (a tombstone at 3); VPC 200
+	 * was deleted; VPC 300 was made. The log no longer reaches seq 10: a snapshot.
+	 */
+	APPLY(snap(WIRE_SNAP_BEGIN, 50, 7));
+	assert_applied(10, "after SNAP_BEGIN");
+	APPLY(rule(9, 100, "10.0.0.1", 2, 2));		/* what the table has: stale */
+	APPLY(rule(30, 100, "10.0.0.2", 4, 3));
+	APPLY(tomb(25, 100, "10.0.0.5", 3));
+	APPLY(rule(40, 100, "10.0.0.4", 5, 3));
+	assert_applied(10, "amid a VPC's rules");
+	APPLY(vpc(50, 100, G1, 5, WIRE_VPC_SNAPSHOT));
+	assert_applied(10, "after a VPC of the snapshot");
+	APPLY(rule(45, 300, "10.2.0.1", 1, 4));
+	APPLY(vpc(50, 300, G3, 1, WIRE_VPC_SNAPSHOT));
+	assert_applied(10, "with every VPC in, before SNAP_END");
+	cr_assert(table_lookup(t, 200, ip4("10.1.0.1"), &(struct table_rule){ 0 }),
+	    "VPC 200 stays until the snapshot is known whole");
+	APPLY(snap(WIRE_SNAP_END, 50, 0));
+	assert_applied(50, "after SNAP_END");
+
+	/* Exactly the snapshot's rules: these four and nothing else. */
+	assert_rule(100, "10.0.0.1", 2, 2);
+	assert_rule(100, "10.0.0.2", 4, 3);
+	assert_rule(100, "10.0.0.4", 5, 3);
+	assert_rule(300, "10.2.0.1", 1, 4);
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.3"), &(struct table_rule){ 0 }),
+	    "a rule the snapshot lacks is deleted");
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.5"), &(struct table_rule){ 0 }));
+	cr_assert_not(table_lookup(t, 200, ip4("10.1.0.1"), &(struct table_rule){ 0 }),
+	    "a VPC the snapshot lacks is flushed");
+	cr_assert_eq(table_live(t), 4);
+
+	/* Each VPC at the snapshot's (gen, version), its history restarted there. */
+	cr_assert_eq(table_vni_get(t, 100, &vi), 0);
+	cr_assert_eq(vi.gen, G1);
+	cr_assert_eq(vi.version, 5);
+	cr_assert_eq(table_vni_versions(t, 100, versions, 8), 1, "only the snapshot's version");
+	cr_assert_eq(versions[0], 5);
+	cr_assert_eq(table_vni_check(t, 100, G1, 2), TABLE_V_RELEARN,
+	    "a learner at a version this table never saw whole relearns");
+	cr_assert_eq(table_vni_check(t, 100, G1, 5), TABLE_V_VALID);
+	cr_assert_eq(table_vni_get(t, 300, &vi), 0);
+	cr_assert_eq(vi.gen, G3);
+	cr_assert_eq(vi.version, 1);
+	if (table_vni_get(t, 200, &vi) == 0)
+		cr_assert_eq(vi.live + vi.tombs, 0, "VPC 200 holds nothing");
+
+	/* syncd heard of each, and the counters say what happened. */
+	cr_assert(was_told(100, G1, 5));
+	cr_assert(was_told(300, G3, 1));
+	cr_assert(was_told(200, G2, 0), "the flush of VPC 200");
+	cr_assert_eq(c.records - records, 7, "5 RULE and 2 VPC records");
+	cr_assert_eq(c.snapshot_loads, 1);
+	cr_assert_eq(c.snapshot_drops, 1, "10.0.0.3");
+	cr_assert_eq(c.vnis_flushed, 1);
+	cr_assert_eq(c.vnis_rebased, 2);
+	cr_assert_eq(c.rules_stale, 1, "10.0.0.1 replayed");
+	cr_assert_eq(c.lag, 0);
+	cr_assert_eq(c.controller_seq, 50);
+
+	/* The live tail goes on from the snapshot's seq. */
+	APPLY(rule(51, 100, "10.0.0.3", 6, 5));
+	APPLY(vpc(52, 100, G1, 6, WIRE_VPC_ADVANCE));
+	assert_applied(52, "the live tail");
+	assert_rule(100, "10.0.0.3", 6, 5);
+}
+
+Test(rule_store, an_abandoned_snapshot_moves_nothing_and_is_not_counted_loaded)
+{
+	log_before_going_away();
+	APPLY(snap(WIRE_SNAP_BEGIN, 50, 3));
+	APPLY(rule(30, 100, "10.0.0.2", 4, 3));
+	apply_reset(a);			/* the connection ended */
+	assert_applied(10, "after the snapshot was abandoned");
+	cr_assert_eq(c.snapshot_loads, 0, "begun, not loaded");
+	cr_assert(table_lookup(t, 100, ip4("10.0.0.3"), &(struct table_rule){ 0 }),
+	    "nothing the snapshot lacked was deleted");
+	cr_assert(table_lookup(t, 200, ip4("10.1.0.1"), &(struct table_rule){ 0 }));
+	/* Asked again from seq 10: a new snapshot is welcome. */
+	APPLY(snap(WIRE_SNAP_BEGIN, 51, 0));
+	APPLY(snap(WIRE_SNAP_END, 51, 0));
+	assert_applied(51, "the second snapshot");
+	cr_assert_eq(c.snapshot_loads, 1);
+	cr_assert_eq(table_live(t), 0, "an empty snapshot: the controller holds nothing");
+}
+
+Test(rule_store, records_out_of_place_in_a_snapshot_are_refused)
+{
+	struct wire_msg m;
+
+	log_before_going_away();
+	m = vpc(11, 100, G1, 3, WIRE_VPC_SNAPSHOT);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "a VPC SNAPSHOT outside a snapshot");
+	m = snap(WIRE_SNAP_END, 11, 0);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "SNAP_END outside a snapshot");
+	APPLY(snap(WIRE_SNAP_BEGIN, 50, 1));
+	m = snap(WIRE_SNAP_BEGIN, 50, 1);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "a snapshot inside a snapshot");
+	m = vpc(50, 100, G1, 3, WIRE_VPC_ADVANCE);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "a log record inside a snapshot");
+	m = snap(WIRE_SNAP_END, 49, 0);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "the end of another snapshot");
+	assert_applied(10, "after refused records");
+}
+
+Test(rule_store, records_counts_rule_and_vpc_records_not_heartbeats_or_markers)
+{
+	for (int i = 0; i < 100; i++)
+		APPLY(heartbeat(0));
+	cr_assert_eq(c.records, 0, "an idle gateway applies nothing");
+	cr_assert_eq(c.heartbeats, 100);
+	APPLY(snap(WIRE_SNAP_BEGIN, 0, 0));
+	APPLY(snap(WIRE_SNAP_END, 0, 0));
+	cr_assert_eq(c.records, 0, "an empty snapshot holds no record");
+	cr_assert_eq(c.snapshot_loads, 1);
+	log_before_going_away();
+	cr_assert_eq(c.records, 10);
+	APPLY(heartbeat(10));
+	cr_assert_eq(c.records, 10);
+	cr_assert_eq(c.heartbeats, 101);
+	cr_assert_eq(c.rules_set, 5);
+	cr_assert_eq(c.vnis_advanced, 5);
+}
+
+Test(rule_store, lag_stays_honest_while_a_snapshot_loads)
+{
+	log_before_going_away();
+	cr_assert_eq(c.lag, 0);
+	APPLY(heartbeat(25));
+	cr_assert_eq(c.lag, 15, "heartbeat 25, applied 10");
+	cr_assert_eq(c.controller_seq, 25);
+	/* Behind the retention: the snapshot is at seq 1000, the table at 10 until its end. */
+	APPLY(snap(WIRE_SNAP_BEGIN, 1000, 2));
+	cr_assert_eq(c.controller_seq, 1000);
+	cr_assert_eq(c.lag, 990, "the snapshot's seq minus the seq applied");
+	APPLY(rule(999, 100, "10.0.0.1", 9, 9));
+	APPLY(vpc(1000, 100, G1, 9, WIRE_VPC_SNAPSHOT));
+	cr_assert_eq(c.lag, 990, "still behind until SNAP_END");
+	APPLY(snap(WIRE_SNAP_END, 1000, 0));
+	cr_assert_eq(c.lag, 0);
+	cr_assert_eq(c.applied_seq, 1000);
+}
+
+Test(rule_store, lag_counts_nothing_of_a_table_ahead_of_a_replaced_controller)
+{
+	log_before_going_away();
+	/* The controller's data was replaced: its newest seq is 4, below ours. */
+	APPLY(snap(WIRE_SNAP_BEGIN, 4, 2));
+	cr_assert_eq(c.controller_seq, 4, "what the controller says now, lower or not");
+	cr_assert_eq(c.lag, 4, "the table holds another history: all of seq 4 is to come");
+	APPLY(rule(3, 100, "10.0.0.1", 9, 9));
+	APPLY(vpc(4, 100, G1, 9, WIRE_VPC_SNAPSHOT));
+	assert_applied(10, "before SNAP_END");
+	APPLY(snap(WIRE_SNAP_END, 4, 0));
+	assert_applied(4, "the controller's seq, below the one before");
+	cr_assert_eq(c.lag, 0);
+	APPLY(heartbeat(4));
+	cr_assert_eq(c.lag, 0);
+}
+
+Test(rule_store, counters_carry_on_across_a_restart_and_gauges_start_again)
+{
+	log_before_going_away();
+	APPLY(heartbeat(12));
+	cr_assert_eq(c.records, 10);
+	/* The process restarts: the table and the stats segment keep their contents. */
+	apply_free(a);
+	c.applied_seq = 0;
+	c.lag = 0;
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_eq(c.records, 10, "records carries on");
+	cr_assert_eq(c.heartbeats, 1);
+	cr_assert_eq(c.applied_seq, 10, "the gauge from the table");
+	cr_assert_eq(c.lag, 2, "behind the last seq the controller announced");
+	APPLY(rule(11, 100, "10.0.0.9", 3, 1));
+	APPLY(vpc(12, 100, G1, 3, WIRE_VPC_ADVANCE));
+	cr_assert_eq(c.records, 12);
+	cr_assert_eq(c.lag, 0);
+}
+
+Test(rule_store, connection_counters_carry_on_and_a_first_connection_is_no_reconnect)
+{
+	struct subscriber_counters seen = { 0 }, now = { 0 };
+
+	/* A start: the first connection fails twice, then succeeds. */
+	now.connect_fails = 2;
+	conncount_fold(&c, &seen, &now);
+	now.connects = 1;
+	now.connected = 1;
+	conncount_fold(&c, &seen, &now);
+	cr_assert_eq(c.reconnects, 0, "the first connection is no reconnect");
+	cr_assert_eq(c.connect_fails, 2);
+	cr_assert_eq(c.connected, 1);
+	/* It goes silent, then a record is refused: two reconnections. */
+	now.timeouts = 1;
+	now.malformed = 1;
+	now.connects = 3;
+	conncount_fold(&c, &seen, &now);
+	conncount_fold(&c, &seen, &now);	/* a tick with nothing new adds nothing */
+	cr_assert_eq(c.reconnects, 2);
+	cr_assert_eq(c.timeouts, 1);
+	cr_assert_eq(c.malformed, 1);
+
+	/* A restart: the subscriber counts from 0 again, the segment does not. */
+	memset(&seen, 0, sizeof(seen));
+	now = (struct subscriber_counters){ .connects = 1, .connected = 1 };
+	conncount_fold(&c, &seen, &now);
+	cr_assert_eq(c.reconnects, 2, "a start's first connection is no reconnect");
+	cr_assert_eq(c.connect_fails, 2, "kept across the restart");
+	cr_assert_eq(c.timeouts, 1);
+	cr_assert_eq(c.malformed, 1);
+	now.connects = 2;
+	now.connect_fails = 1;
+	conncount_fold(&c, &seen, &now);
+	cr_assert_eq(c.reconnects, 3);
+	cr_assert_eq(c.connect_fails, 3);
+	now.connected = 0;
+	conncount_fold(&c, &seen, &now);
+	cr_assert_eq(c.connected, 0, "a gauge: as it is now");
+}
