@@ -114,6 +114,30 @@ addr_ip4_parse(const char *s, uint32_t *ip)
 	return 0;
 }
 
+int
+addr_uint_parse(const char *s, uint64_t *v)
+{
+	uint64_t n = 0;
+	bool over = false;
+	const char *p;
+
+	if (s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1] != '\0'))
+		return -EINVAL;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			over = true;
+		n = n * 10 + d;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	if (over)
+		return -ERANGE;
+	*v = n;
+	return 0;
+}
+
 static int
 hexval(char ch)
 {
@@ -241,6 +265,72 @@ addr_ip4_check(const char *arg, const char *s, uint32_t *ip, char *err)
 	if (addr_ip4_parse(s, ip) < 0)
 		return fail(err, "%s must be a dotted IPv4 address (e.g. 10.0.0.5), not %s", arg,
 		    quote(q, s));
+	return 0;
+}
+
+int
+addr_vtep_valid(const char *arg, uint32_t ip, char *err)
+{
+	char s[ADDR_IP4_STRLEN];
+	const char *why = NULL;
+
+	if (ip >> 24 == 0)
+		why = "in 0.0.0.0/8 (\"this network\")";
+	else if (ip >> 28 == 0xe)
+		why = "a multicast address";
+	else if (ip == UINT32_MAX)
+		why = "the broadcast address";
+	else if (ip >> 28 == 0xf)
+		why = "a reserved address (240.0.0.0/4)";
+	if (why)
+		return fail(err, "%s %s is %s, not a host's", arg, addr_ip4_format(ip, s), why);
+	return 0;
+}
+
+int
+addr_vtep_check(const char *arg, const char *s, uint32_t *ip, char *err)
+{
+	uint32_t v = 0;
+
+	if (addr_ip4_check(arg, s, &v, err) < 0 || addr_vtep_valid(arg, v, err) < 0)
+		return -EINVAL;
+	*ip = v;
+	return 0;
+}
+
+int
+addr_host_check(const char *arg, uint32_t ip, const struct addr_cidr *c, char *err)
+{
+	char s[ADDR_IP4_STRLEN], cs[ADDR_CIDR_STRLEN];
+	uint32_t m = mask(c->len);
+
+	/* A /31 (RFC 3021) or a /32 has no network and no broadcast address. */
+	if (c->len > 30 || !addr_cidr_contains(c, ip))
+		return 0;
+	if ((ip & ~m) == 0)
+		return fail(err, "%s %s is the network address of %s", arg,
+		    addr_ip4_format(ip, s), addr_cidr_format(c, cs));
+	if ((ip & ~m) == ~m)
+		return fail(err, "%s %s is the broadcast address of %s", arg,
+		    addr_ip4_format(ip, s), addr_cidr_format(c, cs));
+	return 0;
+}
+
+int
+addr_uint_check(const char *arg, const char *s, uint64_t min, uint64_t max, uint64_t *v,
+    char *err)
+{
+	char q[QUOTE_MAX + 1];
+	uint64_t n = 0;
+	int rc = addr_uint_parse(s, &n);
+
+	if (rc == -EINVAL)
+		return fail(err, "%s must be a decimal number (no sign, no leading zero), not %s",
+		    arg, quote(q, s));
+	if (rc < 0 || n < min || n > max)
+		return fail(err, "%s must be %llu..%llu, not %s", arg, (unsigned long long)min,
+		    (unsigned long long)max, quote(q, s));
+	*v = n;
 	return 0;
 }
 

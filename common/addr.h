@@ -38,6 +38,12 @@ enum addr_kind { ADDR_KIND_VSWITCH, ADDR_KIND_EXTERNAL };
 
 /* Syntax alone: 0, or -EINVAL. */
 int addr_ip4_parse(const char *s, uint32_t *ip);
+/*
+ * A number as the tools take it: "0", or a digit 1..9 and more digits; no sign, no
+ * leading zero, no blanks, nothing after (as in an address's parts). Up to UINT64_MAX;
+ * past it, -ERANGE (the syntax was right, the value is too large).
+ */
+int addr_uint_parse(const char *s, uint64_t *v);
 int addr_mac_parse(const char *s, uint8_t mac[6]);
 /* "a.b.c.d/len" with len 0..32; the host bits are not checked here. */
 int addr_cidr_parse(const char *s, struct addr_cidr *c);
@@ -64,6 +70,29 @@ bool addr_cidr_overlaps(const struct addr_cidr *a, const struct addr_cidr *b);
  * holds anything but printable ASCII, so err is always one printable line.
  */
 int addr_ip4_check(const char *arg, const char *s, uint32_t *ip, char *err);
+/*
+ * A host's VTEP: a dotted IPv4 address that can be one host's unicast address on the
+ * underlay. Refused: 0.0.0.0/8 ("this network"), 224.0.0.0/4 (multicast), 240.0.0.0/4
+ * (reserved; 255.255.255.255, the broadcast, among them), each in its own words:
+ * "vtep 224.0.0.1 is a multicast address, not a host's". Loopback (127.0.0.0/8) is
+ * allowed: tests and benchmarks run a whole cluster on one machine that way.
+ */
+int addr_vtep_check(const char *arg, const char *s, uint32_t *ip, char *err);
+/* The same rule for an address already parsed. */
+int addr_vtep_valid(const char *arg, uint32_t ip, char *err);
+/*
+ * A VM's address in c, the VPC prefix that holds it: neither c's network address (host
+ * bits all zero) nor its broadcast address (all one): "ip 10.0.0.0 is the network
+ * address of 10.0.0.0/16".
+ */
+int addr_host_check(const char *arg, uint32_t ip, const struct addr_cidr *c, char *err);
+/*
+ * A number argument given as text (vpcfwdctl's --vni, --batch): addr_uint_parse's
+ * syntax, "vni must be a decimal number (no sign, no leading zero), not 0300", then
+ * min..max, "vni must be 1..16777215, not 0" (the words of addr_vni_check).
+ */
+int addr_uint_check(const char *arg, const char *s, uint64_t min, uint64_t max, uint64_t *v,
+    char *err);
 /* Unicast (the low bit of the first byte clear) and not all zero. */
 int addr_mac_check(const char *arg, const char *s, uint8_t mac[6], char *err);
 /* One of a VPC's prefixes: /8../30, host bits zero. */

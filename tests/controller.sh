@@ -123,7 +123,10 @@ assert b[1]["op"] == "del" and b[1]["ip"] == "172.16.0.7", b
     <"$T_OUT/feed.out")
 echo "binding feed: host1's snapshot, a VM bound, then moved away"
 
-# 2. Bad invocations: one line each, non-zero, nothing changed.
+# 2. Bad invocations: one line each, non-zero, nothing changed. web3's MAC is the one
+# 10.0.0.7 would get by default.
+"${CTL[@]}" vm create web3 --vpc blue --ip 10.0.0.20 --host host1 --mac 02:00:0a:00:00:07 \
+    >/dev/null
 state()
 {
 	{
@@ -176,12 +179,57 @@ vm delete nosuch|unknown VM nosuch
 rule list blue 10.9.0.1|outside
 rule list nosuch|unknown VPC nosuch
 vm frobnicate|frobnicate
+host create host3 --vtep 0.0.0.0|vtep 0.0.0.0 is in 0.0.0.0/8 ("this network"), not a host's
+host create host3 --vtep 0.1.2.3|vtep 0.1.2.3 is in 0.0.0.0/8
+host create host3 --vtep 224.0.0.1|vtep 224.0.0.1 is a multicast address, not a host's
+host create host3 --vtep 239.1.2.3 --kind external|vtep 239.1.2.3 is a multicast address
+host create host3 --vtep 240.0.0.1|vtep 240.0.0.1 is a reserved address (240.0.0.0/4), not a host's
+host create host3 --vtep 255.255.255.255|vtep 255.255.255.255 is the broadcast address, not a host's
+vm create x --vpc blue --ip 10.0.0.0 --host host1|ip 10.0.0.0 is the network address of 10.0.0.0/16
+vm create x --vpc blue --ip 10.0.255.255 --host host1|ip 10.0.255.255 is the broadcast address of 10.0.0.0/16
+vm create x --vpc red --ip 172.16.0.255 --host host1|ip 172.16.0.255 is the broadcast address of 172.16.0.0/24
+vm create x --vpc red --ip 172.16.0.0 --host host1|ip 172.16.0.0 is the network address of 172.16.0.0/24
+vm create x --vpc blue --ip 10.0.0.7 --host host1|mac 02:00:0a:00:00:07 (the default for 10.0.0.7) is VM web3's in VPC blue; give --mac
+vm create x --vpc blue --ip 10.0.0.9 --host host1 --mac 02:00:0a:00:00:07|mac 02:00:0a:00:00:07 is VM web3's in VPC blue
+vpc create green --vni 0300 --cidr 10.1.0.0/16|vni must be a decimal number (no sign, no leading zero), not 0300
+vpc create green --vni -300 --cidr 10.1.0.0/16|vni must be a decimal number (no sign, no leading zero), not -300
+vpc create green --vni 300x --cidr 10.1.0.0/16|vni must be a decimal number (no sign, no leading zero), not 300x
+vpc create green --vni 99999999999999999999 --cidr 10.1.0.0/16|vni must be 1..16777215, not 99999999999999999999
+import --batch 010 /dev/null|batch must be a decimal number (no sign, no leading zero), not 010
+import --batch 0 /dev/null|batch must be 1..100000, not 0
+EOF
+# The API refuses the same, whoever the client: these never pass through vpcfwdctl's checks.
+python3 - "$SOCK" <<'EOF' || t_fail "the control API accepted a bad request"
+import sys
+sys.path.insert(0, "tests/py")
+from ctlapi import Api
+api = Api(sys.argv[1])
+vm = dict(vpc="blue", host="host1")
+for req, want in [
+    (dict(op="host.create", name="host3", vtep="224.0.0.1"),
+     "vtep 224.0.0.1 is a multicast address, not a host's"),
+    (dict(op="host.create", name="host3", vtep="0.0.0.0", kind="external"),
+     "vtep 0.0.0.0 is in 0.0.0.0/8 (\"this network\"), not a host's"),
+    (dict(op="vm.create", name="x", ip="10.0.255.255", **vm),
+     "ip 10.0.255.255 is the broadcast address of 10.0.0.0/16"),
+    (dict(op="vm.import", vms=[dict(name="x", ip="10.0.0.9", **vm),
+                               dict(name="y", ip="10.0.0.0", **vm)]),
+     "vms[1]: ip 10.0.0.0 is the network address of 10.0.0.0/16"),
+    (dict(op="vm.import", vms=[dict(name="x", ip="10.0.0.7", **vm)]),
+     "vms[0]: mac 02:00:0a:00:00:07 (the default for 10.0.0.7) is VM web3's in VPC blue; "
+     "give --mac"),
+    (dict(op="vpc.create", name="green", vni=-300, cidrs=["10.1.0.0/16"]),
+     "vni must be 1..16777215, not -300"),
+]:
+    r = api.call(**req)
+    if r["ok"] or r["error"] != want:
+        sys.exit("%s: %s, not %r" % (req["op"], r, want))
 EOF
 [[ $(state) == "$before" ]] || t_fail "a refused invocation changed the controller's state"
 rc=0
 "$BUILD/bin/vpcfwdctl" -s "$T_OUT/nosuch.sock" vpc list 2>"$T_OUT/bad.err" || rc=$?
 [[ $rc -eq 3 ]] || t_fail "an unreachable controller exits $rc, not 3"
-echo "$((nbad + 1)) bad invocations refused with one line each, nothing changed"
+echo "$((nbad + 1)) bad invocations and 6 bad API requests refused, one line each, nothing changed"
 
 # 3. The controller killed under a stream of changes.
 t_spawn CHURN python3 "$PY/churn.py" "$SOCK" 1 3000 "$T_OUT/model.json" 2>"$T_OUT/churn.log"

@@ -290,6 +290,8 @@ do_host_create(struct req *r, struct model_txn *t)
 	if (arg_name(r, "name", true, &name) < 0 || arg_ip(r, "vtep", true, &vtep, NULL) < 0 ||
 	    arg_str(r, "kind", false, &kind_s) < 0)
 		return r->code;
+	if (addr_vtep_valid("vtep", vtep, r->err) < 0)
+		return r->code = -EINVAL;
 	if (kind_s && addr_kind_check("kind", kind_s, &kind, r->err) < 0)
 		return r->code = -EINVAL;
 	if (args_done(r) < 0)

@@ -240,13 +240,20 @@ rule_change(struct model_txn *t, struct model_vpc *v, uint32_t ip, uint8_t op,
 	return db_put_rule(&t->db, v->rec.vni, ip, &r);
 }
 
+/* The VPC's prefix that holds ip, or NULL. */
+static const struct addr_cidr *
+vpc_cidr_of(const struct db_vpc *v, uint32_t ip)
+{
+	for (uint32_t i = 0; i < v->ncidrs && i < ADDR_CIDRS_MAX; i++)
+		if (addr_cidr_contains(&v->cidrs[i], ip))
+			return &v->cidrs[i];
+	return NULL;
+}
+
 bool
 model_ip_in_vpc(const struct db_vpc *v, uint32_t ip)
 {
-	for (uint32_t i = 0; i < v->ncidrs; i++)
-		if (addr_cidr_contains(&v->cidrs[i], ip))
-			return true;
-	return false;
+	return vpc_cidr_of(v, ip) != NULL;
 }
 
 void
@@ -392,6 +399,8 @@ model_host_create(struct model_txn *t, const char *name, uint32_t vtep,
 	char other[DB_NAME_MAX], ip[ADDR_IP4_STRLEN];
 	int rc;
 
+	if (addr_vtep_valid("vtep", vtep, t->err) < 0)
+		return -EINVAL;
 	if (db_get_host(t->db.txn, t->db.db, name, &(struct db_host){ 0 }) == 0)
 		return fail(t, -EEXIST, "host %s exists", name);
 	if (db_host_by_vtep(t->db.txn, t->db.db, vtep, other) == 0)
@@ -418,9 +427,14 @@ model_host_delete(struct model_txn *t, const char *name)
 	return 0;
 }
 
-/* A unique key of the VM was taken (db_put_vm said which): say by whom. */
+/*
+ * A unique key of the VM was taken (db_put_vm said which): say by whom. default_mac:
+ * the VM's MAC was not given but derived from its IP, which the user must be told, since
+ * it is not what they typed.
+ */
 static int
-taken_fail(struct model_txn *t, enum db_dbi taken, const char *name, const struct db_vm *vm)
+taken_fail(struct model_txn *t, enum db_dbi taken, const char *name, const struct db_vm *vm,
+    bool default_mac)
 {
 	char other[DB_NAME_MAX] = "?", ip[ADDR_IP4_STRLEN], mac[ADDR_MAC_STRLEN];
 	MDB_txn *txn = t->db.txn;
@@ -435,6 +449,10 @@ taken_fail(struct model_txn *t, enum db_dbi taken, const char *name, const struc
 		    other, vm->vpc);
 	case DBI_VM_MAC:
 		db_vm_by_mac(txn, db, vm->vni, vm->mac, other);
+		if (default_mac)
+			return fail(t, -EEXIST, "mac %s (the default for %s) is VM %s's in VPC %s; "
+			    "give --mac", addr_mac_format(vm->mac, mac),
+			    addr_ip4_format(vm->ip, ip), other, vm->vpc);
 		return fail(t, -EEXIST, "mac %s is VM %s's in VPC %s",
 		    addr_mac_format(vm->mac, mac), other, vm->vpc);
 	default:
@@ -446,6 +464,7 @@ taken_fail(struct model_txn *t, enum db_dbi taken, const char *name, const struc
 int
 model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm *out)
 {
+	const struct addr_cidr *cidr;
 	struct model_vpc *v;
 	struct model_host *h;
 	enum db_dbi taken;
@@ -456,13 +475,15 @@ model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm
 		return rc == -ENOENT ? fail(t, rc, "unknown VPC %s", a->vpc) : db_fail(t, rc);
 	if ((h = host_touch(t, a->host, &rc)) == NULL)
 		return rc == -ENOENT ? fail(t, rc, "unknown host %s", a->host) : db_fail(t, rc);
-	if (!model_ip_in_vpc(&v->rec, a->ip)) {
+	if ((cidr = vpc_cidr_of(&v->rec, a->ip)) == NULL) {
 		char c[ADDR_CIDRS_MAX * (ADDR_CIDR_STRLEN + 2)], ip[ADDR_IP4_STRLEN];
 
 		cidrs_text(&v->rec, c, sizeof(c));
 		return fail(t, -EINVAL, "ip %s is outside VPC %s (%s)", addr_ip4_format(a->ip, ip),
 		    a->vpc, c);
 	}
+	if (addr_host_check("ip", a->ip, cidr, t->err) < 0)
+		return -EINVAL;
 	memset(&vm, 0, sizeof(vm));
 	vm.vni = v->rec.vni;
 	vm.ip = a->ip;
@@ -477,7 +498,7 @@ model_vm_create(struct model_txn *t, const struct model_vm_args *a, struct db_vm
 	else
 		model_default_tap(a->name, vm.tap);
 	if ((rc = db_put_vm(&t->db, a->name, &vm, NULL, &taken)) == -EEXIST)
-		return taken_fail(t, taken, a->name, &vm);
+		return taken_fail(t, taken, a->name, &vm, !a->has_mac);
 	if (rc < 0 || (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &h->rec)) < 0)
 		return db_fail(t, rc);
 	v->rec.nvms++;
@@ -536,7 +557,7 @@ model_vm_migrate(struct model_txn *t, const char *name, const char *host,
 	vm = old;
 	copy_str(vm.host, sizeof(vm.host), host);
 	if ((rc = db_put_vm(&t->db, name, &vm, &old, &taken)) == -EEXIST)
-		return taken_fail(t, taken, name, &vm);
+		return taken_fail(t, taken, name, &vm, false);
 	if (rc < 0 || (rc = rule_change(t, v, vm.ip, WIRE_RULE_SET, vm.mac, &to->rec)) < 0)
 		return db_fail(t, rc);
 	from->rec.nvms--;

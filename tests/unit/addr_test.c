@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* err must contain a and, when given, b; and be one printable line. */
@@ -269,4 +270,111 @@ Test(addr, kind_is_vswitch_or_external)
 	cr_assert_str_eq(addr_kind_name(k), "external");
 	cr_assert_eq(addr_kind_check("kind", "VSWITCH", &k, err), -EINVAL);
 	expect_err(err, "kind must be vswitch or external", "not VSWITCH");
+}
+
+Test(addr, vtep_must_be_an_address_a_host_can_have)
+{
+	static const struct {
+		const char *vtep, *why;
+	} bad[] = {
+		{ "0.0.0.0", "is in 0.0.0.0/8 (\"this network\")" },
+		{ "0.255.255.255", "is in 0.0.0.0/8 (\"this network\")" },
+		{ "224.0.0.1", "is a multicast address" },
+		{ "239.255.255.255", "is a multicast address" },
+		{ "240.0.0.1", "is a reserved address (240.0.0.0/4)" },
+		{ "255.255.255.254", "is a reserved address (240.0.0.0/4)" },
+		{ "255.255.255.255", "is the broadcast address" },
+	};
+	static const char *const ok[] = { "1.0.0.0", "10.0.0.1", "127.0.0.21", "192.168.0.11",
+		"223.255.255.255" };
+	char err[ADDR_ERR_MAX], want[ADDR_ERR_MAX];
+	uint32_t ip = 7;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(addr_vtep_check("vtep", bad[i].vtep, &ip, err), -EINVAL, "%s accepted",
+		    bad[i].vtep);
+		snprintf(want, sizeof(want), "vtep %s %s, not a host's", bad[i].vtep, bad[i].why);
+		expect_err(err, want, NULL);
+		cr_assert_eq(addr_ip4_parse(bad[i].vtep, &ip), 0);
+		cr_assert_eq(addr_vtep_valid("vtep", ip, NULL), -EINVAL, "err may be NULL");
+		ip = 7;
+	}
+	cr_assert_eq(ip, 7, "the output is left alone on error");
+	cr_assert_str_eq(err, "vtep 255.255.255.255 is the broadcast address, not a host's");
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(addr_vtep_check("vtep", ok[i], &ip, err), 0, "%s: %s", ok[i], err);
+		cr_assert_eq(addr_vtep_valid("vtep", ip, err), 0, "%s", ok[i]);
+	}
+	cr_assert_eq(ip, 0xdfffffffu);
+	cr_assert_eq(addr_vtep_check("vtep", "1.2.3", &ip, err), -EINVAL);
+	expect_err(err, "vtep must be a dotted IPv4 address", "not 1.2.3");
+}
+
+Test(addr, a_vms_address_is_neither_end_of_its_prefix)
+{
+	struct addr_cidr c;
+	char err[ADDR_ERR_MAX];
+	uint32_t ip;
+
+	addr_cidr_parse("10.0.0.0/16", &c);
+	addr_ip4_parse("10.0.0.0", &ip);
+	cr_assert_eq(addr_host_check("ip", ip, &c, err), -EINVAL);
+	cr_assert_str_eq(err, "ip 10.0.0.0 is the network address of 10.0.0.0/16");
+	addr_ip4_parse("10.0.255.255", &ip);
+	cr_assert_eq(addr_host_check("ip", ip, &c, err), -EINVAL);
+	cr_assert_str_eq(err, "ip 10.0.255.255 is the broadcast address of 10.0.0.0/16");
+	for (const char *const *s = (const char *const[]){ "10.0.0.1", "10.0.255.254",
+	    "10.0.1.0", "10.0.0.255", NULL }; *s; s++) {
+		addr_ip4_parse(*s, &ip);
+		cr_assert_eq(addr_host_check("ip", ip, &c, err), 0, "%s refused: %s", *s, err);
+	}
+	addr_cidr_parse("10.0.0.4/30", &c);
+	addr_ip4_parse("10.0.0.7", &ip);
+	cr_assert_eq(addr_host_check("ip", ip, &c, err), -EINVAL);
+	expect_err(err, "broadcast address of 10.0.0.4/30", NULL);
+	addr_ip4_parse("10.0.0.5", &ip);
+	cr_assert_eq(addr_host_check("ip", ip, &c, err), 0);
+	addr_ip4_parse("10.0.0.6", &ip);
+	cr_assert_eq(addr_host_check("ip", ip, &c, err), 0);
+}
+
+Test(addr, numbers_are_plain_decimal)
+{
+	static const char *const bad[] = { "", "0300", "00", "-1", "+1", "-0", " 1", "1 ",
+		"1x", "0x10", "1e3", "1.0", "1,000", "１" };
+	char err[ADDR_ERR_MAX], same[ADDR_ERR_MAX];
+	uint64_t v = 7;
+
+	cr_assert_eq(addr_uint_parse("0", &v), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(addr_uint_parse("300", &v), 0);
+	cr_assert_eq(v, 300);
+	cr_assert_eq(addr_uint_parse("18446744073709551615", &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+	cr_assert_eq(addr_uint_parse("18446744073709551616", &v), -ERANGE);
+	cr_assert_eq(addr_uint_parse("99999999999999999999999", &v), -ERANGE);
+	v = 7;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(addr_uint_parse(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
+	cr_assert_eq(v, 7, "the output is left alone on error");
+
+	cr_assert_eq(addr_uint_check("vni", "300", 1, 16777215, &v, err), 0);
+	cr_assert_eq(v, 300);
+	cr_assert_eq(addr_uint_check("vni", "0300", 1, 16777215, &v, err), -EINVAL);
+	cr_assert_str_eq(err, "vni must be a decimal number (no sign, no leading zero), not 0300");
+	cr_assert_eq(addr_uint_check("vni", "-5", 1, 16777215, &v, err), -EINVAL);
+	expect_err(err, "vni must be a decimal number", "not -5");
+	cr_assert_eq(addr_uint_check("batch", "", 1, 100000, &v, err), -EINVAL);
+	expect_err(err, "batch must be a decimal number", "not \"\"");
+	/* Well formed but out of range: the words of addr_vni_check. */
+	cr_assert_eq(addr_uint_check("vni", "0", 1, 16777215, &v, err), -EINVAL);
+	cr_assert_str_eq(err, "vni must be 1..16777215, not 0");
+	cr_assert_eq(addr_vni_check("vni", 0, same), -EINVAL);
+	cr_assert_str_eq(err, same, "the words of the API's check of a JSON vni");
+	cr_assert_eq(addr_uint_check("vni", "16777216", 1, 16777215, &v, err), -EINVAL);
+	expect_err(err, "vni must be 1..16777215", "not 16777216");
+	cr_assert_eq(addr_uint_check("vni", "99999999999999999999999", 1, 16777215, &v, err),
+	    -EINVAL);
+	expect_err(err, "vni must be 1..16777215", "not 99999999999999999999999");
+	cr_assert_eq(v, 300, "the output is left alone on error");
 }

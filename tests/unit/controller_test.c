@@ -288,12 +288,25 @@ Test(controller, refused_changes_say_why_and_change_nothing)
 		{ "10.0.0.1", "blue", "h1", "x", NULL, false, "ip 10.0.0.1 is VM a's" },
 		{ "10.0.0.9", "blue", "h1", "a", NULL, false, "VM a exists" },
 		{ "10.0.0.9", "blue", "h1", "x", "vfa", false, "tap vfa is VM a's on host h1" },
-		{ "10.0.0.9", "blue", "h1", "x", NULL, true, "mac 02:00:0a:00:00:01 is VM a's" },
+		{ "10.0.0.9", "blue", "h1", "x", NULL, true,
+		    "mac 02:00:0a:00:00:01 is VM a's in VPC blue" },
+		/* No MAC given: the default one, derived from the IP, is m's. */
+		{ "10.0.0.7", "blue", "h1", "x", NULL, false, "mac 02:00:0a:00:00:07 (the default "
+		    "for 10.0.0.7) is VM m's in VPC blue; give --mac" },
+		{ "10.0.0.0", "blue", "h1", "x", NULL, false,
+		    "ip 10.0.0.0 is the network address of 10.0.0.0/16" },
+		{ "10.0.255.255", "blue", "h1", "x", NULL, false,
+		    "ip 10.0.255.255 is the broadcast address of 10.0.0.0/16" },
 	};
+	struct model_vm_args m = { .name = "m", .vpc = "blue", .host = "h1", .has_mac = true };
 
 	open_db(100000);
 	setup_world(1);
 	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
+	/* m's MAC is the one 10.0.0.7 would get by default. */
+	m.ip = ip4("10.0.0.20");
+	addr_default_mac(ip4("10.0.0.7"), m.mac);
+	cr_assert_eq(TXN(1, model_vm_create(t, &m, &out)), 0, "%s", err);
 	seq = db.last_seq;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		a.ip = ip4(bad[i].ip);
@@ -311,14 +324,84 @@ Test(controller, refused_changes_say_why_and_change_nothing)
 	cr_assert_eq(TXN(1, model_vpc_create(t, "green", 300, c2, 2, &v)), -EINVAL);
 	cr_assert(strstr(err, "overlap") != NULL, "%s", err);
 	cr_assert_eq(TXN(1, model_vpc_delete(t, "blue")), -EBUSY);
-	cr_assert(strstr(err, "still has 1 VMs") != NULL, "%s", err);
+	cr_assert(strstr(err, "still has 2 VMs") != NULL, "%s", err);
 	cr_assert_eq(TXN(1, model_host_delete(t, "h1")), -EBUSY);
 	cr_assert_eq(TXN(1, model_host_create(t, "h3", ip4("192.168.0.1"), ADDR_KIND_VSWITCH,
 	    &h)), -EEXIST);
 	cr_assert(strstr(err, "VTEP 192.168.0.1 is in use by host h1") != NULL, "%s", err);
 	cr_assert_eq(TXN(1, model_vm_migrate(t, "a", "h1", &out)), -EINVAL);
 	cr_assert_eq(db.last_seq, seq, "a refused change wrote nothing to the log");
-	cr_assert_eq(vpc_version(), 1);
+	cr_assert_eq(vpc_version(), 2);
+}
+
+/*
+ * A host's VTEP goes in every gateway's rules for its VMs: an address that cannot be
+ * one host's on the underlay is refused, in the words of common/addr.
+ */
+Test(controller, a_vtep_that_cannot_be_a_hosts_is_refused)
+{
+	static const struct {
+		const char *vtep, *want;
+	} bad[] = {
+		{ "0.0.0.0", "vtep 0.0.0.0 is in 0.0.0.0/8 (\"this network\"), not a host's" },
+		{ "0.1.2.3", "vtep 0.1.2.3 is in 0.0.0.0/8" },
+		{ "224.0.0.1", "vtep 224.0.0.1 is a multicast address, not a host's" },
+		{ "239.255.255.255", "vtep 239.255.255.255 is a multicast address" },
+		{ "240.0.0.1", "vtep 240.0.0.1 is a reserved address (240.0.0.0/4), not a host's" },
+		{ "255.255.255.255", "vtep 255.255.255.255 is the broadcast address, not a host's" },
+	};
+	struct db_host h;
+	MDB_txn *txn;
+
+	open_db(100000);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(TXN(1, model_host_create(t, "hx", ip4(bad[i].vtep),
+		    ADDR_KIND_VSWITCH, &h)), -EINVAL, "%s accepted", bad[i].vtep);
+		cr_assert(strstr(err, bad[i].want) != NULL, "%s: '%s'", bad[i].vtep, err);
+		cr_assert_eq(TXN(1, model_host_create(t, "hx", ip4(bad[i].vtep),
+		    ADDR_KIND_EXTERNAL, &h)), -EINVAL, "%s accepted as external", bad[i].vtep);
+	}
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_count(txn, &db, DBI_HOSTS), 0, "no refused host was stored");
+	mdb_txn_abort(txn);
+	/* The edges that are a host's; loopback too (tests and benchmarks run on one box). */
+	cr_assert_eq(TXN(1, model_host_create(t, "h1", ip4("1.0.0.0"), ADDR_KIND_VSWITCH, &h)),
+	    0, "%s", err);
+	cr_assert_eq(TXN(1, model_host_create(t, "h2", ip4("223.255.255.255"),
+	    ADDR_KIND_VSWITCH, &h)), 0, "%s", err);
+	cr_assert_eq(TXN(1, model_host_create(t, "h3", ip4("127.0.0.21"), ADDR_KIND_VSWITCH,
+	    &h)), 0, "%s", err);
+}
+
+/* The addresses next to the network and broadcast ones are a VM's, in every prefix. */
+Test(controller, a_vm_may_take_any_address_of_its_prefix_but_the_two_ends)
+{
+	struct addr_cidr c[2] = { { ip4("10.1.0.0"), 16 }, { ip4("172.16.0.0"), 30 } };
+	struct model_vm_args a = { .vpc = "green", .host = "h1" };
+	static const char *const ok[] = { "10.1.0.1", "10.1.255.254", "10.1.1.0",
+		"10.1.0.255", "172.16.0.1", "172.16.0.2" };
+	struct db_vpc v;
+	struct db_vm out;
+	char name[16];
+
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(TXN(1, model_vpc_create(t, "green", 200, c, 2, &v)), 0, "%s", err);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(name, sizeof(name), "g%zu", i);
+		a.name = name;
+		a.ip = ip4(ok[i]);
+		cr_assert_eq(TXN(1, model_vm_create(t, &a, &out)), 0, "%s: %s", ok[i], err);
+	}
+	a.name = "x";
+	a.ip = ip4("172.16.0.3");
+	cr_assert_eq(TXN(1, model_vm_create(t, &a, &out)), -EINVAL);
+	cr_assert(strstr(err, "ip 172.16.0.3 is the broadcast address of 172.16.0.0/30") != NULL,
+	    "%s", err);
+	a.ip = ip4("172.16.0.0");
+	cr_assert_eq(TXN(1, model_vm_create(t, &a, &out)), -EINVAL);
+	cr_assert(strstr(err, "ip 172.16.0.0 is the network address of 172.16.0.0/30") != NULL,
+	    "%s", err);
 }
 
 Test(controller, a_reset_draws_a_new_generation_and_resends_every_rule)

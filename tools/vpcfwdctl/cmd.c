@@ -13,35 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* s for an error line: cut, no control bytes, "" when empty. */
-static const char *
-shown(char *buf, size_t len, const char *s)
-{
-	return s[0] ? ctl_oneline(buf, len, s) : "\"\"";
-}
-
-/* A decimal integer, nothing else; false when s is not one or does not fit. */
-static bool
-parse_int(const char *s, int64_t *v)
-{
-	char *end;
-
-	if (!(s[0] >= '0' && s[0] <= '9') && !(s[0] == '-' && s[1] >= '0' && s[1] <= '9'))
-		return false;
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
 int64_t
 cmd_check(const char *key, enum ctl_val v, const char *s)
 {
-	char err[ADDR_ERR_MAX], what[64];
+	char err[ADDR_ERR_MAX];
 	enum addr_kind kind;
 	struct addr_cidr cidr;
 	uint8_t mac[6];
 	uint32_t ip;
-	int64_t n = 0;
+	uint64_t n = 0;
 	int r = 0;
 
 	switch (v) {
@@ -50,6 +30,9 @@ cmd_check(const char *key, enum ctl_val v, const char *s)
 		break;
 	case CTL_V_IP4:
 		r = addr_ip4_check(key, s, &ip, err);
+		break;
+	case CTL_V_VTEP:
+		r = addr_vtep_check(key, s, &ip, err);
 		break;
 	case CTL_V_MAC:
 		r = addr_mac_check(key, s, mac, err);
@@ -64,23 +47,17 @@ cmd_check(const char *key, enum ctl_val v, const char *s)
 		r = addr_cidr_check(key, s, &cidr, err);
 		break;
 	case CTL_V_VNI:
-		/* Not a number at all gets the words of one out of range. */
-		if (!parse_int(s, &n))
-			ctl_fail(CTL_EXIT_USAGE, "%s must be %d..%d, not %s", key, ADDR_VNI_MIN,
-			    ADDR_VNI_MAX, shown(what, sizeof(what), s));
-		r = addr_vni_check(key, n, err);
+		r = addr_uint_check(key, s, ADDR_VNI_MIN, ADDR_VNI_MAX, &n, err);
 		break;
 	case CTL_V_BATCH:
-		if (!parse_int(s, &n) || n < 1 || n > CTL_BATCH_MAX)
-			ctl_fail(CTL_EXIT_USAGE, "%s must be 1..%d, not %s", key, CTL_BATCH_MAX,
-			    shown(what, sizeof(what), s));
+		r = addr_uint_check(key, s, 1, CTL_BATCH_MAX, &n, err);
 		break;
 	case CTL_V_PATH:
 		break;
 	}
 	if (r < 0)
 		ctl_fail(CTL_EXIT_USAGE, "%s", err);
-	return n;
+	return (int64_t)n;
 }
 
 static void

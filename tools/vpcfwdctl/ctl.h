@@ -39,11 +39,12 @@
 /* What a value is and how it is checked (common/addr.h) before it goes in a request. */
 enum ctl_val {
 	CTL_V_NAME,	/* VPC, host or VM name */
-	CTL_V_IP4,	/* ip, vtep */
+	CTL_V_IP4,	/* ip */
+	CTL_V_VTEP,	/* a host's VTEP: an IPv4 address that can be a host's */
 	CTL_V_MAC,
 	CTL_V_TAP,
 	CTL_V_KIND,
-	CTL_V_VNI,	/* an integer */
+	CTL_V_VNI,	/* a decimal number */
 	CTL_V_CIDR,	/* repeatable; sent as the array "cidrs" */
 	CTL_V_BATCH,	/* import --batch: 1..CTL_BATCH_MAX */
 	CTL_V_PATH,	/* a file, or "-" */

@@ -20,7 +20,7 @@
 const struct ctl_optdef ctl_opts[CTL_O_NUM] = {
 	[CTL_O_VNI] = { "vni", "vni", "VNI", CTL_V_VNI, false },
 	[CTL_O_CIDR] = { "cidr", "cidrs", "CIDR", CTL_V_CIDR, true },
-	[CTL_O_VTEP] = { "vtep", "vtep", "IP", CTL_V_IP4, false },
+	[CTL_O_VTEP] = { "vtep", "vtep", "IP", CTL_V_VTEP, false },
 	[CTL_O_KIND] = { "kind", "kind", "KIND", CTL_V_KIND, false },
 	[CTL_O_VPC] = { "vpc", "vpc", "VPC", CTL_V_NAME, false },
 	[CTL_O_IP] = { "ip", "ip", "IP", CTL_V_IP4, false },
