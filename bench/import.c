@@ -30,15 +30,19 @@ write_file(const char *path, const char *text)
 	}
 }
 
+/* One request (its reference taken), which must succeed. */
 static void
-api(struct apiclient *c, const char *json)
+api(struct apiclient *c, json_t *req)
 {
-	json_error_t e;
-	json_t *req = json_loads(json, 0, &e), *resp;
+	json_t *resp = NULL;
 
 	if (req == NULL || apiclient_call(c, req, &resp) < 0 ||
 	    !json_is_true(json_object_get(resp, "ok"))) {
-		fprintf(stderr, "import: %s failed\n", json);
+		const char *op = json_string_value(json_object_get(req, "op"));
+		const char *why = json_string_value(json_object_get(resp, "error"));
+
+		fprintf(stderr, "import: %s failed: %s\n", op ? op : "a request",
+		    why ? why : "no answer");
 		exit(1);
 	}
 	json_decref(req);
@@ -106,6 +110,11 @@ main(int argc, char **argv)
 		}
 		n = strtoull(optarg, NULL, 10);
 	}
+	/* VM i is 10.0.0.0 + i + 1: 10.0.0.0/8 has that many addresses but its two ends. */
+	if (n < 1 || n > (1u << 24) - 2) {
+		fprintf(stderr, "import: -n must be 1..%u (VMs in 10.0.0.0/8)\n", (1u << 24) - 2);
+		return 2;
+	}
 	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("import"));
 	snprintf(conf, sizeof(conf), "node = \"bi%d\";\ncontroller = {\n data_dir = \"%s/data\";\n"
 	    " api_socket = \"%s/api.sock\";\n listen = \"127.0.0.1:0\";\n"
@@ -127,13 +136,15 @@ main(int argc, char **argv)
 		}
 		usleep(10000);
 	}
-	api(&c, "{\"op\":\"vpc.create\",\"name\":\"big\",\"vni\":1,\"cidrs\":[\"10.0.0.0/8\"]}");
+	api(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create", "name", "big", "vni", 1,
+	    "cidrs", "10.0.0.0/8"));
 	for (int h = 0; h < 4; h++) {
-		char req[128];
+		char name[16], vtep[16];
 
-		snprintf(req, sizeof(req), "{\"op\":\"host.create\",\"name\":\"h%d\","
-		    "\"vtep\":\"192.168.0.%d\"}", h, h + 1);
-		api(&c, req);
+		snprintf(name, sizeof(name), "h%d", h);
+		snprintf(vtep, sizeof(vtep), "192.168.0.%d", h + 1);
+		api(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name", name, "vtep",
+		    vtep));
 	}
 	apiclient_close(&c);
 	snprintf(path, sizeof(path), "%s/vms.csv", dir);

@@ -1,13 +1,17 @@
 /*
- * ctl_import_test: the reader of vpcfwdctl's import files (tools/vpcfwdctl/impfile.c,
- * built into this test since it belongs to the tool alone). Each VM comes out as the
- * vm.create argument object the controller would be sent, with the number of the
+ * ctl_import_test: vpcfwdctl's import (tools/vpcfwdctl/impfile.c and import.c, built
+ * into this test since they belong to the tool alone). Each VM comes out of the file as
+ * the vm.create argument object the controller would be sent, with the number of the
  * line it came from; a bad line is refused with its number and the controller's words,
- * in either format.
+ * in either format. The batches go to a fake controller (the client functions below):
+ * each is one vm.import request within a frame, the VMs in file order, and an element
+ * the controller refuses is named by its file line.
  */
 #include "tools/vpcfwdctl/impfile.c"
+#include "tools/vpcfwdctl/import.c"
 
 #include <criterion/criterion.h>
+#include <setjmp.h>
 
 struct reader {
 	FILE *f;
@@ -253,4 +257,198 @@ Test(ctl_import, vm_check_names_the_argument)
 	cr_assert_eq(impfile_vm_check(vm, err), -EINVAL);
 	cr_assert_str_eq(err, "unknown argument 'op'");
 	json_decref(vm);
+}
+
+/*
+ * The fake controller: every request sent is kept; each is answered ok, imported in
+ * full, unless refuse_at names a request (from 1) and refuse_index an element of it.
+ */
+static json_t *sent;		/* the requests, parsed */
+static int refuse_at = 0, refuse_index;
+static size_t nrecv;
+static jmp_buf failed;
+static char fail_msg[1024];
+static int fail_status;
+
+const struct ctl_optdef ctl_opts[CTL_O_NUM] = {
+	[CTL_O_BATCH] = { "batch", "batch", "N", CTL_V_BATCH, false },
+};
+
+void
+ctl_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fail_msg, sizeof(fail_msg), fmt, ap);
+	va_end(ap);
+	fail_status = status;
+	longjmp(failed, 1);
+}
+
+const char *
+ctl_oneline(char *buf, size_t len, const char *s)
+{
+	snprintf(buf, len, "%s", s);
+	return buf;
+}
+
+int64_t
+cmd_check(const char *key, enum ctl_val v, const char *s)
+{
+	(void)key;
+	(void)v;
+	return strtoll(s, NULL, 10);
+}
+
+void
+client_connect(struct ctl *c)
+{
+	(void)c;
+}
+
+int
+client_send(struct ctl *c, const void *payload, size_t len)
+{
+	json_error_t e;
+	json_t *req;
+
+	(void)c;
+	cr_assert_leq(len, WIRE_JSON_MAX, "a request of %zu bytes passes a frame", len);
+	cr_assert_eq(strlen(payload), len);
+	req = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &e);
+	cr_assert_not_null(req, "request %zu is not JSON: %s", json_array_size(sent) + 1,
+	    e.text);
+	json_array_append_new(sent, req);
+	return 0;
+}
+
+int
+client_recv(struct ctl *c, json_t **resp, const char **why)
+{
+	json_t *req = json_array_get(sent, nrecv++);
+	size_t n = json_array_size(json_object_get(req, "vms"));
+
+	(void)c;
+	*why = NULL;
+	cr_assert_not_null(req, "a response awaited before its request was sent");
+	if ((int)nrecv == refuse_at) {
+		char err[128];
+
+		snprintf(err, sizeof(err), "vms[%d]: ip 10.0.0.0 is the network address of "
+		    "10.0.0.0/16", refuse_index);
+		*resp = json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	} else
+		*resp = json_pack("{s:b, s:I}", "ok", 1, "imported", (json_int_t)n);
+	return 0;
+}
+
+const char *
+client_error(json_t *resp, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", json_string_value(json_object_get(resp, "error")));
+	return buf;
+}
+
+static char imp_path[64];
+
+/* A CSV file of n VMs (line i + 2 holds VM i), names padded to `wide` characters. */
+static void
+write_vms(size_t n, int wide)
+{
+	FILE *f;
+
+	snprintf(imp_path, sizeof(imp_path), "/tmp/ctl_import_test.%d.csv", (int)getpid());
+	cr_assert_not_null(f = fopen(imp_path, "w"));
+	fprintf(f, "name,vpc,ip,host\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "vm%0*zu,vpc%0*d,10.%zu.%zu.%zu,host%0*d\n", wide - 2, i, wide - 3, 1,
+		    (i + 1) >> 16 & 255, (i + 1) >> 8 & 255, (i + 1) & 255, wide - 4, 2);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* vpcfwdctl import [--batch batch] FILE against the fake; its exit status. */
+static int
+run_import(const char *batch)
+{
+	struct ctl c = { .socket = "fake.sock", .api.fd = -1 };
+	struct ctl_args a = { .pos = { imp_path }, .npos = 1 };
+
+	a.opt[CTL_O_BATCH] = batch;
+	json_decref(sent);
+	sent = json_array();
+	nrecv = 0;
+	fail_status = 0;
+	if (setjmp(failed) == 0)
+		import_run(&c, &a);
+	return fail_status;
+}
+
+/* Every request is vm.import and nothing else; their VMs are the file's n, in order. */
+static void
+expect_sent_in_order(size_t n)
+{
+	size_t i, next = 0;
+	json_t *req;
+
+	json_array_foreach(sent, i, req) {
+		json_t *vms = json_object_get(req, "vms"), *vm;
+		size_t j;
+		char want[32];
+
+		cr_assert_str_eq(json_string_value(json_object_get(req, "op")), "vm.import");
+		cr_assert_eq(json_object_size(req), 2, "request %zu has more than op and vms", i);
+		cr_assert(json_array_size(vms) > 0, "request %zu is empty", i);
+		json_array_foreach(vms, j, vm) {
+			const char *name = json_string_value(json_object_get(vm, "name"));
+
+			snprintf(want, sizeof(want), "%zu", next++);
+			cr_assert_not_null(name);
+			cr_assert_eq(strtoull(name + 2, NULL, 10), next - 1,
+			    "request %zu element %zu is %s, not VM %s", i, j, name, want);
+		}
+	}
+	cr_assert_eq(next, n, "%zu VMs sent, not %zu", next, n);
+}
+
+Test(ctl_import, batches_are_vm_import_requests_of_the_file_in_order)
+{
+	write_vms(25, 8);
+	cr_assert_eq(run_import("10"), 0, "%s", fail_msg);
+	cr_assert_eq(json_array_size(sent), 3, "25 VMs in batches of 10");
+	cr_assert_eq(json_array_size(json_object_get(json_array_get(sent, 2), "vms")), 5);
+	expect_sent_in_order(25);
+	unlink(imp_path);
+}
+
+/*
+ * 90000 VMs of long names make a batch of 100000 larger than the API's 16 MiB: each
+ * request is cut to fit, the rest going first into the next, and an element the
+ * controller refuses in a later request is still named by its own line.
+ */
+Test(ctl_import, a_batch_past_a_frame_is_cut_and_the_rest_sent_next_in_order)
+{
+	size_t n = 90000, first;
+
+	write_vms(n, 63);
+	cr_assert_eq(run_import("100000"), 0, "%s", fail_msg);
+	cr_assert_geq(json_array_size(sent), 2, "one request of %zu VMs passes a frame", n);
+	expect_sent_in_order(n);
+	first = json_array_size(json_object_get(json_array_get(sent, 0), "vms"));
+	cr_assert_lt(first, n);
+
+	refuse_at = 2;
+	refuse_index = 3;
+	cr_assert_eq(run_import("100000"), CTL_EXIT_ERROR, "the refusal was not reported");
+	refuse_at = 0;
+	/* Element 3 of the second request is VM first + 3, on line first + 3 + 2. */
+	char want[128];
+
+	snprintf(want, sizeof(want), "%s:%zu: ip 10.0.0.0 is the network address", imp_path,
+	    first + 3 + 2);
+	cr_assert_not_null(strstr(fail_msg, want), "'%s' lacks '%s'", fail_msg, want);
+	snprintf(want, sizeof(want), "(import stopped; %zu VMs imported before this batch)",
+	    first);
+	cr_assert_not_null(strstr(fail_msg, want), "'%s' lacks '%s'", fail_msg, want);
+	unlink(imp_path);
 }

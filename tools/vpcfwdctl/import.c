@@ -28,13 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BATCH_HEAD	"{\"op\":\"vm.import\",\"vms\":["
-#define BATCH_TAIL	"]}"
 #define PROGRESS_NS	100000000u	/* refresh the progress line at most this often */
 
-/* One vm.import request, built as text, and the file line of each of its VMs. */
+/*
+ * One vm.import request as it is sent: its text, made by jansson (nothing here writes
+ * JSON), and the file line of each of its VMs.
+ */
 struct batch {
-	char *buf;
+	char *buf;		/* the request as compact JSON, a frame's payload */
 	size_t len, cap;
 	uint64_t *lines;
 	size_t n;
@@ -47,8 +48,14 @@ struct imp {
 	size_t batch_max;
 	bool eof;
 	bool bad;		/* file.line and file.err hold a bad line */
-	char *held;		/* a VM that did not fit in the last batch */
-	uint64_t held_line;
+	/*
+	 * The request being filled, {"op": "vm.import", "vms": [...]}: its VMs live only
+	 * until it is made text, so one batch's objects are in memory at a time.
+	 */
+	json_t *req;
+	json_t *vms;		/* req's "vms" (req holds the reference) */
+	json_t *held;		/* VMs cut from the last batch to keep it in one frame */
+	uint64_t *held_lines;
 	uint64_t imported;
 	uint64_t total;		/* VMs in the file, for progress; 0 when unknown */
 	bool progress;
@@ -62,9 +69,12 @@ nomem(void)
 	ctl_fail(CTL_EXIT_ERROR, "out of memory");
 }
 
-static void
-batch_put(struct batch *b, const char *s, size_t len)
+/* json_dump_callback's: append jansson's text to the batch's buffer. */
+static int
+batch_put(const char *s, size_t len, void *arg)
 {
+	struct batch *b = arg;
+
 	if (b->len + len + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 1u << 16;
 
@@ -77,40 +87,75 @@ batch_put(struct batch *b, const char *s, size_t len)
 	memcpy(b->buf + b->len, s, len);
 	b->len += len;
 	b->buf[b->len] = '\0';
-}
-
-/* Room for a VM of len bytes, its comma and the tail, within one frame? */
-static bool
-batch_fits(const struct batch *b, size_t len)
-{
-	return b->len + 1 + len + strlen(BATCH_TAIL) <= WIRE_JSON_MAX;
+	return 0;
 }
 
 static void
-batch_add(struct imp *imp, struct batch *b, const char *vm, uint64_t line)
+batch_encode(struct imp *imp, struct batch *b)
 {
-	if (b->lines == NULL && (b->lines = calloc(imp->batch_max, sizeof(*b->lines))) == NULL)
+	b->len = 0;
+	if (json_dump_callback(imp->req, batch_put, b, JSON_COMPACT) < 0)
 		nomem();
-	if (b->n)
-		batch_put(b, ",", 1);
-	batch_put(b, vm, strlen(vm));
+}
+
+static void
+batch_add(struct imp *imp, struct batch *b, json_t *vm, uint64_t line)
+{
+	if (json_array_append_new(imp->vms, vm) < 0)
+		nomem();
 	b->lines[b->n++] = line;
+}
+
+/*
+ * A batch's text larger than a frame (only with a large --batch and long values): the
+ * VMs past the share that fits are held for the next batch, and the text made again.
+ * The share is proportional to the sizes, so one or two rounds do; each round holds back
+ * at least one VM, and one VM alone always fits.
+ */
+static void
+batch_cut(struct imp *imp, struct batch *b)
+{
+	while (b->len > WIRE_JSON_MAX && b->n > 1) {
+		size_t keep = (size_t)((double)b->n * WIRE_JSON_MAX / (double)b->len);
+		size_t h = json_array_size(imp->held);
+		json_t *cut = json_array();
+
+		if (cut == NULL)
+			nomem();
+		if (keep >= b->n)
+			keep = b->n - 1;
+		if (keep == 0)
+			keep = 1;
+		/* Held in file order: what this round cuts comes before what the last held. */
+		memmove(imp->held_lines + (b->n - keep), imp->held_lines,
+		    h * sizeof(*imp->held_lines));
+		for (size_t i = keep; i < b->n; i++) {
+			imp->held_lines[i - keep] = b->lines[i];
+			if (json_array_append(cut, json_array_get(imp->vms, i)) < 0)
+				nomem();
+		}
+		if (json_array_extend(cut, imp->held) < 0)
+			nomem();
+		json_decref(imp->held);
+		imp->held = cut;
+		while (b->n > keep)
+			json_array_remove(imp->vms, --b->n);
+		batch_encode(imp, b);
+	}
 }
 
 /* The next batch from the file: empty at its end, or when a bad line was met. */
 static void
 fill(struct imp *imp, struct batch *b)
 {
-	b->len = b->n = 0;
-	batch_put(b, BATCH_HEAD, strlen(BATCH_HEAD));
-	if (imp->held) {
-		batch_add(imp, b, imp->held, imp->held_line);
-		free(imp->held);
-		imp->held = NULL;
-	}
+	if (b->lines == NULL && (b->lines = calloc(imp->batch_max, sizeof(*b->lines))) == NULL)
+		nomem();
+	b->n = 0;
+	for (size_t i = 0; i < json_array_size(imp->held); i++)
+		batch_add(imp, b, json_incref(json_array_get(imp->held, i)), imp->held_lines[i]);
+	json_array_clear(imp->held);
 	while (!imp->eof && !imp->bad && b->n < imp->batch_max) {
 		json_t *vm;
-		char *s;
 		int r = impfile_next(&imp->file, &vm);
 
 		if (r <= 0) {
@@ -118,19 +163,11 @@ fill(struct imp *imp, struct batch *b)
 			imp->bad = r < 0;
 			break;
 		}
-		s = json_dumps(vm, JSON_COMPACT);
-		json_decref(vm);
-		if (s == NULL)
-			nomem();
-		if (!batch_fits(b, strlen(s))) {
-			imp->held = s;
-			imp->held_line = imp->file.line;
-			break;
-		}
-		batch_add(imp, b, s, imp->file.line);
-		free(s);
+		batch_add(imp, b, vm, imp->file.line);
 	}
-	batch_put(b, BATCH_TAIL, strlen(BATCH_TAIL));
+	batch_encode(imp, b);
+	batch_cut(imp, b);
+	json_array_clear(imp->vms);
 }
 
 static double
@@ -319,7 +356,7 @@ int
 import_run(struct ctl *c, const struct ctl_args *a)
 {
 	const char *path = a->pos[0];
-	struct imp imp = { .c = c, .batch_max = CTL_BATCH_DEFAULT };
+	struct imp imp = { .c = c, .batch_max = CTL_BATCH_DEFAULT, .held = json_array() };
 	struct batch b[2] = { { 0 } };
 	bool is_stdin = strcmp(path, "-") == 0;
 	struct stat st;
@@ -337,6 +374,11 @@ import_run(struct ctl *c, const struct ctl_args *a)
 	imp.progress = isatty(STDERR_FILENO);
 	if (imp.progress && !is_stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 		imp.total = count_vms(path);
+	imp.req = json_pack("{s:s, s:[]}", "op", "vm.import", "vms");
+	imp.vms = json_object_get(imp.req, "vms");
+	if (imp.vms == NULL || imp.held == NULL ||
+	    (imp.held_lines = calloc(imp.batch_max, sizeof(*imp.held_lines))) == NULL)
+		nomem();
 	impfile_init(&imp.file, f);
 	imp.start_ns = clock_mono_ns();
 
@@ -378,5 +420,8 @@ import_run(struct ctl *c, const struct ctl_args *a)
 		free(b[i].buf);
 		free(b[i].lines);
 	}
+	json_decref(imp.req);
+	json_decref(imp.held);
+	free(imp.held_lines);
 	return 0;
 }
