@@ -25,10 +25,31 @@ struct apply {
 	bool in_snap;
 	uint64_t snap_seq;
 	struct ipset seen;	/* the current VPC's rules in the snapshot */
+	/* The current VPC's rules the table holds in a state from another history. */
+	struct ipset diverged;
+	struct wire_rule *div;	/* the snapshot's state of those */
+	size_t ndiv, div_cap;
 	uint32_t *snap_vnis;	/* VPCs the snapshot holds */
 	size_t nsnap_vnis, snap_vnis_cap;
 	struct log_ratelimit rl;
 };
+
+/* Room for n + 1 elements of size in *p (capacity *cap); 0 or -ENOMEM (*p kept). */
+static int
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	void **pp = p, *q;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 256;
+	if ((q = realloc(*pp, c * size)) == NULL)
+		return -ENOMEM;
+	*pp = q;
+	*cap = c;
+	return 0;
+}
 
 static uint32_t
 ipset_hash(uint32_t ip)
@@ -112,6 +133,15 @@ apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 	return a;
 }
 
+/* The current VPC of the snapshot is done with (or abandoned). */
+static void
+snap_vpc_clear(struct apply *a)
+{
+	ipset_clear(&a->seen);
+	ipset_clear(&a->diverged);
+	a->ndiv = 0;
+}
+
 void
 apply_reset(struct apply *a)
 {
@@ -119,7 +149,7 @@ apply_reset(struct apply *a)
 		log_warnx("snapshot at seq %llu abandoned: the connection ended",
 		    (unsigned long long)a->snap_seq);
 	a->in_snap = false;
-	ipset_clear(&a->seen);
+	snap_vpc_clear(a);
 	a->nsnap_vnis = 0;
 }
 
@@ -129,6 +159,7 @@ apply_free(struct apply *a)
 	if (a == NULL)
 		return;
 	apply_reset(a);
+	free(a->div);
 	free(a->snap_vnis);
 	free(a);
 }
@@ -158,6 +189,41 @@ announce(struct apply *a, uint32_t vni, uint32_t gen, uint64_t version)
 
 	if (vni_advance_ring_push(a->advance, &ev, 1) != 1)
 		STATS_INC(a->c, ring_drops);
+}
+
+/*
+ * A rule of a snapshot that the table refused as stale. Within one history the table
+ * holds that very state (a replay) or an older one, never a newer one: a newer version,
+ * or the same version in another state, is from another history of the VPC (deleted and
+ * made again, or the controller's data replaced, while we were away).
+ */
+static bool
+snap_diverged(struct apply *a, const struct wire_rule *r)
+{
+	struct table_rule have;
+	bool tomb;
+
+	if (!table_get(a->t, r->vni, r->ip, &have))
+		return false;
+	if (have.version != r->version)
+		return have.version > r->version;
+	tomb = have.flags & TABLE_F_TOMBSTONE;
+	if (r->op == WIRE_RULE_DEL)
+		return !tomb;
+	return tomb || have.vtep != r->vtep || memcmp(have.mac, r->mac, 6) != 0 ||
+	    !(have.flags & TABLE_F_EXTERNAL) != !(r->flags & WIRE_RULE_F_EXTERNAL);
+}
+
+static int
+snap_rule(struct apply *a, const struct wire_rule *r, int rc)
+{
+	if (rc == TABLE_STALE && snap_diverged(a, r)) {
+		if (grow(&a->div, &a->div_cap, a->ndiv, sizeof(*a->div)) < 0 ||
+		    ipset_add(&a->diverged, r->ip) < 0)
+			return -ENOMEM;
+		a->div[a->ndiv++] = *r;
+	}
+	return ipset_add(&a->seen, r->ip) < 0 ? -ENOMEM : 0;
 }
 
 static int
@@ -190,63 +256,115 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 		STATS_INC(a->c, rules_deleted);
 	}
 	if (a->in_snap)
-		return ipset_add(&a->seen, r->ip) < 0 ? -ENOMEM : 0;
+		return snap_rule(a, r, rc);
 	applied(a, r->seq);
+	return 0;
+}
+
+/*
+ * The table's VPC is from another history than the snapshot's, so some of its rules are
+ * at versions above the snapshot's, and the table never goes back. Flush it and set its
+ * rules again: the ones the snapshot sent and the table holds as sent, and the
+ * snapshot's state of the others. Readers miss the VPC meanwhile, as they would have
+ * missed its rules had it been deleted: better than forwarding to another history.
+ */
+static int
+snap_vpc_rebuild(struct apply *a, const struct wire_vpc *v)
+{
+	struct table_rule *keep = NULL;
+	size_t nkeep = 0, cap = 0;
+	int rc;
+
+	/* By IP, not by a change walk: that stops at the VPC's version before the snapshot. */
+	for (uint32_t i = 0; a->seen.slot && i <= a->seen.mask; i++) {
+		uint32_t ip = a->seen.slot[i] - 1;
+
+		if (a->seen.slot[i] == 0 || ipset_has(&a->diverged, ip))
+			continue;
+		if (grow(&keep, &cap, nkeep, sizeof(*keep)) < 0) {
+			free(keep);
+			return -ENOMEM;
+		}
+		if (table_lookup(a->t, v->vni, ip, &keep[nkeep]))
+			nkeep++;
+	}
+	for (size_t i = 0; i < a->ndiv; i++) {
+		const struct wire_rule *r = &a->div[i];
+
+		if (r->op != WIRE_RULE_SET)
+			continue;
+		if (grow(&keep, &cap, nkeep, sizeof(*keep)) < 0) {
+			free(keep);
+			return -ENOMEM;
+		}
+		keep[nkeep] = (struct table_rule){ .vni = r->vni, .ip = r->ip, .vtep = r->vtep,
+		    .version = r->version,
+		    .flags = r->flags & WIRE_RULE_F_EXTERNAL ? TABLE_F_EXTERNAL : 0 };
+		memcpy(keep[nkeep++].mac, r->mac, 6);
+	}
+	log_warnx_rl(&a->rl, "VPC %u: the table held another history of it (made again, or "
+	    "the controller's data replaced); rebuilt from the snapshot, %zu rules", v->vni,
+	    nkeep);
+	table_vni_flush(a->t, v->vni, v->gen);
+	for (size_t i = 0; i < nkeep; i++)
+		if ((rc = table_set(a->t, &keep[i])) < 0) {
+			STATS_INC(a->c, apply_errors);
+			log_warnx_rl(&a->rl, "table refused a rule of VNI %u: %s", v->vni,
+			    strerror(-rc));
+		}
+	free(keep);
+	STATS_INC(a->c, vnis_rebuilt);
 	return 0;
 }
 
 /*
  * The snapshot's rules of a VPC are all in: what the table still holds beyond them was
  * deleted while we were away and its tombstone is gone from the log. Delete it at the
- * VPC's version, then restart the VPC's history there.
+ * VPC's version (it is older, in one history), then restart the VPC's history there.
  */
 static int
 snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 {
 	struct table_cursor cur = { 0 };
 	struct table_rule buf[256];
+	uint64_t del_version = v->version ? v->version : 1, upto;
 	uint32_t *gone = NULL;
 	size_t ngone = 0, cap = 0;
-	uint64_t upto;
-	bool more = true;
-	int n;
+	bool more = true, rebuild = a->ndiv > 0;
+	int n, rc;
 
-	while (more) {
-		n = table_changes(a->t, v->vni, 0, &cur, buf, 256, &upto, &more);
-		if (n < 0)
-			break;	/* -ENOENT: the table never had this VPC */
+	/*
+	 * The rules the table held before the snapshot, up to the VPC's version then (those
+	 * the snapshot set above it, it sent); none when the table never had the VPC.
+	 */
+	while (more && (n = table_changes(a->t, v->vni, 0, &cur, buf, 256, &upto, &more)) > 0)
 		for (int i = 0; i < n; i++) {
-			if (ipset_has(&a->seen, buf[i].ip))
+			if ((buf[i].flags & TABLE_F_TOMBSTONE) || ipset_has(&a->seen, buf[i].ip))
 				continue;
-			if (ngone == cap) {
-				void *p = realloc(gone, (cap = cap ? 2 * cap : 256) * sizeof(*gone));
-
-				if (p == NULL) {
-					free(gone);
-					return -ENOMEM;
-				}
-				gone = p;
+			if (grow(&gone, &cap, ngone, sizeof(*gone)) < 0) {
+				free(gone);
+				return -ENOMEM;
 			}
 			gone[ngone++] = buf[i].ip;
+			rebuild |= buf[i].version >= del_version;
 		}
+	if (rebuild) {
+		if ((rc = snap_vpc_rebuild(a, v)) < 0) {
+			free(gone);
+			return rc;
+		}
+	} else {
+		for (size_t i = 0; i < ngone; i++)
+			table_delete(a->t, v->vni, gone[i], del_version);
 	}
-	for (size_t i = 0; i < ngone; i++)
-		table_delete(a->t, v->vni, gone[i], v->version ? v->version : 1);
 	STATS_ADD(a->c, snapshot_drops, ngone);
 	free(gone);
-	ipset_clear(&a->seen);
+	snap_vpc_clear(a);
 	table_vni_rebase(a->t, v->vni, v->gen, v->version);
 	STATS_INC(a->c, vnis_rebased);
 	announce(a, v->vni, v->gen, v->version);
-	if (a->nsnap_vnis == a->snap_vnis_cap) {
-		size_t c = a->snap_vnis_cap ? 2 * a->snap_vnis_cap : 64;
-		void *p = realloc(a->snap_vnis, c * sizeof(*a->snap_vnis));
-
-		if (p == NULL)
-			return -ENOMEM;
-		a->snap_vnis = p;
-		a->snap_vnis_cap = c;
-	}
+	if (grow(&a->snap_vnis, &a->snap_vnis_cap, a->nsnap_vnis, sizeof(*a->snap_vnis)) < 0)
+		return -ENOMEM;
 	a->snap_vnis[a->nsnap_vnis++] = v->vni;
 	return 0;
 }
@@ -335,7 +453,7 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->in_snap = true;
 		a->snap_seq = m->u.snap.seq;
 		a->nsnap_vnis = 0;
-		ipset_clear(&a->seen);
+		snap_vpc_clear(a);
 		/* The state at this seq is the controller's newest (it may be below ours). */
 		STATS_SET(a->c, controller_seq, a->snap_seq);
 		lag_update(a);

@@ -17,6 +17,7 @@
 	X(vnis_advanced,   COUNTER, "VPC versions applied")			\
 	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller)")	\
 	X(vnis_rebased,    COUNTER, "VPCs whose history restarted (snapshot, reset)") \
+	X(vnis_rebuilt,    COUNTER, "VPCs a snapshot rebuilt: the table held another history") \
 	X(snapshot_loads,  COUNTER, "snapshots loaded whole (up to their SNAP_END)") \
 	X(snapshot_drops,  COUNTER, "rules dropped because a snapshot lacked them") \
 	X(ring_drops,      COUNTER, "VNI advances dropped: syncd's ring was full") \

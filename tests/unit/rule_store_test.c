@@ -5,7 +5,9 @@
  * a VPC the controller no longer has leaves exactly the snapshot's state: rules it
  * lacks deleted, each VPC's history restarted at its version, vanished VPCs flushed,
  * syncd told of each; the applied seq moves only at SNAP_END, so an abandoned snapshot
- * moves nothing. `records` counts RULE and VPC records, not heartbeats or snapshot
+ * moves nothing. A VPC made again while the gateway was away (or a controller whose
+ * data was replaced) comes back with versions below the table's: the snapshot's state
+ * wins all the same. `records` counts RULE and VPC records, not heartbeats or snapshot
  * markers; `lag` stays honest while a snapshot loads; counters carry on across a
  * restart, and a start's first connection is no reconnect.
  */
@@ -21,6 +23,7 @@
 #define G3	0x0c0c0003u
 
 static struct table *t;
+static char err_buf[512];
 static struct ring ring;
 static struct rule_store_counters c;
 static struct apply *a;
@@ -236,15 +239,73 @@ Test(rule_store, a_snapshot_over_extra_rules_and_a_vpc_leaves_exactly_its_state)
 	cr_assert_eq(c.snapshot_drops, 1, "10.0.0.3");
 	cr_assert_eq(c.vnis_flushed, 1);
 	cr_assert_eq(c.vnis_rebased, 2);
+	cr_assert_eq(c.vnis_rebuilt, 0, "one history: nothing to rebuild");
 	cr_assert_eq(c.rules_stale, 1, "10.0.0.1 replayed");
 	cr_assert_eq(c.lag, 0);
 	cr_assert_eq(c.controller_seq, 50);
+	cr_assert_eq(table_check(t, err_buf, sizeof(err_buf)), 0, "%s", err_buf);
 
 	/* The live tail goes on from the snapshot's seq. */
 	APPLY(rule(51, 100, "10.0.0.3", 6, 5));
 	APPLY(vpc(52, 100, G1, 6, WIRE_VPC_ADVANCE));
 	assert_applied(52, "the live tail");
 	assert_rule(100, "10.0.0.3", 6, 5);
+}
+
+Test(rule_store, a_snapshot_of_a_vpc_made_again_meanwhile_leaves_exactly_its_state)
+{
+	struct table_vni_info vi;
+	uint64_t versions[8];
+
+	log_before_going_away();	/* VPC 100, gen G1 at version 2: .1 v2, .2 v1, .3 v1 */
+	/*
+	 * Meanwhile VPC 100 was deleted and made again (gen G2, versions from 1): .1 at
+	 * version 1 (below the table's 2), .2 at 3 (above the table's VPC), .4 at 2; no .3.
+	 */
+	APPLY(snap(WIRE_SNAP_BEGIN, 60, 6));
+	APPLY(rule(55, 100, "10.0.0.1", 1, 7));
+	APPLY(rule(58, 100, "10.0.0.2", 3, 8));
+	APPLY(rule(57, 100, "10.0.0.4", 2, 9));
+	APPLY(tomb(56, 100, "10.0.0.5", 2));
+	APPLY(vpc(60, 100, G2, 3, WIRE_VPC_SNAPSHOT));
+	APPLY(vpc(60, 200, G2, 1, WIRE_VPC_SNAPSHOT));	/* 200 also made again, empty */
+	assert_applied(10, "before SNAP_END");
+	APPLY(snap(WIRE_SNAP_END, 60, 0));
+	assert_applied(60, "after SNAP_END");
+
+	assert_rule(100, "10.0.0.1", 1, 7);
+	assert_rule(100, "10.0.0.2", 3, 8);
+	assert_rule(100, "10.0.0.4", 2, 9);
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.3"), &(struct table_rule){ 0 }));
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.5"), &(struct table_rule){ 0 }));
+	cr_assert_not(table_lookup(t, 200, ip4("10.1.0.1"), &(struct table_rule){ 0 }),
+	    "a rule the new VPC 200 never had (at version 1, as the snapshot's VPC)");
+	cr_assert_eq(table_live(t), 3);
+	cr_assert_eq(table_vni_get(t, 100, &vi), 0);
+	cr_assert_eq(vi.gen, G2);
+	cr_assert_eq(vi.version, 3);
+	cr_assert_eq(table_vni_versions(t, 100, versions, 8), 1);
+	cr_assert_eq(versions[0], 3);
+	cr_assert_eq(c.vnis_rebuilt, 2);
+	cr_assert(was_told(100, G2, 3));
+	cr_assert_eq(table_check(t, err_buf, sizeof(err_buf)), 0, "%s", err_buf);
+}
+
+Test(rule_store, a_rule_the_snapshot_lacks_at_a_version_it_never_reached_is_dropped)
+{
+	log_before_going_away();	/* VPC 100, gen G1 at version 2: .1 v2, .2 v1, .3 v1 */
+	/* The controller's data was replaced: VPC 100 at version 1, .2 as the table has it. */
+	APPLY(snap(WIRE_SNAP_BEGIN, 3, 2));
+	APPLY(rule(2, 100, "10.0.0.2", 1, 1));	/* stale and equal: no sign by itself */
+	APPLY(vpc(3, 100, G1, 1, WIRE_VPC_SNAPSHOT));
+	APPLY(snap(WIRE_SNAP_END, 3, 0));
+	assert_rule(100, "10.0.0.2", 1, 1);
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.1"), &(struct table_rule){ 0 }),
+	    ".1 at version 2, which this VPC never reached, is not the controller's");
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.3"), &(struct table_rule){ 0 }));
+	cr_assert_eq(table_live(t), 1);
+	cr_assert_eq(c.vnis_rebuilt, 1);
+	cr_assert_eq(table_check(t, err_buf, sizeof(err_buf)), 0, "%s", err_buf);
 }
 
 Test(rule_store, an_abandoned_snapshot_moves_nothing_and_is_not_counted_loaded)
