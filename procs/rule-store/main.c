@@ -149,6 +149,7 @@ main(int argc, char **argv)
 	log_info("node %s: table %s (%u rules, applied seq %llu), %zu controller address(es)",
 	    common.node, table_seg(s.t)->name, table_count(s.t),
 	    (unsigned long long)table_applied_seq(s.t), cp.naddrs);
+	daemon_ready();
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping at seq %llu", (unsigned long long)table_applied_seq(s.t));
 	conncount_fold(s.c, &s.seen, subscriber_counters(s.sub));
