@@ -8,7 +8,8 @@
 #  3. the controller killed with -9 again and again under a stream of changes loses none
 #     it acknowledged;
 #  4. a rule-store killed with -9 in the middle of loading a snapshot converges;
-#  5. after thousands of random changes both tables equal the controller's rules.
+#  5. after thousands of random changes both tables equal the controller's rules;
+#  6. the controller moved to the rule-stores' other address: both follow it.
 #
 #	BUILD=build bash tests/controller.sh
 set -euo pipefail
@@ -288,4 +289,29 @@ python3 "$PY/churn.py" "$SOCK" 2 10000 "$T_OUT/model2.json" 6 4 2>"$T_OUT/churn.
 t_until 20 "gateway 1 catching up" synced 1
 t_until 20 "gateway 2 catching up" synced 2
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
+echo "after 10000 random changes both tables equal the controller's rules"
+
+# 6. The controller comes back at the rule-stores' other address: both follow it there
+# (the first address of their list, dead until now, is the live one).
+declare -A conns=()
+for g in 1 2; do
+	conns[$g]=$(t_stat "$RUN-gw$g" rule-store reconnects)
+done
+t_kill "$CTL_PID"
+sed 's|127.0.0.1:7400|127.0.0.1:7409|' "$T_OUT/controller.conf" >"$T_OUT/controller-moved.conf"
+t_spawn CTL_PID ip netns exec "$NS" "$BUILD/bin/vpcfwd-controller" \
+    -c "$T_OUT/controller-moved.conf" 2>>"$T_OUT/controller.log"
+t_until 5 "the controller's socket" ctl_up
+"${CTL[@]}" vpc create moved --vni 4242 --cidr 172.16.0.0/24 >/dev/null
+"${CTL[@]}" host create hmoved --vtep 198.51.100.77 >/dev/null
+"${CTL[@]}" vm create vmoved --vpc moved --ip 172.16.0.5 --host hmoved >/dev/null
+for g in 1 2; do
+	t_until 10 "gateway $g following the controller to 127.0.0.1:7409" synced "$g"
+	[[ $(t_stat "$RUN-gw$g" rule-store reconnects) -gt ${conns[$g]} ]] ||
+		t_fail "gateway $g did not count its reconnection"
+	"$TABLE" -N "$RUN-gw$g" -v 4242 --json | grep -q '"172.16.0.5"' ||
+		t_fail "gateway $g lacks the rule made at the moved controller"
+done
+python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
+echo "the controller moved to the rule-stores' other address: both followed it"
 echo "controller: ok"
