@@ -60,6 +60,17 @@ _Static_assert(sizeof(struct stats_desc) == 132, "stats_desc layout changed");
 	__atomic_store_n(&(c)->f, (c)->f + (uint64_t)(n), __ATOMIC_RELAXED)
 #define STATS_INC(c, f)		STATS_ADD(c, f, 1)
 #define STATS_SET(c, f, v)	__atomic_store_n(&(c)->f, (uint64_t)(v), __ATOMIC_RELAXED)
+/*
+ * A count a module keeps from 0 in each process into a COUNTER, which carries on across
+ * restarts: add what it gained since the last fold (seen, a uint64_t the caller keeps,
+ * 0 at start), never store it over the counter.
+ */
+#define STATS_FOLD(c, f, now, seen)					\
+	do {								\
+		uint64_t now_ = (now);					\
+		STATS_ADD(c, f, now_ - (seen));				\
+		(seen) = now_;						\
+	} while (0)
 
 struct stats {
 	struct seg seg;

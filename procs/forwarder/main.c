@@ -40,6 +40,7 @@ struct state {
 	struct table *t;
 	struct ports *ports;		/* vswitch */
 	struct vports *vp;		/* vswitch */
+	uint64_t tap_errors_seen;	/* vports' errors folded into the counter */
 	struct vports_params vpp;
 	struct ring learn;		/* gateway */
 	bool learn_ok;
@@ -81,7 +82,7 @@ tick(struct loop_timer *t)
 		attach(s);
 	if (s->ports) {
 		STATS_SET(s->c, ports, vports_sync(s->vp, s->ports));
-		STATS_SET(s->c, tap_errors, vports_errors(s->vp));
+		STATS_FOLD(s->c, tap_errors, vports_errors(s->vp), s->tap_errors_seen);
 	}
 	dp_tick(s->dp);
 	stats_heartbeat(&s->stats);

@@ -19,6 +19,7 @@ struct feed {
 	char host[WIRE_NAME_MAX];
 	bool in_snap;
 	uint32_t count;		/* ports held */
+	uint64_t connects_seen;	/* the subscriber's connects folded into the counter */
 	struct log_ratelimit rl;
 };
 
@@ -135,5 +136,5 @@ feed_tick(struct feed *f)
 	const struct subscriber_counters *sc = subscriber_counters(f->sub);
 
 	STATS_SET(f->c, feed_connected, sc->connected);
-	STATS_SET(f->c, feed_reconnects, sc->connects);
+	STATS_FOLD(f->c, feed_reconnects, sc->connects, f->connects_seen);
 }

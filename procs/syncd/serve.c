@@ -27,6 +27,7 @@ struct serve {
 	struct udp *udp;
 	struct park *park;
 	struct table *t;
+	uint64_t tx_errors_seen;	/* udp's tx_errors folded into the counter */
 	struct log_ratelimit rl;
 };
 
@@ -391,7 +392,7 @@ serve_tick(struct serve *s)
 	 * missed, this bounds the harm to a tick instead of a queue stuck for good.
 	 */
 	drain(s);
-	STATS_SET(s->c, tx_errors, udp_counters(s->udp)->tx_errors);
+	STATS_FOLD(s->c, tx_errors, udp_counters(s->udp)->tx_errors, s->tx_errors_seen);
 }
 
 void
