@@ -100,8 +100,13 @@ send_msg(struct sub *sub, const struct wire_msg *m)
 		return -ENOBUFS;
 	}
 	if ((n = wire_encode(m, p, WIRE_LEN_SIZE + WIRE_RECORD_MAX)) < 0) {
+		char why[96];
+
+		/* Skipping the record would leave a hole the subscriber cannot see. */
 		conn_commit(sub->c, 0);
-		log_warnx("cannot encode a %s record: %s", wire_type_name(m->type), strerror(-n));
+		snprintf(why, sizeof(why), "cannot encode a %s record (%s)",
+		    wire_type_name(m->type), strerror(-n));
+		drop(sub, why);
 		return n;
 	}
 	conn_commit(sub->c, n);
