@@ -49,6 +49,17 @@ net_endpoint_format(const struct sockaddr_in *sin, char *buf)
 }
 
 int
+net_bind(int fd, const struct sockaddr_in *sin)
+{
+	for (int i = 0; bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1; i++) {
+		if (errno != EADDRINUSE || i == 50)
+			return -1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+int
 net_tcp_listen(const struct sockaddr_in *sin, int backlog, char *err, size_t errlen)
 {
 	char ep[NET_ENDPOINT_STRLEN];
@@ -57,16 +68,7 @@ net_tcp_listen(const struct sockaddr_in *sin, int backlog, char *err, size_t err
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/*
-	 * A process killed a moment ago may still hold the port: io_uring releases the
-	 * files of its requests after the process is gone. Give it a second.
-	 */
-	for (int i = 0; bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1; i++) {
-		if (errno != EADDRINUSE || i == 50)
-			goto fail;
-		usleep(20000);
-	}
-	if (listen(fd, backlog) == -1)
+	if (net_bind(fd, sin) == -1 || listen(fd, backlog) == -1)
 		goto fail;
 	return fd;
 fail:

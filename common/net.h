@@ -14,6 +14,12 @@
 /* "10.0.0.1:7400" -> sin. 0, or -EINVAL. Port 0 allowed only when allow_zero. */
 int net_endpoint_parse(const char *s, struct sockaddr_in *sin, int allow_zero);
 char *net_endpoint_format(const struct sockaddr_in *sin, char *buf);
+/*
+ * bind(2), waiting up to a second while the port is in use: a process killed a moment
+ * ago may still hold it (io_uring releases the files of its requests after the process
+ * is gone). 0, or -1 with errno set.
+ */
+int net_bind(int fd, const struct sockaddr_in *sin);
 /* A listening TCP socket (SO_REUSEADDR), or -errno with err set. */
 int net_tcp_listen(const struct sockaddr_in *sin, int backlog, char *err, size_t errlen);
 /*

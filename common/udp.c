@@ -15,6 +15,7 @@
  */
 #include "common/udp.h"
 #include "common/log.h"
+#include "common/net.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -220,19 +221,22 @@ udp_socket(const struct sockaddr_in *addr, int *port, char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
 	socklen_t len;
-	int fd, one = 1, sz = UDP_SOCKBUF, e;
+	int fd, sz = UDP_SOCKBUF, e;
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "udp: socket: %s", strerror(errno));
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		goto fail_errno;
+	/*
+	 * No SO_REUSEADDR: on UDP it lets two sockets share a port (and port 0 hand out
+	 * one in use), each getting part of the traffic. A second process on a port is
+	 * refused instead; one killed a moment ago is waited for (net_bind).
+	 */
 	/* Past net.core.[rw]mem_max the kernel caps the size: not an error. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) == -1)
 		goto fail_errno;
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) == -1)
+	if (net_bind(fd, addr) == -1)
 		goto fail_errno;
 	len = sizeof(sin);
 	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)

@@ -9,6 +9,7 @@
 #include "dp.h"
 #include "common/log.h"
 #include "common/mix.h"
+#include "common/net.h"
 #include "common/vxlan.h"
 #include "shm/events.h"
 #include "pkt.h"
@@ -712,7 +713,7 @@ vxlan_socket(const struct sockaddr_in *a, char *err, size_t errlen)
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	if (bind(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+	if (net_bind(fd, a) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "bind %s:%u: %s", inet_ntoa(a->sin_addr),
 		    ntohs(a->sin_port), strerror(errno));

@@ -522,3 +522,28 @@ Test(udp, bad_parameters_are_refused_with_a_reason)
 	}
 	loop_free(L);
 }
+
+/*
+ * A port in use is refused, after the second net_bind waits for a killed process's
+ * socket to go: two endpoints never share a port (each would get part of the traffic).
+ */
+Test(udp, a_port_in_use_is_refused_not_shared)
+{
+	struct udp_params p = { .nrecv = 2, .nsend = 2, .dgram_max = 64 };
+	struct sockaddr_in sin;
+	struct sink s = { 0 };
+	struct udp *first;
+	uint64_t t0;
+	char err[256];
+
+	new_loop();
+	first = new_udp(&p, sink_recv, &s);
+	sin = loopback(udp_port(first));
+	t0 = clock_mono_ns();
+	cr_assert_null(udp_new(L, &sin, &p, sink_recv, &s, err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "Address already in use"), "%s", err);
+	cr_assert_geq(clock_mono_ns() - t0, 500000000ull, "refused without waiting for it");
+	udp_free(first);
+	drain_loop();
+	loop_free(L);
+}
