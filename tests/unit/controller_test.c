@@ -6,49 +6,12 @@
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
+#include "tests/unit/ctldb.h"
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdlib.h>
 
-static char dir[64];
-static struct db db;
-static char err[512];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void
-open_db(uint64_t retention)
-{
-	snprintf(dir, sizeof(dir), "/tmp/ctltest.%d", (int)getpid());
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	cr_assert_eq(db_open(&db, dir, 1 << 26, retention, err, sizeof(err)), 0, "%s", err);
-}
-
-static void
-teardown(void)
-{
-	db_close(&db);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(controller, .fini = teardown);
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
-}
+TestSuite(controller, .fini = ctldb_teardown);
 
 /* One change in its own transaction; returns the model's result. */
 #define TXN(step, call)							\

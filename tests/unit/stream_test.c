@@ -11,52 +11,15 @@
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "procs/controller/stream.c"
+#include "tests/unit/ctldb.h"
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdlib.h>
 
 #define RETENTION	20
 #define SNAP_MAX	256	/* records a test's snapshot holds at most */
 
-static char dir[64];
-static struct db db;
-static char err[512];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void
-open_db(uint64_t retention)
-{
-	snprintf(dir, sizeof(dir), "/tmp/streamtest.%d", (int)getpid());
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	cr_assert_eq(db_open(&db, dir, 1 << 26, retention, err, sizeof(err)), 0, "%s", err);
-}
-
-static void
-teardown(void)
-{
-	db_close(&db);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(stream, .fini = teardown);
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
-}
+TestSuite(stream, .fini = ctldb_teardown);
 
 /* One change in its own transaction, which must succeed. */
 #define TXN(call)							\

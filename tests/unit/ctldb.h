@@ -1,0 +1,55 @@
+/*
+ * ctldb: a controller database of its own for a test (procs/controller/db.c, included
+ * by the test before this file), in /tmp/ctldb.<pid> (each Criterion test runs in a
+ * process of its own), removed by the suite's .fini: ctldb_teardown.
+ */
+#ifndef TESTS_UNIT_CTLDB_H
+#define TESTS_UNIT_CTLDB_H
+
+#include "common/addr.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64];
+static struct db db;
+static char err[512];
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* A new, empty database keeping `retention` log records. */
+static void
+open_db(uint64_t retention)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ctldb.%d", (int)getpid());
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cr_assert_eq(db_open(&db, dir, 1 << 26, retention, err, sizeof(err)), 0, "%s", err);
+}
+
+static void
+ctldb_teardown(void)
+{
+	db_close(&db);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static uint32_t
+ip4(const char *s)
+{
+	uint32_t ip;
+
+	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
+	return ip;
+}
+
+#endif
