@@ -7,6 +7,7 @@
 #define TESTS_UNIT_CTLDB_H
 
 #include "common/addr.h"
+#include "tests/unit/ip4.h"
 
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -41,15 +42,6 @@ ctldb_teardown(void)
 {
 	db_close(&db);
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
 }
 
 #endif

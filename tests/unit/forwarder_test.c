@@ -72,6 +72,7 @@
 #define FRAME_MAX	4096
 
 #include "tests/unit/looptest.h"
+#include "tests/unit/ip4.h"
 
 /* The forwarder, and the VTEPs the test plays (all on port P). */
 #define FWD_IP		"127.0.47.1"
@@ -116,15 +117,6 @@ setup(void)
 TestSuite(forwarder, .init = setup, .fini = unlink_all);
 
 /* --- addresses (the loop: looptest.h) ------------------------------------------- */
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
-}
 
 /* --- the forwarder and what it must have counted --------------------------------- */
 

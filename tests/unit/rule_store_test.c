@@ -15,6 +15,7 @@
 #include "procs/rule-store/conncount.c"
 #include "common/addr.h"
 #include "tests/unit/ut.h"
+#include "tests/unit/ip4.h"
 
 #include <criterion/criterion.h>
 
@@ -57,15 +58,6 @@ teardown(void)
 }
 
 TestSuite(rule_store, .init = setup, .fini = teardown);
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
-}
 
 /* A SET's MAC and VTEP come from `who`, so a rule from another state shows. */
 static struct wire_msg

@@ -49,6 +49,7 @@
 #define GEN		0x5eed0001u
 
 #include "tests/unit/looptest.h"
+#include "tests/unit/ip4.h"
 
 static char node[SEG_PART_MAX + 1];
 static char segname[SEG_NAME_MAX];
@@ -72,15 +73,6 @@ teardown(void)
 TestSuite(syncd, .init = setup, .fini = teardown);
 
 /* --- addresses (the loop: looptest.h) ------------------------------------------- */
-
-static uint32_t
-ip4(const char *s)
-{
-	uint32_t ip;
-
-	cr_assert_eq(addr_ip4_parse(s, &ip), 0, "%s", s);
-	return ip;
-}
 
 /* --- the table: written here as the rule-store does, read by syncd --------------- */
 
