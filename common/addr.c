@@ -371,6 +371,22 @@ addr_cidr_check(const char *arg, const char *s, struct addr_cidr *c, char *err)
 		return fail(err, "%s must have its host bits zero (%s), not %s", arg,
 		    addr_cidr_format(&z, net), s);
 	}
+	/* A prefix is /8 or longer: its first byte says which of these it is in. */
+	switch (v.net >> 24) {
+	case 0:
+		return fail(err, "%s %s is in 0.0.0.0/8 (\"this network\"), which no VM can "
+		    "have", arg, s);
+	case 127:
+		return fail(err, "%s %s is in 127.0.0.0/8 (loopback), which no VM can have",
+		    arg, s);
+	default:
+		if (v.net >> 28 == 0xe)
+			return fail(err, "%s %s is in 224.0.0.0/4 (multicast), which no VM can "
+			    "have", arg, s);
+		if (v.net >> 28 == 0xf)
+			return fail(err, "%s %s is in 240.0.0.0/4 (reserved), which no VM can "
+			    "have", arg, s);
+	}
 	*c = v;
 	return 0;
 }

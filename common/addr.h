@@ -95,7 +95,11 @@ int addr_uint_check(const char *arg, const char *s, uint64_t min, uint64_t max, 
     char *err);
 /* Unicast (the low bit of the first byte clear) and not all zero. */
 int addr_mac_check(const char *arg, const char *s, uint8_t mac[6], char *err);
-/* One of a VPC's prefixes: /8../30, host bits zero. */
+/*
+ * One of a VPC's prefixes: /8../30, host bits zero, and not in 0.0.0.0/8, 127.0.0.0/8
+ * (a VM's own loopback), 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved): "cidr
+ * 224.0.0.0/8 is in 224.0.0.0/4 (multicast), which no VM can have".
+ */
 int addr_cidr_check(const char *arg, const char *s, struct addr_cidr *c, char *err);
 /* A VPC's prefixes, each checked already: 1..ADDR_CIDRS_MAX, no two overlapping. */
 int addr_cidrs_check(const char *arg, const struct addr_cidr *c, size_t n, char *err);

@@ -166,6 +166,8 @@ vpc create green --vni 16777216 --cidr 10.1.0.0/16|vni
 vpc create green --vni 0 --cidr 10.1.0.0/16|vni
 vpc create green --vni 300 --cidr 10.1.0.1/16|10.1.0.1/16
 vpc create green --vni 300 --cidr 10.1.0.0/16 --cidr 10.1.128.0/17|overlap
+vpc create green --vni 300 --cidr 10.1.0.0/16 --cidr 224.1.0.0/16|224.0.0.0/4 (multicast)
+vpc create green --vni 300 --cidr 127.0.0.0/8|127.0.0.0/8 (loopback)
 vpc create blue --vni 300 --cidr 10.1.0.0/16|exists
 vpc create bad/name --vni 300 --cidr 10.1.0.0/16|name
 vpc delete blue|still has

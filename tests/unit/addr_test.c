@@ -155,6 +155,30 @@ Test(addr, cidr_check_wants_8_to_30_and_host_bits_zero)
 	expect_err(err, "cidr must be an IPv4 prefix", "not 10.0.0/16");
 }
 
+Test(addr, cidr_check_refuses_ranges_no_vm_can_have)
+{
+	static const char *const bad[][2] = {
+		{ "0.0.0.0/8", "cidr 0.0.0.0/8 is in 0.0.0.0/8 (\"this network\")" },
+		{ "127.1.0.0/16", "cidr 127.1.0.0/16 is in 127.0.0.0/8 (loopback)" },
+		{ "224.0.0.0/8", "cidr 224.0.0.0/8 is in 224.0.0.0/4 (multicast)" },
+		{ "239.255.0.0/16", "cidr 239.255.0.0/16 is in 224.0.0.0/4 (multicast)" },
+		{ "240.0.0.0/8", "cidr 240.0.0.0/8 is in 240.0.0.0/4 (reserved)" },
+		{ "255.255.255.0/24", "cidr 255.255.255.0/24 is in 240.0.0.0/4 (reserved)" },
+	};
+	char err[ADDR_ERR_MAX];
+	struct addr_cidr c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(addr_cidr_check("cidr", bad[i][0], &c, err), -EINVAL, "%s accepted",
+		    bad[i][0]);
+		expect_err(err, bad[i][1], "which no VM can have");
+	}
+	cr_assert_eq(addr_cidr_check("cidr", "1.0.0.0/8", &c, err), 0, "%s", err);
+	cr_assert_eq(addr_cidr_check("cidr", "126.0.0.0/8", &c, err), 0, "%s", err);
+	cr_assert_eq(addr_cidr_check("cidr", "128.0.0.0/8", &c, err), 0, "%s", err);
+	cr_assert_eq(addr_cidr_check("cidr", "223.255.255.0/24", &c, err), 0, "%s", err);
+}
+
 Test(addr, cidrs_check_counts_and_refuses_overlaps)
 {
 	struct addr_cidr c[ADDR_CIDRS_MAX + 1];
