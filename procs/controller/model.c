@@ -4,6 +4,7 @@
  */
 #include "model.h"
 #include "common/addr.h"
+#include "common/grow.h"
 #include "common/mix.h"
 
 #include <errno.h>
@@ -54,23 +55,6 @@ db_fail(struct model_txn *t, int rc)
 	if (rc == -ENOSPC)
 		return fail(t, rc, "the controller's database is full (raise db_map_size)");
 	return fail(t, rc, "database error: %s", strerror(-rc));
-}
-
-/* Grow an array of n elements of size sz to hold one more. */
-static int
-grow(void **arr, size_t *cap, size_t n, size_t sz)
-{
-	void *p;
-	size_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? 2 * *cap : 16;
-	if ((p = realloc(*arr, c * sz)) == NULL)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
 }
 
 int
@@ -148,7 +132,7 @@ vpc_touch(struct model_txn *t, const char *name, int *rc)
 	for (size_t i = 0; i < t->nvpcs; i++)
 		if (strcmp(t->vpcs[i].name, name) == 0)
 			return t->vpcs[i].deleted ? (*rc = -ENOENT, NULL) : &t->vpcs[i];
-	if ((*rc = grow((void **)&t->vpcs, &t->vpcs_cap, t->nvpcs, sizeof(*v))) < 0)
+	if ((*rc = grow(&t->vpcs, &t->vpcs_cap, t->nvpcs, sizeof(*v), 16)) < 0)
 		return NULL;
 	v = &t->vpcs[t->nvpcs];
 	memset(v, 0, sizeof(*v));
@@ -167,7 +151,7 @@ host_touch(struct model_txn *t, const char *name, int *rc)
 	for (size_t i = 0; i < t->nhosts; i++)
 		if (strcmp(t->hosts[i].name, name) == 0)
 			return &t->hosts[i];
-	if ((*rc = grow((void **)&t->hosts, &t->hosts_cap, t->nhosts, sizeof(*h))) < 0)
+	if ((*rc = grow(&t->hosts, &t->hosts_cap, t->nhosts, sizeof(*h), 16)) < 0)
 		return NULL;
 	h = &t->hosts[t->nhosts];
 	memset(h, 0, sizeof(*h));
@@ -195,7 +179,7 @@ add_bind(struct model_txn *t, const char *host, const struct db_vm *vm, uint8_t 
 {
 	struct model_bind *b;
 
-	if (grow((void **)&t->binds, &t->binds_cap, t->nbinds, sizeof(*b)) < 0)
+	if (grow(&t->binds, &t->binds_cap, t->nbinds, sizeof(*b), 16) < 0)
 		return -ENOMEM;
 	b = &t->binds[t->nbinds++];
 	memset(b, 0, sizeof(*b));

@@ -9,6 +9,7 @@
  */
 #include "stream.h"
 #include "common/conn.h"
+#include "common/grow.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -362,15 +363,8 @@ bindings_start(struct sub *sub)
 		name[it.val.mv_size] = '\0';
 		if (db_get_vm(txn, db, name, &vm) < 0)
 			continue;
-		if (n == cap) {
-			void *p = realloc(msgs, (cap = cap ? 2 * cap : 64) * sizeof(*msgs));
-
-			if (p == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			msgs = p;
-		}
+		if ((r = grow(&msgs, &cap, n, sizeof(*msgs), 64)) < 0)
+			break;
 		msgs[n] = (struct wire_msg){ .type = WIRE_BIND };
 		msgs[n].u.bind = (struct wire_bind){ .seq = seq, .vni = vm.vni, .ip = vm.ip,
 		    .op = WIRE_BIND_ADD };

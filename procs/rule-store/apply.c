@@ -4,6 +4,7 @@
  * announced last (a record, a heartbeat, a SNAP_BEGIN) minus that seq.
  */
 #include "apply.h"
+#include "common/grow.h"
 #include "common/log.h"
 #include "shm/events.h"
 
@@ -33,23 +34,6 @@ struct apply {
 	size_t nsnap_vnis, snap_vnis_cap;
 	struct log_ratelimit rl;
 };
-
-/* Room for n + 1 elements of size in *p (capacity *cap); 0 or -ENOMEM (*p kept). */
-static int
-grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	void **pp = p, *q;
-	size_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? 2 * *cap : 256;
-	if ((q = realloc(*pp, c * size)) == NULL)
-		return -ENOMEM;
-	*pp = q;
-	*cap = c;
-	return 0;
-}
 
 static uint32_t
 ipset_hash(uint32_t ip)
@@ -218,7 +202,7 @@ static int
 snap_rule(struct apply *a, const struct wire_rule *r, int rc)
 {
 	if (rc == TABLE_STALE && snap_diverged(a, r)) {
-		if (grow(&a->div, &a->div_cap, a->ndiv, sizeof(*a->div)) < 0 ||
+		if (grow(&a->div, &a->div_cap, a->ndiv, sizeof(*a->div), 256) < 0 ||
 		    ipset_add(&a->diverged, r->ip) < 0)
 			return -ENOMEM;
 		a->div[a->ndiv++] = *r;
@@ -281,7 +265,7 @@ snap_vpc_rebuild(struct apply *a, const struct wire_vpc *v)
 
 		if (a->seen.slot[i] == 0 || ipset_has(&a->diverged, ip))
 			continue;
-		if (grow(&keep, &cap, nkeep, sizeof(*keep)) < 0) {
+		if (grow(&keep, &cap, nkeep, sizeof(*keep), 256) < 0) {
 			free(keep);
 			return -ENOMEM;
 		}
@@ -293,7 +277,7 @@ snap_vpc_rebuild(struct apply *a, const struct wire_vpc *v)
 
 		if (r->op != WIRE_RULE_SET)
 			continue;
-		if (grow(&keep, &cap, nkeep, sizeof(*keep)) < 0) {
+		if (grow(&keep, &cap, nkeep, sizeof(*keep), 256) < 0) {
 			free(keep);
 			return -ENOMEM;
 		}
@@ -341,7 +325,7 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 		for (int i = 0; i < n; i++) {
 			if ((buf[i].flags & TABLE_F_TOMBSTONE) || ipset_has(&a->seen, buf[i].ip))
 				continue;
-			if (grow(&gone, &cap, ngone, sizeof(*gone)) < 0) {
+			if (grow(&gone, &cap, ngone, sizeof(*gone), 256) < 0) {
 				free(gone);
 				return -ENOMEM;
 			}
@@ -363,7 +347,8 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 	table_vni_rebase(a->t, v->vni, v->gen, v->version);
 	STATS_INC(a->c, vnis_rebased);
 	announce(a, v->vni, v->gen, v->version);
-	if (grow(&a->snap_vnis, &a->snap_vnis_cap, a->nsnap_vnis, sizeof(*a->snap_vnis)) < 0)
+	if (grow(&a->snap_vnis, &a->snap_vnis_cap, a->nsnap_vnis, sizeof(*a->snap_vnis),
+	    256) < 0)
 		return -ENOMEM;
 	a->snap_vnis[a->nsnap_vnis++] = v->vni;
 	return 0;
