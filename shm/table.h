@@ -189,6 +189,15 @@ enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
  */
 int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
     struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);
+/*
+ * Writer: call fn for every entry of a gateway VNI in list order, tombstones and
+ * entries above the published version (set, not yet advanced) included: what the
+ * writer itself holds, not what readers are told. fn must not change the table; a
+ * non-zero return stops the walk and is returned. 0 when done, -ENOENT for an unknown
+ * VNI, -ENOTSUP on a host table.
+ */
+int table_vni_foreach(struct table *t, uint32_t vni,
+    int (*fn)(const struct table_rule *r, void *arg), void *arg);
 /* Reader: every VNI of the table, up to max; returns the number written. */
 uint32_t table_vnis(struct table *t, uint32_t *vnis, uint32_t max);
 

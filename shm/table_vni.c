@@ -9,6 +9,7 @@
  */
 #include "shm/table_layout.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -559,6 +560,31 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 out:
 	epoch_exit(&t->rd);
 	return r;
+}
+
+int
+table_vni_foreach(struct table *t, uint32_t vni,
+    int (*fn)(const struct table_rule *r, void *arg), void *arg)
+{
+	struct vni_state *v;
+	int r;
+
+	assert(t->writer);
+	if (t->h->params.mode != TABLE_GATEWAY)
+		return -ENOTSUP;
+	if ((v = vni_find(t, vni, NULL)) == NULL)
+		return -ENOENT;
+	/* The writer's own list: nothing changes it meanwhile, no section is needed. */
+	for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
+		struct table_rule rule;
+
+		if (t->hot[e].flags & TABLE_F_RETIRED)
+			continue;
+		entry_copy(&t->hot[e], &rule);
+		if ((r = fn(&rule, arg)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 uint32_t

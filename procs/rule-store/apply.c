@@ -301,45 +301,62 @@ snap_vpc_rebuild(struct apply *a, const struct wire_vpc *v)
 	return 0;
 }
 
+/* snap_vpc_done's walk: the rules the table holds that the snapshot did not send. */
+struct unseen {
+	struct apply *a;
+	uint64_t del_version;
+	uint32_t *gone;
+	size_t ngone, cap;
+	bool rebuild;
+};
+
+static int
+unseen_rule(const struct table_rule *r, void *arg)
+{
+	struct unseen *u = arg;
+
+	if ((r->flags & TABLE_F_TOMBSTONE) || ipset_has(&u->a->seen, r->ip))
+		return 0;
+	if (grow(&u->gone, &u->cap, u->ngone, sizeof(*u->gone), 256) < 0)
+		return -ENOMEM;
+	u->gone[u->ngone++] = r->ip;
+	u->rebuild |= r->version >= u->del_version;
+	return 0;
+}
+
 /*
  * The snapshot's rules of a VPC are all in: what the table still holds beyond them was
  * deleted while we were away and its tombstone is gone from the log. Delete it at the
  * VPC's version (it is older, in one history), then restart the VPC's history there.
+ * The walk takes every entry, those above the table's version for the VPC too: a
+ * commit whose rules were applied but whose VPC ADVANCE never came (the connection
+ * lost between them) left rules there, and one the controller deleted since is gone.
  */
 static int
 snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 {
-	struct table_cursor cur = { 0 };
-	struct table_rule buf[256];
-	uint64_t del_version = v->version ? v->version : 1, upto;
-	uint32_t *gone = NULL;
-	size_t ngone = 0, cap = 0;
-	bool more = true, rebuild = a->ndiv > 0;
-	int n, rc;
+	struct unseen u = { .a = a, .del_version = v->version ? v->version : 1,
+	    .rebuild = a->ndiv > 0 };
+	uint32_t *gone;
+	size_t ngone;
+	int rc;
 
-	/*
-	 * The rules the table held before the snapshot, up to the VPC's version then (those
-	 * the snapshot set above it, it sent); none when the table never had the VPC.
-	 */
-	while (more && (n = table_changes(a->t, v->vni, 0, &cur, buf, 256, &upto, &more)) > 0)
-		for (int i = 0; i < n; i++) {
-			if ((buf[i].flags & TABLE_F_TOMBSTONE) || ipset_has(&a->seen, buf[i].ip))
-				continue;
-			if (grow(&gone, &cap, ngone, sizeof(*gone), 256) < 0) {
-				free(gone);
-				return -ENOMEM;
-			}
-			gone[ngone++] = buf[i].ip;
-			rebuild |= buf[i].version >= del_version;
-		}
-	if (rebuild) {
+	/* None when the table never had the VPC. */
+	rc = table_vni_foreach(a->t, v->vni, unseen_rule, &u);
+	gone = u.gone;
+	ngone = u.ngone;
+	if (rc < 0 && rc != -ENOENT) {
+		free(gone);
+		return rc;
+	}
+	if (u.rebuild) {
 		if ((rc = snap_vpc_rebuild(a, v)) < 0) {
 			free(gone);
 			return rc;
 		}
 	} else {
 		for (size_t i = 0; i < ngone; i++)
-			table_delete(a->t, v->vni, gone[i], del_version);
+			table_delete(a->t, v->vni, gone[i], u.del_version);
 	}
 	STATS_ADD(a->c, snapshot_drops, ngone);
 	free(gone);

@@ -300,6 +300,35 @@ Test(rule_store, a_rule_the_snapshot_lacks_at_a_version_it_never_reached_is_drop
 	cr_assert_eq(table_check(t, err_buf, sizeof(err_buf)), 0, "%s", err_buf);
 }
 
+/*
+ * The connection went between a commit's RULE records and its VPC ADVANCE: the table
+ * holds .6 at version 3 while VPC 100 is still at 2. The controller deleted .6 later and
+ * the log no longer has it: the snapshot (at version 5) lacks .6, and .6 goes, although
+ * no walk of the VPC's published versions reaches it.
+ */
+Test(rule_store, a_rule_of_a_commit_whose_advance_never_came_is_dropped_if_the_snapshot_lacks_it)
+{
+	log_before_going_away();	/* VPC 100, gen G1 at version 2: .1 v2, .2 v1, .3 v1 */
+	APPLY(rule(11, 100, "10.0.0.6", 3, 5));
+	APPLY(rule(12, 100, "10.0.0.3", 3, 5));
+	/* ...and no VPC ADVANCE to 3: the connection is lost. */
+	assert_rule(100, "10.0.0.6", 3, 5);
+	APPLY(snap(WIRE_SNAP_BEGIN, 60, 4));
+	APPLY(rule(9, 100, "10.0.0.1", 2, 2));
+	APPLY(rule(3, 100, "10.0.0.2", 1, 1));
+	APPLY(rule(12, 100, "10.0.0.3", 3, 5));
+	APPLY(vpc(60, 100, G1, 5, WIRE_VPC_SNAPSHOT));
+	APPLY(snap(WIRE_SNAP_END, 60, 0));
+	assert_rule(100, "10.0.0.1", 2, 2);
+	assert_rule(100, "10.0.0.2", 1, 1);
+	assert_rule(100, "10.0.0.3", 3, 5);
+	cr_assert_not(table_lookup(t, 100, ip4("10.0.0.6"), &(struct table_rule){ 0 }),
+	    ".6, set by a commit never advanced and deleted since, stayed");
+	cr_assert_eq(table_live(t), 3, "VPC 100's three (VPC 200, not in the snapshot, went)");
+	cr_assert_eq(c.vnis_rebuilt, 0, "one history: no rebuild");
+	cr_assert_eq(table_check(t, err_buf, sizeof(err_buf)), 0, "%s", err_buf);
+}
+
 Test(rule_store, an_abandoned_snapshot_moves_nothing_and_is_not_counted_loaded)
 {
 	log_before_going_away();

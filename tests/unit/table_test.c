@@ -147,6 +147,55 @@ Test(table, gateway_delete_keeps_a_tombstone)
 	table_close(t);
 }
 
+/* table_vni_foreach's visitor: the IPs and versions it was shown, in order. */
+static struct {
+	uint32_t ip[16];
+	uint64_t version[16];
+	bool tomb[16];
+	int n, stop_at;
+} walked;
+
+static int
+seen_one(const struct table_rule *r, void *arg)
+{
+	(void)arg;
+	walked.ip[walked.n] = r->ip;
+	walked.version[walked.n] = r->version;
+	walked.tomb[walked.n] = r->flags & TABLE_F_TOMBSTONE;
+	return ++walked.n == walked.stop_at ? 7 : 0;
+}
+
+Test(table, the_writer_walks_a_vni_whole_unadvanced_entries_and_tombstones_included)
+{
+	struct table *t = make(TABLE_GATEWAY, 100, 16);
+
+	set_ok(t, 1, 10, 1);
+	set_ok(t, 1, 11, 1);
+	cr_assert_eq(table_vni_advance(t, 1, 5, 1), TABLE_APPLIED);
+	cr_assert_eq(table_delete(t, 1, 11, 2), TABLE_APPLIED);
+	set_ok(t, 1, 12, 2);
+	set_ok(t, 2, 10, 1);		/* another VNI: not shown */
+	/* Version 2 not advanced: readers' walks stop at 1, the writer's does not. */
+	memset(&walked, 0, sizeof(walked));
+	cr_assert_eq(table_vni_foreach(t, 1, seen_one, NULL), 0);
+	cr_assert_eq(walked.n, 3);
+	cr_assert(walked.ip[0] == 10 && walked.version[0] == 1 && !walked.tomb[0]);
+	cr_assert(walked.ip[1] == 11 && walked.version[1] == 2 && walked.tomb[1], "the tombstone");
+	cr_assert(walked.ip[2] == 12 && walked.version[2] == 2 && !walked.tomb[2]);
+	memset(&walked, 0, sizeof(walked));
+	walked.stop_at = 2;
+	cr_assert_eq(table_vni_foreach(t, 1, seen_one, NULL), 7, "the visitor's stop is returned");
+	cr_assert_eq(walked.n, 2);
+	cr_assert_eq(table_vni_foreach(t, 9, seen_one, NULL), -ENOENT);
+	check(t);
+	table_close(t);
+	seg_unlink_name(segname);
+	t = make(TABLE_HOST, 100, 16);
+	set_ok(t, 1, 10, 1);
+	cr_assert_eq(table_vni_foreach(t, 1, seen_one, NULL), -ENOTSUP, "install order");
+	table_close(t);
+}
+
 Test(table, host_delete_removes_the_rule)
 {
 	struct table *t = make(TABLE_HOST, 100, 4);
