@@ -1,7 +1,7 @@
 /*
  * addr: see addr.h. Parsers take the whole string or nothing; checks build their error
  * line with snprintf into a buffer of ADDR_ERR_MAX bytes, the offending value shown
- * through quote() so that no input can make it longer than a line or unprintable.
+ * through addr_quote() so that no input can make it longer than a line or unprintable.
  */
 #include "common/addr.h"
 
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define QUOTE_MAX	80	/* a value in an error line, quotes and "..." included */
 
 /* [A-Za-z0-9._-]: names are checked once a VM on import, a table beats strspn(3). */
 static bool
@@ -26,18 +25,23 @@ plain(char ch)
 	return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
 }
 
-/*
- * s as it is when that is short and plain, else in double quotes with \", \\ and \xNN
- * escapes, cut with "..." past QUOTE_MAX. buf has QUOTE_MAX + 1 bytes.
- */
-static const char *
-quote(char *buf, const char *s)
+char *
+addr_printable(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	return s;
+}
+
+const char *
+addr_quote(char *buf, const char *s)
 {
 	size_t n = strlen(s), o = 0, i;
 
 	for (i = 0; i < n && plain(s[i]); i++)
 		;
-	if (n > 0 && i == n && n <= QUOTE_MAX)
+	if (n > 0 && i == n && n <= ADDR_QUOTE_MAX)
 		return s;
 	buf[o++] = '"';
 	for (i = 0; i < n; i++) {
@@ -52,7 +56,7 @@ quote(char *buf, const char *s)
 		else
 			el = (size_t)snprintf(e, sizeof(e), "\\x%02x", ch);
 		/* Room for this, a closing quote and "..." when more follows. */
-		if (o + el + 1 + (i + 1 < n ? 3 : 0) > QUOTE_MAX) {
+		if (o + el + 1 + (i + 1 < n ? 3 : 0) > ADDR_QUOTE_MAX) {
 			memcpy(buf + o, "\"...", 4);
 			buf[o + 4] = '\0';
 			return buf;
@@ -260,11 +264,11 @@ addr_cidr_overlaps(const struct addr_cidr *a, const struct addr_cidr *b)
 int
 addr_ip4_check(const char *arg, const char *s, uint32_t *ip, char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 
 	if (addr_ip4_parse(s, ip) < 0)
 		return fail(err, "%s must be a dotted IPv4 address (e.g. 10.0.0.5), not %s", arg,
-		    quote(q, s));
+		    addr_quote(q, s));
 	return 0;
 }
 
@@ -320,16 +324,16 @@ int
 addr_uint_check(const char *arg, const char *s, uint64_t min, uint64_t max, uint64_t *v,
     char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 	uint64_t n = 0;
 	int rc = addr_uint_parse(s, &n);
 
 	if (rc == -EINVAL)
 		return fail(err, "%s must be a decimal number (no sign, no leading zero), not %s",
-		    arg, quote(q, s));
+		    arg, addr_quote(q, s));
 	if (rc < 0 || n < min || n > max)
 		return fail(err, "%s must be %llu..%llu, not %s", arg, (unsigned long long)min,
-		    (unsigned long long)max, quote(q, s));
+		    (unsigned long long)max, addr_quote(q, s));
 	*v = n;
 	return 0;
 }
@@ -337,18 +341,18 @@ addr_uint_check(const char *arg, const char *s, uint64_t min, uint64_t max, uint
 int
 addr_mac_check(const char *arg, const char *s, uint8_t mac[6], char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 	uint8_t m[6];
 
 	if (addr_mac_parse(s, m) < 0)
 		return fail(err, "%s must be a MAC address of six hex pairs "
-		    "(e.g. 02:00:0a:00:00:05), not %s", arg, quote(q, s));
+		    "(e.g. 02:00:0a:00:00:05), not %s", arg, addr_quote(q, s));
 	if (m[0] & 1)
 		return fail(err, "%s must be a unicast MAC address (the low bit of the first "
-		    "byte clear), not %s", arg, quote(q, s));
+		    "byte clear), not %s", arg, addr_quote(q, s));
 	if ((m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0)
 		return fail(err, "%s must be a MAC address other than all zero, not %s", arg,
-		    quote(q, s));
+		    addr_quote(q, s));
 	memcpy(mac, m, 6);
 	return 0;
 }
@@ -356,12 +360,12 @@ addr_mac_check(const char *arg, const char *s, uint8_t mac[6], char *err)
 int
 addr_cidr_check(const char *arg, const char *s, struct addr_cidr *c, char *err)
 {
-	char q[QUOTE_MAX + 1], net[ADDR_CIDR_STRLEN];
+	char q[ADDR_QUOTE_MAX + 1], net[ADDR_CIDR_STRLEN];
 	struct addr_cidr v;
 
 	if (addr_cidr_parse(s, &v) < 0)
 		return fail(err, "%s must be an IPv4 prefix (e.g. 10.0.0.0/16), not %s", arg,
-		    quote(q, s));
+		    addr_quote(q, s));
 	if (v.len < ADDR_PREFIX_MIN || v.len > ADDR_PREFIX_MAX)
 		return fail(err, "%s must be a prefix of /%d../%d, not %s", arg,
 		    ADDR_PREFIX_MIN, ADDR_PREFIX_MAX, s);
@@ -440,36 +444,36 @@ word_valid(const char *s, size_t max)
 int
 addr_name_check(const char *arg, const char *s, char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 
 	if (!word_valid(s, ADDR_NAME_MAX) || s[0] == '-' || s[0] == '.')
 		return fail(err, "%s must be 1..%d characters of [A-Za-z0-9._-] starting with "
-		    "neither '-' nor '.', not %s", arg, ADDR_NAME_MAX, quote(q, s));
+		    "neither '-' nor '.', not %s", arg, ADDR_NAME_MAX, addr_quote(q, s));
 	return 0;
 }
 
 int
 addr_tap_check(const char *arg, const char *s, char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 
 	if (!word_valid(s, ADDR_TAP_MAX))
 		return fail(err, "%s must be 1..%d characters of [A-Za-z0-9_.-], not %s", arg,
-		    ADDR_TAP_MAX, quote(q, s));
+		    ADDR_TAP_MAX, addr_quote(q, s));
 	return 0;
 }
 
 int
 addr_kind_check(const char *arg, const char *s, enum addr_kind *kind, char *err)
 {
-	char q[QUOTE_MAX + 1];
+	char q[ADDR_QUOTE_MAX + 1];
 
 	if (strcmp(s, "vswitch") == 0)
 		*kind = ADDR_KIND_VSWITCH;
 	else if (strcmp(s, "external") == 0)
 		*kind = ADDR_KIND_EXTERNAL;
 	else
-		return fail(err, "%s must be vswitch or external, not %s", arg, quote(q, s));
+		return fail(err, "%s must be vswitch or external, not %s", arg, addr_quote(q, s));
 	return 0;
 }
 

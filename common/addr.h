@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #define ADDR_ERR_MAX		256	/* an error line, NUL included */
+#define ADDR_QUOTE_MAX		80	/* a value in an error line, quotes and "..." included */
 #define ADDR_IP4_STRLEN		16	/* "255.255.255.255" and a NUL */
 #define ADDR_MAC_STRLEN		18	/* "02:00:0a:00:00:05" and a NUL */
 #define ADDR_CIDR_STRLEN	19	/* "255.255.255.255/32" and a NUL */
@@ -70,6 +71,18 @@ bool addr_cidr_overlaps(const struct addr_cidr *a, const struct addr_cidr *b);
  * holds anything but printable ASCII, so err is always one printable line.
  */
 int addr_ip4_check(const char *arg, const char *s, uint32_t *ip, char *err);
+/*
+ * A piece of input for an error line: s as it is when short and plain (printable
+ * ASCII, no blank, quote or backslash), else in double quotes with \", \\ and \xNN
+ * escapes, cut with "..." past ADDR_QUOTE_MAX. buf has ADDR_QUOTE_MAX + 1 bytes.
+ */
+const char *addr_quote(char *buf, const char *s);
+/*
+ * Make s one line of printable ASCII in place, each other byte a '?': for messages
+ * that quote what a library said of bad input (jansson's "near '...'"), which may hold
+ * any byte, on their way into a JSON string (valid UTF-8 only) or onto a terminal.
+ */
+char *addr_printable(char *s);
 /*
  * A host's VTEP: a dotted IPv4 address that can be one host's unicast address on the
  * underlay. Refused: 0.0.0.0/8 ("this network"), 224.0.0.0/4 (multicast), 240.0.0.0/4

@@ -4,6 +4,7 @@
  * next one.
  */
 #include "common/apiclient.h"
+#include "common/addr.h"
 #include "common/wire.h"
 
 #include <errno.h>
@@ -140,6 +141,7 @@ apiclient_recv(struct apiclient *c, json_t **resp)
 	c->in_len -= (size_t)r;
 	if (o == NULL) {
 		snprintf(c->why, sizeof(c->why), "not JSON: %s", jerr.text);
+		addr_printable(c->why);
 		return -EBADMSG;
 	}
 	if (!json_is_object(o) || !json_is_boolean(json_object_get(o, "ok"))) {

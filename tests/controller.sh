@@ -105,11 +105,11 @@ echo "listings and both tables agree"
 
 # 1b. A learner's binding feed: host1's VMs, then each change as it commits.
 t_spawn FEED ip netns exec "$NS" python3 "$PY/feed.py" 127.0.0.1:7400 learner1 host1 2 \
-    >"$T_OUT/feed.out" 2>"$T_OUT/feed.log"
-t_until 5 "the binding feed's snapshot" grep -q snap_end "$T_OUT/feed.out"
+    >"$T_OUT/feed.records.log" 2>"$T_OUT/feed.log"
+t_until 5 "the binding feed's snapshot" grep -q snap_end "$T_OUT/feed.records.log"
 "${CTL[@]}" vm create app1 --vpc red --ip 172.16.0.7 --host host1 >/dev/null
 "${CTL[@]}" vm migrate app1 --host host2 >/dev/null
-t_until 5 "the binding feed's two changes" [ "$(grep -c '"bind"' "$T_OUT/feed.out")" = 2 ]
+t_until 5 "the binding feed's two changes" [ "$(grep -c '"bind"' "$T_OUT/feed.records.log")" = 2 ]
 wait "$FEED" || t_fail "the binding feed client failed: $(cat "$T_OUT/feed.log")"
 t_forget "$FEED"
 json_check '
@@ -119,9 +119,9 @@ b = [e for e in d if e["type"] == "bind"]
 assert b[0]["op"] == "add" and b[0]["ip"] == "172.16.0.7" and b[0]["vni"] == 200, b
 assert b[0]["tap"] == "vfapp1" and b[0]["mac"] == "02:00:ac:10:00:07", b
 assert b[1]["op"] == "del" and b[1]["ip"] == "172.16.0.7", b
-' "host1's binding feed is wrong: $(cat "$T_OUT/feed.out")" \
+' "host1's binding feed is wrong: $(cat "$T_OUT/feed.records.log")" \
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' \
-    <"$T_OUT/feed.out")
+    <"$T_OUT/feed.records.log")
 echo "binding feed: host1's snapshot, a VM bound, then moved away"
 
 # 2. Bad invocations: one line each, non-zero, nothing changed. web3's MAC is the one
@@ -227,12 +227,20 @@ for req, want in [
     r = api.call(**req)
     if r["ok"] or r["error"] != want:
         sys.exit("%s: %s, not %r" % (req["op"], r, want))
+# Bytes jansson quotes in its error (invalid UTF-8, a control byte): the response is
+# still valid JSON, its error one line of printable ASCII.
+for body in [b'{"op":"vpc.list", \xde\x97}', b'\xff\x01{', b'{"op":"vpc.list","\x01":1}']:
+    r = api.raw(body)
+    e = r.get("error", "")
+    if r["ok"] or not e.startswith("the request is not a JSON object: ") or \
+            any(c < " " or c > "~" for c in e):
+        sys.exit("%r: %r" % (body, r))
 EOF
 [[ $(state) == "$before" ]] || t_fail "a refused invocation changed the controller's state"
 rc=0
 "$BUILD/bin/vpcfwdctl" -s "$T_OUT/nosuch.sock" vpc list 2>"$T_OUT/bad.err" || rc=$?
 [[ $rc -eq 3 ]] || t_fail "an unreachable controller exits $rc, not 3"
-echo "$((nbad + 1)) bad invocations and 6 bad API requests refused, one line each, nothing changed"
+echo "$((nbad + 1)) bad invocations and 9 bad API requests refused, one line each, nothing changed"
 
 # 3. The controller killed under a stream of changes.
 t_spawn CHURN python3 "$PY/churn.py" "$SOCK" 1 3000 "$T_OUT/model.json" 2>"$T_OUT/churn.log"

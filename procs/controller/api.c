@@ -52,6 +52,7 @@ req_fail(struct req *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->err, sizeof(r->err), fmt, ap);
 	va_end(ap);
+	addr_printable(r->err);
 	r->code = code;
 	return code;
 }
@@ -128,8 +129,11 @@ args_done(struct req *r)
 
 		for (int i = 0; i < r->nseen && !known; i++)
 			known = strcmp(key, r->seen[i]) == 0;
-		if (!known)
-			return req_fail(r, -EINVAL, "unknown argument '%.64s'", key);
+		if (!known) {
+			char q[ADDR_QUOTE_MAX + 1];
+
+			return req_fail(r, -EINVAL, "unknown argument '%s'", addr_quote(q, key));
+		}
 	}
 	return 0;
 }

@@ -25,7 +25,11 @@ class Api:
         return buf
 
     def call(self, **req):
-        body = json.dumps(req).encode()
+        return self.raw(json.dumps(req).encode())
+
+    def raw(self, body):
+        """One frame of these bytes, whatever they are; the response, parsed strictly
+        (invalid UTF-8 raises)."""
         try:
             self.s.sendall(struct.pack(">I", len(body)) + body)
             n = struct.unpack(">I", self._recv(4))[0]

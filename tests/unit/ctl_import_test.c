@@ -166,6 +166,10 @@ Test(ctl_import, bad_csv_header_is_named_at_its_line)
 	expect_bad("name,vpc,ip,host,Name\n", 1, "names column name twice");
 	expect_bad("name,vpc,ip,host,mac,tap,name\n", 1, "more than 6 columns");
 	expect_bad("name,vpc,,ip,host\n", 1, "unknown column \"\"");
+	/* Bytes that are no printable ASCII are escaped: the error stays one clean line. */
+	expect_bad("\xd1\xce.1.3,h,x,v\n", 1, "unknown column \"\\xd1\\xce.1.3\"");
+	expect_bad("{\"name\":\"a\",\"\\u00e9\\n\":\"b\"}\n", 1,
+	    "unknown argument '\"\\xc3\\xa9\\x0a\"'");
 }
 
 Test(ctl_import, bad_csv_rows_are_named_at_their_lines)

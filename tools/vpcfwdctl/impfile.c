@@ -15,8 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define SHOWN_MAX	64	/* a piece of the input in a message */
-
 enum arg_val { A_NAME, A_IP4, A_MAC, A_TAP };
 
 /* vm.create's arguments, in the API's order. */
@@ -43,21 +41,8 @@ fail(char *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, IMPFILE_ERR_MAX, fmt, ap);
 	va_end(ap);
+	addr_printable(err);
 	return -EINVAL;
-}
-
-/* A piece of the input for a message: cut, control bytes as '?'. */
-static const char *
-shown(char *buf, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < SHOWN_MAX && s[i]; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	if (s[i] && i == SHOWN_MAX)
-		memcpy(buf + i - 3, "...", 3);
-	buf[i] = '\0';
-	return buf;
 }
 
 static int
@@ -72,7 +57,7 @@ arg_find(const char *key)
 int
 impfile_vm_check(json_t *vm, char *err)
 {
-	char aerr[ADDR_ERR_MAX], what[SHOWN_MAX + 1];
+	char aerr[ADDR_ERR_MAX], what[ADDR_QUOTE_MAX + 1];
 	const char *key;
 	json_t *v;
 	uint8_t mac[6];
@@ -81,7 +66,7 @@ impfile_vm_check(json_t *vm, char *err)
 
 	json_object_foreach(vm, key, v)
 		if (arg_find(key) < 0)
-			return fail(err, "unknown argument '%s'", shown(what, key));
+			return fail(err, "unknown argument '%s'", addr_quote(what, key));
 	for (int i = 0; i < IMPFILE_COLS_MAX; i++) {
 		const struct arg *a = &args[i];
 		const char *s;
@@ -165,7 +150,7 @@ csv_split(char *s, char **f, int max, char *err)
 static int
 csv_header(struct impfile *im, char *s)
 {
-	char *f[IMPFILE_COLS_MAX + 1], what[SHOWN_MAX + 1];
+	char *f[IMPFILE_COLS_MAX + 1], what[ADDR_QUOTE_MAX + 1];
 	bool seen[IMPFILE_COLS_MAX] = { false };
 	int n = csv_split(s, f, IMPFILE_COLS_MAX + 1, im->err);
 
@@ -182,7 +167,7 @@ csv_header(struct impfile *im, char *s)
 				break;
 		if (a == IMPFILE_COLS_MAX)
 			return fail(im->err, "the CSV header has an unknown column %s (want "
-			    COLUMNS ")", f[i][0] ? shown(what, f[i]) : "\"\""), -1;
+			    COLUMNS ")", addr_quote(what, f[i])), -1;
 		if (seen[a])
 			return fail(im->err, "the CSV header names column %s twice",
 			    args[a].key), -1;
