@@ -774,10 +774,14 @@ respond(struct conn *c, json_t *resp)
 	json_decref(resp);
 }
 
-static int
-on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
+/*
+ * One request's response: {"ok": true, <results>} or {"ok": false, "error": <one line>,
+ * "code": <errno name>}, the change (if any) durable by then. Apart from the socket,
+ * all of the API: fuzz/api.c drives it directly.
+ */
+static json_t *
+api_handle(struct api *a, const uint8_t *payload, size_t len)
 {
-	struct api *a = conn_arg(c);
 	struct req r = { .a = a };
 	json_error_t jerr;
 	const char *op = NULL;
@@ -796,12 +800,15 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 			if (strcmp(op, ops[i].op) == 0)
 				break;
-		if (i == sizeof(ops) / sizeof(ops[0]))
-			req_fail(&r, -EINVAL, "unknown op '%.64s'", op);
-		else if (ops[i].change)
+		if (i == sizeof(ops) / sizeof(ops[0])) {
+			char q[ADDR_QUOTE_MAX + 1];
+
+			req_fail(&r, -EINVAL, "unknown op '%s'", addr_quote(q, op));
+		} else if (ops[i].change) {
 			run_txn(&r, ops[i].change);
-		else
+		} else {
 			ops[i].read(&r);
+		}
 	}
 	if (r.code) {
 		STATS_INC(a->c, api_errors);
@@ -814,7 +821,13 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 		json_object_set_new(resp, "ok", json_true());
 	}
 	json_decref(r.obj);
-	respond(c, resp);
+	return resp;
+}
+
+static int
+on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
+{
+	respond(c, api_handle(conn_arg(c), payload, len));
 	return 0;
 }
 
