@@ -10,6 +10,7 @@
 #include "bench/bench.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
+#include "shm/seg.h"
 
 #include <lmdb.h>
 
@@ -17,6 +18,7 @@
 #define GOAL	200000.0
 
 static char dir[128];
+static char node[SEG_PART_MAX + 1];	/* the controller's: bi<pid> */
 static const char *sock;
 
 static void
@@ -91,6 +93,17 @@ lmdb_baseline(uint64_t n)
 	return n * 1e9 / t0;
 }
 
+/* Stop the controller and remove its stats segment, which outlives it by design. */
+static void
+stop_controller(pid_t ctl)
+{
+	char name[SEG_NAME_MAX];
+
+	bench_stop(ctl);
+	if (seg_name(name, sizeof(name), node, "controller", "stats") == 0)
+		seg_unlink_name(name);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,9 +129,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(dir, sizeof(dir), "%s", bench_tmpdir("import"));
-	snprintf(conf, sizeof(conf), "node = \"bi%d\";\ncontroller = {\n data_dir = \"%s/data\";\n"
+	snprintf(node, sizeof(node), "bi%d", (int)getpid());
+	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
 	    " api_socket = \"%s/api.sock\";\n listen = \"127.0.0.1:0\";\n"
-	    "};\n", (int)getpid(), dir, dir);
+	    "};\n", node, dir, dir);
 	snprintf(path, sizeof(path), "%s/controller.conf", dir);
 	write_file(path, conf);
 	args[0] = (char *)bench_bin("vpcfwd-controller");
@@ -170,11 +184,11 @@ main(int argc, char **argv)
 	ns = clock_mono_ns() - t0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "import: vpcfwdctl import failed (see %s)\n", conf);
-		bench_stop(ctl);
+		stop_controller(ctl);
 		return 1;
 	}
 	rate = n * 1e9 / ns;
-	bench_stop(ctl);
+	stop_controller(ctl);
 	base = lmdb_baseline(n);
 
 	printf("import: %llu VMs into one VPC with vpcfwdctl import, batches of %d, durable\n",
