@@ -79,9 +79,12 @@ gauges(struct stream *s)
 	STATS_SET(s->c, log_first, s->db->log_first);
 }
 
+/* Close a subscriber, once: a failed send drops it, and its caller may try again. */
 static void
 drop(struct sub *sub, const char *why)
 {
+	if (sub->state == SUB_CLOSING)
+		return;
 	log_warnx_rl(&sub->s->rl, "subscriber %s%s%s: %s; closing it", sub->node[0] ?
 	    sub->node : "?", sub->host[0] ? " host " : "", sub->host, why);
 	STATS_INC(sub->s->c, subs_dropped);
