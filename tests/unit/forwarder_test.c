@@ -1224,49 +1224,35 @@ Test(forwarder, vswitch_taps_share_the_buffers_for_their_reads)
 	stop_all();
 }
 
-Test(forwarder, vswitch_answers_arp_for_a_local_vm_a_rule_and_the_router)
+/* VM vm asks who has target (from sender, a frame of len bytes): the answer is mac. */
+static void
+expect_arp_answer(int vm, uint32_t sender, uint32_t target, size_t len, const uint8_t *mac)
 {
 	uint8_t f[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX];
-	size_t n, len;
+	size_t n = arp_request(f, vm_mac(vm), sender, target, len), glen;
+
+	vm_send(vm, f, n);
+	glen = vm_take(vm, got);
+	arp_reply_of(want, f, n, mac);
+	assert_frame(got, glen, want, n);
+	E.arp_replies++;
+}
+
+Test(forwarder, vswitch_answers_arp_for_a_local_vm_a_rule_and_the_router)
+{
+	uint8_t f[FRAME_MAX];
+	size_t n;
 
 	tap_start(1450);
-
 	/* A VM of the host in the VPC: its MAC (not the other VPC's VM of that IP). */
-	n = arp_request(f, vm_mac(0), IP(1), IP(3), 42);
-	vm_send(0, f, n);
-	len = vm_take(0, got);
-	arp_reply_of(want, f, n, vm_mac(1));
-	assert_frame(got, len, want, n);
-	E.arp_replies++;
-
+	expect_arp_answer(0, IP(1), IP(3), 42, vm_mac(1));
 	/* A rule: its MAC. */
-	n = arp_request(f, vm_mac(0), IP(1), IP(2), 60);
-	vm_send(0, f, n);
-	len = vm_take(0, got);
-	arp_reply_of(want, f, n, R2_MAC);
-	assert_frame(got, len, want, n);
-	E.arp_replies++;
-
+	expect_arp_answer(0, IP(1), IP(2), 60, R2_MAC);
 	/* Anything else: the router's. */
-	n = arp_request(f, vm_mac(0), IP(1), IP(50), 42);
-	vm_send(0, f, n);
-	len = vm_take(0, got);
-	arp_reply_of(want, f, n, ROUTER_MAC);
-	assert_frame(got, len, want, n);
-	E.arp_replies++;
-
+	expect_arp_answer(0, IP(1), IP(50), 42, ROUTER_MAC);
 	/* In VPC 200, 10.0.0.1 is nobody (VM0 is in 100) and 10.0.0.2 another rule. */
-	n = arp_request(f, vm_mac(2), IP(3), IP(1), 42);
-	vm_send(2, f, n);
-	len = vm_take(2, got);
-	arp_reply_of(want, f, n, ROUTER_MAC);
-	assert_frame(got, len, want, n);
-	n = arp_request(f, vm_mac(2), IP(3), IP(2), 42);
-	vm_send(2, f, n);
-	len = vm_take(2, got);
-	arp_reply_of(want, f, n, S2_MAC);
-	assert_frame(got, len, want, n);
-	E.arp_replies += 2;
+	expect_arp_answer(2, IP(3), IP(1), 42, ROUTER_MAC);
+	expect_arp_answer(2, IP(3), IP(2), 42, S2_MAC);
 
 	/* Its own address (duplicate detection): no answer. */
 	n = arp_request(f, vm_mac(1), IP(3), IP(3), 42);
