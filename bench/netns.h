@@ -28,6 +28,7 @@
 
 #include "bench/cluster.h"
 #include "common/clock.h"
+#include "common/proc.h"
 
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
@@ -354,22 +355,13 @@ cpu_busy_ns(void)
 static inline uint64_t
 proc_cpu_ns(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
 	unsigned long long ut = 0, st = 0;
-	ssize_t len;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return 0;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return 0;
-	buf[len] = '\0';
-	/* After the command's ')': state, then fields 4..13, then utime, stime. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u "
-	    "%*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	/* The state, then fields 4..13, then utime, stime. */
+	if (p == NULL || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
 		return 0;
 	return (ut + st) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
 }

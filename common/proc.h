@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * /proc/<pid>/stat read into buf (len bytes): its fields after the command (the state,
+ * field 3, first), which may hold spaces and parentheses; NULL when pid does not exist.
+ */
+const char *proc_stat_fields(pid_t pid, char *buf, size_t len);
 /* Start time of pid in clock ticks since boot; 0 when it does not exist. */
 uint64_t proc_start_ticks(pid_t pid);
 /* The process (pid, start) still runs: same pid and same start time. */
