@@ -198,3 +198,16 @@ subscriber_counters(const struct subscriber *s)
 {
 	return &s->c;
 }
+
+int
+subscriber_send(struct subscriber *s, const struct wire_msg *m)
+{
+	uint8_t buf[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+	int n;
+
+	if (s->conn == NULL || !s->c.connected)
+		return -ENOTCONN;
+	if ((n = wire_encode(m, buf, sizeof(buf))) < 0)
+		return n;
+	return conn_send(s->conn, buf, n);
+}

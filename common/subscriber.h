@@ -49,5 +49,7 @@ struct subscriber *subscriber_new(struct loop *l, const struct subscriber_params
     const struct subscriber_ops *ops, void *arg);
 void subscriber_free(struct subscriber *s);
 const struct subscriber_counters *subscriber_counters(const struct subscriber *s);
+/* Send a record to the controller: 0, -ENOTCONN when not connected, or a negative errno. */
+int subscriber_send(struct subscriber *s, const struct wire_msg *m);
 
 #endif

@@ -73,7 +73,29 @@ enum {
 	ERROR_CODE = 4,
 	ERROR_LEN = 6,
 	ERROR_MSG = 8,				/* ERROR_LEN bytes, no NUL */
+
+	STATUS_SEQ = 4,
+	STATUS_CAPACITY = 12,
+	STATUS_USED = 16,
+	STATUS_TOMBS = 20,
+	STATUS_MAX_VNIS = 24,
+	STATUS_VNIS = 28,
+	STATUS_INCOMPLETE = 32,
+	STATUS_NLISTED = 36,
+	STATUS_PAD = 37,			/* 3 bytes */
+	STATUS_LIST = 40,			/* WIRE_STATUS_VNIS u32, unlisted ones 0 */
+	STATUS_SIZE = STATUS_LIST + 4 * WIRE_STATUS_VNIS,
+
+	WANT_VNI = 4,
+	WANT_SIZE = 8,
+
+	PART_SEQ = 4,
+	PART_COUNT = 12,
+	PART_VNI = 20,
+	PART_PAD = 24,				/* 4 bytes */
+	PART_SIZE = 28,
 };
+_Static_assert(STATUS_SIZE <= WIRE_RECORD_MAX, "a status record fits");
 
 /* The exact body size of each type; ERROR's is 8 plus its text. */
 static const uint16_t body_size[WIRE_TYPE_MAX + 1] = {
@@ -85,6 +107,9 @@ static const uint16_t body_size[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HEARTBEAT] = HEARTBEAT_SIZE,
 	[WIRE_BIND] = BIND_SIZE,
 	[WIRE_ERROR] = ERROR_MSG,
+	[WIRE_STATUS] = STATUS_SIZE,
+	[WIRE_WANT] = WANT_SIZE,
+	[WIRE_PART_BEGIN] = PART_SIZE,
 };
 
 static const char *const type_names[WIRE_TYPE_MAX + 1] = {
@@ -96,6 +121,9 @@ static const char *const type_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HEARTBEAT] = "heartbeat",
 	[WIRE_BIND] = "bind",
 	[WIRE_ERROR] = "error",
+	[WIRE_STATUS] = "status",
+	[WIRE_WANT] = "want",
+	[WIRE_PART_BEGIN] = "part_begin",
 };
 
 /* Node names: [a-z0-9_-]. */
@@ -145,6 +173,19 @@ mac_valid(const uint8_t mac[6])
 	return (mac[0] & 1) == 0 && !bytes_zero(mac, 6);
 }
 
+/* Counts that cannot be (more used than room, listed VPCs past the count or invalid). */
+static bool
+status_valid(const struct wire_status *st)
+{
+	if (st->used > st->capacity || st->tombs > st->used || st->vnis > st->max_vnis ||
+	    st->nlisted > WIRE_STATUS_VNIS || st->nlisted > st->incomplete)
+		return false;
+	for (uint32_t i = 0; i < WIRE_STATUS_VNIS; i++)
+		if (i < st->nlisted ? !vni_valid(st->vni[i]) : st->vni[i] != 0)
+			return false;
+	return true;
+}
+
 /* Everything the struct itself can get wrong; shared by encoder and decoder. */
 static bool
 msg_valid(const struct wire_msg *m)
@@ -185,6 +226,12 @@ msg_valid(const struct wire_msg *m)
 		    (b->op == WIRE_BIND_DEL || (b->op == WIRE_BIND_ADD && mac_valid(b->mac)));
 	case WIRE_ERROR:
 		return str_valid(m->u.error.msg, sizeof(m->u.error.msg), 0, print_char);
+	case WIRE_STATUS:
+		return status_valid(&m->u.status);
+	case WIRE_WANT:
+		return m->u.want_vni == 0 || vni_valid(m->u.want_vni);
+	case WIRE_PART_BEGIN:
+		return vni_valid(m->u.part.vni);
 	default:
 		return false;
 	}
@@ -277,6 +324,26 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 		bytes_put16(b + ERROR_LEN, (uint16_t)(blen - ERROR_MSG));
 		memcpy(b + ERROR_MSG, m->u.error.msg, blen - ERROR_MSG);
 		break;
+	case WIRE_STATUS:
+		bytes_put64(b + STATUS_SEQ, m->u.status.applied_seq);
+		bytes_put32(b + STATUS_CAPACITY, m->u.status.capacity);
+		bytes_put32(b + STATUS_USED, m->u.status.used);
+		bytes_put32(b + STATUS_TOMBS, m->u.status.tombs);
+		bytes_put32(b + STATUS_MAX_VNIS, m->u.status.max_vnis);
+		bytes_put32(b + STATUS_VNIS, m->u.status.vnis);
+		bytes_put32(b + STATUS_INCOMPLETE, m->u.status.incomplete);
+		b[STATUS_NLISTED] = m->u.status.nlisted;
+		for (uint32_t i = 0; i < WIRE_STATUS_VNIS; i++)
+			bytes_put32(b + STATUS_LIST + 4 * i, m->u.status.vni[i]);
+		break;
+	case WIRE_WANT:
+		bytes_put32(b + WANT_VNI, m->u.want_vni);
+		break;
+	case WIRE_PART_BEGIN:
+		bytes_put64(b + PART_SEQ, m->u.part.seq);
+		bytes_put64(b + PART_COUNT, m->u.part.count);
+		bytes_put32(b + PART_VNI, m->u.part.vni);
+		break;
 	}
 	return (int)(WIRE_LEN_SIZE + blen);
 }
@@ -349,6 +416,30 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 			return false;
 		m->u.error.code = bytes_get16(b + ERROR_CODE);
 		memcpy(m->u.error.msg, b + ERROR_MSG, n);	/* the memset terminated it */
+		break;
+	case WIRE_STATUS:
+		m->u.status.applied_seq = bytes_get64(b + STATUS_SEQ);
+		m->u.status.capacity = bytes_get32(b + STATUS_CAPACITY);
+		m->u.status.used = bytes_get32(b + STATUS_USED);
+		m->u.status.tombs = bytes_get32(b + STATUS_TOMBS);
+		m->u.status.max_vnis = bytes_get32(b + STATUS_MAX_VNIS);
+		m->u.status.vnis = bytes_get32(b + STATUS_VNIS);
+		m->u.status.incomplete = bytes_get32(b + STATUS_INCOMPLETE);
+		m->u.status.nlisted = b[STATUS_NLISTED];
+		for (uint32_t i = 0; i < WIRE_STATUS_VNIS; i++)
+			m->u.status.vni[i] = bytes_get32(b + STATUS_LIST + 4 * i);
+		if (!bytes_zero(b + STATUS_PAD, 3))
+			return false;
+		break;
+	case WIRE_WANT:
+		m->u.want_vni = bytes_get32(b + WANT_VNI);
+		break;
+	case WIRE_PART_BEGIN:
+		m->u.part.seq = bytes_get64(b + PART_SEQ);
+		m->u.part.count = bytes_get64(b + PART_COUNT);
+		m->u.part.vni = bytes_get32(b + PART_VNI);
+		if (!bytes_zero(b + PART_PAD, 4))
+			return false;
 		break;
 	}
 	return msg_valid(m);

@@ -22,6 +22,7 @@
 #define WIRE_TAP_MAX		16		/* IFNAMSIZ */
 #define WIRE_ERROR_MAX		200		/* error text, NUL included */
 #define WIRE_VNI_MAX		0xffffffu
+#define WIRE_STATUS_VNIS	64		/* incomplete VPCs a STATUS names */
 
 enum wire_type {
 	WIRE_HELLO = 1,		/* subscriber -> controller: which stream, from where */
@@ -32,7 +33,10 @@ enum wire_type {
 	WIRE_HEARTBEAT,		/* nothing new; the controller's newest seq */
 	WIRE_BIND,		/* a VM was bound to / unbound from the subscriber's host */
 	WIRE_ERROR,		/* the controller refuses the subscription; it closes next */
-	WIRE_TYPE_MAX = WIRE_ERROR,
+	WIRE_STATUS,		/* rule-store -> controller: its table's room and gaps */
+	WIRE_WANT,		/* rule-store -> controller: send me a snapshot of a VPC */
+	WIRE_PART_BEGIN,	/* a snapshot of one VPC after seq follows (a WANT's answer) */
+	WIRE_TYPE_MAX = WIRE_PART_BEGIN,
 };
 
 enum wire_stream { WIRE_STREAM_RULES = 1, WIRE_STREAM_BINDINGS = 2 };
@@ -78,6 +82,30 @@ struct wire_snap {
 	uint64_t count;			/* BEGIN: records that follow before END; END: 0 */
 };
 
+/*
+ * A gateway's table as its rule-store sees it, sent when it changes and every second:
+ * what the controller admits changes against, and which VPCs the gateway does not hold
+ * whole (a rule its table refused; DESIGN.md §7, docs/controller.md "Admission").
+ */
+struct wire_status {
+	uint64_t applied_seq;
+	uint32_t capacity;		/* rules and tombstones the table can hold */
+	uint32_t used;			/* rules and tombstones it holds */
+	uint32_t tombs;			/* of which tombstones */
+	uint32_t max_vnis;
+	uint32_t vnis;			/* VNI slots in use */
+	uint32_t incomplete;		/* VPCs not held whole; the first nlisted below */
+	uint8_t nlisted;
+	uint32_t vni[WIRE_STATUS_VNIS];	/* incomplete VPCs, nlisted of them */
+};
+
+/* PART_BEGIN: count records of VPC vni at the state after seq, then SNAP_END at seq. */
+struct wire_part {
+	uint64_t seq;
+	uint64_t count;
+	uint32_t vni;
+};
+
 struct wire_bind {
 	uint64_t seq;
 	uint32_t vni;
@@ -102,6 +130,9 @@ struct wire_msg {
 		uint64_t heartbeat_seq;	/* HEARTBEAT */
 		struct wire_bind bind;
 		struct wire_error error;
+		struct wire_status status;
+		uint32_t want_vni;	/* WANT: a VPC; 0: the whole state */
+		struct wire_part part;	/* PART_BEGIN */
 	} u;
 };
 

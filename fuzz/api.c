@@ -5,7 +5,7 @@
  * change, so later inputs meet a varied state. Every response must be a JSON object
  * with a boolean "ok"; a refusal must carry a code and an error of one printable ASCII
  * line, and must change nothing (the database's entries and log are as before). The
- * streams are not here: stream_committed is a stub. abort() on any difference.
+ * streams are not here: stream_committed, stream_admit and stream_gateways are stubs. abort() on any difference.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -31,6 +31,26 @@ stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds
 	(void)s;
 	(void)binds;
 	(void)nbinds;
+}
+
+/* No gateway is connected: every change is admitted, none is incomplete anywhere. */
+int
+stream_admit(struct stream *s, const struct stream_need *n, char *err, size_t errlen)
+{
+	(void)s;
+	(void)n;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+size_t
+stream_gateways(struct stream *s, struct stream_gateway *out, size_t max)
+{
+	(void)s;
+	(void)out;
+	(void)max;
+	return 0;
 }
 
 static int

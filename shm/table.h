@@ -26,7 +26,7 @@
 
 struct seg;
 
-#define TABLE_LAYOUT		3
+#define TABLE_LAYOUT		4
 
 /* table_params.mode */
 #define TABLE_GATEWAY		1	/* version order, tombstones, change walks */
@@ -47,7 +47,11 @@ enum table_vcheck {
 	TABLE_V_RELEARN,	/* unknown generation or version: flush and start from 0 */
 	TABLE_V_AHEAD,		/* newer than this table: ask another gateway (retry) */
 	TABLE_V_NO_VNI,		/* this table holds nothing of the VNI */
+	TABLE_V_INCOMPLETE,	/* the writer could not hold all of it: ask another (retry) */
 };
+
+/* table_vni_info.flags */
+#define TABLE_VNI_INCOMPLETE	0x01	/* a change of the VNI was refused (table full) */
 
 struct table_params {
 	uint32_t mode;		/* TABLE_GATEWAY or TABLE_HOST */
@@ -81,6 +85,7 @@ struct table_vni_info {
 	uint64_t flushes;
 	uint32_t live;		/* rules */
 	uint32_t tombs;		/* tombstones */
+	uint32_t flags;		/* TABLE_VNI_* */
 };
 
 /* Resume point of a change walk: after (version, ip). Zeroed: from the start. */
@@ -166,6 +171,22 @@ int table_vni_flush(struct table *t, uint32_t vni, uint32_t gen);
  */
 int table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version);
 
+/*
+ * Writer: the VNI is (or is again) held whole or not. A gateway whose table refused a
+ * change of a VPC must not advertise its versions as complete: readers see the flag
+ * in table_vni_get, and table_vni_check answers TABLE_V_INCOMPLETE for every version
+ * but 0. Kept across flushes, rebases and writer restarts; -ENOSPC when the VNI has
+ * no slot and none is free.
+ */
+int table_vni_set_incomplete(struct table *t, uint32_t vni, bool incomplete);
+/*
+ * Writer: changes of VNIs that could get no slot (max_vnis reached) were refused since
+ * the table last took a whole snapshot; 0 when none. Readers then know that a VNI the
+ * table does not hold may exist all the same.
+ */
+void table_set_homeless(struct table *t, uint32_t n);
+uint32_t table_homeless(const struct table *t);
+
 /* Reader: the VNI's state. -ENOENT when the table has no such VNI. */
 int table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out);
 /*
@@ -198,6 +219,8 @@ int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cu
  */
 int table_vni_foreach(struct table *t, uint32_t vni,
     int (*fn)(const struct table_rule *r, void *arg), void *arg);
+/* VNI slots in use (at most max_vnis). */
+uint32_t table_vni_count(const struct table *t);
 /* Reader: every VNI of the table, up to max; returns the number written. */
 uint32_t table_vnis(struct table *t, uint32_t *vnis, uint32_t max);
 

@@ -57,7 +57,7 @@ struct vni_meta {
 	uint64_t hist_n;	/* versions appended to hist since the last flush */
 	uint64_t flushes;
 	uint32_t gen;
-	uint32_t _pad;
+	uint32_t flags;		/* TABLE_VNI_* */
 	uint64_t _pad2[3];
 };
 _Static_assert(sizeof(struct vni_meta) == 64, "vni_meta is a cache line");
@@ -116,7 +116,7 @@ struct table_hdr {
 	uint32_t evict_cursor;	/* VNI slot where the next eviction pass starts */
 	uint32_t clean;		/* 1 after table_close by the writer: no rebuild needed */
 	uint32_t fresh;		/* next never-used entry; entries >= fresh are all free */
-	uint32_t _pad3;
+	uint32_t homeless;	/* table_set_homeless: readers read it too */
 	uint64_t created_mono_s;/* CLOCK_MONOTONIC seconds at creation: stamps count from here */
 	uint64_t last_reap_ns;
 	struct limbo_batch limbo[LIMBO_BATCHES];

@@ -362,9 +362,41 @@ table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out)
 		out->oldest = m.hist_n ? vni_oldest_valid(t, v, &m) : 0;
 		out->live = __atomic_load_n(&v->live, __ATOMIC_RELAXED);
 		out->tombs = __atomic_load_n(&v->tombs, __ATOMIC_RELAXED);
+		out->flags = m.flags;
 	}
 	epoch_exit(&t->rd);
 	return v != NULL ? 0 : -ENOENT;
+}
+
+int
+table_vni_set_incomplete(struct table *t, uint32_t vni, bool incomplete)
+{
+	struct vni_state *v = vni_get_or_add(t, vni, 0);
+	struct vni_meta m;
+
+	if (v == NULL) {
+		TCOUNT(t, vnis_full, 1);
+		return -ENOSPC;
+	}
+	vni_meta_read(v, &m);
+	if (!(m.flags & TABLE_VNI_INCOMPLETE) == !incomplete)
+		return TABLE_APPLIED;
+	m.flags = incomplete ? m.flags | TABLE_VNI_INCOMPLETE : m.flags & ~TABLE_VNI_INCOMPLETE;
+	vni_meta_write(v, &m);
+	return TABLE_APPLIED;
+}
+
+void
+table_set_homeless(struct table *t, uint32_t n)
+{
+	/* Relaxed: readers take it as a hint for VNIs they do not find, nothing more. */
+	__atomic_store_n(&t->h->homeless, n, __ATOMIC_RELAXED);
+}
+
+uint32_t
+table_homeless(const struct table *t)
+{
+	return __atomic_load_n(&t->h->homeless, __ATOMIC_RELAXED);
 }
 
 /* Reader: is `version` one the VNI had within the valid window? */
@@ -429,7 +461,9 @@ table_vni_check(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	}
 	do {
 		vni_meta_read(v, &m);
-		if (version == 0)
+		if (m.flags & TABLE_VNI_INCOMPLETE)
+			r = TABLE_V_INCOMPLETE;	/* even a full dump would lack rules */
+		else if (version == 0)
 			r = TABLE_V_VALID;	/* holds nothing: any generation will do */
 		else if (gen != m.gen)
 			r = TABLE_V_RELEARN;
@@ -585,6 +619,12 @@ table_vni_foreach(struct table *t, uint32_t vni,
 			return r;
 	}
 	return 0;
+}
+
+uint32_t
+table_vni_count(const struct table *t)
+{
+	return __atomic_load_n(&t->h->vnis, __ATOMIC_RELAXED);
 }
 
 uint32_t

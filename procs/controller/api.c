@@ -22,6 +22,7 @@
 #define LIST_MAX	50000		/* objects a listing returns at once */
 #define IMPORT_MAX	100000		/* VMs a vm.import request may carry */
 #define ARGS_MAX	16
+#define GATEWAYS_MAX	256		/* rule-stores gateway.list and vpc.show report */
 
 struct api {
 	struct loop *l;
@@ -36,6 +37,7 @@ struct api {
 /* One request: its arguments and, on failure, why. */
 struct req {
 	struct api *a;
+	const char *op;
 	json_t *obj;
 	const char *seen[ARGS_MAX];
 	int nseen;
@@ -189,15 +191,26 @@ static int
 run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 {
 	struct api *a = r->a;
+	struct stream_need need = { .what = r->op };
 	struct model_txn t;
 	uint64_t t0;
 	int rc;
 
 	if ((rc = model_begin(a->db, a->version_step, &t)) < 0)
 		return req_fail(r, rc, "cannot start a transaction: %s", strerror(-rc));
+	/* Every VM is one rule in every gateway's table; every VPC one VNI slot. */
+	need.rules_now = db_count(t.db.txn, a->db, DBI_VMS);
+	need.vpcs_now = db_count(t.db.txn, a->db, DBI_VPCS);
 	if ((rc = fn(r, &t)) < 0) {
 		if (r->code == 0)
 			req_fail(r, rc, "%s", t.err);
+		model_abort(&t);
+		return rc;
+	}
+	need.rules_after = db_count(t.db.txn, a->db, DBI_VMS);
+	need.vpcs_after = db_count(t.db.txn, a->db, DBI_VPCS);
+	if ((rc = stream_admit(a->st, &need, r->err, sizeof(r->err))) < 0) {
+		r->code = rc;
 		model_abort(&t);
 		return rc;
 	}
@@ -516,6 +529,72 @@ list_named(struct req *r, enum db_dbi dbi, const char *field)
 	return 0;
 }
 
+/*
+ * The connected gateways that do not hold the VPC whole (their table refused a change
+ * of it) or may not (more VPCs incomplete there than a STATUS names).
+ */
+static json_t *
+incomplete_at(struct api *a, uint32_t vni)
+{
+	struct stream_gateway gw[GATEWAYS_MAX];
+	size_t n = stream_gateways(a->st, gw, GATEWAYS_MAX);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct wire_status *st = &gw[i].status;
+		bool listed = st->incomplete > st->nlisted;
+
+		for (uint32_t j = 0; j < st->nlisted && !listed; j++)
+			listed = st->vni[j] == vni;
+		if (gw[i].has_status && listed)
+			json_array_append_new(arr, json_string(gw[i].node));
+	}
+	return arr;
+}
+
+/* gateway.list: the rule-stores on the log stream and their tables, as they reported. */
+static int
+do_gateway_list(struct req *r)
+{
+	struct stream_gateway gw[GATEWAYS_MAX];
+	size_t n;
+	json_t *arr = json_array();
+
+	if (args_done(r) < 0) {
+		json_decref(arr);
+		return r->code;
+	}
+	n = stream_gateways(r->a->st, gw, GATEWAYS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const struct wire_status *st = &gw[i].status;
+		uint64_t last = r->a->db->last_seq;
+		json_t *o, *inc = json_array();
+
+		for (uint32_t j = 0; j < st->nlisted; j++)
+			json_array_append_new(inc, json_integer(st->vni[j]));
+		o = json_pack("{s:s, s:b, s:b}", "node", gw[i].node, "reported",
+		    gw[i].has_status, "snapshot", gw[i].snapshot);
+		if (gw[i].has_status) {
+			json_object_set_new(o, "capacity", json_integer(st->capacity));
+			json_object_set_new(o, "used", json_integer(st->used));
+			json_object_set_new(o, "tombstones", json_integer(st->tombs));
+			json_object_set_new(o, "room", json_integer(st->capacity - st->used));
+			json_object_set_new(o, "max_vnis", json_integer(st->max_vnis));
+			json_object_set_new(o, "vnis", json_integer(st->vnis));
+			json_object_set_new(o, "applied_seq", json_integer((json_int_t)st->applied_seq));
+			json_object_set_new(o, "lag", json_integer(last > st->applied_seq ?
+			    (json_int_t)(last - st->applied_seq) : 0));
+			json_object_set_new(o, "incomplete", json_integer(st->incomplete));
+			json_object_set_new(o, "incomplete_vnis", inc);
+		} else {
+			json_decref(inc);
+		}
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(r->out, "gateways", arr);
+	return 0;
+}
+
 static int
 do_vpc_show(struct req *r)
 {
@@ -532,6 +611,8 @@ do_vpc_show(struct req *r)
 		return req_fail(r, rc, rc == -ENOENT ? "unknown VPC %s" : "cannot read VPC %s",
 		    name);
 	json_object_set_new(r->out, "vpc", vpc_json(name, &v));
+	json_object_set_new(json_object_get(r->out, "vpc"), "incomplete_at",
+	    incomplete_at(r->a, v.vni));
 	return 0;
 }
 
@@ -744,6 +825,7 @@ static const struct {
 	{ "vm.list", NULL, do_vm_list },
 	{ "vm.show", NULL, do_vm_show },
 	{ "rule.list", NULL, do_rule_list },
+	{ "gateway.list", NULL, do_gateway_list },
 };
 
 static const char *
@@ -805,6 +887,7 @@ api_handle(struct api *a, const uint8_t *payload, size_t len)
 
 			req_fail(&r, -EINVAL, "unknown op '%s'", addr_quote(q, op));
 		} else if (ops[i].change) {
+			r.op = ops[i].op;
 			run_txn(&r, ops[i].change);
 		} else {
 			ops[i].read(&r);

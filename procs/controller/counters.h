@@ -22,7 +22,12 @@
 	X(subs_dropped,     COUNTER, "subscribers closed: slow, gone or misbehaving") \
 	X(snapshots,        COUNTER, "snapshots sent (a subscriber's seq was no longer kept)") \
 	X(records_sent,     COUNTER, "log, snapshot and binding records sent") \
-	X(heartbeats,       COUNTER, "heartbeats sent to idle subscribers")
+	X(heartbeats,       COUNTER, "heartbeats sent to idle subscribers") \
+	X(vpc_snapshots,    COUNTER, "snapshots of one VPC sent (a rule-store's WANT)") \
+	X(status_rx,        COUNTER, "STATUS records from rule-stores (their table's room)") \
+	X(wants_rx,         COUNTER, "WANT records from rule-stores (a VPC to send whole)") \
+	X(admission_refused, COUNTER, "changes refused: a gateway has no room for them") \
+	X(gateways_incomplete, GAUGE, "connected gateways holding some VPC incompletely")
 STATS_DECLARE(controller, CONTROLLER_COUNTERS)
 
 #endif

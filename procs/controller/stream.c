@@ -29,6 +29,7 @@ enum sub_state { SUB_HELLO, SUB_SNAPSHOT, SUB_LOG, SUB_BINDINGS, SUB_CLOSING };
  * VPC (each VPC's rules, tombstones included, then its VPC SNAPSHOT record).
  */
 struct snap {
+	uint32_t part_vni;	/* a snapshot of this VPC alone (a WANT's answer); 0: all */
 	MDB_txn *txn;
 	struct db_iter vnis;
 	struct db_iter rules;
@@ -46,6 +47,10 @@ struct sub {
 	uint64_t next_seq;
 	uint64_t last_send_ns;
 	struct snap snap;	/* SUB_SNAPSHOT */
+	bool has_status;	/* a rule-store's STATUS: its table's room, its gaps */
+	struct wire_status status;
+	bool want;		/* a WANT waits for the stream to be caught up */
+	uint32_t want_vni;
 	struct sub *prev, *next;
 };
 
@@ -75,6 +80,13 @@ gauges(struct stream *s)
 	}
 	STATS_SET(s->c, subs_rules, rules);
 	STATS_SET(s->c, subs_bindings, binds);
+	{
+		uint32_t inc = 0;
+
+		for (struct sub *sub = s->subs; sub; sub = sub->next)
+			inc += sub->has_status && sub->status.incomplete > 0;
+		STATS_SET(s->c, gateways_incomplete, inc);
+	}
 	STATS_SET(s->c, log_seq, s->db->last_seq);
 	STATS_SET(s->c, log_first, s->db->log_first);
 }
@@ -150,21 +162,50 @@ snap_close(struct snap *sn)
 	sn->txn = NULL;
 }
 
-/* A snapshot of the state at db->last_seq; *begin is its SNAP_BEGIN. 0 or negative errno. */
+/* Records of one VPC's snapshot: its rules (tombstones too), then its VPC record. */
 static int
-snap_open(struct snap *sn, struct db *db, struct wire_msg *begin)
+part_count(struct snap *sn, struct db *db, uint32_t vni, const uint8_t key[4], uint64_t *n)
 {
+	char name[DB_NAME_MAX];
+	struct db_iter it;
+	int r;
+
+	*n = db_vpc_by_vni(sn->txn, db, vni, name) == 0;
+	if ((r = db_iter_open(sn->txn, db, DBI_RULES, key, 4, &it)) < 0)
+		return r;
+	while ((r = db_iter_next(&it)) > 0)
+		++*n;
+	db_iter_close(&it);
+	return r;
+}
+
+/*
+ * A snapshot of the state at db->last_seq, of every VPC or (part_vni) of one; *begin is
+ * its SNAP_BEGIN or PART_BEGIN. 0 or negative errno.
+ */
+static int
+snap_open(struct snap *sn, struct db *db, uint32_t part_vni, struct wire_msg *begin)
+{
+	uint8_t key[4] = { part_vni >> 24, part_vni >> 16, part_vni >> 8, part_vni };
+	uint64_t count;
 	int rc;
 
-	*sn = (struct snap){ 0 };
+	*sn = (struct snap){ .part_vni = part_vni };
 	if ((rc = db_read(db, &sn->txn)) < 0)
 		return rc;
-	if ((rc = db_iter_open(sn->txn, db, DBI_VNI, NULL, 0, &sn->vnis)) < 0) {
+	if ((rc = db_iter_open(sn->txn, db, DBI_VNI, part_vni ? key : NULL, part_vni ? 4 : 0,
+	    &sn->vnis)) < 0 || (part_vni && (rc = part_count(sn, db, part_vni, key, &count)) < 0)) {
 		snap_close(sn);
 		return rc;
 	}
 	/* The read transaction began after the last commit: it is the state at last_seq. */
 	sn->seq = db->last_seq;
+	if (part_vni) {
+		*begin = (struct wire_msg){ .type = WIRE_PART_BEGIN };
+		begin->u.part = (struct wire_part){ .seq = sn->seq, .count = count,
+		    .vni = part_vni };
+		return 0;
+	}
 	*begin = (struct wire_msg){ .type = WIRE_SNAP_BEGIN };
 	begin->u.snap.seq = sn->seq;
 	begin->u.snap.count = db_count(sn->txn, db, DBI_RULES) + db_count(sn->txn, db, DBI_VNI);
@@ -229,19 +270,28 @@ fail:
 	return r;
 }
 
+/* A snapshot of every VPC (part_vni 0) or of one, at the newest seq. */
 static void
-snap_start(struct sub *sub)
+snap_start(struct sub *sub, uint32_t part_vni)
 {
 	struct wire_msg m;
 
-	if (snap_open(&sub->snap, sub->s->db, &m) < 0) {
+	if (snap_open(&sub->snap, sub->s->db, part_vni, &m) < 0) {
 		drop(sub, "cannot read the database for a snapshot");
 		return;
 	}
 	sub->state = SUB_SNAPSHOT;
-	STATS_INC(sub->s->c, snapshots);
-	log_info("snapshot at seq %llu (%llu records) for rule-store %s",
-	    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.count, sub->node);
+	if (part_vni) {
+		STATS_INC(sub->s->c, vpc_snapshots);
+		log_info("snapshot of VPC %u at seq %llu (%llu records) for rule-store %s",
+		    part_vni, (unsigned long long)m.u.part.seq,
+		    (unsigned long long)m.u.part.count, sub->node);
+	} else {
+		STATS_INC(sub->s->c, snapshots);
+		log_info("snapshot at seq %llu (%llu records) for rule-store %s",
+		    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.count,
+		    sub->node);
+	}
 	send_msg(sub, &m);
 }
 
@@ -322,11 +372,17 @@ fill(struct sub *sub)
 			if (snap_step(sub) < 0)
 				return;
 		} else if (sub->state == SUB_LOG) {
+			if (sub->next_seq > db->last_seq && sub->want) {
+				/* Caught up: the snapshot is at the seq the rule-store applied. */
+				sub->want = false;
+				snap_start(sub, sub->want_vni);
+				continue;
+			}
 			if (sub->next_seq > db->last_seq)
 				return;
 			if (!log_holds_after(db, sub->next_seq - 1)) {
 				/* It fell behind the log's retention while it was being fed. */
-				snap_start(sub);
+				snap_start(sub, 0);
 				continue;
 			}
 			if (log_copy(sub) < 0)
@@ -425,7 +481,7 @@ hello(struct sub *sub, const struct wire_hello *h)
 		return;
 	}
 	if (needs_snapshot(db, h->last_seq)) {
-		snap_start(sub);
+		snap_start(sub, 0);
 	} else {
 		sub->state = SUB_LOG;
 		sub->next_seq = h->last_seq + 1;
@@ -453,6 +509,25 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 	}
 	if (sub->state != SUB_HELLO && m.type == WIRE_HEARTBEAT)
 		return 0;
+	if (sub->state != SUB_HELLO && sub->host[0] == '\0' && m.type == WIRE_STATUS) {
+		if (!sub->has_status || sub->status.incomplete != m.u.status.incomplete)
+			log_info("rule-store %s: room for %u more rules (%u of %u held), %u VPC(s) "
+			    "incomplete", sub->node, m.u.status.capacity - m.u.status.used,
+			    m.u.status.used, m.u.status.capacity, m.u.status.incomplete);
+		sub->status = m.u.status;
+		sub->has_status = true;
+		STATS_INC(sub->s->c, status_rx);
+		gauges(sub->s);
+		return 0;
+	}
+	if (sub->state != SUB_HELLO && sub->host[0] == '\0' && m.type == WIRE_WANT) {
+		/* Served once the stream is caught up, so the snapshot is at the applied seq. */
+		sub->want = true;
+		sub->want_vni = m.u.want_vni;
+		STATS_INC(sub->s->c, wants_rx);
+		fill(sub);
+		return 0;
+	}
 	refuse(sub, EPROTO, sub->state == SUB_HELLO ? "expected HELLO" : "unexpected record");
 	return 0;
 }
@@ -595,4 +670,69 @@ stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds
 		}
 	}
 	gauges(s);
+}
+
+/* A rule-store that told us its table: connected, on the log stream. */
+static bool
+sub_gateway(const struct sub *sub)
+{
+	return sub->has_status && (sub->state == SUB_LOG || sub->state == SUB_SNAPSHOT);
+}
+
+int
+stream_admit(struct stream *s, const struct stream_need *n, char *err, size_t errlen)
+{
+	const struct sub *least = NULL, *fewest = NULL;
+	uint64_t least_room = 0;
+
+	/* The gateway with the least room names the refusal: it is what must grow. */
+	for (const struct sub *sub = s->subs; sub; sub = sub->next) {
+		const struct wire_status *st = &sub->status;
+		uint64_t held = n->rules_now + st->tombs;
+		uint64_t room = held < st->capacity ? st->capacity - held : 0;
+
+		if (!sub_gateway(sub))
+			continue;
+		if (least == NULL || room < least_room) {
+			least = sub;
+			least_room = room;
+		}
+		if (fewest == NULL || st->max_vnis < fewest->status.max_vnis)
+			fewest = sub;
+	}
+	if (least && n->rules_after > n->rules_now &&
+	    n->rules_after - n->rules_now > least_room) {
+		snprintf(err, errlen, "%s would need %llu more rules; gateway %s has room for "
+		    "%llu (table_capacity %u, %u tombstones)", n->what,
+		    (unsigned long long)(n->rules_after - n->rules_now), least->node,
+		    (unsigned long long)least_room, least->status.capacity,
+		    least->status.tombs);
+		STATS_INC(s->c, admission_refused);
+		return -ENOSPC;
+	}
+	if (fewest && n->vpcs_after > n->vpcs_now && n->vpcs_after > fewest->status.max_vnis) {
+		snprintf(err, errlen, "%s would need %llu more VNI slots; gateway %s holds at "
+		    "most %u VPCs (table_max_vnis)", n->what,
+		    (unsigned long long)(n->vpcs_after - n->vpcs_now), fewest->node,
+		    fewest->status.max_vnis);
+		STATS_INC(s->c, admission_refused);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+size_t
+stream_gateways(struct stream *s, struct stream_gateway *out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct sub *sub = s->subs; sub && n < max; sub = sub->next) {
+		if (sub->host[0] != '\0' || (sub->state != SUB_LOG && sub->state != SUB_SNAPSHOT))
+			continue;
+		out[n] = (struct stream_gateway){ .has_status = sub->has_status,
+		    .status = sub->status, .snapshot = sub->state == SUB_SNAPSHOT };
+		memcpy(out[n].node, sub->node, sizeof(out[n].node));
+		n++;
+	}
+	return n;
 }

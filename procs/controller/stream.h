@@ -27,4 +27,31 @@ void stream_free(struct stream *s);
 /* A transaction committed: send its records on and its binding changes. */
 void stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds);
 
+/*
+ * Admission (docs/controller.md): what a change would make the gateways hold. Every
+ * rule of the controller is in every gateway's table, so each gateway needs room for
+ * the controller's rules plus the tombstones it keeps itself (its last STATUS).
+ */
+struct stream_need {
+	const char *what;	/* the request, for the message ("vm.import") */
+	uint64_t rules_now, rules_after;
+	uint64_t vpcs_now, vpcs_after;
+};
+/*
+ * 0 when every connected gateway that reported its table has room for the change;
+ * -ENOSPC with one line in err naming the gateway with too little room otherwise.
+ * Gateways not connected are not asked: they catch up, and mark what does not fit
+ * incomplete, when they come back.
+ */
+int stream_admit(struct stream *s, const struct stream_need *n, char *err, size_t errlen);
+
+/* A rule-store on the log stream, as it last reported. */
+struct stream_gateway {
+	char node[WIRE_NAME_MAX];
+	bool has_status;
+	bool snapshot;		/* being sent a snapshot */
+	struct wire_status status;
+};
+size_t stream_gateways(struct stream *s, struct stream_gateway *out, size_t max);
+
 #endif

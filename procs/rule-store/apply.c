@@ -1,7 +1,14 @@
 /*
  * apply: see apply.h. Invariant: the seq the table records is a record whose effects,
- * and those of every record before it, are in the table; `lag` is what the controller
- * announced last (a record, a heartbeat, a SNAP_BEGIN) minus that seq.
+ * and those of every record before it, are in the table, except in the VPCs marked
+ * incomplete (a change the table refused); `lag` is what the controller announced last
+ * (a record, a heartbeat, a SNAP_BEGIN) minus that seq.
+ *
+ * An incomplete VPC is flagged in the table (syncd answers RETRY for it, so learners
+ * ask another gateway) and listed here; a VPC whose change found no VNI slot at all is
+ * counted in the table's header (homeless) since it has no flag to carry. Once the
+ * table has room again, apply_want names a VPC to fetch whole (a PART snapshot), or
+ * the whole state when homeless VPCs are not known by name (after a restart).
  */
 #include "apply.h"
 #include "common/grow.h"
@@ -32,8 +39,23 @@ struct apply {
 	size_t ndiv, div_cap;
 	uint32_t *snap_vnis;	/* VPCs the snapshot holds */
 	size_t nsnap_vnis, snap_vnis_cap;
+	uint32_t part_vni;	/* the snapshot is of this VPC alone (PART_BEGIN) */
+	bool vpc_refused;	/* the snapshot's current VPC lost a change */
+	uint32_t snap_homeless;	/* VPCs of the snapshot that got no slot */
+	/* Incomplete VPCs, by VNI; the first nslotted have a slot (flagged in the table). */
+	uint32_t *inc;
+	size_t ninc, inc_cap;
+	uint32_t homeless;	/* VPCs with no slot: the table's count, some unnamed */
+	size_t next_want;	/* round robin over inc */
+	bool want_out;		/* a WANT was sent; its snapshot has not ended */
+	uint64_t want_at_ns;	/* no WANT before this */
+	uint64_t want_backoff_ns;
+	uint64_t status_gen;	/* bumped when something a STATUS says changed */
 	struct log_ratelimit rl;
 };
+
+#define WANT_BACKOFF_MIN_NS	(1000 * 1000000ull)
+#define WANT_BACKOFF_MAX_NS	(30 * 1000 * 1000000ull)
 
 static uint32_t
 ipset_hash(uint32_t ip)
@@ -101,6 +123,104 @@ lag_update(struct apply *a)
 	STATS_SET(a->c, lag, want > have ? want - have : 0);
 }
 
+static ssize_t
+inc_find(const struct apply *a, uint32_t vni)
+{
+	for (size_t i = 0; i < a->ninc; i++)
+		if (a->inc[i] == vni)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void
+inc_gauges(struct apply *a)
+{
+	uint32_t unnamed = 0, named_homeless = 0;
+
+	for (size_t i = 0; i < a->ninc; i++)
+		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
+	if (a->homeless > named_homeless)
+		unnamed = a->homeless - named_homeless;
+	STATS_SET(a->c, vnis_incomplete, a->ninc + unnamed);
+	a->status_gen++;
+}
+
+/*
+ * The table refused a change of the VPC: it no longer holds it whole, and must not say
+ * it does. Flag it (or, with no slot for it, count it as homeless) and remember it.
+ */
+static void
+inc_mark(struct apply *a, uint32_t vni, int why)
+{
+	bool homeless;
+
+	if (a->in_snap)
+		a->vpc_refused = true;
+	if (inc_find(a, vni) >= 0)
+		return;
+	if (grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) < 0) {
+		/* Cannot name it: fetch the whole state later instead. */
+		a->homeless++;
+		table_set_homeless(a->t, a->homeless);
+		inc_gauges(a);
+		return;
+	}
+	a->inc[a->ninc++] = vni;
+	homeless = table_vni_set_incomplete(a->t, vni, true) < 0;
+	if (homeless) {
+		a->homeless++;
+		table_set_homeless(a->t, a->homeless);
+		if (a->in_snap)
+			a->snap_homeless++;
+	}
+	STATS_INC(a->c, vnis_marked_incomplete);
+	inc_gauges(a);
+	log_warnx("VPC %u is incomplete at this gateway: the table refused a change of it "
+	    "(%s; %u of %u rules held, %u VNIs of %u)%s; syncd answers RETRY for it until a "
+	    "snapshot of it fits", vni, strerror(-why), table_count(a->t),
+	    table_params(a->t)->capacity, table_vni_count(a->t),
+	    table_params(a->t)->max_vnis, homeless ? ", no VNI slot" : "");
+}
+
+/* The VPC is held whole again (a snapshot of it fitted), or gone. */
+static void
+inc_clear(struct apply *a, uint32_t vni)
+{
+	ssize_t i = inc_find(a, vni);
+	bool homeless = table_vni_get(a->t, vni, &(struct table_vni_info){ 0 }) < 0;
+
+	table_vni_set_incomplete(a->t, vni, false);
+	if (i < 0)
+		return;
+	a->inc[i] = a->inc[--a->ninc];
+	if (homeless && a->homeless > 0)
+		table_set_homeless(a->t, --a->homeless);
+	STATS_INC(a->c, vnis_completed);
+	inc_gauges(a);
+	log_info("VPC %u is held whole again", vni);
+}
+
+/* After a restart: the table's flags name the incomplete VPCs that have a slot. */
+static void
+inc_load(struct apply *a)
+{
+	uint32_t max = table_params(a->t)->max_vnis, n;
+	uint32_t *vnis = malloc(max * sizeof(*vnis));
+	struct table_vni_info vi;
+
+	a->homeless = table_homeless(a->t);
+	n = vnis ? table_vnis(a->t, vnis, max) : 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (table_vni_get(a->t, vnis[i], &vi) == 0 && (vi.flags & TABLE_VNI_INCOMPLETE) &&
+		    grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) == 0)
+			a->inc[a->ninc++] = vnis[i];
+	free(vnis);
+	if (a->ninc || a->homeless)
+		log_warnx("%zu VPC(s) incomplete at this gateway, %u without a VNI slot: "
+		    "fetched again once the table has room", a->ninc, a->homeless);
+	inc_gauges(a);
+}
+
 struct apply *
 apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 {
@@ -112,8 +232,10 @@ apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 	a->advance = advance;
 	a->c = c;
 	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	a->want_backoff_ns = WANT_BACKOFF_MIN_NS;
 	STATS_SET(c, applied_seq, table_applied_seq(t));
 	lag_update(a);
+	inc_load(a);
 	return a;
 }
 
@@ -124,6 +246,7 @@ snap_vpc_clear(struct apply *a)
 	ipset_clear(&a->seen);
 	ipset_clear(&a->diverged);
 	a->ndiv = 0;
+	a->vpc_refused = false;
 }
 
 void
@@ -133,6 +256,8 @@ apply_reset(struct apply *a)
 		log_warnx("snapshot at seq %llu abandoned: the connection ended",
 		    (unsigned long long)a->snap_seq);
 	a->in_snap = false;
+	a->part_vni = 0;
+	a->want_out = false;
 	snap_vpc_clear(a);
 	a->nsnap_vnis = 0;
 }
@@ -145,6 +270,7 @@ apply_free(struct apply *a)
 	apply_reset(a);
 	free(a->div);
 	free(a->snap_vnis);
+	free(a->inc);
 	free(a);
 }
 
@@ -229,11 +355,11 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 	if (rc == TABLE_STALE) {
 		STATS_INC(a->c, rules_stale);
 	} else if (rc < 0) {
-		/* Nothing else can be done: count it loudly, the operator sizes the table. */
 		STATS_INC(a->c, apply_errors);
 		log_warnx_rl(&a->rl, "table refused the rule of VNI %u seq %llu: %s (capacity "
 		    "%u)", r->vni, (unsigned long long)r->seq, strerror(-rc),
 		    table_params(a->t)->capacity);
+		inc_mark(a, r->vni, rc);
 	} else if (r->op == WIRE_RULE_SET) {
 		STATS_INC(a->c, rules_set);
 	} else {
@@ -295,6 +421,7 @@ snap_vpc_rebuild(struct apply *a, const struct wire_vpc *v)
 			STATS_INC(a->c, apply_errors);
 			log_warnx_rl(&a->rl, "table refused a rule of VNI %u: %s", v->vni,
 			    strerror(-rc));
+			inc_mark(a, v->vni, rc);
 		}
 	free(keep);
 	STATS_INC(a->c, vnis_rebuilt);
@@ -360,8 +487,11 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 	}
 	STATS_ADD(a->c, snapshot_drops, ngone);
 	free(gone);
+	if ((rc = table_vni_rebase(a->t, v->vni, v->gen, v->version)) < 0)
+		inc_mark(a, v->vni, rc);
+	else if (!a->vpc_refused)
+		inc_clear(a, v->vni);	/* every rule of the VPC is in */
 	snap_vpc_clear(a);
-	table_vni_rebase(a->t, v->vni, v->gen, v->version);
 	STATS_INC(a->c, vnis_rebased);
 	announce(a, v->vni, v->gen, v->version);
 	if (grow(&a->snap_vnis, &a->snap_vnis_cap, a->nsnap_vnis, sizeof(*a->snap_vnis),
@@ -369,6 +499,39 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 		return -ENOMEM;
 	a->snap_vnis[a->nsnap_vnis++] = v->vni;
 	return 0;
+}
+
+/*
+ * A VPC's snapshot (a WANT's answer) is whole. Without the VPC in it, the VPC was
+ * deleted meanwhile. The log goes on from where it was: the snapshot is at the seq
+ * this table has applied (the controller sends it when the stream is caught up).
+ */
+static void
+part_end(struct apply *a)
+{
+	struct table_vni_info vi;
+	uint32_t vni = a->part_vni;
+
+	if (a->nsnap_vnis == 0) {
+		if (table_vni_get(a->t, vni, &vi) == 0 && vi.live + vi.tombs > 0) {
+			table_vni_flush(a->t, vni, vi.gen);
+			STATS_INC(a->c, vnis_flushed);
+			announce(a, vni, vi.gen, 0);
+		}
+		inc_clear(a, vni);
+	}
+	a->in_snap = false;
+	a->part_vni = 0;
+	a->nsnap_vnis = 0;
+	a->want_out = false;
+	STATS_INC(a->c, vpc_snapshot_loads);
+	if (inc_find(a, vni) >= 0) {
+		/* Still no room for all of it: wait longer before asking again. */
+		a->want_backoff_ns = a->want_backoff_ns * 2 > WANT_BACKOFF_MAX_NS ?
+		    WANT_BACKOFF_MAX_NS : a->want_backoff_ns * 2;
+	} else {
+		a->want_backoff_ns = WANT_BACKOFF_MIN_NS;
+	}
 }
 
 /* The snapshot is whole: VPCs it did not hold were deleted meanwhile. */
@@ -392,8 +555,24 @@ snap_end(struct apply *a, uint64_t seq)
 		announce(a, vnis[i], vi.gen, 0);
 	}
 	free(vnis);
+	/* Incomplete VPCs it did not hold are gone; unnamed homeless ones were all in it. */
+	for (size_t i = 0; i < a->ninc;) {
+		bool held = false;
+
+		for (size_t j = 0; j < a->nsnap_vnis && !held; j++)
+			held = a->snap_vnis[j] == a->inc[i];
+		if (held) {
+			i++;
+			continue;
+		}
+		inc_clear(a, a->inc[i]);
+	}
+	a->homeless = a->snap_homeless;
+	table_set_homeless(a->t, a->homeless);
+	inc_gauges(a);
 	a->in_snap = false;
 	a->nsnap_vnis = 0;
+	a->want_out = false;
 	applied(a, seq);
 	STATS_INC(a->c, snapshot_loads);
 	log_info("snapshot at seq %llu loaded: %u rules", (unsigned long long)seq,
@@ -404,6 +583,7 @@ static int
 apply_vpc(struct apply *a, const struct wire_vpc *v)
 {
 	struct table_vni_info vi;
+	int rc;
 
 	switch (v->op) {
 	case WIRE_VPC_ADVANCE:
@@ -411,23 +591,26 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 			return -EPROTO;
 		/* A new generation with the same rules re-sent: keep them, restart history. */
 		if (table_vni_get(a->t, v->vni, &vi) == 0 && vi.gen != 0 && vi.gen != v->gen) {
-			table_vni_rebase(a->t, v->vni, v->gen, v->version);
+			rc = table_vni_rebase(a->t, v->vni, v->gen, v->version);
 			STATS_INC(a->c, vnis_rebased);
 		} else {
-			table_vni_advance(a->t, v->vni, v->gen, v->version);
+			rc = table_vni_advance(a->t, v->vni, v->gen, v->version);
 			STATS_INC(a->c, vnis_advanced);
 		}
+		if (rc < 0)
+			inc_mark(a, v->vni, rc);
 		announce(a, v->vni, v->gen, v->version);
 		break;
 	case WIRE_VPC_DELETE:
 		if (a->in_snap)
 			return -EPROTO;
 		table_vni_flush(a->t, v->vni, v->gen);
+		inc_clear(a, v->vni);
 		STATS_INC(a->c, vnis_flushed);
 		announce(a, v->vni, v->gen, 0);
 		break;
 	case WIRE_VPC_SNAPSHOT:
-		if (!a->in_snap)
+		if (!a->in_snap || (a->part_vni && v->vni != a->part_vni))
 			return -EPROTO;
 		STATS_INC(a->c, records);
 		return snap_vpc_done(a, v);
@@ -455,15 +638,32 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->in_snap = true;
 		a->snap_seq = m->u.snap.seq;
 		a->nsnap_vnis = 0;
+		a->snap_homeless = 0;
 		snap_vpc_clear(a);
 		/* The state at this seq is the controller's newest (it may be below ours). */
 		STATS_SET(a->c, controller_seq, a->snap_seq);
 		lag_update(a);
 		return 0;
+	case WIRE_PART_BEGIN:
+		/* Only ever the answer to our WANT, sent where the log stream was caught up. */
+		if (a->in_snap || m->u.part.seq != table_applied_seq(a->t))
+			return -EPROTO;
+		log_info("loading a snapshot of VPC %u at seq %llu (%llu records)",
+		    m->u.part.vni, (unsigned long long)m->u.part.seq,
+		    (unsigned long long)m->u.part.count);
+		a->in_snap = true;
+		a->part_vni = m->u.part.vni;
+		a->snap_seq = m->u.part.seq;
+		a->nsnap_vnis = 0;
+		snap_vpc_clear(a);
+		return 0;
 	case WIRE_SNAP_END:
 		if (!a->in_snap || m->u.snap.seq != a->snap_seq)
 			return -EPROTO;
-		snap_end(a, m->u.snap.seq);
+		if (a->part_vni)
+			part_end(a);
+		else
+			snap_end(a, m->u.snap.seq);
 		return 0;
 	case WIRE_HEARTBEAT:
 		STATS_INC(a->c, heartbeats);
@@ -473,4 +673,73 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 	default:
 		return -EPROTO;
 	}
+}
+
+/* Room for one more rule, and for one more VNI when a VPC has no slot. */
+static bool
+want_room(struct apply *a, bool need_slot)
+{
+	const struct table_params *p = table_params(a->t);
+
+	if (table_count(a->t) >= p->capacity)
+		return false;
+	return !need_slot || table_vni_count(a->t) < p->max_vnis;
+}
+
+int
+apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni)
+{
+	uint32_t named_homeless = 0;
+
+	if (a->in_snap || a->want_out || now_ns < a->want_at_ns ||
+	    (a->ninc == 0 && a->homeless == 0))
+		return 0;
+	for (size_t i = 0; i < a->ninc; i++)
+		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
+	if (a->homeless > named_homeless) {
+		/* Some VPC without a slot is not known by name: only the whole state tells. */
+		if (!want_room(a, true))
+			return 0;
+		*vni = 0;
+	} else {
+		uint32_t pick = a->inc[a->next_want++ % a->ninc];
+
+		if (!want_room(a, table_vni_get(a->t, pick, &(struct table_vni_info){ 0 }) < 0))
+			return 0;
+		*vni = pick;
+	}
+	a->want_out = true;
+	a->want_at_ns = now_ns + a->want_backoff_ns;
+	STATS_INC(a->c, wants_sent);
+	log_info("the table has room again: asking for a snapshot of %s%.0u", *vni ?
+	    "VPC " : "every VPC", *vni);
+	return 1;
+}
+
+void
+apply_status(struct apply *a, struct wire_status *st)
+{
+	const struct table_params *p = table_params(a->t);
+	uint32_t named_homeless = 0;
+
+	*st = (struct wire_status){ .applied_seq = table_applied_seq(a->t),
+	    .capacity = p->capacity, .used = table_count(a->t),
+	    .max_vnis = p->max_vnis, .vnis = table_vni_count(a->t) };
+	st->tombs = st->used - table_live(a->t);
+	for (size_t i = 0; i < a->ninc; i++) {
+		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
+		if (st->nlisted < WIRE_STATUS_VNIS)
+			st->vni[st->nlisted++] = a->inc[i];
+	}
+	st->incomplete = (uint32_t)a->ninc;
+	if (a->homeless > named_homeless)
+		st->incomplete += a->homeless - named_homeless;
+	if (st->vnis > st->max_vnis)
+		st->vnis = st->max_vnis;
+}
+
+uint64_t
+apply_status_gen(const struct apply *a)
+{
+	return a->status_gen;
 }

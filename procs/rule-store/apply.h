@@ -22,5 +22,15 @@ int apply_msg(struct apply *a, const struct wire_msg *m);
 /* The connection went away: a snapshot in progress is abandoned. */
 void apply_reset(struct apply *a);
 uint64_t apply_seq(const struct apply *a);
+/*
+ * Whether to ask the controller for a snapshot now: 1 with *vni the VPC to fetch whole
+ * (0: every VPC), when some VPC is incomplete, the table has room again and no earlier
+ * WANT is still being answered; 0 otherwise. Repeated asks back off (1 s to 30 s).
+ */
+int apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni);
+/* The STATUS to report: the table's room, the incomplete VPCs. */
+void apply_status(struct apply *a, struct wire_status *st);
+/* Changes whenever the incomplete VPCs change (send a STATUS then, not only each second). */
+uint64_t apply_status_gen(const struct apply *a);
 
 #endif

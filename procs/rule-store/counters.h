@@ -13,13 +13,18 @@
 	X(rules_set,       COUNTER, "rules set in the table")			\
 	X(rules_deleted,   COUNTER, "rules deleted (tombstones) in the table")	\
 	X(rules_stale,     COUNTER, "rule records the table already had (replays)") \
-	X(apply_errors,    COUNTER, "records the table refused (full, too many VNIs)") \
+	X(apply_errors,    COUNTER, "records the table refused (full, too many VNIs): VPC incomplete") \
 	X(vnis_advanced,   COUNTER, "VPC versions applied")			\
 	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller)")	\
 	X(vnis_rebased,    COUNTER, "VPCs whose history restarted (snapshot, reset)") \
 	X(vnis_rebuilt,    COUNTER, "VPCs a snapshot rebuilt: the table held another history") \
 	X(snapshot_loads,  COUNTER, "snapshots loaded whole (up to their SNAP_END)") \
 	X(snapshot_drops,  COUNTER, "rules dropped because a snapshot lacked them") \
+	X(vnis_marked_incomplete, COUNTER, "VPCs marked incomplete: the table refused a change") \
+	X(vnis_completed,  COUNTER, "incomplete VPCs held whole again (or deleted)") \
+	X(wants_sent,      COUNTER, "snapshots asked for to complete VPCs (WANT)")	\
+	X(vpc_snapshot_loads, COUNTER, "snapshots of one VPC loaded whole")	\
+	X(status_sent,     COUNTER, "STATUS records sent (room, incomplete VPCs)")	\
 	X(ring_drops,      COUNTER, "VNI advances dropped: syncd's ring was full") \
 	X(heartbeats,      COUNTER, "heartbeats received: the controller had nothing new") \
 	X(reconnects,      COUNTER, "connections made after the first of each start") \
@@ -30,7 +35,9 @@
 	X(controller_seq,  GAUGE,   "newest log record the controller announced") \
 	X(lag,             GAUGE,   "seqs behind the controller (a snapshot: until its end)") \
 	X(connected,       GAUGE,   "1 while connected to a controller")	\
-	X(rules,           GAUGE,   "rules and tombstones in the table")
+	X(rules,           GAUGE,   "rules and tombstones in the table")	\
+	X(room,            GAUGE,   "rules the table can still take (capacity - rules)") \
+	X(vnis_incomplete, GAUGE,   "VPCs not held whole: syncd answers RETRY for them")
 STATS_DECLARE(rule_store, RULE_STORE_COUNTERS)
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #define MAINTAIN_NS	(10 * 1000000ull)
+#define STATUS_NS	(1000 * 1000000ull)	/* a STATUS at least this often */
 
 struct state {
 	struct loop *l;
@@ -36,7 +37,44 @@ struct state {
 	struct rule_store_counters *c;
 	struct subscriber_counters seen;	/* the subscriber's, at the last tick */
 	struct loop_timer tick;
+	uint64_t status_ns;		/* when the last STATUS went */
+	uint64_t status_gen;		/* apply_status_gen() it reported */
+	uint64_t connects;		/* subscriber connects at the last STATUS */
 };
+
+/*
+ * Tell the controller the table's room and incomplete VPCs: on every connection, when
+ * they change, and every second (the controller admits changes against it).
+ */
+static void
+status(struct state *s, uint64_t now)
+{
+	const struct subscriber_counters *sc = subscriber_counters(s->sub);
+	struct wire_msg m = { .type = WIRE_STATUS };
+
+	if (!sc->connected || (now - s->status_ns < STATUS_NS && sc->connects == s->connects &&
+	    apply_status_gen(s->a) == s->status_gen))
+		return;
+	apply_status(s->a, &m.u.status);
+	if (subscriber_send(s->sub, &m) < 0)
+		return;
+	s->status_ns = now;
+	s->status_gen = apply_status_gen(s->a);
+	s->connects = sc->connects;
+	STATS_INC(s->c, status_sent);
+}
+
+/* Ask for what the table lacks once it has room for it. */
+static void
+want(struct state *s, uint64_t now)
+{
+	struct wire_msg m = { .type = WIRE_WANT };
+
+	if (!subscriber_counters(s->sub)->connected || apply_want(s->a, now, &m.u.want_vni) <= 0)
+		return;
+	if (subscriber_send(s->sub, &m) < 0)
+		apply_reset(s->a);	/* the connection is going: ask again on the next */
+}
 
 /* Reclaim table entries, reap dead readers, and show we are alive. */
 static void
@@ -44,8 +82,13 @@ tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
 
+	uint64_t now = loop_now(s->l);
+
 	table_maintain(s->t);
 	STATS_SET(s->c, rules, table_count(s->t));
+	STATS_SET(s->c, room, table_params(s->t)->capacity - table_count(s->t));
+	status(s, now);
+	want(s, now);
 	conncount_fold(s->c, &s->seen, subscriber_counters(s->sub));
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);

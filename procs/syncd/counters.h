@@ -16,7 +16,8 @@
 	X(resp_bytes,      COUNTER, "bytes of sync responses sent (UDP payload)") \
 	X(sections_ok,     COUNTER, "sections answered OK")		\
 	X(sections_relearn, COUNTER, "sections answered RELEARN")		\
-	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead, or park full)") \
+	X(sections_retry,  COUNTER, "sections answered RETRY (asker ahead, park full, VPC incomplete)") \
+	X(sections_incomplete, COUNTER, "of those, VPCs this gateway does not hold whole (table full)") \
 	X(sections_unknown, COUNTER, "sections answered UNKNOWN (no such VPC)") \
 	X(entries_tx,      COUNTER, "rules sent in sync responses")		\
 	X(pages_more,      COUNTER, "sections ending a page (MORE)")		\

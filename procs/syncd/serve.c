@@ -136,6 +136,32 @@ section_status(struct serve *s, struct sync_builder *b, const struct sync_item *
 }
 
 /*
+ * The status of an item the table cannot serve. A VPC this gateway does not hold whole
+ * (its rule-store's table refused a change of it: full) is not advertised: the learner
+ * asks another gateway. So is one it does not know while some VPC could get no slot.
+ */
+static uint8_t
+section_vcheck(struct serve *s, enum table_vcheck vc)
+{
+	switch (vc) {
+	case TABLE_V_RELEARN:
+		return SYNC_RELEARN;
+	case TABLE_V_AHEAD:
+		return SYNC_RETRY;
+	case TABLE_V_INCOMPLETE:
+		STATS_INC(s->c, sections_incomplete);
+		return SYNC_RETRY;
+	case TABLE_V_NO_VNI:
+		if (table_homeless(s->t) == 0)
+			return SYNC_UNKNOWN;
+		STATS_INC(s->c, sections_incomplete);
+		return SYNC_RETRY;
+	default:
+		return SYNC_UNKNOWN;
+	}
+}
+
+/*
  * One section: the item's status, or its changes as far as the datagram holds them.
  * -ENOSPC when not even the section's header fits (the asker asks again).
  */
@@ -161,8 +187,7 @@ section(struct serve *s, struct sync_builder *b, const struct sync_item *it)
 	if (vc != TABLE_V_NO_VNI && table_vni_get(s->t, it->vni, &vi) == 0)
 		gen = vi.gen;
 	if (vc != TABLE_V_VALID)
-		return section_status(s, b, it, gen, vc == TABLE_V_RELEARN ? SYNC_RELEARN :
-		    vc == TABLE_V_AHEAD ? SYNC_RETRY : SYNC_UNKNOWN);
+		return section_status(s, b, it, gen, section_vcheck(s, vc));
 	if (it->cursor_version) {
 		cur.version = it->cursor_version;
 		cur.ip = it->cursor_ip;

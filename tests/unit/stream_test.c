@@ -178,7 +178,7 @@ Test(stream, a_subscriber_ahead_of_an_empty_controller_gets_an_empty_snapshot)
 	cr_assert_eq(db.last_seq, 0);
 	cr_assert_not(needs_snapshot(&db, 0), "new on an empty log: the live tail from 1");
 	cr_assert(needs_snapshot(&db, 7), "its rules are no longer anywhere here");
-	cr_assert_eq(snap_open(&sn, &db, &m), 0);
+	cr_assert_eq(snap_open(&sn, &db, 0, &m), 0);
 	cr_assert_eq(m.type, WIRE_SNAP_BEGIN);
 	cr_assert_eq(m.u.snap.seq, 0);
 	cr_assert_eq(m.u.snap.count, 0);
@@ -196,7 +196,7 @@ snapshot(struct wire_msg *out, size_t max, void (*meanwhile)(void))
 	size_t n = 1;
 	int r;
 
-	cr_assert_eq(snap_open(&sn, &db, &out[0]), 0);
+	cr_assert_eq(snap_open(&sn, &db, 0, &out[0]), 0);
 	while ((r = snap_next(&sn, &db, &out[n])) == 1) {
 		cr_assert_lt(++n, max);
 		if (n == 3 && meanwhile)
@@ -325,4 +325,129 @@ Test(stream, a_snapshot_taken_after_trimming_still_holds_every_rule)
 		rules += m[i].type == WIRE_RULE;
 	cr_assert_eq(rules, nrules, "rules whose records left the log are in it");
 	cr_assert_eq(rules, (uint64_t)vms, "one rule a VM");
+}
+
+Test(stream, a_snapshot_of_one_vpc_holds_its_rules_and_nothing_else)
+{
+	struct wire_msg m[SNAP_MAX];
+	struct db_vpc blue;
+	struct snap sn;
+	MDB_txn *txn;
+	size_t n = 1;
+	int r;
+
+	open_db(RETENTION);
+	world();
+	vpc("green", 200, "10.1.0.0");
+	vm("a", "blue", "10.0.0.1");
+	vm("b", "blue", "10.0.0.2");
+	vm("x", "green", "10.1.0.1");
+	TXN(model_vm_delete(t, "b"));		/* its tombstone is part of blue's state */
+	cr_assert_eq(db_read(&db, &txn), 0);
+	cr_assert_eq(db_get_vpc(txn, &db, "blue", &blue), 0);
+	mdb_txn_abort(txn);
+
+	cr_assert_eq(snap_open(&sn, &db, 100, &m[0]), 0);
+	while ((r = snap_next(&sn, &db, &m[n])) == 1)
+		cr_assert_lt(++n, SNAP_MAX);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(m[0].type, WIRE_PART_BEGIN);
+	cr_assert_eq(m[0].u.part.vni, 100);
+	cr_assert_eq(m[0].u.part.seq, db.last_seq);
+	cr_assert_eq(m[0].u.part.count, n - 1, "PART_BEGIN counts the records before END");
+	cr_assert_eq(n, 4, "a, b's tombstone, blue's VPC SNAPSHOT");
+	for (size_t i = 1; i < 3; i++) {
+		cr_assert_eq(m[i].type, WIRE_RULE);
+		cr_assert_eq(m[i].u.rule.vni, 100, "green's rule is not blue's");
+	}
+	cr_assert_eq(m[3].type, WIRE_VPC);
+	cr_assert_eq(m[3].u.vpc.op, WIRE_VPC_SNAPSHOT);
+	cr_assert_eq(m[3].u.vpc.vni, 100);
+	cr_assert_eq(m[3].u.vpc.version, blue.version);
+	cr_assert_eq(m[n].type, WIRE_SNAP_END);
+	cr_assert_eq(m[n].u.snap.seq, db.last_seq);
+}
+
+Test(stream, a_snapshot_of_a_deleted_vpc_is_empty)
+{
+	struct wire_msg m;
+	struct snap sn;
+
+	open_db(RETENTION);
+	world();
+	vm("a", "blue", "10.0.0.1");
+	TXN(model_vm_delete(t, "a"));
+	TXN(model_vpc_delete(t, "blue"));
+	cr_assert_eq(snap_open(&sn, &db, 100, &m), 0);
+	cr_assert_eq(m.type, WIRE_PART_BEGIN);
+	cr_assert_eq(m.u.part.count, 0);
+	cr_assert_eq(snap_next(&sn, &db, &m), 0, "no rule, no VPC record: the end");
+	cr_assert_eq(m.type, WIRE_SNAP_END);
+}
+
+/* A stream with rule-stores that reported these tables, for admission. */
+static void
+gateways(struct stream *s, struct sub *subs, const struct wire_status *st, size_t n)
+{
+	*s = (struct stream){ 0 };
+	for (size_t i = 0; i < n; i++) {
+		subs[i] = (struct sub){ .s = s, .state = SUB_LOG, .has_status = true,
+		    .status = st[i], .next = i + 1 < n ? &subs[i + 1] : NULL };
+		snprintf(subs[i].node, sizeof(subs[i].node), "gw%zu", i + 1);
+	}
+	s->subs = subs;
+	s->c = calloc(1, sizeof(*s->c));
+}
+
+Test(stream, a_change_past_the_smallest_gateways_room_is_refused_with_its_name)
+{
+	struct wire_status st[2] = {
+		{ .capacity = 100000, .used = 1000, .tombs = 10, .max_vnis = 64, .vnis = 2 },
+		{ .capacity = 1000, .used = 994, .tombs = 0, .max_vnis = 64, .vnis = 2 },
+	};
+	struct stream s;
+	struct sub subs[2];
+	char msg[256];
+
+	gateways(&s, subs, st, 2);
+	/* The controller holds 994 rules; the import brings 235,000 more. */
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vm.import",
+	    .rules_now = 994, .rules_after = 994 + 235000, .vpcs_now = 2, .vpcs_after = 2 },
+	    msg, sizeof(msg)), -ENOSPC);
+	cr_assert(strstr(msg, "vm.import would need 235000 more rules; gateway gw2 has room "
+	    "for 6") != NULL, "%s", msg);
+	cr_assert_eq(s.c->admission_refused, 1);
+	/* What fits the smallest is admitted, and so is anything that adds no rule. */
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vm.import",
+	    .rules_now = 994, .rules_after = 1000, .vpcs_now = 2, .vpcs_after = 2 },
+	    msg, sizeof(msg)), 0);
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vm.delete",
+	    .rules_now = 5000, .rules_after = 4999, .vpcs_now = 2, .vpcs_after = 2 },
+	    msg, sizeof(msg)), 0, "a gateway already short must still take deletes");
+	/* The gateway's own tombstones take room too. */
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vm.create",
+	    .rules_now = 99990, .rules_after = 99991, .vpcs_now = 2, .vpcs_after = 2 },
+	    msg, sizeof(msg)), -ENOSPC);
+	cr_assert(strstr(msg, "gateway gw") != NULL, "%s", msg);
+	free(s.c);
+}
+
+Test(stream, a_vpc_past_a_gateways_vni_slots_is_refused)
+{
+	struct wire_status st = { .capacity = 1000, .max_vnis = 4, .vnis = 4 };
+	struct stream s;
+	struct sub sub;
+	char msg[256];
+
+	gateways(&s, &sub, &st, 1);
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vpc.create",
+	    .vpcs_now = 4, .vpcs_after = 5 }, msg, sizeof(msg)), -ENOSPC);
+	cr_assert(strstr(msg, "gateway gw1 holds at most 4 VPCs") != NULL, "%s", msg);
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vpc.create",
+	    .vpcs_now = 3, .vpcs_after = 4 }, msg, sizeof(msg)), 0);
+	/* One that has not reported its table, or is not on the log stream, is not asked. */
+	sub.has_status = false;
+	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vpc.create",
+	    .vpcs_now = 4, .vpcs_after = 5 }, msg, sizeof(msg)), 0);
+	free(s.c);
 }
