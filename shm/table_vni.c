@@ -69,6 +69,7 @@ vni_meta_read(const struct vni_state *v, struct vni_meta *m)
 		m->hist_n = __atomic_load_n(&src->hist_n, __ATOMIC_RELAXED);
 		m->flushes = __atomic_load_n(&src->flushes, __ATOMIC_RELAXED);
 		m->gen = __atomic_load_n(&src->gen, __ATOMIC_RELAXED);
+		m->flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
 		/* The copy is good if the writer did not start rewriting it meanwhile
 		 * (pairs with the release fence in vni_meta_write). */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -91,6 +92,7 @@ vni_meta_write(struct vni_state *v, const struct vni_meta *m)
 	__atomic_store_n(&dst->hist_n, m->hist_n, __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->flushes, m->flushes, __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->gen, m->gen, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->flags, m->flags, __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->seq, p, __ATOMIC_RELEASE);
 	__atomic_store_n(&v->pub, p, __ATOMIC_RELEASE);
 }

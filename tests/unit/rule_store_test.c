@@ -482,3 +482,183 @@ Test(rule_store, connection_counters_carry_on_and_a_first_connection_is_no_recon
 	conncount_fold(&c, &seen, &now);
 	cr_assert_eq(c.connected, 0, "a gauge: as it is now");
 }
+
+/*
+ * A full table: the setup's table swapped for one of `capacity` rules and `max_vnis`
+ * VPCs (another segment of the node).
+ */
+static void
+small_table(uint32_t capacity, uint32_t max_vnis)
+{
+	struct table_params p;
+	char err[512];
+
+	apply_free(a);
+	table_close(t);
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = capacity;
+	p.max_vnis = max_vnis;
+	p.max_readers = 4;
+	cr_assert_eq(table_create(&t, ut_node(), "rs-small", &p, err, sizeof(err)), 0, "%s",
+	    err);
+	memset(&c, 0, sizeof(c));
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+}
+
+/* n rules of VPC vni at version 1 from seq, then its ADVANCE; returns the next seq. */
+static uint64_t
+vpc_of(uint64_t seq, uint32_t vni, uint32_t gen, int n)
+{
+	char ip[24];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(ip, sizeof(ip), "10.%u.0.%d", vni % 256, i + 1);
+		APPLY(rule(seq++, vni, ip, 1, 1));
+	}
+	APPLY(vpc(seq++, vni, gen, 1, WIRE_VPC_ADVANCE));
+	return seq;
+}
+
+Test(rule_store, a_full_table_never_advertises_a_vpc_it_does_not_hold_whole)
+{
+	struct wire_status st;
+	struct table_vni_info vi;
+	uint32_t want;
+	uint64_t seq;
+
+	small_table(16, 8);
+	seq = vpc_of(1, 100, G1, 12);
+	seq = vpc_of(seq, 200, G2, 10);		/* 6 of its rules do not fit */
+	cr_assert_eq(table_count(t), 16);
+	cr_assert_eq(apply_seq(a), seq - 1, "the log goes on: the table is caught up");
+	cr_assert_eq(table_vni_check(t, 100, G1, 1), TABLE_V_VALID, "VPC 100 is whole");
+	cr_assert_eq(table_vni_check(t, 200, G2, 1), TABLE_V_INCOMPLETE);
+	cr_assert_eq(table_vni_check(t, 200, G2, 0), TABLE_V_INCOMPLETE,
+	    "not even a full dump: it would lack rules");
+	cr_assert_eq(table_vni_get(t, 200, &vi), 0);
+	cr_assert(vi.flags & TABLE_VNI_INCOMPLETE);
+	cr_assert_eq(c.vnis_incomplete, 1);
+	cr_assert_eq(c.vnis_marked_incomplete, 1, "once a VPC, not once a refused rule");
+	cr_assert_eq(c.apply_errors, 6);
+	apply_status(a, &st);
+	cr_assert_eq(st.capacity, 16);
+	cr_assert_eq(st.used, 16);
+	cr_assert_eq(st.incomplete, 1);
+	cr_assert_eq(st.nlisted, 1);
+	cr_assert_eq(st.vni[0], 200);
+	cr_assert_eq(apply_want(a, 0, &want), 0, "no room: nothing to ask for yet");
+}
+
+Test(rule_store, an_incomplete_vpc_is_fetched_whole_once_room_frees_up)
+{
+	uint32_t want;
+	uint64_t seq, gen;
+	char ip[24];
+
+	small_table(16, 8);
+	seq = vpc_of(1, 100, G1, 12);
+	seq = vpc_of(seq, 200, G2, 10);
+	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));	/* room for VPC 200 now */
+	table_maintain(t);
+	gen = apply_status_gen(a);
+	cr_assert_eq(apply_want(a, 0, &want), 1);
+	cr_assert_eq(want, 200);
+	cr_assert_eq(apply_want(a, 0, &want), 0, "one WANT at a time");
+	cr_assert_eq(c.wants_sent, 1);
+
+	/* A snapshot of VPC 200 at the seq applied; one of its rules was deleted since. */
+	cr_assert_eq(apply_msg(a, &(struct wire_msg){ .type = WIRE_PART_BEGIN,
+	    .u.part = { .seq = seq - 2, .count = 11, .vni = 200 } }), -EPROTO,
+	    "a snapshot at another seq than the table's cannot be placed in the log");
+	APPLY(((struct wire_msg){ .type = WIRE_PART_BEGIN,
+	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200 } }));
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "10.200.0.%d", i + 1);
+		APPLY(rule(seq - 1, 200, ip, 1, 1));
+	}
+	cr_assert_eq(apply_msg(a, &(struct wire_msg){ .type = WIRE_VPC,
+	    .u.vpc = { .seq = seq - 1, .vni = 300, .gen = G3, .version = 1,
+	    .op = WIRE_VPC_SNAPSHOT } }), -EPROTO, "another VPC in its snapshot");
+	apply_reset(a);
+	cr_assert_eq(apply_want(a, 0, &want), 0, "the next ask waits for its backoff");
+	cr_assert_eq(apply_want(a, 2000000000ull, &want), 1, "and is made then");
+
+	APPLY(((struct wire_msg){ .type = WIRE_PART_BEGIN,
+	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200 } }));
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "10.200.0.%d", i + 1);
+		APPLY(rule(seq - 1, 200, ip, 1, 1));
+	}
+	APPLY(vpc(seq - 1, 200, G2, 1, WIRE_VPC_SNAPSHOT));
+	APPLY(snap(WIRE_SNAP_END, seq - 1, 0));
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "10.200.0.%d", i + 1);
+		assert_rule(200, ip, 1, 1);
+	}
+	cr_assert_eq(table_vni_check(t, 200, G2, 1), TABLE_V_VALID, "whole again");
+	cr_assert_eq(c.vnis_incomplete, 0);
+	cr_assert_eq(c.vnis_completed, 1);
+	cr_assert_eq(c.vpc_snapshot_loads, 1);
+	cr_assert_neq(apply_status_gen(a), gen, "a STATUS goes out with the news");
+	cr_assert_eq(apply_seq(a), seq - 1, "the log goes on from where it was");
+	cr_assert_eq(apply_want(a, 4000000000ull, &want), 0, "nothing left to ask for");
+	/* The log goes on. */
+	APPLY(rule(seq, 200, "10.200.0.11", 2, 2));
+	APPLY(vpc(seq + 1, 200, G2, 2, WIRE_VPC_ADVANCE));
+	cr_assert_eq(table_vni_check(t, 200, G2, 1), TABLE_V_VALID);
+}
+
+Test(rule_store, an_incomplete_vpc_stays_so_across_a_restart)
+{
+	uint32_t want;
+
+	small_table(16, 8);
+	vpc_of(vpc_of(1, 100, G1, 12), 200, G2, 10);
+	apply_free(a);
+	memset(&c, 0, sizeof(c));
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_eq(table_vni_check(t, 200, G2, 1), TABLE_V_INCOMPLETE);
+	cr_assert_eq(c.vnis_incomplete, 1, "read back from the table's flags");
+	APPLY(vpc(24, 100, G1, 0, WIRE_VPC_DELETE));
+	cr_assert_eq(apply_want(a, 0, &want), 1);
+	cr_assert_eq(want, 200);
+}
+
+Test(rule_store, a_deleted_incomplete_vpc_is_no_longer_incomplete)
+{
+	small_table(16, 8);
+	vpc_of(vpc_of(1, 100, G1, 12), 200, G2, 10);
+	APPLY(vpc(24, 200, G2, 0, WIRE_VPC_DELETE));
+	cr_assert_eq(c.vnis_incomplete, 0);
+	cr_assert_neq(table_vni_check(t, 200, G2, 1), TABLE_V_INCOMPLETE);
+}
+
+Test(rule_store, a_vpc_with_no_slot_is_counted_and_the_whole_state_asked_for_after_restart)
+{
+	struct wire_status st;
+	uint32_t want;
+	uint64_t seq;
+
+	small_table(64, 2);
+	seq = vpc_of(1, 100, G1, 2);
+	seq = vpc_of(seq, 200, G2, 2);
+	seq = vpc_of(seq, 300, G3, 2);		/* no third slot */
+	cr_assert_eq(table_vni_check(t, 300, G3, 1), TABLE_V_NO_VNI);
+	cr_assert_eq(table_homeless(t), 1, "readers know some VPC has no slot");
+	cr_assert_eq(c.vnis_incomplete, 1);
+	apply_status(a, &st);
+	cr_assert_eq(st.incomplete, 1);
+	cr_assert_eq(st.vni[0], 300);
+	/* A restart forgets which VPC it was; the table does not forget that one was. */
+	apply_free(a);
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_eq(c.vnis_incomplete, 1);
+	cr_assert_eq(apply_want(a, 0, &want), 0, "no free slot yet");
+	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
+	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
+	table_maintain(t);
+	if (table_vni_count(t) < 2) {
+		cr_assert_eq(apply_want(a, 0, &want), 1);
+		cr_assert_eq(want, 0, "the whole state: only it names the VPC");
+	}
+}

@@ -791,6 +791,46 @@ at_version_1(struct model *m, uint32_t vni, const char *base)
 	model_advance(m, 1);
 }
 
+Test(syncd, a_vpc_the_gateway_does_not_hold_whole_is_answered_retry_even_from_zero)
+{
+	static struct model m[2];
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	struct sync_item items[4];
+	struct client *c;
+	uint32_t id;
+
+	c = start(&p, 8);
+	at_version_1(&m[0], 301, "10.3.0.0");
+	at_version_1(&m[1], 302, "10.4.0.0");
+	/* The rule-store's table refused a rule of 301: it is not held whole. */
+	cr_assert_eq(table_vni_set_incomplete(W, 301, true), 0);
+	items[0] = item(301, GEN, 1);
+	items[1] = item(302, GEN, 1);		/* the other VPC is served as ever */
+	items[2] = item(999, GEN, 1);		/* unknown, no VPC without a slot: UNKNOWN */
+	items[3] = item(301, GEN, 0);		/* a full dump would lack rules too */
+	id = ask(c, 0, items, 3);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	assert_status(&r.sections[0], 301, GEN, SYNC_RETRY, 1);
+	assert_nothing_new(&r.sections[1], 302, GEN, 1);
+	assert_status(&r.sections[2], 999, GEN, SYNC_UNKNOWN, 1);
+	id = ask(c, 0, &items[3], 1);
+	take(c, &r, e);
+	cr_assert_eq(r.id, id);
+	assert_status(&r.sections[0], 301, GEN, SYNC_RETRY, 0);
+	cr_assert_eq(C.sections_incomplete, 2);
+
+	/* Some VPC got no slot at all: one this gateway does not know may be it. */
+	table_set_homeless(W, 1);
+	id = ask(c, 0, &items[2], 1);
+	take(c, &r, e);
+	assert_status(&r.sections[0], 999, GEN, SYNC_RETRY, 1);
+	cr_assert_eq(C.sections_incomplete, 3);
+	finish();
+}
+
 Test(syncd, a_request_with_news_or_without_wait_is_answered_at_once)
 {
 	static struct sync_resp r;

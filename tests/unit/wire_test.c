@@ -27,7 +27,24 @@ enum {
 	BIND_SEQ = 8, BIND_VNI = 16, BIND_IP = 20, BIND_MAC = 24, BIND_OP = 30, BIND_PAD = 31,
 	BIND_TAP = 32,
 	ERROR_CODE = 8, ERROR_LEN = 10, ERROR_MSG = 12,
+	STATUS_SEQ = 8, STATUS_CAPACITY = 16, STATUS_USED = 20, STATUS_TOMBS = 24,
+	STATUS_MAX_VNIS = 28, STATUS_VNIS = 32, STATUS_INCOMPLETE = 36, STATUS_NLISTED = 40,
+	STATUS_PAD = 41, STATUS_LIST = 44,
+	WANT_VNI = 8,
+	PART_SEQ = 8, PART_COUNT = 16, PART_VNI = 24, PART_PAD = 28,
 };
+
+/* A gateway's STATUS: a table of 1000 with 2 incomplete VPCs, 100 and 200, listed. */
+static struct wire_msg
+status_two(void)
+{
+	struct wire_msg m = { .type = WIRE_STATUS };
+
+	m.u.status = (struct wire_status){ .applied_seq = 77, .capacity = 1000, .used = 1000,
+	    .tombs = 10, .max_vnis = 64, .vnis = 3, .incomplete = 2, .nlisted = 2,
+	    .vni = { 100, 200 } };
+	return m;
+}
 
 static const uint8_t mac_vm[6] = { 0x02, 0x00, 0x00, 0x64, 0x00, 0x05 };
 static const uint8_t mac_top[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -190,6 +207,13 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_ERROR:
 		return a->u.error.code == b->u.error.code &&
 		    strcmp(a->u.error.msg, b->u.error.msg) == 0;
+	case WIRE_STATUS:
+		return memcmp(&a->u.status, &b->u.status, sizeof(a->u.status)) == 0;
+	case WIRE_WANT:
+		return a->u.want_vni == b->u.want_vni;
+	case WIRE_PART_BEGIN:
+		return a->u.part.seq == b->u.part.seq && a->u.part.count == b->u.part.count &&
+		    a->u.part.vni == b->u.part.vni;
 	}
 	return false;
 }
@@ -287,6 +311,27 @@ Test(wire, every_type_round_trips_with_edge_values)
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 		expect_round_trip(&ms[i], size[ms[i].type]);
+
+	e = status_two();
+	expect_round_trip(&e, 296);
+	e = (struct wire_msg){ .type = WIRE_STATUS };
+	expect_round_trip(&e, 296);
+	e.u.status = (struct wire_status){ .applied_seq = UINT64_MAX, .capacity = UINT32_MAX,
+	    .used = UINT32_MAX, .tombs = UINT32_MAX, .max_vnis = UINT32_MAX,
+	    .vnis = UINT32_MAX, .incomplete = UINT32_MAX, .nlisted = WIRE_STATUS_VNIS };
+	for (int i = 0; i < WIRE_STATUS_VNIS; i++)
+		e.u.status.vni[i] = i % 2 ? WIRE_VNI_MAX : 1;
+	expect_round_trip(&e, 296);
+	e = (struct wire_msg){ .type = WIRE_WANT, .u.want_vni = 0 };
+	expect_round_trip(&e, 8);
+	e.u.want_vni = WIRE_VNI_MAX;
+	expect_round_trip(&e, 8);
+	e = (struct wire_msg){ .type = WIRE_PART_BEGIN, .u.part = { .seq = 0, .count = 0,
+	    .vni = 1 } };
+	expect_round_trip(&e, 28);
+	e.u.part = (struct wire_part){ .seq = UINT64_MAX, .count = UINT64_MAX,
+	    .vni = WIRE_VNI_MAX };
+	expect_round_trip(&e, 28);
 
 	e = mk_error(0, "");
 	expect_round_trip(&e, 8);
@@ -615,7 +660,8 @@ Test(wire, frame_finds_the_payload_and_refuses_more_than_max)
 Test(wire, type_names)
 {
 	static const char *const want[] = { "unknown", "hello", "rule", "vpc", "snap_begin",
-		"snap_end", "heartbeat", "bind", "error", "unknown" };
+		"snap_end", "heartbeat", "bind", "error", "status", "want", "part_begin",
+		"unknown" };
 
 	for (int t = 0; t <= WIRE_TYPE_MAX + 1; t++)
 		cr_expect_str_eq(wire_type_name((uint8_t)t), want[t]);
@@ -719,6 +765,27 @@ Test(wire, malformed_vpc_is_eproto)
 	MALFORMED(vpc_advance(), "pad byte 0", f[VPC_PAD] = 1);
 	MALFORMED(vpc_advance(), "pad byte 1", f[VPC_PAD + 1] = 1);
 	MALFORMED(vpc_advance(), "pad byte 2", f[VPC_PAD + 2] = 0xff);
+}
+
+Test(wire, malformed_status_want_and_part_are_eproto)
+{
+	struct wire_msg w = { .type = WIRE_WANT, .u.want_vni = 5 };
+	struct wire_msg p = { .type = WIRE_PART_BEGIN, .u.part = { .seq = 9, .vni = 5 } };
+
+	MALFORMED(status_two(), "more used than capacity", put32(f + STATUS_USED, 1001));
+	MALFORMED(status_two(), "more tombstones than used", put32(f + STATUS_TOMBS, 1001));
+	MALFORMED(status_two(), "more VNIs than max", put32(f + STATUS_VNIS, 65));
+	MALFORMED(status_two(), "more listed than incomplete", f[STATUS_NLISTED] = 3);
+	MALFORMED(status_two(), "more listed than the list holds",
+	    put32(f + STATUS_INCOMPLETE, 1000); f[STATUS_NLISTED] = WIRE_STATUS_VNIS + 1);
+	MALFORMED(status_two(), "a listed VNI 0", put32(f + STATUS_LIST + 4, 0));
+	MALFORMED(status_two(), "a listed VNI past 24 bits",
+	    put32(f + STATUS_LIST, WIRE_VNI_MAX + 1));
+	MALFORMED(status_two(), "a VNI past the listed ones", put32(f + STATUS_LIST + 8, 300));
+	MALFORMED(status_two(), "pad byte", f[STATUS_PAD + 2] = 1);
+	MALFORMED(w, "want VNI past 24 bits", put32(f + WANT_VNI, WIRE_VNI_MAX + 1));
+	MALFORMED(p, "part of VNI 0", put32(f + PART_VNI, 0));
+	MALFORMED(p, "part pad byte", f[PART_PAD + 3] = 1);
 }
 
 Test(wire, malformed_snap_is_eproto)
