@@ -22,5 +22,7 @@ int apply_msg(struct apply *a, const struct wire_msg *m);
 /* The connection went away: a snapshot in progress is abandoned. */
 void apply_reset(struct apply *a);
 uint64_t apply_seq(const struct apply *a);
+/* Set the gauges that follow the table (rules, VNI slots): after each record, each tick. */
+void apply_gauges(struct apply *a);
 
 #endif

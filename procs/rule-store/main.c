@@ -45,7 +45,8 @@ tick(struct loop_timer *t)
 	struct state *s = t->arg;
 
 	table_maintain(s->t);
-	STATS_SET(s->c, rules, table_count(s->t));
+	/* Dropped VPCs' slots come back here, once their readers have moved on. */
+	apply_gauges(s->a);
 	conncount_fold(s->c, &s->seen, subscriber_counters(s->sub));
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);
