@@ -201,6 +201,7 @@ table_create(struct table **tp, const char *node, const char *proc,
 		h->created_s = clock_real_ns() / 1000000000u;
 		h->created_mono_s = clock_mono_ns() / 1000000000u;
 		h->fresh = 1;
+		h->vni_free = h->vni_limbo_head = h->vni_limbo_tail = VSLOT_NONE;
 		h->epoch = 1;
 		table_bind(t);
 	} else {
@@ -451,15 +452,16 @@ table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
 }
 
 /*
- * Writer: move limbo batches whose epoch every reader has left to the free list.
+ * Writer: move limbo batches, and dropped VNI slots, whose epoch every reader has left
+ * to their free lists.
  */
-static void
+void
 table_reclaim(struct table *t)
 {
 	struct table_hdr *h = t->h;
 	uint64_t min;
 
-	if (h->limbo_n == 0)
+	if (h->limbo_n == 0 && h->vni_limbo_n == 0)
 		return;
 	epoch_advance(&h->epoch);
 	min = epoch_min_active(t->readers, h->params.max_readers);
@@ -477,10 +479,11 @@ table_reclaim(struct table *t)
 		h->limbo_first = (h->limbo_first + 1) % LIMBO_BATCHES;
 		h->limbo_n--;
 	}
+	table_vni_slot_reclaim(t, min);
 }
 
 /* Writer: free the reader slots of dead processes now and then. */
-static bool
+bool
 table_reap(struct table *t, bool force)
 {
 	struct table_hdr *h = t->h;
@@ -580,10 +583,8 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		TCOUNT(t, stale, 1);
 		return TABLE_STALE;
 	}
-	if ((v = vni_get_or_add(t, vni, 0)) == NULL) {
-		TCOUNT(t, vnis_full, 1);
+	if ((v = vni_get_or_add(t, vni, 0)) == NULL)
 		return -ENOSPC;
-	}
 	was_tomb = e != NIL && (t->hot[e].flags & TABLE_F_TOMBSTONE);
 	if (tomb && h->params.mode == TABLE_HOST) {
 		/* A host keeps no tombstones: a delete removes the rule. */

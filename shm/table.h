@@ -102,6 +102,9 @@ struct table_cursor {
 	X(full,           "changes refused: capacity reached")		\
 	X(limbo_full,     "changes refused: no free entry, readers hold the rest") \
 	X(vnis_full,      "changes refused: max_vnis reached")		\
+	X(vnis_limbo_full, "changes refused: no free VNI slot, readers hold dropped ones") \
+	X(vnis_dropped,   "VNIs dropped (VPC deleted or no longer held)")	\
+	X(vnis_freed,     "VNI slots given back after their grace period") \
 	X(reclaimed,      "entries reused after their grace period")	\
 	X(readers_reaped, "reader slots freed because their process died") \
 	X(evicted,        "rules evicted (host)")			\
@@ -161,8 +164,18 @@ int table_delete(struct table *t, uint32_t vni, uint32_t ip, uint64_t version);
  * A version not above the current one is refused with TABLE_STALE.
  */
 int table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version);
-/* Writer: drop every entry and version of the VNI; it restarts at version 0 in gen. */
+/*
+ * Writer: drop every entry and version of the VNI; it restarts at version 0 in gen.
+ * The VNI keeps its slot (its state says which generation it is at).
+ */
 int table_vni_flush(struct table *t, uint32_t vni, uint32_t gen);
+/*
+ * Writer: the VNI is gone (its VPC deleted, or no longer held): drop every entry,
+ * tombstones included, and its state. Readers find no such VNI afterwards; its slot
+ * is given to another VNI once every reader that may still stand on it has left its
+ * section. -ENOENT for an unknown VNI.
+ */
+int table_vni_drop(struct table *t, uint32_t vni);
 /*
  * Writer: keep the VNI's entries but forget its history: afterwards it is at
  * (gen, version) and the only valid versions are 0 and version (learners at any other
@@ -223,6 +236,11 @@ int table_vni_foreach(struct table *t, uint32_t vni,
 uint32_t table_vni_count(const struct table *t);
 /* Reader: every VNI of the table, up to max; returns the number written. */
 uint32_t table_vnis(struct table *t, uint32_t *vnis, uint32_t max);
+/*
+ * VNI slots: held by a VNI, and held by dropped VNIs until their readers leave
+ * (retired). max_vnis less both is what new VNIs can have.
+ */
+void table_vni_slots(const struct table *t, uint32_t *used, uint32_t *retired);
 
 /*
  * Writer: housekeeping, call it every few milliseconds: reuses retired entries whose

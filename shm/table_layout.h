@@ -20,6 +20,9 @@
 
 #define NIL		0u
 #define LIMBO_BATCHES	64	/* epochs with entries waiting; older ones merge */
+#define VSLOT_NONE	UINT32_MAX	/* no VNI state slot (ends the slot free list, limbo) */
+/* A directory word whose VNI was dropped: not empty, so probes go on past it. */
+#define DIR_DEAD	1ull
 
 /*
  * What a lookup reads: one 32-byte, 32-aligned line half. Immutable while reachable,
@@ -69,18 +72,25 @@ struct hist_slot {
 	uint32_t _pad;
 };
 
+/*
+ * A slot is live while the directory points at it. A dropped VNI's slot leaves the
+ * directory, waits in the slot limbo until every reader that may have found it has
+ * left its section (the epoch it left in is `retired`), then joins the free list.
+ */
 struct vni_state {
 	struct vni_meta meta[2];
 	uint64_t pub;		/* seq of the published meta: meta[pub & 1] */
 	uint32_t vni;
-	uint32_t in_use;
+	uint32_t in_use;	/* writer only: 1 while in the directory */
 	uint32_t head;		/* first entry of the list (readers start here) */
 	uint32_t tail;		/* writer only, like the rest of this line */
 	uint32_t tomb_head;
 	uint32_t tomb_tail;
 	uint32_t live;		/* rules of this VNI (relaxed: informational for readers) */
 	uint32_t tombs;		/* tombstones of this VNI */
-	uint8_t _pad[24];
+	uint64_t retired;	/* writer only: epoch when the slot left the directory */
+	uint32_t link;		/* writer only: next slot in the slot limbo or free list */
+	uint8_t _pad[12];
 	struct hist_slot hist[];	/* version_window slots, a ring indexed by hist_n */
 };
 _Static_assert(sizeof(struct vni_state) == 192, "vni_state layout changed");
@@ -112,10 +122,16 @@ struct table_hdr {
 	uint32_t limbo_count;
 	uint32_t limbo_first;	/* oldest batch in limbo[] */
 	uint32_t limbo_n;	/* batches in use */
-	uint32_t vnis;		/* VNI states in use */
+	uint32_t vnis;		/* VNI states in the directory (live VNIs) */
 	uint32_t evict_cursor;	/* VNI slot where the next eviction pass starts */
 	uint32_t clean;		/* 1 after table_close by the writer: no rebuild needed */
 	uint32_t fresh;		/* next never-used entry; entries >= fresh are all free */
+	uint32_t vni_fresh;	/* next never-used VNI slot; slots >= vni_fresh are all free */
+	uint32_t vni_free;	/* free VNI slots, linked through vni_state.link */
+	uint32_t vni_free_n;
+	uint32_t vni_limbo_head;/* dropped VNI slots in drop order (so in epoch order) */
+	uint32_t vni_limbo_tail;
+	uint32_t vni_limbo_n;
 	uint32_t homeless;	/* table_set_homeless: readers read it too */
 	uint64_t created_mono_s;/* CLOCK_MONOTONIC seconds at creation: stamps count from here */
 	uint64_t last_reap_ns;
@@ -227,7 +243,12 @@ aux_append(struct table *t, uint32_t *head, uint32_t *tail, uint32_t e)
 
 /* table_vni.c, for table.c and table_maint.c */
 struct vni_state *vni_find(struct table *t, uint32_t vni, uint32_t *slot);
+/* The VNI's state, made if new; NULL (counted) when no slot is free. */
 struct vni_state *vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen);
+/* Put slot s in the slot limbo, tagged with the current epoch. */
+void table_vni_slot_retire(struct table *t, uint32_t s);
+/* Move slots of the slot limbo whose grace period is over (min_active) to the free list. */
+void table_vni_slot_reclaim(struct table *t, uint64_t min_active);
 void vni_meta_read(const struct vni_state *v, struct vni_meta *m);
 void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
 void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
@@ -243,6 +264,10 @@ uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
 
 /* table.c, for the other modules */
 void table_retire(struct table *t, uint32_t e);
+/* End a grace period: reuse what no reader can hold. */
+void table_reclaim(struct table *t);
+/* Free the reader slots of dead processes (force: now, else at most every 100 ms). */
+bool table_reap(struct table *t, bool force);
 uint32_t table_unlink_hash(struct table *t, uint32_t vni, uint32_t ip, uint32_t e);
 uint32_t table_now_s(const struct table *t);
 

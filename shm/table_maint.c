@@ -53,13 +53,15 @@ table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t bu
 	uint32_t now = table_now_s(t), n = 0, i;
 
 	/* Gateway lists carry tombstones in FIFOs and must keep every rule. */
-	if (h->params.mode != TABLE_HOST || h->count <= max_rules || h->vnis == 0 ||
+	if (h->params.mode != TABLE_HOST || h->count <= max_rules || h->vni_fresh == 0 ||
 	    now < max_age_s)
 		return 0;
-	for (i = 0; i < h->vnis && h->count > max_rules && n < budget; i++) {
-		struct vni_state *v = vni_at(t, (h->evict_cursor + i) % h->vnis);
+	for (i = 0; i < h->vni_fresh && h->count > max_rules && n < budget; i++) {
+		struct vni_state *v = vni_at(t, (h->evict_cursor + i) % h->vni_fresh);
 		uint32_t e;
 
+		if (!v->in_use)
+			continue;	/* a dropped VNI's slot: nothing listed */
 		/* A host list is in install order: the head is the VNI's oldest rule. */
 		while (h->count > max_rules && n < budget && (e = v->head) != NIL &&
 		    t->cold[e].stamp <= now - max_age_s) {
@@ -73,7 +75,7 @@ table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t bu
 		}
 	}
 	/* The next pass starts where this one stopped, so no VNI is always first. */
-	h->evict_cursor = (h->evict_cursor + i) % h->vnis;
+	h->evict_cursor = (h->evict_cursor + i) % h->vni_fresh;
 	TCOUNT(t, evicted, n);
 	return n;
 }
@@ -144,6 +146,48 @@ recover_list(struct table *t, struct vni_state *v, uint8_t *mark, char *err, siz
 	return 0;
 }
 
+/*
+ * The directory is the truth about VNI slots: a slot it points at is live; any other
+ * slot ever used is free, in limbo, or was being made or dropped when the writer died.
+ * A reader may have found it before it left the directory, so each goes through the
+ * slot limbo once.
+ */
+static int
+recover_slots(struct table *t, char *err, size_t errlen)
+{
+	struct table_hdr *h = t->h;
+	uint8_t *live;
+
+	if ((live = calloc(h->params.max_vnis, 1)) == NULL)
+		return fail(err, errlen, "table recovery: out of memory");
+	h->vnis = 0;
+	for (uint32_t i = 0; i <= t->dir_mask; i++) {
+		uint64_t w = t->dir[i];
+		uint32_t s = (uint32_t)w;
+
+		if (w == 0 || w == DIR_DEAD)
+			continue;
+		if ((w >> 32) == 0 || s >= h->vni_fresh || live[s] ||
+		    vni_at(t, s)->vni != (uint32_t)(w >> 32) - 1) {
+			free(live);
+			return fail(err, errlen, "%s/%s: VNI directory is corrupt at word %u; "
+			    "remove the table to rebuild it", SEG_DIR, t->seg.name, i);
+		}
+		live[s] = 1;
+		vni_at(t, s)->in_use = 1;
+		h->vnis++;
+	}
+	h->vni_free = h->vni_limbo_head = h->vni_limbo_tail = VSLOT_NONE;
+	h->vni_free_n = h->vni_limbo_n = 0;
+	for (uint32_t s = 0; s < h->vni_fresh; s++)
+		if (!live[s])
+			table_vni_slot_retire(t, s);
+	free(live);
+	if (h->evict_cursor >= h->vni_fresh)
+		h->evict_cursor = 0;
+	return 0;
+}
+
 int
 table_recover(struct table *t, char *err, size_t errlen)
 {
@@ -152,9 +196,11 @@ table_recover(struct table *t, char *err, size_t errlen)
 	uint8_t *mark;
 	int r = 0;
 
-	if (fresh < 1 || fresh > pool + 1 || h->vnis > h->params.max_vnis)
+	if (fresh < 1 || fresh > pool + 1 || h->vni_fresh > h->params.max_vnis)
 		return fail(err, errlen, "%s/%s: writer state out of range", SEG_DIR,
 		    t->seg.name);
+	if ((r = recover_slots(t, err, errlen)) < 0)
+		return r;
 	if ((mark = calloc(pool + 1, 1)) == NULL)
 		return fail(err, errlen, "table recovery: out of memory");
 
@@ -177,8 +223,9 @@ table_recover(struct table *t, char *err, size_t errlen)
 	}
 	/* 2. Each VNI's list, in one walk. */
 	h->count = h->tombs = 0;
-	for (uint32_t s = 0; s < h->vnis; s++)
-		if ((r = recover_list(t, vni_at(t, s), mark, err, errlen)) < 0)
+	for (uint32_t s = 0; s < h->vni_fresh; s++)
+		if (vni_at(t, s)->in_use &&
+		    (r = recover_list(t, vni_at(t, s), mark, err, errlen)) < 0)
 			goto out;
 	/*
 	 * 3. Hashed but in no list: the second half of an interrupted change. Neither
@@ -207,6 +254,66 @@ out:
 	return r;
 }
 
+/* In the checks: record the first violation and leave through `out`. */
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			r = fail(err, errlen, __VA_ARGS__);		\
+			goto out;					\
+		}							\
+	} while (0)
+
+/*
+ * Every VNI slot ever used is exactly one of: in the directory (in_use), in the slot
+ * limbo, or free; the limbo in epoch order.
+ */
+static int
+check_slots(struct table *t, char *err, size_t errlen)
+{
+	struct table_hdr *h = t->h;
+	uint32_t n = 0, dir_live = 0, s;
+	uint64_t last = 0;
+	uint8_t *seen;
+	int r = 0;
+
+	if (h->vni_fresh > h->params.max_vnis)
+		return fail(err, errlen, "vni_fresh %u > max_vnis", h->vni_fresh);
+	if ((seen = calloc(h->vni_fresh + 1, 1)) == NULL)
+		return fail(err, errlen, "table check: out of memory");
+	for (uint32_t i = 0; i <= t->dir_mask; i++) {
+		uint64_t w = t->dir[i];
+
+		if (w == 0 || w == DIR_DEAD)
+			continue;
+		s = (uint32_t)w;
+		CHECK(s < h->vni_fresh && !seen[s], "directory word %u: bad slot %u", i, s);
+		CHECK(vni_at(t, s)->in_use && vni_at(t, s)->vni == (uint32_t)(w >> 32) - 1,
+		    "directory word %u: slot %u holds VNI %u", i, s, vni_at(t, s)->vni);
+		seen[s] = 1;
+		dir_live++;
+	}
+	CHECK(dir_live == h->vnis, "%u VNIs in the directory, vnis %u", dir_live, h->vnis);
+	for (s = h->vni_limbo_head, n = 0; n < h->vni_limbo_n; s = vni_at(t, s)->link, n++) {
+		CHECK(s < h->vni_fresh && !seen[s] && !vni_at(t, s)->in_use,
+		    "slot limbo holds bad slot %u", s);
+		CHECK(vni_at(t, s)->retired >= last, "slot limbo out of epoch order at %u", s);
+		last = vni_at(t, s)->retired;
+		seen[s] = 2;
+	}
+	for (s = h->vni_free, n = 0; s != VSLOT_NONE; s = vni_at(t, s)->link, n++) {
+		CHECK(s < h->vni_fresh && !seen[s] && !vni_at(t, s)->in_use,
+		    "slot free list holds bad slot %u", s);
+		seen[s] = 3;
+	}
+	CHECK(n == h->vni_free_n, "%u free slots listed, vni_free_n %u", n, h->vni_free_n);
+	CHECK(h->vnis + h->vni_limbo_n + h->vni_free_n == h->vni_fresh,
+	    "VNI slots lost: %u live + %u limbo + %u free != %u used", h->vnis,
+	    h->vni_limbo_n, h->vni_free_n, h->vni_fresh);
+out:
+	free(seen);
+	return r;
+}
+
 int
 table_check(struct table *t, char *err, size_t errlen)
 {
@@ -215,14 +322,6 @@ table_check(struct table *t, char *err, size_t errlen)
 	uint32_t fifo_retired = 0, n;
 	uint8_t *mark;
 	int r = 0;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			r = fail(err, errlen, __VA_ARGS__);		\
-			goto out;					\
-		}							\
-	} while (0)
 
 	if ((mark = calloc(pool + 1, 1)) == NULL)
 		return fail(err, errlen, "table check: out of memory");
@@ -244,11 +343,15 @@ table_check(struct table *t, char *err, size_t errlen)
 	}
 	CHECK(in_hash == h->count, "count %u but %u hashed", h->count, in_hash);
 	CHECK(tombs == h->tombs, "tombs %u but %u hashed", h->tombs, tombs);
-	for (uint32_t s = 0; s < h->vnis; s++) {
+	if ((r = check_slots(t, err, errlen)) < 0)
+		goto out;
+	for (uint32_t s = 0; s < h->vni_fresh; s++) {
 		struct vni_state *v = vni_at(t, s);
 		uint32_t p = NIL, live = 0, vt = 0;
 		struct vni_meta m;
 
+		if (!v->in_use)
+			continue;
 		CHECK(vni_find(t, v->vni, NULL) == v, "VNI %u not in the directory", v->vni);
 		for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
 			CHECK(e < fresh && (mark[e] & (IN_HASH | LISTED)) == IN_HASH,
@@ -310,5 +413,4 @@ table_check(struct table *t, char *err, size_t errlen)
 out:
 	free(mark);
 	return r;
-#undef CHECK
 }

@@ -97,54 +97,182 @@ vni_meta_write(struct vni_state *v, const struct vni_meta *m)
 	__atomic_store_n(&v->pub, p, __ATOMIC_RELEASE);
 }
 
-struct vni_state *
-vni_find(struct table *t, uint32_t vni, uint32_t *slot)
+static inline uint32_t
+dir_home(const struct table *t, uint32_t vni)
 {
-	uint32_t i = (uint32_t)table_hash(vni, 0x76706366) & t->dir_mask;
+	return (uint32_t)table_hash(vni, 0x76706366) & t->dir_mask;
+}
+
+/*
+ * The directory index of vni and its word (read once), or UINT32_MAX. Readers probe
+ * past DIR_DEAD words; an empty word ends the probe.
+ */
+static uint32_t
+dir_index(struct table *t, uint32_t vni, uint64_t *word)
+{
+	uint32_t i = dir_home(t, vni);
 
 	for (uint32_t probes = 0; probes <= t->dir_mask; probes++) {
 		uint64_t w = __atomic_load_n(&t->dir[i], __ATOMIC_ACQUIRE);
 
 		if (w == 0)
-			return NULL;
+			return UINT32_MAX;
 		if ((w >> 32) == (uint64_t)vni + 1) {
-			if (slot)
-				*slot = (uint32_t)w;
-			return vni_at(t, (uint32_t)w);
+			*word = w;
+			return i;
 		}
 		i = (i + 1) & t->dir_mask;
 	}
-	return NULL;
+	return UINT32_MAX;
+}
+
+struct vni_state *
+vni_find(struct table *t, uint32_t vni, uint32_t *slot)
+{
+	uint64_t w;
+
+	if (dir_index(t, vni, &w) == UINT32_MAX)
+		return NULL;
+	if (slot)
+		*slot = (uint32_t)w;
+	return vni_at(t, (uint32_t)w);
+}
+
+/* Writer: a slot for a new VNI state: a free one, a never-used one, or NONE. */
+static uint32_t
+slot_alloc(struct table *t)
+{
+	struct table_hdr *h = t->h;
+	uint32_t s;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (h->vni_free != VSLOT_NONE) {
+			s = h->vni_free;
+			h->vni_free = vni_at(t, s)->link;
+			h->vni_free_n--;
+			return s;
+		}
+		/* Counted before the slot is used: recovery sends every slot below
+		 * vni_fresh that the directory lacks through the limbo, so a writer killed
+		 * before publishing it neither leaks it nor hands it out twice. */
+		if (h->vni_fresh < h->params.max_vnis)
+			return h->vni_fresh++;
+		/* Dropped slots wait for readers: end a grace period, then look for the
+		 * dead, as entry_alloc does. */
+		if (h->vni_limbo_n == 0)
+			break;
+		if (attempt == 0)
+			table_reclaim(t);
+		else if (table_reap(t, true))
+			table_reclaim(t);
+	}
+	return VSLOT_NONE;
 }
 
 struct vni_state *
 vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen)
 {
 	struct vni_state *v = vni_find(t, vni, NULL);
-	uint32_t slot, i;
+	uint32_t slot, i, dead = UINT32_MAX;
+	uint64_t w;
 
 	if (v != NULL)
 		return v;
-	if (t->h->vnis >= t->h->params.max_vnis)
+	if (t->h->vnis >= t->h->params.max_vnis) {
+		TCOUNT(t, vnis_full, 1);
 		return NULL;
-	/* States are never given back (a flushed VNI keeps its slot), so the next one
-	 * is always free. */
-	slot = t->h->vnis;
+	}
+	if ((slot = slot_alloc(t)) == VSLOT_NONE) {
+		TCOUNT(t, vnis_limbo_full, 1);
+		return NULL;
+	}
+	/* No reader can stand on the slot: it is new, or its grace period is over. */
 	v = vni_at(t, slot);
 	memset(v, 0, t->h->vni_size);
 	v->vni = vni;
 	v->in_use = 1;
+	v->link = VSLOT_NONE;
 	v->meta[1] = (struct vni_meta){ .seq = 1, .gen = gen };
 	v->pub = 1;
-	/* Counted before it is published: a writer killed in between leaks the slot
-	 * instead of handing it out twice. */
 	t->h->vnis++;
-	i = (uint32_t)table_hash(vni, 0x76706366) & t->dir_mask;
-	while (t->dir[i] != 0)
+	/* The first dead word of the probe, else the empty one that ends it: the VNI is
+	 * in neither place, and a reader passing the word sees dead or another VNI. */
+	i = dir_home(t, vni);
+	for (uint32_t probes = 0; probes <= t->dir_mask && (w = t->dir[i]) != 0; probes++) {
+		if (w == DIR_DEAD && dead == UINT32_MAX)
+			dead = i;
 		i = (i + 1) & t->dir_mask;
+	}
+	/* Some word is dead or empty: the directory has twice max_vnis words. */
+	if (dead != UINT32_MAX)
+		i = dead;
+	assert(t->dir[i] == 0 || t->dir[i] == DIR_DEAD);
 	/* Release: the state is whole before a reader can find it. */
 	__atomic_store_n(&t->dir[i], ((uint64_t)vni + 1) << 32 | slot, __ATOMIC_RELEASE);
 	return v;
+}
+
+/*
+ * Writer: take directory word i out. It becomes DIR_DEAD, so probes for VNIs further
+ * on still reach them; dead words just before an empty one are on no VNI's probe path
+ * (that path would go through the empty word) and become empty again, so the
+ * directory does not silt up with dead words.
+ */
+static void
+dir_remove(struct table *t, uint32_t i)
+{
+	__atomic_store_n(&t->dir[i], DIR_DEAD, __ATOMIC_RELEASE);
+	if (t->dir[(i + 1) & t->dir_mask] != 0)
+		return;
+	for (uint32_t n = 0; n <= t->dir_mask && t->dir[i] == DIR_DEAD; n++) {
+		__atomic_store_n(&t->dir[i], 0, __ATOMIC_RELEASE);
+		i = (i - 1) & t->dir_mask;
+	}
+}
+
+void
+table_vni_slot_retire(struct table *t, uint32_t s)
+{
+	struct table_hdr *h = t->h;
+	struct vni_state *v = vni_at(t, s);
+
+	v->in_use = 0;
+	v->retired = h->epoch;	/* only the writer stores it */
+	v->link = VSLOT_NONE;
+	if (h->vni_limbo_n == 0)
+		h->vni_limbo_head = s;
+	else
+		vni_at(t, h->vni_limbo_tail)->link = s;
+	h->vni_limbo_tail = s;
+	h->vni_limbo_n++;
+}
+
+void
+table_vni_slot_reclaim(struct table *t, uint64_t min_active)
+{
+	struct table_hdr *h = t->h;
+
+	/* The limbo is in drop order, so in epoch order: stop at the first too new. */
+	while (h->vni_limbo_n > 0) {
+		uint32_t s = h->vni_limbo_head;
+		struct vni_state *v = vni_at(t, s);
+
+		if (!epoch_safe(v->retired, min_active))
+			break;
+		h->vni_limbo_head = v->link;
+		h->vni_limbo_n--;
+		v->link = h->vni_free;
+		h->vni_free = s;
+		h->vni_free_n++;
+		TCOUNT(t, vnis_freed, 1);
+	}
+}
+
+void
+table_vni_slots(const struct table *t, uint32_t *used, uint32_t *retired)
+{
+	*used = __atomic_load_n(&t->h->vnis, __ATOMIC_RELAXED);
+	*retired = __atomic_load_n(&t->h->vni_limbo_n, __ATOMIC_RELAXED);
 }
 
 /* (version, ip) order of the list. */
@@ -234,18 +362,13 @@ list_first_from(struct table *t, struct vni_state *v, uint64_t version)
 	return first;
 }
 
-int
-table_vni_flush(struct table *t, uint32_t vni, uint32_t gen)
+/* Writer: drop every entry of v, tombstones and superseded tombstones included. */
+static void
+vni_empty(struct table *t, struct vni_state *v)
 {
 	struct table_hdr *h = t->h;
-	struct vni_state *v = vni_get_or_add(t, vni, gen);
-	struct vni_meta m;
 	uint32_t e, n = 0, tombs = 0;
 
-	if (v == NULL) {
-		TCOUNT(t, vnis_full, 1);
-		return -ENOSPC;
-	}
 	/* Superseded tombstones wait only in the FIFO; current ones are in the list. */
 	for (e = v->tomb_head; e != NIL;) {
 		uint32_t next = t->cold[e].aux;
@@ -270,13 +393,61 @@ table_vni_flush(struct table *t, uint32_t vni, uint32_t gen)
 	h->tombs -= tombs;
 	__atomic_store_n(&v->live, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&v->tombs, 0, __ATOMIC_RELAXED);
+}
+
+/* Writer: v restarts at version 0 in gen; readers that were reading it start again. */
+static void
+vni_restart(struct vni_state *v, uint32_t gen)
+{
+	struct vni_meta m;
+
 	vni_meta_read(v, &m);
 	m.gen = gen;
 	m.version = 0;
 	m.hist_n = 0;
 	m.flushes++;
 	vni_meta_write(v, &m);
+}
+
+int
+table_vni_flush(struct table *t, uint32_t vni, uint32_t gen)
+{
+	struct vni_state *v = vni_get_or_add(t, vni, gen);
+
+	if (v == NULL)
+		return -ENOSPC;
+	vni_empty(t, v);
+	vni_restart(v, gen);
 	TCOUNT(t, flushes, 1);
+	return TABLE_APPLIED;
+}
+
+/*
+ * A reader that found the slot before it left the directory may still be reading it,
+ * in a section: were the slot handed to another VNI at once, such a reader would walk
+ * the other VNI's list and history as its own. So the slot goes through a limbo of
+ * its own, like entries, and is reused only after every such reader has left; readers
+ * need not check anything after a lookup. Each step is one store that leaves the
+ * table well formed, so a writer killed in between is recovered (table_recover):
+ * entries go first (the VNI stays in the directory, empty), then the directory word
+ * (the slot, no longer in the directory, is sent through the limbo again).
+ */
+int
+table_vni_drop(struct table *t, uint32_t vni)
+{
+	uint64_t w;
+	uint32_t i = dir_index(t, vni, &w), slot = (uint32_t)w;
+	struct vni_state *v;
+
+	if (i == UINT32_MAX)
+		return -ENOENT;
+	v = vni_at(t, slot);
+	vni_empty(t, v);
+	vni_restart(v, 0);
+	dir_remove(t, i);
+	t->h->vnis--;
+	table_vni_slot_retire(t, slot);
+	TCOUNT(t, vnis_dropped, 1);
 	return TABLE_APPLIED;
 }
 
@@ -287,10 +458,8 @@ table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	struct vni_meta m;
 	struct hist_slot *hs;
 
-	if (v == NULL) {
-		TCOUNT(t, vnis_full, 1);
+	if (v == NULL)
 		return -ENOSPC;
-	}
 	vni_meta_read(v, &m);
 	if (m.gen != gen) {
 		/* Generation 0 is "not known yet" (a VNI first seen through a set). */
@@ -326,10 +495,8 @@ table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	struct vni_meta m;
 	struct hist_slot *hs;
 
-	if (v == NULL) {
-		TCOUNT(t, vnis_full, 1);
+	if (v == NULL)
 		return -ENOSPC;
-	}
 	vni_meta_read(v, &m);
 	m.gen = gen;
 	m.version = version;
@@ -373,13 +540,12 @@ table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out)
 int
 table_vni_set_incomplete(struct table *t, uint32_t vni, bool incomplete)
 {
-	struct vni_state *v = vni_get_or_add(t, vni, 0);
+	/* Clearing the flag of a VNI the table does not hold makes no slot for it. */
+	struct vni_state *v = incomplete ? vni_get_or_add(t, vni, 0) : vni_find(t, vni, NULL);
 	struct vni_meta m;
 
-	if (v == NULL) {
-		TCOUNT(t, vnis_full, 1);
-		return -ENOSPC;
-	}
+	if (v == NULL)
+		return incomplete ? -ENOSPC : TABLE_APPLIED;	/* vni_get_or_add counted it */
 	vni_meta_read(v, &m);
 	if (!(m.flags & TABLE_VNI_INCOMPLETE) == !incomplete)
 		return TABLE_APPLIED;
@@ -637,7 +803,7 @@ table_vnis(struct table *t, uint32_t *vnis, uint32_t max)
 	for (uint32_t i = 0; i <= t->dir_mask && n < max; i++) {
 		uint64_t w = __atomic_load_n(&t->dir[i], __ATOMIC_ACQUIRE);
 
-		if (w != 0)
+		if (w != 0 && w != DIR_DEAD)
 			vnis[n++] = (uint32_t)(w >> 32) - 1;
 	}
 	return n;

@@ -52,8 +52,9 @@ def eq(what, got, want):
     assert got == want, "%s is %r, expected %r" % (what, got, want)
 for k in ("segment", "mode", "pid", "state", "created", "heartbeat_age_ms", "params",
           "count", "live", "tombs", "size_bytes", "bytes_per_rule", "readers", "limbo",
-          "free", "applied_seq", "counters", "vnis"):
+          "free", "vni_slots", "applied_seq", "counters", "vnis"):
     assert k in d, "no " + k
+eq("vni_slots", d["vni_slots"], {"held": nvnis, "retired": 0, "max": d["params"]["max_vnis"]})
 assert ("entries" in d) == (with_v == "-v"), "entries with -v only"
 eq("mode", d["mode"], mode)
 eq("pid", d["pid"], pid)
@@ -66,8 +67,9 @@ p = d["params"]
 assert p["capacity"] >= nrules, p
 assert abs(d["bytes_per_rule"] - d["size_bytes"] / p["capacity"]) < 1e-6, d["bytes_per_rule"]
 c = d["counters"]
-for k in ("sets", "stale", "full", "limbo_full", "vnis_full", "reclaimed",
-          "readers_reaped", "evicted", "tombs_purged", "flushes", "recoveries"):
+for k in ("sets", "stale", "full", "limbo_full", "vnis_full", "vnis_limbo_full",
+          "vnis_dropped", "vnis_freed", "reclaimed", "readers_reaped", "evicted",
+          "tombs_purged", "flushes", "recoveries"):
     assert isinstance(c.get(k), int), "counter %s: %r" % (k, c.get(k))
 eq("counters.sets", c["sets"], nrules + ndel)
 eq("counters.stale", c["stale"], 0)

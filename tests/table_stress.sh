@@ -5,7 +5,9 @@
 # version goes back. Then: a reader killed with -9 inside a read section must not
 # stop reclamation (the writer reaps it and limbo stays bounded); the writer killed
 # with -9 and started again must find its table intact and resume; at the end the
-# table must equal the state recomputed from the change sequence.
+# table must equal the state recomputed from the change sequence. Meanwhile the writer
+# makes and drops VNIs far beyond max_vnis (VNI churn): slots are reused, and readers
+# walking a churn VNI across drops never see another VNI's rules.
 #
 #	BUILD=build bash tests/table_stress.sh [short|long]
 #
@@ -50,6 +52,10 @@ sleep "$PHASE"
 applied=$(t_stat "$NODE" writer applied_seq)
 [[ $applied -gt 100000 ]] || t_fail "writer applied only $applied changes in ${PHASE}s"
 echo "writer at change $applied with two readers checking"
+freed=$(t_stat "$NODE" writer vnis_freed)
+[[ $freed -gt 64 ]] || t_fail "only $freed VNI slots given back: churn is not reusing them"
+[[ $(t_stat "$NODE" reader1 churn_walks) -gt 0 ]] || t_fail "reader 1 walked no churn VNI"
+echo "$freed VNI slots given back and reused (max_vnis 64)"
 
 # A reader killed inside a read section.
 t_spawn HPID "$READER" "$NODE" 3 $NKEYS --hang-after 100000 \

@@ -67,6 +67,7 @@ struct tbl_snap {
 	uint64_t size;
 	uint32_t attached, active;
 	uint32_t limbo, free_now;
+	uint32_t vni_slots, vni_slots_retired;
 	uint64_t applied_seq;
 	uint64_t ctr[TBL_NCTRS];
 	struct table_vni_info *vnis;
@@ -494,6 +495,7 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 	s->size = sg->size;
 	table_readers(t, &s->attached, &s->active);
 	table_limbo(t, &s->limbo, &s->free_now);
+	table_vni_slots(t, &s->vni_slots, &s->vni_slots_retired);
 	s->applied_seq = table_applied_seq(t);
 	for (size_t i = 0; i < TBL_NCTRS; i++)
 		s->ctr[i] = __atomic_load_n((const uint64_t *)((const char *)c +
@@ -504,7 +506,7 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 		err(1, "calloc");
 	r = (int)table_vnis(t, vnis, s->params.max_vnis);
 	for (int i = 0; i < r; i++)
-		/* States are never given back, so a VNI listed is found; skip it if not. */
+		/* A VNI listed may be dropped before we ask: skip it then. */
 		if (table_vni_get(t, vnis[i], &s->vnis[s->nvnis]) == 0)
 			s->nvnis++;
 	free(vnis);
@@ -631,6 +633,8 @@ print_text(const struct tbl_snap *s)
 	printf("readers      %u attached (this one included), %u active\n", s->attached,
 	    s->active);
 	printf("entries      %u in limbo, %u free\n", s->limbo, s->free_now);
+	printf("vni slots    %u of %u held, %u of dropped VNIs waiting for readers\n",
+	    s->vni_slots, p->max_vnis, s->vni_slots_retired);
 	printf("applied_seq  %llu\n", (unsigned long long)s->applied_seq);
 
 	for (size_t i = 0; i < TBL_NCTRS; i++) {
@@ -723,6 +727,9 @@ print_json(const struct tbl_snap *s)
 	    "active", (json_int_t)s->active));
 	json_put(doc, "limbo", json_integer(s->limbo));
 	json_put(doc, "free", json_integer(s->free_now));
+	json_put(doc, "vni_slots", json_pack("{s:I, s:I, s:I}", "held",
+	    (json_int_t)s->vni_slots, "retired", (json_int_t)s->vni_slots_retired, "max",
+	    (json_int_t)p->max_vnis));
 	json_put(doc, "applied_seq", json_u64(s->applied_seq));
 
 	ctrs = json_checked(json_object());

@@ -20,13 +20,16 @@
 	X(rules_older,     COUNTER, "sync entries older than the cache's (ignored)") \
 	X(pages,           COUNTER, "sync pages received with more to come")	\
 	X(versions,        COUNTER, "VPC versions completed")			\
-	X(relearns,        COUNTER, "VPCs flushed: the gateway said RELEARN or UNKNOWN") \
+	X(relearns,        COUNTER, "VPCs dropped: the gateway said RELEARN or UNKNOWN") \
 	X(retries,         COUNTER, "VPCs sent to another gateway: RETRY or timeout") \
 	X(dgram_denied,    COUNTER, "datagrams dropped: not from a configured gateway") \
 	X(dgram_malformed, COUNTER, "datagrams dropped: failed to decode")	\
 	X(evicted,         COUNTER, "rules evicted (cache_max_rules, cache_max_age)") \
 	X(vnis,            GAUGE,   "VPCs held")				\
 	X(rules,           GAUGE,   "rules in the cache")			\
+	X(table_vnis,      GAUGE,   "VNI slots held by VPCs in the cache")	\
+	X(table_vnis_retired, GAUGE, "VNI slots of dropped VPCs, free once readers move on") \
+	X(table_max_vnis,  GAUGE,   "VNI slots in the cache (table_max_vnis)")	\
 	X(gateways_up,     GAUGE,   "gateways answering")			\
 	X(gateway_downs,   COUNTER, "times a gateway was marked down")	\
 	X(probes,          COUNTER, "probes sent (a down gateway, or a live one silent for gateway_probe)") \

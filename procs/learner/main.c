@@ -49,6 +49,7 @@ tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
 	uint64_t now = loop_now(s->l);
+	uint32_t used, retired;
 
 	table_maintain(s->t);
 	if (now >= s->next_evict) {
@@ -63,6 +64,10 @@ tick(struct loop_timer *t)
 		s->next_evict = now + (n == EVICT_BUDGET ? 0 : s->evict_ns);
 	}
 	STATS_SET(s->c, rules, table_count(s->t));
+	/* Dropped VPCs' slots come back in table_maintain, once readers moved on. */
+	table_vni_slots(s->t, &used, &retired);
+	STATS_SET(s->c, table_vnis, used);
+	STATS_SET(s->c, table_vnis_retired, retired);
 	feed_tick(s->feed);
 	ports_heartbeat(s->ports);
 	stats_heartbeat(&s->stats);
@@ -145,6 +150,7 @@ main(int argc, char **argv)
 	if (table_create(&s.t, common.node, "learner", &tp, err, sizeof(err)) < 0 ||
 	    ports_create(&s.ports, common.node, max_ports, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	STATS_SET(s.c, table_max_vnis, tp.max_vnis);
 	if ((s.l = loop_new(512, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	gateways_init(&gw, gws, ngw, down_after, probe_ns, s.t, s.c);

@@ -324,11 +324,15 @@ apply_entry(struct syncer *s, uint32_t vni, const struct sync_entry *e)
 		STATS_INC(s->c, rules_older);
 }
 
-/* The VPC starts over: no rules, no version, until a LEARN brings one. */
+/*
+ * The VPC starts over: no rules, no version, until a LEARN brings one. Until then the
+ * cache holds nothing of it, so its VNI slot is given back (a VPC learned again takes
+ * one anew): the VPCs a host meets over time never use up table_max_vnis.
+ */
 static void
 relearn(struct syncer *s, struct vs *v)
 {
-	table_vni_flush(s->t, v->vni, 0);
+	table_vni_drop(s->t, v->vni);
 	STATS_INC(s->c, relearns);
 	vs_del(s, v);
 }
@@ -535,7 +539,7 @@ syncer_load(struct syncer *s)
 		 * eviction and prune) need not be: start both over.
 		 */
 		if (vi.version == 0 || vi.live == 0) {
-			table_vni_flush(s->t, vnis[i], 0);
+			table_vni_drop(s->t, vnis[i]);
 			continue;
 		}
 		if ((v = vs_add(s, vnis[i])) == NULL)
@@ -562,9 +566,10 @@ syncer_prune(struct syncer *s)
 		/*
 		 * Nothing of it is held any more: no need to follow it. Even with a request
 		 * in flight (a long poll nearly always is): its answer finds no VPC, or one
-		 * learned again that waits for another request id.
+		 * learned again that waits for another request id. Its VNI slot is given
+		 * back.
 		 */
-		table_vni_flush(s->t, v->vni, 0);
+		table_vni_drop(s->t, v->vni);
 		vs_del(s, v);
 		i--;	/* vs_del may have moved another VPC into this slot */
 	}

@@ -234,6 +234,8 @@ apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
 	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	a->want_backoff_ns = WANT_BACKOFF_MIN_NS;
 	STATS_SET(c, applied_seq, table_applied_seq(t));
+	STATS_SET(c, table_max_vnis, table_params(t)->max_vnis);
+	apply_gauges(a);
 	lag_update(a);
 	inc_load(a);
 	return a;
@@ -274,6 +276,17 @@ apply_free(struct apply *a)
 	free(a);
 }
 
+void
+apply_gauges(struct apply *a)
+{
+	uint32_t used, retired;
+
+	STATS_SET(a->c, rules, table_count(a->t));
+	table_vni_slots(a->t, &used, &retired);
+	STATS_SET(a->c, table_vnis, used);
+	STATS_SET(a->c, table_vnis_retired, retired);
+}
+
 uint64_t
 apply_seq(const struct apply *a)
 {
@@ -288,7 +301,7 @@ applied(struct apply *a, uint64_t seq)
 		STATS_SET(a->c, controller_seq, seq);
 	STATS_SET(a->c, applied_seq, seq);
 	lag_update(a);
-	STATS_SET(a->c, rules, table_count(a->t));
+	apply_gauges(a);
 }
 
 /* Tell syncd: requests parked on this VNI may have an answer now. */
@@ -502,6 +515,20 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 }
 
 /*
+ * The controller deleted the VPC: its rules, tombstones and state go, and its VNI slot
+ * is given back (once syncd and the forwarder can no longer be reading it), so VPCs
+ * made and deleted over time never use up table_max_vnis. Learners asking about it
+ * hear UNKNOWN and flush it.
+ */
+static void
+vpc_drop(struct apply *a, uint32_t vni, uint32_t gen)
+{
+	if (table_vni_drop(a->t, vni) == TABLE_APPLIED)
+		STATS_INC(a->c, vnis_flushed);
+	announce(a, vni, gen, 0);
+}
+
+/*
  * A VPC's snapshot (a WANT's answer) is whole. Without the VPC in it, the VPC was
  * deleted meanwhile. The log goes on from where it was: the snapshot is at the seq
  * this table has applied (the controller sends it when the stream is caught up).
@@ -513,12 +540,9 @@ part_end(struct apply *a)
 	uint32_t vni = a->part_vni;
 
 	if (a->nsnap_vnis == 0) {
-		if (table_vni_get(a->t, vni, &vi) == 0 && vi.live + vi.tombs > 0) {
-			table_vni_flush(a->t, vni, vi.gen);
-			STATS_INC(a->c, vnis_flushed);
-			announce(a, vni, vi.gen, 0);
-		}
 		inc_clear(a, vni);
+		if (table_vni_get(a->t, vni, &vi) == 0)
+			vpc_drop(a, vni, vi.gen);
 	}
 	a->in_snap = false;
 	a->part_vni = 0;
@@ -548,11 +572,10 @@ snap_end(struct apply *a, uint64_t seq)
 
 		for (size_t j = 0; j < a->nsnap_vnis && !held; j++)
 			held = a->snap_vnis[j] == vnis[i];
-		if (held || table_vni_get(a->t, vnis[i], &vi) < 0 || (vi.live + vi.tombs) == 0)
+		if (held || table_vni_get(a->t, vnis[i], &vi) < 0)
 			continue;
-		table_vni_flush(a->t, vnis[i], vi.gen);
-		STATS_INC(a->c, vnis_flushed);
-		announce(a, vnis[i], vi.gen, 0);
+		inc_clear(a, vnis[i]);
+		vpc_drop(a, vnis[i], vi.gen);
 	}
 	free(vnis);
 	/* Incomplete VPCs it did not hold are gone; unnamed homeless ones were all in it. */
@@ -604,10 +627,8 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 	case WIRE_VPC_DELETE:
 		if (a->in_snap)
 			return -EPROTO;
-		table_vni_flush(a->t, v->vni, v->gen);
 		inc_clear(a, v->vni);
-		STATS_INC(a->c, vnis_flushed);
-		announce(a, v->vni, v->gen, 0);
+		vpc_drop(a, v->vni, v->gen);
 		break;
 	case WIRE_VPC_SNAPSHOT:
 		if (!a->in_snap || (a->part_vni && v->vni != a->part_vni))

@@ -32,5 +32,7 @@ int apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni);
 void apply_status(struct apply *a, struct wire_status *st);
 /* Changes whenever the incomplete VPCs change (send a STATUS then, not only each second). */
 uint64_t apply_status_gen(const struct apply *a);
+/* Set the gauges that follow the table (rules, VNI slots): after each record, each tick. */
+void apply_gauges(struct apply *a);
 
 #endif

@@ -15,7 +15,7 @@
 	X(rules_stale,     COUNTER, "rule records the table already had (replays)") \
 	X(apply_errors,    COUNTER, "records the table refused (full, too many VNIs): VPC incomplete") \
 	X(vnis_advanced,   COUNTER, "VPC versions applied")			\
-	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller)")	\
+	X(vnis_flushed,    COUNTER, "VPCs dropped (deleted at the controller): VNI slot given back") \
 	X(vnis_rebased,    COUNTER, "VPCs whose history restarted (snapshot, reset)") \
 	X(vnis_rebuilt,    COUNTER, "VPCs a snapshot rebuilt: the table held another history") \
 	X(snapshot_loads,  COUNTER, "snapshots loaded whole (up to their SNAP_END)") \
@@ -37,7 +37,10 @@
 	X(connected,       GAUGE,   "1 while connected to a controller")	\
 	X(rules,           GAUGE,   "rules and tombstones in the table")	\
 	X(room,            GAUGE,   "rules the table can still take (capacity - rules)") \
-	X(vnis_incomplete, GAUGE,   "VPCs not held whole: syncd answers RETRY for them")
+	X(vnis_incomplete, GAUGE,   "VPCs not held whole: syncd answers RETRY for them") \
+	X(table_vnis,      GAUGE,   "VNI slots held by VPCs in the table")	\
+	X(table_vnis_retired, GAUGE, "VNI slots of deleted VPCs, free once readers move on") \
+	X(table_max_vnis,  GAUGE,   "VNI slots in the table (table_max_vnis)")
 STATS_DECLARE(rule_store, RULE_STORE_COUNTERS)
 
 #endif

@@ -81,12 +81,11 @@ static void
 tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
-
 	uint64_t now = loop_now(s->l);
 
 	table_maintain(s->t);
-	STATS_SET(s->c, rules, table_count(s->t));
-	STATS_SET(s->c, room, table_params(s->t)->capacity - table_count(s->t));
+	/* Dropped VPCs' slots come back here, once their readers have moved on. */
+	apply_gauges(s->a);
 	status(s, now);
 	want(s, now);
 	conncount_fold(s->c, &s->seen, subscriber_counters(s->sub));

@@ -17,6 +17,35 @@
 #define STRESS_VNIS	16
 #define STRESS_GEN	7
 
+/*
+ * VNI churn: change number op, when a multiple of STRESS_CHURN_EVERY (step j = op /
+ * STRESS_CHURN_EVERY), also makes VNI stress_churn_vni(j) with STRESS_CHURN_RULES rules
+ * at version op and drops VNI stress_churn_vni(j - STRESS_CHURN_LIVE): far more VNIs
+ * than the table's max_vnis come and go, their slots reused under the readers.
+ */
+#define STRESS_CHURN_EVERY	64
+#define STRESS_CHURN_LIVE	8
+#define STRESS_CHURN_RULES	4
+#define STRESS_CHURN_BASE	100000u
+#define STRESS_CHURN_IP		0x0b000000u
+
+static inline uint32_t
+stress_churn_vni(uint64_t j)
+{
+	return STRESS_CHURN_BASE + (uint32_t)j;
+}
+
+/* The value of churn rule (vni, ip) at version: a key of its own, outside the model's. */
+static inline void
+stress_churn_value(uint32_t vni, uint32_t ip, uint64_t version, uint8_t mac[6],
+    uint32_t *vtep)
+{
+	uint64_t x = mix64((uint64_t)vni << 32 ^ ip ^ version * 0x9e3779b97f4a7c15ull);
+
+	memcpy(mac, &x, 6);
+	*vtep = (uint32_t)(x >> 32);
+}
+
 static inline uint32_t
 stress_key(uint64_t op, uint32_t nkeys)
 {

@@ -2,7 +2,9 @@
  * table_reader: a reader of the table stress test. Looks up random keys in batches
  * and walks change lists, checking that every entry it sees is whole (its value is the
  * one derived from its key and version, and its version is a change of that key) and
- * that no key's version ever goes back. Exits 1 at the first violation.
+ * that no key's version ever goes back; and walks churn VNIs (stress_model.h) in one
+ * read section across the writer's drops and slot reuses, checking every entry is of
+ * the VNI asked and whole. Exits 1 at the first violation.
  * --hang-after N enters a read section after N lookups and stays there, to be killed.
  *
  *	table_reader NODE ID NKEYS [--hang-after N]
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -25,7 +28,8 @@
 	X(hits,     COUNTER, "lookups that found a rule")		\
 	X(walks,    COUNTER, "change walks done")			\
 	X(walked,   COUNTER, "entries returned by change walks")	\
-	X(relearns, COUNTER, "walks refused: version no longer valid")
+	X(relearns, COUNTER, "walks refused: version no longer valid")	\
+	X(churn_walks, COUNTER, "walks of churn VNIs (made and dropped by the writer)")
 STATS_DECLARE(reader, READER_COUNTERS)
 
 #define BATCH 32
@@ -110,6 +114,55 @@ walk_one(struct table *t, uint32_t vni, uint32_t nkeys, struct reader_counters *
 	STATS_ADD(c, walked, n);
 }
 
+/*
+ * A churn VNI walked in pages within one section, with lookups in between so the
+ * writer drops and reuses slots meanwhile: every entry must be of that VNI, whole.
+ */
+static void
+walk_churn(struct table *t, uint64_t rnd, uint32_t nkeys, struct reader_counters *c)
+{
+	struct table_cursor cur = { 0 };
+	struct table_key keys[BATCH];
+	struct table_rule buf[2], out[BATCH];
+	uint32_t vnis[64], n, vni, vtep;
+	bool more = true, hit[BATCH];
+	uint64_t upto;
+	uint8_t mac[6];
+	int got;
+
+	table_read_begin(t);
+	n = table_vnis(t, vnis, 64);
+	vni = 0;
+	for (uint32_t k = 0; k < n && vni == 0; k++)
+		if (vnis[(rnd + k) % n] >= STRESS_CHURN_BASE)
+			vni = vnis[(rnd + k) % n];
+	if (vni == 0) {
+		table_read_end(t);
+		return;
+	}
+	while (more && (got = table_changes(t, vni, 0, &cur, buf, 2, &upto, &more)) > 0) {
+		for (int i = 0; i < got; i++) {
+			stress_churn_value(vni, buf[i].ip, buf[i].version, mac, &vtep);
+			if (buf[i].vni != vni || buf[i].ip - STRESS_CHURN_IP >= STRESS_CHURN_RULES ||
+			    buf[i].vtep != vtep || memcmp(buf[i].mac, mac, 6) != 0)
+				fatalx("walk of churn VNI %u returned %u/%#x version %llu: another "
+				    "VNI's, or torn", vni, buf[i].vni, buf[i].ip,
+				    (unsigned long long)buf[i].version);
+		}
+		/* Give the writer time to drop this VNI and reuse slots under us. */
+		for (int k = 0; k < 64; k++) {
+			for (int i = 0; i < BATCH; i++) {
+				rnd = mix64(rnd);
+				keys[i] = (struct table_key){ .vni = stress_vni(rnd % nkeys),
+				    .ip = stress_ip(rnd % nkeys) };
+			}
+			table_lookup_batch(t, keys, BATCH, out, hit);
+		}
+	}
+	table_read_end(t);
+	STATS_INC(c, churn_walks);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -170,6 +223,7 @@ main(int argc, char **argv)
 		STATS_ADD(c, hits, hits);
 		if ((lookups & 0xfff) == 0) {
 			walk_one(t, 1 + rnd % STRESS_VNIS, nkeys, c);
+			walk_churn(t, rnd, nkeys, c);
 			stats_heartbeat(&st);
 		}
 		if (hang_after && lookups >= hang_after) {

@@ -2,8 +2,10 @@
  * table_writer: the writer of the table stress test. Applies the change sequence of
  * stress_model.h to a gateway table of NKEYS keys as fast as it can (or at -r changes
  * a second), recording the last change applied in the table, so that a writer killed
- * with SIGKILL and started again resumes where the table says it stopped. --verify
- * recomputes the state after that change and compares every key.
+ * with SIGKILL and started again resumes where the table says it stopped. Every
+ * STRESS_CHURN_EVERY changes it also makes a VNI and drops an older one (VNI churn,
+ * stress_model.h). --verify recomputes the state after that change and compares every
+ * key and which churn VNIs are held.
  *
  *	table_writer NODE NKEYS [-n CHANGES] [-r RATE] [--verify]
  */
@@ -13,6 +15,7 @@
 #include "shm/stats.h"
 #include "shm/table.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +31,8 @@
 	X(limbo,          GAUGE,   "entries waiting for readers")	\
 	X(free,           GAUGE,   "entries free to use")		\
 	X(refused,        COUNTER, "changes refused: table full or no free entry") \
+	X(vni_waits,      COUNTER, "churn VNIs refused: readers hold the dropped VNIs' slots") \
+	X(vnis_freed,     GAUGE,   "VNI slots given back after their grace period") \
 	X(readers_reaped, GAUGE,   "reader slots freed after their process died") \
 	X(recoveries,     GAUGE,   "restarts that rebuilt the writer state")
 STATS_DECLARE(writer, WRITER_COUNTERS)
@@ -51,6 +56,27 @@ params(struct table_params *p, uint32_t nkeys)
 	p->max_readers = 16;
 }
 
+/* Churn step j at change op; replaying it is harmless (stale sets, a VNI gone). */
+static int
+churn(struct table *t, uint64_t j, uint64_t op)
+{
+	uint32_t vni = stress_churn_vni(j);
+	int e;
+
+	for (uint32_t i = 0; i < STRESS_CHURN_RULES; i++) {
+		struct table_rule r = { .vni = vni, .ip = STRESS_CHURN_IP + i, .version = op };
+
+		stress_churn_value(vni, r.ip, op, r.mac, &r.vtep);
+		if ((e = table_set(t, &r)) < 0)
+			return e == -ENOSPC ? -EAGAIN : e;
+	}
+	if ((e = table_vni_advance(t, vni, STRESS_GEN, op)) < 0)
+		return e == -ENOSPC ? -EAGAIN : e;
+	if (j > STRESS_CHURN_LIVE)
+		table_vni_drop(t, stress_churn_vni(j - STRESS_CHURN_LIVE));
+	return 0;
+}
+
 static int
 apply(struct table *t, uint64_t op, uint32_t nkeys)
 {
@@ -68,7 +94,7 @@ apply(struct table *t, uint64_t op, uint32_t nkeys)
 		return e;
 	/* TABLE_STALE is fine: a restarted writer may replay its last change. */
 	table_vni_advance(t, r.vni, STRESS_GEN, op);
-	return 0;
+	return op % STRESS_CHURN_EVERY == 0 ? churn(t, op / STRESS_CHURN_EVERY, op) : 0;
 }
 
 /* Does the table hold what change `op` (0: none) left for key? */
@@ -88,6 +114,51 @@ holds(struct table *t, uint32_t key, uint64_t op)
 }
 
 /*
+ * Churn VNIs: the last STRESS_CHURN_LIVE steps up to change upto are held, each with its
+ * rules, and no other; the step of the change after upto may be half in.
+ */
+static uint32_t
+verify_churn(struct table *t, uint64_t upto, uint32_t *rules)
+{
+	uint64_t last = upto / STRESS_CHURN_EVERY;
+	uint64_t first = last > STRESS_CHURN_LIVE ? last - STRESS_CHURN_LIVE + 1 : 1;
+	uint32_t bad = 0, n, *vnis = calloc(65536, sizeof(*vnis));
+
+	if (vnis == NULL)
+		fatal("calloc");
+	n = table_vnis(t, vnis, 65536);
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t j = vnis[k] - STRESS_CHURN_BASE;
+		struct table_vni_info vi;
+
+		if (vnis[k] < STRESS_CHURN_BASE)
+			continue;
+		if (table_vni_get(t, vnis[k], &vi) == 0)
+			*rules += vi.live;
+		if ((j < first || j > last) && !(j == first - 1 || j == last + 1) && bad++ < 10)
+			log_warnx("churn VNI %u held, steps %llu..%llu expected", vnis[k],
+			    (unsigned long long)first, (unsigned long long)last);
+	}
+	free(vnis);
+	for (uint64_t j = first + 1; j <= last; j++) {
+		uint32_t vni = stress_churn_vni(j);
+
+		for (uint32_t i = 0; i < STRESS_CHURN_RULES; i++) {
+			struct table_rule r;
+			uint8_t mac[6];
+			uint32_t vtep;
+
+			stress_churn_value(vni, STRESS_CHURN_IP + i, j * STRESS_CHURN_EVERY, mac,
+			    &vtep);
+			if ((!table_lookup(t, vni, STRESS_CHURN_IP + i, &r) || r.vtep != vtep ||
+			    memcmp(r.mac, mac, 6) != 0) && bad++ < 10)
+				log_warnx("churn VNI %u lacks rule %u", vni, i);
+		}
+	}
+	return bad;
+}
+
+/*
  * The table must hold the state after change applied_seq, except that the change
  * after it may be in too: a writer killed between applying a change and recording it
  * leaves it so (the next writer replays it, and the replay is refused as stale).
@@ -96,7 +167,7 @@ static int
 verify(struct table *t, uint32_t nkeys)
 {
 	uint64_t upto = table_applied_seq(t), next = upto + 1, *last;
-	uint32_t bad = 0, live = 0, next_key = stress_key(next, nkeys);
+	uint32_t bad = 0, live = 0, next_key = stress_key(next, nkeys), churn_rules = 0;
 	bool next_in = false;
 	char err[512];
 
@@ -117,12 +188,13 @@ verify(struct table *t, uint32_t nkeys)
 		live += op != 0 && !stress_is_delete(op);
 	}
 	free(last);
+	bad += verify_churn(t, upto, &churn_rules);
 	if (table_check(t, err, sizeof(err)) < 0) {
 		log_warnx("table check: %s", err);
 		bad++;
 	}
-	if (table_live(t) != live) {
-		log_warnx("table holds %u rules, the model %u", table_live(t), live);
+	if (table_live(t) - churn_rules != live) {
+		log_warnx("table holds %u rules, the model %u", table_live(t) - churn_rules, live);
 		bad++;
 	}
 	printf("verified %u keys after change %llu%s: %u rules, %u problems\n", nkeys,
@@ -144,7 +216,7 @@ main(int argc, char **argv)
 	bool do_verify = false;
 	uint32_t nkeys, limbo, free_now;
 	char err[512];
-	int ch;
+	int ch, e;
 
 	log_init("table_writer", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "n:r:", opts, NULL)) != -1) {
@@ -183,9 +255,12 @@ main(int argc, char **argv)
 	fflush(stdout);
 	t0 = clock_mono_ns();
 	for (uint64_t n = 0; !stop && op <= max_ops; n++) {
-		if (apply(t, op, nkeys) < 0) {
-			/* Readers hold every free entry: give them a moment. */
-			STATS_INC(c, refused);
+		if ((e = apply(t, op, nkeys)) < 0) {
+			/* Readers hold every free entry or VNI slot: give them a moment. */
+			if (e == -EAGAIN)
+				STATS_INC(c, vni_waits);
+			else
+				STATS_INC(c, refused);
 			table_maintain(t);
 			usleep(1000);
 			continue;
@@ -202,6 +277,7 @@ main(int argc, char **argv)
 			STATS_SET(c, free, free_now);
 			STATS_SET(c, readers_reaped, table_counters(t)->readers_reaped);
 			STATS_SET(c, recoveries, table_counters(t)->recoveries);
+			STATS_SET(c, vnis_freed, table_counters(t)->vnis_freed);
 			stats_heartbeat(&st);
 			if (rate) {
 				uint64_t due = t0 + n * 1000000000ull / rate;

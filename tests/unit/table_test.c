@@ -1,7 +1,8 @@
 /*
  * table_test: the rule table's contract: versions never go back, tombstones, per-VNI
  * versions and validity, change walks with cursor paging, flush, eviction, capacity,
- * epoch reclamation with live and dead readers, and recovery of a killed writer.
+ * epoch reclamation with live and dead readers, and recovery of a killed writer. A
+ * dropped VNI gives its slot back, but only once no reader can stand on it.
  */
 #include "shm/table.h"
 #include "shm/seg.h"
@@ -561,6 +562,197 @@ Test(table, too_many_vnis_is_refused)
 	r = rule(65, 1, 1);
 	cr_assert_eq(table_set(t, &r), -ENOSPC);
 	cr_assert_eq(table_counters(t)->vnis_full, 1);
+	table_close(t);
+}
+
+/* VNI vni holds rules 1..n at version 1 (gateway: advanced to 1). */
+static void
+vni_fill(struct table *t, uint32_t vni, uint32_t n)
+{
+	for (uint32_t ip = 1; ip <= n; ip++)
+		set_ok(t, vni, ip, 1);
+	if (table_params(t)->mode == TABLE_GATEWAY)
+		cr_assert_eq(table_vni_advance(t, vni, 7, 1), TABLE_APPLIED);
+}
+
+/* Far more VNIs than max_vnis made and dropped, a few kept all along. */
+static void
+vnis_churn(uint32_t mode)
+{
+	struct table *t = make(mode, 1000, 16);
+	uint32_t max = table_params(t)->max_vnis, used, retired, listed[64];
+	struct table_vni_info vi;
+	struct table_rule r;
+
+	for (uint32_t k = 1; k <= 5; k++)
+		vni_fill(t, k, 2);
+	for (uint32_t n = 0; n < 3 * max; n++) {
+		uint32_t vni = 1000 + n * 7;	/* spread over the directory */
+
+		vni_fill(t, vni, 3);
+		for (uint32_t ip = 1; ip <= 3; ip++)
+			expect_rule(t, vni, ip, 1);
+		if (mode == TABLE_GATEWAY) {
+			/* A tombstone goes with the VNI too. */
+			cr_assert_eq(table_delete(t, vni, 3, 2), TABLE_APPLIED);
+			cr_assert_eq(table_vni_advance(t, vni, 7, 2), TABLE_APPLIED);
+		}
+		cr_assert_eq(table_vni_drop(t, vni), TABLE_APPLIED, "VNI number %u", n + 1);
+		cr_assert_eq(table_vni_get(t, vni, &vi), -ENOENT);
+		cr_assert_not(table_get(t, vni, 1, &r));
+		cr_assert_eq(table_vni_check(t, vni, 7, 1), TABLE_V_NO_VNI);
+		table_vni_slots(t, &used, &retired);
+		cr_assert_eq(used, 5);
+		cr_assert_eq(retired, 1, "the slot waits for a grace period first");
+		table_maintain(t);
+		table_vni_slots(t, &used, &retired);
+		cr_assert_eq(retired, 0, "no reader: the grace period is over at once");
+		if (n % 16 == 0)
+			check(t);
+	}
+	cr_assert_eq(table_vni_drop(t, 1000), -ENOENT, "dropped already");
+	for (uint32_t k = 1; k <= 5; k++) {
+		expect_rule(t, k, 1, 1);
+		expect_rule(t, k, 2, 1);
+	}
+	cr_assert_eq(table_vnis(t, listed, 64), 5, "only the kept VNIs are listed");
+	cr_assert_eq(table_count(t), 10, "nothing of the dropped VNIs is held");
+	cr_assert_eq(table_counters(t)->vnis_dropped, 3 * max);
+	cr_assert_eq(table_counters(t)->vnis_freed, 3 * max);
+	cr_assert_eq(table_counters(t)->vnis_full, 0);
+	/* Fill every slot: max_vnis still holds as many VNIs as before. */
+	for (uint32_t vni = 6; vni <= max; vni++)
+		vni_fill(t, vni, 1);
+	r = rule(max + 1, 1, 1);
+	cr_assert_eq(table_set(t, &r), -ENOSPC);
+	cr_assert_eq(table_counters(t)->vnis_full, 1);
+	if (mode == TABLE_HOST) {
+		/* Eviction walks reused slots like the others. */
+		uint32_t held = table_count(t);
+
+		cr_assert_eq(table_evict(t, 0, 0, 1000), held);
+		cr_assert_eq(table_count(t), 0);
+	}
+	check(t);
+	table_close(t);
+}
+
+Test(table, gateway_vnis_made_and_dropped_never_use_up_max_vnis)
+{
+	vnis_churn(TABLE_GATEWAY);
+}
+
+Test(table, host_vnis_made_and_dropped_never_use_up_max_vnis)
+{
+	vnis_churn(TABLE_HOST);
+}
+
+/*
+ * A reader that found VNI A's slot may still be walking it in its section: the slot is
+ * not handed to VNI B until the reader has left, so what it reads of the slot is A's.
+ */
+Test(table, a_reader_in_a_section_never_sees_another_vni_in_a_dropped_slot)
+{
+	struct table_params p;
+	struct table *t, *rd;
+	struct table_cursor cur = { 0 };
+	struct table_rule out[8], r;
+	uint32_t used, retired;
+	uint64_t upto;
+	bool more;
+
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = 100;
+	p.max_vnis = 1;		/* one slot: B can only have A's */
+	p.version_window = 16;
+	p.max_readers = 2;
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_attach(&rd, segname, err, sizeof(err)), 0, "%s", err);
+	vni_fill(t, 10, 4);
+	table_read_begin(rd);
+	cr_assert_eq(table_changes(rd, 10, 0, &cur, out, 2, &upto, &more), 2);
+	cr_assert(more);
+
+	cr_assert_eq(table_vni_drop(t, 10), TABLE_APPLIED);
+	table_maintain(t);
+	r = rule(20, 1, 5);
+	cr_assert_eq(table_set(t, &r), -ENOSPC, "B waits: a reader may stand on A's slot");
+	cr_assert_eq(table_vni_advance(t, 20, 9, 5), -ENOSPC);
+	cr_assert_eq(table_counters(t)->vnis_limbo_full, 2);
+	cr_assert_eq(table_counters(t)->vnis_full, 0, "not the limit: the limbo");
+	table_vni_slots(t, &used, &retired);
+	cr_assert_eq(used, 0);
+	cr_assert_eq(retired, 1);
+	/* The rest of the reader's walk is A's or nothing, never B's. */
+	for (int n; (n = table_changes(rd, 10, 0, &cur, out, 8, &upto, &more)) > 0;)
+		for (int i = 0; i < n; i++)
+			cr_assert_eq(out[i].vni, 10u);
+	table_read_end(rd);
+
+	/* The reader left: B takes the slot, and its rules are B's alone. */
+	set_ok(t, 20, 1, 5);
+	cr_assert_eq(table_vni_advance(t, 20, 9, 5), TABLE_APPLIED);
+	cr_assert_eq(table_counters(t)->vnis_freed, 1);
+	cr_assert_eq(table_vni_get(rd, 10, &(struct table_vni_info){ 0 }), -ENOENT);
+	cr_assert_not(table_lookup(rd, 10, 1, &r));
+	memset(&cur, 0, sizeof(cur));
+	cr_assert_eq(table_changes(rd, 10, 0, &cur, out, 8, &upto, &more), -ENOENT);
+	memset(&cur, 0, sizeof(cur));
+	cr_assert_eq(table_changes(rd, 20, 0, &cur, out, 8, &upto, &more), 1);
+	cr_assert_eq(out[0].vni, 20u);
+	expect_rule(rd, 20, 1, 5);
+	check(t);
+	table_close(rd);
+	table_close(t);
+}
+
+/* A writer killed among drops and reuses: recovery rebuilds the slots from the directory. */
+Test(table, a_writer_killed_amid_vni_drops_recovers_every_slot)
+{
+	struct table_params p;
+	struct table *t;
+	uint32_t used, retired;
+	int status;
+	pid_t pid;
+
+	table_params_default(&p, TABLE_HOST);
+	p.capacity = 1000;
+	p.max_vnis = 8;
+	p.version_window = 4;
+	p.max_readers = 2;
+	if ((pid = fork()) == 0) {
+		if (table_create(&t, node, "writer", &p, err, sizeof(err)) < 0)
+			_exit(1);
+		for (uint32_t vni = 1; vni <= 100; vni++) {
+			vni_fill(t, vni, 2);
+			if (vni % 4 != 0)	/* keep VNIs 4, 8, 12 */
+				table_vni_drop(t, vni);
+			if (vni % 3 == 0)
+				table_maintain(t);
+			if (vni == 12)
+				break;
+		}
+		_exit(0);	/* no table_close: as if killed, slots in limbo and free */
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(table_counters(t)->recoveries, 1);
+	check(t);
+	table_vni_slots(t, &used, &retired);
+	cr_assert_eq(used, 3);
+	for (uint32_t vni = 4; vni <= 12; vni += 4)
+		expect_rule(t, vni, 2, 1);
+	/* Every other slot comes back, and goes round many times more. */
+	for (uint32_t vni = 100; vni < 100 + 3 * 8; vni++) {
+		vni_fill(t, vni, 2);
+		expect_rule(t, vni, 2, 1);
+		cr_assert_eq(table_vni_drop(t, vni), TABLE_APPLIED);
+		table_maintain(t);
+	}
+	for (uint32_t vni = 13; vni <= 17; vni++)
+		vni_fill(t, vni, 1);
+	check(t);
 	table_close(t);
 }
 
