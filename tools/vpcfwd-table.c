@@ -652,15 +652,16 @@ print_text(const struct tbl_snap *s)
 
 	printf("\n%u VNI%s\n", s->nvnis, s->nvnis == 1 ? "" : "s");
 	if (s->nvnis)
-		printf("  %10s %10s %12s %12s %10s %8s %10s %10s\n", "vni", "gen", "version",
-		    "oldest", "versions", "flushes", "rules", "tombstones");
+		printf("  %10s %10s %12s %12s %10s %8s %10s %10s  %s\n", "vni", "gen",
+		    "version", "oldest", "versions", "flushes", "rules", "tombstones", "held");
 	for (uint32_t i = 0; i < s->nvnis; i++) {
 		const struct table_vni_info *v = &s->vnis[i];
 
-		printf("  %10u %10u %12llu %12llu %10llu %8llu %10u %10u\n", v->vni, v->gen,
+		/* An incomplete VPC: a change of it was refused (table full); syncd says RETRY. */
+		printf("  %10u %10u %12llu %12llu %10llu %8llu %10u %10u  %s\n", v->vni, v->gen,
 		    (unsigned long long)v->version, (unsigned long long)v->oldest,
 		    (unsigned long long)v->nversions, (unsigned long long)v->flushes, v->live,
-		    v->tombs);
+		    v->tombs, v->flags & TABLE_VNI_INCOMPLETE ? "INCOMPLETE" : "whole");
 	}
 
 	if (!s->has_entries)
@@ -741,11 +742,12 @@ print_json(const struct tbl_snap *s)
 	for (uint32_t i = 0; i < s->nvnis; i++) {
 		const struct table_vni_info *v = &s->vnis[i];
 
-		json_push(vnis, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "vni",
+		json_push(vnis, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "vni",
 		    (json_int_t)v->vni, "gen", (json_int_t)v->gen, "version",
 		    json_u64(v->version), "oldest", json_u64(v->oldest), "nversions",
 		    json_u64(v->nversions), "flushes", json_u64(v->flushes), "live",
-		    (json_int_t)v->live, "tombs", (json_int_t)v->tombs));
+		    (json_int_t)v->live, "tombs", (json_int_t)v->tombs, "incomplete",
+		    (v->flags & TABLE_VNI_INCOMPLETE) != 0));
 	}
 	json_put(doc, "vnis", vnis);
 

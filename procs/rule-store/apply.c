@@ -282,6 +282,7 @@ apply_gauges(struct apply *a)
 	uint32_t used, retired;
 
 	STATS_SET(a->c, rules, table_count(a->t));
+	STATS_SET(a->c, room, table_params(a->t)->capacity - table_count(a->t));
 	table_vni_slots(a->t, &used, &retired);
 	STATS_SET(a->c, table_vnis, used);
 	STATS_SET(a->c, table_vnis_retired, retired);

@@ -86,7 +86,7 @@ enum ctl_out {
 };
 
 /* The kinds of object in responses (docs/api.md, "Objects in responses"). */
-enum ctl_obj { CTL_VPC, CTL_HOST, CTL_VM, CTL_RULE };
+enum ctl_obj { CTL_VPC, CTL_HOST, CTL_VM, CTL_RULE, CTL_GATEWAY };
 
 #define CTL_POS_MAX	2
 

@@ -67,6 +67,8 @@ static const struct ctl_cmd cmds[] = {
 	    .pos_key = { "vpc", "ip" }, .pos_label = { "VPC", "IP" },
 	    .pos_val = { CTL_V_NAME, CTL_V_IP4 }, .out = CTL_OUT_LIST, .obj = CTL_RULE,
 	    .result = "rules", .run = cmd_run },
+	{ "gateway", "list", "", .op = "gateway.list", .out = CTL_OUT_LIST,
+	    .obj = CTL_GATEWAY, .result = "gateways", .run = cmd_run },
 	{ "import", NULL, "[--batch N] FILE", .op = "vm.import",
 	    .opts = CTL_OB(CTL_O_BATCH), .pos_min = 1, .pos_max = 1, .pos_key = { "file" },
 	    .pos_label = { "FILE" }, .pos_val = { CTL_V_PATH }, .run = import_run },

@@ -11,6 +11,7 @@
 
 #include "common/json.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,19 @@ static const struct objdef {
 	    { "host" }, { "vtep" }, { "tap" } } },
 	[CTL_RULE] = { "rule", { { "vni", true }, { "ip" }, { "mac" }, { "vtep" },
 	    { "version", true }, { "op" } } },
+	[CTL_GATEWAY] = { "gateway", { { "node" }, { "capacity", true }, { "used", true },
+	    { "room", true }, { "tombstones", true }, { "vnis", true }, { "lag", true },
+	    { "incomplete_vnis" } } },
 };
+
+static bool
+known_field(const struct objdef *d, const char *key)
+{
+	for (size_t i = 0; d->f[i].key; i++)
+		if (strcmp(d->f[i].key, key) == 0)
+			return true;
+	return false;
+}
 
 static void
 append(char *buf, size_t len, size_t *o, const char *s)
@@ -97,7 +110,7 @@ table_row(const struct print_list *pl, json_t *o)
 			size_t k;
 
 			for (k = 0; d->f[i].key[k] && k + 1 < sizeof(up); k++)
-				up[k] = (char)(d->f[i].key[k] - 'a' + 'A');
+				up[k] = (char)toupper((unsigned char)d->f[i].key[k]);
 			up[k] = '\0';
 			s = up;
 		} else
@@ -228,4 +241,15 @@ print_show(const struct ctl *c, enum ctl_obj obj, json_t *o)
 	for (size_t i = 0; d->f[i].key; i++)
 		printf("%-*s  %s\n", w, d->f[i].key,
 		    cell(buf, sizeof(buf), json_object_get(o, d->f[i].key)));
+	/* What a show has beyond a list's columns (a VPC's incomplete_at), as it came. */
+	{
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(o, key, v) {
+			if (!known_field(d, key))
+				printf("%-*s  %s\n", w, ctl_oneline(buf, sizeof(buf), key),
+				    cell(buf + CELL_MAX / 2, CELL_MAX / 2, v));
+		}
+	}
 }
