@@ -356,6 +356,13 @@ client_recv(struct ctl *c, json_t **resp, const char **why)
 }
 
 const char *
+client_lost(const struct ctl *c, int r, char *buf, size_t len)
+{
+	snprintf(buf, len, "lost the connection to %s: %s", c->socket, strerror(-r));
+	return buf;
+}
+
+const char *
 client_error(json_t *resp, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", json_string_value(json_object_get(resp, "error")));
