@@ -41,7 +41,8 @@ expect()
 	[[ $rc -ne 124 ]] || t_fail "$* hung (killed after 30 s)"
 	[[ $rc -eq $want ]] || t_fail "$* exited $rc, not $want: $(cat "$T_OUT/run.err")"
 	[[ $(wc -l <"$T_OUT/run.err") -eq 1 ]] ||
-		t_fail "$* printed $(wc -l <"$T_OUT/run.err") lines on stderr: $(cat "$T_OUT/run.err")"
+		t_fail "$* printed $(wc -l <"$T_OUT/run.err") lines on stderr:" \
+		    "$(cat "$T_OUT/run.err")"
 	grep -qF -- "$text" "$T_OUT/run.err" ||
 		t_fail "$* said '$(cat "$T_OUT/run.err")', not '$text'"
 }
@@ -55,12 +56,14 @@ S=$T_OUT/silent.sock
 expect 3 "vpcfwdctl: the controller at $S did not answer within 5 s" "$CTL" -s "$S" vpc list
 expect 3 "the controller at $S did not answer within 1 s" "$CTL" -s "$S" -t 1 vm show web1
 expect 3 "the controller at $S did not answer within 1 s" "$CTL" -s "$S" vm list --timeout 1
-expect 3 "did not answer within 1 s (import stopped after 0 VMs; whether $T_OUT/vms.csv lines 2-3 were imported is unknown)" \
+expect 3 "did not answer within 1 s (import stopped after 0 VMs; whether" \
     "$CTL" -s "$S" -t 1 import "$T_OUT/vms.csv"
+grep -qF "whether $T_OUT/vms.csv lines 2-3 were imported is unknown)" "$T_OUT/run.err" ||
+	t_fail "import said '$(cat "$T_OUT/run.err")', not which lines are in doubt"
 rc=0
 timeout 2 "$CTL" -s "$S" -t 0 vpc list 2>"$T_OUT/run.err" || rc=$?
 [[ $rc -eq 124 ]] || t_fail "-t 0 did not wait for good: exited $rc: $(cat "$T_OUT/run.err")"
-echo "a controller that never answers: status 3 after the timeout (5 s by default, -t 1), -t 0 waits"
+echo "a controller that never answers: status 3 after the timeout (5 s, -t 1), -t 0 waits"
 
 # 2. Never accepts: its backlog is full.
 fake full full
@@ -78,7 +81,8 @@ rc=0
 timeout 30 "$CTL" -s "$T_OUT/slow.sock" -t 2 import --batch 2 "$T_OUT/slow.csv" \
     >"$T_OUT/run.out" 2>"$T_OUT/run.err" || rc=$?
 [[ $rc -eq 0 ]] || t_fail "a slow import exited $rc: $(cat "$T_OUT/run.err")"
-grep -q "^imported 12 VMs in " "$T_OUT/run.out" || t_fail "slow import printed $(cat "$T_OUT/run.out")"
+grep -q "^imported 12 VMs in " "$T_OUT/run.out" ||
+	t_fail "the slow import printed $(cat "$T_OUT/run.out")"
 echo "an import of 6 batches of 0.5 s each went through with -t 2"
 
 # 4. Given twice.

@@ -12,8 +12,9 @@
  *   impfile.c  the import file's reader (impfile.h): JSON lines or CSV
  *
  * Exit status: 0 done, 1 the controller refused (or the import file is bad), 2 bad
- * usage, 3 the controller cannot be reached, or did not answer within the timeout. Every error is one line on stderr,
- * "vpcfwdctl: <message>"; a usage error adds the usage of the command on that line.
+ * usage, 3 the controller cannot be reached, or did not answer within the timeout (-t).
+ * Every error is one line on stderr, "vpcfwdctl: <message>"; a usage error adds the
+ * usage of the command on that line.
  */
 #ifndef TOOLS_VPCFWDCTL_CTL_H
 #define TOOLS_VPCFWDCTL_CTL_H

@@ -1,8 +1,9 @@
 /*
  * impfile: see impfile.h. A line is read into a buffer of IMPFILE_LINE_MAX bytes (one
- * longer is refused at its limit, so a 1 GB line costs nothing), split in place, turned into a jansson object and checked by impfile_vm_check, the one place
- * that knows vm.create's arguments; so both formats fail in the same words, which are
- * the controller's (procs/controller/api.c).
+ * longer is refused at its limit, so a 1 GB line costs nothing), split in place, turned
+ * into a jansson object and checked by impfile_vm_check, the one place that knows
+ * vm.create's arguments; so both formats fail in the same words, which are the
+ * controller's (procs/controller/api.c).
  */
 #include "tools/vpcfwdctl/impfile.h"
 
