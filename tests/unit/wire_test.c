@@ -463,8 +463,6 @@ Test(wire, encode_refuses_each_invalid_field_and_writes_nothing)
 	    memset(m->u.bind.tap, 'a', WIRE_TAP_MAX));
 	ENCODE_REFUSES(bind_add(), "bind tap slash", m->u.bind.tap[2] = '/');
 	ENCODE_REFUSES(bind_add(), "bind tap colon", m->u.bind.tap[2] = ':');
-	ENCODE_REFUSES(bind_add(), "bind tap dot", strcpy(m->u.bind.tap, "."));
-	ENCODE_REFUSES(bind_add(), "bind tap dot dot", strcpy(m->u.bind.tap, ".."));
 
 	ENCODE_REFUSES(mk_error(1, "x"), "error text unterminated",
 	    memset(m->u.error.msg, 'a', WIRE_ERROR_MAX));
@@ -748,9 +746,6 @@ Test(wire, malformed_bind_is_eproto)
 	MALFORMED(bind_add(), "tap space", f[BIND_TAP + 2] = ' ');
 	MALFORMED(bind_add(), "tap colon", f[BIND_TAP + 2] = ':');
 	MALFORMED(bind_add(), "tap 8-bit", f[BIND_TAP + 2] = 0xc3);
-	/* Not interface names, and netns_dir/.. is not a namespace (common/addr.h). */
-	MALFORMED(bind_add(), "tap dot", memcpy(f + BIND_TAP, ".\0\0\0\0\0", 6));
-	MALFORMED(bind_add(), "tap dot dot", memcpy(f + BIND_TAP, "..\0\0\0\0", 6));
 }
 
 Test(wire, malformed_error_is_eproto)
