@@ -331,7 +331,7 @@ cluster_controller(void)
 static inline void
 cluster_api_connect(struct apiclient *c)
 {
-	for (int i = 0; apiclient_connect(c, the_cluster.api_sock) < 0; i++) {
+	for (int i = 0; apiclient_connect(c, the_cluster.api_sock, 0) < 0; i++) {
 		if (i == CLUSTER_WAIT_TRIES)
 			fatalx("%s: cannot reach the controller at %s", the_cluster.bench,
 			    the_cluster.api_sock);

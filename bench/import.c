@@ -143,7 +143,7 @@ main(int argc, char **argv)
 	ctl = bench_spawn(args, conf);
 	snprintf(path, sizeof(path), "%s/api.sock", dir);
 	sock = strdup(path);
-	for (int i = 0; apiclient_connect(&c, sock) < 0; i++) {
+	for (int i = 0; apiclient_connect(&c, sock, 0) < 0; i++) {
 		if (i == 500) {
 			fprintf(stderr, "import: the controller did not start (see %s)\n", conf);
 			return 1;

@@ -460,6 +460,13 @@ addr_tap_check(const char *arg, const char *s, char *err)
 	if (!word_valid(s, ADDR_TAP_MAX))
 		return fail(err, "%s must be 1..%d characters of [A-Za-z0-9_.-], not %s", arg,
 		    ADDR_TAP_MAX, addr_quote(q, s));
+	/*
+	 * Linux refuses these as interface names (dev_valid_name), and the forwarder
+	 * looks a TAP's namespace up as netns_dir/<tap>: /run/netns/.. is /run.
+	 */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return fail(err, "%s %s is not an interface name (Linux refuses \".\" and "
+		    "\"..\")", arg, s);
 	return 0;
 }
 

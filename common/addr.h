@@ -119,7 +119,7 @@ int addr_cidrs_check(const char *arg, const struct addr_cidr *c, size_t n, char 
 int addr_vni_check(const char *arg, int64_t vni, char *err);
 /* 1..63 characters of [A-Za-z0-9._-], not starting with '-' or '.'. */
 int addr_name_check(const char *arg, const char *s, char *err);
-/* 1..15 characters of [A-Za-z0-9_.-]. */
+/* 1..15 characters of [A-Za-z0-9_.-], not "." or ".." (Linux's interface names). */
 int addr_tap_check(const char *arg, const char *s, char *err);
 /* "vswitch" or "external". */
 int addr_kind_check(const char *arg, const char *s, enum addr_kind *kind, char *err);

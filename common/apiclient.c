@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,18 +20,45 @@
 #define IN_MIN		(64u << 10)	/* the receive buffer's first size */
 #define APICLIENT_SNDBUF	(4 << 20)
 
+/*
+ * A blocking socket's timeout gives EAGAIN (EWOULDBLOCK): said as what it is, the
+ * controller did not answer in time.
+ */
+static int
+neg_errno(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+}
+
 int
-apiclient_connect(struct apiclient *c, const char *path)
+apiclient_connect(struct apiclient *c, const char *path, unsigned timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+		.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->timeout_ms = timeout_ms;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -errno;
+	/*
+	 * The kernel's timeouts on the blocking socket: each read, each send and a unix
+	 * connect (which waits on a full backlog with the send timeout) returns EAGAIN
+	 * once it waited that long. Fewer moving parts than poll before every call.
+	 */
+	if (timeout_ms > 0 &&
+	    (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)) {
+		int e = errno;
+
+		close(c->fd);
+		c->fd = -1;
+		return -e;
+	}
 	/*
 	 * Room for a whole import batch in the socket: with the default ~200 KB, a
 	 * megabyte request crosses in many turns of both processes. The kernel caps it
@@ -38,11 +66,11 @@ apiclient_connect(struct apiclient *c, const char *path)
 	 */
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ APICLIENT_SNDBUF }, sizeof(int));
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		int e = errno;
+		int e = neg_errno();
 
 		close(c->fd);
 		c->fd = -1;
-		return -e;
+		return e;
 	}
 	return 0;
 }
@@ -76,7 +104,7 @@ apiclient_send(struct apiclient *c, const void *payload, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return neg_errno();
 		}
 		/* Skip what went out: whole iovecs, then part of the next. */
 		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov->iov_len) {
@@ -115,7 +143,7 @@ fill(struct apiclient *c)
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
-		return -errno;
+		return neg_errno();
 	if (n == 0)
 		return -ECONNRESET;
 	c->in_len += (size_t)n;

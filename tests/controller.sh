@@ -161,6 +161,7 @@ vm create x --vpc blue --ip 10.0.0.9 --host host1 --mac 02:aa:00:00:00:06|02:aa:
 vm create x --vpc blue --ip 10.0.0.300 --host host1|ip
 vm create web1 --vpc blue --ip 10.0.0.9 --host host1|exists
 vm create x --vpc blue --ip 10.0.0.9 --host host2 --tap vfweb2|vfweb2
+vm create x --vpc blue --ip 10.0.0.9 --host host1 --tap ..|tap .. is not an interface name
 vpc create green --vni 100 --cidr 10.1.0.0/16|VNI 100
 vpc create green --vni 16777216 --cidr 10.1.0.0/16|vni
 vpc create green --vni 0 --cidr 10.1.0.0/16|vni
@@ -223,6 +224,8 @@ for req, want in [
      "give --mac"),
     (dict(op="vpc.create", name="green", vni=-300, cidrs=["10.1.0.0/16"]),
      "vni must be 1..16777215, not -300"),
+    (dict(op="vm.create", name="x", ip="10.0.0.9", tap=".", **vm),
+     "tap . is not an interface name (Linux refuses \".\" and \"..\")"),
 ]:
     r = api.call(**req)
     if r["ok"] or r["error"] != want:
@@ -240,7 +243,7 @@ EOF
 rc=0
 "$BUILD/bin/vpcfwdctl" -s "$T_OUT/nosuch.sock" vpc list 2>"$T_OUT/bad.err" || rc=$?
 [[ $rc -eq 3 ]] || t_fail "an unreachable controller exits $rc, not 3"
-echo "$((nbad + 1)) bad invocations and 9 bad API requests refused, one line each, nothing changed"
+echo "$((nbad + 1)) bad invocations and 10 bad API requests refused, one line each, nothing changed"
 
 # 3. The controller killed under a stream of changes.
 t_spawn CHURN python3 "$PY/churn.py" "$SOCK" 1 3000 "$T_OUT/model.json" 2>"$T_OUT/churn.log"

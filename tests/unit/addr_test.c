@@ -279,6 +279,21 @@ Test(addr, tap_rules)
 	    "not 1234567890123456");
 	cr_assert_eq(addr_tap_check("tap", "", err), -EINVAL);
 	cr_assert_eq(addr_tap_check("tap", "tap:0", err), -EINVAL);
+	cr_assert_eq(addr_tap_check("tap", "a/b", err), -EINVAL);
+	cr_assert_eq(addr_tap_check("tap", "a b", err), -EINVAL);
+	cr_assert_eq(addr_tap_check("tap", ".vf1", err), 0);
+	cr_assert_eq(addr_tap_check("tap", "...", err), 0);
+}
+
+/* Linux's dev_valid_name refuses them, and netns_dir/.. is not a namespace file. */
+Test(addr, tap_is_not_dot_or_dot_dot)
+{
+	char err[ADDR_ERR_MAX];
+
+	cr_assert_eq(addr_tap_check("tap", ".", err), -EINVAL);
+	expect_err(err, "tap . is not an interface name", "(Linux refuses \".\" and \"..\")");
+	cr_assert_eq(addr_tap_check("tap", "..", err), -EINVAL);
+	expect_err(err, "tap .. is not an interface name", NULL);
 }
 
 Test(addr, kind_is_vswitch_or_external)

@@ -234,23 +234,45 @@ Test(ctl_import, a_nul_byte_is_refused_not_cut)
 	close_text(&r);
 }
 
-Test(ctl_import, long_lines_are_read_whole)
+/*
+ * A file of a header, a 4 MiB line and a good line: the long line is refused at its
+ * number, after reading no more of it than the limit (the FILE's position says so),
+ * where it used to be read whole into memory (a 1 GB line took 3 GB).
+ */
+Test(ctl_import, a_line_past_the_limit_is_refused_without_reading_it_whole)
 {
-	size_t n = 100000;
-	char *text = malloc(n + 64);
+	static const char head[] = "name,vpc,ip,host\nweb1,blue,10.0.0.5,";
+	size_t n = 4u << 20, len = strlen(head) + n + 64;
+	size_t line2 = strlen("name,vpc,ip,host\n");	/* where line 2 starts */
+	char *text = malloc(len);
 	struct reader r;
 	json_t *vm = NULL;
 
 	cr_assert_not_null(text);
-	strcpy(text, "name,vpc,ip,host\nweb1,blue,10.0.0.5,");
-	memset(text + strlen(text), 'h', n);
-	strcpy(text + strlen("name,vpc,ip,host\nweb1,blue,10.0.0.5,") + n, "\n");
+	memcpy(text, head, strlen(head));
+	memset(text + strlen(head), 'h', n);
+	strcpy(text + strlen(head) + n, "\nweb2,blue,10.0.0.6,host1\n");
+	open_text(&r, text, strlen(text));
+	cr_assert_eq(impfile_next(&r.im, &vm), -1);
+	cr_assert_eq(r.im.line, 2);
+	cr_assert_str_eq(r.im.err, "a line must be at most 4096 bytes (a VM's takes a few "
+	    "hundred)");
+	cr_assert_leq(ftell(r.f), (long)(sizeof(head) + IMPFILE_LINE_MAX + 1),
+	    "%ld bytes read to refuse the line", ftell(r.f));
+	close_text(&r);
+
+	/* The line of exactly the limit is read, and its value refused for what it is. */
+	memset(text + strlen(head), 'h', IMPFILE_LINE_MAX - (strlen(head) - line2));
+	strcpy(text + line2 + IMPFILE_LINE_MAX, "\n");
 	open_text(&r, text, strlen(text));
 	cr_assert_eq(impfile_next(&r.im, &vm), -1);
 	cr_assert_eq(r.im.line, 2);
 	cr_assert_not_null(strstr(r.im.err, "host must be 1..63"), "%s", r.im.err);
 	cr_assert_lt(strlen(r.im.err), 300, "the value is cut in the message");
 	close_text(&r);
+	text[line2 + IMPFILE_LINE_MAX] = 'h';
+	strcpy(text + line2 + IMPFILE_LINE_MAX + 1, "\n");
+	expect_bad(text, 2, "a line must be at most 4096 bytes");
 	free(text);
 }
 
@@ -353,6 +375,13 @@ client_recv(struct ctl *c, json_t **resp, const char **why)
 	} else
 		*resp = json_pack("{s:b, s:I}", "ok", 1, "imported", (json_int_t)n);
 	return 0;
+}
+
+const char *
+client_lost(const struct ctl *c, int r, char *buf, size_t len)
+{
+	snprintf(buf, len, "lost the connection to %s: %s", c->socket, strerror(-r));
+	return buf;
 }
 
 const char *

@@ -9,6 +9,7 @@
 #include "common/wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,13 @@ client_connect(struct ctl *c)
 	int r;
 
 	ctl_oneline(path, sizeof(path), c->socket);
-	if ((r = apiclient_connect(&c->api, c->socket)) == -ENAMETOOLONG)
+	r = apiclient_connect(&c->api, c->socket, c->timeout_s * 1000);
+	if (r == -ENAMETOOLONG)
 		ctl_fail(CTL_EXIT_UNREACHABLE, "cannot connect to %s: the path is too long "
 		    "for a unix socket", path);
+	if (r == -ETIMEDOUT)	/* its listen backlog stayed full */
+		ctl_fail(CTL_EXIT_UNREACHABLE, "the controller at %s did not take the "
+		    "connection within %u s", path, c->timeout_s);
 	if (r < 0)
 		ctl_fail(CTL_EXIT_UNREACHABLE, "cannot connect to %s: %s", path, strerror(-r));
 }
@@ -56,15 +61,28 @@ client_error(json_t *resp, char *buf, size_t len)
 	return ctl_oneline(buf, len, e);
 }
 
+const char *
+client_lost(const struct ctl *c, int r, char *buf, size_t len)
+{
+	char path[128];
+
+	ctl_oneline(path, sizeof(path), c->socket);
+	if (r == -ETIMEDOUT)
+		snprintf(buf, len, "the controller at %s did not answer within %u s", path,
+		    c->timeout_s);
+	else
+		snprintf(buf, len, "lost the connection to %s: %s", path,
+		    r == -ECONNRESET ? "closed by the controller" : strerror(-r));
+	return buf;
+}
+
 /* The connection failed with r after it was made: exit 3. */
 static void __attribute__((noreturn))
 lost(const struct ctl *c, int r)
 {
-	char path[128];
+	char msg[256];
 
-	ctl_fail(CTL_EXIT_UNREACHABLE, "lost the connection to %s: %s",
-	    ctl_oneline(path, sizeof(path), c->socket),
-	    r == -ECONNRESET ? "closed by the controller" : strerror(-r));
+	ctl_fail(CTL_EXIT_UNREACHABLE, "%s", client_lost(c, r, msg, sizeof(msg)));
 }
 
 json_t *

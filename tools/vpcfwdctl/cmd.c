@@ -52,6 +52,9 @@ cmd_check(const char *key, enum ctl_val v, const char *s)
 	case CTL_V_BATCH:
 		r = addr_uint_check(key, s, 1, CTL_BATCH_MAX, &n, err);
 		break;
+	case CTL_V_TIMEOUT:
+		r = addr_uint_check(key, s, 0, CTL_TIMEOUT_MAX, &n, err);
+		break;
 	case CTL_V_PATH:
 		break;
 	}

@@ -12,8 +12,9 @@
  *   impfile.c  the import file's reader (impfile.h): JSON lines or CSV
  *
  * Exit status: 0 done, 1 the controller refused (or the import file is bad), 2 bad
- * usage, 3 the controller cannot be reached. Every error is one line on stderr,
- * "vpcfwdctl: <message>"; a usage error adds the usage of the command on that line.
+ * usage, 3 the controller cannot be reached, or did not answer within the timeout (-t).
+ * Every error is one line on stderr, "vpcfwdctl: <message>"; a usage error adds the
+ * usage of the command on that line.
  */
 #ifndef TOOLS_VPCFWDCTL_CTL_H
 #define TOOLS_VPCFWDCTL_CTL_H
@@ -33,6 +34,9 @@
 #define CTL_EXIT_USAGE		2
 #define CTL_EXIT_UNREACHABLE	3
 
+#define CTL_TIMEOUT_DEFAULT	5	/* -t: seconds each wait on the controller */
+#define CTL_TIMEOUT_MAX		86400
+
 #define CTL_BATCH_DEFAULT	10000	/* import: VMs a vm.import request */
 #define CTL_BATCH_MAX		100000	/* the API's limit */
 
@@ -48,6 +52,7 @@ enum ctl_val {
 	CTL_V_CIDR,	/* repeatable; sent as the array "cidrs" */
 	CTL_V_BATCH,	/* import --batch: 1..CTL_BATCH_MAX */
 	CTL_V_PATH,	/* a file, or "-" */
+	CTL_V_TIMEOUT,	/* -t: seconds, 0..CTL_TIMEOUT_MAX */
 };
 
 /* The options a command may take: bits of ctl_cmd.opts, indexes of ctl_args.opt. */
@@ -120,6 +125,8 @@ struct ctl_args {
 
 struct ctl {
 	const char *socket;
+	unsigned timeout_s;		/* each wait on the controller; 0: no limit */
+	bool timeout_given;
 	bool json;
 	const struct ctl_cmd *cmd;	/* the command running, for its usage */
 	struct apiclient api;		/* api.fd -1 until connected */
@@ -138,7 +145,7 @@ const char *ctl_oneline(char *buf, size_t len, const char *s);
 int cmd_run(struct ctl *c, const struct ctl_args *a);
 /*
  * Check s as a value of kind v named key (common/addr.h); exits 2 saying why not.
- * Returns the number for CTL_V_VNI and CTL_V_BATCH, else 0.
+ * Returns the number for CTL_V_VNI, CTL_V_BATCH and CTL_V_TIMEOUT, else 0.
  */
 int64_t cmd_check(const char *key, enum ctl_val v, const char *s);
 
@@ -158,6 +165,12 @@ int client_recv(struct ctl *c, json_t **resp, const char **why);
  * exit: 1 with the controller's error (or a bad response), 3 when the connection fails.
  */
 json_t *client_call(struct ctl *c, json_t *req);
+/*
+ * Why the connection failed with r once made, as an error line in buf: "the controller
+ * at SOCKET did not answer within 5 s" for a timeout, else "lost the connection to
+ * SOCKET: closed by the controller" (or the errno's words).
+ */
+const char *client_lost(const struct ctl *c, int r, char *buf, size_t len);
 /* The error of a response that is not ok, as one printable line in buf. */
 const char *client_error(json_t *resp, char *buf, size_t len);
 void client_close(struct ctl *c);

@@ -1,8 +1,9 @@
 /*
- * impfile: see impfile.h. A line is read whole (getline: no length limit), split in
- * place, turned into a jansson object and checked by impfile_vm_check, the one place
- * that knows vm.create's arguments; so both formats fail in the same words, which are
- * the controller's (procs/controller/api.c).
+ * impfile: see impfile.h. A line is read into a buffer of IMPFILE_LINE_MAX bytes (one
+ * longer is refused at its limit, so a 1 GB line costs nothing), split in place, turned
+ * into a jansson object and checked by impfile_vm_check, the one place that knows
+ * vm.create's arguments; so both formats fail in the same words, which are the
+ * controller's (procs/controller/api.c).
  */
 #include "tools/vpcfwdctl/impfile.h"
 
@@ -101,7 +102,7 @@ impfile_vm_check(json_t *vm, char *err)
 /*
  * Split s in place into fields at commas; a field's surrounding blanks go, a quoted
  * field keeps what is inside its quotes. Stores at most max fields, returns how many
- * there are, or -1 with err.
+ * there are, or -EINVAL with err.
  */
 static int
 csv_split(char *s, char **f, int max, char *err)
@@ -117,7 +118,7 @@ csv_split(char *s, char **f, int max, char *err)
 		if (*s == '"') {
 			for (s++;; s++) {
 				if (*s == '\0')
-					return fail(err, "a quoted field is not closed"), -1;
+					return fail(err, "a quoted field is not closed");
 				if (*s == '"' && s[1] == '"')
 					s++;
 				else if (*s == '"')
@@ -128,7 +129,7 @@ csv_split(char *s, char **f, int max, char *err)
 			while (*s == ' ' || *s == '\t')
 				s++;
 			if (*s != ',' && *s != '\0')
-				return fail(err, "a closing quote must end its field"), -1;
+				return fail(err, "a closing quote must end its field");
 		} else {
 			while (*s != ',' && *s != '\0')
 				*o++ = *s++;
@@ -161,23 +162,23 @@ csv_header(struct impfile *im, char *s)
 
 		if (i == IMPFILE_COLS_MAX)	/* a 7th column repeats or is unknown */
 			return fail(im->err, "the CSV header has more than %d columns (want "
-			    COLUMNS ")", IMPFILE_COLS_MAX), -1;
+			    COLUMNS ")", IMPFILE_COLS_MAX);
 		for (a = 0; a < IMPFILE_COLS_MAX; a++)
 			if (strcasecmp(args[a].key, f[i]) == 0)
 				break;
 		if (a == IMPFILE_COLS_MAX)
 			return fail(im->err, "the CSV header has an unknown column %s (want "
-			    COLUMNS ")", addr_quote(what, f[i])), -1;
+			    COLUMNS ")", addr_quote(what, f[i]));
 		if (seen[a])
 			return fail(im->err, "the CSV header names column %s twice",
-			    args[a].key), -1;
+			    args[a].key);
 		seen[a] = true;
 		im->col[i] = a;
 	}
 	for (int a = 0; a < IMPFILE_COLS_MAX; a++)
 		if (args[a].required && !seen[a])
 			return fail(im->err, "the CSV header lacks column %s (want " COLUMNS ")",
-			    args[a].key), -1;
+			    args[a].key);
 	im->ncols = n;
 	return 0;
 }
@@ -242,31 +243,54 @@ impfile_fini(struct impfile *im)
 {
 	free(im->buf);
 	im->buf = NULL;
-	im->cap = 0;
+}
+
+/*
+ * The next line into im->buf without its '\n' (the last line may lack one): 1 and its
+ * length in *len, 0 at the end of the file, -EINVAL with im->err. The bytes of a line too
+ * long or holding a NUL are not read past the first that breaks the rule.
+ */
+static int
+read_line(struct impfile *im, size_t *len)
+{
+	size_t n = 0;
+	int ch;
+
+	if (im->buf == NULL && (im->buf = malloc(IMPFILE_LINE_MAX + 1)) == NULL)
+		return fail(im->err, "out of memory");
+	errno = 0;
+	if ((ch = getc_unlocked(im->f)) == EOF && !ferror(im->f))
+		return 0;
+	im->line++;
+	for (; ch != EOF && ch != '\n'; ch = getc_unlocked(im->f)) {
+		if (ch == '\0')
+			return fail(im->err, "a line must not hold a NUL byte");
+		if (n == IMPFILE_LINE_MAX)
+			return fail(im->err, "a line must be at most %d bytes (a VM's takes a few "
+			    "hundred)", IMPFILE_LINE_MAX);
+		im->buf[n++] = (char)ch;
+	}
+	if (ferror(im->f))
+		return fail(im->err, "cannot read: %s", strerror(errno ? errno : EIO));
+	im->buf[n] = '\0';
+	*len = n;
+	return 1;
 }
 
 int
 impfile_next(struct impfile *im, json_t **vm)
 {
 	for (;;) {
-		ssize_t n;
+		size_t n = 0;
 		char *s;
+		int r;
 
-		errno = 0;
-		if ((n = getline(&im->buf, &im->cap, im->f)) == -1) {
-			if (!ferror(im->f))
-				return 0;
-			im->line++;
-			return fail(im->err, "cannot read: %s", strerror(errno ? errno : EIO)),
-			    -1;
-		}
-		im->line++;
+		if ((r = read_line(im, &n)) <= 0)
+			return r < 0 ? -1 : 0;
 		s = im->buf;
-		if (strlen(s) != (size_t)n)
-			return fail(im->err, "a line must not hold a NUL byte"), -1;
 		if (im->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
 			s += 3;
-		while (n > 0 && (im->buf[n - 1] == '\n' || im->buf[n - 1] == '\r'))
+		while (n > 0 && im->buf[n - 1] == '\r')
 			im->buf[--n] = '\0';
 		s += strspn(s, " \t");
 		if (*s == '\0')

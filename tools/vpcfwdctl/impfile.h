@@ -6,7 +6,8 @@
  * given; a field may be double-quoted, "" inside quotes being one "). The first line
  * that is not blank says which: one starting with '{' means JSON lines, anything else
  * is a CSV header. Blank lines are skipped, a UTF-8 byte order mark and CRLF endings
- * are ignored.
+ * are ignored. A line holds at most IMPFILE_LINE_MAX bytes, so a file of any size is
+ * read in constant memory.
  *
  * Every VM is checked with the controller's rules (common/addr.h) and handed out as
  * the object to put in vm.import's "vms", so a bad line is named before it is sent.
@@ -20,6 +21,12 @@
 #include <stdio.h>
 
 #define IMPFILE_ERR_MAX		512
+/*
+ * The bytes of a line before its '\n'. A VM's line is at most a few hundred (four
+ * names of 63, an address, a MAC; JSON escapes make it longer, not 4 KiB): a longer
+ * line is refused as soon as it passes this, never read whole.
+ */
+#define IMPFILE_LINE_MAX	4096
 #define IMPFILE_COLS_MAX	6	/* name, vpc, ip, host, mac, tap */
 
 enum impfile_format { IMPFILE_UNKNOWN, IMPFILE_JSONL, IMPFILE_CSV };
@@ -30,8 +37,7 @@ struct impfile {
 	int ncols;
 	int col[IMPFILE_COLS_MAX];	/* CSV: which argument each column holds */
 	uint64_t line;			/* the last line read, from 1 */
-	char *buf;			/* getline's */
-	size_t cap;
+	char *buf;			/* the line: IMPFILE_LINE_MAX + 1 bytes */
 	char err[IMPFILE_ERR_MAX];	/* why impfile_next returned -1 */
 };
 

@@ -280,16 +280,18 @@ stop_refused(struct imp *imp, const struct batch *b, json_t *resp)
 	    (unsigned long long)b->lines[0], (unsigned long long)b->lines[b->n - 1], msg);
 }
 
+/*
+ * The connection broke, or the controller did not answer within the timeout (which
+ * bounds each batch's wait, not the import): batch b may or may not be committed.
+ */
 static void __attribute__((noreturn))
 stop_lost(struct imp *imp, const struct batch *b, int r)
 {
-	char path[128];
+	char why[256];
 
 	progress_clear(imp);
-	ctl_fail(CTL_EXIT_UNREACHABLE, "lost the connection to %s: %s (import stopped "
-	    "after %llu VMs; whether %s lines %llu-%llu were imported is unknown)",
-	    ctl_oneline(path, sizeof(path), imp->c->socket),
-	    r == -ECONNRESET ? "closed by the controller" : strerror(-r),
+	ctl_fail(CTL_EXIT_UNREACHABLE, "%s (import stopped after %llu VMs; whether %s lines "
+	    "%llu-%llu were imported is unknown)", client_lost(imp->c, r, why, sizeof(why)),
 	    (unsigned long long)imp->imported, imp->name, (unsigned long long)b->lines[0],
 	    (unsigned long long)b->lines[b->n - 1]);
 }

@@ -1,5 +1,5 @@
 /*
- * vpcfwdctl main: the global options (-s, --json), the table of commands, the parsing
+ * vpcfwdctl main: the global options (-s, -t, --json), the table of commands, the parsing
  * of a command's operands and options against that table, and usage. Everything a
  * command needs is known to be present and well formed (by the table) before its run
  * function is called; the values themselves are checked by cmd.c and import.c.
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GLOBAL_SYNOPSIS	"[-s SOCKET] [--json]"
+#define GLOBAL_SYNOPSIS	"[-s SOCKET] [-t SECONDS] [--json]"
 #define OPT_BASE	256	/* getopt values of ctl_opts[i]: OPT_BASE + i */
 
 const struct ctl_optdef ctl_opts[CTL_O_NUM] = {
@@ -136,12 +136,16 @@ usage_full(FILE *f)
 {
 	usage_group(f, NULL);
 	fprintf(f, "options:\n"
-	    "  -s, --socket SOCKET  the controller's API socket; else $%s, else\n"
-	    "                       %s\n"
-	    "  -j, --json           print the API's objects as JSON\n"
-	    "  -h, --help           this text (after a command: that command's usage)\n"
+	    "  -s, --socket SOCKET    the controller's API socket; else $%s, else\n"
+	    "                         %s\n"
+	    "  -t, --timeout SECONDS  wait at most this long for the controller each time it\n"
+	    "                         is waited on (connect, request, answer); 0: no limit;\n"
+	    "                         default %d\n"
+	    "  -j, --json             print the API's objects as JSON\n"
+	    "  -h, --help             this text (after a command: that command's usage)\n"
 	    "exit status: 0 done, 1 refused by the controller, 2 bad usage, 3 the controller\n"
-	    "cannot be reached. See docs/cli.md.\n", CTL_SOCKET_ENV, CTL_SOCKET_DEFAULT);
+	    "cannot be reached or did not answer in time. See docs/cli.md.\n", CTL_SOCKET_ENV,
+	    CTL_SOCKET_DEFAULT, CTL_TIMEOUT_DEFAULT);
 }
 
 /* The command's synopsis without the global options, for a usage error's line. */
@@ -169,6 +173,33 @@ ctl_usage_fail(const struct ctl *c, const char *fmt, ...)
 	if (c && c->cmd)
 		ctl_fail(CTL_EXIT_USAGE, "%s; usage: %s", msg, synopsis(use, sizeof(use), c->cmd));
 	ctl_fail(CTL_EXIT_USAGE, "%s (%s -h lists the commands)", msg, CTL_PROG);
+}
+
+/*
+ * -s, -t and --json, before the command or among its arguments: each at most once, as
+ * any option (a second -s would silently win over the first).
+ */
+static void
+global_opt(struct ctl *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'j':
+		if (c->json)
+			ctl_usage_fail(c, "option --json is given twice");
+		c->json = true;
+		break;
+	case 's':
+		if (c->socket)
+			ctl_usage_fail(c, "option --socket is given twice");
+		c->socket = arg;
+		break;
+	case 't':
+		if (c->timeout_given)
+			ctl_usage_fail(c, "option --timeout is given twice");
+		c->timeout_s = (unsigned)cmd_check("timeout", CTL_V_TIMEOUT, arg);
+		c->timeout_given = true;
+		break;
+	}
 }
 
 static bool
@@ -229,7 +260,7 @@ static void
 parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 {
 	const struct ctl_cmd *cmd = c->cmd;
-	struct option lo[CTL_O_NUM + 4];
+	struct option lo[CTL_O_NUM + 5];
 	char what[64];
 	int ch, n = 0;
 
@@ -238,13 +269,14 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 			OPT_BASE + i };
 	lo[n++] = (struct option){ "json", no_argument, NULL, 'j' };
 	lo[n++] = (struct option){ "socket", required_argument, NULL, 's' };
+	lo[n++] = (struct option){ "timeout", required_argument, NULL, 't' };
 	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	if ((a->cidr = calloc((size_t)argc + 1, sizeof(*a->cidr))) == NULL)
 		ctl_fail(CTL_EXIT_ERROR, "out of memory");
 	optind = 0;	/* GNU: start over, argv[0] being a program name */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "-:hjs:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-:hjs:t:", lo, NULL)) != -1) {
 		const char *arg = argv[optind - 1];
 
 		switch (ch) {
@@ -258,10 +290,9 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 			usage_cmd(stdout, "usage: ", cmd);
 			exit(0);
 		case 'j':
-			c->json = true;
-			break;
 		case 's':
-			c->socket = optarg;
+		case 't':
+			global_opt(c, ch, optarg);
 			break;
 		case ':':
 			ctl_usage_fail(c, "option %s needs a value", ctl_oneline(what,
@@ -306,6 +337,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -316,16 +348,15 @@ main(int argc, char **argv)
 
 	opterr = 0;
 	/* "+": stop at the command; its options are parsed with it. */
-	while ((ch = getopt_long(argc, argv, "+:hjs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:hjs:t:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage_full(stdout);
 			return 0;
 		case 'j':
-			c.json = true;
-			break;
 		case 's':
-			c.socket = optarg;
+		case 't':
+			global_opt(&c, ch, optarg);
 			break;
 		case ':':
 			ctl_usage_fail(NULL, "option %s needs a value",
@@ -346,6 +377,8 @@ main(int argc, char **argv)
 		c.socket = NULL;
 	if (c.socket == NULL)
 		c.socket = CTL_SOCKET_DEFAULT;
+	if (!c.timeout_given)
+		c.timeout_s = CTL_TIMEOUT_DEFAULT;
 	if (c.socket[0] == '\0')
 		ctl_usage_fail(&c, "-s needs a socket path");
 
