@@ -96,9 +96,15 @@ vms "$T_OUT/big.csv" blue 10.0 150
 if out=$("${CTL[@]}" import "$T_OUT/big.csv" 2>&1); then
 	t_fail "an import of 150 VMs into a gateway of 100 was acknowledged: $out"
 fi
+grep -q "import would need 150 more rules; gateway $RUN-gw1 has room for 100 (nothing imported)" \
+    <<<"$out" || t_fail "vpcfwdctl's refusal does not name the gateway and its room: $out"
+# From a pipe vpcfwdctl cannot count first: the controller itself refuses the batch.
+if out=$("${CTL[@]}" import - <"$T_OUT/big.csv" 2>&1); then
+	t_fail "an import of 150 VMs from a pipe into a gateway of 100 was acknowledged: $out"
+fi
 grep -q "vm.import would need 150 more rules; gateway $RUN-gw1 has room for 100" <<<"$out" ||
-	t_fail "the refusal does not name the gateway and its room: $out"
-[[ $(vm_count blue) -eq 0 ]] || t_fail "the refused import left VMs behind"
+	t_fail "the controller's refusal does not name the gateway and its room: $out"
+[[ $(vm_count blue) -eq 0 ]] || t_fail "the refused imports left VMs behind"
 vms "$T_OUT/blue.csv" blue 10.0 60
 "${CTL[@]}" import "$T_OUT/blue.csv" >/dev/null
 "${CTL[@]}" vpc create green --vni 300 --cidr 10.2.0.0/16 >/dev/null
@@ -108,7 +114,7 @@ fi
 grep -q "gateway $RUN-gw1 holds at most 3 VPCs" <<<"$out" ||
 	t_fail "the VPC refusal does not name the gateway: $out"
 [[ $(t_stat "$RUN-ctl" controller admission_refused) -eq 2 ]] ||
-	t_fail "admission_refused is not 2"
+	t_fail "admission_refused is not 2 (the piped import, the 4th VPC)"
 t_until 5 "the gateway caught up" synced
 [[ $(t_stat "$RUN-gw1" rule-store vnis_incomplete) -eq 0 ]] ||
 	t_fail "an admitted change made a VPC incomplete"
@@ -140,7 +146,8 @@ sys.exit(0 if json.load(sys.stdin)["incomplete_at"] == [] else 1)' ||
 "${CTL[@]}" --json gateway list | python3 -c '
 import json, sys
 g = json.load(sys.stdin)[0]
-sys.exit(0 if g["incomplete_vnis"] == [200] and g["room"] == 0 and g["capacity"] == 100 else 1)' ||
+sys.exit(0 if g["incomplete_vnis"] == [200] and g["room"] == 0 and g["capacity"] == 100 and
+         g["used"] == 100 else 1)' ||
 	t_fail "gateway list does not show the full table and VPC 200"
 
 # 3. Room again: red is fetched whole, without a reset.

@@ -552,11 +552,16 @@ incomplete_at(struct api *a, uint32_t vni)
 	return arr;
 }
 
-/* gateway.list: the rule-stores on the log stream and their tables, as they reported. */
+/*
+ * gateway.list: the rule-stores on the log stream and their tables, as they reported;
+ * room is how many more rules a change may add for that gateway (stream_admit).
+ */
 static int
 do_gateway_list(struct req *r)
 {
 	struct stream_gateway gw[GATEWAYS_MAX];
+	uint64_t rules;
+	MDB_txn *txn;
 	size_t n;
 	json_t *arr = json_array();
 
@@ -564,6 +569,12 @@ do_gateway_list(struct req *r)
 		json_decref(arr);
 		return r->code;
 	}
+	if (read_begin(r, &txn) < 0) {
+		json_decref(arr);
+		return r->code;
+	}
+	rules = db_count(txn, r->a->db, DBI_VMS);
+	mdb_txn_abort(txn);
 	n = stream_gateways(r->a->st, gw, GATEWAYS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_status *st = &gw[i].status;
@@ -578,7 +589,9 @@ do_gateway_list(struct req *r)
 			json_object_set_new(o, "capacity", json_integer(st->capacity));
 			json_object_set_new(o, "used", json_integer(st->used));
 			json_object_set_new(o, "tombstones", json_integer(st->tombs));
-			json_object_set_new(o, "room", json_integer(st->capacity - st->used));
+			/* What stream_admit lets in: every rule of ours, its tombstones. */
+			json_object_set_new(o, "room", json_integer(rules + st->tombs <
+			    st->capacity ? (json_int_t)(st->capacity - st->tombs - rules) : 0));
 			json_object_set_new(o, "max_vnis", json_integer(st->max_vnis));
 			json_object_set_new(o, "vnis", json_integer(st->vnis));
 			json_object_set_new(o, "applied_seq", json_integer((json_int_t)st->applied_seq));

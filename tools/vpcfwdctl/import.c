@@ -331,6 +331,41 @@ recv_batch(struct imp *imp, const struct batch *b)
 }
 
 /* VMs in a regular file, for the progress line: lines that are not blank. */
+/*
+ * The controller refuses a batch that a connected gateway has no room for, so an import
+ * too large for the smallest one would stop part way. Ask first and import nothing
+ * then. From a pipe (the count unknown) the batches are refused as they come.
+ */
+static void
+room_check(struct imp *imp)
+{
+	json_t *resp, *gws, *g;
+	const char *least = NULL;
+	json_int_t room = 0;
+	size_t i;
+
+	if (imp->total == 0)
+		return;
+	resp = client_call(imp->c, json_pack("{s:s}", "op", "gateway.list"));
+	gws = json_object_get(resp, "gateways");
+	json_array_foreach(gws, i, g) {
+		json_t *r = json_object_get(g, "room");
+
+		if (json_is_integer(r) && (least == NULL || json_integer_value(r) < room)) {
+			least = json_string_value(json_object_get(g, "node"));
+			room = json_integer_value(r);
+		}
+	}
+	if (least && room >= 0 && imp->total > (uint64_t)room) {
+		char node[64];
+
+		ctl_fail(CTL_EXIT_ERROR, "import would need %llu more rules; gateway %s has "
+		    "room for %lld (nothing imported)", (unsigned long long)imp->total,
+		    ctl_oneline(node, sizeof(node), least), (long long)room);
+	}
+	json_decref(resp);
+}
+
 static uint64_t
 count_vms(const char *path)
 {
@@ -374,7 +409,8 @@ import_run(struct ctl *c, const struct ctl_args *a)
 	if ((f = is_stdin ? stdin : fopen(path, "r")) == NULL)
 		ctl_fail(CTL_EXIT_ERROR, "cannot open %s: %s", imp.name, strerror(errno));
 	imp.progress = isatty(STDERR_FILENO);
-	if (imp.progress && !is_stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+	/* A regular file is counted first: for progress, and to ask the gateways for room. */
+	if (!is_stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 		imp.total = count_vms(path);
 	imp.req = json_pack("{s:s, s:[]}", "op", "vm.import", "vms");
 	imp.vms = json_object_get(imp.req, "vms");
@@ -391,6 +427,7 @@ import_run(struct ctl *c, const struct ctl_args *a)
 		stop_bad_line(&imp);
 	if (b[0].n) {
 		client_connect(c);
+		room_check(&imp);
 		send_batch(&imp, &b[0]);
 	}
 	for (cur = 0; b[cur].n; cur ^= 1) {
