@@ -26,6 +26,12 @@ struct ipset {
 	uint32_t n;
 };
 
+/* A VPC the table does not hold whole; homeless: it has no VNI slot, so no flag. */
+struct inc_vpc {
+	uint32_t vni;
+	bool homeless;
+};
+
 struct apply {
 	struct table *t;
 	struct ring *advance;
@@ -41,11 +47,10 @@ struct apply {
 	size_t nsnap_vnis, snap_vnis_cap;
 	uint32_t part_vni;	/* the snapshot is of this VPC alone (PART_BEGIN) */
 	bool vpc_refused;	/* the snapshot's current VPC lost a change */
-	uint32_t snap_homeless;	/* VPCs of the snapshot that got no slot */
-	/* Incomplete VPCs, by VNI; the first nslotted have a slot (flagged in the table). */
-	uint32_t *inc;
+	struct inc_vpc *inc;	/* the incomplete VPCs known by name */
 	size_t ninc, inc_cap;
-	uint32_t homeless;	/* VPCs with no slot: the table's count, some unnamed */
+	uint32_t named_homeless;/* of those, the ones with no slot (no flag to carry) */
+	uint32_t unnamed;	/* VPCs with no slot not known by name (after a restart) */
 	size_t next_want;	/* round robin over inc */
 	bool want_out;		/* a WANT was sent; its snapshot has not ended */
 	uint64_t want_at_ns;	/* no WANT before this */
@@ -127,21 +132,17 @@ static ssize_t
 inc_find(const struct apply *a, uint32_t vni)
 {
 	for (size_t i = 0; i < a->ninc; i++)
-		if (a->inc[i] == vni)
+		if (a->inc[i].vni == vni)
 			return (ssize_t)i;
 	return -1;
 }
 
+/* The table's header keeps the homeless count across restarts (names are lost). */
 static void
-inc_gauges(struct apply *a)
+inc_changed(struct apply *a)
 {
-	uint32_t unnamed = 0, named_homeless = 0;
-
-	for (size_t i = 0; i < a->ninc; i++)
-		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
-	if (a->homeless > named_homeless)
-		unnamed = a->homeless - named_homeless;
-	STATS_SET(a->c, vnis_incomplete, a->ninc + unnamed);
+	table_set_homeless(a->t, a->named_homeless + a->unnamed);
+	STATS_SET(a->c, vnis_incomplete, a->ninc + a->unnamed);
 	a->status_gen++;
 }
 
@@ -158,23 +159,17 @@ inc_mark(struct apply *a, uint32_t vni, int why)
 		a->vpc_refused = true;
 	if (inc_find(a, vni) >= 0)
 		return;
-	if (grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) < 0) {
-		/* Cannot name it: fetch the whole state later instead. */
-		a->homeless++;
-		table_set_homeless(a->t, a->homeless);
-		inc_gauges(a);
-		return;
-	}
-	a->inc[a->ninc++] = vni;
 	homeless = table_vni_set_incomplete(a->t, vni, true) < 0;
-	if (homeless) {
-		a->homeless++;
-		table_set_homeless(a->t, a->homeless);
-		if (a->in_snap)
-			a->snap_homeless++;
+	if (grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) < 0) {
+		/* Cannot name it: the whole state is asked for instead. */
+		if (homeless)
+			a->unnamed++;
+	} else {
+		a->inc[a->ninc++] = (struct inc_vpc){ .vni = vni, .homeless = homeless };
+		a->named_homeless += homeless;
 	}
 	STATS_INC(a->c, vnis_marked_incomplete);
-	inc_gauges(a);
+	inc_changed(a);
 	log_warnx("VPC %u is incomplete at this gateway: the table refused a change of it "
 	    "(%s; %u of %u rules held, %u VNIs of %u)%s; syncd answers RETRY for it until a "
 	    "snapshot of it fits", vni, strerror(-why), table_count(a->t),
@@ -187,17 +182,48 @@ static void
 inc_clear(struct apply *a, uint32_t vni)
 {
 	ssize_t i = inc_find(a, vni);
-	bool homeless = table_vni_get(a->t, vni, &(struct table_vni_info){ 0 }) < 0;
 
 	table_vni_set_incomplete(a->t, vni, false);
 	if (i < 0)
 		return;
+	a->named_homeless -= a->inc[i].homeless;
 	a->inc[i] = a->inc[--a->ninc];
-	if (homeless && a->homeless > 0)
-		table_set_homeless(a->t, --a->homeless);
 	STATS_INC(a->c, vnis_completed);
-	inc_gauges(a);
+	inc_changed(a);
 	log_info("VPC %u is held whole again", vni);
+}
+
+/* Whether a change of vni may give a homeless VPC its slot (see inc_slotted). */
+static bool
+inc_may_get_slot(struct apply *a, uint32_t vni)
+{
+	return a->named_homeless + a->unnamed > 0 &&
+	    table_vni_get(a->t, vni, &(struct table_vni_info){ 0 }) < 0;
+}
+
+/*
+ * A change gave vni a slot it did not have. If it is a homeless VPC, or may be one (some
+ * are not known by name), its rules refused earlier are still missing: it carries the
+ * flag from now on, until a snapshot of it fits.
+ */
+static void
+inc_slotted(struct apply *a, uint32_t vni)
+{
+	ssize_t i = inc_find(a, vni);
+
+	if (table_vni_get(a->t, vni, &(struct table_vni_info){ 0 }) < 0)
+		return;
+	if (i >= 0 && a->inc[i].homeless) {
+		a->inc[i].homeless = false;
+		a->named_homeless--;
+	} else if (i < 0 && a->unnamed > 0 &&
+	    grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) == 0) {
+		a->inc[a->ninc++] = (struct inc_vpc){ .vni = vni };
+	} else {
+		return;
+	}
+	table_vni_set_incomplete(a->t, vni, true);
+	inc_changed(a);
 }
 
 /* After a restart: the table's flags name the incomplete VPCs that have a slot. */
@@ -208,17 +234,17 @@ inc_load(struct apply *a)
 	uint32_t *vnis = malloc(max * sizeof(*vnis));
 	struct table_vni_info vi;
 
-	a->homeless = table_homeless(a->t);
+	a->unnamed = table_homeless(a->t);
 	n = vnis ? table_vnis(a->t, vnis, max) : 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (table_vni_get(a->t, vnis[i], &vi) == 0 && (vi.flags & TABLE_VNI_INCOMPLETE) &&
 		    grow(&a->inc, &a->inc_cap, a->ninc, sizeof(*a->inc), 16) == 0)
-			a->inc[a->ninc++] = vnis[i];
+			a->inc[a->ninc++] = (struct inc_vpc){ .vni = vnis[i] };
 	free(vnis);
-	if (a->ninc || a->homeless)
-		log_warnx("%zu VPC(s) incomplete at this gateway, %u without a VNI slot: "
-		    "fetched again once the table has room", a->ninc, a->homeless);
-	inc_gauges(a);
+	if (a->ninc || a->unnamed)
+		log_warnx("%zu VPC(s) incomplete at this gateway, %u more without a VNI slot: "
+		    "fetched again once the table has room", a->ninc, a->unnamed);
+	inc_changed(a);
 }
 
 struct apply *
@@ -357,6 +383,8 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 	    .version = r->version };
 	int rc;
 
+	bool fresh = inc_may_get_slot(a, r->vni);
+
 	STATS_INC(a->c, records);
 	if (r->op == WIRE_RULE_SET) {
 		memcpy(tr.mac, r->mac, 6);
@@ -366,6 +394,8 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 	} else {
 		rc = table_delete(a->t, r->vni, r->ip, r->version);
 	}
+	if (fresh && rc >= 0)
+		inc_slotted(a, r->vni);
 	if (rc == TABLE_STALE) {
 		STATS_INC(a->c, rules_stale);
 	} else if (rc < 0) {
@@ -501,10 +531,21 @@ snap_vpc_done(struct apply *a, const struct wire_vpc *v)
 	}
 	STATS_ADD(a->c, snapshot_drops, ngone);
 	free(gone);
-	if ((rc = table_vni_rebase(a->t, v->vni, v->gen, v->version)) < 0)
+	if ((rc = table_vni_rebase(a->t, v->vni, v->gen, v->version)) < 0) {
 		inc_mark(a, v->vni, rc);
-	else if (!a->vpc_refused)
+	} else if (!a->vpc_refused) {
 		inc_clear(a, v->vni);	/* every rule of the VPC is in */
+	} else {
+		ssize_t i = inc_find(a, v->vni);
+
+		/* It has a slot now, and the flag with it: the rest can wait for room. */
+		if (i >= 0 && a->inc[i].homeless) {
+			a->inc[i].homeless = false;
+			a->named_homeless--;
+			table_vni_set_incomplete(a->t, v->vni, true);
+			inc_changed(a);
+		}
+	}
 	snap_vpc_clear(a);
 	STATS_INC(a->c, vnis_rebased);
 	announce(a, v->vni, v->gen, v->version);
@@ -579,21 +620,23 @@ snap_end(struct apply *a, uint64_t seq)
 		vpc_drop(a, vnis[i], vi.gen);
 	}
 	free(vnis);
-	/* Incomplete VPCs it did not hold are gone; unnamed homeless ones were all in it. */
+	/*
+	 * Incomplete VPCs it did not hold are gone. Every VPC was in it, so the homeless
+	 * ones without a name were too: those still without a slot are named now.
+	 */
 	for (size_t i = 0; i < a->ninc;) {
 		bool held = false;
 
 		for (size_t j = 0; j < a->nsnap_vnis && !held; j++)
-			held = a->snap_vnis[j] == a->inc[i];
+			held = a->snap_vnis[j] == a->inc[i].vni;
 		if (held) {
 			i++;
 			continue;
 		}
-		inc_clear(a, a->inc[i]);
+		inc_clear(a, a->inc[i].vni);
 	}
-	a->homeless = a->snap_homeless;
-	table_set_homeless(a->t, a->homeless);
-	inc_gauges(a);
+	a->unnamed = 0;
+	inc_changed(a);
 	a->in_snap = false;
 	a->nsnap_vnis = 0;
 	a->want_out = false;
@@ -607,12 +650,14 @@ static int
 apply_vpc(struct apply *a, const struct wire_vpc *v)
 {
 	struct table_vni_info vi;
+	bool fresh;
 	int rc;
 
 	switch (v->op) {
 	case WIRE_VPC_ADVANCE:
 		if (a->in_snap)
 			return -EPROTO;
+		fresh = inc_may_get_slot(a, v->vni);
 		/* A new generation with the same rules re-sent: keep them, restart history. */
 		if (table_vni_get(a->t, v->vni, &vi) == 0 && vi.gen != 0 && vi.gen != v->gen) {
 			rc = table_vni_rebase(a->t, v->vni, v->gen, v->version);
@@ -623,6 +668,8 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 		}
 		if (rc < 0)
 			inc_mark(a, v->vni, rc);
+		else if (fresh)
+			inc_slotted(a, v->vni);
 		announce(a, v->vni, v->gen, v->version);
 		break;
 	case WIRE_VPC_DELETE:
@@ -660,7 +707,6 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->in_snap = true;
 		a->snap_seq = m->u.snap.seq;
 		a->nsnap_vnis = 0;
-		a->snap_homeless = 0;
 		snap_vpc_clear(a);
 		/* The state at this seq is the controller's newest (it may be below ours). */
 		STATS_SET(a->c, controller_seq, a->snap_seq);
@@ -711,30 +757,31 @@ want_room(struct apply *a, bool need_slot)
 int
 apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni)
 {
-	uint32_t named_homeless = 0;
-
 	if (a->in_snap || a->want_out || now_ns < a->want_at_ns ||
-	    (a->ninc == 0 && a->homeless == 0))
+	    (a->ninc == 0 && a->unnamed == 0))
 		return 0;
-	for (size_t i = 0; i < a->ninc; i++)
-		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
-	if (a->homeless > named_homeless) {
-		/* Some VPC without a slot is not known by name: only the whole state tells. */
-		if (!want_room(a, true))
+	if (a->unnamed > 0) {
+		/*
+		 * A VPC without a slot is not known by name: only the whole state tells
+		 * (and names what still finds no slot in it; a new VPC may have taken it).
+		 */
+		if (!want_room(a, false))
 			return 0;
 		*vni = 0;
 	} else {
-		uint32_t pick = a->inc[a->next_want++ % a->ninc];
+		const struct inc_vpc *pick = &a->inc[a->next_want++ % a->ninc];
 
-		if (!want_room(a, table_vni_get(a->t, pick, &(struct table_vni_info){ 0 }) < 0))
+		if (!want_room(a, pick->homeless))
 			return 0;
-		*vni = pick;
+		*vni = pick->vni;
 	}
 	a->want_out = true;
 	a->want_at_ns = now_ns + a->want_backoff_ns;
 	STATS_INC(a->c, wants_sent);
-	log_info("the table has room again: asking for a snapshot of %s%.0u", *vni ?
-	    "VPC " : "every VPC", *vni);
+	if (*vni)
+		log_info("the table has room again: asking for a snapshot of VPC %u", *vni);
+	else
+		log_info("the table has room again: asking for a snapshot of every VPC");
 	return 1;
 }
 
@@ -742,20 +789,14 @@ void
 apply_status(struct apply *a, struct wire_status *st)
 {
 	const struct table_params *p = table_params(a->t);
-	uint32_t named_homeless = 0;
 
 	*st = (struct wire_status){ .applied_seq = table_applied_seq(a->t),
 	    .capacity = p->capacity, .used = table_count(a->t),
 	    .max_vnis = p->max_vnis, .vnis = table_vni_count(a->t) };
 	st->tombs = st->used - table_live(a->t);
-	for (size_t i = 0; i < a->ninc; i++) {
-		named_homeless += table_vni_get(a->t, a->inc[i], &(struct table_vni_info){ 0 }) < 0;
-		if (st->nlisted < WIRE_STATUS_VNIS)
-			st->vni[st->nlisted++] = a->inc[i];
-	}
-	st->incomplete = (uint32_t)a->ninc;
-	if (a->homeless > named_homeless)
-		st->incomplete += a->homeless - named_homeless;
+	for (size_t i = 0; i < a->ninc && st->nlisted < WIRE_STATUS_VNIS; i++)
+		st->vni[st->nlisted++] = a->inc[i].vni;
+	st->incomplete = (uint32_t)a->ninc + a->unnamed;
 	if (st->vnis > st->max_vnis)
 		st->vnis = st->max_vnis;
 }

@@ -377,6 +377,19 @@ client_recv(struct ctl *c, json_t **resp, const char **why)
 	return 0;
 }
 
+/* gateway.list: the gateways the fake controller reports (none unless a test sets them). */
+static json_t *gateways;
+
+json_t *
+client_call(struct ctl *c, json_t *req)
+{
+	(void)c;
+	cr_assert_str_eq(json_string_value(json_object_get(req, "op")), "gateway.list");
+	json_decref(req);
+	return json_pack("{s:b, s:O}", "ok", 1, "gateways", gateways ? gateways :
+	    json_array());
+}
+
 const char *
 client_lost(const struct ctl *c, int r, char *buf, size_t len)
 {
@@ -458,6 +471,27 @@ expect_sent_in_order(size_t n)
 		}
 	}
 	cr_assert_eq(next, n, "%zu VMs sent, not %zu", next, n);
+}
+
+Test(ctl_import, a_file_larger_than_the_smallest_gateways_room_imports_nothing)
+{
+	gateways = json_pack("[{s:s, s:i}, {s:s, s:i}, {s:s}]", "node", "gw1", "room", 1000,
+	    "node", "gw2", "room", 6, "node", "gw3");
+	write_vms(25, 8);
+	lsan_disable();		/* ctl_fail jumps back here with the import's memory held */
+	cr_assert_eq(run_import("10"), CTL_EXIT_ERROR);
+	lsan_enable();
+	cr_assert_str_eq(fail_msg, "import would need 25 more rules; gateway gw2 has room for 6 "
+	    "(nothing imported)");
+	cr_assert_eq(json_array_size(sent), 0, "no batch was sent");
+	json_decref(gateways);
+	/* With room for all of it (a gateway that has not reported is not asked): imported. */
+	gateways = json_pack("[{s:s, s:i}, {s:s}]", "node", "gw1", "room", 25, "node", "gw3");
+	cr_assert_eq(run_import("10"), 0, "%s", fail_msg);
+	expect_sent_in_order(25);
+	json_decref(gateways);
+	gateways = NULL;
+	unlink(imp_path);
 }
 
 Test(ctl_import, batches_are_vm_import_requests_of_the_file_in_order)

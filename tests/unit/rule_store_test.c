@@ -702,10 +702,62 @@ Test(rule_store, a_vpc_with_no_slot_is_counted_and_the_whole_state_asked_for_aft
 	apply_free(a);
 	cr_assert_not_null(a = apply_new(t, &ring, &c));
 	cr_assert_eq(c.vnis_incomplete, 1);
-	cr_assert_eq(apply_want(a, 0, &want), 0, "no free slot yet");
+	cr_assert_eq(apply_want(a, 0, &want), 1, "room for rules is enough to ask");
+	cr_assert_eq(want, 0, "the whole state: only it names the VPC");
 	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
 	table_maintain(t);
 	cr_assert_eq(table_vni_count(t), 1, "the deleted VPC gave its slot back");
+}
+
+Test(rule_store, a_vpc_without_a_slot_that_gets_one_later_is_still_flagged_incomplete)
+{
+	uint64_t seq;
+
+	small_table(64, 2);
+	seq = vpc_of(1, 100, G1, 2);
+	seq = vpc_of(seq, 200, G2, 2);
+	seq = vpc_of(seq, 300, G3, 2);		/* refused whole: no slot */
+	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
+	table_maintain(t);
+	/* VPC 300's next change finds a slot; the rules refused before are still missing. */
+	APPLY(rule(seq++, 300, "10.44.0.9", 2, 1));
+	APPLY(vpc(seq++, 300, G3, 2, WIRE_VPC_ADVANCE));
+	cr_assert_eq(table_vni_check(t, 300, G3, 2), TABLE_V_INCOMPLETE,
+	    "a slot is not the rules it lacked");
+	cr_assert_eq(table_homeless(t), 0, "it has a slot, and so a flag, now");
+	cr_assert_eq(c.vnis_incomplete, 1);
+}
+
+Test(rule_store, after_a_restart_with_unnamed_homeless_vpcs_a_new_vpc_is_held_incomplete)
+{
+	uint32_t want;
+	uint64_t seq;
+
+	small_table(64, 2);
+	seq = vpc_of(1, 100, G1, 2);
+	seq = vpc_of(seq, 200, G2, 2);
+	seq = vpc_of(seq, 300, G3, 2);
+	apply_free(a);
+	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
+	table_maintain(t);
+	/* Is this VPC 300 again, missing its first rules? The rule-store cannot know. */
+	APPLY(rule(seq++, 300, "10.44.0.9", 2, 1));
+	APPLY(vpc(seq++, 300, G3, 2, WIRE_VPC_ADVANCE));
+	cr_assert_eq(table_vni_check(t, 300, G3, 2), TABLE_V_INCOMPLETE);
 	cr_assert_eq(apply_want(a, 0, &want), 1);
-	cr_assert_eq(want, 0, "the whole state: only it names the VPC");
+	cr_assert_eq(want, 0, "the whole state settles it");
+	/* It does: every VPC, whole; nothing is left incomplete or homeless. */
+	APPLY(snap(WIRE_SNAP_BEGIN, seq - 1, 7));
+	APPLY(rule(seq - 1, 200, "10.200.0.1", 1, 1));
+	APPLY(rule(seq - 1, 200, "10.200.0.2", 1, 1));
+	APPLY(vpc(seq - 1, 200, G2, 1, WIRE_VPC_SNAPSHOT));
+	APPLY(rule(seq - 1, 300, "10.44.0.1", 1, 1));
+	APPLY(rule(seq - 1, 300, "10.44.0.2", 1, 1));
+	APPLY(rule(seq - 1, 300, "10.44.0.9", 2, 1));
+	APPLY(vpc(seq - 1, 300, G3, 2, WIRE_VPC_SNAPSHOT));
+	APPLY(snap(WIRE_SNAP_END, seq - 1, 0));
+	cr_assert_eq(table_vni_check(t, 300, G3, 2), TABLE_V_VALID);
+	cr_assert_eq(table_homeless(t), 0);
+	cr_assert_eq(c.vnis_incomplete, 0);
 }
