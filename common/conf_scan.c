@@ -2,7 +2,8 @@
  * conf_scan: see conf_scan.h. The tokens follow libconfig 1.5's scanner.l: a name is
  * [A-Za-z*][-A-Za-z0-9_*]*, an integer [-+]?[0-9]+ or 0[Xx][0-9A-Fa-f]+ with an optional
  * L or LL, a float has a '.' or an exponent; in a string a backslash takes the next
- * character with it. A name followed by '=' or ':' is a setting; each setting records
+ * character with it. A name is a setting (libconfig's grammar has no other place for
+ * one, and adds the setting as soon as it reads the name); each setting records
  * the group (or list) it is in and the setting that group belongs to, which gives an
  * error its path ("controller.db_map_size") and finds duplicates (sorted by group and
  * name at the end, so a file of n settings costs n log n, not libconfig's n^2).
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct scan_setting {
 	const char *name;
@@ -41,8 +43,6 @@ struct scan {
 	struct scan_frame stack[CONF_SCAN_DEPTH_MAX + 1];
 	int depth;
 	int cur;		/* the setting whose value is being read, or -1 */
-	const char *name;	/* the last name token, until another token comes */
-	size_t name_len;
 	char *out;
 	size_t out_len, out_cap;
 	const char *copied;	/* text before this is in out */
@@ -194,7 +194,7 @@ scan_number(struct scan *s)
 }
 
 static int
-scan_setting_add(struct scan *s)
+scan_setting_add(struct scan *s, const char *name, size_t len)
 {
 	struct scan_frame *f = &s->stack[s->depth];
 	struct scan_setting *e;
@@ -209,7 +209,7 @@ scan_setting_add(struct scan *s)
 	if (grow(&s->set, &s->capset, s->nset, sizeof(*s->set), 64) < 0)
 		return scan_fail(s, 0, "out of memory");
 	e = &s->set[s->nset];
-	*e = (struct scan_setting){ .name = s->name, .len = s->name_len, .box = f->box,
+	*e = (struct scan_setting){ .name = name, .len = len, .box = f->box,
 	    .seq = s->nset, .parent = f->setting, .line = s->line };
 	s->cur = (int)s->nset++;
 	return 0;
@@ -218,9 +218,10 @@ scan_setting_add(struct scan *s)
 static int
 scan_token(struct scan *s)
 {
-	const char *p = s->p;
+	const char *p = s->p, *name;
 	char c = *p;
 	int line = s->line;
+	size_t len;
 
 	switch (c) {
 	case '\n':
@@ -255,16 +256,11 @@ scan_token(struct scan *s)
 		if (p >= s->end)
 			return scan_fail(s, line, "a string is not closed");
 		s->p = p + 1;
-		s->name = NULL;
 		return 0;
 	case '@':
 		if ((size_t)(s->end - p) >= 8 && memcmp(p, "@include", 8) == 0)
 			return scan_fail(s, line, "@include is not supported: a node's settings "
 			    "are in one file");
-		break;
-	case '=': case ':':
-		if (s->name != NULL && scan_setting_add(s) < 0)
-			return -1;
 		break;
 	case '{': case '(': case '[':
 		if (s->depth == CONF_SCAN_DEPTH_MAX)
@@ -280,22 +276,23 @@ scan_token(struct scan *s)
 		break;
 	default:
 		if (is_digit(c) || ((c == '-' || c == '+' || c == '.') && p + 1 < s->end &&
-		    (is_digit(p[1]) || (c != '.' && p[1] == '.')))) {
-			s->name = NULL;
+		    (is_digit(p[1]) || (c != '.' && p[1] == '.'))))
 			return scan_number(s);
-		}
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*') {
 			for (p++; p < s->end && is_name_char(*p); p++)
 				;
-			s->name = s->p;
-			s->name_len = (size_t)(p - s->p);
+			len = (size_t)(p - s->p);
+			name = s->p;
 			s->p = p;
-			return 0;
+			/* A value is never a name but for these two. */
+			if ((len == 4 && strncasecmp(name, "true", 4) == 0) ||
+			    (len == 5 && strncasecmp(name, "false", 5) == 0))
+				return 0;
+			return scan_setting_add(s, name, len);
 		}
 		break;
 	}
 	/* Punctuation, or a character libconfig will refuse. */
-	s->name = NULL;
 	s->p++;
 	return 0;
 line_comment:

@@ -516,8 +516,11 @@ Test(conf, duplicate_setting_is_refused_by_name)
 	    "  tls = { b = 2; };\n};\n", "ut.conf:5:", "syncd.tls is set twice");
 	expect_load_err("a = ( { b = 1; }, { c = 1; c = 2; } );\n", "ut.conf:1:",
 	    "a.c is set twice");
-	/* The same name in two groups is two settings. */
-	conf_free(load("a = { x = 1; };\nb = { x = 1; };\nl = ( { x = 1; }, { x = 2; } );\n"));
+	/* libconfig adds a setting at its name, before any '=' (found by fuzz/conf_scan). */
+	expect_load_err("a = { };\na\n", "ut.conf:2:", "a is set twice");
+	/* The same name in two groups is two settings; true and false are values. */
+	conf_free(load("a = { x = 1; };\nb = { x = 1; };\nl = ( { x = 1; }, { x = 2; } );\n"
+	    "t = [ true, TRUE, false ];\n"));
 }
 
 Test(conf, include_is_refused_with_its_line)
