@@ -27,7 +27,7 @@ struct conf {
 static char load_err[512];
 static char used_mark;	/* the hook value of a setting that was read */
 
-/* Every process's libconfig errors name the setting; a duplicate is found earlier. */
+/* text[0..len): conf_scan first (its errors name the line and setting), then libconfig. */
 static struct conf *
 conf_parse(const char *text, size_t len, const char *name)
 {
