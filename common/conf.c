@@ -3,16 +3,20 @@
  * per-setting hook, which is how conf_check_unused() tells typos from tunables.
  */
 #include "common/conf.h"
+#include "common/conf_scan.h"
 #include "common/log.h"
 #include "shm/seg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct conf {
 	config_t cf;
@@ -23,43 +27,103 @@ struct conf {
 static char load_err[512];
 static char used_mark;	/* the hook value of a setting that was read */
 
+/* text[0..len): conf_scan first (its errors name the line and setting), then libconfig. */
 static struct conf *
-conf_parse(const char *path, const char *text, const char *name)
+conf_parse(const char *text, size_t len, const char *name)
 {
-	struct conf *c = calloc(1, sizeof(*c));
-	int ok;
+	struct conf_scan_err se;
+	struct conf *c;
+	char *scanned;
 
-	if (c == NULL) {
+	if (len > CONF_SIZE_MAX) {
+		snprintf(load_err, sizeof(load_err), "%s: larger than %d KiB: not a node's "
+		    "configuration", name, CONF_SIZE_MAX / 1024);
+		return NULL;
+	}
+	if (conf_scan(text, len, &scanned, &se) < 0) {
+		if (se.line > 0)
+			snprintf(load_err, sizeof(load_err), "%s:%d: %s", name, se.line, se.msg);
+		else
+			snprintf(load_err, sizeof(load_err), "%s: %s", name, se.msg);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(load_err, sizeof(load_err), "%s: out of memory", name);
+		free(scanned);
 		return NULL;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	config_init(&c->cf);
-	ok = path ? config_read_file(&c->cf, path) : config_read_string(&c->cf, text);
-	if (ok != CONFIG_TRUE) {
-		if (config_error_type(&c->cf) == CONFIG_ERR_FILE_IO)
-			snprintf(load_err, sizeof(load_err), "%s: cannot read: %s", name,
-			    strerror(errno));
-		else
-			snprintf(load_err, sizeof(load_err), "%s:%d: %s", name,
-			    config_error_line(&c->cf), config_error_text(&c->cf));
+	if (config_read_string(&c->cf, scanned) != CONFIG_TRUE) {
+		snprintf(load_err, sizeof(load_err), "%s:%d: %s", name,
+		    config_error_line(&c->cf), config_error_text(&c->cf));
 		config_destroy(&c->cf);
 		free(c);
-		return NULL;
+		c = NULL;
 	}
+	free(scanned);
 	return c;
 }
 
+/*
+ * The file is read here rather than by libconfig: a directory or a FIFO gets its own
+ * error (libconfig says "Success" for a directory), and a file past CONF_SIZE_MAX is
+ * refused before libconfig spends minutes on it.
+ */
 struct conf *
 conf_load(const char *path)
 {
-	return conf_parse(path, NULL, path);
+	struct conf *c = NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0) {
+		snprintf(load_err, sizeof(load_err), "%s: cannot read: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(load_err, sizeof(load_err), "%s: cannot read: %s", path,
+		    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		goto out;
+	}
+	if (st.st_size > CONF_SIZE_MAX) {
+		snprintf(load_err, sizeof(load_err), "%s: larger than %d KiB: not a node's "
+		    "configuration", path, CONF_SIZE_MAX / 1024);
+		goto out;
+	}
+	/* One byte more than allowed: a file that grew since fstat is caught too. */
+	if ((text = malloc(CONF_SIZE_MAX + 1)) == NULL) {
+		snprintf(load_err, sizeof(load_err), "%s: out of memory", path);
+		goto out;
+	}
+	while (len <= CONF_SIZE_MAX &&
+	    (n = read(fd, text + len, CONF_SIZE_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(load_err, sizeof(load_err), "%s: cannot read: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	c = conf_parse(text, len, path);
+out:
+	free(text);
+	if (fd >= 0)
+		close(fd);
+	return c;
 }
 
 struct conf *
 conf_load_string(const char *text, const char *name)
 {
-	return conf_parse(NULL, text, name);
+	return conf_parse(text, strnlen(text, CONF_SIZE_MAX + 1), name);
 }
 
 const char *
@@ -302,6 +366,37 @@ check_group(struct conf *c, config_setting_t *g, const char *prefix, bool scalar
 	return 0;
 }
 
+/*
+ * The groups of a node's file: one per process (procs/<proc>/main.c reads its own) and
+ * vpcfwd-supervise's. A process refuses any other, so that a misspelt group is an error
+ * in every process instead of one process running on its defaults.
+ */
+static const char *const conf_groups[] = {
+	"controller", "rule_store", "syncd", "learner", "forwarder", "supervise",
+};
+
+static int
+check_top_groups(struct conf *c)
+{
+	config_setting_t *root = config_root_setting(&c->cf);
+	int n = config_setting_length(root);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(root, i);
+		const char *name = config_setting_name(s);
+		bool known = false;
+
+		for (size_t k = 0; k < sizeof(conf_groups) / sizeof(conf_groups[0]); k++)
+			known |= strcmp(name, conf_groups[k]) == 0;
+		if (known && !config_setting_is_group(s))
+			return conf_fail(c, s, "%s must be a group: %s = { ... };", name, name);
+		if (!known && config_setting_is_group(s))
+			return conf_fail(c, s, "unknown group '%s' (a node's groups are "
+			    "controller, rule_store, syncd, learner, forwarder, supervise)", name);
+	}
+	return 0;
+}
+
 int
 conf_check_unused(struct conf *c, const char *section)
 {
@@ -310,6 +405,8 @@ conf_check_unused(struct conf *c, const char *section)
 	/* Before the top-level scalars, which would call it an unknown setting. */
 	if (g && !config_setting_is_group(g))
 		return conf_fail(c, g, "%s must be a group: %s = { ... };", section, section);
+	if (check_top_groups(c) < 0)
+		return -1;
 	if (check_group(c, config_root_setting(&c->cf), "", true) < 0)
 		return -1;
 	return g ? check_group(c, g, section, false) : 0;

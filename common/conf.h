@@ -8,8 +8,15 @@
  * names the file, the line and the setting. The conf_* forms exit through fatalx() on
  * an error (what a process wants at start-up, before it touches any state); the
  * conf_get_* forms return -1 and leave the message in conf_error() (for tests, tools).
- * conf_done() then refuses settings in the process's group that nothing read, so a
- * typo is an error instead of a silently ignored tunable.
+ * conf_done() then refuses settings in the process's group that nothing read, and a
+ * top-level group that is no process's, so a typo is an error instead of a silently
+ * ignored tunable.
+ *
+ * Loading is strict too (conf_scan.h): a file that is not a regular file or is larger
+ * than CONF_SIZE_MAX, a comment or string never closed, an integer past 64 bits, a
+ * setting named twice in a group and @include are refused with the file and line. An
+ * integer is read with its true value whatever its size (libconfig would wrap one past
+ * 32 bits written without an L), so the getters' range checks see what the file says.
  */
 #ifndef COMMON_CONF_H
 #define COMMON_CONF_H
@@ -19,6 +26,9 @@
 #include <stdint.h>
 
 struct conf;
+
+/* A node's file is a few KiB; libconfig takes seconds on a few hundred. */
+#define CONF_SIZE_MAX	(256 * 1024)
 
 /* NULL with conf_load_error() set when the file cannot be read or parsed. */
 struct conf *conf_load(const char *path);
@@ -53,7 +63,10 @@ int conf_get_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_
  */
 int conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Settings of group `section` (and top-level scalars) that no getter asked for. */
+/*
+ * Settings of group `section` (and top-level scalars) that no getter asked for, and
+ * top-level groups that no process of a node reads.
+ */
 int conf_check_unused(struct conf *c, const char *section);
 
 int64_t conf_int(struct conf *c, const char *path, int64_t def, int64_t min, int64_t max);

@@ -16,16 +16,22 @@ check()
 		t_fail "vpcfwd-$1 refuses $2: $(cat "$T_OUT/err")"
 }
 
-# refuse PROCESS TEXT WANT: the file holding TEXT is refused, saying WANT
-refuse()
+# refuse_path PROCESS PATH WANT: the file at PATH is refused, in one line saying WANT
+refuse_path()
 {
 	local rc=0
 
-	printf '%s\n' "$2" >"$T_OUT/bad.conf"
-	"$BUILD/bin/vpcfwd-$1" -n -c "$T_OUT/bad.conf" >/dev/null 2>"$T_OUT/err" || rc=$?
-	[[ $rc -ne 0 ]] || t_fail "vpcfwd-$1 accepted: $2"
-	[[ $(wc -l <"$T_OUT/err") -eq 1 ]] || t_fail "more than one line for: $2"
+	"$BUILD/bin/vpcfwd-$1" -n -c "$2" >/dev/null 2>"$T_OUT/err" || rc=$?
+	[[ $rc -ne 0 ]] || t_fail "vpcfwd-$1 accepted $2: $(head -c 200 "$2" 2>/dev/null)"
+	[[ $(wc -l <"$T_OUT/err") -eq 1 ]] || t_fail "more than one line for $2: $(cat "$T_OUT/err")"
 	grep -qF -- "$3" "$T_OUT/err" || t_fail "vpcfwd-$1 said '$(cat "$T_OUT/err")', not '$3'"
+}
+
+# refuse PROCESS TEXT WANT: the file holding TEXT is refused, saying WANT
+refuse()
+{
+	printf '%s\n' "$2" >"$T_OUT/bad.conf"
+	refuse_path "$1" "$T_OUT/bad.conf" "$3"
 }
 
 for p in controller rule-store syncd learner forwarder; do
@@ -106,4 +112,53 @@ forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; buffers = 256; udp_recv
 refuse forwarder 'node = "n";
 forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; tap_mut = 1400; };' \
     "unknown setting 'forwarder.tap_mut'"
+refuse rule-store 'node = "n";
+rule_store = { controllers = ["1.2.3.4:7400"]; advance_rign = 4096; };' \
+    "bad.conf:2: unknown setting 'rule_store.advance_rign'"
+refuse learner 'node = "n";
+learner = { host = "h"; gateways = ["1.2.3.4:1"]; controllers = ["1.2.3.4:7400"];
+  sync_wiat = "1s"; };' "bad.conf:3: unknown setting 'learner.sync_wiat'"
+
+# What libconfig accepts but does not mean what it says. A misspelt group: every
+# process refuses it, or its own would run on its defaults.
+{
+	cat etc/example.conf
+	printf 'controler = {\n\tversion_step = 2;\n};\n'
+} >"$T_OUT/typo.conf"
+line=$(($(wc -l <etc/example.conf) + 1))
+for p in controller rule-store syncd learner forwarder; do
+	refuse_path "$p" "$T_OUT/typo.conf" "typo.conf:$line: unknown group 'controler'"
+done
+# a comment never closed: libconfig ignored the rest of the file
+refuse controller 'node = "n";
+controller = {
+  version_step = 2;
+};
+/* one star short: the rest is a comment *
+controller_2 = { listen = "nonsense"; };' "bad.conf:5: a comment (/*) is not closed"
+# 2^41 without an L: libconfig read 0, and the message said "not 0"
+refuse controller 'node = "n";
+controller = {
+  db_map_size = 2199023255552;
+};' "bad.conf:3: controller.db_map_size must be 16777216..1099511627776, not 2199023255552"
+refuse controller 'node = "n";
+controller = {
+  db_map_size = 18446744073709551616;
+};' "bad.conf:3: controller.db_map_size: 18446744073709551616 does not fit in 64 bits"
+refuse syncd 'node = "n";
+syncd = {
+  allow = ["10.0.0.0/8"];
+  allow = ["0.0.0.0/0"];
+};' "bad.conf:4: syncd.allow is set twice"
+printf 'syncd = { allow = ["10.0.0.0/8"]; };\n' >"$T_OUT/inc.conf"
+refuse syncd "node = \"n\";
+@include \"$T_OUT/inc.conf\"" "bad.conf:2: @include is not supported"
+refuse_path syncd "$T_OUT" "$T_OUT: cannot read: a directory"
+# a file of megabytes: refused before libconfig spends seconds on it
+{
+	printf 'node = "n";\nsyncd = { allow = ["10.0.0.0/8"]; };\nx = "'
+	head -c 300000 /dev/zero | tr '\0' x
+	printf '";\n'
+} >"$T_OUT/big.conf"
+refuse_path syncd "$T_OUT/big.conf" "big.conf: larger than 256 KiB"
 echo "config: ok"

@@ -1,15 +1,23 @@
 /*
  * conf_test: typed settings. A bad setting is refused with "file:line: path ..." so an
  * operator can find it; a missing one takes its default; a setting in the process's
- * own section (or at top level) that nothing read is an error, while other processes'
- * sections are left alone.
+ * own section (or at top level) that nothing read is an error, and so is a group that
+ * is no process's, while other processes' sections are left alone. A file that does not
+ * mean what it says (a comment never closed, an integer libconfig would wrap, a name
+ * set twice, @include, a directory, megabytes) is refused at load, with file and line.
  */
 #include "common/conf.h"
+#include "common/conf_scan.h"
 #include "common/log.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define NS_MS	1000000ull
 #define NS_S	1000000000ull
@@ -370,4 +378,221 @@ Test(conf, read_common_refuses_unknown_log_level, .exit_code = 1)
 
 	conf_read_common(c, &cc);
 	cr_assert_fail("conf_read_common accepted log_level \"loud\"");
+}
+
+/* The load must fail with an error holding both words. */
+static void
+expect_load_err(const char *text, const char *a, const char *b)
+{
+	struct conf *c = conf_load_string(text, "ut.conf");
+
+	cr_assert_null(c, "accepted: %s", text);
+	cr_assert_not_null(strstr(conf_load_error(), a), "error '%s' lacks '%s'",
+	    conf_load_error(), a);
+	if (b)
+		cr_assert_not_null(strstr(conf_load_error(), b), "error '%s' lacks '%s'",
+		    conf_load_error(), b);
+}
+
+/* A temporary file holding len bytes of text; its path in path (PATH_MAX). */
+static void
+write_temp(char *path, const char *text, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/vpcfwd-conf-ut.XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+Test(conf, misspelt_group_is_refused_by_every_process)
+{
+	static const char *const procs[] = {
+		"controller", "rule_store", "syncd", "learner", "forwarder",
+	};
+	struct conf *c;
+
+	for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
+		c = load("node = \"gw1\";\ncontroler = {\n  version_step = 2;\n};\n");
+		conf_read_common(c, &(struct conf_common){ 0 });
+		cr_assert_eq(conf_check_unused(c, procs[i]), -1, "%s ran on its defaults",
+		    procs[i]);
+		expect_err(c, "ut.conf:2:", "unknown group 'controler'");
+		conf_free(c);
+	}
+}
+
+Test(conf, every_group_of_a_node_file_is_known)
+{
+	struct conf *c = load(
+	    "node = \"gw1\";\n"
+	    "controller = { };\nrule_store = { };\nsyncd = { };\n"
+	    "learner = { };\nforwarder = { };\nsupervise = { run_dir = \"/x\"; };\n");
+
+	conf_read_common(c, &(struct conf_common){ 0 });
+	cr_assert_eq(conf_check_unused(c, "syncd"), 0, "%s", conf_error(c));
+	conf_free(c);
+	c = load("node = \"gw1\";\nlearner = 5;\n");
+	conf_read_common(c, &(struct conf_common){ 0 });
+	cr_assert_eq(conf_check_unused(c, "syncd"), -1);
+	expect_err(c, "ut.conf:2:", "learner must be a group");
+	conf_free(c);
+}
+
+Test(conf, unclosed_comment_or_string_is_refused_with_its_line)
+{
+	expect_load_err("node = \"gw1\";\n/* the rest\nsyncd = { port = 1; };\n",
+	    "ut.conf:2:", "comment (/*) is not closed");
+	expect_load_err("node = \"gw1\";\nsyncd = { name = \"a\\\";\n};\n", "ut.conf:2:",
+	    "string is not closed");
+}
+
+Test(conf, comments_and_strings_hide_what_is_in_them)
+{
+	struct conf *c = load(
+	    "# 99999999999999999999 /* @include \"x\"\n"
+	    "// a = 1; a = 1; \"\n"
+	    "/* 99999999999999999999\n   @include */ node = \"gw1\";\n"
+	    "syncd = { name = \"/* 99999999999999999999 \\\" @include\";\n"
+	    "  f = 1e300; g = -1.5e-99999999999; h = .5; };\n");
+
+	cr_assert_str_eq(conf_str(c, "syncd.name", NULL),
+	    "/* 99999999999999999999 \" @include");
+	cr_assert_str_eq(conf_str(c, "node", NULL), "gw1");
+	conf_free(c);
+}
+
+Test(conf, integer_past_32_bits_keeps_its_value)
+{
+	struct conf *c = load(
+	    "controller = {\n"
+	    "  db_map_size = 4328521728;\n"		/* 2^32 + 33554432 */
+	    "  top = 0x80000000;\n"
+	    "  low = -2147483649;\n"
+	    "  min = -2147483648;\n"
+	    "  wide = 0xFFFFFFFFF;\n"
+	    "  long = 4328521728L;\n"
+	    "  list = [ 4294967296, 1 ];\n"
+	    "};\n");
+	int64_t v = 0;
+
+	cr_assert_eq(conf_get_int(c, "controller.db_map_size", 0, 0, INT64_MAX, &v), 0);
+	cr_assert_eq(v, 4328521728ll);
+	cr_assert_eq(conf_get_int(c, "controller.top", 0, 0, INT64_MAX, &v), 0);
+	cr_assert_eq(v, 2147483648ll);
+	cr_assert_eq(conf_get_int(c, "controller.low", 0, INT64_MIN, 0, &v), 0);
+	cr_assert_eq(v, -2147483649ll);
+	cr_assert_eq(conf_get_int(c, "controller.min", 0, INT64_MIN, 0, &v), 0);
+	cr_assert_eq(v, INT32_MIN);
+	cr_assert_eq(conf_get_int(c, "controller.wide", 0, 0, INT64_MAX, &v), 0);
+	cr_assert_eq(v, 0xFFFFFFFFFll);
+	cr_assert_eq(conf_get_int(c, "controller.long", 0, 0, INT64_MAX, &v), 0);
+	cr_assert_eq(v, 4328521728ll);
+	/* The range check sees, and names, the value written. */
+	cr_assert_eq(conf_get_int(c, "controller.db_map_size", 0, 1, 1ll << 32, &v), -1);
+	expect_err(c, "ut.conf:2:", "controller.db_map_size must be 1..4294967296, "
+	    "not 4328521728");
+	conf_free(c);
+}
+
+Test(conf, integer_past_64_bits_is_refused_with_its_setting)
+{
+	expect_load_err("node = \"gw1\";\ncontroller = {\n  db_map_size = 99999999999999999999;\n"
+	    "};\n", "ut.conf:3:", "controller.db_map_size: 99999999999999999999 does not fit");
+	expect_load_err("a = 9223372036854775808L;\n", "ut.conf:1:", "a: 9223372036854775808");
+	expect_load_err("a = { b = ( { c = 0x10000000000000000; } ); };\n", "ut.conf:1:",
+	    "a.b.c: 0x10000000000000000");
+	expect_load_err("a = 0x8000000000000000L;\n", "ut.conf:1:", "does not fit in 64 bits");
+	expect_load_err("a = [1, -9223372036854775809];\n", "ut.conf:1:", "a: -92233");
+	conf_free(load("a = -9223372036854775808L; b = 9223372036854775807;\n"
+	    "c = 0x7FFFFFFFFFFFFFFF;\n"));
+}
+
+Test(conf, duplicate_setting_is_refused_by_name)
+{
+	expect_load_err("node = \"gw1\";\nsyncd = {\n  port = 1;\n  tls = { a = 1; };\n"
+	    "  tls = { b = 2; };\n};\n", "ut.conf:5:", "syncd.tls is set twice");
+	expect_load_err("a = ( { b = 1; }, { c = 1; c = 2; } );\n", "ut.conf:1:",
+	    "a.c is set twice");
+	/* libconfig adds a setting at its name, before any '=' (found by fuzz/conf_scan). */
+	expect_load_err("a = { };\na\n", "ut.conf:2:", "a is set twice");
+	/* The same name in two groups is two settings; true and false are values. */
+	conf_free(load("a = { x = 1; };\nb = { x = 1; };\nl = ( { x = 1; }, { x = 2; } );\n"
+	    "t = [ true, TRUE, false ];\n"));
+}
+
+Test(conf, include_is_refused_with_its_line)
+{
+	char path[PATH_MAX], text[PATH_MAX + 64];
+
+	write_temp(path, "syncd = { port = 1; };\n", 23);
+	snprintf(text, sizeof(text), "node = \"gw1\";\n@include \"%s\"\n", path);
+	expect_load_err(text, "ut.conf:2:", "@include is not supported");
+	unlink(path);
+}
+
+Test(conf, directory_and_fifo_are_refused_with_their_own_error, .timeout = 60)
+{
+	char path[] = "/tmp/vpcfwd-conf-ut.XXXXXX", fifo[PATH_MAX];
+
+	cr_assert_null(conf_load("/tmp"));
+	cr_assert_not_null(strstr(conf_load_error(), "/tmp: cannot read: a directory"), "%s",
+	    conf_load_error());
+	/* Opening a FIFO without a writer must not wait for one. */
+	cr_assert_not_null(mkdtemp(path));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", path);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_null(conf_load(fifo));
+	cr_assert_not_null(strstr(conf_load_error(), "cannot read: not a regular file"), "%s",
+	    conf_load_error());
+	unlink(fifo);
+	rmdir(path);
+}
+
+Test(conf, file_and_string_past_the_size_cap_are_refused)
+{
+	size_t len = CONF_SIZE_MAX + 1;
+	char *text = malloc(len + 1), path[PATH_MAX];
+
+	/* A valid configuration: one long string. */
+	memset(text, 'x', len);
+	memcpy(text, "a = \"", 5);
+	memcpy(text + len - 3, "\";\n", 3);
+	text[len] = '\0';
+	expect_load_err(text, "ut.conf: larger than 256 KiB", NULL);
+	write_temp(path, text, len);
+	cr_assert_null(conf_load(path));
+	cr_assert_not_null(strstr(conf_load_error(), "larger than 256 KiB"), "%s",
+	    conf_load_error());
+	unlink(path);
+	/* One byte less is a configuration. */
+	memcpy(text + len - 4, "\";\n", 4);
+	conf_free(load(text));
+	free(text);
+}
+
+Test(conf, group_of_too_many_settings_is_refused)
+{
+	size_t cap = 16 * (CONF_SCAN_GROUP_MAX + 2), n = 0;
+	char *text = malloc(cap);
+
+	n += (size_t)snprintf(text + n, cap - n, "syncd = {\n");
+	for (int i = 0; i <= CONF_SCAN_GROUP_MAX; i++)
+		n += (size_t)snprintf(text + n, cap - n, "s%d = 1;\n", i);
+	snprintf(text + n, cap - n, "};\n");
+	expect_load_err(text, "ut.conf:1026:", "group syncd holds more than 1024 settings");
+	free(text);
+}
+
+Test(conf, nul_byte_is_refused_with_its_line)
+{
+	static const char text[] = "node = \"gw1\";\n\nsyncd = { };\0rule_store = 5;\n";
+	char path[PATH_MAX];
+
+	write_temp(path, text, sizeof(text) - 1);
+	cr_assert_null(conf_load(path));
+	cr_assert_not_null(strstr(conf_load_error(), ":3: a NUL byte"), "%s", conf_load_error());
+	unlink(path);
 }
