@@ -2,7 +2,8 @@
  * controller_test: the controller's model and database: the rules a request must
  * satisfy (refused with a clear message and nothing changed), version arithmetic with
  * version_step 1 and 2, the log's records and its trimming (tombstones leave with
- * their records; the rules a snapshot is made of stay whole).
+ * their records; the rules a snapshot is made of stay whole); delete churn leaves the
+ * log, the tombstones and the data file bounded.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -395,4 +396,65 @@ Test(controller, a_reset_draws_a_new_generation_and_resends_every_rule)
 	cr_assert_eq(db_get_rule(txn, &db, 100, ip4("10.0.0.2"), &(struct db_rule){ 0 }),
 	    -ENOENT, "no tombstone survives a reset");
 	mdb_txn_abort(txn);
+}
+
+/* Pages of the environment in use or free: the data file's size in pages. */
+static size_t
+env_pages(void)
+{
+	MDB_envinfo ei;
+
+	cr_assert_eq(mdb_env_info(db.env, &ei), 0);
+	return ei.me_last_pgno + 1;
+}
+
+/*
+ * Delete churn: rounds of importing CHURN_VMS VMs in batches, then deleting each in a
+ * transaction of its own (as vm.delete does). The log stays at its retention, the
+ * tombstones leave with their records, and the pages the deletes freed are used again:
+ * the data file after round 3 is the size it had after round 1.
+ */
+#define CHURN_VMS	600
+#define CHURN_KEEP	300
+Test(controller, delete_churn_keeps_the_log_the_tombstones_and_the_file_bounded)
+{
+	size_t pages[3];
+	MDB_txn *txn;
+
+	open_db(CHURN_KEEP);
+	setup_world(1);
+	for (int round = 0; round < 3; round++) {
+		for (int b = 0; b < CHURN_VMS; b += 100) {
+			struct model_txn t;
+
+			cr_assert_eq(model_begin(&db, 1, &t), 0);
+			for (int i = b; i < b + 100; i++) {
+				char name[16];
+				struct model_vm_args a = { .name = name, .vpc = "blue",
+				    .host = "h1", .ip = ip4("10.0.0.0") + i + 1 };
+
+				snprintf(name, sizeof(name), "v%d", i);
+				cr_assert_eq(model_vm_create(&t, &a, &(struct db_vm){ 0 }), 0, "%s",
+				    t.err);
+			}
+			cr_assert_eq(model_finish(&t), 0, "%s", t.err);
+			model_release(&t);
+		}
+		for (int i = 0; i < CHURN_VMS; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "v%d", i);
+			cr_assert_eq(TXN(1, model_vm_delete(t, name)), 0, "%s", err);
+		}
+		cr_assert_eq(db_read(&db, &txn), 0);
+		cr_assert_eq(db_count(txn, &db, DBI_LOG), CHURN_KEEP, "the log keeps its retention");
+		cr_assert_leq(db_count(txn, &db, DBI_RULES), CHURN_KEEP,
+		    "no VM is left: the rules are tombstones, whose records the log holds");
+		cr_assert_eq(db_count(txn, &db, DBI_VMS), 0);
+		mdb_txn_abort(txn);
+		pages[round] = env_pages();
+	}
+	cr_assert_leq(pages[2], pages[0] + pages[0] / 20,
+	    "round 3 took %zu pages, round 1 %zu: freed pages are not used again", pages[2],
+	    pages[0]);
 }
