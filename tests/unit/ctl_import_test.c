@@ -386,7 +386,7 @@ client_call(struct ctl *c, json_t *req)
 	(void)c;
 	cr_assert_str_eq(json_string_value(json_object_get(req, "op")), "gateway.list");
 	json_decref(req);
-	return json_pack("{s:b, s:O}", "ok", 1, "gateways", gateways ? gateways :
+	return json_pack("{s:b, s:o}", "ok", 1, "gateways", gateways ? json_incref(gateways) :
 	    json_array());
 }
 
