@@ -26,7 +26,7 @@
 
 struct seg;
 
-#define TABLE_LAYOUT		4
+#define TABLE_LAYOUT		5
 
 /* table_params.mode */
 #define TABLE_GATEWAY		1	/* version order, tombstones, change walks */

@@ -68,6 +68,7 @@ struct tbl_snap {
 	uint32_t attached, active;
 	uint32_t limbo, free_now;
 	uint32_t vni_slots, vni_slots_retired;
+	uint32_t homeless;	/* VPCs whose changes found no VNI slot (incomplete) */
 	uint64_t applied_seq;
 	uint64_t ctr[TBL_NCTRS];
 	struct table_vni_info *vnis;
@@ -496,6 +497,7 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 	table_readers(t, &s->attached, &s->active);
 	table_limbo(t, &s->limbo, &s->free_now);
 	table_vni_slots(t, &s->vni_slots, &s->vni_slots_retired);
+	s->homeless = table_homeless(t);
 	s->applied_seq = table_applied_seq(t);
 	for (size_t i = 0; i < TBL_NCTRS; i++)
 		s->ctr[i] = __atomic_load_n((const uint64_t *)((const char *)c +
@@ -635,6 +637,8 @@ print_text(const struct tbl_snap *s)
 	printf("entries      %u in limbo, %u free\n", s->limbo, s->free_now);
 	printf("vni slots    %u of %u held, %u of dropped VNIs waiting for readers\n",
 	    s->vni_slots, p->max_vnis, s->vni_slots_retired);
+	if (s->homeless)
+		printf("homeless     %u VPC(s) found no VNI slot: incomplete here\n", s->homeless);
 	printf("applied_seq  %llu\n", (unsigned long long)s->applied_seq);
 
 	for (size_t i = 0; i < TBL_NCTRS; i++) {
@@ -731,6 +735,7 @@ print_json(const struct tbl_snap *s)
 	json_put(doc, "vni_slots", json_pack("{s:I, s:I, s:I}", "held",
 	    (json_int_t)s->vni_slots, "retired", (json_int_t)s->vni_slots_retired, "max",
 	    (json_int_t)p->max_vnis));
+	json_put(doc, "homeless", json_integer(s->homeless));
 	json_put(doc, "applied_seq", json_u64(s->applied_seq));
 
 	ctrs = json_checked(json_object());

@@ -702,18 +702,22 @@ stream_admit(struct stream *s, const struct stream_need *n, char *err, size_t er
 	}
 	if (least && n->rules_after > n->rules_now &&
 	    n->rules_after - n->rules_now > least_room) {
-		snprintf(err, errlen, "%s would need %llu more rules; gateway %s has room for "
+		uint64_t more = n->rules_after - n->rules_now;
+
+		snprintf(err, errlen, "%s would need %llu more rule%s; gateway %s has room for "
 		    "%llu (table_capacity %u, %u tombstones)", n->what,
-		    (unsigned long long)(n->rules_after - n->rules_now), least->node,
+		    (unsigned long long)more, more == 1 ? "" : "s", least->node,
 		    (unsigned long long)least_room, least->status.capacity,
 		    least->status.tombs);
 		STATS_INC(s->c, admission_refused);
 		return -ENOSPC;
 	}
 	if (fewest && n->vpcs_after > n->vpcs_now && n->vpcs_after > fewest->status.max_vnis) {
-		snprintf(err, errlen, "%s would need %llu more VNI slots; gateway %s holds at "
-		    "most %u VPCs (table_max_vnis)", n->what,
-		    (unsigned long long)(n->vpcs_after - n->vpcs_now), fewest->node,
+		uint64_t more = n->vpcs_after - n->vpcs_now;
+
+		snprintf(err, errlen, "%s would need %llu more VNI slot%s; gateway %s holds at "
+		    "most %u VPCs (table_max_vnis)", n->what, (unsigned long long)more,
+		    more == 1 ? "" : "s", fewest->node,
 		    fewest->status.max_vnis);
 		STATS_INC(s->c, admission_refused);
 		return -ENOSPC;

@@ -383,8 +383,11 @@ apply_rule(struct apply *a, const struct wire_rule *r)
 	    .version = r->version };
 	int rc;
 
-	bool fresh = inc_may_get_slot(a, r->vni);
+	bool fresh;
 
+	if (a->part_vni && r->vni != a->part_vni)
+		return -EPROTO;		/* a one-VPC snapshot holds that VPC's rules alone */
+	fresh = inc_may_get_slot(a, r->vni);
 	STATS_INC(a->c, records);
 	if (r->op == WIRE_RULE_SET) {
 		memcpy(tr.mac, r->mac, 6);

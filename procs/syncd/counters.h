@@ -32,6 +32,7 @@
 	X(learn_denied,    COUNTER, "learn requests from a source outside allow (no LEARN sent)") \
 	X(learn_external,  COUNTER, "learn requests for an external host's rule (never learned)") \
 	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
+	X(learn_incomplete, COUNTER, "learn requests skipped: VPC not held whole here") \
 	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \
 	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \
 	X(tx_nobuf,        COUNTER, "answers or LEARNs dropped: no send buffer, no room to wait") \

@@ -464,6 +464,14 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 		STATS_INC(s->c, learn_external);
 		return;
 	}
+	/*
+	 * A VPC this gateway does not hold whole may hold this very rule stale (a change
+	 * of it refused), and `upto` would promise the learner that it is not.
+	 */
+	if (vi.flags & TABLE_VNI_INCOMPLETE) {
+		STATS_INC(s->c, learn_incomplete);
+		return;
+	}
 	if ((buf = udp_buf(s->udp)) == NULL) {
 		STATS_INC(s->c, tx_nobuf);
 		return;

@@ -628,6 +628,12 @@ Test(rule_store, an_incomplete_vpc_is_fetched_whole_once_room_frees_up)
 	cr_assert_eq(apply_msg(a, &(struct wire_msg){ .type = WIRE_VPC,
 	    .u.vpc = { .seq = seq - 1, .vni = 300, .gen = G3, .version = 1,
 	    .op = WIRE_VPC_SNAPSHOT } }), -EPROTO, "another VPC in its snapshot");
+	{
+		struct wire_msg m = rule(seq - 1, 300, "10.30.0.1", 1, 1);
+
+		cr_assert_eq(apply_msg(a, &m), -EPROTO, "another VPC's rule in its snapshot");
+		cr_assert_not(table_lookup(t, 300, ip4("10.30.0.1"), &(struct table_rule){ 0 }));
+	}
 	apply_reset(a);
 	cr_assert_eq(apply_want(a, 0, &want), 0, "the next ask waits for its backoff");
 	cr_assert_eq(apply_want(a, 2000000000ull, &want), 1, "and is made then");

@@ -1606,6 +1606,25 @@ Test(syncd, learn_skips_missing_rules_and_rules_ahead_of_their_vpc)
 	finish();
 }
 
+Test(syncd, learn_skips_a_vpc_the_gateway_does_not_hold_whole)
+{
+	struct client *lrn = start_with_learner();
+
+	model_init(&m1, 530, GEN, "10.18.0.1");
+	model_put(&m1, 1, 1);
+	model_advance(&m1, 1);
+	/* A change of this very rule may be what the table refused: it could be stale. */
+	cr_assert_eq(table_vni_set_incomplete(W, 530, true), 0);
+	learn(530, m1.base + 1);
+	run_for(50);
+	cr_assert_eq(lrn->n, 0, "no LEARN from a VPC held incomplete");
+	cr_assert_eq(C.learn_incomplete, 1);
+	cr_assert_eq(table_vni_set_incomplete(W, 530, false), 0);
+	learn(530, m1.base + 1);
+	assert_learn(lrn, &m1, 1);
+	finish();
+}
+
 Test(syncd, learn_goes_only_to_sources_inside_allow)
 {
 	struct client *lrn = start_with_learner();

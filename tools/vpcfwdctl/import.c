@@ -330,7 +330,6 @@ recv_batch(struct imp *imp, const struct batch *b)
 	json_decref(resp);
 }
 
-/* VMs in a regular file, for the progress line: lines that are not blank. */
 /*
  * The controller refuses a batch that a connected gateway has no room for, so an import
  * too large for the smallest one would stop part way. Ask first and import nothing
@@ -356,7 +355,7 @@ room_check(struct imp *imp)
 			room = json_integer_value(r);
 		}
 	}
-	if (least && room >= 0 && imp->total > (uint64_t)room) {
+	if (least && imp->total > (uint64_t)room) {
 		char node[64];
 
 		ctl_fail(CTL_EXIT_ERROR, "import would need %llu more rules; gateway %s has "
@@ -366,6 +365,7 @@ room_check(struct imp *imp)
 	json_decref(resp);
 }
 
+/* VMs in a regular file, for the room check and the progress line: non-blank lines. */
 static uint64_t
 count_vms(const char *path)
 {

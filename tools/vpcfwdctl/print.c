@@ -235,21 +235,22 @@ print_show(const struct ctl *c, enum ctl_obj obj, json_t *o)
 		json_print(stdout, json_incref(o));
 		return;
 	}
+	const char *key;
+	char kbuf[64];
+	json_t *v;
+
+	/* The list's columns, then what a show has beyond them (a VPC's incomplete_at). */
 	for (size_t i = 0; d->f[i].key; i++)
 		if ((int)strlen(d->f[i].key) > w)
 			w = (int)strlen(d->f[i].key);
+	json_object_foreach(o, key, v)
+		if ((int)strlen(key) > w && (int)strlen(key) < (int)sizeof(kbuf))
+			w = (int)strlen(key);
 	for (size_t i = 0; d->f[i].key; i++)
 		printf("%-*s  %s\n", w, d->f[i].key,
 		    cell(buf, sizeof(buf), json_object_get(o, d->f[i].key)));
-	/* What a show has beyond a list's columns (a VPC's incomplete_at), as it came. */
-	{
-		const char *key;
-		json_t *v;
-
-		json_object_foreach(o, key, v) {
-			if (!known_field(d, key))
-				printf("%-*s  %s\n", w, ctl_oneline(buf, sizeof(buf), key),
-				    cell(buf + CELL_MAX / 2, CELL_MAX / 2, v));
-		}
-	}
+	json_object_foreach(o, key, v)
+		if (!known_field(d, key))
+			printf("%-*s  %s\n", w, ctl_oneline(kbuf, sizeof(kbuf), key),
+			    cell(buf, sizeof(buf), v));
 }
