@@ -10,6 +10,8 @@
 #  4. a rule-store killed with -9 in the middle of loading a snapshot converges;
 #  5. after thousands of random changes both tables equal the controller's rules;
 #  6. the controller moved to the rule-stores' other address: both follow it.
+#  7. a VPC emptied with `vpcfwdctl delete` in batches (one refused deletes nothing) and
+#     deleted.
 #
 #	BUILD=build bash tests/controller.sh
 set -euo pipefail
@@ -327,4 +329,51 @@ for g in 1 2; do
 done
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
 echo "the controller moved to the rule-stores' other address: both followed it"
+# 7. A VPC emptied in bulk: `vpcfwdctl delete FILE` sends the import file's names in
+# batches, each one transaction and one version of the VPC; a batch naming a VM that is
+# not there deletes nothing; then the VPC can be deleted.
+"${CTL[@]}" vpc create bulkdel --vni 4343 --cidr 172.17.0.0/16 >/dev/null
+{
+	echo "name,vpc,ip,host"
+	for ((i = 0; i < 3000; i++)); do
+		echo "bd$i,bulkdel,172.17.$((i / 250)).$((i % 250 + 1)),hmoved"
+	done
+} >"$T_OUT/bulkdel.csv"
+"${CTL[@]}" import "$T_OUT/bulkdel.csv" >/dev/null
+bulkdel_vms()
+{
+	"${CTL[@]}" --json vpc show bulkdel |
+	    python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["vms"], d["version"])'
+}
+read -r vms version <<<"$(bulkdel_vms)"
+[[ $vms -eq 3000 ]] || t_fail "bulkdel holds $vms VMs after the import, not 3000"
+{ echo bd0; echo bd1; echo nosuchvm; echo bd2; } >"$T_OUT/bulkdel.names"
+rc=0
+"${CTL[@]}" delete "$T_OUT/bulkdel.names" 2>"$T_OUT/bad.err" || rc=$?
+[[ $rc -eq 1 ]] || t_fail "a delete naming an unknown VM exited $rc, not 1"
+grep -q "bulkdel.names:3: unknown VM nosuchvm (delete stopped; nothing deleted)" \
+    "$T_OUT/bad.err" || t_fail "the refused delete said '$(cat "$T_OUT/bad.err")'"
+rc=0
+"${CTL[@]}" vm delete bd0 nosuchvm 2>"$T_OUT/bad.err" || rc=$?
+[[ $rc -eq 1 ]] || t_fail "vm delete of an unknown VM among others exited $rc, not 1"
+grep -q "unknown VM nosuchvm" "$T_OUT/bad.err" ||
+	t_fail "vm delete of an unknown VM said '$(cat "$T_OUT/bad.err")'"
+[[ "$(bulkdel_vms)" == "3000 $version" ]] ||
+	t_fail "a refused batch changed bulkdel: $(bulkdel_vms), was 3000 $version"
+"${CTL[@]}" vm delete bd0 bd1 bd2
+"${CTL[@]}" delete --batch 1000 "$T_OUT/bulkdel.csv" 2>"$T_OUT/bad.err" &&
+	t_fail "deleting bd0..bd2 twice succeeded"
+grep -q "bulkdel.csv:2: unknown VM bd0" "$T_OUT/bad.err" ||
+	t_fail "the second delete of bd0 said '$(cat "$T_OUT/bad.err")'"
+sed -i '2,4d' "$T_OUT/bulkdel.csv"
+"${CTL[@]}" delete --batch 1000 "$T_OUT/bulkdel.csv" >/dev/null
+# One version for bd0..bd2, then one a batch: 2997 VMs in 3 batches.
+[[ "$(bulkdel_vms)" == "0 $((version + 4))" ]] ||
+	t_fail "after the bulk delete bulkdel is '$(bulkdel_vms)', not '0 $((version + 4))'"
+"${CTL[@]}" vpc delete bulkdel
+for g in 1 2; do
+	t_until 10 "gateway $g applying the bulk delete" synced "$g"
+done
+python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
+echo "3000 VMs deleted in batches, a batch with an unknown VM deleted nothing, VPC deleted"
 echo "controller: ok"

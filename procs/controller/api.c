@@ -397,14 +397,46 @@ do_vm_import(struct req *r, struct model_txn *t)
 	return 0;
 }
 
+/*
+ * vm.delete: one VM by "name", or a batch by "names" in one transaction: all of them or,
+ * when one is refused, none (the error names its index, as vm.import's do). Each VPC
+ * touched takes one version for the whole batch (model.h).
+ */
 static int
 do_vm_delete(struct req *r, struct model_txn *t)
 {
+	json_t *arr = arg_get(r, "names"), *e;
 	const char *name;
+	size_t i;
+	int rc;
 
-	if (arg_name(r, "name", true, &name) < 0 || args_done(r) < 0)
+	if (arg_name(r, "name", arr == NULL, &name) < 0 || args_done(r) < 0)
 		return r->code;
-	return model_vm_delete(t, name);
+	if (arr == NULL) {
+		if ((rc = model_vm_delete(t, name)) == 0)
+			STATS_INC(r->a->c, vms_deleted);
+		return rc;
+	}
+	if (name)
+		return req_fail(r, -EINVAL, "give name or names, not both");
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > IMPORT_MAX)
+		return req_fail(r, -EINVAL, "names must be an array of 1..%d VM names",
+		    IMPORT_MAX);
+	json_array_foreach(arr, i, e) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "names[%zu]", i);
+		if (!json_is_string(e))
+			return req_fail(r, -EINVAL, "%s must be a string", key);
+		if (addr_name_check(key, json_string_value(e), r->err) < 0)
+			return r->code = -EINVAL;
+		if ((rc = model_vm_delete(t, json_string_value(e))) < 0)
+			return req_fail(r, rc, "%s: %s", key, t->err);
+	}
+	json_object_set_new(r->out, "deleted", json_integer((json_int_t)i));
+	STATS_ADD(r->a->c, vms_deleted, i);
+	return 0;
 }
 
 static int

@@ -14,6 +14,7 @@
 	X(commits,          COUNTER, "durable transactions committed")	\
 	X(commit_us,        COUNTER, "time spent committing, microseconds") \
 	X(vms_imported,     COUNTER, "VMs created by vm.import")		\
+	X(vms_deleted,      COUNTER, "VMs deleted by vm.delete (one, or a batch of names)") \
 	X(log_seq,          GAUGE,   "newest record in the rule log")	\
 	X(log_first,        GAUGE,   "oldest record still in the rule log") \
 	X(subs_rules,       GAUGE,   "rule-stores subscribed to the log stream") \

@@ -293,6 +293,69 @@ Test(ctl_import, vm_check_names_the_argument)
 	json_decref(vm);
 }
 
+/* Read for names only: the text must give these names from these lines. */
+static void
+expect_names(const char *text, const char *const *names, const uint64_t *lines, size_t n)
+{
+	struct reader r;
+
+	r.f = fmemopen((void *)text, strlen(text), "r");
+	cr_assert_not_null(r.f);
+	impfile_init_names(&r.im, r.f);
+	for (size_t i = 0; i < n; i++) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "{\"name\":\"%s\"}", names[i]);
+		expect_vm(&r, lines[i], want);
+	}
+	expect_end(&r);
+	close_text(&r);
+}
+
+Test(ctl_import, names_come_from_a_list_a_csv_name_column_or_json_lines)
+{
+	static const char *const names[] = { "web1", "web2" };
+	static const uint64_t lines12[] = { 1, 2 }, lines23[] = { 2, 3 }, lines24[] = { 2, 4 };
+
+	expect_names("web1\nweb2\n", names, lines12, 2);
+	expect_names("\xef\xbb\xbf web1 \r\n\n\tweb2", names, (const uint64_t[]){ 1, 3 }, 2);
+	/* An import file: its other columns, even bad ones, are not the delete's concern. */
+	expect_names("host,name,ip\nh1,web1,no ip\n\nh2,web2,10.0.0.6\n", names, lines24, 2);
+	expect_names("name,tap\nweb1,\nweb2,t2\n", names, lines23, 2);
+	expect_names("{\"name\":\"web1\",\"vpc\":\"blue\"}\n{\"name\":\"web2\"}\n", names,
+	    lines12, 2);
+}
+
+/* The whole text, read for names, must fail at line `line` with `words`. */
+static void
+expect_bad_names(const char *text, uint64_t line, const char *words)
+{
+	struct reader r;
+	json_t *vm = NULL;
+	int rc;
+
+	r.f = fmemopen((void *)text, strlen(text), "r");
+	cr_assert_not_null(r.f);
+	impfile_init_names(&r.im, r.f);
+	while ((rc = impfile_next(&r.im, &vm)) == 1)
+		json_decref(vm);
+	cr_assert_eq(rc, -1, "'%s' accepted", text);
+	cr_assert_eq(r.im.line, line, "'%s' failed at line %llu: %s", text,
+	    (unsigned long long)r.im.line, r.im.err);
+	cr_assert_not_null(strstr(r.im.err, words), "error '%s' lacks '%s'", r.im.err, words);
+	close_text(&r);
+}
+
+Test(ctl_import, a_bad_name_is_refused_at_its_line_never_skipped)
+{
+	expect_bad_names("web1\nno way\n", 2, "name must");
+	expect_bad_names("web1\nweb,2\n", 2, "name must");
+	expect_bad_names("vpc,ip\nblue,10.0.0.5\n", 1, "lacks column name");
+	expect_bad_names("name,vpc\n,blue\n", 2, "name is missing");
+	expect_bad_names("{\"vpc\":\"blue\"}\n", 1, "name is missing");
+	expect_bad_names("{\"name\":5}\n", 1, "name must be a string");
+}
+
 /*
  * The fake controller: every request sent is kept; each is answered ok, imported in
  * full, unless refuse_at names a request (from 1) and refuse_index an element of it.
@@ -361,7 +424,8 @@ int
 client_recv(struct ctl *c, json_t **resp, const char **why)
 {
 	json_t *req = json_array_get(sent, nrecv++);
-	size_t n = json_array_size(json_object_get(req, "vms"));
+	bool del = json_object_get(req, "names") != NULL;
+	size_t n = json_array_size(json_object_get(req, del ? "names" : "vms"));
 
 	(void)c;
 	*why = NULL;
@@ -369,11 +433,15 @@ client_recv(struct ctl *c, json_t **resp, const char **why)
 	if ((int)nrecv == refuse_at) {
 		char err[128];
 
-		snprintf(err, sizeof(err), "vms[%d]: ip 10.0.0.0 is the network address of "
-		    "10.0.0.0/16", refuse_index);
+		if (del)
+			snprintf(err, sizeof(err), "names[%d]: unknown VM x", refuse_index);
+		else
+			snprintf(err, sizeof(err), "vms[%d]: ip 10.0.0.0 is the network address "
+			    "of 10.0.0.0/16", refuse_index);
 		*resp = json_pack("{s:b, s:s}", "ok", 0, "error", err);
 	} else
-		*resp = json_pack("{s:b, s:I}", "ok", 1, "imported", (json_int_t)n);
+		*resp = json_pack("{s:b, s:I}", "ok", 1, del ? "deleted" : "imported",
+		    (json_int_t)n);
 	return 0;
 }
 
@@ -421,12 +489,13 @@ write_vms(size_t n, int wide)
 	cr_assert_eq(fclose(f), 0);
 }
 
-/* vpcfwdctl import [--batch batch] FILE against the fake; its exit status. */
+/* vpcfwdctl import (or delete) [--batch batch] FILE against the fake; its exit status. */
 static int
-run_import(const char *batch)
+run_file(int (*run)(struct ctl *, const struct ctl_args *), const char *batch)
 {
 	struct ctl c = { .socket = "fake.sock", .api.fd = -1 };
-	struct ctl_args a = { .pos = { imp_path }, .npos = 1 };
+	char *pos[] = { imp_path, NULL };
+	struct ctl_args a = { .pos = pos, .npos = 1 };
 
 	a.opt[CTL_O_BATCH] = batch;
 	json_decref(sent);
@@ -440,7 +509,7 @@ run_import(const char *batch)
 	if (refuse_at)
 		lsan_disable();
 	if (setjmp(failed) == 0)
-		import_run(&c, &a);
+		run(&c, &a);
 	if (refuse_at)
 		lsan_enable();
 	return fail_status;
@@ -479,7 +548,7 @@ Test(ctl_import, a_file_larger_than_the_smallest_gateways_room_imports_nothing)
 	    "node", "gw2", "room", 6, "node", "gw3");
 	write_vms(25, 8);
 	lsan_disable();		/* ctl_fail jumps back here with the import's memory held */
-	cr_assert_eq(run_import("10"), CTL_EXIT_ERROR);
+	cr_assert_eq(run_file(import_run, "10"), CTL_EXIT_ERROR);
 	lsan_enable();
 	cr_assert_str_eq(fail_msg, "import would need 25 more rules; gateway gw2 has room for 6 "
 	    "(nothing imported)");
@@ -487,7 +556,7 @@ Test(ctl_import, a_file_larger_than_the_smallest_gateways_room_imports_nothing)
 	json_decref(gateways);
 	/* With room for all of it (a gateway that has not reported is not asked): imported. */
 	gateways = json_pack("[{s:s, s:i}, {s:s}]", "node", "gw1", "room", 25, "node", "gw3");
-	cr_assert_eq(run_import("10"), 0, "%s", fail_msg);
+	cr_assert_eq(run_file(import_run, "10"), 0, "%s", fail_msg);
 	expect_sent_in_order(25);
 	json_decref(gateways);
 	gateways = NULL;
@@ -497,7 +566,7 @@ Test(ctl_import, a_file_larger_than_the_smallest_gateways_room_imports_nothing)
 Test(ctl_import, batches_are_vm_import_requests_of_the_file_in_order)
 {
 	write_vms(25, 8);
-	cr_assert_eq(run_import("10"), 0, "%s", fail_msg);
+	cr_assert_eq(run_file(import_run, "10"), 0, "%s", fail_msg);
 	cr_assert_eq(json_array_size(sent), 3, "25 VMs in batches of 10");
 	cr_assert_eq(json_array_size(json_object_get(json_array_get(sent, 2), "vms")), 5);
 	expect_sent_in_order(25);
@@ -514,7 +583,7 @@ Test(ctl_import, a_batch_past_a_frame_is_cut_and_the_rest_sent_next_in_order)
 	size_t n = 90000, first;
 
 	write_vms(n, 63);
-	cr_assert_eq(run_import("100000"), 0, "%s", fail_msg);
+	cr_assert_eq(run_file(import_run, "100000"), 0, "%s", fail_msg);
 	cr_assert_geq(json_array_size(sent), 2, "one request of %zu VMs passes a frame", n);
 	expect_sent_in_order(n);
 	first = json_array_size(json_object_get(json_array_get(sent, 0), "vms"));
@@ -522,7 +591,7 @@ Test(ctl_import, a_batch_past_a_frame_is_cut_and_the_rest_sent_next_in_order)
 
 	refuse_at = 2;
 	refuse_index = 3;
-	cr_assert_eq(run_import("100000"), CTL_EXIT_ERROR, "the refusal was not reported");
+	cr_assert_eq(run_file(import_run, "100000"), CTL_EXIT_ERROR, "the refusal was not reported");
 	refuse_at = 0;
 	/* Element 3 of the second request is VM first + 3, on line first + 3 + 2. */
 	char want[128];
@@ -533,5 +602,51 @@ Test(ctl_import, a_batch_past_a_frame_is_cut_and_the_rest_sent_next_in_order)
 	snprintf(want, sizeof(want), "(import stopped; %zu VMs imported before this batch)",
 	    first);
 	cr_assert_not_null(strstr(fail_msg, want), "'%s' lacks '%s'", fail_msg, want);
+	unlink(imp_path);
+}
+
+/* delete: the names of the file, in order, in vm.delete requests of "names" alone. */
+static void
+expect_names_sent_in_order(size_t n)
+{
+	size_t i, next = 0;
+	json_t *req;
+
+	json_array_foreach(sent, i, req) {
+		json_t *names = json_object_get(req, "names"), *nm;
+		size_t j;
+
+		cr_assert_str_eq(json_string_value(json_object_get(req, "op")), "vm.delete");
+		cr_assert_eq(json_object_size(req), 2, "request %zu has more than op and names", i);
+		cr_assert(json_array_size(names) > 0, "request %zu is empty", i);
+		json_array_foreach(names, j, nm) {
+			cr_assert(json_is_string(nm), "request %zu element %zu is no name", i, j);
+			cr_assert_eq(strtoull(json_string_value(nm) + 2, NULL, 10), next,
+			    "request %zu element %zu is %s, not VM %zu", i, j,
+			    json_string_value(nm), next);
+			next++;
+		}
+	}
+	cr_assert_eq(next, n, "%zu names sent, not %zu", next, n);
+}
+
+Test(ctl_import, delete_sends_the_files_names_in_batches_and_names_a_refused_line)
+{
+	char want[256];
+
+	write_vms(25, 8);
+	cr_assert_eq(run_file(delete_run, "10"), 0, "%s", fail_msg);
+	cr_assert_eq(json_array_size(sent), 3, "25 names in batches of 10");
+	cr_assert_eq(json_array_size(json_object_get(json_array_get(sent, 2), "names")), 5);
+	expect_names_sent_in_order(25);
+
+	/* Element 4 of the second batch: VM 14, on line 16. */
+	refuse_at = 2;
+	refuse_index = 4;
+	cr_assert_eq(run_file(delete_run, "10"), CTL_EXIT_ERROR, "the refusal was not reported");
+	refuse_at = 0;
+	snprintf(want, sizeof(want), "%s:16: unknown VM x (delete stopped; 10 VMs deleted "
+	    "before this batch)", imp_path);
+	cr_assert_str_eq(fail_msg, want);
 	unlink(imp_path);
 }

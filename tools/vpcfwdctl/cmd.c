@@ -189,3 +189,59 @@ cmd_run(struct ctl *c, const struct ctl_args *a)
 	json_decref(resp);
 	return 0;
 }
+
+/*
+ * vm delete NAME...: one name is the request it always was; several go CTL_BATCH_DEFAULT
+ * names a vm.delete, each batch whole or not at all, the next sent once the one before
+ * succeeded; a refusal says how many the batches before deleted.
+ */
+int
+delete_names_run(struct ctl *c, const struct ctl_args *a)
+{
+	uint64_t deleted = 0;
+
+	if (a->npos == 1)
+		return cmd_run(c, a);
+	for (int i = 0; i < a->npos; i++)
+		cmd_check("name", CTL_V_NAME, a->pos[i]);
+	for (int i = 0; i < a->npos; i += CTL_BATCH_DEFAULT) {
+		json_t *names = json_array(), *resp;
+		char buf[1024], done[96], *text;
+		const char *why;
+		int r, n = 0;
+
+		for (int j = i; j < a->npos && j < i + CTL_BATCH_DEFAULT; j++, n++)
+			if (json_array_append_new(names, json_string(a->pos[j])) < 0)
+				ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+		if (deleted)
+			snprintf(done, sizeof(done), "%llu VMs deleted before this batch",
+			    (unsigned long long)deleted);
+		else
+			snprintf(done, sizeof(done), "nothing deleted");
+		text = json_dumps(resp = json_pack("{s:s, s:o}", "op", "vm.delete", "names",
+		    names), JSON_COMPACT);
+		json_decref(resp);
+		if (text == NULL)
+			ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+		if (c->api.fd < 0)
+			client_connect(c);
+		r = client_send(c, text, strlen(text));
+		free(text);
+		if (r == 0)
+			r = client_recv(c, &resp, &why);
+		if (r == -EBADMSG || r == -EMSGSIZE)
+			ctl_fail(CTL_EXIT_ERROR, "bad response from the controller: %s (delete "
+			    "stopped; %s)", r == -EBADMSG ? why : "too large", done);
+		if (r < 0)
+			ctl_fail(CTL_EXIT_UNREACHABLE, "%s (delete stopped after %llu VMs; "
+			    "whether %s..%s were deleted is unknown)", client_lost(c, r, buf,
+			    sizeof(buf)), (unsigned long long)deleted, a->pos[i],
+			    a->pos[i + n - 1]);
+		if (!json_is_true(json_object_get(resp, "ok")))
+			ctl_fail(CTL_EXIT_ERROR, "%s (delete stopped; %s)",
+			    client_error(resp, buf, sizeof(buf)), done);
+		deleted += (uint64_t)n;
+		json_decref(resp);
+	}
+	return 0;
+}

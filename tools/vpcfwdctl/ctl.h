@@ -8,7 +8,8 @@
  *   cmd.c      the vpc, host, vm and rule commands: a request built from the table
  *   client.c   the socket: connect, frames out and in (common/wire.h), JSON responses
  *   print.c    the API's objects as aligned tables, one-line summaries or JSON
- *   import.c   vm.import in batches, progress, errors mapped back to file lines
+ *   import.c   vm.import (import) and vm.delete (delete, vm delete NAME...) in
+ *              batches, progress, errors mapped back to file lines
  *   impfile.c  the import file's reader (impfile.h): JSON lines or CSV
  *
  * Exit status: 0 done, 1 the controller refused (or the import file is bad), 2 bad
@@ -99,13 +100,14 @@ struct ctl;
 struct ctl_args;
 
 struct ctl_cmd {
-	const char *group;	/* "vm"; "import" has no second word */
+	const char *group;	/* "vm"; "import" and "delete" have no second word */
 	const char *name;	/* "create", or NULL */
 	const char *synopsis;	/* what follows the command's words */
 	const char *op;		/* the API operation */
 	unsigned opts;		/* CTL_OB() of the options it takes */
 	unsigned required;	/* CTL_OB() of those it needs */
 	int pos_min, pos_max;	/* operands */
+	bool pos_more;		/* the last operand may repeat: any number past pos_max */
 	const char *pos_key[CTL_POS_MAX];	/* operands' names in the request */
 	const char *pos_label[CTL_POS_MAX];	/* and in the synopsis */
 	enum ctl_val pos_val[CTL_POS_MAX];
@@ -116,7 +118,7 @@ struct ctl_cmd {
 };
 
 struct ctl_args {
-	char *pos[CTL_POS_MAX];
+	char **pos;			/* the operands (more than CTL_POS_MAX with pos_more) */
 	int npos;
 	const char *opt[CTL_O_NUM];	/* the last value given; NULL when absent */
 	const char **cidr;		/* every --cidr, in order */
@@ -195,5 +197,8 @@ void print_show(const struct ctl *c, enum ctl_obj obj, json_t *o);
 
 /* import.c */
 int import_run(struct ctl *c, const struct ctl_args *a);
+int delete_run(struct ctl *c, const struct ctl_args *a);
+/* vm delete NAME...: one name as cmd_run, several in batches of vm.delete's "names". */
+int delete_names_run(struct ctl *c, const struct ctl_args *a);
 
 #endif

@@ -176,7 +176,7 @@ csv_header(struct impfile *im, char *s)
 		im->col[i] = a;
 	}
 	for (int a = 0; a < IMPFILE_COLS_MAX; a++)
-		if (args[a].required && !seen[a])
+		if (args[a].required && !seen[a] && (a == 0 || !im->names_only))
 			return fail(im->err, "the CSV header lacks column %s (want " COLUMNS ")",
 			    args[a].key);
 	im->ncols = n;
@@ -231,11 +231,53 @@ json_line(struct impfile *im, const char *s)
 	return vm;
 }
 
+/* A line of a names file: the name, its surrounding blanks gone. */
+static json_t *
+names_line(struct impfile *im, char *s)
+{
+	size_t n = strlen(s);
+	json_t *vm;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if ((vm = json_pack("{s:s}", "name", s)) == NULL)
+		fail(im->err, "name must be valid UTF-8");
+	return vm;
+}
+
 void
 impfile_init(struct impfile *im, FILE *f)
 {
 	memset(im, 0, sizeof(*im));
 	im->f = f;
+}
+
+void
+impfile_init_names(struct impfile *im, FILE *f)
+{
+	impfile_init(im, f);
+	im->names_only = true;
+}
+
+/* For names only: the VM's name, checked, as the only key of a new *vm. */
+static int
+name_only(struct impfile *im, json_t **vm)
+{
+	json_t *v = json_object_get(*vm, "name");
+	char aerr[ADDR_ERR_MAX];
+	json_t *out;
+
+	if (v == NULL)
+		return fail(im->err, "name is missing");
+	if (!json_is_string(v))
+		return fail(im->err, "name must be a string");
+	if (addr_name_check("name", json_string_value(v), aerr) < 0)
+		return fail(im->err, "%s", aerr);
+	if ((out = json_pack("{s:O}", "name", v)) == NULL)
+		return fail(im->err, "out of memory");
+	json_decref(*vm);
+	*vm = out;
+	return 0;
 }
 
 void
@@ -297,16 +339,21 @@ impfile_next(struct impfile *im, json_t **vm)
 			continue;
 		if (im->format == IMPFILE_UNKNOWN) {
 			im->format = *s == '{' ? IMPFILE_JSONL : IMPFILE_CSV;
+			if (im->names_only && *s != '{' && strchr(s, ',') == NULL)
+				im->format = IMPFILE_NAMES;
 			if (im->format == IMPFILE_CSV) {
 				if (csv_header(im, s) < 0)
 					return -1;
 				continue;
 			}
 		}
-		*vm = im->format == IMPFILE_JSONL ? json_line(im, s) : csv_row(im, s);
+		if (im->format == IMPFILE_NAMES)
+			*vm = names_line(im, s);
+		else
+			*vm = im->format == IMPFILE_JSONL ? json_line(im, s) : csv_row(im, s);
 		if (*vm == NULL)
 			return -1;
-		if (impfile_vm_check(*vm, im->err) < 0) {
+		if (im->names_only ? name_only(im, vm) < 0 : impfile_vm_check(*vm, im->err) < 0) {
 			json_decref(*vm);
 			*vm = NULL;
 			return -1;

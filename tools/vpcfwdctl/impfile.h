@@ -12,11 +12,19 @@
  * Every VM is checked with the controller's rules (common/addr.h) and handed out as
  * the object to put in vm.import's "vms", so a bad line is named before it is sent.
  * No I/O but reading the FILE it is given; no exits.
+ *
+ * Read for names only (impfile_init_names, `vpcfwdctl delete`), the same files give
+ * each VM as {"name": ...}, only the name checked and required (a CSV needs only the
+ * name column, JSON lines only the "name" key); and a third format is read: a VM name a
+ * line, which a first line that is not JSON and holds no comma says (a CSV header has
+ * one, an import file's always: so a one-column CSV is read as names, its header the
+ * first, a VM that does not exist and is refused as such, not skipped).
  */
 #ifndef TOOLS_VPCFWDCTL_IMPFILE_H
 #define TOOLS_VPCFWDCTL_IMPFILE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,11 +37,12 @@
 #define IMPFILE_LINE_MAX	4096
 #define IMPFILE_COLS_MAX	6	/* name, vpc, ip, host, mac, tap */
 
-enum impfile_format { IMPFILE_UNKNOWN, IMPFILE_JSONL, IMPFILE_CSV };
+enum impfile_format { IMPFILE_UNKNOWN, IMPFILE_JSONL, IMPFILE_CSV, IMPFILE_NAMES };
 
 struct impfile {
 	FILE *f;
 	enum impfile_format format;	/* known from the first line that is not blank */
+	bool names_only;		/* impfile_init_names */
 	int ncols;
 	int col[IMPFILE_COLS_MAX];	/* CSV: which argument each column holds */
 	uint64_t line;			/* the last line read, from 1 */
@@ -42,6 +51,8 @@ struct impfile {
 };
 
 void impfile_init(struct impfile *im, FILE *f);
+/* For names only: each VM {"name": ...} (above). */
+void impfile_init_names(struct impfile *im, FILE *f);
 /*
  * The next VM: 1 with *vm (a new reference) read from line im->line; 0 at the end of
  * the file; -1 when line im->line is bad (or cannot be read), im->err saying why.

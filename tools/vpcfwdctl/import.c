@@ -1,14 +1,15 @@
 /*
- * vpcfwdctl import: VMs from a file (impfile.h) into the controller with vm.import, a
- * batch at a time: --batch VMs (10000 by default), fewer when the request would pass
- * the API's 16 MiB. The controller imports a batch whole or not at all, and a batch is
- * sent only once the one before it succeeded, so an import that stops leaves exactly
- * the VMs of the batches before; the message says how many. While the controller
+ * vpcfwdctl import and delete: VMs from a file (impfile.h) into the controller with
+ * vm.import, or out of it with vm.delete's "names" (delete), a batch at a time:
+ * --batch VMs (10000 by default), fewer when the request would pass the API's 16 MiB.
+ * The controller imports (deletes) a batch whole or not at all, and a batch is sent
+ * only once the one before it succeeded, so an import that stops leaves exactly the
+ * VMs of the batches before; the message says how many. While the controller
  * works on one batch the next is read and checked.
  *
  * A line is named as FILE:LINE in every error: a bad line found here, or the element
  * the controller names by its index in the batch ("index" in the error response, or
- * a message starting "vms[N]"), mapped back through the batch's line numbers.
+ * a message starting "vms[N]" or "names[N]"), mapped back through the batch's lines.
  * Progress is shown on stderr, refreshed in place, when stderr is a terminal; the
  * summary line goes to stdout.
  */
@@ -30,6 +31,17 @@
 
 #define PROGRESS_NS	100000000u	/* refresh the progress line at most this often */
 
+/* What a run sends: import's VMs, or delete's names. */
+struct imp_kind {
+	const char *op;
+	const char *key;	/* the request's array, and the prefix of an element's error */
+	const char *done;	/* the response's count, and the past tense in messages */
+	const char *verb;	/* the run in messages */
+};
+
+static const struct imp_kind kind_import = { "vm.import", "vms", "imported", "import" };
+static const struct imp_kind kind_delete = { "vm.delete", "names", "deleted", "delete" };
+
 /*
  * One vm.import request as it is sent: its text, made by jansson (nothing here writes
  * JSON), and the file line of each of its VMs.
@@ -43,6 +55,7 @@ struct batch {
 
 struct imp {
 	struct ctl *c;
+	const struct imp_kind *k;
 	const char *name;	/* the file in messages: its path, or "stdin" */
 	struct impfile file;
 	size_t batch_max;
@@ -56,7 +69,7 @@ struct imp {
 	json_t *vms;		/* req's "vms" (req holds the reference) */
 	json_t *held;		/* VMs cut from the last batch to keep it in one frame */
 	uint64_t *held_lines;
-	uint64_t imported;
+	uint64_t imported;	/* or deleted */
 	uint64_t total;		/* VMs in the file, for progress; 0 when unknown */
 	bool progress;
 	bool shown;		/* a progress line is on the terminal */
@@ -163,6 +176,12 @@ fill(struct imp *imp, struct batch *b)
 			imp->bad = r < 0;
 			break;
 		}
+		if (imp->k == &kind_delete) {
+			json_t *name = json_incref(json_object_get(vm, "name"));
+
+			json_decref(vm);
+			vm = name;
+		}
 		batch_add(imp, b, vm, imp->file.line);
 	}
 	batch_encode(imp, b);
@@ -192,11 +211,11 @@ progress(struct imp *imp)
 	if (!imp->progress || (imp->shown && now - imp->shown_ns < PROGRESS_NS))
 		return;
 	if (imp->total)
-		fprintf(stderr, "\rimported %llu/%llu VMs (%.0f/s)\033[K",
+		fprintf(stderr, "\r%s %llu/%llu VMs (%.0f/s)\033[K", imp->k->done,
 		    (unsigned long long)imp->imported, (unsigned long long)imp->total,
 		    rate(imp));
 	else
-		fprintf(stderr, "\rimported %llu VMs (%.0f/s)\033[K",
+		fprintf(stderr, "\r%s %llu VMs (%.0f/s)\033[K", imp->k->done,
 		    (unsigned long long)imp->imported, rate(imp));
 	fflush(stderr);
 	imp->shown = true;
@@ -222,12 +241,12 @@ stop(struct imp *imp, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (imp->imported)
-		snprintf(done, sizeof(done), "%llu VMs imported before this batch",
-		    (unsigned long long)imp->imported);
+		snprintf(done, sizeof(done), "%llu VMs %s before this batch",
+		    (unsigned long long)imp->imported, imp->k->done);
 	else
-		snprintf(done, sizeof(done), "nothing imported");
+		snprintf(done, sizeof(done), "nothing %s", imp->k->done);
 	progress_clear(imp);
-	ctl_fail(status, "%s (import stopped; %s)", msg, done);
+	ctl_fail(status, "%s (%s stopped; %s)", msg, imp->k->verb, done);
 }
 
 static void __attribute__((noreturn))
@@ -238,23 +257,25 @@ stop_bad_line(struct imp *imp)
 }
 
 /*
- * The element a vm.import error names: the response's "index", else the "vms[N]"
- * that starts its message. *msg is moved past "vms[N]" and what separates it from the
- * rest (": ", "." or " "), since FILE:LINE now says where. -1 when none is named.
+ * The element a vm.import (vm.delete) error names: the response's "index", else the
+ * "vms[N]" ("names[N]") that starts its message. *msg is moved past it and what
+ * separates it from the rest (": ", "." or " "), since FILE:LINE now says where. -1
+ * when none is named.
  */
 static long long
-error_index(json_t *resp, const char **msg)
+error_index(const struct imp_kind *k, json_t *resp, const char **msg)
 {
 	json_t *ji = json_object_get(resp, "index");
 	long long idx = json_is_integer(ji) ? json_integer_value(ji) : -1;
 	const char *s = *msg, *p;
+	size_t kl = strlen(k->key);
 	long long n = 0;
 
-	if (strncmp(s, "vms[", 4) != 0)
+	if (strncmp(s, k->key, kl) != 0 || s[kl] != '[')
 		return idx;
-	for (p = s + 4; *p >= '0' && *p <= '9' && n < 1000000000; p++)
+	for (p = s + kl + 1; *p >= '0' && *p <= '9' && n < 1000000000; p++)
 		n = n * 10 + (*p - '0');
-	if (p == s + 4 || *p != ']')
+	if (p == s + kl + 1 || *p != ']')
 		return idx;
 	p++;
 	if (*p == ':' || *p == '.')
@@ -271,7 +292,7 @@ stop_refused(struct imp *imp, const struct batch *b, json_t *resp)
 {
 	char buf[1024];
 	const char *msg = client_error(resp, buf, sizeof(buf));
-	long long idx = error_index(resp, &msg);
+	long long idx = error_index(imp->k, resp, &msg);
 
 	if (idx >= 0 && (size_t)idx < b->n)
 		stop(imp, CTL_EXIT_ERROR, "%s:%llu: %s", imp->name,
@@ -290,10 +311,11 @@ stop_lost(struct imp *imp, const struct batch *b, int r)
 	char why[256];
 
 	progress_clear(imp);
-	ctl_fail(CTL_EXIT_UNREACHABLE, "%s (import stopped after %llu VMs; whether %s lines "
-	    "%llu-%llu were imported is unknown)", client_lost(imp->c, r, why, sizeof(why)),
-	    (unsigned long long)imp->imported, imp->name, (unsigned long long)b->lines[0],
-	    (unsigned long long)b->lines[b->n - 1]);
+	ctl_fail(CTL_EXIT_UNREACHABLE, "%s (%s stopped after %llu VMs; whether %s lines "
+	    "%llu-%llu were %s is unknown)", client_lost(imp->c, r, why, sizeof(why)),
+	    imp->k->verb, (unsigned long long)imp->imported, imp->name,
+	    (unsigned long long)b->lines[0], (unsigned long long)b->lines[b->n - 1],
+	    imp->k->done);
 }
 
 static void
@@ -324,7 +346,7 @@ recv_batch(struct imp *imp, const struct batch *b)
 		stop_lost(imp, b, r);
 	if (!json_is_true(json_object_get(resp, "ok")))
 		stop_refused(imp, b, resp);
-	n = json_object_get(resp, "imported");
+	n = json_object_get(resp, imp->k->done);
 	imp->imported += json_is_integer(n) && json_integer_value(n) >= 0 ?
 	    (uint64_t)json_integer_value(n) : b->n;
 	json_decref(resp);
@@ -389,11 +411,13 @@ count_vms(const char *path)
 	return n + text;
 }
 
-int
-import_run(struct ctl *c, const struct ctl_args *a)
+/* import or delete (k) of the file a->pos[0] */
+static int
+file_run(struct ctl *c, const struct ctl_args *a, const struct imp_kind *k)
 {
 	const char *path = a->pos[0];
-	struct imp imp = { .c = c, .batch_max = CTL_BATCH_DEFAULT, .held = json_array() };
+	struct imp imp = { .c = c, .k = k, .batch_max = CTL_BATCH_DEFAULT,
+	    .held = json_array() };
 	struct batch b[2] = { { 0 } };
 	bool is_stdin = strcmp(path, "-") == 0;
 	struct stat st;
@@ -412,12 +436,15 @@ import_run(struct ctl *c, const struct ctl_args *a)
 	/* A regular file is counted first: for progress, and to ask the gateways for room. */
 	if (!is_stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 		imp.total = count_vms(path);
-	imp.req = json_pack("{s:s, s:[]}", "op", "vm.import", "vms");
-	imp.vms = json_object_get(imp.req, "vms");
+	imp.req = json_pack("{s:s, s:[]}", "op", k->op, k->key);
+	imp.vms = json_object_get(imp.req, k->key);
 	if (imp.vms == NULL || imp.held == NULL ||
 	    (imp.held_lines = calloc(imp.batch_max, sizeof(*imp.held_lines))) == NULL)
 		nomem();
-	impfile_init(&imp.file, f);
+	if (k == &kind_delete)
+		impfile_init_names(&imp.file, f);
+	else
+		impfile_init(&imp.file, f);
 	imp.start_ns = clock_mono_ns();
 
 	fill(&imp, &b[0]);
@@ -427,7 +454,9 @@ import_run(struct ctl *c, const struct ctl_args *a)
 		stop_bad_line(&imp);
 	if (b[0].n) {
 		client_connect(c);
-		room_check(&imp);
+		/* Deletes only make room. */
+		if (k == &kind_import)
+			room_check(&imp);
 		send_batch(&imp, &b[0]);
 	}
 	for (cur = 0; b[cur].n; cur ^= 1) {
@@ -446,11 +475,11 @@ import_run(struct ctl *c, const struct ctl_args *a)
 	per_s = secs > 0 ? (double)imp.imported / secs : 0;
 	progress_clear(&imp);
 	if (c->json)
-		json_print(stdout, json_checked(json_pack("{s:I, s:I, s:I}", "imported",
+		json_print(stdout, json_checked(json_pack("{s:I, s:I, s:I}", k->done,
 		    (json_int_t)imp.imported, "elapsed_ms", (json_int_t)llround(secs * 1e3),
 		    "per_second", (json_int_t)llround(per_s))));
 	else
-		printf("imported %llu VMs in %.1f s (%.0f/s)\n",
+		printf("%s %llu VMs in %.1f s (%.0f/s)\n", k->done,
 		    (unsigned long long)imp.imported, secs, per_s);
 	impfile_fini(&imp.file);
 	if (!is_stdin)
@@ -463,4 +492,16 @@ import_run(struct ctl *c, const struct ctl_args *a)
 	json_decref(imp.held);
 	free(imp.held_lines);
 	return 0;
+}
+
+int
+import_run(struct ctl *c, const struct ctl_args *a)
+{
+	return file_run(c, a, &kind_import);
+}
+
+int
+delete_run(struct ctl *c, const struct ctl_args *a)
+{
+	return file_run(c, a, &kind_delete);
 }

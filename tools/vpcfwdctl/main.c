@@ -56,7 +56,10 @@ static const struct ctl_cmd cmds[] = {
 		CTL_OB(CTL_O_MAC) | CTL_OB(CTL_O_TAP),
 	    .required = CTL_OB(CTL_O_VPC) | CTL_OB(CTL_O_IP) | CTL_OB(CTL_O_HOST),
 	    NAMED("vm.create", CTL_OUT_LINE, CTL_VM, "vm") },
-	{ "vm", "delete", "NAME", NAMED("vm.delete", CTL_OUT_NONE, CTL_VM, NULL) },
+	{ "vm", "delete", "NAME [NAME ...]", .op = "vm.delete", .pos_min = 1, .pos_max = 1,
+	    .pos_more = true, .pos_key = { "name" }, .pos_label = { "NAME" },
+	    .pos_val = { CTL_V_NAME }, .out = CTL_OUT_NONE, .obj = CTL_VM,
+	    .run = delete_names_run },
 	{ "vm", "list", "[--vpc VPC] [--host HOST]", .op = "vm.list",
 	    .opts = CTL_OB(CTL_O_VPC) | CTL_OB(CTL_O_HOST), .out = CTL_OUT_LIST,
 	    .obj = CTL_VM, .result = "vms", .run = cmd_run },
@@ -72,6 +75,9 @@ static const struct ctl_cmd cmds[] = {
 	{ "import", NULL, "[--batch N] FILE", .op = "vm.import",
 	    .opts = CTL_OB(CTL_O_BATCH), .pos_min = 1, .pos_max = 1, .pos_key = { "file" },
 	    .pos_label = { "FILE" }, .pos_val = { CTL_V_PATH }, .run = import_run },
+	{ "delete", NULL, "[--batch N] FILE", .op = "vm.delete",
+	    .opts = CTL_OB(CTL_O_BATCH), .pos_min = 1, .pos_max = 1, .pos_key = { "file" },
+	    .pos_label = { "FILE" }, .pos_val = { CTL_V_PATH }, .run = delete_run },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -272,7 +278,8 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 	lo[n++] = (struct option){ "timeout", required_argument, NULL, 't' };
 	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-	if ((a->cidr = calloc((size_t)argc + 1, sizeof(*a->cidr))) == NULL)
+	if ((a->cidr = calloc((size_t)argc + 1, sizeof(*a->cidr))) == NULL ||
+	    (a->pos = calloc((size_t)argc + 1, sizeof(*a->pos))) == NULL)
 		ctl_fail(CTL_EXIT_ERROR, "out of memory");
 	optind = 0;	/* GNU: start over, argv[0] being a program name */
 	opterr = 0;
@@ -281,7 +288,7 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 
 		switch (ch) {
 		case 1:
-			if (a->npos == cmd->pos_max)
+			if (a->npos == cmd->pos_max && !cmd->pos_more)
 				ctl_usage_fail(c, "unexpected argument %s",
 				    ctl_oneline(what, sizeof(what), optarg));
 			a->pos[a->npos++] = optarg;
@@ -319,7 +326,7 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 		}
 	}
 	for (; optind < argc; optind++) {	/* after "--" */
-		if (a->npos == cmd->pos_max)
+		if (a->npos == cmd->pos_max && !cmd->pos_more)
 			ctl_usage_fail(c, "unexpected argument %s",
 			    ctl_oneline(what, sizeof(what), argv[optind]));
 		a->pos[a->npos++] = argv[optind];
@@ -385,6 +392,7 @@ main(int argc, char **argv)
 	rc = c.cmd->run(&c, &a);
 	client_close(&c);
 	free(a.cidr);
+	free(a.pos);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		ctl_fail(CTL_EXIT_ERROR, "stdout: %s", strerror(errno));
 	return rc;
