@@ -51,21 +51,49 @@ struct tls {
 void
 tls_conf_read(struct conf *c, const char *section, struct tls_conf *out)
 {
-	static const char *const what[] = { "the CA's certificate", "this node's "
-	    "certificate", "this node's private key" };
-	const char **files[] = { &out->ca, &out->cert, &out->key };
-	static const char *const keys[] = { "tls_ca", "tls_cert", "tls_key" };
 	char path[128];
 
+	out->file = conf_path(c);
+	out->section = section;
 	snprintf(path, sizeof(path), "%s.tls", section);
 	out->on = conf_bool(c, path, true);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s.%s", section, keys[i]);
-		*files[i] = conf_str(c, path, NULL);
-		if (out->on && *files[i] == NULL)
-			fatalx("%s: %s must name %s (tools/vpcfwd-pki makes them), or set "
-			    "%s.tls = false for plaintext", conf_path(c), path, what[i], section);
+	snprintf(path, sizeof(path), "%s.tls_ca", section);
+	out->ca = conf_str(c, path, NULL);
+	snprintf(path, sizeof(path), "%s.tls_cert", section);
+	out->cert = conf_str(c, path, NULL);
+	snprintf(path, sizeof(path), "%s.tls_key", section);
+	out->key = conf_str(c, path, NULL);
+}
+
+void
+tls_conf_check(const struct tls_conf *tc)
+{
+	static const char *const what[] = { "the CA's certificate", "this node's "
+	    "certificate", "this node's private key" };
+	static const char *const keys[] = { "tls_ca", "tls_cert", "tls_key" };
+	const char *files[] = { tc->ca, tc->cert, tc->key };
+
+	for (size_t i = 0; i < 3; i++)
+		if (tc->on && files[i] == NULL)
+			fatalx("%s: %s.%s must name %s (tools/vpcfwd-pki makes them), or set "
+			    "%s.tls = false for plaintext", tc->file, tc->section, keys[i],
+			    what[i], tc->section);
+}
+
+struct tls_ctx *
+tls_ctx_start(const struct tls_conf *tc, bool server)
+{
+	struct tls_ctx *ctx;
+	char err[512];
+
+	if (!tc->on) {
+		log_warnx("%s: %s.tls = false: the controller's streams are plaintext, "
+		    "unauthenticated and readable by anyone on the path", tc->file, tc->section);
+		return NULL;
 	}
+	if ((ctx = tls_ctx_new(tc, server, err, sizeof(err))) == NULL)
+		fatalx("%s: %s.tls: %s", tc->file, tc->section, err);
+	return ctx;
 }
 
 /* The first error OpenSSL queued (or what), into buf; the queue is emptied. */

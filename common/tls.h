@@ -32,13 +32,23 @@ struct tls_conf {
 	const char *ca;
 	const char *cert;
 	const char *key;	/* refused unless mode 0600 or stricter */
+	const char *file;	/* the configuration file and */
+	const char *section;	/* group they came from, for messages */
 };
 
 /*
  * Read <section>.tls, .tls_ca, .tls_cert and .tls_key (exits through fatalx on an
- * error, like the conf_* getters). With tls on, all three files must be named.
+ * error, like the conf_* getters). tls_conf_check, after conf_done (so that a typo is
+ * named first): with tls on, all three files must be named. The files themselves are
+ * read by tls_ctx_start, when the process starts (not by -n).
  */
 void tls_conf_read(struct conf *c, const char *section, struct tls_conf *out);
+void tls_conf_check(const struct tls_conf *tc);
+/*
+ * The context tc names (fatalx naming the file on an error); with tls off, NULL and a
+ * warning that the streams are plaintext.
+ */
+struct tls_ctx *tls_ctx_start(const struct tls_conf *tc, bool server);
 
 /*
  * A context for servers (accepted connections) or clients. NULL with one line in err
