@@ -21,6 +21,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
+LDLIBS   += -lssl -lcrypto
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -96,7 +97,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # Packages the build and the tests need on Debian 12. Quick when all are there.
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
-            libclang-rt-14-dev valgrind python3
+            libclang-rt-14-dev valgrind python3 libssl-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \

@@ -381,7 +381,8 @@ main(int argc, char **argv)
 	port = cluster_controller();
 	syncd_port = cluster_free_port(SYNCD_ADDR);
 	learner_port = cluster_free_port(HOST_VTEP);
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n"
 	    " table_version_window = %u;\n};\n"
 	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
@@ -389,7 +390,8 @@ main(int argc, char **argv)
 	    1024), window, SYNCD_ADDR, syncd_port, learner_port, (unsigned long long)page);
 	cluster_start("vpcfwd-rule-store", conf, "gw");
 	cluster_start("vpcfwd-syncd", conf, "gw-syncd");
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n"
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
+	    " host = \"h1\";\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * k + 1024));

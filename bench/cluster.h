@@ -92,15 +92,13 @@ cluster_stop_all(pid_t *pids, int n)
 		}
 }
 
-/* Remove every segment of the run's nodes (NAME<pid>-*). */
+/* Remove the segments of the nodes named prefix (all: prefix*). */
 static inline void
-cluster_unlink_segments(void)
+cluster_unlink_nodes(const char *prefix, bool all)
 {
-	char prefix[SEG_PART_MAX + 1];
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(prefix, sizeof(prefix), "%s%d-", the_cluster.bench, (int)the_cluster.main_pid);
 	if ((d = opendir(SEG_DIR)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
@@ -108,7 +106,7 @@ cluster_unlink_segments(void)
 		char path[512];
 
 		if (!seg_name_parse(e->d_name, &se) ||
-		    strncmp(se.node, prefix, strlen(prefix)) != 0)
+		    (all ? strncmp(se.node, prefix, strlen(prefix)) : strcmp(se.node, prefix)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", SEG_DIR, e->d_name);
 		if (unlink(path) == -1 && errno != ENOENT)
@@ -116,6 +114,16 @@ cluster_unlink_segments(void)
 			    strerror(errno));
 	}
 	closedir(d);
+}
+
+/* Remove every segment of the run's nodes (NAME<pid>-*). */
+static inline void
+cluster_unlink_segments(void)
+{
+	char prefix[SEG_PART_MAX + 1];
+
+	snprintf(prefix, sizeof(prefix), "%s%d-", the_cluster.bench, (int)the_cluster.main_pid);
+	cluster_unlink_nodes(prefix, true);
 }
 
 /*
@@ -312,7 +320,8 @@ cluster_log_port(const char *name, const char *needle)
 
 /*
  * Start the controller of node cluster_node("ctl"): data in DIR/data, the API on
- * DIR/api.sock, streams on a port of the kernel's choice on 127.0.0.1. Its log is
+ * DIR/api.sock, streams on a port of the kernel's choice on 127.0.0.1, in plaintext
+ * (tls = false: what the benchmarks measure; bench/replicate compares TLS). Its log is
  * DIR/controller.log. Returns the stream port, once it listens.
  */
 static inline int
@@ -321,8 +330,8 @@ cluster_controller(void)
 	char conf[1024];
 
 	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/data\";\n"
-	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n};\n", cluster_node("ctl"),
-	    the_cluster.dir, the_cluster.api_sock);
+	    " api_socket = \"%s\";\n listen = \"127.0.0.1:0\";\n tls = false;\n};\n",
+	    cluster_node("ctl"), the_cluster.dir, the_cluster.api_sock);
 	cluster_start("vpcfwd-controller", conf, "controller");
 	return cluster_log_port("controller", "streams on port ");
 }

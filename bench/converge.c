@@ -751,7 +751,8 @@ start_gw(int port, uint32_t parked_max)
 	 * second from each address): the rate limit is not what it measures, so it is set
 	 * out of the way; req_limited shows it stayed there.
 	 */
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = 100000;\n};\nsyncd = {\n listen = \""
 	    SYNCD_ADDR ":0\";\n allow = [\"127.14.0.0/16\"];\n rate = 100000;\n burst = 10000;\n"
 	    " max_wait = \"2s\";\n max_parked = %u;\n};\n", cluster_node("gw"), port, parked_max);

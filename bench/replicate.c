@@ -18,16 +18,46 @@
 #include "shm/stats.h"
 #include "shm/table.h"
 
+#include <stdbool.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
 
-static pid_t
-start_gw(const char *name, int port)
-{
-	char conf[512];
+#define ROUNDS	3	/* snapshots of each kind: the spread is reported */
 
+/* A controller with its stream over TLS (tls) or plaintext (cluster_controller). */
+static int
+start_ctl(bool tls)
+{
+	const char *d = cluster_dir();
+	char conf[2048];
+
+	if (!tls)
+		return cluster_controller();
+	snprintf(conf, sizeof(conf), "node = \"%s\";\ncontroller = {\n data_dir = \"%s/tdata\";\n"
+	    " api_socket = \"%s/tapi.sock\";\n listen = \"127.0.0.1:0\";\n"
+	    " tls_ca = \"%s/pki/ca.crt\";\n tls_cert = \"%s/pki/controller-ctl.crt\";\n"
+	    " tls_key = \"%s/pki/controller-ctl.key\";\n};\n", cluster_node("tctl"), d, d, d,
+	    d, d);
+	cluster_start("vpcfwd-controller", conf, "tcontroller");
+	return cluster_log_port("tcontroller", "streams on port ");
+}
+
+static pid_t
+start_gw(const char *name, int port, bool tls, uint64_t capacity)
+{
+	const char *d = cluster_dir();
+	char conf[2048], files[1024];
+
+	if (tls)
+		snprintf(files, sizeof(files), " tls_ca = \"%s/pki/ca.crt\";\n tls_cert = "
+		    "\"%s/pki/gateway-gw.crt\";\n tls_key = \"%s/pki/gateway-gw.key\";\n", d, d,
+		    d);
+	else
+		snprintf(files, sizeof(files), " tls = false;\n");
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
-	    "[\"127.0.0.1:%d\"];\n table_capacity = 2000000;\n};\n", cluster_node(name), port);
+	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n%s};\n", cluster_node(name), port,
+	    (unsigned long long)capacity, files);
 	return cluster_start("vpcfwd-rule-store", conf, name);
 }
 
@@ -53,18 +83,138 @@ nap(void)
 	nanosleep(&ts, NULL);
 }
 
+/* One controller and its first gateway: plaintext ([0]) or TLS ([1]). */
+struct side {
+	bool tls;
+	int port;
+	struct apiclient c;
+	struct table *gw;
+	struct stats st;
+	uint64_t *ack, *total, *rtt;
+	double snap[ROUNDS];
+};
+
+static void
+side_start(struct side *sd, uint64_t n, uint64_t capacity)
+{
+	char sock[256];
+
+	sd->port = start_ctl(sd->tls);
+	start_gw(sd->tls ? "tgw1" : "gw1", sd->port, sd->tls, capacity);
+	sd->gw = cluster_table_wait(cluster_node(sd->tls ? "tgw1" : "gw1"), "rule-store");
+	if (sd->tls) {
+		snprintf(sock, sizeof(sock), "%s/tapi.sock", cluster_dir());
+		for (int i = 0; apiclient_connect(&sd->c, sock, 0) < 0; i++)
+			if (i == CLUSTER_WAIT_TRIES)
+				fatalx("replicate: cannot reach the TLS controller at %s", sock);
+			else
+				usleep(10000);
+	} else {
+		cluster_api_connect(&sd->c);
+	}
+	json_decref(cluster_call(&sd->c, json_pack("{s:s, s:s, s:i, s:[s]}", "op",
+	    "vpc.create", "name", "v", "vni", 7, "cidrs", "10.0.0.0/8")));
+	json_decref(cluster_call(&sd->c, json_pack("{s:s, s:s, s:s}", "op", "host.create",
+	    "name", "h1", "vtep", "192.168.0.1")));
+	sd->ack = calloc(n, sizeof(*sd->ack));
+	sd->total = calloc(n, sizeof(*sd->total));
+	sd->rtt = calloc(n, sizeof(*sd->rtt));
+	cluster_stats_wait(&sd->st, cluster_node(sd->tls ? "tctl" : "ctl"), "controller");
+}
+
+/* Change i: from the request, and from the API's answer, to the reader seeing it. */
+static void
+side_change(struct side *sd, uint64_t i)
+{
+	struct table_rule r;
+	char name[32], ip[32];
+	uint32_t ipn = 0x0a010000u + (uint32_t)i + 1;
+	uint64_t t0, t1;
+
+	snprintf(name, sizeof(name), "lat%llu", (unsigned long long)i);
+	snprintf(ip, sizeof(ip), "10.1.%u.%u", (ipn >> 8) & 255, ipn & 255);
+	t0 = clock_mono_ns();
+	json_decref(cluster_call(&sd->c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op",
+	    "vm.create", "name", name, "vpc", "v", "ip", ip, "host", "h1")));
+	t1 = clock_mono_ns();
+	while (!table_lookup(sd->gw, 7, ipn, &r))
+		nap();
+	sd->ack[i] = clock_mono_ns() - t1;
+	sd->total[i] = clock_mono_ns() - t0;
+	t0 = clock_mono_ns();
+	json_decref(cluster_call(&sd->c, json_pack("{s:s, s:s}", "op", "vpc.show", "name",
+	    "v")));
+	sd->rtt[i] = clock_mono_ns() - t0;
+}
+
+static void
+side_import(struct side *sd, uint64_t snap_vms)
+{
+	json_t *vms = json_array();
+
+	for (uint64_t i = 0; i < snap_vms; i++) {
+		char name[32], ip[32];
+		uint32_t ipn = 0x0a400000u + (uint32_t)i + 1;
+
+		snprintf(name, sizeof(name), "s%llu", (unsigned long long)i);
+		snprintf(ip, sizeof(ip), "10.%u.%u.%u", ipn >> 16 & 255, ipn >> 8 & 255,
+		    ipn & 255);
+		json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
+		    "vpc", "v", "ip", ip, "host", "h1"));
+		if (json_array_size(vms) == 10000 || i + 1 == snap_vms) {
+			json_decref(cluster_call(&sd->c, json_pack("{s:s, s:o}", "op",
+			    "vm.import", "vms", vms)));
+			vms = json_array();
+		}
+	}
+	json_decref(vms);
+}
+
+/* A fresh rule-store loads the whole state: rules a second, start to last applied. */
+static double
+side_snapshot(struct side *sd, int round, uint64_t capacity, uint32_t *count)
+{
+	uint64_t last = cluster_stat(&sd->st, "log_seq"), t0, t;
+	struct table *gw;
+	char name[16];
+	double rate;
+	pid_t pid;
+
+	/* One node a kind, its segments removed after each round: a fresh table each. */
+	(void)round;
+	snprintf(name, sizeof(name), "%sgs", sd->tls ? "t" : "");
+	t0 = clock_mono_ns();
+	pid = start_gw(name, sd->port, sd->tls, capacity);
+	gw = cluster_table_wait(cluster_node(name), "rule-store");
+	while (table_applied_seq(gw) < last)
+		nap();
+	t = clock_mono_ns() - t0;
+	*count = table_count(gw);
+	rate = table_count(gw) * 1e9 / t;
+	table_close(gw);
+	cluster_stop(pid);
+	cluster_unlink_nodes(cluster_node(name), false);
+	return rate;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 int
 main(int argc, char **argv)
 {
-	uint64_t n = 2000, snap_vms = 500000, *ack, *total, *rtt, t0, t1;
-	char seg[SEG_NAME_MAX];
-	struct table *gw1, *gw2;
-	struct apiclient c;
-	struct stats cst;
-	struct table_rule r;
+	uint64_t n = 2000, snap_vms = 500000, capacity;
+	struct side sides[2] = { { .tls = false }, { .tls = true } };
+	char seg[SEG_NAME_MAX], cmd[512];
+	uint32_t count = 0;
+	double base_rate, med[2], ratio[ROUNDS];
 	json_t *res;
-	double snap_rate, base_rate;
-	int ch, port;
+	int ch;
 
 	log_init("bench-replicate", LOG_LVL_INFO);
 	while ((ch = getopt(argc, argv, "n:s:")) != -1) {
@@ -78,85 +228,51 @@ main(int argc, char **argv)
 	/* Polling naps of a few microseconds, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	cluster_init("replicate");
-	port = cluster_controller();
-	start_gw("gw1", port);
-	gw1 = cluster_table_wait(cluster_node("gw1"), "rule-store");
-	cluster_api_connect(&c);
-	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
-	    "name", "v", "vni", 7, "cidrs", "10.0.0.0/8")));
-	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
-	    "h1", "vtep", "192.168.0.1")));
+	snprintf(cmd, sizeof(cmd), "exec >/dev/null; set -e; p=tools/vpcfwd-pki; d=%s/pki; "
+	    "$p $d ca; $p $d controller ctl; $p $d gateway gw", cluster_dir());
+	if (system(cmd) != 0)
+		fatalx("replicate: tools/vpcfwd-pki failed (run from the repository's top)");
+	capacity = (n + snap_vms) * 5 / 4 + 1024;
+	for (int k = 0; k < 2; k++)
+		side_start(&sides[k], n, capacity);
 
-	/* Latency: one change at a time, from the API's answer to the reader seeing it. */
-	ack = calloc(n, sizeof(*ack));
-	total = calloc(n, sizeof(*total));
-	rtt = calloc(n, sizeof(*rtt));
-	for (uint64_t i = 0; i < n; i++) {
-		char name[32], ip[32];
-		uint32_t ipn = 0x0a010000u + (uint32_t)i + 1;
-
-		snprintf(name, sizeof(name), "lat%llu", (unsigned long long)i);
-		snprintf(ip, sizeof(ip), "10.1.%u.%u", (ipn >> 8) & 255, ipn & 255);
-		t0 = clock_mono_ns();
-		json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op",
-		    "vm.create", "name", name, "vpc", "v", "ip", ip, "host", "h1")));
-		t1 = clock_mono_ns();
-		while (!table_lookup(gw1, 7, ipn, &r))
-			nap();
-		ack[i] = clock_mono_ns() - t1;
-		total[i] = clock_mono_ns() - t0;
-		t0 = clock_mono_ns();
-		json_decref(cluster_call(&c, json_pack("{s:s, s:s}", "op", "vpc.show", "name",
-		    "v")));
-		rtt[i] = clock_mono_ns() - t0;
+	/* Latency: one change at a time, plaintext and TLS in turn. */
+	for (uint64_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++)
+			side_change(&sides[k], i);
+	for (int k = 0; k < 2; k++) {
+		qsort(sides[k].ack, n, sizeof(uint64_t), cmp_u64);
+		qsort(sides[k].total, n, sizeof(uint64_t), cmp_u64);
+		qsort(sides[k].rtt, n, sizeof(uint64_t), cmp_u64);
+		side_import(&sides[k], snap_vms);
 	}
-	qsort(ack, n, sizeof(*ack), cmp_u64);
-	qsort(total, n, sizeof(*total), cmp_u64);
-	qsort(rtt, n, sizeof(*rtt), cmp_u64);
-
-	/* Snapshot: a fresh rule-store loads all of it. */
-	{
-		json_t *vms = json_array();
-
-		for (uint64_t i = 0; i < snap_vms; i++) {
-			char name[32], ip[32];
-			uint32_t ipn = 0x0a400000u + (uint32_t)i + 1;
-
-			snprintf(name, sizeof(name), "s%llu", (unsigned long long)i);
-			snprintf(ip, sizeof(ip), "10.%u.%u.%u", ipn >> 16 & 255, ipn >> 8 & 255,
-			    ipn & 255);
-			json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:s}", "name", name,
-			    "vpc", "v", "ip", ip, "host", "h1"));
-			if (json_array_size(vms) == 10000 || i + 1 == snap_vms) {
-				json_decref(cluster_call(&c, json_pack("{s:s, s:o}", "op",
-				    "vm.import", "vms", vms)));
-				vms = json_array();
-			}
-		}
-		json_decref(vms);
+	/* Snapshots: ROUNDS fresh rule-stores each, plaintext and TLS in turn. */
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int k = 0; k < 2; k++)
+			sides[k].snap[r] = side_snapshot(&sides[k], r, capacity, &count);
+		ratio[r] = sides[1].snap[r] / sides[0].snap[r];
 	}
-	cluster_stats_wait(&cst, cluster_node("ctl"), "controller");
-	uint64_t last = cluster_stat(&cst, "log_seq");
+	for (int k = 0; k < 2; k++) {
+		double v[ROUNDS];
 
-	t0 = clock_mono_ns();
-	start_gw("gw2", port);
-	gw2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
-	while (table_applied_seq(gw2) < last)
-		nap();
-	t1 = clock_mono_ns() - t0;
-	snap_rate = table_count(gw2) * 1e9 / t1;
+		memcpy(v, sides[k].snap, sizeof(v));
+		qsort(v, ROUNDS, sizeof(double), cmp_dbl);
+		med[k] = v[ROUNDS / 2];
+	}
+	qsort(ratio, ROUNDS, sizeof(double), cmp_dbl);
 	{
 		/* The baseline: the same number of rules set in one process. */
 		struct table_params p;
 		struct table *t;
 		char err[512];
+		uint64_t t0;
 
 		table_params_default(&p, TABLE_GATEWAY);
-		p.capacity = table_count(gw2) + 16;
+		p.capacity = count + 16;
 		if (table_create(&t, cluster_node("base"), "bench", &p, err, sizeof(err)) < 0)
 			fatalx("replicate: %s", err);
 		t0 = clock_mono_ns();
-		for (uint32_t i = 0; i < table_count(gw2); i++) {
+		for (uint32_t i = 0; i < count; i++) {
 			struct table_rule br = { .vni = 7, .ip = 0x0a400000u + i, .vtep = 1,
 			    .mac = { 2, 0, 1, 2, 3, 4 }, .version = 1 };
 
@@ -170,32 +286,58 @@ main(int argc, char **argv)
 	}
 
 	printf("replicate: commit -> applied in a rule-store's table, %llu changes one at a "
-	    "time\n", (unsigned long long)n);
-	printf("%-34s %10s %10s\n", "", "p50 us", "p99 us");
-	printf("%-34s %10.0f %10.0f\n", "API answer -> in the table", pct(ack, n, 0.5),
-	    pct(ack, n, 0.99));
-	printf("%-34s %10.0f %10.0f\n", "API request -> in the table", pct(total, n, 0.5),
-	    pct(total, n, 0.99));
-	printf("%-34s %10.0f %10.0f\n", "baseline: read-only API round trip", pct(rtt, n, 0.5),
-	    pct(rtt, n, 0.99));
-	printf("snapshot: %u rules loaded by a fresh rule-store at %.0f rules/s "
-	    "(table_set alone: %.0f/s, %.2fx)\n", table_count(gw2), snap_rate, base_rate,
-	    snap_rate / base_rate);
+	    "time, plaintext and TLS 1.3 in turn\n", (unsigned long long)n);
+	printf("%-40s %10s %10s\n", "", "p50 us", "p99 us");
+	for (int k = 0; k < 2; k++) {
+		struct side *sd = &sides[k];
+		const char *w = sd->tls ? "TLS" : "plain";
+		char l[64];
+
+		snprintf(l, sizeof(l), "%s: API answer -> in the table", w);
+		printf("%-40s %10.0f %10.0f\n", l, pct(sd->ack, n, 0.5), pct(sd->ack, n, 0.99));
+		snprintf(l, sizeof(l), "%s: API request -> in the table", w);
+		printf("%-40s %10.0f %10.0f\n", l, pct(sd->total, n, 0.5),
+		    pct(sd->total, n, 0.99));
+		snprintf(l, sizeof(l), "%s: read-only API round trip", w);
+		printf("%-40s %10.0f %10.0f\n", l, pct(sd->rtt, n, 0.5), pct(sd->rtt, n, 0.99));
+	}
+	for (int k = 0; k < 2; k++)
+		printf("snapshot %-5s: %u rules by a fresh rule-store, %d rounds: %.0f %.0f %.0f "
+		    "rules/s (median %.0f; table_set alone: %.0f/s)\n",
+		    sides[k].tls ? "TLS" : "plain", count, ROUNDS, sides[k].snap[0],
+		    sides[k].snap[1], sides[k].snap[2], med[k], base_rate);
+	printf("snapshot TLS / plain, the rounds lowest first: %.2f %.2f %.2f (goal >= 0.7)\n",
+	    ratio[0], ratio[1], ratio[2]);
 	res = bench_results();
-	bench_add(res, "commit_to_table_p50_us", pct(ack, n, 0.5), "us",
-	    "read-only API round trip p50", pct(rtt, n, 0.5));
-	bench_add(res, "commit_to_table_p99_us", pct(ack, n, 0.99), "us",
-	    "read-only API round trip p99", pct(rtt, n, 0.99));
-	bench_add(res, "request_to_table_p50_us", pct(total, n, 0.5), "us",
-	    "read-only API round trip p50", pct(rtt, n, 0.5));
-	bench_add(res, "request_to_table_p99_us", pct(total, n, 0.99), "us",
-	    "read-only API round trip p99", pct(rtt, n, 0.99));
-	bench_add(res, "snapshot_rules_per_s", snap_rate, "rules/s", "table_set in one process",
+	bench_add(res, "commit_to_table_p50_us", pct(sides[0].ack, n, 0.5), "us",
+	    "read-only API round trip p50", pct(sides[0].rtt, n, 0.5));
+	bench_add(res, "commit_to_table_p99_us", pct(sides[0].ack, n, 0.99), "us",
+	    "read-only API round trip p99", pct(sides[0].rtt, n, 0.99));
+	bench_add(res, "request_to_table_p50_us", pct(sides[0].total, n, 0.5), "us",
+	    "read-only API round trip p50", pct(sides[0].rtt, n, 0.5));
+	bench_add(res, "request_to_table_p99_us", pct(sides[0].total, n, 0.99), "us",
+	    "read-only API round trip p99", pct(sides[0].rtt, n, 0.99));
+	bench_add(res, "snapshot_rules_per_s", med[0], "rules/s", "table_set in one process",
 	    base_rate);
-	table_close(gw1);
-	table_close(gw2);
-	stats_close(&cst);
-	apiclient_close(&c);
+	/* TLS against plaintext, same run: rates TLS / plain, latencies plain / TLS. */
+	bench_add(res, "replicate_tls_snapshot_rules_per_s", med[1], "rules/s",
+	    "plaintext snapshot rules/s (median of 3 rounds each)", med[0]);
+	bench_add(res, "replicate_tls_snapshot_ratio_min", ratio[0], "ratio",
+	    "goal 0.7 (the lowest of 3 rounds' TLS/plain)", 0.7);
+	bench_add(res, "replicate_tls_snapshot_ratio_max", ratio[ROUNDS - 1], "ratio",
+	    "goal 0.7 (the highest of 3 rounds' TLS/plain)", 0.7);
+	bench_add(res, "replicate_tls_request_to_table_p50_us", pct(sides[0].total, n, 0.5),
+	    "us", "TLS request -> table p50 (ratio = plain / TLS)", pct(sides[1].total, n, 0.5));
+	bench_add(res, "replicate_tls_request_to_table_p99_us", pct(sides[0].total, n, 0.99),
+	    "us", "TLS request -> table p99 (ratio = plain / TLS)", pct(sides[1].total, n, 0.99));
+	for (int k = 0; k < 2; k++) {
+		table_close(sides[k].gw);
+		stats_close(&sides[k].st);
+		apiclient_close(&sides[k].c);
+		free(sides[k].ack);
+		free(sides[k].total);
+		free(sides[k].rtt);
+	}
 	cluster_end();
 	return bench_write(res, "replicate") < 0;
 }

@@ -9,9 +9,14 @@
  * - The kernel reads the bytes of a send in flight until it completes: they are never
  *   moved or freed before that. A buffer replaced meanwhile is kept in out_old.
  * - After conn_close(), the only callback the owner gets is `closed`.
+ * - TLS: the kernel receives into and sends from the TLS wire rings, never from in or
+ *   out, so out is never pinned; plaintext is encrypted only while no send is in flight,
+ *   so a burst of frames leaves as full records. The plaintext path pays one branch.
  */
 #include "common/conn.h"
 #include "common/log.h"
+#include "common/net.h"
+#include "common/tls.h"
 #include "common/wire.h"
 
 #include <assert.h>
@@ -86,6 +91,11 @@ struct conn {
 	struct loop_op cancel_op;
 	struct loop_timer linger;
 	struct sockaddr_storage sa;	/* the kernel reads it when the connect is submitted */
+
+	struct tls *tls;	/* NULL: plaintext */
+	bool tls_connect;	/* `connected` is owed once the handshake is done */
+	bool tls_shut;		/* close_notify queued */
+	int tls_err;		/* the handshake failed: `closed` gets this */
 };
 
 struct listener {
@@ -107,6 +117,9 @@ static void conn_send_done(struct loop_op *op, int res, uint32_t flags);
 static void conn_connect_done(struct loop_op *op, int res, uint32_t flags);
 static void conn_cancel_done(struct loop_op *op, int res, uint32_t flags);
 static void conn_linger_expired(struct loop_timer *t);
+static void conn_tls_kick(struct conn *c);
+
+static struct log_ratelimit conn_tls_rl = LOG_RATELIMIT_INIT(10000, 10);
 
 static size_t
 conn_pending_(const struct conn *c)
@@ -130,8 +143,9 @@ conn_reap(struct conn *c)
 	if (c->state != CONN_CLOSING || !conn_idle(c))
 		return;
 	loop_timer_cancel(c->l, &c->linger);
-	c->ops->closed(c, c->err);
+	c->ops->closed(c, c->tls_err != 0 ? c->tls_err : c->err);
 	close(c->fd);
+	tls_free(c->tls);
 	free(c->in);
 	free(c->out);
 	free(c->out_old);
@@ -158,10 +172,17 @@ static void
 conn_recv(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
+	uint8_t *buf = c->in + c->in_len;
+	size_t len = c->in_cap - c->in_len;
 
 	assert(!c->recv_busy && c->in_len < c->in_cap);
+	/* The TLS ring is drained by every input: full, it is a bug or a stuck peer. */
+	if (c->tls != NULL && (len = tls_wire_in(c->tls, &buf)) == 0) {
+		conn_abort(c, -ENOBUFS);
+		return;
+	}
 	sqe = loop_sqe(c->l, &c->recv_op);
-	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	io_uring_prep_recv(sqe, c->fd, buf, len, 0);
 	c->recv_busy = true;
 }
 
@@ -171,6 +192,10 @@ conn_send_kick(struct conn *c)
 	struct io_uring_sqe *sqe;
 	size_t n = conn_pending_(c);
 
+	if (c->tls != NULL) {
+		conn_tls_kick(c);
+		return;
+	}
 	if (c->send_busy || n == 0 || c->connect_busy ||
 	    (c->state != CONN_OPEN && c->state != CONN_FLUSHING))
 		return;
@@ -186,6 +211,13 @@ conn_send_kick(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
+	/* TLS: the close_notify first, so the peer knows the end is no truncation. */
+	if (c->tls != NULL && !c->tls_shut && c->tls_err == 0 && tls_ready(c->tls)) {
+		c->tls_shut = true;
+		tls_shutdown(c->tls);
+		conn_send_kick(c);
+		return;
+	}
 	c->state = CONN_LINGERING;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_abort(c, -errno);
@@ -270,6 +302,174 @@ conn_parse(struct conn *c)
 	}
 }
 
+/* Encrypt what is queued, as far as the wire ring takes it. */
+static void
+conn_tls_encrypt(struct conn *c)
+{
+	size_t n = conn_pending_(c);
+
+	if (n == 0 || c->tls_shut || c->tls_err != 0 || !tls_ready(c->tls) ||
+	    (c->state != CONN_OPEN && c->state != CONN_FLUSHING))
+		return;
+	c->out_off += tls_write(c->tls, c->out + c->out_off, n);
+	if (c->out_off == c->out_len && c->reserved == 0) {
+		c->out_off = c->out_len = 0;
+		if (c->out_cap > CONN_OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = 0;
+		}
+	}
+}
+
+/* conn_send_kick with TLS: encrypt, send the ring's ciphertext, linger when all went. */
+static void
+conn_tls_kick(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+	const uint8_t *p;
+	size_t n;
+
+	if (c->send_busy || c->connect_busy ||
+	    (c->state != CONN_OPEN && c->state != CONN_FLUSHING))
+		return;
+	conn_tls_encrypt(c);
+	if ((n = tls_wire_out(c->tls, &p)) > 0) {
+		if (n > CONN_SEND_MAX)
+			n = CONN_SEND_MAX;
+		sqe = loop_sqe(c->l, &c->send_op);
+		io_uring_prep_send(sqe, c->fd, p, n, MSG_NOSIGNAL);
+		c->send_len = n;
+		c->send_busy = true;
+		return;
+	}
+	/* A failed handshake's queued plaintext is dropped: only its alert leaves. */
+	if (c->state == CONN_FLUSHING && (conn_pending_(c) == 0 || c->tls_err != 0))
+		conn_linger(c);
+}
+
+static void
+conn_tls_sent(struct conn *c, size_t n)
+{
+	tls_wire_sent(c->tls, n);
+	if (c->state == CONN_OPEN) {
+		/* writable sees what is left once the ring took its share. */
+		conn_tls_encrypt(c);
+		if (c->above_low && conn_pending_(c) <= c->p.out_low) {
+			c->above_low = false;
+			if (c->ops->writable != NULL)
+				c->ops->writable(c);
+		}
+	}
+	conn_send_kick(c);
+}
+
+/*
+ * The handshake failed: log why, tell a connecting owner, and send the peer its alert
+ * (a flush); `closed` then carries err.
+ */
+static void
+conn_tls_fail(struct conn *c, int err)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	char ep[NET_ENDPOINT_STRLEN] = "?";
+
+	if (getpeername(c->fd, (struct sockaddr *)&sin, &len) == 0 && sin.sin_family == AF_INET)
+		net_endpoint_format(&sin, ep);
+	log_warnx_rl(&conn_tls_rl, "TLS with %s refused: %s", ep, tls_error(c->tls));
+	c->tls_err = err;
+	if (c->tls_connect) {
+		c->tls_connect = false;
+		if (c->ops->connected != NULL)
+			c->ops->connected(c, err);
+	}
+	if (c->state != CONN_OPEN && c->state != CONN_FLUSHING)
+		return;
+	c->state = CONN_FLUSHING;
+	conn_send_kick(c);
+}
+
+/* The TCP connect of a TLS conn is done: start the handshake. */
+static void
+conn_tls_connected(struct conn *c, bool tell)
+{
+	int r;
+
+	/* Closed with flush while connecting: flushed once the handshake is done. */
+	if (c->state == CONN_CONNECTING)
+		c->state = CONN_OPEN;
+	c->tls_connect = tell;
+	conn_recv(c);
+	if ((r = tls_handshake(c->tls)) < 0)	/* writes the ClientHello */
+		conn_tls_fail(c, r);
+	else
+		conn_send_kick(c);
+}
+
+/*
+ * n bytes of ciphertext arrived: advance the handshake, then decrypt into the input
+ * buffer and parse frames as the plaintext path does, until the session has no more.
+ */
+static void
+conn_tls_input(struct conn *c, size_t n)
+{
+	ssize_t got;
+	int r;
+
+	if (c->tls_err != 0) {
+		conn_abort(c, 0);	/* the alert went: anything the peer says ends it */
+		return;
+	}
+	tls_wire_received(c->tls, n);
+	if (!tls_ready(c->tls)) {
+		if ((r = tls_handshake(c->tls)) < 0) {
+			conn_tls_fail(c, r);
+			if (c->state != CONN_CLOSING && !c->recv_busy)
+				conn_recv(c);
+			return;
+		}
+		if (r == 1 && c->tls_connect) {
+			c->tls_connect = false;
+			if (c->ops->connected != NULL)
+				c->ops->connected(c, 0);
+			if (c->state == CONN_CLOSING)
+				return;
+		}
+	}
+	while (tls_ready(c->tls)) {
+		got = tls_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
+		if (got == 0)
+			break;
+		if (got == -EPIPE) {
+			/* close_notify: the peer's orderly end, like a FIN. */
+			c->eof = true;
+			if (c->state != CONN_FLUSHING)
+				conn_abort(c, 0);
+			return;
+		}
+		if (got < 0) {
+			log_warnx_rl(&conn_tls_rl, "TLS stream on fd %d: %s", c->fd,
+			    tls_error(c->tls));
+			conn_abort(c, (int)got);
+			return;
+		}
+		c->in_len += (size_t)got;
+		conn_parse(c);
+		if (c->state == CONN_CLOSING)
+			return;
+		if (c->state != CONN_OPEN)
+			c->in_off = c->in_len = 0;
+		if ((r = conn_in_room(c)) < 0) {
+			conn_abort(c, r);
+			return;
+		}
+	}
+	conn_send_kick(c);	/* handshake messages, or what waited for the handshake */
+	if (c->state != CONN_CLOSING)
+		conn_recv(c);
+}
+
 static void
 conn_recv_done(struct loop_op *op, int res, uint32_t flags)
 {
@@ -295,6 +495,10 @@ conn_recv_done(struct loop_op *op, int res, uint32_t flags)
 		/* While flushing, the peer may have shut only its write side: go on. */
 		if (c->state != CONN_FLUSHING)
 			conn_abort(c, 0);
+		return;
+	}
+	if (c->tls != NULL) {
+		conn_tls_input(c, (size_t)res);
 		return;
 	}
 	c->in_len += (size_t)res;
@@ -333,6 +537,10 @@ conn_send_done(struct loop_op *op, int res, uint32_t flags)
 		return;
 	}
 	assert((size_t)res <= c->send_len);
+	if (c->tls != NULL) {
+		conn_tls_sent(c, (size_t)res);
+		return;
+	}
 	c->out_off += (size_t)res;
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -375,6 +583,10 @@ conn_connect_done(struct loop_op *op, int res, uint32_t flags)
 		conn_abort(c, res);
 		if (tell && c->ops->connected != NULL)
 			c->ops->connected(c, res);
+		return;
+	}
+	if (c->tls != NULL) {
+		conn_tls_connected(c, tell);
 		return;
 	}
 	conn_recv(c);
@@ -430,6 +642,11 @@ conn_alloc(struct loop *l, int fd, const struct conn_params *p, const struct con
 	if (c->in_cap > CONN_IN_INIT)
 		c->in_cap = CONN_IN_INIT;
 	if ((c->in = malloc(c->in_cap)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (p->tls != NULL && (c->tls = tls_new(p->tls)) == NULL) {
+		free(c->in);
 		free(c);
 		return NULL;
 	}
@@ -498,7 +715,8 @@ static int
 conn_out_room(struct conn *c, size_t len)
 {
 	size_t pending = conn_pending_(c), need, cap;
-	bool pinned = c->send_busy && c->out_old == NULL;	/* the kernel reads out */
+	/* the kernel reads out (never with TLS: it sends from the wire ring) */
+	bool pinned = c->tls == NULL && c->send_busy && c->out_old == NULL;
 	uint8_t *nb;
 
 	if (c->state != CONN_OPEN && c->state != CONN_CONNECTING)
@@ -618,8 +836,10 @@ conn_close(struct conn *c, bool flush)
 			return;
 		}
 		c->state = CONN_FLUSHING;
+		if (c->tls != NULL)
+			conn_send_kick(c);	/* after the handshake: encrypt, send, linger */
 		/* From `writable`, pending may be non-zero with no send in flight. */
-		if (conn_pending_(c) == 0 && !c->send_busy)
+		else if (conn_pending_(c) == 0 && !c->send_busy)
 			conn_linger(c);
 		else
 			conn_send_kick(c);
@@ -649,6 +869,14 @@ int
 conn_fd(const struct conn *c)
 {
 	return c->fd;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	if (c->tls == NULL || !tls_ready(c->tls))
+		return NULL;
+	return tls_peer(c->tls);
 }
 
 static void

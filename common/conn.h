@@ -5,6 +5,12 @@
  * at most one send in flight from its output buffer; it is freed only once none of its
  * operations is in flight, after telling its owner that it closed.
  *
+ * With conn_params.tls, the stream is TLS (common/tls.h) on the same loop: ciphertext is
+ * received into and sent from the TLS wire rings, frames are parsed from and queued as
+ * plaintext as before. A connecting end's `connected` comes once the handshake is done;
+ * a handshake that fails closes the connection with -EKEYREJECTED (after sending the
+ * peer its alert), and conn_peer() names a peer that passed.
+ *
  * The output buffer grows up to out_max bytes; a producer with more to say (a
  * snapshot, a log backlog) writes while conn_pending() is below a threshold and is
  * called back by `writable` as the buffer drains.
@@ -20,6 +26,7 @@
 
 struct conn;
 struct listener;
+struct tls_ctx;
 
 struct conn_ops {
 	/* A complete frame (its payload). Return 0, or -1 to close the connection. */
@@ -41,6 +48,7 @@ struct conn_params {
 	size_t frame_max;	/* largest payload accepted; larger closes with -EMSGSIZE */
 	size_t out_max;		/* output buffer limit; conn_send past it fails -ENOBUFS */
 	size_t out_low;		/* `writable` fires when pending drops to this */
+	struct tls_ctx *tls;	/* NULL: plaintext */
 };
 
 /* Adopt a connected socket fd (non-blocking is not required). NULL when out of
@@ -75,6 +83,8 @@ void conn_close(struct conn *c, bool flush);
 void *conn_arg(const struct conn *c);
 void conn_set_arg(struct conn *c, void *arg);
 int conn_fd(const struct conn *c);
+/* The TLS peer's identity ("gateway:gw1") once its handshake passed, else NULL. */
+const char *conn_peer(const struct conn *c);
 
 /*
  * A listening socket, owned from here on (listener_free closes it): each accepted

@@ -126,9 +126,11 @@ static void
 start(struct subscriber *s)
 {
 	struct conn_params cp = { .frame_max = WIRE_RECORD_MAX, .out_max = 64 * 1024,
-	    .out_low = 0 };
+	    .out_low = 0, .tls = s->p.tls };
 
 	s->got_data = false;
+	/* The watch gives a handshake that hangs the same timeout as a silent stream. */
+	s->last_rx_ns = loop_now(s->l);
 	s->conn = conn_connect(s->l, (const struct sockaddr *)&s->p.addrs[s->cur],
 	    sizeof(s->p.addrs[0]), &cp, &sub_ops, s);
 	if (s->conn == NULL) {

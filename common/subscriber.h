@@ -13,6 +13,8 @@
 #include "common/wire.h"
 
 #include <netinet/in.h>
+
+struct tls_ctx;
 #include <stdint.h>
 
 #define SUBSCRIBER_ADDRS_MAX	8
@@ -24,6 +26,7 @@ struct subscriber_params {
 	uint64_t backoff_min_ns;
 	uint64_t backoff_max_ns;
 	const char *what;		/* in log lines: "controller", "binding feed" */
+	struct tls_ctx *tls;		/* NULL: plaintext */
 };
 
 struct subscriber_ops {

@@ -161,4 +161,29 @@ refuse_path syncd "$T_OUT" "$T_OUT: cannot read: a directory"
 	printf '";\n'
 } >"$T_OUT/big.conf"
 refuse_path syncd "$T_OUT/big.conf" "big.conf: larger than 256 KiB"
+# TLS (docs/controller.md): on by default, so its files must be named; tls = false is
+# plaintext. A key others may read is refused at start, before anything is touched.
+refuse controller 'node = "n";
+controller = { tls_cert = "c.crt"; tls_key = "c.key"; };' \
+    "bad.conf: controller.tls_ca must name the CA's certificate"
+refuse rule-store 'node = "n";
+rule_store = { controllers = ["1.2.3.4:7400"]; tls_ca = "ca.crt"; tls_key = "k"; };' \
+    "bad.conf: rule_store.tls_cert must name this node's certificate"
+refuse learner 'node = "n";
+learner = { host = "h"; gateways = ["1.2.3.4:1"]; controllers = ["1.2.3.4:7400"]; tls = false;
+  tls_ca = 1; };' "bad.conf:3: learner.tls_ca must be a string"
+printf 'node = "n";\ncontroller = { tls = false; };\n' >"$T_OUT/plain.conf"
+check controller "$T_OUT/plain.conf"
+t_pki controller:ctl
+chmod 644 "$T_OUT/pki/controller-ctl.key"
+printf 'node = "cfg%s";\ncontroller = { data_dir = "%s/never"; api_socket = "%s/never.sock";
+  tls_ca = "%s/pki/ca.crt"; tls_cert = "%s/pki/controller-ctl.crt";
+  tls_key = "%s/pki/controller-ctl.key"; };\n' $$ "$T_OUT" "$T_OUT" "$T_OUT" "$T_OUT" \
+    "$T_OUT" >"$T_OUT/key.conf"
+rc=0
+"$BUILD/bin/vpcfwd-controller" -c "$T_OUT/key.conf" >/dev/null 2>"$T_OUT/err" || rc=$?
+[[ $rc -ne 0 ]] || t_fail "the controller started with a key of mode 0644"
+grep -q "controller-ctl.key: a private key must be mode 0600 (it is 0644)" "$T_OUT/err" ||
+	t_fail "the controller said '$(cat "$T_OUT/err")' of a key of mode 0644"
+[[ ! -e $T_OUT/never ]] || t_fail "the controller made its data directory before refusing"
 echo "config: ok"

@@ -30,6 +30,7 @@ for b in vpcfwd-controller vpcfwd-rule-store vpcfwdctl vpcfwd-table vpcfwd-stat;
 done
 t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2"
 t_netns "$NS"
+t_pki controller:ctl gateway:gw1 gateway:gw2 host:host1 host:host2
 for f in controller gw1 gw2; do
 	sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
 done
@@ -107,6 +108,7 @@ echo "listings and both tables agree"
 
 # 1b. A learner's binding feed: host1's VMs, then each change as it commits.
 t_spawn FEED ip netns exec "$NS" python3 "$PY/feed.py" 127.0.0.1:7400 learner1 host1 2 \
+    --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/host-host1" \
     >"$T_OUT/feed.records.log" 2>"$T_OUT/feed.log"
 t_until 5 "the binding feed's snapshot" grep -q snap_end "$T_OUT/feed.records.log"
 "${CTL[@]}" vm create app1 --vpc red --ip 172.16.0.7 --host host1 >/dev/null
@@ -125,6 +127,37 @@ assert b[1]["op"] == "del" and b[1]["ip"] == "172.16.0.7", b
     < <(python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' \
     <"$T_OUT/feed.records.log")
 echo "binding feed: host1's snapshot, a VM bound, then moved away"
+
+# 1c. TLS (docs/protocol.md): who may not read is refused, and counted. Each client
+# must fail saying why, and the controller's counter must move by exactly one.
+"$T_PKI_TOOL" "$T_OUT/other" ca >/dev/null
+"$T_PKI_TOOL" "$T_OUT/other" gateway gw1 >/dev/null
+# denied COUNTER WANT ARGS...: feed.py with ARGS fails saying WANT; COUNTER goes up by 1
+denied()
+{
+	local counter=$1 want=$2 before after rc=0
+
+	shift 2
+	before=$(t_stat "$RUN-ctl" controller "$counter")
+	ip netns exec "$NS" timeout 10 python3 "$PY/feed.py" 127.0.0.1:7400 intruder "$@" \
+	    >"$T_OUT/denied.out" 2>&1 || rc=$?
+	[[ $rc -eq 1 ]] || t_fail "feed.py $* was not refused (status $rc): $(cat "$T_OUT/denied.out")"
+	grep -q -- "$want" "$T_OUT/denied.out" ||
+		t_fail "feed.py $* said '$(cat "$T_OUT/denied.out")', not '$want'"
+	t_until 5 "$counter counting feed.py $*" \
+	    [ "$(t_stat "$RUN-ctl" controller "$counter")" -eq $((before + 1)) ]
+}
+denied tls_failed "feed: " host1 1
+denied tls_failed "feed: tls:" host1 1 --ca "$T_OUT/pki/ca.crt"
+denied tls_failed "feed: tls:" host1 1 --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/other/gateway-gw1"
+denied subs_unauthorized "host:host1 may not read the rule log" host1 1 \
+    --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/host-host1" --rules
+denied subs_unauthorized "host:host1 may not read the binding feed of host host2" host2 1 \
+    --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/host-host1"
+denied subs_unauthorized "gateway:gw1 may not read the binding feed" host1 1 \
+    --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/gateway-gw1"
+echo "TLS: no certificate, another CA's, plaintext, a host asking for the rule log or" \
+    "another host's feed, a gateway asking for a feed: each refused and counted"
 
 # 2. Bad invocations: one line each, non-zero, nothing changed. web3's MAC is the one
 # 10.0.0.7 would get by default.

@@ -49,6 +49,7 @@ while True:
 ' "$T_OUT/syslog" >"$T_OUT/syslog.log" 2>&1
 t_wait_for "$T_OUT/syslog.log" listening
 
+t_pki controller:ctl
 sed -e "s|@RUN@|$RUN|g" -e "s|@DIR@|$T_OUT|g" -e 's|127.0.0.1:7400|127.0.0.1:0|' \
 	etc/test/controller.conf >"$T_OUT/ctl.conf"
 t_node "$RUN-ctl"

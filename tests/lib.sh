@@ -25,6 +25,8 @@
 # t_until SECONDS WHAT CMD...
 #                      run CMD every 0.1 s until it succeeds, or fail after SECONDS saying
 #                      "WHAT did not happen within SECONDS s"
+# t_pki ROLE:NAME...  make $T_OUT/pki with tools/vpcfwd-pki: a CA and each node's certificate
+#                      and key (ROLE-NAME.crt/.key), the files etc/test/*.conf name for TLS
 #
 # The cleanup kills the remembered children with -9 and reaps them, removes the nodes' segments
 # and $T_OUT (kept, for a look at the logs, when T_KEEP is set), and fails the test when a
@@ -187,5 +189,17 @@ t_until()
 	until "$@" 2>/dev/null; do
 		((${EPOCHREALTIME/./} < end)) || t_fail "$what did not happen within $secs s"
 		sleep 0.1
+	done
+}
+
+T_PKI_TOOL=$(dirname "${BASH_SOURCE[0]}")/../tools/vpcfwd-pki
+
+t_pki()
+{
+	local id
+
+	[[ -e $T_OUT/pki/ca.crt ]] || "$T_PKI_TOOL" "$T_OUT/pki" ca >/dev/null
+	for id in "$@"; do
+		"$T_PKI_TOOL" "$T_OUT/pki" "${id%%:*}" "${id#*:}" >/dev/null
 	done
 }

@@ -32,6 +32,7 @@ done
 export BUILD
 t_node "$RUN-ctl" "$RUN-gw1" "$RUN-bad"
 t_netns "$NS"
+t_pki controller:ctl gateway:gw1
 
 # The nodes' files: etc/test/'s, with a supervise group each. The controller node finds
 # the binaries by BUILD (the default), the gateway by bin_dir; the controller's logs go to
@@ -171,19 +172,21 @@ refused()
 
 # 1. Refused before anything starts.
 BADSUP="node = \"$RUN-bad\";
-controller = { data_dir = \"$T_OUT/bad-data\"; api_socket = \"$T_OUT/bad.sock\"; };"
+controller = { data_dir = \"$T_OUT/bad-data\"; api_socket = \"$T_OUT/bad.sock\";
+  tls_ca = \"$T_OUT/pki/ca.crt\"; tls_cert = \"$T_OUT/pki/controller-ctl.crt\";
+  tls_key = \"$T_OUT/pki/controller-ctl.key\"; };"
 refused "$BADSUP
 supervise = { run_dir = \"$T_OUT/bad-run\"; backof_min = \"1s\"; };" \
-    "bad.conf:3: unknown setting 'supervise.backof_min'"
+    "bad.conf:5: unknown setting 'supervise.backof_min'"
 refused "$BADSUP
 supervise = { run_dir = \"$T_OUT/bad-run\"; backoff_max = \"5 s\"; };" \
-    "bad.conf:3: supervise.backoff_max must be a duration"
+    "bad.conf:5: supervise.backoff_max must be a duration"
 refused "$BADSUP
 supervise = { run_dir = \"$T_OUT/bad-run\"; backoff_min = \"2s\"; backoff_max = \"1s\"; };" \
     "supervise.backoff_max must be between 2s and"
 refused "$BADSUP
 supervise = { run_dir = \"$T_OUT/bad-run\" };
-controller = { };" "bad.conf:4: duplicate setting name"
+controller = { };" "bad.conf:6: duplicate setting name"
 refused "node = \"$RUN-bad\";
 controller = { version_step = 0; };
 supervise = { run_dir = \"$T_OUT/bad-run\"; };" \

@@ -20,6 +20,8 @@
 	X(subs_rules,       GAUGE,   "rule-stores subscribed to the log stream") \
 	X(subs_bindings,    GAUGE,   "learners subscribed to a binding feed") \
 	X(subs_refused,     COUNTER, "subscriptions refused: bad HELLO or too many") \
+	X(subs_unauthorized, COUNTER, "subscriptions refused: the peer's certificate may not read that stream") \
+	X(tls_failed,       COUNTER, "stream connections whose TLS handshake failed (no, bad or foreign certificate)") \
 	X(subs_dropped,     COUNTER, "subscribers closed: slow, gone or misbehaving") \
 	X(snapshots,        COUNTER, "snapshots sent (a subscriber's seq was no longer kept)") \
 	X(records_sent,     COUNTER, "log, snapshot and binding records sent") \

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/tls.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -35,6 +36,7 @@ struct settings {
 	uint64_t heartbeat_ns;
 	uint32_t max_subs;
 	uint64_t sub_buffer;
+	struct tls_conf tls;
 };
 
 static void
@@ -63,6 +65,7 @@ read_settings(struct conf *c, struct settings *s)
 	    10000000ull, 60000000000ull);
 	s->max_subs = conf_int(c, "controller.max_subscribers", 256, 1, 65536);
 	s->sub_buffer = conf_int(c, "controller.subscriber_buffer", 8 << 20, 1 << 20, 1 << 30);
+	tls_conf_read(c, "controller", &s->tls);
 }
 
 /* The socket's directory, made if missing (like /run/vpcfwd). */
@@ -104,6 +107,7 @@ main(int argc, char **argv)
 	struct stream_params sp;
 	struct ticker hb = { .t.fn = tick };
 	struct stream *st;
+	struct tls_ctx *tls;
 	struct stats stats;
 	struct api *api;
 	struct loop *l;
@@ -116,9 +120,11 @@ main(int argc, char **argv)
 	c = daemon_start(argc, argv, "controller", &common, &check);
 	read_settings(c, &set);
 	conf_done(c, "controller");
+	tls_conf_check(&set.tls);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	tls = tls_ctx_start(&set.tls, true);
 
 	if ((ctr = stats_create(&stats, common.node, "controller", controller_stats_defs,
 	    controller_stats_count)) == NULL)
@@ -135,7 +141,7 @@ main(int argc, char **argv)
 	if ((l = loop_new(256, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	sp = (struct stream_params){ .heartbeat_ns = set.heartbeat_ns,
-	    .max_subs = set.max_subs, .sub_buffer = set.sub_buffer };
+	    .max_subs = set.max_subs, .sub_buffer = set.sub_buffer, .tls = tls };
 	if ((st = stream_new(l, &db, tcp_fd, &sp, ctr)) == NULL ||
 	    (api = api_new(l, &db, st, api_fd, set.version_step, ctr)) == NULL)
 		fatalx("cannot start the control API or the streams");
@@ -144,9 +150,10 @@ main(int argc, char **argv)
 	hb.l = l;
 	hb.stats = &stats;
 	loop_timer_set(l, &hb.t, 0);
-	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d",
-	    common.node, set.data_dir, (unsigned long long)db.log_first,
-	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd));
+	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d "
+	    "(%s%s)", common.node, set.data_dir, (unsigned long long)db.log_first,
+	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd),
+	    tls ? "TLS as " : "plaintext", tls ? tls_ctx_self(tls) : "");
 	daemon_ready();
 	rc = loop_run(l, &daemon_stop);
 	log_info("stopping");
@@ -155,6 +162,7 @@ main(int argc, char **argv)
 	loop_settle(l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(l);
 	db_close(&db);
+	tls_ctx_free(tls);
 	stats_close(&stats);
 	conf_free(c);
 	return rc < 0 ? 1 : 0;

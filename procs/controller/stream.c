@@ -6,12 +6,16 @@
  * time; one that falls past the log's retention gets a snapshot instead.
  *
  * Invariant: a LOG subscriber has been sent every record before next_seq, in order.
+ * With TLS, a subscriber is past SUB_HELLO only if its certificate allows the stream it
+ * asked for (authorized()).
  */
 #include "stream.h"
 #include "common/conn.h"
 #include "common/grow.h"
 #include "common/log.h"
+#include "common/tls.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,15 +454,15 @@ out:
 	return send_msg(sub, &m);
 }
 
+/* Tell the subscriber why (WIRE_ERROR), then close; the caller counted it. */
 static void
-refuse(struct sub *sub, int code, const char *msg)
+refuse_(struct sub *sub, int code, const char *msg)
 {
 	struct wire_msg m = { .type = WIRE_ERROR };
 
 	m.u.error.code = code;
 	snprintf(m.u.error.msg, sizeof(m.u.error.msg), "%s", msg);
 	log_warnx_rl(&sub->s->rl, "subscription refused: %s", msg);
-	STATS_INC(sub->s->c, subs_refused);
 	send_msg(sub, &m);
 	snap_close(&sub->snap);
 	sub->state = SUB_CLOSING;
@@ -466,10 +470,48 @@ refuse(struct sub *sub, int code, const char *msg)
 }
 
 static void
+refuse(struct sub *sub, int code, const char *msg)
+{
+	STATS_INC(sub->s->c, subs_refused);
+	refuse_(sub, code, msg);
+}
+
+/*
+ * What a certificate allows (docs/protocol.md, "TLS and identities"): "gateway:*" the
+ * rule log, "host:NAME" the binding feed of host NAME. 0, or -1 after refusing.
+ */
+static int
+authorized(struct sub *sub, const struct wire_hello *h)
+{
+	const char *peer = conn_peer(sub->c);
+	char msg[WIRE_ERROR_MAX];
+
+	if (sub->s->p.tls == NULL)
+		return 0;
+	/* Frames come only after the handshake, so a peer is always named here. */
+	assert(peer != NULL);
+	if (h->stream == WIRE_STREAM_BINDINGS ? h->host[0] != '\0' &&
+	    strncmp(peer, "host:", 5) == 0 &&
+	    strncmp(peer + 5, h->host, WIRE_NAME_MAX) == 0 :
+	    strncmp(peer, "gateway:", 8) == 0)
+		return 0;
+	if (h->stream == WIRE_STREAM_BINDINGS)
+		snprintf(msg, sizeof(msg), "%s may not read the binding feed of host %.32s",
+		    peer, h->host);
+	else
+		snprintf(msg, sizeof(msg), "%s may not read the rule log", peer);
+	STATS_INC(sub->s->c, subs_unauthorized);
+	refuse_(sub, EACCES, msg);
+	return -1;
+}
+
+static void
 hello(struct sub *sub, const struct wire_hello *h)
 {
 	struct db *db = sub->s->db;
 
+	if (authorized(sub, h) < 0)
+		return;
 	memcpy(sub->node, h->node, sizeof(sub->node));
 	memcpy(sub->host, h->host, sizeof(sub->host));
 	if (h->stream == WIRE_STREAM_BINDINGS) {
@@ -544,7 +586,8 @@ on_closed(struct conn *c, int err)
 	struct sub *sub = conn_arg(c);
 	struct stream *s = sub->s;
 
-	(void)err;
+	if (err == -EKEYREJECTED)
+		STATS_INC(s->c, tls_failed);	/* conn logged why */
 	snap_close(&sub->snap);
 	if (sub->prev)
 		sub->prev->next = sub->next;
@@ -568,7 +611,7 @@ on_accept(struct listener *ls, int fd, void *arg)
 {
 	struct stream *s = arg;
 	struct conn_params cp = { .frame_max = WIRE_RECORD_MAX, .out_max = s->p.sub_buffer,
-	    .out_low = FILL_HIGH / 2 };
+	    .out_low = FILL_HIGH / 2, .tls = s->p.tls };
 	struct sub *sub;
 
 	(void)ls;

@@ -19,6 +19,7 @@ struct stream_params {
 	uint64_t heartbeat_ns;
 	uint32_t max_subs;
 	size_t sub_buffer;	/* bytes a subscriber may have queued */
+	struct tls_ctx *tls;	/* NULL: plaintext, every HELLO is believed */
 };
 
 struct stream *stream_new(struct loop *l, struct db *db, int listen_fd,

@@ -17,6 +17,7 @@
 #include "common/loop.h"
 #include "common/net.h"
 #include "common/sync.h"
+#include "common/tls.h"
 #include "shm/ports.h"
 #include "shm/table_conf.h"
 
@@ -101,6 +102,7 @@ main(int argc, char **argv)
 	struct syncer_params sp = { 0 };
 	struct sockaddr_in gws[GATEWAYS_MAX];
 	struct table_params tp;
+	struct tls_conf tc;
 	static struct gateways gw;
 	struct state s = { 0 };
 	uint32_t ngw, down_after, max_ports;
@@ -139,10 +141,13 @@ main(int argc, char **argv)
 	fp.backoff_max_ns = 5000000000ull;
 	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
 		fatalx("%s", conf_error(c));
+	tls_conf_read(c, "learner", &tc);
 	conf_done(c, "learner");
+	tls_conf_check(&tc);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	fp.tls = tls_ctx_start(&tc, false);
 
 	if ((s.c = stats_create(&s.stats, common.node, "learner", learner_stats_defs,
 	    learner_stats_count)) == NULL)
@@ -174,6 +179,7 @@ main(int argc, char **argv)
 	loop_free(s.l);
 	table_close(s.t);
 	ports_close(s.ports);
+	tls_ctx_free(fp.tls);
 	stats_close(&s.stats);
 	conf_free(c);
 	return rc < 0 ? 1 : 0;

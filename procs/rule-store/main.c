@@ -15,6 +15,7 @@
 #include "common/loop.h"
 #include "common/net.h"
 #include "common/subscriber.h"
+#include "common/tls.h"
 #include "shm/events.h"
 #include "shm/table_conf.h"
 
@@ -143,6 +144,7 @@ main(int argc, char **argv)
 	struct conf_common common;
 	struct subscriber_params cp = { .what = "controller" };
 	struct table_params tp;
+	struct tls_conf tc;
 	struct state s = { 0 };
 	struct ring ring;
 	struct conf *c;
@@ -166,10 +168,13 @@ main(int argc, char **argv)
 	if (ring_size & (ring_size - 1))
 		conf_error_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
 		    "power of two, not %u", ring_size), fatalx("%s", conf_error(c));
+	tls_conf_read(c, "rule_store", &tc);
 	conf_done(c, "rule_store");
+	tls_conf_check(&tc);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	cp.tls = tls_ctx_start(&tc, false);
 
 	if ((s.c = stats_create(&s.stats, common.node, "rule-store", rule_store_stats_defs,
 	    rule_store_stats_count)) == NULL)
@@ -201,6 +206,7 @@ main(int argc, char **argv)
 	loop_free(s.l);
 	table_close(s.t);
 	ring_close(&ring);
+	tls_ctx_free(cp.tls);
 	stats_close(&s.stats);
 	conf_free(c);
 	return rc < 0 ? 1 : 0;

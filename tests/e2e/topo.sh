@@ -42,7 +42,8 @@
 # topo_cluster           topo_underlay, then topo_node for the six nodes of etc/demo/
 # topo_underlay          the underlay namespace and its bridge
 # topo_node NAME [IP]    NAME's namespace on the bridge (IP: from TOPO_IP[NAME]) and its
-#                        configuration (topo_conf NAME)
+#                        configuration (topo_conf NAME) and certificate (topo_pki NAME)
+# topo_pki NAME          NAME's TLS certificate and key in DIR/pki, the CA made once
 # topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf: "demo-"
 #                        becomes "PREFIX-", /run/vpcfwd-demo becomes DIR, then each SED
 #                        expression (sed -e) is applied, e.g. 's/sync_wait = .*/sync_wait
@@ -145,7 +146,28 @@ topo_node()
 	ip -n "$ns" addr add "$ip/$TOPO_PLEN" dev eth0 &&
 	ip -n "$ns" link set eth0 up ||
 		_topo_err "cannot attach $ns to the underlay" || return
-	topo_conf "$name"
+	topo_conf "$name" && topo_pki "$name"
+}
+
+# topo_pki NAME: NAME's TLS certificate and key in DIR/pki (with the CA, made once),
+# the files etc/demo/*.conf name: controller*, gateway* and host* nodes get
+# "controller:NAME", "gateway:NAME" and "host:NAME"; other nodes run no stream client.
+topo_pki()
+{
+	local role
+
+	case $1 in
+	controller*) role=controller ;;
+	gateway*) role=gateway ;;
+	host*) role=host ;;
+	*) return 0 ;;
+	esac
+	if [[ ! -e $TOPO_DIR/pki/ca.crt ]]; then
+		"$TOPO_SRC/tools/vpcfwd-pki" "$TOPO_DIR/pki" ca >/dev/null ||
+			_topo_err "cannot make the CA in $TOPO_DIR/pki" || return
+	fi
+	"$TOPO_SRC/tools/vpcfwd-pki" "$TOPO_DIR/pki" "$role" "$1" >/dev/null ||
+		_topo_err "cannot make $1's certificate" || return
 }
 
 topo_cluster()

@@ -3,10 +3,16 @@ subscribes to HOST's bindings and prints one JSON line per record it gets:
 {"type": "snap_begin"|"bind"|"snap_end"|"heartbeat", ...}. It exits after COUNT bind
 records (or never with 0).
 
-    feed.py ADDR:PORT NODE HOST COUNT
+    feed.py ADDR:PORT NODE HOST COUNT [--ca CA.crt] [--cert PREFIX] [--rules]
+
+With --ca it speaks TLS, trusting CA.crt for the controller's certificate, and presents
+PREFIX.crt and PREFIX.key when --cert is given (docs/protocol.md, "TLS and identities").
+--rules asks for the rule log instead (a HELLO for stream 1), to be refused. A refusal
+or a failed handshake ends it with a line saying so and exit status 1.
 """
 import json
 import socket
+import ssl
 import struct
 import sys
 
@@ -26,9 +32,23 @@ def recv_exact(s, n):
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     node, subject, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    opts, stream, rest = {}, 2, sys.argv[5:]
+    while rest:
+        if rest[0] == "--rules":
+            stream, rest = 1, rest[1:]
+        else:
+            opts[rest[0]], rest = rest[1], rest[2:]
     s = socket.create_connection((host, int(port)))
-    body = struct.pack(">BBH B3x Q 32s 32s", 1, HELLO, 0, 2, 0,
-                       node.encode(), subject.encode())
+    if "--ca" in opts:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.check_hostname = False  # the identity is the CN, "controller:NAME"
+        ctx.load_verify_locations(opts["--ca"])
+        if "--cert" in opts:
+            ctx.load_cert_chain(opts["--cert"] + ".crt", opts["--cert"] + ".key")
+        s = ctx.wrap_socket(s)
+    body = struct.pack(">BBH B3x Q 32s 32s", 1, HELLO, 0, stream, 0,
+                       node.encode(), subject.encode() if stream == 2 else b"")
     s.sendall(struct.pack(">I", len(body)) + body)
     binds = 0
     while count == 0 or binds < count:
@@ -57,4 +77,7 @@ def main():
         print(json.dumps(ev), flush=True)
 
 
-main()
+try:
+    main()
+except (ssl.SSLError, ConnectionResetError) as e:
+    sys.exit("feed: tls: %s" % e)

@@ -1148,3 +1148,172 @@ Test(conn, listener_resumes_accepting_after_emfile)
 	close(cfd);
 	finish();
 }
+
+/*
+ * TLS (conn_params.tls): the same round trip and flush over TLS 1.3 on TCP, each end
+ * naming the other; a client whose certificate another CA signed is refused in the
+ * handshake, and the server's `closed` says -EKEYREJECTED.
+ */
+#include "tests/unit/pki.h"
+
+static struct tls_ctx *tls_server, *tls_client;
+
+static void
+tls_setup(const char *client_sub)
+{
+	pki_make();
+	tls_server = pki_ctx("", "controller-ctl", true);
+	if (client_sub[0] == '\0') {
+		tls_client = pki_ctx("", "gateway-gw1", false);
+	} else {
+		char ca[160], cert[160], key[160], err[256];
+		struct tls_conf tc = { .on = true, .ca = ca, .cert = cert, .key = key };
+
+		snprintf(ca, sizeof(ca), "%s/ca.crt", pki_dir);
+		snprintf(cert, sizeof(cert), "%s/%sgateway-gw1.crt", pki_dir, client_sub);
+		snprintf(key, sizeof(key), "%s/%sgateway-gw1.key", pki_dir, client_sub);
+		tls_client = tls_ctx_new(&tc, false, err, sizeof(err));
+		cr_assert_not_null(tls_client, "%s", err);
+	}
+}
+
+static void
+tls_teardown(void)
+{
+	tls_ctx_free(tls_server);
+	tls_ctx_free(tls_client);
+	pki_remove();
+}
+
+static const char *tls_peer_seen;	/* what the server end named its peer */
+
+static int
+tls_frame(struct conn *c, const uint8_t *payload, uint32_t len)
+{
+	if (tls_peer_seen == NULL)
+		tls_peer_seen = conn_peer(c);
+	return on_frame(c, payload, len);
+}
+
+static const struct conn_ops tls_echo_ops = {
+	.frame = tls_frame,
+	.writable = on_writable,
+	.closed = on_closed,
+};
+
+static struct conn_params tls_accept_params;
+
+static void
+on_accept_tls(struct listener *ls, int fd, void *arg)
+{
+	(void)ls;
+	(void)arg;
+	accepted++;
+	peers[1] = (struct peer){ .id = 1, .echo = true };
+	peers[1].c = conn_new(L, fd, &tls_accept_params, &tls_echo_ops, &peers[1]);
+	cr_assert_not_null(peers[1].c);
+}
+
+Test(conn, frames_round_trip_over_tls_and_each_end_names_the_other)
+{
+	struct conn_params cp = params;
+	struct sockaddr_in sin;
+	struct listener *ls;
+	int lfd;
+
+	tls_setup("");
+	new_loop();
+	tls_accept_params = params;
+	tls_accept_params.tls = tls_server;
+	cp.tls = tls_client;
+	lfd = tcp_listen(&sin);
+	ls = listener_new(L, lfd, on_accept_tls, NULL);
+	peers[0] = (struct peer){ .verify = true };
+	peers[0].c = conn_connect(L, (struct sockaddr *)&sin, sizeof(sin), &cp, &rt_ops,
+	    &peers[0]);
+	cr_assert_not_null(peers[0].c);
+	run_until(rt_done);
+	rt_check();
+	cr_assert_eq(peers[0].connected_calls, 1);
+	cr_assert_str_eq(conn_peer(peers[0].c), "controller:ctl");
+	cr_assert_not_null(tls_peer_seen);
+	cr_assert_str_eq(tls_peer_seen, "gateway:gw1");
+	conn_close(peers[0].c, false);
+	run_until(all_closed);
+	listener_free(ls);
+	finish();
+	tls_teardown();
+}
+
+static void
+on_accept_tls_flush(struct listener *ls, int fd, void *arg)
+{
+	(void)ls;
+	(void)arg;
+	accepted++;
+	peers[1] = (struct peer){ .id = 1 };
+	peers[1].c = conn_new(L, fd, &tls_accept_params, &ops, &peers[1]);
+	cr_assert_not_null(peers[1].c);
+	flush_send_all(peers[1].c);
+}
+
+Test(conn, flush_close_over_tls_delivers_everything_then_close_notify)
+{
+	struct conn_params cp = params;
+	struct sockaddr_in sin;
+	struct listener *ls;
+	int lfd;
+
+	tls_setup("");
+	new_loop();
+	tls_accept_params = params;
+	tls_accept_params.out_max = 64u << 20;
+	tls_accept_params.tls = tls_server;
+	cp.tls = tls_client;
+	lfd = tcp_listen(&sin);
+	ls = listener_new(L, lfd, on_accept_tls_flush, NULL);
+	peers[0] = (struct peer){ .verify = true };
+	peers[0].c = conn_connect(L, (struct sockaddr *)&sin, sizeof(sin), &cp,
+	    &chatty_ops, &peers[0]);
+	cr_assert_not_null(peers[0].c);
+	run_until(all_closed);
+	cr_assert(!peers[0].bad, "%s", peers[0].why);
+	cr_assert_eq(peers[0].frames, FLUSH_FRAMES);
+	cr_assert_eq(peers[0].closed_err, 0);
+	cr_assert_eq(peers[1].closed_calls, 1);
+	cr_assert_eq(peers[1].closed_err, 0);
+	listener_free(ls);
+	finish();
+	tls_teardown();
+}
+
+Test(conn, tls_client_of_another_ca_is_refused_with_ekeyrejected)
+{
+	struct conn_params cp = params;
+	struct sockaddr_in sin;
+	struct listener *ls;
+	int lfd;
+
+	tls_setup("other/");
+	new_loop();
+	tls_accept_params = params;
+	tls_accept_params.tls = tls_server;
+	cp.tls = tls_client;
+	lfd = tcp_listen(&sin);
+	ls = listener_new(L, lfd, on_accept_tls, NULL);
+	peers[0] = (struct peer){ 0 };
+	peers[0].c = conn_connect(L, (struct sockaddr *)&sin, sizeof(sin), &cp, &ops,
+	    &peers[0]);
+	cr_assert_not_null(peers[0].c);
+	cr_assert_eq(conn_send_frame(peers[0].c, "hello", 5), 0);
+	run_until(all_closed);
+	cr_assert_eq(accepted, 1);
+	cr_assert_eq(peers[1].closed_calls, 1);
+	cr_assert_eq(peers[1].closed_err, -EKEYREJECTED);
+	cr_assert_eq(peers[1].frames, 0, "the server read a frame from a refused client");
+	cr_assert_eq(peers[0].closed_calls, 1);
+	cr_assert_neq(peers[0].closed_err, 0);
+	listener_free(ls);
+	finish();
+	tls_teardown();
+}
