@@ -50,6 +50,7 @@ struct apply {
 	uint32_t *snap_hosts;	/* the hosts' VTEPs the snapshot names */
 	size_t nsnap_hosts, snap_hosts_cap;
 	bool live;		/* a record or heartbeat came outside a snapshot */
+	uint64_t hello_seq;	/* what this connection's HELLO said (apply_hello) */
 	uint32_t part_vni;	/* the snapshot is of this VPC alone (PART_BEGIN) */
 	bool vpc_refused;	/* the snapshot's current VPC lost a change */
 	struct inc_vpc *inc;	/* the incomplete VPCs known by name */
@@ -330,6 +331,13 @@ uint64_t
 apply_seq(const struct apply *a)
 {
 	return table_applied_seq(a->t);
+}
+
+uint64_t
+apply_hello(struct apply *a)
+{
+	a->hello_seq = table_applied_seq(a->t);
+	return a->hello_seq;
 }
 
 static void
@@ -750,9 +758,15 @@ int
 apply_msg(struct apply *a, const struct wire_msg *m)
 {
 	/* On the log, after a HELLO: the controller holds us in step from here on. */
-	if (!a->in_snap && (m->type == WIRE_RULE || m->type == WIRE_VPC ||
-	    m->type == WIRE_HOST || m->type == WIRE_HEARTBEAT))
+	if (!a->live && !a->in_snap && (m->type == WIRE_RULE || m->type == WIRE_VPC ||
+	    m->type == WIRE_HOST || m->type == WIRE_HEARTBEAT)) {
 		a->live = true;
+		/* Asked from 0 and no snapshot: the log from seq 1 names every host. */
+		if (a->hello_seq == 0 && !vtepset_loaded(a->vteps)) {
+			vtepset_set_loaded(a->vteps);
+			apply_gauges(a);
+		}
+	}
 	switch (m->type) {
 	case WIRE_HOST:
 		return apply_host(a, &m->u.host);

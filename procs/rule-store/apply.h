@@ -24,6 +24,8 @@ int apply_msg(struct apply *a, const struct wire_msg *m);
 /* The connection went away: a snapshot in progress is abandoned. */
 void apply_reset(struct apply *a);
 uint64_t apply_seq(const struct apply *a);
+/* The seq a HELLO asks after (apply_seq), remembered for this connection. */
+uint64_t apply_hello(struct apply *a);
 /*
  * Whether to ask the controller for a snapshot now: 1 with *vni the VPC to fetch whole
  * (0: every VPC), when some VPC is incomplete, the table has room again and no earlier

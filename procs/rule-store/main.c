@@ -102,7 +102,7 @@ hello(void *arg, struct wire_hello *h)
 	struct state *s = arg;
 
 	h->stream = WIRE_STREAM_RULES;
-	h->last_seq = apply_seq(s->a);
+	h->last_seq = apply_hello(s->a);
 	snprintf(h->node, sizeof(h->node), "%s", s->node);
 }
 

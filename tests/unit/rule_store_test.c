@@ -880,9 +880,30 @@ Test(rule_store, a_list_never_loaded_asks_for_the_whole_state_once_on_the_log)
 	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
+	cr_assert_eq(apply_hello(a), 5);
 	APPLY(heartbeat(5));
 	cr_assert_eq(apply_want(a, 0, &want), 1, "on the log with no list: ask");
 	cr_assert_eq(want, 0, "the whole state");
 	cr_assert_eq(apply_want(a, 0, &want), 0, "once");
 	cr_assert(!vtepset_loaded(vs));
+}
+
+Test(rule_store, a_log_followed_from_its_first_record_loads_the_list_without_a_snapshot)
+{
+	char name[SEG_NAME_MAX], err[256];
+	uint32_t want;
+
+	apply_free(a);
+	vtepset_close(vs);
+	seg_name(name, sizeof(name), ut_node(), "rule-store", "vteps");
+	seg_unlink_name(name);
+	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
+	cr_assert_eq(apply_hello(a), 0, "a new table");
+	APPLY(heartbeat(0));			/* an empty controller: the log from seq 1 */
+	cr_assert(vtepset_loaded(vs));
+	cr_assert_eq(apply_want(a, 0, &want), 0, "nothing to ask");
+	APPLY(host(1, H1, WIRE_HOST_ADD));
+	cr_assert(vtepset_has(vs, H1));
 }
