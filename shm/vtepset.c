@@ -384,8 +384,10 @@ vtepset_replace(struct vtepset *v, const uint32_t *ips, size_t n)
 		free(have);
 		return -ENOMEM;
 	}
-	memcpy(want, ips, n * sizeof(*want));
-	qsort(want, n, sizeof(*want), cmp_u32);
+	if (n > 0) {		/* ips may be NULL for an empty list */
+		memcpy(want, ips, n * sizeof(*want));
+		qsort(want, n, sizeof(*want), cmp_u32);
+	}
 	nhave = vtepset_list(v, have, v->h->max);
 	for (uint32_t i = 0; i < nhave; i++)
 		if (bsearch(&have[i], want, n, sizeof(*want), cmp_u32) == NULL)
