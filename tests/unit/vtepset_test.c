@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 static struct vtepset *w;
@@ -141,46 +142,52 @@ Test(vtepset, a_restart_keeps_the_list_and_loaded_and_a_reader_sees_it)
 
 /* --- a reader while the writer changes the set ---------------------------------------- */
 
-enum { KEEP = 24, CHURN = 40 };	/* max 64: 128 slots */
-
 /*
  * Every address the test uses has the same home slot (the hash of vtepset.c), so they
- * make one cluster of up to 64: deleting a churned address shifts members back while
- * the reader probes past them, the case the copies and their seqs are for.
+ * make one cluster: a delete shifts the members after it back while the reader probes
+ * past them, the case the two copies and their seqs are for. Members must stay put for
+ * the reader to check them, yet move: two groups take turns. In phase p group p & 1 is
+ * stable (all present) and the other group and the churn addresses come and go; the
+ * writer starts a phase once the whole next group is in, and deletes from the group
+ * that was stable only once the reader said it saw the new phase.
  */
-static uint32_t same_home[KEEP + CHURN + KEEP];
+enum { GROUP = 16, CHURN = 24, NEVER = 16, PHASES = 3000 };	/* max 64: 128 slots */
+
+static uint32_t same_home[2 * GROUP + CHURN + NEVER];
 
 static void
 same_home_init(void)
 {
 	uint32_t n = 0;
 
-	for (uint32_t ip = BASE; n < KEEP + CHURN + KEEP; ip++)
+	for (uint32_t ip = BASE; n < sizeof(same_home) / sizeof(same_home[0]); ip++)
 		if ((((ip * 0x9e3779b1u) ^ (ip >> 16)) & 127) == 5)
 			same_home[n++] = ip;
 }
 
 static uint32_t
-keep_ip(uint32_t i)
+group_ip(uint32_t g, uint32_t i)
 {
-	return same_home[i];
+	return same_home[g * GROUP + i];
 }
 
 static uint32_t
 churn_ip(uint32_t i)
 {
-	return same_home[KEEP + i];
+	return same_home[2 * GROUP + i];
 }
 
 static uint32_t
 never_ip(uint32_t i)
 {
-	return same_home[KEEP + CHURN + i];
+	return same_home[2 * GROUP + CHURN + i];
 }
 
 struct reader_arg {
 	struct vtepset *r;
-	volatile bool stop;
+	uint32_t phase;		/* writer: release; reader: acquire */
+	uint32_t ack;		/* reader: the phase its rounds now check */
+	bool stop;
 	uint64_t rounds, missed, phantom;
 };
 
@@ -189,50 +196,58 @@ reader(void *p)
 {
 	struct reader_arg *a = p;
 
-	while (!a->stop) {
-		for (uint32_t i = 0; i < KEEP; i++) {
-			a->missed += !vtepset_has(a->r, keep_ip(i));
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t ph = __atomic_load_n(&a->phase, __ATOMIC_ACQUIRE);
+
+		__atomic_store_n(&a->ack, ph, __ATOMIC_RELEASE);
+		for (uint32_t i = 0; i < GROUP; i++)
+			a->missed += !vtepset_has(a->r, group_ip(ph & 1, i));
+		for (uint32_t i = 0; i < NEVER; i++)
 			a->phantom += vtepset_has(a->r, never_ip(i));
-		}
 		a->rounds++;
 	}
 	return NULL;
 }
 
+/* Writer: churn the addresses that are not stable in phase ph, n times. */
+static void
+churn(uint32_t ph, int n)
+{
+	for (int k = 0; k < n; k++) {
+		uint32_t i = (uint32_t)random() % (GROUP + CHURN);
+		uint32_t ip = i < GROUP ? group_ip((ph + 1) & 1, i) : churn_ip(i - GROUP);
+
+		if (random() % 2)
+			vtepset_add(w, ip);
+		else
+			vtepset_del(w, ip);
+	}
+}
+
 Test(vtepset, a_reader_never_misses_a_member_nor_sees_a_stranger_while_the_writer_churns)
 {
 	struct reader_arg a = { 0 };
-	uint32_t list[KEEP + CHURN];
 	pthread_t th;
 	char err[256];
 
 	same_home_init();
 	make(64);
-	for (uint32_t i = 0; i < KEEP; i++)
-		cr_assert_eq(vtepset_add(w, keep_ip(i)), 0);
+	for (uint32_t i = 0; i < GROUP; i++)
+		cr_assert_eq(vtepset_add(w, group_ip(0, i)), 0);
 	cr_assert_eq(vtepset_attach(&a.r, ut_node(), "learner", err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_eq(pthread_create(&th, NULL, reader, &a), 0);
 	srandom(11);
-	/* Until the reader made many rounds, whatever the machine's speed. */
-	for (int round = 0; round < 200000 && (round < 20000 || a.rounds < 20000); round++) {
-		uint32_t k = (uint32_t)random() % CHURN;
-
-		if (round % 5000 == 4999) {
-			uint32_t n = 0;
-
-			for (uint32_t i = 0; i < KEEP; i++)
-				list[n++] = keep_ip(i);
-			for (uint32_t i = 0; i < CHURN; i++)
-				if (random() % 2)
-					list[n++] = churn_ip(i);
-			cr_assert_eq(vtepset_replace(w, list, n), 0);
-		} else if (random() % 2)
-			vtepset_add(w, churn_ip(k));
-		else
-			vtepset_del(w, churn_ip(k));
+	for (uint32_t ph = 0; ph < PHASES; ph++) {
+		churn(ph, 64);
+		/* The next stable group, whole, then the phase that makes it so. */
+		for (uint32_t i = 0; i < GROUP; i++)
+			cr_assert_eq(vtepset_add(w, group_ip((ph + 1) & 1, i)), 0);
+		__atomic_store_n(&a.phase, ph + 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&a.ack, __ATOMIC_ACQUIRE) != ph + 1)
+			sched_yield();
 	}
-	a.stop = true;
+	__atomic_store_n(&a.stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	vtepset_close(a.r);
 	cr_assert_gt(a.rounds, 0);
