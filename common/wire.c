@@ -10,6 +10,7 @@
  * message it was given, and a frame that decodes re-encodes to the same bytes.
  */
 #include "common/wire.h"
+#include "common/addr.h"
 #include "common/bytes.h"
 
 #include <errno.h>
@@ -94,6 +95,13 @@ enum {
 	PART_VNI = 20,
 	PART_PAD = 24,				/* 4 bytes */
 	PART_SIZE = 28,
+
+	HOST_SEQ = 4,
+	HOST_VTEP = 12,
+	HOST_KIND = 16,
+	HOST_OP = 17,
+	HOST_PAD = 18,				/* 2 bytes */
+	HOST_SIZE = 20,
 };
 _Static_assert(STATUS_SIZE <= WIRE_RECORD_MAX, "a status record fits");
 
@@ -110,6 +118,7 @@ static const uint16_t body_size[WIRE_TYPE_MAX + 1] = {
 	[WIRE_STATUS] = STATUS_SIZE,
 	[WIRE_WANT] = WANT_SIZE,
 	[WIRE_PART_BEGIN] = PART_SIZE,
+	[WIRE_HOST] = HOST_SIZE,
 };
 
 static const char *const type_names[WIRE_TYPE_MAX + 1] = {
@@ -124,6 +133,7 @@ static const char *const type_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_STATUS] = "status",
 	[WIRE_WANT] = "want",
 	[WIRE_PART_BEGIN] = "part_begin",
+	[WIRE_HOST] = "host",
 };
 
 /* Node names: [a-z0-9_-]. */
@@ -232,6 +242,12 @@ msg_valid(const struct wire_msg *m)
 		return m->u.want_vni == 0 || vni_valid(m->u.want_vni);
 	case WIRE_PART_BEGIN:
 		return vni_valid(m->u.part.vni);
+	case WIRE_HOST:
+		/* What addr_vtep_valid lets a host have; seq 0: a snapshot of an empty log. */
+		return addr_vtep_valid(NULL, m->u.host.vtep, NULL) == 0 &&
+		    (m->u.host.kind == WIRE_HOST_VSWITCH ||
+		    m->u.host.kind == WIRE_HOST_EXTERNAL) &&
+		    (m->u.host.op == WIRE_HOST_ADD || m->u.host.op == WIRE_HOST_DEL);
 	default:
 		return false;
 	}
@@ -344,6 +360,12 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 		bytes_put64(b + PART_COUNT, m->u.part.count);
 		bytes_put32(b + PART_VNI, m->u.part.vni);
 		break;
+	case WIRE_HOST:
+		bytes_put64(b + HOST_SEQ, m->u.host.seq);
+		bytes_put32(b + HOST_VTEP, m->u.host.vtep);
+		b[HOST_KIND] = m->u.host.kind;
+		b[HOST_OP] = m->u.host.op;
+		break;
 	}
 	return (int)(WIRE_LEN_SIZE + blen);
 }
@@ -439,6 +461,14 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		m->u.part.count = bytes_get64(b + PART_COUNT);
 		m->u.part.vni = bytes_get32(b + PART_VNI);
 		if (!bytes_zero(b + PART_PAD, 4))
+			return false;
+		break;
+	case WIRE_HOST:
+		m->u.host.seq = bytes_get64(b + HOST_SEQ);
+		m->u.host.vtep = bytes_get32(b + HOST_VTEP);
+		m->u.host.kind = b[HOST_KIND];
+		m->u.host.op = b[HOST_OP];
+		if (!bytes_zero(b + HOST_PAD, 2))
 			return false;
 		break;
 	}

@@ -36,7 +36,8 @@ enum wire_type {
 	WIRE_STATUS,		/* rule-store -> controller: its table's room and gaps */
 	WIRE_WANT,		/* rule-store -> controller: send me a snapshot of a VPC */
 	WIRE_PART_BEGIN,	/* a snapshot of one VPC after seq follows (a WANT's answer) */
-	WIRE_TYPE_MAX = WIRE_PART_BEGIN,
+	WIRE_HOST,		/* a host (its VTEP) was created or deleted at the controller */
+	WIRE_TYPE_MAX = WIRE_HOST,
 };
 
 enum wire_stream { WIRE_STREAM_RULES = 1, WIRE_STREAM_BINDINGS = 2 };
@@ -47,6 +48,8 @@ enum wire_vpc_op {
 	WIRE_VPC_SNAPSHOT = 3,	/* in a snapshot: the VPC's rules came before, complete */
 };
 enum wire_bind_op { WIRE_BIND_ADD = 1, WIRE_BIND_DEL = 2 };
+enum wire_host_op { WIRE_HOST_ADD = 1, WIRE_HOST_DEL = 2 };
+enum wire_host_kind { WIRE_HOST_VSWITCH = 1, WIRE_HOST_EXTERNAL = 2 };
 
 /* rule flags */
 #define WIRE_RULE_F_EXTERNAL	0x01	/* the VTEP is an external host (no learner there) */
@@ -115,6 +118,18 @@ struct wire_bind {
 	char tap[WIRE_TAP_MAX];		/* the VM's TAP device on the host */
 };
 
+/*
+ * A host's VTEP, the data plane's allow-lists (DESIGN.md §9, docs/forwarder.md): in the
+ * log (a rule-store's, seq the record's) and on every binding feed; a snapshot of either
+ * names every host (ADD, seq the snapshot's: 0 when the log is empty).
+ */
+struct wire_host {
+	uint64_t seq;
+	uint32_t vtep;			/* host byte order in the struct */
+	uint8_t kind;			/* enum wire_host_kind */
+	uint8_t op;			/* enum wire_host_op */
+};
+
 struct wire_error {
 	uint16_t code;			/* an errno value */
 	char msg[WIRE_ERROR_MAX];
@@ -133,6 +148,7 @@ struct wire_msg {
 		struct wire_status status;
 		uint32_t want_vni;	/* WANT: a VPC; 0: the whole state */
 		struct wire_part part;	/* PART_BEGIN */
+		struct wire_host host;
 	} u;
 };
 

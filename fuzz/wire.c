@@ -56,6 +56,7 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		return a->u.error.code == b->u.error.code &&
 		    strncmp(a->u.error.msg, b->u.error.msg, WIRE_ERROR_MAX) == 0;
 	case WIRE_STATUS:
+		/* Field by field: the struct has padding after nlisted. */
 		return a->u.status.applied_seq == b->u.status.applied_seq &&
 		    a->u.status.capacity == b->u.status.capacity &&
 		    a->u.status.used == b->u.status.used &&
@@ -70,6 +71,9 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_PART_BEGIN:
 		return a->u.part.seq == b->u.part.seq && a->u.part.count == b->u.part.count &&
 		    a->u.part.vni == b->u.part.vni;
+	case WIRE_HOST:
+		return a->u.host.seq == b->u.host.seq && a->u.host.vtep == b->u.host.vtep &&
+		    a->u.host.kind == b->u.host.kind && a->u.host.op == b->u.host.op;
 	}
 	return false;
 }

@@ -28,6 +28,7 @@
 #define SEG_KIND_RING	0x474e4952u	/* "RING" */
 #define SEG_KIND_STATS	0x54415453u	/* "STAT" */
 #define SEG_KIND_PORTS	0x54524f50u	/* "PORT" */
+#define SEG_KIND_VTEPS	0x50455456u	/* "VTEP" */
 #define SEG_KIND_TEST	0x54534554u	/* "TEST", unit tests only */
 
 struct seg_hdr {

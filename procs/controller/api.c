@@ -222,7 +222,7 @@ run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 	}
 	STATS_INC(a->c, commits);
 	STATS_ADD(a->c, commit_us, (clock_mono_ns() - t0) / 1000);
-	stream_committed(a->st, t.binds, t.nbinds);
+	stream_committed(a->st, &t);
 	model_release(&t);
 	return 0;
 }

@@ -574,6 +574,23 @@ db_log_vpc(struct db_txn *t, uint32_t vni, uint32_t gen, uint64_t version, uint8
 }
 
 int
+db_log_host(struct db_txn *t, uint32_t vtep, uint8_t kind, uint8_t op, struct wire_host *out)
+{
+	struct wire_msg m = { .type = WIRE_HOST };
+
+	m.u.host = (struct wire_host){ .seq = t->next_seq, .vtep = vtep, .kind = kind,
+	    .op = op };
+	*out = m.u.host;
+	return log_append(t, &m);
+}
+
+uint8_t
+db_host_kind(const struct db_host *h)
+{
+	return h->kind == ADDR_KIND_EXTERNAL ? WIRE_HOST_EXTERNAL : WIRE_HOST_VSWITCH;
+}
+
+int
 db_del_rules(struct db_txn *t, uint32_t vni)
 {
 	struct db_iter it;

@@ -14,7 +14,7 @@
  *	rules     (vni, ip) -> struct db_rule: every rule, deletes kept as tombstones while
  *	          the log holds the record that made them
  *	log       seq (u64 BE) -> one encoded record (common/wire.h): what rule-stores
- *	          replay, kept for the last log_retention records
+ *	          replay (RULE, VPC, HOST), kept for the last log_retention records
  *
  * Integers inside values are in host byte order (the file never leaves the machine);
  * keys are big-endian so that LMDB's byte order is numeric order. A write transaction
@@ -132,6 +132,14 @@ int db_del_vm(struct db_txn *t, const char *name, const struct db_vm *vm);
 int db_put_rule(struct db_txn *t, uint32_t vni, uint32_t ip, const struct db_rule *r);
 /* Append a VPC record (ADVANCE or DELETE) to the log. */
 int db_log_vpc(struct db_txn *t, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op);
+/*
+ * Append a HOST record (a host's VTEP created or deleted: the data plane's allow-lists)
+ * to the log; *out is the record, for the binding feeds.
+ */
+int db_log_host(struct db_txn *t, uint32_t vtep, uint8_t kind, uint8_t op,
+    struct wire_host *out);
+/* A host's kind as a HOST record says it (enum wire_host_kind). */
+uint8_t db_host_kind(const struct db_host *h);
 /* Drop every rule of a VNI (the VPC is deleted; the log says so). */
 int db_del_rules(struct db_txn *t, uint32_t vni);
 

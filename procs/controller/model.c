@@ -82,6 +82,23 @@ model_release(struct model_txn *t)
 	free(t->binds);
 	t->binds = NULL;
 	t->nbinds = 0;
+	free(t->hostev);
+	t->hostev = NULL;
+	t->nhostev = 0;
+}
+
+/* A host's VTEP appears or goes: a HOST record in the log, and one for the feeds. */
+static int
+host_event(struct model_txn *t, const struct db_host *h, uint8_t op)
+{
+	int rc;
+
+	if ((rc = grow(&t->hostev, &t->hostev_cap, t->nhostev, sizeof(*t->hostev), 4)) < 0)
+		return rc;
+	if ((rc = db_log_host(&t->db, h->vtep, db_host_kind(h), op, &t->hostev[t->nhostev])) < 0)
+		return rc;
+	t->nhostev++;
+	return 0;
 }
 
 void
@@ -390,7 +407,8 @@ model_host_create(struct model_txn *t, const char *name, uint32_t vtep,
 	if (db_host_by_vtep(t->db.txn, t->db.db, vtep, other) == 0)
 		return fail(t, -EEXIST, "VTEP %s is in use by host %s",
 		    addr_ip4_format(vtep, ip), other);
-	if ((rc = db_put_host(&t->db, name, &h, true)) < 0)
+	if ((rc = db_put_host(&t->db, name, &h, true)) < 0 ||
+	    (rc = host_event(t, &h, WIRE_HOST_ADD)) < 0)
 		return db_fail(t, rc);
 	*out = h;
 	return 0;
@@ -406,7 +424,8 @@ model_host_delete(struct model_txn *t, const char *name)
 		return fail(t, -ENOENT, "unknown host %s", name);
 	if (h.nvms)
 		return fail(t, -EBUSY, "host %s still has %u VMs", name, h.nvms);
-	if ((rc = db_del_host(&t->db, name, h.vtep)) < 0)
+	if ((rc = db_del_host(&t->db, name, h.vtep)) < 0 ||
+	    (rc = host_event(t, &h, WIRE_HOST_DEL)) < 0)
 		return db_fail(t, rc);
 	return 0;
 }

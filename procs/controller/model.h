@@ -38,6 +38,9 @@ struct model_txn {
 	size_t nhosts, hosts_cap;
 	struct model_bind *binds;
 	size_t nbinds, binds_cap;
+	/* Hosts created or deleted, for every binding feed, published after the commit. */
+	struct wire_host *hostev;
+	size_t nhostev, hostev_cap;
 	char err[256];
 };
 
@@ -55,7 +58,7 @@ int model_begin(struct db *db, uint32_t version_step, struct model_txn *t);
 /* Write what the transaction changed and commit it durably. */
 int model_finish(struct model_txn *t);
 void model_abort(struct model_txn *t);
-/* After model_finish, once t->binds was published. */
+/* After model_finish, once t->binds and t->hostev were published. */
 void model_release(struct model_txn *t);
 
 int model_vpc_create(struct model_txn *t, const char *name, uint32_t vni,

@@ -37,7 +37,9 @@ struct snap {
 	MDB_txn *txn;
 	struct db_iter vnis;
 	struct db_iter rules;
+	struct db_iter hosts;	/* after the VPCs: every host's VTEP (a HOST ADD each) */
 	bool in_vpc;
+	bool in_hosts;
 	struct db_vpc vpc;
 	uint64_t seq;
 };
@@ -159,6 +161,7 @@ needs_snapshot(const struct db *db, uint64_t last)
 static void
 snap_close(struct snap *sn)
 {
+	db_iter_close(&sn->hosts);
 	db_iter_close(&sn->rules);
 	db_iter_close(&sn->vnis);
 	if (sn->txn)
@@ -212,12 +215,52 @@ snap_open(struct snap *sn, struct db *db, uint32_t part_vni, struct wire_msg *be
 	}
 	*begin = (struct wire_msg){ .type = WIRE_SNAP_BEGIN };
 	begin->u.snap.seq = sn->seq;
-	begin->u.snap.count = db_count(sn->txn, db, DBI_RULES) + db_count(sn->txn, db, DBI_VNI);
+	begin->u.snap.count = db_count(sn->txn, db, DBI_RULES) + db_count(sn->txn, db, DBI_VNI) +
+	    db_count(sn->txn, db, DBI_HOSTS);
 	return 0;
 }
 
+/* A host record made from a hosts-DB entry: false when the entry does not read. */
+static bool
+host_record(const struct db_iter *it, uint64_t seq, struct wire_msg *m)
+{
+	struct db_host h;
+
+	if (it->val.mv_size != sizeof(h))
+		return false;
+	memcpy(&h, it->val.mv_data, sizeof(h));
+	*m = (struct wire_msg){ .type = WIRE_HOST };
+	m->u.host = (struct wire_host){ .seq = seq, .vtep = h.vtep, .kind = db_host_kind(&h),
+	    .op = WIRE_HOST_ADD };
+	return true;
+}
+
+/* The snapshot's hosts part: as snap_next. */
+static int
+snap_next_host(struct snap *sn, struct wire_msg *m)
+{
+	int r;
+
+	if ((r = db_iter_next(&sn->hosts)) < 0)
+		goto fail;
+	if (r == 0) {
+		*m = (struct wire_msg){ .type = WIRE_SNAP_END };
+		m->u.snap.seq = sn->seq;
+		snap_close(sn);
+		return 0;
+	}
+	r = -EBADMSG;
+	if (!host_record(&sn->hosts, sn->seq, m))
+		goto fail;
+	return 1;
+fail:
+	snap_close(sn);
+	return r;
+}
+
 /*
- * The snapshot's next record: 1 with *m a RULE or a VPC SNAPSHOT; 0 with *m its
+ * The snapshot's next record: 1 with *m a RULE, a VPC SNAPSHOT or (a whole snapshot,
+ * after the VPCs) a HOST; 0 with *m its
  * SNAP_END, the snapshot closed; a negative errno, the snapshot closed, when the
  * database does not read as it should.
  */
@@ -228,9 +271,18 @@ snap_next(struct snap *sn, struct db *db, struct wire_msg *m)
 	struct db_rule rule;
 	int r;
 
+	if (sn->in_hosts)
+		return snap_next_host(sn, m);
 	if (!sn->in_vpc) {
 		if ((r = db_iter_next(&sn->vnis)) < 0)
 			goto fail;
+		if (r == 0 && !sn->part_vni) {
+			/* Every VPC is out: the hosts' VTEPs, then the end. */
+			if ((r = db_iter_open(sn->txn, db, DBI_HOSTS, NULL, 0, &sn->hosts)) < 0)
+				goto fail;
+			sn->in_hosts = true;
+			return snap_next_host(sn, m);
+		}
 		if (r == 0) {
 			*m = (struct wire_msg){ .type = WIRE_SNAP_END };
 			m->u.snap.seq = sn->seq;
@@ -397,7 +449,10 @@ fill(struct sub *sub)
 	}
 }
 
-/* The binding feed starts with every VM of the host, between SNAP_BEGIN and END. */
+/*
+ * The binding feed starts with every VM of the host and every host's VTEP, between
+ * SNAP_BEGIN and END.
+ */
 static int
 bindings_start(struct sub *sub)
 {
@@ -436,6 +491,16 @@ bindings_start(struct sub *sub)
 		n++;
 	}
 	db_iter_close(&it);
+	/* Every host's VTEP: the vswitch's allow-list (docs/forwarder.md). */
+	if (r >= 0 && (r = db_iter_open(txn, db, DBI_HOSTS, NULL, 0, &it)) == 0) {
+		while ((r = db_iter_next(&it)) > 0) {
+			if ((r = grow(&msgs, &cap, n, sizeof(*msgs), 64)) < 0)
+				break;
+			if (host_record(&it, seq, &msgs[n]))
+				n++;
+		}
+		db_iter_close(&it);
+	}
 out:
 	mdb_txn_abort(txn);
 	if (r < 0) {
@@ -695,20 +760,28 @@ stream_free(struct stream *s)
 }
 
 void
-stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds)
+stream_committed(struct stream *s, const struct model_txn *t)
 {
 	struct sub *sub, *next;
 
 	for (sub = s->subs; sub; sub = next) {
+		int r = 0;
+
 		next = sub->next;
 		if (sub->state == SUB_LOG) {
 			fill(sub);
 		} else if (sub->state == SUB_BINDINGS) {
-			for (size_t i = 0; i < nbinds; i++) {
-				struct wire_msg m = { .type = WIRE_BIND, .u.bind = binds[i].b };
+			for (size_t i = 0; i < t->nbinds && r == 0; i++) {
+				struct wire_msg m = { .type = WIRE_BIND, .u.bind = t->binds[i].b };
 
-				if (strcmp(binds[i].host, sub->host) == 0 && send_msg(sub, &m) < 0)
-					break;
+				if (strcmp(t->binds[i].host, sub->host) == 0)
+					r = send_msg(sub, &m);
+			}
+			/* Every learner: its forwarder's allow-list is every host's VTEP. */
+			for (size_t i = 0; i < t->nhostev && r == 0; i++) {
+				struct wire_msg m = { .type = WIRE_HOST, .u.host = t->hostev[i] };
+
+				r = send_msg(sub, &m);
 			}
 		}
 	}

@@ -25,8 +25,11 @@ struct stream_params {
 struct stream *stream_new(struct loop *l, struct db *db, int listen_fd,
     const struct stream_params *p, struct controller_counters *c);
 void stream_free(struct stream *s);
-/* A transaction committed: send its records on and its binding changes. */
-void stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds);
+/*
+ * A transaction committed: send its records on, its binding changes to their host's feed
+ * and its host changes (t->hostev) to every feed.
+ */
+void stream_committed(struct stream *s, const struct model_txn *t);
 
 /*
  * Admission (docs/controller.md): what a change would make the gateways hold. Every

@@ -24,6 +24,8 @@
 	X(arp_replies,     COUNTER, "ARP requests answered")			\
 	X(learn_req,       COUNTER, "gateway: learn requests put on syncd's ring") \
 	X(learn_ring_full, COUNTER, "gateway: learn requests dropped: ring full") \
+	X(drop_unknown_vtep, COUNTER, "dropped: VXLAN from a VTEP the controller does not know") \
+	X(drop_no_vteps,   COUNTER, "dropped: VXLAN while the VTEP list was never loaded yet") \
 	X(drop_malformed,  COUNTER, "dropped: not VXLAN (short, bad flags, reserved bits)") \
 	X(drop_truncated,  COUNTER, "dropped: larger than a buffer")	\
 	X(drop_bad_frame,  COUNTER, "dropped: inner frame too short or bad IPv4 header") \
@@ -43,7 +45,9 @@
 	X(ports,           GAUGE,   "vswitch: VM ports with their TAP open") \
 	X(bufs_free,       GAUGE,   "packet buffers free")			\
 	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the VXLAN socket since start (buffer full)") \
-	X(table_attached,  GAUGE,   "1 once the node's rule table is attached")
+	X(table_attached,  GAUGE,   "1 once the node's rule table is attached") \
+	X(vteps,           GAUGE,   "VTEPs in the list VXLAN is accepted from (gateways aside)") \
+	X(vteps_loaded,    GAUGE,   "1 once the VTEP list is attached and was loaded whole")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 
 #endif

@@ -76,6 +76,7 @@ struct dp {
 	struct table *t;
 	struct vports *vp;
 	struct ring *learn;
+	const struct vtepset *vteps;
 	struct pkt *batch[BATCH_MAX];
 	uint32_t nbatch;
 	struct item items[BATCH_MAX];
@@ -394,6 +395,26 @@ from_gateway(const struct dp *d, uint32_t ip)
 	return false;
 }
 
+/*
+ * Whether VXLAN from ip may be read: a gateway of the host's (vswitch), or a VTEP of the
+ * list once it was loaded. Otherwise counts the drop and returns false.
+ */
+static bool
+vtep_allowed(struct dp *d, uint32_t ip)
+{
+	if (d->p.mode == DP_VSWITCH && from_gateway(d, ip))
+		return true;
+	if (d->vteps == NULL || !vtepset_loaded(d->vteps)) {
+		STATS_INC(d->c, drop_no_vteps);
+		return false;
+	}
+	if (!vtepset_has(d->vteps, ip)) {
+		STATS_INC(d->c, drop_unknown_vtep);
+		return false;
+	}
+	return true;
+}
+
 /* Whether a frame to (vni, ip) may carry the learn bit now. */
 static bool
 learn_allow(struct dp *d, uint32_t vni, uint32_t ip)
@@ -444,6 +465,10 @@ vswitch_from_udp(struct dp *d, struct pkt *p)
 	struct vport *v;
 	uint32_t from = ntohl(p->addr.sin_addr.s_addr), gw;
 
+	if (!vtep_allowed(d, from)) {
+		drop(d, p);
+		return;
+	}
 	if (vxlan_parse(p->buf + p->off, p->len, &vh) < 0) {
 		DROP(d, p, drop_malformed);
 		return;
@@ -549,6 +574,10 @@ gateway_from_udp(struct dp *d, struct pkt *p, struct item *it, struct table_key 
 	struct frame_info fi;
 	enum frame_kind kind;
 
+	if (!vtep_allowed(d, ntohl(p->addr.sin_addr.s_addr))) {
+		drop(d, p);
+		return false;
+	}
 	if (vxlan_parse(p->buf + p->off, p->len, &vh) < 0) {
 		DROP(d, p, drop_malformed);
 		return false;
@@ -867,12 +896,20 @@ dp_set_learn_ring(struct dp *d, struct ring *r)
 }
 
 void
+dp_set_vteps(struct dp *d, const struct vtepset *v)
+{
+	d->vteps = v;
+}
+
+void
 dp_tick(struct dp *d)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mi);
 
 	STATS_SET(d->c, bufs_free, d->pool.nfree);
+	STATS_SET(d->c, vteps, d->vteps ? vtepset_count(d->vteps) : 0);
+	STATS_SET(d->c, vteps_loaded, d->vteps && vtepset_loaded(d->vteps));
 	/* What the forwarder never sees is counted too: overflows of its socket. */
 	if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
 	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))

@@ -11,6 +11,12 @@
  * its VM's TAP, or sent on via a gateway when the VM has left.
  * gateway: a VXLAN frame goes to its rule's VTEP with the learn bit cleared; when the bit
  * was set, a learn request goes to syncd's ring. ARP from external hosts is answered.
+ *
+ * Before anything in it is read, a VXLAN datagram's source must be a VTEP the controller
+ * knows (DESIGN.md §9): on a gateway, a host's (the rule-store's VTEP list); on a host,
+ * a gateway's (the table's peers) or another vswitch's (the learner's VTEP list).
+ * Everything else is dropped, and so is everything not from a gateway until the list
+ * was loaded once (a list not yet loaded would let anyone in).
  */
 #ifndef FORWARDER_DP_H
 #define FORWARDER_DP_H
@@ -20,6 +26,7 @@
 #include "common/loop.h"
 #include "shm/ring.h"
 #include "shm/table.h"
+#include "shm/vtepset.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -48,6 +55,8 @@ void dp_free(struct dp *d);
 void dp_set_table(struct dp *d, struct table *t);
 void dp_set_vports(struct dp *d, struct vports *vp);
 void dp_set_learn_ring(struct dp *d, struct ring *r);
+/* The VTEP list VXLAN is accepted from (the learner's or the rule-store's). */
+void dp_set_vteps(struct dp *d, const struct vtepset *v);
 /* vports_open_fn: start reading a TAP just opened. */
 void dp_port_opened(struct vport *v, void *arg);
 /* Periodic: the gauges. */

@@ -38,6 +38,8 @@ struct state {
 	char node[SEG_PART_MAX + 1];
 	char table_seg[SEG_NAME_MAX];
 	struct table *t;
+	struct vtepset *vteps;		/* the learner's or the rule-store's */
+	const char *vteps_proc;
 	struct ports *ports;		/* vswitch */
 	struct vports *vp;		/* vswitch */
 	uint64_t tap_errors_seen;	/* vports' errors folded into the counter */
@@ -60,6 +62,13 @@ attach(struct state *s)
 		log_info("forwarding with rules from %s", s->table_seg);
 		dp_set_table(s->dp, s->t);
 	}
+	if (s->vteps == NULL &&
+	    vtepset_attach(&s->vteps, s->node, s->vteps_proc, err, sizeof(err)) == 0) {
+		log_info("accepting VXLAN from the VTEPs of %s's list (%u now%s)",
+		    s->vteps_proc, vtepset_count(s->vteps),
+		    vtepset_loaded(s->vteps) ? "" : ", not loaded yet");
+		dp_set_vteps(s->dp, s->vteps);
+	}
 	if (s->mode == DP_VSWITCH && s->ports == NULL &&
 	    ports_attach(&s->ports, s->node, err, sizeof(err)) == 0) {
 		log_info("following the port table of node %s (%u ports at most)", s->node,
@@ -77,7 +86,7 @@ tick(struct loop_timer *t)
 {
 	struct state *s = t->arg;
 
-	if ((s->t == NULL || (s->mode == DP_VSWITCH && s->ports == NULL)) &&
+	if ((s->t == NULL || s->vteps == NULL || (s->mode == DP_VSWITCH && s->ports == NULL)) &&
 	    loop_now(s->l) >= s->next_attach)
 		attach(s);
 	if (s->ports) {
@@ -149,6 +158,7 @@ main(int argc, char **argv)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
 	s.mode = dpp.mode;
+	s.vteps_proc = s.mode == DP_VSWITCH ? "learner" : "rule-store";
 	snprintf(s.node, sizeof(s.node), "%s", common.node);
 	seg_name(s.table_seg, sizeof(s.table_seg), common.node,
 	    s.mode == DP_VSWITCH ? "learner" : "rule-store", "table");
@@ -185,6 +195,7 @@ main(int argc, char **argv)
 		ring_close(&s.learn);
 	ports_close(s.ports);
 	table_close(s.t);
+	vtepset_close(s.vteps);
 	stats_close(&s.stats);
 	conf_free(c);
 	return rc < 0 ? 1 : 0;

@@ -36,6 +36,9 @@
 	X(ports,           GAUGE,   "VMs bound to this host")		\
 	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \
 	X(feed_reconnects, COUNTER, "binding feed connections made")	\
+	X(vteps,           GAUGE,   "other hosts' VTEPs the vswitch accepts VXLAN from") \
+	X(vteps_loaded,    GAUGE,   "1 once the VTEP list held the controller's whole list") \
+	X(vteps_full,      COUNTER, "VTEPs the list had no room for (their VXLAN is dropped)") \
 	X(tx_nobuf,        COUNTER, "sends dropped: every buffer in flight")
 STATS_DECLARE(learner, LEARNER_COUNTERS)
 

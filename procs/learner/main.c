@@ -34,6 +34,7 @@ struct state {
 	struct loop *l;
 	struct table *t;
 	struct ports *ports;
+	struct vtepset *vteps;		/* the vswitch's allow-list: the hosts' VTEPs */
 	struct syncer *syncer;
 	struct feed *feed;
 	struct stats stats;
@@ -71,6 +72,7 @@ tick(struct loop_timer *t)
 	STATS_SET(s->c, table_vnis_retired, retired);
 	feed_tick(s->feed);
 	ports_heartbeat(s->ports);
+	vtepset_heartbeat(s->vteps);
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
@@ -153,7 +155,9 @@ main(int argc, char **argv)
 	    learner_stats_count)) == NULL)
 		fatalx("%s", s.stats.seg.err);
 	if (table_create(&s.t, common.node, "learner", &tp, err, sizeof(err)) < 0 ||
-	    ports_create(&s.ports, common.node, max_ports, err, sizeof(err)) < 0)
+	    ports_create(&s.ports, common.node, max_ports, err, sizeof(err)) < 0 ||
+	    vtepset_create(&s.vteps, common.node, "learner", VTEPSET_MAX_DEFAULT, err,
+	    sizeof(err)) < 0)
 		fatalx("%s", err);
 	STATS_SET(s.c, table_max_vnis, tp.max_vnis);
 	if ((s.l = loop_new(512, err, sizeof(err))) == NULL)
@@ -162,7 +166,7 @@ main(int argc, char **argv)
 	if ((s.syncer = syncer_new(s.l, &sp, s.t, &gw, s.c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	syncer_load(s.syncer);
-	if ((s.feed = feed_new(s.l, &fp, common.node, host, s.ports, s.c)) == NULL)
+	if ((s.feed = feed_new(s.l, &fp, common.node, host, s.ports, s.vteps, s.c)) == NULL)
 		fatalx("out of memory");
 	daemon_signals();
 	s.tick = (struct loop_timer){ .fn = tick, .arg = &s };
@@ -180,6 +184,7 @@ main(int argc, char **argv)
 	table_close(s.t);
 	ports_close(s.ports);
 	tls_ctx_free(fp.tls);
+	vtepset_close(s.vteps);
 	stats_close(&s.stats);
 	conf_free(c);
 	return rc < 0 ? 1 : 0;

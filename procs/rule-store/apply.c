@@ -14,6 +14,7 @@
 #include "common/grow.h"
 #include "common/log.h"
 #include "shm/events.h"
+#include "shm/vtepset.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct inc_vpc {
 
 struct apply {
 	struct table *t;
+	struct vtepset *vteps;	/* the gateway forwarder's allow-list: every host's VTEP */
 	struct ring *advance;
 	struct rule_store_counters *c;
 	bool in_snap;
@@ -45,6 +47,10 @@ struct apply {
 	size_t ndiv, div_cap;
 	uint32_t *snap_vnis;	/* VPCs the snapshot holds */
 	size_t nsnap_vnis, snap_vnis_cap;
+	uint32_t *snap_hosts;	/* the hosts' VTEPs the snapshot names */
+	size_t nsnap_hosts, snap_hosts_cap;
+	bool live;		/* a record or heartbeat came outside a snapshot */
+	uint64_t hello_seq;	/* what this connection's HELLO said (apply_hello) */
 	uint32_t part_vni;	/* the snapshot is of this VPC alone (PART_BEGIN) */
 	bool vpc_refused;	/* the snapshot's current VPC lost a change */
 	struct inc_vpc *inc;	/* the incomplete VPCs known by name */
@@ -248,13 +254,15 @@ inc_load(struct apply *a)
 }
 
 struct apply *
-apply_new(struct table *t, struct ring *advance, struct rule_store_counters *c)
+apply_new(struct table *t, struct vtepset *vteps, struct ring *advance,
+    struct rule_store_counters *c)
 {
 	struct apply *a = calloc(1, sizeof(*a));
 
 	if (a == NULL)
 		return NULL;
 	a->t = t;
+	a->vteps = vteps;
 	a->advance = advance;
 	a->c = c;
 	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
@@ -286,8 +294,10 @@ apply_reset(struct apply *a)
 	a->in_snap = false;
 	a->part_vni = 0;
 	a->want_out = false;
+	a->live = false;
 	snap_vpc_clear(a);
 	a->nsnap_vnis = 0;
+	a->nsnap_hosts = 0;
 }
 
 void
@@ -298,6 +308,7 @@ apply_free(struct apply *a)
 	apply_reset(a);
 	free(a->div);
 	free(a->snap_vnis);
+	free(a->snap_hosts);
 	free(a->inc);
 	free(a);
 }
@@ -312,12 +323,21 @@ apply_gauges(struct apply *a)
 	table_vni_slots(a->t, &used, &retired);
 	STATS_SET(a->c, table_vnis, used);
 	STATS_SET(a->c, table_vnis_retired, retired);
+	STATS_SET(a->c, vteps, vtepset_count(a->vteps));
+	STATS_SET(a->c, vteps_loaded, vtepset_loaded(a->vteps));
 }
 
 uint64_t
 apply_seq(const struct apply *a)
 {
 	return table_applied_seq(a->t);
+}
+
+uint64_t
+apply_hello(struct apply *a)
+{
+	a->hello_seq = table_applied_seq(a->t);
+	return a->hello_seq;
 }
 
 static void
@@ -603,6 +623,41 @@ part_end(struct apply *a)
 	}
 }
 
+static void
+vteps_full(struct apply *a)
+{
+	STATS_INC(a->c, vteps_full);
+	log_warnx_rl(&a->rl, "VTEP list full (%u): a host's VTEP is refused, its VXLAN "
+	    "dropped", vtepset_max(a->vteps));
+}
+
+/*
+ * A host's VTEP: into the list at once outside a snapshot; in a whole snapshot, kept
+ * until its end, which replaces the list (a one-VPC snapshot has none).
+ */
+static int
+apply_host(struct apply *a, const struct wire_host *h)
+{
+	if (a->in_snap) {
+		if (a->part_vni || h->op != WIRE_HOST_ADD || h->seq != a->snap_seq)
+			return -EPROTO;
+		if (grow(&a->snap_hosts, &a->snap_hosts_cap, a->nsnap_hosts,
+		    sizeof(*a->snap_hosts), 64) < 0)
+			return -ENOMEM;
+		a->snap_hosts[a->nsnap_hosts++] = h->vtep;
+		STATS_INC(a->c, records);
+		return 0;
+	}
+	if (h->op == WIRE_HOST_ADD && vtepset_add(a->vteps, h->vtep) == -ENOSPC)
+		vteps_full(a);
+	else if (h->op == WIRE_HOST_DEL)
+		vtepset_del(a->vteps, h->vtep);
+	STATS_INC(a->c, hosts_changed);
+	STATS_INC(a->c, records);
+	applied(a, h->seq);
+	return 0;
+}
+
 /* The snapshot is whole: VPCs it did not hold were deleted meanwhile. */
 static void
 snap_end(struct apply *a, uint64_t seq)
@@ -640,8 +695,13 @@ snap_end(struct apply *a, uint64_t seq)
 	}
 	a->unnamed = 0;
 	inc_changed(a);
+	/* The snapshot named every host: the list is whole, at the snapshot's seq. */
+	if (vtepset_replace(a->vteps, a->snap_hosts, a->nsnap_hosts) == -ENOSPC)
+		vteps_full(a);
+	vtepset_set_loaded(a->vteps);
 	a->in_snap = false;
 	a->nsnap_vnis = 0;
+	a->nsnap_hosts = 0;
 	a->want_out = false;
 	applied(a, seq);
 	STATS_INC(a->c, snapshot_loads);
@@ -697,7 +757,19 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 int
 apply_msg(struct apply *a, const struct wire_msg *m)
 {
+	/* On the log, after a HELLO: the controller holds us in step from here on. */
+	if (!a->live && !a->in_snap && (m->type == WIRE_RULE || m->type == WIRE_VPC ||
+	    m->type == WIRE_HOST || m->type == WIRE_HEARTBEAT)) {
+		a->live = true;
+		/* Asked from 0 and no snapshot: the log from seq 1 names every host. */
+		if (a->hello_seq == 0 && !vtepset_loaded(a->vteps)) {
+			vtepset_set_loaded(a->vteps);
+			apply_gauges(a);
+		}
+	}
 	switch (m->type) {
+	case WIRE_HOST:
+		return apply_host(a, &m->u.host);
 	case WIRE_RULE:
 		return apply_rule(a, &m->u.rule);
 	case WIRE_VPC:
@@ -710,6 +782,7 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->in_snap = true;
 		a->snap_seq = m->u.snap.seq;
 		a->nsnap_vnis = 0;
+		a->nsnap_hosts = 0;
 		snap_vpc_clear(a);
 		/* The state at this seq is the controller's newest (it may be below ours). */
 		STATS_SET(a->c, controller_seq, a->snap_seq);
@@ -760,8 +833,21 @@ want_room(struct apply *a, bool need_slot)
 int
 apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni)
 {
-	if (a->in_snap || a->want_out || now_ns < a->want_at_ns ||
-	    (a->ninc == 0 && a->unnamed == 0))
+	if (a->in_snap || a->want_out || now_ns < a->want_at_ns)
+		return 0;
+	if (!vtepset_loaded(a->vteps) && a->live) {
+		/*
+		 * A table resumed from the log (made before the VTEP list was) or a log that
+		 * began empty: only the whole state names every host.
+		 */
+		*vni = 0;
+		a->want_out = true;
+		a->want_at_ns = now_ns + a->want_backoff_ns;
+		STATS_INC(a->c, wants_sent);
+		log_info("the VTEP list is not loaded: asking for a snapshot of every VPC");
+		return 1;
+	}
+	if (a->ninc == 0 && a->unnamed == 0)
 		return 0;
 	if (a->unnamed > 0) {
 		/*

@@ -11,10 +11,12 @@
 #include "common/wire.h"
 #include "shm/ring.h"
 #include "shm/table.h"
+#include "shm/vtepset.h"
 
 struct apply;
 
-struct apply *apply_new(struct table *t, struct ring *advance,
+/* vteps: the gateway forwarder's allow-list, which HOST records keep (its one writer). */
+struct apply *apply_new(struct table *t, struct vtepset *vteps, struct ring *advance,
     struct rule_store_counters *c);
 void apply_free(struct apply *a);
 /* One record; -EPROTO when it makes no sense here (the connection should close). */
@@ -22,10 +24,13 @@ int apply_msg(struct apply *a, const struct wire_msg *m);
 /* The connection went away: a snapshot in progress is abandoned. */
 void apply_reset(struct apply *a);
 uint64_t apply_seq(const struct apply *a);
+/* The seq a HELLO asks after (apply_seq), remembered for this connection. */
+uint64_t apply_hello(struct apply *a);
 /*
  * Whether to ask the controller for a snapshot now: 1 with *vni the VPC to fetch whole
  * (0: every VPC), when some VPC is incomplete, the table has room again and no earlier
- * WANT is still being answered; 0 otherwise. Repeated asks back off (1 s to 30 s).
+ * WANT is still being answered, or (*vni 0) when the VTEP list was never loaded and the
+ * log alone will not load it; 0 otherwise. Repeated asks back off (1 s to 30 s).
  */
 int apply_want(struct apply *a, uint64_t now_ns, uint32_t *vni);
 /* The STATUS to report: the table's room, the incomplete VPCs. */

@@ -9,7 +9,7 @@
 #include "shm/stats.h"
 
 #define RULE_STORE_COUNTERS(X)						\
-	X(records,         COUNTER, "RULE and VPC records applied (log and snapshots)") \
+	X(records,         COUNTER, "RULE, VPC and HOST records applied (log and snapshots)") \
 	X(rules_set,       COUNTER, "rules set in the table")			\
 	X(rules_deleted,   COUNTER, "rules deleted (tombstones) in the table")	\
 	X(rules_stale,     COUNTER, "rule records the table already had (replays)") \
@@ -26,6 +26,8 @@
 	X(vpc_snapshot_loads, COUNTER, "snapshots of one VPC loaded whole")	\
 	X(status_sent,     COUNTER, "STATUS records sent (room, incomplete VPCs)")	\
 	X(ring_drops,      COUNTER, "VNI advances dropped: syncd's ring was full") \
+	X(hosts_changed,   COUNTER, "hosts' VTEPs added to or removed from the VTEP list (log)") \
+	X(vteps_full,      COUNTER, "VTEPs the list had no room for (their VXLAN is dropped)") \
 	X(heartbeats,      COUNTER, "heartbeats received: the controller had nothing new") \
 	X(reconnects,      COUNTER, "connections made after the first of each start") \
 	X(connect_fails,   COUNTER, "connection attempts that failed")		\
@@ -40,7 +42,9 @@
 	X(vnis_incomplete, GAUGE,   "VPCs not held whole: syncd answers RETRY for them") \
 	X(table_vnis,      GAUGE,   "VNI slots held by VPCs in the table")	\
 	X(table_vnis_retired, GAUGE, "VNI slots of deleted VPCs, free once readers move on") \
-	X(table_max_vnis,  GAUGE,   "VNI slots in the table (table_max_vnis)")
+	X(table_max_vnis,  GAUGE,   "VNI slots in the table (table_max_vnis)") \
+	X(vteps,           GAUGE,   "VTEPs the gateway forwarder accepts VXLAN from (hosts)") \
+	X(vteps_loaded,    GAUGE,   "1 once the VTEP list held the controller's whole list")
 STATS_DECLARE(rule_store, RULE_STORE_COUNTERS)
 
 #endif

@@ -31,6 +31,7 @@
 struct state {
 	struct loop *l;
 	struct table *t;
+	struct vtepset *vteps;		/* the gateway forwarder's allow-list */
 	struct apply *a;
 	struct subscriber *sub;
 	const char *node;
@@ -90,6 +91,7 @@ tick(struct loop_timer *t)
 	status(s, now);
 	want(s, now);
 	conncount_fold(s->c, &s->seen, subscriber_counters(s->sub));
+	vtepset_heartbeat(s->vteps);
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
@@ -101,7 +103,7 @@ hello(void *arg, struct wire_hello *h)
 	struct state *s = arg;
 
 	h->stream = WIRE_STREAM_RULES;
-	h->last_seq = apply_seq(s->a);
+	h->last_seq = apply_hello(s->a);
 	snprintf(h->node, sizeof(h->node), "%s", s->node);
 }
 
@@ -181,13 +183,16 @@ main(int argc, char **argv)
 		fatalx("%s", s.stats.seg.err);
 	if (table_create(&s.t, common.node, "rule-store", &tp, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	if (vtepset_create(&s.vteps, common.node, "rule-store", VTEPSET_MAX_DEFAULT, err,
+	    sizeof(err)) < 0)
+		fatalx("%s", err);
 	/* A few events a second: a fence a push beats a membarrier each time syncd sleeps. */
 	if (vni_advance_ring_create(&ring, common.node, "rule-store", EV_VNI_ADVANCE_RING,
 	    ring_size, 0) < 0)
 		fatalx("%s", ring.seg.err);
 	if ((s.l = loop_new(64, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if ((s.a = apply_new(s.t, &ring, s.c)) == NULL ||
+	if ((s.a = apply_new(s.t, s.vteps, &ring, s.c)) == NULL ||
 	    (s.sub = subscriber_new(s.l, &cp, &sub_ops, &s)) == NULL)
 		fatalx("out of memory");
 	daemon_signals();
@@ -205,6 +210,7 @@ main(int argc, char **argv)
 	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(s.l);
 	table_close(s.t);
+	vtepset_close(s.vteps);
 	ring_close(&ring);
 	tls_ctx_free(cp.tls);
 	stats_close(&s.stats);

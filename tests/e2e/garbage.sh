@@ -5,7 +5,10 @@
 # 192.168.100.0/25), host1 (b1, blue 10.0.0.1), host2 (b2, 10.0.0.2), an external host
 # "ext" (kernel vxlan to gateway1, 10.0.0.31), and "junk", a namespace on the underlay
 # with 192.168.100.99 (inside syncd.allow, no host) and 192.168.100.200 (outside it),
-# which sends the garbage (tests/py/junk.py, each kind built to fail in one known way):
+# which sends the garbage (tests/py/junk.py, each kind built to fail in one known way).
+# Both addresses are registered as hosts (no VMs), so that the forwarders' VTEP
+# allow-lists let the garbage through to the checks below (tests/e2e/vtep.sh is where
+# VXLAN from an unknown VTEP is refused):
 #
 #  1. at gateway1's and host1's port 4789: random bytes, headers cut short, bad flags and
 #     reserved bits, inner frames too short or with a bad IPv4 header, frames larger than
@@ -59,8 +62,12 @@ topo_vm_wait b2 15 || t_fail "VM b2 did not come up"
 e2e_external ext "$EXT_IP" gateway1 x1 blue 100 10.0.0.31/24 "$EXT_MAC"
 e2e_underlay_ns junk "$JUNK"
 ip -n "$JUNK_NS" addr add "$STRANGER/24" dev eth0
+topo_ctl host create junk --vtep "$JUNK" >/dev/null || t_fail "host create junk"
+topo_ctl host create stranger --vtep "$STRANGER" >/dev/null || t_fail "host create stranger"
 ip netns exec "$JUNK_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
 e2e_synced 10
+t_until 5 "host1's VTEP list naming the junk hosts" eval \
+    '[[ $(topo_stat host1 learner vteps) == 4 ]]'
 topo_vm_exec b1 ping -n -c 2 -i 0.1 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2"
 ip netns exec "$TOPO_PFX-ext" ping -n -c 2 -i 0.1 -W 2 10.0.0.1 >/dev/null ||
 	t_fail "ext cannot ping b1"

@@ -1,6 +1,6 @@
 """feed: a learner's side of the binding feed (docs/protocol.md), for the tests: it
 subscribes to HOST's bindings and prints one JSON line per record it gets:
-{"type": "snap_begin"|"bind"|"snap_end"|"heartbeat", ...}. It exits after COUNT bind
+{"type": "snap_begin"|"bind"|"host"|"snap_end"|"heartbeat", ...}. It exits after COUNT bind
 records (or never with 0).
 
     feed.py ADDR:PORT NODE HOST COUNT [--ca CA.crt] [--cert PREFIX] [--rules]
@@ -16,7 +16,7 @@ import ssl
 import struct
 import sys
 
-HELLO, SNAP_BEGIN, SNAP_END, HEARTBEAT, BIND, ERROR = 1, 4, 5, 6, 7, 8
+HELLO, SNAP_BEGIN, SNAP_END, HEARTBEAT, BIND, ERROR, HOST = 1, 4, 5, 6, 7, 8, 12
 
 
 def recv_exact(s, n):
@@ -68,6 +68,11 @@ def main():
                   "mac": ":".join("%02x" % x for x in mac), "op": "add" if op == 1 else "del",
                   "tap": tap}
             binds += 1
+        elif typ == HOST:
+            seq, vtep, kind, op = struct.unpack(">QIBB", b[4:18])
+            ev = {"type": "host", "seq": seq, "vtep": socket.inet_ntoa(struct.pack(">I", vtep)),
+                  "kind": "vswitch" if kind == 1 else "external",
+                  "op": "add" if op == 1 else "del"}
         elif typ == HEARTBEAT:
             ev = {"type": "heartbeat", "seq": struct.unpack(">Q", b[4:12])[0]}
         elif typ == ERROR:

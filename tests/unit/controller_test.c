@@ -165,19 +165,45 @@ Test(controller, the_log_has_each_commits_rules_then_its_vpc_record)
 	setup_world(1);
 	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
 	n = log_records(m, 64);
-	/* vpc create (ADVANCE to 0), then the VM's RULE and the VPC at version 1 */
-	cr_assert_eq(n, 3);
+	/* vpc create (ADVANCE to 0), two hosts, then the VM's RULE and the VPC at version 1 */
+	cr_assert_eq(n, 5);
 	cr_assert_eq(m[0].type, WIRE_VPC);
 	cr_assert_eq(m[0].u.vpc.version, 0);
-	cr_assert_eq(m[1].type, WIRE_RULE);
-	cr_assert_eq(m[1].u.rule.version, 1);
-	cr_assert_eq(m[1].u.rule.ip, ip4("10.0.0.1"));
-	cr_assert_eq(m[2].type, WIRE_VPC);
-	cr_assert_eq(m[2].u.vpc.op, WIRE_VPC_ADVANCE);
-	cr_assert_eq(m[2].u.vpc.version, 1);
-	cr_assert_eq(m[2].u.vpc.gen, m[0].u.vpc.gen);
+	cr_assert_eq(m[1].type, WIRE_HOST);
+	cr_assert_eq(m[2].type, WIRE_HOST);
+	cr_assert_eq(m[3].type, WIRE_RULE);
+	cr_assert_eq(m[3].u.rule.version, 1);
+	cr_assert_eq(m[3].u.rule.ip, ip4("10.0.0.1"));
+	cr_assert_eq(m[4].type, WIRE_VPC);
+	cr_assert_eq(m[4].u.vpc.op, WIRE_VPC_ADVANCE);
+	cr_assert_eq(m[4].u.vpc.version, 1);
+	cr_assert_eq(m[4].u.vpc.gen, m[0].u.vpc.gen);
 	cr_assert_neq(m[0].u.vpc.gen, 0);
-	cr_assert_eq(db.last_seq, 3);
+	cr_assert_eq(db.last_seq, 5);
+}
+
+Test(controller, a_host_created_or_deleted_is_a_host_record_in_the_log)
+{
+	struct wire_msg m[64];
+	size_t n;
+
+	open_db(100000);
+	setup_world(1);
+	cr_assert_eq(TXN(1, model_host_delete(t, "h2")), 0, "%s", err);
+	n = log_records(m, 64);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(m[1].type, WIRE_HOST);
+	cr_assert_eq(m[1].u.host.seq, 2);
+	cr_assert_eq(m[1].u.host.vtep, ip4("192.168.0.1"));
+	cr_assert_eq(m[1].u.host.kind, WIRE_HOST_VSWITCH);
+	cr_assert_eq(m[1].u.host.op, WIRE_HOST_ADD);
+	cr_assert_eq(m[2].u.host.vtep, ip4("192.168.0.2"));
+	cr_assert_eq(m[2].u.host.kind, WIRE_HOST_EXTERNAL);
+	cr_assert_eq(m[3].type, WIRE_HOST);
+	cr_assert_eq(m[3].u.host.seq, 4);
+	cr_assert_eq(m[3].u.host.vtep, ip4("192.168.0.2"));
+	cr_assert_eq(m[3].u.host.kind, WIRE_HOST_EXTERNAL);
+	cr_assert_eq(m[3].u.host.op, WIRE_HOST_DEL);
 }
 
 Test(controller, trimming_the_log_drops_tombstones_with_their_records)
@@ -217,7 +243,7 @@ Test(controller, the_state_survives_a_reopen)
 	cr_assert_eq(vm(1, "a", "10.0.0.1", "h1"), 0, "%s", err);
 	db_close(&db);
 	cr_assert_eq(db_open(&db, dir, 1 << 26, 100000, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(db.last_seq, 3, "vpc create, then a RULE and a VPC record");
+	cr_assert_eq(db.last_seq, 5, "vpc create, two hosts, then a RULE and a VPC record");
 	cr_assert_eq(vpc_version(), 1);
 	cr_assert_eq(vm(1, "b", "10.0.0.2", "h1"), 0, "%s", err);
 	cr_assert_eq(rule_of("10.0.0.2").version, 2);

@@ -91,6 +91,7 @@ static const uint8_t S2_MAC[6] = { 0x0b, 0x00, 0x00, 0x00, 0x02, 0x00 };	/* 200/
 static char node[SEG_PART_MAX + 1];
 static char seg_table_gw[SEG_NAME_MAX], seg_table_host[SEG_NAME_MAX];
 static char seg_ports[SEG_NAME_MAX], seg_learn[SEG_NAME_MAX];
+static char seg_vteps_gw[SEG_NAME_MAX], seg_vteps_host[SEG_NAME_MAX];
 
 static void
 unlink_all(void)
@@ -99,6 +100,8 @@ unlink_all(void)
 	seg_unlink_name(seg_table_host);
 	seg_unlink_name(seg_ports);
 	seg_unlink_name(seg_learn);
+	seg_unlink_name(seg_vteps_gw);
+	seg_unlink_name(seg_vteps_host);
 }
 
 static void
@@ -109,6 +112,8 @@ setup(void)
 	seg_name(seg_table_host, sizeof(seg_table_host), node, "learner", "table");
 	seg_name(seg_ports, sizeof(seg_ports), node, "learner", "ports");
 	seg_name(seg_learn, sizeof(seg_learn), node, "forwarder", EV_LEARN_REQ_RING);
+	seg_name(seg_vteps_gw, sizeof(seg_vteps_gw), node, "rule-store", "vteps");
+	seg_name(seg_vteps_host, sizeof(seg_vteps_host), node, "learner", "vteps");
 	/* A test that crashed skips .fini: its pid, reused, must not find its segments. */
 	unlink_all();
 }
@@ -134,7 +139,7 @@ outcomes(const struct forwarder_counters *c)
 	    c->tx_relayed + c->arp_replies + c->drop_malformed + c->drop_truncated +
 	    c->drop_bad_frame + c->drop_unsupported + c->drop_group + c->drop_spoofed +
 	    c->drop_no_rule + c->drop_not_local + c->drop_loop + c->drop_no_gateway +
-	    c->drop_no_table + c->drop_arp;
+	    c->drop_no_table + c->drop_arp + c->drop_unknown_vtep + c->drop_no_vteps;
 }
 
 /* Buffers in a send or TAP write: all of them but the free and the armed receives. */
@@ -632,6 +637,28 @@ check(void)
 
 /* --- set-up and tear-down ---------------------------------------------------------- */
 
+/*
+ * The node's VTEP list as the rule-store or learner writes it: the hosts the test plays
+ * (VA, VB, and on a gateway the external host VEXT); loaded, and handed to the forwarder.
+ */
+static struct vtepset *VS;
+
+static void
+vtep_list_open(enum dp_mode mode, bool loaded)
+{
+	char err[256];
+
+	cr_assert_eq(vtepset_create(&VS, node, mode == DP_GATEWAY ? "rule-store" : "learner",
+	    16, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(vtepset_add(VS, ip4(vtep_ip[VA])), 0);
+	cr_assert_eq(vtepset_add(VS, ip4(vtep_ip[VB])), 0);
+	if (mode == DP_GATEWAY)
+		cr_assert_eq(vtepset_add(VS, ip4(vtep_ip[VEXT])), 0);
+	if (loaded)
+		vtepset_set_loaded(VS);
+	dp_set_vteps(D, VS);
+}
+
 /* A gateway with its table (rules below) and a learn ring of cap slots. */
 static void
 gw_start(uint32_t cap, bool attach_table)
@@ -650,6 +677,7 @@ gw_start(uint32_t cap, bool attach_table)
 	if (attach_table)
 		dp_set_table(D, R);
 	dp_set_learn_ring(D, &LP);
+	vtep_list_open(DP_GATEWAY, true);
 }
 
 /* A host: its rule cache (rules below) with two gateways up, no VM. */
@@ -668,6 +696,7 @@ vs_start(bool attach_table)
 	peers(2, 3);
 	if (attach_table)
 		dp_set_table(D, R);
+	vtep_list_open(DP_VSWITCH, true);
 }
 
 /* Stop as main.c does, then free everything (the ASan build checks the frees). */
@@ -706,6 +735,8 @@ stop_all(void)
 	table_close(R);
 	table_close(W);
 	R = W = NULL;
+	vtepset_close(VS);
+	VS = NULL;
 }
 
 /* --- gateway ----------------------------------------------------------------------- */
@@ -1509,6 +1540,96 @@ Test(forwarder, vswitch_forwards_the_largest_tap_frame_a_buffer_holds_and_no_cut
 	vm_send(0, f, n);
 	take(VB, got);
 	E.tx_direct++;
+	check();
+	stop_all();
+}
+
+/* --- the VTEP allow-lists ----------------------------------------------------------- */
+
+Test(forwarder, gateway_drops_vxlan_from_a_vtep_not_in_its_list_before_reading_any_of_it)
+{
+	uint8_t f[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
+	size_t n;
+
+	gw_start(16, true);
+	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), 20);
+	/* Another gateway is no host: gateways never send each other VXLAN. */
+	send_vx(VG1, 100, true, f, n);
+	send_raw(VG1, f, 3);			/* not even VXLAN: refused first */
+	E.drop_unknown_vtep += 2;
+	E.rx_learn_bit--;			/* nothing of a refused datagram is read */
+	check();
+
+	/* The controller learns of a host there: accepted from the next datagram on. */
+	cr_assert_eq(vtepset_add(VS, ip4(vtep_ip[VG1])), 0);
+	send_vx(VG1, 100, false, f, n);
+	take(VB, got);
+	E.tx_relayed++;
+	/* And of a host deleted: refused. */
+	cr_assert_eq(vtepset_del(VS, ip4(vtep_ip[VA])), 0);
+	send_vx(VA, 100, true, f, n);
+	E.drop_unknown_vtep++;
+	E.rx_learn_bit--;
+	check();
+	cr_assert_eq(ring_count(&LC), 0, "a refused frame asks for no learn");
+	stop_all();
+}
+
+Test(forwarder, gateway_drops_all_vxlan_until_its_list_was_loaded_once)
+{
+	uint8_t f[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
+	size_t n;
+
+	gw_start(16, true);
+	dp_set_vteps(D, NULL);			/* the rule-store's list is not there yet */
+	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), 20);
+	send_vx(VA, 100, false, f, n);
+	E.drop_no_vteps++;
+	check();
+	vtepset_close(VS);
+	seg_unlink_name(seg_vteps_gw);
+	vtep_list_open(DP_GATEWAY, false);	/* there, never loaded whole */
+	send_vx(VA, 100, false, f, n);
+	E.drop_no_vteps++;
+	check();
+	vtepset_set_loaded(VS);
+	send_vx(VA, 100, false, f, n);
+	take(VB, got);
+	E.tx_relayed++;
+	dp_tick(D);
+	cr_assert_eq(C.vteps, 3);
+	cr_assert_eq(C.vteps_loaded, 1);
+	check();
+	stop_all();
+}
+
+Test(forwarder, vswitch_accepts_its_gateways_and_listed_hosts_only)
+{
+	static const int gws[] = { VG1, VG2 };
+	uint8_t f[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
+	size_t n;
+	int which;
+
+	vs_start(true);
+	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), 20);
+	/* An external host talks to gateways only: not in a vswitch's list. */
+	send_vx(VEXT, 100, false, f, n);
+	E.drop_unknown_vtep++;
+	send_vx(VG1, 100, false, f, n);		/* a gateway: the table's peers */
+	E.drop_not_local++;
+	send_vx(VA, 100, false, f, n);		/* a host of the list */
+	take_any(gws, 2, got, &which);
+	E.tx_onward++;
+	check();
+
+	/* Before the learner loaded the list, its gateways alone get through. */
+	vtepset_close(VS);
+	seg_unlink_name(seg_vteps_host);
+	vtep_list_open(DP_VSWITCH, false);
+	send_vx(VA, 100, false, f, n);
+	E.drop_no_vteps++;
+	send_vx(VG2, 100, false, f, n);
+	E.drop_not_local++;
 	check();
 	stop_all();
 }

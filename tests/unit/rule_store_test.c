@@ -29,6 +29,7 @@ static char err_buf[512];
 static struct ring ring;
 static struct rule_store_counters c;
 static struct apply *a;
+static struct vtepset *vs;	/* the gateway forwarder's allow-list */
 
 static void
 setup(void)
@@ -45,14 +46,19 @@ setup(void)
 	    err);
 	cr_assert_eq(vni_advance_ring_create(&ring, ut_node(), "rule-store",
 	    EV_VNI_ADVANCE_RING, 256, 0), 0, "%s", ring.seg.err);
+	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
+	    "%s", err);
+	/* As after a first snapshot: the VTEP list alone never asks for one here. */
+	vtepset_set_loaded(vs);
 	memset(&c, 0, sizeof(c));
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 }
 
 static void
 teardown(void)
 {
 	apply_free(a);
+	vtepset_close(vs);
 	table_close(t);
 	ring_close(&ring);
 	ut_fini();
@@ -102,6 +108,13 @@ static struct wire_msg
 heartbeat(uint64_t seq)
 {
 	return (struct wire_msg){ .type = WIRE_HEARTBEAT, .u.heartbeat_seq = seq };
+}
+
+static struct wire_msg
+host(uint64_t seq, uint32_t vtep, uint8_t op)
+{
+	return (struct wire_msg){ .type = WIRE_HOST, .u.host = { .seq = seq, .vtep = vtep,
+	    .kind = WIRE_HOST_VSWITCH, .op = op } };
 }
 
 #define APPLY(msg)							\
@@ -480,7 +493,7 @@ Test(rule_store, counters_carry_on_across_a_restart_and_gauges_start_again)
 	apply_free(a);
 	c.applied_seq = 0;
 	c.lag = 0;
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 	cr_assert_eq(c.records, 10, "records carries on");
 	cr_assert_eq(c.heartbeats, 1);
 	cr_assert_eq(c.applied_seq, 10, "the gauge from the table");
@@ -551,7 +564,7 @@ small_table(uint32_t capacity, uint32_t max_vnis)
 	cr_assert_eq(table_create(&t, ut_node(), "rs-small", &p, err, sizeof(err)), 0, "%s",
 	    err);
 	memset(&c, 0, sizeof(c));
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 }
 
 /* n rules of VPC vni at version 1 from seq, then its ADVANCE; returns the next seq. */
@@ -671,7 +684,7 @@ Test(rule_store, an_incomplete_vpc_stays_so_across_a_restart)
 	vpc_of(vpc_of(1, 100, G1, 12), 200, G2, 10);
 	apply_free(a);
 	memset(&c, 0, sizeof(c));
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 	cr_assert_eq(table_vni_check(t, 200, G2, 1), TABLE_V_INCOMPLETE);
 	cr_assert_eq(c.vnis_incomplete, 1, "read back from the table's flags");
 	APPLY(vpc(24, 100, G1, 0, WIRE_VPC_DELETE));
@@ -706,7 +719,7 @@ Test(rule_store, a_vpc_with_no_slot_is_counted_and_the_whole_state_asked_for_aft
 	cr_assert_eq(st.vni[0], 300);
 	/* A restart forgets which VPC it was; the table does not forget that one was. */
 	apply_free(a);
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 	cr_assert_eq(c.vnis_incomplete, 1);
 	cr_assert_eq(apply_want(a, 0, &want), 1, "room for rules is enough to ask");
 	cr_assert_eq(want, 0, "the whole state: only it names the VPC");
@@ -744,7 +757,7 @@ Test(rule_store, after_a_restart_with_unnamed_homeless_vpcs_a_new_vpc_is_held_in
 	seq = vpc_of(seq, 200, G2, 2);
 	seq = vpc_of(seq, 300, G3, 2);
 	apply_free(a);
-	cr_assert_not_null(a = apply_new(t, &ring, &c));
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 	APPLY(vpc(seq++, 100, G1, 0, WIRE_VPC_DELETE));
 	table_maintain(t);
 	/* Is this VPC 300 again, missing its first rules? The rule-store cannot know. */
@@ -766,4 +779,131 @@ Test(rule_store, after_a_restart_with_unnamed_homeless_vpcs_a_new_vpc_is_held_in
 	cr_assert_eq(table_vni_check(t, 300, G3, 2), TABLE_V_VALID);
 	cr_assert_eq(table_homeless(t), 0);
 	cr_assert_eq(c.vnis_incomplete, 0);
+}
+
+/* --- the VTEP list (the gateway forwarder's allow-list) ------------------------- */
+
+#define H1	0xc0a86415u	/* 192.168.100.21 */
+#define H2	0xc0a86416u
+#define H3	0xc0a86417u
+
+Test(rule_store, host_records_on_the_log_add_and_remove_vteps_at_their_seq)
+{
+	log_before_going_away();
+	APPLY(host(11, H1, WIRE_HOST_ADD));
+	APPLY(host(12, H2, WIRE_HOST_ADD));
+	cr_assert(vtepset_has(vs, H1) && vtepset_has(vs, H2));
+	assert_applied(12, "after two hosts");
+	APPLY(host(13, H1, WIRE_HOST_DEL));
+	cr_assert(!vtepset_has(vs, H1), "a deleted host's VTEP is refused");
+	cr_assert(vtepset_has(vs, H2));
+	assert_applied(13, "after a host deleted");
+	cr_assert_eq(c.hosts_changed, 3);
+	cr_assert_eq(c.vteps, 1);
+}
+
+Test(rule_store, a_snapshot_replaces_the_vtep_list_at_its_end_only)
+{
+	struct wire_msg m;
+
+	APPLY(host(1, H1, WIRE_HOST_ADD));
+	APPLY(host(2, H2, WIRE_HOST_ADD));
+	APPLY(snap(WIRE_SNAP_BEGIN, 40, 2));
+	APPLY(host(40, H2, WIRE_HOST_ADD));
+	APPLY(host(40, H3, WIRE_HOST_ADD));
+	cr_assert(vtepset_has(vs, H1), "the old list holds until the snapshot ends");
+	cr_assert(!vtepset_has(vs, H3));
+	m = host(40, H2, WIRE_HOST_DEL);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "a snapshot names hosts, never deletes");
+	APPLY(snap(WIRE_SNAP_END, 40, 0));
+	cr_assert(!vtepset_has(vs, H1), "a host the snapshot lacks was deleted meanwhile");
+	cr_assert(vtepset_has(vs, H2) && vtepset_has(vs, H3));
+	cr_assert_eq(c.vteps, 2);
+	assert_applied(40, "the snapshot");
+}
+
+Test(rule_store, an_abandoned_snapshot_leaves_the_vtep_list_as_it_was)
+{
+	APPLY(host(1, H1, WIRE_HOST_ADD));
+	APPLY(snap(WIRE_SNAP_BEGIN, 40, 1));
+	APPLY(host(40, H2, WIRE_HOST_ADD));
+	apply_reset(a);
+	cr_assert(vtepset_has(vs, H1));
+	cr_assert(!vtepset_has(vs, H2));
+}
+
+Test(rule_store, a_vpc_snapshot_carries_no_hosts)
+{
+	struct wire_msg m = { .type = WIRE_PART_BEGIN };
+
+	log_before_going_away();
+	m.u.part = (struct wire_part){ .seq = 10, .count = 1, .vni = 100 };
+	APPLY(m);
+	m = host(10, H1, WIRE_HOST_ADD);
+	cr_assert_eq(apply_msg(a, &m), -EPROTO);
+	cr_assert(!vtepset_has(vs, H1));
+}
+
+Test(rule_store, a_list_never_loaded_asks_for_the_whole_state_once_on_the_log)
+{
+	uint32_t want = 99;
+	char err[256];
+
+	/* A table made before the list was: the log from its seq will not name old hosts. */
+	apply_free(a);
+	vtepset_close(vs);
+	{
+		char name[SEG_NAME_MAX];
+
+		seg_name(name, sizeof(name), ut_node(), "rule-store", "vteps");
+		seg_unlink_name(name);
+	}
+	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
+	cr_assert_eq(apply_want(a, 0, &want), 0, "nothing asked before the stream says where");
+	APPLY(snap(WIRE_SNAP_BEGIN, 5, 1));
+	APPLY(host(5, H1, WIRE_HOST_ADD));
+	cr_assert_eq(apply_want(a, 0, &want), 0, "nothing asked inside a snapshot");
+	APPLY(snap(WIRE_SNAP_END, 5, 0));
+	cr_assert(vtepset_loaded(vs), "a whole snapshot loads the list");
+	cr_assert_eq(c.vteps_loaded, 1);
+	/* Again, resumed from the log: */
+	vtepset_close(vs);
+	apply_free(a);
+	{
+		char name[SEG_NAME_MAX];
+
+		seg_name(name, sizeof(name), ut_node(), "rule-store", "vteps");
+		seg_unlink_name(name);
+	}
+	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
+	cr_assert_eq(apply_hello(a), 5);
+	APPLY(heartbeat(5));
+	cr_assert_eq(apply_want(a, 0, &want), 1, "on the log with no list: ask");
+	cr_assert_eq(want, 0, "the whole state");
+	cr_assert_eq(apply_want(a, 0, &want), 0, "once");
+	cr_assert(!vtepset_loaded(vs));
+}
+
+Test(rule_store, a_log_followed_from_its_first_record_loads_the_list_without_a_snapshot)
+{
+	char name[SEG_NAME_MAX], err[256];
+	uint32_t want;
+
+	apply_free(a);
+	vtepset_close(vs);
+	seg_name(name, sizeof(name), ut_node(), "rule-store", "vteps");
+	seg_unlink_name(name);
+	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
+	cr_assert_eq(apply_hello(a), 0, "a new table");
+	APPLY(heartbeat(0));			/* an empty controller: the log from seq 1 */
+	cr_assert(vtepset_loaded(vs));
+	cr_assert_eq(apply_want(a, 0, &want), 0, "nothing to ask");
+	APPLY(host(1, H1, WIRE_HOST_ADD));
+	cr_assert(vtepset_has(vs, H1));
 }

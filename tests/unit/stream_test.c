@@ -211,6 +211,8 @@ static void
 commit_during_the_walk(void)
 {
 	vm("late", "blue", "10.0.0.99");
+	TXN(model_host_create(t, "late", ip4("192.168.0.9"), ADDR_KIND_VSWITCH,
+	    &(struct db_host){ 0 }));
 	TXN(model_vm_delete(t, "a"));
 	TXN(model_vpc_delete(t, "empty"));
 }
@@ -224,7 +226,7 @@ Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
 	struct db_iter it;
 	MDB_txn *txn;
 	uint64_t seq, nrules, seen_rules = 0;
-	size_t n, vpcs = 0, from = 1;
+	size_t n, vpcs = 0, from = 1, hosts = 0;
 	uint8_t buf[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
 
 	open_db(RETENTION);
@@ -271,6 +273,17 @@ Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
 			seen_rules++;
 			continue;
 		}
+		if (m[i].type == WIRE_HOST) {
+			/* After every VPC: every host's VTEP, as of the snapshot's seq. */
+			cr_assert_eq(vpcs, 3, "a HOST record before the last VPC");
+			cr_assert_eq(m[i].u.host.seq, seq);
+			cr_assert_eq(m[i].u.host.op, WIRE_HOST_ADD);
+			cr_assert_eq(m[i].u.host.kind, WIRE_HOST_VSWITCH);
+			cr_assert_eq(m[i].u.host.vtep, ip4("192.168.0.1"),
+			    "a host made meanwhile");
+			hosts++;
+			continue;
+		}
 		cr_assert_eq(m[i].type, WIRE_VPC);
 		cr_assert_eq(m[i].u.vpc.op, WIRE_VPC_SNAPSHOT);
 		cr_assert_eq(m[i].u.vpc.seq, seq);
@@ -288,6 +301,7 @@ Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
 		vpcs++;
 	}
 	cr_assert_eq(vpcs, 3, "every live VPC, the one without VMs too");
+	cr_assert_eq(hosts, 1, "every host, once");
 	cr_assert_eq(seen_rules, nrules, "every rule, once (the tombstone included)");
 	/* And every rule of the state is in it: each one was matched, none twice (count). */
 	cr_assert_eq(db_iter_open(txn, &db, DBI_RULES, NULL, 0, &it), 0);

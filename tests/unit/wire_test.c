@@ -6,6 +6,7 @@
  * thing, is refused, which shows that exactly that thing is checked.
  */
 #include "common/wire.h"
+#include "common/bytes.h"
 #include "tests/unit/bytes.h"
 
 #include <criterion/criterion.h>
@@ -32,6 +33,7 @@ enum {
 	STATUS_PAD = 41, STATUS_LIST = 44,
 	WANT_VNI = 8,
 	PART_SEQ = 8, PART_COUNT = 16, PART_VNI = 24, PART_PAD = 28,
+	HOST_SEQ = 8, HOST_VTEP = 16, HOST_KIND = 20, HOST_OP = 21, HOST_PAD = 22,
 };
 
 /* A gateway's STATUS: a table of 1000 with 2 incomplete VPCs, 100 and 200, listed. */
@@ -214,6 +216,9 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_PART_BEGIN:
 		return a->u.part.seq == b->u.part.seq && a->u.part.count == b->u.part.count &&
 		    a->u.part.vni == b->u.part.vni;
+	case WIRE_HOST:
+		return a->u.host.seq == b->u.host.seq && a->u.host.vtep == b->u.host.vtep &&
+		    a->u.host.kind == b->u.host.kind && a->u.host.op == b->u.host.op;
 	}
 	return false;
 }
@@ -661,7 +666,7 @@ Test(wire, type_names)
 {
 	static const char *const want[] = { "unknown", "hello", "rule", "vpc", "snap_begin",
 		"snap_end", "heartbeat", "bind", "error", "status", "want", "part_begin",
-		"unknown" };
+		"host", "unknown" };
 
 	for (int t = 0; t <= WIRE_TYPE_MAX + 1; t++)
 		cr_expect_str_eq(wire_type_name((uint8_t)t), want[t]);
@@ -786,6 +791,56 @@ Test(wire, malformed_status_want_and_part_are_eproto)
 	MALFORMED(w, "want VNI past 24 bits", put32(f + WANT_VNI, WIRE_VNI_MAX + 1));
 	MALFORMED(p, "part of VNI 0", put32(f + PART_VNI, 0));
 	MALFORMED(p, "part pad byte", f[PART_PAD + 3] = 1);
+}
+
+static struct wire_msg
+mk_host(uint64_t seq, uint32_t vtep, uint8_t kind, uint8_t op)
+{
+	return (struct wire_msg){ .type = WIRE_HOST, .u.host = { .seq = seq, .vtep = vtep,
+	    .kind = kind, .op = op } };
+}
+
+Test(wire, host_round_trips_with_edge_values_and_its_layout)
+{
+	struct wire_msg e = mk_host(0, 0x01000000u, WIRE_HOST_VSWITCH, WIRE_HOST_ADD);
+	uint8_t f[FRAME_MAX];
+
+	expect_round_trip(&e, 20);		/* seq 0: a snapshot of an empty log */
+	e = mk_host(UINT64_MAX, 0xdfffffffu, WIRE_HOST_EXTERNAL, WIRE_HOST_DEL);
+	expect_round_trip(&e, 20);
+	e = mk_host(0x0102030405060708ull, 0xc0a8640bu, WIRE_HOST_EXTERNAL, WIRE_HOST_ADD);
+	cr_assert_eq(wire_encode(&e, f, sizeof(f)), 24);
+	cr_assert_eq(bytes_get32(f + F_LEN), 20);
+	cr_assert_eq(f[F_VERSION], WIRE_VERSION);
+	cr_assert_eq(f[F_TYPE], 12);
+	cr_assert_eq(bytes_get64(f + HOST_SEQ), 0x0102030405060708ull);
+	cr_assert_eq(bytes_get32(f + HOST_VTEP), 0xc0a8640bu);
+	cr_assert_eq(f[HOST_KIND], 2);
+	cr_assert_eq(f[HOST_OP], 1);
+	cr_assert_eq(f[HOST_PAD] | f[HOST_PAD + 1], 0);
+}
+
+Test(wire, malformed_host_is_eproto_and_the_encoder_refuses_it_too)
+{
+	struct wire_msg h = mk_host(5, 0xc0a8640bu, WIRE_HOST_VSWITCH, WIRE_HOST_ADD);
+	static const uint32_t bad_vtep[] = { 0, 0x00ffffffu, 0xe0000001u, 0xefffffffu,
+		0xf0000001u, UINT32_MAX };
+	uint8_t buf[FRAME_MAX];
+
+	for (size_t i = 0; i < sizeof(bad_vtep) / sizeof(bad_vtep[0]); i++) {
+		struct wire_msg e = mk_host(5, bad_vtep[i], WIRE_HOST_VSWITCH, WIRE_HOST_ADD);
+
+		MALFORMED(h, "not a host's VTEP", put32(f + HOST_VTEP, bad_vtep[i]));
+		cr_expect_eq(wire_encode(&e, buf, sizeof(buf)), -EINVAL, "VTEP %08x",
+		    bad_vtep[i]);
+	}
+	MALFORMED(h, "kind 0", f[HOST_KIND] = 0);
+	MALFORMED(h, "kind 3", f[HOST_KIND] = 3);
+	MALFORMED(h, "op 0", f[HOST_OP] = 0);
+	MALFORMED(h, "op 3", f[HOST_OP] = 3);
+	MALFORMED(h, "pad byte", f[HOST_PAD + 1] = 1);
+	MALFORMED(h, "one byte short", resize(f, &n, -1));
+	MALFORMED(h, "one byte long", resize(f, &n, 1));
 }
 
 Test(wire, malformed_snap_is_eproto)
