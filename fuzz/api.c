@@ -26,11 +26,10 @@ static struct api api;
 static char dir[64];
 
 void
-stream_committed(struct stream *s, const struct model_bind *binds, size_t nbinds)
+stream_committed(struct stream *s, const struct model_txn *t)
 {
 	(void)s;
-	(void)binds;
-	(void)nbinds;
+	(void)t;
 }
 
 /* No gateway is connected: every change is admitted, none is incomplete anywhere. */
