@@ -21,6 +21,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
+LDLIBS   += -lssl -lcrypto
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -97,6 +98,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
             libclang-rt-14-dev valgrind python3
+DEB_PKGS += libssl-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -162,7 +164,7 @@ build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
-	    -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
+	    -lconfig -luring -lck -ljansson -llmdb -lpthread -lm -lssl -lcrypto
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \

@@ -175,7 +175,7 @@ page_build(struct table *gw, uint32_t gen, uint64_t since, uint64_t cur_v, uint3
 	bool more = true, full = false;
 	int got;
 
-	sync_build_begin(&b, buf, cap, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, cap, SYNC_RESP, 1, NULL);
 	table_read_begin(gw);
 	got = table_changes(gw, VNI, since, &cur, rules, 64, &upto, &more);
 	sync_build_section(&b, VNI, gen, SYNC_OK, since, upto);

@@ -116,7 +116,7 @@ check_resp(const struct sync_resp *r, size_t nentries, const uint8_t *data, size
 	if (size > REBUILD_MAX)
 		return;
 
-	sync_build_begin(&b, out, sizeof(out), r->type, r->id);
+	sync_build_begin(&b, out, sizeof(out), r->type, r->id, NULL);
 	for (int i = 0; i < r->count; i++) {
 		const struct sync_section *s = &r->sections[i];
 

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MAINTAIN_NS	(10 * 1000000ull)
@@ -92,6 +93,30 @@ read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size
 	return n;
 }
 
+/*
+ * This host's key (DESIGN.md §9): required unless learner.auth says plaintext, read
+ * now so that -n refuses a key file of the wrong mode as a start would.
+ */
+static void
+read_auth(struct conf *c, struct syncer_params *sp)
+{
+	const char *path;
+	char err[512];
+
+	sp->auth = conf_bool(c, "learner.auth", true);
+	path = conf_str(c, "learner.auth_key", NULL);
+	sp->learn_window_ns = conf_duration(c, "learner.learn_window", 5000000000ull,
+	    1000000ull, 3600000000000ull);
+	if (!sp->auth)
+		return;
+	if (path == NULL)
+		fatalx("%s: learner.auth_key must name this host's key file (lines \"ID HEX\", "
+		    "mode 0600; tools/vpcfwd-keygen host), or learner.auth = false for "
+		    "plaintext", conf_path(c));
+	if (auth_keys_read(path, &sp->keys, err, sizeof(err)) < 0)
+		fatalx("%s: learner.auth_key: %s", conf_path(c), err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -139,10 +164,17 @@ main(int argc, char **argv)
 	fp.backoff_max_ns = 5000000000ull;
 	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
 		fatalx("%s", conf_error(c));
+	if (strlen(host) > SYNC_NAME_MAX)
+		fatalx("%s: learner.host must be 1..%d characters", conf_path(c), SYNC_NAME_MAX);
+	sp.host = host;
+	read_auth(c, &sp);
 	conf_done(c, "learner");
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	if (!sp.auth)
+		log_warnx("learner.auth = false: sync and learn datagrams are neither "
+		    "authenticated nor checked; anyone on the underlay can forge them");
 
 	if ((s.c = stats_create(&s.stats, common.node, "learner", learner_stats_defs,
 	    learner_stats_count)) == NULL)

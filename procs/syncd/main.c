@@ -129,6 +129,28 @@ read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
 	*n = (uint32_t)k;
 }
 
+/*
+ * The cluster secret (DESIGN.md §9): required unless syncd.auth says plaintext, read
+ * now so that -n refuses a key file of the wrong mode as a start would.
+ */
+static void
+read_auth(struct conf *c, struct serve_params *sp)
+{
+	const char *path;
+	char err[512];
+
+	sp->auth = conf_bool(c, "syncd.auth", true);
+	path = conf_str(c, "syncd.auth_secret", NULL);
+	if (!sp->auth)
+		return;
+	if (path == NULL)
+		fatalx("%s: syncd.auth_secret must name the cluster secret's file (lines \"ID "
+		    "HEX\", mode 0600; tools/vpcfwd-keygen), or syncd.auth = false for "
+		    "plaintext", conf_path(c));
+	if (auth_keys_read(path, &sp->secrets, err, sizeof(err)) < 0)
+		fatalx("%s: syncd.auth_secret: %s", conf_path(c), err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -158,10 +180,14 @@ main(int argc, char **argv)
 	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);
 	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
 	read_allow(c, nets, &nnets);
+	read_auth(c, &sp);
 	conf_done(c, "syncd");
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	if (!sp.auth)
+		log_warnx("syncd.auth = false: sync and learn datagrams are neither "
+		    "authenticated nor checked; anyone on the underlay can forge them");
 	admit_init(&admit, nets, nnets, rate, burst);
 
 	if ((s.c = stats_create(&s.stats, common.node, "syncd", syncd_stats_defs,

@@ -280,7 +280,7 @@ answer_nothing_new(const struct tgw *g, const struct sync_req *r)
 	static uint8_t buf[SYNC_DGRAM_MAX];
 	struct sync_builder b;
 
-	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, r->id);
+	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, r->id, NULL);
 	for (uint8_t i = 0; i < r->count; i++) {
 		const struct sync_item *it = &r->items[i];
 
@@ -412,7 +412,7 @@ mac_of(uint32_t ip, uint64_t version, uint8_t mac[6])
 static void
 resp_begin(uint32_t id)
 {
-	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_RESP, id);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_RESP, id, NULL);
 }
 
 static void
@@ -469,7 +469,7 @@ send_learn(const struct tgw *g, uint32_t vni, uint32_t gen, uint64_t upto, uint3
 	struct sync_entry e = { .ip = ip, .vtep = vtep, .op = SYNC_SET, .version = version };
 
 	mac_of(ip, version, e.mac);
-	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_LEARN, 0);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_LEARN, 0, NULL);
 	cr_assert_eq(sync_build_section(&B, vni, gen, SYNC_OK, 0, upto), 0);
 	cr_assert_eq(sync_build_entry(&B, &e), 0);
 	sync_build_section_end(&B, false, 0, 0);
