@@ -28,7 +28,7 @@ done
 t_node "$RUN-ctl" "$RUN-gw1"
 t_netns "$NS"
 sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" etc/test/controller.conf >"$T_OUT/controller.conf"
-sed "s|@RUN@|$RUN|g; s|table_capacity = .*|table_capacity = 100;|;
+sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g; s|table_capacity = .*|table_capacity = 100;|;
     s|table_max_vnis = .*|table_max_vnis = 3;|" etc/test/gw1.conf >"$T_OUT/gw1.conf"
 
 ctl_up()

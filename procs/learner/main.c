@@ -98,15 +98,26 @@ read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size
  * now so that -n refuses a key file of the wrong mode as a start would.
  */
 static void
-read_auth(struct conf *c, struct syncer_params *sp)
+read_auth(struct conf *c, struct syncer_params *sp, const char **pathp)
 {
 	const char *path;
-	char err[512];
 
+	*pathp = NULL;
 	sp->auth = conf_bool(c, "learner.auth", true);
 	path = conf_str(c, "learner.auth_key", NULL);
 	sp->learn_window_ns = conf_duration(c, "learner.learn_window", 5000000000ull,
 	    1000000ull, 3600000000000ull);
+	if (!sp->auth)
+		return;
+	*pathp = path;
+}
+
+/* After conf_done (unknown settings first), before -n's exit: -n refuses it too. */
+static void
+load_auth(struct conf *c, struct syncer_params *sp, const char *path)
+{
+	char err[512];
+
 	if (!sp->auth)
 		return;
 	if (path == NULL)
@@ -133,13 +144,14 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
+	const char *auth_path;
 	int rc;
 
 	c = daemon_start(argc, argv, "learner", &common, &check);
 	if ((host = conf_str(c, "learner.host", NULL)) == NULL)
 		fatalx("%s: learner.host must name this host as the controller knows it",
 		    conf_path(c));
-	listen = conf_str(c, "learner.listen", "0.0.0.0:4791");
+	listen = conf_str(c, "learner.listen", "0.0.0.0:4805");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
 		    "not \"%s\"", listen), fatalx("%s", conf_error(c));
@@ -167,8 +179,9 @@ main(int argc, char **argv)
 	if (strlen(host) > SYNC_NAME_MAX)
 		fatalx("%s: learner.host must be 1..%d characters", conf_path(c), SYNC_NAME_MAX);
 	sp.host = host;
-	read_auth(c, &sp);
+	read_auth(c, &sp, &auth_path);
 	conf_done(c, "learner");
+	load_auth(c, &sp, auth_path);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);

@@ -134,13 +134,24 @@ read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
  * now so that -n refuses a key file of the wrong mode as a start would.
  */
 static void
-read_auth(struct conf *c, struct serve_params *sp)
+read_auth(struct conf *c, struct serve_params *sp, const char **pathp)
 {
 	const char *path;
-	char err[512];
 
+	*pathp = NULL;
 	sp->auth = conf_bool(c, "syncd.auth", true);
 	path = conf_str(c, "syncd.auth_secret", NULL);
+	if (!sp->auth)
+		return;
+	*pathp = path;
+}
+
+/* After conf_done (unknown settings first), before -n's exit: -n refuses it too. */
+static void
+load_auth(struct conf *c, struct serve_params *sp, const char *path)
+{
+	char err[512];
+
 	if (!sp->auth)
 		return;
 	if (path == NULL)
@@ -164,14 +175,15 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
+	const char *auth_path;
 	int rc;
 
 	c = daemon_start(argc, argv, "syncd", &common, &check);
-	listen = conf_str(c, "syncd.listen", "0.0.0.0:4790");
+	listen = conf_str(c, "syncd.listen", "0.0.0.0:4804");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
 		    "\"%s\"", listen), fatalx("%s", conf_error(c));
-	sp.learner_port = conf_int(c, "syncd.learner_port", 4791, 1, 65535);
+	sp.learner_port = conf_int(c, "syncd.learner_port", 4805, 1, 65535);
 	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
 	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
 	sp.max_parked = conf_int(c, "syncd.max_parked", 8192, 1, 1 << 20);
@@ -180,8 +192,9 @@ main(int argc, char **argv)
 	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);
 	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
 	read_allow(c, nets, &nnets);
-	read_auth(c, &sp);
+	read_auth(c, &sp, &auth_path);
 	conf_done(c, "syncd");
+	load_auth(c, &sp, auth_path);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
