@@ -384,12 +384,12 @@ main(int argc, char **argv)
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n"
 	    " table_version_window = %u;\n};\n"
-	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
+	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n auth = false;\n"
 	    " page_bytes = %llu;\n};\n", node_gw, port, (unsigned long long)(2 * (k + imported) +
 	    1024), window, SYNCD_ADDR, syncd_port, learner_port, (unsigned long long)page);
 	cluster_start("vpcfwd-rule-store", conf, "gw");
 	cluster_start("vpcfwd-syncd", conf, "gw-syncd");
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n"
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n host = \"h1\";\n auth = false;\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * k + 1024));
