@@ -67,14 +67,15 @@ def req(vnis, rid, name="", key=None, wait=0, version=0):
     return seal(header(REQ, rid, name, key) + req_body(vnis, wait, version), key)
 
 
-def learn(vni, gen, upto, ip, vtep, version, name, key=None, ts=None):
-    """A LEARN of one rule (IPs as integers), its MAC the default 02:00:<ip>."""
+def learn(vni, gen, upto, ip, vtep, version, name, key=None, ts=None, typ=LEARN, rid=0):
+    """A LEARN of one rule (IPs as integers), its MAC the default 02:00:<ip>; with typ
+    RESP, a SYNC_RESP of one such section answering request rid."""
     # one section: vni gen status flags nvtep pad nentries entries_len since upto
     vtepidx = b"\x00"
     entry = bytes([0x02 | 0x04]) + zigzag_varint(ip) + varint(version) + vtepidx
     sec = struct.pack("!IIBBBBHHQQ", vni, gen, 1, 0, 1, 0, 1, len(entry), 0, upto)
     body = struct.pack("!BBBB", 1, 0, 0, 0) + sec + entry + struct.pack("!I", vtep)
-    return seal(header(LEARN, 0, name, key, ts) + body, key)
+    return seal(header(typ, rid, name, key, ts) + body, key)
 
 
 def varint(v):
@@ -100,6 +101,13 @@ def parse(data):
     name = data[HDR.size:HDR.size + nlen].decode(errors="replace")
     end = len(data) - (MAC_SIZE if flags & H_MAC else 0)
     return typ, rid, flags, name, ts, data[HDR.size + nlen:end]
+
+
+def learn_section(data):
+    """(vni, gen, upto) of a LEARN's or SYNC_RESP's first section."""
+    body = parse(data)[5]
+    vni, gen = struct.unpack_from("!II", body, 4)
+    return vni, gen, struct.unpack_from("!Q", body, 4 + 24)[0]
 
 
 def first_status(data):
