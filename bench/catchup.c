@@ -175,7 +175,7 @@ page_build(struct table *gw, uint32_t gen, uint64_t since, uint64_t cur_v, uint3
 	bool more = true, full = false;
 	int got;
 
-	sync_build_begin(&b, buf, cap, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, cap, SYNC_RESP, 1, NULL);
 	table_read_begin(gw);
 	got = table_changes(gw, VNI, since, &cur, rules, 64, &upto, &more);
 	sync_build_section(&b, VNI, gen, SYNC_OK, since, upto);
@@ -385,13 +385,13 @@ main(int argc, char **argv)
 	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n"
 	    " table_version_window = %u;\n};\n"
-	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
+	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n auth = false;\n"
 	    " page_bytes = %llu;\n};\n", node_gw, port, (unsigned long long)(2 * (k + imported) +
 	    1024), window, SYNCD_ADDR, syncd_port, learner_port, (unsigned long long)page);
 	cluster_start("vpcfwd-rule-store", conf, "gw");
 	cluster_start("vpcfwd-syncd", conf, "gw-syncd");
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"h1\";\n"
+	    " host = \"h1\";\n auth = false;\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * k + 1024));

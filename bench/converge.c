@@ -755,7 +755,7 @@ start_gw(int port, uint32_t parked_max)
 	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = 100000;\n};\nsyncd = {\n listen = \""
 	    SYNCD_ADDR ":0\";\n allow = [\"127.14.0.0/16\"];\n rate = 100000;\n burst = 10000;\n"
-	    " max_wait = \"2s\";\n max_parked = %u;\n};\n", cluster_node("gw"), port, parked_max);
+	    " max_wait = \"2s\";\n max_parked = %u;\n auth = false;\n};\n", cluster_node("gw"), port, parked_max);
 	cluster_start("vpcfwd-rule-store", conf, "rule-store");
 	return cluster_start("vpcfwd-syncd", conf, "syncd");
 }

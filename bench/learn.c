@@ -336,13 +336,13 @@ main(int argc, char **argv)
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
 	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n};\n"
-	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
+	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n auth = false;\n"
 	    "};\n", node_gw, port, (unsigned long long)(2 * vms), SYNCD_ADDR, syncd_port,
 	    learner_port);
 	cluster_start("vpcfwd-rule-store", conf, "gw");
 	watch(&learn_path[0], cluster_start("vpcfwd-syncd", conf, "gw-syncd"));
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"h1\";\n"
+	    " host = \"h1\";\n auth = false;\n"
 	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
 	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
 	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * vms));

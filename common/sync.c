@@ -28,11 +28,18 @@ enum {
 	HDR_VERSION = 2,
 	HDR_TYPE = 3,
 	HDR_ID = 4,
+	HDR_KEY_ID = 8,
+	HDR_FLAGS = 9,
+	HDR_NAME_LEN = 10,
+	HDR_PAD = 11,
+	HDR_TS = 12,
+	HDR_NAME = 20,		/* SYNC_HDR_SIZE: the name follows, then the body */
 
-	REQ_WAIT = 8,
-	REQ_COUNT = 10,
-	REQ_PAD = 11,
-	REQ_ITEMS = 12,
+	/* the body, from its start (after the name) */
+	REQ_WAIT = 0,
+	REQ_COUNT = 2,
+	REQ_PAD = 3,
+	REQ_ITEMS = 4,
 
 	ITEM_VNI = 0,
 	ITEM_GEN = 4,
@@ -41,9 +48,9 @@ enum {
 	ITEM_CURSOR_IP = 24,
 	ITEM_SIZE = 28,
 
-	RESP_COUNT = 8,
-	RESP_PAD = 9,			/* 3 bytes */
-	RESP_SECTIONS = 12,
+	RESP_COUNT = 0,
+	RESP_PAD = 1,			/* 3 bytes */
+	RESP_SECTIONS = 4,
 
 	/* a section, from its start */
 	SEC_VNI = 0,
@@ -77,7 +84,9 @@ enum {
 
 #define VNI_MAX		0xffffffu
 
-_Static_assert(REQ_ITEMS + ITEM_SIZE * SYNC_VNIS_MAX <= SYNC_DGRAM_MAX, "a request fits");
+_Static_assert(HDR_NAME == SYNC_HDR_SIZE, "the header's fixed part");
+_Static_assert(HDR_NAME + SYNC_NAME_MAX + REQ_ITEMS + ITEM_SIZE * SYNC_VNIS_MAX +
+    SYNC_MAC_SIZE <= SYNC_DGRAM_MAX, "a request fits");
 /* entries_len and nentries are u16: a datagram cannot hold more */
 _Static_assert(SYNC_DGRAM_MAX <= UINT16_MAX, "entries_len fits its field");
 _Static_assert(SYNC_VTEPS_MAX <= UINT8_MAX, "VTEP index and nvtep are u8");
@@ -95,13 +104,51 @@ mac_valid(const uint8_t mac[6])
 	return (mac[0] & 1) == 0 && !bytes_zero(mac, 6);
 }
 
-static void
-put_hdr(uint8_t *buf, uint8_t type, uint32_t id)
+static const struct sync_hdr no_hdr;
+
+static size_t
+hdr_len(const struct sync_hdr *h)
+{
+	return HDR_NAME + h->name_len;
+}
+
+static size_t
+mac_len(const struct sync_hdr *h)
+{
+	return h->flags & SYNC_H_MAC ? SYNC_MAC_SIZE : 0;
+}
+
+static bool
+hdr_valid(const struct sync_hdr *h)
+{
+	return (h->flags & ~SYNC_H_MAC) == 0 && h->name_len <= SYNC_NAME_MAX;
+}
+
+/* The header; its length (where the body starts). */
+static size_t
+put_hdr(uint8_t *buf, uint8_t type, uint32_t id, const struct sync_hdr *h)
 {
 	bytes_put16(buf + HDR_MAGIC, SYNC_MAGIC);
 	buf[HDR_VERSION] = SYNC_VERSION;
 	buf[HDR_TYPE] = type;
 	bytes_put32(buf + HDR_ID, id);
+	buf[HDR_KEY_ID] = h->key_id;
+	buf[HDR_FLAGS] = h->flags;
+	buf[HDR_NAME_LEN] = h->name_len;
+	buf[HDR_PAD] = 0;
+	bytes_put64(buf + HDR_TS, h->ts_ns);
+	memcpy(buf + HDR_NAME, h->name, h->name_len);
+	return hdr_len(h);
+}
+
+void
+sync_hdr_set_name(struct sync_hdr *h, const char *name)
+{
+	size_t n = strnlen(name, SYNC_NAME_MAX);
+
+	memcpy(h->name, name, n);
+	h->name[n] = '\0';
+	h->name_len = (uint8_t)n;
 }
 
 int
@@ -112,6 +159,26 @@ sync_type(const uint8_t *buf, size_t len)
 	    buf[HDR_TYPE] > SYNC_LEARN)
 		return -EPROTO;
 	return buf[HDR_TYPE];
+}
+
+int
+sync_hdr_decode(const uint8_t *buf, size_t len, struct sync_hdr *h)
+{
+	int type;
+
+	memset(h, 0, sizeof(*h));
+	if ((type = sync_type(buf, len)) < 0)
+		return type;
+	h->key_id = buf[HDR_KEY_ID];
+	h->flags = buf[HDR_FLAGS];
+	h->name_len = buf[HDR_NAME_LEN];
+	h->ts_ns = bytes_get64(buf + HDR_TS);
+	if (!hdr_valid(h) || buf[HDR_PAD] != 0 || len < hdr_len(h) + mac_len(h))
+		return -EPROTO;
+	memcpy(h->name, buf + HDR_NAME, h->name_len);
+	if (memchr(h->name, '\0', h->name_len) != NULL)
+		return -EPROTO;
+	return type;
 }
 
 /* --- varints ------------------------------------------------------------------- */
@@ -247,20 +314,24 @@ req_valid(const struct sync_req *r)
 int
 sync_req_encode(const struct sync_req *r, uint8_t *buf, size_t len)
 {
-	size_t size;
+	size_t size, body;
+	uint8_t *b;
 
-	if (!req_valid(r))
+	if (!req_valid(r) || !hdr_valid(&r->h))
 		return -EINVAL;
-	size = REQ_ITEMS + (size_t)ITEM_SIZE * r->count;
+	body = hdr_len(&r->h);
+	size = body + REQ_ITEMS + (size_t)ITEM_SIZE * r->count + mac_len(&r->h);
 	if (len < size)
 		return -ENOSPC;
-	put_hdr(buf, SYNC_REQ, r->id);
-	bytes_put16(buf + REQ_WAIT, r->wait_ms);
-	buf[REQ_COUNT] = r->count;
-	buf[REQ_PAD] = 0;
+	put_hdr(buf, SYNC_REQ, r->id, &r->h);
+	b = buf + body;
+	bytes_put16(b + REQ_WAIT, r->wait_ms);
+	b[REQ_COUNT] = r->count;
+	b[REQ_PAD] = 0;
+	memset(buf + size - mac_len(&r->h), 0, mac_len(&r->h));
 	for (int i = 0; i < r->count; i++) {
 		const struct sync_item *it = &r->items[i];
-		uint8_t *p = buf + REQ_ITEMS + ITEM_SIZE * i;
+		uint8_t *p = b + REQ_ITEMS + ITEM_SIZE * i;
 
 		bytes_put32(p + ITEM_VNI, it->vni);
 		bytes_put32(p + ITEM_GEN, it->gen);
@@ -274,17 +345,25 @@ sync_req_encode(const struct sync_req *r, uint8_t *buf, size_t len)
 int
 sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r)
 {
+	const uint8_t *b;
+	size_t body;
+
 	memset(r, 0, sizeof(*r));
-	if (sync_type(buf, len) != SYNC_REQ || len < REQ_ITEMS || buf[REQ_PAD] != 0)
+	if (sync_hdr_decode(buf, len, &r->h) != SYNC_REQ)
+		return -EPROTO;
+	body = hdr_len(&r->h);
+	len -= mac_len(&r->h);
+	b = buf + body;
+	if (len < body + REQ_ITEMS || b[REQ_PAD] != 0)
 		return -EPROTO;
 	r->id = bytes_get32(buf + HDR_ID);
-	r->wait_ms = bytes_get16(buf + REQ_WAIT);
-	r->count = buf[REQ_COUNT];
-	if (r->count > SYNC_VNIS_MAX || len != REQ_ITEMS + (size_t)ITEM_SIZE * r->count)
+	r->wait_ms = bytes_get16(b + REQ_WAIT);
+	r->count = b[REQ_COUNT];
+	if (r->count > SYNC_VNIS_MAX || len != body + REQ_ITEMS + (size_t)ITEM_SIZE * r->count)
 		return -EPROTO;
 	for (int i = 0; i < r->count; i++) {
 		struct sync_item *it = &r->items[i];
-		const uint8_t *p = buf + REQ_ITEMS + ITEM_SIZE * i;
+		const uint8_t *p = b + REQ_ITEMS + ITEM_SIZE * i;
 
 		it->vni = bytes_get32(p + ITEM_VNI);
 		it->gen = bytes_get32(p + ITEM_GEN);
@@ -324,20 +403,24 @@ entry_after(uint64_t version, uint32_t ip, uint64_t last_version, uint32_t last_
 
 void
 sync_build_begin(struct sync_builder *b, uint8_t *buf, size_t cap, uint8_t type,
-    uint32_t id)
+    uint32_t id, const struct sync_hdr *h)
 {
+	if (h == NULL)
+		h = &no_hdr;
 	assert(type == SYNC_RESP || (type == SYNC_LEARN && id == 0));
+	assert(hdr_valid(h));
 	/* no larger than a UDP payload: so entries_len and nentries fit their u16 */
 	if (cap > SYNC_DGRAM_MAX)
 		cap = SYNC_DGRAM_MAX;
-	assert(cap >= RESP_SECTIONS);
+	assert(cap >= hdr_len(h) + RESP_SECTIONS + mac_len(h));
 	memset(b, 0, sizeof(*b));
 	b->buf = buf;
-	b->cap = cap;
+	b->cap = cap - mac_len(h);	/* the MAC's room is kept back */
+	b->mac = mac_len(h) != 0;
 	b->type = type;
-	put_hdr(buf, type, id);
-	memset(buf + RESP_COUNT, 0, RESP_SECTIONS - RESP_COUNT);
-	b->len = RESP_SECTIONS;
+	b->body = put_hdr(buf, type, id, h);
+	memset(buf + b->body + RESP_COUNT, 0, RESP_SECTIONS - RESP_COUNT);
+	b->len = b->body + RESP_SECTIONS;
 }
 
 /*
@@ -482,7 +565,11 @@ sync_build_finish(struct sync_builder *b)
 {
 	assert(!b->open);
 	assert(b->type != SYNC_LEARN || b->nsections == 1);
-	b->buf[RESP_COUNT] = b->nsections;
+	b->buf[b->body + RESP_COUNT] = b->nsections;
+	if (b->mac) {
+		memset(b->buf + b->len, 0, SYNC_MAC_SIZE);
+		return b->len + SYNC_MAC_SIZE;
+	}
 	return b->len;
 }
 
@@ -627,17 +714,22 @@ int
 sync_resp_decode(const uint8_t *buf, size_t len, struct sync_resp *r,
     struct sync_entry *entries, size_t max)
 {
-	size_t off = RESP_SECTIONS, n = 0;
+	size_t off, n = 0, body;
 	int type;
 
 	memset(r, 0, sizeof(*r));
-	type = sync_type(buf, len);
-	if ((type != SYNC_RESP && type != SYNC_LEARN) || len < RESP_SECTIONS ||
-	    !bytes_zero(buf + RESP_PAD, RESP_SECTIONS - RESP_PAD))
+	type = sync_hdr_decode(buf, len, &r->h);
+	if (type != SYNC_RESP && type != SYNC_LEARN)
 		return -EPROTO;
+	body = hdr_len(&r->h);
+	len -= mac_len(&r->h);
+	if (len < body + RESP_SECTIONS ||
+	    !bytes_zero(buf + body + RESP_PAD, RESP_SECTIONS - RESP_PAD))
+		return -EPROTO;
+	off = body + RESP_SECTIONS;
 	r->type = (uint8_t)type;
 	r->id = bytes_get32(buf + HDR_ID);
-	r->count = buf[RESP_COUNT];
+	r->count = buf[body + RESP_COUNT];
 	if (r->count > SYNC_SECTIONS_MAX ||
 	    (type == SYNC_LEARN && (r->id != 0 || r->count != 1)))
 		return -EPROTO;

@@ -4,8 +4,10 @@
  * codec for both ends: pure functions, no I/O, no allocation, every length checked
  * before it is read, every field validated.
  *
- * Every datagram starts with: magic "VS" (0x5653), version 1, type, request id (u32),
- * all integers big-endian.
+ * Every datagram starts with a header (magic "VS" 0x5653, version 2, type, request id,
+ * key id, flags, the host's name, a timestamp) and, with SYNC_H_MAC, ends with a
+ * 16-byte MAC over everything before it (common/auth.h), all integers big-endian. The
+ * codec reserves the MAC's room and skips it; common/auth.c computes and checks it.
  *
  *   SYNC_REQ   learner -> syncd: for up to 64 VNIs, (vni, gen, version, cursor):
  *              "the changes after version (and after the cursor, when paging)"; the
@@ -29,8 +31,11 @@
 #include <stdint.h>
 
 #define SYNC_MAGIC		0x5653u	/* "VS" */
-#define SYNC_VERSION		1
-#define SYNC_HDR_SIZE		8
+#define SYNC_VERSION		2
+#define SYNC_HDR_SIZE		20	/* the header before the host name */
+#define SYNC_NAME_MAX		63	/* bytes of a host name */
+#define SYNC_MAC_SIZE		16	/* AUTH_MAC_SIZE */
+#define SYNC_H_MAC		0x01	/* header flag: a MAC ends the datagram */
 #define SYNC_VNIS_MAX		64	/* VNIs in one request */
 #define SYNC_SECTIONS_MAX	64	/* sections in one response */
 #define SYNC_VTEPS_MAX		64	/* VTEPs in one section's table */
@@ -52,6 +57,19 @@ enum sync_status {
 
 enum sync_op { SYNC_SET = 1, SYNC_DEL = 2 };
 
+/*
+ * The header's fields but type and request id. name: the host whose key MACs the
+ * datagram (the sender of a SYNC_REQ, the receiver of a SYNC_RESP or LEARN); 0..63
+ * bytes. ts_ns: the sender's CLOCK_REALTIME (a LEARN's is checked against a window).
+ */
+struct sync_hdr {
+	uint8_t flags;		/* SYNC_H_MAC */
+	uint8_t key_id;
+	uint8_t name_len;
+	uint64_t ts_ns;
+	char name[SYNC_NAME_MAX + 1];	/* NUL-terminated */
+};
+
 /* One VNI of a request. cursor_version 0: no cursor (the first page). */
 struct sync_item {
 	uint32_t vni;
@@ -63,6 +81,7 @@ struct sync_item {
 
 struct sync_req {
 	uint32_t id;
+	struct sync_hdr h;
 	uint16_t wait_ms;	/* how long it may be parked when nothing is new */
 	uint8_t count;		/* 1..SYNC_VNIS_MAX, no VNI twice */
 	struct sync_item items[SYNC_VNIS_MAX];
@@ -93,14 +112,27 @@ struct sync_section {
 struct sync_resp {
 	uint8_t type;		/* SYNC_RESP or SYNC_LEARN */
 	uint32_t id;		/* the request's (LEARN: 0) */
+	struct sync_hdr h;
 	uint8_t count;		/* sections */
 	struct sync_section sections[SYNC_SECTIONS_MAX];
 };
 
 /* The type of a datagram (after checking magic and version), or -EPROTO. */
 int sync_type(const uint8_t *buf, size_t len);
+/*
+ * The header alone, all a receiver reads before it checks the MAC (the key id and the
+ * name pick the key): its fields into h, and the datagram's type, or -EPROTO (bad magic,
+ * version, type, flags, pad, a name of 64 bytes or more, or too short for the header
+ * and the MAC its flags announce).
+ */
+int sync_hdr_decode(const uint8_t *buf, size_t len, struct sync_hdr *h);
+/* Set h's name (truncated to SYNC_NAME_MAX) and its length. */
+void sync_hdr_set_name(struct sync_hdr *h, const char *name);
 
-/* Requests. Encode: bytes written, -ENOSPC, or -EINVAL (not what decode accepts). */
+/*
+ * Requests. Encode: bytes written (with SYNC_H_MAC in r->h, the MAC's 16 bytes at the
+ * end, zero, for auth_seal), -ENOSPC, or -EINVAL (not what decode accepts).
+ */
 int sync_req_encode(const struct sync_req *r, uint8_t *buf, size_t len);
 int sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r);
 
@@ -108,7 +140,7 @@ int sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r);
  * Responses and LEARNs are built in place, a section at a time, so a page ends where
  * the datagram is full:
  *
- *	sync_build_begin(&b, buf, cap, SYNC_RESP, id);
+ *	sync_build_begin(&b, buf, cap, SYNC_RESP, id, &hdr);	(hdr: NULL for none)
  *	sync_build_section(&b, vni, gen, SYNC_OK, since, upto);
  *	while (more changes && sync_build_entry(&b, &e) == 0) ...;
  *	sync_build_section_end(&b, full, cursor_version, cursor_ip);
@@ -123,6 +155,8 @@ int sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r);
 struct sync_builder {
 	uint8_t *buf;
 	size_t cap, len;
+	size_t body;		/* where the body starts (after the name) */
+	bool mac;		/* the MAC's room is kept at the end */
 	uint8_t type;
 	uint8_t nsections;
 	/* the open section */
@@ -138,13 +172,13 @@ struct sync_builder {
 };
 
 void sync_build_begin(struct sync_builder *b, uint8_t *buf, size_t cap, uint8_t type,
-    uint32_t id);
+    uint32_t id, const struct sync_hdr *h);
 int sync_build_section(struct sync_builder *b, uint32_t vni, uint32_t gen, uint8_t status,
     uint64_t since, uint64_t upto);
 int sync_build_entry(struct sync_builder *b, const struct sync_entry *e);
 void sync_build_section_end(struct sync_builder *b, bool more, uint64_t cursor_version,
     uint32_t cursor_ip);
-/* The datagram's length. */
+/* The datagram's length (the MAC's room included). */
 size_t sync_build_finish(struct sync_builder *b);
 
 /*

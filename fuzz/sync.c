@@ -8,7 +8,9 @@
  * decoded value it refuses aborts too). A datagram one byte shorter must be refused, and
  * a response with entries is -ENOSPC for an array one entry short. Then the request,
  * with one byte of it changed as the input's last two bytes say, must either be refused
- * by the encoder or round-trip. abort() on any difference, so libFuzzer reports it.
+ * by the encoder or round-trip. The version 2 header (flags, key id, host name, timestamp)
+ * is part of every comparison, and a datagram that decodes has a header that decodes to
+ * the same. abort() on any difference, so libFuzzer reports it. (fuzz/auth.c: the MAC.)
  */
 #include "common/sync.h"
 
@@ -31,11 +33,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct sync_entry entries[ENTRIES_MAX], entries2[ENTRIES_MAX];
 static uint8_t out[SYNC_DGRAM_MAX];
 
-/* Field by field: the structs' padding does not count. */
+/* Field by field: the structs' padding (and a name's bytes past its length) do not count. */
+static bool
+hdr_equal(const struct sync_hdr *a, const struct sync_hdr *b)
+{
+	return a->flags == b->flags && a->key_id == b->key_id && a->name_len == b->name_len &&
+	    a->ts_ns == b->ts_ns && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
 static bool
 req_equal(const struct sync_req *a, const struct sync_req *b)
 {
-	if (a->id != b->id || a->wait_ms != b->wait_ms || a->count != b->count)
+	if (a->id != b->id || !hdr_equal(&a->h, &b->h) || a->wait_ms != b->wait_ms ||
+	    a->count != b->count)
 		return false;
 	for (int i = 0; i < a->count; i++) {
 		const struct sync_item *x = &a->items[i], *y = &b->items[i];
@@ -58,7 +68,8 @@ static bool
 resp_equal(const struct sync_resp *a, const struct sync_entry *ea, const struct sync_resp *b,
     const struct sync_entry *eb)
 {
-	if (a->type != b->type || a->id != b->id || a->count != b->count)
+	if (a->type != b->type || a->id != b->id || !hdr_equal(&a->h, &b->h) ||
+	    a->count != b->count)
 		return false;
 	for (int i = 0; i < a->count; i++) {
 		const struct sync_section *x = &a->sections[i], *y = &b->sections[i];
@@ -75,6 +86,13 @@ resp_equal(const struct sync_resp *a, const struct sync_entry *ea, const struct 
 	return true;
 }
 
+/* The bytes the codec owns: a MAC's are auth.c's (the encoder leaves them zero). */
+static size_t
+coded(const struct sync_hdr *h, size_t size)
+{
+	return size - (h->flags & SYNC_H_MAC ? SYNC_MAC_SIZE : 0);
+}
+
 static void
 check_req(const struct sync_req *r, const uint8_t *data, size_t size)
 {
@@ -82,7 +100,7 @@ check_req(const struct sync_req *r, const uint8_t *data, size_t size)
 	int n;
 
 	n = sync_req_encode(r, out, sizeof(out));
-	if (n < 0 || (size_t)n != size || memcmp(out, data, size) != 0)
+	if (n < 0 || (size_t)n != size || memcmp(out, data, coded(&r->h, size)) != 0)
 		abort();
 	if (sync_req_decode(out, (size_t)n, &d) != 0 || !req_equal(r, &d))
 		abort();
@@ -116,7 +134,7 @@ check_resp(const struct sync_resp *r, size_t nentries, const uint8_t *data, size
 	if (size > REBUILD_MAX)
 		return;
 
-	sync_build_begin(&b, out, sizeof(out), r->type, r->id);
+	sync_build_begin(&b, out, sizeof(out), r->type, r->id, &r->h);
 	for (int i = 0; i < r->count; i++) {
 		const struct sync_section *s = &r->sections[i];
 
@@ -129,7 +147,7 @@ check_resp(const struct sync_resp *r, size_t nentries, const uint8_t *data, size
 		    s->cursor_ip);
 	}
 	len = sync_build_finish(&b);
-	if (len != size || memcmp(out, data, size) != 0)
+	if (len != size || memcmp(out, data, coded(&r->h, size)) != 0)
 		abort();
 	if (sync_resp_decode(out, len, &d, entries2, ENTRIES_MAX) != 0 ||
 	    !resp_equal(r, entries, &d, entries2))
@@ -155,6 +173,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (type < 0 && (rr == 0 || rs == 0))
 		abort();
 
+	/* what decodes whole has a header that decodes alone, to the same fields */
+	if (rr == 0 || rs == 0) {
+		struct sync_hdr h;
+
+		if (sync_hdr_decode(data, size, &h) != type ||
+		    !hdr_equal(&h, rr == 0 ? &req.h : &resp.h))
+			abort();
+	}
 	if (rr == 0)
 		check_req(&req, data, size);
 	if (rs == 0) {

@@ -34,15 +34,31 @@ refuse()
 	refuse_path "$1" "$T_OUT/bad.conf" "$3"
 }
 
+# The key files the examples name are the test's (tests/lib.sh made them).
+sed "s|/etc/vpcfwd/|$T_OUT/keys/|" etc/example.conf >"$T_OUT/example.conf"
 for p in controller rule-store syncd learner forwarder; do
-	check "$p" etc/example.conf
+	check "$p" "$T_OUT/example.conf"
 done
 # every demo node's file, with each process it has a group for
 for f in etc/demo/*.conf; do
+	sed "s|/run/vpcfwd-demo/keys/|$T_OUT/keys/|" "$f" >"$T_OUT/demo-${f##*/}"
 	for p in controller rule_store syncd learner forwarder; do
-		grep -q "^$p = {" "$f" && check "${p/_/-}" "$f"
+		grep -q "^$p = {" "$f" && check "${p/_/-}" "$T_OUT/demo-${f##*/}"
 	done
 done
+# A key file anyone but its owner may read is refused, at -n as at start, naming it.
+cp "$T_OUT/keys/host1.key" "$T_OUT/open.key"
+chmod 644 "$T_OUT/open.key"
+refuse learner "node = \"n\";
+learner = { host = \"host1\"; gateways = [\"1.2.3.4:4804\"];
+  controllers = [\"1.2.3.4:7400\"]; auth_key = \"$T_OUT/open.key\"; };" \
+    "$T_OUT/open.key: a key file must be a regular file of mode 0600, not 0644"
+refuse syncd "node = \"n\";
+syncd = { allow = [\"10.0.0.0/8\"]; auth_secret = \"$T_OUT/open.key\"; };" \
+    "$T_OUT/open.key: a key file must be a regular file of mode 0600, not 0644"
+refuse learner "node = \"n\";
+learner = { host = \"host1\"; gateways = [\"1.2.3.4:4804\"];
+  controllers = [\"1.2.3.4:7400\"]; };" "learner.auth_key must name this host's key file"
 for f in controller gw1 gw2 host1 host2; do
 	sed "s|@RUN@|cfg$$|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
 done
@@ -76,7 +92,7 @@ rule_store = { controllers = ["1.2.3.4"]; };' "rule_store.controllers[0] must be
 refuse rule-store 'node = "n";
 rule_store = { };' "rule_store.controllers must list"
 refuse syncd 'node = "n";
-syncd = { listen = "1.2.3.4:4790"; };' "syncd.allow must list"
+syncd = { listen = "1.2.3.4:4804"; };' "syncd.allow must list"
 refuse syncd 'node = "n";
 syncd = { allow = ["10.0.0.1/8"]; };' "syncd.allow[0] must be a network"
 refuse syncd 'node = "n";
@@ -84,7 +100,7 @@ syncd = { allow = ["10.0.0.0/8"]; page_bytes = 100; };' "bad.conf:2: syncd.page_
 refuse syncd 'node = "n";
 syncd = { allow = ["10.0.0.0/8"]; max_wiat = "1s"; };' "unknown setting 'syncd.max_wiat'"
 refuse learner 'node = "n";
-learner = { gateways = ["1.2.3.4:4790"]; controllers = ["1.2.3.4:7400"]; };' \
+learner = { gateways = ["1.2.3.4:4804"]; controllers = ["1.2.3.4:7400"]; };' \
     "learner.host must name this host"
 refuse learner 'node = "n";
 learner = { host = "h"; controllers = ["1.2.3.4:7400"]; };' "learner.gateways must list"
@@ -122,7 +138,7 @@ learner = { host = "h"; gateways = ["1.2.3.4:1"]; controllers = ["1.2.3.4:7400"]
 # What libconfig accepts but does not mean what it says. A misspelt group: every
 # process refuses it, or its own would run on its defaults.
 {
-	cat etc/example.conf
+	cat "$T_OUT/example.conf"
 	printf 'controler = {\n\tversion_step = 2;\n};\n'
 } >"$T_OUT/typo.conf"
 line=$(($(wc -l <etc/example.conf) + 1))

@@ -46,11 +46,26 @@ t_init()
 	T_NODES=()
 	T_NETNS=()
 	T_OUT=$(mktemp -d -t "$T_NAME.XXXXXX")
+	_t_keys
 	set -E
 	trap _t_cleanup EXIT
 	trap '_t_err "$LINENO" "$BASH_COMMAND"' ERR
 	# t_fail in a subshell: it printed the message, the test stops here.
 	trap '_t_logs; exit 1' USR1
+}
+
+# The sync/learn keys etc/test/*.conf name (@DIR@/keys): a cluster secret, and the keys
+# of host1..host3 derived from it; made anew each run, never committed.
+_t_keys()
+{
+	local kg=$BUILD/bin/vpcfwd-keygen h
+
+	[[ -x $kg ]] || return 0	# a test that starts no syncd or learner
+	mkdir -p "$T_OUT/keys"
+	"$kg" secret "$T_OUT/keys/cluster.secret" 1
+	for h in host1 host2 host3; do
+		"$kg" host "$T_OUT/keys/cluster.secret" "$h" "$T_OUT/keys/$h.key"
+	done
 }
 
 # The ERR trap: in the main shell only; a subshell's failure reaches it by the exit status.

@@ -23,6 +23,8 @@
 	X(relearns,        COUNTER, "VPCs dropped: the gateway said RELEARN or UNKNOWN") \
 	X(retries,         COUNTER, "VPCs sent to another gateway: RETRY or timeout") \
 	X(dgram_denied,    COUNTER, "datagrams dropped: not from a configured gateway") \
+	X(auth_failed,     COUNTER, "datagrams dropped: MAC, key id or host name not valid") \
+	X(learn_replayed,  COUNTER, "LEARNs dropped: timestamp outside learn_window") \
 	X(dgram_malformed, COUNTER, "datagrams dropped: failed to decode")	\
 	X(evicted,         COUNTER, "rules evicted (cache_max_rules, cache_max_age)") \
 	X(vnis,            GAUGE,   "VPCs held")				\

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MAINTAIN_NS	(10 * 1000000ull)
@@ -95,6 +96,41 @@ read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size
 	return n;
 }
 
+/*
+ * This host's key (DESIGN.md §9): required unless learner.auth says plaintext, read
+ * now so that -n refuses a key file of the wrong mode as a start would.
+ */
+static void
+read_auth(struct conf *c, struct syncer_params *sp, const char **pathp)
+{
+	const char *path;
+
+	*pathp = NULL;
+	sp->auth = conf_bool(c, "learner.auth", true);
+	path = conf_str(c, "learner.auth_key", NULL);
+	sp->learn_window_ns = conf_duration(c, "learner.learn_window", 5000000000ull,
+	    1000000ull, 3600000000000ull);
+	if (!sp->auth)
+		return;
+	*pathp = path;
+}
+
+/* After conf_done (unknown settings first), before -n's exit: -n refuses it too. */
+static void
+load_auth(struct conf *c, struct syncer_params *sp, const char *path)
+{
+	char err[512];
+
+	if (!sp->auth)
+		return;
+	if (path == NULL)
+		fatalx("%s: learner.auth_key must name this host's key file (lines \"ID HEX\", "
+		    "mode 0600; tools/vpcfwd-keygen host), or learner.auth = false for "
+		    "plaintext", conf_path(c));
+	if (auth_keys_read(path, &sp->keys, err, sizeof(err)) < 0)
+		fatalx("%s: learner.auth_key: %s", conf_path(c), err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -112,13 +148,14 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
+	const char *auth_path;
 	int rc;
 
 	c = daemon_start(argc, argv, "learner", &common, &check);
 	if ((host = conf_str(c, "learner.host", NULL)) == NULL)
 		fatalx("%s: learner.host must name this host as the controller knows it",
 		    conf_path(c));
-	listen = conf_str(c, "learner.listen", "0.0.0.0:4791");
+	listen = conf_str(c, "learner.listen", "0.0.0.0:4805");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
 		    "not \"%s\"", listen), fatalx("%s", conf_error(c));
@@ -143,12 +180,20 @@ main(int argc, char **argv)
 	fp.backoff_max_ns = 5000000000ull;
 	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
 		fatalx("%s", conf_error(c));
+	if (strlen(host) > SYNC_NAME_MAX)
+		fatalx("%s: learner.host must be 1..%d characters", conf_path(c), SYNC_NAME_MAX);
+	sp.host = host;
+	read_auth(c, &sp, &auth_path);
 	tls_conf_read(c, "learner", &tc);
 	conf_done(c, "learner");
+	load_auth(c, &sp, auth_path);
 	tls_conf_check(&tc);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	if (!sp.auth)
+		log_warnx("learner.auth = false: sync and learn datagrams are neither "
+		    "authenticated nor checked; anyone on the underlay can forge them");
 	fp.tls = tls_ctx_start(&tc, false);
 
 	if ((s.c = stats_create(&s.stats, common.node, "learner", learner_stats_defs,

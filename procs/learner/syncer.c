@@ -4,6 +4,7 @@
  * being synced, whatever is lost on the way.
  */
 #include "syncer.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/sync.h"
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
 
 #define TICK_NS		(10 * 1000000ull)
 #define OUT_MAX		64		/* requests in flight */
@@ -52,7 +56,11 @@ struct syncer {
 	uint32_t vs_cap, vs_n;
 	struct outreq out[OUT_MAX];
 	uint32_t nout;
-	uint32_t next_id;
+	uint32_t ids[64];	/* random request ids, drawn ahead */
+	uint32_t nids;
+	struct auth *mac;
+	struct sync_hdr hdr;	/* of every request: this host, the newest key */
+	const uint8_t *key;	/* the newest key: requests are sent with it */
 	uint32_t rr;		/* where scheduling starts, so no VPC waits behind others */
 	struct loop_timer tick;
 	struct sync_entry *entries;
@@ -150,17 +158,29 @@ out_del(struct syncer *s, struct outreq *o)
 	*o = s->out[--s->nout];
 }
 
+/*
+ * A request id nobody can guess (a forged SYNC_RESP must name one in flight), none in
+ * flight already, never 0. Drawn 64 at a time: one getrandom a few seconds.
+ */
 static uint32_t
 new_id(struct syncer *s)
 {
-	if (++s->next_id == 0)
-		s->next_id = 1;
-	return s->next_id;
+	uint32_t id;
+
+	do {
+		if (s->nids == 0) {
+			if (getrandom(s->ids, sizeof(s->ids), 0) != (ssize_t)sizeof(s->ids))
+				fatal("getrandom");
+			s->nids = 64;
+		}
+		id = s->ids[--s->nids];
+	} while (id == 0 || out_find(s, id) != NULL);
+	return id;
 }
 
 /* Send a request to gateway gi for the VPCs of o (already filled). */
 static bool
-send_req(struct syncer *s, struct outreq *o, const struct sync_req *req)
+send_req(struct syncer *s, struct outreq *o, struct sync_req *req)
 {
 	uint8_t *buf = udp_buf(s->udp);
 	int n;
@@ -169,9 +189,12 @@ send_req(struct syncer *s, struct outreq *o, const struct sync_req *req)
 		STATS_INC(s->c, tx_nobuf);
 		return false;
 	}
-	if ((n = sync_req_encode(req, buf, SYNC_DGRAM_MAX)) < 0) {
+	req->h = s->hdr;
+	req->h.ts_ns = clock_real_ns();
+	if ((n = sync_req_encode(req, buf, SYNC_DGRAM_MAX)) < 0 ||
+	    (s->p.auth && auth_seal(s->mac, s->key, buf, (size_t)n) < 0)) {
 		udp_drop(s->udp, buf);
-		log_warnx("cannot encode a sync request: %s", strerror(-n));
+		log_warnx("cannot encode a sync request: %s", strerror(n < 0 ? -n : EIO));
 		return false;
 	}
 	udp_send(s->udp, buf, (size_t)n, &s->gw->g[o->gw].addr);
@@ -451,6 +474,8 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 {
 	struct syncer *s = arg;
 	struct sync_resp r;
+	struct sync_hdr h;
+	const struct auth_key *k;
 	int gi = gateways_find(s->gw, from), type;
 
 	(void)u;
@@ -458,15 +483,42 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 		STATS_INC(s->c, dgram_denied);
 		return;
 	}
-	type = sync_type(data, len);
-	if ((type != SYNC_RESP && type != SYNC_LEARN) ||
-	    sync_resp_decode(data, len, &r, s->entries, SYNC_ENTRIES_MAX) < 0) {
+	type = sync_hdr_decode(data, len, &h);
+	if (type != SYNC_RESP && type != SYNC_LEARN) {
 		STATS_INC(s->c, dgram_malformed);
 		log_warnx_rl(&s->rl, "malformed datagram from a gateway");
 		return;
 	}
-	if (r.type == SYNC_LEARN)
+	/*
+	 * The MAC before anything past the header, with this host's own key: a datagram
+	 * for another host, or MACed with another host's key, fails here.
+	 */
+	if (s->p.auth && (!(h.flags & SYNC_H_MAC) || strcmp(h.name, s->p.host) != 0 ||
+	    (k = auth_keys_find(&s->p.keys, h.key_id)) == NULL ||
+	    !auth_check(s->mac, k->key, data, len))) {
+		STATS_INC(s->c, auth_failed);
+		log_warnx_rl(&s->rl, "datagram from a gateway failing authentication (host "
+		    "\"%s\", key id %u)", h.name, h.key_id);
+		return;
+	}
+	if (sync_resp_decode(data, len, &r, s->entries, SYNC_ENTRIES_MAX) < 0) {
+		STATS_INC(s->c, dgram_malformed);
+		log_warnx_rl(&s->rl, "malformed datagram from a gateway");
+		return;
+	}
+	if (r.type == SYNC_LEARN) {
+		uint64_t now = clock_real_ns();
+
+		/* A LEARN recorded and sent again later could bring back a moved VM's rule. */
+		if (s->p.auth && (h.ts_ns > now + s->p.learn_window_ns ||
+		    now > h.ts_ns + s->p.learn_window_ns)) {
+			STATS_INC(s->c, learn_replayed);
+			log_warnx_rl(&s->rl, "LEARN outside learn_window (clocks apart, or "
+			    "replayed): dropped");
+			return;
+		}
 		on_learn(s, &r.sections[0], &s->entries[r.sections[0].first]);
+	}
 	else {
 		STATS_ADD(s->c, sync_bytes, len);
 		on_response(s, gi, &r);
@@ -481,11 +533,19 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
 	struct udp_params up = { .nrecv = 64, .nsend = 256, .dgram_max = SYNC_DGRAM_MAX };
 
 	if (s == NULL || (s->vs = calloc(64, sizeof(*s->vs))) == NULL ||
-	    (s->entries = calloc(SYNC_ENTRIES_MAX, sizeof(*s->entries))) == NULL) {
-		snprintf(err, errlen, "learner: out of memory");
-		if (s)
+	    (s->entries = calloc(SYNC_ENTRIES_MAX, sizeof(*s->entries))) == NULL ||
+	    (s->mac = auth_new()) == NULL) {
+		snprintf(err, errlen, "learner: out of memory (or no BLAKE2BMAC in libcrypto)");
+		if (s) {
 			free(s->vs);
+			free(s->entries);
+		}
 		free(s);
+		return NULL;
+	}
+	if (p->auth && p->keys.n == 0) {
+		snprintf(err, errlen, "learner: auth without a key");
+		syncer_free(s);
 		return NULL;
 	}
 	s->vs_cap = 64;
@@ -495,10 +555,14 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
 	s->gw = gw;
 	s->c = c;
 	s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	sync_hdr_set_name(&s->hdr, p->host ? p->host : "");
+	if (p->auth) {
+		s->hdr.flags = SYNC_H_MAC;
+		s->hdr.key_id = s->p.keys.k[s->p.keys.n - 1].id;
+		s->key = s->p.keys.k[s->p.keys.n - 1].key;
+	}
 	if ((s->udp = udp_new(l, &p->listen, &up, on_dgram, s, err, errlen)) == NULL) {
-		free(s->entries);
-		free(s->vs);
-		free(s);
+		syncer_free(s);
 		return NULL;
 	}
 	s->tick = (struct loop_timer){ .fn = on_tick, .arg = s };
@@ -513,6 +577,8 @@ syncer_free(struct syncer *s)
 		return;
 	loop_timer_cancel(s->l, &s->tick);
 	udp_free(s->udp);
+	auth_free(s->mac);
+	OPENSSL_cleanse(&s->p.keys, sizeof(s->p.keys));
 	free(s->entries);
 	free(s->vs);
 	free(s);

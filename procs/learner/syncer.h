@@ -14,12 +14,18 @@
  *   changes of rules the cache did not hold then, and this one may be among them;
  * - RELEARN or UNKNOWN: the VPC is flushed and starts over at the next LEARN;
  * - RETRY or no answer in time: the VPC asks another gateway.
+ *
+ * With auth every datagram's MAC is checked with this host's key of the id its header
+ * names, before anything past the header is read; a LEARN is refused outside
+ * learn_window of its timestamp, and a response must answer a request in flight to
+ * the gateway it comes from, whose id was drawn at random (so one cannot be guessed).
  */
 #ifndef LEARNER_SYNCER_H
 #define LEARNER_SYNCER_H
 
 #include "counters.h"
 #include "gateways.h"
+#include "common/auth.h"
 #include "common/loop.h"
 #include "shm/table.h"
 
@@ -32,6 +38,10 @@ struct syncer_params {
 	uint64_t wait_ns;		/* how long a gateway may park a request */
 	uint64_t timeout_ns;		/* beyond wait_ns: no answer means it failed */
 	uint32_t batch;			/* VPCs a request */
+	const char *host;		/* this host's name: in every request's header */
+	bool auth;			/* MACs required and sent (learner.auth) */
+	struct auth_keys keys;		/* this host's keys (learner.auth_key) */
+	uint64_t learn_window_ns;	/* a LEARN's timestamp within this of now */
 };
 
 struct syncer *syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,

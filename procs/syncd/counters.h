@@ -11,6 +11,7 @@
 	X(req_malformed,   COUNTER, "datagrams dropped: failed to decode") \
 	X(req_denied,      COUNTER, "datagrams dropped: source not in allow") \
 	X(req_limited,     COUNTER, "datagrams dropped: source over its rate") \
+	X(auth_failed,     COUNTER, "datagrams dropped: MAC, key id or host name not valid") \
 	X(req_not_ready,   COUNTER, "requests dropped: no gateway table yet") \
 	X(resp_tx,         COUNTER, "sync responses sent")			\
 	X(resp_bytes,      COUNTER, "bytes of sync responses sent (UDP payload)") \
@@ -32,6 +33,7 @@
 	X(learn_denied,    COUNTER, "learn requests from a source outside allow (no LEARN sent)") \
 	X(learn_external,  COUNTER, "learn requests for an external host's rule (never learned)") \
 	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
+	X(learn_no_host,   COUNTER, "learn requests skipped: no authenticated host at that VTEP yet") \
 	X(learn_incomplete, COUNTER, "learn requests skipped: VPC not held whole here") \
 	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \
 	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \

@@ -129,6 +129,39 @@ read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
 	*n = (uint32_t)k;
 }
 
+/*
+ * The cluster secret (DESIGN.md §9): required unless syncd.auth says plaintext, read
+ * now so that -n refuses a key file of the wrong mode as a start would.
+ */
+static void
+read_auth(struct conf *c, struct serve_params *sp, const char **pathp)
+{
+	const char *path;
+
+	*pathp = NULL;
+	sp->auth = conf_bool(c, "syncd.auth", true);
+	path = conf_str(c, "syncd.auth_secret", NULL);
+	if (!sp->auth)
+		return;
+	*pathp = path;
+}
+
+/* After conf_done (unknown settings first), before -n's exit: -n refuses it too. */
+static void
+load_auth(struct conf *c, struct serve_params *sp, const char *path)
+{
+	char err[512];
+
+	if (!sp->auth)
+		return;
+	if (path == NULL)
+		fatalx("%s: syncd.auth_secret must name the cluster secret's file (lines \"ID "
+		    "HEX\", mode 0600; tools/vpcfwd-keygen), or syncd.auth = false for "
+		    "plaintext", conf_path(c));
+	if (auth_keys_read(path, &sp->secrets, err, sizeof(err)) < 0)
+		fatalx("%s: syncd.auth_secret: %s", conf_path(c), err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,14 +175,15 @@ main(int argc, char **argv)
 	char err[512];
 	bool check = false;
 	struct conf *c;
+	const char *auth_path;
 	int rc;
 
 	c = daemon_start(argc, argv, "syncd", &common, &check);
-	listen = conf_str(c, "syncd.listen", "0.0.0.0:4790");
+	listen = conf_str(c, "syncd.listen", "0.0.0.0:4804");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
 		    "\"%s\"", listen), fatalx("%s", conf_error(c));
-	sp.learner_port = conf_int(c, "syncd.learner_port", 4791, 1, 65535);
+	sp.learner_port = conf_int(c, "syncd.learner_port", 4805, 1, 65535);
 	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
 	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
 	sp.max_parked = conf_int(c, "syncd.max_parked", 8192, 1, 1 << 20);
@@ -158,10 +192,15 @@ main(int argc, char **argv)
 	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);
 	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
 	read_allow(c, nets, &nnets);
+	read_auth(c, &sp, &auth_path);
 	conf_done(c, "syncd");
+	load_auth(c, &sp, auth_path);
 	if (check)
 		return daemon_check_done(c);
 	log_set_level(common.log_level);
+	if (!sp.auth)
+		log_warnx("syncd.auth = false: sync and learn datagrams are neither "
+		    "authenticated nor checked; anyone on the underlay can forge them");
 	admit_init(&admit, nets, nnets, rate, burst);
 
 	if ((s.c = stats_create(&s.stats, common.node, "syncd", syncd_stats_defs,

@@ -12,12 +12,32 @@
 #include "common/sync.h"
 #include "common/udp.h"
 
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define WALK	64	/* rules read from the table at a time */
+#define HOSTKEYS	1024	/* derived host keys kept, direct-mapped */
+#define VTEPS		4096	/* VTEP -> host name, direct-mapped */
+
+/* A host's key, derived once from the secret of its id. */
+struct hostkey {
+	bool used;
+	struct auth_key k;
+	uint8_t name_len;
+	char name[SYNC_NAME_MAX];
+};
+
+/* The host whose authenticated requests last came from a VTEP address. */
+struct vtep_host {
+	uint32_t ip;
+	uint8_t key_id;
+	uint8_t name_len;
+	char name[SYNC_NAME_MAX];
+};
 
 struct serve {
 	struct loop *l;
@@ -29,6 +49,9 @@ struct serve {
 	struct table *t;
 	uint64_t tx_errors_seen;	/* udp's tx_errors folded into the counter */
 	struct log_ratelimit rl;
+	struct auth *mac;
+	struct hostkey *keys;		/* HOSTKEYS */
+	struct vtep_host *vteps;	/* VTEPS */
 };
 
 static void
@@ -45,8 +68,15 @@ serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
 	    .dgram_max = p->page_bytes > 4096 ? p->page_bytes : 4096,
 	    .buf_back = on_buf_back };
 
-	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL) {
-		snprintf(err, errlen, "syncd: out of memory");
+	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL ||
+	    (s->mac = auth_new()) == NULL || (s->keys = calloc(HOSTKEYS,
+	    sizeof(*s->keys))) == NULL || (s->vteps = calloc(VTEPS, sizeof(*s->vteps))) == NULL) {
+		snprintf(err, errlen, "syncd: out of memory (or no BLAKE2BMAC in libcrypto)");
+		if (s) {
+			park_free(s->park);
+			auth_free(s->mac);
+			free(s->keys);
+		}
 		free(s);
 		return NULL;
 	}
@@ -56,8 +86,7 @@ serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
 	s->c = c;
 	s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	if ((s->udp = udp_new(l, &p->listen, &up, on_dgram, s, err, errlen)) == NULL) {
-		park_free(s->park);
-		free(s);
+		serve_free(s);
 		return NULL;
 	}
 	return s;
@@ -70,7 +99,74 @@ serve_free(struct serve *s)
 		return;
 	udp_free(s->udp);
 	park_free(s->park);
+	auth_free(s->mac);
+	if (s->keys)
+		OPENSSL_cleanse(s->keys, HOSTKEYS * sizeof(*s->keys));
+	OPENSSL_cleanse(&s->p.secrets, sizeof(s->p.secrets));
+	free(s->keys);
+	free(s->vteps);
 	free(s);
+}
+
+static uint32_t
+name_hash(uint8_t id, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ id;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * The key of host name under key id: derived from the secret of that id the first
+ * time, then kept (a host asks every few seconds). NULL for an id with no secret.
+ */
+static const uint8_t *
+host_key(struct serve *s, uint8_t id, const char *name, size_t len)
+{
+	struct hostkey *k = &s->keys[name_hash(id, name, len) & (HOSTKEYS - 1)];
+	const struct auth_key *secret;
+
+	if (k->used && k->k.id == id && k->name_len == len && memcmp(k->name, name, len) == 0)
+		return k->k.key;
+	if ((secret = auth_keys_find(&s->p.secrets, id)) == NULL)
+		return NULL;
+	k->used = false;
+	if (auth_derive(secret, name, len, &k->k) < 0)
+		return NULL;
+	memcpy(k->name, name, len);
+	k->name_len = (uint8_t)len;
+	k->used = true;
+	return k->k.key;
+}
+
+static struct vtep_host *
+vtep_slot(struct serve *s, uint32_t ip)
+{
+	return &s->vteps[(ip * 0x9e3779b1u) >> 20 & (VTEPS - 1)];
+}
+
+/* Make h, the asker's header (or a LEARN's), the header of what goes to it. */
+static void
+reply_hdr(struct serve *s, struct sync_hdr *h)
+{
+	h->flags = s->p.auth ? SYNC_H_MAC : 0;
+	h->ts_ns = clock_real_ns();
+}
+
+/* MAC a datagram built with hdr h (when auth is on); false when the key is gone. */
+static bool
+seal(struct serve *s, const struct sync_hdr *h, uint8_t *buf, size_t len)
+{
+	const uint8_t *key;
+
+	if (!s->p.auth)
+		return true;
+	if ((key = host_key(s, h->key_id, h->name, h->name_len)) == NULL ||
+	    auth_seal(s->mac, key, buf, len) < 0)
+		return false;
+	return true;
 }
 
 void
@@ -247,10 +343,13 @@ answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to
 	uint8_t *buf = udp_buf(s->udp);
 	struct sync_builder b;
 	struct table_vni_info vi;
+	struct sync_hdr h;
 
 	if (buf == NULL)
 		return -ENOBUFS;
-	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_RESP, req->id);
+	h = req->h;
+	reply_hdr(s, &h);
+	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_RESP, req->id, &h);
 	table_read_begin(s->t);
 	for (uint8_t i = 0; i < req->count; i++) {
 		const struct sync_item *it = &req->items[i];
@@ -267,6 +366,11 @@ answer(struct serve *s, const struct sync_req *req, const struct sockaddr_in *to
 	table_read_end(s->t);
 	size_t len = sync_build_finish(&b);
 
+	if (!seal(s, &h, buf, len)) {
+		udp_drop(s->udp, buf);
+		STATS_INC(s->c, auth_failed);	/* its secret went away: cannot happen */
+		return 0;
+	}
 	udp_send(s->udp, buf, len, to);
 	STATS_INC(s->c, resp_tx);
 	STATS_ADD(s->c, resp_bytes, len);
@@ -367,6 +471,8 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	struct serve *s = arg;
 	uint32_t ip = ntohl(from->sin_addr.s_addr);
 	struct sync_req req;
+	struct sync_hdr h;
+	const uint8_t *key;
 
 	(void)u;
 	if (!admit_allowed(s->admit, ip)) {
@@ -377,11 +483,33 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 		STATS_INC(s->c, req_limited);
 		return;
 	}
-	if (sync_type(data, len) != SYNC_REQ || sync_req_decode(data, len, &req) < 0) {
+	if (sync_hdr_decode(data, len, &h) != SYNC_REQ) {
+		STATS_INC(s->c, req_malformed);
+		return;
+	}
+	/* The MAC before anything past the header: the key is the named host's. */
+	if (s->p.auth && (!(h.flags & SYNC_H_MAC) || h.name_len == 0 ||
+	    (key = host_key(s, h.key_id, h.name, h.name_len)) == NULL ||
+	    !auth_check(s->mac, key, data, len))) {
+		STATS_INC(s->c, auth_failed);
+		log_warnx_rl(&s->rl, "sync request failing authentication (host \"%s\", "
+		    "key id %u)", h.name, h.key_id);
+		return;
+	}
+	if (sync_req_decode(data, len, &req) < 0) {
 		STATS_INC(s->c, req_malformed);
 		return;
 	}
 	STATS_INC(s->c, req_rx);
+	if (h.name_len > 0) {
+		/* Where LEARNs for this host go, and with which key (auth.h). */
+		struct vtep_host *v = vtep_slot(s, ip);
+
+		v->ip = ip;
+		v->key_id = h.key_id;
+		v->name_len = h.name_len;
+		memcpy(v->name, h.name, h.name_len);
+	}
 	if (s->t == NULL) {
 		STATS_INC(s->c, req_not_ready);
 		return;
@@ -428,7 +556,10 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	struct sync_builder b;
 	struct table_rule r;
 	struct sync_entry e;
+	struct sync_hdr h = { 0 };
+	struct vtep_host *vh;
 	uint8_t *buf;
+	size_t len;
 
 	STATS_INC(s->c, learn_rx);
 	/*
@@ -472,17 +603,37 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 		STATS_INC(s->c, learn_incomplete);
 		return;
 	}
+	/*
+	 * The LEARN is MACed with the key of the host at that VTEP: the one whose own
+	 * requests came from there. Without auth a name is still sent when known.
+	 */
+	vh = vtep_slot(s, ev->src_vtep);
+	if (vh->ip == ev->src_vtep && vh->name_len > 0) {
+		h.key_id = vh->key_id;
+		h.name_len = vh->name_len;
+		memcpy(h.name, vh->name, vh->name_len);
+	} else if (s->p.auth) {
+		STATS_INC(s->c, learn_no_host);
+		return;
+	}
 	if ((buf = udp_buf(s->udp)) == NULL) {
 		STATS_INC(s->c, tx_nobuf);
 		return;
 	}
+	reply_hdr(s, &h);
 	to_entry(&r, &e);
-	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_LEARN, 0);
+	sync_build_begin(&b, buf, s->p.page_bytes, SYNC_LEARN, 0, &h);
 	sync_build_section(&b, ev->vni, vi.gen, SYNC_OK, 0, vi.version);
 	sync_build_entry(&b, &e);
 	sync_build_section_end(&b, false, 0, 0);
+	len = sync_build_finish(&b);
+	if (!seal(s, &h, buf, len)) {
+		udp_drop(s->udp, buf);
+		STATS_INC(s->c, learn_no_host);
+		return;
+	}
 	to.sin_addr.s_addr = htonl(ev->src_vtep);
 	to.sin_port = htons(s->p.learner_port);
-	udp_send(s->udp, buf, sync_build_finish(&b), &to);
+	udp_send(s->udp, buf, len, &to);
 	STATS_INC(s->c, learn_tx);
 }

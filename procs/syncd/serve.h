@@ -8,12 +8,19 @@
  * runs out, or told RETRY when the park is full. An answer that finds every send buffer
  * in flight waits in the park for one. Learn requests from the gateway's forwarder
  * become LEARN datagrams to the learner of the host that sent the frame.
+ *
+ * With auth, a datagram's MAC is checked with the key of the host its header names
+ * (derived from the cluster secret of its key id) before anything else of it is read,
+ * and answered with that key. A LEARN goes to the host whose authenticated requests
+ * last came from the frame's source VTEP, with the key id that host last used: a
+ * host that never asked (it syncs nothing yet, and has not probed) gets none.
  */
 #ifndef SYNCD_SERVE_H
 #define SYNCD_SERVE_H
 
 #include "admit.h"
 #include "counters.h"
+#include "common/auth.h"
 #include "common/loop.h"
 #include "shm/events.h"
 #include "shm/table.h"
@@ -30,6 +37,8 @@ struct serve_params {
 	uint32_t max_parked;
 	uint32_t recv_depth;	/* receives in flight */
 	uint32_t send_buffers;
+	bool auth;		/* MACs required and sent (syncd.auth) */
+	struct auth_keys secrets;	/* the cluster secrets (syncd.auth_secret) */
 };
 
 struct serve *serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,

@@ -42,8 +42,8 @@ STRANGER=192.168.100.200
 JUNK_NS=$TOPO_PFX-junk
 GW1=${TOPO_IP[gateway1]}
 H1=${TOPO_IP[host1]}
-SYNC_PORT=4790
-LEARNER_PORT=4791
+SYNC_PORT=4804
+LEARNER_PORT=4805
 declare -A C N
 
 for g in gateway1 gateway2; do
@@ -207,7 +207,8 @@ sy()
 	local kind=$1 n=$2 src=$3 ctr=$4
 
 	e2e_snap C
-	junk "$src" "$GW1:$SYNC_PORT" "$kind" "$n" >/dev/null
+	junk "$src" "$GW1:$SYNC_PORT" "$kind" "$n" --key "$TOPO_DIR/keys/host1.key" host1 \
+	    >/dev/null
 	t_until 5 "syncd counting $n datagrams of $kind under $ctr" \
 	    eval 'e2e_snap N; (($(dn gateway1.syncd.$ctr) >= n))'
 	sleep 0.1
@@ -220,10 +221,12 @@ sy()
 sy sync-random 60 "$JUNK" req_malformed
 sy sync-truncated 40 "$JUNK" req_malformed
 sy sync-bad 66 "$JUNK" req_malformed
+sy sync-cut 30 "$JUNK" auth_failed
 sy sync-random 40 "$STRANGER" req_denied
 sy sync-bad 20 "$STRANGER" req_denied
 e2e_snap C
-out=$(junk "$JUNK" "$GW1:$SYNC_PORT" sync-unknown 3 --vni 999)
+out=$(junk "$JUNK" "$GW1:$SYNC_PORT" sync-unknown 3 --vni 999 --key "$TOPO_DIR/keys/host1.key" \
+    host1)
 e2e_snap N
 [[ $(grep -c "^status 4$" <<<"$out") == 3 ]] ||
 	t_fail "a SYNC_REQ for VNI 999 was not answered UNKNOWN (4): $out"

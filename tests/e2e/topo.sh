@@ -40,7 +40,8 @@
 #                        (made; removed by topo_down). BUILD (default build) names the
 #                        build directory whose bin/ has the programs.
 # topo_cluster           topo_underlay, then topo_node for the six nodes of etc/demo/
-# topo_underlay          the underlay namespace and its bridge
+# topo_underlay          topo_keys, the underlay namespace and its bridge
+# topo_keys              DIR/keys: a cluster secret, each host's key (tools/vpcfwd-keygen)
 # topo_node NAME [IP]    NAME's namespace on the bridge (IP: from TOPO_IP[NAME]) and its
 #                        configuration (topo_conf NAME) and certificate (topo_pki NAME)
 # topo_pki NAME          NAME's TLS certificate and key in DIR/pki, the CA made once
@@ -123,8 +124,23 @@ _topo_ns()
 	ip netns exec "$@"
 }
 
+# The sync/learn keys etc/demo/*.conf name (DIR/keys): the gateways' cluster secret and
+# each host's key derived from it, made anew for each cluster, never committed.
+topo_keys()
+{
+	local kg=$TOPO_BIN/vpcfwd-keygen k=$TOPO_DIR/keys n
+
+	[[ -x $kg ]] || _topo_err "no $kg (make)" || return
+	rm -rf "$k" && mkdir -p "$k" && chmod 700 "$k" || return
+	"$kg" secret "$k/cluster.secret" 1 || return
+	for n in "${TOPO_NODES[@]}"; do
+		[[ $n != host* ]] || "$kg" host "$k/cluster.secret" "$n" "$k/$n.key" || return
+	done
+}
+
 topo_underlay()
 {
+	topo_keys || _topo_err "cannot make the sync/learn keys in $TOPO_DIR/keys" || return
 	ip netns add "$TOPO_UL" || _topo_err "cannot create namespace $TOPO_UL" || return
 	if ! { ip -n "$TOPO_UL" link set lo up && ip -n "$TOPO_UL" link add br0 type bridge &&
 	    ip -n "$TOPO_UL" link set br0 up; }; then

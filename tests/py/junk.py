@@ -1,6 +1,6 @@
 """junk: bad datagrams for the end-to-end tests (tests/e2e/garbage.sh), one kind at a time.
 
-    junk.py SRC DST:PORT KIND N [--vni V] [--ip A.B.C.D]
+    junk.py SRC DST:PORT KIND N [--vni V] [--ip A.B.C.D] [--key FILE HOST]
 
 Sends N datagrams of KIND from SRC (an address of this namespace, any port) to DST:PORT,
 about 2000 a second, and prints "sent N". Each is built to fail in one known way:
@@ -21,10 +21,14 @@ VXLAN (to a forwarder's port 4789):
   learn       the same with the learn bit set
 Sync protocol (to syncd's port, or a learner's):
   sync-random     random bytes, 1..1400                                  req_malformed
-  sync-truncated  a valid SYNC_REQ cut short (0..39 of its 40 bytes)     req_malformed
-  sync-bad        a SYNC_REQ with one field wrong each: magic, version, type, count 0
-                  or 65, a length that is not 12 + 28 x count, pad, VNI 0 or > 2^24-1, a
-                  VNI twice, a cursor without a version above the asker's  req_malformed
+  sync-truncated  a valid SYNC_REQ cut short of its header and MAC        req_malformed
+  sync-bad        a SYNC_REQ with one field wrong each: magic, version, type, header pad
+                  or flags, count 0 or 65, a body that is not 4 + 28 x count, pad, VNI 0
+                  or > 2^24-1, a VNI twice, a cursor without a version above the asker's
+                  (bodies MACed after they are made wrong)                 req_malformed
+  sync-cut        a valid SYNC_REQ cut inside its body or MAC             auth_failed
+Sync datagrams are version 2, MACed with the newest key of --key FILE as host HOST (a
+host's key file, tests/py/vsync.py); without --key, unMACed.
   sync-unknown    a valid SYNC_REQ for VNI V (--vni), wait 0: the answers are read and
                   each section's status printed ("status 4" is UNKNOWN)
 """
@@ -33,6 +37,8 @@ import socket
 import struct
 import sys
 import time
+
+import vsync
 
 rng = random.Random(4789)
 
@@ -134,53 +140,81 @@ def vx_group():
     return vxlan(100) + eth(0x0800) + ipv4("10.0.0.99", dst, udp(b"x"), False)
 
 
+# Sync datagrams speak version 2 (tests/py/vsync.py), MACed with --key as --host when
+# given: the syncd checks the MAC before it decodes the body, so a body made wrong is
+# MACed after it is made wrong, a header after it is MACed.
+KEY = None
+HOST = ""
+
+
 def sync_req(vnis, wait=0, rid=None, version=0):
-    items = b"".join(struct.pack("!IIQQI", v, 0, version, 0, 0) for v in vnis)
-    return struct.pack("!HBBIHBB", 0x5653, 1, 1, rid if rid is not None else
-                       rng.randrange(1 << 32), wait, len(vnis), 0) + items
+    return vsync.req(vnis, rid if rid is not None else rng.randrange(1 << 32), HOST, KEY,
+                     wait, version)
 
 
 def sync_bad():
-    good = bytearray(sync_req([100]))
-    which = rng.randrange(11)
+    hlen = vsync.HDR.size + len(HOST)
+    body = bytearray(vsync.req_body([100]))
+    which = rng.randrange(13)
+    if which == 3:
+        body[2] = 0                         # count 0
+    elif which == 4:
+        body = bytearray(vsync.req_body(list(range(1, 66))))  # count 65
+    elif which == 5:
+        body += b"\0" * rng.randrange(1, 28)                  # not 4 + 28 x count
+    elif which == 6:
+        body[3] = 1                         # pad
+    elif which == 7:
+        body[4:8] = struct.pack("!I", 0)    # VNI 0
+    elif which == 8:
+        body[4:8] = struct.pack("!I", 0x1000000)
+    elif which == 9:
+        body = bytearray(vsync.req_body([100, 100]))         # a VNI twice
+    elif which == 10:
+        # a cursor version not above the asker's version
+        body = bytearray(vsync.req_body([100], version=5))
+        body[20:28] = struct.pack("!Q", 3)                     # cursor_version 3 <= 5
+    good = bytearray(vsync.seal(vsync.header(vsync.REQ, rng.randrange(1 << 32), HOST, KEY) +
+                                bytes(body), KEY))
     if which == 0:
         good[0] = 0x57                      # magic
     elif which == 1:
-        good[2] = 2                         # version
+        good[2] = 1                         # version
     elif which == 2:
         good[3] = rng.choice([0, 2, 3, 9])  # type
-    elif which == 3:
-        good[10] = 0                        # count 0
-    elif which == 4:
-        good = bytearray(sync_req(list(range(1, 66))))    # count 65
-    elif which == 5:
-        good += b"\0" * rng.randrange(1, 28)              # not 12 + 28 x count
-    elif which == 6:
-        good[11] = 1                        # pad
-    elif which == 7:
-        good[12:16] = struct.pack("!I", 0)  # VNI 0
-    elif which == 8:
-        good[12:16] = struct.pack("!I", 0x1000000)
-    elif which == 9:
-        good = bytearray(sync_req([100, 100]))            # a VNI twice
-    else:
-        # a cursor version not above the asker's version
-        good = bytearray(sync_req([100], version=5))
-        good[32:36] = struct.pack("!I", 3)                # cursor_version 3 <= version 5
+    elif which == 11:
+        good[11] = 1                        # the header's pad
+    elif which == 12:
+        good[9] |= 0x80                     # a flag no version has
+    assert len(good) >= hlen
     return bytes(good)
+
+
+def sync_cut():
+    """A valid SYNC_REQ cut inside its body or MAC: the header is whole, the MAC wrong."""
+    d = sync_req([100])
+    return d[:rng.randrange(vsync.HDR.size + len(HOST) + vsync.MAC_SIZE, len(d))]
 
 
 KINDS = {
     "random": vx_random, "short": vx_short, "flags": vx_flags, "inner": vx_inner,
     "unsupported": vx_unsupported, "group": vx_group,
     "sync-random": lambda: vx_random(),
-    "sync-truncated": lambda: sync_req([100])[:rng.randrange(0, 40)],
+    "sync-truncated": lambda: sync_req([100])[:rng.randrange(0, vsync.HDR.size + len(HOST) +
+                                                              vsync.MAC_SIZE)],
     "sync-bad": sync_bad,
+    "sync-cut": sync_cut,
 }
 
 
 def main():
+    global KEY, HOST
     args = sys.argv[1:]
+    if "--key" in args:
+        i = args.index("--key")
+        KEY = vsync.read_keys(args[i + 1])[-1]
+        HOST = args[i + 2]
+        del args[i:i + 3]
     vni, ip = 100, "10.0.0.2"
     if "--vni" in args:
         i = args.index("--vni")
@@ -202,8 +236,7 @@ def main():
         for _ in range(n):
             s.sendto(sync_req([vni], wait=0), to)
             data = s.recv(65536)
-            # header 12 bytes, then the first section: status at byte 8 of it
-            print("status %d" % data[12 + 8])
+            print("status %d" % vsync.first_status(data))
         print("sent %d" % n)
         return
     if kind == "oversize":

@@ -4,8 +4,8 @@ on kernels without sch_netem.
     udpchaos.py [--loss P] [--dup P] [--delay MS] [--via LISTEN=DEST]... LISTEN=UPSTREAM...
 
 Each LISTEN=UPSTREAM address relays to its UPSTREAM; every client of a LISTEN address gets
-an upstream socket of its own (bound to the LISTEN address's IP), so replies find their way
-back. A --via LISTEN address takes datagrams an UPSTREAM sends on its own (a gateway's
+an upstream socket of its own (bound to the client's IP, on loopback), so replies find
+their way back and the upstream sees the client's address. A --via LISTEN address takes datagrams an UPSTREAM sends on its own (a gateway's
 LEARNs) and passes them to DEST from that UPSTREAM's LISTEN address: the receiver sees
 them come from the relay it talks to.
 
@@ -144,9 +144,12 @@ def main():
             elif s in listeners:
                 key = (s, src)
                 if key not in clients:
-                    (lhost, _), upstream = listeners[s]
+                    _, upstream = listeners[s]
                     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                    u.bind((lhost, 0))
+                    # From the client's own IP (loopback: any 127/8 binds): syncd
+                    # sends a host's LEARNs to where its authenticated requests
+                    # come from.
+                    u.bind((src[0], 0))
                     clients[key] = (Path(u, upstream), Path(s, src))
                     back[u] = clients[key][1]
                 relay(clients[key][0], data)

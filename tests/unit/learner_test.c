@@ -17,6 +17,7 @@
  */
 #include "procs/learner/gateways.c"
 #include "procs/learner/syncer.c"
+#include "common/auth.h"
 #include "common/clock.h"
 #include "shm/seg.h"
 #include "tests/unit/ut.h"
@@ -92,6 +93,12 @@ static uint32_t ngw;
 static pid_t child;
 static char err[512];
 
+/* The auth tests' learner (learner_sync_auth): MACs on, this host's key. */
+#define HOST		"host1"
+#define WINDOW_NS	(5000 * MS)
+static bool auth_on;
+static struct auth_keys host_keys;
+
 /* What a test builds and sends, kept for a resend. */
 static struct sync_builder B;
 static uint8_t dgram[SYNC_DGRAM_MAX];
@@ -155,7 +162,8 @@ static void
 learner_start(const struct params *p)
 {
 	struct syncer_params sp = { .listen = endpoint(LEARNER_IP, 0), .wait_ns = p->wait_ns,
-	    .timeout_ns = p->timeout_ns, .batch = p->batch };
+	    .timeout_ns = p->timeout_ns, .batch = p->batch, .host = HOST,
+	    .auth = auth_on, .keys = host_keys, .learn_window_ns = WINDOW_NS };
 	struct sockaddr_in addrs[GATEWAYS_MAX];
 
 	new_loop();
@@ -280,7 +288,7 @@ answer_nothing_new(const struct tgw *g, const struct sync_req *r)
 	static uint8_t buf[SYNC_DGRAM_MAX];
 	struct sync_builder b;
 
-	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, r->id);
+	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, r->id, NULL);
 	for (uint8_t i = 0; i < r->count; i++) {
 		const struct sync_item *it = &r->items[i];
 
@@ -412,7 +420,7 @@ mac_of(uint32_t ip, uint64_t version, uint8_t mac[6])
 static void
 resp_begin(uint32_t id)
 {
-	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_RESP, id);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_RESP, id, NULL);
 }
 
 static void
@@ -469,7 +477,7 @@ send_learn(const struct tgw *g, uint32_t vni, uint32_t gen, uint64_t upto, uint3
 	struct sync_entry e = { .ip = ip, .vtep = vtep, .op = SYNC_SET, .version = version };
 
 	mac_of(ip, version, e.mac);
-	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_LEARN, 0);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_LEARN, 0, NULL);
 	cr_assert_eq(sync_build_section(&B, vni, gen, SYNC_OK, 0, upto), 0);
 	cr_assert_eq(sync_build_entry(&B, &e), 0);
 	sync_build_section_end(&B, false, 0, 0);
@@ -1311,4 +1319,170 @@ Test(learner_sync, a_learner_killed_with_minus_9_resumes_from_the_versions_in_it
 	expect_vni(200, GEN2, 2);
 	expect_vni(300, GEN3, 10);
 	cr_assert_eq(C.rules_older, 1, "the page seen before the kill comes again");
+}
+
+/*
+ * Authentication (docs/protocol.md "Authentication"): a gateway's datagram is taken only
+ * when it is MACed with this host's key and names this host; a LEARN only within
+ * learn_window of its timestamp; an answer only to a request in flight, whose id the
+ * learner drew at random.
+ */
+static struct auth_key secret = { .id = 7 };
+static struct auth *mac_ctx;
+
+static void
+auth_setup(void)
+{
+	setup();
+	for (int i = 0; i < AUTH_KEY_SIZE; i++)
+		secret.key[i] = (uint8_t)(0x5a ^ i);
+	host_keys.n = 1;
+	cr_assert_eq(auth_derive(&secret, HOST, strlen(HOST), &host_keys.k[0]), 0);
+	auth_on = true;
+	mac_ctx = auth_new();
+	cr_assert_not_null(mac_ctx);
+}
+
+static void
+auth_teardown(void)
+{
+	auth_free(mac_ctx);
+	auth_on = false;
+	teardown();
+}
+
+TestSuite(learner_sync_auth, .init = auth_setup, .fini = auth_teardown);
+
+/* Build a LEARN of VNI for NAME, stamped at ts, MACed with KEY_HOST's key (NULL: none). */
+static void
+build_learn_as(uint32_t vni, const char *name, const char *key_host, uint64_t ts,
+    uint32_t ip, uint64_t version)
+{
+	struct sync_entry e = { .ip = ip, .vtep = VTEP1, .op = SYNC_SET, .version = version };
+	struct sync_hdr h = { .flags = key_host ? SYNC_H_MAC : 0, .key_id = secret.id,
+	    .ts_ns = ts };
+	struct auth_key k;
+
+	sync_hdr_set_name(&h, name);
+	mac_of(ip, version, e.mac);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_LEARN, 0, &h);
+	cr_assert_eq(sync_build_section(&B, vni, GEN, SYNC_OK, 0, version), 0);
+	cr_assert_eq(sync_build_entry(&B, &e), 0);
+	sync_build_section_end(&B, false, 0, 0);
+	dgram_len = sync_build_finish(&B);
+	if (key_host != NULL) {
+		cr_assert_eq(auth_derive(&secret, key_host, strlen(key_host), &k), 0);
+		cr_assert_eq(auth_seal(mac_ctx, k.key, dgram, dgram_len), 0);
+	}
+}
+
+static void
+send_learn_as(const struct tgw *g, const char *name, const char *key_host, uint64_t ts,
+    uint32_t ip, uint64_t version)
+{
+	build_learn_as(100, name, key_host, ts, ip, version);
+	send_from(g, dgram, dgram_len);
+}
+
+/* Send, then let the learner take it: one of its counters moves, the rule stays out. */
+static void
+expect_dropped(uint64_t *counter, uint64_t before, uint32_t ip, const char *what)
+{
+	struct table_rule r;
+
+	RUN_UNTIL(*counter == before + 1 || C.learn_rx > 0 || C.sync_rx > 0);
+	cr_assert_eq(*counter, before + 1, "%s: not counted", what);
+	cr_assert_eq(C.learn_installed, 0, "%s: installed", what);
+	cr_assert(!table_lookup(T, 100, ip, &r), "%s: the rule is in the cache", what);
+}
+
+Test(learner_sync_auth, a_learn_with_this_hosts_key_and_name_is_installed)
+{
+	start(&P);
+	send_learn_as(&G[0], HOST, HOST, clock_real_ns(), IP(1), 3);
+	RUN_UNTIL(C.learn_rx == 1);
+	cr_assert_eq(C.learn_installed, 1);
+	cr_assert_eq(C.auth_failed, 0);
+	expect_rule(100, IP(1), 3, VTEP1);
+}
+
+Test(learner_sync_auth, a_learn_macd_with_another_hosts_key_is_dropped)
+{
+	start(&P);
+	/* host2's key, naming host1: a stolen host key forging to another host. */
+	send_learn_as(&G[0], HOST, "host2", clock_real_ns(), IP(1), 3);
+	expect_dropped(&C.auth_failed, 0, IP(1), "host2's key, host1's name");
+	/* host2's key and name: valid for host2, not here. */
+	send_learn_as(&G[0], "host2", "host2", clock_real_ns(), IP(1), 3);
+	expect_dropped(&C.auth_failed, 1, IP(1), "host2's key and name");
+	/* No MAC at all. */
+	send_learn_as(&G[0], HOST, NULL, clock_real_ns(), IP(1), 3);
+	expect_dropped(&C.auth_failed, 2, IP(1), "no MAC");
+	cr_assert_eq(C.learn_rx, 0);
+}
+
+Test(learner_sync_auth, a_learn_outside_learn_window_is_dropped_as_replayed)
+{
+	uint64_t now = clock_real_ns();
+
+	start(&P);
+	send_learn_as(&G[0], HOST, HOST, now - 2 * WINDOW_NS, IP(1), 3);
+	expect_dropped(&C.learn_replayed, 0, IP(1), "a LEARN from two windows ago");
+	send_learn_as(&G[0], HOST, HOST, now + 2 * WINDOW_NS, IP(1), 3);
+	expect_dropped(&C.learn_replayed, 1, IP(1), "a LEARN from two windows ahead");
+	cr_assert_eq(C.auth_failed, 0);
+}
+
+Test(learner_sync_auth, a_learn_with_a_truncated_mac_is_dropped)
+{
+	start(&P);
+	build_learn_as(100, HOST, HOST, clock_real_ns(), IP(1), 3);
+	/* A valid LEARN, its MAC's last byte, then all of it, cut off. */
+	send_from(&G[0], dgram, dgram_len - 1);
+	expect_dropped(&C.auth_failed, 0, IP(1), "a MAC a byte short");
+	send_from(&G[0], dgram, dgram_len - AUTH_MAC_SIZE);
+	RUN_UNTIL(C.auth_failed + C.dgram_malformed == 2);
+	cr_assert_eq(C.learn_rx, 0, "a LEARN without its MAC was taken");
+	cr_assert_eq(C.learn_installed, 0);
+}
+
+Test(learner_sync_auth, an_answer_to_no_request_in_flight_is_dropped_and_ids_are_random)
+{
+	struct sync_hdr h = { .flags = SYNC_H_MAC, .key_id = secret.id };
+	struct params p = P;
+	struct sync_req r;
+	uint32_t ids[8];
+	bool counted = true;
+
+	/* One VPC a request: eight VPCs learned, eight requests, eight ids. */
+	p.batch = 1;
+	start(&p);
+	for (uint32_t i = 0; i < 8; i++) {
+		build_learn_as(100 + i, HOST, HOST, clock_real_ns(), IP(1), 3);
+		send_from(&G[0], dgram, dgram_len);
+	}
+	RUN_UNTIL(C.learn_installed == 8);
+	for (uint32_t i = 0; i < 8; i++) {
+		r = expect_req(&G[0]);
+		ids[i] = r.id;
+		if (i > 0 && ids[i] != ids[i - 1] + 1 && ids[i] != ids[i - 1] - 1)
+			counted = false;
+	}
+	/* Ids nobody can guess: not one after the other, as a counter gives them. */
+	cr_assert(!counted, "request ids %u, %u, %u... follow each other", ids[0], ids[1],
+	    ids[2]);
+	/* A well-MACed answer, but to an id no request in flight has. */
+	h.ts_ns = clock_real_ns();
+	sync_hdr_set_name(&h, HOST);
+	sync_build_begin(&B, dgram, sizeof(dgram), SYNC_RESP, ids[7] ^ 0x5a5a5a5au, &h);
+	cr_assert_eq(sync_build_section(&B, 100, GEN, SYNC_OK, 3, 9), 0);
+	resp_set(IP(2), 9, VTEP2);
+	sync_build_section_end(&B, false, 0, 0);
+	dgram_len = sync_build_finish(&B);
+	cr_assert_eq(auth_seal(mac_ctx, host_keys.k[0].key, dgram, dgram_len), 0);
+	send_from(&G[0], dgram, dgram_len);
+	RUN_UNTIL(C.sync_stale == 1);
+	cr_assert_eq(C.sync_rx, 0);
+	cr_assert_eq(C.rules_updated, 0);
+	cr_assert(!table_lookup(T, 100, IP(2), &(struct table_rule){ 0 }));
 }

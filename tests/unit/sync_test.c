@@ -97,7 +97,7 @@ build(uint8_t *buf, size_t cap, uint8_t type, uint32_t id, const struct spec *s,
 {
 	struct sync_builder b;
 
-	sync_build_begin(&b, buf, cap, type, id);
+	sync_build_begin(&b, buf, cap, type, id, NULL);
 	for (size_t i = 0; i < ns; i++) {
 		cr_assert_eq(sync_build_section(&b, s[i].vni, s[i].gen, s[i].status, s[i].since,
 		    s[i].upto), 0, "section %zu does not fit", i);
@@ -166,8 +166,17 @@ static const struct spec doc_spec[] = {
 	{ .vni = 200, .gen = 0x11223344, .status = SYNC_RELEARN, .since = 5, .upto = 9 },
 };
 
+/*
+ * The rest of a version 2 header with no host name and no MAC (docs/protocol.md): key
+ * id 0, no flag, name length 0, pad, timestamp 0. Every body starts X bytes later
+ * than in version 1.
+ */
+#define HDR_REST	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#define X		12
+
 static const uint8_t doc_dgram[] = {
-	0x56, 0x53, 0x01, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
+	0x56, 0x53, 0x02, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
+	HDR_REST,
 	0x02, 0x00, 0x00, 0x00,					/* 2 sections, pad */
 	/* 12: section 1 */
 	0x00, 0x00, 0x00, 0x64,					/* vni 100 */
@@ -194,14 +203,14 @@ static const uint8_t doc_dgram[] = {
 
 /* Offsets in doc_dgram. */
 enum {
-	D_MAGIC = 0, D_VERSION = 2, D_TYPE = 3, D_ID = 4, D_COUNT = 8, D_PAD = 9,
-	S1 = 12, S2 = 72,
+	D_MAGIC = 0, D_VERSION = 2, D_TYPE = 3, D_ID = 4, D_COUNT = X + 8, D_PAD = X + 9,
+	S1 = X + 12, S2 = X + 72,
 	S_VNI = 0, S_GEN = 4, S_STATUS = 8, S_FLAGS = 9, S_NVTEP = 10, S_PAD = 11,
 	S_NENTRIES = 12, S_ELEN = 14, S_SINCE = 16, S_UPTO = 24, S_SIZE = 32,
-	E1 = 44, E1_IP = 45, E1_VER = 50, E1_VTEP = 51,
-	E2 = 52, E2_IP = 53, E2_VTEP = 54, E2_MAC = 55,
-	E3 = 61, E3_IP = 62, E3_VER = 63,
-	VTEPS = 64,
+	E1 = X + 44, E1_IP = X + 45, E1_VER = X + 50, E1_VTEP = X + 51,
+	E2 = X + 52, E2_IP = X + 53, E2_VTEP = X + 54, E2_MAC = X + 55,
+	E3 = X + 61, E3_IP = X + 62, E3_VER = X + 63,
+	VTEPS = X + 64,
 };
 
 /* A LEARN: VNI 100 is at version 7; 10.0.0.9 changed at 5, on 192.168.0.11. */
@@ -216,7 +225,8 @@ static const struct spec learn_spec[] = {
 };
 
 static const uint8_t learn_dgram[] = {
-	0x56, 0x53, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
+	0x56, 0x53, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
+	HDR_REST,
 	0x01, 0x00, 0x00, 0x00,					/* 1 section */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
 	0x01, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x08,		/* OK, 1 VTEP, 1 entry */
@@ -239,7 +249,8 @@ req2(void)
 }
 
 static const uint8_t req2_dgram[] = {
-	0x56, 0x53, 0x01, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
+	0x56, 0x53, 0x02, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
+	HDR_REST,
 	0x01, 0xf4, 0x02, 0x00,					/* wait 500, 2 items */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,		/* vni 100, gen */
 	0, 0, 0, 0, 0, 0, 0, 6,					/* version */
@@ -251,7 +262,7 @@ static const uint8_t req2_dgram[] = {
 	0x0a, 0x00, 0x01, 0x02,
 };
 
-enum { R_WAIT = 8, R_COUNT = 10, R_PAD = 11, I1 = 12, I2 = 40, I_VNI = 0, I_GEN = 4,
+enum { R_WAIT = X + 8, R_COUNT = X + 10, R_PAD = X + 11, I1 = X + 12, I2 = X + 40, I_VNI = 0, I_GEN = 4,
 	I_VERSION = 8, I_CURSOR = 16, I_CURSOR_IP = 24 };
 
 static bool
@@ -279,7 +290,7 @@ expect_req_round_trip(const struct sync_req *r)
 	int n;
 
 	n = sync_req_encode(r, buf, sizeof(buf));
-	cr_assert_eq(n, 12 + 28 * r->count, "encode returned %d", n);
+	cr_assert_eq(n, X + 12 + 28 * r->count, "encode returned %d", n);
 	cr_assert_eq(sync_type(buf, (size_t)n), SYNC_REQ);
 	memset(&d, 0xa5, sizeof(d));
 	cr_assert_eq(sync_req_decode(buf, (size_t)n, &d), 0);
@@ -392,14 +403,15 @@ Test(sync, malformed_requests_are_eproto)
 
 	REQ_MALFORMED("magic", f[D_MAGIC + 1] = 0x54);
 	REQ_MALFORMED("version 0", f[D_VERSION] = 0);
-	REQ_MALFORMED("version 2", f[D_VERSION] = 2);
+	REQ_MALFORMED("version 1", f[D_VERSION] = 1);
+	REQ_MALFORMED("version 3", f[D_VERSION] = 3);
 	REQ_MALFORMED("type 0", f[D_TYPE] = 0);
 	REQ_MALFORMED("type RESP", f[D_TYPE] = SYNC_RESP);
 	REQ_MALFORMED("type LEARN", f[D_TYPE] = SYNC_LEARN);
 	REQ_MALFORMED("type 4", f[D_TYPE] = 4);
 	REQ_MALFORMED("pad", f[R_PAD] = 1);
-	REQ_MALFORMED("count 0", f[R_COUNT] = 0; n = 12);
-	REQ_MALFORMED("count 65", f[R_COUNT] = 65; n = 12 + 28 * 65);
+	REQ_MALFORMED("count 0", f[R_COUNT] = 0; n = X + 12);
+	REQ_MALFORMED("count 65", f[R_COUNT] = 65; n = X + 12 + 28 * 65);
 	REQ_MALFORMED("count 3 for two items", f[R_COUNT] = 3);
 	REQ_MALFORMED("count 1 for two items", f[R_COUNT] = 1);
 	REQ_MALFORMED("a byte too many", f[n++] = 0);
@@ -435,7 +447,8 @@ Test(sync, response_layout_matches_the_doc)
 Test(sync, a_cursor_sits_between_the_section_header_and_its_entries)
 {
 	static const uint8_t want[] = {
-		0x56, 0x53, 0x01, 0x02, 0x00, 0x00, 0x00, 0x09, 0x01, 0x00, 0x00, 0x00,
+		0x56, 0x53, 0x02, 0x02, 0x00, 0x00, 0x00, 0x09, HDR_REST,
+		0x01, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x01,
 		0x01, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x04,		/* OK, MORE, 1, 1, 4 */
 		0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 4,
@@ -496,7 +509,7 @@ Test(sync, responses_of_64_sections_of_every_status_round_trip)
 	expect_decodes_to(buf, n, SYNC_RESP, 0xfeedf00d, s, SYNC_SECTIONS_MAX);
 
 	n = build(buf, sizeof(buf), SYNC_RESP, 0, s, 0);
-	cr_assert_eq(n, 12, "a response of no section");
+	cr_assert_eq(n, X + 12, "a response of no section");
 	expect_decodes_to(buf, n, SYNC_RESP, 0, s, 0);
 }
 
@@ -517,11 +530,11 @@ Test(sync, varints_reach_the_ends_of_their_ranges)
 	struct sync_entry d[4];
 	size_t n = build(buf, sizeof(buf), SYNC_RESP, 1, &s, 1), m;
 	/* entry 1: flags, IP delta 2^32 - 1 (zigzag 2^33 - 2: 5 bytes), version (10 bytes) */
-	const size_t v10 = 44 + 1 + 5 + 9;
+	const size_t v10 = X + 44 + 1 + 5 + 9;
 
 	expect_decodes_to(buf, n, SYNC_RESP, 1, &s, 1);
-	cr_assert_eq(buf[44], 0x05);
-	cr_assert_eq(buf[44 + 1 + 4], 0x1f, "the IP delta's last byte");
+	cr_assert_eq(buf[X + 44], 0x05);
+	cr_assert_eq(buf[X + 44 + 1 + 4], 0x1f, "the IP delta's last byte");
 	cr_assert_eq(buf[v10], 0x01, "the version delta's tenth byte");
 
 	memcpy(f, buf, n);
@@ -534,7 +547,7 @@ Test(sync, varints_reach_the_ends_of_their_ranges)
 	add16(f + S1 + S_ELEN, 1);
 	cr_expect_eq(sync_resp_decode(f, m, &r, d, 4), -EPROTO, "an 11-byte varint");
 	memcpy(f, buf, n);
-	f[44 + 1 + 4] = 0x20;	/* IP delta +2^32: beyond 32 bits */
+	f[X + 44 + 1 + 4] = 0x20;	/* IP delta +2^32: beyond 32 bits */
 	cr_expect_eq(sync_resp_decode(f, n, &r, d, 4), -EPROTO, "an IP beyond 32 bits");
 }
 
@@ -602,7 +615,7 @@ send_pages(const struct sync_entry *e, size_t n, uint64_t since, uint64_t upto, 
 			.upto = upto, .e = e + i };
 
 		memset(buf, 0xee, sizeof(buf));
-		sync_build_begin(&b, buf, cap, SYNC_RESP, (uint32_t)pages);
+		sync_build_begin(&b, buf, cap, SYNC_RESP, (uint32_t)pages, NULL);
 		cr_assert_eq(sync_build_section(&b, s.vni, s.gen, s.status, since, upto), 0);
 		while (i < n && sync_build_entry(&b, &e[i]) == 0)
 			i++;
@@ -705,7 +718,8 @@ Test(sync, malformed_response_header_is_eproto)
 	VALID(doc_dgram, "the base");
 	MALFORMED(doc_dgram, "magic", f[D_MAGIC] = 0x57);
 	MALFORMED(doc_dgram, "version 0", f[D_VERSION] = 0);
-	MALFORMED(doc_dgram, "version 2", f[D_VERSION] = 2);
+	MALFORMED(doc_dgram, "version 1", f[D_VERSION] = 1);
+	MALFORMED(doc_dgram, "version 3", f[D_VERSION] = 3);
 	MALFORMED(doc_dgram, "type 0", f[D_TYPE] = 0);
 	MALFORMED(doc_dgram, "type REQ", f[D_TYPE] = SYNC_REQ);
 	MALFORMED(doc_dgram, "type 4", f[D_TYPE] = 4);
@@ -812,8 +826,8 @@ Test(sync, a_vtep_table_in_another_order_is_eproto)
 	struct sync_entry d[3];
 	size_t n = build(f, sizeof(f), SYNC_RESP, 1, &sp, 1);
 
-	cr_assert_eq(n, 44 + 10 + 8);
-	cr_assert_arr_eq(f + 44, ((uint8_t[]){ 0x06, 0x02, 0x01, 0x00, 0x02, 0x02, 0x01,
+	cr_assert_eq(n, X + 44 + 10 + 8);
+	cr_assert_arr_eq(f + X + 44, ((uint8_t[]){ 0x06, 0x02, 0x01, 0x00, 0x02, 0x02, 0x01,
 	    0x02, 0x02, 0x00, 0x0a, 0, 0, 0x0a, 0x0a, 0, 0, 0x0b }), 18);
 	/* the same message with the table B, A: indexes 1, 0, 1 */
 	f[47] = 1;
@@ -826,7 +840,7 @@ Test(sync, a_vtep_table_in_another_order_is_eproto)
 
 /* A RESP the shape of a LEARN (id 0, one section since 0, one entry). */
 static const uint8_t resp_del[] = {
-	0x56, 0x53, 0x01, 0x02, 0, 0, 0, 0, 0x01, 0, 0, 0,
+	0x56, 0x53, 0x02, 0x02, 0, 0, 0, 0, HDR_REST, 0x01, 0, 0, 0,
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
 	0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,
@@ -850,10 +864,10 @@ Test(sync, malformed_learn_is_eproto)
 	MALFORMED(learn_dgram, "MORE", more(f, &n, S1, 7));
 	MALFORMED(learn_dgram, "two entries",
 	    add16(f + S1 + S_NENTRIES, 1); add16(f + S1 + S_ELEN, 3);
-	    ins(f, &n, 44 + 8, second, sizeof(second)));
+	    ins(f, &n, X + 44 + 8, second, sizeof(second)));
 	MALFORMED(learn_dgram, "no entry",
 	    put16(f + S1 + S_NENTRIES, 0); put16(f + S1 + S_ELEN, 0); f[S1 + S_NVTEP] = 0;
-	    n = 44);
+	    n = X + 44);
 }
 
 Test(sync, every_truncation_is_refused)
@@ -884,7 +898,7 @@ Test(sync, every_truncation_is_refused)
 	for (int i = 0; i < SYNC_VNIS_MAX; i++)
 		r.items[i] = (struct sync_item){ .vni = (uint32_t)i + 1, .version = 3 };
 	rn = sync_req_encode(&r, req, sizeof(req));
-	cr_assert_eq(rn, 12 + 28 * 64);
+	cr_assert_eq(rn, X + 12 + 28 * 64);
 	for (int k = 0; k < rn; k++)
 		cr_expect_eq(sync_req_decode(req, (size_t)k, &dr), -EPROTO, "cut at %d", k);
 	for (size_t k = 0; k < SYNC_HDR_SIZE; k++)
@@ -921,9 +935,9 @@ Test(sync, type_checks_magic_version_and_size)
 	big[0] = 0x53;
 	cr_expect_eq(sync_type(big, 64), -EPROTO, "magic");
 	big[0] = 0x56;
-	big[2] = 2;
-	cr_expect_eq(sync_type(big, 64), -EPROTO, "version");
 	big[2] = 1;
+	cr_expect_eq(sync_type(big, 64), -EPROTO, "version");
+	big[2] = 2;
 	big[3] = 0;
 	cr_expect_eq(sync_type(big, 64), -EPROTO, "type 0");
 	big[3] = 4;
@@ -935,43 +949,43 @@ Test(sync, type_checks_magic_version_and_size)
 Test(sync, builder_refuses_what_does_not_fit_and_writes_nothing)
 {
 	static uint8_t buf[SYNC_DGRAM_MAX];
-	const size_t ok_min = 12 + 32 + 12 + 23 + 4;
+	const size_t ok_min = X + 12 + 32 + 12 + 23 + 4;
 	struct sync_builder b;
 	struct sync_entry e;
 	size_t len;
 
 	/* an OK section opens with room for its first entry, whatever it is */
 	memset(buf, 0xee, sizeof(buf));
-	sync_build_begin(&b, buf, ok_min - 1, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, ok_min - 1, SYNC_RESP, 1, NULL);
 	cr_expect_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, UINT64_MAX), -ENOSPC);
-	cr_expect(untouched(buf + 12, sizeof(buf) - 12), "a refused section wrote");
+	cr_expect(untouched(buf + X + 12, sizeof(buf) - X - 12), "a refused section wrote");
 	cr_expect_eq(sync_build_section(&b, 5, 1, SYNC_RETRY, 0, 0), 0, "RETRY takes 32");
 	sync_build_section_end(&b, false, 0, 0);
-	cr_expect_eq(sync_build_finish(&b), 44);
+	cr_expect_eq(sync_build_finish(&b), X + 44);
 
-	sync_build_begin(&b, buf, ok_min, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, ok_min, SYNC_RESP, 1, NULL);
 	cr_assert_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, UINT64_MAX), 0);
 	e = set_mac(UINT32_MAX, 1, mac_x, UINT64_MAX);
 	cr_assert_eq(sync_build_entry(&b, &e), 0, "the largest entry fits");
 	sync_build_section_end(&b, true, UINT64_MAX, UINT32_MAX);
 	cr_assert_eq(sync_build_finish(&b), ok_min);
 
-	sync_build_begin(&b, buf, 12 + 31, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, X + 12 + 31, SYNC_RESP, 1, NULL);
 	cr_expect_eq(sync_build_section(&b, 5, 1, SYNC_UNKNOWN, 0, 0), -ENOSPC);
 
 	/* 64 sections, not 65 */
-	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, 1);
+	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, 1, NULL);
 	for (int i = 0; i < SYNC_SECTIONS_MAX; i++) {
 		cr_assert_eq(sync_build_section(&b, (uint32_t)i + 1, 0, SYNC_UNKNOWN, 0, 0), 0);
 		sync_build_section_end(&b, false, 0, 0);
 	}
 	cr_expect_eq(sync_build_section(&b, 100, 0, SYNC_UNKNOWN, 0, 0), -ENOSPC);
 	len = sync_build_finish(&b);
-	cr_expect_eq(len, 12 + 32 * 64);
-	cr_expect_eq(buf[8], 64);
+	cr_expect_eq(len, X + 12 + 32 * 64);
+	cr_expect_eq(buf[X + 8], 64);
 
 	/* 64 VTEPs, not 65; an entry on a known VTEP and a delete still fit */
-	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, 1);
+	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, 1, NULL);
 	cr_assert_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, 9), 0);
 	for (uint32_t i = 0; i < SYNC_VTEPS_MAX; i++) {
 		e = set_def(i, 1000 + i, 1);
@@ -997,7 +1011,7 @@ Test(sync, builder_refuses_what_does_not_fit_and_writes_nothing)
 	}
 
 	/* a new VTEP needs room for its table entry too */
-	sync_build_begin(&b, buf, ok_min + 3, SYNC_RESP, 1);
+	sync_build_begin(&b, buf, ok_min + 3, SYNC_RESP, 1, NULL);
 	cr_assert_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, 9), 0);
 	e = set_def(1, 1, 1);
 	cr_assert_eq(sync_build_entry(&b, &e), 0);		/* 4 bytes + its VTEP */
@@ -1021,7 +1035,7 @@ static uint8_t abuf[DGRAM];
 static void
 open_ok(struct sync_builder *b, uint8_t status)
 {
-	sync_build_begin(b, abuf, sizeof(abuf), SYNC_RESP, 1);
+	sync_build_begin(b, abuf, sizeof(abuf), SYNC_RESP, 1, NULL);
 	cr_assert_eq(sync_build_section(b, 5, 1, status, 3, 9), 0);
 }
 
@@ -1091,7 +1105,7 @@ Test(sync, a_delete_in_a_learn_aborts, .signal = SIGABRT)
 	struct sync_builder b;
 	struct sync_entry e = del_entry(10, 5);
 
-	sync_build_begin(&b, abuf, sizeof(abuf), SYNC_LEARN, 0);
+	sync_build_begin(&b, abuf, sizeof(abuf), SYNC_LEARN, 0, NULL);
 	cr_assert_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, 9), 0);
 	sync_build_entry(&b, &e);
 }

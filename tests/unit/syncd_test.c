@@ -304,7 +304,7 @@ static uint32_t
 ask(struct client *c, uint16_t wait_ms, const struct sync_item *items, uint8_t n)
 {
 	struct sync_req r = { .id = next_id++, .wait_ms = wait_ms, .count = n };
-	uint8_t buf[12 + 28 * SYNC_VNIS_MAX];
+	uint8_t buf[128 + 28 * SYNC_VNIS_MAX];
 	int len;
 
 	memcpy(r.items, items, n * sizeof(*items));
@@ -1454,13 +1454,13 @@ Test(syncd, malformed_datagrams_are_dropped_and_counted)
 
 	send_raw(c, "not a sync request", 18);
 	send_raw(c, buf, (size_t)len - 1);		/* truncated */
-	buf[10] = 2;					/* count says 2, holds 1 */
+	buf[22] = 2;					/* count says 2, holds 1 */
 	send_raw(c, buf, (size_t)len);
-	buf[10] = 1;
+	buf[22] = 1;
 	buf[2] = 9;					/* another protocol version */
 	send_raw(c, buf, (size_t)len);
 	buf[2] = SYNC_VERSION;
-	sync_build_begin(&b, resp, sizeof(resp), SYNC_RESP, 7);	/* an answer, not a request */
+	sync_build_begin(&b, resp, sizeof(resp), SYNC_RESP, 7, NULL);	/* an answer, not a request */
 	send_raw(c, resp, sync_build_finish(&b));
 	RUN_UNTIL(C.req_malformed == 5);
 	cr_assert_eq(C.req_rx, 0);
@@ -1689,4 +1689,164 @@ Test(syncd, counters_add_up_over_a_mixed_session)
 	cr_assert_eq(C.pages_more, pages - 1);
 	cr_assert_eq(C.park_woken, 1);
 	finish();	/* and each of them is what the client got, resp_bytes included */
+}
+
+/* --- authentication (DESIGN.md §9) --------------------------------------------- */
+
+static struct auth *T_MAC;
+
+/* The secrets {ids[0..n)} with distinct keys; auth on. */
+static struct serve_params
+auth_params(const uint8_t *ids, uint32_t n)
+{
+	struct serve_params p = params();
+
+	p.auth = true;
+	p.secrets.n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		p.secrets.k[i].id = ids[i];
+		memset(p.secrets.k[i].key, 0x40 + ids[i], AUTH_KEY_SIZE);
+	}
+	if (T_MAC == NULL)
+		T_MAC = auth_new();
+	cr_assert_not_null(T_MAC);
+	return p;
+}
+
+/* host's key of secret id, as the host's key file would hold it. */
+static struct auth_key
+host_key_of(const struct serve_params *p, uint8_t id, const char *host)
+{
+	struct auth_key k;
+
+	cr_assert_eq(auth_derive(auth_keys_find(&p->secrets, id), host, strlen(host), &k), 0);
+	return k;
+}
+
+/* A request for VNI 420 at version 1 from host, key id kid, MACed with key (or not). */
+static int
+auth_req(uint8_t *buf, size_t cap, const char *host, uint8_t kid, const uint8_t *key)
+{
+	struct sync_req r = { .id = next_id++, .count = 1 };
+	int len;
+
+	r.items[0] = item(420, GEN, 1);
+	sync_hdr_set_name(&r.h, host);
+	r.h.key_id = kid;
+	r.h.flags = key ? SYNC_H_MAC : 0;
+	len = sync_req_encode(&r, buf, cap);
+	cr_assert_gt(len, 0);
+	if (key)
+		cr_assert_eq(auth_seal(T_MAC, key, buf, (size_t)len), 0);
+	return len;
+}
+
+Test(syncd, requests_failing_authentication_are_dropped_and_counted)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	static const uint8_t ids[] = { 1 };
+	struct serve_params p = auth_params(ids, 1);
+	struct auth_key h1 = host_key_of(&p, 1, "host1"), h2 = host_key_of(&p, 1, "host2");
+	uint8_t buf[512];
+	struct client *c;
+	int len;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 420, "10.13.0.1");
+	len = auth_req(buf, sizeof(buf), "host1", 1, NULL);
+	send_raw(c, buf, (size_t)len);			/* no MAC at all */
+	len = auth_req(buf, sizeof(buf), "host1", 1, h1.key);
+	buf[len - 1] ^= 1;
+	send_raw(c, buf, (size_t)len);			/* a forged MAC */
+	buf[len - 1] ^= 1;
+	send_raw(c, buf, (size_t)len - 1);		/* a truncated MAC */
+	buf[30] ^= 1;
+	send_raw(c, buf, (size_t)len);			/* a byte changed under the MAC */
+	len = auth_req(buf, sizeof(buf), "host1", 1, h2.key);
+	send_raw(c, buf, (size_t)len);			/* "host1" with host2's key */
+	len = auth_req(buf, sizeof(buf), "host1", 9, h1.key);
+	send_raw(c, buf, (size_t)len);			/* a key id with no secret */
+	RUN_UNTIL(C.auth_failed == 6);
+	cr_assert_eq(C.req_rx, 0);
+	cr_assert_eq(C.resp_tx, 0);
+	cr_assert_eq(C.req_malformed, 0);
+
+	len = auth_req(buf, sizeof(buf), "host1", 1, h1.key);
+	send_raw(c, buf, (size_t)len);			/* genuine */
+	len = (int)take(c, &r, e);
+	assert_nothing_new(&r.sections[0], 420, GEN, 1);
+	cr_assert_str_eq(r.h.name, "host1");
+	cr_assert(r.h.flags & SYNC_H_MAC);
+	cr_assert(auth_check(T_MAC, h1.key, c->data[0], (size_t)len), "answer MACed for host1");
+	cr_assert_not(auth_check(T_MAC, h2.key, c->data[0], (size_t)len));
+	cr_assert_eq(C.req_rx, 1);
+	cr_assert_eq(C.auth_failed, 6);
+	finish();
+}
+
+Test(syncd, two_secrets_are_both_accepted_and_answered_in_kind)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	static const uint8_t ids[] = { 1, 2 };
+	struct serve_params p = auth_params(ids, 2);
+	struct auth_key old = host_key_of(&p, 1, "host1"), new = host_key_of(&p, 2, "host1");
+	uint8_t buf[512];
+	struct client *c;
+	int len;
+
+	c = start(&p, 16);
+	at_version_1(&m1, 420, "10.13.0.1");
+	len = auth_req(buf, sizeof(buf), "host1", 1, old.key);
+	send_raw(c, buf, (size_t)len);
+	len = (int)take(c, &r, e);
+	cr_assert_eq(r.h.key_id, 1);
+	cr_assert(auth_check(T_MAC, old.key, c->data[0], (size_t)len));
+	len = auth_req(buf, sizeof(buf), "host1", 2, new.key);
+	send_raw(c, buf, (size_t)len);
+	len = (int)take(c, &r, e);
+	cr_assert_eq(r.h.key_id, 2);
+	cr_assert(auth_check(T_MAC, new.key, c->data[1], (size_t)len));
+	cr_assert_eq(C.auth_failed, 0);
+	cr_assert_eq(C.req_rx, 2);
+	finish();
+}
+
+Test(syncd, learn_goes_only_to_an_authenticated_host_with_its_key)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	static const uint8_t ids[] = { 3 };
+	struct serve_params p = auth_params(ids, 1);
+	struct auth_key k = host_key_of(&p, 3, "host9");
+	struct client *lrn;
+	uint8_t buf[512];
+	int len;
+
+	new_loop();
+	table_open(16);
+	lrn = client_open(0, "127.11.1.9");
+	p.learner_port = ntohs(lrn->addr.sin_port);
+	allow(1000000, 1000000);
+	serve_start(&p);
+	serve_set_table(S, R);
+	model_init(&m1, 500, GEN, "10.15.0.1");
+	model_put(&m1, 1, 1);
+	model_advance(&m1, 1);
+
+	learn(500, m1.base + 1);	/* nobody at 127.11.1.9 asked yet: no key to use */
+	cr_assert_eq(C.learn_no_host, 1);
+	cr_assert_eq(C.learn_tx, 0);
+
+	len = auth_req(buf, sizeof(buf), "host9", 3, k.key);
+	send_raw(lrn, buf, (size_t)len);
+	take(lrn, &r, e);
+	learn(500, m1.base + 1);
+	len = (int)take(lrn, &r, e);
+	cr_assert_eq(r.type, SYNC_LEARN);
+	cr_assert_str_eq(r.h.name, "host9");
+	cr_assert(auth_check(T_MAC, k.key, lrn->data[1], (size_t)len), "LEARN MACed for host9");
+	cr_assert_eq(C.learn_tx, 1);
+	finish();
 }
