@@ -28,6 +28,7 @@ for b in bin/vpcfwd-controller bin/vpcfwd-rule-store bin/vpcfwd-syncd bin/vpcfwd
 done
 t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2" "$RUN-host1" "$RUN-host2"
 t_netns "$NS"
+t_pki controller:ctl gateway:gw1 gateway:gw2 host:host1 host:host2
 for f in controller gw1 gw2 host1 host2; do
 	sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
 done

@@ -29,7 +29,12 @@ gateways_init(struct gateways *gw, const struct sockaddr_in *addrs, uint32_t n,
 	for (uint32_t i = 0; i < gw->n; i++) {
 		gw->g[i].addr = addrs[i];
 		gw->g[i].up = true;	/* until it fails to answer */
-		gw->g[i].heard_ns = clock_mono_ns();	/* the first probe after probe_ns */
+		/*
+		 * Never heard: probed at once. A gateway learns from a host's authenticated
+		 * requests which host sits at its VTEP (whose key its LEARNs take): a host
+		 * holding no VPC yet sends nothing else, and its first LEARN would be lost.
+		 */
+		gw->g[i].heard_ns = 0;
 	}
 	gw->down_after = down_after;
 	gw->probe_ns = probe_ns;
