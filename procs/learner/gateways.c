@@ -29,12 +29,7 @@ gateways_init(struct gateways *gw, const struct sockaddr_in *addrs, uint32_t n,
 	for (uint32_t i = 0; i < gw->n; i++) {
 		gw->g[i].addr = addrs[i];
 		gw->g[i].up = true;	/* until it fails to answer */
-		/*
-		 * Never heard: probed at once. A gateway learns from a host's authenticated
-		 * requests which host sits at its VTEP (whose key its LEARNs take): a host
-		 * holding no VPC yet sends nothing else, and its first LEARN would be lost.
-		 */
-		gw->g[i].heard_ns = 0;
+		gw->g[i].heard_ns = clock_mono_ns();	/* the first probe after probe_ns */
 	}
 	gw->down_after = down_after;
 	gw->probe_ns = probe_ns;
@@ -109,6 +104,13 @@ gateways_fail(struct gateways *gw, int i, uint64_t now_ns)
 	log_warnx("gateway %s left %u requests unanswered: down, its VPCs move to the others",
 	    net_endpoint_format(&g->addr, ep), g->fails);
 	publish(gw);
+}
+
+void
+gateways_probe_now(struct gateways *gw)
+{
+	for (uint32_t i = 0; i < gw->n; i++)
+		gw->g[i].heard_ns = 0;
 }
 
 int

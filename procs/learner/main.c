@@ -208,6 +208,8 @@ main(int argc, char **argv)
 	if ((s.l = loop_new(512, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	gateways_init(&gw, gws, ngw, down_after, probe_ns, s.t, s.c);
+	if (sp.auth)
+		gateways_probe_now(&gw);
 	if ((s.syncer = syncer_new(s.l, &sp, s.t, &gw, s.c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	syncer_load(s.syncer);
