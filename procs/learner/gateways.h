@@ -50,16 +50,16 @@ uint32_t gateways_up(const struct gateways *gw);
 void gateways_ok(struct gateways *gw, int i);
 void gateways_fail(struct gateways *gw, int i, uint64_t now_ns);
 /*
- * A gateway due for a probe: down, or live but silent for probe_ns (its next probe is
- * then scheduled); -1 when none is.
- */
-/*
  * Probe every gateway on the next tick, not after probe_ns. With authentication a
  * gateway learns from a host's own requests which host sits at its VTEP (whose key its
  * LEARNs take): a host holding no VPC yet sends nothing else, and its first LEARN
  * would be dropped (syncd's learn_no_host).
  */
 void gateways_probe_now(struct gateways *gw);
+/*
+ * A gateway due for a probe: down, or live but silent for probe_ns (its next probe is
+ * then scheduled); -1 when none is.
+ */
 int gateways_probe_due(struct gateways *gw, uint64_t now_ns);
 
 #endif
