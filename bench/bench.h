@@ -2,7 +2,8 @@
  * bench.h: what every benchmark shares: pinning to a CPU, medians, and the results
  * file. A benchmark adds rows {name, value, unit, baseline, baseline_value, ratio}
  * (ratio = value / baseline_value, both measured in the same run, since only ratios
- * compare across runs on a shared machine) and writes bench/results/NAME.json.
+ * compare across runs on a shared machine; bench_add_auth's rows differ, see there)
+ * and writes bench/results/NAME.json.
  * Header-only: each benchmark is one program.
  */
 #ifndef BENCH_BENCH_H
@@ -12,6 +13,7 @@
 #include <jansson.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +60,38 @@ bench_results(void)
 	return json_array();
 }
 
+/* A row whose ratio is given (e.g. baseline / value, for a latency against its own). */
+static inline void
+bench_add_ratio(json_t *res, const char *name, double value, const char *unit,
+    const char *baseline, double baseline_value, double ratio)
+{
+	json_array_append_new(res, json_pack("{s:s, s:f, s:s, s:s, s:f, s:f}", "name", name,
+	    "value", value, "unit", unit, "baseline", baseline, "baseline_value",
+	    baseline_value, "ratio", ratio));
+}
+
 static inline void
 bench_add(json_t *res, const char *name, double value, const char *unit,
     const char *baseline, double baseline_value)
 {
-	json_array_append_new(res, json_pack("{s:s, s:f, s:s, s:s, s:f, s:f}", "name", name,
-	    "value", value, "unit", unit, "baseline", baseline, "baseline_value",
-	    baseline_value, "ratio", baseline_value != 0 ? value / baseline_value : 0.0));
+	bench_add_ratio(res, name, value, unit, baseline, baseline_value,
+	    baseline_value != 0 ? value / baseline_value : 0.0);
+}
+
+/*
+ * An `auth` row (issue 11): authentication on (value) against off (baseline), ratio
+ * on / off for a rate (higher is better) and off / on for a latency or a cost, so that
+ * 1 is "no slower" and the goal, >= 0.9, reads the same for both.
+ */
+static inline void
+bench_add_auth(json_t *res, const char *name, double on, const char *unit,
+    const char *what, double off, bool higher_better)
+{
+	char baseline[256];
+
+	snprintf(baseline, sizeof(baseline), "%s without authentication", what);
+	bench_add_ratio(res, name, on, unit, baseline, off, higher_better ?
+	    (off != 0 ? on / off : 0.0) : (on != 0 ? off / on : 0.0));
 }
 
 /* Writes res to path (creating bench/results) and frees it. */

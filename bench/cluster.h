@@ -27,6 +27,7 @@
 
 #include "bench/bench.h"
 #include "common/apiclient.h"
+#include "common/auth.h"
 #include "common/log.h"
 #include "shm/seg.h"
 #include "shm/stats.h"
@@ -38,6 +39,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #define CLUSTER_PROCS_MAX	16
@@ -334,6 +336,42 @@ cluster_controller(void)
 	    cluster_node("ctl"), the_cluster.dir, the_cluster.api_sock);
 	cluster_start("vpcfwd-controller", conf, "controller");
 	return cluster_log_port("controller", "streams on port ");
+}
+
+/*
+ * Authentication keys (common/auth.h), as tools/vpcfwd-keygen makes them: a cluster
+ * secret of key id 1 drawn at random, written to DIR/secret.key (mode 0600, for
+ * syncd.auth_secret) and kept in *secret; its path.
+ */
+static inline const char *
+cluster_auth_secret(struct auth_key *secret)
+{
+	static char path[256];
+	struct auth_keys ks = { .n = 1 };
+
+	ks.k[0].id = 1;
+	if (getrandom(ks.k[0].key, AUTH_KEY_SIZE, 0) != AUTH_KEY_SIZE)
+		fatal("%s: getrandom", the_cluster.bench);
+	snprintf(path, sizeof(path), "%s/secret.key", the_cluster.dir);
+	if (auth_keys_write(path, &ks) < 0)
+		fatalx("%s: cannot write %s", the_cluster.bench, path);
+	*secret = ks.k[0];
+	return path;
+}
+
+/* Host host's key from secret, written to DIR/<host>.key (for learner.auth_key); its path. */
+static inline const char *
+cluster_auth_host(const struct auth_key *secret, const char *host)
+{
+	static char path[256];
+	struct auth_keys ks = { .n = 1 };
+
+	if (auth_derive(secret, host, strlen(host), &ks.k[0]) < 0)
+		fatalx("%s: cannot derive the key of %s", the_cluster.bench, host);
+	snprintf(path, sizeof(path), "%s/%s.key", the_cluster.dir, host);
+	if (auth_keys_write(path, &ks) < 0)
+		fatalx("%s: cannot write %s", the_cluster.bench, path);
+	return path;
 }
 
 /* Connect c to the controller's API. */

@@ -34,6 +34,16 @@
  *		for the server and one for the load generator, the idle case is bound by
  *		the generator: there CPU time per answer is the figure to compare.
  *
+ * Both phases run twice, against two gateways on one controller: without authentication
+ * (the rows above, as before) and with it (common/auth.h: syncd holds a cluster secret;
+ * learner i is host "hNNNNN" with its key derived from the secret, and MACs its
+ * requests; in converge it checks each answer's MAC as the real learner does, in serve
+ * every request is sealed beforehand, so the load generator's work is the same both
+ * ways). Every learner names its host in both, as procs/learner does. converge runs its
+ * -c changes without, then with; serve's rounds take turns: syncd without, syncd with,
+ * the echo. Rows converge_auth_*: with against without, ratio off / on for latencies
+ * and CPU per answer, on / off for answers a second (issue 11's goal: >= 0.9).
+ *
  *	converge [-l LEARNERS] [-c CHANGES] [-k IN_FLIGHT] [-r ROUNDS] [-d SECONDS]
  *	    [-p MAX_PARKED]	(syncd.max_parked; default 2 x LEARNERS, at least 8192)
  */
@@ -62,6 +72,9 @@
 #define IDLE_VPCS	32
 #define WAIT_MS		2000
 #define SYNCD_ADDR	"127.0.14.1"
+#define AUTH_SYNCD	"127.0.14.3"	/* the gateway with authentication */
+#define KEY_ID		1		/* cluster_auth_secret's */
+#define REQ_MAX		(SYNC_HDR_SIZE + 16 + 12 + 28 * SYNC_VNIS_MAX + SYNC_MAC_SIZE)
 #define ECHO_ADDR	0x7f000e02u	/* 127.0.14.2 */
 #define LEARNER_NET	0x7f0e0000u	/* 127.14.0.0/16 */
 #define ENTS_MAX	4096
@@ -73,6 +86,8 @@
 
 struct learner {
 	int fd;
+	char name[16];		/* its host's: "hNNNNN", all of one length */
+	struct auth_key key;	/* the host's, derived from the secret */
 	/* converge */
 	uint64_t version;	/* reached */
 	uint64_t cur_v;		/* paging cursor, 0: none */
@@ -88,7 +103,28 @@ struct learner {
 
 /* What a converge run saw besides the latencies. */
 struct cv_counts {
-	uint64_t malformed, stale, unexpected, wrong, expired, resent;
+	uint64_t malformed, bad_mac, stale, unexpected, wrong, expired, resent;
+};
+
+/* One converge run's latencies and what syncd did meanwhile. */
+struct cv_result {
+	int changes;
+	uint64_t *tab;			/* commit -> gateway table, one a change */
+	uint64_t *lat_k, *lat_u;	/* [sample * nlearners + learner], ns after t0 */
+	struct cv_counts cv;
+	uint64_t cpu_wait, req_rx, park_full, tx_nobuf;
+};
+
+/* A gateway (rule-store and syncd), without authentication or with. */
+struct side {
+	bool auth;
+	const char *label;
+	pid_t syncd;
+	struct sockaddr_in addr;
+	struct stats st;
+	struct table *gw;
+	uint32_t c_gen, idle_gen[IDLE_VPCS];
+	struct cv_result cvr;
 };
 
 /* One serve run's window. */
@@ -105,9 +141,9 @@ static int nlearners = 1000;
 static uint32_t max_parked;
 static struct learner *ln;
 static int ep = -1;
-static struct sockaddr_in syncd_addr;
-static uint32_t c_gen, idle_gen[IDLE_VPCS];
-static struct stats sst;	/* syncd's counters */
+static struct side sides[2];	/* without authentication, with */
+static struct side *cur;	/* the one the learners speak to */
+static struct auth *mac;
 static struct sync_entry ents[ENTS_MAX];
 
 /* converge: the sample in progress */
@@ -117,13 +153,11 @@ static bool repark;
 static uint64_t *lat_k, *lat_u;	/* [sample * nlearners + learner], ns after t0 */
 static int arrived;
 static struct cv_counts cv;
-/* syncd over the whole converge phase */
-static uint64_t cv_cpu_wait, cv_req_rx, cv_park_full, cv_tx_nobuf;
 
 static uint64_t
 stat_get(const char *name)
 {
-	return cluster_stat(&sst, name);
+	return cluster_stat(&cur->st, name);
 }
 
 /* ns a process has run (or waited to run: field 2) since it started. */
@@ -176,8 +210,9 @@ pct_ms(uint64_t *v, size_t n, double p)
 	return v[(size_t)((n - 1) * p)] / 1e6;
 }
 
+/* The learners' sockets, and their hosts' names and keys (from secret). */
 static void
-learners_open(void)
+learners_open(const struct auth_key *secret)
 {
 	struct rlimit rl;
 	int one = 1;
@@ -209,6 +244,9 @@ learners_open(void)
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, ln[i].fd, &ev) == -1)
 			fatal("epoll_ctl");
 		ln[i].seen = -1;
+		snprintf(ln[i].name, sizeof(ln[i].name), "h%05d", i);
+		if (auth_derive(secret, ln[i].name, strlen(ln[i].name), &ln[i].key) < 0)
+			fatalx("converge: cannot derive the key of %s", ln[i].name);
 	}
 }
 
@@ -220,18 +258,50 @@ send_to(int fd, const void *buf, size_t len, const struct sockaddr_in *to)
 }
 
 /* A learner asks for the changes of the VPC after its version, as the real one does. */
+/*
+ * Encode r as learner l's request to the current gateway, with its host's name, MACed
+ * with its key when that gateway checks them; the length.
+ */
+static size_t
+req_seal(const struct learner *l, struct sync_req *r, uint8_t *buf, size_t cap)
+{
+	int n;
+
+	sync_hdr_set_name(&r->h, l->name);
+	r->h.key_id = KEY_ID;
+	r->h.flags = cur->auth ? SYNC_H_MAC : 0;
+	r->h.ts_ns = clock_real_ns();
+	if ((n = sync_req_encode(r, buf, cap)) < 0)
+		fatalx("converge: cannot encode a request: %s", strerror(-n));
+	if (cur->auth && auth_seal(mac, l->key.key, buf, (size_t)n) < 0)
+		fatalx("converge: auth_seal failed");
+	return (size_t)n;
+}
+
+/* Does an answer to l carry l's name and, from a gateway that MACs, l's MAC? */
+static bool
+answer_authentic(const struct learner *l, const uint8_t *buf, size_t len)
+{
+	struct sync_hdr h;
+
+	if (!cur->auth)
+		return true;
+	return sync_hdr_decode(buf, len, &h) >= 0 && (h.flags & SYNC_H_MAC) &&
+	    h.key_id == KEY_ID && strcmp(h.name, l->name) == 0 &&
+	    auth_check(mac, l->key.key, buf, len);
+}
+
 static void
 ask(struct learner *l, uint16_t wait_ms)
 {
 	struct sync_req r = { .id = ++l->id, .wait_ms = wait_ms, .count = 1 };
-	uint8_t buf[64];
-	int n;
+	uint8_t buf[REQ_MAX];
+	size_t n;
 
-	r.items[0] = (struct sync_item){ .vni = C_VNI, .gen = c_gen, .version = l->version,
-	    .cursor_version = l->cur_v, .cursor_ip = l->cur_ip };
-	if ((n = sync_req_encode(&r, buf, sizeof(buf))) < 0)
-		fatalx("converge: cannot encode a request: %s", strerror(-n));
-	send_to(l->fd, buf, (size_t)n, &syncd_addr);
+	r.items[0] = (struct sync_item){ .vni = C_VNI, .gen = cur->c_gen,
+	    .version = l->version, .cursor_version = l->cur_v, .cursor_ip = l->cur_ip };
+	n = req_seal(l, &r, buf, sizeof(buf));
+	send_to(l->fd, buf, n, &cur->addr);
 	l->sent_ns = clock_mono_ns();
 	l->waiting = true;
 }
@@ -242,6 +312,10 @@ on_answer(struct learner *l, const uint8_t *buf, size_t len, uint64_t kern, uint
 	const struct sync_section *sec = NULL;
 	struct sync_resp r;
 
+	if (!answer_authentic(l, buf, len)) {
+		cv.bad_mac++;
+		return;
+	}
 	if (sync_type(buf, len) != SYNC_RESP || sync_resp_decode(buf, len, &r, ents,
 	    ENTS_MAX) < 0) {
 		cv.malformed++;
@@ -255,7 +329,7 @@ on_answer(struct learner *l, const uint8_t *buf, size_t len, uint64_t kern, uint
 	for (uint8_t i = 0; i < r.count; i++)
 		if (r.sections[i].vni == C_VNI)
 			sec = &r.sections[i];
-	if (sec == NULL || sec->status != SYNC_OK || sec->gen != c_gen ||
+	if (sec == NULL || sec->status != SYNC_OK || sec->gen != cur->c_gen ||
 	    sec->since != l->version) {
 		cv.unexpected++;
 		goto again;
@@ -361,10 +435,14 @@ wait_parked(uint64_t want)
 	}
 }
 
-/* Samples of converge; returns the commit -> table latencies (ns), one a change. */
-static uint64_t *
-converge_run(struct apiclient *c, struct table *gw, int changes)
+/*
+ * Samples of converge against the current gateway, into cur->cvr. moves: the
+ * migrations made so far (the VM goes to h2 and back, so each one changes its rule).
+ */
+static void
+converge_run(struct apiclient *c, int changes, int moves)
 {
+	struct table *gw = cur->gw;
 	uint64_t *tab = calloc((size_t)changes, sizeof(*tab));
 	struct table_vni_info vi;
 
@@ -374,19 +452,29 @@ converge_run(struct apiclient *c, struct table *gw, int changes)
 		fatalx("out of memory");
 	if (table_vni_get(gw, C_VNI, &vi) < 0)
 		fatalx("converge: VNI %d is not in the gateway's table", C_VNI);
-	for (int i = 0; i < nlearners; i++)
+	memset(&cv, 0, sizeof(cv));
+	for (int i = 0; i < nlearners; i++) {
 		ln[i].version = vi.version;
+		ln[i].cur_v = 0;
+		ln[i].cur_ip = 0;
+		ln[i].waiting = false;
+		ln[i].seen = -1;
+	}
+	cur->cvr.cpu_wait = schedstat(cur->syncd, 1);
+	cur->cvr.req_rx = stat_get("req_rx");
+	cur->cvr.park_full = stat_get("park_full");
+	cur->cvr.tx_nobuf = stat_get("tx_nobuf");
 	repark = true;
 	for (int i = 0; i < nlearners; i++)
 		ask(&ln[i], WAIT_MS);
 	for (int s = 0; s < changes; s++) {
-		const char *host = s % 2 == 0 ? "h2" : "h1";
+		const char *host = (moves + s) % 2 == 0 ? "h2" : "h1";
 		struct table_rule r;
 		uint64_t deadline;
 
 		/* Beyond max_parked, syncd answers at once and the learner asks again. */
 		wait_parked((uint64_t)nlearners < max_parked ? (uint64_t)nlearners : max_parked);
-		want_vtep = s % 2 == 0 ? VTEP_H2 : VTEP_H1;
+		want_vtep = (moves + s) % 2 == 0 ? VTEP_H2 : VTEP_H1;
 		target = UINT64_MAX;	/* until the table tells the change's version */
 		arrived = 0;
 		sample = s;
@@ -418,7 +506,12 @@ converge_run(struct apiclient *c, struct table *gw, int changes)
 	}
 	sample = -1;
 	wait_parked(0);
-	return tab;
+	cur->cvr = (struct cv_result){ .changes = changes, .tab = tab, .lat_k = lat_k,
+	    .lat_u = lat_u, .cv = cv,
+	    .cpu_wait = schedstat(cur->syncd, 1) - cur->cvr.cpu_wait,
+	    .req_rx = stat_get("req_rx") - cur->cvr.req_rx,
+	    .park_full = stat_get("park_full") - cur->cvr.park_full,
+	    .tx_nobuf = stat_get("tx_nobuf") - cur->cvr.tx_nobuf };
 }
 
 /* The echo baseline's loop: each datagram answered with reply_len bytes. */
@@ -502,13 +595,14 @@ syncd_snap(struct window *w, bool end)
 	w->tx_nobuf = end ? now.tx_nobuf - w->tx_nobuf : now.tx_nobuf;
 }
 
-/* Send n copies of req from learner l. */
+/* Send n copies of learner l's request (reqs + its index * REQ_MAX). */
 static void
-load_send(struct learner *l, const uint8_t *req, size_t len, const struct sockaddr_in *to,
+load_send(struct learner *l, const uint8_t *reqs, size_t len, const struct sockaddr_in *to,
     uint32_t n)
 {
 	struct mmsghdr m[MMSG];
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
+	struct iovec iov = { .iov_base = (void *)(reqs + (size_t)(l - ln) * REQ_MAX),
+	    .iov_len = len };
 
 	while (n > 0) {
 		uint32_t k = n < MMSG ? n : MMSG;
@@ -526,7 +620,8 @@ load_send(struct learner *l, const uint8_t *req, size_t len, const struct sockad
 
 /*
  * Every learner keeps k requests in flight to `to` for warm + secs seconds; w gets the
- * last secs. server: the pid whose CPU time is counted; is_syncd: read its counters.
+ * last secs. req: the learners' requests, REQ_MAX bytes apart, each len long. server:
+ * the pid whose CPU time is counted; is_syncd: read the current gateway's counters.
  */
 static void
 load_run(const struct sockaddr_in *to, const uint8_t *req, size_t len, uint32_t k,
@@ -623,7 +718,7 @@ probe(const uint8_t *req, size_t len, struct sync_resp *r)
 	for (int tries = 0; tries < 20; tries++) {
 		uint64_t deadline;
 
-		send_to(ln[0].fd, req, len, &syncd_addr);
+		send_to(ln[0].fd, req, len, &cur->addr);
 		deadline = clock_mono_ns() + 100000000ull;
 		while (clock_mono_ns() < deadline) {
 			ssize_t n = recv(ln[0].fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -635,46 +730,53 @@ probe(const uint8_t *req, size_t len, struct sync_resp *r)
 			if (sync_type(buf, (size_t)n) != SYNC_RESP ||
 			    sync_resp_decode(buf, (size_t)n, r, ents, ENTS_MAX) < 0)
 				fatalx("converge: a malformed answer from syncd");
+			if (!answer_authentic(&ln[0], buf, (size_t)n))
+				fatalx("converge: an answer from %s fails authentication",
+				    cur->label);
 			return (size_t)n;
 		}
 	}
-	fatalx("converge: syncd did not answer in 2 s (see %s/syncd.log)", cluster_dir());
+	fatalx("converge: %s did not answer in 2 s (see its log in %s)", cur->label,
+	    cluster_dir());
 }
 
+/* A serve case; [2]: against each gateway (sides[]). */
 struct serve_case {
 	const char *name, *what;
-	uint8_t req[12 + 28 * SYNC_VNIS_MAX];
-	size_t len, answer_len;
+	uint8_t *reqs[2];	/* each learner's request, REQ_MAX bytes apart */
+	size_t len[2], answer_len[2];
 	uint32_t entries;	/* rules in the answer */
 	int rounds;
-	struct window sd[ROUNDS_MAX], echo[ROUNDS_MAX];
-	struct window sd_med, echo_med;	/* the median round of each, by answers */
+	struct window sd[2][ROUNDS_MAX], echo[ROUNDS_MAX];
+	struct window sd_med[2], echo_med;	/* the median round of each, by answers */
 };
 
+/* sc's requests to the current gateway (side si), checked against one answer. */
 static void
-serve_case_init(struct serve_case *sc, const char *name, const char *what, uint64_t c_version)
+serve_case_side(struct serve_case *sc, int si, uint64_t c_version)
 {
 	/* Not an id learner 0 uses in converge, where a late answer could land. */
 	struct sync_req r = { .id = 0x80000000u, .wait_ms = 0 };
 	struct sync_resp resp;
-	int n;
+	const char *name = sc->name;
 
-	sc->name = name;
-	sc->what = what;
 	if (strcmp(name, "idle32") == 0) {
 		for (int i = 0; i < IDLE_VPCS; i++)
 			r.items[r.count++] = (struct sync_item){ .vni = IDLE_VNI + i,
-			    .gen = idle_gen[i], .version = 1 };
+			    .gen = cur->idle_gen[i], .version = 1 };
 	} else {
 		r.count = 1;
-		r.items[0] = (struct sync_item){ .vni = C_VNI, .gen = c_gen,
+		r.items[0] = (struct sync_item){ .vni = C_VNI, .gen = cur->c_gen,
 		    .version = strcmp(name, "page") == 0 ? 0 : c_version };
 	}
-	if ((n = sync_req_encode(&r, sc->req, sizeof(sc->req))) < 0)
-		fatalx("converge: cannot encode the %s request", name);
-	sc->len = (size_t)n;
+	if (sc->reqs[si] == NULL &&
+	    (sc->reqs[si] = calloc((size_t)nlearners, REQ_MAX)) == NULL)
+		fatalx("out of memory");
+	/* Names of one length: every learner's request is as long. */
+	for (int i = 0; i < nlearners; i++)
+		sc->len[si] = req_seal(&ln[i], &r, sc->reqs[si] + (size_t)i * REQ_MAX, REQ_MAX);
 	/* What the load will get: check it is what the case means. */
-	sc->answer_len = probe(sc->req, sc->len, &resp);
+	sc->answer_len[si] = probe(sc->reqs[si], sc->len[si], &resp);
 	sc->entries = 0;
 	if (resp.count != r.count)
 		fatalx("converge: %s: %u sections for %u VPCs", name, resp.count, r.count);
@@ -687,6 +789,27 @@ serve_case_init(struct serve_case *sc, const char *name, const char *what, uint6
 		    (!page && s->count != 0))
 			fatalx("converge: %s: section %u: status %u flags %u, %u entries", name,
 			    i, s->status, s->flags, s->count);
+	}
+}
+
+static void
+use_side(int si)
+{
+	cur = &sides[si];
+}
+
+static void
+serve_case_init(struct serve_case *sc, const char *name, const char *what)
+{
+	struct table_vni_info vi;
+
+	sc->name = name;
+	sc->what = what;
+	for (int si = 0; si < 2; si++) {
+		use_side(si);
+		if (table_vni_get(cur->gw, C_VNI, &vi) < 0)
+			fatalx("converge: VNI %d left %s's table", C_VNI, cur->label);
+		serve_case_side(sc, si, vi.version);
 	}
 }
 
@@ -723,41 +846,69 @@ median_round(const struct window *w, int n, bool is_syncd)
 	return w[best];
 }
 
+/* Rounds of syncd without auth, syncd with, and the echo (answering as the first). */
 static void
-serve_run(struct serve_case *sc, uint32_t k, int rounds, double secs, pid_t syncd)
+serve_run(struct serve_case *sc, uint32_t k, int rounds, double secs)
 {
 	struct sockaddr_in ea;
 	pid_t echo_pid;
 
-	echo_pid = echo_start(sc->answer_len, &ea);
+	echo_pid = echo_start(sc->answer_len[0], &ea);
 	sc->rounds = rounds;
 	for (int r = 0; r < rounds; r++) {
-		load_run(&syncd_addr, sc->req, sc->len, k, secs, syncd, true, &sc->sd[r]);
-		load_run(&ea, sc->req, sc->len, k, secs, echo_pid, false, &sc->echo[r]);
+		for (int si = 0; si < 2; si++) {
+			use_side(si);
+			load_run(&cur->addr, sc->reqs[si], sc->len[si], k, secs, cur->syncd,
+			    true, &sc->sd[si][r]);
+		}
+		load_run(&ea, sc->reqs[0], sc->len[0], k, secs, echo_pid, false,
+		    &sc->echo[r]);
 	}
 	cluster_stop(echo_pid);
-	sc->sd_med = median_round(sc->sd, rounds, true);
+	for (int si = 0; si < 2; si++)
+		sc->sd_med[si] = median_round(sc->sd[si], rounds, true);
 	sc->echo_med = median_round(sc->echo, rounds, false);
 }
 
-/* The gateway's node, a rule-store and a syncd; syncd's pid. */
-static pid_t
-start_gw(int port, uint32_t parked_max)
+/*
+ * Gateway si (sides[]): its node, a rule-store and a syncd, with the cluster secret at
+ * secret_path when it authenticates; its syncd's address, pid, table and counters.
+ */
+static void
+start_gw(int si, int port, uint32_t parked_max, const char *secret_path)
 {
-	char conf[1024];
+	struct side *sd = &sides[si];
+	const char *node = cluster_node(si ? "gwa" : "gw");
+	const char *addr = si ? AUTH_SYNCD : SYNCD_ADDR;
+	char conf[1536], auth[512], name[64];
 
 	/*
 	 * The serve phase asks far faster than a learner would (hundreds of requests a
 	 * second from each address): the rate limit is not what it measures, so it is set
 	 * out of the way; req_limited shows it stayed there.
 	 */
+	sd->auth = si == 1;
+	sd->label = si ? "syncd with auth" : "syncd";
+	if (sd->auth)
+		snprintf(auth, sizeof(auth), " auth = true;\n auth_secret = \"%s\";\n",
+		    secret_path);
+	else
+		snprintf(auth, sizeof(auth), " auth = false;\n");
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
 	    " controllers = "
 	    "[\"127.0.0.1:%d\"];\n table_capacity = 100000;\n};\nsyncd = {\n listen = \""
-	    SYNCD_ADDR ":0\";\n allow = [\"127.14.0.0/16\"];\n rate = 100000;\n burst = 10000;\n"
-	    " max_wait = \"2s\";\n max_parked = %u;\n auth = false;\n};\n", cluster_node("gw"), port, parked_max);
-	cluster_start("vpcfwd-rule-store", conf, "rule-store");
-	return cluster_start("vpcfwd-syncd", conf, "syncd");
+	    "%s:0\";\n allow = [\"127.14.0.0/16\"];\n rate = 100000;\n burst = 10000;\n"
+	    " max_wait = \"2s\";\n max_parked = %u;\n%s};\n", node, port, addr, parked_max,
+	    auth);
+	snprintf(name, sizeof(name), "rule-store%s", si ? "-auth" : "");
+	cluster_start("vpcfwd-rule-store", conf, name);
+	snprintf(name, sizeof(name), "syncd%s", si ? "-auth" : "");
+	sd->syncd = cluster_start("vpcfwd-syncd", conf, name);
+	sd->addr = (struct sockaddr_in){ .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)cluster_log_port(name, "sync on port ")) };
+	inet_pton(AF_INET, addr, &sd->addr.sin_addr);
+	sd->gw = cluster_table_wait(node, "rule-store");
+	cluster_stats_wait(&sd->st, node, "syncd");
 }
 
 static void
@@ -800,19 +951,19 @@ setup_vpcs(struct apiclient *c)
 	json_decref(cluster_call(c, json_pack("{s:s, s:o}", "op", "vm.import", "vms", vms)));
 }
 
-/* Until the gateway's table holds every VPC at its first version; their generations. */
+/* Until sd's table holds every VPC at its first version; their generations. */
 static void
-wait_table(struct table *gw)
+wait_table(struct side *sd)
 {
 	struct table_vni_info vi;
 
 	for (int i = 0;; i++) {
-		bool all = table_vni_get(gw, C_VNI, &vi) == 0 && vi.version >= 1;
+		bool all = table_vni_get(sd->gw, C_VNI, &vi) == 0 && vi.version >= 1;
 
-		c_gen = vi.gen;
+		sd->c_gen = vi.gen;
 		for (int k = 0; k < IDLE_VPCS && all; k++) {
-			all = table_vni_get(gw, IDLE_VNI + k, &vi) == 0 && vi.version >= 1;
-			idle_gen[k] = vi.gen;
+			all = table_vni_get(sd->gw, IDLE_VNI + k, &vi) == 0 && vi.version >= 1;
+			sd->idle_gen[k] = vi.gen;
 		}
 		if (all)
 			return;
@@ -836,10 +987,18 @@ print_rounds(const char *who, const struct window *w, const struct window *med, 
 	printf("\n");
 }
 
-/* The converge table and rows; tab: commit -> table, one a change. */
-static void
-converge_report(json_t *res, uint64_t *tab, int changes)
+/* converge's percentiles, ms: at a learner, and at the last learner of a change. */
+struct cv_pct {
+	double p50, p99, last_p50, last_p99;
+};
+
+/* The converge table of gateway sd; its rows to res (NULL: none). */
+static struct cv_pct
+converge_report(json_t *res, struct side *sd)
 {
+	int changes = sd->cvr.changes;
+	uint64_t *tab = sd->cvr.tab, *lk = sd->cvr.lat_k, *lu = sd->cvr.lat_u;
+	const struct cv_counts *cc = &sd->cvr.cv;
 	size_t nl = (size_t)changes * nlearners;
 	uint64_t *last = calloc((size_t)changes, sizeof(*last));
 	uint64_t *first = calloc((size_t)changes, sizeof(*first));
@@ -852,7 +1011,7 @@ converge_report(json_t *res, uint64_t *tab, int changes)
 	for (int s = 0; s < changes; s++) {
 		first[s] = UINT64_MAX;
 		for (int i = 0; i < nlearners; i++) {
-			uint64_t v = lat_k[(size_t)s * nlearners + i];
+			uint64_t v = lk[(size_t)s * nlearners + i];
 
 			if (v > last[s])
 				last[s] = v;
@@ -861,11 +1020,11 @@ converge_report(json_t *res, uint64_t *tab, int changes)
 			fan[(size_t)s * nlearners + i] = v > tab[s] ? v - tab[s] : 0;
 		}
 	}
-	kp50 = pct_ms(lat_k, nl, 0.5);
-	kp99 = pct_ms(lat_k, nl, 0.99);
-	kmax = pct_ms(lat_k, nl, 1.0);
-	up50 = pct_ms(lat_u, nl, 0.5);
-	up99 = pct_ms(lat_u, nl, 0.99);
+	kp50 = pct_ms(lk, nl, 0.5);
+	kp99 = pct_ms(lk, nl, 0.99);
+	kmax = pct_ms(lk, nl, 1.0);
+	up50 = pct_ms(lu, nl, 0.5);
+	up99 = pct_ms(lu, nl, 0.99);
 	lp50 = pct_ms(last, (size_t)changes, 0.5);
 	lp99 = pct_ms(last, (size_t)changes, 0.99);
 	f1p50 = pct_ms(first, (size_t)changes, 0.5);
@@ -876,8 +1035,9 @@ converge_report(json_t *res, uint64_t *tab, int changes)
 	tp99 = pct_ms(tab, (size_t)changes, 0.99);
 	tmax = pct_ms(tab, (size_t)changes, 1.0);
 
-	printf("converge: a VM migrates (API call) -> the answer carrying it reaches each "
-	    "of %d learners\nparked at syncd; %d changes, one at a time\n", nlearners,
+	printf("converge (%s): a VM migrates (API call) -> the answer carrying it reaches "
+	    "each of %d learners\nparked at syncd; %d changes, one at a time\n",
+	    sd->auth ? "with authentication" : "without authentication", nlearners,
 	    changes);
 	printf("%-50s %9s %9s %9s\n", "", "p50 ms", "p99 ms", "max ms");
 	printf("%-50s %9.3f %9.3f %9.3f\n", "API call -> at a learner (kernel rx stamp)",
@@ -893,14 +1053,20 @@ converge_report(json_t *res, uint64_t *tab, int changes)
 	printf("%-50s %9.3f %9.3f %9.3f\n", "baseline: API call -> in the gateway table",
 	    tp50, tp99, tmax);
 	printf("syncd waited %.1f ms for a CPU during these changes; malformed %llu, "
-	    "stale %llu, unexpected %llu, wrong %llu, expired %llu, resent %llu\n",
-	    cv_cpu_wait / 1e6, (unsigned long long)cv.malformed, (unsigned long long)cv.stale,
-	    (unsigned long long)cv.unexpected, (unsigned long long)cv.wrong,
-	    (unsigned long long)cv.expired, (unsigned long long)cv.resent);
+	    "bad MAC %llu, stale %llu, unexpected %llu, wrong %llu, expired %llu, "
+	    "resent %llu\n", sd->cvr.cpu_wait / 1e6, (unsigned long long)cc->malformed,
+	    (unsigned long long)cc->bad_mac, (unsigned long long)cc->stale,
+	    (unsigned long long)cc->unexpected, (unsigned long long)cc->wrong,
+	    (unsigned long long)cc->expired, (unsigned long long)cc->resent);
 	printf("syncd received %llu requests (%.2f a learner a change), park_full %llu, "
-	    "tx_nobuf %llu\n", (unsigned long long)cv_req_rx,
-	    (double)cv_req_rx / nlearners / changes, (unsigned long long)cv_park_full,
-	    (unsigned long long)cv_tx_nobuf);
+	    "tx_nobuf %llu\n", (unsigned long long)sd->cvr.req_rx,
+	    (double)sd->cvr.req_rx / nlearners / changes,
+	    (unsigned long long)sd->cvr.park_full, (unsigned long long)sd->cvr.tx_nobuf);
+	free(last);
+	free(first);
+	free(fan);
+	if (res == NULL)
+		return (struct cv_pct){ kp50, kp99, lp50, lp99 };
 
 	bench_add(res, "converge_p50_ms", kp50, "ms", "API call -> in the gateway table "
 	    "p50", tp50);
@@ -910,9 +1076,7 @@ converge_report(json_t *res, uint64_t *tab, int changes)
 	    "table p50", tp50);
 	bench_add(res, "converge_last_p99_ms", lp99, "ms", "API call -> in the gateway "
 	    "table p99", tp99);
-	free(last);
-	free(first);
-	free(fan);
+	return (struct cv_pct){ kp50, kp99, lp50, lp99 };
 }
 
 static void
@@ -923,26 +1087,35 @@ serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double 
 	printf("  %-18s %10s %9s %6s %6s %6s %6s  %s\n", "", "answers", "CPU/ans",
 	    "CPU", "wait", "gen", "wait", "each round, answers/s");
 	for (int i = 0; i < 3; i++) {
-		const struct window *m = &sc[i].sd_med;
-
-		printf("%s (%s): request %zu B, answer %zu B with %u rules\n", sc[i].name,
-		    sc[i].what, sc[i].len, sc[i].answer_len, sc[i].entries);
-		print_rounds("syncd", sc[i].sd, m, rounds, true);
+		printf("%s (%s): request %zu B (%zu with auth), answer %zu B (%zu) with %u "
+		    "rules\n", sc[i].name, sc[i].what, sc[i].len[0], sc[i].len[1],
+		    sc[i].answer_len[0], sc[i].answer_len[1], sc[i].entries);
+		for (int si = 0; si < 2; si++)
+			print_rounds(sides[si].label, sc[i].sd[si], &sc[i].sd_med[si], rounds,
+			    true);
 		print_rounds("baseline: echo", sc[i].echo, &sc[i].echo_med, rounds, false);
-		printf("  syncd's median round: req_rx %.0f/s, read by the generator "
-		    "%.0f/s, %.0f B an answer, req_limited %llu, tx_nobuf %llu, "
-		    "lost %llu\n",
-		    m->req_rx / m->secs, m->answers / m->secs,
-		    (double)m->resp_bytes / (m->resp_tx ? m->resp_tx : 1),
-		    (unsigned long long)m->req_limited, (unsigned long long)m->tx_nobuf,
-		    (unsigned long long)m->lost);
+		for (int si = 0; si < 2; si++) {
+			const struct window *m = &sc[i].sd_med[si];
+
+			printf("  %s's median round: req_rx %.0f/s, read by the generator "
+			    "%.0f/s, %.0f B an answer, req_limited %llu, tx_nobuf %llu, "
+			    "lost %llu\n", sides[si].label,
+			    m->req_rx / m->secs, m->answers / m->secs,
+			    (double)m->resp_bytes / (m->resp_tx ? m->resp_tx : 1),
+			    (unsigned long long)m->req_limited, (unsigned long long)m->tx_nobuf,
+			    (unsigned long long)m->lost);
+		}
+		printf("  auth: answers/s on / off %.3f, CPU an answer off / on %.3f "
+		    "(goal: >= 0.9)\n", rate(&sc[i].sd_med[1], true) /
+		    rate(&sc[i].sd_med[0], true), cpu_per_answer_us(&sc[i].sd_med[0], true) /
+		    cpu_per_answer_us(&sc[i].sd_med[1], true));
 	}
 	printf("  (CPU: the server's, share of one CPU; wait: runnable but not running; "
 	    "gen: the load generator)\n");
 
 	for (int i = 0; i < 3; i++) {
 		char name[64];
-		struct window *s = &sc[i].sd_med, *e = &sc[i].echo_med;
+		struct window *s = &sc[i].sd_med[0], *e = &sc[i].echo_med;
 
 		snprintf(name, sizeof(name), "serve_%s_answers_per_s", sc[i].name);
 		bench_add(res, name, rate(s, true), "answers/s", "UDP echo server, same "
@@ -951,6 +1124,34 @@ serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double 
 		bench_add(res, name, cpu_per_answer_us(s, true), "us", "UDP echo server, "
 		    "same load, same answer size", cpu_per_answer_us(e, false));
 	}
+	for (int i = 0; i < 3; i++) {
+		char name[64], what[64];
+		struct window *on = &sc[i].sd_med[1], *off = &sc[i].sd_med[0];
+
+		snprintf(name, sizeof(name), "converge_auth_%s_answers_per_s", sc[i].name);
+		snprintf(what, sizeof(what), "syncd answers/s (%s)", sc[i].name);
+		bench_add_auth(res, name, rate(on, true), "answers/s", what, rate(off, true),
+		    true);
+		snprintf(name, sizeof(name), "converge_auth_%s_cpu_us_per_answer", sc[i].name);
+		snprintf(what, sizeof(what), "syncd CPU an answer (%s)", sc[i].name);
+		bench_add_auth(res, name, cpu_per_answer_us(on, true), "us", what,
+		    cpu_per_answer_us(off, true), false);
+	}
+}
+
+/* The counters of the gateway in use, over the whole run. */
+static void
+print_syncd_counters(void)
+{
+	printf("%s in all: req_rx %llu resp_tx %llu req_limited %llu tx_nobuf %llu "
+	    "park_full %llu park_woken %llu park_expired %llu req_malformed %llu "
+	    "auth_failed %llu\n", cur->label,
+	    (unsigned long long)stat_get("req_rx"), (unsigned long long)stat_get("resp_tx"),
+	    (unsigned long long)stat_get("req_limited"), (unsigned long long)stat_get("tx_nobuf"),
+	    (unsigned long long)stat_get("park_full"), (unsigned long long)stat_get("park_woken"),
+	    (unsigned long long)stat_get("park_expired"),
+	    (unsigned long long)stat_get("req_malformed"),
+	    (unsigned long long)stat_get("auth_failed"));
 }
 
 int
@@ -960,12 +1161,11 @@ main(int argc, char **argv)
 	uint32_t k = 2;
 	int rounds = 3;
 	double secs = 0.5;
-	struct serve_case sc[3];
-	struct table *gw;
-	pid_t syncd;
-	struct table_vni_info vi;
+	struct serve_case sc[3] = { 0 };
+	struct cv_pct cp[2];
+	struct auth_key secret;
+	const char *secret_path;
 	struct apiclient c;
-	uint64_t *tab;
 	json_t *res;
 
 	log_init("bench-converge", LOG_LVL_INFO);
@@ -993,58 +1193,73 @@ main(int argc, char **argv)
 	/* Table polling naps of 20 us, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	cluster_init("converge");
+	if ((mac = auth_new()) == NULL)
+		fatalx("converge: auth_new (no BLAKE2BMAC in libcrypto?)");
 
 	port = cluster_controller();
 	if (max_parked == 0)
 		max_parked = (uint32_t)(2 * nlearners > 8192 ? 2 * nlearners : 8192);
-	syncd = start_gw(port, max_parked);
-	syncd_addr = (struct sockaddr_in){ .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)cluster_log_port("syncd", "sync on port ")) };
-	inet_pton(AF_INET, SYNCD_ADDR, &syncd_addr.sin_addr);
-	gw = cluster_table_wait(cluster_node("gw"), "rule-store");
-	cluster_stats_wait(&sst, cluster_node("gw"), "syncd");
+	secret_path = cluster_auth_secret(&secret);
+	start_gw(0, port, max_parked, NULL);
+	start_gw(1, port, max_parked, secret_path);
 	cluster_api_connect(&c);
 	setup_vpcs(&c);
-	wait_table(gw);
-	learners_open();
+	for (int si = 0; si < 2; si++)
+		wait_table(&sides[si]);
+	learners_open(&secret);
 
-	/* converge */
-	serve_case_init(&sc[0], "idle", "1 VPC, nothing new", 1);	/* syncd is serving */
-	cv_cpu_wait = schedstat(syncd, 1);
-	cv_req_rx = stat_get("req_rx");
-	cv_park_full = stat_get("park_full");
-	cv_tx_nobuf = stat_get("tx_nobuf");
-	tab = converge_run(&c, gw, changes);
-	cv_cpu_wait = schedstat(syncd, 1) - cv_cpu_wait;
-	cv_req_rx = stat_get("req_rx") - cv_req_rx;
-	cv_park_full = stat_get("park_full") - cv_park_full;
-	cv_tx_nobuf = stat_get("tx_nobuf") - cv_tx_nobuf;
+	/* Each syncd is serving (and authenticating, or not) before anything is timed. */
+	serve_case_init(&sc[0], "idle", "1 VPC, nothing new");
+
+	/* converge: without authentication, then with */
+	for (int si = 0; si < 2; si++) {
+		use_side(si);
+		converge_run(&c, changes, si * changes);
+	}
 
 	/* serve */
-	if (table_vni_get(gw, C_VNI, &vi) < 0)
-		fatalx("converge: VNI %d left the gateway's table", C_VNI);
-	serve_case_init(&sc[0], "idle", "1 VPC, nothing new", vi.version);
-	serve_case_init(&sc[1], "idle32", "32 VPCs, nothing new", 0);
-	serve_case_init(&sc[2], "page", "1 VPC from version 0: a page", 0);
+	serve_case_init(&sc[0], "idle", "1 VPC, nothing new");
+	serve_case_init(&sc[1], "idle32", "32 VPCs, nothing new");
+	serve_case_init(&sc[2], "page", "1 VPC from version 0: a page");
 	for (int i = 0; i < 3; i++)
-		serve_run(&sc[i], k, rounds, secs, syncd);
+		serve_run(&sc[i], k, rounds, secs);
 
 	res = bench_results();
-	converge_report(res, tab, changes);
+	cp[0] = converge_report(res, &sides[0]);
+	printf("\n");
+	cp[1] = converge_report(NULL, &sides[1]);
+	printf("auth: off / on p50 %.3f, p99 %.3f, last p50 %.3f, last p99 %.3f "
+	    "(goal: >= 0.9)\n", cp[0].p50 / cp[1].p50, cp[0].p99 / cp[1].p99,
+	    cp[0].last_p50 / cp[1].last_p50, cp[0].last_p99 / cp[1].last_p99);
+	bench_add_auth(res, "converge_auth_p50_ms", cp[1].p50, "ms", "API call -> at a "
+	    "learner p50", cp[0].p50, false);
+	bench_add_auth(res, "converge_auth_p99_ms", cp[1].p99, "ms", "API call -> at a "
+	    "learner p99", cp[0].p99, false);
+	bench_add_auth(res, "converge_auth_last_p99_ms", cp[1].last_p99, "ms", "API call -> "
+	    "at the last learner p99", cp[0].last_p99, false);
 	serve_report(res, sc, k, rounds, secs);
-	printf("syncd in all: req_rx %llu resp_tx %llu req_limited %llu tx_nobuf %llu "
-	    "park_full %llu park_woken %llu park_expired %llu req_malformed %llu\n",
-	    (unsigned long long)stat_get("req_rx"), (unsigned long long)stat_get("resp_tx"),
-	    (unsigned long long)stat_get("req_limited"), (unsigned long long)stat_get("tx_nobuf"),
-	    (unsigned long long)stat_get("park_full"), (unsigned long long)stat_get("park_woken"),
-	    (unsigned long long)stat_get("park_expired"),
-	    (unsigned long long)stat_get("req_malformed"));
+	for (int si = 0; si < 2; si++) {
+		use_side(si);
+		print_syncd_counters();
+		if (cur->auth && stat_get("auth_failed") != 0)
+			fatalx("converge: %s refused requests: auth_failed %llu", cur->label,
+			    (unsigned long long)stat_get("auth_failed"));
+	}
 
 	for (int i = 0; i < nlearners; i++)
 		close(ln[i].fd);
 	close(ep);
-	table_close(gw);
-	stats_close(&sst);
+	for (int si = 0; si < 2; si++) {
+		table_close(sides[si].gw);
+		stats_close(&sides[si].st);
+		free(sides[si].cvr.tab);
+		free(sides[si].cvr.lat_k);
+		free(sides[si].cvr.lat_u);
+	}
+	for (int i = 0; i < 3; i++)
+		for (int si = 0; si < 2; si++)
+			free(sc[i].reqs[si]);
+	auth_free(mac);
 	apiclient_close(&c);
 	cluster_end();
 	return bench_write(res, "converge") < 0;

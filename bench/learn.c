@@ -11,6 +11,14 @@
  * learns, each of another VM, one at a time. Between looks at the table this process
  * yields its CPU (-w, below), so that it does not take a CPU from the path it measures.
  *
+ * The path runs twice, side by side from one controller: without authentication (the
+ * learn_p*, learn_vs_hops_p* rows) and with it (common/auth.h: syncd holds a cluster
+ * secret, the learner its host key, every datagram is MACed and checked), another
+ * gateway node and another host. Each learn is made on both, one after the other
+ * (which goes first alternates), the same VM, so both share the same noise: the
+ * learn_auth_p* rows are p50 and p99 with authentication against without, ratio off /
+ * on (issue 11's goal: >= 0.9).
+ *
  * Every sample starts once the processes on its path are asleep (/proc/PID/stat), as
  * when a learn comes on its own. Baselines, measured in the same run, one sample of
  * each after every learn so that they share its noise; their children block in the
@@ -45,6 +53,8 @@
 #define VM_BASE		0x0a000001u	/* 10.0.0.1 */
 #define HOST_VTEP	"127.0.13.2"	/* the learner listens here: LEARNs go to the VTEP */
 #define SYNCD_ADDR	"127.0.13.1"
+#define AUTH_VTEP	"127.0.13.4"	/* the same, with authentication */
+#define AUTH_SYNCD	"127.0.13.3"
 #define BASE_ADDR	"127.0.13.5"	/* the baselines' receiver */
 #define WARMUP		100
 #define SAMPLE_MAX_NS	(1000 * 1000000ull)	/* a sample not done by then is lost */
@@ -211,6 +221,131 @@ wait_asleep(const struct watched *w, int n)
 			sched_yield();
 }
 
+/* A gateway's syncd and a host's learner, the path a learn takes; with or without auth. */
+struct lpath {
+	bool auth;
+	const char *node_gw, *node_host;
+	uint32_t vtep;			/* the host's, host byte order */
+	struct watched w[2];		/* syncd, learner */
+	struct stats sst, lst;
+	struct table *gw, *lt;
+	struct ring ring;		/* the learn ring: this process is the forwarder */
+};
+
+/*
+ * Start p's rule-store, syncd and learner (host `host` at vtep). With auth: the
+ * cluster secret for syncd, the host's key for the learner (cluster.h).
+ */
+static void
+lpath_start(struct lpath *p, bool auth, int port, uint64_t cap, const char *syncd_addr,
+    const char *vtep, const char *host, const struct auth_key *secret,
+    const char *secret_path)
+{
+	char conf[2048], sauth[512], lauth[512], name[64];
+	int syncd_port, learner_port;
+
+	p->auth = auth;
+	p->node_gw = cluster_node(auth ? "gwa" : "gw");
+	p->node_host = cluster_node(auth ? "h1a" : "h1");
+	inet_pton(AF_INET, vtep, &p->vtep);
+	p->vtep = ntohl(p->vtep);
+	syncd_port = cluster_free_port(syncd_addr);
+	learner_port = cluster_free_port(vtep);
+	if (auth) {
+		snprintf(sauth, sizeof(sauth), " auth = true;\n auth_secret = \"%s\";\n",
+		    secret_path);
+		snprintf(lauth, sizeof(lauth), " auth = true;\n auth_key = \"%s\";\n",
+		    cluster_auth_host(secret, host));
+	} else {
+		snprintf(sauth, sizeof(sauth), " auth = false;\n");
+		snprintf(lauth, sizeof(lauth), " auth = false;\n");
+	}
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+	    " controllers = "
+	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n};\n"
+	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n"
+	    "%s};\n", p->node_gw, port, (unsigned long long)cap, syncd_addr, syncd_port,
+	    learner_port, sauth);
+	snprintf(name, sizeof(name), "%s", auth ? "gw-auth" : "gw");
+	cluster_start("vpcfwd-rule-store", conf, name);
+	snprintf(name, sizeof(name), "%s", auth ? "gw-auth-syncd" : "gw-syncd");
+	watch(&p->w[0], cluster_start("vpcfwd-syncd", conf, name));
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
+	    " host = \"%s\";\n%s"
+	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
+	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", p->node_host, host, lauth,
+	    vtep, learner_port, syncd_addr, syncd_port, port, (unsigned long long)cap);
+	watch(&p->w[1], cluster_start("vpcfwd-learner", conf, auth ? "learner-auth" :
+	    "learner"));
+}
+
+/* Once the controller has the VPC: p's tables and counters, and its learn ring. */
+static void
+lpath_attach(struct lpath *p, const struct stats *cst)
+{
+	p->gw = cluster_table_wait(p->node_gw, "rule-store");
+	cluster_applied_wait(p->gw, cst);
+	cluster_stats_wait(&p->sst, p->node_gw, "syncd");
+	cluster_stats_wait(&p->lst, p->node_host, "learner");
+	p->lt = cluster_table_wait(p->node_host, "learner");
+	if (learn_req_ring_create(&p->ring, p->node_gw, "forwarder", EV_LEARN_REQ_RING,
+	    1024, 0) < 0)
+		fatalx("learn: %s", p->ring.seg.err);
+}
+
+/*
+ * The first learn: syncd attaches the ring within its retry interval, and the learner
+ * starts syncing the VPC (with auth, syncd sends a LEARN only once the host's own
+ * requests told it who is at that VTEP: learn_no_host until then).
+ */
+static void
+lpath_first(struct lpath *p, uint32_t ip)
+{
+	struct ev_learn_req ev = { .vni = VNI, .ip = ip, .src_vtep = p->vtep };
+	struct table_rule r;
+	uint64_t t0 = clock_mono_ns();
+
+	while (!table_get(p->lt, VNI, ip, &r)) {
+		if (clock_mono_ns() - t0 > 10000000000ull)
+			fatalx("learn: the first learn never reached the learner%s",
+			    p->auth ? " (with auth)" : "");
+		learn_req_ring_push(&p->ring, &ev, 1);
+		usleep(20000);
+	}
+}
+
+static void
+lpath_print_counters(const struct lpath *p)
+{
+	printf("%s: syncd: learn_rx %llu learn_tx %llu learn_miss %llu learn_racing %llu "
+	    "learn_no_host %llu tx_nobuf %llu auth_failed %llu; learner: learn_rx %llu "
+	    "learn_installed %llu learn_stale %llu auth_failed %llu\n",
+	    p->auth ? "auth" : "no auth",
+	    (unsigned long long)cluster_stat(&p->sst, "learn_rx"),
+	    (unsigned long long)cluster_stat(&p->sst, "learn_tx"),
+	    (unsigned long long)cluster_stat(&p->sst, "learn_miss"),
+	    (unsigned long long)cluster_stat(&p->sst, "learn_racing"),
+	    (unsigned long long)cluster_stat(&p->sst, "learn_no_host"),
+	    (unsigned long long)cluster_stat(&p->sst, "tx_nobuf"),
+	    (unsigned long long)cluster_stat(&p->sst, "auth_failed"),
+	    (unsigned long long)cluster_stat(&p->lst, "learn_rx"),
+	    (unsigned long long)cluster_stat(&p->lst, "learn_installed"),
+	    (unsigned long long)cluster_stat(&p->lst, "learn_stale"),
+	    (unsigned long long)cluster_stat(&p->lst, "auth_failed"));
+}
+
+static void
+lpath_close(struct lpath *p)
+{
+	ring_close(&p->ring);
+	table_close(p->gw);
+	table_close(p->lt);
+	stats_close(&p->sst);
+	stats_close(&p->lst);
+	close(p->w[0].fd);
+	close(p->w[1].fd);
+}
+
 /* One learn: pushed on the learn ring, until the learner's table has it. 0: lost. */
 static uint64_t
 learn_sample(struct ring *lr, struct table *lt, uint32_t ip, uint32_t src_vtep)
@@ -264,19 +399,20 @@ record(uint64_t *v, uint64_t i, uint64_t ns, uint64_t *lost)
 int
 main(int argc, char **argv)
 {
-	uint64_t n = 4000, vms = 20000, *lat, *udp, *hops, lost = 0, lost_base = 0;
-	uint32_t *order, ip_host;
-	char conf[2048];
-	const char *node_ctl, *node_gw, *node_host, *node_base;
+	uint64_t n = 4000, vms = 20000, *lat, *alat, *udp, *hops, lost = 0, alost = 0;
+	uint64_t lost_base = 0;
+	uint32_t *order;
+	const char *node_ctl, *node_base, *secret_path;
 	struct sockaddr_in recv_addr = { .sin_family = AF_INET };
-	struct watched learn_path[2], base_path[2];	/* syncd, learner; relay, receiver */
+	struct watched base_path[2];	/* relay, receiver */
+	struct lpath lp[2];		/* without auth, with */
+	struct auth_key secret;
 	pid_t pid;
 	struct base_shared *sh;
-	struct stats sst, lst, cst;
-	struct table *gw, *lt;
-	struct ring learn_ring, base_ring;
+	struct stats cst;
+	struct ring base_ring;
 	struct apiclient c;
-	int ch, port, syncd_port, learner_port, send_fd, recv_fd;
+	int ch, port, send_fd, recv_fd;
 	json_t *res;
 
 	log_init("bench-learn", LOG_LVL_INFO);
@@ -300,11 +436,7 @@ main(int argc, char **argv)
 		fatalx("learn: need 1 <= LEARNS and LEARNS + %d < VMS <= 100000", WARMUP);
 	cluster_init("learn");
 	node_ctl = cluster_node("ctl");
-	node_gw = cluster_node("gw");
-	node_host = cluster_node("h1");
 	node_base = cluster_node("base");
-	inet_pton(AF_INET, HOST_VTEP, &ip_host);
-	ip_host = ntohl(ip_host);
 
 	/* The baselines' children first, before any descriptor they should not inherit. */
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -331,22 +463,10 @@ main(int argc, char **argv)
 	send_fd = udp_socket(NULL);
 
 	port = cluster_controller();
-	syncd_port = cluster_free_port(SYNCD_ADDR);
-	learner_port = cluster_free_port(HOST_VTEP);
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
-	    " controllers = "
-	    "[\"127.0.0.1:%d\"];\n table_capacity = %llu;\n table_max_vnis = 16;\n};\n"
-	    "syncd = {\n listen = \"%s:%d\";\n learner_port = %d;\n allow = [\"127.0.0.0/8\"];\n auth = false;\n"
-	    "};\n", node_gw, port, (unsigned long long)(2 * vms), SYNCD_ADDR, syncd_port,
-	    learner_port);
-	cluster_start("vpcfwd-rule-store", conf, "gw");
-	watch(&learn_path[0], cluster_start("vpcfwd-syncd", conf, "gw-syncd"));
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"h1\";\n auth = false;\n"
-	    " listen = \"%s:%d\";\n gateways = [\"%s:%d\"];\n controllers = [\"127.0.0.1:%d\"];\n"
-	    " table_capacity = %llu;\n table_max_vnis = 16;\n};\n", node_host, HOST_VTEP,
-	    learner_port, SYNCD_ADDR, syncd_port, port, (unsigned long long)(2 * vms));
-	watch(&learn_path[1], cluster_start("vpcfwd-learner", conf, "learner"));
+	secret_path = cluster_auth_secret(&secret);
+	lpath_start(&lp[0], false, port, 2 * vms, SYNCD_ADDR, HOST_VTEP, "h1", NULL, NULL);
+	lpath_start(&lp[1], true, port, 2 * vms, AUTH_SYNCD, AUTH_VTEP, "h3", &secret,
+	    secret_path);
 
 	cluster_api_connect(&c);
 	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:i, s:[s]}", "op", "vpc.create",
@@ -355,6 +475,8 @@ main(int argc, char **argv)
 	    "h1", "vtep", HOST_VTEP)));
 	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
 	    "h2", "vtep", "192.168.0.2")));
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "host.create", "name",
+	    "h3", "vtep", AUTH_VTEP)));
 	{
 		json_t *list = json_array();
 
@@ -372,23 +494,16 @@ main(int argc, char **argv)
 		    list)));
 	}
 	cluster_stats_wait(&cst, node_ctl, "controller");
-	gw = cluster_table_wait(node_gw, "rule-store");
-	cluster_applied_wait(gw, &cst);
-	cluster_stats_wait(&sst, node_gw, "syncd");
-	cluster_stats_wait(&lst, node_host, "learner");
-	lt = cluster_table_wait(node_host, "learner");
-
-	/* This process is the gateway's forwarder: it makes the ring syncd reads. */
-	if (learn_req_ring_create(&learn_ring, node_gw, "forwarder", EV_LEARN_REQ_RING,
-	    1024, 0) < 0)
-		fatalx("learn: %s", learn_ring.seg.err);
+	for (int k = 0; k < 2; k++)
+		lpath_attach(&lp[k], &cst);
 
 	/* A random order of the VMs, so no sample gains from its neighbour's cache lines. */
 	order = calloc(vms, sizeof(*order));
 	lat = calloc(n, sizeof(*lat));
+	alat = calloc(n, sizeof(*alat));
 	udp = calloc(n, sizeof(*udp));
 	hops = calloc(n, sizeof(*hops));
-	if (order == NULL || lat == NULL || udp == NULL || hops == NULL)
+	if (order == NULL || lat == NULL || alat == NULL || udp == NULL || hops == NULL)
 		fatalx("learn: out of memory");
 	for (uint64_t i = 0; i < vms; i++)
 		order[i] = VM_BASE + (uint32_t)i;
@@ -401,31 +516,25 @@ main(int argc, char **argv)
 		order[j] = x;
 	}
 
-	/*
-	 * The first learn: syncd attaches the ring within its retry interval, and the learner
-	 * starts syncing the VPC. Then WARMUP samples to settle caches, not counted.
-	 */
-	{
-		struct ev_learn_req ev = { .vni = VNI, .ip = order[0], .src_vtep = ip_host };
-		struct table_rule r;
-		uint64_t t0 = clock_mono_ns();
-
-		while (!table_get(lt, VNI, order[0], &r)) {
-			if (clock_mono_ns() - t0 > 10000000000ull)
-				fatalx("learn: the first learn never reached the learner");
-			learn_req_ring_push(&learn_ring, &ev, 1);
-			usleep(20000);
-		}
-	}
+	/* The first learn on each path, then WARMUP samples to settle caches, not counted. */
+	for (int k = 0; k < 2; k++)
+		lpath_first(&lp[k], order[0]);
 	for (uint64_t i = 0; i < WARMUP + n; i++) {
-		wait_asleep(learn_path, 2);
-		record(lat, i, learn_sample(&learn_ring, lt, order[1 + i], ip_host), &lost);
+		/* The same VM on both paths; which goes first alternates. */
+		for (int j = 0; j < 2; j++) {
+			struct lpath *p = &lp[(i + (uint64_t)j) % 2];
+
+			wait_asleep(p->w, 2);
+			record(p->auth ? alat : lat, i, learn_sample(&p->ring, p->lt,
+			    order[1 + i], p->vtep), p->auth ? &alost : &lost);
+		}
 		wait_asleep(&base_path[1], 1);
 		record(udp, i, udp_sample(send_fd, &recv_addr, sh, (uint32_t)i), &lost_base);
 		wait_asleep(base_path, 2);
 		record(hops, i, hops_sample(&base_ring, sh, (uint32_t)i), &lost_base);
 	}
 	qsort(lat, n, sizeof(*lat), cmp_u64);
+	qsort(alat, n, sizeof(*alat), cmp_u64);
 	qsort(udp, n, sizeof(*udp), cmp_u64);
 	qsort(hops, n, sizeof(*hops), cmp_u64);
 
@@ -435,6 +544,8 @@ main(int argc, char **argv)
 	printf("%-44s %8s %8s %8s %8s\n", "", "p50 us", "p90 us", "p99 us", "max us");
 	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "learn request -> rule at the learner",
 	    pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99), pct(lat, n, 1));
+	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "the same with authentication",
+	    pct(alat, n, 0.5), pct(alat, n, 0.9), pct(alat, n, 0.99), pct(alat, n, 1));
 	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "baseline udp: one UDP hop, 2 processes",
 	    pct(udp, n, 0.5), pct(udp, n, 0.9), pct(udp, n, 0.99), pct(udp, n, 1));
 	printf("%-44s %8.1f %8.1f %8.1f %8.1f\n", "baseline hops: ring wake + UDP hop, no work",
@@ -443,20 +554,15 @@ main(int argc, char **argv)
 	    "(goal: p50 < 200 us, p99 < 1000 us)\n", pct(lat, n, 0.5) / pct(udp, n, 0.5),
 	    pct(lat, n, 0.5) / pct(hops, n, 0.5), pct(lat, n, 0.99) / pct(udp, n, 0.99),
 	    pct(lat, n, 0.99) / pct(hops, n, 0.99));
-	printf("syncd: learn_rx %llu learn_tx %llu learn_miss %llu learn_racing %llu tx_nobuf "
-	    "%llu; learner: learn_rx %llu learn_installed %llu learn_stale %llu\n",
-	    (unsigned long long)cluster_stat(&sst, "learn_rx"),
-	    (unsigned long long)cluster_stat(&sst, "learn_tx"),
-	    (unsigned long long)cluster_stat(&sst, "learn_miss"),
-	    (unsigned long long)cluster_stat(&sst, "learn_racing"),
-	    (unsigned long long)cluster_stat(&sst, "tx_nobuf"),
-	    (unsigned long long)cluster_stat(&lst, "learn_rx"),
-	    (unsigned long long)cluster_stat(&lst, "learn_installed"),
-	    (unsigned long long)cluster_stat(&lst, "learn_stale"));
-	if (lost || lost_base)
-		printf("LOST: %llu learns and %llu baseline samples not seen within %llu ms "
-		    "(counted at that bound)\n", (unsigned long long)lost,
-		    (unsigned long long)lost_base, SAMPLE_MAX_NS / 1000000);
+	printf("auth: off / on p50 %.3f, p99 %.3f (goal: >= 0.9)\n",
+	    pct(lat, n, 0.5) / pct(alat, n, 0.5), pct(lat, n, 0.99) / pct(alat, n, 0.99));
+	for (int k = 0; k < 2; k++)
+		lpath_print_counters(&lp[k]);
+	if (lost || alost || lost_base)
+		printf("LOST: %llu learns (%llu with auth) and %llu baseline samples not seen "
+		    "within %llu ms (counted at that bound)\n", (unsigned long long)lost,
+		    (unsigned long long)alost, (unsigned long long)lost_base,
+		    SAMPLE_MAX_NS / 1000000);
 
 	res = bench_results();
 	bench_add(res, "learn_p50_us", pct(lat, n, 0.5), "us", "UDP one-way p50",
@@ -468,20 +574,20 @@ main(int argc, char **argv)
 	bench_add(res, "learn_vs_hops_p99_us", pct(lat, n, 0.99), "us",
 	    "ring wake + UDP hop, no work, p99", pct(hops, n, 0.99));
 	bench_add(res, "learn_lost", (double)lost, "learns", "learns sent", (double)n);
+	bench_add_auth(res, "learn_auth_p50_us", pct(alat, n, 0.5), "us", "learn p50",
+	    pct(lat, n, 0.5), false);
+	bench_add_auth(res, "learn_auth_p99_us", pct(alat, n, 0.99), "us", "learn p99",
+	    pct(lat, n, 0.99), false);
+	bench_add(res, "learn_auth_lost", (double)alost, "learns", "learns sent", (double)n);
 
-	ring_close(&learn_ring);
+	for (int k = 0; k < 2; k++)
+		lpath_close(&lp[k]);
 	ring_close(&base_ring);
-	table_close(gw);
-	table_close(lt);
-	stats_close(&sst);
-	stats_close(&lst);
 	stats_close(&cst);
 	apiclient_close(&c);
 	close(send_fd);
-	for (int i = 0; i < 2; i++) {
-		close(learn_path[i].fd);
+	for (int i = 0; i < 2; i++)
 		close(base_path[i].fd);
-	}
 	cluster_end();
 	return bench_write(res, "learn") < 0;
 }
