@@ -12,6 +12,7 @@
 	X(req_denied,      COUNTER, "datagrams dropped: source not in allow") \
 	X(req_limited,     COUNTER, "datagrams dropped: source over its rate") \
 	X(auth_failed,     COUNTER, "datagrams dropped: MAC, key id or host name not valid") \
+	X(host_keys_derived, COUNTER, "host keys derived from the secret (not in the cache)") \
 	X(req_not_ready,   COUNTER, "requests dropped: no gateway table yet") \
 	X(resp_tx,         COUNTER, "sync responses sent")			\
 	X(resp_bytes,      COUNTER, "bytes of sync responses sent (UDP payload)") \

@@ -1785,6 +1785,35 @@ Test(syncd, requests_failing_authentication_are_dropped_and_counted)
 	finish();
 }
 
+Test(syncd, a_thousand_hosts_keys_are_derived_once_each)
+{
+	static const uint8_t ids[] = { 1 };
+	struct serve_params p = auth_params(ids, 1);
+	uint8_t buf[512];
+	struct client *c;
+	char host[16];
+
+	c = start(&p, 16);
+	at_version_1(&m1, 420, "10.13.0.1");
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 1000; i++) {
+			struct auth_key k;
+			int len;
+
+			snprintf(host, sizeof(host), "h%05d", i);
+			k = host_key_of(&p, 1, host);
+			len = auth_req(buf, sizeof(buf), host, 1, k.key);
+			send_raw(c, buf, (size_t)len);
+			if (i % 8 == 7)
+				RUN_UNTIL(C.req_rx + C.auth_failed >= (uint64_t)(round * 1000 + i + 1));
+		}
+	cr_assert_eq(C.auth_failed, 0);
+	cr_assert_eq(C.req_rx, 2000);
+	cr_assert_eq(C.host_keys_derived, 1000, "a key a host, kept: %llu derived",
+	    (unsigned long long)C.host_keys_derived);
+	finish();
+}
+
 Test(syncd, two_secrets_are_both_accepted_and_answered_in_kind)
 {
 	static struct sync_resp r;
