@@ -57,9 +57,12 @@ ts()
 }
 
 # libpcap hands dumpcap its packets a block at a time, and what it holds at SIGINT is
-# lost: first wait until the file (read while it grows) holds the last datagram wanted.
-t_until 10 "the capture holding b2's delete" eval 'ts \
-    -Y "vpcfwd.entry.ip == 10.0.0.2 && vpcfwd.entry.op == 2" 2>/dev/null | grep -q .'
+# lost: first wait until the file (read while it grows; without the dissector, so that a
+# broken one fails below, named) holds a frame from after host1 dropped b2 (learners
+# probe the gateways every second): every frame before it is in.
+now=$(e2e_now)
+t_until 10 "a frame captured after host1 dropped b2" eval \
+    'HOME=$T_OUT tshark -n -r "$CAP" -Y "frame.time_epoch > $now" 2>/dev/null | grep -q .'
 # SIGINT: dumpcap writes what it holds and closes the file.
 kill -INT "$CAPTURE"
 wait "$CAPTURE" || t_fail "dumpcap failed: $(cat "$T_OUT/dumpcap.txt")"
