@@ -60,9 +60,11 @@ ts()
 # lost: first wait until the file (read while it grows; without the dissector, so that a
 # broken one fails below, named) holds a frame from after host1 dropped b2 (learners
 # probe the gateways every second): every frame before it is in.
-now=$(e2e_now)
-t_until 10 "a frame captured after host1 dropped b2" eval \
-    'HOME=$T_OUT tshark -n -r "$CAP" -Y "frame.time_epoch > $now" 2>/dev/null | grep -q .'
+captured_after()
+{
+	HOME=$T_OUT tshark -n -r "$CAP" -Y "frame.time_epoch > $1" 2>/dev/null | grep -q .
+}
+t_until 10 "a frame captured after host1 dropped b2" captured_after "$(e2e_now)"
 # SIGINT: dumpcap writes what it holds and closes the file.
 kill -INT "$CAPTURE"
 wait "$CAPTURE" || t_fail "dumpcap failed: $(cat "$T_OUT/dumpcap.txt")"
