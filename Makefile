@@ -51,6 +51,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
+.PHONY: wireshark-install
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
@@ -98,6 +99,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
             libclang-rt-14-dev valgrind python3 libssl-dev
+DEB_PKGS += tshark
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -105,6 +107,10 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		export DEBIAN_FRONTEND=noninteractive; \
+		case " $$missing " in *" tshark "*) \
+			echo "wireshark-common wireshark-common/install-setuid boolean false" | \
+			    debconf-set-selections;; \
+		esac; \
 		apt-get install -y -q $$missing || { apt-get update -q && apt-get install -y -q $$missing; }; \
 	fi
 
@@ -152,6 +158,12 @@ demo: deps
 	BUILD=$(BUILD) tools/vpcfwd-demo start
 demo-stop:
 	BUILD=$(BUILD) tools/vpcfwd-demo stop
+
+# The Wireshark dissector of sync, learn and the VXLAN learn bit (tools/wireshark/README.md):
+# copied where Wireshark and tshark look for personal Lua plugins.
+WIRESHARK_PLUGINS ?= $(HOME)/.local/lib/wireshark/plugins
+wireshark-install:
+	install -D -m 0644 tools/wireshark/vpcfwd.lua $(WIRESHARK_PLUGINS)/vpcfwd.lua
 
 # Fuzz targets: fuzz/<name>.c defines LLVMFuzzerTestOneInput; fuzz/corpus/<name>/ seeds it.
 # `make fuzz` runs each for FUZZ_SECONDS (CI: a short budget).
