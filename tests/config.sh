@@ -50,14 +50,14 @@ done
 cp "$T_OUT/keys/host1.key" "$T_OUT/open.key"
 chmod 644 "$T_OUT/open.key"
 refuse learner "node = \"n\";
-learner = { host = \"host1\"; gateways = [\"1.2.3.4:4804\"];
+learner = { host = \"host1\"; gateways = [\"1.2.3.4:4806\"];
   controllers = [\"1.2.3.4:7400\"]; auth_key = \"$T_OUT/open.key\"; };" \
     "$T_OUT/open.key: a key file must be a regular file of mode 0600, not 0644"
 refuse syncd "node = \"n\";
 syncd = { allow = [\"10.0.0.0/8\"]; auth_secret = \"$T_OUT/open.key\"; };" \
     "$T_OUT/open.key: a key file must be a regular file of mode 0600, not 0644"
 refuse learner "node = \"n\";
-learner = { host = \"host1\"; gateways = [\"1.2.3.4:4804\"];
+learner = { host = \"host1\"; gateways = [\"1.2.3.4:4806\"];
   controllers = [\"1.2.3.4:7400\"]; };" "learner.auth_key must name this host's key file"
 for f in controller gw1 gw2 host1 host2; do
 	sed "s|@RUN@|cfg$$|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
@@ -92,7 +92,7 @@ rule_store = { controllers = ["1.2.3.4"]; };' "rule_store.controllers[0] must be
 refuse rule-store 'node = "n";
 rule_store = { };' "rule_store.controllers must list"
 refuse syncd 'node = "n";
-syncd = { listen = "1.2.3.4:4804"; };' "syncd.allow must list"
+syncd = { listen = "1.2.3.4:4806"; };' "syncd.allow must list"
 refuse syncd 'node = "n";
 syncd = { allow = ["10.0.0.1/8"]; };' "syncd.allow[0] must be a network"
 refuse syncd 'node = "n";
@@ -100,7 +100,7 @@ syncd = { allow = ["10.0.0.0/8"]; page_bytes = 100; };' "bad.conf:2: syncd.page_
 refuse syncd 'node = "n";
 syncd = { allow = ["10.0.0.0/8"]; max_wiat = "1s"; };' "unknown setting 'syncd.max_wiat'"
 refuse learner 'node = "n";
-learner = { gateways = ["1.2.3.4:4804"]; controllers = ["1.2.3.4:7400"]; };' \
+learner = { gateways = ["1.2.3.4:4806"]; controllers = ["1.2.3.4:7400"]; };' \
     "learner.host must name this host"
 refuse learner 'node = "n";
 learner = { host = "h"; controllers = ["1.2.3.4:7400"]; };' "learner.gateways must list"

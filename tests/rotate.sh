@@ -108,8 +108,8 @@ for h in host1 host2; do
 done
 
 t_spawn CHAOS "${IN_NS[@]}" python3 "$PY/udpchaos.py" \
-    127.0.0.31:4804=127.0.0.11:4804 127.0.0.32:4804=127.0.0.12:4804 \
-    --via 127.0.0.21:4806=127.0.0.21:4805 --via 127.0.0.22:4806=127.0.0.22:4805 \
+    127.0.0.31:4806=127.0.0.11:4806 127.0.0.32:4806=127.0.0.12:4806 \
+    --via 127.0.0.21:4808=127.0.0.21:4807 --via 127.0.0.22:4808=127.0.0.22:4807 \
     >"$T_OUT/chaos.out" 2>"$T_OUT/chaos.log"
 t_wait_for "$T_OUT/chaos.out" ready 5 "$CHAOS"
 start ctl controller controller

@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	if ((host = conf_str(c, "learner.host", NULL)) == NULL)
 		fatalx("%s: learner.host must name this host as the controller knows it",
 		    conf_path(c));
-	listen = conf_str(c, "learner.listen", "0.0.0.0:4805");
+	listen = conf_str(c, "learner.listen", "0.0.0.0:4807");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
 		    "not \"%s\"", listen), fatalx("%s", conf_error(c));

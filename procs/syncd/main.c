@@ -179,11 +179,11 @@ main(int argc, char **argv)
 	int rc;
 
 	c = daemon_start(argc, argv, "syncd", &common, &check);
-	listen = conf_str(c, "syncd.listen", "0.0.0.0:4804");
+	listen = conf_str(c, "syncd.listen", "0.0.0.0:4806");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
 		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
 		    "\"%s\"", listen), fatalx("%s", conf_error(c));
-	sp.learner_port = conf_int(c, "syncd.learner_port", 4805, 1, 65535);
+	sp.learner_port = conf_int(c, "syncd.learner_port", 4807, 1, 65535);
 	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
 	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
 	sp.max_parked = conf_int(c, "syncd.max_parked", 8192, 1, 1 << 20);

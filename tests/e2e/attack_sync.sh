@@ -46,7 +46,7 @@ e2e_synced 10
 
 # The tap on host1's wire, then the first ping: its learn bit brings host1 a LEARN.
 t_spawn SNIFF ip netns exec "$TOPO_PFX-host1" "$E2E_PYTHON" "$E2E_PY/attack.py" sniff eth0 \
-    4805 "$CAP" >"$T_OUT/sniff.txt" 2>&1
+    4807 "$CAP" >"$T_OUT/sniff.txt" 2>&1
 t_wait_for "$T_OUT/sniff.txt" ready 10
 topo_vm_exec b1 ping -n -c 2 -i 0.1 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2"
 t_until 5 "host1 learning b2" eval '[[ -n $(e2e_rule_vtep host1 100 10.0.0.2) ]]'
@@ -61,9 +61,9 @@ e2e_ping_start b1 "$(topo_vm_tap b1)" 10.0.0.2 "$INTERVAL"
 # address would not even get in)
 attack()
 {
-	local src=$GW1:4804
+	local src=$GW1:4806
 
-	[[ $1 != "$GW1":* ]] || src=$H1:4805
+	[[ $1 != "$GW1":* ]] || src=$H1:4807
 	ip netns exec "$EVIL_NS" "$E2E_PYTHON" "$E2E_PY/attack.py" send "$src" "$@" \
 	    >/dev/null || t_fail "attack.py send $* failed"
 }
@@ -91,17 +91,17 @@ counted()
 }
 
 counted "forged LEARN (b2 at evil's VTEP)" host1.learner.auth_failed \
-    "$H1:4805" forged-learn "$CAP" "$EVIL" 10.0.0.2
+    "$H1:4807" forged-learn "$CAP" "$EVIL" 10.0.0.2
 counted "forged SYNC_RESP (a guessed id)" host1.learner.auth_failed \
-    "$H1:4805" forged-resp "$CAP" "$EVIL" 10.0.0.2
+    "$H1:4807" forged-resp "$CAP" "$EVIL" 10.0.0.2
 counted "LEARN MACed with host2's key" host1.learner.auth_failed \
-    "$H1:4805" other-key "$CAP" "$TOPO_DIR/keys/host2.key" "$EVIL" 10.0.0.2
+    "$H1:4807" other-key "$CAP" "$TOPO_DIR/keys/host2.key" "$EVIL" 10.0.0.2
 # past the window: the capture is a second old at least
 sleep 1.5
 counted "genuine LEARN replayed past learn_window" host1.learner.learn_replayed \
-    "$H1:4805" replay "$CAP"
+    "$H1:4807" replay "$CAP"
 counted "SYNC_REQ as host1 MACed with host2's key" gateway1.syncd.auth_failed \
-    "$GW1:4804" other-key-req "$TOPO_DIR/keys/host2.key" host1
+    "$GW1:4806" other-key-req "$TOPO_DIR/keys/host2.key" host1
 
 [[ $(e2e_table host1 100) == "$TABLE_BEFORE" ]] ||
 	t_fail "host1's cache changed: before $TABLE_BEFORE, after $(e2e_table host1 100)"

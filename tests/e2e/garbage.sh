@@ -42,8 +42,8 @@ STRANGER=192.168.100.200
 JUNK_NS=$TOPO_PFX-junk
 GW1=${TOPO_IP[gateway1]}
 H1=${TOPO_IP[host1]}
-SYNC_PORT=4804
-LEARNER_PORT=4805
+SYNC_PORT=4806
+LEARNER_PORT=4807
 declare -A C N
 
 for g in gateway1 gateway2; do

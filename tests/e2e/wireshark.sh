@@ -2,7 +2,7 @@
 # wireshark: tools/wireshark/vpcfwd.lua decodes what a cluster really sends (issue 11).
 # A controller, two gateways, host1 (b1, blue 10.0.0.1) and host2 (b2, 10.0.0.2) in network
 # namespaces (tests/e2e/topo.sh); dumpcap captures the underlay's bridge (promiscuous:
-# every frame between two nodes) for sync (4804), learn (4805) and VXLAN (4789) while
+# every frame between two nodes) for sync (4806), learn (4807) and VXLAN (4789) while
 #  - b1 pings b2: the first frame goes via a gateway with the learn bit set, which
 #    sends it on with the bit clear and sends host1's learner a LEARN;
 #  - b3 is created on host2, then b2 deleted: host1's parked SYNC_REQs are answered by
@@ -34,7 +34,7 @@ topo_vm_wait b1 15 || t_fail "VM b1 did not come up"
 topo_vm_wait b2 15 || t_fail "VM b2 did not come up"
 
 t_spawn CAPTURE ip netns exec "$TOPO_UL" dumpcap -i br0 \
-    -f "udp port 4789 or udp port 4804 or udp port 4805" -w "$CAP" \
+    -f "udp port 4789 or udp port 4806 or udp port 4807" -w "$CAP" \
     >"$T_OUT/dumpcap.txt" 2>&1
 t_wait_for "$T_OUT/dumpcap.txt" "Capturing on 'br0'" 10 "$CAPTURE"
 
@@ -100,7 +100,7 @@ expect 'vpcfwd.type == 2 && vpcfwd.entry.ip == 10.0.0.2 && vpcfwd.entry.op == 2'
     "SYNC_RESP with b2 deleted"
 expect 'vpcfwd_vxlan.learn == 1 && vpcfwd_vxlan.vni == 100' -ge 1 "VXLAN, learn bit set"
 expect 'vpcfwd_vxlan.learn == 0 && vpcfwd_vxlan.vni == 100' -ge 1 "VXLAN, learn bit clear"
-expect '(udp.port == 4804 || udp.port == 4805) && !vpcfwd.type' -eq 0 \
+expect '(udp.port == 4806 || udp.port == 4807) && !vpcfwd.type' -eq 0 \
     "sync/learn frames not decoded"
 expect 'udp.port == 4789 && !(vxlan && vpcfwd_vxlan)' -eq 0 "VXLAN frames not decoded"
 expect '_ws.malformed || _ws.expert.severity == error' -eq 0 "malformed or in error"

@@ -1,5 +1,5 @@
--- vpcfwd.lua: a Wireshark dissector for vpcfwd's sync and learn datagrams (UDP 4804,
--- 4805) and a postdissector showing vpcfwd's learn bit in VXLAN frames (UDP 4789, which
+-- vpcfwd.lua: a Wireshark dissector for vpcfwd's sync and learn datagrams (UDP 4806,
+-- 4807) and a postdissector showing vpcfwd's learn bit in VXLAN frames (UDP 4789, which
 -- Wireshark's own VXLAN dissector keeps decoding). docs/protocol.md draws every byte;
 -- common/sync.c is the codec this follows, and every rule its decoder checks is checked
 -- here too, as an expert error: a datagram the daemons would refuse shows as one.
@@ -98,7 +98,7 @@ local e_bad = ProtoExpert.new("vpcfwd.malformed", "Malformed vpcfwd datagram",
     expert.group.MALFORMED, expert.severity.ERROR)
 p.experts = { e_bad }
 
-local prefs_sync, prefs_learn = 4804, 4805
+local prefs_sync, prefs_learn = 4806, 4807
 p.prefs.sync_port = Pref.uint("Sync port (syncd.listen)", prefs_sync,
     "UDP port syncd listens on")
 p.prefs.learn_port = Pref.uint("Learn port (learner.listen)", prefs_learn,
