@@ -4,6 +4,7 @@
  * through addr_quote() so that no input can make it longer than a line or unprintable.
  */
 #include "common/addr.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -142,18 +143,6 @@ addr_uint_parse(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 int
 addr_mac_parse(const char *s, uint8_t mac[6])
 {
@@ -162,7 +151,7 @@ addr_mac_parse(const char *s, uint8_t mac[6])
 	for (int i = 0; i < 6; i++) {
 		int hi, lo;
 
-		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+		if ((hi = bytes_hex_digit(s[0])) < 0 || (lo = bytes_hex_digit(s[1])) < 0)
 			return -EINVAL;
 		m[i] = (uint8_t)(hi << 4 | lo);
 		s += 2;

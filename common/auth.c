@@ -3,6 +3,7 @@
  * that does not parse whole, yields no key at all.
  */
 #include "common/auth.h"
+#include "common/bytes.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -25,18 +26,6 @@ struct auth {
 	size_t size;
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One "ID HEX" line (no newline) into k; false when it is not one. */
 static bool
 parse_line(const char *s, struct auth_key *k)
@@ -50,9 +39,9 @@ parse_line(const char *s, struct auth_key *k)
 	while (*end == ' ' || *end == '\t')
 		end++;
 	for (int i = 0; i < AUTH_KEY_SIZE; i++) {
-		int hi = hexval((unsigned char)end[2 * i]), lo;
+		int hi = bytes_hex_digit((unsigned char)end[2 * i]), lo;
 
-		if (hi < 0 || (lo = hexval((unsigned char)end[2 * i + 1])) < 0)
+		if (hi < 0 || (lo = bytes_hex_digit((unsigned char)end[2 * i + 1])) < 0)
 			return false;
 		k->key[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -1,7 +1,8 @@
 /*
  * bytes: big-endian (network order) integers at any alignment, for the codecs of
- * the wire formats (docs/protocol.md). Header-only and inline: they sit in every
- * encoder's and decoder's inner loop.
+ * the wire formats (docs/protocol.md), and hex digits for the text forms of bytes
+ * (MACs, keys, config integers). Header-only and inline: they sit in every encoder's
+ * and decoder's inner loop.
  */
 #ifndef COMMON_BYTES_H
 #define COMMON_BYTES_H
@@ -9,6 +10,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A hex digit's value (either case), or -1. */
+static inline int
+bytes_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 static inline void
 bytes_put16(uint8_t *p, uint16_t v)

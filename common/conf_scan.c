@@ -9,6 +9,7 @@
  * name at the end, so a file of n settings costs n log n, not libconfig's n^2).
  */
 #include "common/conf_scan.h"
+#include "common/bytes.h"
 #include "common/grow.h"
 
 #include <assert.h>
@@ -99,18 +100,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Copy the text up to at into out, then an L: libconfig reads the integer as 64 bits.
  * Every integer gets one, not just those past 32 bits: libconfig refuses an array that
@@ -155,10 +144,10 @@ scan_number(struct scan *s)
 		neg = *q++ == '-';
 	/* libconfig's hex has no sign. */
 	if (q == start && q + 2 < s->end && q[0] == '0' && (q[1] == 'x' || q[1] == 'X') &&
-	    hex_val(q[2]) >= 0) {
-		for (q += 2; q < s->end && hex_val(*q) >= 0; q++) {
+	    bytes_hex_digit(q[2]) >= 0) {
+		for (q += 2; q < s->end && bytes_hex_digit(*q) >= 0; q++) {
 			over |= v > UINT64_MAX >> 4;
-			v = v << 4 | (uint64_t)hex_val(*q);
+			v = v << 4 | (uint64_t)bytes_hex_digit(*q);
 		}
 	} else {
 		for (; q < s->end && is_digit(*q); q++) {
