@@ -23,16 +23,8 @@ import socket
 import struct
 import sys
 
+import rawip
 import vsync
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def addr(s):
@@ -81,13 +73,11 @@ def forged(cap, vtep, ip, key, typ=vsync.LEARN, rid=0):
 
 
 def send(src, dst, data):
-    udp = struct.pack("!HHHH", src[1], dst[1], 8 + len(data), 0) + data
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), random.randrange(65536), 0, 64,
-                    17, 0, socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
-    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    pkt = rawip.ipv4(src[0], dst[0], 17, rawip.udp(src[1], dst[1], data),
+                     random.randrange(65536))
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-    s.sendto(h + udp, (dst[0], 0))
+    s.sendto(pkt, (dst[0], 0))
     print("sent", flush=True)
 
 

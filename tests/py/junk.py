@@ -38,18 +38,10 @@ import struct
 import sys
 import time
 
+import rawip
 import vsync
 
 rng = random.Random(4789)
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def vxlan(vni, learn=False):
@@ -61,12 +53,8 @@ def eth(ethertype, dst=b"\x02\x00\x00\x00\x00\x02"):
 
 
 def ipv4(src, dst, payload=b"", good_csum=True, proto=17):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), rng.randrange(65536), 0, 64,
-                    proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    c = csum(h)
-    if not good_csum:
-        c ^= 0x5a5a
-    return h[:10] + struct.pack("!H", c) + h[12:] + payload
+    return rawip.ipv4(src, dst, proto, payload, rng.randrange(65536),
+                      0 if good_csum else 0x5a5a)
 
 
 def udp(payload):

@@ -12,25 +12,7 @@ import struct
 import sys
 import time
 
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def ipv4(src, dst, proto, payload, ident):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0, 64, proto, 0,
-                    socket.inet_aton(src), socket.inet_aton(dst))
-    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
-
-
-def udp(sport, dport, payload):
-    # Checksum 0: none (IPv4).
-    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+from rawip import ipv4, udp
 
 
 def main():
