@@ -348,6 +348,17 @@ conn_tls_kick(struct conn *c)
 		conn_linger(c);
 }
 
+/* The output fell to out_low after being above it: the owner may queue more. */
+static void
+conn_writable(struct conn *c)
+{
+	if (c->above_low && conn_pending_(c) <= c->p.out_low) {
+		c->above_low = false;
+		if (c->ops->writable != NULL)
+			c->ops->writable(c);
+	}
+}
+
 static void
 conn_tls_sent(struct conn *c, size_t n)
 {
@@ -355,11 +366,7 @@ conn_tls_sent(struct conn *c, size_t n)
 	if (c->state == CONN_OPEN) {
 		/* writable sees what is left once the ring took its share. */
 		conn_tls_encrypt(c);
-		if (c->above_low && conn_pending_(c) <= c->p.out_low) {
-			c->above_low = false;
-			if (c->ops->writable != NULL)
-				c->ops->writable(c);
-		}
+		conn_writable(c);
 	}
 	conn_send_kick(c);
 }
@@ -558,11 +565,7 @@ conn_send_done(struct loop_op *op, int res, uint32_t flags)
 		return;
 	}
 	/* writable first, so that what it queues leaves in the same send. */
-	if (c->above_low && conn_pending_(c) <= c->p.out_low) {
-		c->above_low = false;
-		if (c->ops->writable != NULL)
-			c->ops->writable(c);
-	}
+	conn_writable(c);
 	conn_send_kick(c);
 }
 
