@@ -189,7 +189,8 @@ auth_new(void)
 	a->params[1] = OSSL_PARAM_construct_end();
 	/*
 	 * The tag size is set once: parameters given to each EVP_MAC_init are looked up by
-	 * name every time (0.71 against 0.48 us a 78-byte datagram here).
+	 * name every time (0.54-0.55 against 0.49-0.50 us a 78-byte datagram here,
+	 * three runs).
 	 */
 	if ((a->mac = EVP_MAC_fetch(NULL, "BLAKE2BMAC", NULL)) == NULL ||
 	    (a->ctx = EVP_MAC_CTX_new(a->mac)) == NULL ||
