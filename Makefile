@@ -21,7 +21,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
-LDLIBS   += -lssl -lcrypto
+LDLIBS   += -lssl -lcrypto -lsodium
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -98,7 +98,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # Packages the build and the tests need on Debian 12. Quick when all are there.
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
-            libclang-rt-14-dev valgrind python3 libssl-dev
+            libclang-rt-14-dev valgrind python3 libssl-dev libsodium-dev
 DEB_PKGS += tshark
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -175,7 +175,7 @@ build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
-	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lpthread -lm
+	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \

@@ -87,7 +87,7 @@
 struct learner {
 	int fd;
 	char name[16];		/* its host's: "hNNNNN", all of one length */
-	struct auth_key key;	/* the host's, derived from the secret */
+	struct auth_mackey key;	/* the host's, derived from the secret */
 	/* converge */
 	uint64_t version;	/* reached */
 	uint64_t cur_v;		/* paging cursor, 0: none */
@@ -214,6 +214,7 @@ pct_ms(uint64_t *v, size_t n, double p)
 static void
 learners_open(const struct auth_key *secret)
 {
+	struct auth_key k;
 	struct rlimit rl;
 	int one = 1;
 
@@ -245,8 +246,9 @@ learners_open(const struct auth_key *secret)
 			fatal("epoll_ctl");
 		ln[i].seen = -1;
 		snprintf(ln[i].name, sizeof(ln[i].name), "h%05d", i);
-		if (auth_derive(secret, ln[i].name, strlen(ln[i].name), &ln[i].key) < 0)
+		if (auth_derive(secret, ln[i].name, strlen(ln[i].name), &k) < 0)
 			fatalx("converge: cannot derive the key of %s", ln[i].name);
+		auth_mackey_set(&ln[i].key, k.key);
 	}
 }
 
@@ -273,7 +275,7 @@ req_seal(const struct learner *l, struct sync_req *r, uint8_t *buf, size_t cap)
 	r->h.ts_ns = clock_real_ns();
 	if ((n = sync_req_encode(r, buf, cap)) < 0)
 		fatalx("converge: cannot encode a request: %s", strerror(-n));
-	if (cur->auth && auth_seal(mac, l->key.key, buf, (size_t)n) < 0)
+	if (cur->auth && auth_seal(mac, &l->key, buf, (size_t)n) < 0)
 		fatalx("converge: auth_seal failed");
 	return (size_t)n;
 }
@@ -288,7 +290,7 @@ answer_authentic(const struct learner *l, const uint8_t *buf, size_t len)
 		return true;
 	return sync_hdr_decode(buf, len, &h) >= 0 && (h.flags & SYNC_H_MAC) &&
 	    h.key_id == KEY_ID && strcmp(h.name, l->name) == 0 &&
-	    auth_check(mac, l->key.key, buf, len);
+	    auth_check(mac, &l->key, buf, len);
 }
 
 static void
@@ -1194,7 +1196,7 @@ main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	cluster_init("converge");
 	if ((mac = auth_new()) == NULL)
-		fatalx("converge: auth_new (no BLAKE2BMAC in libcrypto?)");
+		fatalx("converge: auth_new (no AES-GCM in libsodium or libcrypto?)");
 
 	port = cluster_controller();
 	if (max_parked == 0)

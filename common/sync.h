@@ -4,10 +4,11 @@
  * codec for both ends: pure functions, no I/O, no allocation, every length checked
  * before it is read, every field validated.
  *
- * Every datagram starts with a header (magic "VS" 0x5653, version 2, type, request id,
+ * Every datagram starts with a header (magic "VS" 0x5653, version 3, type, request id,
  * key id, flags, the host's name, a timestamp) and, with SYNC_H_MAC, ends with a
- * 16-byte MAC over everything before it (common/auth.h), all integers big-endian. The
- * codec reserves the MAC's room and skips it; common/auth.c computes and checks it.
+ * 28-byte MAC field (nonce and tag) over everything before it (common/auth.h), all
+ * integers big-endian. The codec reserves the MAC's room and skips it; common/auth.c
+ * computes and checks it.
  *
  *   SYNC_REQ   learner -> syncd: for up to 64 VNIs, (vni, gen, version, cursor):
  *              "the changes after version (and after the cursor, when paging)"; the
@@ -31,10 +32,10 @@
 #include <stdint.h>
 
 #define SYNC_MAGIC		0x5653u	/* "VS" */
-#define SYNC_VERSION		2
+#define SYNC_VERSION		3
 #define SYNC_HDR_SIZE		20	/* the header before the host name */
 #define SYNC_NAME_MAX		63	/* bytes of a host name */
-#define SYNC_MAC_SIZE		16	/* AUTH_MAC_SIZE */
+#define SYNC_MAC_SIZE		28	/* AUTH_MAC_SIZE: nonce and tag */
 #define SYNC_H_MAC		0x01	/* header flag: a MAC ends the datagram */
 #define SYNC_VNIS_MAX		64	/* VNIs in one request */
 #define SYNC_SECTIONS_MAX	64	/* sections in one response */

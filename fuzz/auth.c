@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct auth *a;
 	static const struct auth_key secret = { .id = 1, .key = "fuzz/auth: a fixed secret.." };
-	struct auth_key k, other;
+	struct auth_key kk, ok;	/* derived, then made ready below */
+	struct auth_mackey k, other;
 	struct sync_hdr h;
 	size_t bit;
 	int type;
@@ -44,25 +45,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the header promised room for the MAC: decode checked it */
 	if (size < SYNC_HDR_SIZE + h.name_len + SYNC_MAC_SIZE)
 		abort();
-	if (auth_derive(&secret, h.name, h.name_len, &k) != 0 ||
-	    auth_derive(&secret, "another host", 12, &other) != 0)
+	if (auth_derive(&secret, h.name, h.name_len, &kk) != 0 ||
+	    auth_derive(&secret, "another host", 12, &ok) != 0)
 		abort();
+	auth_mackey_set(&k, kk.key);
+	auth_mackey_set(&other, ok.key);
 	if (h.name_len != 12 || memcmp(h.name, "another host", 12) != 0) {
-		if (auth_check(a, k.key, data, size))
+		if (auth_check(a, &k, data, size))
 			abort();	/* a forged MAC passed */
 	}
 
 	memcpy(buf, data, size);
-	if (auth_seal(a, k.key, buf, size) != 0 || !auth_check(a, k.key, buf, size))
+	if (auth_seal(a, &k, buf, size) != 0 || !auth_check(a, &k, buf, size))
 		abort();
-	if (auth_check(a, k.key, buf, size - 1))
+	if (auth_check(a, &k, buf, size - 1))
 		abort();
 	if ((h.name_len != 12 || memcmp(h.name, "another host", 12) != 0) &&
-	    auth_check(a, other.key, buf, size))
+	    auth_check(a, &other, buf, size))
 		abort();
 	bit = (size_t)data[size - 1] * 8 % (size * 8);
 	buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-	if (auth_check(a, k.key, buf, size))
+	if (auth_check(a, &k, buf, size))
 		abort();
 	return 0;
 }

@@ -60,7 +60,8 @@ struct syncer {
 	uint32_t nids;
 	struct auth *mac;
 	struct sync_hdr hdr;	/* of every request: this host, the newest key */
-	const uint8_t *key;	/* the newest key: requests are sent with it */
+	struct auth_mackey mk[AUTH_KEYS_MAX];	/* p.keys made ready, in their order */
+	const struct auth_mackey *key;	/* the newest key's: requests are sent with it */
 	uint32_t rr;		/* where scheduling starts, so no VPC waits behind others */
 	struct loop_timer tick;
 	struct sync_entry *entries;
@@ -468,6 +469,16 @@ on_learn(struct syncer *s, const struct sync_section *sec, const struct sync_ent
 	STATS_SET(s->c, rules, table_count(s->t));
 }
 
+/* This host's key of that id, ready for the MAC; NULL when it has none. */
+static const struct auth_mackey *
+key_of(const struct syncer *s, uint8_t id)
+{
+	for (uint32_t i = 0; i < s->p.keys.n; i++)
+		if (s->p.keys.k[i].id == id)
+			return &s->mk[i];
+	return NULL;
+}
+
 static void
 on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
     void *arg)
@@ -475,7 +486,7 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	struct syncer *s = arg;
 	struct sync_resp r;
 	struct sync_hdr h;
-	const struct auth_key *k;
+	const struct auth_mackey *k;
 	int gi = gateways_find(s->gw, from), type;
 
 	(void)u;
@@ -494,8 +505,7 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	 * for another host, or MACed with another host's key, fails here.
 	 */
 	if (s->p.auth && (!(h.flags & SYNC_H_MAC) || strcmp(h.name, s->p.host) != 0 ||
-	    (k = auth_keys_find(&s->p.keys, h.key_id)) == NULL ||
-	    !auth_check(s->mac, k->key, data, len))) {
+	    (k = key_of(s, h.key_id)) == NULL || !auth_check(s->mac, k, data, len))) {
 		STATS_INC(s->c, auth_failed);
 		log_warnx_rl(&s->rl, "datagram from a gateway failing authentication (host "
 		    "\"%s\", key id %u)", h.name, h.key_id);
@@ -535,7 +545,7 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
 	if (s == NULL || (s->vs = calloc(64, sizeof(*s->vs))) == NULL ||
 	    (s->entries = calloc(SYNC_ENTRIES_MAX, sizeof(*s->entries))) == NULL ||
 	    (s->mac = auth_new()) == NULL) {
-		snprintf(err, errlen, "learner: out of memory (or no BLAKE2BMAC in libcrypto)");
+		snprintf(err, errlen, "learner: out of memory (or no AES-GCM in libsodium or libcrypto)");
 		if (s) {
 			free(s->vs);
 			free(s->entries);
@@ -559,7 +569,9 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
 	if (p->auth) {
 		s->hdr.flags = SYNC_H_MAC;
 		s->hdr.key_id = s->p.keys.k[s->p.keys.n - 1].id;
-		s->key = s->p.keys.k[s->p.keys.n - 1].key;
+		for (uint32_t i = 0; i < s->p.keys.n; i++)
+			auth_mackey_set(&s->mk[i], s->p.keys.k[i].key);
+		s->key = &s->mk[s->p.keys.n - 1];
 	}
 	if ((s->udp = udp_new(l, &p->listen, &up, on_dgram, s, err, errlen)) == NULL) {
 		syncer_free(s);
@@ -579,6 +591,7 @@ syncer_free(struct syncer *s)
 	udp_free(s->udp);
 	auth_free(s->mac);
 	OPENSSL_cleanse(&s->p.keys, sizeof(s->p.keys));
+	OPENSSL_cleanse(s->mk, sizeof(s->mk));
 	free(s->entries);
 	free(s->vs);
 	free(s);

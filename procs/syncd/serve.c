@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define WALK	64	/* rules read from the table at a time */
+_Static_assert(SYNC_MAC_SIZE == AUTH_MAC_SIZE, "the codec leaves room for auth_seal");
 /*
  * Derived host keys kept: HOSTKEY_SETS sets of HOSTKEY_WAYS, 32768 hosts. Deriving
  * one (HKDF) costs ~10 MACs; a direct-mapped cache of 1024 re-derived most keys of a
@@ -30,11 +31,11 @@
 #define HOSTKEYS	(HOSTKEY_SETS * HOSTKEY_WAYS)
 #define VTEPS		4096	/* VTEP -> host name, direct-mapped */
 
-/* A host's key, derived once from the secret of its id. */
+/* A host's key, derived once from the secret of its id and made ready for the MAC. */
 struct hostkey {
+	struct auth_mackey mk;
 	bool used;
-	struct auth_key k;
-	uint8_t name_len;
+	uint8_t id, name_len;
 	char name[SYNC_NAME_MAX];
 };
 
@@ -79,7 +80,7 @@ serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
 	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL ||
 	    (s->mac = auth_new()) == NULL || (s->keys = calloc(HOSTKEYS,
 	    sizeof(*s->keys))) == NULL || (s->vteps = calloc(VTEPS, sizeof(*s->vteps))) == NULL) {
-		snprintf(err, errlen, "syncd: out of memory (or no BLAKE2BMAC in libcrypto)");
+		snprintf(err, errlen, "syncd: out of memory (or no AES-GCM in libsodium or libcrypto)");
 		if (s) {
 			park_free(s->park);
 			auth_free(s->mac);
@@ -130,20 +131,21 @@ name_hash(uint8_t id, const char *name, size_t len)
  * The key of host name under key id: derived from the secret of that id the first
  * time, then kept (a host asks every few seconds). NULL for an id with no secret.
  */
-static const uint8_t *
+static const struct auth_mackey *
 host_key(struct serve *s, uint8_t id, const char *name, size_t len)
 {
 	uint32_t set = (name_hash(id, name, len) * 0x9e3779b1u) >> 19;	/* 13 bits */
 	struct hostkey *ways = &s->keys[set * HOSTKEY_WAYS], *k = NULL;
 	const struct auth_key *secret;
+	struct auth_key hk;
 
 	_Static_assert(HOSTKEY_SETS == 1u << 13, "the set is the hash's top 13 bits");
 	for (uint32_t w = 0; w < HOSTKEY_WAYS; w++) {
 		struct hostkey *c = &ways[w];
 
-		if (c->used && c->k.id == id && c->name_len == len &&
+		if (c->used && c->id == id && c->name_len == len &&
 		    memcmp(c->name, name, len) == 0)
-			return c->k.key;
+			return &c->mk;
 		if (!c->used && k == NULL)
 			k = c;
 	}
@@ -153,12 +155,15 @@ host_key(struct serve *s, uint8_t id, const char *name, size_t len)
 		k = &ways[s->key_victim++ % HOSTKEY_WAYS];
 	STATS_INC(s->c, host_keys_derived);
 	k->used = false;
-	if (auth_derive(secret, name, len, &k->k) < 0)
+	if (auth_derive(secret, name, len, &hk) < 0)
 		return NULL;
+	auth_mackey_set(&k->mk, hk.key);
+	OPENSSL_cleanse(&hk, sizeof(hk));
+	k->id = id;
 	memcpy(k->name, name, len);
 	k->name_len = (uint8_t)len;
 	k->used = true;
-	return k->k.key;
+	return &k->mk;
 }
 
 static struct vtep_host *
@@ -179,7 +184,7 @@ reply_hdr(struct serve *s, struct sync_hdr *h)
 static bool
 seal(struct serve *s, const struct sync_hdr *h, uint8_t *buf, size_t len)
 {
-	const uint8_t *key;
+	const struct auth_mackey *key;
 
 	if (!s->p.auth)
 		return true;
@@ -492,7 +497,7 @@ on_dgram(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_i
 	uint32_t ip = ntohl(from->sin_addr.s_addr);
 	struct sync_req req;
 	struct sync_hdr h;
-	const uint8_t *key;
+	const struct auth_mackey *key;
 
 	(void)u;
 	if (!admit_allowed(s->admit, ip)) {

@@ -1,4 +1,4 @@
-"""vsync: the sync and learn protocol's version 2 header and MAC for the Python test tools
+"""vsync: the sync and learn protocol's version 3 header and MAC for the Python test tools
 (tests/py/junk.py, tests/py/attack.py), from docs/protocol.md: the C codec is common/sync.c,
 the keys and MAC common/auth.c. Only what the tests build: SYNC_REQ, LEARN, and reading
 a SYNC_RESP's first section status.
@@ -7,16 +7,21 @@ a SYNC_RESP's first section status.
     key = vsync.derive(vsync.read_keys(SECRET)[-1], "host1")   a gateway's secret
     d = vsync.req([100], name="host1", key=key)                 a MACed SYNC_REQ
 """
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
+import os
 import struct
 import time
 
 MAGIC = 0x5653
-VERSION = 2
+VERSION = 3
 REQ, RESP, LEARN = 1, 2, 3
 H_MAC = 0x01
-MAC_SIZE = 16
+NONCE_SIZE = 12
+TAG_SIZE = 16
+MAC_SIZE = NONCE_SIZE + TAG_SIZE  # the MAC field: nonce, then tag
 HDR = struct.Struct("!HBBIBBBBQ")  # magic version type id key_id flags name_len pad ts
 LABEL = b"vpcfwd host key"
 
@@ -41,9 +46,32 @@ def derive(secret, host):
     return kid, hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
 
 
-def mac(key, data):
-    """Keyed BLAKE2b, a 16-byte tag (OpenSSL's BLAKE2BMAC with size 16)."""
-    return hashlib.blake2b(data, key=key, digest_size=MAC_SIZE).digest()
+_sodium = None
+
+
+def _aes256gcm():
+    """libsodium (vpcfwd links it, so it is here) through ctypes: no Python package."""
+    global _sodium
+    if _sodium is None:
+        lib = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+        if lib.sodium_init() < 0 or not lib.crypto_aead_aes256gcm_is_available():
+            raise RuntimeError("vsync: libsodium's AES-256-GCM is not available here")
+        _sodium = lib
+    return _sodium
+
+
+def mac(key, data, nonce=None):
+    """The MAC field of data: a nonce (random unless given) and AES-256-GCM's tag with
+    data as additional data and nothing encrypted (AES-256-GMAC)."""
+    nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
+    tag = ctypes.create_string_buffer(TAG_SIZE)
+    none = ctypes.create_string_buffer(1)
+    taglen = ctypes.c_ulonglong(0)
+    if _aes256gcm().crypto_aead_aes256gcm_encrypt_detached(
+            none, tag, ctypes.byref(taglen), none, ctypes.c_ulonglong(0), data,
+            ctypes.c_ulonglong(len(data)), None, nonce, key) != 0:
+        raise RuntimeError("vsync: crypto_aead_aes256gcm_encrypt_detached failed")
+    return nonce + tag.raw
 
 
 def header(typ, rid, name, key=None, ts=None, key_id=None):

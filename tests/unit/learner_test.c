@@ -1361,6 +1361,7 @@ build_learn_as(uint32_t vni, const char *name, const char *key_host, uint64_t ts
 	struct sync_entry e = { .ip = ip, .vtep = VTEP1, .op = SYNC_SET, .version = version };
 	struct sync_hdr h = { .flags = key_host ? SYNC_H_MAC : 0, .key_id = secret.id,
 	    .ts_ns = ts };
+	struct auth_mackey mk;
 	struct auth_key k;
 
 	sync_hdr_set_name(&h, name);
@@ -1372,7 +1373,8 @@ build_learn_as(uint32_t vni, const char *name, const char *key_host, uint64_t ts
 	dgram_len = sync_build_finish(&B);
 	if (key_host != NULL) {
 		cr_assert_eq(auth_derive(&secret, key_host, strlen(key_host), &k), 0);
-		cr_assert_eq(auth_seal(mac_ctx, k.key, dgram, dgram_len), 0);
+		auth_mackey_set(&mk, k.key);
+		cr_assert_eq(auth_seal(mac_ctx, &mk, dgram, dgram_len), 0);
 	}
 }
 
@@ -1450,6 +1452,7 @@ Test(learner_sync_auth, an_answer_to_no_request_in_flight_is_dropped_and_ids_are
 {
 	struct sync_hdr h = { .flags = SYNC_H_MAC, .key_id = secret.id };
 	struct params p = P;
+	struct auth_mackey mk;
 	struct sync_req r;
 	uint32_t ids[8];
 	bool counted = true;
@@ -1479,7 +1482,8 @@ Test(learner_sync_auth, an_answer_to_no_request_in_flight_is_dropped_and_ids_are
 	resp_set(IP(2), 9, VTEP2);
 	sync_build_section_end(&B, false, 0, 0);
 	dgram_len = sync_build_finish(&B);
-	cr_assert_eq(auth_seal(mac_ctx, host_keys.k[0].key, dgram, dgram_len), 0);
+	auth_mackey_set(&mk, host_keys.k[0].key);
+	cr_assert_eq(auth_seal(mac_ctx, &mk, dgram, dgram_len), 0);
 	send_from(&G[0], dgram, dgram_len);
 	RUN_UNTIL(C.sync_stale == 1);
 	cr_assert_eq(C.sync_rx, 0);

@@ -167,15 +167,15 @@ static const struct spec doc_spec[] = {
 };
 
 /*
- * The rest of a version 2 header with no host name and no MAC (docs/protocol.md): key
- * id 0, no flag, name length 0, pad, timestamp 0. Every body starts X bytes later
- * than in version 1.
+ * The rest of a version 3 header (version 2's 20 bytes: only the MAC grew) with no host
+ * name and no MAC (docs/protocol.md): key id 0, no flag, name length 0, pad, timestamp
+ * 0. Every body starts X bytes later than in version 1.
  */
 #define HDR_REST	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 #define X		12
 
 static const uint8_t doc_dgram[] = {
-	0x56, 0x53, 0x02, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
+	0x56, 0x53, 0x03, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
 	HDR_REST,
 	0x02, 0x00, 0x00, 0x00,					/* 2 sections, pad */
 	/* 12: section 1 */
@@ -225,7 +225,7 @@ static const struct spec learn_spec[] = {
 };
 
 static const uint8_t learn_dgram[] = {
-	0x56, 0x53, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
+	0x56, 0x53, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
 	HDR_REST,
 	0x01, 0x00, 0x00, 0x00,					/* 1 section */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
@@ -249,7 +249,7 @@ req2(void)
 }
 
 static const uint8_t req2_dgram[] = {
-	0x56, 0x53, 0x02, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
+	0x56, 0x53, 0x03, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
 	HDR_REST,
 	0x01, 0xf4, 0x02, 0x00,					/* wait 500, 2 items */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,		/* vni 100, gen */
@@ -404,7 +404,8 @@ Test(sync, malformed_requests_are_eproto)
 	REQ_MALFORMED("magic", f[D_MAGIC + 1] = 0x54);
 	REQ_MALFORMED("version 0", f[D_VERSION] = 0);
 	REQ_MALFORMED("version 1", f[D_VERSION] = 1);
-	REQ_MALFORMED("version 3", f[D_VERSION] = 3);
+	REQ_MALFORMED("version 2 (a 16-byte MAC)", f[D_VERSION] = 2);
+	REQ_MALFORMED("version 4", f[D_VERSION] = 4);
 	REQ_MALFORMED("type 0", f[D_TYPE] = 0);
 	REQ_MALFORMED("type RESP", f[D_TYPE] = SYNC_RESP);
 	REQ_MALFORMED("type LEARN", f[D_TYPE] = SYNC_LEARN);
@@ -447,7 +448,7 @@ Test(sync, response_layout_matches_the_doc)
 Test(sync, a_cursor_sits_between_the_section_header_and_its_entries)
 {
 	static const uint8_t want[] = {
-		0x56, 0x53, 0x02, 0x02, 0x00, 0x00, 0x00, 0x09, HDR_REST,
+		0x56, 0x53, 0x03, 0x02, 0x00, 0x00, 0x00, 0x09, HDR_REST,
 		0x01, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x01,
 		0x01, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x04,		/* OK, MORE, 1, 1, 4 */
@@ -719,7 +720,8 @@ Test(sync, malformed_response_header_is_eproto)
 	MALFORMED(doc_dgram, "magic", f[D_MAGIC] = 0x57);
 	MALFORMED(doc_dgram, "version 0", f[D_VERSION] = 0);
 	MALFORMED(doc_dgram, "version 1", f[D_VERSION] = 1);
-	MALFORMED(doc_dgram, "version 3", f[D_VERSION] = 3);
+	MALFORMED(doc_dgram, "version 2 (a 16-byte MAC)", f[D_VERSION] = 2);
+	MALFORMED(doc_dgram, "version 4", f[D_VERSION] = 4);
 	MALFORMED(doc_dgram, "type 0", f[D_TYPE] = 0);
 	MALFORMED(doc_dgram, "type REQ", f[D_TYPE] = SYNC_REQ);
 	MALFORMED(doc_dgram, "type 4", f[D_TYPE] = 4);
@@ -840,7 +842,7 @@ Test(sync, a_vtep_table_in_another_order_is_eproto)
 
 /* A RESP the shape of a LEARN (id 0, one section since 0, one entry). */
 static const uint8_t resp_del[] = {
-	0x56, 0x53, 0x02, 0x02, 0, 0, 0, 0, HDR_REST, 0x01, 0, 0, 0,
+	0x56, 0x53, 0x03, 0x02, 0, 0, 0, 0, HDR_REST, 0x01, 0, 0, 0,
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
 	0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,

@@ -1713,19 +1713,22 @@ auth_params(const uint8_t *ids, uint32_t n)
 	return p;
 }
 
-/* host's key of secret id, as the host's key file would hold it. */
-static struct auth_key
+/* host's key of secret id, as the host's key file would hold it, ready for the MAC. */
+static struct auth_mackey
 host_key_of(const struct serve_params *p, uint8_t id, const char *host)
 {
+	struct auth_mackey mk;
 	struct auth_key k;
 
 	cr_assert_eq(auth_derive(auth_keys_find(&p->secrets, id), host, strlen(host), &k), 0);
-	return k;
+	auth_mackey_set(&mk, k.key);
+	return mk;
 }
 
 /* A request for VNI 420 at version 1 from host, key id kid, MACed with key (or not). */
 static int
-auth_req(uint8_t *buf, size_t cap, const char *host, uint8_t kid, const uint8_t *key)
+auth_req(uint8_t *buf, size_t cap, const char *host, uint8_t kid,
+    const struct auth_mackey *key)
 {
 	struct sync_req r = { .id = next_id++, .count = 1 };
 	int len;
@@ -1747,7 +1750,7 @@ Test(syncd, requests_failing_authentication_are_dropped_and_counted)
 	static struct sync_entry e[ENT_MAX];
 	static const uint8_t ids[] = { 1 };
 	struct serve_params p = auth_params(ids, 1);
-	struct auth_key h1 = host_key_of(&p, 1, "host1"), h2 = host_key_of(&p, 1, "host2");
+	struct auth_mackey h1 = host_key_of(&p, 1, "host1"), h2 = host_key_of(&p, 1, "host2");
 	uint8_t buf[512];
 	struct client *c;
 	int len;
@@ -1756,30 +1759,30 @@ Test(syncd, requests_failing_authentication_are_dropped_and_counted)
 	at_version_1(&m1, 420, "10.13.0.1");
 	len = auth_req(buf, sizeof(buf), "host1", 1, NULL);
 	send_raw(c, buf, (size_t)len);			/* no MAC at all */
-	len = auth_req(buf, sizeof(buf), "host1", 1, h1.key);
+	len = auth_req(buf, sizeof(buf), "host1", 1, &h1);
 	buf[len - 1] ^= 1;
 	send_raw(c, buf, (size_t)len);			/* a forged MAC */
 	buf[len - 1] ^= 1;
 	send_raw(c, buf, (size_t)len - 1);		/* a truncated MAC */
 	buf[30] ^= 1;
 	send_raw(c, buf, (size_t)len);			/* a byte changed under the MAC */
-	len = auth_req(buf, sizeof(buf), "host1", 1, h2.key);
+	len = auth_req(buf, sizeof(buf), "host1", 1, &h2);
 	send_raw(c, buf, (size_t)len);			/* "host1" with host2's key */
-	len = auth_req(buf, sizeof(buf), "host1", 9, h1.key);
+	len = auth_req(buf, sizeof(buf), "host1", 9, &h1);
 	send_raw(c, buf, (size_t)len);			/* a key id with no secret */
 	RUN_UNTIL(C.auth_failed == 6);
 	cr_assert_eq(C.req_rx, 0);
 	cr_assert_eq(C.resp_tx, 0);
 	cr_assert_eq(C.req_malformed, 0);
 
-	len = auth_req(buf, sizeof(buf), "host1", 1, h1.key);
+	len = auth_req(buf, sizeof(buf), "host1", 1, &h1);
 	send_raw(c, buf, (size_t)len);			/* genuine */
 	len = (int)take(c, &r, e);
 	assert_nothing_new(&r.sections[0], 420, GEN, 1);
 	cr_assert_str_eq(r.h.name, "host1");
 	cr_assert(r.h.flags & SYNC_H_MAC);
-	cr_assert(auth_check(T_MAC, h1.key, c->data[0], (size_t)len), "answer MACed for host1");
-	cr_assert_not(auth_check(T_MAC, h2.key, c->data[0], (size_t)len));
+	cr_assert(auth_check(T_MAC, &h1, c->data[0], (size_t)len), "answer MACed for host1");
+	cr_assert_not(auth_check(T_MAC, &h2, c->data[0], (size_t)len));
 	cr_assert_eq(C.req_rx, 1);
 	cr_assert_eq(C.auth_failed, 6);
 	finish();
@@ -1797,12 +1800,12 @@ Test(syncd, a_thousand_hosts_keys_are_derived_once_each)
 	at_version_1(&m1, 420, "10.13.0.1");
 	for (int round = 0; round < 2; round++)
 		for (int i = 0; i < 1000; i++) {
-			struct auth_key k;
+			struct auth_mackey k;
 			int len;
 
 			snprintf(host, sizeof(host), "h%05d", i);
 			k = host_key_of(&p, 1, host);
-			len = auth_req(buf, sizeof(buf), host, 1, k.key);
+			len = auth_req(buf, sizeof(buf), host, 1, &k);
 			send_raw(c, buf, (size_t)len);
 			if (i % 8 == 7)
 				RUN_UNTIL(C.req_rx + C.auth_failed >= (uint64_t)(round * 1000 + i + 1));
@@ -1820,23 +1823,23 @@ Test(syncd, two_secrets_are_both_accepted_and_answered_in_kind)
 	static struct sync_entry e[ENT_MAX];
 	static const uint8_t ids[] = { 1, 2 };
 	struct serve_params p = auth_params(ids, 2);
-	struct auth_key old = host_key_of(&p, 1, "host1"), new = host_key_of(&p, 2, "host1");
+	struct auth_mackey old = host_key_of(&p, 1, "host1"), new = host_key_of(&p, 2, "host1");
 	uint8_t buf[512];
 	struct client *c;
 	int len;
 
 	c = start(&p, 16);
 	at_version_1(&m1, 420, "10.13.0.1");
-	len = auth_req(buf, sizeof(buf), "host1", 1, old.key);
+	len = auth_req(buf, sizeof(buf), "host1", 1, &old);
 	send_raw(c, buf, (size_t)len);
 	len = (int)take(c, &r, e);
 	cr_assert_eq(r.h.key_id, 1);
-	cr_assert(auth_check(T_MAC, old.key, c->data[0], (size_t)len));
-	len = auth_req(buf, sizeof(buf), "host1", 2, new.key);
+	cr_assert(auth_check(T_MAC, &old, c->data[0], (size_t)len));
+	len = auth_req(buf, sizeof(buf), "host1", 2, &new);
 	send_raw(c, buf, (size_t)len);
 	len = (int)take(c, &r, e);
 	cr_assert_eq(r.h.key_id, 2);
-	cr_assert(auth_check(T_MAC, new.key, c->data[1], (size_t)len));
+	cr_assert(auth_check(T_MAC, &new, c->data[1], (size_t)len));
 	cr_assert_eq(C.auth_failed, 0);
 	cr_assert_eq(C.req_rx, 2);
 	finish();
@@ -1848,7 +1851,7 @@ Test(syncd, learn_goes_only_to_an_authenticated_host_with_its_key)
 	static struct sync_entry e[ENT_MAX];
 	static const uint8_t ids[] = { 3 };
 	struct serve_params p = auth_params(ids, 1);
-	struct auth_key k = host_key_of(&p, 3, "host9");
+	struct auth_mackey k = host_key_of(&p, 3, "host9");
 	struct client *lrn;
 	uint8_t buf[512];
 	int len;
@@ -1868,14 +1871,14 @@ Test(syncd, learn_goes_only_to_an_authenticated_host_with_its_key)
 	cr_assert_eq(C.learn_no_host, 1);
 	cr_assert_eq(C.learn_tx, 0);
 
-	len = auth_req(buf, sizeof(buf), "host9", 3, k.key);
+	len = auth_req(buf, sizeof(buf), "host9", 3, &k);
 	send_raw(lrn, buf, (size_t)len);
 	take(lrn, &r, e);
 	learn(500, m1.base + 1);
 	len = (int)take(lrn, &r, e);
 	cr_assert_eq(r.type, SYNC_LEARN);
 	cr_assert_str_eq(r.h.name, "host9");
-	cr_assert(auth_check(T_MAC, k.key, lrn->data[1], (size_t)len), "LEARN MACed for host9");
+	cr_assert(auth_check(T_MAC, &k, lrn->data[1], (size_t)len), "LEARN MACed for host9");
 	cr_assert_eq(C.learn_tx, 1);
 	finish();
 }

@@ -12,10 +12,11 @@
 -- versions) and varints are UInt64 objects.
 
 local SYNC_MAGIC = 0x5653
-local SYNC_VERSION = 2
+local SYNC_VERSION = 3
 local HDR_SIZE = 20
 local NAME_MAX = 63
-local MAC_SIZE = 16
+local NONCE_SIZE = 12
+local MAC_SIZE = NONCE_SIZE + 16	-- nonce, then tag
 local H_MAC = 0x01
 local VNIS_MAX = 64
 local SECTIONS_MAX = 64
@@ -48,7 +49,9 @@ local f = {
 	pad = ProtoField.bytes("vpcfwd.pad", "Padding"),
 	ts = ProtoField.absolute_time("vpcfwd.ts", "Timestamp", base.UTC),
 	name = ProtoField.string("vpcfwd.name", "Host name"),
-	mac = ProtoField.bytes("vpcfwd.mac", "MAC (BLAKE2b-128, not checked)"),
+	mac = ProtoField.bytes("vpcfwd.mac", "MAC (AES-256-GMAC, not checked)"),
+	mac_nonce = ProtoField.bytes("vpcfwd.mac.nonce", "Nonce"),
+	mac_tag = ProtoField.bytes("vpcfwd.mac.tag", "Tag"),
 
 	wait_ms = ProtoField.uint16("vpcfwd.req.wait_ms", "Wait (ms)"),
 	req_count = ProtoField.uint8("vpcfwd.req.count", "Items"),
@@ -163,7 +166,7 @@ local function dissect_hdr(tvb, pinfo, tree, len)
 	end
 	t = tree:add(f.version, tvb(2, 1))
 	if tvb(2, 1):uint() ~= SYNC_VERSION then
-		bad(t, "version is not 2")
+		bad(t, "version is not 3")
 	end
 	local ty = tvb(3, 1):uint()
 	t = tree:add(f.type, tvb(3, 1))
@@ -207,7 +210,9 @@ local function dissect_hdr(tvb, pinfo, tree, len)
 		tree:add(f.name, tvb(HDR_SIZE, 0), "")
 	end
 	if mlen > 0 then
-		tree:add(f.mac, tvb(len - mlen, mlen))
+		t = tree:add(f.mac, tvb(len - mlen, mlen))
+		t:add(f.mac_nonce, tvb(len - mlen, NONCE_SIZE))
+		t:add(f.mac_tag, tvb(len - mlen + NONCE_SIZE, mlen - NONCE_SIZE))
 	end
 	return HDR_SIZE + nl, mlen, ty
 end
