@@ -28,7 +28,7 @@
  *		(/proc/PID/schedstat). Baseline in the same run, on the same sockets and
  *		load generator: a trivial echo server (recvmmsg, sendmmsg, 64 at a time)
  *		answering each request with a datagram of the size of syncd's answer to
- *		it. syncd and the echo take turns, -r (3) rounds of -d (0.5) s each after
+ *		it. syncd and the echo take turns, -r (5) rounds of -d (0.5) s each after
  *		0.2 s of warm-up; each reports its median round, so a burst of load from
  *		elsewhere on the machine hits one round, not one side. With two CPUs, one
  *		for the server and one for the load generator, the idle case is bound by
@@ -42,7 +42,10 @@
  * ways). Every learner names its host in both, as procs/learner does. converge runs its
  * -c changes without, then with; serve's rounds take turns: syncd without, syncd with,
  * the echo. Rows converge_auth_*: with against without, ratio off / on for latencies
- * and CPU per answer, on / off for answers a second (issue 11's goal: >= 0.9).
+ * and CPU per answer, on / off for answers a second (issue 11's goal: >= 0.9). serve's
+ * auth ratios are paired: each round's with against the same round's without (run one
+ * after the other), the median over rounds, so load from elsewhere that comes and goes
+ * between rounds does not land on one side; the rows' values are the median rounds.
  *
  *	converge [-l LEARNERS] [-c CHANGES] [-k IN_FLIGHT] [-r ROUNDS] [-d SECONDS]
  *	    [-p MAX_PARKED]	(syncd.max_parked; default 2 x LEARNERS, at least 8192)
@@ -1081,9 +1084,38 @@ converge_report(json_t *res, struct side *sd)
 	return (struct cv_pct){ kp50, kp99, lp50, lp99 };
 }
 
+struct spread {
+	double med, min, max;
+};
+
+/*
+ * Auth's ratios of sc, paired: round r with auth against round r without, which ran
+ * just before it. rate: on / off answers a second; cpu: off / on CPU an answer.
+ */
+static void
+auth_ratios(const struct serve_case *sc, struct spread *rate_r, struct spread *cpu_r)
+{
+	double r[ROUNDS_MAX], c[ROUNDS_MAX];
+	int n = sc->rounds;
+
+	for (int i = 0; i < n; i++) {
+		r[i] = rate(&sc->sd[1][i], true) / rate(&sc->sd[0][i], true);
+		c[i] = cpu_per_answer_us(&sc->sd[0][i], true) /
+		    cpu_per_answer_us(&sc->sd[1][i], true);
+	}
+	rate_r->med = bench_median(r, n);	/* sorts: min and max after */
+	rate_r->min = r[0];
+	rate_r->max = r[n - 1];
+	cpu_r->med = bench_median(c, n);
+	cpu_r->min = c[0];
+	cpu_r->max = c[n - 1];
+}
+
 static void
 serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double secs)
 {
+	struct spread rr, rc;
+
 	printf("\nserve: requests with wait_ms 0 from %d learners, %u in flight each; "
 	    "median of %d rounds of %.1f s\n", nlearners, k, rounds, secs);
 	printf("  %-18s %10s %9s %6s %6s %6s %6s  %s\n", "", "answers", "CPU/ans",
@@ -1107,10 +1139,10 @@ serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double 
 			    (unsigned long long)m->req_limited, (unsigned long long)m->tx_nobuf,
 			    (unsigned long long)m->lost);
 		}
-		printf("  auth: answers/s on / off %.3f, CPU an answer off / on %.3f "
-		    "(goal: >= 0.9)\n", rate(&sc[i].sd_med[1], true) /
-		    rate(&sc[i].sd_med[0], true), cpu_per_answer_us(&sc[i].sd_med[0], true) /
-		    cpu_per_answer_us(&sc[i].sd_med[1], true));
+		auth_ratios(&sc[i], &rr, &rc);
+		printf("  auth, paired rounds: answers/s on / off %.3f (%.3f-%.3f), CPU an "
+		    "answer off / on %.3f (%.3f-%.3f) (goal: >= 0.9)\n", rr.med, rr.min, rr.max,
+		    rc.med, rc.min, rc.max);
 	}
 	printf("  (CPU: the server's, share of one CPU; wait: runnable but not running; "
 	    "gen: the load generator)\n");
@@ -1127,17 +1159,20 @@ serve_report(json_t *res, struct serve_case *sc, uint32_t k, int rounds, double 
 		    "same load, same answer size", cpu_per_answer_us(e, false));
 	}
 	for (int i = 0; i < 3; i++) {
-		char name[64], what[64];
+		char name[64], what[160];
 		struct window *on = &sc[i].sd_med[1], *off = &sc[i].sd_med[0];
 
+		auth_ratios(&sc[i], &rr, &rc);
 		snprintf(name, sizeof(name), "converge_auth_%s_answers_per_s", sc[i].name);
-		snprintf(what, sizeof(what), "syncd answers/s (%s)", sc[i].name);
-		bench_add_auth(res, name, rate(on, true), "answers/s", what, rate(off, true),
-		    true);
+		snprintf(what, sizeof(what), "syncd answers/s (%s) without authentication; "
+		    "ratio: median of paired rounds", sc[i].name);
+		bench_add_ratio(res, name, rate(on, true), "answers/s", what, rate(off, true),
+		    rr.med);
 		snprintf(name, sizeof(name), "converge_auth_%s_cpu_us_per_answer", sc[i].name);
-		snprintf(what, sizeof(what), "syncd CPU an answer (%s)", sc[i].name);
-		bench_add_auth(res, name, cpu_per_answer_us(on, true), "us", what,
-		    cpu_per_answer_us(off, true), false);
+		snprintf(what, sizeof(what), "syncd CPU an answer (%s) without "
+		    "authentication; ratio: off / on, median of paired rounds", sc[i].name);
+		bench_add_ratio(res, name, cpu_per_answer_us(on, true), "us", what,
+		    cpu_per_answer_us(off, true), rc.med);
 	}
 }
 
@@ -1161,7 +1196,7 @@ main(int argc, char **argv)
 {
 	int changes = 40, ch, port;
 	uint32_t k = 2;
-	int rounds = 3;
+	int rounds = 5;
 	double secs = 0.5;
 	struct serve_case sc[3] = { 0 };
 	struct cv_pct cp[2];

@@ -31,12 +31,19 @@ _Static_assert(SYNC_MAC_SIZE == AUTH_MAC_SIZE, "the codec leaves room for auth_s
 #define HOSTKEYS	(HOSTKEY_SETS * HOSTKEY_WAYS)
 #define VTEPS		4096	/* VTEP -> host name, direct-mapped */
 
-/* A host's key, derived once from the secret of its id and made ready for the MAC. */
+/*
+ * A host's key, derived once from the secret of its id and made ready for the MAC, and
+ * its tag apart: a set's four tags share a cache line, so a lookup reads one key.
+ */
 struct hostkey {
 	struct auth_mackey mk;
-	bool used;
-	uint8_t id, name_len;
 	char name[SYNC_NAME_MAX];
+};
+
+struct hosttag {
+	uint32_t hash;		/* name_hash */
+	uint8_t id, name_len;
+	bool used;
 };
 
 /* The host whose authenticated requests last came from a VTEP address. */
@@ -58,7 +65,8 @@ struct serve {
 	uint64_t tx_errors_seen;	/* udp's tx_errors folded into the counter */
 	struct log_ratelimit rl;
 	struct auth *mac;
-	struct hostkey *keys;		/* HOSTKEYS */
+	struct hosttag *tags;		/* HOSTKEYS, keys[i]'s in tags[i] */
+	struct hostkey *keys;
 	uint32_t key_victim;		/* the way a miss replaces next, round robin */
 	struct vtep_host *vteps;	/* VTEPS */
 };
@@ -78,12 +86,16 @@ serve_new(struct loop *l, const struct serve_params *p, struct admit *admit,
 	    .buf_back = on_buf_back };
 
 	if (s == NULL || (s->park = park_new(p->max_parked)) == NULL ||
-	    (s->mac = auth_new()) == NULL || (s->keys = calloc(HOSTKEYS,
-	    sizeof(*s->keys))) == NULL || (s->vteps = calloc(VTEPS, sizeof(*s->vteps))) == NULL) {
-		snprintf(err, errlen, "syncd: out of memory (or no AES-GCM in libsodium or libcrypto)");
+	    (s->mac = auth_new()) == NULL ||
+	    (s->tags = calloc(HOSTKEYS, sizeof(*s->tags))) == NULL ||
+	    (s->keys = calloc(HOSTKEYS, sizeof(*s->keys))) == NULL ||
+	    (s->vteps = calloc(VTEPS, sizeof(*s->vteps))) == NULL) {
+		snprintf(err, errlen, "syncd: out of memory (or no AES-GCM in libsodium or "
+		    "libcrypto)");
 		if (s) {
 			park_free(s->park);
 			auth_free(s->mac);
+			free(s->tags);
 			free(s->keys);
 		}
 		free(s);
@@ -109,9 +121,11 @@ serve_free(struct serve *s)
 	udp_free(s->udp);
 	park_free(s->park);
 	auth_free(s->mac);
-	if (s->keys)
-		OPENSSL_cleanse(s->keys, HOSTKEYS * sizeof(*s->keys));
+	for (uint32_t i = 0; s->keys != NULL && i < HOSTKEYS; i++)
+		if (s->tags[i].used)
+			auth_mackey_clear(&s->keys[i].mk);
 	OPENSSL_cleanse(&s->p.secrets, sizeof(s->p.secrets));
+	free(s->tags);
 	free(s->keys);
 	free(s->vteps);
 	free(s);
@@ -134,35 +148,38 @@ name_hash(uint8_t id, const char *name, size_t len)
 static const struct auth_mackey *
 host_key(struct serve *s, uint8_t id, const char *name, size_t len)
 {
-	uint32_t set = (name_hash(id, name, len) * 0x9e3779b1u) >> 19;	/* 13 bits */
-	struct hostkey *ways = &s->keys[set * HOSTKEY_WAYS], *k = NULL;
+	uint32_t hash = name_hash(id, name, len);
+	uint32_t set = (hash * 0x9e3779b1u) >> 19;	/* 13 bits */
+	struct hosttag *tags = &s->tags[set * HOSTKEY_WAYS], *t = NULL;
+	struct hostkey *keys = &s->keys[set * HOSTKEY_WAYS], *k;
 	const struct auth_key *secret;
 	struct auth_key hk;
+	uint32_t w;
 
 	_Static_assert(HOSTKEY_SETS == 1u << 13, "the set is the hash's top 13 bits");
-	for (uint32_t w = 0; w < HOSTKEY_WAYS; w++) {
-		struct hostkey *c = &ways[w];
+	for (w = 0; w < HOSTKEY_WAYS; w++) {
+		struct hosttag *c = &tags[w];
 
-		if (c->used && c->id == id && c->name_len == len &&
-		    memcmp(c->name, name, len) == 0)
-			return &c->mk;
-		if (!c->used && k == NULL)
-			k = c;
+		if (c->used && c->hash == hash && c->id == id && c->name_len == len &&
+		    memcmp(keys[w].name, name, len) == 0)
+			return &keys[w].mk;
+		if (!c->used && t == NULL)
+			t = c;
 	}
 	if ((secret = auth_keys_find(&s->p.secrets, id)) == NULL)
 		return NULL;
-	if (k == NULL)
-		k = &ways[s->key_victim++ % HOSTKEY_WAYS];
+	if (t == NULL)
+		t = &tags[s->key_victim++ % HOSTKEY_WAYS];
+	k = &keys[t - tags];
 	STATS_INC(s->c, host_keys_derived);
-	k->used = false;
+	t->used = false;
 	if (auth_derive(secret, name, len, &hk) < 0)
 		return NULL;
 	auth_mackey_set(&k->mk, hk.key);
 	OPENSSL_cleanse(&hk, sizeof(hk));
-	k->id = id;
 	memcpy(k->name, name, len);
-	k->name_len = (uint8_t)len;
-	k->used = true;
+	*t = (struct hosttag){ .hash = hash, .id = id, .name_len = (uint8_t)len,
+	    .used = true };
 	return &k->mk;
 }
 
