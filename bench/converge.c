@@ -39,9 +39,9 @@
  * learner i is host "hNNNNN" with its key derived from the secret, and MACs its
  * requests; in converge it checks each answer's MAC as the real learner does, in serve
  * every request is sealed beforehand, so the load generator's work is the same both
- * ways). Every learner names its host in both, as procs/learner does. converge runs its
- * -c changes without, then with; serve's rounds take turns: syncd without, syncd with,
- * the echo. Rows converge_auth_*: with against without, ratio off / on for latencies
+ * ways). Every learner names its host in both, as procs/learner does. converge's -c
+ * changes take turns in blocks of 5, without then with; serve's rounds take turns:
+ * syncd without, syncd with, the echo. Rows converge_auth_*: with against without, ratio off / on for latencies
  * and CPU per answer, on / off for answers a second (issue 11's goal: >= 0.9). serve's
  * auth ratios are paired: each round's with against the same round's without (run one
  * after the other), the median over rounds, so load from elsewhere that comes and goes
@@ -81,6 +81,7 @@
 #define ECHO_ADDR	0x7f000e02u	/* 127.0.14.2 */
 #define LEARNER_NET	0x7f0e0000u	/* 127.14.0.0/16 */
 #define ENTS_MAX	4096
+#define CV_BLOCK	5		/* converge's changes on one gateway in a row */
 #define MMSG		16		/* datagrams a socket reads or writes a call (serve) */
 #define LOST_NS		(200 * 1000000ull)
 #define ROUNDS_MAX	15
@@ -440,24 +441,39 @@ wait_parked(uint64_t want)
 	}
 }
 
+/* Room in each side's cvr for changes samples. */
+static void
+converge_alloc(int changes)
+{
+	for (int si = 0; si < 2; si++) {
+		struct cv_result *r = &sides[si].cvr;
+
+		*r = (struct cv_result){ .tab = calloc((size_t)changes, sizeof(*r->tab)),
+		    .lat_k = calloc((size_t)changes * nlearners, sizeof(*r->lat_k)),
+		    .lat_u = calloc((size_t)changes * nlearners, sizeof(*r->lat_u)) };
+		if (r->tab == NULL || r->lat_k == NULL || r->lat_u == NULL)
+			fatalx("out of memory");
+	}
+}
+
 /*
- * Samples of converge against the current gateway, into cur->cvr. moves: the
- * migrations made so far (the VM goes to h2 and back, so each one changes its rule).
+ * n more samples of converge against the current gateway, appended to cur->cvr.
+ * moves: the migrations made so far (the VM goes to h2 and back, so each one changes
+ * its rule); n more on return.
  */
 static void
-converge_run(struct apiclient *c, int changes, int moves)
+converge_run(struct apiclient *c, int n, int *moves)
 {
+	struct cv_result *res = &cur->cvr;
 	struct table *gw = cur->gw;
-	uint64_t *tab = calloc((size_t)changes, sizeof(*tab));
+	uint64_t cpu_wait, req_rx, park_full, tx_nobuf;
 	struct table_vni_info vi;
 
-	lat_k = calloc((size_t)changes * nlearners, sizeof(*lat_k));
-	lat_u = calloc((size_t)changes * nlearners, sizeof(*lat_u));
-	if (tab == NULL || lat_k == NULL || lat_u == NULL)
-		fatalx("out of memory");
+	lat_k = res->lat_k;
+	lat_u = res->lat_u;
 	if (table_vni_get(gw, C_VNI, &vi) < 0)
 		fatalx("converge: VNI %d is not in the gateway's table", C_VNI);
-	memset(&cv, 0, sizeof(cv));
+	cv = res->cv;
 	for (int i = 0; i < nlearners; i++) {
 		ln[i].version = vi.version;
 		ln[i].cur_v = 0;
@@ -465,25 +481,27 @@ converge_run(struct apiclient *c, int changes, int moves)
 		ln[i].waiting = false;
 		ln[i].seen = -1;
 	}
-	cur->cvr.cpu_wait = schedstat(cur->syncd, 1);
-	cur->cvr.req_rx = stat_get("req_rx");
-	cur->cvr.park_full = stat_get("park_full");
-	cur->cvr.tx_nobuf = stat_get("tx_nobuf");
+	cpu_wait = schedstat(cur->syncd, 1);
+	req_rx = stat_get("req_rx");
+	park_full = stat_get("park_full");
+	tx_nobuf = stat_get("tx_nobuf");
 	repark = true;
 	for (int i = 0; i < nlearners; i++)
 		ask(&ln[i], WAIT_MS);
-	for (int s = 0; s < changes; s++) {
-		const char *host = (moves + s) % 2 == 0 ? "h2" : "h1";
+	for (int k = 0; k < n; k++) {
+		int s = res->changes + k;
+		const char *host = *moves % 2 == 0 ? "h2" : "h1";
 		struct table_rule r;
 		uint64_t deadline;
 
 		/* Beyond max_parked, syncd answers at once and the learner asks again. */
 		wait_parked((uint64_t)nlearners < max_parked ? (uint64_t)nlearners : max_parked);
-		want_vtep = (moves + s) % 2 == 0 ? VTEP_H2 : VTEP_H1;
+		want_vtep = *moves % 2 == 0 ? VTEP_H2 : VTEP_H1;
+		++*moves;
 		target = UINT64_MAX;	/* until the table tells the change's version */
 		arrived = 0;
 		sample = s;
-		repark = s + 1 < changes;
+		repark = k + 1 < n;
 		t0 = clock_real_ns();
 		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
 		    "name", "m", "host", host)));
@@ -494,7 +512,7 @@ converge_run(struct apiclient *c, int changes, int moves)
 				    s);
 			nap(TABLE_NAP_NS);
 		}
-		tab[s] = clock_real_ns() - t0;
+		res->tab[s] = clock_real_ns() - t0;
 		target = r.version;
 		/* Time for a lost answer to be asked again (RESEND_NS) and answered. */
 		deadline = clock_mono_ns() + 6000000000ull;
@@ -511,12 +529,12 @@ converge_run(struct apiclient *c, int changes, int moves)
 	}
 	sample = -1;
 	wait_parked(0);
-	cur->cvr = (struct cv_result){ .changes = changes, .tab = tab, .lat_k = lat_k,
-	    .lat_u = lat_u, .cv = cv,
-	    .cpu_wait = schedstat(cur->syncd, 1) - cur->cvr.cpu_wait,
-	    .req_rx = stat_get("req_rx") - cur->cvr.req_rx,
-	    .park_full = stat_get("park_full") - cur->cvr.park_full,
-	    .tx_nobuf = stat_get("tx_nobuf") - cur->cvr.tx_nobuf };
+	res->changes += n;
+	res->cv = cv;
+	res->cpu_wait += schedstat(cur->syncd, 1) - cpu_wait;
+	res->req_rx += stat_get("req_rx") - req_rx;
+	res->park_full += stat_get("park_full") - park_full;
+	res->tx_nobuf += stat_get("tx_nobuf") - tx_nobuf;
 }
 
 /* The echo baseline's loop: each datagram answered with reply_len bytes. */
@@ -1194,7 +1212,7 @@ print_syncd_counters(void)
 int
 main(int argc, char **argv)
 {
-	int changes = 40, ch, port;
+	int changes = 40, ch, port, moves = 0;
 	uint32_t k = 2;
 	int rounds = 5;
 	double secs = 0.5;
@@ -1248,11 +1266,17 @@ main(int argc, char **argv)
 	/* Each syncd is serving (and authenticating, or not) before anything is timed. */
 	serve_case_init(&sc[0], "idle", "1 VPC, nothing new");
 
-	/* converge: without authentication, then with */
-	for (int si = 0; si < 2; si++) {
-		use_side(si);
-		converge_run(&c, changes, si * changes);
-	}
+	/*
+	 * converge: blocks of CV_BLOCK changes without authentication and with, taking
+	 * turns, so that load from elsewhere that comes and goes hits both alike.
+	 */
+	converge_alloc(changes);
+	for (int done = 0; done < changes; done += CV_BLOCK)
+		for (int si = 0; si < 2; si++) {
+			use_side(si);
+			converge_run(&c, changes - done < CV_BLOCK ? changes - done : CV_BLOCK,
+			    &moves);
+		}
 
 	/* serve */
 	serve_case_init(&sc[0], "idle", "1 VPC, nothing new");
