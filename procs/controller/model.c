@@ -49,6 +49,54 @@ copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* The element of arr (stride bytes each, a name first) named name, or NULL. */
+static void *
+idx_find(const struct model_name_idx *x, void *arr, size_t stride, const char *name)
+{
+	if (x->cap == 0)
+		return NULL;
+	for (size_t s = fnv1a32(FNV1A32_INIT, name, strlen(name)) & (x->cap - 1);
+	    x->slot[s] != 0; s = (s + 1) & (x->cap - 1)) {
+		char *e = (char *)arr + (x->slot[s] - 1) * stride;
+
+		if (strcmp(e, name) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+idx_put(struct model_name_idx *x, const void *arr, size_t stride, size_t i)
+{
+	const char *name = (const char *)arr + i * stride;
+	size_t s = fnv1a32(FNV1A32_INIT, name, strlen(name)) & (x->cap - 1);
+
+	while (x->slot[s] != 0)
+		s = (s + 1) & (x->cap - 1);
+	x->slot[s] = (uint32_t)i + 1;
+}
+
+/* arr[n - 1] was just added: index it, growing the index to keep it half empty. */
+static int
+idx_add(struct model_name_idx *x, const void *arr, size_t stride, size_t n)
+{
+	if (2 * n > x->cap) {
+		size_t cap = x->cap ? 4 * x->cap : 64;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+
+		if (slot == NULL)
+			return -ENOMEM;
+		free(x->slot);
+		x->slot = slot;
+		x->cap = cap;
+		for (size_t i = 0; i < n; i++)
+			idx_put(x, arr, stride, i);
+		return 0;
+	}
+	idx_put(x, arr, stride, n - 1);
+	return 0;
+}
+
 static int
 db_fail(struct model_txn *t, int rc)
 {
@@ -70,8 +118,11 @@ model_free(struct model_txn *t)
 {
 	free(t->vpcs);
 	free(t->hosts);
+	free(t->vpc_idx.slot);
+	free(t->host_idx.slot);
 	t->vpcs = NULL;
 	t->hosts = NULL;
+	t->vpc_idx = t->host_idx = (struct model_name_idx){ 0 };
 	t->nvpcs = t->nhosts = 0;
 }
 
@@ -144,11 +195,10 @@ model_finish(struct model_txn *t)
 static struct model_vpc *
 vpc_touch(struct model_txn *t, const char *name, int *rc)
 {
-	struct model_vpc *v;
+	struct model_vpc *v = idx_find(&t->vpc_idx, t->vpcs, sizeof(*v), name);
 
-	for (size_t i = 0; i < t->nvpcs; i++)
-		if (strcmp(t->vpcs[i].name, name) == 0)
-			return t->vpcs[i].deleted ? (*rc = -ENOENT, NULL) : &t->vpcs[i];
+	if (v != NULL)
+		return v->deleted ? (*rc = -ENOENT, NULL) : v;
 	if ((*rc = grow(&t->vpcs, &t->vpcs_cap, t->nvpcs, sizeof(*v), 16)) < 0)
 		return NULL;
 	v = &t->vpcs[t->nvpcs];
@@ -156,18 +206,18 @@ vpc_touch(struct model_txn *t, const char *name, int *rc)
 	if ((*rc = db_get_vpc(t->db.txn, t->db.db, name, &v->rec)) < 0)
 		return NULL;
 	copy_str(v->name, sizeof(v->name), name);
-	t->nvpcs++;
+	if ((*rc = idx_add(&t->vpc_idx, t->vpcs, sizeof(*v), ++t->nvpcs)) < 0)
+		return NULL;
 	return v;
 }
 
 static struct model_host *
 host_touch(struct model_txn *t, const char *name, int *rc)
 {
-	struct model_host *h;
+	struct model_host *h = idx_find(&t->host_idx, t->hosts, sizeof(*h), name);
 
-	for (size_t i = 0; i < t->nhosts; i++)
-		if (strcmp(t->hosts[i].name, name) == 0)
-			return &t->hosts[i];
+	if (h != NULL)
+		return h;
 	if ((*rc = grow(&t->hosts, &t->hosts_cap, t->nhosts, sizeof(*h), 16)) < 0)
 		return NULL;
 	h = &t->hosts[t->nhosts];
@@ -175,7 +225,8 @@ host_touch(struct model_txn *t, const char *name, int *rc)
 	if ((*rc = db_get_host(t->db.txn, t->db.db, name, &h->rec)) < 0)
 		return NULL;
 	copy_str(h->name, sizeof(h->name), name);
-	t->nhosts++;
+	if ((*rc = idx_add(&t->host_idx, t->hosts, sizeof(*h), ++t->nhosts)) < 0)
+		return NULL;
 	return h;
 }
 

@@ -9,6 +9,7 @@
 #include "park.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/mix.h"
 #include "common/sync.h"
 #include "common/udp.h"
 
@@ -134,11 +135,7 @@ serve_free(struct serve *s)
 static uint32_t
 name_hash(uint8_t id, const char *name, size_t len)
 {
-	uint32_t h = 2166136261u ^ id;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
-	return h;
+	return fnv1a32(FNV1A32_INIT ^ id, name, len);
 }
 
 /*

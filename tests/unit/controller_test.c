@@ -156,6 +156,65 @@ Test(controller, with_step_2_versions_are_odd_and_a_batch_shares_one)
 	cr_assert_eq(vpc_version(), 7, "a reset is a change like any other");
 }
 
+/*
+ * One transaction over more VPCs and hosts than the transaction's name index starts
+ * with (it grows twice): each VPC is found again, not loaded twice (its version rises
+ * once), and each VM's rule carries its own host's VTEP.
+ */
+Test(controller, a_batch_over_hundreds_of_vpcs_and_hosts_finds_each_again)
+{
+	enum { VPCS = 100, HOSTS_N = 300, VMS = 3000 };
+	struct model_txn batch;
+	struct db_vm out;
+	char name[32], vpc[16], host[16];
+
+	open_db(100000);
+	for (int v = 0; v < VPCS; v++) {
+		struct addr_cidr c = { .net = ip4("10.0.0.0") + ((uint32_t)v << 16), .len = 16 };
+		struct db_vpc dv;
+
+		snprintf(vpc, sizeof(vpc), "v%d", v);
+		cr_assert_eq(TXN(1, model_vpc_create(t, vpc, 1000 + v, &c, 1, &dv)), 0, "%s",
+		    err);
+	}
+	for (int h = 0; h < HOSTS_N; h++) {
+		struct db_host dh;
+
+		snprintf(host, sizeof(host), "h%d", h);
+		cr_assert_eq(TXN(1, model_host_create(t, host, ip4("192.168.0.0") +
+		    (uint32_t)h + 1, ADDR_KIND_VSWITCH, &dh)), 0, "%s", err);
+	}
+	cr_assert_eq(model_begin(&db, 1, &batch), 0);
+	for (int i = 0; i < VMS; i++) {
+		struct model_vm_args a = { .name = name, .vpc = vpc, .host = host,
+		    .ip = ip4("10.0.0.1") + ((uint32_t)(i % VPCS) << 16) + (uint32_t)i };
+
+		snprintf(name, sizeof(name), "vm%d", i);
+		snprintf(vpc, sizeof(vpc), "v%d", i % VPCS);
+		snprintf(host, sizeof(host), "h%d", i % HOSTS_N);
+		cr_assert_eq(model_vm_create(&batch, &a, &out), 0, "%s", batch.err);
+	}
+	cr_assert_eq(batch.nvpcs, VPCS, "each VPC touched once");
+	cr_assert_eq(batch.nhosts, HOSTS_N, "each host touched once");
+	cr_assert_eq(model_finish(&batch), 0, "%s", batch.err);
+	model_release(&batch);
+	for (int i = 0; i < VMS; i += 7) {
+		struct db_vpc dv;
+		struct db_rule r;
+		MDB_txn *txn;
+
+		snprintf(vpc, sizeof(vpc), "v%d", i % VPCS);
+		cr_assert_eq(db_read(&db, &txn), 0);
+		cr_assert_eq(db_get_vpc(txn, &db, vpc, &dv), 0);
+		cr_assert_eq(dv.version, 1, "%s: one version for the batch", vpc);
+		cr_assert_eq(db_get_rule(txn, &db, 1000 + (uint32_t)(i % VPCS),
+		    ip4("10.0.0.1") + ((uint32_t)(i % VPCS) << 16) + (uint32_t)i, &r), 0);
+		cr_assert_eq(r.vtep, ip4("192.168.0.0") + (uint32_t)(i % HOSTS_N) + 1,
+		    "vm%d's rule points at its host", i);
+		mdb_txn_abort(txn);
+	}
+}
+
 Test(controller, the_log_has_each_commits_rules_then_its_vpc_record)
 {
 	struct wire_msg m[64];
