@@ -121,6 +121,36 @@ bench_write(json_t *res, const char *bench)
 	return bench_write_to(res, bench, path);
 }
 
+/*
+ * Like bench_write, keeping the rows of the file that res does not name (a benchmark
+ * run at several sizes, one size a run, each size's rows named apart).
+ */
+static inline int
+bench_write_merged(json_t *res, const char *bench)
+{
+	char path[256];
+	json_t *old, *row;
+	size_t i;
+
+	snprintf(path, sizeof(path), "bench/results/%s.json", bench);
+	if ((old = json_load_file(path, 0, NULL)) != NULL && json_is_array(old)) {
+		json_array_foreach(old, i, row) {
+			const char *name = json_string_value(json_object_get(row, "name"));
+			json_t *r;
+			size_t j;
+			bool named = false;
+
+			json_array_foreach(res, j, r)
+				named |= name != NULL && strcmp(name,
+				    json_string_value(json_object_get(r, "name"))) == 0;
+			if (!named)
+				json_array_append(res, row);
+		}
+	}
+	json_decref(old);
+	return bench_write_to(res, bench, path);
+}
+
 /* A binary of this build: $BUILD/bin/<name> (BUILD defaults to build). */
 static inline const char *
 bench_bin(const char *name)

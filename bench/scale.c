@@ -1,0 +1,433 @@
+/*
+ * bench/scale: vpcfwd at the patent's scale (issue 12), as real processes: a controller
+ * holding one VPC of -s VMs (10k, 100k or 1m; at 1m nine more VPCs of 111,112: 2 M VMs
+ * in all) on 10,000 hosts, and a gateway's rule-store replicating it. Each figure says what
+ * ran: every process here is real, nothing is simulated.
+ *
+ *  controller	hosts and VMs created the user's way (host.create calls, `vpcfwdctl
+ *		import` of a CSV file, durable); the data file's size and the controller's
+ *		RSS; then kill -9 and a restart on the same data until the API answers
+ *		(controller_restart_s) and until a change made then reaches a rule-store
+ *		that was connected before (controller_restart_resume_s).
+ *		Baseline, in the same run: bare LMDB opening the same data file and reading
+ *		every record, the least a restart that reads its state could do.
+ *  gateway	a rule-store started empty until its table holds every rule
+ *		(gateway_fill_s), against table_set of the same number of rules in this
+ *		process; the table's bytes per rule (gateway_bytes_per_rule: the segment's
+ *		resident bytes plus the rule-store's private RSS, over the rules; goal <=
+ *		128) against a rule's raw size; kill -9 of the rule-store and its restart
+ *		until a change made then is in its table (gateway_resume_s).
+ *
+ * Writes bench/results/scale.json (rows named for the size: e.g. controller_restart_s
+ * at -s 1m, controller_restart_s_100k at -s 100k).
+ *
+ *	scale [-s 10k|100k|1m]
+ */
+#include "bench/cluster.h"
+#include "common/apiclient.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "shm/stats.h"
+#include "shm/table.h"
+
+#include <lmdb.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define HOSTS		10000
+#define BIG_VNI		1
+#define SMALL_VPCS	9		/* at 1m: nine more VPCs of SMALL_VMS, 2 M VMs */
+#define SMALL_VMS	111112
+#define RULE_RAW	18		/* VNI 4, IP 4, MAC 6, VTEP 4 */
+#define BATCH		10000		/* vpcfwdctl import's: a version a batch */
+
+static struct {
+	const char *name;	/* "10k", "100k", "1m" */
+	uint64_t big;		/* VMs in VPC 1 */
+	int small;		/* more VPCs of SMALL_VMS */
+} size;
+
+static int ctl_port;
+static char ctl_conf[1024];
+static struct stats ctl_st;
+
+/* A TCP port free on 127.0.0.1 now, for the controller to listen on across restarts. */
+static int
+tcp_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		fatal("scale: a free TCP port");
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static pid_t
+controller_start(void)
+{
+	pid_t pid = cluster_start("vpcfwd-controller", ctl_conf, "controller");
+
+	cluster_stats_wait(&ctl_st, cluster_node("ctl"), "controller");
+	return pid;
+}
+
+/* ns until the API answers a request, polled every ms. */
+static uint64_t
+api_wait(uint64_t t0)
+{
+	struct apiclient c;
+	char sock[300];
+
+	snprintf(sock, sizeof(sock), "%s/api.sock", cluster_dir());
+	for (int i = 0; i < 60000; i++) {
+		json_t *resp = NULL;
+
+		if (apiclient_connect(&c, sock, 0) == 0) {
+			bool ok = apiclient_call(&c, json_pack("{s:s}", "op", "vpc.list"),
+			    &resp) == 0 && json_is_true(json_object_get(resp, "ok"));
+
+			json_decref(resp);
+			apiclient_close(&c);
+			if (ok)
+				return clock_mono_ns() - t0;
+		}
+		usleep(1000);
+	}
+	fatalx("scale: the controller's API did not answer in 60 s");
+}
+
+static uint64_t
+rss_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		fatal("scale: %s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0)
+			v = strtoull(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static double
+file_bytes(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		fatal("scale: %s", path);
+	return (double)st.st_blocks * 512;
+}
+
+/* host.create for HOSTS hosts, VTEP 172.16.0.0 + i + 1. */
+static void
+create_hosts(struct apiclient *c)
+{
+	for (int h = 0; h < HOSTS; h++) {
+		char name[16], vtep[20];
+
+		snprintf(name, sizeof(name), "h%05d", h);
+		snprintf(vtep, sizeof(vtep), "172.16.%d.%d", (h + 1) >> 8, (h + 1) & 255);
+		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "host.create",
+		    "name", name, "vtep", vtep)));
+	}
+}
+
+/* The VPCs and the CSV of every VM (spread over the hosts round robin); VMs in all. */
+static uint64_t
+write_vms(struct apiclient *c, const char *csv)
+{
+	FILE *f = fopen(csv, "w");
+	uint64_t n = 0;
+
+	if (f == NULL)
+		fatal("scale: %s", csv);
+	fprintf(f, "name,vpc,ip,host\n");
+	for (int v = 0; v <= size.small; v++) {
+		uint64_t vms = v == 0 ? size.big : SMALL_VMS;
+		char vpc[16];
+
+		snprintf(vpc, sizeof(vpc), "vpc%d", v);
+		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:i, s:[s]}", "op",
+		    "vpc.create", "name", vpc, "vni", BIG_VNI + v, "cidrs", "10.0.0.0/8")));
+		for (uint64_t i = 0; i < vms; i++, n++)
+			fprintf(f, "v%dm%07llu,%s,10.%llu.%llu.%llu,h%05llu\n", v,
+			    (unsigned long long)i, vpc, (unsigned long long)((i + 1) >> 16 & 255),
+			    (unsigned long long)((i + 1) >> 8 & 255),
+			    (unsigned long long)((i + 1) & 255), (unsigned long long)(n % HOSTS));
+	}
+	if (fclose(f) != 0)
+		fatal("scale: %s", csv);
+	return n;
+}
+
+/* `vpcfwdctl import csv`: ns, or exit. */
+static uint64_t
+import(const char *csv)
+{
+	char log[300], sock[300], *args[6];
+	uint64_t t0 = clock_mono_ns();
+	pid_t pid;
+	int st;
+
+	snprintf(sock, sizeof(sock), "%s/api.sock", cluster_dir());
+	snprintf(log, sizeof(log), "%s/vpcfwdctl.log", cluster_dir());
+	args[0] = (char *)bench_bin("vpcfwdctl");
+	args[1] = "-s";
+	args[2] = sock;
+	args[3] = "import";
+	args[4] = (char *)csv;
+	args[5] = NULL;
+	pid = bench_spawn(args, log);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fatalx("scale: vpcfwdctl import failed (see %s)", log);
+	return clock_mono_ns() - t0;
+}
+
+/* The baseline of a restart: open the data file and read every record. */
+static uint64_t
+lmdb_read_all(const char *dir, uint64_t *records)
+{
+	uint64_t t0 = clock_mono_ns();
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, name;
+
+	*records = 0;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_open(env, dir, MDB_RDONLY, 0600) || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) || mdb_cursor_open(txn, dbi, &cur))
+		fatalx("scale: cannot read the controller's data in %s", dir);
+	/* The main DB names the others: read each whole. */
+	while (mdb_cursor_get(cur, &name, &v, *records ? MDB_NEXT : MDB_FIRST) == 0) {
+		char db[128];
+		MDB_dbi sub;
+		MDB_cursor *sc;
+		int op = MDB_FIRST;
+
+		++*records;
+		if (name.mv_size >= sizeof(db))
+			continue;
+		memcpy(db, name.mv_data, name.mv_size);
+		db[name.mv_size] = '\0';
+		if (mdb_dbi_open(txn, db, 0, &sub) != 0 || mdb_cursor_open(txn, sub, &sc) != 0)
+			continue;
+		while (mdb_cursor_get(sc, &k, &v, op) == 0) {
+			volatile uint8_t touch = ((const uint8_t *)v.mv_data)[0];
+
+			(void)touch;
+			op = MDB_NEXT;
+			++*records;
+		}
+		mdb_cursor_close(sc);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return clock_mono_ns() - t0;
+}
+
+static pid_t
+rule_store_start(uint64_t capacity)
+{
+	char conf[1024];
+
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+	    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
+	    " table_max_vnis = 64;\n};\n", cluster_node("gw"), ctl_port,
+	    (unsigned long long)capacity);
+	return cluster_start("vpcfwd-rule-store", conf, "rule-store");
+}
+
+/* ns from t0 until the rule-store's table has applied the controller's whole log. */
+static uint64_t
+caught_up(struct table *t, uint64_t t0)
+{
+	for (int i = 0; table_applied_seq(t) < cluster_stat(&ctl_st, "log_seq"); i++) {
+		if (i == 600000)
+			fatalx("scale: the rule-store did not catch up in 60 s");
+		usleep(100);
+	}
+	return clock_mono_ns() - t0;
+}
+
+/*
+ * ns from t0 until a change made now through the API (a VM of VPC 1 moved to another
+ * host) is in the rule-store's table: the controller and the rule-store stream again.
+ */
+static uint64_t
+change_applied(struct table *t, uint64_t t0)
+{
+	static int moves;
+	struct apiclient c;
+	char host[16];
+
+	cluster_api_connect(&c);
+	snprintf(host, sizeof(host), "h%05d", HOSTS - 1 - moves++ % 2);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
+	    "name", "v0m0000000", "host", host)));
+	apiclient_close(&c);
+	return caught_up(t, t0);
+}
+
+/* The baseline of a fill: n rules table_set in this process into a fresh table. */
+static uint64_t
+table_set_baseline(uint64_t n)
+{
+	struct table_params p;
+	struct table *t;
+	char err[256];
+	uint64_t t0;
+
+	table_params_default(&p, TABLE_GATEWAY);
+	p.capacity = (uint32_t)(n + n / 4 + 1000);	/* the rule-store's */
+	p.max_vnis = 64;
+	if (table_create(&t, cluster_node("base"), "bench", &p, err, sizeof(err)) < 0)
+		fatalx("scale: %s", err);
+	t0 = clock_mono_ns();
+	for (uint64_t i = 0; i < n; i++) {
+		struct table_rule r = { .vni = BIG_VNI + (uint32_t)(i / 1000000),
+		    .ip = 0x0a000001u + (uint32_t)(i % 1000000), .vtep = 0xac100001u +
+		    (uint32_t)(i % HOSTS), .mac = { 2, 0, 10, (uint8_t)(i >> 16),
+		    (uint8_t)(i >> 8), (uint8_t)i }, .version = 2 + i % 1000000 / BATCH };
+
+		if (table_set(t, &r) < 0)
+			fatalx("scale: table_set baseline failed at %llu", (unsigned long long)i);
+	}
+	for (uint32_t v = 0; v <= n / 1000000; v++)
+		table_vni_advance(t, BIG_VNI + v, 1, 2 + 1000000 / BATCH);
+	t0 = clock_mono_ns() - t0;
+	table_close(t);
+	return t0;
+}
+
+static void
+row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
+    double bv)
+{
+	char full[96];
+
+	snprintf(full, sizeof(full), "%s%s%s", name, strcmp(size.name, "1m") ? "_" : "",
+	    strcmp(size.name, "1m") ? size.name : "");
+	bench_add(res, full, v, unit, baseline, bv);
+	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
+}
+
+int
+main(int argc, char **argv)
+{
+	char csv[300], data[300], mdb[320], seg[SEG_NAME_MAX], segpath[300];
+	uint64_t vms, t0, t_hosts, t_import, t_api, t_resume, t_base, recs, t_fill, t_set;
+	uint64_t t_gw_resume, rules;
+	struct apiclient c;
+	struct stats rs_st;
+	struct table *t;
+	pid_t ctl, rs;
+	json_t *res;
+	int ch;
+
+	size.name = "100k";
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		if (ch == 's')
+			size.name = optarg;
+		else
+			fatalx("usage: scale [-s 10k|100k|1m]");
+	}
+	if (strcmp(size.name, "10k") == 0)
+		size.big = 10000;
+	else if (strcmp(size.name, "100k") == 0)
+		size.big = 100000;
+	else if (strcmp(size.name, "1m") == 0) {
+		size.big = 1000000;
+		size.small = SMALL_VPCS;
+	} else
+		fatalx("scale: -s 10k, 100k or 1m");
+	cluster_init("scale");
+	ctl_port = tcp_port();
+	snprintf(ctl_conf, sizeof(ctl_conf), "node = \"%s\";\ncontroller = {\n"
+	    " data_dir = \"%s/data\";\n api_socket = \"%s/api.sock\";\n"
+	    " listen = \"127.0.0.1:%d\";\n tls = false;\n log_retention = %llu;\n};\n",
+	    cluster_node("ctl"), cluster_dir(), cluster_dir(), ctl_port,
+	    (unsigned long long)(size.big + (uint64_t)size.small * SMALL_VMS + HOSTS + 100));
+	ctl = controller_start();
+	cluster_api_connect(&c);
+	res = bench_results();
+	printf("scale -s %s: a real controller and rule-store; %d hosts\n", size.name, HOSTS);
+
+	/* controller */
+	t0 = clock_mono_ns();
+	create_hosts(&c);
+	t_hosts = clock_mono_ns() - t0;
+	snprintf(csv, sizeof(csv), "%s/vms.csv", cluster_dir());
+	vms = write_vms(&c, csv);
+	apiclient_close(&c);
+	t_import = import(csv);
+	snprintf(data, sizeof(data), "%s/data", cluster_dir());
+	printf("%llu VMs in %d VPCs on %d hosts: hosts %.1f s (%.0f/s), import %.1f s "
+	    "(%.0f VMs/s)\n", (unsigned long long)vms, 1 + size.small, HOSTS, t_hosts / 1e9,
+	    HOSTS / (t_hosts / 1e9), t_import / 1e9, vms / (t_import / 1e9));
+
+	/* gateway: an empty rule-store until full */
+	t0 = clock_mono_ns();
+	rs = rule_store_start(vms + vms / 4 + 1000);
+	t = cluster_table_wait(cluster_node("gw"), "rule-store");
+	t_fill = caught_up(t, t0);
+	cluster_stats_wait(&rs_st, cluster_node("gw"), "rule-store");
+	rules = cluster_stat(&rs_st, "rules");
+	t_set = table_set_baseline(rules);
+	seg_name(seg, sizeof(seg), cluster_node("gw"), "rule-store", "table");
+	snprintf(segpath, sizeof(segpath), "/dev/shm/%s", seg);
+	row(res, "gateway_fill_s", t_fill / 1e9, "s", "table_set of as many rules in one "
+	    "process", t_set / 1e9);
+	row(res, "gateway_bytes_per_rule", (file_bytes(segpath) +
+	    rss_kb(rs, "RssAnon:") * 1024.0) / rules, "B", "a rule's raw size (VNI, IP, "
+	    "MAC, VTEP)", RULE_RAW);
+
+	/* controller: data, RSS, kill -9 and restart */
+	snprintf(mdb, sizeof(mdb), "%s/data.mdb", data);
+	row(res, "controller_data_bytes_per_vm", file_bytes(mdb) / vms, "B", "a rule's raw "
+	    "size", RULE_RAW);
+	row(res, "controller_rss_bytes_per_vm", rss_kb(ctl, "VmRSS:") * 1024.0 / vms, "B",
+	    "a rule's raw size", RULE_RAW);
+	kill(ctl, SIGKILL);
+	waitpid(ctl, NULL, 0);
+	t0 = clock_mono_ns();
+	ctl = controller_start();
+	t_api = api_wait(t0);
+	t_resume = change_applied(t, t0);
+	t_base = lmdb_read_all(data, &recs);
+	row(res, "controller_restart_s", t_api / 1e9, "s", "bare LMDB: open the data and "
+	    "read every record", t_base / 1e9);
+	row(res, "controller_restart_resume_s", t_resume / 1e9, "s", "bare LMDB: open the "
+	    "data and read every record", t_base / 1e9);
+
+	/* gateway: kill -9 of the rule-store, restart until caught up */
+	kill(rs, SIGKILL);
+	waitpid(rs, NULL, 0);
+	table_close(t);
+	t0 = clock_mono_ns();
+	rs = rule_store_start(vms + vms / 4 + 1000);
+	t = cluster_table_wait(cluster_node("gw"), "rule-store");
+	t_gw_resume = change_applied(t, t0);
+	row(res, "gateway_resume_s", t_gw_resume / 1e9, "s", "gateway_fill_s (empty to "
+	    "full)", t_fill / 1e9);
+	printf("(%llu records read by the LMDB baseline)\n", (unsigned long long)recs);
+
+	table_close(t);
+	stats_close(&rs_st);
+	stats_close(&ctl_st);
+	cluster_end();
+	return bench_write_merged(res, "scale") < 0;
+}
