@@ -97,13 +97,8 @@ on_advance(struct ringwatch *w, struct ring *r, void *arg)
 static void
 on_learn(struct ringwatch *w, struct ring *r, void *arg)
 {
-	struct ev_learn_req ev[64];
-	uint32_t n;
-
 	(void)w;
-	while ((n = learn_req_ring_pop(r, ev, 64)) > 0)
-		for (uint32_t i = 0; i < n; i++)
-			serve_learn(arg, &ev[i]);
+	serve_learn_ring(arg, r);
 }
 
 static void

@@ -31,6 +31,7 @@ _Static_assert(SYNC_MAC_SIZE == AUTH_MAC_SIZE, "the codec leaves room for auth_s
 #define HOSTKEY_WAYS	4
 #define HOSTKEYS	(HOSTKEY_SETS * HOSTKEY_WAYS)
 #define VTEPS		4096	/* VTEP -> host name, direct-mapped */
+#define LEARN_BATCH	64	/* learn requests popped from the ring at a time */
 
 /*
  * A host's key, derived once from the secret of its id and made ready for the MAC, and
@@ -70,6 +71,13 @@ struct serve {
 	struct hostkey *keys;
 	uint32_t key_victim;		/* the way a miss replaces next, round robin */
 	struct vtep_host *vteps;	/* VTEPS */
+	/*
+	 * Learn requests popped from the forwarder's ring and not served yet: lq[lq_at ..
+	 * lq_n), the first waiting for a send buffer when lq_waiting.
+	 */
+	struct ev_learn_req lq[LEARN_BATCH];
+	uint32_t lq_at, lq_n;
+	bool lq_waiting;
 };
 
 static void
@@ -435,11 +443,14 @@ drain(struct serve *s)
 	return n;
 }
 
+static bool learn_pending(struct serve *s);
+
 static void
 on_buf_back(struct udp *u, void *arg)
 {
 	(void)u;
 	drain(arg);
+	learn_pending(arg);
 }
 
 /*
@@ -587,8 +598,9 @@ serve_tick(struct serve *s)
 	STATS_FOLD(s->c, tx_errors, udp_counters(s->udp)->tx_errors, s->tx_errors_seen);
 }
 
-void
-serve_learn(struct serve *s, const struct ev_learn_req *ev)
+/* The work of one learn request, with a send buffer in hand (given back if unused). */
+static void
+learn_one(struct serve *s, const struct ev_learn_req *ev, uint8_t *buf)
 {
 	struct table_vni_info vi;
 	struct sockaddr_in to = { .sin_family = AF_INET };
@@ -597,7 +609,6 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	struct sync_entry e;
 	struct sync_hdr h = { 0 };
 	struct vtep_host *vh;
-	uint8_t *buf;
 	size_t len;
 
 	STATS_INC(s->c, learn_rx);
@@ -608,6 +619,7 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	 */
 	if (!admit_allowed(s->admit, ev->src_vtep)) {
 		STATS_INC(s->c, learn_denied);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	/*
@@ -619,6 +631,7 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	if (s->t == NULL || table_vni_get(s->t, ev->vni, &vi) < 0 ||
 	    !table_lookup(s->t, ev->vni, ev->ip, &r)) {
 		STATS_INC(s->c, learn_miss);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	/*
@@ -628,10 +641,12 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	 */
 	if (r.version > vi.version) {
 		STATS_INC(s->c, learn_racing);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	if (r.flags & TABLE_F_EXTERNAL) {
 		STATS_INC(s->c, learn_external);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	/*
@@ -640,6 +655,7 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	 */
 	if (vi.flags & TABLE_VNI_INCOMPLETE) {
 		STATS_INC(s->c, learn_incomplete);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	/*
@@ -653,10 +669,7 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 		memcpy(h.name, vh->name, vh->name_len);
 	} else if (s->p.auth) {
 		STATS_INC(s->c, learn_no_host);
-		return;
-	}
-	if ((buf = udp_buf(s->udp)) == NULL) {
-		STATS_INC(s->c, tx_nobuf);
+		udp_drop(s->udp, buf);
 		return;
 	}
 	reply_hdr(s, &h);
@@ -675,4 +688,49 @@ serve_learn(struct serve *s, const struct ev_learn_req *ev)
 	to.sin_port = htons(s->p.learner_port);
 	udp_send(s->udp, buf, len, &to);
 	STATS_INC(s->c, learn_tx);
+}
+
+int
+serve_learn(struct serve *s, const struct ev_learn_req *ev)
+{
+	uint8_t *buf;
+
+	/*
+	 * The buffer first: a request that finds none has not been looked at, and is
+	 * served whole when one is back (its counters then count it once).
+	 */
+	if ((buf = udp_buf(s->udp)) == NULL)
+		return -ENOBUFS;
+	learn_one(s, ev, buf);
+	return 0;
+}
+
+/* Serve the learn requests popped and not served; false while one waits for a buffer. */
+static bool
+learn_pending(struct serve *s)
+{
+	while (s->lq_at < s->lq_n) {
+		if (serve_learn(s, &s->lq[s->lq_at]) < 0) {
+			if (!s->lq_waiting)
+				STATS_INC(s->c, learn_waited);
+			s->lq_waiting = true;
+			return false;
+		}
+		s->lq_waiting = false;
+		s->lq_at++;
+	}
+	s->lq_at = s->lq_n = 0;
+	return true;
+}
+
+void
+serve_learn_ring(struct serve *s, struct ring *r)
+{
+	/*
+	 * Popped only while there are buffers to answer with: the rest stays in the ring,
+	 * whose watch calls again on the loop's next pass, by when sends have completed
+	 * (and on_buf_back serves what was popped).
+	 */
+	while (learn_pending(s) && (s->lq_n = learn_req_ring_pop(r, s->lq, LEARN_BATCH)) > 0)
+		;
 }

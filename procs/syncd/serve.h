@@ -23,6 +23,7 @@
 #include "common/auth.h"
 #include "common/loop.h"
 #include "shm/events.h"
+#include "shm/ring.h"
 #include "shm/table.h"
 
 #include <netinet/in.h>
@@ -48,8 +49,14 @@ void serve_free(struct serve *s);
 void serve_set_table(struct serve *s, struct table *t);
 /* The rule-store says a VPC advanced: answer what is parked on it. */
 void serve_advance(struct serve *s, const struct ev_vni_advance *ev);
-/* The forwarder asks for a learn. */
-void serve_learn(struct serve *s, const struct ev_learn_req *ev);
+/*
+ * The forwarder asks for learns: what ring r holds becomes LEARNs. Records are taken
+ * only while send buffers are free: one that finds none waits for a send to complete,
+ * the rest stay in the ring (a storm of first packets is slowed here, not dropped).
+ */
+void serve_learn_ring(struct serve *s, struct ring *r);
+/* One learn request; -ENOBUFS (nothing done) when every send buffer is in flight. */
+int serve_learn(struct serve *s, const struct ev_learn_req *ev);
 /* Answer parked requests whose wait ran out; call it every few tens of ms. */
 void serve_tick(struct serve *s);
 int serve_port(const struct serve *s);

@@ -1646,6 +1646,73 @@ Test(syncd, learn_goes_only_to_sources_inside_allow)
 	finish();
 }
 
+/*
+ * A learn storm: more learn requests in the forwarder's ring than syncd has send
+ * buffers. Driven as the ringwatch drives it (a call, then a pass through the loop):
+ * every request becomes a LEARN, none is dropped for want of a buffer, and the rest
+ * wait in the ring meanwhile.
+ */
+Test(syncd, a_learn_storm_past_the_send_buffers_waits_for_them_and_loses_no_learn)
+{
+	static struct sync_resp r;
+	static struct sync_entry e[ENT_MAX];
+	struct serve_params p = params();
+	char ringseg[SEG_NAME_MAX];
+	struct ring prod, cons;
+	struct client *lrn;
+	bool seen[MANY] = { false };
+	uint64_t deadline;
+
+	p.send_buffers = SEND_BUFS;
+	new_loop();
+	table_open(16);
+	lrn = client_open(0, "127.11.1.9");
+	p.learner_port = ntohs(lrn->addr.sin_port);
+	allow(1000000, 1000000);
+	serve_start(&p);
+	serve_set_table(S, R);
+	model_init(&m1, 540, GEN, "10.21.0.0");
+	for (uint32_t i = 0; i < MANY; i++)
+		model_put(&m1, i, 1);
+	model_advance(&m1, 1);
+	cr_assert_eq(learn_req_ring_create(&prod, node, "forwarder", EV_LEARN_REQ_RING, 256, 0),
+	    0, "%s", prod.seg.err);
+	seg_name(ringseg, sizeof(ringseg), node, "forwarder", EV_LEARN_REQ_RING);
+	cr_assert_eq(learn_req_ring_attach(&cons, ringseg), 0, "%s", cons.seg.err);
+	for (uint32_t i = 0; i < MANY; i++) {
+		struct ev_learn_req ev = { .vni = 540, .ip = m1.base + i,
+		    .src_vtep = ip4("127.11.1.9") };
+
+		cr_assert_eq(learn_req_ring_push(&prod, &ev, 1), 1);
+	}
+	/* As the ringwatch does: called while records wait, the loop run in between. */
+	deadline = clock_mono_ns() + HANG_NS;
+	while (ring_count(&cons) > 0 || S->lq_at < S->lq_n) {
+		cr_assert_lt(clock_mono_ns(), deadline, "the ring never emptied");
+		serve_learn_ring(S, &cons);
+		run_for(1);
+	}
+	cr_assert_gt(C.learn_waited, 0, "%u requests never waited for %u buffers", MANY,
+	    SEND_BUFS);
+	for (uint32_t i = 0; i < MANY; i++) {
+		uint32_t k;
+
+		take(lrn, &r, e);
+		cr_assert_eq(r.type, SYNC_LEARN);
+		k = e[0].ip - m1.base;
+		cr_assert_lt(k, MANY);
+		cr_assert(!seen[k], "the LEARN of rule %u twice", k);
+		seen[k] = true;
+		assert_entries(e, 1, &m1.e[k], 1);
+	}
+	cr_assert_eq(C.learn_rx, MANY);
+	cr_assert_eq(C.learn_tx, MANY);
+	ring_close(&cons);
+	ring_close(&prod);
+	seg_unlink_name(ringseg);
+	finish();	/* and tx_nobuf is 0 */
+}
+
 /* --- counters ------------------------------------------------------------------- */
 
 Test(syncd, counters_add_up_over_a_mixed_session)
