@@ -123,6 +123,12 @@ refuse forwarder 'node = "n";
 forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; learn_ring_size = 1000; };' \
     "learn_ring_size must be a power of two"
 refuse forwarder 'node = "n";
+forwarder = { mode = "vswitch"; listen = "1.2.3.4:4789"; learn_slots = 3000; };' \
+    "learn_slots must be a power of two"
+refuse forwarder 'node = "n";
+forwarder = { mode = "vswitch"; listen = "1.2.3.4:4789"; learn_slots = 512; };' \
+    "forwarder.learn_slots must be 1024..16777216"
+refuse forwarder 'node = "n";
 forwarder = { mode = "gateway"; listen = "1.2.3.4:4789"; buffers = 256; udp_recvs = 200; };' \
     "forwarder.buffers (256) must be at least twice"
 refuse forwarder 'node = "n";

@@ -7,6 +7,7 @@
  *   one trip through the loop.
  */
 #include "dp.h"
+#include "learnlim.h"
 #include "common/log.h"
 #include "common/mix.h"
 #include "common/net.h"
@@ -27,7 +28,6 @@
 #include <unistd.h>
 
 #define BATCH_MAX	256
-#define LEARN_SLOTS	16384		/* per-destination learn-bit limiter, direct-mapped */
 #define SOCKBUF		(8 << 20)
 #define BGID		1		/* the provided-buffer group of the VXLAN socket */
 /* The largest datagram a multishot receive takes whole: its header and source go first. */
@@ -42,11 +42,6 @@ struct item {
 	struct vport *v;		/* vswitch: the VM it came from */
 	enum item_kind kind;
 	uint8_t learn;			/* gateway: the learn bit was set */
-};
-
-struct learn_slot {
-	uint32_t vni, ip;
-	uint64_t at;
 };
 
 struct dp {
@@ -87,7 +82,7 @@ struct dp {
 	struct tx *tx;			/* the datagrams the batch sends */
 	struct table_peer peers[TABLE_PEERS_MAX];
 	uint32_t npeers;
-	struct learn_slot *lslots;
+	struct learnlim *ll;		/* vswitch: the learn-bit limiter */
 	struct loop_op cancel_op;
 	struct log_ratelimit rl;
 };
@@ -419,12 +414,12 @@ vtep_allowed(struct dp *d, uint32_t ip)
 static bool
 learn_allow(struct dp *d, uint32_t vni, uint32_t ip)
 {
-	struct learn_slot *s = &d->lslots[mix64((uint64_t)vni << 32 | ip) % LEARN_SLOTS];
-	uint64_t now = loop_now(d->l);
+	bool full;
 
-	if (s->vni == vni && s->ip == ip && s->at != 0 && now - s->at < d->p.learn_interval_ns)
+	if (!learnlim_allow(d->ll, vni, ip, loop_now(d->l), &full))
 		return false;
-	*s = (struct learn_slot){ .vni = vni, .ip = ip, .at = now };
+	if (full)
+		STATS_INC(d->c, learn_limit_full);
 	return true;
 }
 
@@ -801,11 +796,13 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 {
 	struct dp *d = calloc(1, sizeof(*d));
 
-	if (d == NULL || (d->lslots = calloc(LEARN_SLOTS, sizeof(*d->lslots))) == NULL ||
-	    pkt_pool_init(&d->pool, p->bufs) < 0) {
-		snprintf(err, errlen, "forwarder: out of memory for %u buffers", p->bufs);
+	/* The limiter is the vswitch's: a gateway sets no learn bit. */
+	if (d == NULL || (p->mode == DP_VSWITCH && (d->ll = learnlim_new(p->learn_slots,
+	    p->learn_interval_ns)) == NULL) || pkt_pool_init(&d->pool, p->bufs) < 0) {
+		snprintf(err, errlen, "forwarder: out of memory for %u buffers and %u learn "
+		    "slots", p->bufs, p->learn_slots);
 		if (d)
-			free(d->lslots);
+			learnlim_free(d->ll);
 		free(d);
 		return NULL;
 	}
@@ -821,7 +818,7 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 			close(d->fd);
 		}
 		pkt_pool_free(&d->pool);
-		free(d->lslots);
+		learnlim_free(d->ll);
 		free(d);
 		return NULL;
 	}
@@ -872,7 +869,7 @@ dp_free(struct dp *d)
 		munmap(d->br, d->nring * sizeof(struct io_uring_buf));
 	}
 	pkt_pool_free(&d->pool);
-	free(d->lslots);
+	learnlim_free(d->ll);
 	free(d);
 }
 

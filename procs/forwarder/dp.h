@@ -38,6 +38,7 @@ struct dp_params {
 	struct sockaddr_in listen;	/* this node's VTEP (a real address) */
 	uint16_t vxlan_port;		/* of the other VTEPs */
 	uint64_t learn_interval_ns;
+	uint32_t learn_slots;		/* destinations the learn-bit limiter remembers */
 	uint8_t router_mac[6];
 	uint32_t bufs;			/* packet buffers */
 	uint32_t udp_recvs;		/* receives in flight on the VXLAN socket */

@@ -9,6 +9,7 @@
  */
 #include "counters.h"
 #include "dp.h"
+#include "learnlim.h"
 #include "pkt.h"
 #include "vports.h"
 #include "common/addr.h"
@@ -125,6 +126,13 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 	dp->vxlan_port = conf_int(c, "forwarder.vxlan_port", 4789, 1, 65535);
 	dp->learn_interval_ns = conf_duration(c, "forwarder.learn_interval", 1000000000ull,
 	    1000000ull, 3600000000000ull);
+	dp->learn_slots = conf_int(c, "forwarder.learn_slots", LEARNLIM_SLOTS_DEFAULT,
+	    LEARNLIM_SLOTS_MIN, LEARNLIM_SLOTS_MAX);
+	if (dp->learn_slots & (dp->learn_slots - 1)) {
+		conf_error_at(c, "forwarder.learn_slots", "forwarder.learn_slots must be a power "
+		    "of two, not %u", dp->learn_slots);
+		fatalx("%s", conf_error(c));
+	}
 	mac = conf_str(c, "forwarder.router_mac", "02:00:00:00:00:01");
 	if (addr_mac_check("forwarder.router_mac", mac, dp->router_mac, ebuf) < 0)
 		conf_error_at(c, "forwarder.router_mac", "%s", ebuf), fatalx("%s", conf_error(c));

@@ -34,6 +34,7 @@
 /* dp.c and vports.c each have a static cancel_done: one translation unit here. */
 #define cancel_done dp_cancel_done
 #include "procs/forwarder/dp.c"
+#include "procs/forwarder/learnlim.c"
 #undef cancel_done
 #define cancel_done vports_cancel_done
 #include "procs/forwarder/vports.c"
@@ -167,7 +168,8 @@ static struct dp_params
 dp_params(enum dp_mode mode)
 {
 	struct dp_params p = { .mode = mode, .listen = sin_of(FWD_IP, P), .vxlan_port = P,
-	    .learn_interval_ns = 10000 * MS, .bufs = 64, .udp_recvs = 8, .tap_recvs = 2 };
+	    .learn_interval_ns = 10000 * MS, .learn_slots = LEARNLIM_SLOTS_MIN, .bufs = 64,
+	    .udp_recvs = 8, .tap_recvs = 2 };
 
 	memcpy(p.router_mac, ROUTER_MAC, 6);
 	return p;
@@ -1376,9 +1378,9 @@ Test(forwarder, vswitch_sends_a_frame_with_a_rule_straight_to_its_vtep)
 static void
 learn_age(void)
 {
-	for (uint32_t i = 0; i < LEARN_SLOTS; i++)
-		if (D->lslots[i].at != 0)
-			D->lslots[i].at -= D->p.learn_interval_ns;
+	for (uint32_t i = 0; i < (D->ll->mask + 1) * LEARNLIM_WAYS; i++)
+		if (D->ll->ways[i].at != 0)
+			D->ll->ways[i].at -= D->p.learn_interval_ns;
 }
 
 Test(forwarder, vswitch_sends_a_miss_to_a_gateway_with_the_learn_bit_once_an_interval)
