@@ -18,12 +18,29 @@
  *		128) against a rule's raw size; kill -9 of the rule-store and its restart
  *		until a change made then is in its table (gateway_resume_s).
  *
+ *  fanout	a second gateway (rule-store and syncd) and a syncd on the first, each
+ *		checking MACs; 10,000 simulated learners (bench/fleet.h: one socket,
+ *		address, name and key each, the real protocol), one a host, half long-
+ *		polling each syncd for VPC 1. -c (20) migrations of a VM of VPC 1, one
+ *		at a time: from the API call (t0) to the kernel's receive stamp of the
+ *		answer bringing it, at every learner: fanout_p50_ms, fanout_p99_ms over
+ *		every (learner, change), fanout_last_ms the slowest change's last
+ *		learner. Baseline, the same changes: t0 to the rule in the first
+ *		gateway's table (what every gateway pays anyway).
+ *  failover	the second gateway's syncd killed (-9): the time until every learner
+ *		that polled it is parked at the first (failover_s), against the
+ *		learner's timeout (sync_wait + sync_timeout, 2.5 s: what a learner waits
+ *		before it moves); the survivor's peak requests a second over 100 ms
+ *		windows (failover_peak_requests_per_s) against its rate limit summed
+ *		over the learners (syncd.rate x learners).
+ *
  * Writes bench/results/scale.json (rows named for the size: e.g. controller_restart_s
  * at -s 1m, controller_restart_s_100k at -s 100k).
  *
- *	scale [-s 10k|100k|1m]
+ *	scale [-s 10k|100k|1m] [-c CHANGES]
  */
 #include "bench/cluster.h"
+#include "bench/fleet.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -48,7 +65,9 @@ static struct {
 	int small;		/* more VPCs of SMALL_VMS */
 } size;
 
-static int ctl_port;
+static int ctl_port, changes = 20;
+static struct auth_key secret;
+static const char *secret_path;
 static char ctl_conf[1024];
 static struct stats ctl_st;
 
@@ -313,6 +332,56 @@ table_set_baseline(uint64_t n)
 	return t0;
 }
 
+/* node's syncd on addr (a free port), checking MACs with the cluster secret. */
+static pid_t
+syncd_start(const char *node, const char *addr, struct sockaddr_in *sa)
+{
+	char conf[1024], name[64];
+	int port = cluster_free_port(addr);
+
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nsyncd = {\n listen = \"%s:%d\";\n"
+	    " allow = [\"127.14.0.0/16\"];\n auth = true;\n auth_secret = \"%s\";\n};\n",
+	    node, addr, port, secret_path);
+	snprintf(name, sizeof(name), "%s-syncd", node);
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, addr, &sa->sin_addr);
+	return cluster_start("vpcfwd-syncd", conf, name);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts v; the p-th fraction of n, in ms. */
+static double
+pct_ms(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(size_t)((double)(n - 1) * p)] / 1e6;
+}
+
+/* Until both syncds hold want parked requests between them (pumping the fleet). */
+static void
+parked_wait(struct fleet *f, struct stats *sd, int nsd, uint64_t want)
+{
+	uint64_t deadline = clock_mono_ns() + 10000000000ull, have = 0;
+
+	while (clock_mono_ns() < deadline) {
+		have = 0;
+		for (int i = 0; i < nsd; i++)
+			have += cluster_stat(&sd[i], "parked");
+		if (have == want)
+			return;
+		fleet_pump(f, 1);
+	}
+	fatalx("scale: %llu of %llu learners parked after 10 s", (unsigned long long)have,
+	    (unsigned long long)want);
+}
+
 static void
 row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
     double bv)
@@ -323,6 +392,146 @@ row(json_t *res, const char *name, double v, const char *unit, const char *basel
 	    strcmp(size.name, "1m") ? size.name : "");
 	bench_add(res, full, v, unit, baseline, bv);
 	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
+}
+
+/* Migrate VM v0m0000001 to the other of two hosts; its rule's new VTEP's host. */
+static void
+migrate(void)
+{
+	static int moves;
+	struct apiclient c;
+	char host[16];
+
+	cluster_api_connect(&c);
+	snprintf(host, sizeof(host), "h%05d", HOSTS - 3 - moves++ % 2);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
+	    "name", "v0m0000001", "host", host)));
+	apiclient_close(&c);
+}
+
+/* The fan-out and failover phases, against the first gateway (table t) and a second. */
+static void
+fanout(json_t *res, struct table *t, uint64_t vms)
+{
+	struct sockaddr_in sa[2];
+	struct table_vni_info vi;
+	struct stats sd[2];
+	struct table *t2;
+	struct fleet f;
+	uint64_t *lat, *tab, *last, worst = 0, t0, peak = 0, prev_rx, prev_ns, failover;
+	pid_t syncd[2];
+	size_t nlat = 0;
+
+	secret_path = cluster_auth_secret(&secret);
+	syncd[0] = syncd_start(cluster_node("gw"), "127.0.14.1", &sa[0]);
+	{
+		char conf[1024];
+
+		snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+		    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
+		    " table_max_vnis = 64;\n};\n", cluster_node("gw2"), ctl_port,
+		    (unsigned long long)(vms + vms / 4 + 1000));
+		cluster_start("vpcfwd-rule-store", conf, "rule-store-2");
+	}
+	t2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
+	caught_up(t2, clock_mono_ns());
+	syncd[1] = syncd_start(cluster_node("gw2"), "127.0.14.2", &sa[1]);
+	cluster_stats_wait(&sd[0], cluster_node("gw"), "syncd");
+	cluster_stats_wait(&sd[1], cluster_node("gw2"), "syncd");
+	if (table_vni_get(t, BIG_VNI, &vi) < 0)
+		fatalx("scale: VPC %d is not in the gateway's table", BIG_VNI);
+
+	fleet_open(&f, HOSTS, &secret, sa, 2);
+	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
+	if ((lat = calloc((size_t)changes * HOSTS, sizeof(*lat))) == NULL ||
+	    (tab = calloc((size_t)changes, sizeof(*tab))) == NULL ||
+	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
+		fatalx("scale: out of memory");
+	for (int c = 0; c < changes; c++) {
+		uint64_t deadline;
+
+		parked_wait(&f, sd, 2, HOSTS);
+		if (table_vni_get(t, BIG_VNI, &vi) < 0)
+			fatalx("scale: VPC %d left the table", BIG_VNI);
+		fleet_target(&f, vi.version + 1);
+		t0 = clock_real_ns();
+		migrate();
+		/* Polled every 20 us: a spinning reader would take a CPU from the path. */
+		for (struct table_vni_info now = vi; now.version == vi.version; ) {
+			struct timespec nap = { 0, 20000 };
+
+			if (table_vni_get(t, BIG_VNI, &now) < 0)
+				fatalx("scale: VPC %d left the table", BIG_VNI);
+			nanosleep(&nap, NULL);
+		}
+		tab[c] = clock_real_ns() - t0;
+		deadline = clock_mono_ns() + 10000000000ull;
+		while (f.has < f.n) {
+			if (clock_mono_ns() > deadline)
+				fatalx("scale: change %d reached %d of %d learners in 10 s", c,
+				    f.has, f.n);
+			fleet_pump(&f, 1);
+		}
+		last[c] = 0;
+		for (int i = 0; i < f.n; i++) {
+			uint64_t d = f.l[i].at_ns - t0;
+
+			lat[nlat++] = d;
+			last[c] = d > last[c] ? d : last[c];
+		}
+		worst = last[c] > worst ? last[c] : worst;
+	}
+	printf("fan-out: %d simulated learners (real protocol, MACs, one socket each), 2 real "
+	    "syncds, %d changes, %llu answers, %llu timeouts, %llu retries\n", f.n, changes,
+	    (unsigned long long)f.answers, (unsigned long long)f.timeouts,
+	    (unsigned long long)f.retries);
+	row(res, "fanout_p50_ms", pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
+	    "gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_p99_ms", pct_ms(lat, nlat, 0.99), "ms", "API call -> the first "
+	    "gateway's table, p99", pct_ms(tab, (size_t)changes, 0.99));
+	row(res, "fanout_last_ms", worst / 1e6, "ms", "API call -> the first gateway's "
+	    "table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
+	row(res, "fanout_last_p50_ms", pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
+	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+
+	/* failover: the second syncd dies; its learners move to the first */
+	parked_wait(&f, sd, 2, HOSTS);
+	prev_rx = cluster_stat(&sd[0], "req_rx");
+	t0 = prev_ns = clock_mono_ns();
+	kill(syncd[1], SIGKILL);
+	waitpid(syncd[1], NULL, 0);
+	while (cluster_stat(&sd[0], "parked") < (uint64_t)f.n) {
+		uint64_t now = clock_mono_ns();
+
+		if (now - t0 > 15000000000ull)
+			fatalx("scale: %llu of %d learners at the surviving syncd 15 s after the "
+			    "other died", (unsigned long long)cluster_stat(&sd[0], "parked"), f.n);
+		if (now - prev_ns >= 100000000ull) {
+			uint64_t rx = cluster_stat(&sd[0], "req_rx");
+			uint64_t rate = (rx - prev_rx) * 1000000000ull / (now - prev_ns);
+
+			peak = rate > peak ? rate : peak;
+			prev_rx = rx;
+			prev_ns = now;
+		}
+		fleet_pump(&f, 1);
+	}
+	failover = clock_mono_ns() - t0;
+	row(res, "failover_s", failover / 1e9, "s", "the learner's timeout before it moves "
+	    "(sync_wait + sync_timeout)", FLEET_TIMEOUT_NS / 1e9);
+	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
+	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
+	    2000.0 * f.n);
+	printf("failover: survivor req_limited %llu, park_full %llu\n",
+	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
+	    (unsigned long long)cluster_stat(&sd[0], "park_full"));
+	free(lat);
+	free(tab);
+	free(last);
+	fleet_close(&f);
+	table_close(t2);
+	stats_close(&sd[0]);
+	stats_close(&sd[1]);
 }
 
 int
@@ -339,12 +548,16 @@ main(int argc, char **argv)
 	int ch;
 
 	size.name = "100k";
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:")) != -1) {
 		if (ch == 's')
 			size.name = optarg;
+		else if (ch == 'c')
+			changes = atoi(optarg);
 		else
-			fatalx("usage: scale [-s 10k|100k|1m]");
+			fatalx("usage: scale [-s 10k|100k|1m] [-c CHANGES]");
 	}
+	if (changes < 1 || changes > 1000)
+		fatalx("scale: -c 1..1000");
 	if (strcmp(size.name, "10k") == 0)
 		size.big = 10000;
 	else if (strcmp(size.name, "100k") == 0)
@@ -425,6 +638,7 @@ main(int argc, char **argv)
 	    "full)", t_fill / 1e9);
 	printf("(%llu records read by the LMDB baseline)\n", (unsigned long long)recs);
 
+	fanout(res, t, vms);
 	table_close(t);
 	stats_close(&rs_st);
 	stats_close(&ctl_st);
