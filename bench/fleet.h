@@ -7,7 +7,10 @@
  * FLEET_WAIT_MS, and when no answer comes within sync_wait + sync_timeout (2.5 s, the
  * learner's defaults) it asks the next gateway from the same version; RETRY sends it to
  * the next gateway at once; RELEARN and UNKNOWN are counted and the learner stops
- * asking, as the learner drops the VPC until a LEARN brings it back. A learner's answers are checked as the learner checks them: its name, its
+ * asking, as the learner drops the VPC until a LEARN brings it back. Like
+ * procs/learner/gateways.c, it probes a gateway it has not heard from for
+ * FLEET_PROBE_NS, and an ICMP error for a datagram to a gateway (IP_RECVERR: its syncd
+ * died) marks that gateway down at once and moves a request parked there. A learner's answers are checked as the learner checks them: its name, its
  * MAC when the gateway authenticates, the id of its request in flight.
  *
  * A benchmark sets a target version (fleet_target) and pumps (fleet_pump): each
@@ -32,6 +35,9 @@
 #define FLEET_TIMEOUT_NS	((FLEET_WAIT_MS + 500) * 1000000ull)	/* + sync_timeout */
 #define FLEET_ENTS	4096
 #define FLEET_KEY_ID	1
+#define FLEET_PROBE_NS	500000000ull	/* learner.gateway_probe */
+#define FLEET_DOWN_AFTER	3		/* learner.gateway_down_after */
+#define FLEET_PROBE_ID	0x80000000u	/* probes' ids: apart from requests' */
 
 struct fleet_learner {
 	int fd;
@@ -46,6 +52,9 @@ struct fleet_learner {
 	uint64_t sent_ns;
 	bool has;		/* reached the target */
 	uint64_t at_ns;		/* CLOCK_REALTIME kernel stamp of that answer */
+	bool up[2];		/* each gateway, as the learner's gateways.c sees it */
+	uint8_t fails[2];	/* requests in a row unanswered: down at FLEET_DOWN_AFTER */
+	uint64_t heard_ns[2], probe_ns[2];	/* last answer; last probe sent */
 };
 
 struct fleet {
@@ -59,6 +68,7 @@ struct fleet {
 	int has;		/* learners at the target */
 	/* what happened, over the fleet's life */
 	uint64_t requests, answers, timeouts, retries, relearns, malformed, bad_mac, stale;
+	uint64_t probes, unreach;
 	struct sync_entry ents[FLEET_ENTS];
 };
 
@@ -99,6 +109,7 @@ fleet_open(struct fleet *f, int n, const struct auth_key *secret,
 		    (uint32_t)(1 + i % 250));
 		if ((l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 		    setsockopt(l->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+		    setsockopt(l->fd, SOL_IP, IP_RECVERR, &one, sizeof(one)) < 0 ||
 		    bind(l->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 		    epoll_ctl(f->ep, EPOLL_CTL_ADD, l->fd, &ev) < 0)
 			fatal("fleet: learner %d's socket", i);
@@ -109,6 +120,8 @@ fleet_open(struct fleet *f, int n, const struct auth_key *secret,
 			auth_mackey_set(&l->key, k.key);
 		}
 		l->gw = i % ngw;
+		l->up[0] = l->up[1] = true;
+		l->heard_ns[0] = l->heard_ns[1] = clock_mono_ns();
 	}
 }
 
@@ -124,28 +137,52 @@ fleet_close(struct fleet *f)
 	free(f->l);
 }
 
+/* Encode, MAC and send r from l to gateway g. */
 static inline void
-fleet_ask(struct fleet *f, struct fleet_learner *l)
+fleet_send(struct fleet *f, struct fleet_learner *l, struct sync_req *r, int g)
 {
-	struct sync_req r = { .id = ++l->id, .wait_ms = FLEET_WAIT_MS, .count = 1 };
 	uint8_t buf[256];
 	int n;
 
-	r.items[0] = (struct sync_item){ .vni = f->vni, .gen = f->gen,
-	    .version = l->version, .cursor_version = l->cur_v, .cursor_ip = l->cur_ip };
-	sync_hdr_set_name(&r.h, l->name);
-	r.h.key_id = FLEET_KEY_ID;
-	r.h.flags = f->auth ? SYNC_H_MAC : 0;
-	r.h.ts_ns = clock_real_ns();
-	if ((n = sync_req_encode(&r, buf, sizeof(buf))) < 0 ||
+	sync_hdr_set_name(&r->h, l->name);
+	r->h.key_id = FLEET_KEY_ID;
+	r->h.flags = f->auth ? SYNC_H_MAC : 0;
+	r->h.ts_ns = clock_real_ns();
+	if ((n = sync_req_encode(r, buf, sizeof(buf))) < 0 ||
 	    (f->auth && auth_seal(f->mac, &l->key, buf, (size_t)n) < 0))
 		fatalx("fleet: cannot make a request");
 	/* A full socket buffer loses it: the timeout asks again, as for a lost answer. */
-	(void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)&f->gw[l->gw],
+	(void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)&f->gw[g],
 	    sizeof(f->gw[0]));
+}
+
+static inline void
+fleet_ask(struct fleet *f, struct fleet_learner *l)
+{
+	struct sync_req r = { .id = ++l->id & ~FLEET_PROBE_ID, .wait_ms = FLEET_WAIT_MS,
+	    .count = 1 };
+
+	if (!l->up[l->gw] && l->up[(l->gw + 1) % f->ngw])
+		l->gw = (l->gw + 1) % f->ngw;
+	l->id = r.id;
+	r.items[0] = (struct sync_item){ .vni = f->vni, .gen = f->gen,
+	    .version = l->version, .cursor_version = l->cur_v, .cursor_ip = l->cur_ip };
+	fleet_send(f, l, &r, l->gw);
 	f->requests++;
 	l->sent_ns = clock_mono_ns();
 	l->waiting = true;
+}
+
+/* A question any syncd answers at once (generation 0 at version 1 is valid nowhere). */
+static inline void
+fleet_probe(struct fleet *f, struct fleet_learner *l, int g)
+{
+	struct sync_req r = { .id = FLEET_PROBE_ID | (uint32_t)g, .count = 1 };
+
+	r.items[0] = (struct sync_item){ .vni = 1, .version = 1 };
+	fleet_send(f, l, &r, g);
+	f->probes++;
+	l->probe_ns[g] = clock_mono_ns();
 }
 
 /* Every learner at version of VPC vni (generation gen), each asking its gateway. */
@@ -177,11 +214,13 @@ fleet_target(struct fleet *f, uint64_t target)
 
 static inline void
 fleet_on_answer(struct fleet *f, struct fleet_learner *l, const uint8_t *buf, size_t len,
-    uint64_t kern)
+    uint64_t kern, const struct sockaddr_in *from)
 {
 	const struct sync_section *sec = NULL;
 	struct sync_resp r;
 	struct sync_hdr h;
+	int g = f->ngw > 1 && from->sin_addr.s_addr == f->gw[1].sin_addr.s_addr &&
+	    from->sin_port == f->gw[1].sin_port;
 
 	if (f->auth && (sync_hdr_decode(buf, len, &h) < 0 || !(h.flags & SYNC_H_MAC) ||
 	    strcmp(h.name, l->name) != 0 || !auth_check(f->mac, &l->key, buf, len))) {
@@ -193,6 +232,12 @@ fleet_on_answer(struct fleet *f, struct fleet_learner *l, const uint8_t *buf, si
 		f->malformed++;
 		return;
 	}
+	/* Any authentic answer: the gateway is alive (gateways_ok). */
+	l->up[g] = true;
+	l->fails[g] = 0;
+	l->heard_ns[g] = clock_mono_ns();
+	if (r.id & FLEET_PROBE_ID)
+		return;
 	if (!l->waiting || r.id != l->id) {
 		f->stale++;
 		return;
@@ -225,6 +270,33 @@ fleet_on_answer(struct fleet *f, struct fleet_learner *l, const uint8_t *buf, si
 	fleet_ask(f, l);
 }
 
+/* ICMP errors queued on l's socket: a gateway there is down; a request on it moves. */
+static inline void
+fleet_errqueue(struct fleet *f, struct fleet_learner *l)
+{
+	for (;;) {
+		char cbuf[256];
+		struct sockaddr_in to;
+		struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to),
+		    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+
+		if (recvmsg(l->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (int g = 0; g < f->ngw; g++) {
+			if (to.sin_addr.s_addr != f->gw[g].sin_addr.s_addr ||
+			    to.sin_port != f->gw[g].sin_port)
+				continue;
+			f->unreach++;
+			l->up[g] = false;
+			if (l->waiting && l->gw == g) {
+				f->retries++;
+				l->gw = (g + 1) % f->ngw;
+				fleet_ask(f, l);
+			}
+		}
+	}
+}
+
 static inline void
 fleet_rx(struct fleet *f, struct fleet_learner *l)
 {
@@ -232,14 +304,21 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 	char cbuf[CMSG_SPACE(sizeof(struct timespec))];
 
 	for (;;) {
+		struct sockaddr_in from;
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 		    .msg_controllen = sizeof(cbuf) };
 		uint64_t kern;
 		ssize_t n;
 
-		if ((n = recvmsg(l->fd, &mh, MSG_DONTWAIT)) < 0)
-			return;
+		if ((n = recvmsg(l->fd, &mh, MSG_DONTWAIT)) < 0) {
+			if (errno == ECONNREFUSED || errno == EHOSTUNREACH)
+				fleet_errqueue(f, l);
+			else
+				return;
+			continue;
+		}
 		kern = clock_real_ns();
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
@@ -248,7 +327,7 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
 				kern = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 			}
-		fleet_on_answer(f, l, buf, (size_t)n, kern);
+		fleet_on_answer(f, l, buf, (size_t)n, kern, &from);
 	}
 }
 
@@ -272,9 +351,16 @@ fleet_pump(struct fleet *f, int timeout_ms)
 
 		if (l->waiting && now - l->sent_ns > FLEET_TIMEOUT_NS) {
 			f->timeouts++;
+			if (++l->fails[l->gw] >= FLEET_DOWN_AFTER)
+				l->up[l->gw] = false;
 			l->gw = (l->gw + 1) % f->ngw;
 			fleet_ask(f, l);
 		}
+		/* gateways_probe_due: silent for a probe interval, or down */
+		for (int g = 0; g < f->ngw; g++)
+			if (now - l->heard_ns[g] >= FLEET_PROBE_NS &&
+			    now - l->probe_ns[g] >= FLEET_PROBE_NS)
+				fleet_probe(f, l, g);
 	}
 }
 

@@ -419,6 +419,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	struct table *t2;
 	struct fleet f;
 	uint64_t *lat, *tab, *last, worst = 0, t0, peak = 0, prev_rx, prev_ns, failover;
+	uint64_t t_start;
 	pid_t syncd[2];
 	size_t nlat = 0;
 
@@ -443,6 +444,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 
 	fleet_open(&f, HOSTS, &secret, sa, 2);
 	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
+	t_start = clock_mono_ns();
 	if ((lat = calloc((size_t)changes * HOSTS, sizeof(*lat))) == NULL ||
 	    (tab = calloc((size_t)changes, sizeof(*tab))) == NULL ||
 	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
@@ -482,9 +484,10 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 		worst = last[c] > worst ? last[c] : worst;
 	}
 	printf("fan-out: %d simulated learners (real protocol, MACs, one socket each), 2 real "
-	    "syncds, %d changes, %llu answers, %llu timeouts, %llu retries\n", f.n, changes,
-	    (unsigned long long)f.answers, (unsigned long long)f.timeouts,
-	    (unsigned long long)f.retries);
+	    "syncds, %d changes, %llu answers, %llu timeouts, %llu retries, %.0f probes a "
+	    "second a gateway\n", f.n, changes, (unsigned long long)f.answers,
+	    (unsigned long long)f.timeouts, (unsigned long long)f.retries,
+	    f.probes / ((clock_mono_ns() - t_start) / 1e9) / 2);
 	row(res, "fanout_p50_ms", pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
 	    "gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
 	row(res, "fanout_p99_ms", pct_ms(lat, nlat, 0.99), "ms", "API call -> the first "
@@ -522,9 +525,11 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
 	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
 	    2000.0 * f.n);
-	printf("failover: survivor req_limited %llu, park_full %llu\n",
+	printf("failover: survivor req_limited %llu, park_full %llu; ICMP errors seen by the "
+	    "learners %llu, timeouts %llu\n",
 	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
-	    (unsigned long long)cluster_stat(&sd[0], "park_full"));
+	    (unsigned long long)cluster_stat(&sd[0], "park_full"),
+	    (unsigned long long)f.unreach, (unsigned long long)f.timeouts);
 	free(lat);
 	free(tab);
 	free(last);

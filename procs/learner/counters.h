@@ -34,6 +34,7 @@
 	X(table_max_vnis,  GAUGE,   "VNI slots in the cache (table_max_vnis)")	\
 	X(gateways_up,     GAUGE,   "gateways answering")			\
 	X(gateway_downs,   COUNTER, "times a gateway was marked down")	\
+	X(gateway_unreachable, COUNTER, "ICMP unreachable for a datagram to a gateway: down at once") \
 	X(probes,          COUNTER, "probes sent (a down gateway, or a live one silent for gateway_probe)") \
 	X(ports,           GAUGE,   "VMs bound to this host")		\
 	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \

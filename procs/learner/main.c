@@ -166,7 +166,7 @@ main(int argc, char **argv)
 	    60000000000ull);
 	sp.batch = conf_int(c, "learner.sync_batch", 32, 1, SYNC_VNIS_MAX);
 	down_after = conf_int(c, "learner.gateway_down_after", 3, 1, 1000);
-	probe_ns = conf_duration(c, "learner.gateway_probe", 1000000000ull, 10000000ull,
+	probe_ns = conf_duration(c, "learner.gateway_probe", 500000000ull, 10000000ull,
 	    600000000000ull);
 	s.cache_max_rules = conf_int(c, "learner.cache_max_rules", 500000, 0, 1u << 30);
 	s.cache_max_age_s = conf_duration(c, "learner.cache_max_age", 5 * 86400000000000ull, 0,
