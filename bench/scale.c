@@ -37,7 +37,14 @@
  * Writes bench/results/scale.json (rows named for the size: e.g. controller_restart_s
  * at -s 1m, controller_restart_s_100k at -s 100k).
  *
- *	scale [-s 10k|100k|1m] [-c CHANGES]
+ *	scale [-s 10k|100k|1m] [-c CHANGES] [-H HOSTS] [-o FILE]
+ *
+ * Without -s: the three sizes one after the other, each a run of its own, then
+ * bench/scale-report writes their table into docs/scale.md and plots them.
+ * -H: hosts, and simulated learners (10,000); -o: write the rows to FILE alone
+ * (tests/scale.sh), not into bench/results/scale.json. The run fails (exit 1, with the
+ * processes' logs) when a change does not reach every learner in 10 s, a failover
+ * does not move every learner in 15 s, or a rule-store does not catch up in 60 s.
  */
 #include "bench/cluster.h"
 #include "bench/fleet.h"
@@ -48,11 +55,12 @@
 #include "shm/table.h"
 
 #include <lmdb.h>
+#include <spawn.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define HOSTS		10000
+#define HOSTS_DEFAULT	10000
 #define BIG_VNI		1
 #define SMALL_VPCS	9		/* at 1m: nine more VPCs of SMALL_VMS, 2 M VMs */
 #define SMALL_VMS	111112
@@ -65,7 +73,8 @@ static struct {
 	int small;		/* more VPCs of SMALL_VMS */
 } size;
 
-static int ctl_port, changes = 20;
+static int ctl_port, changes = 20, hosts = HOSTS_DEFAULT;
+static const char *out_path;	/* -o: results there, not bench/results/scale.json */
 static struct auth_key secret;
 static const char *secret_path;
 static char ctl_conf[1024];
@@ -148,11 +157,11 @@ file_bytes(const char *path)
 	return (double)st.st_blocks * 512;
 }
 
-/* host.create for HOSTS hosts, VTEP 172.16.0.0 + i + 1. */
+/* host.create for hosts hosts, VTEP 172.16.0.0 + i + 1. */
 static void
 create_hosts(struct apiclient *c)
 {
-	for (int h = 0; h < HOSTS; h++) {
+	for (int h = 0; h < hosts; h++) {
 		char name[16], vtep[20];
 
 		snprintf(name, sizeof(name), "h%05d", h);
@@ -183,7 +192,7 @@ write_vms(struct apiclient *c, const char *csv)
 			fprintf(f, "v%dm%07llu,%s,10.%llu.%llu.%llu,h%05llu\n", v,
 			    (unsigned long long)i, vpc, (unsigned long long)((i + 1) >> 16 & 255),
 			    (unsigned long long)((i + 1) >> 8 & 255),
-			    (unsigned long long)((i + 1) & 255), (unsigned long long)(n % HOSTS));
+			    (unsigned long long)((i + 1) & 255), (unsigned long long)(n % hosts));
 	}
 	if (fclose(f) != 0)
 		fatal("scale: %s", csv);
@@ -294,7 +303,7 @@ change_applied(struct table *t, uint64_t t0)
 	char host[16];
 
 	cluster_api_connect(&c);
-	snprintf(host, sizeof(host), "h%05d", HOSTS - 1 - moves++ % 2);
+	snprintf(host, sizeof(host), "h%05d", hosts - 1 - moves++ % 2);
 	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
 	    "name", "v0m0000000", "host", host)));
 	apiclient_close(&c);
@@ -319,7 +328,7 @@ table_set_baseline(uint64_t n)
 	for (uint64_t i = 0; i < n; i++) {
 		struct table_rule r = { .vni = BIG_VNI + (uint32_t)(i / 1000000),
 		    .ip = 0x0a000001u + (uint32_t)(i % 1000000), .vtep = 0xac100001u +
-		    (uint32_t)(i % HOSTS), .mac = { 2, 0, 10, (uint8_t)(i >> 16),
+		    (uint32_t)(i % hosts), .mac = { 2, 0, 10, (uint8_t)(i >> 16),
 		    (uint8_t)(i >> 8), (uint8_t)i }, .version = 2 + i % 1000000 / BATCH };
 
 		if (table_set(t, &r) < 0)
@@ -403,7 +412,7 @@ migrate(void)
 	char host[16];
 
 	cluster_api_connect(&c);
-	snprintf(host, sizeof(host), "h%05d", HOSTS - 3 - moves++ % 2);
+	snprintf(host, sizeof(host), "h%05d", hosts - 3 - moves++ % 2);
 	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
 	    "name", "v0m0000001", "host", host)));
 	apiclient_close(&c);
@@ -442,17 +451,17 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	if (table_vni_get(t, BIG_VNI, &vi) < 0)
 		fatalx("scale: VPC %d is not in the gateway's table", BIG_VNI);
 
-	fleet_open(&f, HOSTS, &secret, sa, 2);
+	fleet_open(&f, hosts, &secret, sa, 2);
 	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
 	t_start = clock_mono_ns();
-	if ((lat = calloc((size_t)changes * HOSTS, sizeof(*lat))) == NULL ||
+	if ((lat = calloc((size_t)changes * hosts, sizeof(*lat))) == NULL ||
 	    (tab = calloc((size_t)changes, sizeof(*tab))) == NULL ||
 	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
 		fatalx("scale: out of memory");
 	for (int c = 0; c < changes; c++) {
 		uint64_t deadline;
 
-		parked_wait(&f, sd, 2, HOSTS);
+		parked_wait(&f, sd, 2, hosts);
 		if (table_vni_get(t, BIG_VNI, &vi) < 0)
 			fatalx("scale: VPC %d left the table", BIG_VNI);
 		fleet_target(&f, vi.version + 1);
@@ -498,7 +507,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
 
 	/* failover: the second syncd dies; its learners move to the first */
-	parked_wait(&f, sd, 2, HOSTS);
+	parked_wait(&f, sd, 2, hosts);
 	prev_rx = cluster_stat(&sd[0], "req_rx");
 	t0 = prev_ns = clock_mono_ns();
 	kill(syncd[1], SIGKILL);
@@ -539,6 +548,31 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	stats_close(&sd[1]);
 }
 
+/* No -s: each size in a run of its own, then docs/scale.md and its plots. */
+static int
+all_sizes(const char *self)
+{
+	static const char *const sizes[] = { "10k", "100k", "1m" };
+	char c[16], h[16];
+
+	snprintf(c, sizeof(c), "%d", changes);
+	snprintf(h, sizeof(h), "%d", hosts);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *args[] = { (char *)self, "-s", (char *)sizes[i], "-c", c, "-H", h, NULL };
+		pid_t pid;
+		int st;
+
+		if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "scale: -s %s failed\n", sizes[i]);
+			return 1;
+		}
+	}
+	execl("bench/scale-report", "bench/scale-report", (char *)NULL);
+	fprintf(stderr, "scale: bench/scale-report: %s\n", strerror(errno));
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -552,17 +586,23 @@ main(int argc, char **argv)
 	json_t *res;
 	int ch;
 
-	size.name = "100k";
-	while ((ch = getopt(argc, argv, "s:c:")) != -1) {
+	size.name = NULL;
+	while ((ch = getopt(argc, argv, "s:c:H:o:")) != -1) {
 		if (ch == 's')
 			size.name = optarg;
 		else if (ch == 'c')
 			changes = atoi(optarg);
+		else if (ch == 'H')
+			hosts = atoi(optarg);
+		else if (ch == 'o')
+			out_path = optarg;
 		else
-			fatalx("usage: scale [-s 10k|100k|1m] [-c CHANGES]");
+			fatalx("usage: scale [-s 10k|100k|1m] [-c CHANGES] [-H HOSTS] [-o FILE]");
 	}
-	if (changes < 1 || changes > 1000)
-		fatalx("scale: -c 1..1000");
+	if (changes < 1 || changes > 1000 || hosts < 4 || hosts > 60000)
+		fatalx("scale: -c 1..1000, -H 4..60000");
+	if (size.name == NULL)
+		return all_sizes(argv[0]);
 	if (strcmp(size.name, "10k") == 0)
 		size.big = 10000;
 	else if (strcmp(size.name, "100k") == 0)
@@ -578,11 +618,11 @@ main(int argc, char **argv)
 	    " data_dir = \"%s/data\";\n api_socket = \"%s/api.sock\";\n"
 	    " listen = \"127.0.0.1:%d\";\n tls = false;\n log_retention = %llu;\n};\n",
 	    cluster_node("ctl"), cluster_dir(), cluster_dir(), ctl_port,
-	    (unsigned long long)(size.big + (uint64_t)size.small * SMALL_VMS + HOSTS + 100));
+	    (unsigned long long)(size.big + (uint64_t)size.small * SMALL_VMS + hosts + 100));
 	ctl = controller_start();
 	cluster_api_connect(&c);
 	res = bench_results();
-	printf("scale -s %s: a real controller and rule-store; %d hosts\n", size.name, HOSTS);
+	printf("scale -s %s: a real controller and rule-store; %d hosts\n", size.name, hosts);
 
 	/* controller */
 	t0 = clock_mono_ns();
@@ -594,8 +634,8 @@ main(int argc, char **argv)
 	t_import = import(csv);
 	snprintf(data, sizeof(data), "%s/data", cluster_dir());
 	printf("%llu VMs in %d VPCs on %d hosts: hosts %.1f s (%.0f/s), import %.1f s "
-	    "(%.0f VMs/s)\n", (unsigned long long)vms, 1 + size.small, HOSTS, t_hosts / 1e9,
-	    HOSTS / (t_hosts / 1e9), t_import / 1e9, vms / (t_import / 1e9));
+	    "(%.0f VMs/s)\n", (unsigned long long)vms, 1 + size.small, hosts, t_hosts / 1e9,
+	    hosts / (t_hosts / 1e9), t_import / 1e9, vms / (t_import / 1e9));
 
 	/* gateway: an empty rule-store until full */
 	t0 = clock_mono_ns();
@@ -648,5 +688,7 @@ main(int argc, char **argv)
 	stats_close(&rs_st);
 	stats_close(&ctl_st);
 	cluster_end();
+	if (out_path != NULL)
+		return bench_write_to(res, "scale", out_path) < 0;
 	return bench_write_merged(res, "scale") < 0;
 }
