@@ -373,6 +373,28 @@ pct_ms(uint64_t *v, size_t n, double p)
 	return v[(size_t)((double)(n - 1) * p)] / 1e6;
 }
 
+/* ns of CPU pid has used (/proc/PID/schedstat); this process's own with pid 0. */
+static uint64_t
+cpu_ns(pid_t pid)
+{
+	unsigned long long v = 0;
+	char path[64];
+	FILE *f;
+
+	if (pid == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
 /* Until both syncds hold want parked requests between them (pumping the fleet). */
 static void
 parked_wait(struct fleet *f, struct stats *sd, int nsd, uint64_t want)
@@ -428,7 +450,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	struct table *t2;
 	struct fleet f;
 	uint64_t *lat, *tab, *last, worst = 0, t0, peak = 0, prev_rx, prev_ns, failover;
-	uint64_t t_start;
+	uint64_t t_start, timeouts, unreach, syncd_cpu = 0, fleet_cpu = 0;
 	pid_t syncd[2];
 	size_t nlat = 0;
 
@@ -459,9 +481,12 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
 		fatalx("scale: out of memory");
 	for (int c = 0; c < changes; c++) {
-		uint64_t deadline;
+		uint64_t deadline, cpu0[3];
 
 		parked_wait(&f, sd, 2, hosts);
+		cpu0[0] = cpu_ns(syncd[0]);
+		cpu0[1] = cpu_ns(syncd[1]);
+		cpu0[2] = cpu_ns(0);
 		if (table_vni_get(t, BIG_VNI, &vi) < 0)
 			fatalx("scale: VPC %d left the table", BIG_VNI);
 		fleet_target(&f, vi.version + 1);
@@ -483,6 +508,8 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 				    f.has, f.n);
 			fleet_pump(&f, 1);
 		}
+		syncd_cpu += cpu_ns(syncd[0]) - cpu0[0] + cpu_ns(syncd[1]) - cpu0[1];
+		fleet_cpu += cpu_ns(0) - cpu0[2];
 		last[c] = 0;
 		for (int i = 0; i < f.n; i++) {
 			uint64_t d = f.l[i].at_ns - t0;
@@ -503,11 +530,16 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    "gateway's table, p99", pct_ms(tab, (size_t)changes, 0.99));
 	row(res, "fanout_last_ms", worst / 1e6, "ms", "API call -> the first gateway's "
 	    "table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
+	printf("fan-out CPU, the two syncds: %.2f us an answer; the simulated learners "
+	    "(this process, sharing the 2 CPUs): %.2f us an answer\n",
+	    syncd_cpu / 1e3 / ((double)changes * f.n), fleet_cpu / 1e3 / ((double)changes * f.n));
 	row(res, "fanout_last_p50_ms", pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
 	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
 
 	/* failover: the second syncd dies; its learners move to the first */
 	parked_wait(&f, sd, 2, hosts);
+	timeouts = f.timeouts;
+	unreach = f.unreach;
 	prev_rx = cluster_stat(&sd[0], "req_rx");
 	t0 = prev_ns = clock_mono_ns();
 	kill(syncd[1], SIGKILL);
@@ -534,11 +566,12 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
 	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
 	    2000.0 * f.n);
-	printf("failover: survivor req_limited %llu, park_full %llu; ICMP errors seen by the "
-	    "learners %llu, timeouts %llu\n",
+	printf("failover: survivor req_limited %llu, park_full %llu; meanwhile ICMP errors "
+	    "seen by the learners %llu, requests timed out %llu\n",
 	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
 	    (unsigned long long)cluster_stat(&sd[0], "park_full"),
-	    (unsigned long long)f.unreach, (unsigned long long)f.timeouts);
+	    (unsigned long long)(f.unreach - unreach),
+	    (unsigned long long)(f.timeouts - timeouts));
 	free(lat);
 	free(tab);
 	free(last);
