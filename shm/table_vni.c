@@ -340,6 +340,23 @@ vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
 		hist_set_start(t, v, p != NIL ? t->hot[p].version : 0, t->hot[e].version, s);
 }
 
+void
+vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n)
+{
+	struct entry_cold *c = t->cold;
+	uint32_t p = c[e].prev, s = c[e].lnext;
+
+	assert(t->h->params.mode == TABLE_HOST);	/* a gateway's list is in version order */
+	c[n].prev = p;
+	c[n].lnext = s;
+	/* One store: a reader arriving finds n, one standing on e goes on to s as before. */
+	store_idx(p != NIL ? &c[p].lnext : &v->head, n);
+	if (s != NIL)
+		c[s].prev = n;
+	else
+		v->tail = n;
+}
+
 uint64_t
 vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
 {
