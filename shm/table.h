@@ -95,6 +95,9 @@ struct table_cursor {
 	uint64_t version;
 	uint32_t ip;
 	uint32_t valid;
+	/* Host: the entry it stands on and the stamp of its place (eviction moves rules). */
+	uint32_t entry;
+	uint32_t place;
 };
 
 /* Counters the table keeps in its header (the writer updates them). */
@@ -225,8 +228,9 @@ enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
  * `since` is not a valid version (relearn), -ENOENT for an unknown VNI, -EAGAIN when
  * `since` is ahead of the table. since = 0 is a full dump: live rules, and, from the
  * second page on, the deletes newer than the cursor (of rules an earlier page may have
- * sent). A host table (install order) serves only since = 0, and returns -EAGAIN if
- * the cursor's entry went away meanwhile (start again).
+ * sent). A host table (eviction order) serves only since = 0, and returns -EAGAIN if
+ * the cursor's entry went away or moved meanwhile (start again); a rule that eviction
+ * moves to the tail during a walk may be listed twice.
  */
 int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
     struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);

@@ -659,6 +659,39 @@ Test(table, eviction_counts_age_from_the_last_use_not_the_last_change)
 	table_close(t);
 }
 
+/*
+ * A paged walk of a host VNI whose cursor's rule eviction moved to the tail (a copy of
+ * the same version) must start over: resuming after the copy would end it early.
+ */
+Test(table, a_host_walk_whose_cursor_rule_was_moved_starts_over)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4), *rd = reader();
+	struct table_cursor cur = { 0 };
+	struct table_rule out[16];
+	uint64_t upto;
+	uint32_t kept;
+	bool more;
+
+	for (uint32_t ip = 0; ip < 10; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 2, &upto, &more), 2);
+	cr_assert(more);
+	cr_assert_eq(out[1].ip, 1);
+	reader_use(rd, 1, 0, 2);
+	cr_assert_eq(table_evict(t, 9, 60, 1000, &kept), 1, "ip 2 goes");
+	cr_assert_eq(kept, 2, "ip 0 and 1 move to the tail");
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 16, &upto, &more), -EAGAIN);
+	memset(&cur, 0, sizeof(cur));
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 16, &upto, &more), 9);
+	cr_assert_eq(out[0].ip, 3, "the list is in eviction order");
+	cr_assert_eq(out[7].ip, 0);
+	cr_assert_eq(out[8].ip, 1);
+	check(t);
+	table_close(rd);
+	table_close(t);
+}
+
 /* What the reader process of the test below saw, in a shared page. */
 struct live_watch {
 	uint64_t passes;	/* lookups of every rule in use, and a dump of their VNI */
