@@ -27,6 +27,7 @@
 	X(learn_replayed,  COUNTER, "LEARNs dropped: timestamp outside learn_window") \
 	X(dgram_malformed, COUNTER, "datagrams dropped: failed to decode")	\
 	X(evicted,         COUNTER, "rules evicted (cache_max_rules, cache_max_age)") \
+	X(evict_kept,      COUNTER, "rules eviction kept: used within cache_max_age") \
 	X(vnis,            GAUGE,   "VPCs held")				\
 	X(rules,           GAUGE,   "rules in the cache")			\
 	X(table_vnis,      GAUGE,   "VNI slots held by VPCs in the cache")	\

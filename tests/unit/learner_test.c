@@ -1128,7 +1128,7 @@ Test(learner_sync, a_vpc_left_without_rules_by_eviction_stops_syncing)
 	r = expect_req(&G[0]);
 	cr_assert_eq(C.vnis, 1);
 	/* As main.c does; with long polls a VPC nearly always has a request in flight. */
-	cr_assert_eq(table_evict(T, 0, 0, 100), 1);
+	cr_assert_eq(table_evict(T, 0, 0, 100, NULL), 1);
 	syncer_prune(S);
 	cr_assert_eq(C.vnis, 0, "a VPC with no rule left is still followed");
 	/* Nor does it stay in the cache: a restart would resume it, and its slot is back. */
