@@ -468,10 +468,10 @@ bench_host(json_t *res, uint64_t count)
 
 		/* n keys spread over the table (the whole of it for "all"). */
 		for (uint32_t i = 0; i < LOOKUPS; i++)
-			seq[i] = key_of(mix64(i * 7919ull) % n * (count / n));
+			seq[W_HIT][i] = key_of(mix64(i * 7919ull) % n * (count / n));
 		for (int i = 0; i < opt_runs; i++) {
-			rm[i] = run(&mark, K_BATCH);
-			rp[i] = run(&plain, K_BATCH);
+			rm[i] = run(&mark, K_BATCH, W_HIT);
+			rp[i] = run(&plain, K_BATCH, W_HIT);
 		}
 		mm = bench_median(rm, opt_runs);
 		mp = bench_median(rp, opt_runs);
