@@ -99,7 +99,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
             libclang-rt-14-dev valgrind python3 libssl-dev libsodium-dev
-DEB_PKGS += tshark
+DEB_PKGS += tshark gnuplot-nox
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -125,7 +125,7 @@ unit-test: $(UNIT_BIN)
 # Every tests/*.sh and tests/e2e/*.sh but the libraries they source.
 SHELL_TESTS := $(filter-out tests/lib.sh tests/e2e/topo.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
 # Every test runs, a failed one too; the run fails at the end, naming them.
-shell-test: all
+shell-test: all $(BUILD)/bench/scale
 	@failed=; for t in $(SHELL_TESTS); do echo "== $$t"; \
 	    BUILD=$(BUILD) bash $$t || failed="$$failed $$t"; done; \
 	if [ -n "$$failed" ]; then echo "shell tests failed:$$failed"; exit 1; fi

@@ -24,6 +24,10 @@
  *		(rules sent), both as deltas from just before the cut: every answer of the
  *		catch-up, the one to the request parked when the learner stopped included.
  *		Baseline: a raw entry, ip 4 + mac 6 + vtep 4 + version 8 + op 1 = 23 B.
+ *		But most rules sent are skipped (the learner holds few of the VPC's), so
+ *		also: the same bytes over the rules the learner holds once caught up (its
+ *		table's live rules of the VPC). Baseline: 23 B, a raw entry a held rule:
+ *		what a catch-up that sent each held rule once, raw, would cost.
  *  rounds	the answers the learner took in (sync_rx: each a round trip, the one to the
  *		request parked at the cut included) and the pages among them (MORE), over
  *		the catch-up. Baseline: the datagrams the bytes need at syncd's page_bytes
@@ -326,7 +330,7 @@ main(int argc, char **argv)
 {
 	uint64_t changes = 100000, batch = 1000, k = 1000, migr = 1000, imported, rounds;
 	uint64_t target, t0, t_commit, t_ver = 0, t_done = 0, base_ns, entries, bytes, packed;
-	uint64_t since, work_ns, work_pages, page = 1400;
+	uint64_t since, work_ns, work_pages, page = 1400, held;
 	uint32_t *want, ip_host;
 	char conf[2048], what[64];
 	const char *node_gw, *node_host;
@@ -512,6 +516,13 @@ main(int argc, char **argv)
 		nap();
 	}
 	snap_take(&b, &sst, &lst);
+	{
+		struct table_vni_info vi;
+
+		if (table_vni_get(lt, VNI, &vi) < 0 || vi.live == 0)
+			fatalx("catchup: the learner holds no rule of the VPC");
+		held = vi.live;
+	}
 	entries = b.s.entries_tx - a.s.entries_tx;
 	bytes = b.s.resp_bytes - a.s.resp_bytes;
 	if (entries == 0)
@@ -536,13 +547,15 @@ main(int argc, char **argv)
 	    (double)t_done / work_ns);
 	printf("%-46s %10.2f B  %10d B  %7.2fx\n", "bytes a rule sent (raw entry)",
 	    (double)bytes / entries, ENTRY_RAW, (double)bytes / entries / ENTRY_RAW);
+	printf("%-46s %10.2f B  %10d B  %7.2fx\n", "bytes a rule held (raw entry)",
+	    (double)bytes / held, ENTRY_RAW, (double)bytes / held / ENTRY_RAW);
 	printf("%-46s %12llu %12llu %7.2fx\n", "round trips: answers (packed datagrams)",
 	    (unsigned long long)(b.l.sync_rx - a.l.sync_rx),
 	    (unsigned long long)packed, (double)(b.l.sync_rx - a.l.sync_rx) / packed);
 	printf("  version reached %.2f ms after SIGCONT; %llu rules sent in %llu bytes "
-	    "(%.2f MB/s); the work floor built %llu pages\n", t_ver / 1e6,
+	    "(%.2f MB/s), %llu rules held; the work floor built %llu pages\n", t_ver / 1e6,
 	    (unsigned long long)entries, (unsigned long long)bytes, bytes / (t_done / 1e3),
-	    (unsigned long long)work_pages);
+	    (unsigned long long)held, (unsigned long long)work_pages);
 	printf("  syncd: responses %llu, requests %llu, pages (MORE) %llu, limited %llu, "
 	    "tx_nobuf %llu\n", (unsigned long long)(b.s.resp_tx - a.s.resp_tx),
 	    (unsigned long long)(b.s.req_rx - a.s.req_rx),
@@ -570,6 +583,8 @@ main(int argc, char **argv)
 	    "the same pages built, decoded and applied in one process", work_ns / 1e6);
 	bench_add(res, "catchup_bytes_per_rule", (double)bytes / entries, "B/rule",
 	    "raw entry: ip 4 + mac 6 + vtep 4 + version 8 + op 1", ENTRY_RAW);
+	bench_add(res, "catchup_bytes_per_rule_held", (double)bytes / held, "B/rule",
+	    "raw entry a held rule: each rule the learner holds sent once, 23 B", ENTRY_RAW);
 	snprintf(what, sizeof(what), "datagrams the bytes need at page_bytes %llu",
 	    (unsigned long long)page);
 	bench_add(res, "catchup_round_trips", (double)(b.l.sync_rx - a.l.sync_rx), "answers",

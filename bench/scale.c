@@ -18,12 +18,36 @@
  *		128) against a rule's raw size; kill -9 of the rule-store and its restart
  *		until a change made then is in its table (gateway_resume_s).
  *
+ *  fanout	a second gateway (rule-store and syncd) and a syncd on the first, each
+ *		checking MACs; 10,000 simulated learners (bench/fleet.h: one socket,
+ *		address, name and key each, the real protocol), one a host, half long-
+ *		polling each syncd for VPC 1. -c (20) migrations of a VM of VPC 1, one
+ *		at a time: from the API call (t0) to the kernel's receive stamp of the
+ *		answer bringing it, at every learner: fanout_p50_ms, fanout_p99_ms over
+ *		every (learner, change), fanout_last_ms the slowest change's last
+ *		learner. Baseline, the same changes: t0 to the rule in the first
+ *		gateway's table (what every gateway pays anyway).
+ *  failover	the second gateway's syncd killed (-9): the time until every learner
+ *		that polled it is parked at the first (failover_s), against the
+ *		learner's timeout (sync_wait + sync_timeout, 2.5 s: what a learner waits
+ *		before it moves); the survivor's peak requests a second over 100 ms
+ *		windows (failover_peak_requests_per_s) against its rate limit summed
+ *		over the learners (syncd.rate x learners).
+ *
  * Writes bench/results/scale.json (rows named for the size: e.g. controller_restart_s
  * at -s 1m, controller_restart_s_100k at -s 100k).
  *
- *	scale [-s 10k|100k|1m]
+ *	scale [-s 10k|100k|1m] [-c CHANGES] [-H HOSTS] [-o FILE]
+ *
+ * Without -s: the three sizes one after the other, each a run of its own, then
+ * bench/scale-report writes their table into docs/scale.md and plots them.
+ * -H: hosts, and simulated learners (10,000); -o: write the rows to FILE alone
+ * (tests/scale.sh), not into bench/results/scale.json. The run fails (exit 1, with the
+ * processes' logs) when a change does not reach every learner in 10 s, a failover
+ * does not move every learner in 15 s, or a rule-store does not catch up in 60 s.
  */
 #include "bench/cluster.h"
+#include "bench/fleet.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -31,11 +55,12 @@
 #include "shm/table.h"
 
 #include <lmdb.h>
+#include <spawn.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define HOSTS		10000
+#define HOSTS_DEFAULT	10000
 #define BIG_VNI		1
 #define SMALL_VPCS	9		/* at 1m: nine more VPCs of SMALL_VMS, 2 M VMs */
 #define SMALL_VMS	111112
@@ -48,7 +73,10 @@ static struct {
 	int small;		/* more VPCs of SMALL_VMS */
 } size;
 
-static int ctl_port;
+static int ctl_port, changes = 20, hosts = HOSTS_DEFAULT;
+static const char *out_path;	/* -o: results there, not bench/results/scale.json */
+static struct auth_key secret;
+static const char *secret_path;
 static char ctl_conf[1024];
 static struct stats ctl_st;
 
@@ -129,11 +157,11 @@ file_bytes(const char *path)
 	return (double)st.st_blocks * 512;
 }
 
-/* host.create for HOSTS hosts, VTEP 172.16.0.0 + i + 1. */
+/* host.create for hosts hosts, VTEP 172.16.0.0 + i + 1. */
 static void
 create_hosts(struct apiclient *c)
 {
-	for (int h = 0; h < HOSTS; h++) {
+	for (int h = 0; h < hosts; h++) {
 		char name[16], vtep[20];
 
 		snprintf(name, sizeof(name), "h%05d", h);
@@ -164,7 +192,7 @@ write_vms(struct apiclient *c, const char *csv)
 			fprintf(f, "v%dm%07llu,%s,10.%llu.%llu.%llu,h%05llu\n", v,
 			    (unsigned long long)i, vpc, (unsigned long long)((i + 1) >> 16 & 255),
 			    (unsigned long long)((i + 1) >> 8 & 255),
-			    (unsigned long long)((i + 1) & 255), (unsigned long long)(n % HOSTS));
+			    (unsigned long long)((i + 1) & 255), (unsigned long long)(n % hosts));
 	}
 	if (fclose(f) != 0)
 		fatal("scale: %s", csv);
@@ -275,7 +303,7 @@ change_applied(struct table *t, uint64_t t0)
 	char host[16];
 
 	cluster_api_connect(&c);
-	snprintf(host, sizeof(host), "h%05d", HOSTS - 1 - moves++ % 2);
+	snprintf(host, sizeof(host), "h%05d", hosts - 1 - moves++ % 2);
 	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
 	    "name", "v0m0000000", "host", host)));
 	apiclient_close(&c);
@@ -300,7 +328,7 @@ table_set_baseline(uint64_t n)
 	for (uint64_t i = 0; i < n; i++) {
 		struct table_rule r = { .vni = BIG_VNI + (uint32_t)(i / 1000000),
 		    .ip = 0x0a000001u + (uint32_t)(i % 1000000), .vtep = 0xac100001u +
-		    (uint32_t)(i % HOSTS), .mac = { 2, 0, 10, (uint8_t)(i >> 16),
+		    (uint32_t)(i % hosts), .mac = { 2, 0, 10, (uint8_t)(i >> 16),
 		    (uint8_t)(i >> 8), (uint8_t)i }, .version = 2 + i % 1000000 / BATCH };
 
 		if (table_set(t, &r) < 0)
@@ -313,6 +341,78 @@ table_set_baseline(uint64_t n)
 	return t0;
 }
 
+/* node's syncd on addr (a free port), checking MACs with the cluster secret. */
+static pid_t
+syncd_start(const char *node, const char *addr, struct sockaddr_in *sa)
+{
+	char conf[1024], name[64];
+	int port = cluster_free_port(addr);
+
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nsyncd = {\n listen = \"%s:%d\";\n"
+	    " allow = [\"127.14.0.0/16\"];\n auth = true;\n auth_secret = \"%s\";\n};\n",
+	    node, addr, port, secret_path);
+	snprintf(name, sizeof(name), "%s-syncd", node);
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, addr, &sa->sin_addr);
+	return cluster_start("vpcfwd-syncd", conf, name);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts v; the p-th fraction of n, in ms. */
+static double
+pct_ms(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(size_t)((double)(n - 1) * p)] / 1e6;
+}
+
+/* ns of CPU pid has used (/proc/PID/schedstat); this process's own with pid 0. */
+static uint64_t
+cpu_ns(pid_t pid)
+{
+	unsigned long long v = 0;
+	char path[64];
+	FILE *f;
+
+	if (pid == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* Until both syncds hold want parked requests between them (pumping the fleet). */
+static void
+parked_wait(struct fleet *f, struct stats *sd, int nsd, uint64_t want)
+{
+	uint64_t deadline = clock_mono_ns() + 10000000000ull, have = 0;
+
+	while (clock_mono_ns() < deadline) {
+		have = 0;
+		for (int i = 0; i < nsd; i++)
+			have += cluster_stat(&sd[i], "parked");
+		if (have == want)
+			return;
+		fleet_pump(f, 1);
+	}
+	fatalx("scale: %llu of %llu learners parked after 10 s", (unsigned long long)have,
+	    (unsigned long long)want);
+}
+
 static void
 row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
     double bv)
@@ -323,6 +423,187 @@ row(json_t *res, const char *name, double v, const char *unit, const char *basel
 	    strcmp(size.name, "1m") ? size.name : "");
 	bench_add(res, full, v, unit, baseline, bv);
 	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
+}
+
+/* Migrate VM v0m0000001 to the other of two hosts; its rule's new VTEP's host. */
+static void
+migrate(void)
+{
+	static int moves;
+	struct apiclient c;
+	char host[16];
+
+	cluster_api_connect(&c);
+	snprintf(host, sizeof(host), "h%05d", hosts - 3 - moves++ % 2);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
+	    "name", "v0m0000001", "host", host)));
+	apiclient_close(&c);
+}
+
+/* The fan-out and failover phases, against the first gateway (table t) and a second. */
+static void
+fanout(json_t *res, struct table *t, uint64_t vms)
+{
+	struct sockaddr_in sa[2];
+	struct table_vni_info vi;
+	struct stats sd[2];
+	struct table *t2;
+	struct fleet f;
+	uint64_t *lat, *tab, *last, worst = 0, t0, peak = 0, prev_rx, prev_ns, failover;
+	uint64_t t_start, timeouts, unreach, syncd_cpu = 0, fleet_cpu = 0;
+	pid_t syncd[2];
+	size_t nlat = 0;
+
+	secret_path = cluster_auth_secret(&secret);
+	syncd[0] = syncd_start(cluster_node("gw"), "127.0.14.1", &sa[0]);
+	{
+		char conf[1024];
+
+		snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
+		    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
+		    " table_max_vnis = 64;\n};\n", cluster_node("gw2"), ctl_port,
+		    (unsigned long long)(vms + vms / 4 + 1000));
+		cluster_start("vpcfwd-rule-store", conf, "rule-store-2");
+	}
+	t2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
+	caught_up(t2, clock_mono_ns());
+	syncd[1] = syncd_start(cluster_node("gw2"), "127.0.14.2", &sa[1]);
+	cluster_stats_wait(&sd[0], cluster_node("gw"), "syncd");
+	cluster_stats_wait(&sd[1], cluster_node("gw2"), "syncd");
+	if (table_vni_get(t, BIG_VNI, &vi) < 0)
+		fatalx("scale: VPC %d is not in the gateway's table", BIG_VNI);
+
+	fleet_open(&f, hosts, &secret, sa, 2);
+	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
+	t_start = clock_mono_ns();
+	if ((lat = calloc((size_t)changes * hosts, sizeof(*lat))) == NULL ||
+	    (tab = calloc((size_t)changes, sizeof(*tab))) == NULL ||
+	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
+		fatalx("scale: out of memory");
+	for (int c = 0; c < changes; c++) {
+		uint64_t deadline, cpu0[3];
+
+		parked_wait(&f, sd, 2, hosts);
+		cpu0[0] = cpu_ns(syncd[0]);
+		cpu0[1] = cpu_ns(syncd[1]);
+		cpu0[2] = cpu_ns(0);
+		if (table_vni_get(t, BIG_VNI, &vi) < 0)
+			fatalx("scale: VPC %d left the table", BIG_VNI);
+		fleet_target(&f, vi.version + 1);
+		t0 = clock_real_ns();
+		migrate();
+		/* Polled every 20 us: a spinning reader would take a CPU from the path. */
+		for (struct table_vni_info now = vi; now.version == vi.version; ) {
+			struct timespec nap = { 0, 20000 };
+
+			if (table_vni_get(t, BIG_VNI, &now) < 0)
+				fatalx("scale: VPC %d left the table", BIG_VNI);
+			nanosleep(&nap, NULL);
+		}
+		tab[c] = clock_real_ns() - t0;
+		deadline = clock_mono_ns() + 10000000000ull;
+		while (f.has < f.n) {
+			if (clock_mono_ns() > deadline)
+				fatalx("scale: change %d reached %d of %d learners in 10 s", c,
+				    f.has, f.n);
+			fleet_pump(&f, 1);
+		}
+		syncd_cpu += cpu_ns(syncd[0]) - cpu0[0] + cpu_ns(syncd[1]) - cpu0[1];
+		fleet_cpu += cpu_ns(0) - cpu0[2];
+		last[c] = 0;
+		for (int i = 0; i < f.n; i++) {
+			uint64_t d = f.l[i].at_ns - t0;
+
+			lat[nlat++] = d;
+			last[c] = d > last[c] ? d : last[c];
+		}
+		worst = last[c] > worst ? last[c] : worst;
+	}
+	printf("fan-out: %d simulated learners (real protocol, MACs, one socket each), 2 real "
+	    "syncds, %d changes, %llu answers, %llu timeouts, %llu retries, %.0f probes a "
+	    "second a gateway\n", f.n, changes, (unsigned long long)f.answers,
+	    (unsigned long long)f.timeouts, (unsigned long long)f.retries,
+	    f.probes / ((clock_mono_ns() - t_start) / 1e9) / 2);
+	row(res, "fanout_p50_ms", pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
+	    "gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_p99_ms", pct_ms(lat, nlat, 0.99), "ms", "API call -> the first "
+	    "gateway's table, p99", pct_ms(tab, (size_t)changes, 0.99));
+	row(res, "fanout_last_ms", worst / 1e6, "ms", "API call -> the first gateway's "
+	    "table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
+	printf("fan-out CPU, the two syncds: %.2f us an answer; the simulated learners "
+	    "(this process, sharing the 2 CPUs): %.2f us an answer\n",
+	    syncd_cpu / 1e3 / ((double)changes * f.n), fleet_cpu / 1e3 / ((double)changes * f.n));
+	row(res, "fanout_last_p50_ms", pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
+	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+
+	/* failover: the second syncd dies; its learners move to the first */
+	parked_wait(&f, sd, 2, hosts);
+	timeouts = f.timeouts;
+	unreach = f.unreach;
+	prev_rx = cluster_stat(&sd[0], "req_rx");
+	t0 = prev_ns = clock_mono_ns();
+	kill(syncd[1], SIGKILL);
+	waitpid(syncd[1], NULL, 0);
+	while (cluster_stat(&sd[0], "parked") < (uint64_t)f.n) {
+		uint64_t now = clock_mono_ns();
+
+		if (now - t0 > 15000000000ull)
+			fatalx("scale: %llu of %d learners at the surviving syncd 15 s after the "
+			    "other died", (unsigned long long)cluster_stat(&sd[0], "parked"), f.n);
+		if (now - prev_ns >= 100000000ull) {
+			uint64_t rx = cluster_stat(&sd[0], "req_rx");
+			uint64_t rate = (rx - prev_rx) * 1000000000ull / (now - prev_ns);
+
+			peak = rate > peak ? rate : peak;
+			prev_rx = rx;
+			prev_ns = now;
+		}
+		fleet_pump(&f, 1);
+	}
+	failover = clock_mono_ns() - t0;
+	row(res, "failover_s", failover / 1e9, "s", "the learner's timeout before it moves "
+	    "(sync_wait + sync_timeout)", FLEET_TIMEOUT_NS / 1e9);
+	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
+	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
+	    2000.0 * f.n);
+	printf("failover: survivor req_limited %llu, park_full %llu; meanwhile ICMP errors "
+	    "seen by the learners %llu, requests timed out %llu\n",
+	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
+	    (unsigned long long)cluster_stat(&sd[0], "park_full"),
+	    (unsigned long long)(f.unreach - unreach),
+	    (unsigned long long)(f.timeouts - timeouts));
+	free(lat);
+	free(tab);
+	free(last);
+	fleet_close(&f);
+	table_close(t2);
+	stats_close(&sd[0]);
+	stats_close(&sd[1]);
+}
+
+/* No -s: each size in a run of its own, then docs/scale.md and its plots. */
+static int
+all_sizes(const char *self)
+{
+	static const char *const sizes[] = { "10k", "100k", "1m" };
+	char c[16], h[16];
+
+	snprintf(c, sizeof(c), "%d", changes);
+	snprintf(h, sizeof(h), "%d", hosts);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *args[] = { (char *)self, "-s", (char *)sizes[i], "-c", c, "-H", h, NULL };
+		pid_t pid;
+		int st;
+
+		if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "scale: -s %s failed\n", sizes[i]);
+			return 1;
+		}
+	}
+	execl("bench/scale-report", "bench/scale-report", (char *)NULL);
+	fprintf(stderr, "scale: bench/scale-report: %s\n", strerror(errno));
+	return 1;
 }
 
 int
@@ -338,13 +619,23 @@ main(int argc, char **argv)
 	json_t *res;
 	int ch;
 
-	size.name = "100k";
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	size.name = NULL;
+	while ((ch = getopt(argc, argv, "s:c:H:o:")) != -1) {
 		if (ch == 's')
 			size.name = optarg;
+		else if (ch == 'c')
+			changes = atoi(optarg);
+		else if (ch == 'H')
+			hosts = atoi(optarg);
+		else if (ch == 'o')
+			out_path = optarg;
 		else
-			fatalx("usage: scale [-s 10k|100k|1m]");
+			fatalx("usage: scale [-s 10k|100k|1m] [-c CHANGES] [-H HOSTS] [-o FILE]");
 	}
+	if (changes < 1 || changes > 1000 || hosts < 4 || hosts > 60000)
+		fatalx("scale: -c 1..1000, -H 4..60000");
+	if (size.name == NULL)
+		return all_sizes(argv[0]);
 	if (strcmp(size.name, "10k") == 0)
 		size.big = 10000;
 	else if (strcmp(size.name, "100k") == 0)
@@ -360,11 +651,11 @@ main(int argc, char **argv)
 	    " data_dir = \"%s/data\";\n api_socket = \"%s/api.sock\";\n"
 	    " listen = \"127.0.0.1:%d\";\n tls = false;\n log_retention = %llu;\n};\n",
 	    cluster_node("ctl"), cluster_dir(), cluster_dir(), ctl_port,
-	    (unsigned long long)(size.big + (uint64_t)size.small * SMALL_VMS + HOSTS + 100));
+	    (unsigned long long)(size.big + (uint64_t)size.small * SMALL_VMS + hosts + 100));
 	ctl = controller_start();
 	cluster_api_connect(&c);
 	res = bench_results();
-	printf("scale -s %s: a real controller and rule-store; %d hosts\n", size.name, HOSTS);
+	printf("scale -s %s: a real controller and rule-store; %d hosts\n", size.name, hosts);
 
 	/* controller */
 	t0 = clock_mono_ns();
@@ -376,8 +667,8 @@ main(int argc, char **argv)
 	t_import = import(csv);
 	snprintf(data, sizeof(data), "%s/data", cluster_dir());
 	printf("%llu VMs in %d VPCs on %d hosts: hosts %.1f s (%.0f/s), import %.1f s "
-	    "(%.0f VMs/s)\n", (unsigned long long)vms, 1 + size.small, HOSTS, t_hosts / 1e9,
-	    HOSTS / (t_hosts / 1e9), t_import / 1e9, vms / (t_import / 1e9));
+	    "(%.0f VMs/s)\n", (unsigned long long)vms, 1 + size.small, hosts, t_hosts / 1e9,
+	    hosts / (t_hosts / 1e9), t_import / 1e9, vms / (t_import / 1e9));
 
 	/* gateway: an empty rule-store until full */
 	t0 = clock_mono_ns();
@@ -425,9 +716,12 @@ main(int argc, char **argv)
 	    "full)", t_fill / 1e9);
 	printf("(%llu records read by the LMDB baseline)\n", (unsigned long long)recs);
 
+	fanout(res, t, vms);
 	table_close(t);
 	stats_close(&rs_st);
 	stats_close(&ctl_st);
 	cluster_end();
+	if (out_path != NULL)
+		return bench_write_to(res, "scale", out_path) < 0;
 	return bench_write_merged(res, "scale") < 0;
 }

@@ -8,12 +8,29 @@
 #include <stdint.h>
 #include <time.h>
 
+#define NS_PER_MS	1000000ull
+#define NS_PER_S	1000000000ull
+
 static inline uint64_t
 clock_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Monotonic time at the last timer tick (a few ms behind clock_mono_ns, never ahead):
+ * always read from the vDSO, never a system call whatever the clock source, for paths
+ * that promise none (the rule table's readers).
+ */
+static inline uint64_t
+clock_mono_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -19,6 +19,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,47 @@ udp_retry_fire(struct loop_timer *t)
 			udp_rx_arm(&u->rx[i]);
 }
 
+/* Is res a socket error an ICMP message left (IP_RECVERR), not a failed receive? */
+static bool
+udp_icmp_error(int res)
+{
+	return res == -ECONNREFUSED || res == -EHOSTUNREACH || res == -ENETUNREACH ||
+	    res == -EHOSTDOWN;
+}
+
+/*
+ * Read every ICMP error queued on the socket and tell the owner where each datagram
+ * was going. Non-blocking: the queue is only read after the kernel said it has some.
+ */
+static void
+udp_errqueue(struct udp *u)
+{
+	for (int i = 0; i < 256; i++) {
+		char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+		    sizeof(struct sockaddr_in))];
+		struct sockaddr_in to;
+		struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to),
+		    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+
+		if (recvmsg(u->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			struct sock_extended_err ee;
+
+			if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR)
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if (ee.ee_origin != SO_EE_ORIGIN_ICMP ||
+			    mh.msg_namelen < sizeof(to) || to.sin_family != AF_INET)
+				continue;
+			u->ctr.unreach++;
+			u->p.unreach(u, &to, (int)ee.ee_errno, u->arg);
+			if (u->freeing)
+				return;
+		}
+	}
+}
+
 static void
 udp_rx_done(struct loop_op *op, int res, uint32_t flags)
 {
@@ -137,6 +180,12 @@ udp_rx_done(struct loop_op *op, int res, uint32_t flags)
 	}
 	if (res == -EINTR || res == -EAGAIN) {
 		udp_rx_arm(x);
+		return;
+	}
+	if (u->p.unreach != NULL && udp_icmp_error(res)) {
+		udp_errqueue(u);
+		if (!u->freeing)
+			udp_rx_arm(x);
 		return;
 	}
 	if (res < 0) {
@@ -192,7 +241,11 @@ udp_tx_done(struct loop_op *op, int res, uint32_t flags)
 		udp_reap(u);
 		return;
 	}
-	if (res < 0) {
+	if (u->p.unreach != NULL && udp_icmp_error(res)) {
+		udp_errqueue(u);
+		if (u->freeing)
+			return;
+	} else if (res < 0) {
 		u->ctr.tx_errors++;
 		log_warnx_rl(&u->rl, "udp: send from port %d: %s", u->port, strerror(-res));
 	} else {
@@ -217,11 +270,12 @@ udp_cancel_done(struct loop_op *op, int res, uint32_t flags)
 }
 
 static int
-udp_socket(const struct sockaddr_in *addr, int *port, char *err, size_t errlen)
+udp_socket(const struct sockaddr_in *addr, bool recverr, int *port, char *err,
+    size_t errlen)
 {
 	struct sockaddr_in sin;
 	socklen_t len;
-	int fd, sz = UDP_SOCKBUF, e;
+	int fd, sz = UDP_SOCKBUF, e, one = 1;
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "udp: socket: %s", strerror(errno));
@@ -234,7 +288,8 @@ udp_socket(const struct sockaddr_in *addr, int *port, char *err, size_t errlen)
 	 */
 	/* Past net.core.[rw]mem_max the kernel caps the size: not an error. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) == -1)
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) == -1 ||
+	    (recverr && setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one)) == -1))
 		goto fail_errno;
 	if (net_bind(fd, addr) == -1)
 		goto fail_errno;
@@ -271,7 +326,7 @@ udp_new(struct loop *l, const struct sockaddr_in *addr, const struct udp_params 
 		snprintf(err, errlen, "udp: out of memory");
 		goto fail;
 	}
-	if ((u->fd = udp_socket(addr, &u->port, err, errlen)) == -1)
+	if ((u->fd = udp_socket(addr, p->unreach != NULL, &u->port, err, errlen)) == -1)
 		goto fail;
 	u->l = l;
 	u->p = *p;

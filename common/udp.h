@@ -26,11 +26,20 @@ struct udp;
  */
 typedef void udp_buf_fn(struct udp *u, void *arg);
 
+/*
+ * A datagram sent to `to` came back as an ICMP error (port or host unreachable: nothing
+ * listens there now). The kernel reports these only when asked (IP_RECVERR); a client
+ * learns in one round trip that its server died, instead of after its timeout.
+ */
+typedef void udp_unreach_fn(struct udp *u, const struct sockaddr_in *to, int err,
+    void *arg);
+
 struct udp_params {
 	uint32_t nrecv;		/* receives kept in flight */
 	uint32_t nsend;		/* send buffers */
 	size_t dgram_max;	/* bytes a datagram (buffers are this size) */
 	udp_buf_fn *buf_back;	/* NULL: not told (the arg is udp_new's) */
+	udp_unreach_fn *unreach;/* NULL: ICMP errors ignored, as the kernel does */
 };
 
 /* A datagram arrived (data valid during the call only). */
@@ -43,6 +52,7 @@ struct udp_counters {
 	uint64_t rx_truncated;		/* datagrams larger than dgram_max (dropped) */
 	uint64_t tx_errors;		/* sends that failed */
 	uint64_t tx_nobuf;		/* udp_buf found every buffer in flight */
+	uint64_t unreach;		/* ICMP errors for datagrams sent (with unreach) */
 };
 
 /* Bind to addr (port 0: any). NULL with err set. */

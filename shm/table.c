@@ -4,8 +4,9 @@
  * and the invariant check in table_maint.c.
  *
  * Invariant: an entry reachable from a bucket or a VNI list is never written again
- * (but for its RETIRED flag), and is reused only after it was unlinked from both and
- * every reader active at that time has left its read section.
+ * (but for its RETIRED flag, and on a host its use stamp, which readers raise), and is
+ * reused only after it was unlinked from both and every reader active at that time has
+ * left its read section.
  */
 #include "shm/table_layout.h"
 #include "common/clock.h"
@@ -23,7 +24,7 @@
 
 struct layout {
 	uint32_t pool, nbuckets, dir_size, vni_size;
-	uint64_t readers_off, dir_off, vni_off, buckets_off, hot_off, cold_off, size;
+	uint64_t readers_off, uses_off, dir_off, vni_off, buckets_off, hot_off, cold_off, size;
 };
 
 static uint64_t
@@ -76,9 +77,16 @@ layout_compute(const struct table_params *p, struct layout *l)
 	l->dir_size = pow2_at_least(2ull * p->max_vnis);
 	l->vni_size = sizeof(struct vni_state) + p->version_window * sizeof(struct hist_slot);
 	off = align_up(sizeof(struct seg_hdr), 64) + sizeof(struct table_hdr);
-	/* Reader slots on pages of their own: the only part a reader maps writable. */
+	/*
+	 * Reader slots, then a host's use stamps, on pages of their own: the only part a
+	 * reader maps writable. A gateway evicts nothing and keeps no stamps.
+	 */
 	l->readers_off = align_up(off, PAGE);
 	off = l->readers_off + (uint64_t)p->max_readers * sizeof(struct epoch_slot);
+	l->uses_off = align_up(off, PAGE);
+	off = l->uses_off;
+	if (p->mode == TABLE_HOST)
+		off += ((uint64_t)l->pool + 1) * sizeof(uint32_t);
 	l->dir_off = align_up(off, PAGE);
 	l->vni_off = align_up(l->dir_off + (uint64_t)l->dir_size * 8, 64);
 	l->buckets_off = align_up(l->vni_off + (uint64_t)p->max_vnis * l->vni_size, PAGE);
@@ -120,6 +128,7 @@ table_bind(struct table *t)
 	struct table_hdr *h = t->h;
 
 	t->readers = seg_ptr(&t->seg, h->readers_off);
+	t->uses = h->params.mode == TABLE_HOST ? seg_ptr(&t->seg, h->uses_off) : NULL;
 	t->dir = seg_ptr(&t->seg, h->dir_off);
 	t->vni_base = seg_ptr(&t->seg, h->vni_off);
 	t->buckets = seg_ptr(&t->seg, h->buckets_off);
@@ -151,9 +160,10 @@ hdr_check(struct table *t, char *err, size_t errlen)
 	layout_compute(&h->params, &l);
 	if (l.size != t->seg.size || l.pool != h->pool || l.nbuckets != h->nbuckets ||
 	    l.dir_size != h->dir_size || l.vni_size != h->vni_size ||
-	    l.readers_off != h->readers_off || l.dir_off != h->dir_off ||
-	    l.vni_off != h->vni_off || l.buckets_off != h->buckets_off ||
-	    l.hot_off != h->hot_off || l.cold_off != h->cold_off) {
+	    l.readers_off != h->readers_off || l.uses_off != h->uses_off ||
+	    l.dir_off != h->dir_off || l.vni_off != h->vni_off ||
+	    l.buckets_off != h->buckets_off || l.hot_off != h->hot_off ||
+	    l.cold_off != h->cold_off) {
 		snprintf(err, errlen, "%s/%s: table header does not match the segment",
 		    SEG_DIR, t->seg.name);
 		return -EPROTO;
@@ -193,13 +203,14 @@ table_create(struct table **tp, const char *node, const char *proc,
 		h->dir_size = l.dir_size;
 		h->vni_size = l.vni_size;
 		h->readers_off = l.readers_off;
+		h->uses_off = l.uses_off;
 		h->dir_off = l.dir_off;
 		h->vni_off = l.vni_off;
 		h->buckets_off = l.buckets_off;
 		h->hot_off = l.hot_off;
 		h->cold_off = l.cold_off;
-		h->created_s = clock_real_ns() / 1000000000u;
-		h->created_mono_s = clock_mono_ns() / 1000000000u;
+		h->created_s = clock_real_ns() / NS_PER_S;
+		h->created_mono_s = clock_mono_ns() / NS_PER_S;
 		h->fresh = 1;
 		h->vni_free = h->vni_limbo_head = h->vni_limbo_tail = VSLOT_NONE;
 		h->epoch = 1;
@@ -237,7 +248,6 @@ int
 table_attach(struct table **tp, const char *segname, char *err, size_t errlen)
 {
 	struct table *t;
-	uint64_t ro_end;
 	int r;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -259,11 +269,13 @@ table_attach(struct table **tp, const char *segname, char *err, size_t errlen)
 		goto fail;
 	}
 	table_bind(t);
-	/* A reader writes its slot and nothing else: let the MMU say so. */
-	ro_end = t->h->readers_off +
-	    align_up((uint64_t)t->h->params.max_readers * sizeof(struct epoch_slot), PAGE);
+	/*
+	 * A reader writes its slot and use stamps (readers_off up to dir_off, checked by
+	 * hdr_check) and nothing else: let the MMU say so.
+	 */
 	if (mprotect(t->seg.base, t->h->readers_off, PROT_READ) == -1 ||
-	    mprotect((char *)t->seg.base + ro_end, t->seg.size - ro_end, PROT_READ) == -1) {
+	    mprotect((char *)t->seg.base + t->h->dir_off, t->seg.size - t->h->dir_off,
+	    PROT_READ) == -1) {
 		snprintf(err, errlen, "%s/%s: mprotect: %s", SEG_DIR, segname, strerror(errno));
 		r = -errno;
 		goto fail;
@@ -349,7 +361,20 @@ table_set_applied_seq(struct table *t, uint64_t seq)
 uint32_t
 table_now_s(const struct table *t)
 {
-	return (uint32_t)(clock_mono_ns() / 1000000000u - t->h->created_mono_s);
+	return (uint32_t)(clock_mono_ns() / NS_PER_S - t->h->created_mono_s);
+}
+
+/*
+ * A reader's second, for use stamps: the coarse clock, which no clock source turns into
+ * a system call. It lags the writer's by at most a tick, never leads it, and is 0 (not
+ * a wrapped count) in the tick after the table was created.
+ */
+static uint32_t
+table_read_now_s(const struct table *t)
+{
+	uint64_t s = clock_mono_coarse_ns() / NS_PER_S;
+
+	return s > t->h->created_mono_s ? (uint32_t)(s - t->h->created_mono_s) : 0;
 }
 
 void
@@ -402,7 +427,8 @@ table_lookup(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out)
 
 #define CHUNK	64	/* keys whose cache misses overlap */
 
-static inline bool
+/* The live rule of key k in the chain from e, copied to out: its entry, or NIL. */
+static inline uint32_t
 chain_match(struct table *t, uint32_t e, const struct table_key *k, struct table_rule *out)
 {
 	uint32_t pool = t->h->pool;
@@ -412,11 +438,24 @@ chain_match(struct table *t, uint32_t e, const struct table_key *k, struct table
 
 		if (x->ip == k->ip && x->vni == k->vni) {
 			entry_copy(x, out);
-			return !(out->flags & TABLE_F_TOMBSTONE);
+			return (out->flags & TABLE_F_TOMBSTONE) ? NIL : e;
 		}
 		e = load_idx(&x->next);
 	}
-	return false;
+	return NIL;
+}
+
+/*
+ * Reader, inside its section: entry e was used in second now. Stored only when the
+ * stamp is older, so a busy rule's line is written once a second, not once a packet;
+ * never lowered (a reader's coarse clock may lag the writer's install stamp). The
+ * section keeps e from being reused meanwhile, so the stamp is never another rule's.
+ */
+static inline void
+use_mark(struct table *t, uint32_t e, uint32_t now)
+{
+	if (use_load(t, e) < now)
+		use_store(t, e, now);
 }
 
 uint32_t
@@ -424,6 +463,7 @@ table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
     struct table_rule *out, bool *hit)
 {
 	uint32_t *bucket[CHUNK], idx[CHUNK], hits = 0;
+	uint32_t now = t->uses != NULL ? table_read_now_s(t) : 0;
 
 	epoch_enter(&t->rd);
 	for (uint32_t base = 0; base < n; base += CHUNK) {
@@ -432,7 +472,8 @@ table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
 
 		/*
 		 * Three passes over the chunk, so that its cache misses overlap: every
-		 * bucket is requested before the first is needed, then every entry.
+		 * bucket is requested before the first is needed, then every entry. On a
+		 * host the third requests each hit's use stamp, and a fourth marks them.
 		 */
 		for (uint32_t i = 0; i < m; i++) {
 			bucket[i] = table_bucket(t, k[i].vni, k[i].ip);
@@ -443,9 +484,17 @@ table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
 			__builtin_prefetch(&t->hot[idx[i]]);
 		}
 		for (uint32_t i = 0; i < m; i++) {
-			hit[base + i] = chain_match(t, idx[i], &k[i], &out[base + i]);
+			idx[i] = chain_match(t, idx[i], &k[i], &out[base + i]);
+			hit[base + i] = idx[i] != NIL;
 			hits += hit[base + i];
+			if (t->uses != NULL && idx[i] != NIL)
+				__builtin_prefetch(&t->uses[idx[i]]);
 		}
+		if (t->uses == NULL)
+			continue;
+		for (uint32_t i = 0; i < m; i++)
+			if (idx[i] != NIL)
+				use_mark(t, idx[i], now);
 	}
 	epoch_exit(&t->rd);
 	return hits;
@@ -618,7 +667,18 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		memset(x->mac, 0, 6);
 	x->flags = flags & (TABLE_F_TOMBSTONE | TABLE_F_EXTERNAL);
 	x->_pad = 0;
-	t->cold[n] = (struct entry_cold){ .stamp = table_now_s(t) };
+	t->cold[n] = (struct entry_cold){ .aux = NIL };
+	if (t->uses != NULL) {
+		/*
+		 * A host's new rule counts as used now (its first packet went via a gateway
+		 * a moment ago). A changed one keeps its last use and its place in the
+		 * eviction order: age counts from use, not from the last change.
+		 */
+		uint32_t now = table_now_s(t);
+
+		t->cold[n].queued = e != NIL ? t->cold[e].queued : now;
+		use_store(t, n, e != NIL ? use_load(t, e) : now);
+	}
 	if (e != NIL) {
 		/* Take e's place in its chain: a reader at e still finds the rest. */
 		x->next = t->hot[e].next;
@@ -628,9 +688,14 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		store_idx(bucket, n);
 		h->count++;
 	}
-	vni_list_insert(t, v, n);
+	if (e != NIL && t->uses != NULL) {
+		vni_list_replace(t, v, e, n);
+	} else {
+		vni_list_insert(t, v, n);
+		if (e != NIL)
+			vni_list_unlink(t, v, e);
+	}
 	if (e != NIL) {
-		vni_list_unlink(t, v, e);
 		entry_mark_retired(t, e);
 		/* A superseded tombstone stays in its FIFO, which retires it in turn. */
 		if (!was_tomb)
@@ -648,6 +713,28 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 	}
 	TCOUNT(t, sets, 1);
 	return TABLE_APPLIED;
+}
+
+uint32_t
+table_requeue(struct table *t, struct vni_state *v, uint32_t e, uint32_t stamp)
+{
+	uint32_t *pp = table_bucket(t, t->hot[e].vni, t->hot[e].ip), n;
+
+	if ((n = entry_alloc(t)) == NIL)
+		return NIL;
+	t->hot[n] = t->hot[e];
+	t->cold[n] = (struct entry_cold){ .queued = stamp };
+	use_store(t, n, stamp);
+	/* A listed entry is hashed (table_check): e is in this chain. */
+	while (*pp != e)
+		pp = &t->hot[*pp].next;
+	/* As an update does: n takes e's place in the chain, then joins the list. */
+	store_idx(pp, n);
+	vni_list_insert(t, v, n);
+	vni_list_unlink(t, v, e);
+	entry_mark_retired(t, e);
+	table_retire(t, e);
+	return n;
 }
 
 int

@@ -12,8 +12,10 @@
  * Per VNI the table keeps the generation, the current version, the recent versions
  * (the valid ones a learner may sync from) and the entries in version order, so "what
  * changed after version v" costs what it returns. A gateway table keeps deletes as
- * tombstones until no valid version needs them; a host table keeps its entries in the
- * order they were installed, for eviction by age. docs/shm.md explains the layout.
+ * tombstones until no valid version needs them. A host table evicts by last use: its
+ * readers' lookups record when each rule was used (the one thing besides their epoch
+ * slot they write), and each VNI keeps its entries in eviction order, oldest use first
+ * (roughly: see table_evict). docs/shm.md explains the layout.
  *
  * Writer calls return 0 or a positive TABLE_* status, or a negative errno.
  */
@@ -26,11 +28,11 @@
 
 struct seg;
 
-#define TABLE_LAYOUT		5
+#define TABLE_LAYOUT		6
 
 /* table_params.mode */
 #define TABLE_GATEWAY		1	/* version order, tombstones, change walks */
-#define TABLE_HOST		2	/* install order, eviction by age, no tombstones */
+#define TABLE_HOST		2	/* use stamps, eviction by last use, no tombstones */
 
 /* table_rule.flags */
 #define TABLE_F_TOMBSTONE	0x01	/* a delete kept so that learners hear of it */
@@ -93,6 +95,9 @@ struct table_cursor {
 	uint64_t version;
 	uint32_t ip;
 	uint32_t valid;
+	/* Host: the entry it stands on and the stamp of its place (eviction moves rules). */
+	uint32_t entry;
+	uint32_t place;
 };
 
 /* Counters the table keeps in its header (the writer updates them). */
@@ -108,6 +113,8 @@ struct table_cursor {
 	X(reclaimed,      "entries reused after their grace period")	\
 	X(readers_reaped, "reader slots freed because their process died") \
 	X(evicted,        "rules evicted (host)")			\
+	X(evict_kept,     "rules eviction kept: used within max_age, moved behind the unused") \
+	X(evict_no_entry, "VNI eviction passes cut short: no free entry to move a used rule") \
 	X(tombs_purged,   "tombstones dropped: no valid version needs them") \
 	X(flushes,        "VNI flushes")				\
 	X(recoveries,     "writer restarts that rebuilt the writer state")
@@ -148,7 +155,10 @@ void table_read_end(struct table *t);
 bool table_lookup(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out);
 /*
  * n lookups with their memory loads overlapped (the data path). hit[i] tells whether
- * out[i] holds a live rule. Returns the number of hits.
+ * out[i] holds a live rule. Returns the number of hits. On a host table each hit also
+ * records that the rule is in use now (table_evict keeps it): one relaxed store, made
+ * only when the rule's stamp is older than this second, so a flow does not dirty a
+ * cache line a packet. Other lookups (table_lookup, table_get) record nothing.
  */
 uint32_t table_lookup_batch(struct table *t, const struct table_key *keys, uint32_t n,
     struct table_rule *out, bool *hit);
@@ -218,8 +228,9 @@ enum table_vcheck table_vni_check(struct table *t, uint32_t vni, uint32_t gen,
  * `since` is not a valid version (relearn), -ENOENT for an unknown VNI, -EAGAIN when
  * `since` is ahead of the table. since = 0 is a full dump: live rules, and, from the
  * second page on, the deletes newer than the cursor (of rules an earlier page may have
- * sent). A host table (install order) serves only since = 0, and returns -EAGAIN if
- * the cursor's entry went away meanwhile (start again).
+ * sent). A host table (eviction order) serves only since = 0, and returns -EAGAIN if
+ * the cursor's entry went away or moved meanwhile (start again); a rule that eviction
+ * moves to the tail during a walk may be listed twice.
  */
 int table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor *cur,
     struct table_rule *out, uint32_t max, uint64_t *upto, bool *more);
@@ -249,11 +260,15 @@ void table_vni_slots(const struct table *t, uint32_t *used, uint32_t *retired);
  */
 void table_maintain(struct table *t);
 /*
- * Writer (host): while more than max_rules are held, evict rules installed more than
- * max_age_s seconds ago, oldest first within a VNI; at most budget of them. Returns
- * the number evicted.
+ * Writer (host): while more than max_rules are held, evict rules not used (looked up by
+ * table_lookup_batch, or installed) for more than max_age_s seconds, the longest unused
+ * first within a VNI. A rule at the front of that order that was used within max_age_s
+ * is kept and moved behind the others (*kept, counted in evict_kept). At most budget
+ * rules are looked at (evicted or kept): when that many were, call again for more.
+ * Returns the number evicted; kept may be NULL.
  */
-uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget);
+uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget,
+    uint32_t *kept);
 
 /*
  * The gateways a host's learner syncs from and whether each answers, for the host's

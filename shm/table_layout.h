@@ -2,8 +2,9 @@
  * table_layout: the rule table's memory layout and the helpers its modules share.
  * Internal to shm/table*.c: everything else uses shm/table.h.
  *
- * Segment: seg_hdr | table_hdr | reader slots (own pages, the only part a reader
- * writes) | VNI directory | VNI states | buckets | hot entries | cold entries.
+ * Segment: seg_hdr | table_hdr | reader slots | use stamps (host tables; these two, on
+ * pages of their own, are all a reader writes) | VNI directory | VNI states | buckets |
+ * hot entries | cold entries.
  * Every reference is a 32-bit index or an offset from the segment base, never a
  * pointer, so each process may map the segment anywhere (docs/shm.md says why).
  * Entry 0 is never used: index 0 means "none".
@@ -43,11 +44,19 @@ _Static_assert(sizeof(struct entry_hot) == 32, "hot entry is half a cache line")
 /* What only the writer and change walks read. */
 struct entry_cold {
 	uint32_t prev;		/* VNI list, writer only */
-	uint32_t lnext;		/* VNI list, in version (gateway) or install (host) order */
-	uint32_t stamp;		/* seconds since the table was created, at the last set */
-	uint32_t aux;		/* tombstone FIFO, limbo or free list link */
+	uint32_t lnext;		/* VNI list: version (gateway) or eviction (host) order */
+	union {
+		/* Tombstone FIFO (gateway), limbo or free list link. */
+		uint32_t aux;
+		/*
+		 * Host, while listed (a host has no tombstone FIFO): the entry's use stamp
+		 * when it joined its place in the list, which is the list's order
+		 * (table_maint.c, table_evict).
+		 */
+		uint32_t queued;
+	};
 };
-_Static_assert(sizeof(struct entry_cold) == 16, "cold entry layout changed");
+_Static_assert(sizeof(struct entry_cold) == 12, "cold entry layout changed");
 
 /*
  * A VNI's published state, double-buffered: the writer fills the copy readers are not
@@ -112,7 +121,7 @@ struct table_hdr {
 	uint64_t readers_off, dir_off, vni_off, buckets_off, hot_off, cold_off;
 	uint64_t created_s;	/* CLOCK_REALTIME seconds, for people */
 	uint64_t applied_seq;
-	uint8_t _pad0[8];
+	uint64_t uses_off;	/* host: pool + 1 use stamps; gateway: none (== dir_off) */
 
 	/* Writer state. Rebuilt from the reader-visible structures after a crash. */
 	uint32_t count;		/* entries reachable from the buckets: rules + tombstones */
@@ -147,6 +156,8 @@ struct table_hdr {
 	uint64_t epoch __attribute__((aligned(64)));
 	uint8_t _pad2[56];
 };
+_Static_assert(sizeof(struct table_hdr) == 2112, "table header layout changed");
+_Static_assert(offsetof(struct table_hdr, epoch) % 64 == 0, "the epoch has a line of its own");
 
 /* Process-local handle. */
 struct table {
@@ -155,6 +166,7 @@ struct table {
 	struct epoch_slot *readers;
 	uint64_t *dir;			/* (vni + 1) << 32 | state slot; 0 empty */
 	char *vni_base;
+	uint32_t *uses;			/* host tables; NULL on a gateway's */
 	uint32_t *buckets;
 	struct entry_hot *hot;
 	struct entry_cold *cold;
@@ -238,6 +250,28 @@ aux_append(struct table *t, uint32_t *head, uint32_t *tail, uint32_t e)
 	*tail = e;
 }
 
+/*
+ * Host tables: a use stamp an entry (seconds since the table was created, as every
+ * stamp), in an array of its own that readers map writable. The writer sets it when
+ * it makes the entry (the install time, or the stamp of the entry it replaces);
+ * table_lookup_batch raises it to the current second, with a relaxed store made only
+ * when it changed. Nothing else is stored there and nothing is derived from it but
+ * eviction order, so a reader that dies, or writes nonsense, costs no more than a
+ * rule kept or evicted.
+ */
+static inline uint32_t
+use_load(const struct table *t, uint32_t e)
+{
+	/* Relaxed: a hint written by readers, ordered with nothing. */
+	return __atomic_load_n(&t->uses[e], __ATOMIC_RELAXED);
+}
+
+static inline void
+use_store(struct table *t, uint32_t e, uint32_t s)
+{
+	__atomic_store_n(&t->uses[e], s, __ATOMIC_RELAXED);
+}
+
 #define TCOUNT(t, f, n) \
 	__atomic_store_n(&(t)->h->counters.f, (t)->h->counters.f + (n), __ATOMIC_RELAXED)
 
@@ -253,6 +287,8 @@ void vni_meta_read(const struct vni_state *v, struct vni_meta *m);
 void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
 void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
 void vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
+/* Host: n takes listed entry e's place in v's list (a change keeps the rule's place). */
+void vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n);
 /* Tombstones wait in a FIFO per VNI, in version order, until no version needs them. */
 static inline void
 vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e)
@@ -264,6 +300,12 @@ uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
 
 /* table.c, for the other modules */
 void table_retire(struct table *t, uint32_t e);
+/*
+ * Host: move listed entry e of v to the tail of its list with queued = use = stamp, as
+ * a copy (readers standing on e go on as after any replacement). The copy, or NIL
+ * when no entry is free.
+ */
+uint32_t table_requeue(struct table *t, struct vni_state *v, uint32_t e, uint32_t stamp);
 /* End a grace period: reuse what no reader can hold. */
 void table_reclaim(struct table *t);
 /* Free the reader slots of dead processes (force: now, else at most every 100 ms). */

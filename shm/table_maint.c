@@ -1,6 +1,6 @@
 /*
  * table_maint: the rule table's upkeep, all on the writer's side: dropping tombstones
- * that no valid version needs, evicting old rules from a host cache, rebuilding the
+ * that no valid version needs, evicting unused rules from a host cache, rebuilding the
  * writer's state after the writer was killed, and checking every invariant.
  *
  * Recovery relies on one property of every change the writer makes: each step that
@@ -46,25 +46,56 @@ vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto)
 	}
 }
 
+/*
+ * A host list is in eviction order: each entry joined it (installed, or moved to the
+ * tail by a pass below) with `queued` = its use stamp then, and a change keeps the
+ * entry's place. Readers raise use stamps but cannot move entries, so this is a second
+ * chance (CLOCK) approximation of least recently used: the head is the entry with the
+ * oldest use known when it was queued. If it was not used since (use <= max_age ago),
+ * it goes. If it was, recently, it is kept and queued again at the tail with its new
+ * stamp. If it was queued with a recent stamp, so was nearly everything behind it:
+ * the VNI's pass ends, and no rule in use is moved more than once per max_age.
+ *
+ * So a rule used within max_age is never evicted, and the rules that go are the
+ * unused, oldest queued first. Entries queued out of stamp order (a kept rule's stamp
+ * is older than a rule installed just before it) are reached late: a rule unused for
+ * max_age goes at the latest max_age later.
+ */
 uint32_t
-table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget)
+table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget,
+    uint32_t *keptp)
 {
 	struct table_hdr *h = t->h;
-	uint32_t now = table_now_s(t), n = 0, i;
+	uint32_t now = table_now_s(t), n = 0, kept = 0, old, i;
 
+	if (keptp != NULL)
+		*keptp = 0;
 	/* Gateway lists carry tombstones in FIFOs and must keep every rule. */
 	if (h->params.mode != TABLE_HOST || h->count <= max_rules || h->vni_fresh == 0 ||
 	    now < max_age_s)
 		return 0;
-	for (i = 0; i < h->vni_fresh && h->count > max_rules && n < budget; i++) {
+	old = now - (uint32_t)max_age_s;	/* used at or before it: unused for max_age */
+	for (i = 0; i < h->vni_fresh && h->count > max_rules && n + kept < budget; i++) {
 		struct vni_state *v = vni_at(t, (h->evict_cursor + i) % h->vni_fresh);
-		uint32_t e;
+		uint32_t e, used;
 
 		if (!v->in_use)
 			continue;	/* a dropped VNI's slot: nothing listed */
-		/* A host list is in install order: the head is the VNI's oldest rule. */
-		while (h->count > max_rules && n < budget && (e = v->head) != NIL &&
-		    t->cold[e].stamp <= now - max_age_s) {
+		while (h->count > max_rules && n + kept < budget && (e = v->head) != NIL) {
+			/* A reader's clock never leads ours: a later stamp is not believed. */
+			if ((used = use_load(t, e)) > now)
+				used = now;
+			if (used > old) {
+				if (t->cold[e].queued > old)
+					break;
+				/* Used since it was queued, recently: to the back. */
+				if (table_requeue(t, v, e, used) == NIL) {
+					TCOUNT(t, evict_no_entry, 1);
+					break;
+				}
+				kept++;
+				continue;
+			}
 			table_unlink_hash(t, t->hot[e].vni, t->hot[e].ip, e);
 			vni_list_unlink(t, v, e);
 			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
@@ -77,6 +108,9 @@ table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t bu
 	/* The next pass starts where this one stopped, so no VNI is always first. */
 	h->evict_cursor = (h->evict_cursor + i) % h->vni_fresh;
 	TCOUNT(t, evicted, n);
+	TCOUNT(t, evict_kept, kept);
+	if (keptp != NULL)
+		*keptp = kept;
 	return n;
 }
 
@@ -319,7 +353,7 @@ table_check(struct table *t, char *err, size_t errlen)
 {
 	struct table_hdr *h = t->h;
 	uint32_t pool = h->pool, fresh = h->fresh, in_hash = 0, tombs = 0, listed = 0;
-	uint32_t fifo_retired = 0, n;
+	uint32_t fifo_retired = 0, n, now = table_now_s(t);
 	uint8_t *mark;
 	int r = 0;
 
@@ -360,6 +394,9 @@ table_check(struct table *t, char *err, size_t errlen)
 			    e, t->hot[e].vni);
 			CHECK(t->cold[e].prev == p, "entry %u: prev %u, expected %u", e,
 			    t->cold[e].prev, p);
+			CHECK(h->params.mode != TABLE_HOST || t->cold[e].queued <= now,
+			    "VNI %u: entry %u queued at %u, after now (%u)", v->vni, e,
+			    t->cold[e].queued, now);
 			if (h->params.mode == TABLE_GATEWAY && p != NIL)
 				CHECK(t->hot[p].version < t->hot[e].version ||
 				    (t->hot[p].version == t->hot[e].version &&

@@ -340,6 +340,23 @@ vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
 		hist_set_start(t, v, p != NIL ? t->hot[p].version : 0, t->hot[e].version, s);
 }
 
+void
+vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n)
+{
+	struct entry_cold *c = t->cold;
+	uint32_t p = c[e].prev, s = c[e].lnext;
+
+	assert(t->h->params.mode == TABLE_HOST);	/* a gateway's list is in version order */
+	c[n].prev = p;
+	c[n].lnext = s;
+	/* One store: a reader arriving finds n, one standing on e goes on to s as before. */
+	store_idx(p != NIL ? &c[p].lnext : &v->head, n);
+	if (s != NIL)
+		c[s].prev = n;
+	else
+		v->tail = n;
+}
+
 uint64_t
 vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
 {
@@ -665,8 +682,15 @@ walk_start(struct table *t, struct vni_state *v, const struct vni_meta *m, uint6
 		while (e != NIL && e <= t->h->pool &&
 		    !(t->hot[e].vni == v->vni && t->hot[e].ip == cur->ip))
 			e = load_idx(&t->hot[e].next);
+		/*
+		 * A host's rule may have been moved to the tail as a copy of the same
+		 * version (table_evict): resuming after the copy would skip the rest, so
+		 * the entry and the stamp of its place must be the cursor's too.
+		 */
 		if (e != NIL && e <= t->h->pool && t->hot[e].version == cur->version &&
-		    !(__atomic_load_n(&t->hot[e].flags, __ATOMIC_RELAXED) & TABLE_F_RETIRED)) {
+		    !(__atomic_load_n(&t->hot[e].flags, __ATOMIC_RELAXED) & TABLE_F_RETIRED) &&
+		    (t->h->params.mode == TABLE_GATEWAY ||
+		    (e == cur->entry && t->cold[e].queued == cur->place))) {
 			*pos = load_idx(&t->cold[e].lnext);
 			return 0;
 		}
@@ -755,6 +779,8 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 			cur->version = x->version;
 			cur->ip = x->ip;
 			cur->valid = 1;
+			cur->entry = pos;
+			cur->place = t->cold[pos].queued;
 		}
 		pos = load_idx(&t->cold[pos].lnext);
 	}

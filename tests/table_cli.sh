@@ -70,7 +70,7 @@ assert abs(d["bytes_per_rule"] - d["size_bytes"] / p["capacity"]) < 1e-6, d["byt
 c = d["counters"]
 for k in ("sets", "stale", "full", "limbo_full", "vnis_full", "vnis_limbo_full",
           "vnis_dropped", "vnis_freed", "reclaimed", "readers_reaped", "evicted",
-          "tombs_purged", "flushes", "recoveries"):
+          "evict_kept", "evict_no_entry", "tombs_purged", "flushes", "recoveries"):
     assert isinstance(c.get(k), int), "counter %s: %r" % (k, c.get(k))
 eq("counters.sets", c["sets"], nrules + ndel)
 eq("counters.stale", c["stale"], 0)

@@ -101,7 +101,7 @@ usage(FILE *f, bool full)
 	    "  -N node       the table segment of this node (it must have exactly one)\n"
 	    "  -v vni        also show the valid versions of this VNI and list its "
 	    "entries in list\n"
-	    "                order (version order in a gateway, install order in a "
+	    "                order (version order in a gateway, eviction order in a "
 	    "host). A full\n"
 	    "                walk skips tombstones, so only live rules are listed; the "
 	    "counts\n"
@@ -245,8 +245,8 @@ ents_append(struct tbl_snap *s, const struct table_rule *r)
  * *upto gets the version they bring a learner to. A walk since 0 past its first page
  * also returns the deletes newer than its cursor (what a syncing peer needs, for rules
  * an earlier page may have sent): kept only when tombs is set. In a host table the
- * cursor's entry may be evicted or replaced between two pages, and a walk in install
- * order cannot find its place again: start over, a few times at most.
+ * cursor's entry may be evicted, replaced or moved between two pages, and a walk in
+ * eviction order cannot find its place again: start over, a few times at most.
  */
 static int
 walk_changes(struct table *t, struct tbl_snap *s, uint32_t vni, uint64_t since, bool tombs,

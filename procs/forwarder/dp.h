@@ -3,7 +3,8 @@
  * VMs' TAPs, on the loop's io_uring. Completions are collected and handled as one batch
  * after each trip through the loop (loop_set_flush): the batch's rule lookups are made
  * together, inside one read section of the node's table, and every frame goes out
- * from the buffer it came in.
+ * from the buffer it came in. On a host those lookups also record that each rule found
+ * is in use, so the learner's eviction keeps the rules of live flows (shm/table.h).
  *
  * vswitch (a host): a VM's frame goes to the local VM, or straight to the rule's VTEP,
  * or, with no rule, to a gateway chosen by hash with the learn bit (at most once per

@@ -27,6 +27,7 @@
 	X(learn_replayed,  COUNTER, "LEARNs dropped: timestamp outside learn_window") \
 	X(dgram_malformed, COUNTER, "datagrams dropped: failed to decode")	\
 	X(evicted,         COUNTER, "rules evicted (cache_max_rules, cache_max_age)") \
+	X(evict_kept,      COUNTER, "rules eviction kept: used within cache_max_age") \
 	X(vnis,            GAUGE,   "VPCs held")				\
 	X(rules,           GAUGE,   "rules in the cache")			\
 	X(table_vnis,      GAUGE,   "VNI slots held by VPCs in the cache")	\
@@ -34,6 +35,7 @@
 	X(table_max_vnis,  GAUGE,   "VNI slots in the cache (table_max_vnis)")	\
 	X(gateways_up,     GAUGE,   "gateways answering")			\
 	X(gateway_downs,   COUNTER, "times a gateway was marked down")	\
+	X(gateway_unreachable, COUNTER, "ICMP unreachable for a datagram to a gateway: down at once") \
 	X(probes,          COUNTER, "probes sent (a down gateway, or a live one silent for gateway_probe)") \
 	X(ports,           GAUGE,   "VMs bound to this host")		\
 	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \

@@ -107,6 +107,24 @@ gateways_fail(struct gateways *gw, int i, uint64_t now_ns)
 }
 
 void
+gateways_unreachable(struct gateways *gw, int i, uint64_t now_ns)
+{
+	struct gateway *g = &gw->g[i];
+	char ep[NET_ENDPOINT_STRLEN];
+
+	STATS_INC(gw->c, gateway_unreachable);
+	g->fails = gw->down_after;
+	if (!g->up)
+		return;
+	g->up = false;
+	g->next_probe_ns = now_ns + gw->probe_ns;
+	STATS_INC(gw->c, gateway_downs);
+	log_warnx("gateway %s is unreachable (ICMP): down, its VPCs move to the others",
+	    net_endpoint_format(&g->addr, ep));
+	publish(gw);
+}
+
+void
 gateways_probe_now(struct gateways *gw)
 {
 	for (uint32_t i = 0; i < gw->n; i++)

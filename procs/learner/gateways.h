@@ -50,6 +50,12 @@ uint32_t gateways_up(const struct gateways *gw);
 void gateways_ok(struct gateways *gw, int i);
 void gateways_fail(struct gateways *gw, int i, uint64_t now_ns);
 /*
+ * Nothing listens at gateway i (an ICMP error answered a datagram to it: its syncd
+ * died, or its host is gone): down now, without waiting for timeouts. A gateway whose
+ * syncd is restarted answers its next probe and is up again.
+ */
+void gateways_unreachable(struct gateways *gw, int i, uint64_t now_ns);
+/*
  * Probe every gateway on the next tick, not after probe_ns. With authentication a
  * gateway learns from a host's own requests which host sits at its VTEP (whose key its
  * LEARNs take): a host holding no VPC yet sends nothing else, and its first LEARN

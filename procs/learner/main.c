@@ -1,9 +1,9 @@
 /*
  * vpcfwd-learner: one per host. Owns the host's rule cache (the host variant of the
- * rule table: installed by LEARNs, kept current by incremental sync, evicted by age
- * past a size) and the host's port table (the VMs bound to it, from the controller's
- * binding feed); publishes the gateways' health for the forwarder. Arguments,
- * configuration, then the loop.
+ * rule table: installed by LEARNs, kept current by incremental sync, evicted past a
+ * size when unused for an age) and the host's port table (the VMs bound to it, from
+ * the controller's binding feed); publishes the gateways' health for the forwarder.
+ * Arguments, configuration, then the loop.
  *
  *	vpcfwd-learner [-n] -c FILE		(-n: check the configuration, exit)
  */
@@ -56,15 +56,16 @@ tick(struct loop_timer *t)
 
 	table_maintain(s->t);
 	if (now >= s->next_evict) {
-		uint32_t n = table_evict(s->t, (uint32_t)s->cache_max_rules, s->cache_max_age_s,
-		    EVICT_BUDGET);
+		uint32_t kept, n = table_evict(s->t, (uint32_t)s->cache_max_rules,
+		    s->cache_max_age_s, EVICT_BUDGET, &kept);
 
 		if (n) {
 			STATS_ADD(s->c, evicted, n);
 			syncer_prune(s->syncer);
 		}
+		STATS_ADD(s->c, evict_kept, kept);
 		/* More to do: come back at once, in budget-sized steps. */
-		s->next_evict = now + (n == EVICT_BUDGET ? 0 : s->evict_ns);
+		s->next_evict = now + (n + kept == EVICT_BUDGET ? 0 : s->evict_ns);
 	}
 	STATS_SET(s->c, rules, table_count(s->t));
 	/* Dropped VPCs' slots come back in table_maintain, once readers moved on. */
@@ -166,7 +167,7 @@ main(int argc, char **argv)
 	    60000000000ull);
 	sp.batch = conf_int(c, "learner.sync_batch", 32, 1, SYNC_VNIS_MAX);
 	down_after = conf_int(c, "learner.gateway_down_after", 3, 1, 1000);
-	probe_ns = conf_duration(c, "learner.gateway_probe", 1000000000ull, 10000000ull,
+	probe_ns = conf_duration(c, "learner.gateway_probe", 500000000ull, 10000000ull,
 	    600000000000ull);
 	s.cache_max_rules = conf_int(c, "learner.cache_max_rules", 500000, 0, 1u << 30);
 	s.cache_max_age_s = conf_duration(c, "learner.cache_max_age", 5 * 86400000000000ull, 0,

@@ -281,6 +281,50 @@ probe(struct syncer *s, int gi)
 	}
 }
 
+/* o gets no answer: its VPCs ask again (the next gateway, when its own is down). */
+static void
+out_give_up(struct syncer *s, struct outreq *o)
+{
+	for (uint8_t k = 0; k < o->n; k++) {
+		struct vs *v = vs_find(s, o->vnis[k]);
+
+		if (v && v->req == o->id) {
+			v->req = 0;
+			v->tries++;
+			STATS_INC(s->c, retries);
+		}
+	}
+	out_del(s, o);
+}
+
+/*
+ * A datagram to `to` met an ICMP error. From a gateway: it is down now, and what waits
+ * on it (parked requests, probes) goes to the others at once, not after sync_timeout.
+ */
+static void
+on_unreach(struct udp *u, const struct sockaddr_in *to, int err, void *arg)
+{
+	struct syncer *s = arg;
+	uint64_t now = loop_now(s->l);
+	int gi = gateways_find(s->gw, to);
+
+	(void)u;
+	(void)err;
+	if (gi < 0)
+		return;
+	gateways_unreachable(s->gw, gi, now);
+	for (uint32_t i = 0; i < s->nout;) {
+		struct outreq *o = &s->out[i];
+
+		if (o->gw != gi) {
+			i++;
+			continue;
+		}
+		out_give_up(s, o);
+	}
+	schedule(s);
+}
+
 static void
 on_tick(struct loop_timer *t)
 {
@@ -297,18 +341,9 @@ on_tick(struct loop_timer *t)
 		}
 		/* Unanswered: the gateway failed; its VPCs try the next one. */
 		gateways_fail(s->gw, o->gw, now);
-		for (uint8_t k = 0; k < o->n; k++) {
-			struct vs *v = vs_find(s, o->vnis[k]);
-
-			if (v && v->req == o->id) {
-				v->req = 0;
-				v->tries++;
-				STATS_INC(s->c, retries);
-			}
-		}
 		if (!o->probe)
 			STATS_INC(s->c, sync_timeouts);
-		out_del(s, o);
+		out_give_up(s, o);
 	}
 	while ((gi = gateways_probe_due(s->gw, now)) >= 0)
 		probe(s, gi);
@@ -540,7 +575,8 @@ syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,
     struct gateways *gw, struct learner_counters *c, char *err, size_t errlen)
 {
 	struct syncer *s = calloc(1, sizeof(*s));
-	struct udp_params up = { .nrecv = 64, .nsend = 256, .dgram_max = SYNC_DGRAM_MAX };
+	struct udp_params up = { .nrecv = 64, .nsend = 256, .dgram_max = SYNC_DGRAM_MAX,
+	    .unreach = on_unreach };
 
 	if (s == NULL || (s->vs = calloc(64, sizeof(*s->vs))) == NULL ||
 	    (s->entries = calloc(SYNC_ENTRIES_MAX, sizeof(*s->entries))) == NULL ||

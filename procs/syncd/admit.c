@@ -28,7 +28,7 @@ admit_allowed(const struct admit *a, uint32_t ip)
 bool
 admit_take(struct admit *a, uint32_t ip, uint64_t now_ns)
 {
-	struct admit_bucket *b = &a->buckets[(ip * 0x9e3779b1u) >> 20 & (ADMIT_SOURCES - 1)];
+	struct admit_bucket *b = &a->buckets[(ip * 0x9e3779b1u) >> (32 - ADMIT_BITS)];
 	uint64_t cap = (uint64_t)a->burst * 1000, t;
 
 	if (b->ip != ip || b->last_ns == 0) {

@@ -12,7 +12,12 @@
 #include <stdint.h>
 
 #define ADMIT_NETS_MAX	16
-#define ADMIT_SOURCES	4096	/* buckets, a power of two */
+/*
+ * Buckets: as many as the hosts a gateway serves (32768, as its host-key cache and
+ * max_parked), so that 10,000 hosts mostly have one each; 4096 let 10,000 share.
+ */
+#define ADMIT_BITS	15
+#define ADMIT_SOURCES	(1u << ADMIT_BITS)
 
 struct admit_bucket {
 	uint32_t ip;

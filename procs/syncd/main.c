@@ -181,7 +181,7 @@ main(int argc, char **argv)
 	sp.learner_port = conf_int(c, "syncd.learner_port", 4807, 1, 65535);
 	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
 	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
-	sp.max_parked = conf_int(c, "syncd.max_parked", 8192, 1, 1 << 20);
+	sp.max_parked = conf_int(c, "syncd.max_parked", 32768, 1, 1 << 20);
 	sp.recv_depth = conf_int(c, "syncd.recv_depth", 64, 1, 4096);
 	sp.send_buffers = conf_int(c, "syncd.send_buffers", 1024, 16, 65536);
 	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);

@@ -74,6 +74,7 @@
 
 #include "tests/unit/looptest.h"
 #include "tests/unit/ip4.h"
+#include "tests/unit/tableclock.h"
 
 /* The forwarder, and the VTEPs the test plays (all on port P). */
 #define FWD_IP		"127.0.47.1"
@@ -1369,6 +1370,44 @@ Test(forwarder, vswitch_sends_a_frame_with_a_rule_straight_to_its_vtep)
 	memcpy(want, f, n);
 	memcpy(frame_dst_mac(want), S2_MAC, 6);
 	assert_vx(got, len, 200, false, want, n);
+	E.tx_direct++;
+	check();
+	stop_all();
+}
+
+/*
+ * The rule a frame went out with stays through eviction (its use recorded by the
+ * lookup), while the rules no frame used go; the flow loses nothing.
+ */
+Test(forwarder, vswitch_keeps_the_rule_it_forwards_with_through_eviction)
+{
+	uint8_t f[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
+	struct table_rule r;
+	uint32_t kept;
+	size_t n, len;
+
+	tap_start(1450);
+	tableclock_forward(W, 100);	/* every rule unused for 100 s */
+	n = ipv4_frame(f, ROUTER_MAC, vm_mac(0), IP(1), IP(2), 10);
+	memcpy(want, f, n);
+	memcpy(frame_dst_mac(want), R2_MAC, 6);
+	vm_send(0, f, n);
+	len = take(VB, got);
+	assert_vx(got, len, 100, false, want, n);
+	E.tx_direct++;
+	check();
+	cr_assert_eq(table_evict(W, 0, 60, 100, &kept), 2, "the rules no frame used go");
+	cr_assert_eq(kept, 1);
+	cr_assert(table_lookup(W, 100, IP(2), &r), "the rule in use was evicted");
+	cr_assert_not(table_lookup(W, 200, IP(2), &r));
+
+	/* And the flow goes on direct. */
+	n = ipv4_frame(f, ROUTER_MAC, vm_mac(0), IP(1), IP(2), 10);
+	memcpy(want, f, n);
+	memcpy(frame_dst_mac(want), R2_MAC, 6);
+	vm_send(0, f, n);
+	len = take(VB, got);
+	assert_vx(got, len, 100, false, want, n);
 	E.tx_direct++;
 	check();
 	stop_all();

@@ -311,6 +311,8 @@ pump(void)
 		socklen_t fl = sizeof(from);
 		ssize_t n;
 
+		if (g->fd < 0)
+			continue;	/* closed: its syncd died */
 		while ((n = recvfrom(g->fd, buf, sizeof(buf), MSG_DONTWAIT,
 		    (struct sockaddr *)&from, &fl)) >= 0) {
 			struct qreq *q;
@@ -1045,6 +1047,41 @@ Test(learner_sync, an_unanswering_gateway_is_marked_down_probed_and_taken_back)
 }
 
 /*
+ * A gateway whose syncd died answers with ICMP port unreachable: the learner's next
+ * datagram there (a keepalive probe, as its request is parked) marks it down at once,
+ * and the parked request goes to the other gateway long before its timeout.
+ */
+Test(learner_sync, a_gateway_answering_icmp_unreachable_is_down_at_once)
+{
+	struct params p = P;
+	uint64_t t0;
+	uint32_t a;
+
+	p.ngw = 2;
+	p.wait_ns = 2000 * MS;
+	p.timeout_ns = 10000 * MS;
+	p.probe_ns = 100 * MS;
+	p.down_after = 3;
+	start(&p);
+	a = vni_homed_at(0, 100);
+	learn(&G[0], a, GEN, 5, IP(5), 3, VTEP1);
+	RUN_UNTIL(asked(&G[0], a) >= 1);	/* parked there: the test does not answer */
+	t0 = clock_mono_ns();
+	close(G[0].fd);				/* its syncd dies */
+	G[0].fd = -1;
+	G[1].park = true;
+	RUN_UNTIL(asked(&G[1], a) >= 1);
+	cr_assert_lt(clock_mono_ns() - t0, 1000 * MS, "moved after %llu ms",
+	    (unsigned long long)((clock_mono_ns() - t0) / MS));
+	cr_assert_geq(C.gateway_unreachable, 1);
+	cr_assert_eq(C.gateway_downs, 1);
+	cr_assert_not(GW.g[0].up);
+	cr_assert_eq(C.sync_timeouts, 0, "nothing waited for its timeout");
+	expect_peers(0, 1);
+	expect_vni(a, GEN, 5);
+}
+
+/*
  * A gateway no VPC held syncs from still gets the forwarder's unlearned traffic: its
  * death must be noticed all the same (keepalive probes after probe_ns of silence).
  */
@@ -1091,7 +1128,7 @@ Test(learner_sync, a_vpc_left_without_rules_by_eviction_stops_syncing)
 	r = expect_req(&G[0]);
 	cr_assert_eq(C.vnis, 1);
 	/* As main.c does; with long polls a VPC nearly always has a request in flight. */
-	cr_assert_eq(table_evict(T, 0, 0, 100), 1);
+	cr_assert_eq(table_evict(T, 0, 0, 100, NULL), 1);
 	syncer_prune(S);
 	cr_assert_eq(C.vnis, 0, "a VPC with no rule left is still followed");
 	/* Nor does it stay in the cache: a restart would resume it, and its slot is back. */

@@ -8,6 +8,7 @@
 #include "shm/seg.h"
 #include "shm/table_conf.h"
 #include "common/conf.h"
+#include "tests/unit/tableclock.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -521,16 +523,297 @@ Test(table, eviction_drops_the_oldest_rules_past_the_threshold)
 
 	for (uint32_t ip = 0; ip < 100; ip++)
 		set_ok(t, 1, ip, 1);
-	cr_assert_eq(table_evict(t, 60, 3600, 1000), 0, "nothing is an hour old");
-	cr_assert_eq(table_evict(t, 200, 0, 1000), 0, "below the threshold");
-	cr_assert_eq(table_evict(t, 60, 0, 10), 10, "budget");
-	cr_assert_eq(table_evict(t, 60, 0, 1000), 30);
+	cr_assert_eq(table_evict(t, 60, 3600, 1000, NULL), 0, "nothing is an hour old");
+	cr_assert_eq(table_evict(t, 200, 0, 1000, NULL), 0, "below the threshold");
+	cr_assert_eq(table_evict(t, 60, 0, 10, NULL), 10, "budget");
+	cr_assert_eq(table_evict(t, 60, 0, 1000, NULL), 30);
 	cr_assert_eq(table_count(t), 60);
 	cr_assert_not(table_lookup(t, 1, 0, &r), "the first installed went first");
 	cr_assert_not(table_lookup(t, 1, 39, &r));
 	cr_assert(table_lookup(t, 1, 40, &r));
 	cr_assert_eq(table_counters(t)->evicted, 40);
 	check(t);
+	table_close(t);
+}
+
+/* A reader's data-path lookups of n keys (vni, ip0 ...), all hits: what a forwarder does. */
+static void
+reader_use(struct table *rd, uint32_t vni, uint32_t ip0, uint32_t n)
+{
+	struct table_key keys[32];
+	struct table_rule out[32];
+	bool hit[32];
+
+	for (uint32_t done = 0; done < n;) {
+		uint32_t m = n - done < 32 ? n - done : 32;
+
+		for (uint32_t i = 0; i < m; i++)
+			keys[i] = (struct table_key){ .vni = vni, .ip = ip0 + done + i };
+		cr_assert_eq(table_lookup_batch(rd, keys, m, out, hit), m);
+		done += m;
+	}
+}
+
+static struct table *
+reader(void)
+{
+	struct table *rd;
+
+	cr_assert_eq(table_attach(&rd, segname, err, sizeof(err)), 0, "%s", err);
+	return rd;
+}
+
+/* Rules ip0 .. ip0 + n - 1 of the VNI are held (present) or not. */
+static void
+expect_held(struct table *t, uint32_t vni, uint32_t ip0, uint32_t n, bool present)
+{
+	struct table_rule r;
+
+	for (uint32_t ip = ip0; ip < ip0 + n; ip++)
+		cr_assert_eq(table_lookup(t, vni, ip, &r), present, "rule %u/%u is %s", vni, ip,
+		    present ? "gone" : "still held");
+}
+
+/*
+ * The forwarder's lookups, through a reader's mapping (read-only but for its slot and
+ * the use stamps), tell the writer which rules are in use: those stay, and the unused
+ * go, the oldest first.
+ */
+Test(table, eviction_keeps_the_rules_a_reader_used_and_drops_the_oldest_unused)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4), *rd = reader();
+	uint32_t kept;
+
+	for (uint32_t ip = 0; ip < 100; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);	/* installed 100 s ago, unused since */
+	reader_use(rd, 1, 0, 10);	/* the ten oldest are in use */
+	table_close(rd);		/* the marks outlive the reader */
+	cr_assert_eq(table_evict(t, 50, 60, 1000, &kept), 50);
+	cr_assert_eq(kept, 10, "the rules in use were kept");
+	expect_held(t, 1, 0, 10, true);
+	expect_held(t, 1, 10, 50, false);	/* the oldest of the unused went */
+	expect_held(t, 1, 60, 40, true);
+	cr_assert_eq(table_counters(t)->evict_kept, 10);
+	cr_assert_eq(table_counters(t)->evicted, 50);
+	check(t);
+	table_close(t);
+}
+
+/*
+ * A rule kept is work of the pass: the budget counts it. Each rule in use is moved once
+ * and then left alone until it may be unused for max_age again, so a cache whose rules
+ * are all in use costs nothing pass after pass. Once they are unused, those moved first
+ * go first.
+ */
+Test(table, eviction_counts_kept_rules_in_its_budget_and_moves_each_once)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4), *rd = reader();
+	uint32_t kept;
+
+	for (uint32_t ip = 0; ip < 100; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);
+	reader_use(rd, 1, 0, 100);
+	for (int pass = 0; pass < 3; pass++) {
+		cr_assert_eq(table_evict(t, 50, 60, 30, &kept), 0, "pass %d", pass);
+		cr_assert_eq(kept, 30, "pass %d", pass);
+	}
+	cr_assert_eq(table_evict(t, 50, 60, 30, &kept), 0);
+	cr_assert_eq(kept, 10, "each rule is moved once");
+	cr_assert_eq(table_evict(t, 50, 60, 1000, &kept), 0);
+	cr_assert_eq(kept, 0, "all in use: nothing to do");
+	cr_assert_eq(table_count(t), 100);
+	check(t);
+
+	tableclock_forward(t, 100);	/* now unused for 100 s */
+	cr_assert_eq(table_evict(t, 50, 60, 1000, &kept), 50);
+	cr_assert_eq(kept, 0);
+	expect_held(t, 1, 0, 50, false);
+	expect_held(t, 1, 50, 50, true);
+	check(t);
+	table_close(rd);
+	table_close(t);
+}
+
+/* A change by sync is no use: the rule keeps its age, its last use and its place. */
+Test(table, eviction_counts_age_from_the_last_use_not_the_last_change)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4), *rd = reader();
+	uint32_t kept;
+
+	for (uint32_t ip = 0; ip < 10; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);
+	reader_use(rd, 1, 1, 1);
+	set_ok(t, 1, 0, 2);		/* changed now, unused for 100 s */
+	set_ok(t, 1, 1, 2);		/* changed now, used now */
+	cr_assert_eq(table_evict(t, 5, 60, 1000, &kept), 5);
+	cr_assert_eq(kept, 1);
+	expect_held(t, 1, 0, 1, false);
+	expect_rule(t, 1, 1, 2);
+	expect_held(t, 1, 2, 4, false);
+	expect_held(t, 1, 6, 4, true);
+	check(t);
+	table_close(rd);
+	table_close(t);
+}
+
+/*
+ * A paged walk of a host VNI whose cursor's rule eviction moved to the tail (a copy of
+ * the same version) must start over: resuming after the copy would end it early.
+ */
+Test(table, a_host_walk_whose_cursor_rule_was_moved_starts_over)
+{
+	struct table *t = make(TABLE_HOST, 1000, 4), *rd = reader();
+	struct table_cursor cur = { 0 };
+	struct table_rule out[16];
+	uint64_t upto;
+	uint32_t kept;
+	bool more;
+
+	for (uint32_t ip = 0; ip < 10; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 2, &upto, &more), 2);
+	cr_assert(more);
+	cr_assert_eq(out[1].ip, 1);
+	reader_use(rd, 1, 0, 2);
+	cr_assert_eq(table_evict(t, 9, 60, 1000, &kept), 1, "ip 2 goes");
+	cr_assert_eq(kept, 2, "ip 0 and 1 move to the tail");
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 16, &upto, &more), -EAGAIN);
+	memset(&cur, 0, sizeof(cur));
+	cr_assert_eq(table_changes(rd, 1, 0, &cur, out, 16, &upto, &more), 9);
+	cr_assert_eq(out[0].ip, 3, "the list is in eviction order");
+	cr_assert_eq(out[7].ip, 0);
+	cr_assert_eq(out[8].ip, 1);
+	check(t);
+	table_close(rd);
+	table_close(t);
+}
+
+/* What the reader process of the test below saw, in a shared page. */
+struct live_watch {
+	uint64_t passes;	/* lookups of every rule in use, and a dump of their VNI */
+	uint64_t misses;	/* a rule in use not found */
+	uint64_t dump_gaps;	/* a dump of their VNI that lacked one */
+	uint32_t stop;
+};
+
+#define LIVE_USED	1000	/* rules in use: VNI 1, IPs 0 .. LIVE_USED - 1 */
+#define LIVE_NEW	50	/* rules installed a second, unused: VNI 2 */
+#define LIVE_SECONDS	200
+#define LIVE_AGE	5
+
+/* The reader: uses every rule of VNI 1 over and over, and dumps the VNI now and then. */
+static int
+live_reader(struct live_watch *w)
+{
+	static struct table_rule out[2 * LIVE_USED];
+	struct table *rd;
+	struct table_key keys[32];
+	struct table_rule got[32];
+	bool hit[32];
+
+	if (table_attach(&rd, segname, err, sizeof(err)) < 0)
+		return 1;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		static uint8_t seen[LIVE_USED];
+		struct table_cursor cur = { 0 };
+		uint64_t upto;
+		bool more;
+		int n;
+
+		for (uint32_t ip = 0; ip < LIVE_USED; ip += 32) {
+			uint32_t m = LIVE_USED - ip < 32 ? LIVE_USED - ip : 32;
+
+			for (uint32_t i = 0; i < m; i++)
+				keys[i] = (struct table_key){ .vni = 1, .ip = ip + i };
+			if (table_lookup_batch(rd, keys, m, got, hit) != m)
+				__atomic_add_fetch(&w->misses, 1, __ATOMIC_RELAXED);
+		}
+		/* One page: rules moved meanwhile may show twice, never not at all. */
+		memset(seen, 0, sizeof(seen));
+		n = table_changes(rd, 1, 0, &cur, out, 2 * LIVE_USED, &upto, &more);
+		for (int i = 0; i < n; i++)
+			if (out[i].ip < LIVE_USED)
+				seen[out[i].ip] = 1;
+		if (n < 0 || more || memchr(seen, 0, sizeof(seen)) != NULL)
+			__atomic_add_fetch(&w->dump_gaps, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->passes, 1, __ATOMIC_RELEASE);
+	}
+	table_close(rd);
+	return 0;
+}
+
+/*
+ * Eviction while a reader process uses rules: a second at a time (the test's clock,
+ * moved only once the reader went over every rule in use since the last move, so their
+ * stamps are at most a second old), new unused rules come in and eviction runs as the
+ * learner runs it, in budget-sized calls. The rules in use are moved behind the unused
+ * again and again under the reader's lookups and dumps, and none is ever missed; the
+ * unused go once max_age passed, so the table holds no more than a max_age of them.
+ */
+Test(table, eviction_under_a_live_reader_never_loses_a_rule_in_use)
+{
+	struct table_params p;
+	struct live_watch *w;
+	struct table *t;
+	uint32_t next_ip = 0, most = 0;
+	int status;
+	pid_t pid;
+
+	table_params_default(&p, TABLE_HOST);
+	p.capacity = 4096;
+	p.max_vnis = 8;
+	p.max_readers = 4;
+	cr_assert_eq(table_create(&t, node, "writer", &p, err, sizeof(err)), 0, "%s", err);
+	w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(w, MAP_FAILED);
+	memset(w, 0, sizeof(*w));
+	for (uint32_t ip = 0; ip < LIVE_USED; ip++)
+		set_ok(t, 1, ip, 1);
+	if ((pid = fork()) == 0)
+		_exit(live_reader(w));
+	cr_assert_gt(pid, 0);
+	for (uint32_t sec = 0; sec < LIVE_SECONDS; sec++) {
+		uint64_t from = __atomic_load_n(&w->passes, __ATOMIC_ACQUIRE);
+		uint32_t n, kept;
+
+		/* Two passes: one began after the last move and ended. */
+		while (__atomic_load_n(&w->passes, __ATOMIC_ACQUIRE) < from + 2) {
+			cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "the reader died");
+			usleep(100);
+		}
+		tableclock_forward(t, 1);
+		for (uint32_t i = 0; i < LIVE_NEW; i++)
+			set_ok(t, 2, next_ip++, 1);
+		do
+			n = table_evict(t, LIVE_USED, LIVE_AGE, 64, &kept);
+		while (n + kept == 64);
+		table_maintain(t);
+		if (table_count(t) > most)
+			most = table_count(t);
+	}
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: status %d", status);
+	cr_assert_eq(w->misses, 0, "a rule in use was missed in %llu of %llu passes",
+	    (unsigned long long)w->misses, (unsigned long long)w->passes);
+	cr_assert_eq(w->dump_gaps, 0, "%llu dumps of %llu lacked a rule in use",
+	    (unsigned long long)w->dump_gaps, (unsigned long long)w->passes);
+	expect_held(t, 1, 0, LIVE_USED, true);
+	/*
+	 * Unused for max_age: the rules installed in a second go max_age seconds later
+	 * (or sooner, when a real second passed too).
+	 */
+	cr_assert_leq(most, LIVE_USED + LIVE_AGE * LIVE_NEW, "the table grew to %u", most);
+	cr_assert_geq(table_counters(t)->evicted, (LIVE_SECONDS - LIVE_AGE) * LIVE_NEW);
+	cr_assert_geq(table_counters(t)->evict_kept, LIVE_SECONDS / (LIVE_AGE + 2) * LIVE_USED,
+	    "the rules in use were moved %llu times",
+	    (unsigned long long)table_counters(t)->evict_kept);
+	check(t);
+	munmap(w, sizeof(*w));
 	table_close(t);
 }
 
@@ -630,7 +913,7 @@ vnis_churn(uint32_t mode)
 		/* Eviction walks reused slots like the others. */
 		uint32_t held = table_count(t);
 
-		cr_assert_eq(table_evict(t, 0, 0, 1000), held);
+		cr_assert_eq(table_evict(t, 0, 0, 1000, NULL), held);
 		cr_assert_eq(table_count(t), 0);
 	}
 	check(t);

@@ -307,6 +307,86 @@ Test(udp, datagram_larger_than_dgram_max_is_counted_truncated_and_dropped)
 	loop_free(L);
 }
 
+/* Where the ICMP errors said datagrams could not go. */
+struct unreach_log {
+	int calls, err;
+	struct sockaddr_in to;
+};
+
+static void
+on_unreach(struct udp *u, const struct sockaddr_in *to, int err, void *arg)
+{
+	struct unreach_log *g = arg;
+
+	(void)u;
+	g->calls++;
+	g->err = err;
+	g->to = *to;
+}
+
+static struct udp *unreach_tx;
+
+static bool
+unreach_sent(void)
+{
+	return udp_counters(unreach_tx)->tx + udp_counters(unreach_tx)->unreach >= 3;
+}
+
+/*
+ * A server that died: its port answers with ICMP port unreachable. With unreach the
+ * sender is told where each datagram was going, at once; without, nothing is said and
+ * nothing counts as an error (the kernel's default for unconnected sockets).
+ */
+Test(udp, a_closed_port_is_reported_to_unreach_with_its_address)
+{
+	struct udp_params p = { .nrecv = 2, .nsend = 4, .dgram_max = 64,
+	    .unreach = on_unreach };
+	struct unreach_log g = { 0 };
+	struct sockaddr_in dead;
+	struct udp *gone;
+	struct sink s = { 0 };
+
+	new_loop();
+	gone = new_udp(&p, sink_recv, &s);
+	dead = loopback(udp_port(gone));
+	udp_free(gone);
+	drain_loop();
+	unreach_tx = new_udp(&p, sink_recv, &g);
+	for (int i = 0; i < 3; i++) {
+		uint8_t *b = udp_buf(unreach_tx);
+
+		memset(b, 'x', 10);
+		udp_send(unreach_tx, b, 10, &dead);
+	}
+	RUN_UNTIL(g.calls >= 1 && unreach_sent());
+	cr_assert_eq(g.err, ECONNREFUSED, "errno %d", g.err);
+	cr_assert_eq(g.to.sin_port, dead.sin_port, "the address the datagram went to");
+	cr_assert_eq(g.to.sin_addr.s_addr, dead.sin_addr.s_addr);
+	cr_assert_eq(udp_counters(unreach_tx)->rx_errors, 0, "not a failed receive");
+	cr_assert_eq(udp_counters(unreach_tx)->unreach, (uint64_t)g.calls);
+	udp_free(unreach_tx);
+	drain_loop();
+
+	/* The same without unreach: nothing said, nothing counted. */
+	p.unreach = NULL;
+	unreach_tx = new_udp(&p, sink_recv, &g);
+	g.calls = 0;
+	for (int i = 0; i < 3; i++) {
+		uint8_t *b = udp_buf(unreach_tx);
+
+		memset(b, 'x', 10);
+		udp_send(unreach_tx, b, 10, &dead);
+	}
+	RUN_UNTIL(udp_counters(unreach_tx)->tx == 3);
+	run_for(100);
+	cr_assert_eq(g.calls, 0);
+	cr_assert_eq(udp_counters(unreach_tx)->rx_errors + udp_counters(unreach_tx)->unreach,
+	    0);
+	udp_free(unreach_tx);
+	drain_loop();
+	loop_free(L);
+}
+
 static struct udp *nobuf_tx;
 
 static bool
