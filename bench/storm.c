@@ -37,8 +37,9 @@
  *  direct	one more datagram from each VM to each of its destinations: each must be
  *		counted at its host as direct, the hosts must send none via a gateway.
  * Every rule the learners hold is checked against the destination's VTEP. A property
- * that does not hold fails the run (exit 1) once the figures are printed; the results
- * are written either way (a loss is a figure too).
+ * that does not hold fails the run (exit 1) once the figures are printed, with the
+ * counters that moved in the storm (where the frames went); the rows are written either
+ * way (a loss is a figure too), each with a "note" saying what failed.
  *
  * Writes its rows into bench/results/scale.json, keeping the rows other runs wrote
  * (bench_write_merged); with -n other than 100000 the names end in _<n/1000>k.
@@ -67,14 +68,16 @@
 #define LEARN_QUIET_S	5		/* after the storm: no rule more for this long, give up */
 #define COUNT_WAIT_S	10		/* from a pass's end until its frames are counted */
 
+enum { GW_RULE_STORE, GW_SYNCD, GW_FWD };	/* a gateway's processes, in pid[], st[] */
+enum { H_LEARNER, H_FWD };			/* a host's */
+
 struct node {
 	struct ns ns;
 	const char *name;		/* the run's node (cluster_node) */
 	char ip[20];
-	pid_t pid[3];			/* gateway: rule-store, syncd, forwarder; host: learner,
-					   forwarder */
+	pid_t pid[3];			/* GW_* or H_* */
 	struct stats st[3];
-	struct table *t;		/* host: the learner's cache */
+	struct table *t;		/* the rule-store's table, or the learner's cache */
 };
 
 static struct {
@@ -126,17 +129,14 @@ task_cpu_ns(pid_t pid)
 	return sum;
 }
 
+/* Run time of both gateways' process proc (GW_*), ns. */
 static uint64_t
-gw_cpu_ns(int which)		/* which: 1 syncd, 2 forwarder, 3 both */
+gw_cpu_ns(int proc)
 {
 	uint64_t sum = 0;
 
-	for (int g = 0; g < NGW; g++) {
-		if (which & 1)
-			sum += task_cpu_ns(S.gw[g].pid[1]);
-		if (which & 2)
-			sum += task_cpu_ns(S.gw[g].pid[2]);
-	}
+	for (int g = 0; g < NGW; g++)
+		sum += task_cpu_ns(S.gw[g].pid[proc]);
 	return sum;
 }
 
@@ -163,11 +163,11 @@ snap_take(struct snap *sn)
 	uint32_t k = 0;
 
 	for (int g = 0; g < NGW; g++)
-		for (int p = 1; p < 3; p++)
+		for (int p = GW_SYNCD; p <= GW_FWD; p++)
 			for (uint32_t i = 0; i < S.gw[g].st[p].hdr->count && k < SNAP_MAX; i++)
 				sn->v[k++] = stats_value(&S.gw[g].st[p], i);
 	for (int h = 0; h < NHOST; h++)
-		for (int p = 0; p < 2; p++)
+		for (int p = H_LEARNER; p <= H_FWD; p++)
 			for (uint32_t i = 0; i < S.host[h].st[p].hdr->count && k < SNAP_MAX; i++)
 				sn->v[k++] = stats_value(&S.host[h].st[p], i);
 }
@@ -184,7 +184,8 @@ where(const char *what, const struct snap *a, const struct snap *b)
 		struct node *nd = x < NGW ? &S.gw[x] : &S.host[x - NGW];
 
 		printf("  %s%d:", x < NGW ? "gw" : "h", x < NGW ? x + 1 : x - NGW + 1);
-		for (int p = x < NGW ? 1 : 0; p < (x < NGW ? 3 : 2); p++)
+		for (int p = x < NGW ? GW_SYNCD : H_LEARNER; p <= (x < NGW ? GW_FWD : H_FWD);
+		    p++)
 			for (uint32_t i = 0; i < nd->st[p].hdr->count && k < SNAP_MAX; i++, k++) {
 				bool show = false;
 
@@ -192,12 +193,14 @@ where(const char *what, const struct snap *a, const struct snap *b)
 					show |= strncmp(nd->st[p].desc[i].name, pre[j],
 					    strlen(pre[j])) == 0;
 				if (show && b->v[k] != a->v[k])
-					printf(" %s.%s +%llu", x < NGW ? (p == 1 ? "syncd" : "fwd") :
-					    (p == 0 ? "learner" : "fwd"), nd->st[p].desc[i].name,
+					printf(" %s.%s +%llu", x < NGW ? (p == GW_SYNCD ? "syncd" :
+					    "fwd") : (p == H_LEARNER ? "learner" : "fwd"),
+					    nd->st[p].desc[i].name,
 					    (unsigned long long)(b->v[k] - a->v[k]));
 			}
 		printf("\n");
 	}
+	fflush(stdout);
 	for (int h = 0; h < NHOST; h++) {
 		char cmd[600];
 
@@ -442,11 +445,11 @@ start_host(int h, const struct auth_key *secret, uint64_t cap)
 	    nd->ip, S.gw[0].ip, S.gw[1].ip, CTL_PORT, (unsigned long long)cap,
 	    (unsigned long long)cap, nd->ip, cluster_dir());
 	snprintf(name, sizeof(name), "h%d-learner", h + 1);
-	nd->pid[0] = ns_exec(&nd->ns, "vpcfwd-learner", conf, name);
-	cluster_stats_wait(&nd->st[0], nd->name, "learner");
+	nd->pid[H_LEARNER] = ns_exec(&nd->ns, "vpcfwd-learner", conf, name);
+	cluster_stats_wait(&nd->st[H_LEARNER], nd->name, "learner");
 	snprintf(name, sizeof(name), "h%d-forwarder", h + 1);
-	nd->pid[1] = ns_exec(&nd->ns, "vpcfwd-forwarder", conf, name);
-	cluster_stats_wait(&nd->st[1], nd->name, "forwarder");
+	nd->pid[H_FWD] = ns_exec(&nd->ns, "vpcfwd-forwarder", conf, name);
+	cluster_stats_wait(&nd->st[H_FWD], nd->name, "forwarder");
 }
 
 /* The VPC, the hosts (real and simulated) and every VM, the user's way. */
@@ -604,15 +607,15 @@ setup(void)
 		start_host(h, &secret, cap);
 	for (int h = 0; h < NHOST; h++) {
 		S.host[h].t = cluster_table_wait(S.host[h].name, "learner");
-		gauge_wait(&S.host[h].st[0], "vteps_loaded", 1, "a learner");
-		gauge_wait(&S.host[h].st[1], "ports", 1, "a host forwarder");
+		gauge_wait(&S.host[h].st[H_LEARNER], "vteps_loaded", 1, "a learner");
+		gauge_wait(&S.host[h].st[H_FWD], "ports", 1, "a host forwarder");
 		ns_sh(&S.vm[h], "for i in $(seq 200); do ip link show %s >/dev/null 2>&1 && break; "
 		    "sleep 0.05; done; ip addr add 10.0.0.%d/24 dev %s; ip link set %s up; "
 		    "ip route add 10.0.0.0/8 via 10.0.0.254", S.vm[h].name, h + 1, S.vm[h].name,
 		    S.vm[h].name);
 	}
 	for (int g = 0; g < NGW; g++)
-		gauge_wait(&S.gw[g].st[2], "vteps_loaded", 1, "a gateway forwarder");
+		gauge_wait(&S.gw[g].st[GW_FWD], "vteps_loaded", 1, "a gateway forwarder");
 
 	snprintf(S.map, sizeof(S.map), "%s/storm.map", cluster_dir());
 	addr_ip4_format(DST0, dst);
@@ -649,12 +652,12 @@ relay_pass(const char *tag, uint64_t want_total)
 	struct report rep;
 	struct gen_out g;
 
-	r0 = stat_sum(S.gw, NGW, 2, "tx_relayed");
-	c0 = gw_cpu_ns(2);
+	r0 = stat_sum(S.gw, NGW, GW_FWD, "tx_relayed");
+	c0 = gw_cpu_ns(GW_FWD);
 	g = gen_relay(tag);
 	rep = report_wait(want_total, false);
-	c1 = gw_cpu_ns(2);
-	r1 = stat_sum(S.gw, NGW, 2, "tx_relayed");
+	c1 = gw_cpu_ns(GW_FWD);
+	r1 = stat_sum(S.gw, NGW, GW_FWD, "tx_relayed");
 	printf("storm: baseline %s: %llu frames sent in %.2f s, %llu relayed, receiver at "
 	    "%llu\n", tag, (unsigned long long)g.sent, (g.t1 - g.t0) / 1e9,
 	    (unsigned long long)(r1 - r0), (unsigned long long)rep.gw_frames);
@@ -735,14 +738,12 @@ main(int argc, char **argv)
 	b1 = relay_pass("relay-before", S.n);
 
 	/* The storm. */
-	learns0 = stat_sum(S.gw, NGW, 1, "learn_tx");
+	learns0 = stat_sum(S.gw, NGW, GW_SYNCD, "learn_tx");
 	inst0 = learned();
-	for (int h = 0; h < NHOST; h++)
-		tx_gw0[h] = cluster_stat(&S.host[h].st[1], "tx_gateway");
 	snap_take(&sn0);
-	c0 = gw_cpu_ns(1);
-	s0 = gw_cpu_ns(2);
-	lc0 = task_cpu_ns(S.host[0].pid[0]) + task_cpu_ns(S.host[1].pid[0]);
+	c0 = gw_cpu_ns(GW_SYNCD);
+	s0 = gw_cpu_ns(GW_FWD);
+	lc0 = task_cpu_ns(S.host[0].pid[H_LEARNER]) + task_cpu_ns(S.host[1].pid[H_LEARNER]);
 	{
 		struct gens gs;
 		uint64_t have = inst0, now;
@@ -769,10 +770,10 @@ main(int argc, char **argv)
 		}
 		storm = gen_vms_wait(&gs);
 	}
-	c1 = gw_cpu_ns(1);
-	s1 = gw_cpu_ns(2);
-	lc1 = task_cpu_ns(S.host[0].pid[0]) + task_cpu_ns(S.host[1].pid[0]);
-	learns1 = stat_sum(S.gw, NGW, 1, "learn_tx");
+	c1 = gw_cpu_ns(GW_SYNCD);
+	s1 = gw_cpu_ns(GW_FWD);
+	lc1 = task_cpu_ns(S.host[0].pid[H_LEARNER]) + task_cpu_ns(S.host[1].pid[H_LEARNER]);
+	learns1 = stat_sum(S.gw, NGW, GW_SYNCD, "learn_tx");
 	inst1 = learned();
 	rep = report_wait(2 * (uint64_t)S.n, false);
 	snap_take(&sn1);
@@ -819,10 +820,10 @@ main(int argc, char **argv)
 		where("the storm", &sn0, &sn1);
 
 	/* Then direct. */
-	gw_rx0 = stat_sum(S.gw, NGW, 2, "rx_vxlan");
+	gw_rx0 = stat_sum(S.gw, NGW, GW_FWD, "rx_vxlan");
 	for (int h = 0; h < NHOST; h++) {
-		tx_gw0[h] = cluster_stat(&S.host[h].st[1], "tx_gateway");
-		tx_dir0[h] = cluster_stat(&S.host[h].st[1], "tx_direct");
+		tx_gw0[h] = cluster_stat(&S.host[h].st[H_FWD], "tx_gateway");
+		tx_dir0[h] = cluster_stat(&S.host[h].st[H_FWD], "tx_direct");
 	}
 	{
 		struct gens gs;
@@ -832,18 +833,18 @@ main(int argc, char **argv)
 	}
 	drep = report_wait(S.n, true);
 	for (int h = 0; h < NHOST; h++) {
-		uint64_t g = cluster_stat(&S.host[h].st[1], "tx_gateway") - tx_gw0[h];
-		uint64_t d = cluster_stat(&S.host[h].st[1], "tx_direct") - tx_dir0[h];
+		uint64_t g = cluster_stat(&S.host[h].st[H_FWD], "tx_gateway") - tx_gw0[h];
+		uint64_t d = cluster_stat(&S.host[h].st[H_FWD], "tx_direct") - tx_dir0[h];
 
 		printf("storm: direct: host %d tx_direct +%llu, tx_gateway +%llu\n", h + 1,
 		    (unsigned long long)d, (unsigned long long)g);
 		if (g != 0 || d != S.n / 2 + (h == 0 ? S.n % 2 : 0))
 			ok = false;
 	}
-	if (drep.direct_hist[1] != S.n || stat_sum(S.gw, NGW, 2, "rx_vxlan") != gw_rx0) {
+	if (drep.direct_hist[1] != S.n || stat_sum(S.gw, NGW, GW_FWD, "rx_vxlan") != gw_rx0) {
 		printf("storm: FAIL: then direct: %llu of %u destinations got one direct frame; "
 		    "the gateways received %llu\n", (unsigned long long)drep.direct_hist[1],
-		    S.n, (unsigned long long)(stat_sum(S.gw, NGW, 2, "rx_vxlan") - gw_rx0));
+		    S.n, (unsigned long long)(stat_sum(S.gw, NGW, GW_FWD, "rx_vxlan") - gw_rx0));
 		ok = false;
 	}
 	printf("storm: then direct: %llu datagrams in %.2f s, %llu destinations got exactly "
@@ -892,8 +893,8 @@ main(int argc, char **argv)
 	}
 	for (int h = 0; h < NHOST; h++) {
 		table_close(S.host[h].t);
-		stats_close(&S.host[h].st[0]);
-		stats_close(&S.host[h].st[1]);
+		stats_close(&S.host[h].st[H_LEARNER]);
+		stats_close(&S.host[h].st[H_FWD]);
 	}
 	stats_close(&S.ctl_st);
 	cluster_end();
