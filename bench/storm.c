@@ -539,7 +539,8 @@ warm_up(void)
 			char *args[] = { "storm_peer", "gen", "-n", "1", "-d", dst, NULL };
 
 			if (++tries == 75)
-				fatalx("storm: host %d never learned its warm-up destination", h + 1);
+				fatalx("storm: host %d never learned its warm-up destination",
+				    h + 1);
 			addr_ip4_format(ip, dst);
 			snprintf(out, sizeof(out), "gen-warm-vm%d.json", h + 1);
 			gen_wait(peer_start(&S.vm[h], out, args), out);

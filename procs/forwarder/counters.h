@@ -15,7 +15,7 @@
 	X(tx_direct,       COUNTER, "vswitch: frames sent straight to the rule's VTEP") \
 	X(tx_gateway,      COUNTER, "vswitch: frames sent via a gateway (no rule)") \
 	X(tx_learn,        COUNTER, "vswitch: of those, with the learn bit")	\
-	X(learn_limit_full, COUNTER, "vswitch: of those, for a destination learn_slots had no room to remember") \
+	X(learn_limit_full, COUNTER, "vswitch: of those, to a destination learn_slots had no room for") \
 	X(tx_local,        COUNTER, "vswitch: frames between two VMs of this host") \
 	X(tx_onward,       COUNTER, "vswitch: frames for a VM that left, sent on via a gateway") \
 	X(tx_delivered,    COUNTER, "vswitch: frames from VXLAN written to a VM's TAP") \

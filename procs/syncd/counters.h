@@ -36,7 +36,7 @@
 	X(learn_racing,    COUNTER, "learn requests skipped: rule newer than its VPC's version") \
 	X(learn_no_host,   COUNTER, "learn requests skipped: no authenticated host at that VTEP yet") \
 	X(learn_incomplete, COUNTER, "learn requests skipped: VPC not held whole here") \
-	X(learn_waited,    COUNTER, "learn requests that found every send buffer in flight and waited") \
+	X(learn_waited,    COUNTER, "learn requests that waited for a send buffer (all in flight)") \
 	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \
 	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \
 	X(tx_nobuf,        COUNTER, "answers dropped: no send buffer, no room to wait") \

@@ -259,8 +259,8 @@ for g in gateway1 gateway2; do
 	kill -STOP "${SYNCD[$g]}"
 done
 storm "$NA" "$NDST"
-if ! upto 10 eval 'e2e_snap D; (($(dg forwarder.learn_req) + $(dg forwarder.learn_ring_full) >= NB))'
-then
+if ! upto 10 eval 'e2e_snap D;
+    (($(dg forwarder.learn_req) + $(dg forwarder.learn_ring_full) >= NB))'; then
 	resume
 	where
 	t_fail "storm B: the gateways relayed $(dg forwarder.learn_req) first packets with" \
@@ -298,7 +298,8 @@ fi
 	    "+$(d host2 forwarder tx_direct), not $(((NDST + 1) / 2)) and $((NDST / 2))"
 for h in host1 host2; do
 	(($(d "$h" forwarder tx_gateway) == 0)) ||
-		t_fail "$h sent $(d "$h" forwarder tx_gateway) frames of learned flows via a gateway"
+		t_fail "$h sent $(d "$h" forwarder tx_gateway) frames of learned flows" \
+		    "via a gateway"
 done
 (($(dg forwarder.rx_vxlan) == 0)) || t_fail "the gateways received frames of learned flows"
 echo "storm: then direct: host1 tx_direct +$(d host1 forwarder tx_direct), host2" \

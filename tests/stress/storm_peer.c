@@ -238,7 +238,9 @@ gen(int argc, char **argv)
 			uint32_t ip = dst + j;
 
 			if (ngw) {
-				uint32_t g = (uint32_t)(mix64((uint64_t)vni << 32 | ip) >> 32) % ngw;
+				/* The gateway a host picks (procs/forwarder/dp.c). */
+				uint64_t h = mix64((uint64_t)vni << 32 | ip);
+				uint32_t g = (uint32_t)(h >> 32) % ngw;
 
 				vxlan_write(bufs[k], &(struct vxlan_hdr){ .vni = vni });
 				frame_write(bufs[k] + VXLAN_HLEN, 0x0a000001u, ip, j);
