@@ -151,9 +151,15 @@ fleet_send(struct fleet *f, struct fleet_learner *l, struct sync_req *r, int g)
 	if ((n = sync_req_encode(r, buf, sizeof(buf))) < 0 ||
 	    (f->auth && auth_seal(f->mac, &l->key, buf, (size_t)n) < 0))
 		fatalx("fleet: cannot make a request");
-	/* A full socket buffer loses it: the timeout asks again, as for a lost answer. */
-	(void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)&f->gw[g],
-	    sizeof(f->gw[0]));
+	/*
+	 * An ICMP error pending on the socket fails the send and sends nothing (the
+	 * kernel checks it first): send again, as common/udp.c does. A full socket buffer
+	 * loses it: the timeout asks again, as for a lost answer.
+	 */
+	for (int tries = 0; tries < 4; tries++)
+		if (sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)&f->gw[g],
+		    sizeof(f->gw[0])) >= 0 || (errno != ECONNREFUSED && errno != EHOSTUNREACH))
+			break;
 }
 
 static inline void
@@ -313,11 +319,13 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 		ssize_t n;
 
 		if ((n = recvmsg(l->fd, &mh, MSG_DONTWAIT)) < 0) {
-			if (errno == ECONNREFUSED || errno == EHOSTUNREACH)
-				fleet_errqueue(f, l);
-			else
-				return;
-			continue;
+			int e = errno;
+
+			/* A send may have taken the pending error: read the queue either way. */
+			fleet_errqueue(f, l);
+			if (e == ECONNREFUSED || e == EHOSTUNREACH)
+				continue;
+			return;
 		}
 		kern = clock_real_ns();
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))

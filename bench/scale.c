@@ -19,13 +19,16 @@
  *		until a change made then is in its table (gateway_resume_s).
  *
  *  fanout	a second gateway (rule-store and syncd) and a syncd on the first, each
- *		checking MACs; 10,000 simulated learners (bench/fleet.h: one socket,
- *		address, name and key each, the real protocol), one a host, half long-
- *		polling each syncd for VPC 1. -c (20) migrations of a VM of VPC 1, one
+ *		checking MACs; 10,000 learners, one a host: 4 real learner processes
+ *		(each learns a VM of VPC 1 through the first gateway's learn ring, as a
+ *		gateway forwarder asks, then syncs VPC 1 from both gateways) and 9,996
+ *		simulated ones (bench/fleet.h: one socket, address, name and key each,
+ *		the real protocol), half long-polling each syncd for VPC 1. -c (20) migrations of a VM of VPC 1, one
  *		at a time: from the API call (t0) to the kernel's receive stamp of the
  *		answer bringing it, at every learner: fanout_p50_ms, fanout_p99_ms over
- *		every (learner, change), fanout_last_ms the slowest change's last
- *		learner. Baseline, the same changes: t0 to the rule in the first
+ *		every (learner, change) of the simulated ones, fanout_last_ms the
+ *		slowest change's last; fanout_real_*: the real learners, the change seen
+ *		in their tables (polled between pumps of the fleet: within ~1 ms). Baseline, the same changes: t0 to the rule in the first
  *		gateway's table (what every gateway pays anyway).
  *  failover	the second gateway's syncd killed (-9): the time until every learner
  *		that polled it is parked at the first (failover_s), against the
@@ -51,6 +54,8 @@
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "shm/events.h"
+#include "shm/ring.h"
 #include "shm/stats.h"
 #include "shm/table.h"
 
@@ -66,6 +71,8 @@
 #define SMALL_VMS	111112
 #define RULE_RAW	18		/* VNI 4, IP 4, MAC 6, VTEP 4 */
 #define BATCH		10000		/* vpcfwdctl import's: a version a batch */
+#define REAL		4		/* real learner processes, hosts beside the fleet */
+#define M_IP		0x0a000002u	/* 10.0.0.2: v0m0000001, the VM that migrates */
 
 static struct {
 	const char *name;	/* "10k", "100k", "1m" */
@@ -73,7 +80,7 @@ static struct {
 	int small;		/* more VPCs of SMALL_VMS */
 } size;
 
-static int ctl_port, changes = 20, hosts = HOSTS_DEFAULT;
+static int ctl_port, changes = 20, hosts = HOSTS_DEFAULT, learner_port;
 static const char *out_path;	/* -o: results there, not bench/results/scale.json */
 static struct auth_key secret;
 static const char *secret_path;
@@ -349,8 +356,9 @@ syncd_start(const char *node, const char *addr, struct sockaddr_in *sa)
 	int port = cluster_free_port(addr);
 
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nsyncd = {\n listen = \"%s:%d\";\n"
-	    " allow = [\"127.14.0.0/16\"];\n auth = true;\n auth_secret = \"%s\";\n};\n",
-	    node, addr, port, secret_path);
+	    " allow = [\"127.14.0.0/16\", \"127.0.15.0/24\"];\n auth = true;\n"
+	    " auth_secret = \"%s\";\n learner_port = %d;\n};\n", node, addr, port,
+	    secret_path, learner_port);
 	snprintf(name, sizeof(name), "%s-syncd", node);
 	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	inet_pton(AF_INET, addr, &sa->sin_addr);
@@ -425,6 +433,68 @@ row(json_t *res, const char *name, double v, const char *unit, const char *basel
 	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
 }
 
+/* A real learner process: a host of its own beside the fleet's. */
+struct real {
+	char node[64], host[16];
+	uint32_t vtep;		/* 127.0.15.(i + 1): where syncd sends its LEARNs */
+	struct table *t;
+	pid_t pid;
+};
+
+/* Real learner i, host h, syncing from both gateways, with its own key. */
+static void
+real_start(struct real *r, int i, int h, const struct sockaddr_in *sa)
+{
+	char conf[2048], addr[20], gw[2][32], name[32];
+
+	snprintf(r->host, sizeof(r->host), "h%05d", h);
+	snprintf(addr, sizeof(addr), "127.0.15.%d", i + 1);
+	r->vtep = 0x7f000f00u + (uint32_t)i + 1;
+	for (int g = 0; g < 2; g++) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sa[g].sin_addr, a, sizeof(a));
+		snprintf(gw[g], sizeof(gw[g]), "%s:%d", a, ntohs(sa[g].sin_port));
+	}
+	snprintf(name, sizeof(name), "rl%d", i);
+	snprintf(r->node, sizeof(r->node), "%s", cluster_node(name));
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
+	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n listen = \"%s:%d\";\n"
+	    " gateways = [\"%s\", \"%s\"];\n controllers = [\"127.0.0.1:%d\"];\n"
+	    " table_capacity = 1000;\n table_max_vnis = 16;\n};\n", r->node, r->host,
+	    cluster_auth_host(&secret, r->host), addr, learner_port, gw[0], gw[1], ctl_port);
+	snprintf(name, sizeof(name), "learner-%d", i);
+	r->pid = cluster_start("vpcfwd-learner", conf, name);
+}
+
+/*
+ * The first learn of M_IP at each real learner, as a gateway forwarder asks for it (the
+ * learn ring): then they sync VPC 1 like any host holding one of its VMs.
+ */
+static void
+real_learn(struct real *rl, int n, const char *gw_node)
+{
+	struct ring ring;
+	struct table_rule r;
+
+	if (learn_req_ring_create(&ring, gw_node, "forwarder", EV_LEARN_REQ_RING, 1024, 0) < 0)
+		fatalx("scale: %s", ring.seg.err);
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = clock_mono_ns();
+
+		rl[i].t = cluster_table_wait(rl[i].node, "learner");
+		while (!table_get(rl[i].t, BIG_VNI, M_IP, &r)) {
+			struct ev_learn_req ev = { .vni = BIG_VNI, .ip = M_IP, .src_vtep = rl[i].vtep };
+
+			if (clock_mono_ns() - t0 > 20000000000ull)
+				fatalx("scale: real learner %d never learned 10.0.0.2", i);
+			learn_req_ring_push(&ring, &ev, 1);
+			usleep(50000);
+		}
+	}
+	ring_close(&ring);
+}
+
 /* Migrate VM v0m0000001 to the other of two hosts; its rule's new VTEP's host. */
 static void
 migrate(void)
@@ -452,9 +522,12 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	uint64_t *lat, *tab, *last, worst = 0, t0, peak = 0, prev_rx, prev_ns, failover;
 	uint64_t t_start, timeouts, unreach, syncd_cpu = 0, fleet_cpu = 0;
 	pid_t syncd[2];
-	size_t nlat = 0;
+	size_t nlat = 0, nreal = 0;
+	struct real rl[REAL];
+	uint64_t *real_lat;
 
 	secret_path = cluster_auth_secret(&secret);
+	learner_port = cluster_free_port("127.0.15.1");
 	syncd[0] = syncd_start(cluster_node("gw"), "127.0.14.1", &sa[0]);
 	{
 		char conf[1024];
@@ -473,15 +546,19 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	if (table_vni_get(t, BIG_VNI, &vi) < 0)
 		fatalx("scale: VPC %d is not in the gateway's table", BIG_VNI);
 
-	fleet_open(&f, hosts, &secret, sa, 2);
+	for (int i = 0; i < REAL; i++)
+		real_start(&rl[i], i, hosts - REAL + i, sa);
+	real_learn(rl, REAL, cluster_node("gw"));
+	fleet_open(&f, hosts - REAL, &secret, sa, 2);
 	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
 	t_start = clock_mono_ns();
 	if ((lat = calloc((size_t)changes * hosts, sizeof(*lat))) == NULL ||
+	    (real_lat = calloc((size_t)changes * REAL, sizeof(*real_lat))) == NULL ||
 	    (tab = calloc((size_t)changes, sizeof(*tab))) == NULL ||
 	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
 		fatalx("scale: out of memory");
 	for (int c = 0; c < changes; c++) {
-		uint64_t deadline, cpu0[3];
+		uint64_t deadline, cpu0[3], real_at[REAL];
 
 		parked_wait(&f, sd, 2, hosts);
 		cpu0[0] = cpu_ns(syncd[0]);
@@ -502,11 +579,24 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 		}
 		tab[c] = clock_real_ns() - t0;
 		deadline = clock_mono_ns() + 10000000000ull;
-		while (f.has < f.n) {
+		for (int k = 0; k < REAL; k++)
+			real_at[k] = 0;
+		for (int real_has = 0; f.has < f.n || real_has < REAL; ) {
 			if (clock_mono_ns() > deadline)
-				fatalx("scale: change %d reached %d of %d learners in 10 s", c,
-				    f.has, f.n);
+				fatalx("scale: change %d reached %d of %d simulated and %d of %d real "
+				    "learners in 10 s", c, f.has, f.n, real_has, REAL);
 			fleet_pump(&f, 1);
+			/* Polled between pumps: a real learner's figure is within ~1 ms. */
+			for (int k = 0; k < REAL; k++) {
+				struct table_rule r;
+
+				if (real_at[k] == 0 && table_get(rl[k].t, BIG_VNI, M_IP, &r) &&
+				    r.version >= f.target) {
+					real_at[k] = clock_real_ns() - t0;
+					real_lat[nreal++] = real_at[k];
+					real_has++;
+				}
+			}
 		}
 		syncd_cpu += cpu_ns(syncd[0]) - cpu0[0] + cpu_ns(syncd[1]) - cpu0[1];
 		fleet_cpu += cpu_ns(0) - cpu0[2];
@@ -519,9 +609,10 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 		}
 		worst = last[c] > worst ? last[c] : worst;
 	}
-	printf("fan-out: %d simulated learners (real protocol, MACs, one socket each), 2 real "
-	    "syncds, %d changes, %llu answers, %llu timeouts, %llu retries, %.0f probes a "
-	    "second a gateway\n", f.n, changes, (unsigned long long)f.answers,
+	printf("fan-out: %d simulated learners (real protocol, MACs, one socket each) and %d "
+	    "real learner processes, 2 real syncds, %d changes, %llu answers, %llu timeouts, "
+	    "%llu retries, %.0f probes a second a gateway\n", f.n, REAL, changes,
+	    (unsigned long long)f.answers,
 	    (unsigned long long)f.timeouts, (unsigned long long)f.retries,
 	    f.probes / ((clock_mono_ns() - t_start) / 1e9) / 2);
 	row(res, "fanout_p50_ms", pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
@@ -533,6 +624,10 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	printf("fan-out CPU, the two syncds: %.2f us an answer; the simulated learners "
 	    "(this process, sharing the 2 CPUs): %.2f us an answer\n",
 	    syncd_cpu / 1e3 / ((double)changes * f.n), fleet_cpu / 1e3 / ((double)changes * f.n));
+	row(res, "fanout_real_p50_ms", pct_ms(real_lat, nreal, 0.5), "ms", "API call -> the "
+	    "first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_real_last_ms", pct_ms(real_lat, nreal, 1.0), "ms", "API call -> "
+	    "the first gateway's table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
 	row(res, "fanout_last_p50_ms", pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
 	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
 
@@ -565,13 +660,16 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    "(sync_wait + sync_timeout)", FLEET_TIMEOUT_NS / 1e9);
 	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
 	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
-	    2000.0 * f.n);
+	    2000.0 * hosts);
 	printf("failover: survivor req_limited %llu, park_full %llu; meanwhile ICMP errors "
 	    "seen by the learners %llu, requests timed out %llu\n",
 	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
 	    (unsigned long long)cluster_stat(&sd[0], "park_full"),
 	    (unsigned long long)(f.unreach - unreach),
 	    (unsigned long long)(f.timeouts - timeouts));
+	for (int k = 0; k < REAL; k++)
+		table_close(rl[k].t);
+	free(real_lat);
 	free(lat);
 	free(tab);
 	free(last);

@@ -33,6 +33,7 @@
 #define UDP_SOCKBUF	(4 << 20)	/* SO_RCVBUF, SO_SNDBUF asked (the kernel caps them) */
 #define UDP_RETRY_NS	(1000ull * 1000)	/* a receive that failed is re-armed after */
 #define UDP_NONE	UINT32_MAX	/* end of the free list */
+static const uint8_t udp_resends_max = 4;	/* a send stopped by pending ICMP errors */
 
 struct udp_rx {
 	struct loop_op op;
@@ -59,6 +60,7 @@ struct udp_tx {
 	struct msghdr msg;
 	struct iovec iov;
 	struct sockaddr_in to;
+	uint8_t resends;	/* sends again after a pending ICMP error stopped it */
 };
 
 struct udp {
@@ -228,6 +230,16 @@ udp_tx_put(struct udp *u, uint32_t i)
 }
 
 static void
+udp_tx_submit(struct udp *u, struct udp_tx *t)
+{
+	struct io_uring_sqe *sqe = loop_sqe(u->l, &t->op);
+
+	io_uring_prep_sendmsg(sqe, u->fd, &t->msg, 0);
+	t->state = UDP_TX_BUSY;
+	u->inflight++;
+}
+
+static void
 udp_tx_done(struct loop_op *op, int res, uint32_t flags)
 {
 	struct udp_tx *t = op->arg;
@@ -236,6 +248,25 @@ udp_tx_done(struct loop_op *op, int res, uint32_t flags)
 	(void)flags;
 	assert(t->state == UDP_TX_BUSY);
 	u->inflight--;
+	/*
+	 * A send that meets the socket's pending error (an ICMP error for an earlier
+	 * datagram: IP_RECVERR) returns it and sends nothing: the kernel checks the error
+	 * before it builds the packet. Tell the owner of the errors, then send this one
+	 * again, a few times at most (each failure takes one error off).
+	 */
+	if (!u->freeing && u->p.unreach != NULL && udp_icmp_error(res) &&
+	    t->resends < udp_resends_max) {
+		t->resends++;
+		u->ctr.tx_resent++;
+		udp_errqueue(u);
+		if (u->freeing) {
+			udp_tx_put(u, (uint32_t)(t - u->tx));
+			udp_reap(u);
+			return;
+		}
+		udp_tx_submit(u, t);
+		return;
+	}
 	udp_tx_put(u, (uint32_t)(t - u->tx));
 	if (u->freeing) {
 		udp_reap(u);
@@ -245,6 +276,7 @@ udp_tx_done(struct loop_op *op, int res, uint32_t flags)
 		udp_errqueue(u);
 		if (u->freeing)
 			return;
+		u->ctr.tx_errors++;
 	} else if (res < 0) {
 		u->ctr.tx_errors++;
 		log_warnx_rl(&u->rl, "udp: send from port %d: %s", u->port, strerror(-res));
@@ -398,7 +430,6 @@ udp_send(struct udp *u, uint8_t *buf, size_t len, const struct sockaddr_in *to)
 {
 	uint32_t i = udp_tx_index(u, buf);
 	struct udp_tx *t = &u->tx[i];
-	struct io_uring_sqe *sqe;
 
 	assert(t->state == UDP_TX_HELD && len <= u->p.dgram_max);
 	if (u->freeing) {
@@ -409,10 +440,8 @@ udp_send(struct udp *u, uint8_t *buf, size_t len, const struct sockaddr_in *to)
 	t->iov = (struct iovec){ .iov_base = buf, .iov_len = len };
 	t->msg = (struct msghdr){ .msg_name = &t->to, .msg_namelen = sizeof(t->to),
 	    .msg_iov = &t->iov, .msg_iovlen = 1 };
-	sqe = loop_sqe(u->l, &t->op);
-	io_uring_prep_sendmsg(sqe, u->fd, &t->msg, 0);
-	t->state = UDP_TX_BUSY;
-	u->inflight++;
+	t->resends = 0;
+	udp_tx_submit(u, t);
 }
 
 void

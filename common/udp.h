@@ -53,6 +53,7 @@ struct udp_counters {
 	uint64_t tx_errors;		/* sends that failed */
 	uint64_t tx_nobuf;		/* udp_buf found every buffer in flight */
 	uint64_t unreach;		/* ICMP errors for datagrams sent (with unreach) */
+	uint64_t tx_resent;		/* sends stopped by such an error pending, sent again */
 };
 
 /* Bind to addr (port 0: any). NULL with err set. */

@@ -61,6 +61,7 @@ struct syncer {
 	struct auth *mac;
 	struct sync_hdr hdr;	/* of every request: this host, the newest key */
 	struct auth_mackey mk[AUTH_KEYS_MAX];	/* p.keys made ready, in their order */
+	uint64_t resent_seen;	/* udp's tx_resent folded into sync_resent */
 	const struct auth_mackey *key;	/* the newest key's: requests are sent with it */
 	uint32_t rr;		/* where scheduling starts, so no VPC waits behind others */
 	struct loop_timer tick;
@@ -347,6 +348,7 @@ on_tick(struct loop_timer *t)
 	}
 	while ((gi = gateways_probe_due(s->gw, now)) >= 0)
 		probe(s, gi);
+	STATS_FOLD(s->c, sync_resent, udp_counters(s->udp)->tx_resent, s->resent_seen);
 	schedule(s);
 	loop_timer_set(s->l, t, TICK_NS);
 }

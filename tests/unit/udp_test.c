@@ -387,6 +387,59 @@ Test(udp, a_closed_port_is_reported_to_unreach_with_its_address)
 	loop_free(L);
 }
 
+static struct udp *pend_tx;
+static struct sink pend_sink;
+
+static bool
+pend_all_in(void)
+{
+	return pend_sink.calls >= 50;
+}
+
+/*
+ * A send that meets an ICMP error still pending on the socket (from a datagram to a dead
+ * port just before) fails with it and sends nothing: udp sends it again. 50 rounds of a
+ * datagram to a dead port then one to a live one, each pair in one submission: every
+ * live one arrives.
+ */
+Test(udp, a_send_stopped_by_a_pending_icmp_error_is_sent_again)
+{
+	struct udp_params p = { .nrecv = 1, .nsend = 8, .dgram_max = 64,
+	    .unreach = on_unreach };
+	struct udp_params rp = { .nrecv = 8, .nsend = 0, .dgram_max = 64 };
+	struct unreach_log g = { 0 };
+	struct sockaddr_in dead, live;
+	struct udp *gone, *rx;
+
+	new_loop();
+	gone = new_udp(&p, sink_recv, &g);
+	dead = loopback(udp_port(gone));
+	udp_free(gone);
+	drain_loop();
+	rx = new_udp(&rp, sink_recv, &pend_sink);
+	live = loopback(udp_port(rx));
+	pend_tx = new_udp(&p, sink_recv, &g);
+	for (int i = 0; i < 50; i++) {
+		uint8_t *a = udp_buf(pend_tx), *b;
+
+		memset(a, 'd', 10);
+		udp_send(pend_tx, a, 10, &dead);
+		b = udp_buf(pend_tx);
+		memset(b, 'l', 10);
+		udp_send(pend_tx, b, 10, &live);
+		run_for(2);
+	}
+	run_until(pend_all_in);
+	cr_assert_eq(pend_sink.calls, 50, "%d of 50 datagrams to the live port arrived",
+	    pend_sink.calls);
+	cr_log_info("resent %llu, unreach %llu", (unsigned long long)
+	    udp_counters(pend_tx)->tx_resent, (unsigned long long)udp_counters(pend_tx)->unreach);
+	udp_free(pend_tx);
+	udp_free(rx);
+	drain_loop();
+	loop_free(L);
+}
+
 static struct udp *nobuf_tx;
 
 static bool
