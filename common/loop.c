@@ -41,6 +41,8 @@ struct loop {
 	bool has_futex;			/* IORING_OP_FUTEX_WAIT works */
 	void (*flush)(void *arg);	/* after each batch of completions */
 	void *flush_arg;
+	uint64_t trip_max_ns;		/* the longest trip since loop_trip_max_take */
+	uint64_t trips_slow;		/* trips of LOOP_TRIP_SLOW_NS or more */
 };
 
 static void
@@ -286,7 +288,7 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	uint64_t wait_ns, now;
+	uint64_t wait_ns, now, start, trip;
 	int r;
 
 	while (!*stop) {
@@ -313,11 +315,32 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 		if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
 			return r;
 		l->now_ns = clock_mono_ns();
+		start = l->now_ns;
 		loop_dispatch(l);
 		if (l->flush != NULL)
 			l->flush(l->flush_arg);
 		l->now_ns = clock_mono_ns();
 		loop_fire_timers(l);
+		/* A trip's work, from the wake-up to the next wait: what stalls the rest. */
+		trip = clock_mono_ns() - start;
+		if (trip > l->trip_max_ns)
+			l->trip_max_ns = trip;
+		l->trips_slow += trip >= LOOP_TRIP_SLOW_NS;
 	}
 	return 0;
+}
+
+uint64_t
+loop_trip_max_take(struct loop *l)
+{
+	uint64_t v = l->trip_max_ns;
+
+	l->trip_max_ns = 0;
+	return v;
+}
+
+uint64_t
+loop_trips_slow(const struct loop *l)
+{
+	return l->trips_slow;
 }

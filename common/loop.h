@@ -53,6 +53,13 @@ void loop_timer_cancel(struct loop *l, struct loop_timer *t);
  */
 int loop_run(struct loop *l, volatile sig_atomic_t *stop);
 /*
+ * A trip is one wake-up's work: the completions, the flush, the timers. The longest
+ * since the last call (then 0 again), and how many took LOOP_TRIP_SLOW_NS or more.
+ */
+#define LOOP_TRIP_SLOW_NS	1000000ull
+uint64_t loop_trip_max_take(struct loop *l);
+uint64_t loop_trips_slow(const struct loop *l);
+/*
  * For a clean exit, after the loop's users were freed (freeing cancels what they had in
  * flight and releases their memory on the completions): submit, and dispatch the
  * completions that keep coming until none has for quiet_ns, at most max_ns. Timers do

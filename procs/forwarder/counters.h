@@ -47,6 +47,8 @@
 	X(bufs_free,       GAUGE,   "packet buffers free")			\
 	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the VXLAN socket since start (buffer full)") \
 	X(table_attached,  GAUGE,   "1 once the node's rule table is attached") \
+	X(loop_max_us,     GAUGE,   "the longest loop trip (one wake-up's work) in the last second, us") \
+	X(loop_slow,       COUNTER, "loop trips of 1 ms or more (frames waited that long)") \
 	X(vteps,           GAUGE,   "VTEPs in the list VXLAN is accepted from (gateways aside)") \
 	X(vteps_loaded,    GAUGE,   "1 once the VTEP list is attached and was loaded whole")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)

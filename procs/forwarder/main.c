@@ -57,6 +57,8 @@ struct state {
 	struct stats stats;
 	struct forwarder_counters *c;
 	struct loop_timer tick;
+	uint64_t loop_slow_seen;	/* loop_trips_slow folded into loop_slow */
+	uint64_t next_trip_ns;		/* when loop_max_us is published next */
 };
 
 /* The learner or rule-store makes the segments: until they are there, keep trying. */
@@ -101,6 +103,11 @@ tick(struct loop_timer *t)
 		STATS_FOLD(s->c, tap_errors, vports_errors(s->vp), s->tap_errors_seen);
 	}
 	dp_tick(s->dp);
+	STATS_FOLD(s->c, loop_slow, loop_trips_slow(s->l), s->loop_slow_seen);
+	if (loop_now(s->l) >= s->next_trip_ns) {
+		STATS_SET(s->c, loop_max_us, loop_trip_max_take(s->l) / 1000);
+		s->next_trip_ns = loop_now(s->l) + 1000000000ull;
+	}
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, TICK_NS);
 }

@@ -1,0 +1,49 @@
+/*
+ * loop_test: what common/loop.h tells of its own trips (a wake-up's completions, flush
+ * and timers): a timer that works 3 ms makes the longest trip at least that and counts
+ * a slow trip; taking the longest starts it over; quick trips count nothing.
+ */
+#include "common/clock.h"
+#include "common/loop.h"
+#include "tests/unit/looptest.h"
+
+#include <criterion/criterion.h>
+#include <time.h>
+
+TestSuite(loop);
+
+static void
+busy(struct loop_timer *t)
+{
+	uint64_t until = clock_mono_ns() + 3 * MS;
+
+	(void)t;
+	while (clock_mono_ns() < until)
+		;
+}
+
+static void
+quick(struct loop_timer *t)
+{
+	(void)t;
+}
+
+Test(loop, a_long_trip_is_the_longest_and_counts_as_slow)
+{
+	struct loop_timer b = { .fn = busy }, q = { .fn = quick };
+
+	new_loop();
+	loop_timer_set(L, &q, 0);
+	run_for(5);
+	cr_assert_lt(loop_trip_max_take(L), 1 * MS, "quick trips only");
+	cr_assert_eq(loop_trips_slow(L), 0);
+	loop_timer_set(L, &b, 0);
+	run_for(10);
+	cr_assert_geq(loop_trip_max_take(L), 3 * MS);
+	cr_assert_eq(loop_trips_slow(L), 1);
+	loop_timer_set(L, &q, 0);
+	run_for(5);
+	cr_assert_lt(loop_trip_max_take(L), 1 * MS, "taken: it starts over");
+	cr_assert_eq(loop_trips_slow(L), 1, "the count does not");
+	loop_free(L);
+}
