@@ -124,9 +124,11 @@ api_wait(uint64_t t0)
 		json_t *resp = NULL;
 
 		if (apiclient_connect(&c, sock, 0) == 0) {
-			bool ok = apiclient_call(&c, json_pack("{s:s}", "op", "vpc.list"),
-			    &resp) == 0 && json_is_true(json_object_get(resp, "ok"));
+			json_t *req = json_pack("{s:s}", "op", "vpc.list");
+			bool ok = apiclient_call(&c, req, &resp) == 0 &&
+			    json_is_true(json_object_get(resp, "ok"));
 
+			json_decref(req);	/* apiclient_call does not take it */
 			json_decref(resp);
 			apiclient_close(&c);
 			if (ok)
