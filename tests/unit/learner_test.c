@@ -1105,6 +1105,40 @@ Test(learner_sync, a_resync_where_the_held_ips_are_rare_is_abandoned)
 	expect_only(&r, 200, GEN, 5, 0, 0);
 }
 
+Test(learner_sync, eviction_during_a_resync_does_not_stop_it)
+{
+	struct params p = P;
+	struct sync_req r;
+
+	p.resync_min_rules = 64;
+	cache_open();
+	cache_hold(100, GEN, 5, 1, 64, 1);
+	tgws_open(p.ngw);
+	learner_start(&p);
+	r = expect_req(&G[0]);
+	answer(&G[0], r.id, 100, GEN2, SYNC_RELEARN, 5, 5);
+	RUN_UNTIL(C.resyncs == 1);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 0, 0);
+	walk_page(&G[0], r.id, 100, GEN2, 9, 1, 32, 7, 0, true);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 7, IP(32));
+
+	/* Eviction takes all the walk installed: the VPC holds nothing, for now. */
+	cr_assert_eq(table_evict(T, 0, 0, 1000, NULL), 32);
+	syncer_prune(S);
+	cr_assert_eq(C.vnis, 1, "a resync's end decides, not prune");
+
+	walk_page(&G[0], r.id, 100, GEN2, 9, 33, 64, 9, 0, false);
+	RUN_UNTIL(C.resyncs_done == 1);
+	expect_no_rule(100, IP(32));
+	expect_rule(100, IP(33), 9, VTEP2);
+	expect_rule(100, IP(64), 9, VTEP2);
+	expect_vni(100, GEN2, 9);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 9, 0, 0);
+}
+
 /* 6. RETRY */
 
 Test(learner_sync, retry_asks_the_other_gateway_then_backs_off_when_all_said_it)
