@@ -21,6 +21,11 @@
 	X(pages,           COUNTER, "sync pages received with more to come")	\
 	X(versions,        COUNTER, "VPC versions completed")			\
 	X(relearns,        COUNTER, "VPCs dropped: the gateway said RELEARN or UNKNOWN") \
+	X(resyncs,         COUNTER, "RELEARNs answered by a walk from version 0 for the IPs held") \
+	X(resyncs_done,    COUNTER, "resyncs whose walk completed")		\
+	X(resyncs_abandoned, COUNTER, "resyncs given up: held IPs under 1 in 32 of the walk") \
+	X(resync_rules,    COUNTER, "rules installed by resyncs")		\
+	X(resync_scanned,  COUNTER, "entries resync walks received")		\
 	X(retries,         COUNTER, "VPCs sent to another gateway: RETRY or timeout") \
 	X(dgram_denied,    COUNTER, "datagrams dropped: not from a configured gateway") \
 	X(auth_failed,     COUNTER, "datagrams dropped: MAC, key id or host name not valid") \

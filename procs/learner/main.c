@@ -166,6 +166,7 @@ main(int argc, char **argv)
 	sp.timeout_ns = conf_duration(c, "learner.sync_timeout", 500000000ull, 10000000ull,
 	    60000000000ull);
 	sp.batch = conf_int(c, "learner.sync_batch", 32, 1, SYNC_VNIS_MAX);
+	sp.resync_min_rules = conf_int(c, "learner.resync_min_rules", 64, 0, 1u << 30);
 	down_after = conf_int(c, "learner.gateway_down_after", 3, 1, 1000);
 	probe_ns = conf_duration(c, "learner.gateway_probe", 500000000ull, 10000000ull,
 	    600000000000ull);

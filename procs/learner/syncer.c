@@ -22,6 +22,14 @@
 #define TICK_NS		(10 * 1000000ull)
 #define OUT_MAX		64		/* requests in flight */
 #define RETRY_PAUSE_NS	(50 * 1000000ull)
+/*
+ * A resync gives up once it has scanned this many entries and fewer than 1 in
+ * RESYNC_HIT_RATIO were IPs it held: the host holds a small part of a big VPC, which
+ * costs less to relearn on use than to fetch whole.
+ */
+#define RESYNC_SCAN_MIN		4096
+#define RESYNC_HIT_RATIO	32
+#define COLLECT_PAGE		256	/* rules a table_changes call, collecting held IPs */
 
 /* A VPC the cache holds. */
 struct vs {
@@ -33,6 +41,13 @@ struct vs {
 	uint32_t req;		/* request in flight, 0: none */
 	uint32_t tries;		/* RETRY or timeouts in a row */
 	uint64_t not_before;	/* back-off */
+	/*
+	 * Resync (after a RELEARN): the IPs held before, sorted; NULL when none. While
+	 * set, version is 0 and the walk from 0 installs only these (and LEARNs' rules).
+	 */
+	uint32_t *rs;
+	uint32_t rs_n;
+	uint64_t rs_scanned, rs_hits;	/* entries the walk brought, of them in rs */
 	bool used;
 };
 
@@ -127,6 +142,8 @@ vs_del(struct syncer *s, struct vs *v)
 {
 	uint32_t i = (uint32_t)(v - s->vs), j = i;
 
+	free(v->rs);
+	v->rs = NULL;
 	s->vs[i].used = false;
 	for (;;) {
 		j = (j + 1) & (s->vs_cap - 1);
@@ -214,7 +231,8 @@ schedule_gw(struct syncer *s, int gi, uint64_t now)
 	for (uint32_t k = 0; k < s->vs_cap; k++) {
 		struct vs *v = &s->vs[(s->rr + k) & (s->vs_cap - 1)];
 
-		if (!v->used || v->req || v->version == 0 || now < v->not_before ||
+		if (!v->used || v->req || (v->version == 0 && v->rs == NULL) ||
+		    now < v->not_before ||
 		    gateways_pick(s->gw, v->vni, v->tries) != gi)
 			continue;
 		if (o == NULL) {
@@ -353,23 +371,53 @@ on_tick(struct loop_timer *t)
 	loop_timer_set(s->l, t, TICK_NS);
 }
 
-/* Is (vni, ip) in the cache? Sync updates only what was learned. */
+/* Is ip among the IPs a resync remembers? */
 static bool
-held(struct syncer *s, uint32_t vni, uint32_t ip)
+rs_has(const struct vs *v, uint32_t ip)
+{
+	uint32_t lo = 0, hi = v->rs_n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v->rs[mid] < ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->rs_n && v->rs[lo] == ip;
+}
+
+/*
+ * Is (vni, ip) in the cache? Sync updates only what was learned. During a resync, what
+ * was held before the RELEARN counts too (its rules were dropped, not forgotten).
+ */
+static bool
+held(struct syncer *s, struct vs *v, uint32_t ip)
 {
 	struct table_rule r;
 
-	return table_get(s->t, vni, ip, &r);
+	if (v->rs != NULL && rs_has(v, ip)) {
+		v->rs_hits++;
+		return true;
+	}
+	return table_get(s->t, v->vni, ip, &r);
 }
 
 static void
-apply_entry(struct syncer *s, uint32_t vni, const struct sync_entry *e)
+apply_entry(struct syncer *s, struct vs *v, const struct sync_entry *e)
 {
-	struct table_rule r = { .vni = vni, .ip = e->ip, .vtep = e->vtep,
+	struct table_rule r = { .vni = v->vni, .ip = e->ip, .vtep = e->vtep,
 	    .version = e->version };
+	uint32_t vni = v->vni;
+	uint64_t hits = v->rs_hits;
 	int rc;
 
-	if (!held(s, vni, e->ip))
+	if (v->rs != NULL) {
+		v->rs_scanned++;
+		STATS_INC(s->c, resync_scanned);
+	}
+	if (!held(s, v, e->ip))
 		return;
 	if (e->op == SYNC_DEL) {
 		rc = table_delete(s->t, vni, e->ip, e->version);
@@ -383,6 +431,66 @@ apply_entry(struct syncer *s, uint32_t vni, const struct sync_entry *e)
 	}
 	if (rc == TABLE_STALE)
 		STATS_INC(s->c, rules_older);
+	if (rc == TABLE_APPLIED && e->op == SYNC_SET && v->rs_hits != hits)
+		STATS_INC(s->c, resync_rules);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The IPs the cache holds of the VNI (rules and deletes), sorted, each once; NULL when
+ * fewer than resync_min_rules rules are held (or out of memory: relearn on use then).
+ */
+static uint32_t *
+held_collect(struct syncer *s, uint32_t vni, uint32_t *np)
+{
+	struct table_rule rules[COLLECT_PAGE];
+	struct table_cursor cur = { 0 };
+	struct table_vni_info vi;
+	uint32_t *ips, n = 0, cap, k;
+	uint64_t upto;
+	bool more = true;
+	int got;
+
+	if (s->p.resync_min_rules == 0 || table_vni_get(s->t, vni, &vi) < 0 ||
+	    vi.live < s->p.resync_min_rules)
+		return NULL;
+	cap = vi.live + vi.tombs + COLLECT_PAGE;
+	if ((ips = malloc(cap * sizeof(*ips))) == NULL)
+		return NULL;
+	while (more) {
+		/* The learner is the table's only writer: nothing moves between pages. */
+		if ((got = table_changes(s->t, vni, 0, &cur, rules, COLLECT_PAGE, &upto,
+		    &more)) < 0) {
+			free(ips);
+			return NULL;
+		}
+		if (n + (uint32_t)got > cap) {
+			uint32_t *g = realloc(ips, 2 * (cap + (uint32_t)got) * sizeof(*ips));
+
+			if (g == NULL) {
+				free(ips);
+				return NULL;
+			}
+			ips = g;
+			cap = 2 * (cap + (uint32_t)got);
+		}
+		for (int i = 0; i < got; i++)
+			ips[n++] = rules[i].ip;
+	}
+	/* A rule eviction moved during the walk may be listed twice. */
+	qsort(ips, n, sizeof(*ips), cmp_u32);
+	for (uint32_t i = k = 0; i < n; i++)
+		if (k == 0 || ips[k - 1] != ips[i])
+			ips[k++] = ips[i];
+	*np = k;
+	return ips;
 }
 
 /*
@@ -396,6 +504,55 @@ relearn(struct syncer *s, struct vs *v)
 	table_vni_drop(s->t, v->vni);
 	STATS_INC(s->c, relearns);
 	vs_del(s, v);
+	STATS_SET(s->c, rules, table_count(s->t));
+}
+
+/*
+ * RELEARN of a VPC the host holds many rules of: relearning each on its next packet
+ * would send every one of those destinations through a gateway and back, a storm. So
+ * its rules are dropped (no longer trusted) but its IPs remembered, and the VPC is
+ * walked whole from version 0 in generation gen, installing those IPs only. Fewer
+ * held, or no memory: relearn on use. A RELEARN during a resync starts its walk again
+ * with the same IPs.
+ */
+static void
+relearn_or_resync(struct syncer *s, struct vs *v, uint32_t gen)
+{
+	uint32_t *ips = v->rs, n = v->rs_n;
+
+	if (ips == NULL && (ips = held_collect(s, v->vni, &n)) == NULL) {
+		relearn(s, v);
+		return;
+	}
+	v->rs = NULL;	/* kept across the drop */
+	table_vni_drop(s->t, v->vni);
+	STATS_INC(s->c, relearns);
+	STATS_INC(s->c, resyncs);
+	STATS_SET(s->c, rules, table_count(s->t));
+	v->rs = ips;
+	v->rs_n = n;
+	v->rs_scanned = v->rs_hits = 0;
+	v->gen = gen;
+	v->version = v->consumed = v->cur_version = 0;
+	v->cur_ip = 0;
+	v->tries = 0;
+}
+
+/* The walk of a resync is complete, or given up (then the VPC relearns on use). */
+static void
+resync_end(struct syncer *s, struct vs *v, bool done)
+{
+	free(v->rs);
+	v->rs = NULL;
+	v->rs_n = 0;
+	if (done && v->version > 0) {
+		STATS_INC(s->c, resyncs_done);
+		return;
+	}
+	STATS_INC(s->c, resyncs_abandoned);
+	table_vni_drop(s->t, v->vni);
+	vs_del(s, v);
+	STATS_SET(s->c, rules, table_count(s->t));
 }
 
 static void
@@ -409,10 +566,15 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 	v->req = 0;
 	switch (sec->status) {
 	case SYNC_OK:
+		if (v->rs != NULL && sec->gen != v->gen) {
+			/* The generation moved under the walk: what it installed is void. */
+			resync_end(s, v, false);
+			return;
+		}
 		if (sec->gen != v->gen || sec->since != v->version)
 			return;	/* not an answer to what we asked: ask again */
 		for (uint32_t i = 0; i < sec->count; i++)
-			apply_entry(s, v->vni, &entries[sec->first + i]);
+			apply_entry(s, v, &entries[sec->first + i]);
 		v->tries = 0;
 		if (sec->flags & SYNC_F_MORE) {
 			v->cur_version = sec->cursor_version;
@@ -420,6 +582,9 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 			v->consumed = sec->cursor_version > v->consumed ? sec->cursor_version :
 			    v->consumed;
 			STATS_INC(s->c, pages);
+			if (v->rs != NULL && v->rs_scanned >= RESYNC_SCAN_MIN &&
+			    v->rs_hits * RESYNC_HIT_RATIO < v->rs_scanned)
+				resync_end(s, v, false);
 		} else {
 			if (sec->upto > v->version) {
 				table_vni_advance(s->t, v->vni, v->gen, sec->upto);
@@ -430,7 +595,10 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 			v->cur_ip = 0;
 			if (v->version > v->consumed)
 				v->consumed = v->version;
+			if (v->rs != NULL)
+				resync_end(s, v, true);
 		}
+		STATS_SET(s->c, rules, table_count(s->t));
 		break;
 	case SYNC_RELEARN:
 	case SYNC_UNKNOWN: {
@@ -440,7 +608,10 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 		    "says %s; flushing its rules to learn them again", v->vni, v->gen,
 		    v->version, net_endpoint_format(&s->gw->g[o->gw].addr, a),
 		    sec->status == SYNC_RELEARN ? "RELEARN" : "UNKNOWN");
-		relearn(s, v);
+		if (sec->status == SYNC_RELEARN)
+			relearn_or_resync(s, v, sec->gen);
+		else
+			relearn(s, v);
 		break;
 	}
 	case SYNC_RETRY:
@@ -485,7 +656,9 @@ on_learn(struct syncer *s, const struct sync_section *sec, const struct sync_ent
 	struct vs *v = vs_find(s, sec->vni);
 
 	STATS_INC(s->c, learn_rx);
-	if (v != NULL && v->version > 0 && (sec->gen != v->gen || sec->upto < v->consumed)) {
+	/* During a resync too: its walk went past changes of rules not held then. */
+	if (v != NULL && (v->version > 0 || v->rs != NULL) &&
+	    (sec->gen != v->gen || sec->upto < v->consumed)) {
 		/* From another generation, or from before the changes sync went past. */
 		STATS_INC(s->c, learn_stale);
 		return;
@@ -493,7 +666,7 @@ on_learn(struct syncer *s, const struct sync_section *sec, const struct sync_ent
 	memcpy(r.mac, e->mac, 6);
 	if (table_set(s->t, &r) == TABLE_APPLIED)
 		STATS_INC(s->c, learn_installed);
-	if (v == NULL || v->version == 0) {
+	if (v == NULL || (v->version == 0 && v->rs == NULL)) {
 		/* The VPC's first rule: its version is where sync starts. */
 		if (v == NULL && (v = vs_add(s, sec->vni)) == NULL)
 			return;
@@ -631,6 +804,8 @@ syncer_free(struct syncer *s)
 	OPENSSL_cleanse(&s->p.keys, sizeof(s->p.keys));
 	OPENSSL_cleanse(s->mk, sizeof(s->mk));
 	free(s->entries);
+	for (uint32_t i = 0; s->vs != NULL && i < s->vs_cap; i++)
+		free(s->vs[i].rs);
 	free(s->vs);
 	free(s);
 }
@@ -678,7 +853,12 @@ syncer_prune(struct syncer *s)
 		struct table_vni_info vi;
 		struct vs *v = &s->vs[i];
 
-		if (!v->used || table_vni_get(s->t, v->vni, &vi) < 0 || vi.live > 0)
+		/*
+		 * A resync may hold nothing yet (its walk has not reached the IPs it
+		 * remembers, or eviction took what it installed): its end decides.
+		 */
+		if (!v->used || v->rs != NULL || table_vni_get(s->t, v->vni, &vi) < 0 ||
+		    vi.live > 0)
 			continue;
 		/*
 		 * Nothing of it is held any more: no need to follow it. Even with a request

@@ -12,7 +12,12 @@
  * - sync updates only rules the cache holds: the others were never asked for;
  * - a LEARN older than the point its VPC's sync has consumed is ignored: sync passed
  *   changes of rules the cache did not hold then, and this one may be among them;
- * - RELEARN or UNKNOWN: the VPC is flushed and starts over at the next LEARN;
+ * - UNKNOWN, or RELEARN of a VPC held by fewer than resync_min_rules rules: the VPC is
+ *   flushed and starts over at the next LEARN;
+ * - RELEARN of a VPC held by more: its rules are flushed (no longer trusted) but its
+ *   IPs remembered, and the VPC is walked whole from version 0 in the new generation,
+ *   installing the remembered IPs only (resync); a walk where they are rare (under 1
+ *   in 32 of 4096 entries or more) is abandoned: the VPC starts over at the next LEARN;
  * - RETRY or no answer in time: the VPC asks another gateway.
  *
  * With auth every datagram's MAC is checked with this host's key of the id its header
@@ -42,6 +47,7 @@ struct syncer_params {
 	bool auth;			/* MACs required and sent (learner.auth) */
 	struct auth_keys keys;		/* this host's keys (learner.auth_key) */
 	uint64_t learn_window_ns;	/* a LEARN's timestamp within this of now */
+	uint32_t resync_min_rules;	/* rules held for RELEARN to resync; 0: never */
 };
 
 struct syncer *syncer_new(struct loop *l, const struct syncer_params *p, struct table *t,

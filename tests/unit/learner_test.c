@@ -5,7 +5,8 @@
  * at its version, unless it comes from a stranger or is older than what sync went past;
  * OK answers update only rules the cache holds and move the version only when a version
  * is complete (paging); nothing older, late, duplicated or not asked for is applied;
- * RELEARN and UNKNOWN flush the VPC; RETRY moves it to the other gateway and backs off
+ * RELEARN and UNKNOWN flush the VPC, and a RELEARN of a VPC held by many rules walks it
+ * from version 0 for the IPs held (resync), given up when they are rare; RETRY moves it to the other gateway and backs off
  * once all said it; an unanswering gateway is marked down (in the table too), probed and
  * taken back; a VPC whose rules were all evicted stops syncing; many VPCs share a
  * request; a learner killed with -9 resumes from the versions in its cache.
@@ -73,6 +74,7 @@ struct params {
 	uint32_t ngw;
 	uint64_t wait_ns, timeout_ns, probe_ns;
 	uint32_t batch, down_after;
+	uint32_t resync_min_rules;	/* 0: RELEARN always relearns on use */
 };
 
 /*
@@ -163,7 +165,8 @@ learner_start(const struct params *p)
 {
 	struct syncer_params sp = { .listen = endpoint(LEARNER_IP, 0), .wait_ns = p->wait_ns,
 	    .timeout_ns = p->timeout_ns, .batch = p->batch, .host = HOST,
-	    .auth = auth_on, .keys = host_keys, .learn_window_ns = WINDOW_NS };
+	    .auth = auth_on, .keys = host_keys, .learn_window_ns = WINDOW_NS,
+	    .resync_min_rules = p->resync_min_rules };
 	struct sockaddr_in addrs[GATEWAYS_MAX];
 
 	new_loop();
@@ -899,6 +902,241 @@ Test(learner_sync, relearn_and_unknown_drop_the_vpc_until_a_new_learn)
 	r100 = expect_req(&G[0]);
 	expect_only(&r100, 100, GEN2, 3, 0, 0);
 	cr_assert_eq(C.rules_deleted, 0, "a flush is no delete");
+}
+
+/* 5b. Resync: RELEARN of a VPC held by many rules */
+
+/* A cache that held these rules of a VPC at (gen, version) before the learner started. */
+static void
+cache_hold(uint32_t vni, uint32_t gen, uint64_t version, uint32_t from, uint32_t to,
+    uint32_t step_)
+{
+	for (uint32_t x = from; x <= to; x += step_) {
+		struct table_rule r = { .vni = vni, .ip = IP(x), .vtep = VTEP1, .version = 3 };
+
+		mac_of(IP(x), 3, r.mac);
+		cr_assert_eq(table_set(T, &r), TABLE_APPLIED);
+	}
+	cr_assert_eq(table_vni_advance(T, vni, gen, version), TABLE_APPLIED);
+}
+
+/* A page of a full walk, in (version, ip) order: a DEL of del (below from), SETs. */
+static void
+walk_page(const struct tgw *g, uint32_t id, uint32_t vni, uint32_t gen, uint64_t upto,
+    uint32_t from, uint32_t to, uint64_t version, uint32_t del, bool more)
+{
+	resp_begin(id);
+	resp_section(vni, gen, SYNC_OK, 0, upto);
+	if (del)
+		resp_del(IP(del), version);
+	for (uint32_t x = from; x <= to; x++)
+		resp_set(IP(x), version, VTEP2);
+	resp_end(more, version, IP(to));
+	resp_send(g);
+}
+
+Test(learner_sync, relearn_of_a_vpc_held_by_many_rules_walks_it_for_the_ips_held)
+{
+	struct params p = P;
+	struct sync_req r;
+	uint64_t before;
+
+	p.resync_min_rules = 64;
+	cache_open();
+	cache_hold(100, GEN, 5, 2, 200, 2);	/* 100 rules: the even IPs 2..200 */
+	tgws_open(p.ngw);
+	learner_start(&p);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN, 5, 0, 0);
+
+	/* The VPC was reset: RELEARN in GEN2. The rules go, the walk from 0 starts. */
+	before = C.sync_tx;
+	answer(&G[0], r.id, 100, GEN2, SYNC_RELEARN, 5, 5);
+	RUN_UNTIL(C.relearns == 1);
+	cr_assert_eq(C.resyncs, 1, "100 rules held: RELEARN walks the VPC");
+	expect_no_rule(100, IP(2));
+	expect_no_rule(100, IP(200));
+	r = expect_req(&G[0]);
+	cr_assert_gt(C.sync_tx, before);
+	expect_only(&r, 100, GEN2, 0, 0, 0);
+
+	/* Page 1: IPs 1..60 at version 7. Only the even ones were held. */
+	walk_page(&G[0], r.id, 100, GEN2, 9, 1, 60, 7, 0, true);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 7, IP(60));
+	expect_rule(100, IP(2), 7, VTEP2);
+	expect_rule(100, IP(60), 7, VTEP2);
+	expect_no_rule(100, IP(1));
+	expect_no_rule(100, IP(59));
+	cr_assert_eq(C.versions, 0, "a version moves only when the walk is complete");
+
+	/* A LEARN during the walk installs as usual, unless older than the walk went. */
+	learn_ignored(&G[0], 100, GEN2, 6, IP(203), 6, VTEP3);
+	learn(&G[0], 100, GEN2, 7, IP(201), 7, VTEP3);
+	expect_rule(100, IP(201), 7, VTEP3);
+
+	/* Page 2: 61..120 at 8, and IP 10 (held, set by page 1) deleted since. */
+	walk_page(&G[0], r.id, 100, GEN2, 9, 61, 120, 8, 10, true);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 8, IP(120));
+	cr_assert_not(table_lookup(T, 100, IP(10), &(struct table_rule){ 0 }),
+	    "a delete in the walk deletes the held rule");
+
+	/* Page 3, the last: 121..180 and the learned 201 at 9. */
+	resp_begin(r.id);
+	resp_section(100, GEN2, SYNC_OK, 0, 9);
+	for (uint32_t x = 121; x <= 180; x++)
+		resp_set(IP(x), 9, VTEP2);
+	resp_set(IP(201), 9, VTEP2);
+	resp_end(false, 0, 0);
+	resp_send(&G[0]);
+	RUN_UNTIL(C.resyncs_done == 1);
+	expect_vni(100, GEN2, 9);
+	for (uint32_t x = 1; x <= 200; x++) {
+		if (x % 2 == 1 || x > 180 || x == 10)
+			cr_assert_not(table_lookup(T, 100, IP(x), &(struct table_rule){ 0 }),
+			    "10.0.0.%u: not held, or not in the new walk, or deleted", x);
+		else
+			expect_rule(100, IP(x), x <= 60 ? 7 : x <= 120 ? 8 : 9, VTEP2);
+	}
+	expect_rule(100, IP(201), 9, VTEP2);
+	/* 90 held IPs set by the walk (10 deleted after); the learned one is a LEARN's. */
+	cr_assert_eq(C.resync_rules, 90, "%llu", (unsigned long long)C.resync_rules);
+	cr_assert_eq(C.resync_scanned, 60 + 61 + 61);
+	cr_assert_eq(C.resyncs_abandoned, 0);
+	cr_assert_eq(C.rules, 89 + 1);
+
+	/* It syncs on from the walk's upto. */
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 9, 0, 0);
+	cr_assert_eq(C.vnis, 1);
+}
+
+Test(learner_sync, relearn_of_a_vpc_held_by_few_rules_relearns_on_use)
+{
+	struct params p = P;
+	struct table_vni_info vi;
+	struct sync_req r100, r200;
+
+	p.resync_min_rules = 64;
+	cache_open();
+	cache_hold(100, GEN, 5, 1, 63, 1);	/* one short */
+	cache_hold(200, GEN, 5, 1, 100, 1);
+	tgws_open(p.ngw);
+	learner_start(&p);
+	r100 = expect_req(&G[0]);
+	cr_assert_eq(r100.count, 2);
+	cr_assert_not_null(item_of(&r100, 100));
+	cr_assert_not_null(item_of(&r100, 200));
+
+	resp_begin(r100.id);
+	resp_section(100, GEN2, SYNC_RELEARN, 5, 5);
+	resp_end(false, 0, 0);
+	resp_section(200, GEN, SYNC_OK, 5, 5);
+	resp_end(false, 0, 0);
+	resp_send(&G[0]);
+	RUN_UNTIL(C.relearns == 1);
+	cr_assert_eq(C.resyncs, 0, "63 rules held: relearned on use");
+	cr_assert_eq(table_vni_get(T, 100, &vi), -ENOENT);
+	cr_assert_eq(C.vnis, 1);
+	/* Only 200 is followed: 100 is not asked from version 0, nor at all. */
+	r200 = expect_req(&G[0]);
+	expect_only(&r200, 200, GEN, 5, 0, 0);
+	expect_rule(200, IP(1), 3, VTEP1);
+}
+
+Test(learner_sync, a_resync_where_the_held_ips_are_rare_is_abandoned)
+{
+	struct params p = P;
+	struct table_vni_info vi;
+	struct sync_req r;
+
+	p.resync_min_rules = 64;
+	cache_open();
+	cache_hold(100, GEN, 5, 1, 64, 1);	/* 64 of a big VPC */
+	cache_hold(200, GEN, 5, 1, 1, 1);
+	tgws_open(p.ngw);
+	learner_start(&p);
+	r = expect_req(&G[0]);
+	cr_assert_eq(r.count, 2);
+	resp_begin(r.id);
+	resp_section(100, GEN2, SYNC_RELEARN, 5, 5);
+	resp_end(false, 0, 0);
+	resp_section(200, GEN, SYNC_OK, 5, 5);
+	resp_end(false, 0, 0);
+	resp_send(&G[0]);
+	RUN_UNTIL(C.resyncs == 1);
+	r = expect_req(&G[0]);
+	cr_assert_eq(r.count, 2);
+	cr_assert_eq(item_of(&r, 100)->version, 0);
+	cr_assert_eq(item_of(&r, 100)->gen, GEN2);
+
+	/* 2,200 entries, 64 held: under 4,096 scanned, the walk goes on. */
+	resp_begin(r.id);
+	resp_section(100, GEN2, SYNC_OK, 0, 9);
+	for (uint32_t x = 1; x <= 2200; x++)
+		resp_set(IP(x), 7, VTEP2);
+	resp_end(true, 7, IP(2200));
+	resp_section(200, GEN, SYNC_OK, 5, 5);
+	resp_end(false, 0, 0);
+	resp_send(&G[0]);
+	r = expect_req(&G[0]);
+	cr_assert_eq(item_of(&r, 100)->cursor_version, 7);
+	cr_assert_eq(item_of(&r, 100)->cursor_ip, IP(2200));
+	expect_rule(100, IP(64), 7, VTEP2);
+	cr_assert_eq(C.resyncs_abandoned, 0);
+
+	/* 4,400 scanned, 64 held (under 1 in 32): given up, relearn on use. */
+	resp_begin(r.id);
+	resp_section(100, GEN2, SYNC_OK, 0, 9);
+	for (uint32_t x = 2201; x <= 4400; x++)
+		resp_set(IP(x), 8, VTEP2);
+	resp_end(true, 8, IP(4400));
+	resp_section(200, GEN, SYNC_OK, 5, 5);
+	resp_end(false, 0, 0);
+	resp_send(&G[0]);
+	RUN_UNTIL(C.resyncs_abandoned == 1);
+	cr_assert_eq(C.resync_scanned, 4400);
+	cr_assert_eq(C.resyncs_done, 0);
+	cr_assert_eq(table_vni_get(T, 100, &vi), -ENOENT, "nothing of it kept, unsynced");
+	expect_no_rule(100, IP(64));
+	cr_assert_eq(C.vnis, 1);
+	r = expect_req(&G[0]);
+	expect_only(&r, 200, GEN, 5, 0, 0);
+}
+
+Test(learner_sync, eviction_during_a_resync_does_not_stop_it)
+{
+	struct params p = P;
+	struct sync_req r;
+
+	p.resync_min_rules = 64;
+	cache_open();
+	cache_hold(100, GEN, 5, 1, 64, 1);
+	tgws_open(p.ngw);
+	learner_start(&p);
+	r = expect_req(&G[0]);
+	answer(&G[0], r.id, 100, GEN2, SYNC_RELEARN, 5, 5);
+	RUN_UNTIL(C.resyncs == 1);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 0, 0);
+	walk_page(&G[0], r.id, 100, GEN2, 9, 1, 32, 7, 0, true);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 0, 7, IP(32));
+
+	/* Eviction takes all the walk installed: the VPC holds nothing, for now. */
+	cr_assert_eq(table_evict(T, 0, 0, 1000, NULL), 32);
+	syncer_prune(S);
+	cr_assert_eq(C.vnis, 1, "a resync's end decides, not prune");
+
+	walk_page(&G[0], r.id, 100, GEN2, 9, 33, 64, 9, 0, false);
+	RUN_UNTIL(C.resyncs_done == 1);
+	expect_no_rule(100, IP(32));
+	expect_rule(100, IP(33), 9, VTEP2);
+	expect_rule(100, IP(64), 9, VTEP2);
+	expect_vni(100, GEN2, 9);
+	r = expect_req(&G[0]);
+	expect_only(&r, 100, GEN2, 9, 0, 0);
 }
 
 /* 6. RETRY */
