@@ -43,7 +43,7 @@
 #include <sys/socket.h>
 
 #define CLUSTER_PROCS_MAX	64
-#define CLUSTER_NODES_MAX	8
+#define CLUSTER_NODES_MAX	16
 #define CLUSTER_WAIT_TRIES	500	/* of 10 ms: how long a wait for a process lasts */
 #define CLUSTER_STOP_MS		5000	/* from SIGTERM to SIGKILL */
 

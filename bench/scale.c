@@ -512,6 +512,146 @@ migrate(void)
 	apiclient_close(&c);
 }
 
+/*
+ * relearn: a real learner holding every rule of VPC 1 (each learned by a LEARN, pushed
+ * on the first gateway's learn ring as fast as it takes them) until vpc.reset draws the
+ * VPC a new generation: RELEARN, and the learner resyncs the IPs it held from version 0
+ * of the new generation. relearn_1m_s: from when the gateway holds the new generation
+ * whole (the reset's commit and replication are printed apart) until it holds them all,
+ * against the same rules learned by LEARNs earlier in the run; and the sync answers'
+ * bytes that learner took in meanwhile over the rules held (relearn_bytes_per_rule).
+ */
+static void
+relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
+{
+	char conf[2048], addr[20], gws[32], a[INET_ADDRSTRLEN], node[64];
+	uint64_t t0, t_learn, t_resync, t_gw, bytes0, n = size.big, relearned = 0;
+	struct table_vni_info gv;
+	uint32_t gen0;
+	const char *host = "h00000";	/* the fleet is done: its name is free again */
+	struct table_vni_info vi;
+	struct apiclient c;
+	struct ring ring;
+	struct stats st;
+	struct table *lt;
+	uint32_t vtep = 0x7f000f10u;	/* 127.0.15.16 */
+
+	inet_ntop(AF_INET, &gw->sin_addr, a, sizeof(a));
+	snprintf(gws, sizeof(gws), "%s:%d", a, ntohs(gw->sin_port));
+	snprintf(addr, sizeof(addr), "127.0.15.16");
+	snprintf(node, sizeof(node), "%s", cluster_node("rlbig"));
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
+	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n listen = \"%s:%d\";\n"
+	    " gateways = [\"%s\"];\n controllers = [\"127.0.0.1:%d\"];\n"
+	    " table_capacity = %llu;\n table_max_vnis = 16;\n cache_max_rules = %llu;\n};\n",
+	    node, host, cluster_auth_host(&secret, host), addr, learner_port, gws, ctl_port,
+	    (unsigned long long)(n + n / 4 + 1000), (unsigned long long)(n + 1000));
+	cluster_start("vpcfwd-learner", conf, "learner-big");
+	lt = cluster_table_wait(node, "learner");
+	cluster_stats_wait(&st, node, "learner");
+	if (learn_req_ring_create(&ring, cluster_node("gw"), "forwarder", EV_LEARN_REQ_RING,
+	    1024, 0) < 0)
+		fatalx("scale: %s", ring.seg.err);
+	/* The first learn: syncd must hear from the host before it sends it LEARNs. */
+	t0 = clock_mono_ns();
+	for (uint64_t i = 0; i < n; ) {
+		struct ev_learn_req ev[64];
+		uint32_t k = 0, pushed;
+
+		for (; k < 64 && i + k < n; k++)
+			ev[k] = (struct ev_learn_req){ .vni = BIG_VNI,
+			    .ip = 0x0a000001u + (uint32_t)(i + k), .src_vtep = vtep };
+		pushed = learn_req_ring_push(&ring, ev, k);
+		if (i == 0 && (table_vni_get(lt, BIG_VNI, &vi) < 0 || vi.live == 0)) {
+			if (clock_mono_ns() - t0 > 20000000000ull)
+				fatalx("scale: the big learner never learned");
+			usleep(20000);	/* re-pushed until the first lands */
+			continue;
+		}
+		i += pushed;
+		if (pushed < k)
+			usleep(200);
+	}
+	/*
+	 * LEARNs are datagrams: one lost leaves its destination unlearned, and a forwarder
+	 * sets the learn bit again after learn_interval. So here: every 200 ms, the IPs
+	 * still missing are asked again.
+	 */
+	for (uint64_t next = clock_mono_ns() + 200000000ull;;) {
+		if (table_vni_get(lt, BIG_VNI, &vi) == 0 && vi.live >= n)
+			break;
+		if (clock_mono_ns() - t0 > 120000000000ull)
+			fatalx("scale: the big learner holds %u of %llu rules after 120 s",
+			    table_vni_get(lt, BIG_VNI, &vi) == 0 ? vi.live : 0,
+			    (unsigned long long)n);
+		if (clock_mono_ns() >= next) {
+			for (uint64_t i = 0; i < n; i++) {
+				struct ev_learn_req ev = { .vni = BIG_VNI,
+				    .ip = 0x0a000001u + (uint32_t)i, .src_vtep = vtep };
+				struct table_rule r;
+
+				if (table_get(lt, BIG_VNI, ev.ip, &r))
+					continue;
+				relearned++;
+				while (learn_req_ring_push(&ring, &ev, 1) != 1)
+					usleep(200);
+			}
+			next = clock_mono_ns() + 200000000ull;
+		}
+		usleep(1000);
+	}
+	t_learn = clock_mono_ns() - t0;
+	ring_close(&ring);
+
+	bytes0 = cluster_stat(&st, "sync_bytes");
+	if (table_vni_get(gt, BIG_VNI, &gv) < 0)
+		fatalx("scale: VPC 1 left the gateway's table");
+	gen0 = gv.gen;
+	t0 = clock_mono_ns();
+	cluster_api_connect(&c);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s}", "op", "vpc.reset", "name",
+	    "vpc0")));
+	apiclient_close(&c);
+	/* The clock starts when the gateway holds the new generation whole: then it tells
+	 * the learner RELEARN. */
+	for (;;) {
+		if (table_vni_get(gt, BIG_VNI, &gv) == 0 && gv.gen != gen0 && gv.live >= n &&
+		    !(gv.flags & TABLE_VNI_INCOMPLETE))
+			break;
+		if (clock_mono_ns() - t0 > 60000000000ull)
+			fatalx("scale: the gateway lacks VPC 1's new generation 60 s after the reset");
+		usleep(200);
+	}
+	t_gw = clock_mono_ns() - t0;
+	t0 = clock_mono_ns();
+	for (;;) {
+		if (cluster_stat(&st, "resyncs_done") >= 1 &&
+		    table_vni_get(lt, BIG_VNI, &vi) == 0 && vi.live >= n)
+			break;
+		if (cluster_stat(&st, "resyncs_abandoned") > 0)
+			fatalx("scale: the big learner gave its resync up");
+		if (clock_mono_ns() - t0 > 60000000000ull)
+			fatalx("scale: the big learner holds %u of %llu rules 60 s after the reset",
+			    table_vni_get(lt, BIG_VNI, &vi) == 0 ? vi.live : 0,
+			    (unsigned long long)n);
+		usleep(1000);
+	}
+	t_resync = clock_mono_ns() - t0;
+	printf("relearn: a real learner holding %llu rules of VPC 1 (learned in %.2f s, "
+	    "%.0f LEARNs/s, %llu asked again), vpc.reset: in the gateway's table %.3f s after the API call, "
+	    "resynced %.3f s after that, %llu rules set, %llu entries scanned\n",
+	    (unsigned long long)n, t_learn / 1e9, n / (t_learn / 1e9),
+	    (unsigned long long)relearned, t_gw / 1e9,
+	    t_resync / 1e9, (unsigned long long)cluster_stat(&st, "resync_rules"),
+	    (unsigned long long)cluster_stat(&st, "resync_scanned"));
+	row(res, "relearn_1m_s", t_resync / 1e9, "s", "the same rules learned one LEARN each "
+	    "(first packets), earlier in the run", t_learn / 1e9);
+	row(res, "relearn_bytes_per_rule", (double)(cluster_stat(&st, "sync_bytes") - bytes0) /
+	    (double)n, "B", "a rule's raw size", RULE_RAW);
+	table_close(lt);
+	stats_close(&st);
+}
+
 /* The fan-out and failover phases, against the first gateway (table t) and a second. */
 static void
 fanout(json_t *res, struct table *t, uint64_t vms)
@@ -661,8 +801,8 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	row(res, "failover_s", failover / 1e9, "s", "the learner's timeout before it moves "
 	    "(sync_wait + sync_timeout)", FLEET_TIMEOUT_NS / 1e9);
 	row(res, "failover_peak_requests_per_s", (double)peak, "requests/s", "the survivor's "
-	    "rate limit summed over the learners (syncd.rate 2000 x learners)",
-	    2000.0 * hosts);
+	    "rate limit summed over the learners (syncd.rate 20000 x learners)",
+	    20000.0 * hosts);
 	printf("failover: survivor req_limited %llu, park_full %llu; meanwhile ICMP errors "
 	    "seen by the learners %llu, requests timed out %llu\n",
 	    (unsigned long long)cluster_stat(&sd[0], "req_limited"),
@@ -676,6 +816,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	free(tab);
 	free(last);
 	fleet_close(&f);
+	relearn_phase(res, &sa[0], t);
 	table_close(t2);
 	stats_close(&sd[0]);
 	stats_close(&sd[1]);

@@ -184,8 +184,8 @@ main(int argc, char **argv)
 	sp.max_parked = conf_int(c, "syncd.max_parked", 32768, 1, 1 << 20);
 	sp.recv_depth = conf_int(c, "syncd.recv_depth", 64, 1, 4096);
 	sp.send_buffers = conf_int(c, "syncd.send_buffers", 1024, 16, 65536);
-	rate = conf_int(c, "syncd.rate", 2000, 1, 10000000);
-	burst = conf_int(c, "syncd.burst", 500, 1, 10000000);
+	rate = conf_int(c, "syncd.rate", 20000, 1, 10000000);
+	burst = conf_int(c, "syncd.burst", 5000, 1, 10000000);
 	read_allow(c, nets, &nnets);
 	read_auth(c, &sp, &auth_path);
 	conf_done(c, "syncd");
