@@ -8,7 +8,8 @@
 # when a killed syncd's learners do not all move to the other. Here, on its rows:
 # nothing timed is judged (performance is bench/'s), only what must hold at any speed:
 # every phase ran, each learner took every change (fan-out rows exist), the failover
-# moved them all, and a gateway's table costs at most 128 bytes a rule (issue 12).
+# moved them all, and a gateway's table costs at most 128 bytes a rule (issue 12; not
+# under ASan, whose memory it would be).
 #
 #	make build/bench/scale && BUILD=build bash tests/scale.sh
 set -euo pipefail
@@ -22,7 +23,11 @@ if ! "$BUILD/bench/scale" -s 100k -H 1000 -c 3 -o "$T_OUT/scale.json" \
     >"$T_OUT/scale.log" 2>&1; then
 	t_fail "bench/scale -s 100k -H 1000 failed"
 fi
-python3 - "$T_OUT/scale.json" <<'EOF' || t_fail "rows of bench/scale (see $T_OUT/scale.log)"
+# Under ASan a process's memory is mostly the sanitizer's (shadow, redzones, quarantine):
+# its bytes a rule say nothing of the table's.
+MEMCHECK=1
+if ldd "$BUILD/bench/scale" | grep -q libasan; then MEMCHECK=0; fi
+MEMCHECK=$MEMCHECK python3 - "$T_OUT/scale.json" <<'EOF' || t_fail "rows of bench/scale (see $T_OUT/scale.log)"
 import json, sys
 
 rows = {r["name"]: r for r in json.load(open(sys.argv[1]))}
@@ -33,8 +38,9 @@ want = ["gateway_fill_s", "gateway_bytes_per_rule", "controller_restart_s",
 missing = [w for w in want if w + "_100k" not in rows]
 if missing:
     sys.exit("scale: FAIL: no rows " + ", ".join(missing))
+import os
 bpr = rows["gateway_bytes_per_rule_100k"]["value"]
-if not 0 < bpr <= 128:
+if os.environ["MEMCHECK"] == "1" and not 0 < bpr <= 128:
     sys.exit("scale: FAIL: a gateway's table costs %.1f bytes a rule (at most 128)" % bpr)
 EOF
 grep -q "^fan-out: 996 simulated learners .* and 4 real learner processes" \
