@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/sock_diag.h>
 #include <netinet/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +452,18 @@ udp_drop(struct udp *u, uint8_t *buf)
 
 	assert(u->tx[i].state == UDP_TX_HELD);
 	udp_tx_put(u, i);
+}
+
+uint64_t
+udp_sock_drops(const struct udp *u)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(u->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mi[0]))
+		return 0;
+	return mi[SK_MEMINFO_DROPS];
 }
 
 int

@@ -68,6 +68,8 @@ void udp_send(struct udp *u, uint8_t *buf, size_t len, const struct sockaddr_in 
 /* Give back a buffer from udp_buf without sending it. */
 void udp_drop(struct udp *u, uint8_t *buf);
 int udp_port(const struct udp *u);
+/* Datagrams the kernel dropped at the socket since it was made (its buffer was full). */
+uint64_t udp_sock_drops(const struct udp *u);
 const struct udp_counters *udp_counters(const struct udp *u);
 
 #endif

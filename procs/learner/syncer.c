@@ -367,6 +367,8 @@ on_tick(struct loop_timer *t)
 	while ((gi = gateways_probe_due(s->gw, now)) >= 0)
 		probe(s, gi);
 	STATS_FOLD(s->c, sync_resent, udp_counters(s->udp)->tx_resent, s->resent_seen);
+	/* LEARNs the learner never saw are counted too: overflows of its socket. */
+	STATS_SET(s->c, rx_sock_drops, udp_sock_drops(s->udp));
 	schedule(s);
 	loop_timer_set(s->l, t, TICK_NS);
 }

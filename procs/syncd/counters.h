@@ -40,7 +40,8 @@
 	X(tx_backlog,      GAUGE,   "answers waiting for a send buffer, oldest first") \
 	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \
 	X(tx_nobuf,        COUNTER, "answers dropped: no send buffer, no room to wait") \
-	X(tx_errors,       COUNTER, "sends that failed")
+	X(tx_errors,       COUNTER, "sends that failed")			\
+	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the socket since start (buffer full)")
 STATS_DECLARE(syncd, SYNCD_COUNTERS)
 
 #endif

@@ -596,6 +596,7 @@ serve_tick(struct serve *s)
 	 */
 	drain(s);
 	STATS_FOLD(s->c, tx_errors, udp_counters(s->udp)->tx_errors, s->tx_errors_seen);
+	STATS_SET(s->c, rx_sock_drops, udp_sock_drops(s->udp));
 }
 
 /* The work of one learn request, with a send buffer in hand (given back if unused). */

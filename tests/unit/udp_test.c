@@ -387,6 +387,34 @@ Test(udp, a_closed_port_is_reported_to_unreach_with_its_address)
 	loop_free(L);
 }
 
+/*
+ * What the kernel drops at a socket whose buffer is full is counted: 2000 datagrams of
+ * 60 KB (120 MB), sent with plain sendto to a udp whose loop does not run, overflow its
+ * buffer (4 MB asked, doubled by the kernel for its bookkeeping).
+ */
+Test(udp, datagrams_the_kernel_dropped_at_the_socket_are_counted)
+{
+	struct udp_params p = { .nrecv = 1, .nsend = 0, .dgram_max = 64 };
+	struct sockaddr_in to;
+	static char junk[60000];
+	struct udp *u;
+	int fd;
+
+	new_loop();
+	u = new_udp(&p, sink_recv, &(struct sink){ 0 });
+	cr_assert_eq(udp_sock_drops(u), 0);
+	to = loopback(udp_port(u));
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	for (int i = 0; i < 2000; i++)
+		sendto(fd, junk, sizeof(junk), 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	cr_assert_gt(udp_sock_drops(u), 0, "2000 datagrams of 60 KB into a buffer of 8 MB "
+	    "at most");
+	udp_free(u);
+	drain_loop();
+	loop_free(L);
+}
+
 static struct udp *pend_tx;
 static struct sink pend_sink;
 
