@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -44,6 +46,52 @@ bench_cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+static inline int
+bench_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts v (ns); its p-th fraction (0..1), in ms. */
+static inline double
+bench_pct_ms(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_u64);
+	return (double)v[(size_t)((double)(n - 1) * p)] / 1e6;
+}
+
+/*
+ * ns a process has run (field 0) or waited to run (field 1) since it started
+ * (/proc/PID/schedstat); 0 when it is gone.
+ */
+static inline uint64_t
+bench_schedstat(pid_t pid, int field)
+{
+	unsigned long long v[2] = { 0, 0 };
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%llu %llu", &v[0], &v[1]) != 2)
+		v[0] = v[1] = 0;
+	fclose(f);
+	return v[field];
+}
+
+/* ns of CPU this process has used. */
+static inline uint64_t
+bench_self_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Sorts v. */

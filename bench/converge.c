@@ -164,32 +164,6 @@ stat_get(const char *name)
 	return cluster_stat(&cur->st, name);
 }
 
-/* ns a process has run (or waited to run: field 2) since it started. */
-static uint64_t
-schedstat(pid_t pid, int field)
-{
-	char path[64];
-	unsigned long long v[2] = { 0, 0 };
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fscanf(f, "%llu %llu", &v[0], &v[1]) != 2)
-		v[0] = v[1] = 0;
-	fclose(f);
-	return v[field];
-}
-
-static uint64_t
-self_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void
 nap(uint64_t ns)
 {
@@ -198,21 +172,6 @@ nap(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts v; ms. */
-static double
-pct_ms(uint64_t *v, size_t n, double p)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(size_t)((n - 1) * p)] / 1e6;
-}
 
 /* The learners' sockets, and their hosts' names and keys (from secret). */
 static void
@@ -481,7 +440,7 @@ converge_run(struct apiclient *c, int n, int *moves)
 		ln[i].waiting = false;
 		ln[i].seen = -1;
 	}
-	cpu_wait = schedstat(cur->syncd, 1);
+	cpu_wait = bench_schedstat(cur->syncd, 1);
 	req_rx = stat_get("req_rx");
 	park_full = stat_get("park_full");
 	tx_nobuf = stat_get("tx_nobuf");
@@ -531,7 +490,7 @@ converge_run(struct apiclient *c, int n, int *moves)
 	wait_parked(0);
 	res->changes += n;
 	res->cv = cv;
-	res->cpu_wait += schedstat(cur->syncd, 1) - cpu_wait;
+	res->cpu_wait += bench_schedstat(cur->syncd, 1) - cpu_wait;
 	res->req_rx += stat_get("req_rx") - req_rx;
 	res->park_full += stat_get("park_full") - park_full;
 	res->tx_nobuf += stat_get("tx_nobuf") - tx_nobuf;
@@ -710,20 +669,20 @@ load_run(const struct sockaddr_in *to, const uint8_t *req, size_t len, uint32_t 
 			win_start = now;
 			w->answers = rx;
 			w->lost = lost;
-			w->server_cpu_ns = schedstat(server, 0);
-			w->server_wait_ns = schedstat(server, 1);
-			w->gen_cpu_ns = self_cpu_ns();
-			w->gen_wait_ns = schedstat(getpid(), 1);
+			w->server_cpu_ns = bench_schedstat(server, 0);
+			w->server_wait_ns = bench_schedstat(server, 1);
+			w->gen_cpu_ns = bench_self_cpu_ns();
+			w->gen_wait_ns = bench_schedstat(getpid(), 1);
 			if (is_syncd)
 				syncd_snap(w, false);
 		} else if (in_window && now - win_start >= win_ns) {
 			w->secs = (now - win_start) / 1e9;
 			w->answers = rx - w->answers;
 			w->lost = lost - w->lost;
-			w->server_cpu_ns = schedstat(server, 0) - w->server_cpu_ns;
-			w->server_wait_ns = schedstat(server, 1) - w->server_wait_ns;
-			w->gen_cpu_ns = self_cpu_ns() - w->gen_cpu_ns;
-			w->gen_wait_ns = schedstat(getpid(), 1) - w->gen_wait_ns;
+			w->server_cpu_ns = bench_schedstat(server, 0) - w->server_cpu_ns;
+			w->server_wait_ns = bench_schedstat(server, 1) - w->server_wait_ns;
+			w->gen_cpu_ns = bench_self_cpu_ns() - w->gen_cpu_ns;
+			w->gen_wait_ns = bench_schedstat(getpid(), 1) - w->gen_wait_ns;
 			if (is_syncd)
 				syncd_snap(w, true);
 			sending = false;
@@ -1043,20 +1002,20 @@ converge_report(json_t *res, struct side *sd)
 			fan[(size_t)s * nlearners + i] = v > tab[s] ? v - tab[s] : 0;
 		}
 	}
-	kp50 = pct_ms(lk, nl, 0.5);
-	kp99 = pct_ms(lk, nl, 0.99);
-	kmax = pct_ms(lk, nl, 1.0);
-	up50 = pct_ms(lu, nl, 0.5);
-	up99 = pct_ms(lu, nl, 0.99);
-	lp50 = pct_ms(last, (size_t)changes, 0.5);
-	lp99 = pct_ms(last, (size_t)changes, 0.99);
-	f1p50 = pct_ms(first, (size_t)changes, 0.5);
-	f1p99 = pct_ms(first, (size_t)changes, 0.99);
-	fp50 = pct_ms(fan, nl, 0.5);
-	fp99 = pct_ms(fan, nl, 0.99);
-	tp50 = pct_ms(tab, (size_t)changes, 0.5);
-	tp99 = pct_ms(tab, (size_t)changes, 0.99);
-	tmax = pct_ms(tab, (size_t)changes, 1.0);
+	kp50 = bench_pct_ms(lk, nl, 0.5);
+	kp99 = bench_pct_ms(lk, nl, 0.99);
+	kmax = bench_pct_ms(lk, nl, 1.0);
+	up50 = bench_pct_ms(lu, nl, 0.5);
+	up99 = bench_pct_ms(lu, nl, 0.99);
+	lp50 = bench_pct_ms(last, (size_t)changes, 0.5);
+	lp99 = bench_pct_ms(last, (size_t)changes, 0.99);
+	f1p50 = bench_pct_ms(first, (size_t)changes, 0.5);
+	f1p99 = bench_pct_ms(first, (size_t)changes, 0.99);
+	fp50 = bench_pct_ms(fan, nl, 0.5);
+	fp99 = bench_pct_ms(fan, nl, 0.99);
+	tp50 = bench_pct_ms(tab, (size_t)changes, 0.5);
+	tp99 = bench_pct_ms(tab, (size_t)changes, 0.99);
+	tmax = bench_pct_ms(tab, (size_t)changes, 1.0);
 
 	printf("converge (%s): a VM migrates (API call) -> the answer carrying it reaches "
 	    "each of %d learners\nparked at syncd; %d changes, one at a time\n",

@@ -149,14 +149,6 @@ base_relay(const char *ring_seg, const struct sockaddr_in *to)
 	}
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double
 pct(const uint64_t *v, size_t n, double p)
 {
@@ -533,10 +525,10 @@ main(int argc, char **argv)
 		wait_asleep(base_path, 2);
 		record(hops, i, hops_sample(&base_ring, sh, (uint32_t)i), &lost_base);
 	}
-	qsort(lat, n, sizeof(*lat), cmp_u64);
-	qsort(alat, n, sizeof(*alat), cmp_u64);
-	qsort(udp, n, sizeof(*udp), cmp_u64);
-	qsort(hops, n, sizeof(*hops), cmp_u64);
+	qsort(lat, n, sizeof(*lat), bench_cmp_u64);
+	qsort(alat, n, sizeof(*alat), bench_cmp_u64);
+	qsort(udp, n, sizeof(*udp), bench_cmp_u64);
+	qsort(hops, n, sizeof(*hops), bench_cmp_u64);
 
 	printf("learn: learn request on the gateway's ring -> rule in the learner's table, "
 	    "%llu learns one at a time (VPC of %llu VMs)\n", (unsigned long long)n,

@@ -76,14 +76,6 @@ start_gw(const char *name, int port, bool tls, uint64_t capacity)
 	return cluster_start("vpcfwd-rule-store", conf, name);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double
 pct(uint64_t *v, size_t n, double p)
 {
@@ -313,10 +305,10 @@ main(int argc, char **argv)
 	commits = cluster_stat(&sides[0].st, "commits") - commits0;
 	commit_us = cluster_stat(&sides[0].st, "commit_us") - commit_us0;
 	mdb_env_close(no.env);
-	qsort(dur, n, sizeof(uint64_t), cmp_u64);
+	qsort(dur, n, sizeof(uint64_t), bench_cmp_u64);
 	for (int k = 0; k < 2; k++) {
-		qsort(sides[k].total, n, sizeof(uint64_t), cmp_u64);
-		qsort(sides[k].rtt, n, sizeof(uint64_t), cmp_u64);
+		qsort(sides[k].total, n, sizeof(uint64_t), bench_cmp_u64);
+		qsort(sides[k].rtt, n, sizeof(uint64_t), bench_cmp_u64);
 		side_import(&sides[k], snap_vms);
 	}
 	/* Snapshots: ROUNDS fresh rule-stores each, plaintext and TLS in turn. */

@@ -276,16 +276,17 @@ lmdb_read_all(const char *dir, uint64_t *records)
 	return clock_mono_ns() - t0;
 }
 
+/* The rule-store of gateway role ("gw", "gw2"), its log in DIR/name.log. */
 static pid_t
-rule_store_start(uint64_t capacity)
+rule_store_start(const char *role, const char *name, uint64_t capacity)
 {
 	char conf[1024];
 
 	snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
 	    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
-	    " table_max_vnis = 64;\n};\n", cluster_node("gw"), ctl_port,
+	    " table_max_vnis = 64;\n};\n", cluster_node(role), ctl_port,
 	    (unsigned long long)capacity);
-	return cluster_start("vpcfwd-rule-store", conf, "rule-store");
+	return cluster_start("vpcfwd-rule-store", conf, name);
 }
 
 /* ns from t0 until the rule-store's table has applied the controller's whole log. */
@@ -367,43 +368,6 @@ syncd_start(const char *node, const char *addr, struct sockaddr_in *sa)
 	return cluster_start("vpcfwd-syncd", conf, name);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts v; the p-th fraction of n, in ms. */
-static double
-pct_ms(uint64_t *v, size_t n, double p)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(size_t)((double)(n - 1) * p)] / 1e6;
-}
-
-/* ns of CPU pid has used (/proc/PID/schedstat); this process's own with pid 0. */
-static uint64_t
-cpu_ns(pid_t pid)
-{
-	unsigned long long v = 0;
-	char path[64];
-	FILE *f;
-
-	if (pid == 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	if (f != NULL)
-		fclose(f);
-	return v;
-}
 
 /* Until both syncds hold want parked requests between them (pumping the fleet). */
 static void
@@ -443,30 +407,44 @@ struct real {
 	pid_t pid;
 };
 
-/* Real learner i, host h, syncing from both gateways, with its own key. */
+/*
+ * A real learner process on node, host `host` with its own key, listening on
+ * 127.0.15.last (its VTEP, where syncd sends its LEARNs), syncing from gws[0 .. ngw),
+ * holding up to rules; its log in DIR/name.log.
+ */
+static pid_t
+learner_start(const char *node, const char *name, const char *host, int last,
+    const struct sockaddr_in *gws, int ngw, uint64_t rules)
+{
+	char conf[2048], list[128] = "", a[INET_ADDRSTRLEN];
+
+	for (int g = 0; g < ngw; g++) {
+		inet_ntop(AF_INET, &gws[g].sin_addr, a, sizeof(a));
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s:%d\"",
+		    g ? ", " : "", a, ntohs(gws[g].sin_port));
+	}
+	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
+	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n"
+	    " listen = \"127.0.15.%d:%d\";\n gateways = [%s];\n"
+	    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
+	    " table_max_vnis = 16;\n cache_max_rules = %llu;\n};\n", node, host,
+	    cluster_auth_host(&secret, host), last, learner_port, list, ctl_port,
+	    (unsigned long long)(rules + rules / 4), (unsigned long long)rules);
+	return cluster_start("vpcfwd-learner", conf, name);
+}
+
+/* Real learner i, host h, syncing from both gateways. */
 static void
 real_start(struct real *r, int i, int h, const struct sockaddr_in *sa)
 {
-	char conf[2048], addr[20], gw[2][32], name[32];
+	char name[32];
 
 	snprintf(r->host, sizeof(r->host), "h%05d", h);
-	snprintf(addr, sizeof(addr), "127.0.15.%d", i + 1);
 	r->vtep = 0x7f000f00u + (uint32_t)i + 1;
-	for (int g = 0; g < 2; g++) {
-		char a[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &sa[g].sin_addr, a, sizeof(a));
-		snprintf(gw[g], sizeof(gw[g]), "%s:%d", a, ntohs(sa[g].sin_port));
-	}
 	snprintf(name, sizeof(name), "rl%d", i);
 	snprintf(r->node, sizeof(r->node), "%s", cluster_node(name));
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n listen = \"%s:%d\";\n"
-	    " gateways = [\"%s\", \"%s\"];\n controllers = [\"127.0.0.1:%d\"];\n"
-	    " table_capacity = 1000;\n table_max_vnis = 16;\n};\n", r->node, r->host,
-	    cluster_auth_host(&secret, r->host), addr, learner_port, gw[0], gw[1], ctl_port);
 	snprintf(name, sizeof(name), "learner-%d", i);
-	r->pid = cluster_start("vpcfwd-learner", conf, name);
+	r->pid = learner_start(r->node, name, r->host, i + 1, sa, 2, 1000);
 }
 
 /*
@@ -524,7 +502,7 @@ migrate(void)
 static void
 relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
 {
-	char conf[2048], addr[20], gws[32], a[INET_ADDRSTRLEN], node[64];
+	char node[64];
 	uint64_t t0, t_learn, t_resync, t_gw, bytes0, n = size.big, relearned = 0;
 	struct table_vni_info gv;
 	uint32_t gen0;
@@ -536,17 +514,8 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
 	struct table *lt;
 	uint32_t vtep = 0x7f000f10u;	/* 127.0.15.16 */
 
-	inet_ntop(AF_INET, &gw->sin_addr, a, sizeof(a));
-	snprintf(gws, sizeof(gws), "%s:%d", a, ntohs(gw->sin_port));
-	snprintf(addr, sizeof(addr), "127.0.15.16");
 	snprintf(node, sizeof(node), "%s", cluster_node("rlbig"));
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n listen = \"%s:%d\";\n"
-	    " gateways = [\"%s\"];\n controllers = [\"127.0.0.1:%d\"];\n"
-	    " table_capacity = %llu;\n table_max_vnis = 16;\n cache_max_rules = %llu;\n};\n",
-	    node, host, cluster_auth_host(&secret, host), addr, learner_port, gws, ctl_port,
-	    (unsigned long long)(n + n / 4 + 1000), (unsigned long long)(n + 1000));
-	cluster_start("vpcfwd-learner", conf, "learner-big");
+	learner_start(node, "learner-big", host, 16, gw, 1, n + 1000);
 	lt = cluster_table_wait(node, "learner");
 	cluster_stats_wait(&st, node, "learner");
 	if (learn_req_ring_create(&ring, cluster_node("gw"), "forwarder", EV_LEARN_REQ_RING,
@@ -671,15 +640,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	secret_path = cluster_auth_secret(&secret);
 	learner_port = cluster_free_port("127.0.15.1");
 	syncd[0] = syncd_start(cluster_node("gw"), "127.0.14.1", &sa[0]);
-	{
-		char conf[1024];
-
-		snprintf(conf, sizeof(conf), "node = \"%s\";\nrule_store = {\n tls = false;\n"
-		    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
-		    " table_max_vnis = 64;\n};\n", cluster_node("gw2"), ctl_port,
-		    (unsigned long long)(vms + vms / 4 + 1000));
-		cluster_start("vpcfwd-rule-store", conf, "rule-store-2");
-	}
+	rule_store_start("gw2", "rule-store-2", vms + vms / 4 + 1000);
 	t2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
 	caught_up(t2, clock_mono_ns());
 	syncd[1] = syncd_start(cluster_node("gw2"), "127.0.14.2", &sa[1]);
@@ -703,9 +664,9 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 		uint64_t deadline, cpu0[3], real_at[REAL];
 
 		parked_wait(&f, sd, 2, hosts);
-		cpu0[0] = cpu_ns(syncd[0]);
-		cpu0[1] = cpu_ns(syncd[1]);
-		cpu0[2] = cpu_ns(0);
+		cpu0[0] = bench_schedstat(syncd[0], 0);
+		cpu0[1] = bench_schedstat(syncd[1], 0);
+		cpu0[2] = bench_self_cpu_ns();
 		if (table_vni_get(t, BIG_VNI, &vi) < 0)
 			fatalx("scale: VPC %d left the table", BIG_VNI);
 		fleet_target(&f, vi.version + 1);
@@ -740,8 +701,8 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 				}
 			}
 		}
-		syncd_cpu += cpu_ns(syncd[0]) - cpu0[0] + cpu_ns(syncd[1]) - cpu0[1];
-		fleet_cpu += cpu_ns(0) - cpu0[2];
+		syncd_cpu += bench_schedstat(syncd[0], 0) - cpu0[0] + bench_schedstat(syncd[1], 0) - cpu0[1];
+		fleet_cpu += bench_self_cpu_ns() - cpu0[2];
 		last[c] = 0;
 		for (int i = 0; i < f.n; i++) {
 			uint64_t d = f.l[i].at_ns - t0;
@@ -757,21 +718,21 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    (unsigned long long)f.answers,
 	    (unsigned long long)f.timeouts, (unsigned long long)f.retries,
 	    f.probes / ((clock_mono_ns() - t_start) / 1e9) / 2);
-	row(res, "fanout_p50_ms", pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
-	    "gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
-	row(res, "fanout_p99_ms", pct_ms(lat, nlat, 0.99), "ms", "API call -> the first "
-	    "gateway's table, p99", pct_ms(tab, (size_t)changes, 0.99));
+	row(res, "fanout_p50_ms", bench_pct_ms(lat, nlat, 0.5), "ms", "API call -> the first "
+	    "gateway's table, p50", bench_pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_p99_ms", bench_pct_ms(lat, nlat, 0.99), "ms", "API call -> the first "
+	    "gateway's table, p99", bench_pct_ms(tab, (size_t)changes, 0.99));
 	row(res, "fanout_last_ms", worst / 1e6, "ms", "API call -> the first gateway's "
-	    "table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
+	    "table, the slowest change", bench_pct_ms(tab, (size_t)changes, 1.0));
 	printf("fan-out CPU, the two syncds: %.2f us an answer; the simulated learners "
 	    "(this process, sharing the 2 CPUs): %.2f us an answer\n",
 	    syncd_cpu / 1e3 / ((double)changes * f.n), fleet_cpu / 1e3 / ((double)changes * f.n));
-	row(res, "fanout_real_p50_ms", pct_ms(real_lat, nreal, 0.5), "ms", "API call -> the "
-	    "first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
-	row(res, "fanout_real_last_ms", pct_ms(real_lat, nreal, 1.0), "ms", "API call -> "
-	    "the first gateway's table, the slowest change", pct_ms(tab, (size_t)changes, 1.0));
-	row(res, "fanout_last_p50_ms", pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
-	    "-> the first gateway's table, p50", pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_real_p50_ms", bench_pct_ms(real_lat, nreal, 0.5), "ms", "API call -> the "
+	    "first gateway's table, p50", bench_pct_ms(tab, (size_t)changes, 0.5));
+	row(res, "fanout_real_last_ms", bench_pct_ms(real_lat, nreal, 1.0), "ms", "API call -> "
+	    "the first gateway's table, the slowest change", bench_pct_ms(tab, (size_t)changes, 1.0));
+	row(res, "fanout_last_p50_ms", bench_pct_ms(last, (size_t)changes, 0.5), "ms", "API call "
+	    "-> the first gateway's table, p50", bench_pct_ms(tab, (size_t)changes, 0.5));
 
 	/* failover: the second syncd dies; its learners move to the first */
 	parked_wait(&f, sd, 2, hosts);
@@ -913,7 +874,7 @@ main(int argc, char **argv)
 
 	/* gateway: an empty rule-store until full */
 	t0 = clock_mono_ns();
-	rs = rule_store_start(vms + vms / 4 + 1000);
+	rs = rule_store_start("gw", "rule-store", vms + vms / 4 + 1000);
 	t = cluster_table_wait(cluster_node("gw"), "rule-store");
 	t_fill = caught_up(t, t0);
 	cluster_stats_wait(&rs_st, cluster_node("gw"), "rule-store");
@@ -950,7 +911,7 @@ main(int argc, char **argv)
 	waitpid(rs, NULL, 0);
 	table_close(t);
 	t0 = clock_mono_ns();
-	rs = rule_store_start(vms + vms / 4 + 1000);
+	rs = rule_store_start("gw", "rule-store", vms + vms / 4 + 1000);
 	t = cluster_table_wait(cluster_node("gw"), "rule-store");
 	t_gw_resume = change_applied(t, t0);
 	row(res, "gateway_resume_s", t_gw_resume / 1e9, "s", "gateway_fill_s (empty to "
