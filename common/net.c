@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/sock_diag.h>
 
 int
 net_endpoint_parse(const char *s, struct sockaddr_in *sin, int allow_zero)
@@ -129,4 +130,16 @@ net_local_port(int fd)
 	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
 		return -errno;
 	return ntohs(sin.sin_port);
+}
+
+uint64_t
+net_sock_drops(int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mi[0]))
+		return 0;
+	return mi[SK_MEMINFO_DROPS];
 }

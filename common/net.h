@@ -1,12 +1,14 @@
 /*
  * net: endpoints and listening sockets for the control plane: "a.b.c.d:port" parsed
- * strictly, TCP and unix listeners set up the way every process wants them.
+ * strictly, TCP and unix listeners set up the way every process wants them, and what a
+ * socket's kernel buffer dropped.
  */
 #ifndef COMMON_NET_H
 #define COMMON_NET_H
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define NET_ENDPOINT_STRLEN	22	/* "255.255.255.255:65535" and a NUL */
@@ -29,5 +31,7 @@ int net_tcp_listen(const struct sockaddr_in *sin, int backlog, char *err, size_t
 int net_unix_listen(const char *path, mode_t mode, int backlog, char *err, size_t errlen);
 /* The port a socket is bound to (after binding port 0). */
 int net_local_port(int fd);
+/* Datagrams the kernel dropped at socket fd since it was made (its buffer full); 0 if unknown. */
+uint64_t net_sock_drops(int fd);
 
 #endif

@@ -20,7 +20,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <linux/errqueue.h>
-#include <linux/sock_diag.h>
 #include <netinet/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,13 +456,7 @@ udp_drop(struct udp *u, uint8_t *buf)
 uint64_t
 udp_sock_drops(const struct udp *u)
 {
-	uint32_t mi[SK_MEMINFO_VARS];
-	socklen_t len = sizeof(mi);
-
-	if (getsockopt(u->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
-	    len <= SK_MEMINFO_DROPS * sizeof(mi[0]))
-		return 0;
-	return mi[SK_MEMINFO_DROPS];
+	return net_sock_drops(u->fd);
 }
 
 int

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sock_diag.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -901,14 +900,9 @@ dp_set_vteps(struct dp *d, const struct vtepset *v)
 void
 dp_tick(struct dp *d)
 {
-	uint32_t mi[SK_MEMINFO_VARS];
-	socklen_t len = sizeof(mi);
-
 	STATS_SET(d->c, bufs_free, d->pool.nfree);
 	STATS_SET(d->c, vteps, d->vteps ? vtepset_count(d->vteps) : 0);
 	STATS_SET(d->c, vteps_loaded, d->vteps && vtepset_loaded(d->vteps));
 	/* What the forwarder never sees is counted too: overflows of its socket. */
-	if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
-	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
-		STATS_SET(d->c, rx_sock_drops, mi[SK_MEMINFO_DROPS]);
+	STATS_SET(d->c, rx_sock_drops, net_sock_drops(d->fd));
 }
