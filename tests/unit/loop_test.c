@@ -1,7 +1,8 @@
 /*
  * loop_test: what common/loop.h tells of its own trips (a wake-up's completions, flush
  * and timers): a timer that works 3 ms makes the longest trip at least that and counts
- * a slow trip; taking the longest starts it over; quick trips count nothing.
+ * a slow trip; taking the longest starts it over (nothing timed but the 3 ms floor, so
+ * a busy machine cannot fail it).
  */
 #include "common/clock.h"
 #include "common/loop.h"
@@ -31,19 +32,20 @@ quick(struct loop_timer *t)
 Test(loop, a_long_trip_is_the_longest_and_counts_as_slow)
 {
 	struct loop_timer b = { .fn = busy }, q = { .fn = quick };
+	uint64_t slow;
 
 	new_loop();
 	loop_timer_set(L, &q, 0);
 	run_for(5);
-	cr_assert_lt(loop_trip_max_take(L), 1 * MS, "quick trips only");
-	cr_assert_eq(loop_trips_slow(L), 0);
+	loop_trip_max_take(L);
+	/* Quick trips may still count as slow when the machine takes the CPU away. */
+	slow = loop_trips_slow(L);
 	loop_timer_set(L, &b, 0);
 	run_for(10);
+	cr_assert_geq(loop_trips_slow(L), slow + 1);
+	slow = loop_trips_slow(L);
 	cr_assert_geq(loop_trip_max_take(L), 3 * MS);
-	cr_assert_eq(loop_trips_slow(L), 1);
-	loop_timer_set(L, &q, 0);
-	run_for(5);
-	cr_assert_lt(loop_trip_max_take(L), 1 * MS, "taken: it starts over");
-	cr_assert_eq(loop_trips_slow(L), 1, "the count does not");
+	cr_assert_eq(loop_trip_max_take(L), 0, "taken: it starts over");
+	cr_assert_eq(loop_trips_slow(L), slow, "taking the longest leaves the count");
 	loop_free(L);
 }
