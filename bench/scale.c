@@ -500,8 +500,10 @@ migrate(void)
  * bytes that learner took in meanwhile over the rules held (relearn_bytes_per_rule).
  */
 static void
-relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
+relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt, pid_t syncd)
 {
+	uint64_t cpu_l, cpu_s;
+	pid_t lpid;
 	char node[64];
 	uint64_t t0, t_learn, t_resync, t_gw, bytes0, n = size.big, relearned = 0;
 	struct table_vni_info gv;
@@ -515,7 +517,7 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
 	uint32_t vtep = 0x7f000f10u;	/* 127.0.15.16 */
 
 	snprintf(node, sizeof(node), "%s", cluster_node("rlbig"));
-	learner_start(node, "learner-big", host, 16, gw, 1, n + 1000);
+	lpid = learner_start(node, "learner-big", host, 16, gw, 1, n + 1000);
 	lt = cluster_table_wait(node, "learner");
 	cluster_stats_wait(&st, node, "learner");
 	if (learn_req_ring_create(&ring, cluster_node("gw"), "forwarder", EV_LEARN_REQ_RING,
@@ -593,6 +595,8 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
 	}
 	t_gw = clock_mono_ns() - t0;
 	t0 = clock_mono_ns();
+	cpu_l = bench_schedstat(lpid, 0);
+	cpu_s = bench_schedstat(syncd, 0);
 	for (;;) {
 		if (cluster_stat(&st, "resyncs_done") >= 1 &&
 		    table_vni_get(lt, BIG_VNI, &vi) == 0 && vi.live >= n)
@@ -606,6 +610,12 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt)
 		usleep(1000);
 	}
 	t_resync = clock_mono_ns() - t0;
+	cpu_l = bench_schedstat(lpid, 0) - cpu_l;
+	cpu_s = bench_schedstat(syncd, 0) - cpu_s;
+	printf("relearn CPU: the learner %.1f us, the syncd %.1f us a page (%llu pages)\n",
+	    cpu_l / 1e3 / (double)cluster_stat(&st, "pages"),
+	    cpu_s / 1e3 / (double)cluster_stat(&st, "pages"),
+	    (unsigned long long)cluster_stat(&st, "pages"));
 	printf("relearn: a real learner holding %llu rules of VPC 1 (learned in %.2f s, "
 	    "%.0f LEARNs/s, %llu asked again), vpc.reset: in the gateway's table %.3f s after the API call, "
 	    "resynced %.3f s after that, %llu rules set, %llu entries scanned\n",
@@ -777,7 +787,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	free(tab);
 	free(last);
 	fleet_close(&f);
-	relearn_phase(res, &sa[0], t);
+	relearn_phase(res, &sa[0], t, syncd[0]);
 	table_close(t2);
 	stats_close(&sd[0]);
 	stats_close(&sd[1]);
