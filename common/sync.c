@@ -89,7 +89,7 @@ _Static_assert(HDR_NAME + SYNC_NAME_MAX + REQ_ITEMS + ITEM_SIZE * SYNC_VNIS_MAX 
     SYNC_MAC_SIZE <= SYNC_DGRAM_MAX, "a request fits");
 /* entries_len and nentries are u16: a datagram cannot hold more */
 _Static_assert(SYNC_DGRAM_MAX <= UINT16_MAX, "entries_len fits its field");
-_Static_assert(SYNC_VTEPS_MAX <= UINT8_MAX, "VTEP index and nvtep are u8");
+_Static_assert(SYNC_VTEPS_MAX == UINT8_MAX, "nvtep is a u8: every value of it is a valid count");
 
 static bool
 vni_valid(uint32_t vni)
@@ -657,7 +657,7 @@ decode_section(const uint8_t *buf, size_t len, size_t *off, uint8_t type,
 	nentries = bytes_get16(h + SEC_NENTRIES);
 	elen = bytes_get16(h + SEC_ENTRIES_LEN);
 	if (!section_valid(type, sec->vni, sec->status, sec->since, sec->upto) ||
-	    h[SEC_PAD] != 0 || (sec->flags & ~SYNC_F_MORE) != 0 || s.nvtep > SYNC_VTEPS_MAX)
+	    h[SEC_PAD] != 0 || (sec->flags & ~SYNC_F_MORE) != 0)
 		return false;
 	if (sec->status != SYNC_OK && (sec->flags != 0 || s.nvtep != 0 || nentries != 0 ||
 	    elen != 0))

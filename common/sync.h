@@ -4,7 +4,7 @@
  * codec for both ends: pure functions, no I/O, no allocation, every length checked
  * before it is read, every field validated.
  *
- * Every datagram starts with a header (magic "VS" 0x5653, version 3, type, request id,
+ * Every datagram starts with a header (magic "VS" 0x5653, version 4, type, request id,
  * key id, flags, the host's name, a timestamp) and, with SYNC_H_MAC, ends with a
  * 28-byte MAC field (nonce and tag) over everything before it (common/auth.h), all
  * integers big-endian. The codec reserves the MAC's room and skips it; common/auth.c
@@ -32,14 +32,14 @@
 #include <stdint.h>
 
 #define SYNC_MAGIC		0x5653u	/* "VS" */
-#define SYNC_VERSION		3
+#define SYNC_VERSION		4
 #define SYNC_HDR_SIZE		20	/* the header before the host name */
 #define SYNC_NAME_MAX		63	/* bytes of a host name */
 #define SYNC_MAC_SIZE		28	/* AUTH_MAC_SIZE: nonce and tag */
 #define SYNC_H_MAC		0x01	/* header flag: a MAC ends the datagram */
 #define SYNC_VNIS_MAX		64	/* VNIs in one request */
 #define SYNC_SECTIONS_MAX	64	/* sections in one response */
-#define SYNC_VTEPS_MAX		64	/* VTEPs in one section's table */
+#define SYNC_VTEPS_MAX		255	/* VTEPs in one section's table */
 #define SYNC_DGRAM_MAX		65507	/* largest UDP payload */
 #define SYNC_ENTRY_MIN		2	/* bytes of the smallest entry: a DEL one IP on */
 /* Entries one datagram may carry: a decoder's array this size always suffices. */
@@ -151,7 +151,7 @@ int sync_req_decode(const uint8_t *buf, size_t len, struct sync_req *r);
  * since and <= upto. A section and an entry fail with -ENOSPC when they do not fit
  * (room for the section's end, its cursor and VTEP table, is kept back; an OK section
  * opens only with room for one entry, so its first entry always fits), a 65th section
- * and an entry with a 65th VTEP too; a status other than OK takes no entry.
+ * and an entry with a 256th VTEP too; a status other than OK takes no entry.
  */
 struct sync_builder {
 	uint8_t *buf;

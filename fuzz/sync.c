@@ -8,7 +8,7 @@
  * decoded value it refuses aborts too). A datagram one byte shorter must be refused, and
  * a response with entries is -ENOSPC for an array one entry short. Then the request,
  * with one byte of it changed as the input's last two bytes say, must either be refused
- * by the encoder or round-trip. The version 3 header (flags, key id, host name, timestamp)
+ * by the encoder or round-trip. The version 4 header (flags, key id, host name, timestamp)
  * is part of every comparison, and a datagram that decodes has a header that decodes to
  * the same. abort() on any difference, so libFuzzer reports it. (fuzz/auth.c: the MAC.)
  */

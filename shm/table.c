@@ -406,6 +406,12 @@ table_find(struct table *t, uint32_t vni, uint32_t ip)
 	return NIL;
 }
 
+void
+table_prefetch(const struct table *t, uint32_t vni, uint32_t ip)
+{
+	__builtin_prefetch(&t->buckets[table_bucket_of(t, vni, ip)]);
+}
+
 bool
 table_get(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out)
 {

@@ -164,6 +164,12 @@ uint32_t table_lookup_batch(struct table *t, const struct table_key *keys, uint3
     struct table_rule *out, bool *hit);
 /* Like table_lookup but returns tombstones too (and their flags). */
 bool table_get(struct table *t, uint32_t vni, uint32_t ip, struct table_rule *out);
+/*
+ * A hint, for a caller about to get or set many keys one at a time (a learner applying a
+ * page): (vni, ip)'s bucket is requested from memory now, so that its access, some keys
+ * later, does not wait on it. Reads nothing, changes nothing.
+ */
+void table_prefetch(const struct table *t, uint32_t vni, uint32_t ip);
 
 /* Writer: set a rule (flags 0 or EXTERNAL) or record a delete (table_delete). Never goes back. */
 int table_set(struct table *t, const struct table_rule *r);

@@ -30,6 +30,7 @@
 #define RESYNC_SCAN_MIN		4096
 #define RESYNC_HIT_RATIO	32
 #define COLLECT_PAGE		256	/* rules a table_changes call, collecting held IPs */
+#define PREFETCH_AHEAD		8	/* entries of a page, applying */
 
 /* A VPC the cache holds. */
 struct vs {
@@ -575,8 +576,14 @@ on_section(struct syncer *s, struct outreq *o, const struct sync_section *sec,
 		}
 		if (sec->gen != v->gen || sec->since != v->version)
 			return;	/* not an answer to what we asked: ask again */
-		for (uint32_t i = 0; i < sec->count; i++)
-			apply_entry(s, v, &entries[sec->first + i]);
+		for (uint32_t i = 0; i < sec->count; i++) {
+			const struct sync_entry *e = &entries[sec->first + i];
+
+			/* A page's keys are spread over the table: one miss each, overlapped. */
+			if (i + PREFETCH_AHEAD < sec->count)
+				table_prefetch(s->t, v->vni, e[PREFETCH_AHEAD].ip);
+			apply_entry(s, v, e);
+		}
 		v->tries = 0;
 		if (sec->flags & SYNC_F_MORE) {
 			v->cur_version = sec->cursor_version;

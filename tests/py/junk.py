@@ -27,7 +27,7 @@ Sync protocol (to syncd's port, or a learner's):
                   or > 2^24-1, a VNI twice, a cursor without a version above the asker's
                   (bodies MACed after they are made wrong)                 req_malformed
   sync-cut        a valid SYNC_REQ cut inside its body or MAC             auth_failed
-Sync datagrams are version 3, MACed with the newest key of --key FILE as host HOST (a
+Sync datagrams are version 4, MACed with the newest key of --key FILE as host HOST (a
 host's key file, tests/py/vsync.py); without --key, unMACed.
   sync-unknown    a valid SYNC_REQ for VNI V (--vni), wait 0: the answers are read and
                   each section's status printed ("status 4" is UNKNOWN)
@@ -128,7 +128,7 @@ def vx_group():
     return vxlan(100) + eth(0x0800) + ipv4("10.0.0.99", dst, udp(b"x"), False)
 
 
-# Sync datagrams speak version 3 (tests/py/vsync.py), MACed with --key as --host when
+# Sync datagrams speak version 4 (tests/py/vsync.py), MACed with --key as --host when
 # given: the syncd checks the MAC before it decodes the body, so a body made wrong is
 # MACed after it is made wrong, a header after it is MACed.
 KEY = None

@@ -1,4 +1,4 @@
-"""vsync: the sync and learn protocol's version 3 header and MAC for the Python test tools
+"""vsync: the sync and learn protocol's version 4 header and MAC for the Python test tools
 (tests/py/junk.py, tests/py/attack.py), from docs/protocol.md: the C codec is common/sync.c,
 the keys and MAC common/auth.c. Only what the tests build: SYNC_REQ, LEARN, and reading
 a SYNC_RESP's first section status.
@@ -16,7 +16,7 @@ import struct
 import time
 
 MAGIC = 0x5653
-VERSION = 3
+VERSION = 4
 REQ, RESP, LEARN = 1, 2, 3
 H_MAC = 0x01
 NONCE_SIZE = 12

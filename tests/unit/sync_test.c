@@ -167,7 +167,7 @@ static const struct spec doc_spec[] = {
 };
 
 /*
- * The rest of a version 3 header (version 2's 20 bytes: only the MAC grew) with no host
+ * The rest of a version 4 header (version 2's 20 bytes: only the MAC grew) with no host
  * name and no MAC (docs/protocol.md): key id 0, no flag, name length 0, pad, timestamp
  * 0. Every body starts X bytes later than in version 1.
  */
@@ -175,7 +175,7 @@ static const struct spec doc_spec[] = {
 #define X		12
 
 static const uint8_t doc_dgram[] = {
-	0x56, 0x53, 0x03, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
+	0x56, 0x53, 0x04, 0x02, 0x01, 0x02, 0x03, 0x04,		/* header: RESP, id */
 	HDR_REST,
 	0x02, 0x00, 0x00, 0x00,					/* 2 sections, pad */
 	/* 12: section 1 */
@@ -225,7 +225,7 @@ static const struct spec learn_spec[] = {
 };
 
 static const uint8_t learn_dgram[] = {
-	0x56, 0x53, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
+	0x56, 0x53, 0x04, 0x03, 0x00, 0x00, 0x00, 0x00,		/* header: LEARN, id 0 */
 	HDR_REST,
 	0x01, 0x00, 0x00, 0x00,					/* 1 section */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
@@ -249,7 +249,7 @@ req2(void)
 }
 
 static const uint8_t req2_dgram[] = {
-	0x56, 0x53, 0x03, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
+	0x56, 0x53, 0x04, 0x01, 0x0a, 0x0b, 0x0c, 0x0d,		/* header: REQ, id */
 	HDR_REST,
 	0x01, 0xf4, 0x02, 0x00,					/* wait 500, 2 items */
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,		/* vni 100, gen */
@@ -405,7 +405,8 @@ Test(sync, malformed_requests_are_eproto)
 	REQ_MALFORMED("version 0", f[D_VERSION] = 0);
 	REQ_MALFORMED("version 1", f[D_VERSION] = 1);
 	REQ_MALFORMED("version 2 (a 16-byte MAC)", f[D_VERSION] = 2);
-	REQ_MALFORMED("version 4", f[D_VERSION] = 4);
+	REQ_MALFORMED("version 3 (64 VTEPs a section)", f[D_VERSION] = 3);
+	REQ_MALFORMED("version 5", f[D_VERSION] = 5);
 	REQ_MALFORMED("type 0", f[D_TYPE] = 0);
 	REQ_MALFORMED("type RESP", f[D_TYPE] = SYNC_RESP);
 	REQ_MALFORMED("type LEARN", f[D_TYPE] = SYNC_LEARN);
@@ -448,7 +449,7 @@ Test(sync, response_layout_matches_the_doc)
 Test(sync, a_cursor_sits_between_the_section_header_and_its_entries)
 {
 	static const uint8_t want[] = {
-		0x56, 0x53, 0x03, 0x02, 0x00, 0x00, 0x00, 0x09, HDR_REST,
+		0x56, 0x53, 0x04, 0x02, 0x00, 0x00, 0x00, 0x09, HDR_REST,
 		0x01, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x01,
 		0x01, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x04,		/* OK, MORE, 1, 1, 4 */
@@ -721,7 +722,8 @@ Test(sync, malformed_response_header_is_eproto)
 	MALFORMED(doc_dgram, "version 0", f[D_VERSION] = 0);
 	MALFORMED(doc_dgram, "version 1", f[D_VERSION] = 1);
 	MALFORMED(doc_dgram, "version 2 (a 16-byte MAC)", f[D_VERSION] = 2);
-	MALFORMED(doc_dgram, "version 4", f[D_VERSION] = 4);
+	MALFORMED(doc_dgram, "version 3 (64 VTEPs a section)", f[D_VERSION] = 3);
+	MALFORMED(doc_dgram, "version 5", f[D_VERSION] = 5);
 	MALFORMED(doc_dgram, "type 0", f[D_TYPE] = 0);
 	MALFORMED(doc_dgram, "type REQ", f[D_TYPE] = SYNC_REQ);
 	MALFORMED(doc_dgram, "type 4", f[D_TYPE] = 4);
@@ -770,7 +772,7 @@ Test(sync, malformed_section_is_eproto)
 	MALFORMED(doc_dgram, "entries_len beyond the datagram", put16(f + S1 + S_ELEN, 0xffff));
 	MALFORMED(doc_dgram, "nvtep one more", f[S1 + S_NVTEP] = 3);
 	MALFORMED(doc_dgram, "nvtep one less", f[S1 + S_NVTEP] = 1);
-	MALFORMED(doc_dgram, "nvtep 65", f[S1 + S_NVTEP] = 65);
+	MALFORMED(doc_dgram, "nvtep 255: a table past the datagram", f[S1 + S_NVTEP] = 255);
 	MALFORMED(doc_dgram, "a VTEP never used",
 	    f[S1 + S_NVTEP] = 3; ins(f, &n, S2, (const uint8_t[]){ 10, 0, 0, 1 }, 4));
 	MALFORMED(doc_dgram, "a VTEP twice", put32(f + VTEPS + 4, 0xc0a8000b));
@@ -842,7 +844,7 @@ Test(sync, a_vtep_table_in_another_order_is_eproto)
 
 /* A RESP the shape of a LEARN (id 0, one section since 0, one entry). */
 static const uint8_t resp_del[] = {
-	0x56, 0x53, 0x03, 0x02, 0, 0, 0, 0, HDR_REST, 0x01, 0, 0, 0,
+	0x56, 0x53, 0x04, 0x02, 0, 0, 0, 0, HDR_REST, 0x01, 0, 0, 0,
 	0x00, 0x00, 0x00, 0x64, 0xde, 0xad, 0xbe, 0xef,
 	0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,
@@ -986,7 +988,7 @@ Test(sync, builder_refuses_what_does_not_fit_and_writes_nothing)
 	cr_expect_eq(len, X + 12 + 32 * 64);
 	cr_expect_eq(buf[X + 8], 64);
 
-	/* 64 VTEPs, not 65; an entry on a known VTEP and a delete still fit */
+	/* 255 VTEPs (nvtep is a u8), not 256; an entry on a known VTEP and a delete fit */
 	sync_build_begin(&b, buf, sizeof(buf), SYNC_RESP, 1, NULL);
 	cr_assert_eq(sync_build_section(&b, 5, 1, SYNC_OK, 0, 9), 0);
 	for (uint32_t i = 0; i < SYNC_VTEPS_MAX; i++) {
@@ -994,22 +996,22 @@ Test(sync, builder_refuses_what_does_not_fit_and_writes_nothing)
 		cr_assert_eq(sync_build_entry(&b, &e), 0);
 	}
 	len = b.len;
-	e = set_def(100, 2000, 1);
-	cr_expect_eq(sync_build_entry(&b, &e), -ENOSPC, "a 65th VTEP");
+	e = set_def(300, 2000, 1);
+	cr_expect_eq(sync_build_entry(&b, &e), -ENOSPC, "a 256th VTEP");
 	cr_expect_eq(b.len, len);
-	e = set_def(100, 1063, 1);
+	e = set_def(300, 1063, 1);
 	cr_expect_eq(sync_build_entry(&b, &e), 0, "a known VTEP");
-	e = del_entry(101, 1);
+	e = del_entry(301, 1);
 	cr_expect_eq(sync_build_entry(&b, &e), 0, "a delete");
 	sync_build_section_end(&b, false, 0, 0);
 	len = sync_build_finish(&b);
 	{
-		static struct sync_entry d[100];
+		static struct sync_entry d[300];
 		struct sync_resp r;
 
-		cr_assert_eq(sync_resp_decode(buf, len, &r, d, 100), 0);
-		cr_expect_eq(r.sections[0].count, 66);
-		cr_expect_eq(d[64].vtep, 1063);
+		cr_assert_eq(sync_resp_decode(buf, len, &r, d, 300), 0);
+		cr_expect_eq(r.sections[0].count, SYNC_VTEPS_MAX + 2);
+		cr_expect_eq(d[SYNC_VTEPS_MAX].vtep, 1063);
 	}
 
 	/* a new VTEP needs room for its table entry too */

@@ -12,7 +12,7 @@
 -- versions) and varints are UInt64 objects.
 
 local SYNC_MAGIC = 0x5653
-local SYNC_VERSION = 3
+local SYNC_VERSION = 4
 local HDR_SIZE = 20
 local NAME_MAX = 63
 local NONCE_SIZE = 12
@@ -20,7 +20,7 @@ local MAC_SIZE = NONCE_SIZE + 16	-- nonce, then tag
 local H_MAC = 0x01
 local VNIS_MAX = 64
 local SECTIONS_MAX = 64
-local VTEPS_MAX = 64
+local VTEPS_MAX = 255
 local ITEM_SIZE = 28
 local SEC_SIZE = 32
 local CURSOR_SIZE = 12
