@@ -373,8 +373,8 @@ topo_gateways_wait(void)
 		for (int i = 0; table_applied_seq(T.gw[g].t) < cluster_stat(&T.ctl_st,
 		    "log_seq"); i++) {
 			if (i == 6000)
-				fatalx("%s: gateway %d did not catch up in 60 s", the_cluster.bench,
-				    g + 1);
+				fatalx("%s: gateway %d did not catch up in 60 s",
+				    the_cluster.bench, g + 1);
 			usleep(10000);
 		}
 	}
