@@ -102,6 +102,9 @@ static struct {
 	uint64_t slow[PH_EVICT + 1];		/* loop_slow's increase, by phase */
 	uint64_t ns[PH_EVICT + 1];		/* each phase's length */
 	uint64_t slow0, t_phase0;		/* loop_slow, the time, at the phase's start */
+	uint64_t run[PH_EVICT + 1], wait[PH_EVICT + 1], lrun[PH_EVICT + 1];
+	uint64_t run0, wait0, lrun0;		/* the forwarder's run and run-queue wait, the
+						   learner's run time (schedstat), ns */
 	uint32_t secs[PH_EVICT + 1][8];		/* loop_max_us values seen: <100 us, <200, <500,
 						   <1000, <2000, <5000, <10000, more */
 	uint64_t last_gauge_s;
@@ -212,11 +215,20 @@ static void
 phase_set(int phase)
 {
 	uint64_t now = clock_mono_ns(), slow = cluster_stat(S.fst, "loop_slow");
+	uint64_t run = bench_schedstat(T.host[0].pid[H_FWD], 0);
+	uint64_t wait = bench_schedstat(T.host[0].pid[H_FWD], 1);
+	uint64_t lrun = bench_schedstat(T.host[0].pid[H_LEARNER], 0);
 
 	if (W.t_phase0 != 0) {
 		W.slow[W.phase] += slow - W.slow0;
 		W.ns[W.phase] += now - W.t_phase0;
+		W.run[W.phase] += run - W.run0;
+		W.wait[W.phase] += wait - W.wait0;
+		W.lrun[W.phase] += lrun - W.lrun0;
 	}
+	W.run0 = run;
+	W.wait0 = wait;
+	W.lrun0 = lrun;
 	W.slow0 = slow;
 	W.t_phase0 = now;
 	W.phase = phase;
@@ -607,13 +619,18 @@ main(int argc, char **argv)
 	    (unsigned long long)W.loop_max[PH_EVICT], W.mem_cap / 1e6, W.mem_max / 1e6,
 	    mem_end / 1e6);
 
-	for (int p = PH_BASE; p <= PH_EVICT; p++)
+	for (int p = PH_BASE; p <= PH_EVICT; p++) {
+		double secs = W.ns[p] ? W.ns[p] / 1e9 : 1;
+
 		printf("evict: %s %.1f s: loop_slow +%llu; loop_max_us each second <100 us %u, "
-		    "<200 %u, <500 %u, <1000 %u, <2000 %u, <5000 %u, <10000 %u, more %u\n",
-		    p == PH_BASE ? "baseline" : p == PH_FILL ? "filling" : "evicting",
-		    W.ns[p] / 1e9, (unsigned long long)W.slow[p], W.secs[p][0], W.secs[p][1],
-		    W.secs[p][2], W.secs[p][3], W.secs[p][4], W.secs[p][5], W.secs[p][6],
-		    W.secs[p][7]);
+		    "<200 %u, <500 %u, <1000 %u, <2000 %u, <5000 %u, <10000 %u, more %u; the "
+		    "forwarder ran %.0f ms/s and waited for a CPU %.0f ms/s, the learner ran "
+		    "%.0f ms/s\n", p == PH_BASE ? "baseline" : p == PH_FILL ? "filling" :
+		    "evicting", W.ns[p] / 1e9, (unsigned long long)W.slow[p], W.secs[p][0],
+		    W.secs[p][1], W.secs[p][2], W.secs[p][3], W.secs[p][4], W.secs[p][5],
+		    W.secs[p][6], W.secs[p][7], W.run[p] / 1e6 / secs, W.wait[p] / 1e6 / secs,
+		    W.lrun[p] / 1e6 / secs);
+	}
 	if (lost)
 		fail(&ok, "%llu datagrams of the flows in use lost", (unsigned long long)lost);
 	if (via_gw || held_flows != S.flows)
