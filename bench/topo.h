@@ -46,7 +46,7 @@ enum { H_LEARNER, H_FWD };			/* a host's */
 struct topo_node {
 	struct ns ns;
 	const char *name;		/* the run's node (cluster_node) */
-	char ip[20];
+	char ip[24];
 	pid_t pid[3];			/* GW_* or H_* */
 	struct stats st[3];
 	struct table *t;		/* the rule-store's table, or the learner's cache */
