@@ -125,7 +125,7 @@ unit-test: $(UNIT_BIN)
 # Every tests/*.sh and tests/e2e/*.sh but the libraries they source.
 SHELL_TESTS := $(filter-out tests/lib.sh tests/e2e/topo.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
 # Every test runs, a failed one too; the run fails at the end, naming them.
-shell-test: all $(BUILD)/bench/scale
+shell-test: all $(BUILD)/bench/scale $(BUILD)/bench/evict
 	@failed=; for t in $(SHELL_TESTS); do echo "== $$t"; \
 	    BUILD=$(BUILD) bash $$t || failed="$$failed $$t"; done; \
 	if [ -n "$$failed" ]; then echo "shell tests failed:$$failed"; exit 1; fi

@@ -271,8 +271,11 @@ void table_maintain(struct table *t);
  * first within a VNI. A rule at the front of that order that was used within max_age_s
  * is kept and moved behind the others (*kept, counted in evict_kept). At most budget
  * rules are looked at (evicted or kept): when that many were, call again for more.
- * Returns the number evicted; kept may be NULL.
+ * Returns the number evicted; kept may be NULL. A max_rules past
+ * TABLE_EVICT_ROOM(capacity) counts as that: a full table would refuse new rules that
+ * eviction never made room for.
  */
+#define TABLE_EVICT_ROOM(capacity)	((capacity) - (capacity) / 16)
 uint32_t table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t budget,
     uint32_t *kept);
 

@@ -70,6 +70,15 @@ table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t bu
 
 	if (keptp != NULL)
 		*keptp = 0;
+	/*
+	 * A full table refuses every new rule, and a cap it cannot pass would never start
+	 * eviction (the learner's cache_max_rules at or past its table_capacity, 500000
+	 * both by default): the cache kept the rules it learned first, and new flows stayed
+	 * on the gateway path for good. So the cap is never nearer the capacity than 1/16
+	 * of it, room for what is learned between two passes.
+	 */
+	if (max_rules > TABLE_EVICT_ROOM(h->params.capacity))
+		max_rules = TABLE_EVICT_ROOM(h->params.capacity);
 	/* Gateway lists carry tombstones in FIFOs and must keep every rule. */
 	if (h->params.mode != TABLE_HOST || h->count <= max_rules || h->vni_fresh == 0 ||
 	    now < max_age_s)

@@ -20,7 +20,10 @@
  *	many got 0, 1, 2, 3 and 4 or more frames via a gateway (gw_hist) and directly
  *	(direct_hist), with the first few that got none via a gateway (missing_gw).
  *
- *	storm_peer gen -n N -d DST [-r RATE] [-o FIRST] [-s STRIDE]
+ *	With -l (bench/evict: flows in use), over and over, from FIRST again after the
+ *	last, until SIGTERM; the JSON line then.
+ *
+ *	storm_peer gen -n N -d DST [-r RATE] [-o FIRST] [-s STRIDE] [-l]
  *	    [-x GW[,GW...] -S SRC -v VNI]
  *	storm_peer recv -m MAP -n N -d DST -H HOSTS -V VTEP -v VNI -g GW[,GW...]
  *	storm_peer report -m MAP
@@ -78,7 +81,7 @@ static const uint8_t router_mac[6] = { 2, 0, 0, 0, 0, 1 };
 static void
 usage(void)
 {
-	fatalx("usage: storm_peer gen -n N -d DST [-r RATE] [-o FIRST] [-s STRIDE] "
+	fatalx("usage: storm_peer gen -n N -d DST [-r RATE] [-o FIRST] [-s STRIDE] [-l] "
 	    "[-x GW[,GW...] -S SRC -v VNI]\n"
 	    "       storm_peer recv -m MAP -n N -d DST -H HOSTS -V VTEP -v VNI -g GW[,GW...]\n"
 	    "       storm_peer report -m MAP");
@@ -178,6 +181,15 @@ frame_write(uint8_t *f, uint32_t src, uint32_t dst, uint32_t index)
 
 /* ---- gen ------------------------------------------------------------------------------ */
 
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int
 gen(int argc, char **argv)
 {
@@ -188,10 +200,10 @@ gen(int argc, char **argv)
 	uint32_t n = 0, dst = 0, rate = 0, first = 0, stride = 1, gws[GW_MAX], ngw = 0;
 	uint32_t src = 0, vni = 0, i;
 	uint64_t sent = 0, t0 = 0, t1 = 0, start;
-	bool have_n = false, have_dst = false;
+	bool have_n = false, have_dst = false, loop = false;
 	int ch, fd, one = 1;
 
-	while ((ch = getopt(argc, argv, "n:d:r:o:s:x:S:v:")) != -1)
+	while ((ch = getopt(argc, argv, "n:d:r:o:s:x:S:v:l")) != -1)
 		switch (ch) {
 		case 'n': n = num(optarg, 1u << 24); have_n = true; break;
 		case 'd': dst = ip_arg(optarg); have_dst = true; break;
@@ -201,10 +213,16 @@ gen(int argc, char **argv)
 		case 'x': ngw = ip_list(optarg, gws); break;
 		case 'S': src = ip_arg(optarg); break;
 		case 'v': vni = num(optarg, VXLAN_VNI_MAX); break;
+		case 'l': loop = true; break;
 		default: usage();
 		}
-	if (!have_n || !have_dst || stride == 0 || (ngw && (src == 0 || vni == 0)))
+	if (!have_n || !have_dst || stride == 0 || (ngw && (src == 0 || vni == 0)) ||
+	    (loop && first >= n))
 		usage();
+	if (loop) {
+		signal(SIGTERM, on_term);
+		signal(SIGINT, on_term);
+	}
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		fatal("storm_peer: socket");
 	/* A full device queue says so (ENOBUFS) instead of dropping the datagram silently. */
@@ -218,9 +236,12 @@ gen(int argc, char **argv)
 	memset(msg, 0, sizeof(msg));
 	start = clock_mono_ns();
 	i = first;
-	while (i < n) {
+	while (!stop && (i < n || loop)) {
 		uint32_t k = 0, due;
 		int r;
+
+		if (i >= n)
+			i = first;	/* -l: the flows again */
 
 		if (rate) {
 			uint64_t ok = (clock_mono_ns() - start) * rate / 1000000000ull;
@@ -278,15 +299,6 @@ gen(int argc, char **argv)
 }
 
 /* ---- recv ----------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop;
-
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static size_t
 map_size(uint32_t n)

@@ -575,6 +575,37 @@ expect_held(struct table *t, uint32_t vni, uint32_t ip0, uint32_t n, bool presen
 }
 
 /*
+ * A cap at or past the capacity (cache_max_rules and table_capacity both 500000 by
+ * default) would never be passed: the table refuses the rule past its capacity, so
+ * eviction never started and the cache kept its first rules for good. It evicts down to
+ * the capacity less 1/16 instead, and new rules have room again.
+ */
+Test(table, a_full_cache_evicts_whatever_its_cap_and_takes_new_rules_again)
+{
+	struct table *t = make(TABLE_HOST, 160, 4);
+	struct table_rule r = rule(1, 1000, 1);
+
+	for (uint32_t ip = 0; ip < 160; ip++)
+		set_ok(t, 1, ip, 1);
+	cr_assert_eq(table_set(t, &r), -ENOSPC, "the table is full");
+	tableclock_forward(t, 100);
+	cr_assert_eq(table_evict(t, 160, 60, 1000, NULL), 10, "a cap at the capacity");
+	cr_assert_eq(table_count(t), 150);
+	expect_held(t, 1, 0, 10, false);
+	expect_held(t, 1, 10, 150, true);
+	set_ok(t, 1, 1000, 1);
+	for (uint32_t ip = 1001; ip < 1010; ip++)
+		set_ok(t, 1, ip, 1);
+	tableclock_forward(t, 100);
+	cr_assert_eq(table_evict(t, 1000000, 60, 1000, NULL), 10, "a cap past it");
+	expect_held(t, 1, 10, 10, false);
+	expect_held(t, 1, 20, 140, true);
+	cr_assert_eq(table_evict(t, 150, 60, 1000, NULL), 0, "at the room: nothing to do");
+	check(t);
+	table_close(t);
+}
+
+/*
  * The forwarder's lookups, through a reader's mapping (read-only but for its slot and
  * the use stamps), tell the writer which rules are in use: those stay, and the unused
  * go, the oldest first.
