@@ -115,7 +115,8 @@ table_params_default(struct table_params *p, uint32_t mode)
 		p->max_vnis = 4096;
 		p->version_window = 256;
 	} else {
-		p->capacity = 500000;
+		/* The learner's cache_max_rules (500000) and room above it (learner.c). */
+		p->capacity = 625000;
 		p->max_vnis = 4096;
 		p->version_window = 4;
 	}

@@ -224,7 +224,7 @@ main(int argc, char **argv)
 	    common.node, host, table_seg(s.t)->name, table_count(s.t), ngw,
 	    syncer_port(s.syncer));
 	if (s.cache_max_rules > TABLE_EVICT_ROOM(tp.capacity))
-		log_info("cache_max_rules %llu is past table_capacity %u less 1/16: eviction "
+		log_warnx("cache_max_rules %llu is past table_capacity %u less 1/16: eviction "
 		    "starts past %u rules, or a full cache would never make room",
 		    (unsigned long long)s.cache_max_rules, tp.capacity,
 		    TABLE_EVICT_ROOM(tp.capacity));

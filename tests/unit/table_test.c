@@ -575,7 +575,7 @@ expect_held(struct table *t, uint32_t vni, uint32_t ip0, uint32_t n, bool presen
 }
 
 /*
- * A cap at or past the capacity (cache_max_rules and table_capacity both 500000 by
+ * A cap at or past the capacity (cache_max_rules and table_capacity were both 500000 by
  * default) would never be passed: the table refuses the rule past its capacity, so
  * eviction never started and the cache kept its first rules for good. It evicts down to
  * the capacity less 1/16 instead, and new rules have room again.
