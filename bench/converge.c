@@ -32,10 +32,10 @@
  *		- real learners (converge_real_p50_ms over every (learner, change),
  *		  converge_real_last_ms the slowest of them): t0 to the new rule (VTEP and
  *		  version checked) in the learner's own table, the one its forwarder
- *		  reads, polled every 20 us by a thread of this process from before the
- *		  call, as the baseline is: the learner's wake-up, checks and table write
- *		  included, and up to a poll interval (more when the 2 CPUs are busy with
- *		  the fan-out) on top.
+ *		  reads: the learner's wake-up, checks and table write included. Polled
+ *		  by this process after every 8 sockets of answers it reads (~0.1 ms of
+ *		  its work), then every 20 us once every simulated learner has the
+ *		  change: up to that much, and any wait for a CPU, on top.
  *  serve	every simulated learner keeps -k (2) requests in flight with wait_ms 0 and
  *		asks again as each answer arrives: a VPC with nothing new (idle), 32 such
  *		VPCs a request (idle32, the learner's default sync_batch), and a VPC asked
@@ -111,6 +111,8 @@
 #define LOST_NS		(200 * 1000000ull)
 #define ROUNDS_MAX	15
 #define TABLE_NAP_NS	20000
+#define REAL_BATCH	8		/* sockets the fleet reads between polls of the real
+					   learners' tables (~0.1 ms of its work) */
 
 /* One converge run's latencies and what syncd did meanwhile. */
 struct cv_result {
@@ -244,16 +246,15 @@ converge_run(struct apiclient *c, int n, int *moves)
 		int s = res->changes + k;
 		const char *host = *moves % 2 == 0 ? "h2" : "h1";
 		uint32_t want_vtep = *moves % 2 == 0 ? VTEP_H2 : VTEP_H1;
-		struct real_watch w;
 		struct table_rule r;
 		uint64_t deadline, t0;
+		int real_has = 0;
 
 		wait_parked(all_parked());
 		++*moves;
 		if (table_vni_get(gw, C_VNI, &vi) < 0)
 			fatalx("converge: VNI %d left the gateway's table", C_VNI);
-		/* Any version after the VPC's now is the change's: checked below. */
-		real_watch_start(&w, cur->real, nreal, C_VNI, M_IP, vi.version + 1);
+		real_reset(cur->real, nreal);
 		t0 = clock_real_ns();
 		json_decref(cluster_call(c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
 		    "name", "m", "host", host)));
@@ -271,23 +272,33 @@ converge_run(struct apiclient *c, int n, int *moves)
 		/* After the block's last change, a learner stops asking once it has it. */
 		if (k + 1 == n)
 			fleet_settle(f);
-		/* Time for a lost answer to be asked again (FLEET_TIMEOUT_NS) and answered. */
+		/*
+		 * Time for a lost answer to be asked again (FLEET_TIMEOUT_NS) and answered.
+		 * The real learners' tables are polled after every few sockets the fleet
+		 * reads (REAL_BATCH), then every 20 us once the fleet has the change. (A
+		 * real learner cannot have it before the gateway's table: its syncd serves
+		 * from there. Any version after the VPC's at t0 is the change's: checked
+		 * below.)
+		 */
 		deadline = clock_mono_ns() + 6000000000ull;
-		while (f->has < f->n || real_watch_has(&w) < nreal) {
+		while ((real_has = real_poll(cur->real, nreal, C_VNI, M_IP, vi.version + 1)) <
+		    nreal || f->has < f->n) {
 			if (clock_mono_ns() > deadline)
 				fatalx("converge: change %d reached %d of %d simulated and %d "
 				    "of %d real learners in 6 s (park_woken %llu, tx_nobuf "
 				    "%llu, req_limited %llu; the fleet's relearns %llu, "
 				    "timeouts %llu)",
-				    s, f->has, f->n, real_watch_has(&w), nreal,
+				    s, f->has, f->n, real_has, nreal,
 				    (unsigned long long)stat_get("park_woken"),
 				    (unsigned long long)stat_get("tx_nobuf"),
 				    (unsigned long long)stat_get("req_limited"),
 				    (unsigned long long)f->relearns,
 				    (unsigned long long)f->timeouts);
-			fleet_pump(f, f->has < f->n ? 10 : 1);
+			if (f->has < f->n)
+				fleet_pump(f, 10);
+			else
+				nap(TABLE_NAP_NS);
 		}
-		real_watch_end(&w);
 		for (int i = 0; i < nsim; i++) {
 			res->lat_k[(size_t)s * nsim + i] = f->l[i].at_ns - t0;
 			res->lat_u[(size_t)s * nsim + i] = f->l[i].read_ns - t0;
@@ -1093,6 +1104,7 @@ main(int argc, char **argv)
 
 		real_learn(sd->real, nreal, sd->node, C_VNI, M_IP);
 		fleet_open(&sd->fleet, nsim, sd->auth ? &secret : NULL, &sd->addr, 1);
+		sd->fleet.batch = REAL_BATCH;
 	}
 
 	/* Each syncd is serving (and authenticating, or not) before anything is timed. */

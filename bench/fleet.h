@@ -43,6 +43,7 @@
 #define FLEET_PROBE_NS	500000000ull	/* learner.gateway_probe */
 #define FLEET_DOWN_AFTER	3		/* learner.gateway_down_after */
 #define FLEET_PROBE_ID	0x80000000u	/* probes' ids: apart from requests' */
+#define FLEET_BATCH	512		/* sockets with answers a pump reads, at most */
 
 struct fleet_learner {
 	int fd;
@@ -65,6 +66,8 @@ struct fleet_learner {
 
 struct fleet {
 	int n, ngw, ep;
+	int batch;		/* sockets a pump reads (FLEET_BATCH): fewer, for a caller
+				   that watches something else between pumps */
 	struct fleet_learner *l;
 	struct sockaddr_in gw[2];
 	bool auth;
@@ -96,6 +99,7 @@ fleet_open(struct fleet *f, int n, const struct auth_key *secret,
 	memset(f, 0, sizeof(*f));
 	f->n = n;
 	f->ngw = ngw;
+	f->batch = FLEET_BATCH;
 	memcpy(f->gw, gws, (size_t)ngw * sizeof(*gws));
 	f->auth = secret != NULL;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 256) {
@@ -415,13 +419,17 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 	}
 }
 
-/* Answers for up to timeout_ms; requests unanswered for 2.5 s go to the next gateway. */
+/*
+ * Answers for up to timeout_ms, from up to f->batch sockets; requests unanswered for
+ * 2.5 s go to the next gateway.
+ */
 static inline void
 fleet_pump(struct fleet *f, int timeout_ms)
 {
-	struct epoll_event ev[512];
+	struct epoll_event ev[FLEET_BATCH];
 	uint64_t now;
-	int n = epoll_wait(f->ep, ev, 512, timeout_ms);
+	int n = epoll_wait(f->ep, ev, f->batch > 0 && f->batch < FLEET_BATCH ? f->batch :
+	    FLEET_BATCH, timeout_ms);
 
 	for (int i = 0; i < n; i++)
 		fleet_rx(f, &f->l[ev[i].data.u32]);

@@ -6,10 +6,10 @@
  * host, and gets a rule the way a host does: its first packet's learn request pushed
  * through the gateway forwarder's learn ring (real_learn), then it long-polls the
  * gateways' syncds for that VPC like any host holding one of its VMs. A change's
- * arrival is the rule in its table (what its forwarder reads), polled from here:
- * real_poll between other work, or real_watch, a thread polling every REAL_POLL_NS from
- * before the change, as the benchmarks poll a gateway's table for their baseline.
- * Header-only, like cluster.h; bench/scale and bench/converge use it.
+ * arrival is the rule in its table (what its forwarder reads), polled from here
+ * (real_poll) between the benchmark's other work: not by a thread of its own, whose
+ * wake-ups (~26 us of CPU each in this VM, measured) would take CPU from the path being
+ * measured. Header-only, like cluster.h; bench/scale and bench/converge use it.
  */
 #ifndef BENCH_REAL_H
 #define BENCH_REAL_H
@@ -19,12 +19,7 @@
 #include "shm/events.h"
 #include "shm/ring.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <time.h>
-
 #define REAL_NET	0x7f000f00u	/* 127.0.15.0/24: the real learners' VTEPs */
-#define REAL_POLL_NS	20000		/* real_watch's naps */
 
 /* What the real learners of a run share. */
 struct real_conf {
@@ -154,72 +149,6 @@ real_poll(struct real *rl, int n, uint32_t vni, uint32_t ip, uint64_t version)
 		has += rl[i].at_ns != 0;
 	}
 	return has;
-}
-
-/*
- * A thread that polls rl[0 .. n) (real_poll) every REAL_POLL_NS from real_watch_start
- * until every one has the rule or 20 s pass, so that their stamps do not wait for what
- * the benchmark's own thread does meanwhile (reading a fleet's answers). The stamps are
- * the caller's to read after real_watch_end.
- */
-struct real_watch {
-	pthread_t th;
-	struct real *rl;
-	int n;
-	uint32_t vni, ip;
-	uint64_t version;
-	atomic_int has;		/* stored by the thread: real_poll's count */
-	atomic_bool stop;
-};
-
-static inline void *
-real_watch_run(void *arg)
-{
-	struct real_watch *w = arg;
-	struct timespec nap = { 0, REAL_POLL_NS };
-	uint64_t end = clock_mono_ns() + 20000000000ull;
-
-	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
-		int has = real_poll(w->rl, w->n, w->vni, w->ip, w->version);
-
-		/* Pairs with real_watch_has's acquire: the stamps are written before. */
-		atomic_store_explicit(&w->has, has, memory_order_release);
-		if (has == w->n || clock_mono_ns() > end)
-			break;
-		nanosleep(&nap, NULL);
-	}
-	return NULL;
-}
-
-/* Watch rl[0 .. n) (reset here) for (vni, ip) at version or newer. */
-static inline void
-real_watch_start(struct real_watch *w, struct real *rl, int n, uint32_t vni, uint32_t ip,
-    uint64_t version)
-{
-	int e;
-
-	real_reset(rl, n);
-	*w = (struct real_watch){ .rl = rl, .n = n, .vni = vni, .ip = ip, .version = version };
-	atomic_init(&w->has, 0);
-	atomic_init(&w->stop, false);
-	if ((e = pthread_create(&w->th, NULL, real_watch_run, w)) != 0)
-		fatalx("%s: pthread_create: %s", the_cluster.bench, strerror(e));
-}
-
-/* How many have the rule so far. */
-static inline int
-real_watch_has(struct real_watch *w)
-{
-	return atomic_load_explicit(&w->has, memory_order_acquire);
-}
-
-/* Stop watching (the thread is gone on return); how many had the rule. */
-static inline int
-real_watch_end(struct real_watch *w)
-{
-	atomic_store_explicit(&w->stop, true, memory_order_relaxed);
-	pthread_join(w->th, NULL);
-	return atomic_load_explicit(&w->has, memory_order_relaxed);
 }
 
 #endif
