@@ -34,8 +34,10 @@
  *		  version checked) in the learner's own table, the one its forwarder
  *		  reads: the learner's wake-up, checks and table write included. Polled
  *		  by this process after every 8 sockets of answers it reads (~0.1 ms of
- *		  its work), then every 20 us once every simulated learner has the
- *		  change: up to that much, and any wait for a CPU, on top.
+ *		  its work), then every ~0.14 ms once every simulated learner has the
+ *		  change (a poll thread or 20 us naps would take half a CPU of the two
+ *		  from the path measured): up to that much, and any wait for a CPU, on
+ *		  top.
  *  serve	every simulated learner keeps -k (2) requests in flight with wait_ms 0 and
  *		asks again as each answer arrives: a VPC with nothing new (idle), 32 such
  *		VPCs a request (idle32, the learner's default sync_batch), and a VPC asked
@@ -113,6 +115,8 @@
 #define TABLE_NAP_NS	20000
 #define REAL_BATCH	8		/* sockets the fleet reads between polls of the real
 					   learners' tables (~0.1 ms of its work) */
+#define REAL_NAP_NS	100000		/* then, between polls: ~136 us here, ~19 % of a
+					   CPU (20 us naps: ~55 us, ~50 %) */
 
 /* One converge run's latencies and what syncd did meanwhile. */
 struct cv_result {
@@ -275,7 +279,7 @@ converge_run(struct apiclient *c, int n, int *moves)
 		/*
 		 * Time for a lost answer to be asked again (FLEET_TIMEOUT_NS) and answered.
 		 * The real learners' tables are polled after every few sockets the fleet
-		 * reads (REAL_BATCH), then every 20 us once the fleet has the change. (A
+		 * reads (REAL_BATCH), then every REAL_NAP_NS once the fleet has the change. (A
 		 * real learner cannot have it before the gateway's table: its syncd serves
 		 * from there. Any version after the VPC's at t0 is the change's: checked
 		 * below.)
@@ -297,7 +301,7 @@ converge_run(struct apiclient *c, int n, int *moves)
 			if (f->has < f->n)
 				fleet_pump(f, 10);
 			else
-				nap(TABLE_NAP_NS);
+				nap(REAL_NAP_NS);
 		}
 		for (int i = 0; i < nsim; i++) {
 			res->lat_k[(size_t)s * nsim + i] = f->l[i].at_ns - t0;
