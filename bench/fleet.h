@@ -10,12 +10,17 @@
  * asking, as the learner drops the VPC until a LEARN brings it back. Like
  * procs/learner/gateways.c, it probes a gateway it has not heard from for
  * FLEET_PROBE_NS, and an ICMP error for a datagram to a gateway (IP_RECVERR: its syncd
- * died) marks that gateway down at once and moves a request parked there. A learner's answers are checked as the learner checks them: its name, its
- * MAC when the gateway authenticates, the id of its request in flight.
+ * died) marks that gateway down at once and moves a request parked there. A learner's
+ * answers are checked as the learner checks them: its name, its key id and MAC when the
+ * gateway authenticates, the id of its request in flight.
  *
  * A benchmark sets a target version (fleet_target) and pumps (fleet_pump): each
- * learner records the kernel's receive stamp of the answer that brought it there.
- * Header-only, like cluster.h.
+ * learner records the kernel's receive stamp of the answer that brought it there, and
+ * when this process read it. fleet_expect names the rule that answer must carry (else
+ * it is counted `wrong`); fleet_settle quiets the fleet: a learner at the target asks no
+ * more and none probes, so nothing is left parked at the gateways (bench/converge takes
+ * turns between two gateways that the same changes reach). Header-only, like cluster.h;
+ * bench/scale and bench/converge use it.
  */
 #ifndef BENCH_FLEET_H
 #define BENCH_FLEET_H
@@ -38,6 +43,7 @@
 #define FLEET_PROBE_NS	500000000ull	/* learner.gateway_probe */
 #define FLEET_DOWN_AFTER	3		/* learner.gateway_down_after */
 #define FLEET_PROBE_ID	0x80000000u	/* probes' ids: apart from requests' */
+#define FLEET_BATCH	512		/* sockets with answers a pump reads, at most */
 
 struct fleet_learner {
 	int fd;
@@ -52,6 +58,7 @@ struct fleet_learner {
 	uint64_t sent_ns;
 	bool has;		/* reached the target */
 	uint64_t at_ns;		/* CLOCK_REALTIME kernel stamp of that answer */
+	uint64_t read_ns;	/* CLOCK_REALTIME when this process read it */
 	bool up[2];		/* each gateway, as the learner's gateways.c sees it */
 	uint8_t fails[2];	/* requests in a row unanswered: down at FLEET_DOWN_AFTER */
 	uint64_t heard_ns[2], probe_ns[2];	/* last answer; last probe sent */
@@ -59,6 +66,8 @@ struct fleet_learner {
 
 struct fleet {
 	int n, ngw, ep;
+	int batch;		/* sockets a pump reads (FLEET_BATCH): fewer, for a caller
+				   that watches something else between pumps */
 	struct fleet_learner *l;
 	struct sockaddr_in gw[2];
 	bool auth;
@@ -66,9 +75,14 @@ struct fleet {
 	uint32_t vni, gen;
 	uint64_t target;	/* 0: none */
 	int has;		/* learners at the target */
+	uint32_t want_ip, want_vtep;	/* fleet_expect's rule; want_ip 0: none */
+	bool settle;		/* fleet_settle: at the target, ask no more; no probes */
+	uint64_t last_scan;	/* of timeouts and probes, fleet_pump */
 	/* what happened, over the fleet's life */
 	uint64_t requests, answers, timeouts, retries, relearns, malformed, bad_mac, stale;
 	uint64_t probes, unreach;
+	uint64_t expired;	/* answers with nothing new: a long poll ran out */
+	uint64_t wrong;		/* at the target without fleet_expect's rule */
 	struct sync_entry ents[FLEET_ENTS];
 };
 
@@ -85,6 +99,7 @@ fleet_open(struct fleet *f, int n, const struct auth_key *secret,
 	memset(f, 0, sizeof(*f));
 	f->n = n;
 	f->ngw = ngw;
+	f->batch = FLEET_BATCH;
 	memcpy(f->gw, gws, (size_t)ngw * sizeof(*gws));
 	f->auth = secret != NULL;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 256) {
@@ -137,27 +152,49 @@ fleet_close(struct fleet *f)
 	free(f->l);
 }
 
-/* Encode, MAC and send r from l to gateway g. */
-static inline void
-fleet_send(struct fleet *f, struct fleet_learner *l, struct sync_req *r, int g)
+/* r as l's request: its host's name, MACed with its key when the fleet authenticates. */
+static inline size_t
+fleet_seal(struct fleet *f, const struct fleet_learner *l, struct sync_req *r, uint8_t *buf,
+    size_t cap)
 {
-	uint8_t buf[256];
 	int n;
 
 	sync_hdr_set_name(&r->h, l->name);
 	r->h.key_id = FLEET_KEY_ID;
 	r->h.flags = f->auth ? SYNC_H_MAC : 0;
 	r->h.ts_ns = clock_real_ns();
-	if ((n = sync_req_encode(r, buf, sizeof(buf))) < 0 ||
+	if ((n = sync_req_encode(r, buf, cap)) < 0 ||
 	    (f->auth && auth_seal(f->mac, &l->key, buf, (size_t)n) < 0))
 		fatalx("fleet: cannot make a request");
+	return (size_t)n;
+}
+
+/* Is an answer to l l's: its name, key id and MAC, when the fleet authenticates? */
+static inline bool
+fleet_authentic(struct fleet *f, const struct fleet_learner *l, const uint8_t *buf,
+    size_t len)
+{
+	struct sync_hdr h;
+
+	return !f->auth || (sync_hdr_decode(buf, len, &h) >= 0 && (h.flags & SYNC_H_MAC) &&
+	    h.key_id == FLEET_KEY_ID && strcmp(h.name, l->name) == 0 &&
+	    auth_check(f->mac, &l->key, buf, len));
+}
+
+/* Encode, MAC and send r from l to gateway g. */
+static inline void
+fleet_send(struct fleet *f, struct fleet_learner *l, struct sync_req *r, int g)
+{
+	uint8_t buf[256];
+	size_t n = fleet_seal(f, l, r, buf, sizeof(buf));
+
 	/*
 	 * An ICMP error pending on the socket fails the send and sends nothing (the
 	 * kernel checks it first): send again, as common/udp.c does. A full socket buffer
 	 * loses it: the timeout asks again, as for a lost answer.
 	 */
 	for (int tries = 0; tries < 4; tries++)
-		if (sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)&f->gw[g],
+		if (sendto(l->fd, buf, n, 0, (const struct sockaddr *)&f->gw[g],
 		    sizeof(f->gw[0])) >= 0 || (errno != ECONNREFUSED && errno != EHOSTUNREACH))
 			break;
 }
@@ -191,12 +228,18 @@ fleet_probe(struct fleet *f, struct fleet_learner *l, int g)
 	l->probe_ns[g] = clock_mono_ns();
 }
 
-/* Every learner at version of VPC vni (generation gen), each asking its gateway. */
+/*
+ * Every learner at version of VPC vni (generation gen), each asking its gateway; no
+ * target, no rule expected, not settling.
+ */
 static inline void
 fleet_start(struct fleet *f, uint32_t vni, uint32_t gen, uint64_t version)
 {
 	f->vni = vni;
 	f->gen = gen;
+	f->target = 0;
+	f->want_ip = 0;
+	f->settle = false;
 	for (int i = 0; i < f->n; i++) {
 		f->l[i].version = version;
 		f->l[i].cur_v = 0;
@@ -214,22 +257,54 @@ fleet_target(struct fleet *f, uint64_t target)
 	for (int i = 0; i < f->n; i++) {
 		f->l[i].has = f->l[i].version >= target;
 		f->l[i].at_ns = 0;
+		f->l[i].read_ns = 0;
 		f->has += f->l[i].has;
 	}
 }
 
+/*
+ * The answer that brings a learner to the target must carry ip's rule: set, at VTEP
+ * vtep, of the target's version (a migration's change); else it counts as wrong.
+ */
+static inline void
+fleet_expect(struct fleet *f, uint32_t ip, uint32_t vtep)
+{
+	f->want_ip = ip;
+	f->want_vtep = vtep;
+}
+
+/* From now a learner at the target asks no more, and none probes: the fleet goes quiet. */
+static inline void
+fleet_settle(struct fleet *f)
+{
+	f->settle = true;
+}
+
+/* Does sec carry fleet_expect's rule at the target's version? */
+static inline bool
+fleet_carries(const struct fleet *f, const struct sync_section *sec)
+{
+	for (uint32_t i = 0; i < sec->count; i++) {
+		const struct sync_entry *e = &f->ents[sec->first + i];
+
+		if (e->ip == f->want_ip && e->op == SYNC_SET && e->vtep == f->want_vtep &&
+		    e->version == f->target)
+			return true;
+	}
+	return false;
+}
+
+/* An answer to l, received at kern (the kernel's stamp) and read at user. */
 static inline void
 fleet_on_answer(struct fleet *f, struct fleet_learner *l, const uint8_t *buf, size_t len,
-    uint64_t kern, const struct sockaddr_in *from)
+    uint64_t kern, uint64_t user, const struct sockaddr_in *from)
 {
 	const struct sync_section *sec = NULL;
 	struct sync_resp r;
-	struct sync_hdr h;
 	int g = f->ngw > 1 && from->sin_addr.s_addr == f->gw[1].sin_addr.s_addr &&
 	    from->sin_port == f->gw[1].sin_port;
 
-	if (f->auth && (sync_hdr_decode(buf, len, &h) < 0 || !(h.flags & SYNC_H_MAC) ||
-	    strcmp(h.name, l->name) != 0 || !auth_check(f->mac, &l->key, buf, len))) {
+	if (!fleet_authentic(f, l, buf, len)) {
 		f->bad_mac++;
 		return;
 	}
@@ -264,15 +339,20 @@ fleet_on_answer(struct fleet *f, struct fleet_learner *l, const uint8_t *buf, si
 		l->cur_v = sec->cursor_version;
 		l->cur_ip = sec->cursor_ip;
 	} else if (sec->since == l->version) {
+		f->expired += sec->upto == l->version;
 		l->version = sec->upto;
 		l->cur_v = 0;
 		l->cur_ip = 0;
 		if (f->target && !l->has && l->version >= f->target) {
 			l->has = true;
 			l->at_ns = kern;
+			l->read_ns = user;
 			f->has++;
+			f->wrong += f->want_ip != 0 && !fleet_carries(f, sec);
 		}
 	}
+	if (f->settle && l->has)
+		return;
 	fleet_ask(f, l);
 }
 
@@ -315,7 +395,7 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 		    .msg_controllen = sizeof(cbuf) };
-		uint64_t kern;
+		uint64_t kern, user;
 		ssize_t n;
 
 		if ((n = recvmsg(l->fd, &mh, MSG_DONTWAIT)) < 0) {
@@ -327,7 +407,7 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 				continue;
 			return;
 		}
-		kern = clock_real_ns();
+		kern = user = clock_real_ns();
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
 				struct timespec ts;
@@ -335,25 +415,28 @@ fleet_rx(struct fleet *f, struct fleet_learner *l)
 				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
 				kern = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 			}
-		fleet_on_answer(f, l, buf, (size_t)n, kern, &from);
+		fleet_on_answer(f, l, buf, (size_t)n, kern, user, &from);
 	}
 }
 
-/* Answers for up to timeout_ms; requests unanswered for 2.5 s go to the next gateway. */
+/*
+ * Answers for up to timeout_ms, from up to f->batch sockets; requests unanswered for
+ * 2.5 s go to the next gateway.
+ */
 static inline void
 fleet_pump(struct fleet *f, int timeout_ms)
 {
-	struct epoll_event ev[512];
-	static uint64_t last_scan;
+	struct epoll_event ev[FLEET_BATCH];
 	uint64_t now;
-	int n = epoll_wait(f->ep, ev, 512, timeout_ms);
+	int n = epoll_wait(f->ep, ev, f->batch > 0 && f->batch < FLEET_BATCH ? f->batch :
+	    FLEET_BATCH, timeout_ms);
 
 	for (int i = 0; i < n; i++)
 		fleet_rx(f, &f->l[ev[i].data.u32]);
 	now = clock_mono_ns();
-	if (now - last_scan < 10000000ull)
+	if (now - f->last_scan < 10000000ull)
 		return;
-	last_scan = now;
+	f->last_scan = now;
 	for (int i = 0; i < f->n; i++) {
 		struct fleet_learner *l = &f->l[i];
 
@@ -365,7 +448,7 @@ fleet_pump(struct fleet *f, int timeout_ms)
 			fleet_ask(f, l);
 		}
 		/* gateways_probe_due: silent for a probe interval, or down */
-		for (int g = 0; g < f->ngw; g++)
+		for (int g = 0; g < f->ngw && !f->settle; g++)
 			if (now - l->heard_ns[g] >= FLEET_PROBE_NS &&
 			    now - l->probe_ns[g] >= FLEET_PROBE_NS)
 				fleet_probe(f, l, g);

@@ -20,16 +20,18 @@
  *
  *  fanout	a second gateway (rule-store and syncd) and a syncd on the first, each
  *		checking MACs; 10,000 learners, one a host: 4 real learner processes
- *		(each learns a VM of VPC 1 through the first gateway's learn ring, as a
- *		gateway forwarder asks, then syncs VPC 1 from both gateways) and 9,996
- *		simulated ones (bench/fleet.h: one socket, address, name and key each,
- *		the real protocol), half long-polling each syncd for VPC 1. -c (20) migrations of a VM of VPC 1, one
- *		at a time: from the API call (t0) to the kernel's receive stamp of the
- *		answer bringing it, at every learner: fanout_p50_ms, fanout_p99_ms over
- *		every (learner, change) of the simulated ones, fanout_last_ms the
- *		slowest change's last; fanout_real_*: the real learners, the change seen
- *		in their tables (polled between pumps of the fleet: within ~1 ms). Baseline, the same changes: t0 to the rule in the first
- *		gateway's table (what every gateway pays anyway).
+ *		(bench/real.h: each learns a VM of VPC 1 through the first gateway's
+ *		learn ring, as a gateway forwarder asks, then syncs VPC 1 from both
+ *		gateways) and 9,996 simulated ones (bench/fleet.h: one socket, address,
+ *		name and key each, the real protocol), half long-polling each syncd for
+ *		VPC 1. -c (20) migrations of a VM of VPC 1, one at a time: from the API
+ *		call (t0) to the kernel's receive stamp of the answer bringing it, at
+ *		every learner: fanout_p50_ms, fanout_p99_ms over every (learner, change)
+ *		of the simulated ones, fanout_last_ms the slowest change's last;
+ *		fanout_real_*: the real learners, the change seen in their tables
+ *		(polled between pumps of the fleet: within ~1 ms). Baseline, the same
+ *		changes: t0 to the rule in the first gateway's table (what every
+ *		gateway pays anyway).
  *  failover	the second gateway's syncd killed (-9): the time until every learner
  *		that polled it is parked at the first (failover_s), against the
  *		learner's timeout (sync_wait + sync_timeout, 2.5 s: what a learner waits
@@ -51,6 +53,7 @@
  */
 #include "bench/cluster.h"
 #include "bench/fleet.h"
+#include "bench/real.h"
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -84,6 +87,7 @@ static int ctl_port, changes = 20, hosts = HOSTS_DEFAULT, learner_port;
 static const char *out_path;	/* -o: results there, not bench/results/scale.json */
 static struct auth_key secret;
 static const char *secret_path;
+static struct real_conf real_conf = { .secret = &secret };	/* ports: fanout() */
 static char ctl_conf[1024];
 static struct stats ctl_st;
 
@@ -399,82 +403,6 @@ row(json_t *res, const char *name, double v, const char *unit, const char *basel
 	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
 }
 
-/* A real learner process: a host of its own beside the fleet's. */
-struct real {
-	char node[64], host[16];
-	uint32_t vtep;		/* 127.0.15.(i + 1): where syncd sends its LEARNs */
-	struct table *t;
-	pid_t pid;
-};
-
-/*
- * A real learner process on node, host `host` with its own key, listening on
- * 127.0.15.last (its VTEP, where syncd sends its LEARNs), syncing from gws[0 .. ngw),
- * holding up to rules; its log in DIR/name.log.
- */
-static pid_t
-learner_start(const char *node, const char *name, const char *host, int last,
-    const struct sockaddr_in *gws, int ngw, uint64_t rules)
-{
-	char conf[2048], list[128] = "", a[INET_ADDRSTRLEN];
-
-	for (int g = 0; g < ngw; g++) {
-		inet_ntop(AF_INET, &gws[g].sin_addr, a, sizeof(a));
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s:%d\"",
-		    g ? ", " : "", a, ntohs(gws[g].sin_port));
-	}
-	snprintf(conf, sizeof(conf), "node = \"%s\";\nlearner = {\n tls = false;\n"
-	    " host = \"%s\";\n auth = true;\n auth_key = \"%s\";\n"
-	    " listen = \"127.0.15.%d:%d\";\n gateways = [%s];\n"
-	    " controllers = [\"127.0.0.1:%d\"];\n table_capacity = %llu;\n"
-	    " table_max_vnis = 16;\n cache_max_rules = %llu;\n};\n", node, host,
-	    cluster_auth_host(&secret, host), last, learner_port, list, ctl_port,
-	    (unsigned long long)(rules + rules / 4), (unsigned long long)rules);
-	return cluster_start("vpcfwd-learner", conf, name);
-}
-
-/* Real learner i, host h, syncing from both gateways. */
-static void
-real_start(struct real *r, int i, int h, const struct sockaddr_in *sa)
-{
-	char name[32];
-
-	snprintf(r->host, sizeof(r->host), "h%05d", h);
-	r->vtep = 0x7f000f00u + (uint32_t)i + 1;
-	snprintf(name, sizeof(name), "rl%d", i);
-	snprintf(r->node, sizeof(r->node), "%s", cluster_node(name));
-	snprintf(name, sizeof(name), "learner-%d", i);
-	r->pid = learner_start(r->node, name, r->host, i + 1, sa, 2, 1000);
-}
-
-/*
- * The first learn of M_IP at each real learner, as a gateway forwarder asks for it (the
- * learn ring): then they sync VPC 1 like any host holding one of its VMs.
- */
-static void
-real_learn(struct real *rl, int n, const char *gw_node)
-{
-	struct ring ring;
-	struct table_rule r;
-
-	if (learn_req_ring_create(&ring, gw_node, "forwarder", EV_LEARN_REQ_RING, 1024, 0) < 0)
-		fatalx("scale: %s", ring.seg.err);
-	for (int i = 0; i < n; i++) {
-		uint64_t t0 = clock_mono_ns();
-
-		rl[i].t = cluster_table_wait(rl[i].node, "learner");
-		while (!table_get(rl[i].t, BIG_VNI, M_IP, &r)) {
-			struct ev_learn_req ev = { .vni = BIG_VNI, .ip = M_IP, .src_vtep = rl[i].vtep };
-
-			if (clock_mono_ns() - t0 > 20000000000ull)
-				fatalx("scale: real learner %d never learned 10.0.0.2", i);
-			learn_req_ring_push(&ring, &ev, 1);
-			usleep(50000);
-		}
-	}
-	ring_close(&ring);
-}
-
 /* Migrate VM v0m0000001 to the other of two hosts; its rule's new VTEP's host. */
 static void
 migrate(void)
@@ -517,7 +445,8 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt, pid_t
 	uint32_t vtep = 0x7f000f10u;	/* 127.0.15.16 */
 
 	snprintf(node, sizeof(node), "%s", cluster_node("rlbig"));
-	lpid = learner_start(node, "learner-big", host, 16, gw, 1, n + 1000);
+	lpid = real_learner_start(&real_conf, node, "learner-big", host, REAL_NET + 16, gw, 1,
+	    n + 1000);
 	lt = cluster_table_wait(node, "learner");
 	cluster_stats_wait(&st, node, "learner");
 	if (learn_req_ring_create(&ring, cluster_node("gw"), "forwarder", EV_LEARN_REQ_RING,
@@ -649,6 +578,8 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 
 	secret_path = cluster_auth_secret(&secret);
 	learner_port = cluster_free_port("127.0.15.1");
+	real_conf.ctl_port = ctl_port;
+	real_conf.learner_port = learner_port;
 	syncd[0] = syncd_start(cluster_node("gw"), "127.0.14.1", &sa[0]);
 	rule_store_start("gw2", "rule-store-2", vms + vms / 4 + 1000);
 	t2 = cluster_table_wait(cluster_node("gw2"), "rule-store");
@@ -659,9 +590,13 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	if (table_vni_get(t, BIG_VNI, &vi) < 0)
 		fatalx("scale: VPC %d is not in the gateway's table", BIG_VNI);
 
-	for (int i = 0; i < REAL; i++)
-		real_start(&rl[i], i, hosts - REAL + i, sa);
-	real_learn(rl, REAL, cluster_node("gw"));
+	for (int i = 0; i < REAL; i++) {
+		char host[16];
+
+		snprintf(host, sizeof(host), "h%05d", hosts - REAL + i);
+		real_start(&rl[i], &real_conf, i, host, sa, 2);
+	}
+	real_learn(rl, REAL, cluster_node("gw"), BIG_VNI, M_IP);
 	fleet_open(&f, hosts - REAL, &secret, sa, 2);
 	fleet_start(&f, BIG_VNI, vi.gen, vi.version);
 	t_start = clock_mono_ns();
@@ -671,7 +606,7 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 	    (last = calloc((size_t)changes, sizeof(*last))) == NULL)
 		fatalx("scale: out of memory");
 	for (int c = 0; c < changes; c++) {
-		uint64_t deadline, cpu0[3], real_at[REAL];
+		uint64_t deadline, cpu0[3];
 
 		parked_wait(&f, sd, 2, hosts);
 		cpu0[0] = bench_schedstat(syncd[0], 0);
@@ -692,25 +627,17 @@ fanout(json_t *res, struct table *t, uint64_t vms)
 		}
 		tab[c] = clock_real_ns() - t0;
 		deadline = clock_mono_ns() + 10000000000ull;
-		for (int k = 0; k < REAL; k++)
-			real_at[k] = 0;
+		real_reset(rl, REAL);
 		for (int real_has = 0; f.has < f.n || real_has < REAL; ) {
 			if (clock_mono_ns() > deadline)
 				fatalx("scale: change %d reached %d of %d simulated and %d of %d real "
 				    "learners in 10 s", c, f.has, f.n, real_has, REAL);
 			fleet_pump(&f, 1);
 			/* Polled between pumps: a real learner's figure is within ~1 ms. */
-			for (int k = 0; k < REAL; k++) {
-				struct table_rule r;
-
-				if (real_at[k] == 0 && table_get(rl[k].t, BIG_VNI, M_IP, &r) &&
-				    r.version >= f.target) {
-					real_at[k] = clock_real_ns() - t0;
-					real_lat[nreal++] = real_at[k];
-					real_has++;
-				}
-			}
+			real_has = real_poll(rl, REAL, BIG_VNI, M_IP, f.target);
 		}
+		for (int k = 0; k < REAL; k++)
+			real_lat[nreal++] = rl[k].at_ns - t0;
 		syncd_cpu += bench_schedstat(syncd[0], 0) - cpu0[0] + bench_schedstat(syncd[1], 0) - cpu0[1];
 		fleet_cpu += bench_self_cpu_ns() - cpu0[2];
 		last[c] = 0;
