@@ -127,6 +127,48 @@ bench_add(json_t *res, const char *name, double value, const char *unit,
 }
 
 /*
+ * bench_add of name + suffix, with what ran (parts: "2 real syncds, ...") and a note
+ * (what failed; "" for none) when given, and the row printed as a line.
+ */
+static inline void
+bench_row(json_t *res, const char *name, const char *suffix, double value,
+    const char *unit, const char *baseline, double baseline_value, const char *parts,
+    const char *note)
+{
+	char full[96];
+	json_t *r;
+
+	snprintf(full, sizeof(full), "%s%s", name, suffix);
+	bench_add(res, full, value, unit, baseline, baseline_value);
+	r = json_array_get(res, json_array_size(res) - 1);
+	if (parts != NULL)
+		json_object_set_new(r, "parts", json_string(parts));
+	if (note != NULL && note[0] != '\0')
+		json_object_set_new(r, "note", json_string(note));
+	printf("%-38s %12.3f %-8s baseline %12.3f (%s)\n", full, value, unit,
+	    baseline_value, baseline);
+}
+
+/* A field of /proc/PID/status in kB ("VmRSS", "RssAnon"); 0 when absent. */
+static inline uint64_t
+bench_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			v = strtoull(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
  * An `auth` row (issue 11): authentication on (value) against off (baseline), ratio
  * on / off for a rate (higher is better) and off / on for a latency or a cost, so that
  * 1 is "no slower" and the goal, >= 0.9, reads the same for both.

@@ -119,23 +119,6 @@ static struct {
 
 /* ---- memory --------------------------------------------------------------------------- */
 
-static uint64_t
-status_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		fatal("evict: %s", path);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':')
-			v = strtoull(line + strlen(field) + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* The learner's private memory and its table segment's resident bytes. */
 static uint64_t
 learner_mem(void)
@@ -144,7 +127,7 @@ learner_mem(void)
 
 	if (stat(S.tseg, &st) == -1)
 		fatal("evict: %s", S.tseg);
-	return status_kb(T.host[0].pid[H_LEARNER], "RssAnon") * 1024 +
+	return bench_status_kb(T.host[0].pid[H_LEARNER], "RssAnon") * 1024 +
 	    (uint64_t)st.st_blocks * 512;
 }
 
@@ -360,16 +343,7 @@ static void
 row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
     double bv, const char *parts)
 {
-	char full[96];
-
-	snprintf(full, sizeof(full), "%s%s", name, S.suffix);
-	bench_add(res, full, v, unit, baseline, bv);
-	json_object_set_new(json_array_get(res, json_array_size(res) - 1), "parts",
-	    json_string(parts));
-	if (S.note[0])
-		json_object_set_new(json_array_get(res, json_array_size(res) - 1), "note",
-		    json_string(S.note));
-	printf("%-34s %14.3f %-8s baseline %14.3f (%s)\n", full, v, unit, bv, baseline);
+	bench_row(res, name, S.suffix, v, unit, baseline, bv, parts, S.note);
 }
 
 static void

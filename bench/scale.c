@@ -143,23 +143,6 @@ api_wait(uint64_t t0)
 	fatalx("scale: the controller's API did not answer in 60 s");
 }
 
-static uint64_t
-rss_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		fatal("scale: %s", path);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, strlen(field)) == 0)
-			v = strtoull(line + strlen(field) + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static double
 file_bytes(const char *path)
 {
@@ -395,12 +378,11 @@ static void
 row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
     double bv)
 {
-	char full[96];
+	char suffix[16] = "";
 
-	snprintf(full, sizeof(full), "%s%s%s", name, strcmp(size.name, "1m") ? "_" : "",
-	    strcmp(size.name, "1m") ? size.name : "");
-	bench_add(res, full, v, unit, baseline, bv);
-	printf("%-34s %12.3f %-6s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
+	if (strcmp(size.name, "1m") != 0)
+		snprintf(suffix, sizeof(suffix), "_%s", size.name);
+	bench_row(res, name, suffix, v, unit, baseline, bv, NULL, NULL);
 }
 
 /* Migrate VM v0m0000001 to the other of two hosts; its rule's new VTEP's host. */
@@ -822,14 +804,14 @@ main(int argc, char **argv)
 	row(res, "gateway_fill_s", t_fill / 1e9, "s", "table_set of as many rules in one "
 	    "process", t_set / 1e9);
 	row(res, "gateway_bytes_per_rule", (file_bytes(segpath) +
-	    rss_kb(rs, "RssAnon:") * 1024.0) / rules, "B", "a rule's raw size (VNI, IP, "
+	    bench_status_kb(rs, "RssAnon") * 1024.0) / rules, "B", "a rule's raw size (VNI, IP, "
 	    "MAC, VTEP)", RULE_RAW);
 
 	/* controller: data, RSS, kill -9 and restart */
 	snprintf(mdb, sizeof(mdb), "%s/data.mdb", data);
 	row(res, "controller_data_bytes_per_vm", file_bytes(mdb) / vms, "B", "a rule's raw "
 	    "size", RULE_RAW);
-	row(res, "controller_rss_bytes_per_vm", rss_kb(ctl, "VmRSS:") * 1024.0 / vms, "B",
+	row(res, "controller_rss_bytes_per_vm", bench_status_kb(ctl, "VmRSS") * 1024.0 / vms, "B",
 	    "a rule's raw size", RULE_RAW);
 	kill(ctl, SIGKILL);
 	waitpid(ctl, NULL, 0);

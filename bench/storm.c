@@ -354,16 +354,7 @@ static void
 row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
     double bv, const char *parts)
 {
-	char full[96];
-
-	snprintf(full, sizeof(full), "%s%s", name, S.suffix);
-	bench_add(res, full, v, unit, baseline, bv);
-	json_object_set_new(json_array_get(res, json_array_size(res) - 1), "parts",
-	    json_string(parts));
-	if (S.note[0])
-		json_object_set_new(json_array_get(res, json_array_size(res) - 1), "note",
-		    json_string(S.note));
-	printf("%-38s %12.3f %-8s baseline %12.3f (%s)\n", full, v, unit, bv, baseline);
+	bench_row(res, name, S.suffix, v, unit, baseline, bv, parts, S.note);
 }
 
 static void
