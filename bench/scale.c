@@ -528,10 +528,12 @@ relearn_phase(json_t *res, const struct sockaddr_in *gw, struct table *gt, pid_t
 	    cpu_s / 1e3 / (double)cluster_stat(&st, "pages"),
 	    (unsigned long long)cluster_stat(&st, "pages"));
 	printf("relearn: a real learner holding %llu rules of VPC 1 (learned in %.2f s, "
-	    "%.0f LEARNs/s, %llu asked again), vpc.reset: in the gateway's table %.3f s after the API call, "
+	    "%.0f LEARNs/s, %llu asked again, %llu dropped at its full socket), vpc.reset: in the "
+	    "gateway's table %.3f s after the API call, "
 	    "resynced %.3f s after that, %llu rules set, %llu entries scanned\n",
 	    (unsigned long long)n, t_learn / 1e9, n / (t_learn / 1e9),
-	    (unsigned long long)relearned, t_gw / 1e9,
+	    (unsigned long long)relearned, (unsigned long long)cluster_stat(&st, "rx_sock_drops"),
+	    t_gw / 1e9,
 	    t_resync / 1e9, (unsigned long long)cluster_stat(&st, "resync_rules"),
 	    (unsigned long long)cluster_stat(&st, "resync_scanned"));
 	row(res, "relearn_1m_s", t_resync / 1e9, "s", "the same rules learned one LEARN each "

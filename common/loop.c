@@ -5,12 +5,14 @@
  * sorted by due time (ties in arming order), and a timer armed while timers fire is
  * due strictly later than the pass that armed it, so a timer re-arming itself with a
  * zero delay cannot keep one pass from ending. Futex waits are offered only when
- * loop_new saw the kernel complete a test wait the way a working one does.
+ * loop_new saw the kernel complete a test wait the way a working one does. A
+ * provided-buffer group id is held by one user of the ring at a time.
  */
 #include "common/loop.h"
 #include "common/clock.h"
 #include "common/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@ struct loop {
 	void *flush_arg;
 	uint64_t trip_max_ns;		/* the longest trip since loop_trip_max_take */
 	uint64_t trips_slow;		/* trips of LOOP_TRIP_SLOW_NS or more */
+	uint64_t bgids[LOOP_BGIDS / 64];	/* provided-buffer group ids taken */
 };
 
 static void
@@ -274,6 +277,24 @@ struct io_uring *
 loop_ring(struct loop *l)
 {
 	return &l->ring;
+}
+
+int
+loop_bgid_get(struct loop *l)
+{
+	for (int i = 0; i < LOOP_BGIDS; i++)
+		if (!(l->bgids[i / 64] & 1ull << (i % 64))) {
+			l->bgids[i / 64] |= 1ull << (i % 64);
+			return i;
+		}
+	return -ENOSPC;
+}
+
+void
+loop_bgid_put(struct loop *l, int bgid)
+{
+	assert(bgid >= 0 && bgid < LOOP_BGIDS && (l->bgids[bgid / 64] & 1ull << (bgid % 64)));
+	l->bgids[bgid / 64] &= ~(1ull << (bgid % 64));
 }
 
 void

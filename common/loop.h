@@ -81,6 +81,15 @@ bool loop_has_futex(const struct loop *l);
 void loop_set_flush(struct loop *l, void (*fn)(void *arg), void *arg);
 /* The ring itself, for what the loop does not wrap (registering provided buffers). */
 struct io_uring *loop_ring(struct loop *l);
+/*
+ * A provided-buffer group id no other user of this ring holds (the ring is shared by
+ * every module of the process, and registering a taken id fails), until given back with
+ * loop_bgid_put after its buffers were unregistered. -ENOSPC when all LOOP_BGIDS are
+ * taken.
+ */
+#define LOOP_BGIDS	256
+int loop_bgid_get(struct loop *l);
+void loop_bgid_put(struct loop *l, int bgid);
 /* Submit what is queued now (for callers that want an operation started at once). */
 int loop_submit(struct loop *l);
 uint64_t loop_now(const struct loop *l);	/* monotonic ns at the last wake-up */

@@ -1,11 +1,13 @@
 /*
  * udp: a UDP socket on the loop (common/loop.h) for the sync protocol's servers and
- * clients. nrecv receives stay in flight, each into its own buffer, and every datagram
- * is handed to a callback with its source; a batch of completions is one trip through
- * the loop. Sends take a buffer from a pool (udp_buf), are queued as SQEs and submitted
- * with the loop's next submit, and give the buffer back when they complete: no copy,
- * no syscall per datagram. A sender that found every buffer in flight can be told when
- * one comes back, so it need not drop what it had to send.
+ * clients. One multishot receive stays in flight and the kernel puts each datagram in
+ * one of nrecv buffers (provided buffers: Linux 6.0 or later); every datagram is handed
+ * to a callback with its source, and a batch of completions is one trip through the
+ * loop. When all nrecv are taken before the loop comes round, the next datagrams wait in
+ * the socket (counted: rx_nobuf). Sends take a buffer from a pool (udp_buf), are queued
+ * as SQEs and submitted with the loop's next submit, and give the buffer back when they
+ * complete: no copy, no syscall per datagram. A sender that found every buffer in
+ * flight can be told when one comes back, so it need not drop what it had to send.
  */
 #ifndef COMMON_UDP_H
 #define COMMON_UDP_H
@@ -35,7 +37,7 @@ typedef void udp_unreach_fn(struct udp *u, const struct sockaddr_in *to, int err
     void *arg);
 
 struct udp_params {
-	uint32_t nrecv;		/* receives kept in flight */
+	uint32_t nrecv;		/* receive buffers (1..32768): datagrams a trip can take */
 	uint32_t nsend;		/* send buffers */
 	size_t dgram_max;	/* bytes a datagram (buffers are this size) */
 	udp_buf_fn *buf_back;	/* NULL: not told (the arg is udp_new's) */
@@ -50,6 +52,7 @@ struct udp_counters {
 	uint64_t rx, tx;		/* datagrams */
 	uint64_t rx_errors;		/* receives that failed (re-armed) */
 	uint64_t rx_truncated;		/* datagrams larger than dgram_max (dropped) */
+	uint64_t rx_nobuf;		/* every receive buffer taken: the rest waited */
 	uint64_t tx_errors;		/* sends that failed */
 	uint64_t tx_nobuf;		/* udp_buf found every buffer in flight */
 	uint64_t unreach;		/* ICMP errors for datagrams sent (with unreach) */

@@ -28,7 +28,6 @@
 
 #define BATCH_MAX	256
 #define SOCKBUF		(8 << 20)
-#define BGID		1		/* the provided-buffer group of the VXLAN socket */
 /* The largest datagram a multishot receive takes whole: its header and source go first. */
 #define MSHOT_DGRAM_MAX	(PKT_SIZE - sizeof(struct io_uring_recvmsg_out) - \
 			    sizeof(struct sockaddr_in))
@@ -59,6 +58,7 @@ struct dp {
 	bool mshot;
 	bool mshot_armed;
 	struct io_uring_buf_ring *br;
+	int bgid;			/* br's group id on the loop's ring */
 	uint32_t nring;
 	uint32_t ring_held;		/* ring buffers the kernel filled, not yet back */
 	struct msghdr mshot_msg;
@@ -241,7 +241,7 @@ arm_udp(struct dp *d)
 		/* MSG_TRUNC: a datagram cut to the buffer says its real length. */
 		io_uring_prep_recvmsg_multishot(sqe, d->fd, &d->mshot_msg, MSG_TRUNC);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
-		sqe->buf_group = BGID;
+		sqe->buf_group = (uint16_t)d->bgid;
 		d->mshot_armed = true;
 		return false;
 	}
@@ -760,19 +760,24 @@ mshot_setup(struct dp *d)
 
 	while (n < 2 * d->p.udp_recvs && 2 * n <= d->pool.n / 2 && n < 32768)
 		n *= 2;
+	/* A group id of its own: other users of the loop's ring (common/udp.c) have theirs. */
+	if ((d->bgid = loop_bgid_get(d->l)) < 0)
+		return;
 	d->br = mmap(NULL, n * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
 	    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (d->br == MAP_FAILED) {
 		d->br = NULL;
+		loop_bgid_put(d->l, d->bgid);
 		return;
 	}
 	reg.ring_addr = (unsigned long)d->br;
 	reg.ring_entries = n;
-	reg.bgid = BGID;
+	reg.bgid = (uint16_t)d->bgid;
 	if ((r = io_uring_register_buf_ring(loop_ring(d->l), &reg, 0)) < 0) {
 		log_info("no provided-buffer rings (%s): a receive a datagram", strerror(-r));
 		munmap(d->br, n * sizeof(struct io_uring_buf));
 		d->br = NULL;
+		loop_bgid_put(d->l, d->bgid);
 		return;
 	}
 	io_uring_buf_ring_init(d->br);
@@ -864,7 +869,8 @@ dp_free(struct dp *d)
 	close(d->fd);
 	tx_free(d->tx);
 	if (d->br) {
-		io_uring_unregister_buf_ring(loop_ring(d->l), BGID);
+		io_uring_unregister_buf_ring(loop_ring(d->l), d->bgid);
+		loop_bgid_put(d->l, d->bgid);
 		munmap(d->br, d->nring * sizeof(struct io_uring_buf));
 	}
 	pkt_pool_free(&d->pool);

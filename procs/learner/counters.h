@@ -43,6 +43,7 @@
 	X(gateway_unreachable, COUNTER, "ICMP unreachable for a datagram to a gateway: down at once") \
 	X(sync_resent,     COUNTER, "requests a pending ICMP error stopped, sent again") \
 	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the sync socket since start (buffer full)") \
+	X(rx_nobuf,        COUNTER, "times every receive buffer of the sync socket was taken: the next waited") \
 	X(probes,          COUNTER, "probes sent (a down gateway, or a live one silent for gateway_probe)") \
 	X(ports,           GAUGE,   "VMs bound to this host")		\
 	X(feed_connected,  GAUGE,   "1 while the binding feed is connected") \

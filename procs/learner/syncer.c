@@ -78,6 +78,7 @@ struct syncer {
 	struct sync_hdr hdr;	/* of every request: this host, the newest key */
 	struct auth_mackey mk[AUTH_KEYS_MAX];	/* p.keys made ready, in their order */
 	uint64_t resent_seen;	/* udp's tx_resent folded into sync_resent */
+	uint64_t rx_nobuf_seen;	/* udp's rx_nobuf folded into rx_nobuf */
 	const struct auth_mackey *key;	/* the newest key's: requests are sent with it */
 	uint32_t rr;		/* where scheduling starts, so no VPC waits behind others */
 	struct loop_timer tick;
@@ -368,6 +369,7 @@ on_tick(struct loop_timer *t)
 	while ((gi = gateways_probe_due(s->gw, now)) >= 0)
 		probe(s, gi);
 	STATS_FOLD(s->c, sync_resent, udp_counters(s->udp)->tx_resent, s->resent_seen);
+	STATS_FOLD(s->c, rx_nobuf, udp_counters(s->udp)->rx_nobuf, s->rx_nobuf_seen);
 	/* LEARNs the learner never saw are counted too: overflows of its socket. */
 	STATS_SET(s->c, rx_sock_drops, udp_sock_drops(s->udp));
 	schedule(s);

@@ -41,7 +41,8 @@
 	X(tx_backlogged,   COUNTER, "answers that found every send buffer in flight and waited") \
 	X(tx_nobuf,        COUNTER, "answers dropped: no send buffer, no room to wait") \
 	X(tx_errors,       COUNTER, "sends that failed")			\
-	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the socket since start (buffer full)")
+	X(rx_sock_drops,   GAUGE,   "datagrams the kernel dropped at the socket since start (buffer full)") \
+	X(rx_nobuf,        COUNTER, "times every receive buffer (recv_depth) was taken: the next waited in the socket")
 STATS_DECLARE(syncd, SYNCD_COUNTERS)
 
 #endif

@@ -68,6 +68,7 @@ struct serve {
 	struct park *park;
 	struct table *t;
 	uint64_t tx_errors_seen;	/* udp's tx_errors folded into the counter */
+	uint64_t rx_nobuf_seen;		/* udp's rx_nobuf, likewise */
 	struct log_ratelimit rl;
 	struct auth *mac;
 	struct hosttag *tags;		/* HOSTKEYS, keys[i]'s in tags[i] */
@@ -600,6 +601,7 @@ serve_tick(struct serve *s)
 	 */
 	drain(s);
 	STATS_FOLD(s->c, tx_errors, udp_counters(s->udp)->tx_errors, s->tx_errors_seen);
+	STATS_FOLD(s->c, rx_nobuf, udp_counters(s->udp)->rx_nobuf, s->rx_nobuf_seen);
 	STATS_SET(s->c, rx_sock_drops, udp_sock_drops(s->udp));
 }
 

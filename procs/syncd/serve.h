@@ -36,7 +36,7 @@ struct serve_params {
 	uint32_t page_bytes;	/* largest response datagram */
 	uint64_t max_wait_ns;	/* cap on a request's wait_ms */
 	uint32_t max_parked;
-	uint32_t recv_depth;	/* receives in flight */
+	uint32_t recv_depth;	/* receive buffers (common/udp.h's nrecv) */
 	uint32_t send_buffers;
 	bool auth;		/* MACs required and sent (syncd.auth) */
 	struct auth_keys secrets;	/* the cluster secrets (syncd.auth_secret) */

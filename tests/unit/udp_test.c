@@ -6,7 +6,11 @@
  * counted as truncated and dropped; udp_buf runs out (and counts it) while every buffer
  * is held or in flight, and the next send to complete then says a buffer is back;
  * udp_free from a callback, or with operations in flight, frees everything (the ASan
- * build checks the frees; every build checks the fd got closed).
+ * build checks the frees; every build checks the fd got closed). The one multishot
+ * receive: every size up to dgram_max arrives whole; a burst larger than the ring of
+ * receive buffers waits in the socket and arrives whole (rx_nobuf counted); an ICMP
+ * error ends the receive and it starts again; datagrams one at a time start no io-wq
+ * worker (nrecv single receives did: a herd woken by every datagram).
  */
 #include "common/loop.h"
 #include "common/mix.h"
@@ -14,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -705,6 +710,358 @@ Test(udp, a_port_in_use_is_refused_not_shared)
 	cr_assert_not_null(strstr(err, "Address already in use"), "%s", err);
 	cr_assert_geq(clock_mono_ns() - t0, 500000000ull, "refused without waiting for it");
 	udp_free(first);
+	drain_loop();
+	loop_free(L);
+}
+
+/* Threads of this process named iou-wrk-*: io_uring's io-wq workers. */
+static int
+iowq_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;	/* the thread went */
+		if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "iou-wrk", 7) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Stops the loop at each datagram, so the next is sent only once this one arrived. */
+static void
+stop_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	sink_recv(u, data, len, from, arg);
+	stop = 1;
+}
+
+/*
+ * Datagrams that come one at a time, as requests and answers do: each may wake only one
+ * receive. With many receives armed on the socket, each datagram woke them all, the
+ * losers failed and polled again, and after io_uring's limit of such retries
+ * (APOLL_MAX_RETRY) a receive went to an io-wq worker thread, where it blocked in the
+ * socket: the learner's and syncd's CPU went to wake-ups (bench/scale's relearn).
+ */
+Test(udp, datagrams_one_at_a_time_wake_no_herd_of_receives)
+{
+	struct udp_params p = { .nrecv = 64, .nsend = 0, .dgram_max = 64 };
+	struct sink s = { 0 };
+	struct sockaddr_in to;
+	struct udp *u;
+	int fd;
+
+	new_loop();
+	u = new_udp(&p, stop_recv, &s);
+	to = loopback(udp_port(u));
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	run_for(1);
+	for (uint32_t i = 0; i < 1000; i++) {
+		cr_assert_eq(sendto(fd, &i, sizeof(i), 0, (struct sockaddr *)&to, sizeof(to)),
+		    (ssize_t)sizeof(i));
+		run_until(NULL);	/* until stop_recv */
+		cr_assert_eq(s.calls, i + 1);
+		cr_assert_eq(memcmp(s.last, &i, sizeof(i)), 0, "datagram %u", i);
+	}
+	cr_assert_eq(iowq_workers(), 0, "%d io-wq workers: receives were punted there after "
+	    "failing too often", iowq_workers());
+	close(fd);
+	udp_free(u);
+	drain_loop();
+	loop_free(L);
+}
+
+/* A receiver that checks each datagram: size `size` holds bytes byte_of(3, size, i). */
+static struct {
+	uint32_t dgram_max;
+	uint64_t calls, bad;
+	uint8_t *seen;		/* dgram_max + 1 sizes */
+	char why[160];
+} sizes;
+
+static void
+sizes_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	(void)u;
+	(void)from;
+	(void)arg;
+	sizes.calls++;
+	if (len > sizes.dgram_max) {
+		sizes.bad++;
+		snprintf(sizes.why, sizeof(sizes.why), "%zu bytes, past dgram_max", len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (data[i] != byte_of(3, len, i)) {
+			sizes.bad++;
+			snprintf(sizes.why, sizeof(sizes.why), "%zu bytes: byte %zu differs", len,
+			    i);
+			return;
+		}
+	sizes.seen[len]++;
+}
+
+static struct udp *sizes_rx;
+
+static bool
+sizes_done(void)
+{
+	const struct udp_counters *c = udp_counters(sizes_rx);
+
+	return c->rx + c->rx_truncated + c->rx_errors >= sizes.dgram_max + 2;
+}
+
+/*
+ * Every size from 0 to dgram_max arrives whole, each once; one byte more is counted
+ * truncated and dropped. Sent in bursts of 50 into a ring of 8 buffers, so receives end
+ * for want of a buffer and start again all along.
+ */
+Test(udp, every_size_up_to_dgram_max_arrives_whole_and_one_more_is_truncated)
+{
+	struct udp_params p = { .nrecv = 8, .nsend = 0, .dgram_max = 700 };
+	static uint8_t b[1000];
+	struct sockaddr_in to;
+	uint32_t len = 0;
+	int fd;
+
+	new_loop();
+	memset(&sizes, 0, sizeof(sizes));
+	sizes.dgram_max = (uint32_t)p.dgram_max;
+	cr_assert_not_null(sizes.seen = calloc(p.dgram_max + 1, 1));
+	sizes_rx = new_udp(&p, sizes_recv, NULL);
+	to = loopback(udp_port(sizes_rx));
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	while (len <= p.dgram_max + 1) {
+		for (int n = 0; n < 50 && len <= p.dgram_max + 1; n++, len++) {
+			for (size_t i = 0; i < len; i++)
+				b[i] = byte_of(3, len, i);
+			cr_assert_eq(sendto(fd, b, len, 0, (struct sockaddr *)&to, sizeof(to)),
+			    (ssize_t)len);
+		}
+		run_for(2);
+	}
+	run_until(sizes_done);
+	cr_assert_eq(sizes.bad, 0, "%llu bad, e.g. %s", (unsigned long long)sizes.bad,
+	    sizes.why);
+	for (uint32_t i = 0; i <= p.dgram_max; i++)
+		cr_assert_eq(sizes.seen[i], 1, "%u bytes arrived %u times", i, sizes.seen[i]);
+	cr_assert_eq(udp_counters(sizes_rx)->rx, p.dgram_max + 1);
+	cr_assert_eq(udp_counters(sizes_rx)->rx_truncated, 1);
+	cr_assert_eq(udp_counters(sizes_rx)->rx_errors, 0);
+	cr_assert_eq(udp_sock_drops(sizes_rx), 0);
+	cr_log_info("rx_nobuf %llu", (unsigned long long)udp_counters(sizes_rx)->rx_nobuf);
+	close(fd);
+	udp_free(sizes_rx);
+	drain_loop();
+	free(sizes.seen);
+	loop_free(L);
+}
+
+static struct udp *burst_rx;
+static struct {
+	uint32_t next, calls, out_of_order;
+} burst;
+
+static void
+burst_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	uint32_t seq;
+
+	(void)u;
+	(void)from;
+	(void)arg;
+	cr_assert_eq(len, 100);
+	memcpy(&seq, data, sizeof(seq));
+	burst.out_of_order += seq != burst.next;
+	burst.next = seq + 1;
+	burst.calls++;
+}
+
+static bool
+burst_done(void)
+{
+	return burst.calls >= 200;
+}
+
+/*
+ * 200 datagrams wait in the socket before the loop runs, for a ring of 8 buffers: the
+ * receive takes 8, ends for want of a buffer (counted), is armed again with the 8 given
+ * back, and so on until all 200 arrived, none lost, in order. Then the next one arrives
+ * too.
+ */
+Test(udp, a_burst_larger_than_the_ring_waits_in_the_socket_and_all_arrive)
+{
+	struct udp_params p = { .nrecv = 8, .nsend = 0, .dgram_max = 128 };
+	uint8_t b[100] = { 0 };
+	struct sockaddr_in to;
+	int fd;
+
+	new_loop();
+	memset(&burst, 0, sizeof(burst));
+	burst_rx = new_udp(&p, burst_recv, NULL);
+	to = loopback(udp_port(burst_rx));
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		memcpy(b, &i, sizeof(i));
+		cr_assert_eq(sendto(fd, b, sizeof(b), 0, (struct sockaddr *)&to, sizeof(to)),
+		    (ssize_t)sizeof(b));
+	}
+	cr_assert_eq(udp_sock_drops(burst_rx), 0, "the socket's buffer is too small here");
+	run_until(burst_done);
+	drain_loop();
+	cr_assert_eq(burst.calls, 200);
+	cr_assert_eq(burst.out_of_order, 0);
+	cr_assert_eq(udp_counters(burst_rx)->rx, 200);
+	cr_assert_geq(udp_counters(burst_rx)->rx_nobuf, 200 / 8 - 1, "%llu",
+	    (unsigned long long)udp_counters(burst_rx)->rx_nobuf);
+	cr_assert_eq(udp_counters(burst_rx)->rx_errors, 0);
+	cr_assert_eq(udp_sock_drops(burst_rx), 0);
+	b[0] = 200;
+	cr_assert_eq(sendto(fd, b, sizeof(b), 0, (struct sockaddr *)&to, sizeof(to)),
+	    (ssize_t)sizeof(b));
+	RUN_UNTIL(burst.calls == 201);
+	cr_assert_eq(burst.out_of_order, 0);
+	close(fd);
+	udp_free(burst_rx);
+	drain_loop();
+	loop_free(L);
+}
+
+/* The owner of a udp that both receives and hears of ICMP errors. */
+static struct {
+	struct unreach_log g;
+	uint64_t calls;
+} both;
+
+static void
+both_recv(struct udp *u, const uint8_t *data, size_t len, const struct sockaddr_in *from,
+    void *arg)
+{
+	(void)u;
+	(void)data;
+	(void)len;
+	(void)from;
+	(void)arg;
+	both.calls++;
+}
+
+static void
+both_unreach(struct udp *u, const struct sockaddr_in *to, int err, void *arg)
+{
+	on_unreach(u, to, err, &both.g);
+	(void)arg;
+}
+
+/*
+ * An ICMP error ends the receive (it fails with the socket's error): it is armed again,
+ * and the datagrams that come next arrive. 20 rounds of a datagram to a dead port, its
+ * error reported, then one datagram in.
+ */
+Test(udp, datagrams_arrive_after_an_icmp_error_ended_the_receive)
+{
+	struct udp_params p = { .nrecv = 4, .nsend = 4, .dgram_max = 64,
+	    .unreach = both_unreach };
+	struct sockaddr_in dead, to;
+	struct sink s = { 0 };
+	struct udp *gone, *u;
+	int fd;
+
+	new_loop();
+	memset(&both, 0, sizeof(both));
+	gone = new_udp(&p, sink_recv, &s);
+	dead = loopback(udp_port(gone));
+	udp_free(gone);
+	drain_loop();
+	u = new_udp(&p, both_recv, NULL);
+	to = loopback(udp_port(u));
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	for (int i = 0; i < 20; i++) {
+		uint8_t *b = udp_buf(u);
+
+		cr_assert_not_null(b);
+		memset(b, 'x', 10);
+		udp_send(u, b, 10, &dead);
+		RUN_UNTIL(both.g.calls == i + 1);
+		cr_assert_eq(both.g.err, ECONNREFUSED);
+		cr_assert_eq(sendto(fd, "y", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+		RUN_UNTIL(both.calls == (uint64_t)i + 1);
+	}
+	cr_assert_eq(udp_counters(u)->unreach, 20);
+	cr_assert_eq(udp_counters(u)->rx, 20);
+	cr_assert_eq(udp_counters(u)->rx_errors, 0);
+	close(fd);
+	udp_free(u);
+	drain_loop();
+	loop_free(L);
+}
+
+static int closing_fd;
+
+static bool
+fd_closed(void)
+{
+	return fcntl(closing_fd, F_GETFD) == -1;
+}
+
+/*
+ * udp_free while the receive is armed in the kernel and datagrams are landing in its
+ * buffers: none is handed over after it, the socket closes, and its buffer group is
+ * free again: 300 sockets made and freed one after the other on one loop (more than it
+ * has group ids), then three at once, each getting its own datagrams.
+ */
+Test(udp, udp_free_with_the_receive_armed_and_datagrams_landing_frees_everything)
+{
+	struct udp_params p = { .nrecv = 16, .nsend = 0, .dgram_max = 256 };
+	struct sink s = { 0 }, three[3] = { 0 };
+	struct sockaddr_in to;
+	struct udp *u, *us[3];
+	int fd;
+
+	new_loop();
+	cr_assert_geq(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	for (int k = 0; k < 300; k++) {
+		closing_fd = next_fd();
+		u = new_udp(&p, sink_recv, &s);
+		to = loopback(udp_port(u));
+		run_for(1);	/* the receive is in the kernel */
+		for (int i = 0; i < 40; i++)
+			sendto(fd, "z", 1, 0, (struct sockaddr *)&to, sizeof(to));
+		udp_free(u);
+		run_until(fd_closed);
+		assert_closed(closing_fd);
+	}
+	cr_assert_eq(s.calls, 0, "%llu datagrams handed over after udp_free",
+	    (unsigned long long)s.calls);
+	for (int k = 0; k < 3; k++)
+		us[k] = new_udp(&p, sink_recv, &three[k]);
+	for (int k = 0; k < 3; k++) {
+		to = loopback(udp_port(us[k]));
+		for (int i = 0; i <= k; i++)
+			sendto(fd, "abc", (size_t)k + 1, 0, (struct sockaddr *)&to, sizeof(to));
+	}
+	RUN_UNTIL(three[0].calls == 1 && three[1].calls == 2 && three[2].calls == 3);
+	run_for(10);
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(three[k].calls, (uint64_t)k + 1);
+		cr_assert_eq(three[k].last_len, (size_t)k + 1, "another socket's datagram");
+		udp_free(us[k]);
+	}
+	close(fd);
 	drain_loop();
 	loop_free(L);
 }
