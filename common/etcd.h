@@ -15,7 +15,7 @@
  * the first endpoint may have committed it: the caller gets -ETIMEDOUT/-EAGAIN and
  * decides (a CAS txn re-read tells it which).
  *
- * What the gateway does to JSON, and this module undoes (see docs/etcd-client.md):
+ * What the gateway does to JSON, and this module undoes (docs/etcd-client.md has more):
  *   - keys and values are protobuf `bytes`: base64 (standard alphabet, padded) in JSON;
  *     here they are byte strings with a length, zero bytes allowed;
  *   - 64-bit integers (revisions, versions, ids) are JSON strings ("revision":"42");
@@ -24,6 +24,9 @@
  *     false or empty here;
  *   - 3.4 serves /v3/ (and the older /v3beta/); 3.3 had /v3beta/ and /v3alpha/ only.
  *     This client speaks /v3/ only: etcd 3.4 or later.
+ *   - etcd's limits: a request of at most 1.5 MiB (--max-request-bytes), at most 128
+ *     operations a txn (--max-txn-ops), a 2 GiB quota before the NOSPACE alarm.
+ *   - /v3/watch (a streamed answer) is not wrapped yet.
  *   - errors are HTTP 4xx/5xx with {"error","message","code"} (a gRPC code); see the
  *     errors below.
  *
