@@ -21,7 +21,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
-LDLIBS   += -lssl -lcrypto -lsodium
+LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -100,6 +100,10 @@ DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev li
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
             libclang-rt-14-dev valgrind python3 libssl-dev libsodium-dev
 DEB_PKGS += tshark gnuplot-nox
+# etcd (issue 13): the server the tests start their own members of, etcdctl for the tests'
+# checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
+# that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
+DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -175,7 +179,7 @@ build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
-	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lpthread -lm
+	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \

@@ -1,0 +1,1146 @@
+/*
+ * etcd: etcd v3's JSON gateway over libcurl (see etcd.h for the interface, the
+ * gateway's quirks and the errors). One easy handle a client, so the connection to the
+ * current endpoint is kept alive between calls. Invariant: every byte of a response
+ * passes a check before the caller sees it (size, JSON shape, integer range, canonical
+ * base64), and no call returns 0 with a field the response did not justify.
+ */
+#include "common/etcd.h"
+#include "common/base64.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Largest request body we build. etcd refuses a request over --max-request-bytes
+ * (1.5 MiB of protobuf by default) itself, with a message mapped to -EMSGSIZE; this
+ * bound only keeps a runaway caller from building a huge body at all. Base64 makes
+ * bytes 4/3 larger, JSON adds field names: four times etcd's default leaves room for a
+ * member configured with a larger limit.
+ */
+#define ETCD_REQ_MAX	(4 * (size_t)ETCD_VALUE_MAX)
+
+struct etcd {
+	CURL *curl;
+	struct curl_slist *headers;
+	char endpoints[ETCD_ENDPOINTS_MAX][ETCD_ENDPOINT_MAX + 1];
+	unsigned n_endpoints, cur;
+	unsigned timeout_ms;
+	size_t resp_max;
+	char *ca_file, *cert_file, *key_file;
+	char url[ETCD_ENDPOINT_MAX + 64];
+	char curl_err[CURL_ERROR_SIZE];
+	/* the response body being received: bounded by resp_max */
+	char *body;
+	size_t body_len, body_cap;
+	bool body_over;
+	/* decoded key and value of the kv last handed out (etcd_get, range callbacks) */
+	uint8_t *kbuf, *vbuf;
+	size_t kcap, vcap;
+	char err[ETCD_ERROR_MAX];
+	struct etcd_stats st;
+};
+
+static pthread_once_t etcd_once = PTHREAD_ONCE_INIT;
+static CURLcode etcd_global_rc;
+
+/* curl_global_init is not thread-safe in every libcurl: done once, whoever comes first. */
+static void
+etcd_global_init(void)
+{
+	etcd_global_rc = curl_global_init(CURL_GLOBAL_ALL);
+}
+
+static int
+etcd_fail(struct etcd *e, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record why the call fails (with the endpoint) and count it; returns rc. */
+static int
+etcd_fail(struct etcd *e, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(e->err, sizeof(e->err), "%s: ", e->endpoints[e->cur]);
+	if (n < 0 || (size_t)n >= sizeof(e->err))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(e->err + n, sizeof(e->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	e->st.errors++;
+	if (rc == -ETIMEDOUT)
+		e->st.timeouts++;
+	else if (rc == -ESTALE)
+		e->st.compacted++;
+	else if (rc == -ENOSPC)
+		e->st.nospace++;
+	return rc;
+}
+
+/* A base URL: http(s)://, printable, no query or fragment; one trailing '/' dropped. */
+static int
+etcd_endpoint_check(const char *s, char out[ETCD_ENDPOINT_MAX + 1])
+{
+	size_t n, i;
+
+	if (s == NULL)
+		return -EINVAL;
+	n = strlen(s);
+	if (n > ETCD_ENDPOINT_MAX)
+		return -EINVAL;
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '?' ||
+		    s[i] == '#')
+			return -EINVAL;
+	if (n > 0 && s[n - 1] == '/')
+		n--;
+	if (n <= 8 || (s[4] == ':' && n <= 7))
+		return -EINVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static size_t
+etcd_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct etcd *e = arg;
+	size_t n = size * nmemb, c;
+	char *q;
+
+	if (n > e->resp_max - e->body_len) {
+		e->body_over = true;
+		return 0;	/* curl ends the transfer: CURLE_WRITE_ERROR */
+	}
+	if (e->body_len + n + 1 > e->body_cap) {
+		c = e->body_cap ? e->body_cap : 4096;
+		while (c < e->body_len + n + 1)
+			c *= 2;
+		if ((q = realloc(e->body, c)) == NULL)
+			return 0;
+		e->body = q;
+		e->body_cap = c;
+	}
+	memcpy(e->body + e->body_len, p, n);
+	e->body_len += n;
+	return n;
+}
+
+static char *
+etcd_strdup_opt(const char *s, bool *bad)
+{
+	char *d;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = true;
+	return d;
+}
+
+static void
+etcd_why(char *why, const char *msg)
+{
+	if (why != NULL)
+		snprintf(why, ETCD_ERROR_MAX, "%s", msg);
+}
+
+int
+etcd_open(struct etcd **ep, const struct etcd_conf *conf, char why[ETCD_ERROR_MAX])
+{
+	struct etcd *e;
+	bool nomem = false;
+	unsigned i;
+
+	*ep = NULL;
+	if (conf == NULL || conf->endpoints == NULL || conf->n_endpoints == 0 ||
+	    conf->n_endpoints > ETCD_ENDPOINTS_MAX) {
+		etcd_why(why, "etcd: 1..16 endpoints");
+		return -EINVAL;
+	}
+	if (conf->timeout_ms == 0 || conf->timeout_ms > 3600000) {
+		etcd_why(why, "etcd: timeout_ms must be 1..3600000");
+		return -EINVAL;
+	}
+	if ((conf->cert_file == NULL) != (conf->key_file == NULL)) {
+		etcd_why(why, "etcd: a certificate needs its key, and a key its certificate");
+		return -EINVAL;
+	}
+	pthread_once(&etcd_once, etcd_global_init);
+	if (etcd_global_rc != CURLE_OK) {
+		etcd_why(why, "etcd: curl_global_init failed");
+		return -ENOMEM;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < conf->n_endpoints; i++) {
+		if (etcd_endpoint_check(conf->endpoints[i], e->endpoints[i]) != 0) {
+			if (why != NULL)
+				snprintf(why, ETCD_ERROR_MAX, "etcd: endpoint %u is not an "
+				    "http:// or https:// base URL", i + 1);
+			free(e);
+			return -EINVAL;
+		}
+	}
+	e->n_endpoints = conf->n_endpoints;
+	e->timeout_ms = conf->timeout_ms;
+	e->resp_max = conf->resp_max ? conf->resp_max : ETCD_RESP_MAX_DEFAULT;
+	e->ca_file = etcd_strdup_opt(conf->ca_file, &nomem);
+	e->cert_file = etcd_strdup_opt(conf->cert_file, &nomem);
+	e->key_file = etcd_strdup_opt(conf->key_file, &nomem);
+	e->curl = curl_easy_init();
+	/*
+	 * "Expect:" off: libcurl would otherwise wait for a 100 Continue before sending a
+	 * body over 1 KiB, a round trip for nothing (etcd answers 100 at once anyway).
+	 */
+	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (e->headers != NULL)
+		e->headers = curl_slist_append(e->headers, "Expect:");
+	if (nomem || e->curl == NULL || e->headers == NULL) {
+		etcd_close(e);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);	/* no SIGALRM: threads */
+	/* An http_proxy in the environment must not take the store's traffic. */
+	curl_easy_setopt(e->curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
+	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)e->timeout_ms);
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, etcd_write_cb);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
+	curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, e->curl_err);
+	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
+	if (e->ca_file != NULL)
+		curl_easy_setopt(e->curl, CURLOPT_CAINFO, e->ca_file);
+	if (e->cert_file != NULL) {
+		curl_easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert_file);
+		curl_easy_setopt(e->curl, CURLOPT_SSLKEY, e->key_file);
+	}
+	*ep = e;
+	return 0;
+}
+
+void
+etcd_close(struct etcd *e)
+{
+	if (e == NULL)
+		return;
+	if (e->curl != NULL)
+		curl_easy_cleanup(e->curl);
+	curl_slist_free_all(e->headers);
+	free(e->ca_file);
+	free(e->cert_file);
+	free(e->key_file);
+	free(e->body);
+	free(e->kbuf);
+	free(e->vbuf);
+	free(e);
+}
+
+const char *
+etcd_error(const struct etcd *e)
+{
+	return e->err;
+}
+
+const struct etcd_stats *
+etcd_stats(const struct etcd *e)
+{
+	return &e->st;
+}
+
+const char *
+etcd_endpoint(const struct etcd *e)
+{
+	return e->endpoints[e->cur];
+}
+
+size_t
+etcd_prefix_end(const void *prefix, size_t plen, uint8_t *end)
+{
+	const uint8_t *p = prefix;
+	size_t i;
+
+	for (i = plen; i > 0; i--) {
+		if (p[i - 1] != 0xff) {
+			memcpy(end, p, i - 1);
+			end[i - 1] = (uint8_t)(p[i - 1] + 1);
+			return i;
+		}
+	}
+	end[0] = 0;
+	return 1;
+}
+
+/* ---- errors: etcd's gRPC status (code and message) to an errno ---- */
+
+/* gRPC status codes the gateway puts in "code" (google.golang.org/grpc/codes). */
+enum {
+	GRPC_INVALID_ARGUMENT = 3,
+	GRPC_DEADLINE_EXCEEDED = 4,
+	GRPC_NOT_FOUND = 5,
+	GRPC_PERMISSION_DENIED = 7,
+	GRPC_RESOURCE_EXHAUSTED = 8,
+	GRPC_OUT_OF_RANGE = 11,
+	GRPC_UNAVAILABLE = 14,
+	GRPC_UNAUTHENTICATED = 16,
+};
+
+/*
+ * etcd's messages (etcdserver/api/v3rpc/rpctypes) say more than its codes: compaction
+ * and a future revision are both OUT_OF_RANGE, too many ops and too large a request
+ * both INVALID_ARGUMENT, yet the caller acts differently on each.
+ */
+static int
+etcd_grpc_errno(int64_t code, const char *msg)
+{
+	static const struct {
+		const char *text;
+		int rc;
+	} by_msg[] = {
+		{ "required revision has been compacted", -ESTALE },
+		{ "required revision is a future revision", -ERANGE },
+		{ "too many operations in txn request", -E2BIG },
+		{ "request is too large", -EMSGSIZE },
+		{ "database space exceeded", -ENOSPC },
+		{ "no leader", -EAGAIN },
+		{ "leader changed", -EAGAIN },
+		{ "too many requests", -EAGAIN },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(by_msg) / sizeof(by_msg[0]); i++)
+		if (strstr(msg, by_msg[i].text) != NULL)
+			return by_msg[i].rc;
+	switch (code) {
+	case GRPC_INVALID_ARGUMENT:
+		return -EINVAL;
+	case GRPC_DEADLINE_EXCEEDED:
+		return -ETIMEDOUT;
+	case GRPC_NOT_FOUND:
+		return -ENOENT;
+	case GRPC_PERMISSION_DENIED:
+	case GRPC_UNAUTHENTICATED:
+		return -EACCES;
+	case GRPC_RESOURCE_EXHAUSTED:
+	case GRPC_UNAVAILABLE:
+		return -EAGAIN;
+	case GRPC_OUT_OF_RANGE:
+		return -ERANGE;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* ---- JSON fields as the gateway writes them ---- */
+
+/* "123" or 123 (a gateway may write either), strictly; a missing value (NULL) is 0. */
+static int
+etcd_json_i64v(json_t *v, int64_t *out)
+{
+	const char *s;
+	char *end;
+	long long x;
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -EBADMSG;
+	s = json_string_value(v);
+	if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9')))
+		return -EBADMSG;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || (size_t)(end - s) != json_string_length(v))
+		return -EBADMSG;
+	*out = x;
+	return 0;
+}
+
+static int
+etcd_json_i64(json_t *obj, const char *name, int64_t *out)
+{
+	return etcd_json_i64v(json_object_get(obj, name), out);
+}
+
+/* Member and cluster ids are uint64, above INT64_MAX half the time. */
+static int
+etcd_json_u64(json_t *obj, const char *name, uint64_t *out)
+{
+	json_t *v = json_object_get(obj, name);
+	const char *s;
+	char *end;
+	unsigned long long x;
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -EBADMSG;
+	s = json_string_value(v);
+	if (s[0] < '0' || s[0] > '9')
+		return -EBADMSG;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || (size_t)(end - s) != json_string_length(v))
+		return -EBADMSG;
+	*out = x;
+	return 0;
+}
+
+static int
+etcd_json_bool(json_t *obj, const char *name, bool *out)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*out = false;
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return -EBADMSG;
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Decode base64 field name into *buf (grown as needed); missing: 0 bytes. */
+static int
+etcd_json_bytes(json_t *obj, const char *name, uint8_t **buf, size_t *cap, size_t *len)
+{
+	json_t *v = json_object_get(obj, name);
+	size_t need;
+	uint8_t *q;
+	long n;
+
+	*len = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return -EBADMSG;
+	need = base64_decoded_max(json_string_length(v)) + 1;
+	if (need > *cap) {
+		if ((q = realloc(*buf, need)) == NULL)
+			return -ENOMEM;
+		*buf = q;
+		*cap = need;
+	}
+	n = base64_decode(json_string_value(v), json_string_length(v), *buf, *cap);
+	if (n < 0)
+		return -EBADMSG;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* The response header's revision: every answer carries one. */
+static int
+etcd_json_revision(json_t *resp, int64_t *rev)
+{
+	json_t *h = json_object_get(resp, "header");
+
+	*rev = 0;
+	if (h == NULL || !json_is_object(h))
+		return -EBADMSG;
+	if (etcd_json_i64(h, "revision", rev) != 0 || *rev < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* One element of "kvs", decoded into the handle's buffers. */
+static int
+etcd_json_kv(struct etcd *e, json_t *o, struct etcd_kv *kv)
+{
+	int rc;
+
+	memset(kv, 0, sizeof(*kv));
+	if (!json_is_object(o))
+		return -EBADMSG;
+	if ((rc = etcd_json_bytes(o, "key", &e->kbuf, &e->kcap, &kv->key_len)) != 0 ||
+	    (rc = etcd_json_bytes(o, "value", &e->vbuf, &e->vcap, &kv->value_len)) != 0)
+		return rc;
+	if (kv->key_len == 0)
+		return -EBADMSG;	/* etcd has no empty key */
+	kv->key = e->kbuf;
+	kv->value = kv->value_len ? e->vbuf : (const uint8_t *)"";
+	if (etcd_json_i64(o, "create_revision", &kv->create_revision) != 0 ||
+	    etcd_json_i64(o, "mod_revision", &kv->mod_revision) != 0 ||
+	    etcd_json_i64(o, "version", &kv->version) != 0 ||
+	    etcd_json_i64(o, "lease", &kv->lease) != 0)
+		return -EBADMSG;
+	if (kv->mod_revision <= 0 || kv->create_revision <= 0 || kv->version <= 0 ||
+	    kv->create_revision > kv->mod_revision)
+		return -EBADMSG;
+	return 0;
+}
+
+/* ---- building requests ---- */
+
+static bool
+etcd_bytes_ok(const void *p, size_t len, size_t min, size_t max)
+{
+	return len >= min && len <= max && (p != NULL || len == 0);
+}
+
+/* Set obj[name] to base64 of p; -ENOMEM. */
+static int
+etcd_set_bytes(json_t *obj, const char *name, const void *p, size_t len)
+{
+	size_t n = base64_encoded_len(len);
+	char *s;
+	int rc = 0;
+
+	if (n == SIZE_MAX || (s = malloc(n + 1)) == NULL)
+		return -ENOMEM;
+	if (base64_encode(p, len, s, n + 1) < 0 ||
+	    json_object_set_new_nocheck(obj, name, json_stringn_nocheck(s, n)) != 0)
+		rc = -ENOMEM;
+	free(s);
+	return rc;
+}
+
+/* int64 as the gateway wants it: a string. */
+static int
+etcd_set_i64(json_t *obj, const char *name, int64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%" PRId64, v);
+	return json_object_set_new_nocheck(obj, name, json_string(s)) == 0 ? 0 : -ENOMEM;
+}
+
+/* ---- the exchange ---- */
+
+/*
+ * POST req (taken) to path on the current endpoint, moving to the next when it may (see
+ * etcd.h). 0 and *resp, a JSON object the caller frees, or a negative errno.
+ */
+static int
+etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent, json_t **resp)
+{
+	char *txt;
+	size_t len;
+	unsigned tries;
+	int rc = -ECONNREFUSED;
+
+	*resp = NULL;
+	e->err[0] = '\0';
+	if (req == NULL)
+		return -ENOMEM;
+	txt = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (txt == NULL)
+		return -ENOMEM;
+	len = strlen(txt);
+	if (len > ETCD_REQ_MAX) {
+		free(txt);
+		return etcd_fail(e, -EMSGSIZE, "request of %zu bytes of JSON", len);
+	}
+	for (tries = 0; tries < e->n_endpoints; tries++) {
+		CURLcode cc;
+		curl_off_t connect_us = 0;
+		long http = 0;
+		json_error_t jerr;
+		json_t *o, *msg;
+		int64_t code;
+		bool reached;
+
+		if (tries > 0) {
+			e->cur = (e->cur + 1) % e->n_endpoints;
+			e->st.failovers++;
+		}
+		snprintf(e->url, sizeof(e->url), "%s%s", e->endpoints[e->cur], path);
+		curl_easy_setopt(e->curl, CURLOPT_URL, e->url);
+		curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, txt);
+		curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		e->body_len = 0;
+		e->body_over = false;
+		e->curl_err[0] = '\0';
+		e->st.requests++;
+		cc = curl_easy_perform(e->curl);
+		if (cc != CURLE_OK) {
+			if (e->body_over) {
+				rc = etcd_fail(e, -EFBIG, "response over %zu bytes", e->resp_max);
+				break;
+			}
+			/*
+			 * Reached: a connection was made, so the request may have been
+			 * read and, for a write, committed.
+			 */
+			curl_easy_getinfo(e->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+			reached = connect_us > 0 && cc != CURLE_COULDNT_CONNECT &&
+			    cc != CURLE_COULDNT_RESOLVE_HOST && cc != CURLE_SSL_CONNECT_ERROR;
+			if (cc == CURLE_OPERATION_TIMEDOUT)
+				rc = -ETIMEDOUT;
+			else if (!reached)
+				rc = -ECONNREFUSED;
+			else
+				rc = -EPROTO;
+			rc = etcd_fail(e, rc, "%s%s%s", curl_easy_strerror(cc),
+			    e->curl_err[0] ? ": " : "", e->curl_err);
+			if (reached && !idempotent)
+				break;
+			continue;
+		}
+		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &http);
+		o = json_loadb(e->body ? e->body : "", e->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (o == NULL || !json_is_object(o)) {
+			json_decref(o);
+			rc = etcd_fail(e, http == 200 ? -EBADMSG : -EPROTO,
+			    "HTTP %ld: not a JSON object: %s", http, o ? "" : jerr.text);
+			break;
+		}
+		if (http == 200) {
+			free(txt);
+			*resp = o;
+			return 0;
+		}
+		msg = json_object_get(o, "error");
+		if (!json_is_string(msg))
+			msg = json_object_get(o, "message");
+		if (!json_is_string(msg) || etcd_json_i64(o, "code", &code) != 0) {
+			json_decref(o);
+			rc = etcd_fail(e, -EPROTO, "HTTP %ld without an error and a code", http);
+			break;
+		}
+		rc = etcd_grpc_errno(code, json_string_value(msg));
+		rc = etcd_fail(e, rc, "%s (HTTP %ld, code %" PRId64 ")", json_string_value(msg),
+		    http, code);
+		json_decref(o);
+		if (rc == -EAGAIN && idempotent)
+			continue;
+		break;
+	}
+	free(txt);
+	return rc;
+}
+
+/* A response's kvs to fn; res->n counts them. */
+static int
+etcd_kvs_each(struct etcd *e, json_t *resp, etcd_kv_fn fn, void *arg, size_t *n)
+{
+	json_t *kvs = json_object_get(resp, "kvs"), *o;
+	struct etcd_kv kv;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (kvs == NULL)
+		return 0;
+	if (!json_is_array(kvs))
+		return etcd_fail(e, -EBADMSG, "kvs is not an array");
+	json_array_foreach(kvs, i, o) {
+		if ((rc = etcd_json_kv(e, o, &kv)) != 0)
+			return etcd_fail(e, rc, "kvs[%zu] is not a key-value", i);
+		(*n)++;
+		if (fn != NULL && (rc = fn(arg, &kv)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the API ---- */
+
+int
+etcd_put(struct etcd *e, const void *key, size_t key_len, const void *value,
+	 size_t value_len, int64_t *revision)
+{
+	json_t *req, *resp;
+	int64_t rev;
+	int rc;
+
+	if (revision != NULL)
+		*revision = 0;
+	if (!etcd_bytes_ok(key, key_len, 1, ETCD_KEY_MAX) ||
+	    !etcd_bytes_ok(value, value_len, 0, ETCD_VALUE_MAX))
+		return etcd_fail(e, -EINVAL, "put: a key of 1..%u bytes, a value of at most %u",
+		    ETCD_KEY_MAX, ETCD_VALUE_MAX);
+	if ((req = json_object()) == NULL)
+		return -ENOMEM;
+	if (etcd_set_bytes(req, "key", key, key_len) != 0 ||
+	    etcd_set_bytes(req, "value", value, value_len) != 0) {
+		json_decref(req);
+		return -ENOMEM;
+	}
+	if ((rc = etcd_call(e, "/v3/kv/put", req, false, &resp)) != 0)
+		return rc;
+	rc = etcd_json_revision(resp, &rev);
+	json_decref(resp);
+	if (rc != 0 || rev <= 0)
+		return etcd_fail(e, -EBADMSG, "put: no revision in the answer");
+	if (revision != NULL)
+		*revision = rev;
+	return 0;
+}
+
+static json_t *
+etcd_range_req(const struct etcd_range *r)
+{
+	json_t *req = json_object();
+
+	if (req == NULL)
+		return NULL;
+	if (etcd_set_bytes(req, "key", r->key, r->key_len) != 0 ||
+	    (r->end_len > 0 && etcd_set_bytes(req, "range_end", r->end, r->end_len) != 0) ||
+	    (r->revision > 0 && etcd_set_i64(req, "revision", r->revision) != 0) ||
+	    (r->limit > 0 && etcd_set_i64(req, "limit", r->limit) != 0) ||
+	    (r->keys_only && json_object_set_new(req, "keys_only", json_true()) != 0)) {
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}
+
+int
+etcd_range(struct etcd *e, const struct etcd_range *r, etcd_kv_fn fn, void *arg,
+	   struct etcd_range_result *res)
+{
+	json_t *resp;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (r == NULL || !etcd_bytes_ok(r->key, r->key_len, 1, ETCD_KEY_MAX) ||
+	    !etcd_bytes_ok(r->end, r->end_len, 0, ETCD_KEY_MAX) || r->revision < 0 ||
+	    r->limit < 0)
+		return etcd_fail(e, -EINVAL, "range: a key of 1..%u bytes, an end of at most "
+		    "as many, a revision and a limit >= 0", ETCD_KEY_MAX);
+	if ((rc = etcd_call(e, "/v3/kv/range", etcd_range_req(r), true, &resp)) != 0)
+		return rc;
+	if (etcd_json_revision(resp, &res->revision) != 0 ||
+	    etcd_json_i64(resp, "count", &res->count) != 0 || res->count < 0 ||
+	    etcd_json_bool(resp, "more", &res->more) != 0) {
+		json_decref(resp);
+		return etcd_fail(e, -EBADMSG, "range: a header, count or more that is not one");
+	}
+	rc = etcd_kvs_each(e, resp, fn, arg, &res->n);
+	json_decref(resp);
+	if (rc == 0 && r->limit > 0 && res->n > (uint64_t)r->limit)
+		return etcd_fail(e, -EBADMSG, "range: %zu keys past a limit of %" PRId64,
+		    res->n, r->limit);
+	return rc;
+}
+
+/* The last key a page gave, so the next page starts just after it. */
+struct etcd_pager {
+	etcd_kv_fn fn;
+	void *arg;
+	uint8_t *last;		/* ETCD_KEY_MAX + 1 bytes: the key, then its '\0' successor */
+	size_t last_len;
+	bool have;
+};
+
+static int
+etcd_pager_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct etcd_pager *p = arg;
+	size_t n = kv->key_len < p->last_len ? kv->key_len : p->last_len;
+	int c;
+
+	/* Keys must rise, across pages too: else a hostile answer could loop us forever. */
+	if (p->have) {
+		c = memcmp(kv->key, p->last, n);
+		if (c < 0 || (c == 0 && kv->key_len <= p->last_len))
+			return -EBADMSG;
+	}
+	if (kv->key_len > ETCD_KEY_MAX)
+		return -EBADMSG;
+	memcpy(p->last, kv->key, kv->key_len);
+	p->last_len = kv->key_len;
+	p->have = true;
+	return p->fn(p->arg, kv);
+}
+
+int
+etcd_range_all(struct etcd *e, const struct etcd_range *r, etcd_kv_fn fn, void *arg,
+	       int64_t *revision)
+{
+	struct etcd_pager p = { .fn = fn, .arg = arg };
+	struct etcd_range page;
+	struct etcd_range_result res;
+	int rc;
+
+	*revision = 0;
+	if (r == NULL || r->limit <= 0 || fn == NULL)
+		return etcd_fail(e, -EINVAL, "range_all: a limit > 0 and a function");
+	if ((p.last = malloc(ETCD_KEY_MAX + 1)) == NULL)
+		return -ENOMEM;
+	page = *r;
+	for (;;) {
+		rc = etcd_range(e, &page, etcd_pager_kv, &p, &res);
+		if (rc == -EBADMSG && e->err[0] == '\0')
+			rc = etcd_fail(e, -EBADMSG, "range_all: keys out of order");
+		if (rc != 0)
+			break;
+		if (page.revision == 0)
+			page.revision = res.revision;
+		if (!res.more)
+			break;
+		if (res.n == 0) {
+			rc = etcd_fail(e, -EBADMSG, "range_all: more, and no key in the page");
+			break;
+		}
+		/* The next page starts at the successor of the last key: the key and a 0 byte. */
+		if (p.last_len >= ETCD_KEY_MAX) {
+			rc = etcd_fail(e, -EBADMSG, "range_all: a key of %zu bytes", p.last_len);
+			break;
+		}
+		p.last[p.last_len] = 0;
+		page.key = p.last;
+		page.key_len = p.last_len + 1;
+	}
+	if (rc == 0)
+		*revision = page.revision;
+	free(p.last);
+	return rc;
+}
+
+struct etcd_get_arg {
+	struct etcd_kv *kv;
+	bool found;
+};
+
+static int
+etcd_get_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct etcd_get_arg *g = arg;
+
+	if (g->found)
+		return -EBADMSG;	/* one key asked, two given */
+	*g->kv = *kv;
+	g->found = true;
+	return 0;
+}
+
+int
+etcd_get(struct etcd *e, const void *key, size_t key_len, struct etcd_kv *kv,
+	 int64_t *revision)
+{
+	struct etcd_range r = { .key = key, .key_len = key_len };
+	struct etcd_range_result res;
+	struct etcd_get_arg g = { .kv = kv };
+	int rc;
+
+	memset(kv, 0, sizeof(*kv));
+	if (revision != NULL)
+		*revision = 0;
+	rc = etcd_range(e, &r, etcd_get_kv, &g, &res);
+	if (rc == -EBADMSG && e->err[0] == '\0')
+		rc = etcd_fail(e, -EBADMSG, "get: more than one key");
+	if (rc != 0)
+		return rc;
+	if (g.found && (kv->key_len != key_len || memcmp(kv->key, key, key_len) != 0))
+		return etcd_fail(e, -EBADMSG, "get: another key than the one asked");
+	if (revision != NULL)
+		*revision = res.revision;
+	return g.found ? 0 : -ENOENT;
+}
+
+int
+etcd_delete(struct etcd *e, const void *key, size_t key_len, const void *end,
+	    size_t end_len, int64_t *deleted, int64_t *revision)
+{
+	json_t *req, *resp;
+	int64_t rev, n;
+	int rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (revision != NULL)
+		*revision = 0;
+	if (!etcd_bytes_ok(key, key_len, 1, ETCD_KEY_MAX) ||
+	    !etcd_bytes_ok(end, end_len, 0, ETCD_KEY_MAX))
+		return etcd_fail(e, -EINVAL, "delete: a key of 1..%u bytes", ETCD_KEY_MAX);
+	if ((req = json_object()) == NULL)
+		return -ENOMEM;
+	if (etcd_set_bytes(req, "key", key, key_len) != 0 ||
+	    (end_len > 0 && etcd_set_bytes(req, "range_end", end, end_len) != 0)) {
+		json_decref(req);
+		return -ENOMEM;
+	}
+	if ((rc = etcd_call(e, "/v3/kv/deleterange", req, false, &resp)) != 0)
+		return rc;
+	rc = etcd_json_revision(resp, &rev) != 0 || etcd_json_i64(resp, "deleted", &n) != 0 ||
+	    n < 0;
+	json_decref(resp);
+	if (rc != 0)
+		return etcd_fail(e, -EBADMSG, "delete: a header or deleted that is not one");
+	if (deleted != NULL)
+		*deleted = n;
+	if (revision != NULL)
+		*revision = rev;
+	return 0;
+}
+
+static const char *const etcd_targets[] = {
+	[ETCD_CMP_MOD] = "MOD", [ETCD_CMP_CREATE] = "CREATE",
+	[ETCD_CMP_VERSION] = "VERSION", [ETCD_CMP_VALUE] = "VALUE",
+	[ETCD_CMP_ABSENT] = "VERSION",
+};
+static const char *const etcd_results[] = {
+	[ETCD_EQUAL] = "EQUAL", [ETCD_NOT_EQUAL] = "NOT_EQUAL",
+	[ETCD_LESS] = "LESS", [ETCD_GREATER] = "GREATER",
+};
+
+/* One compare as JSON, or NULL: a bad compare (*bad) or no memory. */
+static json_t *
+etcd_cmp_json(const struct etcd_cmp *c, bool *bad)
+{
+	json_t *o;
+	int rc = 0;
+
+	if ((unsigned)c->target > ETCD_CMP_ABSENT || (unsigned)c->result > ETCD_GREATER ||
+	    !etcd_bytes_ok(c->key, c->key_len, 1, ETCD_KEY_MAX) ||
+	    (c->target == ETCD_CMP_VALUE &&
+	     !etcd_bytes_ok(c->value, c->value_len, 0, ETCD_VALUE_MAX)) ||
+	    (c->target != ETCD_CMP_VALUE && c->target != ETCD_CMP_ABSENT && c->rev < 0)) {
+		*bad = true;
+		return NULL;
+	}
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= etcd_set_bytes(o, "key", c->key, c->key_len);
+	rc |= json_object_set_new(o, "target", json_string(etcd_targets[c->target]));
+	rc |= json_object_set_new(o, "result", json_string(c->target == ETCD_CMP_ABSENT ?
+	    "EQUAL" : etcd_results[c->result]));
+	switch (c->target) {
+	case ETCD_CMP_MOD:
+		rc |= etcd_set_i64(o, "mod_revision", c->rev);
+		break;
+	case ETCD_CMP_CREATE:
+		rc |= etcd_set_i64(o, "create_revision", c->rev);
+		break;
+	case ETCD_CMP_VERSION:
+		rc |= etcd_set_i64(o, "version", c->rev);
+		break;
+	case ETCD_CMP_ABSENT:
+		rc |= etcd_set_i64(o, "version", 0);
+		break;
+	case ETCD_CMP_VALUE:
+		rc |= etcd_set_bytes(o, "value", c->value, c->value_len);
+		break;
+	}
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+etcd_op_json(const struct etcd_op *op, bool *bad)
+{
+	json_t *o, *inner;
+	int rc = 0;
+
+	if ((op->kind != ETCD_OP_PUT && op->kind != ETCD_OP_DELETE) ||
+	    !etcd_bytes_ok(op->key, op->key_len, 1, ETCD_KEY_MAX) ||
+	    (op->kind == ETCD_OP_PUT &&
+	     !etcd_bytes_ok(op->value, op->value_len, 0, ETCD_VALUE_MAX)) ||
+	    (op->kind == ETCD_OP_DELETE && !etcd_bytes_ok(op->end, op->end_len, 0, ETCD_KEY_MAX))) {
+		*bad = true;
+		return NULL;
+	}
+	if ((inner = json_object()) == NULL)
+		return NULL;
+	rc |= etcd_set_bytes(inner, "key", op->key, op->key_len);
+	if (op->kind == ETCD_OP_PUT)
+		rc |= etcd_set_bytes(inner, "value", op->value, op->value_len);
+	else if (op->end_len > 0)
+		rc |= etcd_set_bytes(inner, "range_end", op->end, op->end_len);
+	o = json_object();
+	if (rc != 0 || o == NULL || json_object_set_new(o, op->kind == ETCD_OP_PUT ?
+	    "request_put" : "request_delete_range", inner) != 0) {
+		if (o == NULL || rc != 0)
+			json_decref(inner);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+etcd_txn(struct etcd *e, const struct etcd_cmp *cmps, size_t n_cmps,
+	 const struct etcd_op *ops, size_t n_ops, struct etcd_txn_result *res)
+{
+	json_t *req, *ca, *oa, *resp;
+	bool bad = false, nomem = false;
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (n_cmps > ETCD_TXN_MAX || n_ops > ETCD_TXN_MAX || (n_cmps > 0 && cmps == NULL) ||
+	    (n_ops > 0 && ops == NULL))
+		return etcd_fail(e, -EINVAL, "txn: at most %u compares and %u ops",
+		    ETCD_TXN_MAX, ETCD_TXN_MAX);
+	req = json_object();
+	ca = json_array();
+	oa = json_array();
+	if (req == NULL || ca == NULL || oa == NULL)
+		nomem = true;
+	for (i = 0; !nomem && !bad && i < n_cmps; i++)
+		nomem = json_array_append_new(ca, etcd_cmp_json(&cmps[i], &bad)) != 0 && !bad;
+	for (i = 0; !nomem && !bad && i < n_ops; i++)
+		nomem = json_array_append_new(oa, etcd_op_json(&ops[i], &bad)) != 0 && !bad;
+	if (!nomem && !bad && (json_object_set(req, "compare", ca) != 0 ||
+	    json_object_set(req, "success", oa) != 0))
+		nomem = true;
+	json_decref(ca);
+	json_decref(oa);
+	if (nomem || bad) {
+		json_decref(req);
+		if (bad)
+			return etcd_fail(e, -EINVAL, "txn: compare or op %zu is not valid", i - 1);
+		return -ENOMEM;
+	}
+	if ((rc = etcd_call(e, "/v3/kv/txn", req, false, &resp)) != 0)
+		return rc;
+	if (etcd_json_revision(resp, &res->revision) != 0 ||
+	    etcd_json_bool(resp, "succeeded", &res->succeeded) != 0) {
+		json_decref(resp);
+		memset(res, 0, sizeof(*res));
+		return etcd_fail(e, -EBADMSG, "txn: a header or succeeded that is not one");
+	}
+	json_decref(resp);
+	return 0;
+}
+
+int
+etcd_compact(struct etcd *e, int64_t revision, bool physical)
+{
+	json_t *req, *resp;
+	int rc;
+
+	if (revision <= 0)
+		return etcd_fail(e, -EINVAL, "compact: a revision > 0");
+	if ((req = json_object()) == NULL)
+		return -ENOMEM;
+	if (etcd_set_i64(req, "revision", revision) != 0 ||
+	    (physical && json_object_set_new(req, "physical", json_true()) != 0)) {
+		json_decref(req);
+		return -ENOMEM;
+	}
+	/* Compacting twice at one revision is harmless: a retry may move on. */
+	if ((rc = etcd_call(e, "/v3/kv/compaction", req, true, &resp)) != 0)
+		return rc;
+	json_decref(resp);
+	return 0;
+}
+
+/* The status message's fields are camelCase in 3.4's gateway (dbSize), snake elsewhere. */
+static json_t *
+etcd_json_either(json_t *o, const char *camel, const char *snake)
+{
+	json_t *v = json_object_get(o, camel);
+
+	return v != NULL ? v : json_object_get(o, snake);
+}
+
+static int
+etcd_status_parse(json_t *resp, struct etcd_status *st)
+{
+	json_t *h = json_object_get(resp, "header"), *v;
+	struct {
+		const char *camel, *snake;
+		int64_t *out;
+	} ints[] = {
+		{ "raftTerm", "raft_term", &st->raft_term },
+		{ "raftIndex", "raft_index", &st->raft_index },
+		{ "dbSize", "db_size", &st->db_size },
+		{ "dbSizeInUse", "db_size_in_use", &st->db_size_in_use },
+	};
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_object(h) || etcd_json_i64(h, "revision", &st->revision) != 0 ||
+	    etcd_json_u64(h, "cluster_id", &st->cluster_id) != 0 ||
+	    etcd_json_u64(h, "member_id", &st->member_id) != 0 ||
+	    etcd_json_u64(resp, "leader", &st->leader) != 0)
+		return -EBADMSG;
+	for (i = 0; rc == 0 && i < sizeof(ints) / sizeof(ints[0]); i++) {
+		v = etcd_json_either(resp, ints[i].camel, ints[i].snake);
+		rc = etcd_json_i64v(v, ints[i].out) != 0 || *ints[i].out < 0;
+	}
+	if (rc != 0)
+		return -EBADMSG;
+	v = json_object_get(resp, "version");
+	if (v != NULL && (!json_is_string(v) || json_string_length(v) >= sizeof(st->version)))
+		return -EBADMSG;
+	if (v != NULL)
+		memcpy(st->version, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int
+etcd_alarms_parse(json_t *resp, unsigned *alarms)
+{
+	json_t *a = json_object_get(resp, "alarms"), *o, *v;
+	size_t i;
+
+	*alarms = 0;
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return -EBADMSG;
+	json_array_foreach(a, i, o) {
+		if (!json_is_object(o))
+			return -EBADMSG;
+		v = json_object_get(o, "alarm");
+		/* An enum: its name, or its number (NONE 0, NOSPACE 1, CORRUPT 2). */
+		if (v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "NONE") == 0))
+			continue;
+		if ((json_is_string(v) && strcmp(json_string_value(v), "NOSPACE") == 0) ||
+		    (json_is_integer(v) && json_integer_value(v) == 1))
+			*alarms |= ETCD_ALARM_NOSPACE;
+		else if ((json_is_string(v) && strcmp(json_string_value(v), "CORRUPT") == 0) ||
+		    (json_is_integer(v) && json_integer_value(v) == 2))
+			*alarms |= ETCD_ALARM_CORRUPT;
+		else if (!json_is_integer(v) || json_integer_value(v) != 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+etcd_status(struct etcd *e, struct etcd_status *st)
+{
+	json_t *req, *resp;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = etcd_call(e, "/v3/maintenance/status", json_object(), true, &resp)) != 0)
+		return rc;
+	rc = etcd_status_parse(resp, st);
+	json_decref(resp);
+	if (rc != 0) {
+		memset(st, 0, sizeof(*st));
+		return etcd_fail(e, rc, "status: a field that is not one");
+	}
+	if ((req = json_pack("{s:s}", "action", "GET")) == NULL)
+		return -ENOMEM;
+	if ((rc = etcd_call(e, "/v3/maintenance/alarm", req, true, &resp)) != 0)
+		return rc;
+	rc = etcd_alarms_parse(resp, &st->alarms);
+	json_decref(resp);
+	if (rc != 0)
+		return etcd_fail(e, rc, "alarm: an alarm that is not one");
+	return 0;
+}
