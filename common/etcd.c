@@ -7,6 +7,7 @@
  */
 #include "common/etcd.h"
 #include "common/base64.h"
+#include "common/etcd_parse.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -41,9 +42,8 @@ struct etcd {
 	char *body;
 	size_t body_len, body_cap;
 	bool body_over;
-	/* decoded key and value of the kv last handed out (etcd_get, range callbacks) */
-	uint8_t *kbuf, *vbuf;
-	size_t kcap, vcap;
+	/* decoded keys and value of the kvs last handed out (etcd_get, range callbacks) */
+	struct etcd_parse_buf kv;
 	char err[ETCD_ERROR_MAX];
 	struct etcd_stats st;
 };
@@ -245,8 +245,7 @@ etcd_close(struct etcd *e)
 	free(e->cert_file);
 	free(e->key_file);
 	free(e->body);
-	free(e->kbuf);
-	free(e->vbuf);
+	etcd_parse_buf_free(&e->kv);
 	free(e);
 }
 
@@ -283,214 +282,6 @@ etcd_prefix_end(const void *prefix, size_t plen, uint8_t *end)
 	}
 	end[0] = 0;
 	return 1;
-}
-
-/* ---- errors: etcd's gRPC status (code and message) to an errno ---- */
-
-/* gRPC status codes the gateway puts in "code" (google.golang.org/grpc/codes). */
-enum {
-	GRPC_INVALID_ARGUMENT = 3,
-	GRPC_DEADLINE_EXCEEDED = 4,
-	GRPC_NOT_FOUND = 5,
-	GRPC_PERMISSION_DENIED = 7,
-	GRPC_RESOURCE_EXHAUSTED = 8,
-	GRPC_OUT_OF_RANGE = 11,
-	GRPC_UNAVAILABLE = 14,
-	GRPC_UNAUTHENTICATED = 16,
-};
-
-/*
- * etcd's messages (etcdserver/api/v3rpc/rpctypes) say more than its codes: compaction
- * and a future revision are both OUT_OF_RANGE, too many ops and too large a request
- * both INVALID_ARGUMENT, yet the caller acts differently on each.
- */
-static int
-etcd_grpc_errno(int64_t code, const char *msg)
-{
-	static const struct {
-		const char *text;
-		int rc;
-	} by_msg[] = {
-		{ "required revision has been compacted", -ESTALE },
-		{ "required revision is a future revision", -ERANGE },
-		{ "too many operations in txn request", -E2BIG },
-		{ "request is too large", -EMSGSIZE },
-		{ "database space exceeded", -ENOSPC },
-		{ "no leader", -EAGAIN },
-		{ "leader changed", -EAGAIN },
-		{ "too many requests", -EAGAIN },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(by_msg) / sizeof(by_msg[0]); i++)
-		if (strstr(msg, by_msg[i].text) != NULL)
-			return by_msg[i].rc;
-	switch (code) {
-	case GRPC_INVALID_ARGUMENT:
-		return -EINVAL;
-	case GRPC_DEADLINE_EXCEEDED:
-		return -ETIMEDOUT;
-	case GRPC_NOT_FOUND:
-		return -ENOENT;
-	case GRPC_PERMISSION_DENIED:
-	case GRPC_UNAUTHENTICATED:
-		return -EACCES;
-	case GRPC_RESOURCE_EXHAUSTED:
-	case GRPC_UNAVAILABLE:
-		return -EAGAIN;
-	case GRPC_OUT_OF_RANGE:
-		return -ERANGE;
-	default:
-		return -EPROTO;
-	}
-}
-
-/* ---- JSON fields as the gateway writes them ---- */
-
-/* "123" or 123 (a gateway may write either), strictly; a missing value (NULL) is 0. */
-static int
-etcd_json_i64v(json_t *v, int64_t *out)
-{
-	const char *s;
-	char *end;
-	long long x;
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return -EBADMSG;
-	s = json_string_value(v);
-	if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9')))
-		return -EBADMSG;
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || (size_t)(end - s) != json_string_length(v))
-		return -EBADMSG;
-	*out = x;
-	return 0;
-}
-
-static int
-etcd_json_i64(json_t *obj, const char *name, int64_t *out)
-{
-	return etcd_json_i64v(json_object_get(obj, name), out);
-}
-
-/* Member and cluster ids are uint64, above INT64_MAX half the time. */
-static int
-etcd_json_u64(json_t *obj, const char *name, uint64_t *out)
-{
-	json_t *v = json_object_get(obj, name);
-	const char *s;
-	char *end;
-	unsigned long long x;
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return -EBADMSG;
-	s = json_string_value(v);
-	if (s[0] < '0' || s[0] > '9')
-		return -EBADMSG;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || (size_t)(end - s) != json_string_length(v))
-		return -EBADMSG;
-	*out = x;
-	return 0;
-}
-
-static int
-etcd_json_bool(json_t *obj, const char *name, bool *out)
-{
-	json_t *v = json_object_get(obj, name);
-
-	*out = false;
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v))
-		return -EBADMSG;
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Decode base64 field name into *buf (grown as needed); missing: 0 bytes. */
-static int
-etcd_json_bytes(json_t *obj, const char *name, uint8_t **buf, size_t *cap, size_t *len)
-{
-	json_t *v = json_object_get(obj, name);
-	size_t need;
-	uint8_t *q;
-	long n;
-
-	*len = 0;
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v))
-		return -EBADMSG;
-	need = base64_decoded_max(json_string_length(v)) + 1;
-	if (need > *cap) {
-		if ((q = realloc(*buf, need)) == NULL)
-			return -ENOMEM;
-		*buf = q;
-		*cap = need;
-	}
-	n = base64_decode(json_string_value(v), json_string_length(v), *buf, *cap);
-	if (n < 0)
-		return -EBADMSG;
-	*len = (size_t)n;
-	return 0;
-}
-
-/* The response header's revision: every answer carries one. */
-static int
-etcd_json_revision(json_t *resp, int64_t *rev)
-{
-	json_t *h = json_object_get(resp, "header");
-
-	*rev = 0;
-	if (h == NULL || !json_is_object(h))
-		return -EBADMSG;
-	if (etcd_json_i64(h, "revision", rev) != 0 || *rev < 0)
-		return -EBADMSG;
-	return 0;
-}
-
-/* One element of "kvs", decoded into the handle's buffers. */
-static int
-etcd_json_kv(struct etcd *e, json_t *o, struct etcd_kv *kv)
-{
-	int rc;
-
-	memset(kv, 0, sizeof(*kv));
-	if (!json_is_object(o))
-		return -EBADMSG;
-	if ((rc = etcd_json_bytes(o, "key", &e->kbuf, &e->kcap, &kv->key_len)) != 0 ||
-	    (rc = etcd_json_bytes(o, "value", &e->vbuf, &e->vcap, &kv->value_len)) != 0)
-		return rc;
-	if (kv->key_len == 0)
-		return -EBADMSG;	/* etcd has no empty key */
-	kv->key = e->kbuf;
-	kv->value = kv->value_len ? e->vbuf : (const uint8_t *)"";
-	if (etcd_json_i64(o, "create_revision", &kv->create_revision) != 0 ||
-	    etcd_json_i64(o, "mod_revision", &kv->mod_revision) != 0 ||
-	    etcd_json_i64(o, "version", &kv->version) != 0 ||
-	    etcd_json_i64(o, "lease", &kv->lease) != 0)
-		return -EBADMSG;
-	if (kv->mod_revision <= 0 || kv->create_revision <= 0 || kv->version <= 0 ||
-	    kv->create_revision > kv->mod_revision)
-		return -EBADMSG;
-	return 0;
 }
 
 /* ---- building requests ---- */
@@ -530,19 +321,26 @@ etcd_set_i64(json_t *obj, const char *name, int64_t v)
 
 /* ---- the exchange ---- */
 
+/* The body received, for etcd_parse.h (never NULL). */
+static const char *
+etcd_body(const struct etcd *e)
+{
+	return e->body != NULL ? e->body : "";
+}
+
 /*
  * POST req (taken) to path on the current endpoint, moving to the next when it may (see
- * etcd.h). 0 and *resp, a JSON object the caller frees, or a negative errno.
+ * etcd.h). 0 when etcd answered 200 (the body, for etcd_parse.h, in e->body and
+ * e->body_len: etcd_body() and e->body_len), or a negative errno.
  */
 static int
-etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent, json_t **resp)
+etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent)
 {
 	char *txt;
 	size_t len;
 	unsigned tries;
 	int rc = -ECONNREFUSED;
 
-	*resp = NULL;
 	e->err[0] = '\0';
 	if (req == NULL)
 		return -ENOMEM;
@@ -559,9 +357,7 @@ etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent, json_t
 		CURLcode cc;
 		curl_off_t connect_us = 0;
 		long http = 0;
-		json_error_t jerr;
-		json_t *o, *msg;
-		int64_t code;
+		char why[ETCD_ERROR_MAX];
 		bool reached;
 
 		if (tries > 0) {
@@ -602,30 +398,12 @@ etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent, json_t
 			continue;
 		}
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &http);
-		o = json_loadb(e->body ? e->body : "", e->body_len, JSON_REJECT_DUPLICATES, &jerr);
-		if (o == NULL || !json_is_object(o)) {
-			json_decref(o);
-			rc = etcd_fail(e, http == 200 ? -EBADMSG : -EPROTO,
-			    "HTTP %ld: not a JSON object: %s", http, o ? "" : jerr.text);
-			break;
-		}
 		if (http == 200) {
 			free(txt);
-			*resp = o;
 			return 0;
 		}
-		msg = json_object_get(o, "error");
-		if (!json_is_string(msg))
-			msg = json_object_get(o, "message");
-		if (!json_is_string(msg) || etcd_json_i64(o, "code", &code) != 0) {
-			json_decref(o);
-			rc = etcd_fail(e, -EPROTO, "HTTP %ld without an error and a code", http);
-			break;
-		}
-		rc = etcd_grpc_errno(code, json_string_value(msg));
-		rc = etcd_fail(e, rc, "%s (HTTP %ld, code %" PRId64 ")", json_string_value(msg),
-		    http, code);
-		json_decref(o);
+		rc = etcd_parse_error(http, etcd_body(e), e->body_len, why);
+		rc = etcd_fail(e, rc, "%s", why);
 		if (rc == -EAGAIN && idempotent)
 			continue;
 		break;
@@ -634,37 +412,14 @@ etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent, json_t
 	return rc;
 }
 
-/* A response's kvs to fn; res->n counts them. */
-static int
-etcd_kvs_each(struct etcd *e, json_t *resp, etcd_kv_fn fn, void *arg, size_t *n)
-{
-	json_t *kvs = json_object_get(resp, "kvs"), *o;
-	struct etcd_kv kv;
-	size_t i;
-	int rc;
-
-	*n = 0;
-	if (kvs == NULL)
-		return 0;
-	if (!json_is_array(kvs))
-		return etcd_fail(e, -EBADMSG, "kvs is not an array");
-	json_array_foreach(kvs, i, o) {
-		if ((rc = etcd_json_kv(e, o, &kv)) != 0)
-			return etcd_fail(e, rc, "kvs[%zu] is not a key-value", i);
-		(*n)++;
-		if (fn != NULL && (rc = fn(arg, &kv)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* ---- the API ---- */
 
 int
 etcd_put(struct etcd *e, const void *key, size_t key_len, const void *value,
 	 size_t value_len, int64_t *revision)
 {
-	json_t *req, *resp;
+	char why[ETCD_ERROR_MAX];
+	json_t *req;
 	int64_t rev;
 	int rc;
 
@@ -681,12 +436,10 @@ etcd_put(struct etcd *e, const void *key, size_t key_len, const void *value,
 		json_decref(req);
 		return -ENOMEM;
 	}
-	if ((rc = etcd_call(e, "/v3/kv/put", req, false, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/kv/put", req, false)) != 0)
 		return rc;
-	rc = etcd_json_revision(resp, &rev);
-	json_decref(resp);
-	if (rc != 0 || rev <= 0)
-		return etcd_fail(e, -EBADMSG, "put: no revision in the answer");
+	if ((rc = etcd_parse_put(etcd_body(e), e->body_len, &rev, why)) != 0)
+		return etcd_fail(e, rc, "put: %s", why);
 	if (revision != NULL)
 		*revision = rev;
 	return 0;
@@ -714,7 +467,7 @@ int
 etcd_range(struct etcd *e, const struct etcd_range *r, etcd_kv_fn fn, void *arg,
 	   struct etcd_range_result *res)
 {
-	json_t *resp;
+	char why[ETCD_ERROR_MAX];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -723,19 +476,11 @@ etcd_range(struct etcd *e, const struct etcd_range *r, etcd_kv_fn fn, void *arg,
 	    r->limit < 0)
 		return etcd_fail(e, -EINVAL, "range: a key of 1..%u bytes, an end of at most "
 		    "as many, a revision and a limit >= 0", ETCD_KEY_MAX);
-	if ((rc = etcd_call(e, "/v3/kv/range", etcd_range_req(r), true, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/kv/range", etcd_range_req(r), true)) != 0)
 		return rc;
-	if (etcd_json_revision(resp, &res->revision) != 0 ||
-	    etcd_json_i64(resp, "count", &res->count) != 0 || res->count < 0 ||
-	    etcd_json_bool(resp, "more", &res->more) != 0) {
-		json_decref(resp);
-		return etcd_fail(e, -EBADMSG, "range: a header, count or more that is not one");
-	}
-	rc = etcd_kvs_each(e, resp, fn, arg, &res->n);
-	json_decref(resp);
-	if (rc == 0 && r->limit > 0 && res->n > (uint64_t)r->limit)
-		return etcd_fail(e, -EBADMSG, "range: %zu keys past a limit of %" PRId64,
-		    res->n, r->limit);
+	rc = etcd_parse_range(etcd_body(e), e->body_len, r->limit, &e->kv, fn, arg, res, why);
+	if (rc != 0 && why[0] != '\0')
+		return etcd_fail(e, rc, "range: %s", why);
 	return rc;
 }
 
@@ -858,7 +603,8 @@ int
 etcd_delete(struct etcd *e, const void *key, size_t key_len, const void *end,
 	    size_t end_len, int64_t *deleted, int64_t *revision)
 {
-	json_t *req, *resp;
+	char why[ETCD_ERROR_MAX];
+	json_t *req;
 	int64_t rev, n;
 	int rc;
 
@@ -876,13 +622,10 @@ etcd_delete(struct etcd *e, const void *key, size_t key_len, const void *end,
 		json_decref(req);
 		return -ENOMEM;
 	}
-	if ((rc = etcd_call(e, "/v3/kv/deleterange", req, false, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/kv/deleterange", req, false)) != 0)
 		return rc;
-	rc = etcd_json_revision(resp, &rev) != 0 || etcd_json_i64(resp, "deleted", &n) != 0 ||
-	    n < 0;
-	json_decref(resp);
-	if (rc != 0)
-		return etcd_fail(e, -EBADMSG, "delete: a header or deleted that is not one");
+	if ((rc = etcd_parse_delete(etcd_body(e), e->body_len, &n, &rev, why)) != 0)
+		return etcd_fail(e, rc, "delete: %s", why);
 	if (deleted != NULL)
 		*deleted = n;
 	if (revision != NULL)
@@ -981,7 +724,8 @@ int
 etcd_txn(struct etcd *e, const struct etcd_cmp *cmps, size_t n_cmps,
 	 const struct etcd_op *ops, size_t n_ops, struct etcd_txn_result *res)
 {
-	json_t *req, *ca, *oa, *resp;
+	char why[ETCD_ERROR_MAX];
+	json_t *req, *ca, *oa;
 	bool bad = false, nomem = false;
 	size_t i;
 	int rc;
@@ -1011,22 +755,18 @@ etcd_txn(struct etcd *e, const struct etcd_cmp *cmps, size_t n_cmps,
 			return etcd_fail(e, -EINVAL, "txn: compare or op %zu is not valid", i - 1);
 		return -ENOMEM;
 	}
-	if ((rc = etcd_call(e, "/v3/kv/txn", req, false, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/kv/txn", req, false)) != 0)
 		return rc;
-	if (etcd_json_revision(resp, &res->revision) != 0 ||
-	    etcd_json_bool(resp, "succeeded", &res->succeeded) != 0) {
-		json_decref(resp);
-		memset(res, 0, sizeof(*res));
-		return etcd_fail(e, -EBADMSG, "txn: a header or succeeded that is not one");
-	}
-	json_decref(resp);
+	if ((rc = etcd_parse_txn(etcd_body(e), e->body_len, res, why)) != 0)
+		return etcd_fail(e, rc, "txn: %s", why);
 	return 0;
 }
 
 int
 etcd_compact(struct etcd *e, int64_t revision, bool physical)
 {
-	json_t *req, *resp;
+	char why[ETCD_ERROR_MAX];
+	json_t *req;
 	int rc;
 
 	if (revision <= 0)
@@ -1039,108 +779,32 @@ etcd_compact(struct etcd *e, int64_t revision, bool physical)
 		return -ENOMEM;
 	}
 	/* Compacting twice at one revision is harmless: a retry may move on. */
-	if ((rc = etcd_call(e, "/v3/kv/compaction", req, true, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/kv/compaction", req, true)) != 0)
 		return rc;
-	json_decref(resp);
-	return 0;
-}
-
-/* The status message's fields are camelCase in 3.4's gateway (dbSize), snake elsewhere. */
-static json_t *
-etcd_json_either(json_t *o, const char *camel, const char *snake)
-{
-	json_t *v = json_object_get(o, camel);
-
-	return v != NULL ? v : json_object_get(o, snake);
-}
-
-static int
-etcd_status_parse(json_t *resp, struct etcd_status *st)
-{
-	json_t *h = json_object_get(resp, "header"), *v;
-	struct {
-		const char *camel, *snake;
-		int64_t *out;
-	} ints[] = {
-		{ "raftTerm", "raft_term", &st->raft_term },
-		{ "raftIndex", "raft_index", &st->raft_index },
-		{ "dbSize", "db_size", &st->db_size },
-		{ "dbSizeInUse", "db_size_in_use", &st->db_size_in_use },
-	};
-	size_t i;
-	int rc = 0;
-
-	if (!json_is_object(h) || etcd_json_i64(h, "revision", &st->revision) != 0 ||
-	    etcd_json_u64(h, "cluster_id", &st->cluster_id) != 0 ||
-	    etcd_json_u64(h, "member_id", &st->member_id) != 0 ||
-	    etcd_json_u64(resp, "leader", &st->leader) != 0)
-		return -EBADMSG;
-	for (i = 0; rc == 0 && i < sizeof(ints) / sizeof(ints[0]); i++) {
-		v = etcd_json_either(resp, ints[i].camel, ints[i].snake);
-		rc = etcd_json_i64v(v, ints[i].out) != 0 || *ints[i].out < 0;
-	}
-	if (rc != 0)
-		return -EBADMSG;
-	v = json_object_get(resp, "version");
-	if (v != NULL && (!json_is_string(v) || json_string_length(v) >= sizeof(st->version)))
-		return -EBADMSG;
-	if (v != NULL)
-		memcpy(st->version, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
-static int
-etcd_alarms_parse(json_t *resp, unsigned *alarms)
-{
-	json_t *a = json_object_get(resp, "alarms"), *o, *v;
-	size_t i;
-
-	*alarms = 0;
-	if (a == NULL)
-		return 0;
-	if (!json_is_array(a))
-		return -EBADMSG;
-	json_array_foreach(a, i, o) {
-		if (!json_is_object(o))
-			return -EBADMSG;
-		v = json_object_get(o, "alarm");
-		/* An enum: its name, or its number (NONE 0, NOSPACE 1, CORRUPT 2). */
-		if (v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "NONE") == 0))
-			continue;
-		if ((json_is_string(v) && strcmp(json_string_value(v), "NOSPACE") == 0) ||
-		    (json_is_integer(v) && json_integer_value(v) == 1))
-			*alarms |= ETCD_ALARM_NOSPACE;
-		else if ((json_is_string(v) && strcmp(json_string_value(v), "CORRUPT") == 0) ||
-		    (json_is_integer(v) && json_integer_value(v) == 2))
-			*alarms |= ETCD_ALARM_CORRUPT;
-		else if (!json_is_integer(v) || json_integer_value(v) != 0)
-			return -EBADMSG;
-	}
+	if ((rc = etcd_parse_object(etcd_body(e), e->body_len, why)) != 0)
+		return etcd_fail(e, rc, "compact: %s", why);
 	return 0;
 }
 
 int
 etcd_status(struct etcd *e, struct etcd_status *st)
 {
-	json_t *req, *resp;
+	char why[ETCD_ERROR_MAX];
+	json_t *req;
+	unsigned alarms;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = etcd_call(e, "/v3/maintenance/status", json_object(), true, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/maintenance/status", json_object(), true)) != 0)
 		return rc;
-	rc = etcd_status_parse(resp, st);
-	json_decref(resp);
-	if (rc != 0) {
-		memset(st, 0, sizeof(*st));
-		return etcd_fail(e, rc, "status: a field that is not one");
-	}
+	if ((rc = etcd_parse_status(etcd_body(e), e->body_len, st, why)) != 0)
+		return etcd_fail(e, rc, "status: %s", why);
 	if ((req = json_pack("{s:s}", "action", "GET")) == NULL)
 		return -ENOMEM;
-	if ((rc = etcd_call(e, "/v3/maintenance/alarm", req, true, &resp)) != 0)
+	if ((rc = etcd_call(e, "/v3/maintenance/alarm", req, true)) != 0)
 		return rc;
-	rc = etcd_alarms_parse(resp, &st->alarms);
-	json_decref(resp);
-	if (rc != 0)
-		return etcd_fail(e, rc, "alarm: an alarm that is not one");
+	if ((rc = etcd_parse_alarms(etcd_body(e), e->body_len, &alarms, why)) != 0)
+		return etcd_fail(e, rc, "alarm: %s", why);
+	st->alarms = alarms;
 	return 0;
 }
