@@ -59,6 +59,7 @@ struct cluster {
 	bool ok;			/* cluster_end() reached */
 	bool interrupted;		/* by a signal */
 	bool cleaned;
+	bool sanitized;		/* a process's log holds a sanitizer's report */
 };
 
 static struct cluster the_cluster;
@@ -133,6 +134,22 @@ cluster_unlink_segments(void)
  * above). Once; the signals that would clean up are held off while it runs. Not
  * async-signal-safe, but from a signal the run is over either way.
  */
+/*
+ * A process built with SANITIZE=1 reports into its log and may go on: a run whose
+ * scratch directory (logs and all) goes away with it must say so itself, as tests/lib.sh
+ * does for the shell tests. The reports are printed; true when there was one.
+ */
+static inline bool
+cluster_sanitizer_reported(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "grep -s -l -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "
+	    "%s/*.log >/dev/null && grep -s -m 3 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:|"
+	    "^    #[0-3] ' %s/*.log >&2", dir, dir);
+	return system(cmd) == 0;
+}
+
 static inline void
 cluster_cleanup(void)
 {
@@ -157,6 +174,8 @@ cluster_cleanup(void)
 			fprintf(stderr, "%s: no logs in %s\n", the_cluster.bench, the_cluster.dir);
 	}
 	cluster_unlink_segments();
+	if (the_cluster.dir[0] && cluster_sanitizer_reported(the_cluster.dir))
+		the_cluster.sanitized = true;
 	if (the_cluster.dir[0])
 		bench_rmdir(the_cluster.dir);
 	the_cluster.dir[0] = '\0';
@@ -187,12 +206,17 @@ cluster_init(const char *bench)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* The run succeeded: clean up now, without showing the logs. */
+/*
+ * The run succeeded: clean up now, without showing the logs; but a sanitizer's report in
+ * any process's log fails it (exit 1).
+ */
 static inline void
 cluster_end(void)
 {
 	the_cluster.ok = true;
 	cluster_cleanup();
+	if (the_cluster.sanitized)
+		fatalx("%s: a process's sanitizer reported (above)", the_cluster.bench);
 }
 
 static inline const char *
