@@ -70,6 +70,7 @@ struct stream {
 	struct controller_counters *c;
 	struct loop_timer hb;
 	struct log_ratelimit rl;
+	bool freeing;		/* stream_free was called: the last sub to close frees it */
 };
 
 static void fill(struct sub *sub);
@@ -662,6 +663,11 @@ on_closed(struct conn *c, int err)
 		sub->next->prev = sub->prev;
 	s->nsubs--;
 	free(sub);
+	if (s->freeing) {
+		if (s->nsubs == 0)
+			free(s);
+		return;
+	}
 	gauges(s);
 }
 
@@ -753,10 +759,19 @@ stream_free(struct stream *s)
 		return;
 	loop_timer_cancel(s->l, &s->hb);
 	listener_free(s->ls);
-	for (struct sub *sub = s->subs; sub; sub = sub->next)
+	/*
+	 * The subs free themselves as their connections close, later (conn_reap), and
+	 * unlink themselves from s: so s goes with the last of them, not now.
+	 */
+	s->freeing = true;
+	if (s->nsubs == 0) {
+		free(s);
+		return;
+	}
+	for (struct sub *sub = s->subs, *next; sub; sub = next) {
+		next = sub->next;
 		conn_close(sub->c, false);
-	/* The subs free themselves as their connections close. */
-	free(s);
+	}
 }
 
 void
