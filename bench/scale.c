@@ -288,6 +288,20 @@ caught_up(struct table *t, uint64_t t0)
 	return clock_mono_ns() - t0;
 }
 
+/* Migrate VM vm to host hNNNNN (number h) through the API. */
+static void
+vm_move(const char *vm, int h)
+{
+	struct apiclient c;
+	char host[16];
+
+	cluster_api_connect(&c);
+	snprintf(host, sizeof(host), "h%05d", h);
+	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
+	    "name", vm, "host", host)));
+	apiclient_close(&c);
+}
+
 /*
  * ns from t0 until a change made now through the API (a VM of VPC 1 moved to another
  * host) is in the rule-store's table: the controller and the rule-store stream again.
@@ -296,14 +310,8 @@ static uint64_t
 change_applied(struct table *t, uint64_t t0)
 {
 	static int moves;
-	struct apiclient c;
-	char host[16];
 
-	cluster_api_connect(&c);
-	snprintf(host, sizeof(host), "h%05d", hosts - 1 - moves++ % 2);
-	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
-	    "name", "v0m0000000", "host", host)));
-	apiclient_close(&c);
+	vm_move("v0m0000000", hosts - 1 - moves++ % 2);
 	return caught_up(t, t0);
 }
 
@@ -390,14 +398,8 @@ static void
 migrate(void)
 {
 	static int moves;
-	struct apiclient c;
-	char host[16];
 
-	cluster_api_connect(&c);
-	snprintf(host, sizeof(host), "h%05d", hosts - 3 - moves++ % 2);
-	json_decref(cluster_call(&c, json_pack("{s:s, s:s, s:s}", "op", "vm.migrate",
-	    "name", "v0m0000001", "host", host)));
-	apiclient_close(&c);
+	vm_move("v0m0000001", hosts - 3 - moves++ % 2);
 }
 
 /*

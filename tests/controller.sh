@@ -418,10 +418,8 @@ echo "3000 VMs deleted in batches, a batch with an unknown VM deleted nothing, V
 # (heap-use-after-free: under SANITIZE=1 the report in controller.log fails the test).
 subs_rules() { [[ $(t_stat "$RUN-ctl" controller subs_rules) -eq 2 ]]; }
 t_until 10 "both rule-stores subscribed" subs_rules
-kill -TERM "$CTL_PID"
 rc=0
-wait "$CTL_PID" || rc=$?
-t_forget "$CTL_PID"
+t_stop "$CTL_PID" TERM || rc=$?
 ((rc == 0)) || t_fail "the controller stopped with 2 subscribers exited $rc"
 echo "stopped with both rule-stores subscribed: exit 0"
 echo "controller: ok"

@@ -153,6 +153,17 @@ t_kill()
 	t_forget "$1"
 }
 
+# t_stop PID SIGNAL: send it, wait for the process, forget it; its exit status is ours.
+t_stop()
+{
+	local rc=0
+
+	kill -"$2" "$1"
+	wait "$1" || rc=$?
+	t_forget "$1"
+	return "$rc"
+}
+
 t_node()
 {
 	T_NODES+=("$@")

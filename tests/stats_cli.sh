@@ -99,10 +99,8 @@ fi
 # Watch exits 0 on SIGINT.
 t_spawn WATCH "$STAT" -w 5 -N "$NODE_A" >/dev/null
 sleep 0.3
-kill -INT "$WATCH"
 rc=0
-wait "$WATCH" || rc=$?
-t_forget "$WATCH"
+t_stop "$WATCH" INT || rc=$?
 ((rc == 0)) || t_fail "-w: exit status $rc after SIGINT, expected 0"
 
 # A process killed with -9 leaves its segment, shown as STALE.
