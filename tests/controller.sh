@@ -13,11 +13,11 @@
 #  7. a VPC emptied with `vpcfwdctl delete` in batches (one refused deletes nothing) and
 #     deleted.
 #
-#	BUILD=build bash tests/controller.sh
+#	BUILD=build bash tests/controller.sh		(STORE=etcd: on etcd)
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-t_init controller
+t_init "controller${STORE:+-$STORE}"
 
 RUN=t$$
 NS=vpcfwd-$RUN
@@ -34,6 +34,12 @@ t_pki controller:ctl gateway:gw1 gateway:gw2 host:host1 host:host2
 for f in controller gw1 gw2; do
 	sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" "etc/test/$f.conf" >"$T_OUT/$f.conf"
 done
+# STORE=etcd (tests/controller_etcd.sh): the same suite, the controller on one etcd member.
+if [[ ${STORE:-lmdb} == etcd ]]; then
+	t_etcd "$NS" 1
+	t_etcd_conf >"$T_OUT/etcd.conf"
+	sed -i "/^\ttls_key/r $T_OUT/etcd.conf" "$T_OUT/controller.conf"
+fi
 
 ctl_up()
 {

@@ -229,3 +229,53 @@ t_pki()
 		"$T_PKI_TOOL" "$T_OUT/pki" "${id%%:*}" "${id#*:}" >/dev/null
 	done
 }
+
+# t_etcd NS N [ADDR...]: an etcd cluster of N members for a test, never a system service:
+# member i listens on ADDR i (default 127.0.0.1 for all) in namespace NS, client port
+# 2379 + 2(i - 1), peer port one above, data under $T_OUT/etcd<i>, logs beside. Returns
+# once every member answers /health. Sets T_ETCD_PIDS (member i at index i - 1),
+# T_ETCD_URLS (client URLs) and T_ETCD_CONF (the URLs as a libconfig list). The limits
+# are raised as docs/cluster.md tells a deployment to (--max-txn-ops, request size).
+t_etcd()
+{
+	local ns=$1 n=$2 i addr cluster= url
+
+	shift 2
+	T_ETCD_PIDS=() T_ETCD_URLS=() T_ETCD_CONF=
+	for ((i = 0; i < n; i++)); do
+		addr=${1:-127.0.0.1}
+		[[ $# -gt 1 ]] && shift
+		T_ETCD_ADDR[i]=$addr
+		cluster+="${cluster:+,}m$i=http://$addr:$((2380 + 2 * i))"
+	done
+	for ((i = 0; i < n; i++)); do
+		addr=${T_ETCD_ADDR[i]}
+		url=http://$addr:$((2379 + 2 * i))
+		t_spawn "T_ETCD_PID" ip netns exec "$ns" etcd --name "m$i" \
+		    --data-dir "$T_OUT/etcd$i" --listen-client-urls "$url" \
+		    --advertise-client-urls "$url" \
+		    --listen-peer-urls "http://$addr:$((2380 + 2 * i))" \
+		    --initial-advertise-peer-urls "http://$addr:$((2380 + 2 * i))" \
+		    --initial-cluster "$cluster" --initial-cluster-token "$T_NAME-$$" \
+		    --initial-cluster-state new --max-txn-ops 65536 \
+		    --max-request-bytes 33554432 --quota-backend-bytes 4294967296 \
+		    --heartbeat-interval 50 --election-timeout 500 \
+		    >"$T_OUT/etcd$i.log" 2>&1
+		T_ETCD_PIDS+=("$T_ETCD_PID")
+		T_ETCD_URLS+=("$url")
+		T_ETCD_CONF+="${T_ETCD_CONF:+, }\"$url\""
+	done
+	T_ETCD_CONF="[$T_ETCD_CONF]"
+	for ((i = 0; i < n; i++)); do
+		t_until 20 "etcd member m$i answering" ip netns exec "$ns" \
+		    curl -sf "${T_ETCD_URLS[i]}/health" -o /dev/null
+	done
+}
+
+# t_etcd_conf: the controller settings of the cluster t_etcd started (inside controller).
+t_etcd_conf()
+{
+	printf '\tstore = "etcd";\n\tetcd = {\n\t\tendpoints = %s;\n' "$T_ETCD_CONF"
+	printf '\t\tmax_txn_ops = 65536;\n\t\tmax_request_bytes = 33554432;\n'
+	printf '\t\ttimeout = "5s";\n\t\tmaintenance_interval = "1s";\n\t};\n'
+}

@@ -23,6 +23,7 @@
 #define IMPORT_MAX	100000		/* VMs a vm.import request may carry */
 #define ARGS_MAX	16
 #define GATEWAYS_MAX	256		/* rule-stores gateway.list and vpc.show report */
+#define TXN_RETRIES	16		/* runs of a change that lost to another controller's */
 
 struct api {
 	struct loop *l;
@@ -30,6 +31,7 @@ struct api {
 	struct stream *st;
 	struct listener *ls;
 	uint32_t version_step;
+	const struct model_backend *backend;
 	struct controller_counters *c;
 	struct log_ratelimit rl;
 };
@@ -186,9 +188,9 @@ rule_json(uint32_t vni, uint32_t ip, const struct db_rule *rule)
 	    rule->op == WIRE_RULE_SET ? "set" : "delete");
 }
 
-/* Run a model change: begin, fn, commit durably, publish. */
+/* One try of run_txn. */
 static int
-run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
+run_txn_once(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 {
 	struct api *a = r->a;
 	struct stream_need need = { .what = r->op };
@@ -196,7 +198,7 @@ run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 	uint64_t t0;
 	int rc;
 
-	if ((rc = model_begin(a->db, a->version_step, &t)) < 0)
+	if ((rc = model_begin_on(a->db, a->version_step, a->backend, &t)) < 0)
 		return req_fail(r, rc, "cannot start a transaction: %s", strerror(-rc));
 	/* Every VM is one rule in every gateway's table; every VPC one VNI slot. */
 	need.rules_now = db_count(t.db.txn, a->db, DBI_VMS);
@@ -222,9 +224,38 @@ run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 	}
 	STATS_INC(a->c, commits);
 	STATS_ADD(a->c, commit_us, (clock_mono_ns() - t0) / 1000);
-	stream_committed(a->st, &t);
+	/* A replicated store's view publishes what it applies, every controller's. */
+	if (a->backend == NULL)
+		stream_committed(a->st, &t);
+	else
+		json_object_set_new(r->out, "revision", json_integer((json_int_t)t.revision));
 	model_release(&t);
 	return 0;
+}
+
+/*
+ * Run a model change: begin, fn, commit durably, publish. A replicated store may say
+ * that another controller changed what the change read: it runs again on what is now
+ * there, a bounded number of times.
+ */
+static int
+run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
+{
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		if ((rc = run_txn_once(r, fn)) != -EAGAIN)
+			return rc;
+		if (tries == TXN_RETRIES) {
+			r->code = -EBUSY;
+			return -EBUSY;
+		}
+		/* Again from the arguments: what fn answered goes. */
+		json_object_clear(r->out);
+		r->code = 0;
+		r->nseen = 0;
+		r->err[0] = '\0';
+	}
 }
 
 /* vpc.create */
@@ -884,6 +915,8 @@ errno_name(int e)
 	case ENOSPC: return "ENOSPC";
 	case ENOMEM: return "ENOMEM";
 	case EPROTO: return "EPROTO";
+	case E2BIG: return "E2BIG";
+	case ETIMEDOUT: return "ETIMEDOUT";
 	default: return "EIO";
 	}
 }
@@ -990,7 +1023,8 @@ on_accept(struct listener *ls, int fd, void *arg)
 
 struct api *
 api_new(struct loop *l, struct db *db, struct stream *st, int listen_fd,
-    uint32_t version_step, struct controller_counters *c)
+    uint32_t version_step, const struct model_backend *backend,
+    struct controller_counters *c)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -1000,6 +1034,7 @@ api_new(struct loop *l, struct db *db, struct stream *st, int listen_fd,
 	a->db = db;
 	a->st = st;
 	a->version_step = version_step;
+	a->backend = backend;
 	a->c = c;
 	a->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	if ((a->ls = listener_new(l, listen_fd, on_accept, a)) == NULL) {

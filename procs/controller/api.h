@@ -8,13 +8,16 @@
 
 #include "counters.h"
 #include "db.h"
+#include "model.h"
 #include "stream.h"
 #include "common/loop.h"
 
 struct api;
 
+/* backend: where changes commit (NULL: LMDB's own; else etcdstore_backend()). */
 struct api *api_new(struct loop *l, struct db *db, struct stream *st, int listen_fd,
-    uint32_t version_step, struct controller_counters *c);
+    uint32_t version_step, const struct model_backend *backend,
+    struct controller_counters *c);
 void api_free(struct api *a);
 
 #endif

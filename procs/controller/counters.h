@@ -30,7 +30,18 @@
 	X(status_rx,        COUNTER, "STATUS records from rule-stores (their table's room)") \
 	X(wants_rx,         COUNTER, "WANT records from rule-stores (a VPC to send whole)") \
 	X(admission_refused, COUNTER, "changes refused: a gateway has no room for them") \
-	X(gateways_incomplete, GAUGE, "connected gateways holding some VPC incompletely")
+	X(gateways_incomplete, GAUGE, "connected gateways holding some VPC incompletely") \
+	X(etcd_txns,        COUNTER, "etcd store: changes sent to etcd as one txn") \
+	X(etcd_conflicts,   COUNTER, "etcd store: txns that lost to another controller's change (run again)") \
+	X(etcd_errors,      COUNTER, "etcd store: changes etcd refused or did not answer") \
+	X(etcd_revision,    GAUGE,   "etcd store: the revision the local view holds") \
+	X(etcd_view_late,   COUNTER, "etcd store: commits the view had not applied within sync_timeout") \
+	X(etcd_watch_restarts, COUNTER, "etcd store: watches of the prefix started again (member lost, compaction)") \
+	X(etcd_snapshots,   COUNTER, "etcd store: views loaded whole from etcd (history compacted)") \
+	X(etcd_apply_errors, COUNTER, "etcd store: watched changes the view could not apply (watched again)") \
+	X(etcd_compactions, COUNTER, "etcd store: compactions of etcd's history this controller made") \
+	X(etcd_alarm_nospace, GAUGE, "etcd store: 1 while etcd's NOSPACE alarm is raised (no writes)") \
+	X(etcd_db_bytes,    GAUGE,   "etcd store: size of the member's database file")
 STATS_DECLARE(controller, CONTROLLER_COUNTERS)
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * db: see db.h. Invariants: every rule change is in `rules` and, as a RULE record, in
- * `log` under the seq stored with it; log holds exactly the seqs [log_first, next_seq);
- * a tombstone leaves `rules` in the transaction that trims its record from the log.
+ * `log` under the seq stored with it; log holds the seqs in [log_first, next_seq) that
+ * were appended (every one of them in LMDB's own mode; in an etcd view seqs follow
+ * etcd's revisions, with gaps); a tombstone leaves `rules` in the transaction that trims
+ * its record from the log.
  */
 #include "db.h"
 
@@ -268,10 +270,28 @@ db_commit(struct db_txn *t)
 	uint64_t first = t->log_first;
 	int rc;
 
-	while (t->next_seq - first > db->log_retention) {
-		if ((rc = trim_one(t, first)) < 0)
+	/*
+	 * By count, not by seq: an etcd view's seqs have gaps. The oldest record goes first;
+	 * log_first says that nothing below it is left.
+	 */
+	while (db_count(t->txn, db, DBI_LOG) > db->log_retention) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+		uint64_t seq;
+
+		if ((rc = mdb_err(mdb_cursor_open(t->txn, db->dbi[DBI_LOG], &cur))) < 0)
 			goto fail;
-		first++;
+		rc = mdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+		mdb_cursor_close(cur);
+		if (rc < 0 || k.mv_size != 8) {
+			rc = rc < 0 ? rc : -EUCLEAN;
+			goto fail;
+		}
+		seq = db_get_u64be(k.mv_data);
+		if ((rc = trim_one(t, seq)) < 0)
+			goto fail;
+		first = seq + 1;
+		t->appended++;	/* log_first moved: written below */
 	}
 	if (t->appended) {
 		if ((rc = put_u64(t->txn, db->dbi[DBI_META], "next_seq", t->next_seq)) < 0 ||
@@ -411,18 +431,73 @@ db_vm_by_tap(MDB_txn *txn, struct db *db, const char *host, const char *tap, cha
 	    out);
 }
 
+const char *
+db_dbi_name(enum db_dbi dbi)
+{
+	return (unsigned)dbi < DBI_COUNT ? dbi_names[dbi] : NULL;
+}
+
+int
+db_dbi_by_name(const char *name, size_t len)
+{
+	for (int i = 0; i < DBI_COUNT; i++)
+		if (strlen(dbi_names[i]) == len && memcmp(dbi_names[i], name, len) == 0)
+			return i;
+	return -ENOENT;
+}
+
+/*
+ * A write: told to the capture first (with the value it replaces, read before LMDB may
+ * overwrite its page in place), so that a replicated store sees exactly what LMDB does.
+ */
 static int
 put(struct db_txn *t, enum db_dbi dbi, MDB_val k, MDB_val v, unsigned flags)
 {
+	if (t->cap && dbi != DBI_LOG && dbi != DBI_META) {
+		MDB_val old;
+		int rc = mdb_get(t->txn, t->db->dbi[dbi], &k, &old);
+
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return mdb_err(rc);
+		if (rc == 0 && (flags & MDB_NOOVERWRITE))
+			return -EEXIST;
+		if ((rc = t->cap->change(t->cap->arg, dbi, &k, rc == 0 ? &old : NULL, &v,
+		    false)) < 0)
+			return rc;
+	}
 	return mdb_err(mdb_put(t->txn, t->db->dbi[dbi], &k, &v, flags));
 }
 
 static int
 del(struct db_txn *t, enum db_dbi dbi, MDB_val k)
 {
-	int rc = mdb_del(t->txn, t->db->dbi[dbi], &k, NULL);
+	int rc;
 
+	if (t->cap) {
+		MDB_val old;
+
+		if ((rc = mdb_get(t->txn, t->db->dbi[dbi], &k, &old)) == MDB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return mdb_err(rc);
+		if ((rc = t->cap->change(t->cap->arg, dbi, &k, &old, NULL, false)) < 0)
+			return rc;
+	}
+	rc = mdb_del(t->txn, t->db->dbi[dbi], &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+int
+db_raw_put(struct db_txn *t, enum db_dbi dbi, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	return put(t, dbi, val_of(key, klen), val_of(val, vlen), 0);
+}
+
+int
+db_raw_del(struct db_txn *t, enum db_dbi dbi, const void *key, size_t klen)
+{
+	return del(t, dbi, val_of(key, klen));
 }
 
 int
@@ -536,6 +611,8 @@ log_append(struct db_txn *t, const struct wire_msg *m)
 
 	if (n < 0)
 		return n;
+	if (t->cap && (rc = t->cap->record(t->cap->arg, frame, (size_t)n)) < 0)
+		return rc;
 	put_u64be(key, t->next_seq);
 	/* Seqs only grow: appending at the end of the B-tree is the cheap case. */
 	if ((rc = put(t, DBI_LOG, val_of(key, 8), val_of(frame, n), MDB_APPEND)) < 0)
@@ -584,6 +661,67 @@ db_log_host(struct db_txn *t, uint32_t vtep, uint8_t kind, uint8_t op, struct wi
 	return log_append(t, &m);
 }
 
+int
+db_log_at(struct db_txn *t, uint64_t seq, struct wire_msg *m)
+{
+	if (seq < t->next_seq)
+		return -ERANGE;
+	t->next_seq = seq;
+	switch (m->type) {
+	case WIRE_RULE:
+		m->u.rule.seq = seq;
+		break;
+	case WIRE_VPC:
+		m->u.vpc.seq = seq;
+		break;
+	case WIRE_HOST:
+		m->u.host.seq = seq;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return log_append(t, m);
+}
+
+int
+db_rule_seq(struct db_txn *t, uint32_t vni, uint32_t ip, uint64_t seq)
+{
+	struct db_rule r;
+	uint8_t key[8];
+	int rc;
+
+	if ((rc = db_get_rule(t->txn, t->db, vni, ip, &r)) < 0)
+		return rc;
+	r.seq = seq;
+	db_key_vni_ip(key, vni, ip);
+	return put(t, DBI_RULES, val_of(key, 8), val_of(&r, sizeof(r)), 0);
+}
+
+int
+db_clear(struct db_txn *t, uint64_t first_seq)
+{
+	int rc;
+
+	for (int i = 0; i < DBI_COUNT; i++)
+		if (i != DBI_META && (rc = mdb_err(mdb_drop(t->txn, t->db->dbi[i], 0))) < 0)
+			return rc;
+	t->next_seq = t->log_first = first_seq;
+	t->appended++;
+	return 0;
+}
+
+int
+db_meta_get(MDB_txn *txn, struct db *db, const char *name, uint64_t def, uint64_t *out)
+{
+	return get_u64(txn, db->dbi[DBI_META], name, def, out);
+}
+
+int
+db_meta_put(struct db_txn *t, const char *name, uint64_t val)
+{
+	return put_u64(t->txn, t->db->dbi[DBI_META], name, val);
+}
+
 uint8_t
 db_host_kind(const struct db_host *h)
 {
@@ -598,6 +736,10 @@ db_del_rules(struct db_txn *t, uint32_t vni)
 	int rc;
 
 	put_u32be(prefix, vni);
+	/* One range delete for a replicated store, not a change a rule. */
+	if (t->cap && (rc = t->cap->change(t->cap->arg, DBI_RULES,
+	    &(MDB_val){ .mv_size = 4, .mv_data = prefix }, NULL, NULL, true)) < 0)
+		return rc;
 	if ((rc = db_iter_open(t->txn, t->db, DBI_RULES, prefix, 4, &it)) < 0)
 		return rc;
 	while ((rc = db_iter_next(&it)) > 0)
@@ -665,6 +807,17 @@ db_iter_next(struct db_iter *it)
 		return 0;
 	}
 	return rc != 0 ? mdb_err(rc) : 1;
+}
+
+int
+db_iter_del(struct db_txn *t, struct db_iter *it, enum db_dbi dbi)
+{
+	int rc;
+
+	if (t->cap && (rc = t->cap->change(t->cap->arg, dbi, &it->key, &it->val, NULL,
+	    false)) < 0)
+		return rc;
+	return mdb_err(mdb_cursor_del(it->cur, 0));
 }
 
 void

@@ -82,10 +82,25 @@ struct db {
 	uint64_t log_first;	/* oldest record still in the log */
 };
 
+/*
+ * What a replicated store (the etcd one) needs to see of a transaction: every change to
+ * a table but meta and log, before LMDB applies it, and every log record. change: old
+ * is the value the transaction saw (NULL: absent), new the value written (NULL: a
+ * delete); prefix: every key of dbi that begins with k goes (old and new NULL). A
+ * negative return fails the write.
+ */
+struct db_capture {
+	int (*change)(void *arg, enum db_dbi dbi, const MDB_val *k, const MDB_val *old,
+	    const MDB_val *new, bool prefix);
+	int (*record)(void *arg, const uint8_t *frame, size_t len);
+	void *arg;
+};
+
 /* A write transaction and what it appended to the log. */
 struct db_txn {
 	struct db *db;
 	MDB_txn *txn;
+	const struct db_capture *cap;	/* NULL: nothing watches */
 	uint64_t next_seq;
 	uint64_t log_first;
 	uint64_t appended;	/* records appended in this transaction */
@@ -144,6 +159,23 @@ uint8_t db_host_kind(const struct db_host *h);
 int db_del_rules(struct db_txn *t, uint32_t vni);
 
 /*
+ * For a view of a replicated store (procs/controller/etcdstore.c), which writes what the
+ * store committed as it is: a table's record by its raw key, a log record at a given
+ * seq (m's seq set to it; seqs only grow), a rule's seq, and everything cleared (the
+ * log to start at first_seq). Tables are named as in the etcd keys.
+ */
+const char *db_dbi_name(enum db_dbi dbi);
+int db_dbi_by_name(const char *name, size_t len);	/* enum db_dbi, or -ENOENT */
+int db_raw_put(struct db_txn *t, enum db_dbi dbi, const void *key, size_t klen,
+    const void *val, size_t vlen);
+int db_raw_del(struct db_txn *t, enum db_dbi dbi, const void *key, size_t klen);
+int db_log_at(struct db_txn *t, uint64_t seq, struct wire_msg *m);
+int db_rule_seq(struct db_txn *t, uint32_t vni, uint32_t ip, uint64_t seq);
+int db_clear(struct db_txn *t, uint64_t first_seq);
+int db_meta_get(MDB_txn *txn, struct db *db, const char *name, uint64_t def, uint64_t *out);
+int db_meta_put(struct db_txn *t, const char *name, uint64_t val);
+
+/*
  * Cursors over one transaction, for listings and snapshots. Each iterator returns 1
  * with the next record, 0 at the end, or a negative errno.
  */
@@ -157,6 +189,8 @@ struct db_iter {
 int db_iter_open(MDB_txn *txn, struct db *db, enum db_dbi dbi, const void *prefix,
     size_t prefix_len, struct db_iter *it);
 int db_iter_next(struct db_iter *it);
+/* Delete the record the iterator is on (in a write transaction, seen by t->cap). */
+int db_iter_del(struct db_txn *t, struct db_iter *it, enum db_dbi dbi);
 void db_iter_close(struct db_iter *it);
 /* Position after `after` (exclusive) instead of at the prefix's start. */
 int db_iter_seek(struct db_iter *it, const void *after, size_t len);

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "stream.h"
 #include "common/conf.h"
+#include "etcdstore.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/loop.h"
@@ -37,7 +38,50 @@ struct settings {
 	uint32_t max_subs;
 	uint64_t sub_buffer;
 	struct tls_conf tls;
+	bool etcd;			/* controller.store = "etcd" */
+	const char *etcd_endpoints[ETCD_ENDPOINTS_MAX];
+	struct etcdstore_conf es;
 };
+
+/* controller.store and, for "etcd", controller.etcd (docs/cluster.md). */
+static void
+read_store(struct conf *c, struct settings *s)
+{
+	const char *store = conf_str(c, "controller.store", "lmdb");
+	size_t n = 0;
+
+	if (strcmp(store, "lmdb") != 0 && strcmp(store, "etcd") != 0)
+		conf_error_at(c, "controller.store", "controller.store must be \"lmdb\" or "
+		    "\"etcd\", not \"%s\"", store), fatalx("%s", conf_error(c));
+	s->etcd = strcmp(store, "etcd") == 0;
+	if (!s->etcd)
+		return;
+	if (conf_get_str_list(c, "controller.etcd.endpoints", s->etcd_endpoints,
+	    ETCD_ENDPOINTS_MAX, &n) < 0)
+		fatalx("%s", conf_error(c));
+	if (n == 0)
+		conf_error_at(c, "controller.etcd.endpoints", "controller.store = \"etcd\" "
+		    "needs controller.etcd.endpoints, e.g. [\"http://10.0.0.1:2379\"]"),
+		    fatalx("%s", conf_error(c));
+	s->es.etcd = (struct etcd_conf){ .endpoints = s->etcd_endpoints,
+	    .n_endpoints = (unsigned)n };
+	s->es.etcd.timeout_ms = (unsigned)(conf_duration(c, "controller.etcd.timeout",
+	    2000000000ull, 10000000ull, 60000000000ull) / 1000000);
+	s->es.etcd.ca_file = conf_str(c, "controller.etcd.ca", NULL);
+	s->es.etcd.cert_file = conf_str(c, "controller.etcd.cert", NULL);
+	s->es.etcd.key_file = conf_str(c, "controller.etcd.key", NULL);
+	s->es.prefix = conf_str(c, "controller.etcd.prefix", "/vpcfwd/1/");
+	s->es.max_txn_ops = (unsigned)conf_int(c, "controller.etcd.max_txn_ops", 128, 16,
+	    ETCD_TXN_MAX);
+	s->es.max_request_bytes = (size_t)conf_int(c, "controller.etcd.max_request_bytes",
+	    3 << 19, 1 << 16, 1ll << 31);
+	s->es.sync_timeout_ns = conf_duration(c, "controller.etcd.sync_timeout",
+	    5000000000ull, 10000000ull, 600000000000ull);
+	s->es.compact_keep = (uint64_t)conf_int(c, "controller.etcd.compact_keep", 100000,
+	    100, 1ll << 40);
+	s->es.maint_interval_ns = conf_duration(c, "controller.etcd.maintenance_interval",
+	    60000000000ull, 100000000ull, 86400000000000ull);
+}
 
 static void
 read_settings(struct conf *c, struct settings *s)
@@ -66,6 +110,7 @@ read_settings(struct conf *c, struct settings *s)
 	s->max_subs = conf_int(c, "controller.max_subscribers", 256, 1, 65536);
 	s->sub_buffer = conf_int(c, "controller.subscriber_buffer", 8 << 20, 1 << 20, 1 << 30);
 	tls_conf_read(c, "controller", &s->tls);
+	read_store(c, s);
 }
 
 /* The socket's directory, made if missing (like /run/vpcfwd). */
@@ -107,6 +152,7 @@ main(int argc, char **argv)
 	struct stream_params sp;
 	struct ticker hb = { .t.fn = tick };
 	struct stream *st;
+	struct etcdstore *es = NULL;
 	struct tls_ctx *tls;
 	struct stats stats;
 	struct api *api;
@@ -132,6 +178,8 @@ main(int argc, char **argv)
 	if (db_open(&db, set.data_dir, set.db_map_size, set.log_retention, err,
 	    sizeof(err)) < 0)
 		fatalx("%s", err);
+	if (set.etcd && etcdstore_open(&es, &db, &set.es, ctr, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	make_parent(set.api_socket);
 	if ((api_fd = net_unix_listen(set.api_socket, set.api_socket_mode, 64, err,
 	    sizeof(err))) < 0)
@@ -143,21 +191,25 @@ main(int argc, char **argv)
 	sp = (struct stream_params){ .heartbeat_ns = set.heartbeat_ns,
 	    .max_subs = set.max_subs, .sub_buffer = set.sub_buffer, .tls = tls };
 	if ((st = stream_new(l, &db, tcp_fd, &sp, ctr)) == NULL ||
-	    (api = api_new(l, &db, st, api_fd, set.version_step, ctr)) == NULL)
+	    (api = api_new(l, &db, st, api_fd, set.version_step,
+	    es ? etcdstore_backend(es) : NULL, ctr)) == NULL)
 		fatalx("cannot start the control API or the streams");
+	if (es)
+		etcdstore_attach(es, l, st);
 	daemon_signals();
 	hb.t.arg = &hb;
 	hb.l = l;
 	hb.stats = &stats;
 	loop_timer_set(l, &hb.t, 0);
-	log_info("node %s: data in %s (log seq %llu..%llu), API on %s, streams on port %d "
-	    "(%s%s)", common.node, set.data_dir, (unsigned long long)db.log_first,
+	log_info("node %s: %s in %s (log seq %llu..%llu), API on %s, streams on port %d "
+	    "(%s%s)", common.node, es ? "etcd's view" : "data", set.data_dir, (unsigned long long)db.log_first,
 	    (unsigned long long)db.last_seq, set.api_socket, net_local_port(tcp_fd),
 	    tls ? "TLS as " : "plaintext", tls ? tls_ctx_self(tls) : "");
 	daemon_ready();
 	rc = loop_run(l, &daemon_stop);
 	log_info("stopping");
 	api_free(api);
+	etcdstore_close(es);
 	stream_free(st);
 	loop_settle(l, 20000000, 1000000000);	/* the cancels complete, memory is released */
 	loop_free(l);

@@ -106,11 +106,27 @@ db_fail(struct model_txn *t, int rc)
 }
 
 int
-model_begin(struct db *db, uint32_t version_step, struct model_txn *t)
+model_begin_on(struct db *db, uint32_t version_step, const struct model_backend *b,
+    struct model_txn *t)
 {
+	int rc;
+
 	memset(t, 0, sizeof(*t));
 	t->version_step = version_step;
-	return db_begin(db, &t->db);
+	t->backend = b;
+	if ((rc = db_begin(db, &t->db)) < 0)
+		return rc;
+	if (b) {
+		b->begin(b->arg);
+		t->db.cap = b->cap;
+	}
+	return 0;
+}
+
+int
+model_begin(struct db *db, uint32_t version_step, struct model_txn *t)
+{
+	return model_begin_on(db, version_step, NULL, t);
 }
 
 static void
@@ -178,6 +194,13 @@ model_finish(struct model_txn *t)
 	for (size_t i = 0; i < t->nhosts && rc == 0; i++)
 		if (t->hosts[i].dirty)
 			rc = db_put_host(&t->db, t->hosts[i].name, &t->hosts[i].rec, false);
+	if (rc == 0 && t->backend) {
+		/* The backend says why it failed itself. */
+		rc = t->backend->commit(t->backend->arg, t);
+		db_abort(&t->db);
+		model_free(t);
+		return rc;
+	}
 	if (rc == 0)
 		rc = db_commit(&t->db);
 	else
@@ -428,7 +451,7 @@ model_vpc_reset(struct model_txn *t, const char *name, struct db_vpc *out)
 
 		memcpy(&r, it.val.mv_data, sizeof(r));
 		if (r.op == WIRE_RULE_DEL) {
-			rc = mdb_cursor_del(it.cur, 0) ? -EIO : 0;
+			rc = db_iter_del(&t->db, &it, DBI_RULES);
 		} else {
 			r.version = v->rec.version;
 			rc = db_put_rule(&t->db, v->rec.vni, ip, &r);

@@ -39,8 +39,27 @@ struct model_name_idx {
 	size_t cap;		/* a power of two, or 0 */
 };
 
+struct model_txn;
+
+/*
+ * Where a transaction commits when not in LMDB alone: a replicated store (the etcd one,
+ * etcdstore.h) that captures the transaction's writes (cap), commits them itself and
+ * has its view (the LMDB) apply them and publish them to the streams. begin: a
+ * transaction starts; commit: in place of db_commit, the LMDB transaction its own to
+ * end; 0 when committed, -EAGAIN when the store changed under the transaction (run the
+ * request again), or another negative errno with t->err said.
+ */
+struct model_backend {
+	void (*begin)(void *arg);
+	int (*commit)(void *arg, struct model_txn *t);
+	const struct db_capture *cap;
+	void *arg;
+};
+
 struct model_txn {
 	struct db_txn db;
+	const struct model_backend *backend;	/* NULL: LMDB's own */
+	uint64_t revision;	/* the store's revision of the commit (0 for LMDB) */
 	uint32_t version_step;
 	struct model_vpc *vpcs;
 	size_t nvpcs, vpcs_cap;
@@ -67,6 +86,8 @@ struct model_vm_args {
 };
 
 int model_begin(struct db *db, uint32_t version_step, struct model_txn *t);
+int model_begin_on(struct db *db, uint32_t version_step, const struct model_backend *b,
+    struct model_txn *t);
 /* Write what the transaction changed and commit it durably. */
 int model_finish(struct model_txn *t);
 void model_abort(struct model_txn *t);

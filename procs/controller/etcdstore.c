@@ -1,0 +1,1162 @@
+/*
+ * etcdstore: see etcdstore.h. Two threads: the loop thread does everything but one
+ * blocking call, the watch, which a thread of its own makes with its own etcd handle and
+ * turns into batches on a queue; an eventfd tells the loop, which applies them. Only the
+ * loop thread touches LMDB.
+ *
+ * Invariant: the view holds etcd's prefix as of revision `applied`, and its log every
+ * record of the revisions after the one it was loaded at (less what log_retention
+ * trimmed).
+ */
+#include "etcdstore.h"
+#include "common/clock.h"
+#include "common/grow.h"
+#include "common/log.h"
+#include "common/mix.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEQ_SHIFT	24		/* seq = revision << 24 | the record's index */
+#define SEQ_RECORDS	(1ull << SEQ_SHIFT)
+#define RETRIES		16		/* a change lost to others this often: EBUSY */
+#define FORMAT_KEY	"meta/format"
+#define LOG_KEY		"log"
+#define BLOB_RECORD	0		/* a log record (a wire frame) */
+#define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
+#define SNAP_PAGE	10000		/* keys a page when loading a snapshot */
+#define CONFLICT_WAIT_NS (500ull * 1000 * 1000)
+#define WATCH_BACKOFF_NS (200ull * 1000 * 1000)
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+/* One key the transaction wrote: the value it first saw, the last it wrote. */
+struct cap_ent {
+	uint8_t dbi;
+	bool prefix;		/* every key of dbi beginning with the key goes */
+	bool had_old, has_new;
+	size_t koff, klen, ooff, olen, noff, nlen;	/* in the arena */
+};
+
+/* One event of the watch, copied for the loop thread. */
+struct wev {
+	bool del;
+	int64_t rev;
+	uint8_t *key, *val;
+	size_t klen, vlen;
+};
+struct wbatch {
+	struct wbatch *next;
+	int64_t compacted;	/* > 0: the watch's start was compacted, to this revision */
+	size_t n;
+	struct wev ev[];
+};
+
+struct etcdstore {
+	struct db *db;
+	struct controller_counters *c;
+	struct etcd *e;			/* the loop thread's handle */
+	struct etcd *we;		/* the watch thread's */
+	char prefix[ETCDSTORE_PREFIX_MAX];
+	size_t plen;
+	unsigned max_txn_ops;
+	size_t max_request_bytes;
+	uint64_t sync_timeout_ns, compact_keep, maint_interval_ns;
+	struct model_backend backend;
+	struct db_capture cap;
+	/* The capture of the transaction running. */
+	struct buf arena, blob;
+	struct cap_ent *ents;
+	size_t nents, ents_cap;
+	uint32_t *slot;			/* open addressing over ents: index + 1 */
+	size_t slot_cap;
+	size_t nrec;			/* log records captured */
+	/* The view. */
+	int64_t applied;		/* the revision the view holds */
+	int64_t compacted;		/* what this controller last compacted to */
+	/* The queue from the watch thread. */
+	pthread_t thread;
+	bool thread_on;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* a batch arrived, or the watch may start again */
+	struct wbatch *head, *tail;
+	int64_t watch_from;		/* the next revision the watch asks for */
+	bool watch_wait;		/* after a compaction, until the loop reloaded */
+	atomic_int stop;	/* the watch thread ends */
+	int efd;
+	/* The loop side. */
+	struct loop *l;
+	struct stream *st;
+	struct loop_op efd_op;
+	uint64_t efd_val;
+	struct loop_timer maint;
+};
+
+static int
+buf_add(struct buf *b, const void *p, size_t n, size_t *off)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 14;
+		uint8_t *q;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((q = realloc(b->p, cap)) == NULL)
+			return -ENOMEM;
+		b->p = q;
+		b->cap = cap;
+	}
+	if (off)
+		*off = b->len;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* The etcd key of table dbi's record k; its length, 0 if it does not fit. */
+static size_t
+table_key(const struct etcdstore *es, enum db_dbi dbi, const void *k, size_t klen,
+    uint8_t *out, size_t max)
+{
+	const char *name = db_dbi_name(dbi);
+	size_t nl = strlen(name), n = es->plen + nl + 1 + klen;
+
+	if (n > max)
+		return 0;
+	memcpy(out, es->prefix, es->plen);
+	memcpy(out + es->plen, name, nl);
+	out[es->plen + nl] = '/';
+	memcpy(out + es->plen + nl + 1, k, klen);
+	return n;
+}
+
+static size_t
+named_key(const struct etcdstore *es, const char *name, uint8_t *out)
+{
+	size_t nl = strlen(name);
+
+	memcpy(out, es->prefix, es->plen);
+	memcpy(out + es->plen, name, nl);
+	return es->plen + nl;
+}
+
+/* ---- Capture: what the model's transaction writes, as etcd will have to. ---- */
+
+static uint32_t
+ent_hash(unsigned dbi, bool prefix, const void *k, size_t klen)
+{
+	return fnv1a32(FNV1A32_INIT ^ dbi ^ (prefix ? 0x100u : 0), k, klen);
+}
+
+static void
+ent_slot(struct etcdstore *es, size_t i)
+{
+	const struct cap_ent *e = &es->ents[i];
+	size_t s = ent_hash(e->dbi, e->prefix, es->arena.p + e->koff, e->klen) &
+	    (es->slot_cap - 1);
+
+	while (es->slot[s] != 0)
+		s = (s + 1) & (es->slot_cap - 1);
+	es->slot[s] = (uint32_t)i + 1;
+}
+
+static struct cap_ent *
+ent_find(struct etcdstore *es, unsigned dbi, bool prefix, const MDB_val *k)
+{
+	if (es->slot_cap == 0)
+		return NULL;
+	for (size_t s = ent_hash(dbi, prefix, k->mv_data, k->mv_size) & (es->slot_cap - 1);
+	    es->slot[s] != 0; s = (s + 1) & (es->slot_cap - 1)) {
+		struct cap_ent *e = &es->ents[es->slot[s] - 1];
+
+		if (e->dbi == dbi && e->prefix == prefix && e->klen == k->mv_size &&
+		    memcmp(es->arena.p + e->koff, k->mv_data, e->klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* ents[nents - 1] was added: index it, growing the index to keep it half empty. */
+static int
+ent_index(struct etcdstore *es)
+{
+	if (2 * es->nents > es->slot_cap) {
+		size_t cap = es->slot_cap ? 4 * es->slot_cap : 1024;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+
+		if (slot == NULL)
+			return -ENOMEM;
+		free(es->slot);
+		es->slot = slot;
+		es->slot_cap = cap;
+		for (size_t i = 0; i < es->nents; i++)
+			ent_slot(es, i);
+		return 0;
+	}
+	ent_slot(es, es->nents - 1);
+	return 0;
+}
+
+static int
+cap_change(void *arg, enum db_dbi dbi, const MDB_val *k, const MDB_val *old,
+    const MDB_val *new, bool prefix)
+{
+	struct etcdstore *es = arg;
+	struct cap_ent *e = ent_find(es, dbi, prefix, k);
+	int rc;
+
+	if (e == NULL) {
+		if ((rc = grow(&es->ents, &es->ents_cap, es->nents, sizeof(*e), 256)) < 0)
+			return rc;
+		e = &es->ents[es->nents];
+		memset(e, 0, sizeof(*e));
+		e->dbi = (uint8_t)dbi;
+		e->prefix = prefix;
+		e->klen = k->mv_size;
+		if ((rc = buf_add(&es->arena, k->mv_data, k->mv_size, &e->koff)) < 0)
+			return rc;
+		/* The first value seen is what etcd must still hold for the commit. */
+		if (old) {
+			e->had_old = true;
+			e->olen = old->mv_size;
+			if ((rc = buf_add(&es->arena, old->mv_data, old->mv_size, &e->ooff)) < 0)
+				return rc;
+		}
+		es->nents++;
+		if ((rc = ent_index(es)) < 0)
+			return rc;
+	}
+	e->has_new = new != NULL;
+	if (new) {
+		e->nlen = new->mv_size;
+		if ((rc = buf_add(&es->arena, new->mv_data, new->mv_size, &e->noff)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* An entry of the log key's value: a kind, a length (u16 BE), the bytes. */
+static int
+blob_add(struct buf *b, uint8_t kind, const void *p, size_t n)
+{
+	uint8_t hdr[3] = { kind, (uint8_t)(n >> 8), (uint8_t)n };
+	int rc;
+
+	if (n > 0xffff)
+		return -EMSGSIZE;
+	if ((rc = buf_add(b, hdr, 3, NULL)) < 0)
+		return rc;
+	return buf_add(b, p, n, NULL);
+}
+
+static int
+cap_record(void *arg, const uint8_t *frame, size_t len)
+{
+	struct etcdstore *es = arg;
+
+	es->nrec++;
+	return blob_add(&es->blob, BLOB_RECORD, frame, len);
+}
+
+static void
+cap_begin(void *arg)
+{
+	struct etcdstore *es = arg;
+
+	es->arena.len = 0;
+	es->blob.len = 0;
+	es->nents = 0;
+	es->nrec = 0;
+	if (es->slot_cap)
+		memset(es->slot, 0, es->slot_cap * sizeof(*es->slot));
+}
+
+/* ---- The queue from the watch thread. ---- */
+
+static void
+queue_push(struct etcdstore *es, struct wbatch *b)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&es->mu);
+	b->next = NULL;
+	if (es->tail)
+		es->tail->next = b;
+	else
+		es->head = b;
+	es->tail = b;
+	pthread_cond_broadcast(&es->cv);
+	pthread_mutex_unlock(&es->mu);
+	if (write(es->efd, &one, sizeof(one)) < 0) {
+		/* The counter is full (it cannot be): the loop drains the queue anyway. */
+	}
+}
+
+static struct wbatch *
+queue_take(struct etcdstore *es)
+{
+	struct wbatch *b;
+
+	pthread_mutex_lock(&es->mu);
+	b = es->head;
+	es->head = es->tail = NULL;
+	pthread_mutex_unlock(&es->mu);
+	return b;
+}
+
+static int
+on_watch(void *arg, const struct etcd_watch_batch *wb)
+{
+	struct etcdstore *es = arg;
+	size_t bytes = 0;
+	struct wbatch *b;
+	uint8_t *p;
+
+	if (wb->n == 0)
+		return atomic_load(&es->stop) ? 1 : 0;
+	for (size_t i = 0; i < wb->n; i++)
+		bytes += wb->ev[i].kv.key_len + wb->ev[i].kv.value_len;
+	if ((b = malloc(sizeof(*b) + wb->n * sizeof(b->ev[0]) + bytes)) == NULL)
+		return -ENOMEM;
+	b->compacted = 0;
+	b->n = wb->n;
+	p = (uint8_t *)&b->ev[wb->n];
+	for (size_t i = 0; i < wb->n; i++) {
+		const struct etcd_event *e = &wb->ev[i];
+		struct wev *w = &b->ev[i];
+
+		w->del = e->type == ETCD_EV_DELETE;
+		w->rev = e->kv.mod_revision;
+		w->klen = e->kv.key_len;
+		w->vlen = e->kv.value_len;
+		w->key = p;
+		memcpy(p, e->kv.key, w->klen);
+		p += w->klen;
+		w->val = p;
+		if (w->vlen)
+			memcpy(p, e->kv.value, w->vlen);
+		p += w->vlen;
+	}
+	pthread_mutex_lock(&es->mu);
+	es->watch_from = b->ev[b->n - 1].rev + 1;
+	pthread_mutex_unlock(&es->mu);
+	queue_push(es, b);
+	return atomic_load(&es->stop) ? 1 : 0;
+}
+
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+	    .tv_nsec = (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct etcdstore *es = arg;
+	uint8_t end[ETCDSTORE_PREFIX_MAX];
+	size_t elen = etcd_prefix_end(es->prefix, es->plen, end);
+
+	while (!atomic_load(&es->stop)) {
+		struct etcd_watch_params p = { .key = es->prefix, .key_len = es->plen,
+		    .end = end, .end_len = elen, .progress_notify = true,
+		    .stop = &es->stop };
+		int64_t compact = 0;
+		int rc;
+
+		pthread_mutex_lock(&es->mu);
+		while (es->watch_wait && !atomic_load(&es->stop))
+			pthread_cond_wait(&es->cv, &es->mu);
+		p.start_revision = es->watch_from;
+		pthread_mutex_unlock(&es->mu);
+		if (atomic_load(&es->stop))
+			break;
+		rc = etcd_watch(es->we, &p, on_watch, es, &compact);
+		if (atomic_load(&es->stop))
+			break;
+		STATS_INC(es->c, etcd_watch_restarts);
+		if (rc == -ESTALE) {
+			struct wbatch *b = calloc(1, sizeof(*b));
+
+			if (b == NULL) {
+				sleep_ns(WATCH_BACKOFF_NS);
+				continue;
+			}
+			b->compacted = compact > 0 ? compact : 1;
+			pthread_mutex_lock(&es->mu);
+			es->watch_wait = true;
+			pthread_mutex_unlock(&es->mu);
+			queue_push(es, b);
+			continue;
+		}
+		log_warnx("etcd watch from revision %lld ended: %s; watching again",
+		    (long long)p.start_revision, rc < 0 ? etcd_error(es->we) : "closed");
+		sleep_ns(WATCH_BACKOFF_NS);
+	}
+	return NULL;
+}
+
+/* ---- The view: what etcd committed, applied to LMDB in revision order. ---- */
+
+/* The table and its LMDB key of an etcd key; -ENOENT for one that is not a table's. */
+static int
+parse_key(const struct etcdstore *es, const uint8_t *k, size_t klen, const uint8_t **rk,
+    size_t *rklen)
+{
+	const uint8_t *p = k + es->plen, *slash;
+	int dbi;
+
+	if (klen <= es->plen || memcmp(k, es->prefix, es->plen) != 0)
+		return -ENOENT;
+	if ((slash = memchr(p, '/', klen - es->plen)) == NULL)
+		return -ENOENT;
+	if ((dbi = db_dbi_by_name((const char *)p, (size_t)(slash - p))) < 0 ||
+	    dbi == DBI_META || dbi == DBI_LOG)
+		return -ENOENT;
+	*rk = slash + 1;
+	*rklen = klen - (size_t)(slash + 1 - k);
+	return dbi;
+}
+
+static bool
+is_named(const struct etcdstore *es, const uint8_t *k, size_t klen, const char *name)
+{
+	size_t nl = strlen(name);
+
+	return klen == es->plen + nl && memcmp(k, es->prefix, es->plen) == 0 &&
+	    memcmp(k + es->plen, name, nl) == 0;
+}
+
+/* What one revision's log value holds: its records into the log, its binds for the feeds. */
+static int
+apply_blob(struct db_txn *t, struct model_txn *pub, int64_t rev,
+    const uint8_t *p, size_t len)
+{
+	uint64_t base = (uint64_t)rev << SEQ_SHIFT;
+	uint64_t idx = 0;
+	size_t off = 0;
+	int rc;
+
+	while (off < len) {
+		struct wire_msg m;
+		size_t n;
+
+		if (len - off < 3 || (n = (size_t)p[off + 1] << 8 | p[off + 2]) > len - off - 3)
+			return -EBADMSG;
+		if (p[off] == BLOB_RECORD) {
+			if (idx >= SEQ_RECORDS || wire_decode(p + off + 3, n, &m) != (int)n)
+				return -EBADMSG;
+			if ((rc = db_log_at(t, base | idx, &m)) < 0)
+				return rc;
+			if (m.type == WIRE_RULE &&
+			    (rc = db_rule_seq(t, m.u.rule.vni, m.u.rule.ip, base | idx)) < 0)
+				return rc;
+			if (m.type == WIRE_HOST) {
+				if ((rc = grow(&pub->hostev, &pub->hostev_cap, pub->nhostev,
+				    sizeof(*pub->hostev), 4)) < 0)
+					return rc;
+				pub->hostev[pub->nhostev++] = m.u.host;
+			}
+			idx++;
+		} else if (p[off] == BLOB_BIND) {
+			struct model_bind *b;
+			size_t hl = n ? p[off + 3] : 0;
+
+			if (n < 1 || hl >= sizeof(b->host) || hl + 1 > n ||
+			    wire_decode(p + off + 4 + hl, n - 1 - hl, &m) != (int)(n - 1 - hl) ||
+			    m.type != WIRE_BIND || m.u.bind.seq > SEQ_RECORDS)
+				return -EBADMSG;
+			if ((rc = grow(&pub->binds, &pub->binds_cap, pub->nbinds,
+			    sizeof(*pub->binds), 16)) < 0)
+				return rc;
+			b = &pub->binds[pub->nbinds++];
+			memset(b, 0, sizeof(*b));
+			memcpy(b->host, p + off + 4, hl);
+			b->b = m.u.bind;
+			b->b.seq = base | (m.u.bind.seq - 1);
+		} else {
+			return -EBADMSG;
+		}
+		off += 3 + n;
+	}
+	return 0;
+}
+
+static int
+apply_event(struct etcdstore *es, struct db_txn *t, const struct wev *w)
+{
+	const uint8_t *rk;
+	size_t rklen;
+	int dbi = parse_key(es, w->key, w->klen, &rk, &rklen);
+
+	if (dbi < 0)
+		return 0;	/* the log and meta keys, or one not ours */
+	if (w->del)
+		return db_raw_del(t, dbi, rk, rklen);
+	return db_raw_put(t, dbi, rk, rklen, w->val, w->vlen);
+}
+
+/*
+ * Apply a run of events (whole revisions, in order) in one LMDB transaction, then
+ * publish. Within a revision the tables come first: the log's RULE records then find
+ * the rules they stamp with their seq.
+ */
+static int
+apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
+{
+	struct model_txn pub;
+	struct db_txn t;
+	int rc = 0;
+
+	memset(&pub, 0, sizeof(pub));
+	if ((rc = db_begin(es->db, &t)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0;) {
+		int64_t rev = ev[i].rev;
+		size_t j = i;
+
+		if (rev <= es->applied) {	/* a watch restarted over what was applied */
+			i++;
+			continue;
+		}
+		for (; j < n && ev[j].rev == rev && rc == 0; j++)
+			rc = apply_event(es, &t, &ev[j]);
+		for (size_t k = i; k < j && rc == 0; k++)
+			if (!ev[k].del && is_named(es, ev[k].key, ev[k].klen, LOG_KEY))
+				rc = apply_blob(&t, &pub, rev, ev[k].val, ev[k].vlen);
+		if (rc == 0)
+			rc = db_meta_put(&t, "etcd_revision", (uint64_t)rev);
+		if (rc == 0)
+			es->applied = rev;
+		i = j;
+	}
+	if (rc < 0) {
+		db_abort(&t);
+		model_release(&pub);
+		return rc;
+	}
+	if ((rc = db_commit(&t)) < 0) {
+		model_release(&pub);
+		return rc;
+	}
+	STATS_SET(es->c, etcd_revision, (uint64_t)es->applied);
+	if (es->st)
+		stream_committed(es->st, &pub);
+	model_release(&pub);
+	return 0;
+}
+
+struct snap_load {
+	struct etcdstore *es;
+	struct db_txn *t;
+	uint64_t seq;
+	uint64_t keys;
+};
+
+static int
+snap_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct snap_load *sl = arg;
+	const uint8_t *rk;
+	size_t rklen;
+	int dbi = parse_key(sl->es, kv->key, kv->key_len, &rk, &rklen);
+
+	if (dbi < 0)
+		return 0;
+	sl->keys++;
+	if (dbi == DBI_RULES && kv->value_len == sizeof(struct db_rule)) {
+		struct db_rule r;
+
+		/* The seq in etcd is the writer's own; here it is the snapshot's. */
+		memcpy(&r, kv->value, sizeof(r));
+		r.seq = sl->seq;
+		return db_raw_put(sl->t, dbi, rk, rklen, &r, sizeof(r));
+	}
+	return db_raw_put(sl->t, dbi, rk, rklen, kv->value, kv->value_len);
+}
+
+/*
+ * The view from nothing: etcd's prefix as of revision rev (0: the newest), the log to
+ * start after it (so every rule-store with less takes a snapshot from this controller).
+ */
+static int
+load_snapshot(struct etcdstore *es, int64_t rev, char *err, size_t errlen)
+{
+	uint8_t end[ETCDSTORE_PREFIX_MAX];
+	struct etcd_range r = { .key = es->prefix, .key_len = es->plen, .end = end,
+	    .end_len = etcd_prefix_end(es->prefix, es->plen, end), .revision = rev,
+	    .limit = SNAP_PAGE };
+	struct db_txn t;
+	struct snap_load sl = { .es = es, .t = &t };
+	uint64_t t0 = clock_mono_ns();
+	int64_t at = rev;
+	int rc;
+
+	for (int tries = 0; tries < 4; tries++) {
+		if ((rc = db_begin(es->db, &t)) < 0)
+			break;
+		sl.keys = 0;
+		/* The seq of a record of revision `at`: below the log's start after it. */
+		sl.seq = rev > 0 ? (uint64_t)rev << SEQ_SHIFT : 0;
+		if ((rc = db_clear(&t, 0)) < 0) {
+			db_abort(&t);
+			break;
+		}
+		rc = etcd_range_all(es->e, &r, snap_kv, &sl, &at);
+		if (rc == 0 && rev == 0) {
+			/* The revision came with the first page: stamp the rules again. */
+			db_abort(&t);
+			r.revision = rev = at;
+			continue;
+		}
+		if (rc == 0) {
+			t.next_seq = t.log_first = (uint64_t)(at + 1) << SEQ_SHIFT;
+			if ((rc = db_meta_put(&t, "etcd_revision", (uint64_t)at)) == 0)
+				rc = db_commit(&t);
+			else
+				db_abort(&t);
+			if (rc == 0) {
+				es->applied = at;
+				STATS_INC(es->c, etcd_snapshots);
+				log_info("view loaded from etcd at revision %lld: %llu records in "
+				    "%.2f s", (long long)at, (unsigned long long)sl.keys,
+				    (double)(clock_mono_ns() - t0) / 1e9);
+				return 0;
+			}
+			break;
+		}
+		db_abort(&t);
+		if (rc != -ESTALE)
+			break;
+		/* Compacted while paging: again at the newest. */
+		r.revision = rev = 0;
+	}
+	snprintf(err, errlen, "cannot load the view from etcd: %s",
+	    rc == -ENOMEM ? "out of memory" : etcd_error(es->e));
+	return rc;
+}
+
+/* Apply what the watch queued; 1 when something was applied. */
+static int
+drain(struct etcdstore *es)
+{
+	struct wbatch *b = queue_take(es), *next;
+	char err[256];
+	int rc = 0, did = 0;
+
+	for (; b; b = next) {
+		next = b->next;
+		if (rc == 0 && b->compacted) {
+			log_warnx("etcd compacted the history this view needs (revision %lld "
+			    "and before): loading the view again", (long long)b->compacted);
+			if ((rc = load_snapshot(es, b->compacted, err, sizeof(err))) < 0)
+				log_warnx("%s", err);
+			pthread_mutex_lock(&es->mu);
+			es->watch_from = es->applied + 1;
+			es->watch_wait = false;
+			pthread_cond_broadcast(&es->cv);
+			pthread_mutex_unlock(&es->mu);
+			did = 1;
+		} else if (rc == 0 && b->n) {
+			if ((rc = apply_events(es, b->ev, b->n)) < 0)
+				log_warnx("cannot apply etcd's revision %lld to the view: %s",
+				    (long long)b->ev[0].rev, strerror(-rc));
+			did = 1;
+		}
+		free(b);
+	}
+	if (rc < 0) {
+		/* The view is as of `applied`: watch again from there. */
+		STATS_INC(es->c, etcd_apply_errors);
+		pthread_mutex_lock(&es->mu);
+		es->watch_from = es->applied + 1;
+		pthread_mutex_unlock(&es->mu);
+	}
+	return did;
+}
+
+/*
+ * Apply until the view holds revision rev, for at most timeout_ns: 0, or -ETIMEDOUT.
+ * Blocks the loop thread: a change's answer waits for it anyway.
+ */
+static int
+catch_up(struct etcdstore *es, int64_t rev, uint64_t timeout_ns)
+{
+	uint64_t until = clock_mono_ns() + timeout_ns;
+
+	drain(es);
+	while (es->applied < rev) {
+		struct timespec ts;
+		uint64_t now = clock_mono_ns(), wait;
+
+		if (now >= until)
+			return -ETIMEDOUT;
+		wait = until - now < 50000000ull ? until - now : 50000000ull;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)wait;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&es->mu);
+		if (es->head == NULL)
+			pthread_cond_timedwait(&es->cv, &es->mu, &ts);
+		pthread_mutex_unlock(&es->mu);
+		drain(es);
+	}
+	return 0;
+}
+
+/* The revision of the newest change any controller made (the log key's), or 0. */
+static int
+newest_change(struct etcdstore *es, int64_t *rev)
+{
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 8];
+	struct etcd_kv kv;
+	int rc = etcd_get(es->e, key, named_key(es, LOG_KEY, key), &kv, NULL);
+
+	*rev = rc == 0 ? kv.mod_revision : 0;
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* ---- Commit: the captured transaction as one etcd txn. ---- */
+
+static int
+commit_fail(struct model_txn *t, struct etcdstore *es, int rc, const char *what)
+{
+	STATS_INC(es->c, etcd_errors);
+	switch (rc) {
+	case -E2BIG:
+	case -EMSGSIZE:
+		snprintf(t->err, sizeof(t->err), "%s: the change is too large for one etcd "
+		    "transaction (controller.etcd max_txn_ops / max_request_bytes, etcd's "
+		    "--max-txn-ops / --max-request-bytes): send it in smaller batches", what);
+		return -E2BIG;
+	case -ENOSPC:
+		snprintf(t->err, sizeof(t->err), "%s: etcd is out of space (its NOSPACE alarm): "
+		    "compact, defragment and disarm it (docs/cluster.md)", what);
+		return -ENOSPC;
+	case -ETIMEDOUT:
+	case -EAGAIN:
+		snprintf(t->err, sizeof(t->err), "%s: etcd did not commit in time (%s); the "
+		    "change may or may not be committed: read it back", what, etcd_error(es->e));
+		return -ETIMEDOUT;
+	case -ENOMEM:
+		snprintf(t->err, sizeof(t->err), "%s: out of memory", what);
+		return rc;
+	default:
+		snprintf(t->err, sizeof(t->err), "%s: %s (%s)", what, strerror(-rc),
+		    etcd_error(es->e));
+		return -EIO;
+	}
+}
+
+/* The binds of t, into the blob: their seq is their RULE record's index. */
+static int
+blob_binds(struct etcdstore *es, const struct model_txn *t)
+{
+	uint64_t first = t->db.next_seq - es->nrec;
+
+	for (size_t i = 0; i < t->nbinds; i++) {
+		struct wire_msg m = { .type = WIRE_BIND, .u.bind = t->binds[i].b };
+		uint8_t rec[1 + WIRE_NAME_MAX + WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+		size_t hl = strnlen(t->binds[i].host, sizeof(t->binds[i].host));
+		int n, rc;
+
+		if (hl >= WIRE_NAME_MAX)
+			return -ENAMETOOLONG;
+		/* Its RULE record's index, plus one: a BIND's seq is never 0 on the wire. */
+		m.u.bind.seq = m.u.bind.seq - first + 1;
+		rec[0] = (uint8_t)hl;
+		memcpy(rec + 1, t->binds[i].host, hl);
+		if ((n = wire_encode(&m, rec + 1 + hl, sizeof(rec) - 1 - hl)) < 0)
+			return n;
+		if ((rc = blob_add(&es->blob, BLOB_BIND, rec, 1 + hl + (size_t)n)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+es_commit(void *arg, struct model_txn *t)
+{
+	struct etcdstore *es = arg;
+	struct etcd_cmp *cmps = NULL;
+	struct etcd_op *ops = NULL;
+	struct buf keys = { 0 };
+	size_t ncmps = 0, nops = 0, bytes = 0;
+	struct etcd_txn_result res;
+	uint8_t logkey[ETCDSTORE_PREFIX_MAX + 8];
+	int64_t newest;
+	int rc;
+
+	db_abort(&t->db);	/* the view only changes by what etcd committed */
+	if (es->nrec >= SEQ_RECORDS)
+		return commit_fail(t, es, -E2BIG, "transaction");
+	if ((rc = blob_binds(es, t)) < 0)
+		return commit_fail(t, es, rc, "transaction");
+	if ((cmps = calloc(es->nents + 1, sizeof(*cmps))) == NULL ||
+	    (ops = calloc(es->nents + 1, sizeof(*ops))) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Keys, all in one buffer sized first (a move would leave pointers behind). */
+	for (size_t i = 0; i < es->nents; i++)
+		keys.cap += 2 * (es->plen + 16 + es->ents[i].klen + 2);
+	if ((keys.p = malloc(keys.cap + 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < es->nents; i++) {
+		const struct cap_ent *e = &es->ents[i];
+		uint8_t *k = keys.p + keys.len;
+		size_t kl = table_key(es, e->dbi, es->arena.p + e->koff, e->klen, k,
+		    keys.cap - keys.len);
+
+		if (kl == 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		keys.len += kl;
+		bytes += 2 * kl + e->olen + e->nlen;
+		if (e->prefix) {
+			uint8_t *end = keys.p + keys.len;
+			size_t el = etcd_prefix_end(k, kl, end);
+
+			keys.len += el;
+			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
+			    .key_len = kl, .end = end, .end_len = el };
+			continue;
+		}
+		/*
+		 * Every record read and rewritten must be as the view saw it; a rule needs no
+		 * compare: its VPC's record, rewritten with every rule change, has one.
+		 */
+		if (e->dbi != DBI_RULES)
+			cmps[ncmps++] = e->had_old ?
+			    (struct etcd_cmp){ .target = ETCD_CMP_VALUE, .result = ETCD_EQUAL,
+			    .key = k, .key_len = kl, .value = es->arena.p + e->ooff,
+			    .value_len = e->olen } :
+			    (struct etcd_cmp){ .target = ETCD_CMP_ABSENT, .key = k, .key_len = kl };
+		if (e->has_new)
+			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = k,
+			    .key_len = kl, .value = es->arena.p + e->noff, .value_len = e->nlen };
+		else if (e->had_old)
+			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
+			    .key_len = kl };
+	}
+	ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = logkey,
+	    .key_len = named_key(es, LOG_KEY, logkey), .value = es->blob.p,
+	    .value_len = es->blob.len };
+	/* base64 makes 4 of 3, and JSON adds its names: a bound, not an exact size. */
+	bytes = (bytes + es->blob.len) * 4 / 3 + 96 * (ncmps + nops);
+	if (ncmps > es->max_txn_ops || nops > es->max_txn_ops) {
+		rc = commit_fail(t, es, -E2BIG, "transaction");
+		snprintf(t->err + strlen(t->err), sizeof(t->err) - strlen(t->err),
+		    " (%zu compares and %zu operations, at most %u each)", ncmps, nops,
+		    es->max_txn_ops);
+		goto done;
+	}
+	if (bytes > es->max_request_bytes) {
+		rc = commit_fail(t, es, -EMSGSIZE, "transaction");
+		goto done;
+	}
+	STATS_INC(es->c, etcd_txns);
+	if ((rc = etcd_txn(es->e, cmps, ncmps, ops, nops, &res)) < 0) {
+		rc = commit_fail(t, es, rc, "commit");
+		goto done;
+	}
+	if (!res.succeeded) {
+		/* Another controller changed what this one read: wait until it is seen. */
+		STATS_INC(es->c, etcd_conflicts);
+		if (newest_change(es, &newest) == 0)
+			catch_up(es, newest, CONFLICT_WAIT_NS);
+		rc = -EAGAIN;
+		snprintf(t->err, sizeof(t->err), "another controller changed the same "
+		    "records %d times in a row: try again", RETRIES);
+		goto done;
+	}
+	t->revision = (uint64_t)res.revision;
+	if (catch_up(es, res.revision, es->sync_timeout_ns) < 0) {
+		/* Committed all the same: the answer says so; the view follows when it can. */
+		STATS_INC(es->c, etcd_view_late);
+		log_warnx("etcd committed revision %lld, but this controller's view has not "
+		    "applied it within %llu ms", (long long)res.revision,
+		    (unsigned long long)(es->sync_timeout_ns / 1000000));
+	}
+	rc = 0;
+	goto done;
+out:
+	rc = commit_fail(t, es, rc, "transaction");
+done:
+	free(cmps);
+	free(ops);
+	free(keys.p);
+	return rc;
+}
+
+/* ---- The loop side. ---- */
+
+static void
+efd_arm(struct etcdstore *es);
+
+static void
+on_efd(struct loop_op *op, int res, uint32_t flags)
+{
+	struct etcdstore *es = op->arg;
+
+	(void)flags;
+	if (res < 0 && res != -EINTR && res != -EAGAIN)
+		log_warnx("etcd view: eventfd read: %s", strerror(-res));
+	drain(es);
+	efd_arm(es);
+}
+
+static void
+efd_arm(struct etcdstore *es)
+{
+	struct io_uring_sqe *sqe = loop_sqe(es->l, &es->efd_op);
+
+	if (sqe == NULL) {
+		log_warnx("etcd view: no submission entry: the view waits for the next change");
+		return;
+	}
+	io_uring_prep_read(sqe, es->efd, &es->efd_val, sizeof(es->efd_val), 0);
+}
+
+/* Compaction of what no view needs any more, and etcd's alarms, now and then. */
+static void
+on_maint(struct loop_timer *tm)
+{
+	struct etcdstore *es = tm->arg;
+	struct etcd_status st;
+	int64_t to = es->applied - (int64_t)es->compact_keep;
+
+	if (etcd_status(es->e, &st) == 0) {
+		STATS_SET(es->c, etcd_alarm_nospace, (st.alarms & ETCD_ALARM_NOSPACE) ? 1 : 0);
+		STATS_SET(es->c, etcd_db_bytes, (uint64_t)st.db_size);
+		if (st.alarms)
+			log_warnx("etcd alarm raised:%s%s: etcd takes no write until it is "
+			    "disarmed (docs/cluster.md)",
+			    (st.alarms & ETCD_ALARM_NOSPACE) ? " NOSPACE (quota)" : "",
+			    (st.alarms & ETCD_ALARM_CORRUPT) ? " CORRUPT" : "");
+	}
+	if (to > es->compacted && to > 0) {
+		int rc = etcd_compact(es->e, to, false);
+
+		/* Another controller may have compacted as far: that is as good. */
+		if (rc == 0 || rc == -ESTALE) {
+			es->compacted = to;
+			STATS_INC(es->c, etcd_compactions);
+		} else {
+			log_warnx("etcd compaction to revision %lld: %s", (long long)to,
+			    etcd_error(es->e));
+		}
+	}
+	loop_timer_set(es->l, &es->maint, es->maint_interval_ns);
+}
+
+int
+etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st)
+{
+	es->l = l;
+	es->st = st;
+	es->efd_op = (struct loop_op){ .cb = on_efd, .arg = es };
+	efd_arm(es);
+	es->maint = (struct loop_timer){ .fn = on_maint, .arg = es };
+	loop_timer_set(l, &es->maint, es->maint_interval_ns);
+	drain(es);
+	return 0;
+}
+
+const struct model_backend *
+etcdstore_backend(struct etcdstore *es)
+{
+	return &es->backend;
+}
+
+/* The cluster's format (how its records are laid out): set by the first controller. */
+static int
+check_format(struct etcdstore *es, char *err, size_t errlen)
+{
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 16];
+	size_t kl = named_key(es, FORMAT_KEY, key);
+	char want[160];
+	struct etcd_cmp cmp = { .target = ETCD_CMP_ABSENT, .key = key, .key_len = kl };
+	struct etcd_op op = { .kind = ETCD_OP_PUT, .key = key, .key_len = kl, .value = want };
+	struct etcd_txn_result res;
+	struct etcd_kv kv;
+	int rc;
+
+	snprintf(want, sizeof(want), "vpcfwd schema %u, %s-endian, vpc %zu host %zu vm %zu "
+	    "rule %zu", DB_SCHEMA, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" :
+	    "big", sizeof(struct db_vpc), sizeof(struct db_host), sizeof(struct db_vm),
+	    sizeof(struct db_rule));
+	op.value_len = strlen(want);
+	if ((rc = etcd_txn(es->e, &cmp, 1, &op, 1, &res)) < 0) {
+		snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
+		return rc;
+	}
+	if (res.succeeded)
+		return 0;
+	if ((rc = etcd_get(es->e, key, kl, &kv, NULL)) < 0) {
+		snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
+		return rc;
+	}
+	if (kv.value_len != op.value_len || memcmp(kv.value, want, op.value_len) != 0) {
+		snprintf(err, errlen, "etcd's prefix %s holds records of another format "
+		    "(\"%.*s\"; this controller writes \"%s\")", es->prefix,
+		    (int)(kv.value_len > 120 ? 120 : kv.value_len), (const char *)kv.value, want);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int
+etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_conf *conf,
+    struct controller_counters *c, char *err, size_t errlen)
+{
+	struct etcdstore *es = calloc(1, sizeof(*es));
+	char why[ETCD_ERROR_MAX];
+	struct etcd_status st;
+	uint64_t cluster = 0, rev = 0;
+	int64_t newest;
+	MDB_txn *txn;
+	int rc;
+
+	if (es == NULL)
+		return -ENOMEM;
+	*out = NULL;
+	es->db = db;
+	es->c = c;
+	es->efd = -1;
+	es->plen = strlen(conf->prefix);
+	if (es->plen == 0 || es->plen >= sizeof(es->prefix)) {
+		snprintf(err, errlen, "controller.etcd.prefix must have 1 to %zu characters",
+		    sizeof(es->prefix) - 1);
+		free(es);
+		return -EINVAL;
+	}
+	memcpy(es->prefix, conf->prefix, es->plen);
+	es->max_txn_ops = conf->max_txn_ops;
+	es->max_request_bytes = conf->max_request_bytes;
+	es->sync_timeout_ns = conf->sync_timeout_ns;
+	es->compact_keep = conf->compact_keep;
+	es->maint_interval_ns = conf->maint_interval_ns;
+	es->cap = (struct db_capture){ .change = cap_change, .record = cap_record, .arg = es };
+	es->backend = (struct model_backend){ .begin = cap_begin, .commit = es_commit,
+	    .cap = &es->cap, .arg = es };
+	pthread_mutex_init(&es->mu, NULL);
+	pthread_cond_init(&es->cv, NULL);
+	if ((rc = etcd_open(&es->e, &conf->etcd, why)) < 0 ||
+	    (rc = etcd_open(&es->we, &conf->etcd, why)) < 0) {
+		snprintf(err, errlen, "controller.etcd: %s", why);
+		goto fail;
+	}
+	if ((es->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((rc = etcd_status(es->e, &st)) < 0) {
+		snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
+		goto fail;
+	}
+	if ((rc = check_format(es, err, errlen)) < 0)
+		goto fail;
+	if ((rc = db_read(db, &txn)) < 0) {
+		snprintf(err, errlen, "the view: %s", strerror(-rc));
+		goto fail;
+	}
+	db_meta_get(txn, db, "etcd_cluster", 0, &cluster);
+	db_meta_get(txn, db, "etcd_revision", 0, &rev);
+	mdb_txn_abort(txn);
+	if (cluster != st.cluster_id || rev == 0 || (int64_t)rev > st.revision) {
+		struct db_txn t;
+
+		/* Another cluster's view (or none): from nothing, etcd's history first. */
+		if (cluster || rev)
+			log_warnx("the view in the data directory is of etcd cluster %llx at "
+			    "revision %llu, this is cluster %llx at %lld: starting it again",
+			    (unsigned long long)cluster, (unsigned long long)rev,
+			    (unsigned long long)st.cluster_id, (long long)st.revision);
+		if ((rc = db_begin(db, &t)) < 0 || (rc = db_clear(&t, 1)) < 0 ||
+		    (rc = db_meta_put(&t, "etcd_cluster", st.cluster_id)) < 0 ||
+		    (rc = db_meta_put(&t, "etcd_revision", 0)) < 0 ||
+		    (rc = db_commit(&t)) < 0) {
+			snprintf(err, errlen, "the view: %s", strerror(-rc));
+			goto fail;
+		}
+		rev = 0;
+	}
+	es->applied = (int64_t)rev;
+	es->watch_from = (int64_t)rev + 1;
+	if ((rc = pthread_create(&es->thread, NULL, watch_main, es)) != 0) {
+		rc = -rc;
+		snprintf(err, errlen, "watch thread: %s", strerror(-rc));
+		goto fail;
+	}
+	es->thread_on = true;
+	/* Serve nothing older than what etcd holds now. */
+	if ((rc = newest_change(es, &newest)) < 0) {
+		snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
+		goto fail;
+	}
+	if ((rc = catch_up(es, newest, 60ull * 1000000000ull)) < 0) {
+		snprintf(err, errlen, "the view did not reach etcd's revision %lld (it holds "
+		    "%lld)", (long long)newest, (long long)es->applied);
+		goto fail;
+	}
+	log_info("store: etcd cluster %llx (%s, etcd %s), view at revision %lld",
+	    (unsigned long long)st.cluster_id, etcd_endpoint(es->e), st.version,
+	    (long long)es->applied);
+	*out = es;
+	return 0;
+fail:
+	etcdstore_close(es);
+	return rc;
+}
+
+void
+etcdstore_close(struct etcdstore *es)
+{
+	struct wbatch *b, *next;
+
+	if (es == NULL)
+		return;
+	atomic_store(&es->stop, 1);
+	pthread_mutex_lock(&es->mu);
+	pthread_cond_broadcast(&es->cv);
+	pthread_mutex_unlock(&es->mu);
+	if (es->thread_on)
+		pthread_join(es->thread, NULL);
+	if (es->l)
+		loop_timer_cancel(es->l, &es->maint);
+	for (b = queue_take(es); b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	etcd_close(es->e);
+	etcd_close(es->we);
+	if (es->efd >= 0)
+		close(es->efd);
+	pthread_mutex_destroy(&es->mu);
+	pthread_cond_destroy(&es->cv);
+	free(es->arena.p);
+	free(es->blob.p);
+	free(es->ents);
+	free(es->slot);
+	free(es);
+}

@@ -1,0 +1,58 @@
+/*
+ * etcdstore: the controller's state in etcd (controller.store = "etcd"), shared by every
+ * controller of a cluster (docs/cluster.md).
+ *
+ * etcd decides what is committed and in which order; the controller's LMDB (db.h) is a
+ * local view of it that only remembers. A change runs the model against the view in an
+ * LMDB write transaction whose writes are captured (db_capture), then becomes one etcd
+ * txn: a compare for every record it read and rewrote (its value as the view had it, or
+ * "absent"), a put or delete for every record it wrote, and a put of the log key whose
+ * value is the transaction's log records and binding changes. The LMDB transaction is
+ * then dropped: a thread watches the prefix and the loop thread applies what etcd
+ * committed, every controller's changes in revision order, to the view, its log (seq =
+ * revision << 24 | record) and the streams. A change is acknowledged once etcd committed
+ * it and the view applied it.
+ *
+ * Keys, under the prefix: "<table>/<LMDB key>" holding the LMDB record as it is (so the
+ * controllers of a cluster share one architecture: "meta/format" says which), "log", and
+ * "meta/format".
+ */
+#ifndef CONTROLLER_ETCDSTORE_H
+#define CONTROLLER_ETCDSTORE_H
+
+#include "counters.h"
+#include "db.h"
+#include "model.h"
+#include "stream.h"
+#include "common/etcd.h"
+#include "common/loop.h"
+
+#define ETCDSTORE_PREFIX_MAX	128
+
+struct etcdstore;
+
+struct etcdstore_conf {
+	struct etcd_conf etcd;		/* endpoints, TLS, each request's timeout */
+	const char *prefix;		/* "/vpcfwd/1/" */
+	unsigned max_txn_ops;		/* the cluster's --max-txn-ops */
+	size_t max_request_bytes;	/* the cluster's --max-request-bytes */
+	uint64_t sync_timeout_ns;	/* how long a change waits for the view to apply it */
+	uint64_t compact_keep;		/* revisions of history kept (the log's reach) */
+	uint64_t maint_interval_ns;	/* compaction and the alarm check, this often */
+};
+
+/*
+ * Connect, check the cluster's format, bring the view up to etcd's newest change (a
+ * snapshot when the view is of another cluster or its revision was compacted), and
+ * start watching. Blocks (seconds at most, unless the view is large). 0 or a negative
+ * errno with err said.
+ */
+int etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_conf *conf,
+    struct controller_counters *c, char *err, size_t errlen);
+/* From now on, apply on l and publish what is applied to st. */
+int etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st);
+/* What model transactions commit through. */
+const struct model_backend *etcdstore_backend(struct etcdstore *es);
+void etcdstore_close(struct etcdstore *es);
+
+#endif
