@@ -711,6 +711,18 @@ db_clear(struct db_txn *t, uint64_t first_seq)
 }
 
 int
+db_clear_log(struct db_txn *t, uint64_t first_seq)
+{
+	int rc;
+
+	if ((rc = mdb_err(mdb_drop(t->txn, t->db->dbi[DBI_LOG], 0))) < 0)
+		return rc;
+	t->next_seq = t->log_first = first_seq;
+	t->appended++;
+	return 0;
+}
+
+int
 db_meta_get(MDB_txn *txn, struct db *db, const char *name, uint64_t def, uint64_t *out)
 {
 	return get_u64(txn, db->dbi[DBI_META], name, def, out);

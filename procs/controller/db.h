@@ -172,6 +172,7 @@ int db_raw_del(struct db_txn *t, enum db_dbi dbi, const void *key, size_t klen);
 int db_log_at(struct db_txn *t, uint64_t seq, struct wire_msg *m);
 int db_rule_seq(struct db_txn *t, uint32_t vni, uint32_t ip, uint64_t seq);
 int db_clear(struct db_txn *t, uint64_t first_seq);
+int db_clear_log(struct db_txn *t, uint64_t first_seq);	/* the log alone */
 int db_meta_get(MDB_txn *txn, struct db *db, const char *name, uint64_t def, uint64_t *out);
 int db_meta_put(struct db_txn *t, const char *name, uint64_t val);
 

@@ -28,6 +28,8 @@
 #define SEQ_RECORDS	(1ull << SEQ_SHIFT)
 #define RETRIES		16		/* a change lost to others this often: EBUSY */
 #define FORMAT_KEY	"meta/format"
+#define EPOCH_KEY	"meta/epoch"		/* a restore's: the history changed */
+#define RESTORING_KEY	"meta/restoring"	/* while a restore writes */
 #define LOG_KEY		"log"
 #define BLOB_RECORD	0		/* a log record (a wire frame) */
 #define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
@@ -520,6 +522,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 {
 	struct model_txn pub;
 	struct db_txn t;
+	bool restart = false;
 	int rc = 0;
 
 	memset(&pub, 0, sizeof(pub));
@@ -535,9 +538,21 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 		}
 		for (; j < n && ev[j].rev == rev && rc == 0; j++)
 			rc = apply_event(es, &t, &ev[j]);
-		for (size_t k = i; k < j && rc == 0; k++)
-			if (!ev[k].del && is_named(es, ev[k].key, ev[k].klen, LOG_KEY))
+		for (size_t k = i; k < j && rc == 0; k++) {
+			if (ev[k].del)
+				continue;
+			if (is_named(es, ev[k].key, ev[k].klen, LOG_KEY))
 				rc = apply_blob(&t, &pub, rev, ev[k].val, ev[k].vlen);
+			/*
+			 * A restore replaced the history: the log starts after it, so that
+			 * every rule-store takes a snapshot, and every subscriber is sent away
+			 * to come back to it (stream_restart below).
+			 */
+			if (is_named(es, ev[k].key, ev[k].klen, EPOCH_KEY)) {
+				rc = db_clear_log(&t, (uint64_t)(rev + 1) << SEQ_SHIFT);
+				restart = true;
+			}
+		}
 		if (rc == 0)
 			rc = db_meta_put(&t, "etcd_revision", (uint64_t)rev);
 		if (rc == 0)
@@ -557,6 +572,13 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 	if (es->st)
 		stream_committed(es->st, &pub);
 	model_release(&pub);
+	if (restart) {
+		STATS_INC(es->c, etcd_restores_seen);
+		log_warnx("a restore replaced etcd's state (revision %lld): every subscriber "
+		    "starts again", (long long)es->applied);
+		if (es->st)
+			stream_restart(es->st, "a restore replaced the store's history");
+	}
 	return 0;
 }
 
@@ -798,7 +820,8 @@ es_commit(void *arg, struct model_txn *t)
 	struct buf keys = { 0 };
 	size_t ncmps = 0, nops = 0, bytes = 0;
 	struct etcd_txn_result res;
-	uint8_t logkey[ETCDSTORE_PREFIX_MAX + 8];
+	uint8_t logkey[ETCDSTORE_PREFIX_MAX + 8], restkey[ETCDSTORE_PREFIX_MAX + 16];
+	struct etcd_kv kv;
 	int64_t newest;
 	int rc;
 
@@ -807,7 +830,7 @@ es_commit(void *arg, struct model_txn *t)
 		return commit_fail(t, es, -E2BIG, "transaction");
 	if ((rc = blob_binds(es, t)) < 0)
 		return commit_fail(t, es, rc, "transaction");
-	if ((cmps = calloc(es->nents + 1, sizeof(*cmps))) == NULL ||
+	if ((cmps = calloc(es->nents + 2, sizeof(*cmps))) == NULL ||
 	    (ops = calloc(es->nents + 1, sizeof(*ops))) == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -860,6 +883,9 @@ es_commit(void *arg, struct model_txn *t)
 	ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = logkey,
 	    .key_len = named_key(es, LOG_KEY, logkey), .value = es->blob.p,
 	    .value_len = es->blob.len };
+	/* No change while a restore writes (etcdstore_restore). */
+	cmps[ncmps++] = (struct etcd_cmp){ .target = ETCD_CMP_ABSENT, .key = restkey,
+	    .key_len = named_key(es, RESTORING_KEY, restkey) };
 	/* base64 makes 4 of 3, and JSON adds its names: a bound, not an exact size. */
 	bytes = (bytes + es->blob.len) * 4 / 3 + 96 * (ncmps + nops);
 	if (ncmps > es->max_txn_ops || nops > es->max_txn_ops) {
@@ -876,6 +902,13 @@ es_commit(void *arg, struct model_txn *t)
 	STATS_INC(es->c, etcd_txns);
 	if ((rc = etcd_txn(es->e, cmps, ncmps, ops, nops, &res)) < 0) {
 		rc = commit_fail(t, es, rc, "commit");
+		goto done;
+	}
+	if (!res.succeeded && etcd_get(es->e, restkey, named_key(es, RESTORING_KEY, restkey),
+	    &kv, NULL) == 0) {
+		rc = -EBUSY;
+		snprintf(t->err, sizeof(t->err), "a restore is writing etcd's state (or one was "
+		    "cut short: run it again): no change until it is done");
 		goto done;
 	}
 	if (!res.succeeded) {
@@ -1159,4 +1192,230 @@ etcdstore_close(struct etcdstore *es)
 	free(es->ents);
 	free(es->slot);
 	free(es);
+}
+
+/* ---- Restore: a backup (an LMDB data file) into etcd, over whatever is there. ---- */
+
+struct restore {
+	struct etcdstore *es;
+	struct etcd_op *ops;
+	size_t nops, bytes;
+	struct buf keys;		/* the ops' keys and values until they are sent */
+	uint64_t txns, records;
+};
+
+static int
+restore_flush(struct restore *r)
+{
+	struct etcd_txn_result res;
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 16];
+	struct etcd_cmp cmp = { .target = ETCD_CMP_VERSION, .result = ETCD_GREATER,
+	    .key = key, .key_len = named_key(r->es, RESTORING_KEY, key) };
+	int rc;
+
+	if (r->nops == 0)
+		return 0;
+	/* Only while this restore holds the key: a second restore started meanwhile wins. */
+	if ((rc = etcd_txn(r->es->e, &cmp, 1, r->ops, r->nops, &res)) < 0)
+		return rc;
+	if (!res.succeeded)
+		return -ECANCELED;
+	r->txns++;
+	r->nops = r->bytes = 0;
+	r->keys.len = 0;
+	return 0;
+}
+
+/* One record of the backup as a put; the ops point into keys, so a flush comes first. */
+static int
+restore_put(struct restore *r, enum db_dbi dbi, const MDB_val *k, const void *v,
+    size_t vlen)
+{
+	size_t need = r->es->plen + 16 + k->mv_size + vlen, off, kl;
+	int rc;
+
+	if ((r->nops + 2 > r->es->max_txn_ops ||
+	    (r->bytes + need) * 4 / 3 + 96 * (r->nops + 2) > r->es->max_request_bytes / 2 ||
+	    r->keys.len + need > r->keys.cap) && (rc = restore_flush(r)) < 0)
+		return rc;
+	if (r->keys.len + need > r->keys.cap)
+		return -E2BIG;		/* one record larger than a request: cannot be */
+	off = r->keys.len;
+	kl = table_key(r->es, dbi, k->mv_data, k->mv_size, r->keys.p + off, need);
+	memcpy(r->keys.p + off + kl, v, vlen);
+	r->keys.len += kl + vlen;
+	r->ops[r->nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = r->keys.p + off,
+	    .key_len = kl, .value = r->keys.p + off + kl, .value_len = vlen };
+	r->bytes += kl + vlen;
+	r->records++;
+	return 0;
+}
+
+/* The meta keys' puts and deletes that begin or end a restore, in one txn. */
+static int
+restore_meta(struct etcdstore *es, bool begin, uint64_t epoch)
+{
+	uint8_t rk[ETCDSTORE_PREFIX_MAX + 16], ek[ETCDSTORE_PREFIX_MAX + 16],
+	    lk[ETCDSTORE_PREFIX_MAX + 8], tk[DBI_COUNT][ETCDSTORE_PREFIX_MAX + 16],
+	    te[DBI_COUNT][ETCDSTORE_PREFIX_MAX + 16];
+	char ev[32];
+	struct etcd_op ops[DBI_COUNT + 4];
+	struct etcd_txn_result res;
+	size_t n = 0;
+
+	snprintf(ev, sizeof(ev), "%016llx", (unsigned long long)epoch);
+	if (begin) {
+		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = rk,
+		    .key_len = named_key(es, RESTORING_KEY, rk), .value = ev,
+		    .value_len = strlen(ev) };
+		/* Every table's keys go: what the backup lacks must not stay. */
+		for (int d = 0; d < DBI_COUNT; d++) {
+			size_t kl;
+
+			if (d == DBI_META || d == DBI_LOG)
+				continue;
+			kl = table_key(es, d, "", 0, tk[d], sizeof(tk[d]));
+			ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = tk[d],
+			    .key_len = kl, .end = te[d], .end_len = etcd_prefix_end(tk[d], kl,
+			    te[d]) };
+		}
+	} else {
+		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = rk,
+		    .key_len = named_key(es, RESTORING_KEY, rk) };
+		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = ek,
+		    .key_len = named_key(es, EPOCH_KEY, ek), .value = ev,
+		    .value_len = strlen(ev) };
+		/* A change like any other's: views catch up to it (newest_change). */
+		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = lk,
+		    .key_len = named_key(es, LOG_KEY, lk), .value = "", .value_len = 0 };
+	}
+	return etcd_txn(es->e, NULL, 0, ops, n, &res);
+}
+
+int
+etcdstore_restore(const struct etcdstore_conf *conf, const char *file)
+{
+	struct etcdstore es = { .plen = strlen(conf->prefix),
+	    .max_txn_ops = conf->max_txn_ops, .max_request_bytes = conf->max_request_bytes };
+	struct restore r = { .es = &es };
+	uint64_t counts[DBI_COUNT] = { 0 }, schema = 0, epoch = 0;
+	MDB_dbi dbi[DBI_COUNT];
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	char why[ETCD_ERROR_MAX], err[512];
+	int rc;
+
+	if (es.plen == 0 || es.plen >= sizeof(es.prefix)) {
+		fprintf(stderr, "vpcfwd-controller: controller.etcd.prefix is too long\n");
+		return 1;
+	}
+	memcpy(es.prefix, conf->prefix, es.plen);
+	if ((rc = mdb_env_create(&env)) != 0 || (rc = mdb_env_set_maxdbs(env, DBI_COUNT)) != 0 ||
+	    (rc = mdb_env_open(env, file, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0) {
+		fprintf(stderr, "vpcfwd-controller: %s: not a controller backup: %s\n", file,
+		    mdb_strerror(rc));
+		goto fail_env;
+	}
+	for (int d = 0; d < DBI_COUNT; d++)
+		if ((rc = mdb_dbi_open(txn, db_dbi_name(d), 0, &dbi[d])) != 0) {
+			fprintf(stderr, "vpcfwd-controller: %s: not a controller backup (no "
+			    "table %s)\n", file, db_dbi_name(d));
+			goto fail_env;
+		}
+	{
+		MDB_val k = { .mv_size = 6, .mv_data = "schema" }, v;
+
+		if (mdb_get(txn, dbi[DBI_META], &k, &v) == 0 && v.mv_size == 8)
+			memcpy(&schema, v.mv_data, 8);
+	}
+	if (schema != DB_SCHEMA) {
+		fprintf(stderr, "vpcfwd-controller: %s: database schema %llu, this controller "
+		    "reads %u\n", file, (unsigned long long)schema, DB_SCHEMA);
+		goto fail_env;
+	}
+	if ((rc = etcd_open(&es.e, &conf->etcd, why)) < 0) {
+		fprintf(stderr, "vpcfwd-controller: controller.etcd: %s\n", why);
+		goto fail_env;
+	}
+	if ((rc = check_format(&es, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vpcfwd-controller: %s\n", err);
+		goto fail;
+	}
+	r.keys.cap = conf->max_request_bytes;
+	if ((r.keys.p = malloc(r.keys.cap)) == NULL ||
+	    (r.ops = calloc(conf->max_txn_ops, sizeof(*r.ops))) == NULL) {
+		fprintf(stderr, "vpcfwd-controller: out of memory\n");
+		goto fail;
+	}
+	while (epoch == 0)
+		epoch = mix64((uint64_t)clock_real_ns() ^ (uint64_t)getpid() << 32 ^
+		    (uint64_t)model_draw_gen(0));
+	if ((rc = restore_meta(&es, true, epoch)) < 0) {
+		fprintf(stderr, "vpcfwd-controller: etcd: %s\n", etcd_error(es.e));
+		goto fail;
+	}
+	for (int d = 0; d < DBI_COUNT && rc == 0; d++) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+		int g;
+
+		if (d == DBI_META || d == DBI_LOG)
+			continue;
+		if ((rc = mdb_cursor_open(txn, dbi[d], &cur)) != 0) {
+			rc = -EIO;
+			break;
+		}
+		for (g = mdb_cursor_get(cur, &k, &v, MDB_FIRST); g == 0 && rc == 0;
+		    g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (d == DBI_VPCS && v.mv_size == sizeof(struct db_vpc)) {
+				struct db_vpc vpc;
+
+				/* A generation no learner can hold for any other state. */
+				memcpy(&vpc, v.mv_data, sizeof(vpc));
+				vpc.gen = model_draw_gen(vpc.gen);
+				rc = restore_put(&r, d, &k, &vpc, sizeof(vpc));
+			} else {
+				rc = restore_put(&r, d, &k, v.mv_data, v.mv_size);
+			}
+			counts[d]++;
+		}
+		mdb_cursor_close(cur);
+		if (rc == 0 && g != MDB_NOTFOUND)
+			rc = -EIO;
+	}
+	if (rc == 0)
+		rc = restore_flush(&r);
+	if (rc == 0)
+		rc = restore_meta(&es, false, epoch);
+	if (rc < 0) {
+		fprintf(stderr, "vpcfwd-controller: restore into etcd stopped: %s; etcd holds "
+		    "part of it and takes no change until a restore completes: run it again\n",
+		    rc == -ECANCELED ? "another restore started" : rc == -EIO ?
+		    "the backup cannot be read whole" : etcd_error(es.e));
+		goto fail;
+	}
+	printf("restored %s into etcd (%s, prefix %s) in %llu txns: %llu VPCs (each a new "
+	    "generation), %llu hosts, %llu VMs, %llu rules; epoch %016llx. Every controller "
+	    "sends its rule-stores and learners away to start again on it.\n", file,
+	    etcd_endpoint(es.e), es.prefix, (unsigned long long)r.txns + 2,
+	    (unsigned long long)counts[DBI_VPCS], (unsigned long long)counts[DBI_HOSTS],
+	    (unsigned long long)counts[DBI_VMS], (unsigned long long)counts[DBI_RULES],
+	    (unsigned long long)epoch);
+	free(r.keys.p);
+	free(r.ops);
+	etcd_close(es.e);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return 0;
+fail:
+	free(r.keys.p);
+	free(r.ops);
+	etcd_close(es.e);
+fail_env:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (env)
+		mdb_env_close(env);
+	return 1;
 }

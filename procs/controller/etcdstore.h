@@ -55,4 +55,17 @@ int etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st);
 const struct model_backend *etcdstore_backend(struct etcdstore *es);
 void etcdstore_close(struct etcdstore *es);
 
+/*
+ * `vpcfwd-controller --restore FILE` with the etcd store: FILE (a backup: an LMDB data
+ * file, from either store) becomes etcd's state under the prefix, over what is there,
+ * with running controllers. meta/restoring is put first (every controller refuses
+ * changes while it is there), every table's keys deleted, the backup's records put in
+ * txns as large as the limits allow, each VPC with a new generation; then
+ * meta/restoring goes and meta/epoch is put: every controller's view starts its log
+ * after that revision and sends its subscribers away, so that rule-stores take a
+ * snapshot and learners, meeting new generations, relearn. Prints what it did; the
+ * process's exit status.
+ */
+int etcdstore_restore(const struct etcdstore_conf *conf, const char *file);
+
 #endif

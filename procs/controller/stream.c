@@ -786,6 +786,15 @@ stream_free(struct stream *s)
 }
 
 void
+stream_restart(struct stream *s, const char *why)
+{
+	for (struct sub *sub = s->subs, *next; sub; sub = next) {
+		next = sub->next;
+		drop(sub, why);
+	}
+}
+
+void
 stream_committed(struct stream *s, const struct model_txn *t)
 {
 	struct sub *sub, *next;

@@ -32,6 +32,13 @@ void stream_free(struct stream *s);
 void stream_committed(struct stream *s, const struct model_txn *t);
 
 /*
+ * Close every subscriber (the store's history was replaced by a restore): each comes
+ * back, a rule-store for a snapshot (its seq is behind the log), a learner for its
+ * feed's.
+ */
+void stream_restart(struct stream *s, const char *why);
+
+/*
  * Admission (docs/controller.md): what a change would make the gateways hold. Every
  * rule of the controller is in every gateway's table, so each gateway needs room for
  * the controller's rules plus the tombstones it keeps itself (its last STATUS).
