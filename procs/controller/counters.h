@@ -30,7 +30,10 @@
 	X(status_rx,        COUNTER, "STATUS records from rule-stores (their table's room)") \
 	X(wants_rx,         COUNTER, "WANT records from rule-stores (a VPC to send whole)") \
 	X(admission_refused, COUNTER, "changes refused: a gateway has no room for them") \
-	X(gateways_incomplete, GAUGE, "connected gateways holding some VPC incompletely")
+	X(gateways_incomplete, GAUGE, "connected gateways holding some VPC incompletely") \
+	X(backups,          COUNTER, "backups written (the API's backup: a copy of the database)") \
+	X(backup_bytes,     COUNTER, "bytes of the backups written") \
+	X(backups_failed,   COUNTER, "backups that failed (nothing left at their path)")
 STATS_DECLARE(controller, CONTROLLER_COUNTERS)
 
 #endif

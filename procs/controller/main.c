@@ -3,9 +3,11 @@
  * LMDB, serves the control API on a unix socket and the log stream and binding feeds
  * on TCP. Arguments, configuration, then the loop.
  *
- *	vpcfwd-controller [-n] -c FILE		(-n: check the configuration, exit)
+ *	vpcfwd-controller [-n | -d] -c FILE	(-n: check the configuration, exit)
+ *	vpcfwd-controller --restore BACKUP -c FILE	(offline: backup.h)
  */
 #include "api.h"
+#include "backup.h"
 #include "counters.h"
 #include "db.h"
 #include "stream.h"
@@ -116,10 +118,15 @@ main(int argc, char **argv)
 	char err[512];
 	int tcp_fd, api_fd, rc;
 	bool check = false;
+	const char *restore = backup_restore_arg(&argc, argv);
+	uint64_t epoch;
 
 	c = daemon_start(argc, argv, "controller", &common, &check);
 	read_settings(c, &set);
 	conf_done(c, "controller");
+	if (restore)
+		return backup_restore_run(restore, set.data_dir, set.db_map_size,
+		    set.log_retention);
 	tls_conf_check(&set.tls);
 	if (check)
 		return daemon_check_done(c);
@@ -132,6 +139,10 @@ main(int argc, char **argv)
 	if (db_open(&db, set.data_dir, set.db_map_size, set.log_retention, err,
 	    sizeof(err)) < 0)
 		fatalx("%s", err);
+	if ((rc = backup_epoch(&db, &epoch)) < 0)
+		fatalx("%s: cannot read the store's epoch: %s", set.data_dir, strerror(-rc));
+	log_info("store epoch %016llx (drawn anew by each restore: the history this data "
+	    "holds)", (unsigned long long)epoch);
 	make_parent(set.api_socket);
 	if ((api_fd = net_unix_listen(set.api_socket, set.api_socket_mode, 64, err,
 	    sizeof(err))) < 0)
