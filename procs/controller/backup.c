@@ -131,11 +131,49 @@ backup_epoch(struct db *db, uint64_t *epoch)
 }
 
 /*
- * What the controller data file at path holds, opened read-only without a lock file:
- * 0, or a negative errno with err saying why it is not a controller's backup.
+ * Every entry of every table read once: a page LMDB cannot find or read is an error
+ * here rather than in the controller that would serve it.
  */
 static int
-file_info(const char *path, struct backup_info *in, char *err, size_t errlen)
+file_walk(MDB_txn *txn)
+{
+	MDB_cursor *names, *cur;
+	MDB_val k, v, dk, dv;
+	MDB_dbi main, dbi;
+	int rc, rc2;
+
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main, &names)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(names, &k, &v, MDB_NEXT)) == 0) {
+		char name[64];
+
+		if (k.mv_size == 0 || k.mv_size >= sizeof(name))
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) != 0 ||
+		    (rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+			break;
+		while ((rc2 = mdb_cursor_get(cur, &dk, &dv, MDB_NEXT)) == 0)
+			;
+		mdb_cursor_close(cur);
+		if (rc2 != MDB_NOTFOUND) {
+			rc = rc2;
+			break;
+		}
+	}
+	mdb_cursor_close(names);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * What the controller data file at path holds, opened read-only without a lock file
+ * (walked whole when walk): 0, or a negative errno with err saying why it is not a
+ * controller's backup.
+ */
+static int
+file_info(const char *path, bool walk, struct backup_info *in, char *err, size_t errlen)
 {
 	/* The tables db.h lists, by the names db.c gives them. */
 	static const char *const counted[] = { "vpcs", "hosts", "vms", "rules" };
@@ -143,9 +181,10 @@ file_info(const char *path, struct backup_info *in, char *err, size_t errlen)
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	MDB_dbi meta, dbi;
+	MDB_envinfo ei;
 	MDB_stat ms;
 	struct stat st;
-	uint64_t schema;
+	uint64_t schema, need;
 	int rc;
 
 	memset(in, 0, sizeof(*in));
@@ -170,8 +209,23 @@ file_info(const char *path, struct backup_info *in, char *err, size_t errlen)
 		rc = -EINVAL;
 		goto out;
 	}
-	if (rc != 0 || (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+	if (rc != 0 || (rc = mdb_env_info(env, &ei)) != 0 || (rc = mdb_env_stat(env, &ms)) != 0)
 		goto fail_rc;
+	/* A file cut short is mapped past its end: reading there would be SIGBUS. */
+	need = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+	if (in->bytes < need) {
+		snprintf(err, errlen, "%s is cut short: %llu bytes of the %llu its pages take",
+		    path, (unsigned long long)in->bytes, (unsigned long long)need);
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail_rc;
+	if (walk && (rc = file_walk(txn)) != 0) {
+		snprintf(err, errlen, "%s is damaged: %s", path, lmdb_strerror(rc));
+		rc = -EINVAL;
+		goto out;
+	}
 	if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)) == MDB_NOTFOUND) {
 		snprintf(err, errlen, "%s is an LMDB file but not a controller backup (no meta "
 		    "table)", path);
@@ -282,7 +336,7 @@ backup_thread(void *arg)
 	close(b->fd);
 	b->fd = -1;
 	/* Read back: the file is a controller's, and says which seq it holds. */
-	if ((b->rc = file_info(b->tmp, &b->info, b->err, sizeof(b->err))) < 0)
+	if ((b->rc = file_info(b->tmp, false, &b->info, b->err, sizeof(b->err))) < 0)
 		goto out;
 	snprintf(b->info.path, sizeof(b->info.path), "%s", path);
 	if ((rc = publish(b->tmp, path, b->force)) < 0) {
@@ -650,11 +704,11 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 			    "%s): stop it before restoring", dir, lock);
 		fatal("%s", lock);
 	}
-	if (file_info(file, &in, err, sizeof(err)) < 0)
+	if (file_info(file, true, &in, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	/* The history being replaced: its seqs too must be behind the new ones. */
 	snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	if (file_info(data, &cur, err, sizeof(err)) == 0)
+	if (file_info(data, false, &cur, err, sizeof(err)) == 0)
 		live_next = cur.next_seq;
 	seq = in.next_seq + 1;
 	if (live_next + 1 > seq)
