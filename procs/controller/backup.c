@@ -746,8 +746,8 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 
 	printf("restored %s into %s (the backup: log seq %llu, epoch %016llx):\n", file, dir,
 	    (unsigned long long)(in.next_seq - 1), (unsigned long long)in.epoch);
-	printf("  %llu VPCs, each with a new generation and its version kept: a learner "
-	    "holding one relearns it\n", (unsigned long long)r.vpcs);
+	printf("  %llu VPC%s, each with a new generation and its version kept: a learner "
+	    "holding one relearns it\n", (unsigned long long)r.vpcs, r.vpcs == 1 ? "" : "s");
 	printf("  %llu hosts, %llu VMs, %llu rules (%llu tombstones dropped with the log)\n",
 	    (unsigned long long)in.hosts, (unsigned long long)in.vms,
 	    (unsigned long long)(in.rules - r.tombstones), (unsigned long long)r.tombstones);
