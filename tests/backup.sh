@@ -129,9 +129,45 @@ rc=0
 (cd "$T_OUT/bk" && "${CTL[@]}" backup state.mdb) 2>"$T_OUT/bad.err" || rc=$?
 [[ $rc -eq 1 ]] && grep -qF "state.mdb exists (force replaces it)" "$T_OUT/bad.err" ||
 	t_fail "a second backup to the same file: status $rc, '$(cat "$T_OUT/bad.err")'"
-[[ $(t_stat "$RUN-ctl" controller backups) -eq 1 ]] || t_fail "backups is not 1"
+[[ $(t_stat "$RUN-ctl" controller backups) -eq 1 &&
+    $(t_stat "$RUN-ctl" controller backups_failed) -eq 0 ]] ||
+	t_fail "backups $(t_stat "$RUN-ctl" controller backups), not 1 and none failed"
 [[ $(t_stat "$RUN-ctl" controller backup_bytes) -eq $BYTES ]] || t_fail "backup_bytes is wrong"
 echo "backup: $BYTES bytes at seq $SEQ, mode 0600; a second one without --force refused"
+# Requests sent behind a backup on its connection are answered after it, in order; a
+# client gone before the answer leaves the backup written all the same.
+python3 - "$SOCK" "$T_OUT/bk" <<'EOF' || t_fail "requests behind a backup"
+import json, os, socket, struct, sys, time
+sys.path.insert(0, "tests/py")
+from ctlapi import Api
+api = Api(sys.argv[1])
+frames = b""
+for req in [dict(op="backup", path=sys.argv[2] + "/pipelined.mdb"), dict(op="vpc.list"),
+            dict(op="vpc.show", name="blue")]:
+    body = json.dumps(req).encode()
+    frames += struct.pack(">I", len(body)) + body
+api.s.sendall(frames)
+got = []
+for _ in range(3):
+    n = struct.unpack(">I", api._recv(4))[0]
+    got.append(json.loads(api._recv(n)))
+assert got[0]["ok"] and got[0]["bytes"] > 0, got[0]
+assert got[1]["ok"] and "vpcs" in got[1], got[1]
+assert got[2]["ok"] and got[2]["vpc"]["name"] == "blue", got[2]
+gone = Api(sys.argv[1])
+body = json.dumps(dict(op="backup", path=sys.argv[2] + "/gone.mdb")).encode()
+gone.s.sendall(struct.pack(">I", len(body)) + body)
+gone.close()
+for _ in range(100):
+    if os.path.exists(sys.argv[2] + "/gone.mdb"):
+        break
+    time.sleep(0.05)
+else:
+    sys.exit("the backup of a client that left was not written")
+assert api.call(op="vpc.list")["ok"]
+EOF
+echo "requests behind a backup on its connection answered after it, in order; a backup" \
+    "whose client left written all the same"
 
 # 2. The history the restore will lose: a VM made, one moved, one deleted, a VPC made,
 # a host made; both gateways apply it.

@@ -25,6 +25,7 @@
 #define IMPORT_MAX	100000		/* VMs a vm.import request may carry */
 #define ARGS_MAX	16
 #define GATEWAYS_MAX	256		/* rule-stores gateway.list and vpc.show report */
+#define HELD_MAX	1024		/* requests held behind a backup on its connection */
 
 /* A request that came while its connection waits for a backup's answer. */
 struct held {
@@ -1084,6 +1085,11 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 		return 0;
 	}
 	/* Its backup is not answered yet: this request waits its turn. */
+	if (a->nheld - a->held_next >= HELD_MAX) {
+		log_warnx_rl(&a->rl, "a client sent %d requests behind its backup's answer; "
+		    "closing it", HELD_MAX);
+		return -1;
+	}
 	h = grow(&a->held, &a->held_cap, a->nheld, sizeof(*a->held), 8) < 0 ? NULL :
 	    &a->held[a->nheld];
 	if (h == NULL || (h->payload = malloc(len ? len : 1)) == NULL) {
