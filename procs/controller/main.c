@@ -124,9 +124,12 @@ main(int argc, char **argv)
 	c = daemon_start(argc, argv, "controller", &common, &check);
 	read_settings(c, &set);
 	conf_done(c, "controller");
-	if (restore)
-		return backup_restore_run(restore, set.data_dir, set.db_map_size,
+	if (restore) {
+		rc = backup_restore_run(restore, set.data_dir, set.db_map_size,
 		    set.log_retention);
+		conf_free(c);
+		return rc;
+	}
 	tls_conf_check(&set.tls);
 	if (check)
 		return daemon_check_done(c);
