@@ -10,6 +10,7 @@
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "procs/controller/api.c"
+#include "procs/controller/backup.c"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ state(uint64_t *out)
 static json_t *
 call(const char *req)
 {
-	return api_handle(&api, (const uint8_t *)req, strlen(req));
+	return api_handle(&api, NULL, (const uint8_t *)req, strlen(req));
 }
 
 int
@@ -137,7 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *r, *ok;
 
 	state(before);
-	r = api_handle(&api, data, size);
+	r = api_handle(&api, NULL, data, size);
 	if (!json_is_object(r) || !json_is_boolean(ok = json_object_get(r, "ok")))
 		abort();
 	if (json_is_false(ok)) {

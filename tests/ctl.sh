@@ -6,7 +6,11 @@
 #  2. a controller whose listen backlog stays full: the connect gives up the same way;
 #  3. a slow controller: the timeout bounds each batch's answer, not the import, so an
 #     import longer than the timeout but with each batch quicker goes through;
-#  4. -s, -t and --json given twice are refused as any option given twice.
+#  4. -s, -t and --json given twice are refused as any option given twice;
+#  5. a list of controllers (-s, $VPCFWD_SOCKET): the first that takes the connection is
+#     used; a listing whose connection breaks moves to the next; a change whose
+#     connection breaks once sent (closed, or no answer in time) is not sent again and
+#     is reported as of unknown outcome at that controller; none reachable names each.
 # Each run is bounded by timeout(1): a vpcfwdctl that hangs is killed (status 124) and
 # the test fails saying so.
 #
@@ -99,4 +103,47 @@ expect 2 "timeout must be 0..86400, not 86401" "$CTL" -t 86401 vpc list
 expect 2 "timeout must be a decimal number (no sign, no leading zero), not 1.5" \
     "$CTL" -t 1.5 vpc list
 echo "-s, -t and --json given twice are refused"
+
+# 5. Lists of controllers.
+fake live answer
+fake closer close
+D=$T_OUT/dead.sock
+L=$T_OUT/live.sock
+X=$T_OUT/closer.sock
+# ops NAME: the requests fake NAME read so far, one op a line
+ops() { sed -n 's/^op //p' "$T_OUT/$1.out"; }
+expect_ok()
+{
+	local rc=0
+
+	timeout 30 "$@" >"$T_OUT/run.out" 2>"$T_OUT/run.err" || rc=$?
+	[[ $rc -eq 0 && ! -s $T_OUT/run.err ]] ||
+		t_fail "$* exited $rc: $(cat "$T_OUT/run.err")"
+}
+expect_ok "$CTL" -s "$D,$L" vpc list
+grep -q "^NAME" "$T_OUT/run.out" || t_fail "vpc list via $D,$L printed $(cat "$T_OUT/run.out")"
+expect_ok env VPCFWD_SOCKET="$D,$L" "$CTL" vpc create blue --vni 100 --cidr 10.0.0.0/16
+[[ $(ops live) == $'vpc.list\nvpc.create' ]] || t_fail "the live fake read '$(ops live)'"
+# A change sent to a controller that closed without an answer: unknown, not sent again.
+expect 3 "lost the connection to $X: closed by the controller; whether vpc.create was" \
+    "$CTL" -s "$X,$L" vpc create red --vni 200 --cidr 10.0.0.0/16
+grep -qF "whether vpc.create was applied there is unknown (it was not sent again)" \
+    "$T_OUT/run.err" || t_fail "the lost change said '$(cat "$T_OUT/run.err")'"
+[[ $(ops closer) == vpc.create && $(ops live) == $'vpc.list\nvpc.create' ]] ||
+	t_fail "the change went on: closer read '$(ops closer)', live '$(ops live)'"
+# The same for a controller that takes the request and never answers.
+expect 3 "the controller at $S did not answer within 1 s; whether vm.delete was applied" \
+    "$CTL" -s "$S,$L" -t 1 vm delete web1
+[[ $(ops live) == $'vpc.list\nvpc.create' ]] || t_fail "vm delete went on to live"
+# A listing moves on.
+expect_ok "$CTL" -s "$X,$L" vm list
+[[ $(ops closer) == $'vpc.create\nvm.list' && $(ops live) == $'vpc.list\nvpc.create\nvm.list' ]] ||
+	t_fail "vm list did not move on: closer read '$(ops closer)', live '$(ops live)'"
+expect 3 "no controller of the 2 could be reached: $D: No such file or directory;" \
+    "$CTL" -s "$D,$T_OUT/dead2.sock" vpc list
+expect 3 "no controller of the 2 could be reached: lost the connection to $X: closed" \
+    "$CTL" -s "$X,$D" vpc list
+expect 2 "-s needs socket paths: an empty one in '$D,'" "$CTL" -s "$D," vpc list
+echo "a list of controllers: the first live one used; a listing moves on when its" \
+    "connection breaks; a change does not (unknown outcome, named); none reachable named"
 echo "ctl: PASS"

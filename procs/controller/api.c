@@ -5,10 +5,12 @@
  * transaction) and are paged: at most LIST_MAX objects a response, then "next".
  */
 #include "api.h"
+#include "backup.h"
 #include "model.h"
 #include "common/addr.h"
 #include "common/clock.h"
 #include "common/conn.h"
+#include "common/grow.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -24,6 +26,13 @@
 #define ARGS_MAX	16
 #define GATEWAYS_MAX	256		/* rule-stores gateway.list and vpc.show report */
 #define TXN_RETRIES	16		/* runs of a change that lost to another controller's */
+#define HELD_MAX	1024		/* requests held behind a backup on its connection */
+
+/* A request that came while its connection waits for a backup's answer. */
+struct held {
+	uint8_t *payload;
+	uint32_t len;
+};
 
 struct api {
 	struct loop *l;
@@ -34,11 +43,22 @@ struct api {
 	const struct model_backend *backend;
 	struct controller_counters *c;
 	struct log_ratelimit rl;
+	/*
+	 * The backup being written (one at a time) and the connection waiting for its
+	 * answer (NULL once it closed): that connection's later requests are held, in
+	 * order, until the answer is sent, so that answers stay in the requests' order.
+	 */
+	struct backup *bk;
+	struct conn *bk_conn;
+	struct held *held;
+	size_t nheld, held_cap, held_next;
 };
 
 /* One request: its arguments and, on failure, why. */
 struct req {
 	struct api *a;
+	struct conn *conn;		/* the client's, for an answer sent later (backup) */
+	bool deferred;			/* answered later: no response now */
 	const char *op;
 	json_t *obj;
 	const char *seen[ARGS_MAX];
@@ -671,6 +691,44 @@ do_gateway_list(struct req *r)
 	return 0;
 }
 
+static backup_done_fn backup_done;
+
+/*
+ * backup: a copy of the database written to "path" by a thread while the loop serves
+ * (backup.h); the answer is sent when the file is in place (backup_done).
+ */
+static int
+do_backup(struct req *r)
+{
+	struct api *a = r->a;
+	const char *path;
+	json_t *force;
+	char err[PATH_MAX + 256];
+	int rc;
+
+	if (arg_str(r, "path", true, &path) < 0)
+		return r->code;
+	force = arg_get(r, "force");
+	if (force && !json_is_boolean(force))
+		return req_fail(r, -EINVAL, "force must be true or false");
+	if (args_done(r) < 0)
+		return r->code;
+	if (path[0] != '/')
+		return req_fail(r, -EINVAL, "path must be absolute (the controller's own view "
+		    "of the file system)");
+	if (a->bk)
+		return req_fail(r, -EBUSY, "a backup to %s is being written; ask again once it "
+		    "is done", backup_path(a->bk));
+	if (r->conn == NULL)
+		return req_fail(r, -EINVAL, "backup needs a connection to answer on");
+	if ((rc = backup_start(a->l, a->db, path, json_is_true(force), a->c, backup_done, a,
+	    &a->bk, err, sizeof(err))) < 0)
+		return req_fail(r, rc, "%s", err);
+	a->bk_conn = r->conn;
+	r->deferred = true;
+	return 0;
+}
+
 static int
 do_vpc_show(struct req *r)
 {
@@ -902,6 +960,7 @@ static const struct {
 	{ "vm.show", NULL, do_vm_show },
 	{ "rule.list", NULL, do_rule_list },
 	{ "gateway.list", NULL, do_gateway_list },
+	{ "backup", NULL, do_backup },
 };
 
 static const char *
@@ -917,6 +976,7 @@ errno_name(int e)
 	case EPROTO: return "EPROTO";
 	case E2BIG: return "E2BIG";
 	case ETIMEDOUT: return "ETIMEDOUT";
+	case EACCES: return "EACCES";
 	default: return "EIO";
 	}
 }
@@ -936,13 +996,14 @@ respond(struct conn *c, json_t *resp)
 
 /*
  * One request's response: {"ok": true, <results>} or {"ok": false, "error": <one line>,
- * "code": <errno name>}, the change (if any) durable by then. Apart from the socket,
- * all of the API: fuzz/api.c drives it directly.
+ * "code": <errno name>}, the change (if any) durable by then; NULL when it is sent
+ * later on conn (a backup). Apart from the socket, all of the API: fuzz/api.c drives it
+ * directly (conn NULL).
  */
 static json_t *
-api_handle(struct api *a, const uint8_t *payload, size_t len)
+api_handle(struct api *a, struct conn *conn, const uint8_t *payload, size_t len)
 {
-	struct req r = { .a = a };
+	struct req r = { .a = a, .conn = conn };
 	json_error_t jerr;
 	const char *op = NULL;
 	json_t *resp;
@@ -971,6 +1032,11 @@ api_handle(struct api *a, const uint8_t *payload, size_t len)
 			ops[i].read(&r);
 		}
 	}
+	if (r.deferred) {
+		json_decref(r.out);
+		json_decref(r.obj);
+		return NULL;
+	}
 	if (r.code) {
 		STATS_INC(a->c, api_errors);
 		log_debug("%s: %s", op ? op : "request", r.err);
@@ -985,10 +1051,88 @@ api_handle(struct api *a, const uint8_t *payload, size_t len)
 	return resp;
 }
 
+static void
+serve(struct api *a, struct conn *c, const uint8_t *payload, uint32_t len)
+{
+	json_t *resp = api_handle(a, c, payload, len);
+
+	if (resp)
+		respond(c, resp);
+}
+
+static void
+held_clear(struct api *a)
+{
+	for (size_t i = a->held_next; i < a->nheld; i++)
+		free(a->held[i].payload);
+	a->nheld = a->held_next = 0;
+}
+
+/* The backup's answer, then the requests its connection sent meanwhile, in order. */
+static void
+backup_done(void *arg, int rc, const struct backup_info *info, const char *err)
+{
+	struct api *a = arg;
+	struct conn *c = a->bk_conn;
+
+	a->bk = NULL;
+	a->bk_conn = NULL;
+	if (rc < 0)
+		STATS_INC(a->c, api_errors);
+	if (c == NULL)
+		return;		/* the client left; the file is written (or not) all the same */
+	if (rc < 0) {
+		char line[PATH_MAX + 256];
+
+		snprintf(line, sizeof(line), "%s", err);
+		addr_printable(line);
+		respond(c, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", line, "code",
+		    errno_name(-rc)));
+	} else {
+		char epoch[17];
+
+		/* Hex: a u64 does not fit a JSON integer as jansson reads it (signed). */
+		snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)info->epoch);
+		respond(c, json_pack("{s:b, s:s, s:I, s:I, s:s}", "ok", 1, "path", info->path,
+		    "bytes", (json_int_t)info->bytes, "seq", (json_int_t)(info->next_seq - 1),
+		    "epoch", epoch));
+	}
+	while (a->held_next < a->nheld && a->bk_conn == NULL) {
+		struct held h = a->held[a->held_next++];
+
+		serve(a, c, h.payload, h.len);
+		free(h.payload);
+	}
+	if (a->held_next == a->nheld)
+		held_clear(a);
+}
+
 static int
 on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 {
-	respond(c, api_handle(conn_arg(c), payload, len));
+	struct api *a = conn_arg(c);
+	struct held *h;
+
+	if (c != a->bk_conn) {
+		serve(a, c, payload, len);
+		return 0;
+	}
+	/* Its backup is not answered yet: this request waits its turn. */
+	if (a->nheld - a->held_next >= HELD_MAX) {
+		log_warnx_rl(&a->rl, "a client sent %d requests behind its backup's answer; "
+		    "closing it", HELD_MAX);
+		return -1;
+	}
+	h = grow(&a->held, &a->held_cap, a->nheld, sizeof(*a->held), 8) < 0 ? NULL :
+	    &a->held[a->nheld];
+	if (h == NULL || (h->payload = malloc(len ? len : 1)) == NULL) {
+		log_warnx_rl(&a->rl, "out of memory holding a request behind a backup; closing "
+		    "the client");
+		return -1;
+	}
+	memcpy(h->payload, payload, len);
+	h->len = len;
+	a->nheld++;
 	return 0;
 }
 
@@ -998,6 +1142,10 @@ on_closed(struct conn *c, int err)
 	struct api *a = conn_arg(c);
 
 	(void)err;
+	if (c == a->bk_conn) {
+		a->bk_conn = NULL;
+		held_clear(a);
+	}
 	STATS_ADD(a->c, api_conns, -1);
 }
 
@@ -1049,6 +1197,10 @@ api_free(struct api *a)
 {
 	if (a == NULL)
 		return;
+	/* The thread reads the environment: it ends before the database closes. */
+	backup_wait(a->bk);
+	held_clear(a);
+	free(a->held);
 	listener_free(a->ls);
 	free(a);
 }

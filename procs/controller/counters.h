@@ -42,7 +42,10 @@
 	X(etcd_compactions, COUNTER, "etcd store: compactions of etcd's history this controller made") \
 	X(etcd_alarm_nospace, GAUGE, "etcd store: 1 while etcd's NOSPACE alarm is raised (no writes)") \
 	X(etcd_db_bytes,    GAUGE,   "etcd store: size of the member's database file") \
-	X(etcd_restores_seen, COUNTER, "etcd store: restores that replaced etcd's state (subscribers sent away)")
+	X(etcd_restores_seen, COUNTER, "etcd store: restores that replaced etcd's state (subscribers sent away)") \
+	X(backups,          COUNTER, "backups written (the API's backup: a copy of the database)") \
+	X(backup_bytes,     COUNTER, "bytes of the backups written") \
+	X(backups_failed,   COUNTER, "backups that failed (nothing left at their path)")
 STATS_DECLARE(controller, CONTROLLER_COUNTERS)
 
 #endif

@@ -3,9 +3,11 @@
  * LMDB, serves the control API on a unix socket and the log stream and binding feeds
  * on TCP. Arguments, configuration, then the loop.
  *
- *	vpcfwd-controller [-n] -c FILE		(-n: check the configuration, exit)
+ *	vpcfwd-controller [-n | -d] -c FILE	(-n: check the configuration, exit)
+ *	vpcfwd-controller --restore BACKUP -c FILE	(offline: backup.h)
  */
 #include "api.h"
+#include "backup.h"
 #include "counters.h"
 #include "db.h"
 #include "stream.h"
@@ -162,10 +164,19 @@ main(int argc, char **argv)
 	char err[512];
 	int tcp_fd, api_fd, rc;
 	bool check = false;
+	const char *restore = backup_restore_arg(&argc, argv);
+	uint64_t epoch;
 
 	c = daemon_start(argc, argv, "controller", &common, &check);
 	read_settings(c, &set);
 	conf_done(c, "controller");
+	if (restore) {
+		rc = set.etcd ? etcdstore_restore(&set.es, restore) :
+		    backup_restore_run(restore, set.data_dir, set.db_map_size,
+		    set.log_retention);
+		conf_free(c);
+		return rc;
+	}
 	tls_conf_check(&set.tls);
 	if (check)
 		return daemon_check_done(c);
@@ -180,6 +191,11 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (set.etcd && etcdstore_open(&es, &db, &set.es, ctr, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	if (!set.etcd && (rc = backup_epoch(&db, &epoch)) < 0)
+		fatalx("%s: cannot read the store's epoch: %s", set.data_dir, strerror(-rc));
+	if (!set.etcd)
+		log_info("store epoch %016llx (drawn anew by each restore: the history this "
+		    "data holds)", (unsigned long long)epoch);
 	make_parent(set.api_socket);
 	if ((api_fd = net_unix_listen(set.api_socket, set.api_socket_mode, 64, err,
 	    sizeof(err))) < 0)

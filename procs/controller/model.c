@@ -363,8 +363,8 @@ cidrs_text(const struct db_vpc *v, char *buf, size_t len)
 	}
 }
 
-static uint32_t
-draw_gen(uint32_t not)
+uint32_t
+model_draw_gen(uint32_t not)
 {
 	uint32_t g = 0;
 
@@ -392,7 +392,7 @@ model_vpc_create(struct model_txn *t, const char *name, uint32_t vni,
 		return -EINVAL;
 	memset(&v, 0, sizeof(v));
 	v.vni = vni;
-	v.gen = draw_gen(0);
+	v.gen = model_draw_gen(0);
 	v.ncidrs = ncidrs;
 	memcpy(v.cidrs, cidrs, ncidrs * sizeof(cidrs[0]));
 	if ((rc = db_put_vpc(&t->db, name, &v, true)) < 0 ||
@@ -431,7 +431,7 @@ model_vpc_reset(struct model_txn *t, const char *name, struct db_vpc *out)
 
 	if (v == NULL)
 		return fail(t, -ENOENT, "unknown VPC %s", name);
-	v->rec.gen = draw_gen(v->rec.gen);
+	v->rec.gen = model_draw_gen(v->rec.gen);
 	v->rec.version = next_version(v->rec.version, t->version_step);
 	v->bumped = true;
 	v->dirty = true;

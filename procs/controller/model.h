@@ -109,6 +109,11 @@ int model_vm_migrate(struct model_txn *t, const char *name, const char *host,
 
 /* The VPC (cached in the transaction, else from the db). */
 int model_get_vpc(struct model_txn *t, const char *name, struct db_vpc *out);
+/*
+ * A VPC's new generation: random, non-zero, not `not` (the one it replaces). Also
+ * drawn for every VPC by a restore (backup.h).
+ */
+uint32_t model_draw_gen(uint32_t not);
 /* Derived defaults (docs/api.md). */
 void model_default_tap(const char *vm, char tap[WIRE_TAP_MAX]);
 bool model_ip_in_vpc(const struct db_vpc *v, uint32_t ip);

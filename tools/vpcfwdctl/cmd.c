@@ -3,15 +3,18 @@
  * its operands and options become the request's arguments, named as in docs/api.md,
  * each checked first with the controller's own rules (common/addr.h) so that a typo
  * is refused here, in the controller's words, before anything is sent. The result is
- * printed as the table says.
+ * printed as the table says. And backup, whose FILE is made absolute first.
  */
 #include "tools/vpcfwdctl/ctl.h"
 
 #include "common/addr.h"
+#include "common/json.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int64_t
 cmd_check(const char *key, enum ctl_val v, const char *s)
@@ -56,6 +59,7 @@ cmd_check(const char *key, enum ctl_val v, const char *s)
 		r = addr_uint_check(key, s, 0, CTL_TIMEOUT_MAX, &n, err);
 		break;
 	case CTL_V_PATH:
+	case CTL_V_FLAG:
 		break;
 	}
 	if (r < 0)
@@ -169,6 +173,8 @@ cmd_run(struct ctl *c, const struct ctl_args *a)
 			continue;
 		if (d->val == CTL_V_CIDR)
 			put(req, d->key, cidrs(a));
+		else if (d->val == CTL_V_FLAG)
+			put(req, d->key, json_true());
 		else if (d->val == CTL_V_VNI)
 			put(req, d->key, json_integer(cmd_check(d->key, d->val, a->opt[i])));
 		else {
@@ -187,6 +193,54 @@ cmd_run(struct ctl *c, const struct ctl_args *a)
 	else if (cmd->out == CTL_OUT_SHOW)
 		print_show(c, cmd->obj, result(resp, cmd->result, false));
 	json_decref(resp);
+	return 0;
+}
+
+/*
+ * backup FILE: the controller writes the file, so a relative FILE is made absolute
+ * from here (the API socket is local: the controller sees the same file system). The
+ * answer comes once the file is whole and synced.
+ */
+int
+backup_run(struct ctl *c, const struct ctl_args *a)
+{
+	const char *file = a->pos[0];
+	json_t *req, *resp;
+	char *abs = NULL, *cwd;
+
+	if (file[0] == '\0')
+		ctl_usage_fail(c, "FILE must not be empty");
+	if (file[0] == '/') {
+		abs = strdup(file);
+	} else if ((cwd = getcwd(NULL, 0)) != NULL) {
+		if (asprintf(&abs, "%s/%s", cwd, file) < 0)
+			abs = NULL;
+		free(cwd);
+	} else {
+		ctl_fail(CTL_EXIT_ERROR, "cannot make %s absolute: %s", file, strerror(errno));
+	}
+	if (abs == NULL || (req = json_pack("{s:s, s:s}", "op", "backup", "path", abs)) == NULL)
+		ctl_fail(CTL_EXIT_ERROR, "out of memory building the request");
+	if (a->opt[CTL_O_FORCE])
+		put(req, "force", json_true());
+	resp = client_call(c, req);
+	json_object_del(resp, "ok");
+	if (c->json) {
+		json_print(stdout, json_incref(resp));
+	} else {
+		json_t *p = json_object_get(resp, "path"), *b = json_object_get(resp, "bytes");
+		json_t *s = json_object_get(resp, "seq"), *e = json_object_get(resp, "epoch");
+
+		if (!json_is_string(p) || !json_is_integer(b) || !json_is_integer(s) ||
+		    !json_is_string(e))
+			ctl_fail(CTL_EXIT_ERROR, "bad response from the controller: no path, "
+			    "bytes, seq and epoch");
+		printf("backup %s bytes %lld seq %lld epoch %s\n", json_string_value(p),
+		    (long long)json_integer_value(b), (long long)json_integer_value(s),
+		    json_string_value(e));
+	}
+	json_decref(resp);
+	free(abs);
 	return 0;
 }
 

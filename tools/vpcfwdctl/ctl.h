@@ -5,8 +5,11 @@
  * answer. The files share this header:
  *
  *   main.c     global options, the command table, operand and option parsing, usage
- *   cmd.c      the vpc, host, vm and rule commands: a request built from the table
- *   client.c   the socket: connect, frames out and in (common/wire.h), JSON responses
+ *   cmd.c      the vpc, host, vm and rule commands: a request built from the table;
+ *              backup
+ *   client.c   the socket: connect (the first of a list that takes the connection),
+ *              frames out and in (common/wire.h), JSON responses; a read moves to the
+ *              next controller when its connection breaks, a change never is sent again
  *   print.c    the API's objects as aligned tables, one-line summaries or JSON
  *   import.c   vm.import (import) and vm.delete (delete, vm delete NAME...) in
  *              batches, progress, errors mapped back to file lines
@@ -37,6 +40,8 @@
 
 #define CTL_TIMEOUT_DEFAULT	5	/* -t: seconds each wait on the controller */
 #define CTL_TIMEOUT_MAX		86400
+/* backup's default wait: the answer comes once the whole file is written and synced */
+#define CTL_BACKUP_TIMEOUT_DEFAULT	3600
 
 #define CTL_BATCH_DEFAULT	10000	/* import: VMs a vm.import request */
 #define CTL_BATCH_MAX		100000	/* the API's limit */
@@ -54,6 +59,7 @@ enum ctl_val {
 	CTL_V_BATCH,	/* import --batch: 1..CTL_BATCH_MAX */
 	CTL_V_PATH,	/* a file, or "-" */
 	CTL_V_TIMEOUT,	/* -t: seconds, 0..CTL_TIMEOUT_MAX */
+	CTL_V_FLAG,	/* no value: sent as true */
 };
 
 /* The options a command may take: bits of ctl_cmd.opts, indexes of ctl_args.opt. */
@@ -68,6 +74,7 @@ enum ctl_opt {
 	CTL_O_MAC,
 	CTL_O_TAP,
 	CTL_O_BATCH,
+	CTL_O_FORCE,
 	CTL_O_NUM,
 };
 
@@ -115,6 +122,7 @@ struct ctl_cmd {
 	enum ctl_obj obj;
 	const char *result;	/* the result's key in the response */
 	int (*run)(struct ctl *c, const struct ctl_args *a);
+	unsigned timeout_s;	/* its default -t; 0: CTL_TIMEOUT_DEFAULT */
 };
 
 struct ctl_args {
@@ -125,8 +133,14 @@ struct ctl_args {
 	int ncidr;
 };
 
+#define CTL_SOCKETS_MAX	16
+
 struct ctl {
-	const char *socket;
+	const char *socket;		/* -s or $VPCFWD_SOCKET: a socket, or a list "a,b" */
+	char *sockets[CTL_SOCKETS_MAX];	/* its elements, tried in this order */
+	int nsockets;
+	int cur;			/* the one connected, or to try next */
+	char moved[512];		/* why the ones before cur were left, for an error */
 	unsigned timeout_s;		/* each wait on the controller; 0: no limit */
 	bool timeout_given;
 	bool json;
@@ -145,6 +159,8 @@ const char *ctl_oneline(char *buf, size_t len, const char *s);
 
 /* cmd.c */
 int cmd_run(struct ctl *c, const struct ctl_args *a);
+/* backup FILE: FILE made absolute (the controller writes it), then the answer printed. */
+int backup_run(struct ctl *c, const struct ctl_args *a);
 /*
  * Check s as a value of kind v named key (common/addr.h); exits 2 saying why not.
  * Returns the number for CTL_V_VNI, CTL_V_BATCH and CTL_V_TIMEOUT, else 0.
@@ -152,6 +168,15 @@ int cmd_run(struct ctl *c, const struct ctl_args *a);
 int64_t cmd_check(const char *key, enum ctl_val v, const char *s);
 
 /* client.c */
+/*
+ * Split c->socket (a comma-separated list) into c->sockets; exits 2 on an empty
+ * element or more than CTL_SOCKETS_MAX.
+ */
+void client_sockets(struct ctl *c);
+/*
+ * Connect to the first socket from c->cur on that takes the connection; exit 3 when
+ * none does, naming each and why.
+ */
 void client_connect(struct ctl *c);
 /* Send one frame (the length prefix is added). 0, or a negative errno. */
 int client_send(struct ctl *c, const void *payload, size_t len);
@@ -165,12 +190,15 @@ int client_recv(struct ctl *c, json_t **resp, const char **why);
 /*
  * Send req (taking its reference), return the response's object when it says ok; else
  * exit: 1 with the controller's error (or a bad response), 3 when the connection fails.
+ * A request that could not be sent whole (so applied nowhere), and a read whose answer
+ * was lost, go to the next socket of the list; a change whose answer was lost is not
+ * sent again: exit 3 saying its outcome at that controller is unknown.
  */
 json_t *client_call(struct ctl *c, json_t *req);
 /*
  * Why the connection failed with r once made, as an error line in buf: "the controller
  * at SOCKET did not answer within 5 s" for a timeout, else "lost the connection to
- * SOCKET: closed by the controller" (or the errno's words).
+ * SOCKET: closed by the controller" (or the errno's words); SOCKET the one connected.
  */
 const char *client_lost(const struct ctl *c, int r, char *buf, size_t len);
 /* The error of a response that is not ok, as one printable line in buf. */

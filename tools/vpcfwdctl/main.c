@@ -28,6 +28,7 @@ const struct ctl_optdef ctl_opts[CTL_O_NUM] = {
 	[CTL_O_MAC] = { "mac", "mac", "MAC", CTL_V_MAC, false },
 	[CTL_O_TAP] = { "tap", "tap", "TAP", CTL_V_TAP, false },
 	[CTL_O_BATCH] = { "batch", "batch", "N", CTL_V_BATCH, false },
+	[CTL_O_FORCE] = { "force", "force", NULL, CTL_V_FLAG, false },
 };
 
 #define NAMED(op_, out_, obj_, res_)						\
@@ -78,6 +79,10 @@ static const struct ctl_cmd cmds[] = {
 	{ "delete", NULL, "[--batch N] FILE", .op = "vm.delete",
 	    .opts = CTL_OB(CTL_O_BATCH), .pos_min = 1, .pos_max = 1, .pos_key = { "file" },
 	    .pos_label = { "FILE" }, .pos_val = { CTL_V_PATH }, .run = delete_run },
+	{ "backup", NULL, "[--force] FILE", .op = "backup", .opts = CTL_OB(CTL_O_FORCE),
+	    .pos_min = 1, .pos_max = 1, .pos_key = { "path" }, .pos_label = { "FILE" },
+	    .pos_val = { CTL_V_PATH }, .run = backup_run,
+	    .timeout_s = CTL_BACKUP_TIMEOUT_DEFAULT },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -142,16 +147,22 @@ usage_full(FILE *f)
 {
 	usage_group(f, NULL);
 	fprintf(f, "options:\n"
-	    "  -s, --socket SOCKET    the controller's API socket; else $%s, else\n"
-	    "                         %s\n"
+	    "  -s, --socket SOCKET[,SOCKET...]\n"
+	    "                         the controller's API socket, or a cluster's controllers:\n"
+	    "                         tried in order, the first that takes the connection is\n"
+	    "                         used; else $%s, else\n"
+	    "                         %s. A listing or show whose\n"
+	    "                         connection breaks moves on to the next; a change whose\n"
+	    "                         connection breaks once sent is never sent again: its\n"
+	    "                         outcome there is unknown (status 3, naming it)\n"
 	    "  -t, --timeout SECONDS  wait at most this long for the controller each time it\n"
 	    "                         is waited on (connect, request, answer); 0: no limit;\n"
-	    "                         default %d\n"
+	    "                         default %d (backup: %d)\n"
 	    "  -j, --json             print the API's objects as JSON\n"
 	    "  -h, --help             this text (after a command: that command's usage)\n"
 	    "exit status: 0 done, 1 refused by the controller, 2 bad usage, 3 the controller\n"
 	    "cannot be reached or did not answer in time. See docs/cli.md.\n", CTL_SOCKET_ENV,
-	    CTL_SOCKET_DEFAULT, CTL_TIMEOUT_DEFAULT);
+	    CTL_SOCKET_DEFAULT, CTL_TIMEOUT_DEFAULT, CTL_BACKUP_TIMEOUT_DEFAULT);
 }
 
 /* The command's synopsis without the global options, for a usage error's line. */
@@ -271,8 +282,8 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 	int ch, n = 0;
 
 	for (int i = 0; i < CTL_O_NUM; i++)
-		lo[n++] = (struct option){ ctl_opts[i].name, required_argument, NULL,
-			OPT_BASE + i };
+		lo[n++] = (struct option){ ctl_opts[i].name, ctl_opts[i].val == CTL_V_FLAG ?
+			no_argument : required_argument, NULL, OPT_BASE + i };
 	lo[n++] = (struct option){ "json", no_argument, NULL, 'j' };
 	lo[n++] = (struct option){ "socket", required_argument, NULL, 's' };
 	lo[n++] = (struct option){ "timeout", required_argument, NULL, 't' };
@@ -318,7 +329,7 @@ parse_args(struct ctl *c, int argc, char **argv, struct ctl_args *a)
 				    i >= 0 && i < CTL_O_NUM ? ctl_opts[i].name : "?");
 			if (a->opt[i] && !ctl_opts[i].repeat)
 				ctl_usage_fail(c, "option --%s is given twice", ctl_opts[i].name);
-			a->opt[i] = optarg;
+			a->opt[i] = optarg ? optarg : "true";	/* a flag */
 			if (i == CTL_O_CIDR)
 				a->cidr[a->ncidr++] = optarg;
 			break;
@@ -385,12 +396,15 @@ main(int argc, char **argv)
 	if (c.socket == NULL)
 		c.socket = CTL_SOCKET_DEFAULT;
 	if (!c.timeout_given)
-		c.timeout_s = CTL_TIMEOUT_DEFAULT;
+		c.timeout_s = c.cmd->timeout_s ? c.cmd->timeout_s : CTL_TIMEOUT_DEFAULT;
 	if (c.socket[0] == '\0')
 		ctl_usage_fail(&c, "-s needs a socket path");
+	client_sockets(&c);
 
 	rc = c.cmd->run(&c, &a);
 	client_close(&c);
+	for (int i = 0; i < c.nsockets; i++)
+		free(c.sockets[i]);
 	free(a.cidr);
 	free(a.pos);
 	if (fflush(stdout) == EOF || ferror(stdout))
