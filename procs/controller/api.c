@@ -2,7 +2,9 @@
  * api: see api.h. A request is parsed with jansson, every argument checked with
  * common/addr's rules, then run; a request that fails answers with one line and leaves
  * the database as it was (its transaction is aborted). Listings read a snapshot (a read
- * transaction) and are paged: at most LIST_MAX objects a response, then "next".
+ * transaction) and are paged: at most LIST_MAX objects a response, then "next". A backup
+ * is answered once its thread has written the file (backup.h); requests that come behind
+ * it on its connection wait for that answer, so every client's answers keep its order.
  */
 #include "api.h"
 #include "backup.h"

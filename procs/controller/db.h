@@ -1,7 +1,8 @@
 /*
  * db: the controller's durable state in LMDB, one environment under data_dir.
  *
- *	meta      "next_seq", "log_first" -> u64; "schema" -> u32
+ *	meta      "next_seq", "log_first" -> u64; "schema" -> u32; "epoch" -> u64 (the
+ *	          history this store holds: drawn anew by each restore, backup.h)
  *	vpcs      name -> struct db_vpc
  *	vni       vni (u32 BE) -> VPC name
  *	hosts     name -> struct db_host
