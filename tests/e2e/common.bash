@@ -29,6 +29,8 @@
 #                        address, port 4789, nolearning, MAC, VMIP, IPv6 off, checksums in
 #                        software), registered as `host create NAME --kind external` with
 #                        VM VM of VPC on it
+#                        E2E_ETCD=N: the controller's store on etcd, N members in
+#                        its namespace (tests/lib.sh t_etcd).
 # e2e_start NODE...      topo_start each, then e2e_synced
 # e2e_synced [SECS]      wait until the cluster's gateways applied the controller's whole
 #                        log (10 s)
@@ -151,6 +153,12 @@ e2e_cluster()
 			sed+=("s/tap_recvs = [0-9]*;/tap_recvs = $E2E_TAP_RECVS;/")
 		((${#sed[@]} == 0)) || topo_conf "$n" "${sed[@]}" || t_fail "topo_conf $n"
 	done
+	if [[ -n ${E2E_ETCD:-} ]]; then
+		# The controller on etcd: members in its namespace, on its loopback.
+		t_etcd "$TOPO_PFX-controller" "$E2E_ETCD"
+		t_etcd_conf >"$T_OUT/etcd.conf"
+		sed -i "/^controller = {/r $T_OUT/etcd.conf" "${TOPO_CONF[controller]}"
+	fi
 	topo_start controller >/dev/null || t_fail "cannot start the controller"
 	topo_ctl_wait 15 || t_fail "the controller does not answer"
 	for n in "$@"; do
