@@ -1014,6 +1014,23 @@ etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st)
 	return 0;
 }
 
+int
+etcdstore_sync(struct etcdstore *es, uint64_t timeout_ns)
+{
+	int64_t newest;
+	int rc;
+
+	if ((rc = newest_change(es, &newest)) < 0)
+		return rc;
+	return catch_up(es, newest, timeout_ns);
+}
+
+int64_t
+etcdstore_revision(const struct etcdstore *es)
+{
+	return es->applied;
+}
+
 const struct model_backend *
 etcdstore_backend(struct etcdstore *es)
 {

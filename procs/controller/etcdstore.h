@@ -51,6 +51,13 @@ int etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore
     struct controller_counters *c, char *err, size_t errlen);
 /* From now on, apply on l and publish what is applied to st. */
 int etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st);
+/*
+ * Bring the view up to the newest change any controller made (as of now): 0, or
+ * -ETIMEDOUT, or etcd's error. For a read that must see every acknowledged change.
+ */
+int etcdstore_sync(struct etcdstore *es, uint64_t timeout_ns);
+/* The revision the view holds. */
+int64_t etcdstore_revision(const struct etcdstore *es);
 /* What model transactions commit through. */
 const struct model_backend *etcdstore_backend(struct etcdstore *es);
 void etcdstore_close(struct etcdstore *es);

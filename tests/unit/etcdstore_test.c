@@ -1,0 +1,215 @@
+/*
+ * etcdstore_test: the controller's etcd store (procs/controller/etcdstore.c) with the
+ * model above it, two controllers' views on one real etcd member (etcdrun.h): a change
+ * made through one is in the other's view with the same log records; two transactions
+ * that read the same VPC race and the second is told to run again (-EAGAIN), and run
+ * again it sees the first; a taken IP is refused across controllers; a change past the
+ * txn limits is refused whole, nothing committed.
+ */
+#include "procs/controller/db.c"
+#include "procs/controller/model.c"
+#include "procs/controller/stream.c"
+#include "procs/controller/etcdstore.c"
+#include "tests/unit/etcdrun.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+
+static struct etcdrun run;
+static struct db dbs[2];
+static struct etcdstore *es[2];
+static struct controller_counters ctr[2];
+static char dirs[2][64];
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+open_store(int i, unsigned max_ops)
+{
+	const char *ep[1] = { run.endpoint[0] };
+	struct etcdstore_conf conf = {
+		.etcd = { .endpoints = ep, .n_endpoints = 1, .timeout_ms = 5000 },
+		.prefix = "/t/", .max_txn_ops = max_ops, .max_request_bytes = 1 << 20,
+		.sync_timeout_ns = 5000000000ull, .compact_keep = 1000,
+		.maint_interval_ns = 60000000000ull,
+	};
+	char err[512];
+
+	snprintf(dirs[i], sizeof(dirs[i]), "/tmp/esdb.%d.%d", (int)getpid(), i);
+	nftw(dirs[i], rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cr_assert_eq(db_open(&dbs[i], dirs[i], 1 << 26, 100000, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(etcdstore_open(&es[i], &dbs[i], &conf, &ctr[i], err, sizeof(err)), 0,
+	    "%s", err);
+}
+
+static void
+start(void)
+{
+	int rc = etcdrun_start(&run, 1, NULL);
+
+	if (rc == -ENOENT)
+		cr_skip_test("etcd is not installed (make deps installs etcd-server)");
+	cr_assert_eq(rc, 0, "etcd: %s", run.why);
+	open_store(0, 4096);
+	open_store(1, 4096);
+}
+
+static void
+stop(void)
+{
+	for (int i = 0; i < 2; i++) {
+		etcdstore_close(es[i]);
+		db_close(&dbs[i]);
+		nftw(dirs[i], rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	etcdrun_stop(&run);
+}
+
+static int
+begin(int i, struct model_txn *t)
+{
+	return model_begin_on(&dbs[i], 1, etcdstore_backend(es[i]), t);
+}
+
+/* One change through store i: fn in a transaction, committed; its result. */
+#define CHANGE(i, call) ({						\
+	struct model_txn t_;						\
+	int rc_;							\
+	cr_assert_eq(begin((i), &t_), 0);				\
+	if ((rc_ = (call)) < 0)						\
+		model_abort(&t_);					\
+	else								\
+		rc_ = model_finish(&t_);				\
+	model_release(&t_);						\
+	rc_;								\
+})
+
+static void
+setup_vpc(void)
+{
+	struct addr_cidr c = { .net = 0x0a000000, .len = 16 };
+	struct db_vpc v;
+	struct db_host h;
+
+	cr_assert_eq(CHANGE(0, model_vpc_create(&t_, "blue", 100, &c, 1, &v)), 0);
+	cr_assert_eq(CHANGE(0, model_host_create(&t_, "h1", 0xc0a8000b, ADDR_KIND_VSWITCH,
+	    &h)), 0);
+}
+
+static struct model_vm_args
+vm(const char *name, uint32_t ip)
+{
+	return (struct model_vm_args){ .name = name, .vpc = "blue", .host = "h1", .ip = ip };
+}
+
+TestSuite(etcdstore, .init = start, .fini = stop, .timeout = 60);
+
+Test(etcdstore, a_change_through_one_is_in_the_others_view_with_its_records)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005);
+	struct db_vm out;
+	struct db_vpc v;
+	struct db_rule r;
+	MDB_txn *txn;
+	uint64_t seq = 0;
+
+	setup_vpc();
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_assert_eq(etcdstore_revision(es[1]), etcdstore_revision(es[0]));
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	cr_assert_eq(db_get_vpc(txn, &dbs[1], "blue", &v), 0);
+	cr_expect_eq(v.nvms, 1);
+	cr_expect_eq(v.version, 1);
+	cr_assert_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000005, &r), 0);
+	cr_expect_eq(r.vtep, 0xc0a8000b);
+	/* The rule's record is the first of its revision: seq = revision << 24. */
+	cr_expect_eq(r.seq, (uint64_t)etcdstore_revision(es[1]) << 24);
+	db_meta_get(txn, &dbs[1], "next_seq", 0, &seq);
+	mdb_txn_abort(txn);
+	/* Both views logged the same records at the same seqs. */
+	cr_expect_eq(dbs[0].last_seq, dbs[1].last_seq);
+	cr_expect_eq(dbs[1].last_seq, r.seq + 1, "RULE then VPC ADVANCE");
+}
+
+Test(etcdstore, two_transactions_on_one_vpc_race_and_the_loser_runs_again)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005), b = vm("web2", 0x0a000006);
+	struct model_txn ta, tb;
+	struct db_vm out;
+	struct db_vpc v;
+	MDB_txn *txn;
+
+	setup_vpc();
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	/* Both read blue at version 0, then each commits a VM. */
+	cr_assert_eq(begin(0, &ta), 0);
+	cr_assert_eq(model_vm_create(&ta, &a, &out), 0);
+	cr_assert_eq(begin(1, &tb), 0);
+	cr_assert_eq(model_vm_create(&tb, &b, &out), 0);
+	cr_assert_eq(model_finish(&ta), 0, "%s", ta.err);
+	model_release(&ta);
+	cr_assert_eq(model_finish(&tb), -EAGAIN, "%s", tb.err);
+	model_release(&tb);
+	cr_expect_eq(ctr[1].etcd_conflicts, 1);
+	/* Run again: it sees web1 and makes version 2. */
+	cr_assert_eq(CHANGE(1, model_vm_create(&t_, &b, &out)), 0);
+	cr_assert_eq(etcdstore_sync(es[0], 5000000000ull), 0);
+	cr_assert_eq(db_read(&dbs[0], &txn), 0);
+	cr_assert_eq(db_get_vpc(txn, &dbs[0], "blue", &v), 0);
+	mdb_txn_abort(txn);
+	cr_expect_eq(v.nvms, 2);
+	cr_expect_eq(v.version, 2);
+}
+
+Test(etcdstore, an_ip_taken_through_another_controller_is_refused)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005), b = vm("web2", 0x0a000005);
+	struct model_txn tb;
+	struct db_vm out;
+
+	setup_vpc();
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_assert_eq(begin(1, &tb), 0);
+	cr_assert_eq(model_vm_create(&tb, &b, &out), 0);	/* its view: the IP is free */
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	cr_assert_eq(model_finish(&tb), -EAGAIN);
+	model_release(&tb);
+	cr_assert_eq(CHANGE(1, model_vm_create(&t_, &b, &out)), -EEXIST);
+}
+
+Test(etcdstore, a_change_past_the_txn_limit_is_refused_whole)
+{
+	struct model_txn t;
+	struct db_vm out;
+	char name[16];
+	int64_t rev;
+
+	etcdstore_close(es[1]);
+	db_close(&dbs[1]);
+	open_store(1, 16);
+	setup_vpc();
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	rev = etcdstore_revision(es[1]);
+	cr_assert_eq(begin(1, &t), 0);
+	for (int i = 0; i < 10; i++) {
+		struct model_vm_args a;
+
+		snprintf(name, sizeof(name), "v%d", i);
+		a = vm(name, 0x0a000010 + (uint32_t)i);
+		cr_assert_eq(model_vm_create(&t, &a, &out), 0, "%s", t.err);
+	}
+	cr_assert_eq(model_finish(&t), -E2BIG);
+	cr_expect(strstr(t.err, "too large for one etcd transaction") != NULL, "%s", t.err);
+	model_release(&t);
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_expect_eq(etcdstore_revision(es[1]), rev, "nothing was committed");
+}
