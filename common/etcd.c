@@ -864,6 +864,54 @@ etcd_status(struct etcd *e, struct etcd_status *st)
 	return 0;
 }
 
+/*
+ * A call to endpoint i alone: maintenance is per member (each has its own file), so it
+ * must not move on to another. The handle stays on the endpoint it was on.
+ */
+static int
+etcd_call_at(struct etcd *e, unsigned i, const char *path, json_t *req)
+{
+	unsigned cur = e->cur, n = e->n_endpoints;
+	int rc;
+
+	if (i >= n) {
+		json_decref(req);
+		return -EINVAL;
+	}
+	e->cur = i;
+	e->n_endpoints = 1;	/* etcd_call tries endpoints[cur] alone */
+	rc = etcd_call(e, path, req, true);
+	e->cur = cur;
+	e->n_endpoints = n;
+	return rc;
+}
+
+unsigned
+etcd_endpoints(const struct etcd *e)
+{
+	return e->n_endpoints;
+}
+
+int
+etcd_member_status(struct etcd *e, unsigned i, struct etcd_status *st)
+{
+	char why[ETCD_ERROR_MAX];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = etcd_call_at(e, i, "/v3/maintenance/status", json_object())) != 0)
+		return rc;
+	if ((rc = etcd_parse_status(etcd_body(e), e->body_len, st, why)) != 0)
+		return etcd_fail(e, rc, "status: %s", why);
+	return 0;
+}
+
+int
+etcd_defragment(struct etcd *e, unsigned i)
+{
+	return etcd_call_at(e, i, "/v3/maintenance/defragment", json_object());
+}
+
 /* ---- watch ---- */
 
 /* One watch's transfer, as libcurl's write callback sees it. */

@@ -228,6 +228,15 @@ struct etcd_status {
 };
 /* The status of the member the handle talks to, and the cluster's alarms. */
 int etcd_status(struct etcd *e, struct etcd_status *st);
+/*
+ * Maintenance of one member, endpoint i of the handle's list (no failover: each member
+ * has its own file): its status (alarms not read), and defragmentation, which blocks
+ * that member's reads and writes while it rewrites its file (seconds for gigabytes):
+ * one member at a time. The handle's timeout bounds it.
+ */
+unsigned etcd_endpoints(const struct etcd *e);
+int etcd_member_status(struct etcd *e, unsigned i, struct etcd_status *st);
+int etcd_defragment(struct etcd *e, unsigned i);
 
 /*
  * ---- watch ----

@@ -44,7 +44,7 @@ controller = {
 	log_retention = 100000;
 	heartbeat_interval = "200ms";
 	tls = false;
-$(t_etcd_conf)
+$(t_etcd_conf 'defrag_min_bytes = 1;')
 };
 EOF
 }
@@ -188,6 +188,14 @@ t_until 10 "controller 1 catching up" views_agree
 [[ $(t_stat "$RUN-c1" controller etcd_snapshots) -eq 1 ]] ||
 	t_fail "controller 1 did not load its view from a snapshot after the compaction"
 echo "history compacted past controller 1's view: it started from a snapshot, views agree"
+defrags()
+{
+	(($(t_stat "$RUN-c1" controller etcd_defrags) + \
+	    $(t_stat "$RUN-c2" controller etcd_defrags) > 0))
+}
+t_until 10 "a member defragmented after the compaction" defrags
+echo "a member defragmented after the compaction ($(grep -h defragmenting "$T_OUT"/c?.log |
+    head -1 | sed 's/.*info: //'))"
 
 # 5. Another format under the prefix: refused, saying so.
 sed 's|endpoints = |prefix = "/other/";\n\t\tendpoints = |' "$T_OUT/c1.conf" >"$T_OUT/c3.conf"

@@ -272,10 +272,13 @@ t_etcd()
 	done
 }
 
-# t_etcd_conf: the controller settings of the cluster t_etcd started (inside controller).
+# t_etcd_conf [SETTING...]: the controller settings of the cluster t_etcd started (inside
+# controller), with SETTINGs ("name = value;") added to controller.etcd.
 t_etcd_conf()
 {
 	printf '\tstore = "etcd";\n\tetcd = {\n\t\tendpoints = %s;\n' "$T_ETCD_CONF"
 	printf '\t\tmax_txn_ops = 65536;\n\t\tmax_request_bytes = 33554432;\n'
-	printf '\t\ttimeout = "5s";\n\t\tmaintenance_interval = "1s";\n\t};\n'
+	printf '\t\ttimeout = "5s";\n\t\tmaintenance_interval = "1s";\n'
+	printf '\t\t%s\n' "$@"
+	printf '\t};\n'
 }

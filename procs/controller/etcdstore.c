@@ -30,6 +30,8 @@
 #define FORMAT_KEY	"meta/format"
 #define EPOCH_KEY	"meta/epoch"		/* a restore's: the history changed */
 #define RESTORING_KEY	"meta/restoring"	/* while a restore writes */
+#define DEFRAG_KEY	"meta/defrag"		/* who defragments a member, until when */
+#define DEFRAG_HOLD_NS	(600ull * 1000000000ull)
 #define LOG_KEY		"log"
 #define BLOB_RECORD	0		/* a log record (a wire frame) */
 #define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
@@ -73,7 +75,9 @@ struct etcdstore {
 	size_t plen;
 	unsigned max_txn_ops;
 	size_t max_request_bytes;
-	uint64_t sync_timeout_ns, compact_keep, maint_interval_ns;
+	uint64_t sync_timeout_ns, compact_keep, maint_interval_ns, defrag_min_bytes;
+	unsigned defrag_next;		/* the member the next maintenance looks at */
+	char node[64];
 	struct model_backend backend;
 	struct db_capture cap;
 	/* The capture of the transaction running. */
@@ -969,6 +973,67 @@ efd_arm(struct etcdstore *es)
 	io_uring_prep_read(sqe, es->efd, &es->efd_val, sizeof(es->efd_val), 0);
 }
 
+/*
+ * Defragmentation of one member a round, in turn, when a quarter of its file (and at
+ * least defrag_min_bytes) is free space that compaction left; only while this controller
+ * holds meta/defrag, so that one member of the cluster is defragmented at a time (it
+ * takes no request meanwhile). The key says until when: a controller that died holding
+ * it holds it no longer after that.
+ */
+static void
+maint_defrag(struct etcdstore *es)
+{
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 16];
+	size_t kl = named_key(es, DEFRAG_KEY, key);
+	unsigned m = es->defrag_next++ % etcd_endpoints(es->e);
+	char mine[128], held[128];
+	struct etcd_status st;
+	struct etcd_kv kv;
+	struct etcd_txn_result res;
+	struct etcd_cmp cmp = { .key = key, .key_len = kl };
+	struct etcd_op op = { .kind = ETCD_OP_PUT, .key = key, .key_len = kl, .value = mine };
+	unsigned long long until = 0;
+	int64_t free_bytes;
+	int rc;
+
+	if (etcd_member_status(es->e, m, &st) < 0)
+		return;
+	free_bytes = st.db_size - st.db_size_in_use;
+	if (free_bytes < (int64_t)es->defrag_min_bytes || free_bytes < st.db_size / 4)
+		return;
+	if ((rc = etcd_get(es->e, key, kl, &kv, NULL)) == 0) {
+		size_t n = kv.value_len < sizeof(held) - 1 ? kv.value_len : sizeof(held) - 1;
+
+		memcpy(held, kv.value, n);
+		held[n] = '\0';
+		if (sscanf(held, "%llu", &until) == 1 && until > clock_real_ns())
+			return;		/* another controller is at it */
+		cmp.target = ETCD_CMP_VALUE;
+		cmp.result = ETCD_EQUAL;
+		cmp.value = kv.value;
+		cmp.value_len = kv.value_len;
+	} else if (rc == -ENOENT) {
+		cmp.target = ETCD_CMP_ABSENT;
+	} else {
+		return;
+	}
+	snprintf(mine, sizeof(mine), "%llu %s", (unsigned long long)(clock_real_ns() +
+	    DEFRAG_HOLD_NS), es->node);
+	op.value_len = strlen(mine);
+	if (etcd_txn(es->e, &cmp, 1, &op, 1, &res) < 0 || !res.succeeded)
+		return;
+	log_info("defragmenting etcd member %u: %lld of its %lld bytes are free", m,
+	    (long long)free_bytes, (long long)st.db_size);
+	if ((rc = etcd_defragment(es->e, m)) == 0)
+		STATS_INC(es->c, etcd_defrags);
+	else
+		log_warnx("defragmenting etcd member %u: %s", m, etcd_error(es->e));
+	cmp = (struct etcd_cmp){ .target = ETCD_CMP_VALUE, .result = ETCD_EQUAL, .key = key,
+	    .key_len = kl, .value = mine, .value_len = op.value_len };
+	op = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = key, .key_len = kl };
+	etcd_txn(es->e, &cmp, 1, &op, 1, &res);
+}
+
 /* Compaction of what no view needs any more, and etcd's alarms, now and then. */
 static void
 on_maint(struct loop_timer *tm)
@@ -998,6 +1063,7 @@ on_maint(struct loop_timer *tm)
 			    etcd_error(es->e));
 		}
 	}
+	maint_defrag(es);
 	loop_timer_set(es->l, &es->maint, es->maint_interval_ns);
 }
 
@@ -1105,6 +1171,8 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 	es->sync_timeout_ns = conf->sync_timeout_ns;
 	es->compact_keep = conf->compact_keep;
 	es->maint_interval_ns = conf->maint_interval_ns;
+	es->defrag_min_bytes = conf->defrag_min_bytes;
+	snprintf(es->node, sizeof(es->node), "%s", conf->node ? conf->node : "?");
 	es->cap = (struct db_capture){ .change = cap_change, .record = cap_record, .arg = es };
 	es->backend = (struct model_backend){ .begin = cap_begin, .commit = es_commit,
 	    .cap = &es->cap, .arg = es };

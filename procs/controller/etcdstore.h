@@ -39,6 +39,8 @@ struct etcdstore_conf {
 	uint64_t sync_timeout_ns;	/* how long a change waits for the view to apply it */
 	uint64_t compact_keep;		/* revisions of history kept (the log's reach) */
 	uint64_t maint_interval_ns;	/* compaction and the alarm check, this often */
+	uint64_t defrag_min_bytes;	/* free space in a member's file worth a defrag */
+	const char *node;		/* this controller's, for the defrag key */
 };
 
 /*

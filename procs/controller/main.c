@@ -83,6 +83,8 @@ read_store(struct conf *c, struct settings *s)
 	    100, 1ll << 40);
 	s->es.maint_interval_ns = conf_duration(c, "controller.etcd.maintenance_interval",
 	    60000000000ull, 100000000ull, 86400000000000ull);
+	s->es.defrag_min_bytes = (uint64_t)conf_int(c, "controller.etcd.defrag_min_bytes",
+	    64ll << 20, 0, 1ll << 40);
 }
 
 static void
@@ -189,6 +191,7 @@ main(int argc, char **argv)
 	if (db_open(&db, set.data_dir, set.db_map_size, set.log_retention, err,
 	    sizeof(err)) < 0)
 		fatalx("%s", err);
+	set.es.node = common.node;
 	if (set.etcd && etcdstore_open(&es, &db, &set.es, ctr, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (!set.etcd && (rc = backup_epoch(&db, &epoch)) < 0)
