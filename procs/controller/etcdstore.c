@@ -1064,7 +1064,8 @@ on_maint(struct loop_timer *tm)
 		}
 	}
 	maint_defrag(es);
-	loop_timer_set(es->l, &es->maint, es->maint_interval_ns);
+	if (es->l)
+		loop_timer_set(es->l, &es->maint, es->maint_interval_ns);
 }
 
 int
@@ -1074,7 +1075,6 @@ etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st)
 	es->st = st;
 	es->efd_op = (struct loop_op){ .cb = on_efd, .arg = es };
 	efd_arm(es);
-	es->maint = (struct loop_timer){ .fn = on_maint, .arg = es };
 	loop_timer_set(l, &es->maint, es->maint_interval_ns);
 	drain(es);
 	return 0;
@@ -1173,6 +1173,7 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 	es->maint_interval_ns = conf->maint_interval_ns;
 	es->defrag_min_bytes = conf->defrag_min_bytes;
 	snprintf(es->node, sizeof(es->node), "%s", conf->node ? conf->node : "?");
+	es->maint = (struct loop_timer){ .fn = on_maint, .arg = es };
 	es->cap = (struct db_capture){ .change = cap_change, .record = cap_record, .arg = es };
 	es->backend = (struct model_backend){ .begin = cap_begin, .commit = es_commit,
 	    .cap = &es->cap, .arg = es };

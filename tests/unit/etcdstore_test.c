@@ -4,7 +4,8 @@
  * made through one is in the other's view with the same log records; two transactions
  * that read the same VPC race and the second is told to run again (-EAGAIN), and run
  * again it sees the first; a taken IP is refused across controllers; a change past the
- * txn limits is refused whole, nothing committed.
+ * txn limits is refused whole, nothing committed; etcd out of space (its NOSPACE alarm)
+ * refuses changes saying so, and the alarm is a gauge.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -51,15 +52,31 @@ open_store(int i, unsigned max_ops)
 }
 
 static void
-start(void)
+start_with(const char *const *extra)
 {
-	int rc = etcdrun_start(&run, 1, NULL);
+	int rc = etcdrun_start(&run, 1, extra);
 
 	if (rc == -ENOENT)
 		cr_skip_test("etcd is not installed (make deps installs etcd-server)");
 	cr_assert_eq(rc, 0, "etcd: %s", run.why);
 	open_store(0, 4096);
 	open_store(1, 4096);
+}
+
+static void
+start(void)
+{
+	start_with(NULL);
+}
+
+/* A member with a quota of 2 MiB: a few hundred VMs fill it. */
+static void
+start_small(void)
+{
+	static const char *const quota[] = { "--quota-backend-bytes=2097152",
+	    "--max-txn-ops=4096", NULL };
+
+	start_with(quota);
 }
 
 static void
@@ -212,4 +229,50 @@ Test(etcdstore, a_change_past_the_txn_limit_is_refused_whole)
 	model_release(&t);
 	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
 	cr_expect_eq(etcdstore_revision(es[1]), rev, "nothing was committed");
+}
+
+TestSuite(etcdstore_quota, .init = start_small, .fini = stop, .timeout = 120);
+
+Test(etcdstore_quota, a_full_etcd_refuses_changes_saying_so_and_raises_the_gauge)
+{
+	struct db_vm out;
+	char name[16];
+	int rc = 0, i;
+
+	setup_vpc();
+	for (i = 0; i < 60000 && rc == 0; i++) {
+		struct model_txn t;
+
+		cr_assert_eq(begin(0, &t), 0);
+		for (int j = 0; j < 100 && rc == 0; j++) {
+			struct model_vm_args a;
+
+			snprintf(name, sizeof(name), "v%d", i * 100 + j);
+			a = vm(name, 0x0a000001 + (uint32_t)(i * 100 + j) % 65000);
+			a.host = "h1";
+			if ((rc = model_vm_create(&t, &a, &out)) < 0)
+				break;
+		}
+		if (rc == 0)
+			rc = model_finish(&t);
+		else
+			model_abort(&t);
+		if (rc == -ENOSPC)
+			cr_expect(strstr(t.err, "out of space") != NULL, "%s", t.err);
+		model_release(&t);
+		/* Deleting them all again keeps the VMs in the VPC's range. */
+		if (rc == 0) {
+			cr_assert_eq(begin(0, &t), 0);
+			for (int j = 0; j < 100; j++) {
+				snprintf(name, sizeof(name), "v%d", i * 100 + j);
+				cr_assert_eq(model_vm_delete(&t, name), 0, "%s", t.err);
+			}
+			rc = model_finish(&t);
+			model_release(&t);
+		}
+	}
+	cr_assert_eq(rc, -ENOSPC, "changes went on: %d after %d rounds", rc, i);
+	cr_expect_eq(ctr[0].etcd_alarm_nospace, 0);
+	on_maint(&es[0]->maint);
+	cr_expect_eq(ctr[0].etcd_alarm_nospace, 1, "the NOSPACE alarm is not reported");
 }
