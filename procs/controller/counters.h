@@ -41,6 +41,7 @@
 	X(etcd_apply_errors, COUNTER, "etcd store: watched changes the view could not apply (watched again)") \
 	X(etcd_compactions, COUNTER, "etcd store: compactions of etcd's history this controller made") \
 	X(etcd_defrags,     COUNTER, "etcd store: members defragmented by this controller (one at a time)") \
+	X(etcd_tombstones_collected, COUNTER, "etcd store: deleted rules older than the compacted history removed from etcd") \
 	X(etcd_alarm_nospace, GAUGE, "etcd store: 1 while etcd's NOSPACE alarm is raised (no writes)") \
 	X(etcd_db_bytes,    GAUGE,   "etcd store: size of the member's database file") \
 	X(etcd_restores_seen, COUNTER, "etcd store: restores that replaced etcd's state (subscribers sent away)") \

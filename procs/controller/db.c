@@ -247,7 +247,8 @@ trim_one(struct db_txn *t, uint64_t seq)
 		return 0;
 	if (rc != 0)
 		return mdb_err(rc);
-	if (wire_decode(v.mv_data, v.mv_size, &m) > 0 && m.type == WIRE_RULE &&
+	if (!db->keep_tombstones && wire_decode(v.mv_data, v.mv_size, &m) > 0 &&
+	    m.type == WIRE_RULE &&
 	    m.u.rule.op == WIRE_RULE_DEL) {
 		struct db_rule r;
 		uint8_t rk[8];

@@ -78,6 +78,11 @@ struct db {
 	MDB_dbi dbi[DBI_COUNT];
 	int lock_fd;		/* flock on data_dir/controller.lock: one controller a dir */
 	uint64_t log_retention;	/* records kept in the log */
+	/*
+	 * A view of etcd: a tombstone stays when its record leaves the log, since etcd
+	 * holds it still; the store's own collection deletes it there (etcdstore.c).
+	 */
+	bool keep_tombstones;
 	/* Published after each commit (what subscribers may read up to). */
 	uint64_t last_seq;	/* newest record in the log; 0: none */
 	uint64_t log_first;	/* oldest record still in the log */

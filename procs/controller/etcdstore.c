@@ -32,6 +32,7 @@
 #define RESTORING_KEY	"meta/restoring"	/* while a restore writes */
 #define DEFRAG_KEY	"meta/defrag"		/* who defragments a member, until when */
 #define DEFRAG_HOLD_NS	(600ull * 1000000000ull)
+#define GC_SCAN		50000		/* rules a maintenance round looks at */
 #define LOG_KEY		"log"
 #define BLOB_RECORD	0		/* a log record (a wire frame) */
 #define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
@@ -77,6 +78,9 @@ struct etcdstore {
 	size_t max_request_bytes;
 	uint64_t sync_timeout_ns, compact_keep, maint_interval_ns, defrag_min_bytes;
 	unsigned defrag_next;		/* the member the next maintenance looks at */
+	uint8_t gc_after[8];		/* the rule key the tombstone collection is past */
+	int64_t gc_rev;			/* the last collection's: the view must apply it first */
+	bool gc_started;
 	char node[64];
 	struct model_backend backend;
 	struct db_capture cap;
@@ -1034,6 +1038,66 @@ maint_defrag(struct etcdstore *es)
 	etcd_txn(es->e, &cmp, 1, &op, 1, &res);
 }
 
+/*
+ * Tombstones (deleted rules) older than the compacted history leave etcd: a rule-store
+ * that would need one to resume needs history that is gone, and loads a snapshot,
+ * which has no tombstone. A round looks at GC_SCAN rules of the view from where the last
+ * stopped; each delete compares the tombstone's revision, so one rewritten since stays.
+ * The views see the deletes like any (and delete nothing of their own: keep_tombstones).
+ */
+static void
+maint_gc(struct etcdstore *es)
+{
+	struct etcd_cmp *cmps = NULL;
+	struct etcd_op *ops = NULL;
+	size_t n = 0, max = es->max_txn_ops / 2 > 0 ? es->max_txn_ops / 2 : 1, seen = 0;
+	uint8_t *keys = NULL;
+	struct etcd_txn_result res;
+	struct db_iter it;
+	MDB_txn *txn;
+	int r;
+
+	if (es->compacted <= 0 || es->applied < es->gc_rev || db_read(es->db, &txn) < 0)
+		return;
+	if ((cmps = calloc(max, sizeof(*cmps))) == NULL ||
+	    (ops = calloc(max, sizeof(*ops))) == NULL ||
+	    (keys = malloc(max * (es->plen + 16))) == NULL ||
+	    db_iter_open(txn, es->db, DBI_RULES, NULL, 0, &it) < 0)
+		goto out;
+	if (es->gc_started)
+		db_iter_seek(&it, es->gc_after, 8);
+	while (n < max && seen < GC_SCAN && (r = db_iter_next(&it)) > 0) {
+		struct db_rule rule;
+		uint8_t *k = keys + n * (es->plen + 16);
+		size_t kl;
+
+		seen++;
+		if (it.key.mv_size != 8 || it.val.mv_size != sizeof(rule))
+			continue;
+		memcpy(es->gc_after, it.key.mv_data, 8);
+		memcpy(&rule, it.val.mv_data, sizeof(rule));
+		if (rule.op != WIRE_RULE_DEL ||
+		    (int64_t)(rule.seq >> SEQ_SHIFT) > es->compacted)
+			continue;
+		kl = table_key(es, DBI_RULES, it.key.mv_data, 8, k, es->plen + 16);
+		cmps[n] = (struct etcd_cmp){ .target = ETCD_CMP_MOD, .result = ETCD_LESS,
+		    .key = k, .key_len = kl, .rev = es->compacted + 1 };
+		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k, .key_len = kl };
+	}
+	/* At the end of the rules: the next round starts again from the first. */
+	es->gc_started = seen == GC_SCAN || n == max;
+	db_iter_close(&it);
+	if (n > 0 && etcd_txn(es->e, cmps, n, ops, n, &res) == 0 && res.succeeded) {
+		STATS_ADD(es->c, etcd_tombstones_collected, n);
+		es->gc_rev = res.revision;
+	}
+out:
+	mdb_txn_abort(txn);
+	free(cmps);
+	free(ops);
+	free(keys);
+}
+
 /* Compaction of what no view needs any more, and etcd's alarms, now and then. */
 static void
 on_maint(struct loop_timer *tm)
@@ -1063,6 +1127,7 @@ on_maint(struct loop_timer *tm)
 			    etcd_error(es->e));
 		}
 	}
+	maint_gc(es);
 	maint_defrag(es);
 	if (es->l)
 		loop_timer_set(es->l, &es->maint, es->maint_interval_ns);
@@ -1156,6 +1221,7 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 		return -ENOMEM;
 	*out = NULL;
 	es->db = db;
+	db->keep_tombstones = true;
 	es->c = c;
 	es->efd = -1;
 	es->plen = strlen(conf->prefix);

@@ -276,3 +276,35 @@ Test(etcdstore_quota, a_full_etcd_refuses_changes_saying_so_and_raises_the_gauge
 	on_maint(&es[0]->maint);
 	cr_expect_eq(ctr[0].etcd_alarm_nospace, 1, "the NOSPACE alarm is not reported");
 }
+
+Test(etcdstore, tombstones_older_than_the_compacted_history_leave_etcd)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005), b = vm("web2", 0x0a000006);
+	uint8_t key[64];
+	struct db_vm out;
+	struct db_rule r;
+	struct etcd_kv kv;
+	MDB_txn *txn;
+
+	setup_vpc();
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &b, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_delete(&t_, "web1")), 0);
+	/* Not compacted yet: the tombstone stays. */
+	on_maint(&es[0]->maint);
+	cr_expect_eq(ctr[0].etcd_tombstones_collected, 0);
+	es[0]->compact_keep = 0;
+	on_maint(&es[0]->maint);		/* compacts to the newest revision */
+	cr_expect_gt(es[0]->compacted, 0);
+	on_maint(&es[0]->maint);		/* collects */
+	cr_expect_eq(ctr[0].etcd_tombstones_collected, 1, "%llu", (unsigned long long)ctr[0].etcd_tombstones_collected);
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	cr_expect_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000005, &r), -ENOENT,
+	    "the other view still holds web1's tombstone");
+	cr_expect_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000006, &r), 0, "web2's rule went");
+	mdb_txn_abort(txn);
+	db_key_vni_ip(key + 40, 100, 0x0a000005);
+	cr_expect_eq(etcd_get(es[0]->e, key, table_key(es[0], DBI_RULES, key + 40, 8, key, 40),
+	    &kv, NULL), -ENOENT);
+}
