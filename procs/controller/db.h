@@ -83,6 +83,12 @@ struct db {
 	 * holds it still; the store's own collection deletes it there (etcdstore.c).
 	 */
 	bool keep_tombstones;
+	/*
+	 * The history the log belongs to: LMDB's meta "epoch" (backup_epoch), or an etcd
+	 * store's (etcdstore.c: etcd's meta/epoch, else its cluster id). A restore changes
+	 * it. Set before the streams start.
+	 */
+	uint64_t epoch;
 	/* Published after each commit (what subscribers may read up to). */
 	uint64_t last_seq;	/* newest record in the log; 0: none */
 	uint64_t log_first;	/* oldest record still in the log */

@@ -93,6 +93,7 @@ struct etcdstore {
 	size_t nrec;			/* log records captured */
 	/* The view. */
 	int64_t applied;		/* the revision the view holds */
+	uint64_t cluster;		/* etcd's cluster id */
 	int64_t compacted;		/* what this controller last compacted to */
 	/* The queue from the watch thread. */
 	pthread_t thread;
@@ -520,6 +521,21 @@ apply_event(struct etcdstore *es, struct db_txn *t, const struct wev *w)
 	return db_raw_put(t, dbi, rk, rklen, w->val, w->vlen);
 }
 
+/* An epoch as meta/epoch holds it (16 hex digits); cluster when it holds none. */
+static uint64_t
+parse_epoch(const uint8_t *v, size_t len, uint64_t cluster)
+{
+	char s[17];
+	uint64_t e;
+
+	if (len == 0 || len > 16)
+		return cluster;
+	memcpy(s, v, len);
+	s[len] = '\0';
+	e = strtoull(s, NULL, 16);
+	return e ? e : cluster;
+}
+
 /*
  * Apply a run of events (whole revisions, in order) in one LMDB transaction, then
  * publish. Within a revision the tables come first: the log's RULE records then find
@@ -558,6 +574,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 			 */
 			if (is_named(es, ev[k].key, ev[k].klen, EPOCH_KEY)) {
 				rc = db_clear_log(&t, (uint64_t)(rev + 1) << SEQ_SHIFT);
+				es->db->epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
 				restart = true;
 			}
 		}
@@ -1304,9 +1321,22 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 		    "%lld)", (long long)newest, (long long)es->applied);
 		goto fail;
 	}
-	log_info("store: etcd cluster %llx (%s, etcd %s), view at revision %lld",
-	    (unsigned long long)st.cluster_id, etcd_endpoint(es->e), st.version,
-	    (long long)es->applied);
+	es->cluster = st.cluster_id;
+	{
+		uint8_t ek[ETCDSTORE_PREFIX_MAX + 16];
+		struct etcd_kv kv;
+
+		rc = etcd_get(es->e, ek, named_key(es, EPOCH_KEY, ek), &kv, NULL);
+		if (rc < 0 && rc != -ENOENT) {
+			snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
+			goto fail;
+		}
+		db->epoch = rc == 0 ? parse_epoch(kv.value, kv.value_len, st.cluster_id) :
+		    st.cluster_id;
+	}
+	log_info("store: etcd cluster %llx (%s, etcd %s), view at revision %lld, epoch "
+	    "%016llx", (unsigned long long)st.cluster_id, etcd_endpoint(es->e), st.version,
+	    (long long)es->applied, (unsigned long long)db->epoch);
 	*out = es;
 	return 0;
 fail:

@@ -197,6 +197,8 @@ main(int argc, char **argv)
 	if (!set.etcd && (rc = backup_epoch(&db, &epoch)) < 0)
 		fatalx("%s: cannot read the store's epoch: %s", set.data_dir, strerror(-rc));
 	if (!set.etcd)
+		db.epoch = epoch;
+	if (!set.etcd)
 		log_info("store epoch %016llx (drawn anew by each restore: the history this "
 		    "data holds)", (unsigned long long)epoch);
 	make_parent(set.api_socket);
