@@ -62,6 +62,7 @@ struct wev {
 };
 struct wbatch {
 	struct wbatch *next;
+	uint64_t gen;		/* the watch's (etcdstore.gen) that made it */
 	int64_t compacted;	/* > 0: the watch's start was compacted, to this revision */
 	size_t n;
 	struct wev ev[];
@@ -103,6 +104,11 @@ struct etcdstore {
 	struct wbatch *head, *tail;
 	int64_t watch_from;		/* the next revision the watch asks for */
 	bool watch_wait;		/* after a compaction, until the loop reloaded */
+	/*
+	 * Raised by the loop when it could not apply a revision: batches of older watches
+	 * are dropped, and the watch starts again from what the view holds.
+	 */
+	uint64_t gen, watch_gen;
 	atomic_int stop;	/* the watch thread ends */
 	int efd;
 	/* The loop side. */
@@ -360,6 +366,13 @@ on_watch(void *arg, const struct etcd_watch_batch *wb)
 		p += w->vlen;
 	}
 	pthread_mutex_lock(&es->mu);
+	if (es->gen != es->watch_gen) {
+		/* The loop wants the watch again from what it applied: this one is stale. */
+		pthread_mutex_unlock(&es->mu);
+		free(b);
+		return 1;
+	}
+	b->gen = es->gen;
 	es->watch_from = b->ev[b->n - 1].rev + 1;
 	pthread_mutex_unlock(&es->mu);
 	queue_push(es, b);
@@ -393,6 +406,7 @@ watch_main(void *arg)
 		while (es->watch_wait && !atomic_load(&es->stop))
 			pthread_cond_wait(&es->cv, &es->mu);
 		p.start_revision = es->watch_from;
+		es->watch_gen = es->gen;
 		pthread_mutex_unlock(&es->mu);
 		if (atomic_load(&es->stop))
 			break;
@@ -409,6 +423,7 @@ watch_main(void *arg)
 			}
 			b->compacted = compact > 0 ? compact : 1;
 			pthread_mutex_lock(&es->mu);
+			b->gen = es->watch_gen;
 			es->watch_wait = true;
 			pthread_mutex_unlock(&es->mu);
 			queue_push(es, b);
@@ -707,6 +722,10 @@ drain(struct etcdstore *es)
 
 	for (; b; b = next) {
 		next = b->next;
+		if (b->gen != es->gen) {
+			free(b);	/* of a watch from before an error: made again */
+			continue;
+		}
 		if (rc == 0 && b->compacted) {
 			log_warnx("etcd compacted the history this view needs (revision %lld "
 			    "and before): loading the view again", (long long)b->compacted);
@@ -731,6 +750,9 @@ drain(struct etcdstore *es)
 		STATS_INC(es->c, etcd_apply_errors);
 		pthread_mutex_lock(&es->mu);
 		es->watch_from = es->applied + 1;
+		es->gen++;
+		es->watch_wait = false;
+		pthread_cond_broadcast(&es->cv);
 		pthread_mutex_unlock(&es->mu);
 	}
 	return did;
@@ -1316,7 +1338,7 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 		snprintf(err, errlen, "etcd: %s", etcd_error(es->e));
 		goto fail;
 	}
-	if ((rc = catch_up(es, newest, 60ull * 1000000000ull)) < 0) {
+	if ((rc = catch_up(es, newest, 600ull * 1000000000ull)) < 0) {
 		snprintf(err, errlen, "the view did not reach etcd's revision %lld (it holds "
 		    "%lld)", (long long)newest, (long long)es->applied);
 		goto fail;
