@@ -13,11 +13,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 /*
  * Largest request body we build. etcd refuses a request over --max-request-bytes
@@ -31,6 +35,9 @@
 struct etcd {
 	CURL *curl;
 	struct curl_slist *headers;
+	/* a watch's: its own transfer loop (etcd_watch), and headers asking for a leader */
+	CURLM *multi;
+	struct curl_slist *watch_headers;
 	char endpoints[ETCD_ENDPOINTS_MAX][ETCD_ENDPOINT_MAX + 1];
 	unsigned n_endpoints, cur;
 	unsigned timeout_ms;
@@ -136,6 +143,27 @@ etcd_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * Every connection: TCP keepalive (curl sets the idle time and interval) with a count,
+ * and TCP_USER_TIMEOUT, so a peer gone silent without a FIN (a partition, a host lost)
+ * is found after about timeout_ms, even by a watch that sends nothing and may wait for
+ * hours for an event. Best effort: without them a watch still has idle_ms.
+ */
+static int
+etcd_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	const struct etcd *e = arg;
+	unsigned user_timeout = e->timeout_ms;
+	int count = 3;
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+		    sizeof(user_timeout));
+	}
+	return CURL_SOCKOPT_OK;
+}
+
 static char *
 etcd_strdup_opt(const char *s, bool *bad)
 {
@@ -153,6 +181,13 @@ etcd_why(char *why, const char *msg)
 {
 	if (why != NULL)
 		snprintf(why, ETCD_ERROR_MAX, "%s", msg);
+}
+
+/* Keepalive's idle time and interval: half the timeout, so the second probe ends it. */
+static long
+etcd_keepalive_s(unsigned timeout_ms)
+{
+	return timeout_ms >= 4000 ? (long)(timeout_ms / 2000) : 1L;
 }
 
 int
@@ -206,7 +241,19 @@ etcd_open(struct etcd **ep, const struct etcd_conf *conf, char why[ETCD_ERROR_MA
 	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (e->headers != NULL)
 		e->headers = curl_slist_append(e->headers, "Expect:");
-	if (nomem || e->curl == NULL || e->headers == NULL) {
+	/*
+	 * A watch asks for a leader (gRPC metadata "hasleader", which the gateway passes
+	 * on from Grpc-Metadata- headers): a member cut off in a minority then ends the
+	 * watch with "no leader" after a few election timeouts, where it would otherwise
+	 * keep it open and silent, with no event ever again.
+	 */
+	e->watch_headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (e->watch_headers != NULL)
+		e->watch_headers = curl_slist_append(e->watch_headers, "Expect:");
+	if (e->watch_headers != NULL)
+		e->watch_headers = curl_slist_append(e->watch_headers,
+		    "Grpc-Metadata-hasleader: true");
+	if (nomem || e->curl == NULL || e->headers == NULL || e->watch_headers == NULL) {
 		etcd_close(e);
 		return -ENOMEM;
 	}
@@ -223,6 +270,11 @@ etcd_open(struct etcd **ep, const struct etcd_conf *conf, char why[ETCD_ERROR_MA
 	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
 	curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, e->curl_err);
 	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_TCP_KEEPIDLE, etcd_keepalive_s(e->timeout_ms));
+	curl_easy_setopt(e->curl, CURLOPT_TCP_KEEPINTVL, etcd_keepalive_s(e->timeout_ms));
+	curl_easy_setopt(e->curl, CURLOPT_SOCKOPTFUNCTION, etcd_sockopt_cb);
+	curl_easy_setopt(e->curl, CURLOPT_SOCKOPTDATA, e);
 	if (e->ca_file != NULL)
 		curl_easy_setopt(e->curl, CURLOPT_CAINFO, e->ca_file);
 	if (e->cert_file != NULL) {
@@ -240,7 +292,10 @@ etcd_close(struct etcd *e)
 		return;
 	if (e->curl != NULL)
 		curl_easy_cleanup(e->curl);
+	if (e->multi != NULL)
+		curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->headers);
+	curl_slist_free_all(e->watch_headers);
 	free(e->ca_file);
 	free(e->cert_file);
 	free(e->key_file);
@@ -807,4 +862,260 @@ etcd_status(struct etcd *e, struct etcd_status *st)
 		return etcd_fail(e, rc, "alarm: %s", why);
 	st->alarms = alarms;
 	return 0;
+}
+
+/* ---- watch ---- */
+
+/* One watch's transfer, as libcurl's write callback sees it. */
+struct etcd_watcher {
+	struct etcd *e;
+	struct etcd_watch_stream s;
+	etcd_watch_fn fn;
+	void *arg;
+	long http;		/* the answer's status, once its headers came */
+	int rc;			/* the stream's end, once it has one */
+	int64_t rx_ms;		/* when etcd last sent a byte */
+	char why[ETCD_ERROR_MAX];
+};
+
+static int64_t
+etcd_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static size_t
+etcd_watch_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct etcd_watcher *w = arg;
+	size_t n = size * nmemb;
+
+	w->rx_ms = etcd_now_ms();
+	if (w->http == 0)
+		curl_easy_getinfo(w->e->curl, CURLINFO_RESPONSE_CODE, &w->http);
+	/* Not 200: one error answer, kept whole (up to resp_max) for etcd_parse_error. */
+	if (w->http != 200)
+		return etcd_write_cb(p, size, nmemb, w->e);
+	w->rc = etcd_watch_stream_feed(&w->s, p, n, w->fn, w->arg, w->why);
+	return w->rc == 0 ? n : 0;	/* 0: curl ends the transfer */
+}
+
+/* Errors after which another endpoint may do better: the member's, not the watch's. */
+static bool
+etcd_watch_member_error(int rc)
+{
+	return rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EAGAIN;
+}
+
+/* The least of a and b, where 0 is none. */
+static int64_t
+etcd_min_ms(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Run the watch request txt on the current endpoint until the stream ends, fn stops it,
+ * *p->stop is set (*stopped) or a time runs out; libcurl's multi interface so that the
+ * stop flag and the times are looked at every 200 ms however quiet the stream is.
+ */
+static int
+etcd_watch_one(struct etcd *e, struct etcd_watcher *w, const struct etcd_watch_params *p,
+	       const char *txt, size_t len, bool *stopped)
+{
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int64_t t0, now, wait;
+	curl_off_t connect_us = 0;
+	bool done = false;
+	int running, left, rc;
+
+	*stopped = false;
+	snprintf(e->url, sizeof(e->url), "%s/v3/watch", e->endpoints[e->cur]);
+	curl_easy_setopt(e->curl, CURLOPT_URL, e->url);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, txt);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, etcd_watch_write_cb);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->watch_headers);
+	/* A watch lasts: no limit on the transfer, only on the connection and the times below. */
+	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, 0L);
+	e->body_len = 0;
+	e->body_over = false;
+	e->curl_err[0] = '\0';
+	e->st.requests++;
+	if (curl_multi_add_handle(e->multi, e->curl) != CURLM_OK)
+		return -ENOMEM;
+	t0 = w->rx_ms = etcd_now_ms();
+	rc = 0;
+	for (;;) {
+		if (curl_multi_perform(e->multi, &running) != CURLM_OK) {
+			rc = etcd_fail(e, -ENOMEM, "watch: curl_multi_perform failed");
+			break;
+		}
+		while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+			if (msg->msg == CURLMSG_DONE) {
+				cc = msg->data.result;
+				done = true;
+			}
+		}
+		if (w->rc != 0 || done)
+			break;
+		if (p->stop != NULL && atomic_load_explicit(p->stop, memory_order_relaxed)) {
+			*stopped = true;
+			break;
+		}
+		now = etcd_now_ms();
+		if (!w->s.created && now - t0 >= e->timeout_ms) {
+			rc = etcd_fail(e, -ETIMEDOUT, "watch: not made within %u ms", e->timeout_ms);
+			break;
+		}
+		if (w->s.created && p->idle_ms > 0 && now - w->rx_ms >= p->idle_ms) {
+			rc = etcd_fail(e, -ETIMEDOUT, "watch: nothing from etcd for %u ms",
+			    p->idle_ms);
+			break;
+		}
+		wait = 200;
+		if (!w->s.created)
+			wait = etcd_min_ms(wait, t0 + e->timeout_ms - now);
+		else if (p->idle_ms > 0)
+			wait = etcd_min_ms(wait, w->rx_ms + p->idle_ms - now);
+		curl_multi_poll(e->multi, NULL, 0, (int)(wait > 0 ? wait : 1), NULL);
+	}
+	curl_multi_remove_handle(e->multi, e->curl);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, etcd_write_cb);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, e);
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
+	if (rc != 0 || *stopped)
+		return rc;
+	if (w->rc != 0)
+		return w->s.fn_stopped ? w->rc : etcd_fail(e, w->rc, "watch: %s", w->why);
+	/* done */
+	if (e->body_over)
+		return etcd_fail(e, -EFBIG, "watch: an answer over %zu bytes", e->resp_max);
+	if (w->http != 0 && w->http != 200) {
+		rc = etcd_parse_error(w->http, etcd_body(e), e->body_len, w->why);
+		return etcd_fail(e, rc, "watch: %s", w->why);
+	}
+	if (cc == CURLE_OK) {
+		/* The stream ended: its last message, perhaps the error it ended with. */
+		rc = etcd_watch_stream_end(&w->s, w->fn, w->arg, w->why);
+		return w->s.fn_stopped ? rc : etcd_fail(e, rc, "watch: %s", w->why);
+	}
+	/* Cut: a member killed, a connection reset or found dead by keepalive. */
+	curl_easy_getinfo(e->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		rc = -ETIMEDOUT;
+	else if (connect_us == 0 || cc == CURLE_COULDNT_CONNECT ||
+	    cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_SSL_CONNECT_ERROR)
+		rc = -ECONNREFUSED;
+	else
+		rc = -ECONNRESET;
+	return etcd_fail(e, rc, "watch: %s%s%s", curl_easy_strerror(cc),
+	    e->curl_err[0] ? ": " : "", e->curl_err);
+}
+
+/* {"create_request":{"key","range_end","start_revision","progress_notify"}}, or NULL. */
+static json_t *
+etcd_watch_req(const struct etcd_watch_params *p, int64_t ask)
+{
+	json_t *cr = json_object(), *req = json_object();
+
+	if (cr == NULL || req == NULL ||
+	    etcd_set_bytes(cr, "key", p->key, p->key_len) != 0 ||
+	    (p->end_len > 0 && etcd_set_bytes(cr, "range_end", p->end, p->end_len) != 0) ||
+	    (ask > 0 && etcd_set_i64(cr, "start_revision", ask) != 0) ||
+	    (p->progress_notify && json_object_set_new(cr, "progress_notify", json_true()) != 0) ||
+	    json_object_set(req, "create_request", cr) != 0) {
+		json_decref(cr);
+		json_decref(req);
+		return NULL;
+	}
+	json_decref(cr);
+	return req;
+}
+
+/* [key, end) holds no key: end at or below key (but "\0", every key from key on). */
+static bool
+etcd_range_empty(const void *key, size_t key_len, const void *end, size_t end_len)
+{
+	const uint8_t *k = key, *x = end;
+	size_t n = key_len < end_len ? key_len : end_len;
+	int c;
+
+	if (end_len == 0 || (end_len == 1 && x[0] == 0))
+		return false;
+	c = memcmp(k, x, n);
+	return c > 0 || (c == 0 && key_len >= end_len);
+}
+
+int
+etcd_watch(struct etcd *e, const struct etcd_watch_params *p, etcd_watch_fn fn, void *arg,
+	   int64_t *compact_revision)
+{
+	struct etcd_watcher *w;
+	json_t *req;
+	char *txt;
+	size_t len;
+	unsigned tries;
+	bool stopped = false, created = false;
+	int rc = -ECONNREFUSED;
+
+	if (compact_revision != NULL)
+		*compact_revision = 0;
+	e->err[0] = '\0';
+	if (p == NULL || fn == NULL || !etcd_bytes_ok(p->key, p->key_len, 1, ETCD_KEY_MAX) ||
+	    !etcd_bytes_ok(p->end, p->end_len, 0, ETCD_KEY_MAX) || p->start_revision < 0 ||
+	    etcd_range_empty(p->key, p->key_len, p->end, p->end_len))
+		return etcd_fail(e, -EINVAL, "watch: a function, a key of 1..%u bytes below its "
+		    "end, a start_revision >= 0", ETCD_KEY_MAX);
+	if (e->multi == NULL && (e->multi = curl_multi_init()) == NULL)
+		return -ENOMEM;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -ENOMEM;
+	w->e = e;
+	w->fn = fn;
+	w->arg = arg;
+	etcd_watch_stream_init(&w->s, p->start_revision, e->resp_max, &e->st);
+	req = etcd_watch_req(p, w->s.ask);
+	txt = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (txt == NULL) {
+		free(w);
+		return -ENOMEM;
+	}
+	len = strlen(txt);
+	/* Until etcd made the watch, any endpoint will do, as for a read. */
+	for (tries = 0; tries < e->n_endpoints; tries++) {
+		if (tries > 0) {
+			e->cur = (e->cur + 1) % e->n_endpoints;
+			e->st.failovers++;
+		}
+		etcd_watch_stream_free(&w->s);
+		etcd_watch_stream_init(&w->s, p->start_revision, e->resp_max, &e->st);
+		w->rc = 0;
+		w->http = 0;
+		rc = etcd_watch_one(e, w, p, txt, len, &stopped);
+		created = w->s.created;
+		if (created || stopped || w->s.fn_stopped || !etcd_watch_member_error(rc))
+			break;
+	}
+	if (created && rc != 0 && !w->s.fn_stopped) {
+		e->st.watch_broken++;
+		/* The member may be the trouble: the caller's next watch goes to another. */
+		if (etcd_watch_member_error(rc) && e->n_endpoints > 1) {
+			e->cur = (e->cur + 1) % e->n_endpoints;
+			e->st.failovers++;
+		}
+	}
+	if (rc == -ESTALE && compact_revision != NULL)
+		*compact_revision = w->s.compact_revision;
+	etcd_watch_stream_free(&w->s);
+	free(txt);
+	free(w);
+	return rc;
 }

@@ -26,7 +26,8 @@
  *     This client speaks /v3/ only: etcd 3.4 or later.
  *   - etcd's limits: a request of at most 1.5 MiB (--max-request-bytes), at most 128
  *     operations a txn (--max-txn-ops), a 2 GiB quota before the NOSPACE alarm.
- *   - /v3/watch (a streamed answer) is not wrapped yet.
+ *   - /v3/watch answers with a stream: one JSON object a line ({"result":{...}}), for
+ *     as long as the connection lasts; etcd_watch below reads it.
  *   - errors are HTTP 4xx/5xx with {"error","message","code"} (a gRPC code); see the
  *     errors below.
  *
@@ -50,11 +51,14 @@
  *   -EBADMSG        a response that is not what the API promises
  *   -EFBIG          a response larger than resp_max
  *   -EPROTO         any other error etcd or the transport reported (see etcd_error)
+ *   -ECONNRESET     etcd_watch: the stream was cut once the watch was made (a member
+ *                   killed, a partition found by TCP keepalive, a member shutting down)
  *   -ENOMEM
  */
 #ifndef COMMON_ETCD_H
 #define COMMON_ETCD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +93,12 @@ struct etcd_stats {
 	uint64_t errors;	/* calls that returned an error, timeouts included */
 	uint64_t compacted;	/* -ESTALE answers */
 	uint64_t nospace;	/* -ENOSPC answers */
+	uint64_t watches;		/* watches etcd created (etcd_watch calls that got going) */
+	uint64_t watch_responses;	/* messages read on watch streams, created ones included */
+	uint64_t watch_events;		/* events handed to watch callbacks */
+	uint64_t watch_progress;	/* progress notifications handed to watch callbacks */
+	uint64_t watch_broken;		/* watches that ended on an error once created: each
+					   is a restart for the caller */
 };
 
 /* One key-value as etcd holds it. The bytes belong to the handle until its next call. */
@@ -218,5 +228,101 @@ struct etcd_status {
 };
 /* The status of the member the handle talks to, and the cluster's alarms. */
 int etcd_status(struct etcd *e, struct etcd_status *st);
+
+/*
+ * ---- watch ----
+ *
+ * A watch streams every change of [key, end) from start_revision on, in revision order,
+ * until the caller stops it or it fails; the caller then starts a new one at the last
+ * revision it saw + 1. Exact: a revision's events come whole in one batch, never twice,
+ * never out of order, none below start_revision (a stream that breaks any of it is
+ * -EBADMSG), and a start whose history etcd no longer has all of is -ESTALE.
+ */
+enum etcd_ev_type { ETCD_EV_PUT, ETCD_EV_DELETE };
+struct etcd_event {
+	enum etcd_ev_type type;
+	/*
+	 * PUT: the kv as etcd_get would give it at that revision. DELETE: key and
+	 * mod_revision (the revision of the delete) only; the rest 0, value "".
+	 */
+	struct etcd_kv kv;
+};
+struct etcd_watch_batch {
+	/*
+	 * The header's revision: the member's revision when it sent this. A promise only
+	 * for progress: when a batch replays history it is later than the batch's events,
+	 * and events between them may come in later batches.
+	 */
+	int64_t revision;
+	const struct etcd_event *ev;	/* n events, revisions non-decreasing; all the */
+	size_t n;			/* events of a revision are in one batch */
+	/* A progress notification (n 0): every event at or below revision was given. */
+	bool progress;
+	/*
+	 * The watch is made (n 0), on the member etcd_endpoint() names; revision is the
+	 * member's then. With start_revision 0 the events are those after about that
+	 * revision: not exact (a write may fall between), see start_revision.
+	 */
+	bool created;
+};
+/*
+ * Called once a batch: created first, then events and progress notifications. Its
+ * events' bytes are valid during the call only. It runs inside the watch's transfer:
+ * it must not call etcd functions on this handle (another handle is fine), and while
+ * it runs nothing is read (TCP holds etcd back). A non-zero return stops the watch and
+ * is what etcd_watch returns.
+ */
+typedef int (*etcd_watch_fn)(void *arg, const struct etcd_watch_batch *b);
+struct etcd_watch_params {
+	const void *key, *end;		/* [key, end); end_len 0: key alone; "\0": from key on */
+	size_t key_len, end_len;
+	/*
+	 * The first revision wanted; 0: from now (for an exact view, read a snapshot with
+	 * etcd_range_all at revision R, then watch from R + 1).
+	 */
+	int64_t start_revision;
+	/*
+	 * Ask etcd for progress notifications: sent to a watch that is up to date every
+	 * --experimental-watch-progress-notify-interval (10 minutes by default in etcd 3.4).
+	 */
+	bool progress_notify;
+	const atomic_int *stop;		/* may be NULL; non-zero ends the watch: read every
+					   200 ms at least */
+	/*
+	 * Silence after which the watch gives up with -ETIMEDOUT: no byte from etcd (no
+	 * event, no progress notification) for idle_ms. 0: none. Only useful with
+	 * progress_notify and idle_ms above etcd's interval: it finds a member that is
+	 * stopped or wedged while its kernel keeps the connection up.
+	 */
+	unsigned idle_ms;
+};
+/*
+ * Watch p's range, calling fn per batch; blocks until the watch ends. The stream asks
+ * etcd for start_revision - 1 and drops that revision's events: etcd removes a delete
+ * made at the compaction revision itself from history, yet lets a watch start there,
+ * which would miss it silently; asking one revision earlier makes etcd refuse such a
+ * start instead. So:
+ *
+ *   0           *stop was set
+ *   fn's value  fn returned non-zero
+ *   -ESTALE     history at start_revision is compacted (start_revision <= the compact
+ *               revision, *compact_revision): read a snapshot, watch from after it
+ *   -ECONNRESET the stream was cut once made (member killed, shut down, partitioned)
+ *   -EAGAIN     the member lost its leader (the watch asks etcd to end it when it has
+ *               none for a few election timeouts, not to go silent in a minority)
+ *   -ETIMEDOUT  no answer to the watch within timeout_ms, or idle_ms of silence
+ *   -ECONNREFUSED  no endpoint could be reached
+ *   -EBADMSG    a stream that is not what etcd promises (etcd_error says what)
+ *   -EFBIG      one message of the stream over resp_max
+ *   -EINVAL, -EACCES  etcd or this module refused the watch
+ *
+ * Before the watch is made it tries each endpoint in turn like a read; once made, an
+ * error that may be the member's (-ECONNRESET, -EAGAIN, -ETIMEDOUT) moves the handle
+ * to the next endpoint, where the caller's next watch goes. TCP keepalive finds a
+ * connection whose peer went silent (a partition, no FIN) after about timeout_ms.
+ * *compact_revision (may be NULL) is set only with -ESTALE, 0 otherwise.
+ */
+int etcd_watch(struct etcd *e, const struct etcd_watch_params *p, etcd_watch_fn fn,
+	       void *arg, int64_t *compact_revision);
 
 #endif

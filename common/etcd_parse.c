@@ -67,6 +67,7 @@ etcd_load(const char *body, size_t len, char *why)
 
 /* gRPC status codes the gateway puts in "code" (google.golang.org/grpc/codes). */
 enum {
+	GRPC_CANCELED = 1,
 	GRPC_INVALID_ARGUMENT = 3,
 	GRPC_DEADLINE_EXCEEDED = 4,
 	GRPC_NOT_FOUND = 5,
@@ -510,6 +511,30 @@ etcd_parse_alarms(const char *body, size_t len, unsigned *alarms, char *why)
 	return 0;
 }
 
+/*
+ * A stream's error, {"grpc_code","http_code","message","http_status"}: grpc-gateway
+ * ends a stream with it (HTTP 200 already sent), or answers it alone with the HTTP
+ * status when the call failed before its first message. A CANCELED ends a watch when
+ * its member shuts down: reset, when reset says so, the connection is as good as lost.
+ */
+static int
+etcd_stream_error(json_t *err, bool reset, long http, char *why)
+{
+	json_t *msg = json_object_get(err, "message");
+	int64_t code;
+	int rc;
+
+	if (!json_is_string(msg) || json_object_get(err, "grpc_code") == NULL ||
+	    etcd_json_i64(err, "grpc_code", &code) != 0)
+		return etcd_bad(why, -EPROTO, "HTTP %ld: an error without a message and a code",
+		    http);
+	rc = etcd_grpc_errno(code, json_string_value(msg));
+	if (reset && code == GRPC_CANCELED && rc == -EPROTO)
+		rc = -ECONNRESET;
+	return etcd_bad(why, rc, "%s (HTTP %ld, gRPC code %" PRId64 ")",
+	    json_string_value(msg), http, code);
+}
+
 int
 etcd_parse_error(long http, const char *body, size_t len, char *why)
 {
@@ -520,6 +545,11 @@ etcd_parse_error(long http, const char *body, size_t len, char *why)
 	if (o == NULL)
 		return etcd_bad(why, -EPROTO, "HTTP %ld: not a JSON object", http);
 	msg = json_object_get(o, "error");
+	if (json_is_object(msg)) {
+		rc = etcd_stream_error(msg, false, http, why);
+		json_decref(o);
+		return rc;
+	}
 	if (!json_is_string(msg))
 		msg = json_object_get(o, "message");
 	if (!json_is_string(msg) || etcd_json_i64(o, "code", &code) != 0) {
@@ -529,5 +559,414 @@ etcd_parse_error(long http, const char *body, size_t len, char *why)
 	rc = etcd_grpc_errno(code, json_string_value(msg));
 	etcd_bad(why, rc, "%s (HTTP %ld, code %" PRId64 ")", json_string_value(msg), http, code);
 	json_decref(o);
+	return rc;
+}
+
+/* ---- watch: one message ---- */
+
+void
+etcd_watch_buf_free(struct etcd_watch_buf *b)
+{
+	free(b->ev);
+	free(b->bytes);
+	memset(b, 0, sizeof(*b));
+}
+
+/* An enum as grpc-gateway may write it: its name, or its number. */
+static bool
+etcd_json_enum(json_t *v, const char *name, json_int_t number)
+{
+	return (json_is_string(v) && strcmp(json_string_value(v), name) == 0) ||
+	    (json_is_integer(v) && json_integer_value(v) == number);
+}
+
+/*
+ * Decode base64 field name of o into b->bytes at *off. Room was made for the whole
+ * message: a field's bytes are fewer than its characters, and fields do not overlap.
+ */
+static int
+etcd_json_bytes_at(json_t *o, const char *name, struct etcd_watch_buf *b, size_t *off,
+		   const uint8_t **p, size_t *len)
+{
+	json_t *v = json_object_get(o, name);
+	long n;
+
+	*p = (const uint8_t *)"";
+	*len = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return -EBADMSG;
+	n = base64_decode(json_string_value(v), json_string_length(v), b->bytes + *off,
+	    b->bytes_cap - *off);
+	if (n < 0)
+		return -EBADMSG;
+	*p = b->bytes + *off;
+	*len = (size_t)n;
+	*off += (size_t)n;
+	return 0;
+}
+
+/*
+ * One event: {"type":"DELETE"|"PUT"|omitted,"kv":{...}}. A PUT's kv is checked as a
+ * range's, and its version is 1 exactly when it was created at this revision; a
+ * DELETE's kv is a tombstone: a key and the delete's revision, nothing else.
+ */
+static int
+etcd_json_event(json_t *o, struct etcd_watch_buf *b, size_t *off, struct etcd_event *ev)
+{
+	struct etcd_kv *kv = &ev->kv;
+	json_t *t, *kvo;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_is_object(o))
+		return -EBADMSG;
+	t = json_object_get(o, "type");
+	if (t == NULL || etcd_json_enum(t, "PUT", 0))
+		ev->type = ETCD_EV_PUT;
+	else if (etcd_json_enum(t, "DELETE", 1))
+		ev->type = ETCD_EV_DELETE;
+	else
+		return -EBADMSG;
+	kvo = json_object_get(o, "kv");
+	if (!json_is_object(kvo) ||
+	    etcd_json_bytes_at(kvo, "key", b, off, &kv->key, &kv->key_len) != 0 ||
+	    etcd_json_bytes_at(kvo, "value", b, off, &kv->value, &kv->value_len) != 0 ||
+	    etcd_json_i64(kvo, "create_revision", &kv->create_revision) != 0 ||
+	    etcd_json_i64(kvo, "mod_revision", &kv->mod_revision) != 0 ||
+	    etcd_json_i64(kvo, "version", &kv->version) != 0 ||
+	    etcd_json_i64(kvo, "lease", &kv->lease) != 0)
+		return -EBADMSG;
+	if (kv->key_len == 0 || kv->mod_revision <= 0)
+		return -EBADMSG;
+	if (ev->type == ETCD_EV_DELETE)
+		return kv->create_revision == 0 && kv->version == 0 && kv->lease == 0 &&
+		    kv->value_len == 0 ? 0 : -EBADMSG;
+	if (kv->create_revision <= 0 || kv->version <= 0 || kv->lease < 0 ||
+	    kv->create_revision > kv->mod_revision ||
+	    (kv->version == 1) != (kv->create_revision == kv->mod_revision))
+		return -EBADMSG;
+	return 0;
+}
+
+/* Room for n events and the decoded bytes of a message of len bytes. */
+static int
+etcd_watch_buf_room(struct etcd_watch_buf *b, size_t n, size_t len)
+{
+	void *q;
+
+	if (n > b->ev_cap) {
+		if (n > SIZE_MAX / sizeof(*b->ev) || (q = realloc(b->ev, n * sizeof(*b->ev))) == NULL)
+			return -ENOMEM;
+		b->ev = q;
+		b->ev_cap = n;
+	}
+	if (len + 1 > b->bytes_cap) {
+		if (len == SIZE_MAX || (q = realloc(b->bytes, len + 1)) == NULL)
+			return -ENOMEM;
+		b->bytes = q;
+		b->bytes_cap = len + 1;
+	}
+	return 0;
+}
+
+static int
+etcd_watch_result(json_t *r, size_t len, struct etcd_watch_buf *b, struct etcd_watch_msg *m,
+		  char *why)
+{
+	json_t *h = json_object_get(r, "header"), *evs, *v;
+	bool fragment;
+	size_t i, n, off = 0;
+	int rc;
+
+	if (!json_is_object(h) || etcd_json_i64(h, "revision", &m->revision) != 0 ||
+	    m->revision < 0)
+		return etcd_bad(why, -EBADMSG, "a header that is not one");
+	if (etcd_json_i64(r, "watch_id", &m->watch_id) != 0 || m->watch_id < -1 ||
+	    etcd_json_bool(r, "created", &m->created) != 0 ||
+	    etcd_json_bool(r, "canceled", &m->canceled) != 0 ||
+	    etcd_json_bool(r, "fragment", &fragment) != 0 ||
+	    etcd_json_i64(r, "compact_revision", &m->compact_revision) != 0 ||
+	    m->compact_revision < 0)
+		return etcd_bad(why, -EBADMSG, "a watch_id, created, canceled, fragment or "
+		    "compact_revision that is not one");
+	v = json_object_get(r, "cancel_reason");
+	if (v != NULL && (!json_is_string(v) || !m->canceled))
+		return etcd_bad(why, -EBADMSG, "a cancel_reason that is not one");
+	if (v != NULL)
+		snprintf(m->cancel_reason, sizeof(m->cancel_reason), "%s", json_string_value(v));
+	/* Asked for by a client that can put a message back together; this one does not. */
+	if (fragment)
+		return etcd_bad(why, -EBADMSG, "a fragment, never asked for");
+	if (m->compact_revision > 0 && !m->canceled)
+		return etcd_bad(why, -EBADMSG, "a compact_revision, not canceled");
+	if (m->watch_id == -1 && !(m->created && m->canceled))
+		return etcd_bad(why, -EBADMSG, "watch_id -1 in a watch that was created");
+	/* etcd leaves the revision out of a compaction's cancel alone. */
+	if (m->revision == 0 && !m->canceled)
+		return etcd_bad(why, -EBADMSG, "no revision in the header");
+	evs = json_object_get(r, "events");
+	if (evs != NULL && !json_is_array(evs))
+		return etcd_bad(why, -EBADMSG, "events is not an array");
+	n = json_array_size(evs);
+	if (n > 0 && (m->created || m->canceled))
+		return etcd_bad(why, -EBADMSG, "events with created or canceled");
+	if (n > 0 && (rc = etcd_watch_buf_room(b, n, len)) != 0)
+		return etcd_bad(why, rc, "out of memory");
+	json_array_foreach(evs, i, v) {
+		if (etcd_json_event(v, b, &off, &b->ev[i]) != 0)
+			return etcd_bad(why, -EBADMSG, "events[%zu] is not an event", i);
+		if (i > 0 && b->ev[i].kv.mod_revision < b->ev[i - 1].kv.mod_revision)
+			return etcd_bad(why, -EBADMSG, "events[%zu]: revisions fall", i);
+		if (b->ev[i].kv.mod_revision > m->revision)
+			return etcd_bad(why, -EBADMSG, "events[%zu] at revision %" PRId64 ", after "
+			    "the header's %" PRId64, i, b->ev[i].kv.mod_revision, m->revision);
+	}
+	m->ev = n > 0 ? b->ev : NULL;
+	m->n = n;
+	m->progress = !m->created && !m->canceled && n == 0;
+	return 0;
+}
+
+int
+etcd_parse_watch(const char *msg, size_t len, struct etcd_watch_buf *b,
+		 struct etcd_watch_msg *m, char *why)
+{
+	json_t *o = etcd_load(msg, len, why), *r, *err;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (o == NULL)
+		return -EBADMSG;
+	r = json_object_get(o, "result");
+	err = json_object_get(o, "error");
+	if ((r == NULL) == (err == NULL))
+		rc = etcd_bad(why, -EBADMSG, "not one result or error");
+	else if (err != NULL && !json_is_object(err))
+		rc = etcd_bad(why, -EBADMSG, "an error that is not an object");
+	else if (err != NULL)
+		rc = etcd_stream_error(err, true, 200, why);
+	else if (!json_is_object(r))
+		rc = etcd_bad(why, -EBADMSG, "a result that is not an object");
+	else
+		rc = etcd_watch_result(r, len, b, m, why);
+	json_decref(o);
+	if (rc != 0)
+		memset(m, 0, sizeof(*m));
+	return rc;
+}
+
+/* ---- watch: the stream ---- */
+
+void
+etcd_watch_stream_init(struct etcd_watch_stream *s, int64_t start, size_t max,
+		       struct etcd_stats *st)
+{
+	memset(s, 0, sizeof(*s));
+	s->start = start;
+	/* One revision early: see etcd.h (a compaction at start itself must be refused). */
+	s->ask = start > 1 ? start - 1 : start;
+	s->min_ev = s->ask;
+	s->max = max;
+	s->st = st;
+}
+
+void
+etcd_watch_stream_free(struct etcd_watch_stream *s)
+{
+	free(s->line);
+	etcd_watch_buf_free(&s->buf);
+	s->line = NULL;
+	s->len = s->cap = 0;
+}
+
+static int
+etcd_watch_call(struct etcd_watch_stream *s, etcd_watch_fn fn, void *arg,
+		const struct etcd_watch_batch *bt, char *why)
+{
+	int rc = fn != NULL ? fn(arg, bt) : 0;
+
+	if (rc != 0) {
+		s->fn_stopped = true;
+		why[0] = '\0';
+	}
+	return rc;
+}
+
+/* A message after the one that made the watch, against what came before it. */
+static int
+etcd_watch_stream_next(struct etcd_watch_stream *s, const struct etcd_watch_msg *m,
+		       etcd_watch_fn fn, void *arg, char *why)
+{
+	struct etcd_watch_batch bt = { .revision = m->revision };
+	size_t i0 = 0;
+
+	if (m->created)
+		return etcd_bad(why, -EBADMSG, "created twice");
+	if (m->watch_id != s->watch_id)
+		return etcd_bad(why, -EBADMSG, "watch %" PRId64 " in the stream of watch %"
+		    PRId64, m->watch_id, s->watch_id);
+	if (m->canceled && m->compact_revision > 0) {
+		s->compact_revision = m->compact_revision;
+		return etcd_bad(why, -ESTALE, "history before revision %" PRId64 " is compacted",
+		    m->compact_revision);
+	}
+	if (m->canceled)
+		return etcd_bad(why, -EPROTO, "etcd canceled the watch: %s",
+		    m->cancel_reason[0] ? m->cancel_reason : "no reason given");
+	if (m->progress) {
+		if (m->revision < s->last)
+			return etcd_bad(why, -EBADMSG, "progress at revision %" PRId64 " after an "
+			    "event at %" PRId64, m->revision, s->last);
+		if (m->revision >= s->min_ev)
+			s->min_ev = m->revision + 1;
+		if (s->st != NULL)
+			s->st->watch_progress++;
+		bt.progress = true;
+		return etcd_watch_call(s, fn, arg, &bt, why);
+	}
+	/* The revision before start, asked for only to learn whether start is compacted. */
+	while (i0 < m->n && s->ask < s->start && s->min_ev <= s->ask &&
+	    m->ev[i0].kv.mod_revision == s->ask)
+		i0++;
+	if (i0 > 0)
+		s->min_ev = s->ask + 1;
+	if (i0 == m->n)
+		return 0;
+	/* Strictly above the last batch: a revision split across two batches is refused. */
+	if (m->ev[i0].kv.mod_revision < s->min_ev)
+		return etcd_bad(why, -EBADMSG, "an event at revision %" PRId64 ", below %" PRId64,
+		    m->ev[i0].kv.mod_revision, s->min_ev);
+	s->last = m->ev[m->n - 1].kv.mod_revision;
+	s->min_ev = s->last + 1;
+	if (s->st != NULL)
+		s->st->watch_events += m->n - i0;
+	bt.ev = m->ev + i0;
+	bt.n = m->n - i0;
+	return etcd_watch_call(s, fn, arg, &bt, why);
+}
+
+static int
+etcd_watch_stream_line(struct etcd_watch_stream *s, const char *line, size_t len,
+		       etcd_watch_fn fn, void *arg, char *why)
+{
+	struct etcd_watch_batch bt = { 0 };
+	struct etcd_watch_msg m;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if ((rc = etcd_parse_watch(line, len, &s->buf, &m, why)) != 0)
+		return rc;
+	if (s->st != NULL)
+		s->st->watch_responses++;
+	if (s->created)
+		return etcd_watch_stream_next(s, &m, fn, arg, why);
+	if (!m.created)
+		return etcd_bad(why, -EBADMSG, "a message before the watch was created");
+	if (m.canceled)
+		return etcd_bad(why, strstr(m.cancel_reason, "permission denied") != NULL ?
+		    -EACCES : -EINVAL, "etcd refused the watch: %s",
+		    m.cancel_reason[0] ? m.cancel_reason : "no reason given");
+	s->created = true;
+	s->watch_id = m.watch_id;
+	/* From now: the watch starts after the revision etcd read when making it. */
+	if (s->start == 0)
+		s->min_ev = m.revision + 1;
+	if (s->st != NULL)
+		s->st->watches++;
+	bt.revision = m.revision;
+	bt.created = true;
+	return etcd_watch_call(s, fn, arg, &bt, why);
+}
+
+static int
+etcd_watch_stream_append(struct etcd_watch_stream *s, const char *p, size_t n)
+{
+	size_t c;
+	char *q;
+
+	if (s->len + n > s->cap) {
+		c = s->cap ? s->cap : 4096;
+		while (c < s->len + n)
+			c = c > SIZE_MAX / 2 ? SIZE_MAX : c * 2;
+		if ((q = realloc(s->line, c)) == NULL)
+			return -ENOMEM;
+		s->line = q;
+		s->cap = c;
+	}
+	memcpy(s->line + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+/* The end the stream already had, again. */
+static int
+etcd_watch_stream_again(const struct etcd_watch_stream *s, char *why)
+{
+	if (s->fn_stopped)
+		why[0] = '\0';
+	else
+		etcd_bad(why, s->rc, "the watch has ended already");
+	return s->rc;
+}
+
+int
+etcd_watch_stream_feed(struct etcd_watch_stream *s, const char *p, size_t n,
+		       etcd_watch_fn fn, void *arg, char *why)
+{
+	const char *nl;
+	size_t take;
+	int rc = 0;
+
+	why[0] = '\0';
+	if (s->rc != 0)
+		return etcd_watch_stream_again(s, why);
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		take = nl != NULL ? (size_t)(nl - p) : n;
+		if (take > s->max - s->len) {
+			rc = etcd_bad(why, -EFBIG, "a message over %zu bytes", s->max);
+			break;
+		}
+		if (nl != NULL && s->len == 0) {
+			/* A whole line in this chunk: parsed where it is. */
+			rc = etcd_watch_stream_line(s, p, take, fn, arg, why);
+		} else {
+			if (etcd_watch_stream_append(s, p, take) != 0) {
+				rc = etcd_bad(why, -ENOMEM, "out of memory");
+				break;
+			}
+			if (nl == NULL)
+				break;
+			rc = etcd_watch_stream_line(s, s->line, s->len, fn, arg, why);
+			s->len = 0;
+		}
+		if (rc != 0)
+			break;
+		p += take + 1;
+		n -= take + 1;
+	}
+	s->rc = rc;
+	return rc;
+}
+
+int
+etcd_watch_stream_end(struct etcd_watch_stream *s, etcd_watch_fn fn, void *arg, char *why)
+{
+	int rc = 0;
+
+	why[0] = '\0';
+	if (s->rc != 0)
+		return etcd_watch_stream_again(s, why);
+	/* grpc-gateway writes the error that ends a stream without a newline after it. */
+	if (s->len > 0) {
+		rc = etcd_watch_stream_line(s, s->line, s->len, fn, arg, why);
+		s->len = 0;
+	}
+	if (rc == 0)
+		rc = etcd_bad(why, -ECONNRESET, "%s", s->created ? "etcd ended the watch's stream" :
+		    "etcd ended the stream before the watch was made");
+	s->rc = rc;
 	return rc;
 }

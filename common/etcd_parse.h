@@ -45,11 +45,87 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *st, char
 /* /v3/maintenance/alarm with action GET: ETCD_ALARM_* raised. */
 int etcd_parse_alarms(const char *body, size_t len, unsigned *alarms, char *why);
 /*
- * An answer with an HTTP status other than 200: etcd's {"error","message","code"}
+ * An answer with an HTTP status other than 200: etcd's {"error","message","code"}, or
+ * a stream's {"error":{"grpc_code","message",...}} (a watch refused before it began),
  * mapped to one of etcd.h's errors (-ESTALE, -ERANGE, -E2BIG, -EMSGSIZE, -ENOSPC,
  * -EAGAIN, -EINVAL, -ETIMEDOUT, -ENOENT, -EACCES, -EPROTO), why saying etcd's message.
  * Never 0: a body that is not etcd's error is -EPROTO.
  */
 int etcd_parse_error(long http, const char *body, size_t len, char *why);
+
+/* ---- watch ---- */
+
+/* The events of one watch message, with their keys and values. Zero it to start. */
+struct etcd_watch_buf {
+	struct etcd_event *ev;
+	size_t ev_cap;
+	uint8_t *bytes;		/* the decoded keys and values, one after the other */
+	size_t bytes_cap;
+};
+void etcd_watch_buf_free(struct etcd_watch_buf *b);
+
+/* One message of a watch stream: {"result":{...}}. */
+struct etcd_watch_msg {
+	int64_t revision;		/* the header's: > 0 but in a compaction's cancel */
+	int64_t watch_id;		/* -1 only in a refused creation */
+	int64_t compact_revision;	/* > 0 only when canceled by a compaction */
+	bool created, canceled;
+	bool progress;			/* none of the above and no event */
+	const struct etcd_event *ev;	/* in b; revisions non-decreasing, none above */
+	size_t n;			/* the header's revision (when it has one) */
+	char cancel_reason[128];	/* etcd's, cut to fit */
+};
+/*
+ * One line of a watch stream, without its newline. 0 for a result (in *m, its events
+ * in b until the next parse); for an {"error":{...}} the stream ends with, the error
+ * etcd_parse_error would give but -ECONNRESET for a gRPC CANCELED (a member shutting
+ * down), why saying etcd's message; -EBADMSG for anything else, -ENOMEM.
+ */
+int etcd_parse_watch(const char *msg, size_t len, struct etcd_watch_buf *b,
+		     struct etcd_watch_msg *m, char *why);
+
+/*
+ * A watch stream as it arrives, in chunks cut anywhere: cut into lines (each at most
+ * max bytes), each line parsed, checked against what came before (etcd.h's promises:
+ * created first, one watch id, events above start and strictly rising from batch to
+ * batch, a progress never below an event given), and handed to fn as etcd.h's batches.
+ * Pure but for allocation: etcd.c feeds it what libcurl reads, the fuzzer and tests
+ * their own bytes.
+ */
+struct etcd_watch_stream {
+	int64_t start;			/* the caller's first revision (0: from now) */
+	int64_t ask;			/* the start_revision to ask etcd for (etcd.h) */
+	size_t max;			/* bytes of one message, at most */
+	struct etcd_stats *st;		/* watches, watch_responses, _events, _progress */
+	/* what came so far */
+	int rc;				/* the end, once there is one: returned again */
+	bool created, fn_stopped;	/* fn_stopped: rc is fn's */
+	int64_t watch_id;
+	int64_t min_ev;			/* the least revision an event may have now */
+	int64_t last;			/* the revision of the last event given, or 0 */
+	int64_t compact_revision;	/* with -ESTALE */
+	char *line;			/* the start of a line whose end has not come */
+	size_t len, cap;
+	struct etcd_watch_buf buf;
+};
+/* start >= 0; max > 0; st may be NULL. Allocates nothing yet. */
+void etcd_watch_stream_init(struct etcd_watch_stream *s, int64_t start, size_t max,
+			    struct etcd_stats *st);
+void etcd_watch_stream_free(struct etcd_watch_stream *s);
+/*
+ * n more bytes of the stream. 0: go on; else the watch's end, and every later call
+ * returns it again: fn's non-zero value (fn_stopped, why ""), -ESTALE (the compaction's
+ * revision in compact_revision), -EINVAL or -EACCES (etcd refused the watch), an
+ * error etcd ended the stream with (etcd_parse_watch), -EPROTO (canceled otherwise),
+ * -EFBIG (a line over max), -EBADMSG, -ENOMEM; why says which (ETCD_ERROR_MAX bytes).
+ */
+int etcd_watch_stream_feed(struct etcd_watch_stream *s, const char *p, size_t n,
+			   etcd_watch_fn fn, void *arg, char *why);
+/*
+ * The stream ended: a last line without its newline is parsed, then -ECONNRESET
+ * (a watch never ends by itself), or the end the stream already had.
+ */
+int etcd_watch_stream_end(struct etcd_watch_stream *s, etcd_watch_fn fn, void *arg,
+			  char *why);
 
 #endif
