@@ -256,7 +256,10 @@ struct etcd_watch_batch {
 	int64_t revision;
 	const struct etcd_event *ev;	/* n events, revisions non-decreasing; all the */
 	size_t n;			/* events of a revision are in one batch */
-	/* A progress notification (n 0): every event at or below revision was given. */
+	/*
+	 * A progress notification (n 0): every event at or below revision was given. Its
+	 * revision never falls below an event's or a progress's given before.
+	 */
 	bool progress;
 	/*
 	 * The watch is made (n 0), on the member etcd_endpoint() names; revision is the

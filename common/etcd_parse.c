@@ -817,7 +817,8 @@ etcd_watch_stream_next(struct etcd_watch_stream *s, const struct etcd_watch_msg 
 	if (m->progress) {
 		if (m->revision < s->last)
 			return etcd_bad(why, -EBADMSG, "progress at revision %" PRId64 " after an "
-			    "event at %" PRId64, m->revision, s->last);
+			    "event or progress at %" PRId64, m->revision, s->last);
+		s->last = m->revision;
 		if (m->revision >= s->min_ev)
 			s->min_ev = m->revision + 1;
 		if (s->st != NULL)

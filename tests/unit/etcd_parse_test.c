@@ -585,6 +585,9 @@ Test(etcd_parse, watch_stream_refuses_what_breaks_etcds_promises)
 		/* a progress below an event given */
 		{ W_CREATED "\n" EVS("5", EV("5")) "{\"result\":{" WHDR("4") "}}\n",
 		  "C@5:\n@5: -x=/5\n" },
+		/* a progress below a progress */
+		{ W_CREATED "\n{\"result\":{" WHDR("6") "}}\n{\"result\":{" WHDR("5") "}}\n",
+		  "C@5:\nP@6:\n" },
 		/* an event at or below a progress */
 		{ W_CREATED "\n{\"result\":{" WHDR("6") "}}\n" EVS("6", EV("6")), "C@5:\nP@6:\n" },
 		/* below start (3; asked 2) */
