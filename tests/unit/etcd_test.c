@@ -1123,3 +1123,67 @@ Test(etcd_watch, a_partition_without_fin_is_found_by_tcp_keepalive)
 	pthread_join(t, NULL);
 	etcd_close(wt);
 }
+
+/* Big values: a message of the stream over many of libcurl's reads (16 KiB each). */
+struct wbig {
+	size_t n, sizes[4];
+	bool ok[4];
+};
+
+static uint8_t
+big_byte(size_t i, size_t size)
+{
+	return (uint8_t)(i * 7 + size);
+}
+
+static int
+wbig_fn(void *arg, const struct etcd_watch_batch *b)
+{
+	struct wbig *w = arg;
+	size_t i, j;
+
+	for (i = 0; i < b->n && w->n < 4; i++, w->n++) {
+		const struct etcd_kv *kv = &b->ev[i].kv;
+
+		w->sizes[w->n] = kv->value_len;
+		w->ok[w->n] = true;
+		for (j = 0; j < kv->value_len; j++)
+			w->ok[w->n] &= kv->value[j] == big_byte(j, kv->value_len);
+	}
+	return w->n == 3 ? 1 : 0;
+}
+
+Test(etcd, watch_reads_messages_over_many_reads_whole_and_bounds_them_by_resp_max)
+{
+	static const size_t sizes[3] = { 200000, 1, 1000000 };
+	const char *ep[1] = { run.endpoint[0] };
+	struct etcd_conf conf = { .endpoints = ep, .n_endpoints = 1, .timeout_ms = 5000,
+	    .resp_max = 1u << 20 };
+	struct etcd_watch_params p = { .key = "big", .key_len = 3 };
+	struct wbig w = { 0 };
+	struct etcd *small;
+	uint8_t *v;
+	int64_t rev = 0;
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		cr_assert_not_null(v = malloc(sizes[i]));
+		for (j = 0; j < sizes[i]; j++)
+			v[j] = big_byte(j, sizes[i]);
+		cr_assert_eq(etcd_put(e, KEY("big"), v, sizes[i], i == 0 ? &rev : NULL), 0, "%s",
+		    etcd_error(e));
+		free(v);
+	}
+	p.start_revision = rev;
+	cr_assert_eq(etcd_watch(e, &p, wbig_fn, &w, NULL), 1, "%s", etcd_error(e));
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(w.sizes[i], sizes[i], "value %zu", i);
+		cr_assert(w.ok[i], "value %zu: bytes differ", i);
+	}
+	/* The 1 MB value makes a message of 1.33 MB: over a resp_max of 1 MiB. */
+	cr_assert_eq(etcd_open(&small, &conf, NULL), 0);
+	memset(&w, 0, sizeof(w));
+	cr_assert_eq(etcd_watch(small, &p, wbig_fn, &w, NULL), -EFBIG, "%s", etcd_error(small));
+	cr_assert_lt(w.n, 3, "the message of the big value never handed out");
+	etcd_close(small);
+}
