@@ -970,7 +970,8 @@ etcd_watch_one(struct etcd *e, struct etcd_watcher *w, const struct etcd_watch_p
 		}
 		now = etcd_now_ms();
 		if (!w->s.created && now - t0 >= e->timeout_ms) {
-			rc = etcd_fail(e, -ETIMEDOUT, "watch: not made within %u ms", e->timeout_ms);
+			rc = etcd_fail(e, -ETIMEDOUT, "watch: not made within %u ms",
+			    e->timeout_ms);
 			break;
 		}
 		if (w->s.created && p->idle_ms > 0 && now - w->rx_ms >= p->idle_ms) {

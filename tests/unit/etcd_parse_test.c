@@ -326,7 +326,8 @@ Test(etcd_parse, watch_message_of_events_puts_and_deletes)
 	assert_event(&m.ev[5], ETCD_EV_DELETE, "/p/b", "", 0, 5, 0);
 	/* "type":"PUT" spelt out, or as the enum's number, is a PUT too */
 	cr_assert_eq(watch_msg("{\"result\":{" WHDR("7") ",\"events\":[{\"type\":\"PUT\",\"kv\":"
-	    "{\"key\":\"eA==\",\"create_revision\":\"2\",\"mod_revision\":\"7\",\"version\":\"3\"}},"
+	    "{\"key\":\"eA==\",\"create_revision\":\"2\",\"mod_revision\":\"7\","
+	    "\"version\":\"3\"}},"
 	    "{\"type\":1,\"kv\":{\"key\":\"eQ==\",\"mod_revision\":\"7\"}}]}}", &m), 0, "%s", why);
 	cr_assert_eq(m.ev[0].type, ETCD_EV_PUT);
 	cr_assert_eq(m.ev[1].type, ETCD_EV_DELETE);
@@ -367,6 +368,11 @@ Test(etcd_parse, watch_messages_created_progress_canceled_and_errors)
 	cr_assert(strstr(why, "no leader") != NULL, "%s", why);
 }
 
+/* A result of revision 5 with fields x; one event of kv {k}; a delete's. */
+#define R5(x)	"{\"result\":{" WHDR("5") x "}}"
+#define EV5(k)	R5(",\"events\":[{\"kv\":{\"key\":\"eA==\"," k "}}]")
+#define DEL5(k)	R5(",\"events\":[{\"type\":\"DELETE\",\"kv\":{" k "}}]")
+
 Test(etcd_parse, watch_messages_etcd_never_sends_are_ebadmsg)
 {
 	static const char *const bad[] = {
@@ -377,63 +383,54 @@ Test(etcd_parse, watch_messages_etcd_never_sends_are_ebadmsg)
 		"{\"result\":{" WHDR("5") "},\"error\":{\"grpc_code\":1,\"message\":\"x\"}}",
 		"{\"result\":[]}",
 		"{\"error\":\"no leader\"}",
-		"{\"result\":{\"created\":true}}",					/* no header */
-		"{\"result\":{\"header\":{},\"created\":true}}",			/* no revision */
+		/* no header, no revision, a negative one */
+		"{\"result\":{\"created\":true}}",
+		"{\"result\":{\"header\":{},\"created\":true}}",
 		"{\"result\":{" WHDR("-5") ",\"created\":true}}",
-		"{\"result\":{" WHDR("5") ",\"created\":\"true\"}}",
-		"{\"result\":{" WHDR("5") ",\"created\":true,\"created\":true}}",
-		"{\"result\":{" WHDR("5") ",\"watch_id\":\"-2\"}}",
-		"{\"result\":{" WHDR("5") ",\"watch_id\":\"-1\",\"created\":true}}",
-		"{\"result\":{" WHDR("5") ",\"compact_revision\":\"4\"}}",		/* not canceled */
-		"{\"result\":{" WHDR("5") ",\"canceled\":true,\"compact_revision\":\"-4\"}}",
-		"{\"result\":{" WHDR("5") ",\"cancel_reason\":\"x\"}}",		/* not canceled */
-		"{\"result\":{" WHDR("5") ",\"canceled\":true,\"cancel_reason\":7}}",
-		"{\"result\":{" WHDR("5") ",\"fragment\":true}}",
-		"{\"result\":{" WHDR("5") ",\"events\":{}}}",
+		R5(",\"created\":\"true\""),
+		R5(",\"created\":true,\"created\":true"),
+		R5(",\"watch_id\":\"-2\""),
+		R5(",\"watch_id\":\"-1\",\"created\":true"),
+		/* a compaction or a reason, not canceled */
+		R5(",\"compact_revision\":\"4\""),
+		R5(",\"canceled\":true,\"compact_revision\":\"-4\""),
+		R5(",\"cancel_reason\":\"x\""),
+		R5(",\"canceled\":true,\"cancel_reason\":7"),
+		R5(",\"fragment\":true"),
+		R5(",\"events\":{}"),
 		/* events with created, or in a cancel */
-		"{\"result\":{" WHDR("5") ",\"created\":true,\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"5\",\"mod_revision\":\"5\",\"version\":\"1\"}}]}}",
+		R5(",\"created\":true,\"events\":[{\"kv\":{\"key\":\"eA==\",\"create_revision\":"
+		    "\"5\",\"mod_revision\":\"5\",\"version\":\"1\"}}]"),
+		R5(",\"canceled\":true,\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
+		    "\"mod_revision\":\"5\"}}]"),
 		/* an event after the header's revision */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"6\",\"mod_revision\":\"6\",\"version\":\"1\"}}]}}",
+		EV5("\"create_revision\":\"6\",\"mod_revision\":\"6\",\"version\":\"1\""),
 		/* revisions falling within a message */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\"}},{\"type\":\"DELETE\",\"kv\":{\"key\":\"eQ==\","
-		"\"mod_revision\":\"4\"}}]}}",
+		R5(",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\",\"mod_revision\":"
+		    "\"5\"}},{\"type\":\"DELETE\",\"kv\":{\"key\":\"eQ==\","
+		    "\"mod_revision\":\"4\"}}]"),
 		/* a type that is not one */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"PATCH\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":2,\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\"}}]}}",
+		R5(",\"events\":[{\"type\":\"PATCH\",\"kv\":{\"key\":\"eA==\",\"mod_revision\":"
+		    "\"5\"}}]"),
+		R5(",\"events\":[{\"type\":2,\"kv\":{\"key\":\"eA==\",\"mod_revision\":\"5\"}}]"),
 		/* no kv, no key, an empty key, a key not canonical base64 */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\"}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":"
-		"{\"mod_revision\":\"5\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"\","
-		"\"mod_revision\":\"5\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eR==\","
-		"\"mod_revision\":\"5\"}}]}}",
+		R5(",\"events\":[{\"type\":\"DELETE\"}]"),
+		DEL5("\"mod_revision\":\"5\""),
+		DEL5("\"key\":\"\",\"mod_revision\":\"5\""),
+		DEL5("\"key\":\"eR==\",\"mod_revision\":\"5\""),
 		/* a delete with what a tombstone does not have: a value, a version, a lease */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\",\"value\":\"eA==\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\",\"version\":\"1\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"eA==\","
-		"\"mod_revision\":\"5\",\"lease\":\"9\"}}]}}",
+		DEL5("\"key\":\"eA==\",\"mod_revision\":\"5\",\"value\":\"eA==\""),
+		DEL5("\"key\":\"eA==\",\"mod_revision\":\"5\",\"version\":\"1\""),
+		DEL5("\"key\":\"eA==\",\"mod_revision\":\"5\",\"lease\":\"9\""),
 		/* a delete without its revision */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"type\":\"DELETE\",\"kv\":"
-		"{\"key\":\"eA==\"}}]}}",
+		DEL5("\"key\":\"eA==\""),
 		/* a put at version 1 that was not created then, a created key at version 2 */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"3\",\"mod_revision\":\"5\",\"version\":\"1\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"5\",\"mod_revision\":\"5\",\"version\":\"2\"}}]}}",
+		EV5("\"create_revision\":\"3\",\"mod_revision\":\"5\",\"version\":\"1\""),
+		EV5("\"create_revision\":\"5\",\"mod_revision\":\"5\",\"version\":\"2\""),
 		/* created after its last change, a revision too large */
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"5\",\"mod_revision\":\"4\",\"version\":\"1\"}}]}}",
-		"{\"result\":{" WHDR("5") ",\"events\":[{\"kv\":{\"key\":\"eA==\","
-		"\"create_revision\":\"2\",\"mod_revision\":\"9223372036854775808\","
-		"\"version\":\"2\"}}]}}",
+		EV5("\"create_revision\":\"5\",\"mod_revision\":\"4\",\"version\":\"1\""),
+		EV5("\"create_revision\":\"2\",\"mod_revision\":\"9223372036854775808\","
+		    "\"version\":\"2\""),
 	};
 	struct etcd_watch_msg m;
 	size_t i;
@@ -448,6 +445,9 @@ Test(etcd_parse, watch_messages_etcd_never_sends_are_ebadmsg)
 		    "bad[%zu]: outputs not zero", i);
 	}
 }
+#undef R5
+#undef EV5
+#undef DEL5
 
 /* What a stream handed out: its batches, printed, and how it ended. */
 struct wgot {
@@ -466,9 +466,9 @@ wgot_batch(void *arg, const struct etcd_watch_batch *b)
 	    b->created ? "C" : "", b->progress ? "P" : "", (long long)b->revision);
 	for (i = 0; i < b->n; i++)
 		g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len,
-		    " %c%.*s=%.*s/%lld", b->ev[i].type == ETCD_EV_PUT ? '+' : '-', (int)b->ev[i].kv.key_len,
-		    (const char *)b->ev[i].kv.key, (int)b->ev[i].kv.value_len,
-		    (const char *)b->ev[i].kv.value, (long long)b->ev[i].kv.mod_revision);
+		    " %c%.*s=%.*s/%lld", b->ev[i].type == ETCD_EV_PUT ? '+' : '-',
+		    (int)b->ev[i].kv.key_len, (const char *)b->ev[i].kv.key,
+		    (int)b->ev[i].kv.value_len, (const char *)b->ev[i].kv.value, (long long)b->ev[i].kv.mod_revision);
 	g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len, "\n");
 	cr_assert_lt(g->len, sizeof(g->text) - 1);
 	g->batches++;
@@ -524,7 +524,8 @@ Test(etcd_parse, watch_stream_gives_the_same_batches_however_it_is_cut)
 		memset(&g, 0, sizeof(g));
 		rc = etcd_watch_stream_feed(&s, body, cut, wgot_batch, &g, why);
 		if (rc == 0)
-			rc = etcd_watch_stream_feed(&s, body + cut, len - cut, wgot_batch, &g, why);
+			rc = etcd_watch_stream_feed(&s, body + cut, len - cut, wgot_batch, &g,
+			    why);
 		if (rc == 0)
 			rc = etcd_watch_stream_end(&s, wgot_batch, &g, why);
 		etcd_watch_stream_free(&s);

@@ -503,7 +503,7 @@ struct wlog {
 	} ev[256];
 	size_t n, batches, created, progress;
 	int64_t created_rev, progress_rev;
-	int64_t until;		/* fn returns 1 once an event at or past it came (0: never) */
+	int64_t until;		/* fn returns 1 once an event at or past it came; 0 never */
 	int stop_with;		/* fn returns it at the first event, when non-zero */
 	size_t stop_after_progress;	/* fn calls on_progress after that many, then goes on */
 	void (*on_created)(struct wlog *);
