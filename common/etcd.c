@@ -947,11 +947,11 @@ etcd_watch_one(struct etcd *e, struct etcd_watcher *w, const struct etcd_watch_p
 	e->body_over = false;
 	e->curl_err[0] = '\0';
 	e->st.requests++;
-	if (curl_multi_add_handle(e->multi, e->curl) != CURLM_OK)
-		return -ENOMEM;
 	t0 = w->rx_ms = etcd_now_ms();
 	rc = 0;
-	for (;;) {
+	if (curl_multi_add_handle(e->multi, e->curl) != CURLM_OK)
+		rc = etcd_fail(e, -ENOMEM, "watch: curl_multi_add_handle failed");
+	while (rc == 0) {
 		if (curl_multi_perform(e->multi, &running) != CURLM_OK) {
 			rc = etcd_fail(e, -ENOMEM, "watch: curl_multi_perform failed");
 			break;

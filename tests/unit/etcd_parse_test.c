@@ -468,7 +468,8 @@ wgot_batch(void *arg, const struct etcd_watch_batch *b)
 		g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len,
 		    " %c%.*s=%.*s/%lld", b->ev[i].type == ETCD_EV_PUT ? '+' : '-',
 		    (int)b->ev[i].kv.key_len, (const char *)b->ev[i].kv.key,
-		    (int)b->ev[i].kv.value_len, (const char *)b->ev[i].kv.value, (long long)b->ev[i].kv.mod_revision);
+		    (int)b->ev[i].kv.value_len, (const char *)b->ev[i].kv.value,
+		    (long long)b->ev[i].kv.mod_revision);
 	g->len += (size_t)snprintf(g->text + g->len, sizeof(g->text) - g->len, "\n");
 	cr_assert_lt(g->len, sizeof(g->text) - 1);
 	g->batches++;
