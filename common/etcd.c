@@ -995,11 +995,11 @@ etcd_watch_one(struct etcd *e, struct etcd_watcher *w, const struct etcd_watch_p
 	e->body_over = false;
 	e->curl_err[0] = '\0';
 	e->st.requests++;
-	if (curl_multi_add_handle(e->multi, e->curl) != CURLM_OK)
-		return -ENOMEM;
 	t0 = w->rx_ms = etcd_now_ms();
 	rc = 0;
-	for (;;) {
+	if (curl_multi_add_handle(e->multi, e->curl) != CURLM_OK)
+		rc = etcd_fail(e, -ENOMEM, "watch: curl_multi_add_handle failed");
+	while (rc == 0) {
 		if (curl_multi_perform(e->multi, &running) != CURLM_OK) {
 			rc = etcd_fail(e, -ENOMEM, "watch: curl_multi_perform failed");
 			break;
@@ -1018,7 +1018,8 @@ etcd_watch_one(struct etcd *e, struct etcd_watcher *w, const struct etcd_watch_p
 		}
 		now = etcd_now_ms();
 		if (!w->s.created && now - t0 >= e->timeout_ms) {
-			rc = etcd_fail(e, -ETIMEDOUT, "watch: not made within %u ms", e->timeout_ms);
+			rc = etcd_fail(e, -ETIMEDOUT, "watch: not made within %u ms",
+			    e->timeout_ms);
 			break;
 		}
 		if (w->s.created && p->idle_ms > 0 && now - w->rx_ms >= p->idle_ms) {

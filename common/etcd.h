@@ -4,8 +4,9 @@
  * Meant for the controller's store (issue 13), which calls it from a thread of its own:
  *
  *   EVERY CALL BLOCKS until etcd answered, or failed, or the handle's timeout passed on
- *   each endpoint it tried (so at most n_endpoints x timeout_ms). A handle is one
- *   connection at a time and is not thread-safe: one handle per thread.
+ *   each endpoint it tried (so at most n_endpoints x timeout_ms); etcd_watch until the
+ *   watch ends. A handle is one connection at a time and is not thread-safe: one handle
+ *   per thread (a watch's thread has its own).
  *
  * Endpoints: a list of base URLs ("http://127.0.0.1:2379", "https://10.0.0.1:2379"). A
  * call goes to the endpoint that last answered; when it cannot be reached (refused,
@@ -93,8 +94,8 @@ struct etcd_stats {
 	uint64_t errors;	/* calls that returned an error, timeouts included */
 	uint64_t compacted;	/* -ESTALE answers */
 	uint64_t nospace;	/* -ENOSPC answers */
-	uint64_t watches;		/* watches etcd created (etcd_watch calls that got going) */
-	uint64_t watch_responses;	/* messages read on watch streams, created ones included */
+	uint64_t watches;		/* watches etcd made (etcd_watch calls that got going) */
+	uint64_t watch_responses;	/* messages read on watch streams, created included */
 	uint64_t watch_events;		/* events handed to watch callbacks */
 	uint64_t watch_progress;	/* progress notifications handed to watch callbacks */
 	uint64_t watch_broken;		/* watches that ended on an error once created: each
@@ -265,7 +266,10 @@ struct etcd_watch_batch {
 	int64_t revision;
 	const struct etcd_event *ev;	/* n events, revisions non-decreasing; all the */
 	size_t n;			/* events of a revision are in one batch */
-	/* A progress notification (n 0): every event at or below revision was given. */
+	/*
+	 * A progress notification (n 0): every event at or below revision was given. Its
+	 * revision never falls below an event's or a progress's given before.
+	 */
 	bool progress;
 	/*
 	 * The watch is made (n 0), on the member etcd_endpoint() names; revision is the
@@ -283,7 +287,8 @@ struct etcd_watch_batch {
  */
 typedef int (*etcd_watch_fn)(void *arg, const struct etcd_watch_batch *b);
 struct etcd_watch_params {
-	const void *key, *end;		/* [key, end); end_len 0: key alone; "\0": from key on */
+	/* [key, end); end_len 0: key alone; end "\0": every key from key on */
+	const void *key, *end;
 	size_t key_len, end_len;
 	/*
 	 * The first revision wanted; 0: from now (for an exact view, read a snapshot with

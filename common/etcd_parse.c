@@ -656,7 +656,9 @@ etcd_watch_buf_room(struct etcd_watch_buf *b, size_t n, size_t len)
 	void *q;
 
 	if (n > b->ev_cap) {
-		if (n > SIZE_MAX / sizeof(*b->ev) || (q = realloc(b->ev, n * sizeof(*b->ev))) == NULL)
+		if (n > SIZE_MAX / sizeof(*b->ev))
+			return -ENOMEM;
+		if ((q = realloc(b->ev, n * sizeof(*b->ev))) == NULL)
 			return -ENOMEM;
 		b->ev = q;
 		b->ev_cap = n;
@@ -719,8 +721,9 @@ etcd_watch_result(json_t *r, size_t len, struct etcd_watch_buf *b, struct etcd_w
 		if (i > 0 && b->ev[i].kv.mod_revision < b->ev[i - 1].kv.mod_revision)
 			return etcd_bad(why, -EBADMSG, "events[%zu]: revisions fall", i);
 		if (b->ev[i].kv.mod_revision > m->revision)
-			return etcd_bad(why, -EBADMSG, "events[%zu] at revision %" PRId64 ", after "
-			    "the header's %" PRId64, i, b->ev[i].kv.mod_revision, m->revision);
+			return etcd_bad(why, -EBADMSG, "events[%zu] at revision %" PRId64
+			    ", after the header's %" PRId64, i, b->ev[i].kv.mod_revision,
+			    m->revision);
 	}
 	m->ev = n > 0 ? b->ev : NULL;
 	m->n = n;
@@ -817,7 +820,8 @@ etcd_watch_stream_next(struct etcd_watch_stream *s, const struct etcd_watch_msg 
 	if (m->progress) {
 		if (m->revision < s->last)
 			return etcd_bad(why, -EBADMSG, "progress at revision %" PRId64 " after an "
-			    "event at %" PRId64, m->revision, s->last);
+			    "event or progress at %" PRId64, m->revision, s->last);
+		s->last = m->revision;
 		if (m->revision >= s->min_ev)
 			s->min_ev = m->revision + 1;
 		if (s->st != NULL)
@@ -965,7 +969,8 @@ etcd_watch_stream_end(struct etcd_watch_stream *s, etcd_watch_fn fn, void *arg, 
 		s->len = 0;
 	}
 	if (rc == 0)
-		rc = etcd_bad(why, -ECONNRESET, "%s", s->created ? "etcd ended the watch's stream" :
+		rc = etcd_bad(why, -ECONNRESET, "%s", s->created ?
+		    "etcd ended the watch's stream" :
 		    "etcd ended the stream before the watch was made");
 	s->rc = rc;
 	return rc;

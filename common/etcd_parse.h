@@ -88,7 +88,8 @@ int etcd_parse_watch(const char *msg, size_t len, struct etcd_watch_buf *b,
  * A watch stream as it arrives, in chunks cut anywhere: cut into lines (each at most
  * max bytes), each line parsed, checked against what came before (etcd.h's promises:
  * created first, one watch id, events above start and strictly rising from batch to
- * batch, a progress never below an event given), and handed to fn as etcd.h's batches.
+ * batch, a progress never below an event or progress given), and handed to fn as
+ * etcd.h's batches.
  * Pure but for allocation: etcd.c feeds it what libcurl reads, the fuzzer and tests
  * their own bytes.
  */
@@ -102,7 +103,7 @@ struct etcd_watch_stream {
 	bool created, fn_stopped;	/* fn_stopped: rc is fn's */
 	int64_t watch_id;
 	int64_t min_ev;			/* the least revision an event may have now */
-	int64_t last;			/* the revision of the last event given, or 0 */
+	int64_t last;			/* of the last event or progress given, or 0 */
 	int64_t compact_revision;	/* with -ESTALE */
 	char *line;			/* the start of a line whose end has not come */
 	size_t len, cap;
