@@ -273,12 +273,14 @@ t_etcd()
 }
 
 # t_etcd_conf [SETTING...]: the controller settings of the cluster t_etcd started (inside
-# controller), with SETTINGs ("name = value;") added to controller.etcd.
+# controller), with SETTINGs ("name = value;") added to controller.etcd; each request's
+# timeout is $T_ETCD_TIMEOUT (5s).
 t_etcd_conf()
 {
 	printf '\tstore = "etcd";\n\tetcd = {\n\t\tendpoints = %s;\n' "$T_ETCD_CONF"
 	printf '\t\tmax_txn_ops = 65536;\n\t\tmax_request_bytes = 33554432;\n'
-	printf '\t\ttimeout = "5s";\n\t\tmaintenance_interval = "1s";\n'
+	printf '\t\ttimeout = "%s";\n\t\tmaintenance_interval = "1s";\n' \
+	    "${T_ETCD_TIMEOUT:-5s}"
 	printf '\t\t%s\n' "$@"
 	printf '\t};\n'
 }
