@@ -1100,6 +1100,18 @@ etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st)
 	return 0;
 }
 
+int64_t
+etcdstore_applied(const struct etcdstore *es)
+{
+	return es->applied;
+}
+
+size_t
+etcdstore_log_key(const struct etcdstore *es, uint8_t *out, size_t max)
+{
+	return max >= es->plen + sizeof(LOG_KEY) - 1 ? named_key(es, LOG_KEY, out) : 0;
+}
+
 const struct model_backend *
 etcdstore_backend(struct etcdstore *es)
 {

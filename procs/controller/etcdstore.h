@@ -51,6 +51,10 @@ int etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore
     struct controller_counters *c, char *err, size_t errlen);
 /* From now on, apply on l and publish what is applied to st. */
 int etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st);
+/* The revision the view holds (loop thread). */
+int64_t etcdstore_applied(const struct etcdstore *es);
+/* The key whose mod_revision is the newest change of any controller; its length. */
+size_t etcdstore_log_key(const struct etcdstore *es, uint8_t *out, size_t max);
 /* What model transactions commit through. */
 const struct model_backend *etcdstore_backend(struct etcdstore *es);
 void etcdstore_close(struct etcdstore *es);
