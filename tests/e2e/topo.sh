@@ -45,7 +45,9 @@
 # topo_node NAME [IP]    NAME's namespace on the bridge (IP: from TOPO_IP[NAME]) and its
 #                        configuration (topo_conf NAME) and certificate (topo_pki NAME)
 # topo_pki NAME          NAME's TLS certificate and key in DIR/pki, the CA made once
-# topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf: "demo-"
+# topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf (or from
+#                        etc/demo/BASE.conf when TOPO_BASE[NAME]=BASE, e.g. a second
+#                        controller's from controller.conf): "demo-"
 #                        becomes "PREFIX-", /run/vpcfwd-demo becomes DIR, then each SED
 #                        expression (sed -e) is applied, e.g. 's/sync_wait = .*/sync_wait
 #                        = "1s";/'. With the demo's own prefix and directory and no SED,
@@ -86,6 +88,7 @@ declare -gA TOPO_IP=([controller]=192.168.100.2 [gateway1]=192.168.100.11
     [host3]=192.168.100.23)
 TOPO_PLEN=24
 declare -gA TOPO_CONF=()
+declare -gA TOPO_BASE=()	# NAME: the etc/demo/ file NAME's is made from, if not NAME's own
 
 _topo_err()
 {
@@ -198,7 +201,7 @@ topo_cluster()
 
 topo_conf()
 {
-	local name=$1 src=$TOPO_ETC/$1.conf out sed=() e
+	local name=$1 src=$TOPO_ETC/${TOPO_BASE[$1]:-$1}.conf out sed=() e
 
 	shift
 	[[ -f $src ]] || _topo_err "no $src" || return
