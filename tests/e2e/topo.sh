@@ -70,6 +70,9 @@
 # topo_synced [SECS]     wait until both gateways' rule-stores applied the controller's
 #                        whole log (10 s)
 # topo_stat NODE PROC COUNTER  print one counter of PFX-NODE's PROC (vpcfwd-stat --json)
+# topo_stop_nodes        stop each node's supervisor and so its processes (SIGTERM: they
+#                        exit as they would, a sanitizer's leak check included); the
+#                        namespaces, logs and segments stay. Idempotent.
 # topo_down              stop and remove everything of PREFIX: the supervisors (stop), any
 #                        process left in its namespaces (TERM, then KILL), the namespaces,
 #                        /dev/shm/vpcfwd.PREFIX-*, DIR. Idempotent; needs only topo_init.
@@ -391,25 +394,31 @@ _topo_ns_empty()
 	[[ -z $(ip netns pids "$1" 2>/dev/null) ]]
 }
 
+topo_stop_nodes()
+{
+	local n conf
+
+	[[ -n ${TOPO_PFX:-} && -x $TOPO_SUPERVISE ]] || return 0
+	for n in "${TOPO_NODES[@]}"; do
+		conf=${TOPO_CONF[$n]:-$TOPO_DIR/conf/$n.conf}
+		[[ -f $conf ]] || conf=$TOPO_ETC/$n.conf
+		[[ -e /run/netns/$TOPO_PFX-$n && -f $conf ]] || continue
+		_topo_ns_empty "$TOPO_PFX-$n" ||
+			timeout 15 ip netns exec "$TOPO_PFX-$n" "$TOPO_SUPERVISE" stop \
+			    "$conf" >/dev/null 2>&1 || true
+	done
+}
+
 topo_down()
 {
-	local ns nss=() n conf
+	local ns nss=()
 
 	[[ -n ${TOPO_PFX:-} ]] || return 0
 	while read -r ns _; do
 		[[ $ns == "$TOPO_PFX"-* ]] && nss+=("$ns")
 	done < <(ip netns list 2>/dev/null)
 	# The supervisors first, cleanly, so that none restarts what is killed below.
-	if [[ -x $TOPO_SUPERVISE ]]; then
-		for n in "${TOPO_NODES[@]}"; do
-			conf=${TOPO_CONF[$n]:-$TOPO_DIR/conf/$n.conf}
-			[[ -f $conf ]] || conf=$TOPO_ETC/$n.conf
-			[[ -e /run/netns/$TOPO_PFX-$n && -f $conf ]] || continue
-			_topo_ns_empty "$TOPO_PFX-$n" ||
-				timeout 15 ip netns exec "$TOPO_PFX-$n" "$TOPO_SUPERVISE" stop \
-				    "$conf" >/dev/null 2>&1 || true
-		done
-	fi
+	topo_stop_nodes
 	# Whatever is left in the namespaces (VMs' agents and pings, a process a broken
 	# supervisor left behind): TERM, 2 s, then KILL.
 	for ns in "${nss[@]}"; do
