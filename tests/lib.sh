@@ -231,45 +231,68 @@ t_pki()
 }
 
 # t_etcd NS N [ADDR...]: an etcd cluster of N members for a test, never a system service:
-# member i listens on ADDR i (default 127.0.0.1 for all) in namespace NS, client port
-# 2379 + 2(i - 1), peer port one above, data under $T_OUT/etcd<i>, logs beside. Returns
-# once every member answers /health. Sets T_ETCD_PIDS (member i at index i - 1),
-# T_ETCD_URLS (client URLs) and T_ETCD_CONF (the URLs as a libconfig list). The limits
-# are raised as docs/cluster.md tells a deployment to (--max-txn-ops, request size).
+# member i listens on ADDR i (default 127.0.0.1 for all) in namespace NS, or in namespace
+# NS2 for an ADDR written ADDR@NS2, client port 2379 + 2(i - 1), peer port one above,
+# data under $T_OUT/etcd<i>, logs beside. Returns once every member answers /health. Sets
+# T_ETCD_PIDS (member i at index i - 1), T_ETCD_URLS (client URLs) and T_ETCD_CONF (the
+# URLs as a libconfig list). The limits are raised as docs/cluster.md tells a deployment
+# to (--max-txn-ops, request size).
+# t_etcd_start I: start member I (from 0) again, e.g. after a kill -9 (it rejoins with its
+# data); returns once it answers /health.
 t_etcd()
 {
-	local ns=$1 n=$2 i addr cluster= url
+	local ns=$1 n=$2 i addr
 
 	shift 2
-	T_ETCD_PIDS=() T_ETCD_URLS=() T_ETCD_CONF=
+	T_ETCD_PIDS=() T_ETCD_URLS=() T_ETCD_CONF= T_ETCD_NS=() T_ETCD_ADDR=() T_ETCD_CLUSTER=
 	for ((i = 0; i < n; i++)); do
 		addr=${1:-127.0.0.1}
 		[[ $# -gt 1 ]] && shift
+		T_ETCD_NS[i]=$ns
+		if [[ $addr == *@* ]]; then
+			T_ETCD_NS[i]=${addr#*@}
+			addr=${addr%@*}
+		fi
 		T_ETCD_ADDR[i]=$addr
-		cluster+="${cluster:+,}m$i=http://$addr:$((2380 + 2 * i))"
-	done
-	for ((i = 0; i < n; i++)); do
-		addr=${T_ETCD_ADDR[i]}
-		url=http://$addr:$((2379 + 2 * i))
-		t_spawn "T_ETCD_PID" ip netns exec "$ns" etcd --name "m$i" \
-		    --data-dir "$T_OUT/etcd$i" --listen-client-urls "$url" \
-		    --advertise-client-urls "$url" \
-		    --listen-peer-urls "http://$addr:$((2380 + 2 * i))" \
-		    --initial-advertise-peer-urls "http://$addr:$((2380 + 2 * i))" \
-		    --initial-cluster "$cluster" --initial-cluster-token "$T_NAME-$$" \
-		    --initial-cluster-state new --max-txn-ops 65536 \
-		    --max-request-bytes 33554432 --quota-backend-bytes 4294967296 \
-		    --heartbeat-interval 50 --election-timeout 500 \
-		    >"$T_OUT/etcd$i.log" 2>&1
-		T_ETCD_PIDS+=("$T_ETCD_PID")
-		T_ETCD_URLS+=("$url")
-		T_ETCD_CONF+="${T_ETCD_CONF:+, }\"$url\""
+		T_ETCD_URLS[i]=http://$addr:$((2379 + 2 * i))
+		T_ETCD_CLUSTER+="${T_ETCD_CLUSTER:+,}m$i=http://$addr:$((2380 + 2 * i))"
+		T_ETCD_CONF+="${T_ETCD_CONF:+, }\"${T_ETCD_URLS[i]}\""
 	done
 	T_ETCD_CONF="[$T_ETCD_CONF]"
 	for ((i = 0; i < n; i++)); do
-		t_until 20 "etcd member m$i answering" ip netns exec "$ns" \
-		    curl -sf "${T_ETCD_URLS[i]}/health" -o /dev/null
+		_t_etcd_spawn "$i"
 	done
+	for ((i = 0; i < n; i++)); do
+		_t_etcd_health "$i"
+	done
+}
+
+_t_etcd_spawn()
+{
+	local i=$1 addr=${T_ETCD_ADDR[$1]} url=${T_ETCD_URLS[$1]}
+
+	t_spawn "T_ETCD_PIDS[$i]" ip netns exec "${T_ETCD_NS[i]}" etcd --name "m$i" \
+	    --data-dir "$T_OUT/etcd$i" --listen-client-urls "$url" \
+	    --advertise-client-urls "$url" \
+	    --listen-peer-urls "http://$addr:$((2380 + 2 * i))" \
+	    --initial-advertise-peer-urls "http://$addr:$((2380 + 2 * i))" \
+	    --initial-cluster "$T_ETCD_CLUSTER" --initial-cluster-token "$T_NAME-$$" \
+	    --initial-cluster-state new --max-txn-ops 65536 \
+	    --max-request-bytes 33554432 --quota-backend-bytes 4294967296 \
+	    --heartbeat-interval 50 --election-timeout 500 \
+	    >>"$T_OUT/etcd$i.log" 2>&1
+}
+
+_t_etcd_health()
+{
+	t_until 20 "etcd member m$1 answering" ip netns exec "${T_ETCD_NS[$1]}" \
+	    curl -sf "${T_ETCD_URLS[$1]}/health" -o /dev/null
+}
+
+t_etcd_start()
+{
+	_t_etcd_spawn "$1"
+	_t_etcd_health "$1"
 }
 
 # t_etcd_conf [SETTING...]: the controller settings of the cluster t_etcd started (inside

@@ -34,7 +34,11 @@
 	X(etcd_txns,        COUNTER, "etcd store: changes sent to etcd as one txn") \
 	X(etcd_conflicts,   COUNTER, "etcd store: txns that lost to another controller's change (run again)") \
 	X(etcd_errors,      COUNTER, "etcd store: changes etcd refused or did not answer") \
+	X(etcd_unsure,      COUNTER, "etcd store: commits etcd answered unsure (timeout, member or leader lost): sent again to settle") \
+	X(etcd_unsure_landed, COUNTER, "etcd store: of those, found committed by their first try (its id in the log)") \
 	X(etcd_revision,    GAUGE,   "etcd store: the revision the local view holds") \
+	X(etcd_cut_off,     GAUGE,   "etcd store: 1 while cut off from etcd's quorum or the view lags (subscribers sent away)") \
+	X(etcd_probe_fails, COUNTER, "etcd store: reads of etcd's newest change (every half timeout) that failed") \
 	X(etcd_view_late,   COUNTER, "etcd store: commits the view had not applied within sync_timeout") \
 	X(etcd_watch_restarts, COUNTER, "etcd store: watches of the prefix started again (member lost, compaction)") \
 	X(etcd_snapshots,   COUNTER, "etcd store: views loaded whole from etcd (history compacted)") \

@@ -9,6 +9,7 @@
  * trimmed).
  */
 #include "etcdstore.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/grow.h"
 #include "common/log.h"
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,9 +38,12 @@
 #define LOG_KEY		"log"
 #define BLOB_RECORD	0		/* a log record (a wire frame) */
 #define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
+#define BLOB_ID		2		/* the commit's id: its controller's, its own (u64 BE) */
+#define BLOB_ID_LEN	16
 #define SNAP_PAGE	10000		/* keys a page when loading a snapshot */
 #define CONFLICT_WAIT_NS (500ull * 1000 * 1000)
 #define WATCH_BACKOFF_NS (200ull * 1000 * 1000)
+#define SETTLE_PAUSE_NS	(100ull * 1000 * 1000)	/* between tries of an unsure commit */
 
 struct buf {
 	uint8_t *p;
@@ -92,6 +97,14 @@ struct etcdstore {
 	uint32_t *slot;			/* open addressing over ents: index + 1 */
 	size_t slot_cap;
 	size_t nrec;			/* log records captured */
+	/*
+	 * Each commit carries an id in its log value, so that a commit etcd did not answer
+	 * for sure can be told landed (the view applied its id) or not (settle).
+	 */
+	uint64_t self;			/* this process's, random */
+	uint64_t txn_id;		/* the commit running's */
+	int64_t id_seen;		/* the revision whose log value held it, or 0 */
+	uint64_t settle_ns;		/* an unsure commit is sent again this long */
 	/* The view. */
 	int64_t applied;		/* the revision the view holds */
 	uint64_t cluster;		/* etcd's cluster id */
@@ -467,9 +480,12 @@ is_named(const struct etcdstore *es, const uint8_t *k, size_t klen, const char *
 	    memcmp(k + es->plen, name, nl) == 0;
 }
 
-/* What one revision's log value holds: its records into the log, its binds for the feeds. */
+/*
+ * What one revision's log value holds: its records into the log, its binds for the feeds,
+ * and its commit's id (this controller's running commit's: id_seen).
+ */
 static int
-apply_blob(struct db_txn *t, struct model_txn *pub, int64_t rev,
+apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_t rev,
     const uint8_t *p, size_t len)
 {
 	uint64_t base = (uint64_t)rev << SEQ_SHIFT;
@@ -514,6 +530,12 @@ apply_blob(struct db_txn *t, struct model_txn *pub, int64_t rev,
 			memcpy(b->host, p + off + 4, hl);
 			b->b = m.u.bind;
 			b->b.seq = base | (m.u.bind.seq - 1);
+		} else if (p[off] == BLOB_ID) {
+			if (n != BLOB_ID_LEN)
+				return -EBADMSG;
+			if (bytes_get64(p + off + 3) == es->self &&
+			    bytes_get64(p + off + 11) == es->txn_id)
+				es->id_seen = rev;
 		} else {
 			return -EBADMSG;
 		}
@@ -581,7 +603,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 			if (ev[k].del)
 				continue;
 			if (is_named(es, ev[k].key, ev[k].klen, LOG_KEY))
-				rc = apply_blob(&t, &pub, rev, ev[k].val, ev[k].vlen);
+				rc = apply_blob(es, &t, &pub, rev, ev[k].val, ev[k].vlen);
 			/*
 			 * A restore replaced the history: the log starts after it, so that
 			 * every rule-store takes a snapshot, and every subscriber is sent away
@@ -819,14 +841,26 @@ commit_fail(struct model_txn *t, struct etcdstore *es, int rc, const char *what)
 		return -ENOSPC;
 	case -ETIMEDOUT:
 	case -EAGAIN:
-		snprintf(t->err, sizeof(t->err), "%s: etcd did not commit in time (%s); the "
-		    "change may or may not be committed: read it back", what, etcd_error(es->e));
+	case -EPROTO:
+		snprintf(t->err, sizeof(t->err), "%s: etcd did not commit in time; the change "
+		    "may or may not be committed: read it back (%.140s)", what, etcd_error(es->e));
 		return -ETIMEDOUT;
+	case -ENOTCONN:
+		/* settle: the first try unanswered, then no member reached. */
+		snprintf(t->err, sizeof(t->err), "%s: etcd did not answer in time and no etcd "
+		    "member can be reached now; the change may or may not be committed: read it "
+		    "back (%.90s)", what, etcd_error(es->e));
+		return -ETIMEDOUT;
+	case -ECONNREFUSED:
+		/* No member reached, none took the request: nothing was committed. */
+		snprintf(t->err, sizeof(t->err), "%s: no etcd member can be reached; nothing was "
+		    "committed (%.150s)", what, etcd_error(es->e));
+		return -EIO;
 	case -ENOMEM:
 		snprintf(t->err, sizeof(t->err), "%s: out of memory", what);
 		return rc;
 	default:
-		snprintf(t->err, sizeof(t->err), "%s: %s (%s)", what, strerror(-rc),
+		snprintf(t->err, sizeof(t->err), "%s: etcd: %s (%s)", what, strerror(-rc),
 		    etcd_error(es->e));
 		return -EIO;
 	}
@@ -858,6 +892,73 @@ blob_binds(struct etcdstore *es, const struct model_txn *t)
 	return 0;
 }
 
+/*
+ * etcd_txn's answers that leave a commit unsure: the request reached a member, which may
+ * have committed it (a timeout, a member lost mid-answer, a leader lost under it).
+ */
+static bool
+unsure(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EPROTO;
+}
+
+/*
+ * A commit whose first try etcd answered unsure (rc): send the same txn again until
+ * an answer settles it, for settle_ns at most. Sending again is safe: the txn compares
+ * every record it rewrites, the VPC's (whose version only grows) among them, so of two
+ * tries at most one can ever succeed. A try that succeeds is the commit; one whose
+ * compares fail says that the first try landed or another change did: the view, caught
+ * up to that answer's revision, says which by the commit's id in the log. 0 with res
+ * as if the first try had answered (succeeded or not), or rc: still unsure (at once when
+ * no member can be reached: a controller cut off says so within its timeout).
+ */
+static int
+settle(struct etcdstore *es, const struct etcd_cmp *cmps, size_t ncmps,
+    const struct etcd_op *ops, size_t nops, struct etcd_txn_result *res, int rc)
+{
+	uint64_t until = clock_mono_ns() + es->settle_ns, now;
+	int r;
+
+	STATS_INC(es->c, etcd_unsure);
+	log_warnx("etcd did not answer a commit for sure (%s): sending it again",
+	    etcd_error(es->e));
+	while ((now = clock_mono_ns()) < until) {
+		drain(es);
+		if (es->id_seen)
+			break;
+		sleep_ns(SETTLE_PAUSE_NS);
+		STATS_INC(es->c, etcd_txns);
+		if ((r = etcd_txn(es->e, cmps, ncmps, ops, nops, res)) == -ECONNREFUSED) {
+			rc = -ENOTCONN;	/* cut off from every member: no telling for now */
+			break;
+		}
+		if (r < 0)
+			continue;	/* unsure again */
+		if (res->succeeded) {
+			log_info("commit settled: committed by a second try, at revision %lld",
+			    (long long)res->revision);
+			return 0;
+		}
+		now = clock_mono_ns();
+		if (catch_up(es, res->revision, now < until ? until - now : 0) < 0)
+			break;
+		if (!es->id_seen) {
+			log_info("commit settled: not committed (another change came first)");
+			return 0;	/* a conflict: the change runs again */
+		}
+		break;
+	}
+	if (es->id_seen) {
+		STATS_INC(es->c, etcd_unsure_landed);
+		log_info("commit settled: the first try was committed, at revision %lld",
+		    (long long)es->id_seen);
+		res->succeeded = true;
+		res->revision = es->id_seen;
+		return 0;
+	}
+	return rc;
+}
+
 static int
 es_commit(void *arg, struct model_txn *t)
 {
@@ -868,6 +969,7 @@ es_commit(void *arg, struct model_txn *t)
 	size_t ncmps = 0, nops = 0, bytes = 0;
 	struct etcd_txn_result res;
 	uint8_t logkey[ETCDSTORE_PREFIX_MAX + 8], restkey[ETCDSTORE_PREFIX_MAX + 16];
+	uint8_t id[BLOB_ID_LEN];
 	struct etcd_kv kv;
 	int64_t newest;
 	int rc;
@@ -875,7 +977,11 @@ es_commit(void *arg, struct model_txn *t)
 	db_abort(&t->db);	/* the view only changes by what etcd committed */
 	if (es->nrec >= SEQ_RECORDS)
 		return commit_fail(t, es, -E2BIG, "transaction");
-	if ((rc = blob_binds(es, t)) < 0)
+	es->id_seen = 0;
+	bytes_put64(id, es->self);
+	bytes_put64(id + 8, ++es->txn_id);
+	if ((rc = blob_binds(es, t)) < 0 ||
+	    (rc = blob_add(&es->blob, BLOB_ID, id, sizeof(id))) < 0)
 		return commit_fail(t, es, rc, "transaction");
 	if ((cmps = calloc(es->nents + 2, sizeof(*cmps))) == NULL ||
 	    (ops = calloc(es->nents + 1, sizeof(*ops))) == NULL) {
@@ -947,7 +1053,10 @@ es_commit(void *arg, struct model_txn *t)
 		goto done;
 	}
 	STATS_INC(es->c, etcd_txns);
-	if ((rc = etcd_txn(es->e, cmps, ncmps, ops, nops, &res)) < 0) {
+	rc = etcd_txn(es->e, cmps, ncmps, ops, nops, &res);
+	if (unsure(rc))
+		rc = settle(es, cmps, ncmps, ops, nops, &res, rc);
+	if (rc < 0) {
 		rc = commit_fail(t, es, rc, "commit");
 		goto done;
 	}
@@ -960,9 +1069,20 @@ es_commit(void *arg, struct model_txn *t)
 	}
 	if (!res.succeeded) {
 		/* Another controller changed what this one read: wait until it is seen. */
-		STATS_INC(es->c, etcd_conflicts);
 		if (newest_change(es, &newest) == 0)
 			catch_up(es, newest, CONFLICT_WAIT_NS);
+		/*
+		 * Or an earlier try of this very commit did: one etcd_txn sent to a member
+		 * that failed before it answered, then to the next member.
+		 */
+		if (es->id_seen) {
+			STATS_INC(es->c, etcd_unsure_landed);
+			res.succeeded = true;
+			res.revision = es->id_seen;
+		}
+	}
+	if (!res.succeeded) {
+		STATS_INC(es->c, etcd_conflicts);
 		rc = -EAGAIN;
 		snprintf(t->err, sizeof(t->err), "another controller changed the same "
 		    "records %d times in a row: try again", RETRIES);
@@ -1196,9 +1316,15 @@ etcdstore_sync(struct etcdstore *es, uint64_t timeout_ns)
 }
 
 int64_t
-etcdstore_revision(const struct etcdstore *es)
+etcdstore_applied(const struct etcdstore *es)
 {
 	return es->applied;
+}
+
+size_t
+etcdstore_log_key(const struct etcdstore *es, uint8_t *out, size_t max)
+{
+	return max >= es->plen + sizeof(LOG_KEY) - 1 ? named_key(es, LOG_KEY, out) : 0;
 }
 
 const struct model_backend *
@@ -1279,6 +1405,10 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 	es->defrag_min_bytes = conf->defrag_min_bytes;
 	snprintf(es->node, sizeof(es->node), "%s", conf->node ? conf->node : "?");
 	es->maint = (struct loop_timer){ .fn = on_maint, .arg = es };
+	/* Time for etcd to elect a new leader (1 s by default) and answer again. */
+	es->settle_ns = 2ull * conf->etcd.timeout_ms * 1000000ull;
+	if (getrandom(&es->self, sizeof(es->self), 0) != sizeof(es->self))
+		es->self = clock_mono_ns() ^ ((uint64_t)getpid() << 32);
 	es->cap = (struct db_capture){ .change = cap_change, .record = cap_record, .arg = es };
 	es->backend = (struct model_backend){ .begin = cap_begin, .commit = es_commit,
 	    .cap = &es->cap, .arg = es };

@@ -58,8 +58,10 @@ int etcdstore_attach(struct etcdstore *es, struct loop *l, struct stream *st);
  * -ETIMEDOUT, or etcd's error. For a read that must see every acknowledged change.
  */
 int etcdstore_sync(struct etcdstore *es, uint64_t timeout_ns);
-/* The revision the view holds. */
-int64_t etcdstore_revision(const struct etcdstore *es);
+/* The revision the view holds (loop thread). */
+int64_t etcdstore_applied(const struct etcdstore *es);
+/* The key whose mod_revision is the newest change of any controller; its length. */
+size_t etcdstore_log_key(const struct etcdstore *es, uint8_t *out, size_t max);
 /* What model transactions commit through. */
 const struct model_backend *etcdstore_backend(struct etcdstore *es);
 void etcdstore_close(struct etcdstore *es);

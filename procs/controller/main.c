@@ -12,6 +12,7 @@
 #include "db.h"
 #include "stream.h"
 #include "common/conf.h"
+#include "etcdprobe.h"
 #include "etcdstore.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -157,6 +158,7 @@ main(int argc, char **argv)
 	struct ticker hb = { .t.fn = tick };
 	struct stream *st;
 	struct etcdstore *es = NULL;
+	struct etcdprobe *probe = NULL;
 	struct tls_ctx *tls;
 	struct stats stats;
 	struct api *api;
@@ -215,8 +217,11 @@ main(int argc, char **argv)
 	    (api = api_new(l, &db, st, api_fd, set.version_step,
 	    es ? etcdstore_backend(es) : NULL, ctr)) == NULL)
 		fatalx("cannot start the control API or the streams");
-	if (es)
+	if (es) {
 		etcdstore_attach(es, l, st);
+		if (etcdprobe_start(&probe, &set.es.etcd, es, l, st, ctr, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	}
 	daemon_signals();
 	hb.t.arg = &hb;
 	hb.l = l;
@@ -230,6 +235,7 @@ main(int argc, char **argv)
 	rc = loop_run(l, &daemon_stop);
 	log_info("stopping");
 	api_free(api);
+	etcdprobe_stop(probe);
 	etcdstore_close(es);
 	stream_free(st);
 	loop_settle(l, 20000000, 1000000000);	/* the cancels complete, memory is released */

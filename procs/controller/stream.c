@@ -71,6 +71,8 @@ struct stream {
 	struct loop_timer hb;
 	struct log_ratelimit rl;
 	bool freeing;		/* stream_free was called: the last sub to close frees it */
+	bool stale;		/* stream_set_current(false): no subscriber is served */
+	char stale_why[WIRE_ERROR_MAX];
 };
 
 static void fill(struct sub *sub);
@@ -587,6 +589,10 @@ hello(struct sub *sub, const struct wire_hello *h)
 {
 	struct db *db = sub->s->db;
 
+	if (sub->s->stale) {
+		refuse(sub, EAGAIN, sub->s->stale_why);
+		return;
+	}
 	if (authorized(sub, h) < 0)
 		return;
 	memcpy(sub->node, h->node, sizeof(sub->node));
@@ -792,6 +798,28 @@ stream_restart(struct stream *s, const char *why)
 		next = sub->next;
 		drop(sub, why);
 	}
+}
+
+void
+stream_set_current(struct stream *s, bool current, const char *why)
+{
+	if (current == !s->stale)
+		return;
+	s->stale = !current;
+	if (current) {
+		log_info("the state is current again: subscribers are served");
+		return;
+	}
+	snprintf(s->stale_why, sizeof(s->stale_why), "%s", why);
+	log_warnx("%s: sending every subscriber (%u) to another controller", why, s->nsubs);
+	for (struct sub *sub = s->subs, *next; sub; sub = next) {
+		next = sub->next;	/* closed later (conn_reap): the list holds */
+		if (sub->state == SUB_CLOSING)
+			continue;
+		STATS_INC(s->c, subs_dropped);
+		refuse_(sub, EAGAIN, why);
+	}
+	gauges(s);
 }
 
 void

@@ -39,6 +39,14 @@ void stream_committed(struct stream *s, const struct model_txn *t);
 void stream_restart(struct stream *s, const char *why);
 
 /*
+ * Whether the controller's state is current (the etcd store: etcd's quorum reached, the
+ * view keeping up; etcdprobe.h). While it is not, every subscriber is closed with an
+ * ERROR record saying why and each HELLO refused so: rule-stores and learners move to
+ * another controller instead of following a log that stopped while the cluster's goes on.
+ */
+void stream_set_current(struct stream *s, bool current, const char *why);
+
+/*
  * Admission (docs/controller.md): what a change would make the gateways hold. Every
  * rule of the controller is in every gateway's table, so each gateway needs room for
  * the controller's rules plus the tombstones it keeps itself (its last STATUS).

@@ -13,7 +13,9 @@
 #                        prefix), then lib.sh's cleanup with the test's status. On a
 #                        failure the tail of each process log that warned is printed
 #                        first; with T_KEEP the logs are copied to $T_OUT/logs. Every
-#                        process log is checked for sanitizer reports (SANITIZE=1).
+#                        process log is checked for sanitizer reports (SANITIZE=1) once
+#                        the processes were stopped (topo_stop_nodes), so that what a
+#                        sanitizer reports at exit (leaks) counts too.
 # e2e_cluster NODE...    the underlay, the controller and NODEs (gateway1, host2, ...):
 #                        namespaces, configurations from etc/demo/ (E2E_SED[NODE]: sed
 #                        expressions for that node's file, one a line); the controller
@@ -93,15 +95,6 @@ _e2e_down()
 {
 	local rc=$1 f n
 
-	# Every process's log: sanitizer reports fail the test (lib.sh checks $T_OUT/*.log).
-	for f in "$TOPO_DIR"/*/log/*.log; do
-		[[ -f $f ]] || continue
-		n=${f#"$TOPO_DIR"/}
-		n=${n%%/*}
-		if grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$f"; then
-			cp "$f" "$T_OUT/$n.$(basename "$f")"
-		fi
-	done
 	if ((rc != 0)); then
 		for f in "$TOPO_DIR"/*/log/*.log; do
 			[[ -s $f ]] && grep -qiE "warn|error|fatal|cannot|killed|exited" "$f" ||
@@ -117,6 +110,17 @@ _e2e_down()
 			    "1 s); E2E_TAP_RECVS=1 (one read in flight a TAP) avoids it" >&2
 		fi
 	fi
+	# Every process's log, once it exited as it would (a leak is reported at exit):
+	# sanitizer reports fail the test (lib.sh checks $T_OUT/*.log).
+	topo_stop_nodes
+	for f in "$TOPO_DIR"/*/log/*.log; do
+		[[ -f $f ]] || continue
+		n=${f#"$TOPO_DIR"/}
+		n=${n%%/*}
+		if grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$f"; then
+			cp "$f" "$T_OUT/$n.$(basename "$f")"
+		fi
+	done
 	if [[ -n ${T_KEEP:-} && -d $TOPO_DIR ]]; then
 		mkdir -p "$T_OUT/logs"
 		for f in "$TOPO_DIR"/*/log/*.log "$TOPO_DIR"/conf/*.conf; do

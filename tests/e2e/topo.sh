@@ -45,7 +45,9 @@
 # topo_node NAME [IP]    NAME's namespace on the bridge (IP: from TOPO_IP[NAME]) and its
 #                        configuration (topo_conf NAME) and certificate (topo_pki NAME)
 # topo_pki NAME          NAME's TLS certificate and key in DIR/pki, the CA made once
-# topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf: "demo-"
+# topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf (or from
+#                        etc/demo/BASE.conf when TOPO_BASE[NAME]=BASE, e.g. a second
+#                        controller's from controller.conf): "demo-"
 #                        becomes "PREFIX-", /run/vpcfwd-demo becomes DIR, then each SED
 #                        expression (sed -e) is applied, e.g. 's/sync_wait = .*/sync_wait
 #                        = "1s";/'. With the demo's own prefix and directory and no SED,
@@ -68,6 +70,9 @@
 # topo_synced [SECS]     wait until both gateways' rule-stores applied the controller's
 #                        whole log (10 s)
 # topo_stat NODE PROC COUNTER  print one counter of PFX-NODE's PROC (vpcfwd-stat --json)
+# topo_stop_nodes        stop each node's supervisor and so its processes (SIGTERM: they
+#                        exit as they would, a sanitizer's leak check included); the
+#                        namespaces, logs and segments stay. Idempotent.
 # topo_down              stop and remove everything of PREFIX: the supervisors (stop), any
 #                        process left in its namespaces (TERM, then KILL), the namespaces,
 #                        /dev/shm/vpcfwd.PREFIX-*, DIR. Idempotent; needs only topo_init.
@@ -86,6 +91,7 @@ declare -gA TOPO_IP=([controller]=192.168.100.2 [gateway1]=192.168.100.11
     [host3]=192.168.100.23)
 TOPO_PLEN=24
 declare -gA TOPO_CONF=()
+declare -gA TOPO_BASE=()	# NAME: the etc/demo/ file NAME's is made from, if not NAME's own
 
 _topo_err()
 {
@@ -198,7 +204,7 @@ topo_cluster()
 
 topo_conf()
 {
-	local name=$1 src=$TOPO_ETC/$1.conf out sed=() e
+	local name=$1 src=$TOPO_ETC/${TOPO_BASE[$1]:-$1}.conf out sed=() e
 
 	shift
 	[[ -f $src ]] || _topo_err "no $src" || return
@@ -388,25 +394,31 @@ _topo_ns_empty()
 	[[ -z $(ip netns pids "$1" 2>/dev/null) ]]
 }
 
+topo_stop_nodes()
+{
+	local n conf
+
+	[[ -n ${TOPO_PFX:-} && -x $TOPO_SUPERVISE ]] || return 0
+	for n in "${TOPO_NODES[@]}"; do
+		conf=${TOPO_CONF[$n]:-$TOPO_DIR/conf/$n.conf}
+		[[ -f $conf ]] || conf=$TOPO_ETC/$n.conf
+		[[ -e /run/netns/$TOPO_PFX-$n && -f $conf ]] || continue
+		_topo_ns_empty "$TOPO_PFX-$n" ||
+			timeout 15 ip netns exec "$TOPO_PFX-$n" "$TOPO_SUPERVISE" stop \
+			    "$conf" >/dev/null 2>&1 || true
+	done
+}
+
 topo_down()
 {
-	local ns nss=() n conf
+	local ns nss=()
 
 	[[ -n ${TOPO_PFX:-} ]] || return 0
 	while read -r ns _; do
 		[[ $ns == "$TOPO_PFX"-* ]] && nss+=("$ns")
 	done < <(ip netns list 2>/dev/null)
 	# The supervisors first, cleanly, so that none restarts what is killed below.
-	if [[ -x $TOPO_SUPERVISE ]]; then
-		for n in "${TOPO_NODES[@]}"; do
-			conf=${TOPO_CONF[$n]:-$TOPO_DIR/conf/$n.conf}
-			[[ -f $conf ]] || conf=$TOPO_ETC/$n.conf
-			[[ -e /run/netns/$TOPO_PFX-$n && -f $conf ]] || continue
-			_topo_ns_empty "$TOPO_PFX-$n" ||
-				timeout 15 ip netns exec "$TOPO_PFX-$n" "$TOPO_SUPERVISE" stop \
-				    "$conf" >/dev/null 2>&1 || true
-		done
-	fi
+	topo_stop_nodes
 	# Whatever is left in the namespaces (VMs' agents and pings, a process a broken
 	# supervisor left behind): TERM, 2 s, then KILL.
 	for ns in "${nss[@]}"; do

@@ -141,7 +141,7 @@ Test(etcdstore, a_change_through_one_is_in_the_others_view_with_its_records)
 	setup_vpc();
 	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
 	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
-	cr_assert_eq(etcdstore_revision(es[1]), etcdstore_revision(es[0]));
+	cr_assert_eq(etcdstore_applied(es[1]), etcdstore_applied(es[0]));
 	cr_assert_eq(db_read(&dbs[1], &txn), 0);
 	cr_assert_eq(db_get_vpc(txn, &dbs[1], "blue", &v), 0);
 	cr_expect_eq(v.nvms, 1);
@@ -149,7 +149,7 @@ Test(etcdstore, a_change_through_one_is_in_the_others_view_with_its_records)
 	cr_assert_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000005, &r), 0);
 	cr_expect_eq(r.vtep, 0xc0a8000b);
 	/* The rule's record is the first of its revision: seq = revision << 24. */
-	cr_expect_eq(r.seq, (uint64_t)etcdstore_revision(es[1]) << 24);
+	cr_expect_eq(r.seq, (uint64_t)etcdstore_applied(es[1]) << 24);
 	db_meta_get(txn, &dbs[1], "next_seq", 0, &seq);
 	mdb_txn_abort(txn);
 	/* Both views logged the same records at the same seqs. */
@@ -215,7 +215,7 @@ Test(etcdstore, a_change_past_the_txn_limit_is_refused_whole)
 	open_store(1, 16);
 	setup_vpc();
 	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
-	rev = etcdstore_revision(es[1]);
+	rev = etcdstore_applied(es[1]);
 	cr_assert_eq(begin(1, &t), 0);
 	for (int i = 0; i < 10; i++) {
 		struct model_vm_args a;
@@ -228,7 +228,7 @@ Test(etcdstore, a_change_past_the_txn_limit_is_refused_whole)
 	cr_expect(strstr(t.err, "too large for one etcd transaction") != NULL, "%s", t.err);
 	model_release(&t);
 	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
-	cr_expect_eq(etcdstore_revision(es[1]), rev, "nothing was committed");
+	cr_expect_eq(etcdstore_applied(es[1]), rev, "nothing was committed");
 }
 
 TestSuite(etcdstore_quota, .init = start_small, .fini = stop, .timeout = 120);
