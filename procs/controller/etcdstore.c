@@ -407,6 +407,7 @@ watch_main(void *arg)
 	struct etcdstore *es = arg;
 	uint8_t end[ETCDSTORE_PREFIX_MAX];
 	size_t elen = etcd_prefix_end(es->prefix, es->plen, end);
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 
 	while (!atomic_load(&es->stop)) {
 		struct etcd_watch_params p = { .key = es->prefix, .key_len = es->plen,
@@ -442,7 +443,8 @@ watch_main(void *arg)
 			queue_push(es, b);
 			continue;
 		}
-		log_warnx("etcd watch from revision %lld ended: %s; watching again",
+		/* Cut off from etcd, this is 5 a second: a few lines a minute say it. */
+		log_warnx_rl(&rl, "etcd watch from revision %lld ended: %s; watching again",
 		    (long long)p.start_revision, rc < 0 ? etcd_error(es->we) : "closed");
 		sleep_ns(WATCH_BACKOFF_NS);
 	}

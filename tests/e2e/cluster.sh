@@ -386,7 +386,8 @@ fi
 t1=$(e2e_now)
 ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 [[ $err == *etcd* ]] || t_fail "$X's refusal does not name etcd: $err"
-((ms <= (ETCD_TIMEOUT + 1) * 1000)) ||
+# The first try's timeout, then a settle that finds no member: a second on a busy machine.
+((ms <= (2 * ETCD_TIMEOUT + 1) * 1000)) ||
 	t_fail "$X took $ms ms to refuse a change while cut from etcd" \
 	    "(controller.etcd.timeout ${ETCD_TIMEOUT}s)"
 echo "cluster: $X cut from etcd: a change refused after $ms ms: $err"
