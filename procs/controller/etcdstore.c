@@ -469,7 +469,7 @@ apply_blob(struct db_txn *t, struct model_txn *pub, int64_t rev,
 		if (len - off < 3 || (n = (size_t)p[off + 1] << 8 | p[off + 2]) > len - off - 3)
 			return -EBADMSG;
 		if (p[off] == BLOB_RECORD) {
-			if (idx >= SEQ_RECORDS || wire_decode(p + off + 3, n, &m) != (int)n)
+			if (idx >= SEQ_RECORDS || wire_decode_log(p + off + 3, n, &m) != (int)n)
 				return -EBADMSG;
 			if ((rc = db_log_at(t, base | idx, &m)) < 0)
 				return rc;
@@ -488,7 +488,8 @@ apply_blob(struct db_txn *t, struct model_txn *pub, int64_t rev,
 			size_t hl = n ? p[off + 3] : 0;
 
 			if (n < 1 || hl >= sizeof(b->host) || hl + 1 > n ||
-			    wire_decode(p + off + 4 + hl, n - 1 - hl, &m) != (int)(n - 1 - hl) ||
+			    wire_decode_log(p + off + 4 + hl, n - 1 - hl, &m) !=
+			    (int)(n - 1 - hl) ||
 			    m.type != WIRE_BIND || m.u.bind.seq > SEQ_RECORDS)
 				return -EBADMSG;
 			if ((rc = grow(&pub->binds, &pub->binds_cap, pub->nbinds,
