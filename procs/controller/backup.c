@@ -748,7 +748,7 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 	    (unsigned long long)in.hosts, (unsigned long long)in.vms,
 	    (unsigned long long)(in.rules - r.tombstones), (unsigned long long)r.tombstones);
 	printf("  log emptied, going on at seq %llu\n", (unsigned long long)r.seq);
-	printf("  epoch %016llx: the history this data directory holds from now on (every "
-	    "rule-store, of another, loads a snapshot)\n", (unsigned long long)r.epoch);
+	printf("  epoch %016llx: the history this data directory holds from now on (a "
+	    "rule-store of another loads a snapshot)\n", (unsigned long long)r.epoch);
 	return 0;
 }
