@@ -548,6 +548,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 	struct model_txn pub;
 	struct db_txn t;
 	bool restart = false;
+	uint64_t epoch = 0;	/* a restore's, once the transaction that applies it commits */
 	int rc = 0;
 
 	memset(&pub, 0, sizeof(pub));
@@ -575,7 +576,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 			 */
 			if (is_named(es, ev[k].key, ev[k].klen, EPOCH_KEY)) {
 				rc = db_clear_log(&t, (uint64_t)(rev + 1) << SEQ_SHIFT);
-				es->db->epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
+				epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
 				restart = true;
 			}
 		}
@@ -594,6 +595,9 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 		model_release(&pub);
 		return rc;
 	}
+	/* Snapshots name it from now on: the log they are of is the restore's. */
+	if (restart)
+		es->db->epoch = epoch;
 	STATS_SET(es->c, etcd_revision, (uint64_t)es->applied);
 	if (es->st)
 		stream_committed(es->st, &pub);
