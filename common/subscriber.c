@@ -54,9 +54,15 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 		s->got_data = true;
 		s->backoff_ns = s->p.backoff_min_ns;
 	}
-	if (wire_decode_payload(payload, len, &m) < 0) {
+	if ((rc = wire_decode_payload(payload, len, &m)) < 0) {
 		s->c.malformed++;
-		log_warnx_rl(&s->rl, "malformed record from the %s; reconnecting", s->p.what);
+		if (rc == -EPROTONOSUPPORT)
+			log_warnx_rl(&s->rl, "the %s speaks stream version %u, this process %u: "
+			    "upgrade one of them; reconnecting", s->p.what,
+			    wire_payload_version(payload, len), WIRE_VERSION);
+		else
+			log_warnx_rl(&s->rl, "malformed record from the %s; reconnecting",
+			    s->p.what);
 		return -1;
 	}
 	if (m.type == WIRE_ERROR) {

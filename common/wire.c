@@ -7,7 +7,9 @@
  * addition what only bytes can get wrong (version, type, reserved and pad bytes, exact
  * length, strings terminated with zeros after the NUL), and the encoder writes those
  * parts in their one valid form. So every frame the encoder writes decodes to the
- * message it was given, and a frame that decodes re-encodes to the same bytes.
+ * message it was given, and a frame that decodes re-encodes to the same bytes. (A log
+ * record an older controller stored, which wire_decode_log reads, re-encodes as this
+ * version's: the same bytes but the version's.)
  */
 #include "common/wire.h"
 #include "common/addr.h"
@@ -33,9 +35,10 @@ enum {
 	HELLO_STREAM = 4,
 	HELLO_PAD = 5,				/* 3 bytes */
 	HELLO_LAST_SEQ = 8,
-	HELLO_NODE = 16,
-	HELLO_HOST = 48,
-	HELLO_SIZE = 80,
+	HELLO_EPOCH = 16,
+	HELLO_NODE = 24,
+	HELLO_HOST = 56,
+	HELLO_SIZE = 88,
 
 	RULE_SEQ = 4,
 	RULE_VNI = 12,
@@ -57,7 +60,9 @@ enum {
 
 	SNAP_SEQ = 4,
 	SNAP_COUNT = 12,
-	SNAP_SIZE = 20,
+	SNAP_END_SIZE = 20,
+	SNAP_EPOCH = 20,			/* BEGIN only */
+	SNAP_BEGIN_SIZE = 28,
 
 	HEARTBEAT_SEQ = 4,
 	HEARTBEAT_SIZE = 12,
@@ -93,8 +98,8 @@ enum {
 	PART_SEQ = 4,
 	PART_COUNT = 12,
 	PART_VNI = 20,
-	PART_PAD = 24,				/* 4 bytes */
-	PART_SIZE = 28,
+	PART_EPOCH = 24,
+	PART_SIZE = 32,
 
 	HOST_SEQ = 4,
 	HOST_VTEP = 12,
@@ -110,8 +115,8 @@ static const uint16_t body_size[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HELLO] = HELLO_SIZE,
 	[WIRE_RULE] = RULE_SIZE,
 	[WIRE_VPC] = VPC_SIZE,
-	[WIRE_SNAP_BEGIN] = SNAP_SIZE,
-	[WIRE_SNAP_END] = SNAP_SIZE,
+	[WIRE_SNAP_BEGIN] = SNAP_BEGIN_SIZE,
+	[WIRE_SNAP_END] = SNAP_END_SIZE,
 	[WIRE_HEARTBEAT] = HEARTBEAT_SIZE,
 	[WIRE_BIND] = BIND_SIZE,
 	[WIRE_ERROR] = ERROR_MSG,
@@ -225,9 +230,10 @@ msg_valid(const struct wire_msg *m)
 			return true;
 		return (v->op == WIRE_VPC_ADVANCE || v->op == WIRE_VPC_SNAPSHOT) && v->gen != 0;
 	case WIRE_SNAP_BEGIN:
-		return true;	/* seq 0: the state before any record (an empty log) */
+		/* seq 0: the state before any record (an empty log); it names its history. */
+		return m->u.snap.epoch != 0;
 	case WIRE_SNAP_END:
-		return m->u.snap.count == 0;
+		return m->u.snap.count == 0 && m->u.snap.epoch == 0;
 	case WIRE_HEARTBEAT:
 		return true;
 	case WIRE_BIND:
@@ -241,7 +247,7 @@ msg_valid(const struct wire_msg *m)
 	case WIRE_WANT:
 		return m->u.want_vni == 0 || vni_valid(m->u.want_vni);
 	case WIRE_PART_BEGIN:
-		return vni_valid(m->u.part.vni);
+		return vni_valid(m->u.part.vni) && m->u.part.epoch != 0;
 	case WIRE_HOST:
 		/* What addr_vtep_valid lets a host have; seq 0: a snapshot of an empty log. */
 		return addr_vtep_valid(NULL, m->u.host.vtep, NULL) == 0 &&
@@ -299,6 +305,7 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	case WIRE_HELLO:
 		b[HELLO_STREAM] = m->u.hello.stream;
 		bytes_put64(b + HELLO_LAST_SEQ, m->u.hello.last_seq);
+		bytes_put64(b + HELLO_EPOCH, m->u.hello.epoch);
 		put_str(b + HELLO_NODE, m->u.hello.node, WIRE_NAME_MAX);
 		put_str(b + HELLO_HOST, m->u.hello.host, WIRE_NAME_MAX);
 		break;
@@ -323,6 +330,8 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	case WIRE_SNAP_END:
 		bytes_put64(b + SNAP_SEQ, m->u.snap.seq);
 		bytes_put64(b + SNAP_COUNT, m->u.snap.count);
+		if (m->type == WIRE_SNAP_BEGIN)
+			bytes_put64(b + SNAP_EPOCH, m->u.snap.epoch);
 		break;
 	case WIRE_HEARTBEAT:
 		bytes_put64(b + HEARTBEAT_SEQ, m->u.heartbeat_seq);
@@ -359,6 +368,7 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 		bytes_put64(b + PART_SEQ, m->u.part.seq);
 		bytes_put64(b + PART_COUNT, m->u.part.count);
 		bytes_put32(b + PART_VNI, m->u.part.vni);
+		bytes_put64(b + PART_EPOCH, m->u.part.epoch);
 		break;
 	case WIRE_HOST:
 		bytes_put64(b + HOST_SEQ, m->u.host.seq);
@@ -370,28 +380,44 @@ wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	return (int)(WIRE_LEN_SIZE + blen);
 }
 
-/* Parse a body of blen bytes into m; false when it is malformed. */
+/* The records a controller's store keeps: the same from WIRE_LOG_VERSION_MIN on. */
 static bool
-decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
+log_type(uint8_t type)
+{
+	return type == WIRE_RULE || type == WIRE_VPC || type == WIRE_HOST || type == WIRE_BIND;
+}
+
+/*
+ * Parse a body of blen bytes into m: 0; -EPROTONOSUPPORT for a record of another
+ * version (with `log`, a log record of an older version reads as this one's);
+ * -EPROTO when it is malformed.
+ */
+static int
+decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m, bool log)
 {
 	uint16_t n;
 
 	memset(m, 0, sizeof(*m));
-	if (blen < HDR_SIZE || b[OFF_VERSION] != WIRE_VERSION || b[OFF_TYPE] == 0 ||
-	    b[OFF_TYPE] > WIRE_TYPE_MAX || !bytes_zero(b + OFF_RESERVED, 2))
-		return false;
+	if (blen < HDR_SIZE || (log && !log_type(b[OFF_TYPE])))
+		return -EPROTO;
+	if (b[OFF_VERSION] != WIRE_VERSION && !(log && b[OFF_VERSION] >= WIRE_LOG_VERSION_MIN &&
+	    b[OFF_VERSION] < WIRE_VERSION))
+		return -EPROTONOSUPPORT;
+	if (b[OFF_TYPE] == 0 || b[OFF_TYPE] > WIRE_TYPE_MAX || !bytes_zero(b + OFF_RESERVED, 2))
+		return -EPROTO;
 	m->type = b[OFF_TYPE];
 	if (m->type != WIRE_ERROR && blen != body_size[m->type])
-		return false;
+		return -EPROTO;
 
 	switch (m->type) {
 	case WIRE_HELLO:
 		m->u.hello.stream = b[HELLO_STREAM];
 		m->u.hello.last_seq = bytes_get64(b + HELLO_LAST_SEQ);
+		m->u.hello.epoch = bytes_get64(b + HELLO_EPOCH);
 		if (!bytes_zero(b + HELLO_PAD, 3) ||
 		    !get_str(m->u.hello.node, b + HELLO_NODE, WIRE_NAME_MAX) ||
 		    !get_str(m->u.hello.host, b + HELLO_HOST, WIRE_NAME_MAX))
-			return false;
+			return -EPROTO;
 		break;
 	case WIRE_RULE:
 		m->u.rule.seq = bytes_get64(b + RULE_SEQ);
@@ -410,12 +436,14 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		m->u.vpc.version = bytes_get64(b + VPC_VERSION);
 		m->u.vpc.op = b[VPC_OP];
 		if (!bytes_zero(b + VPC_PAD, 3))
-			return false;
+			return -EPROTO;
 		break;
 	case WIRE_SNAP_BEGIN:
 	case WIRE_SNAP_END:
 		m->u.snap.seq = bytes_get64(b + SNAP_SEQ);
 		m->u.snap.count = bytes_get64(b + SNAP_COUNT);
+		if (m->type == WIRE_SNAP_BEGIN)
+			m->u.snap.epoch = bytes_get64(b + SNAP_EPOCH);
 		break;
 	case WIRE_HEARTBEAT:
 		m->u.heartbeat_seq = bytes_get64(b + HEARTBEAT_SEQ);
@@ -427,15 +455,15 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		memcpy(m->u.bind.mac, b + BIND_MAC, 6);
 		m->u.bind.op = b[BIND_OP];
 		if (!bytes_zero(b + BIND_PAD, 1) || !get_str(m->u.bind.tap, b + BIND_TAP, WIRE_TAP_MAX))
-			return false;
+			return -EPROTO;
 		break;
 	case WIRE_ERROR:
 		if (blen < ERROR_MSG)
-			return false;
+			return -EPROTO;
 		n = bytes_get16(b + ERROR_LEN);
 		if (n > WIRE_ERROR_MAX - 1 || blen != (uint32_t)ERROR_MSG + n ||
 		    memchr(b + ERROR_MSG, '\0', n) != NULL)
-			return false;
+			return -EPROTO;
 		m->u.error.code = bytes_get16(b + ERROR_CODE);
 		memcpy(m->u.error.msg, b + ERROR_MSG, n);	/* the memset terminated it */
 		break;
@@ -451,7 +479,7 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		for (uint32_t i = 0; i < WIRE_STATUS_VNIS; i++)
 			m->u.status.vni[i] = bytes_get32(b + STATUS_LIST + 4 * i);
 		if (!bytes_zero(b + STATUS_PAD, 3))
-			return false;
+			return -EPROTO;
 		break;
 	case WIRE_WANT:
 		m->u.want_vni = bytes_get32(b + WANT_VNI);
@@ -460,8 +488,7 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		m->u.part.seq = bytes_get64(b + PART_SEQ);
 		m->u.part.count = bytes_get64(b + PART_COUNT);
 		m->u.part.vni = bytes_get32(b + PART_VNI);
-		if (!bytes_zero(b + PART_PAD, 4))
-			return false;
+		m->u.part.epoch = bytes_get64(b + PART_EPOCH);
 		break;
 	case WIRE_HOST:
 		m->u.host.seq = bytes_get64(b + HOST_SEQ);
@@ -469,10 +496,10 @@ decode_body(const uint8_t *b, uint32_t blen, struct wire_msg *m)
 		m->u.host.kind = b[HOST_KIND];
 		m->u.host.op = b[HOST_OP];
 		if (!bytes_zero(b + HOST_PAD, 2))
-			return false;
+			return -EPROTO;
 		break;
 	}
-	return msg_valid(m);
+	return msg_valid(m) ? 0 : -EPROTO;
 }
 
 int
@@ -480,11 +507,12 @@ wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 {
 	const uint8_t *body;
 	uint32_t blen;
-	int n;
+	int n, rc;
 
 	if ((n = wire_frame(buf, len, WIRE_RECORD_MAX, &body, &blen)) <= 0)
 		return n;
-	return decode_body(body, blen, m) ? n : -EPROTO;
+	rc = decode_body(body, blen, m, false);
+	return rc < 0 ? rc : n;
 }
 
 int
@@ -492,7 +520,39 @@ wire_decode_payload(const uint8_t *payload, uint32_t len, struct wire_msg *m)
 {
 	if (len > WIRE_RECORD_MAX)
 		return -EMSGSIZE;
-	return decode_body(payload, len, m) ? 0 : -EPROTO;
+	return decode_body(payload, len, m, false);
+}
+
+int
+wire_decode_log(const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	const uint8_t *body;
+	uint32_t blen;
+	int n, rc;
+
+	if ((n = wire_frame(buf, len, WIRE_RECORD_MAX, &body, &blen)) <= 0)
+		return n;
+	rc = decode_body(body, blen, m, true);
+	return rc < 0 ? rc : n;
+}
+
+uint8_t
+wire_payload_version(const uint8_t *payload, uint32_t len)
+{
+	return len > OFF_VERSION ? payload[OFF_VERSION] : 0;
+}
+
+int
+wire_encode_error_v(uint8_t version, const struct wire_error *e, uint8_t *buf, size_t len)
+{
+	struct wire_msg m = { .type = WIRE_ERROR, .u.error = *e };
+	int n;
+
+	if (version < 1 || version > WIRE_VERSION)
+		return -EINVAL;
+	if ((n = wire_encode(&m, buf, len)) > 0)
+		buf[WIRE_LEN_SIZE + OFF_VERSION] = version;
+	return n;
 }
 
 /*

@@ -5,6 +5,10 @@
  * type's fields in network byte order (docs/protocol.md draws each one). The control
  * API uses the same framing with a JSON object inside (wire_frame).
  *
+ * Version 2 (WIRE_VERSION) added the epoch, the history a seq belongs to, to HELLO,
+ * SNAP_BEGIN and PART_BEGIN: a record of version 1 is refused (-EPROTONOSUPPORT), and
+ * the controller tells such a subscriber why in an ERROR of its own version.
+ *
  * Pure functions: bytes in, struct out (or an error), no I/O, no allocation; every
  * length is checked before it is read, every enum and string validated.
  */
@@ -14,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION		1
+#define WIRE_VERSION		2
+/* The oldest version whose RULE, VPC, HOST and BIND records read as this one's. */
+#define WIRE_LOG_VERSION_MIN	1
 #define WIRE_LEN_SIZE		4		/* the length prefix */
 #define WIRE_RECORD_MAX		512		/* largest record body */
 #define WIRE_JSON_MAX		(16u << 20)	/* largest control API message */
@@ -57,6 +63,11 @@ enum wire_host_kind { WIRE_HOST_VSWITCH = 1, WIRE_HOST_EXTERNAL = 2 };
 struct wire_hello {
 	uint8_t stream;			/* enum wire_stream */
 	uint64_t last_seq;		/* last record applied; 0: nothing yet */
+	/*
+	 * The history last_seq belongs to (the SNAP_BEGIN it last loaded said it); 0: not
+	 * known (a new table, a learner). The log resumes only within one history.
+	 */
+	uint64_t epoch;
 	char node[WIRE_NAME_MAX];	/* who asks, for the controller's log */
 	char host[WIRE_NAME_MAX];	/* bindings: the host whose VMs to send; else "" */
 };
@@ -83,6 +94,7 @@ struct wire_vpc {
 struct wire_snap {
 	uint64_t seq;			/* the state after this record (0: before any) */
 	uint64_t count;			/* BEGIN: records that follow before END; END: 0 */
+	uint64_t epoch;			/* BEGIN: the controller's history, != 0; END: 0 */
 };
 
 /*
@@ -107,6 +119,7 @@ struct wire_part {
 	uint64_t seq;
 	uint64_t count;
 	uint32_t vni;
+	uint64_t epoch;			/* the controller's history, != 0 */
 };
 
 struct wire_bind {
@@ -160,13 +173,31 @@ struct wire_msg {
 int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len);
 /*
  * Decode the frame at the start of buf[0..len). Returns the bytes it took (> 0), 0 when
- * the frame is not complete yet, -EMSGSIZE when its length exceeds WIRE_RECORD_MAX, or
- * -EPROTO when it is malformed (bad version, type, length for the type, enum, range or
- * string). A negative result means the stream cannot be trusted any more: close it.
+ * the frame is not complete yet, -EMSGSIZE when its length exceeds WIRE_RECORD_MAX,
+ * -EPROTONOSUPPORT when the record is of another version than WIRE_VERSION
+ * (wire_payload_version says which), or -EPROTO when it is malformed (type, length for
+ * the type, enum, range or string). A negative result means the stream cannot be
+ * trusted any more: close it.
  */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
 /* The same for a frame's payload alone (what conn.h hands over): 0 or as above. */
 int wire_decode_payload(const uint8_t *payload, uint32_t len, struct wire_msg *m);
+/*
+ * A frame a controller's store kept (its log's RULE, VPC and HOST records, an etcd
+ * store's BIND records), written by this version or an older one down to
+ * WIRE_LOG_VERSION_MIN: those records read the same in each. Any other type is -EPROTO;
+ * otherwise as wire_decode.
+ */
+int wire_decode_log(const uint8_t *buf, size_t len, struct wire_msg *m);
+/* The version a record's payload says it is of (its first byte); 0 for an empty one. */
+uint8_t wire_payload_version(const uint8_t *payload, uint32_t len);
+/*
+ * Encode an ERROR as a peer of stream version `version` (1..WIRE_VERSION) reads it:
+ * ERROR is the same in every version so far, so a subscriber of an older version can
+ * be told why it is refused. As wire_encode; -EINVAL for a version not in 1..WIRE_VERSION.
+ */
+int wire_encode_error_v(uint8_t version, const struct wire_error *e, uint8_t *buf,
+    size_t len);
 /*
  * The framing alone: when buf starts with a complete frame of at most max bytes of
  * payload, point *payload at it, set *plen, and return the frame's total size; 0 when

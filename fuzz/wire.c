@@ -5,8 +5,10 @@
  * same bytes (the format has one encoding per message) and decode back to the same
  * message; a frame cut short must ask for more. Then the message, with one byte of it
  * changed as the input's last two bytes say, must either be refused by the encoder or
- * round-trip: the encoder never writes what the decoder refuses. abort() on any
- * difference, so libFuzzer reports it.
+ * round-trip: the encoder never writes what the decoder refuses. A log record (RULE,
+ * VPC, HOST, BIND) reads the same through wire_decode_log, also with the version byte
+ * of an older controller's store (WIRE_LOG_VERSION_MIN), which wire_decode refuses as
+ * another version. abort() on any difference, so libFuzzer reports it.
  */
 #include "common/wire.h"
 
@@ -29,6 +31,7 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_HELLO:
 		return a->u.hello.stream == b->u.hello.stream &&
 		    a->u.hello.last_seq == b->u.hello.last_seq &&
+		    a->u.hello.epoch == b->u.hello.epoch &&
 		    strncmp(a->u.hello.node, b->u.hello.node, WIRE_NAME_MAX) == 0 &&
 		    strncmp(a->u.hello.host, b->u.hello.host, WIRE_NAME_MAX) == 0;
 	case WIRE_RULE:
@@ -43,7 +46,8 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		    a->u.vpc.op == b->u.vpc.op;
 	case WIRE_SNAP_BEGIN:
 	case WIRE_SNAP_END:
-		return a->u.snap.seq == b->u.snap.seq && a->u.snap.count == b->u.snap.count;
+		return a->u.snap.seq == b->u.snap.seq && a->u.snap.count == b->u.snap.count &&
+		    a->u.snap.epoch == b->u.snap.epoch;
 	case WIRE_HEARTBEAT:
 		return a->u.heartbeat_seq == b->u.heartbeat_seq;
 	case WIRE_BIND:
@@ -70,7 +74,7 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		return a->u.want_vni == b->u.want_vni;
 	case WIRE_PART_BEGIN:
 		return a->u.part.seq == b->u.part.seq && a->u.part.count == b->u.part.count &&
-		    a->u.part.vni == b->u.part.vni;
+		    a->u.part.vni == b->u.part.vni && a->u.part.epoch == b->u.part.epoch;
 	case WIRE_HOST:
 		return a->u.host.seq == b->u.host.seq && a->u.host.vtep == b->u.host.vtep &&
 		    a->u.host.kind == b->u.host.kind && a->u.host.op == b->u.host.op;
@@ -92,6 +96,26 @@ check_canonical(const struct wire_msg *m, const uint8_t *frame, int n)
 	if (wire_decode(buf, (size_t)n - 1, &d) != 0)
 		abort();
 	if (wire_encode(m, buf, (size_t)n - 1) != -ENOSPC)
+		abort();
+}
+
+/* frame[0..n) decoded to m: the log decoder agrees, for this version and the oldest. */
+static void
+check_log(const struct wire_msg *m, const uint8_t *frame, int n)
+{
+	bool log = m->type == WIRE_RULE || m->type == WIRE_VPC || m->type == WIRE_HOST ||
+	    m->type == WIRE_BIND;
+	uint8_t buf[FRAME_MAX];
+	struct wire_msg d;
+
+	memcpy(buf, frame, (size_t)n);
+	if (wire_decode_log(buf, (size_t)n, &d) != (log ? n : -EPROTO) ||
+	    (log && !msg_equal(m, &d)))
+		abort();
+	buf[WIRE_LEN_SIZE] = WIRE_LOG_VERSION_MIN;
+	if (wire_decode(buf, (size_t)n, &d) != -EPROTONOSUPPORT ||
+	    wire_decode_log(buf, (size_t)n, &d) != (log ? n : -EPROTO) ||
+	    (log && !msg_equal(m, &d)))
 		abort();
 }
 
@@ -125,6 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    p != data + off + WIRE_LEN_SIZE || plen + WIRE_LEN_SIZE != (uint32_t)n)
 			abort();
 		check_canonical(&m, data + off, n);
+		check_log(&m, data + off, n);
 		if (size >= 2) {
 			mut = m;
 			((uint8_t *)&mut)[data[size - 2] % sizeof(mut)] ^= data[size - 1];
@@ -132,7 +157,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		off += (size_t)n;
 	}
-	if (n != 0 && n != -EPROTO && n != -EMSGSIZE)
+	if (n != 0 && n != -EPROTO && n != -EMSGSIZE && n != -EPROTONOSUPPORT)
+		abort();
+	/* What the subscriber's stream refused, the log decoder refuses too. */
+	if (n < 0 && wire_decode_log(data + off, size - off, &m) > 0 &&
+	    (size - off <= WIRE_LEN_SIZE || data[off + WIRE_LEN_SIZE] == WIRE_VERSION))
 		abort();
 	if (wire_type_name(size > 0 ? data[0] : 0) == NULL)
 		abort();

@@ -359,6 +359,20 @@ table_set_applied_seq(struct table *t, uint64_t seq)
 	__atomic_store_n(&t->h->applied_seq, seq, __ATOMIC_RELEASE);
 }
 
+uint64_t
+table_applied_epoch(const struct table *t)
+{
+	/* Pairs with the release in table_set_applied_epoch. */
+	return __atomic_load_n(&t->h->applied_epoch, __ATOMIC_ACQUIRE);
+}
+
+void
+table_set_applied_epoch(struct table *t, uint64_t epoch)
+{
+	/* Release: the seq it names is stored before it (table_set_applied_seq). */
+	__atomic_store_n(&t->h->applied_epoch, epoch, __ATOMIC_RELEASE);
+}
+
 uint32_t
 table_now_s(const struct table *t)
 {

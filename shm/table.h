@@ -28,7 +28,7 @@
 
 struct seg;
 
-#define TABLE_LAYOUT		6
+#define TABLE_LAYOUT		7
 
 /* table_params.mode */
 #define TABLE_GATEWAY		1	/* version order, tombstones, change walks */
@@ -298,6 +298,13 @@ uint32_t table_peers(const struct table *t, struct table_peer *out, uint32_t max
 /* Writer-defined word kept in the segment (the rule-store's applied log sequence). */
 uint64_t table_applied_seq(const struct table *t);
 void table_set_applied_seq(struct table *t, uint64_t seq);
+/*
+ * Another: the history (the controller's epoch) that applied seq belongs to; 0 when
+ * not known. The rule-store sets it after the seq once a snapshot is whole, and to 0
+ * before a snapshot of another history changes the table.
+ */
+uint64_t table_applied_epoch(const struct table *t);
+void table_set_applied_epoch(struct table *t, uint64_t epoch);
 
 /* The segment (owner pid, heartbeat, whether its owner is alive: shm/seg.h). */
 const struct seg *table_seg(const struct table *t);

@@ -121,6 +121,7 @@ struct table_hdr {
 	uint64_t readers_off, dir_off, vni_off, buckets_off, hot_off, cold_off;
 	uint64_t created_s;	/* CLOCK_REALTIME seconds, for people */
 	uint64_t applied_seq;
+	uint64_t applied_epoch;	/* the history applied_seq belongs to (the writer's too) */
 	uint64_t uses_off;	/* host: pool + 1 use stamps; gateway: none (== dir_off) */
 
 	/* Writer state. Rebuilt from the reader-visible structures after a crash. */
@@ -157,6 +158,9 @@ struct table_hdr {
 	uint8_t _pad2[56];
 };
 _Static_assert(sizeof(struct table_hdr) == 2112, "table header layout changed");
+/* The padding before the readers' line can absorb a new field: this cannot. */
+_Static_assert(offsetof(struct table_hdr, peers) + sizeof(((struct table_hdr *)0)->peers) == 1944,
+    "table header layout changed");
 _Static_assert(offsetof(struct table_hdr, epoch) % 64 == 0, "the epoch has a line of its own");
 
 /* Process-local handle. */

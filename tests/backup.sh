@@ -9,11 +9,14 @@
 #     controller's backup (a text file, a backup cut short), each changing nothing;
 #  4. the controller killed with -9, the backup restored, the controller started: it
 #     holds exactly the backup's VPCs, hosts, VMs and rules, every VPC at a new
-#     generation and its version, under a new epoch (restore's output and the log);
+#     generation and its version, under a new epoch (restore's output and the log), its
+#     log going on at the backup's next seq;
 #  5. gateway 1, connected throughout, loads a snapshot; gateway 2, stopped until the
-#     restored controller's log has grown past the seq its table applied, loads one too
-#     (with no seq jump it would resume from the log over another history): both tables
-#     equal the controller's rules, at its generations, none of the lost history left.
+#     restored controller's log holds the record after the seq its table applied of the
+#     lost history, loads one too (by its seq alone it would resume from the log over
+#     another history: its HELLO's epoch is what sends it a snapshot): both tables equal
+#     the controller's rules, at its generations, none of the lost history left, and
+#     record the new epoch.
 #
 #	BUILD=build bash tests/backup.sh
 set -euo pipefail
@@ -220,8 +223,8 @@ ip netns exec "$NS" "$CTRL" --restore "$T_OUT/bk/state.mdb" -c "$T_OUT/controlle
     >"$T_OUT/restore.out" 2>"$T_OUT/restore.err" ||
 	t_fail "--restore failed: $(cat "$T_OUT/restore.err")"
 grep -q "^  2 VPCs, each with a new generation and its version kept" "$T_OUT/restore.out" &&
-    grep -q "^  log emptied; seq jumps from $((SEQ + 1)) to [0-9]*: every rule-store loads a" \
-    "$T_OUT/restore.out" || t_fail "--restore printed: $(cat "$T_OUT/restore.out")"
+    grep -q "^  log emptied, going on at seq $((SEQ + 1))$" "$T_OUT/restore.out" ||
+	t_fail "--restore printed: $(cat "$T_OUT/restore.out")"
 EPOCH=$(sed -n 's/^  epoch \([0-9a-f]*\): .*/\1/p' "$T_OUT/restore.out")
 [[ -n $EPOCH && $EPOCH != "$EPOCH_BEFORE" ]] || t_fail "no new epoch: $(cat "$T_OUT/restore.out")"
 [[ ! -e $T_OUT/controller/restore.tmp ]] || t_fail "the restore left restore.tmp"
@@ -242,25 +245,42 @@ echo "restored: the backup's state, every VPC at a new generation and its versio
 
 # 5. Gateway 1 (connected) loads a snapshot of the restored state.
 new_seq=$(t_stat "$RUN-ctl" controller log_seq)
-((new_seq > LOST_SEQ)) || t_fail "the restored log ($new_seq) is not past the lost history ($LOST_SEQ)"
+((new_seq == SEQ)) || t_fail "the restored log is at seq $new_seq, not the backup's $SEQ"
 t_until 10 "gateway 1 loading the restored state" synced 1
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1"
 [[ $(gw_gens gw1) == "$(ctl_gens)" ]] || t_fail "gateway 1 holds generations $(gw_gens gw1), not $(ctl_gens)"
-grep -q "snapshot at seq $((new_seq)) loaded" "$T_OUT/gw1.log" ||
+grep -q "snapshot at seq $new_seq of epoch $EPOCH loaded" "$T_OUT/gw1.log" ||
 	t_fail "gateway 1 did not load a snapshot of the restored state"
-# The restored controller's log grows past what gateway 2 applied, then it comes back.
+# The restored log reaches the seqs of the lost history again, with other records: it
+# holds the one after what gateway 2 applied. Then gateway 2 comes back.
 for i in $(seq 1 30); do
 	"${CTL[@]}" vm create "n$i" --vpc blue --ip "10.0.1.$i" --host host1 >/dev/null
 done
+(($(t_stat "$RUN-ctl" controller log_first) <= LOST_SEQ + 1 &&
+    $(t_stat "$RUN-ctl" controller log_seq) > LOST_SEQ)) ||
+	t_fail "the restored log $(t_stat "$RUN-ctl" controller log_first).." \
+	    "$(t_stat "$RUN-ctl" controller log_seq) does not hold seq $((LOST_SEQ + 1))"
+other=$(t_stat "$RUN-ctl" controller hello_other_epoch)
 start_gw 2
 t_until 10 "gateway 1 applying the new changes" synced 1
 t_until 10 "gateway 2 coming back" synced 2
-grep -q "loaded" "$T_OUT/gw2.log" || t_fail "gateway 2 resumed from the log, not a snapshot"
+grep -q "snapshot at seq [0-9]* of epoch $EPOCH loaded" "$T_OUT/gw2.log" ||
+	t_fail "gateway 2 resumed from the log at seq $LOST_SEQ of the lost history, not a" \
+	    "snapshot"
+[[ $(t_stat "$RUN-ctl" controller hello_other_epoch) -eq $((other + 1)) ]] ||
+	t_fail "the controller did not count gateway 2's HELLO of another history"
+grep -q "rule-store $RUN-gw2 applied up to seq $LOST_SEQ of epoch $EPOCH_BEFORE, not of this" \
+    "$T_OUT/controller.log" || t_fail "the controller did not log gateway 2's other history"
+[[ $(t_stat "$RUN-gw2" rule-store epoch_changes) -ge 1 ]] ||
+	t_fail "gateway 2 did not count its table's change of history"
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
 for g in gw1 gw2; do
 	[[ $(gw_gens $g) == "$(ctl_gens)" ]] || t_fail "$g holds generations $(gw_gens $g), not $(ctl_gens)"
 	"$TABLE" -N "$RUN-$g" -v 300 >/dev/null 2>&1 && t_fail "$g still holds VPC green (VNI 300)"
+	"$TABLE" --json -N "$RUN-$g" | grep -q "\"applied_epoch\": \"$EPOCH\"" ||
+		t_fail "$g's table does not record epoch $EPOCH"
 done
-echo "both gateways loaded a snapshot (gateway 2 after the log passed its seq): their" \
+echo "both gateways loaded a snapshot (gateway 2 although the restored log held the" \
+    "record after its seq $LOST_SEQ: its epoch $EPOCH_BEFORE is not the log's): their" \
     "tables equal the controller's rules at its generations, nothing of the lost history"
 echo "backup: ok"

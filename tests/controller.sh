@@ -2,7 +2,8 @@
 # controller: the controller, two rule-stores and vpcfwdctl, started from etc/test/ in a
 # network namespace of their own (DESIGN.md §7 for the faults):
 #  1. VPCs, hosts and VMs made with vpcfwdctl show up in its --json listings and in both
-#     gateways' tables;
+#     gateways' tables, which record the controller's epoch with their seq; a learner's
+#     binding feed; subscribers refused: by TLS, and one of stream version 1;
 #  2. each bad invocation fails with one clear line and a non-zero status, and changes
 #     nothing;
 #  3. the controller killed with -9 again and again under a stream of changes loses none
@@ -111,7 +112,14 @@ assert len(d) == 1 and d[0]["vtep"] == "192.168.0.12" and d[0]["op"] == "set", d
 t_until 5 "gateway 1 catching up" synced 1
 t_until 5 "gateway 2 catching up" synced 2
 python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
-echo "listings and both tables agree"
+# The history their seq belongs to: the controller's (its log names it at start).
+for g in gw1 gw2; do
+	epoch=$("$TABLE" --json -N "$RUN-$g" | python3 -c \
+	    'import json, sys; print(json.load(sys.stdin)["applied_epoch"])')
+	[[ $epoch =~ ^[0-9a-f]{16}$ ]] && grep -q "epoch $epoch" "$T_OUT/controller.log" ||
+		t_fail "$g's table records epoch '$epoch', not the controller's"
+done
+echo "listings and both tables agree; both record the controller's epoch"
 
 # 1b. A learner's binding feed: host1's VMs, then each change as it commits.
 t_spawn FEED ip netns exec "$NS" python3 "$PY/feed.py" 127.0.0.1:7400 learner1 host1 2 \
@@ -127,6 +135,7 @@ json_check '
 # No VM on host1 yet; every host of the cluster (the vswitch allow-list), then the end.
 h = [e for e in d[1:4] if e["type"] == "host"]
 assert d[0]["type"] == "snap_begin" and d[0]["count"] == len(h) == 3, d[:5]
+assert d[0]["epoch"] != "0" * 16, d[0]
 assert all(e["op"] == "add" and e["seq"] == d[0]["seq"] for e in h), h
 assert d[4]["type"] == "snap_end", d[4]
 b = [e for e in d if e["type"] == "bind"]
@@ -168,6 +177,13 @@ denied subs_unauthorized "gateway:gw1 may not read the binding feed" host1 1 \
     --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/gateway-gw1"
 echo "TLS: no certificate, another CA's, plaintext, a host asking for the rule log or" \
     "another host's feed, a gateway asking for a feed: each refused and counted"
+# A subscriber of stream version 1 (a HELLO without the epoch): told why in version 1.
+denied subs_wrong_version \
+    "refused: this controller speaks stream version 2, not 1: upgrade the subscriber" \
+    host1 1 --ca "$T_OUT/pki/ca.crt" --cert "$T_OUT/pki/host-host1" --wire-version 1
+grep -q "subscription of host:host1 refused: this controller speaks stream version 2, not 1" \
+    "$T_OUT/controller.log" || t_fail "the controller did not log the version 1 subscriber"
+echo "a subscriber of stream version 1: refused in its own version, saying why, counted"
 
 # 2. Bad invocations: one line each, non-zero, nothing changed. web3's MAC is the one
 # 10.0.0.7 would get by default.

@@ -52,9 +52,11 @@ def eq(what, got, want):
     assert got == want, "%s is %r, expected %r" % (what, got, want)
 for k in ("segment", "mode", "pid", "state", "created", "heartbeat_age_ms", "params",
           "count", "live", "tombs", "size_bytes", "bytes_per_rule", "readers", "limbo",
-          "free", "vni_slots", "homeless", "applied_seq", "counters", "vnis"):
+          "free", "vni_slots", "homeless", "applied_seq", "applied_epoch", "counters",
+          "vnis"):
     assert k in d, "no " + k
 eq("homeless", d["homeless"], 0)
+eq("applied_epoch", d["applied_epoch"], "")	# table_fill has no history
 eq("vni_slots", d["vni_slots"], {"held": nvnis, "retired": 0, "max": d["params"]["max_vnis"]})
 assert ("entries" in d) == (with_v == "-v"), "entries with -v only"
 eq("mode", d["mode"], mode)

@@ -70,6 +70,7 @@ struct tbl_snap {
 	uint32_t vni_slots, vni_slots_retired;
 	uint32_t homeless;	/* VPCs whose changes found no VNI slot (incomplete) */
 	uint64_t applied_seq;
+	uint64_t applied_epoch;	/* the history applied_seq is of; 0: not known */
 	uint64_t ctr[TBL_NCTRS];
 	struct table_vni_info *vnis;
 	uint32_t nvnis;
@@ -499,6 +500,7 @@ snap_take(struct table *t, struct tbl_snap *s, const char *name, const struct tb
 	table_vni_slots(t, &s->vni_slots, &s->vni_slots_retired);
 	s->homeless = table_homeless(t);
 	s->applied_seq = table_applied_seq(t);
+	s->applied_epoch = table_applied_epoch(t);
 	for (size_t i = 0; i < TBL_NCTRS; i++)
 		s->ctr[i] = __atomic_load_n((const uint64_t *)((const char *)c +
 		    tbl_ctrs[i].off), __ATOMIC_RELAXED);
@@ -639,7 +641,12 @@ print_text(const struct tbl_snap *s)
 	    s->vni_slots, p->max_vnis, s->vni_slots_retired);
 	if (s->homeless)
 		printf("homeless     %u VPC(s) found no VNI slot: incomplete here\n", s->homeless);
-	printf("applied_seq  %llu\n", (unsigned long long)s->applied_seq);
+	if (s->applied_epoch)
+		printf("applied_seq  %llu (epoch %016llx)\n", (unsigned long long)s->applied_seq,
+		    (unsigned long long)s->applied_epoch);
+	else
+		printf("applied_seq  %llu (epoch not known)\n",
+		    (unsigned long long)s->applied_seq);
 
 	for (size_t i = 0; i < TBL_NCTRS; i++) {
 		int w = snprintf(NULL, 0, "%llu", (unsigned long long)s->ctr[i]);
@@ -737,6 +744,13 @@ print_json(const struct tbl_snap *s)
 	    (json_int_t)p->max_vnis));
 	json_put(doc, "homeless", json_integer(s->homeless));
 	json_put(doc, "applied_seq", json_u64(s->applied_seq));
+	{
+		char epoch[17];
+
+		/* Hex, as the controller logs it; "" when not known. */
+		snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)s->applied_epoch);
+		json_put(doc, "applied_epoch", json_string(s->applied_epoch ? epoch : ""));
+	}
 
 	ctrs = json_checked(json_object());
 	for (size_t i = 0; i < TBL_NCTRS; i++)

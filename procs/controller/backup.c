@@ -2,8 +2,8 @@
  * backup: see backup.h. Invariants: a backup's PATH is renamed into place only once its
  * copy is synced and reads back as a controller's data file; a restore changes the data
  * directory in one rename, from the old data.mdb to the backup already regenerated (new
- * generations, empty log, seq past every rule-store's, new epoch), so a controller
- * never starts on a half-restored directory.
+ * generations, empty log, new epoch), so a controller never starts on a half-restored
+ * directory.
  */
 #include "backup.h"
 #include "model.h"
@@ -684,9 +684,8 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 {
 	char lock[PATH_MAX + 32], tmpdir[PATH_MAX + 32], tmpdata[PATH_MAX + 64];
 	char data[PATH_MAX + 32], err[PATH_MAX + 512];
-	struct backup_info in, cur;
+	struct backup_info in;
 	struct restored r = { 0 };
-	uint64_t seq, now = clock_real_ns(), live_next = 0;
 	struct db tdb;
 	int lock_fd;
 
@@ -706,15 +705,7 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 	}
 	if (file_info(file, true, &in, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	/* The history being replaced: its seqs too must be behind the new ones. */
 	snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	if (file_info(data, false, &cur, err, sizeof(err)) == 0)
-		live_next = cur.next_seq;
-	seq = in.next_seq + 1;
-	if (live_next + 1 > seq)
-		seq = live_next + 1;
-	if (now > seq)
-		seq = now;
 
 	/* The copy is regenerated aside, then renamed over data.mdb in one step. */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/restore.tmp", dir);
@@ -728,7 +719,12 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 		fatalx("%s", err);
 	if (db_open(&tdb, tmpdir, map_size, log_retention, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (regenerate(&tdb, seq, &r, err, sizeof(err)) < 0) {
+	/*
+	 * The log goes on at the backup's next seq: seqs a lost history handed out come
+	 * again, of another epoch, and a rule-store that applied them gets a snapshot for
+	 * its epoch, whatever its seq (docs/controller.md says why the seq no longer jumps).
+	 */
+	if (regenerate(&tdb, in.next_seq, &r, err, sizeof(err)) < 0) {
 		db_close(&tdb);
 		fatalx("%s", err);
 	}
@@ -751,9 +747,8 @@ backup_restore_run(const char *file, const char *dir, uint64_t map_size,
 	printf("  %llu hosts, %llu VMs, %llu rules (%llu tombstones dropped with the log)\n",
 	    (unsigned long long)in.hosts, (unsigned long long)in.vms,
 	    (unsigned long long)(in.rules - r.tombstones), (unsigned long long)r.tombstones);
-	printf("  log emptied; seq jumps from %llu to %llu: every rule-store loads a "
-	    "snapshot\n", (unsigned long long)in.next_seq, (unsigned long long)r.seq);
-	printf("  epoch %016llx: the history this data directory holds from now on\n",
-	    (unsigned long long)r.epoch);
+	printf("  log emptied, going on at seq %llu\n", (unsigned long long)r.seq);
+	printf("  epoch %016llx: the history this data directory holds from now on (a "
+	    "rule-store of another loads a snapshot)\n", (unsigned long long)r.epoch);
 	return 0;
 }

@@ -11,9 +11,10 @@
  * A restore must never hand out a (generation, version) that a learner may hold for
  * state the backup lacks (changes made after it), nor let a rule-store resume from the
  * log over a history it does not share. So in one transaction every VPC gets a new
- * generation (versions kept), the log is emptied and the seq jumps past any seq a
- * rule-store may have applied (every one then loads a snapshot), and the store's epoch
- * (meta "epoch", u64) is drawn anew: it names the history the data directory holds.
+ * generation (versions kept), the log is emptied (it goes on at the backup's next
+ * seq), and the store's epoch (meta "epoch", u64) is drawn anew: it names the history
+ * the data directory holds, and a rule-store whose HELLO names another gets a snapshot
+ * whatever its seq (procs/controller/stream.c).
  */
 #ifndef CONTROLLER_BACKUP_H
 #define CONTROLLER_BACKUP_H

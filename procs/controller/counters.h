@@ -21,9 +21,11 @@
 	X(subs_bindings,    GAUGE,   "learners subscribed to a binding feed") \
 	X(subs_refused,     COUNTER, "subscriptions refused: bad HELLO or too many") \
 	X(subs_unauthorized, COUNTER, "subscriptions refused: the peer's certificate may not read that stream") \
+	X(subs_wrong_version, COUNTER, "subscriptions refused: a HELLO of another stream version (an older or newer peer)") \
 	X(tls_failed,       COUNTER, "stream connections whose TLS handshake failed (no, bad or foreign certificate)") \
 	X(subs_dropped,     COUNTER, "subscribers closed: slow, gone or misbehaving") \
-	X(snapshots,        COUNTER, "snapshots sent (a subscriber's seq was no longer kept)") \
+	X(snapshots,        COUNTER, "snapshots sent (a rule-store new, of another history, or whose seq was no longer kept)") \
+	X(hello_other_epoch, COUNTER, "rule-store HELLOs naming another history than the log's (a restore): a snapshot, whatever their seq") \
 	X(records_sent,     COUNTER, "log, snapshot and binding records sent") \
 	X(heartbeats,       COUNTER, "heartbeats sent to idle subscribers") \
 	X(vpc_snapshots,    COUNTER, "snapshots of one VPC sent (a rule-store's WANT)") \

@@ -247,7 +247,7 @@ trim_one(struct db_txn *t, uint64_t seq)
 		return 0;
 	if (rc != 0)
 		return mdb_err(rc);
-	if (!db->keep_tombstones && wire_decode(v.mv_data, v.mv_size, &m) > 0 &&
+	if (!db->keep_tombstones && wire_decode_log(v.mv_data, v.mv_size, &m) > 0 &&
 	    m.type == WIRE_RULE &&
 	    m.u.rule.op == WIRE_RULE_DEL) {
 		struct db_rule r;

@@ -502,7 +502,7 @@ apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_
 		if (len - off < 3 || (n = (size_t)p[off + 1] << 8 | p[off + 2]) > len - off - 3)
 			return -EBADMSG;
 		if (p[off] == BLOB_RECORD) {
-			if (idx >= SEQ_RECORDS || wire_decode(p + off + 3, n, &m) != (int)n)
+			if (idx >= SEQ_RECORDS || wire_decode_log(p + off + 3, n, &m) != (int)n)
 				return -EBADMSG;
 			if ((rc = db_log_at(t, base | idx, &m)) < 0)
 				return rc;
@@ -521,7 +521,8 @@ apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_
 			size_t hl = n ? p[off + 3] : 0;
 
 			if (n < 1 || hl >= sizeof(b->host) || hl + 1 > n ||
-			    wire_decode(p + off + 4 + hl, n - 1 - hl, &m) != (int)(n - 1 - hl) ||
+			    wire_decode_log(p + off + 4 + hl, n - 1 - hl, &m) !=
+			    (int)(n - 1 - hl) ||
 			    m.type != WIRE_BIND || m.u.bind.seq > SEQ_RECORDS)
 				return -EBADMSG;
 			if ((rc = grow(&pub->binds, &pub->binds_cap, pub->nbinds,
@@ -586,6 +587,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 	struct model_txn pub;
 	struct db_txn t;
 	bool restart = false;
+	uint64_t epoch = 0;	/* a restore's, once the transaction that applies it commits */
 	int rc = 0;
 
 	memset(&pub, 0, sizeof(pub));
@@ -613,7 +615,7 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 			 */
 			if (is_named(es, ev[k].key, ev[k].klen, EPOCH_KEY)) {
 				rc = db_clear_log(&t, (uint64_t)(rev + 1) << SEQ_SHIFT);
-				es->db->epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
+				epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
 				restart = true;
 			}
 		}
@@ -632,6 +634,9 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 		model_release(&pub);
 		return rc;
 	}
+	/* Snapshots name it from now on: the log they are of is the restore's. */
+	if (restart)
+		es->db->epoch = epoch;
 	STATS_SET(es->c, etcd_revision, (uint64_t)es->applied);
 	if (es->st)
 		stream_committed(es->st, &pub);

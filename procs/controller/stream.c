@@ -5,9 +5,10 @@
  * queued, so a slow one costs memory bounded by its buffer, never the controller's
  * time; one that falls past the log's retention gets a snapshot instead.
  *
- * Invariant: a LOG subscriber has been sent every record before next_seq, in order.
- * With TLS, a subscriber is past SUB_HELLO only if its certificate allows the stream it
- * asked for (authorized()).
+ * Invariant: a LOG subscriber has been sent every record before next_seq, in order, of
+ * the history the log belongs to (db->epoch): one whose HELLO names another history,
+ * or none, starts with a snapshot whatever its seq. With TLS, a subscriber is past
+ * SUB_HELLO only if its certificate allows the stream it asked for (authorized()).
  */
 #include "stream.h"
 #include "common/conn.h"
@@ -148,17 +149,29 @@ log_holds_after(const struct db *db, uint64_t last)
 }
 
 /*
- * Whether a rule-store that applied every record up to `last` (its HELLO) starts with a
- * snapshot: it is new while we have records, it is ahead of us (our state was
- * replaced; an empty log too: the snapshot is then empty, at seq 0), or the log no
- * longer holds the record after it. Otherwise it gets the log from last + 1.
+ * Whether a rule-store that applied every record up to `last` of history `epoch` (its
+ * HELLO) starts with a snapshot: its history is not the log's (a restore, another
+ * store: its seq means nothing here, whatever its value), or not known (0: a new table
+ * too, which learns it from the snapshot, an empty one on an empty log); it is new
+ * while we have records; it is ahead of us (our state was replaced; an empty log too:
+ * the snapshot is then empty, at seq 0); or the log no longer holds the record after
+ * it. Otherwise it gets the log from last + 1.
  */
 static bool
-needs_snapshot(const struct db *db, uint64_t last)
+needs_snapshot(const struct db *db, uint64_t last, uint64_t epoch)
 {
+	if (epoch == 0 || epoch != db->epoch)
+		return true;
 	if (last == 0)
 		return db->last_seq > 0;
 	return !log_holds_after(db, last);
+}
+
+/* A HELLO that applied records of another history than the log's, or of one not known. */
+static bool
+other_history(const struct db *db, const struct wire_hello *h)
+{
+	return h->epoch != db->epoch && (h->epoch != 0 || h->last_seq != 0);
 }
 
 static void
@@ -213,11 +226,12 @@ snap_open(struct snap *sn, struct db *db, uint32_t part_vni, struct wire_msg *be
 	if (part_vni) {
 		*begin = (struct wire_msg){ .type = WIRE_PART_BEGIN };
 		begin->u.part = (struct wire_part){ .seq = sn->seq, .count = count,
-		    .vni = part_vni };
+		    .vni = part_vni, .epoch = db->epoch };
 		return 0;
 	}
 	*begin = (struct wire_msg){ .type = WIRE_SNAP_BEGIN };
 	begin->u.snap.seq = sn->seq;
+	begin->u.snap.epoch = db->epoch;
 	begin->u.snap.count = db_count(sn->txn, db, DBI_RULES) + db_count(sn->txn, db, DBI_VNI) +
 	    db_count(sn->txn, db, DBI_HOSTS);
 	return 0;
@@ -347,9 +361,9 @@ snap_start(struct sub *sub, uint32_t part_vni)
 		    (unsigned long long)m.u.part.count, sub->node);
 	} else {
 		STATS_INC(sub->s->c, snapshots);
-		log_info("snapshot at seq %llu (%llu records) for rule-store %s",
-		    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.count,
-		    sub->node);
+		log_info("snapshot at seq %llu of epoch %016llx (%llu records) for rule-store %s",
+		    (unsigned long long)m.u.snap.seq, (unsigned long long)m.u.snap.epoch,
+		    (unsigned long long)m.u.snap.count, sub->node);
 	}
 	send_msg(sub, &m);
 }
@@ -412,6 +426,19 @@ log_copy(struct sub *sub)
 		}
 		if (at < sub->next_seq)
 			goto fail;
+		if (it.val.mv_size <= WIRE_LEN_SIZE || wire_payload_version((uint8_t *)
+		    it.val.mv_data + WIRE_LEN_SIZE, it.val.mv_size - WIRE_LEN_SIZE) !=
+		    WIRE_VERSION) {
+			/*
+			 * Written by a controller of an older stream version: not these bytes.
+			 * Never met (a subscriber resumes only after a snapshot of this
+			 * version), but a snapshot is always a right answer.
+			 */
+			db_iter_close(&it);
+			mdb_txn_abort(txn);
+			snap_start(sub, 0);
+			return sub->state == SUB_CLOSING ? -1 : 0;
+		}
 		if (conn_send(sub->c, it.val.mv_data, it.val.mv_size) < 0) {
 			db_iter_close(&it);
 			mdb_txn_abort(txn);
@@ -521,7 +548,8 @@ out:
 		free(msgs);
 		return -1;
 	}
-	m = (struct wire_msg){ .type = WIRE_SNAP_BEGIN, .u.snap = { .seq = seq, .count = n } };
+	m = (struct wire_msg){ .type = WIRE_SNAP_BEGIN, .u.snap = { .seq = seq, .count = n,
+	    .epoch = db->epoch } };
 	r = send_msg(sub, &m);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = send_msg(sub, &msgs[i]);
@@ -605,17 +633,57 @@ hello(struct sub *sub, const struct wire_hello *h)
 		gauges(sub->s);
 		return;
 	}
-	if (needs_snapshot(db, h->last_seq)) {
+	if (other_history(db, h)) {
+		char had[32] = "no known epoch";
+
+		/* A restore, or another store: the log after its seq is not what it missed. */
+		if (h->epoch)
+			snprintf(had, sizeof(had), "epoch %016llx", (unsigned long long)h->epoch);
+		STATS_INC(sub->s->c, hello_other_epoch);
+		log_warnx_rl(&sub->s->rl, "rule-store %s applied up to seq %llu of %s, not of "
+		    "this log's history (epoch %016llx): a snapshot, whatever its seq", sub->node,
+		    (unsigned long long)h->last_seq, had, (unsigned long long)db->epoch);
+	}
+	if (needs_snapshot(db, h->last_seq, h->epoch)) {
 		snap_start(sub, 0);
 	} else {
 		sub->state = SUB_LOG;
 		sub->next_seq = h->last_seq + 1;
 	}
-	log_info("rule-store %s subscribed after seq %llu (log %llu..%llu)%s", sub->node,
-	    (unsigned long long)h->last_seq, (unsigned long long)db->log_first,
-	    (unsigned long long)db->last_seq, sub->state == SUB_SNAPSHOT ? ": snapshot" : "");
+	log_info("rule-store %s subscribed after seq %llu of epoch %016llx (log %llu..%llu of "
+	    "epoch %016llx)%s", sub->node, (unsigned long long)h->last_seq,
+	    (unsigned long long)h->epoch, (unsigned long long)db->log_first,
+	    (unsigned long long)db->last_seq, (unsigned long long)db->epoch,
+	    sub->state == SUB_SNAPSHOT ? ": snapshot" : "");
 	gauges(sub->s);
 	fill(sub);
+}
+
+/*
+ * A HELLO of another stream version: refused with an ERROR the subscriber can read, in
+ * its own version when it is older (ERROR has not changed), else in ours.
+ */
+static void
+refuse_version(struct sub *sub, uint8_t version)
+{
+	struct wire_error e = { .code = EPROTONOSUPPORT };
+	const char *peer = conn_peer(sub->c);
+	uint8_t *p = conn_reserve(sub->c, WIRE_LEN_SIZE + WIRE_RECORD_MAX);
+	int n = -ENOBUFS;
+
+	snprintf(e.msg, sizeof(e.msg), "this controller speaks stream version %u, not %u: "
+	    "upgrade the %s", WIRE_VERSION, version, version < WIRE_VERSION ?
+	    "subscriber (rule-store, learner)" : "controller");
+	STATS_INC(sub->s->c, subs_wrong_version);
+	log_warnx_rl(&sub->s->rl, "subscription%s%s refused: %s", peer ? " of " : "",
+	    peer ? peer : "", e.msg);
+	if (p != NULL)
+		n = wire_encode_error_v(version >= 1 && version < WIRE_VERSION ? version :
+		    WIRE_VERSION, &e, p, WIRE_LEN_SIZE + WIRE_RECORD_MAX);
+	if (p != NULL)
+		conn_commit(sub->c, n > 0 ? (size_t)n : 0);
+	sub->state = SUB_CLOSING;
+	conn_close(sub->c, true);
 }
 
 static int
@@ -623,8 +691,13 @@ on_frame(struct conn *c, const uint8_t *payload, uint32_t len)
 {
 	struct sub *sub = conn_arg(c);
 	struct wire_msg m;
+	int rc;
 
-	if (wire_decode_payload(payload, len, &m) < 0) {
+	if ((rc = wire_decode_payload(payload, len, &m)) < 0) {
+		if (rc == -EPROTONOSUPPORT && sub->state == SUB_HELLO) {
+			refuse_version(sub, wire_payload_version(payload, len));
+			return 0;
+		}
 		drop(sub, "sent a malformed record");
 		return -1;
 	}
@@ -749,9 +822,11 @@ struct stream *
 stream_new(struct loop *l, struct db *db, int listen_fd, const struct stream_params *p,
     struct controller_counters *c)
 {
-	struct stream *s = calloc(1, sizeof(*s));
+	struct stream *s;
 
-	if (s == NULL)
+	/* Every snapshot names the history (SNAP_BEGIN's epoch): the store has one. */
+	assert(db->epoch != 0);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->l = l;
 	s->db = db;

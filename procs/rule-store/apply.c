@@ -9,6 +9,11 @@
  * counted in the table's header (homeless) since it has no flag to carry. Once the
  * table has room again, apply_want names a VPC to fetch whole (a PART snapshot), or
  * the whole state when homeless VPCs are not known by name (after a restart).
+ *
+ * The table also records the history (the controller's epoch) its seq belongs to, set
+ * only once a snapshot of that history is whole; a snapshot of another history sets it
+ * to 0 (not known) before it changes anything, so the pair never names a seq of a
+ * history the table does not hold up to it.
  */
 #include "apply.h"
 #include "common/grow.h"
@@ -17,6 +22,7 @@
 #include "shm/vtepset.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +46,7 @@ struct apply {
 	struct rule_store_counters *c;
 	bool in_snap;
 	uint64_t snap_seq;
+	uint64_t snap_epoch;	/* the history of the snapshot being loaded */
 	struct ipset seen;	/* the current VPC's rules in the snapshot */
 	/* The current VPC's rules the table holds in a state from another history. */
 	struct ipset diverged;
@@ -129,7 +136,7 @@ lag_update(struct apply *a)
 {
 	uint64_t have = table_applied_seq(a->t), want = a->c->controller_seq;
 
-	if (a->in_snap && have > a->snap_seq)
+	if (a->in_snap && (have > a->snap_seq || table_applied_epoch(a->t) != a->snap_epoch))
 		have = 0;
 	STATS_SET(a->c, lag, want > have ? want - have : 0);
 }
@@ -334,9 +341,10 @@ apply_seq(const struct apply *a)
 }
 
 uint64_t
-apply_hello(struct apply *a)
+apply_hello(struct apply *a, uint64_t *epoch)
 {
 	a->hello_seq = table_applied_seq(a->t);
+	*epoch = table_applied_epoch(a->t);
 	return a->hello_seq;
 }
 
@@ -703,10 +711,12 @@ snap_end(struct apply *a, uint64_t seq)
 	a->nsnap_vnis = 0;
 	a->nsnap_hosts = 0;
 	a->want_out = false;
+	/* The seq first: a restart between the two finds the epoch 0, and asks again. */
 	applied(a, seq);
+	table_set_applied_epoch(a->t, a->snap_epoch);
 	STATS_INC(a->c, snapshot_loads);
-	log_info("snapshot at seq %llu loaded: %u rules", (unsigned long long)seq,
-	    table_count(a->t));
+	log_info("snapshot at seq %llu of epoch %016llx loaded: %u rules",
+	    (unsigned long long)seq, (unsigned long long)a->snap_epoch, table_count(a->t));
 }
 
 static int
@@ -754,6 +764,31 @@ apply_vpc(struct apply *a, const struct wire_vpc *v)
 	return 0;
 }
 
+/*
+ * A whole snapshot begins. Of another history than the table's seq (the controller's
+ * data restored or replaced), the table's (seq, epoch) would name a state the table no
+ * longer holds once the snapshot changes it: the epoch is not known until its end.
+ */
+static void
+snap_history(struct apply *a, uint64_t epoch)
+{
+	uint64_t had = table_applied_epoch(a->t);
+
+	if (had == epoch)
+		return;
+	if (had != 0 || table_applied_seq(a->t) != 0) {
+		char of[32] = "no known epoch";
+
+		if (had)
+			snprintf(of, sizeof(of), "epoch %016llx", (unsigned long long)had);
+		STATS_INC(a->c, epoch_changes);
+		log_warnx("the controller's history is epoch %016llx, the table's seq %llu is of "
+		    "%s: loading the snapshot over it", (unsigned long long)epoch,
+		    (unsigned long long)table_applied_seq(a->t), of);
+	}
+	table_set_applied_epoch(a->t, 0);
+}
+
 int
 apply_msg(struct apply *a, const struct wire_msg *m)
 {
@@ -777,10 +812,13 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 	case WIRE_SNAP_BEGIN:
 		if (a->in_snap)
 			return -EPROTO;
-		log_info("loading a snapshot at seq %llu (%llu records)",
-		    (unsigned long long)m->u.snap.seq, (unsigned long long)m->u.snap.count);
+		log_info("loading a snapshot at seq %llu of epoch %016llx (%llu records)",
+		    (unsigned long long)m->u.snap.seq, (unsigned long long)m->u.snap.epoch,
+		    (unsigned long long)m->u.snap.count);
+		snap_history(a, m->u.snap.epoch);
 		a->in_snap = true;
 		a->snap_seq = m->u.snap.seq;
+		a->snap_epoch = m->u.snap.epoch;
 		a->nsnap_vnis = 0;
 		a->nsnap_hosts = 0;
 		snap_vpc_clear(a);
@@ -789,8 +827,12 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		lag_update(a);
 		return 0;
 	case WIRE_PART_BEGIN:
-		/* Only ever the answer to our WANT, sent where the log stream was caught up. */
-		if (a->in_snap || m->u.part.seq != table_applied_seq(a->t))
+		/*
+		 * Only ever the answer to our WANT, sent where the log stream was caught up:
+		 * at our seq, of our history.
+		 */
+		if (a->in_snap || m->u.part.seq != table_applied_seq(a->t) ||
+		    m->u.part.epoch != table_applied_epoch(a->t))
 			return -EPROTO;
 		log_info("loading a snapshot of VPC %u at seq %llu (%llu records)",
 		    m->u.part.vni, (unsigned long long)m->u.part.seq,
@@ -798,6 +840,7 @@ apply_msg(struct apply *a, const struct wire_msg *m)
 		a->in_snap = true;
 		a->part_vni = m->u.part.vni;
 		a->snap_seq = m->u.part.seq;
+		a->snap_epoch = m->u.part.epoch;
 		a->nsnap_vnis = 0;
 		snap_vpc_clear(a);
 		return 0;

@@ -2,7 +2,8 @@
  * apply: records of the controller's log stream into the gateway table. Live records
  * are applied as they come, and the table records the seq of each; a snapshot is
  * applied over the table in place (readers keep forwarding) and only its end moves the
- * recorded seq, so a rule-store killed in the middle asks again from where it was.
+ * recorded seq, and the epoch (the controller's history) with it, so a rule-store
+ * killed in the middle asks again from where it was.
  */
 #ifndef RULE_STORE_APPLY_H
 #define RULE_STORE_APPLY_H
@@ -24,8 +25,11 @@ int apply_msg(struct apply *a, const struct wire_msg *m);
 /* The connection went away: a snapshot in progress is abandoned. */
 void apply_reset(struct apply *a);
 uint64_t apply_seq(const struct apply *a);
-/* The seq a HELLO asks after (apply_seq), remembered for this connection. */
-uint64_t apply_hello(struct apply *a);
+/*
+ * The seq a HELLO asks after (apply_seq), remembered for this connection, and in *epoch
+ * the history it belongs to (0: not known; the controller then sends a snapshot).
+ */
+uint64_t apply_hello(struct apply *a, uint64_t *epoch);
 /*
  * Whether to ask the controller for a snapshot now: 1 with *vni the VPC to fetch whole
  * (0: every VPC), when some VPC is incomplete, the table has room again and no earlier

@@ -20,6 +20,7 @@
 	X(vnis_rebuilt,    COUNTER, "VPCs a snapshot rebuilt: the table held another history") \
 	X(snapshot_loads,  COUNTER, "snapshots loaded whole (up to their SNAP_END)") \
 	X(snapshot_drops,  COUNTER, "rules dropped because a snapshot lacked them") \
+	X(epoch_changes,   COUNTER, "snapshots of another history than the table's (the controller restored or replaced)") \
 	X(vnis_marked_incomplete, COUNTER, "VPCs marked incomplete: the table refused a change") \
 	X(vnis_completed,  COUNTER, "incomplete VPCs held whole again (or deleted)") \
 	X(wants_sent,      COUNTER, "snapshots asked for to complete VPCs (WANT)")	\

@@ -96,14 +96,14 @@ tick(struct loop_timer *t)
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
 
-/* The log stream after the seq the table holds. */
+/* The log stream after the seq the table holds, in the history it belongs to. */
 static void
 hello(void *arg, struct wire_hello *h)
 {
 	struct state *s = arg;
 
 	h->stream = WIRE_STREAM_RULES;
-	h->last_seq = apply_hello(s->a);
+	h->last_seq = apply_hello(s->a, &h->epoch);
 	snprintf(h->node, sizeof(h->node), "%s", s->node);
 }
 

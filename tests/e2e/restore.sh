@@ -102,7 +102,7 @@ NGEN=$(vpc_field gen)
 	t_fail "the restored blue is at gen $NGEN version $(vpc_field version), not a new" \
 	    "generation at $((V + 1))"
 echo "restore: restored and b5 made at once: blue at gen $NGEN version $((V + 1))" \
-    "($(sed -n 's/^  log emptied; //p' "$T_OUT/restore.out"))"
+    "($(sed -n 's/^  log emptied, //p' "$T_OUT/restore.out"))"
 
 # 4. Gateways: a snapshot each, exactly the controller's rules, its generation.
 e2e_synced 15

@@ -4,10 +4,14 @@ subscribes to HOST's bindings and prints one JSON line per record it gets:
 records (or never with 0).
 
     feed.py ADDR:PORT NODE HOST COUNT [--ca CA.crt] [--cert PREFIX] [--rules]
+            [--wire-version 1]
 
 With --ca it speaks TLS, trusting CA.crt for the controller's certificate, and presents
 PREFIX.crt and PREFIX.key when --cert is given (docs/protocol.md, "TLS and identities").
---rules asks for the rule log instead (a HELLO for stream 1), to be refused. A refusal
+--rules asks for the rule log instead (a HELLO for stream 1), to be refused. Stream
+version 2 (WIRE_VERSION) is spoken: its HELLO carries an epoch (0 here: a learner's), its
+SNAP_BEGIN the controller's (printed in hex); --wire-version 1 sends a HELLO as version 1
+wrote it (no epoch), which the controller refuses with an ERROR of version 1. A refusal
 or a failed handshake ends it with a line saying so and exit status 1.
 """
 import json
@@ -17,6 +21,7 @@ import struct
 import sys
 
 HELLO, SNAP_BEGIN, SNAP_END, HEARTBEAT, BIND, ERROR, HOST = 1, 4, 5, 6, 7, 8, 12
+WIRE_VERSION = 2
 
 
 def recv_exact(s, n):
@@ -38,6 +43,7 @@ def main():
             stream, rest = 1, rest[1:]
         else:
             opts[rest[0]], rest = rest[1], rest[2:]
+    version = int(opts.get("--wire-version", WIRE_VERSION))
     s = socket.create_connection((host, int(port)))
     if "--ca" in opts:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -47,20 +53,27 @@ def main():
         if "--cert" in opts:
             ctx.load_cert_chain(opts["--cert"] + ".crt", opts["--cert"] + ".key")
         s = ctx.wrap_socket(s)
-    body = struct.pack(">BBH B3x Q 32s 32s", 1, HELLO, 0, stream, 0,
-                       node.encode(), subject.encode() if stream == 2 else b"")
+    host_field = subject.encode() if stream == 2 else b""
+    if version == 1:  # last_seq, node, host: no epoch
+        body = struct.pack(">BBH B3x Q 32s 32s", 1, HELLO, 0, stream, 0, node.encode(),
+                           host_field)
+    else:  # last_seq 0, epoch 0 (none: the feed always starts with a snapshot)
+        body = struct.pack(">BBH B3x Q Q 32s 32s", WIRE_VERSION, HELLO, 0, stream, 0, 0,
+                           node.encode(), host_field)
     s.sendall(struct.pack(">I", len(body)) + body)
     binds = 0
     while count == 0 or binds < count:
         n = struct.unpack(">I", recv_exact(s, 4))[0]
         b = recv_exact(s, n)
         ver, typ = b[0], b[1]
-        if ver != 1:
-            sys.exit("feed: version %d" % ver)
+        if ver != version:
+            sys.exit("feed: a record of version %d, not %d" % (ver, version))
         if typ in (SNAP_BEGIN, SNAP_END):
             seq, cnt = struct.unpack(">QQ", b[4:20])
             ev = {"type": "snap_begin" if typ == SNAP_BEGIN else "snap_end", "seq": seq,
                   "count": cnt}
+            if typ == SNAP_BEGIN:
+                ev["epoch"] = "%016x" % struct.unpack(">Q", b[20:28])[0]
         elif typ == BIND:
             seq, vni, ip = struct.unpack(">QII", b[4:20])
             mac, op, tap = b[20:26], b[26], b[28:44].rstrip(b"\0").decode()

@@ -3,9 +3,9 @@
  * real database, without the loop. A backup is a controller data file holding the
  * state at one seq; anything else (a text file, another program's LMDB file) is refused
  * as a backup. A restore gives every VPC a new generation and keeps its version, drops
- * the tombstones with the log, and starts the log past every seq a rule-store may have
- * applied, so that the stream (procs/controller/stream.c) sends a snapshot to a
- * rule-store behind the restored log and to one ahead of it alike.
+ * the tombstones with the log, goes on at the backup's next seq and draws a new epoch,
+ * so that the stream (procs/controller/stream.c) sends a snapshot to every rule-store
+ * of the replaced history, one whose seq the restored log reaches again included.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -124,40 +124,49 @@ Test(backup, a_restore_gives_every_vpc_a_new_generation_and_keeps_its_version)
 Test(backup, after_a_restore_every_rule_store_loads_a_snapshot)
 {
 	struct restored r = { 0 };
-	uint64_t lost_last, backup_last, seq;
+	uint64_t lost_last, backup_next;
 	struct wire_msg m;
 	struct snap sn;
+	char name[24], ip[24];
 
 	open_db(1000);
 	world();
-	backup_last = db.last_seq;
+	backup_next = db.last_seq + 1;		/* the backup's meta next_seq */
 	/* The history lost with the restore: rule-stores applied up to lost_last. */
 	vm("lost1", "blue", "10.0.0.7");
 	vm("lost2", "red", "10.0.0.8");
 	lost_last = db.last_seq;
-	/* As backup_restore_run draws it: past the backup, the lost history and the clock. */
-	seq = clock_real_ns();
-	cr_assert_gt(seq, lost_last + 1);
-	cr_assert_eq(regenerate(&db, seq, &r, err, sizeof(err)), 0, "%s", err);
+	/* As backup_restore_run does it: the log goes on at the backup's next seq. */
+	cr_assert_eq(regenerate(&db, backup_next, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_neq(r.epoch, CTLDB_EPOCH);
+	db.epoch = r.epoch;			/* what the restored controller starts with */
 
-	cr_assert(needs_snapshot(&db, 0), "a new rule-store");
-	cr_assert(needs_snapshot(&db, backup_last), "one at the backup's own seq (old gens)");
-	cr_assert(needs_snapshot(&db, lost_last), "one behind the restored log's start");
-	cr_assert(needs_snapshot(&db, seq + 5), "one ahead of the restored log");
-	cr_assert(needs_snapshot(&db, UINT64_MAX - 1), "one far ahead");
-	cr_assert_not(needs_snapshot(&db, seq - 1), "one that loaded the restored snapshot");
-
-	/* The snapshot is at seq - 1: after it, the log from seq on. */
+	cr_assert(needs_snapshot(&db, 0, 0), "a new rule-store");
+	cr_assert(needs_snapshot(&db, backup_next - 1, CTLDB_EPOCH),
+	    "one at the backup's own seq (old generations)");
+	cr_assert(needs_snapshot(&db, lost_last, CTLDB_EPOCH), "one of the lost history");
+	cr_assert(needs_snapshot(&db, UINT64_MAX - 1, CTLDB_EPOCH), "one far ahead");
+	/* The snapshot is at backup_next - 1 of the new epoch: after it, the log. */
 	cr_assert_eq(snap_open(&sn, &db, 0, &m), 0);
 	cr_assert_eq(m.type, WIRE_SNAP_BEGIN);
-	cr_assert_eq(m.u.snap.seq, seq - 1);
+	cr_assert_eq(m.u.snap.seq, backup_next - 1);
+	cr_assert_eq(m.u.snap.epoch, r.epoch);
 	snap_close(&sn);
-	vm("after", "blue", "10.0.0.9");
-	cr_assert_eq(db.log_first, seq);
-	cr_assert_eq(db.last_seq, seq + 1, "its RULE and VPC ADVANCE");
-	cr_assert_not(needs_snapshot(&db, seq - 1), "fed from the log after the snapshot");
-	cr_assert(log_holds_after(&db, seq - 1));
-	cr_assert(needs_snapshot(&db, lost_last), "still behind");
+	cr_assert_not(needs_snapshot(&db, backup_next - 1, r.epoch),
+	    "one that loaded the restored snapshot");
+
+	/* The restored log reaches the lost history's seqs again, with other records. */
+	for (int i = 0; db.last_seq < lost_last + 2; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
+		vm(name, "blue", ip);
+	}
+	cr_assert_eq(db.log_first, backup_next);
+	cr_assert(log_holds_after(&db, lost_last), "by its seq alone it would resume");
+	cr_assert(needs_snapshot(&db, lost_last, CTLDB_EPOCH),
+	    "the lost history's seq lost_last: a snapshot all the same");
+	cr_assert_not(needs_snapshot(&db, lost_last, r.epoch),
+	    "(the same seq of the restored history: the log)");
 }
 
 Test(backup, a_backup_is_the_state_of_one_seq_and_reads_as_a_controller_file)

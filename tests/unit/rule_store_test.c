@@ -10,7 +10,10 @@
  * wins all the same. `records` counts RULE and VPC records, not heartbeats or snapshot
  * markers; `lag` stays honest while a snapshot loads; counters carry on across a
  * restart, and a start's first connection is no reconnect. VPCs deleted give their VNI
- * slot back: far more VPCs than table_max_vnis come and go.
+ * slot back: far more VPCs than table_max_vnis come and go. The table's epoch (the
+ * history its seq is of) moves with its seq at a snapshot's end, and is not known
+ * (0) while a snapshot of another history is loading, so a HELLO never names a seq of a
+ * history the table does not hold up to it.
  */
 #include "procs/rule-store/apply.c"
 #include "procs/rule-store/conncount.c"
@@ -23,6 +26,8 @@
 #define G1	0x0a0a0001u
 #define G2	0x0b0b0002u
 #define G3	0x0c0c0003u
+#define E1	0xe1e1e1e1e1e1e1e1ull	/* the controller's history (epoch) */
+#define E2	0xe2e2e2e2e2e2e2e2ull	/* another: its data restored or replaced */
 
 static struct table *t;
 static char err_buf[512];
@@ -50,6 +55,7 @@ setup(void)
 	    "%s", err);
 	/* As after a first snapshot: the VTEP list alone never asks for one here. */
 	vtepset_set_loaded(vs);
+	table_set_applied_epoch(t, E1);
 	memset(&c, 0, sizeof(c));
 	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 }
@@ -98,10 +104,20 @@ vpc(uint64_t seq, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op)
 	return m;
 }
 
+/* A snapshot's BEGIN (of history E1) or END. */
 static struct wire_msg
 snap(uint8_t type, uint64_t seq, uint64_t count)
 {
-	return (struct wire_msg){ .type = type, .u.snap = { .seq = seq, .count = count } };
+	return (struct wire_msg){ .type = type, .u.snap = { .seq = seq, .count = count,
+	    .epoch = type == WIRE_SNAP_BEGIN ? E1 : 0 } };
+}
+
+/* A SNAP_BEGIN of history epoch. */
+static struct wire_msg
+snap_of(uint64_t seq, uint64_t count, uint64_t epoch)
+{
+	return (struct wire_msg){ .type = WIRE_SNAP_BEGIN, .u.snap = { .seq = seq,
+	    .count = count, .epoch = epoch } };
 }
 
 static struct wire_msg
@@ -301,7 +317,7 @@ Test(rule_store, a_rule_the_snapshot_lacks_at_a_version_it_never_reached_is_drop
 {
 	log_before_going_away();	/* VPC 100, gen G1 at version 2: .1 v2, .2 v1, .3 v1 */
 	/* The controller's data was replaced: VPC 100 at version 1, .2 as the table has it. */
-	APPLY(snap(WIRE_SNAP_BEGIN, 3, 2));
+	APPLY(snap_of(3, 2, E2));
 	APPLY(rule(2, 100, "10.0.0.2", 1, 1));	/* stale and equal: no sign by itself */
 	APPLY(vpc(3, 100, G1, 1, WIRE_VPC_SNAPSHOT));
 	APPLY(snap(WIRE_SNAP_END, 3, 0));
@@ -423,7 +439,7 @@ Test(rule_store, lag_counts_nothing_of_a_table_ahead_of_a_replaced_controller)
 {
 	log_before_going_away();
 	/* The controller's data was replaced: its newest seq is 4, below ours. */
-	APPLY(snap(WIRE_SNAP_BEGIN, 4, 2));
+	APPLY(snap_of(4, 2, E2));
 	cr_assert_eq(c.controller_seq, 4, "what the controller says now, lower or not");
 	cr_assert_eq(c.lag, 4, "the table holds another history: all of seq 4 is to come");
 	APPLY(rule(3, 100, "10.0.0.1", 9, 9));
@@ -563,6 +579,7 @@ small_table(uint32_t capacity, uint32_t max_vnis)
 	p.max_readers = 4;
 	cr_assert_eq(table_create(&t, ut_node(), "rs-small", &p, err, sizeof(err)), 0, "%s",
 	    err);
+	table_set_applied_epoch(t, E1);
 	memset(&c, 0, sizeof(c));
 	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
 }
@@ -630,10 +647,10 @@ Test(rule_store, an_incomplete_vpc_is_fetched_whole_once_room_frees_up)
 
 	/* A snapshot of VPC 200 at the seq applied; one of its rules was deleted since. */
 	cr_assert_eq(apply_msg(a, &(struct wire_msg){ .type = WIRE_PART_BEGIN,
-	    .u.part = { .seq = seq - 2, .count = 11, .vni = 200 } }), -EPROTO,
+	    .u.part = { .seq = seq - 2, .count = 11, .vni = 200, .epoch = E1 } }), -EPROTO,
 	    "a snapshot at another seq than the table's cannot be placed in the log");
 	APPLY(((struct wire_msg){ .type = WIRE_PART_BEGIN,
-	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200 } }));
+	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200, .epoch = E1 } }));
 	for (int i = 0; i < 10; i++) {
 		snprintf(ip, sizeof(ip), "10.200.0.%d", i + 1);
 		APPLY(rule(seq - 1, 200, ip, 1, 1));
@@ -652,7 +669,7 @@ Test(rule_store, an_incomplete_vpc_is_fetched_whole_once_room_frees_up)
 	cr_assert_eq(apply_want(a, 2000000000ull, &want), 1, "and is made then");
 
 	APPLY(((struct wire_msg){ .type = WIRE_PART_BEGIN,
-	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200 } }));
+	    .u.part = { .seq = seq - 1, .count = 11, .vni = 200, .epoch = E1 } }));
 	for (int i = 0; i < 10; i++) {
 		snprintf(ip, sizeof(ip), "10.200.0.%d", i + 1);
 		APPLY(rule(seq - 1, 200, ip, 1, 1));
@@ -837,7 +854,7 @@ Test(rule_store, a_vpc_snapshot_carries_no_hosts)
 	struct wire_msg m = { .type = WIRE_PART_BEGIN };
 
 	log_before_going_away();
-	m.u.part = (struct wire_part){ .seq = 10, .count = 1, .vni = 100 };
+	m.u.part = (struct wire_part){ .seq = 10, .count = 1, .vni = 100, .epoch = E1 };
 	APPLY(m);
 	m = host(10, H1, WIRE_HOST_ADD);
 	cr_assert_eq(apply_msg(a, &m), -EPROTO);
@@ -880,7 +897,12 @@ Test(rule_store, a_list_never_loaded_asks_for_the_whole_state_once_on_the_log)
 	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
-	cr_assert_eq(apply_hello(a), 5);
+	{
+		uint64_t epoch;
+
+		cr_assert_eq(apply_hello(a, &epoch), 5);
+		cr_assert_eq(epoch, E1);
+	}
 	APPLY(heartbeat(5));
 	cr_assert_eq(apply_want(a, 0, &want), 1, "on the log with no list: ask");
 	cr_assert_eq(want, 0, "the whole state");
@@ -900,10 +922,85 @@ Test(rule_store, a_log_followed_from_its_first_record_loads_the_list_without_a_s
 	cr_assert_eq(vtepset_create(&vs, ut_node(), "rule-store", 64, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_not_null(a = apply_new(t, vs, &ring, &c));
-	cr_assert_eq(apply_hello(a), 0, "a new table");
+	{
+		uint64_t epoch;
+
+		cr_assert_eq(apply_hello(a, &epoch), 0, "a table at an empty controller's seq 0");
+		cr_assert_eq(epoch, E1, "which its empty snapshot named");
+	}
 	APPLY(heartbeat(0));			/* an empty controller: the log from seq 1 */
 	cr_assert(vtepset_loaded(vs));
 	cr_assert_eq(apply_want(a, 0, &want), 0, "nothing to ask");
 	APPLY(host(1, H1, WIRE_HOST_ADD));
 	cr_assert(vtepset_has(vs, H1));
+}
+
+/* --- the epoch: the history the table's seq belongs to ---------------------------- */
+
+/* What the next HELLO would say. */
+static void
+assert_hello(uint64_t seq, uint64_t epoch, const char *when)
+{
+	uint64_t e;
+
+	cr_assert_eq(apply_hello(a, &e), seq, "%s: the HELLO's seq", when);
+	cr_assert_eq(e, epoch, "%s: the HELLO's epoch %016llx", when, (unsigned long long)e);
+}
+
+Test(rule_store, a_snapshot_of_another_history_names_no_epoch_until_its_end)
+{
+	log_before_going_away();
+	assert_hello(10, E1, "on the log");
+	/* The controller was restored: its history is E2, its log at seq 30. */
+	APPLY(snap_of(30, 2, E2));
+	assert_hello(10, 0, "amid the snapshot: seq 10 of E1 is no longer what the table holds");
+	cr_assert_eq(c.lag, 30, "none of E2's seqs are here yet");
+	APPLY(rule(25, 100, "10.0.0.1", 3, 7));
+	apply_reset(a);		/* the connection ended: the table is neither E1 nor E2 */
+	assert_hello(10, 0, "after the snapshot was abandoned");
+	APPLY(snap_of(31, 2, E2));
+	APPLY(rule(25, 100, "10.0.0.1", 3, 7));
+	APPLY(vpc(31, 100, G2, 3, WIRE_VPC_SNAPSHOT));
+	assert_hello(10, 0, "before SNAP_END");
+	APPLY(snap(WIRE_SNAP_END, 31, 0));
+	assert_hello(31, E2, "after SNAP_END: seq and epoch of the snapshot");
+	cr_assert_eq(table_applied_epoch(t), E2);
+	cr_assert_eq(c.epoch_changes, 2, "each snapshot begun over another history");
+	cr_assert_eq(c.lag, 0);
+	/* The log goes on in E2. */
+	APPLY(rule(32, 100, "10.0.0.2", 4, 8));
+	assert_hello(32, E2, "on E2's log");
+}
+
+Test(rule_store, a_snapshot_of_the_same_history_keeps_the_epoch_throughout)
+{
+	log_before_going_away();
+	APPLY(snap(WIRE_SNAP_BEGIN, 50, 2));
+	assert_hello(10, E1, "amid a snapshot of its own history (it fell behind the log)");
+	APPLY(rule(40, 100, "10.0.0.1", 5, 3));
+	APPLY(vpc(50, 100, G1, 5, WIRE_VPC_SNAPSHOT));
+	APPLY(snap(WIRE_SNAP_END, 50, 0));
+	assert_hello(50, E1, "after it");
+	cr_assert_eq(c.epoch_changes, 0);
+}
+
+Test(rule_store, a_new_table_learns_its_epoch_from_its_first_snapshot)
+{
+	table_set_applied_epoch(t, 0);		/* as table_create leaves a new one */
+	assert_hello(0, 0, "a new table knows no history");
+	APPLY(snap_of(0, 0, E2));		/* an empty controller */
+	APPLY(snap(WIRE_SNAP_END, 0, 0));
+	assert_hello(0, E2, "an empty snapshot names the history all the same");
+	cr_assert_eq(c.epoch_changes, 0, "a new table changed no history");
+}
+
+Test(rule_store, a_vpc_snapshot_of_another_history_is_refused)
+{
+	struct wire_msg m = { .type = WIRE_PART_BEGIN };
+
+	log_before_going_away();
+	m.u.part = (struct wire_part){ .seq = 10, .count = 1, .vni = 100, .epoch = E2 };
+	cr_assert_eq(apply_msg(a, &m), -EPROTO, "seq 10 of E2 is not the table's seq 10");
+	m.u.part.epoch = E1;
+	APPLY(m);
 }

@@ -1,22 +1,30 @@
 /*
  * stream_test: how the controller starts a rule-store's log stream
- * (procs/controller/stream.c), without sockets. A HELLO whose seq the log still
- * covers (down to the record before the oldest kept) is fed from the log; one record
- * further back, a new rule-store, or one ahead of the controller (an empty controller
- * included) gets a snapshot. A snapshot, walked from one read transaction
- * (snap_open, snap_next), holds every VPC and every rule, tombstones included, of the
- * state at its seq, each VPC's rules before its VPC SNAPSHOT record, whatever commits
- * meanwhile; SNAP_BEGIN counts the records that follow it.
+ * (procs/controller/stream.c). A HELLO of the log's history (epoch) whose seq the log
+ * still covers (down to the record before the oldest kept) is fed from the log; one
+ * record further back, a new rule-store, or one ahead of the controller (an empty
+ * controller included) gets a snapshot; so does a HELLO of another history or of none,
+ * whatever its seq (a restore: the same seqs name other records). A snapshot, walked
+ * from one read transaction (snap_open, snap_next), holds every VPC and every rule,
+ * tombstones included, of the state at its seq, each VPC's rules before its VPC
+ * SNAPSHOT record, whatever commits meanwhile; SNAP_BEGIN counts the records that
+ * follow it and names the history. Over a socket (a stream on a unix socket, a client
+ * of our own): what a HELLO gets, and a HELLO of stream version 1 refused in version 1.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "procs/controller/stream.c"
+/* Before ctldb.h: its global err would shadow new_loop's. */
+#include "tests/unit/looptest.h"
 #include "tests/unit/ctldb.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define RETENTION	20
+#define OTHER_EPOCH	0x0be0be0be0be0be0ull	/* a history that is not the log's */
 #define SNAP_MAX	256	/* records a test's snapshot holds at most */
 
 TestSuite(stream, .fini = ctldb_teardown);
@@ -137,12 +145,37 @@ Test(stream, a_subscriber_the_log_still_covers_gets_the_records_after_its_seq)
 	uint64_t covered[] = { first - 1, first, (first + last) / 2, last - 1, last };
 
 	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
-		cr_assert_not(needs_snapshot(&db, covered[i]), "seq %llu (log %llu..%llu)",
-		    (unsigned long long)covered[i], (unsigned long long)first,
-		    (unsigned long long)last);
+		cr_assert_not(needs_snapshot(&db, covered[i], CTLDB_EPOCH),
+		    "seq %llu (log %llu..%llu)", (unsigned long long)covered[i],
+		    (unsigned long long)first, (unsigned long long)last);
 		cr_assert_eq(log_after(covered[i]), last - covered[i],
 		    "the log holds every record after %llu", (unsigned long long)covered[i]);
 	}
+}
+
+Test(stream, a_hello_of_another_history_gets_a_snapshot_at_any_seq_the_log_holds)
+{
+	struct wire_hello h = { .stream = WIRE_STREAM_RULES };
+
+	open_db(RETENTION);
+	world();
+	grow_log_to(3 * RETENTION);
+	/* Every seq the log would resume from, and the ones around it. */
+	for (uint64_t seq = db.log_first - 2; seq <= db.last_seq + 1; seq++) {
+		cr_assert(needs_snapshot(&db, seq, OTHER_EPOCH), "seq %llu of another history",
+		    (unsigned long long)seq);
+		cr_assert(needs_snapshot(&db, seq, 0), "seq %llu of a history not known",
+		    (unsigned long long)seq);
+	}
+	h.last_seq = db.last_seq - 1;
+	h.epoch = OTHER_EPOCH;
+	cr_assert(other_history(&db, &h), "counted and logged");
+	h.epoch = 0;
+	cr_assert(other_history(&db, &h), "a seq of no known history too");
+	h.last_seq = 0;
+	cr_assert_not(other_history(&db, &h), "a new table is of no history yet");
+	h.epoch = CTLDB_EPOCH;
+	cr_assert_not(other_history(&db, &h));
 }
 
 Test(stream, one_record_past_the_retention_gets_a_snapshot)
@@ -152,8 +185,8 @@ Test(stream, one_record_past_the_retention_gets_a_snapshot)
 	grow_log_to(3 * RETENTION);
 	cr_assert_not(in_log(db.log_first - 1), "the record it needs next is gone");
 	cr_assert(in_log(db.log_first));
-	cr_assert(needs_snapshot(&db, db.log_first - 2));
-	cr_assert(needs_snapshot(&db, 1));
+	cr_assert(needs_snapshot(&db, db.log_first - 2, CTLDB_EPOCH));
+	cr_assert(needs_snapshot(&db, 1, CTLDB_EPOCH));
 	/* The same test while a subscriber is being fed (fill): it fell behind. */
 	cr_assert_not(log_holds_after(&db, db.log_first - 2));
 	cr_assert(log_holds_after(&db, db.log_first - 1));
@@ -164,9 +197,11 @@ Test(stream, a_new_subscriber_or_one_ahead_of_the_controller_gets_a_snapshot)
 	open_db(RETENTION);
 	world();
 	cr_assert_eq(db.log_first, 1, "the whole log is kept");
-	cr_assert(needs_snapshot(&db, 0), "new: a snapshot, not the whole log");
-	cr_assert(needs_snapshot(&db, db.last_seq + 1), "ahead: our state was replaced");
-	cr_assert_not(needs_snapshot(&db, db.last_seq), "up to date: the live tail");
+	cr_assert(needs_snapshot(&db, 0, 0), "new: a snapshot, not the whole log");
+	cr_assert(needs_snapshot(&db, 0, CTLDB_EPOCH), "at seq 0 of this history: the same");
+	cr_assert(needs_snapshot(&db, db.last_seq + 1, CTLDB_EPOCH),
+	    "ahead: our state was replaced");
+	cr_assert_not(needs_snapshot(&db, db.last_seq, CTLDB_EPOCH), "up to date: the live tail");
 }
 
 Test(stream, a_subscriber_ahead_of_an_empty_controller_gets_an_empty_snapshot)
@@ -176,12 +211,16 @@ Test(stream, a_subscriber_ahead_of_an_empty_controller_gets_an_empty_snapshot)
 
 	open_db(RETENTION);
 	cr_assert_eq(db.last_seq, 0);
-	cr_assert_not(needs_snapshot(&db, 0), "new on an empty log: the live tail from 1");
-	cr_assert(needs_snapshot(&db, 7), "its rules are no longer anywhere here");
+	cr_assert(needs_snapshot(&db, 0, 0),
+	    "new on an empty log: an empty snapshot, which names the history");
+	cr_assert_not(needs_snapshot(&db, 0, CTLDB_EPOCH),
+	    "at seq 0 of this history (it loaded that empty snapshot): the live tail from 1");
+	cr_assert(needs_snapshot(&db, 7, CTLDB_EPOCH), "its rules are no longer anywhere here");
 	cr_assert_eq(snap_open(&sn, &db, 0, &m), 0);
 	cr_assert_eq(m.type, WIRE_SNAP_BEGIN);
 	cr_assert_eq(m.u.snap.seq, 0);
 	cr_assert_eq(m.u.snap.count, 0);
+	cr_assert_eq(m.u.snap.epoch, CTLDB_EPOCH, "it names the log's history");
 	cr_assert_eq(snap_next(&sn, &db, &m), 0);
 	cr_assert_eq(m.type, WIRE_SNAP_END);
 	cr_assert_eq(m.u.snap.seq, 0);
@@ -256,6 +295,7 @@ Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
 	cr_assert_eq(m[0].type, WIRE_SNAP_BEGIN);
 	cr_assert_eq(m[0].u.snap.seq, seq, "the state at the last seq when it began");
 	cr_assert_eq(m[0].u.snap.count, n - 2, "SNAP_BEGIN counts the records before END");
+	cr_assert_eq(m[0].u.snap.epoch, CTLDB_EPOCH, "SNAP_BEGIN names the log's history");
 	cr_assert_eq(m[n - 1].u.snap.seq, seq);
 
 	for (size_t i = 1; i < n - 1; i++) {
@@ -367,6 +407,7 @@ Test(stream, a_snapshot_of_one_vpc_holds_its_rules_and_nothing_else)
 	cr_assert_eq(r, 0);
 	cr_assert_eq(m[0].type, WIRE_PART_BEGIN);
 	cr_assert_eq(m[0].u.part.vni, 100);
+	cr_assert_eq(m[0].u.part.epoch, CTLDB_EPOCH);
 	cr_assert_eq(m[0].u.part.seq, db.last_seq);
 	cr_assert_eq(m[0].u.part.count, n - 1, "PART_BEGIN counts the records before END");
 	cr_assert_eq(n, 4, "a, b's tombstone, blue's VPC SNAPSHOT");
@@ -464,4 +505,182 @@ Test(stream, a_vpc_past_a_gateways_vni_slots_is_refused)
 	cr_assert_eq(stream_admit(&s, &(struct stream_need){ .what = "vpc.create",
 	    .vpcs_now = 4, .vpcs_after = 5 }, msg, sizeof(msg)), 0);
 	free(s.c);
+}
+
+/* --- over a socket: a stream, a client of ours --------------------------------------- */
+
+static struct controller_counters ctr;
+static struct stream *st;
+static int cli = -1;
+static uint8_t rx[1 << 16];
+static size_t rxlen;
+static bool rx_eof;
+
+/* The stream on a unix socket in the database's directory, a client connected to it. */
+static void
+serve(void)
+{
+	struct stream_params p = { .heartbeat_ns = 10000 * MS, .max_subs = 4,
+	    .sub_buffer = 1 << 20 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ls;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/stream.sock", dir);
+	cr_assert_geq(ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	cr_assert_eq(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	cr_assert_eq(listen(ls, 4), 0);
+	new_loop();
+	cr_assert_not_null(st = stream_new(L, &db, ls, &p, &ctr));
+	cr_assert_geq(cli = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	cr_assert_eq(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+}
+
+static void
+send_bytes(const uint8_t *b, size_t n)
+{
+	cr_assert_eq(send(cli, b, n, 0), (ssize_t)n);
+}
+
+static void
+send_hello(uint64_t last_seq, uint64_t epoch)
+{
+	struct wire_msg m = { .type = WIRE_HELLO, .u.hello = { .stream = WIRE_STREAM_RULES,
+	    .last_seq = last_seq, .epoch = epoch, .node = "gw1" } };
+	uint8_t buf[WIRE_LEN_SIZE + WIRE_RECORD_MAX];
+	int n = wire_encode(&m, buf, sizeof(buf));
+
+	cr_assert_gt(n, 0);
+	send_bytes(buf, (size_t)n);
+}
+
+/* Whatever the controller sent so far, without waiting. */
+static void
+rx_poll(void)
+{
+	ssize_t n;
+
+	while (rxlen < sizeof(rx) &&
+	    (n = recv(cli, rx + rxlen, sizeof(rx) - rxlen, MSG_DONTWAIT)) != 0) {
+		if (n < 0) {
+			cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s", strerror(errno));
+			return;
+		}
+		rxlen += (size_t)n;
+	}
+	rx_eof = rxlen < sizeof(rx);
+}
+
+/* The first n records the controller sends, decoded (the loop runs until they came). */
+static void
+rx_records(struct wire_msg *out, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		while ((r = wire_decode(rx + off, rxlen - off, &out[i])) == 0) {
+			cr_assert_not(rx_eof, "the controller closed after %zu records", i);
+			run_for(5);
+			rx_poll();
+		}
+		cr_assert_gt(r, 0, "record %zu does not decode: %s", i, strerror(-r));
+		off += (size_t)r;
+	}
+}
+
+Test(stream, a_hello_of_another_history_at_a_seq_the_log_holds_gets_a_snapshot)
+{
+	struct wire_msg m[2];
+
+	open_db(RETENTION);
+	world();
+	grow_log_to(10);
+	serve();
+	/* seq 5 is in the log, but of another history: the log after it is not its own. */
+	send_hello(5, OTHER_EPOCH);
+	rx_records(m, 1);
+	cr_assert_eq(m[0].type, WIRE_SNAP_BEGIN, "got a %s", wire_type_name(m[0].type));
+	cr_assert_eq(m[0].u.snap.seq, db.last_seq);
+	cr_assert_eq(m[0].u.snap.epoch, CTLDB_EPOCH, "the snapshot names the log's history");
+	cr_assert_eq(ctr.snapshots, 1);
+	cr_assert_eq(ctr.hello_other_epoch, 1);
+}
+
+Test(stream, a_hello_of_the_same_history_resumes_from_the_log)
+{
+	struct wire_msg m[2];
+
+	open_db(RETENTION);
+	world();
+	grow_log_to(10);
+	serve();
+	send_hello(5, CTLDB_EPOCH);
+	rx_records(m, 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert(m[i].type == WIRE_RULE || m[i].type == WIRE_VPC, "got a %s",
+		    wire_type_name(m[i].type));
+		cr_assert_eq(m[i].type == WIRE_RULE ? m[i].u.rule.seq : m[i].u.vpc.seq,
+		    6 + (uint64_t)i, "the records after its seq, in order");
+	}
+	cr_assert_eq(ctr.snapshots, 0);
+	cr_assert_eq(ctr.hello_other_epoch, 0);
+}
+
+Test(stream, a_hello_of_no_known_history_past_seq_0_gets_a_snapshot)
+{
+	struct wire_msg m;
+
+	open_db(RETENTION);
+	world();
+	grow_log_to(10);
+	serve();
+	send_hello(5, 0);
+	rx_records(&m, 1);
+	cr_assert_eq(m.type, WIRE_SNAP_BEGIN, "got a %s", wire_type_name(m.type));
+	cr_assert_eq(ctr.hello_other_epoch, 1);
+}
+
+Test(stream, a_new_rule_store_on_an_empty_log_gets_an_empty_snapshot_naming_the_history)
+{
+	struct wire_msg m[2];
+
+	open_db(RETENTION);
+	serve();
+	send_hello(0, 0);
+	rx_records(m, 2);
+	cr_assert_eq(m[0].type, WIRE_SNAP_BEGIN);
+	cr_assert_eq(m[0].u.snap.seq, 0);
+	cr_assert_eq(m[0].u.snap.count, 0);
+	cr_assert_eq(m[0].u.snap.epoch, CTLDB_EPOCH);
+	cr_assert_eq(m[1].type, WIRE_SNAP_END);
+	cr_assert_eq(ctr.hello_other_epoch, 0, "a new table is of no other history");
+}
+
+/* A HELLO as version 1 wrote it: 80 bytes, no epoch (docs/protocol.md, version 1). */
+Test(stream, a_hello_of_stream_version_1_is_refused_in_version_1)
+{
+	uint8_t v1[4 + 80] = { 0, 0, 0, 80, 1, WIRE_HELLO, 0, 0, WIRE_STREAM_RULES };
+	struct wire_msg m;
+
+	memcpy(v1 + 4 + 16, "gw1", 3);
+	open_db(RETENTION);
+	world();
+	serve();
+	send_bytes(v1, sizeof(v1));
+	while (!rx_eof) {
+		run_for(5);
+		rx_poll();
+	}
+	cr_assert_gt(rxlen, 4 + 8, "no ERROR came before the close");
+	cr_assert_eq(rx[4], 1, "the ERROR is in the subscriber's version, which it reads");
+	cr_assert_eq(rx[5], WIRE_ERROR);
+	cr_assert_eq(wire_decode(rx, rxlen, &m), -EPROTONOSUPPORT, "not ours");
+	rx[4] = WIRE_VERSION;	/* ERROR is the same in both: read it as ours */
+	cr_assert_eq(wire_decode(rx, rxlen, &m), (int)rxlen, "one record, then the close");
+	cr_assert_eq(m.u.error.code, EPROTONOSUPPORT);
+	cr_assert(strstr(m.u.error.msg, "speaks stream version 2, not 1") != NULL, "%s",
+	    m.u.error.msg);
+	cr_assert_eq(ctr.subs_wrong_version, 1);
+	cr_assert_eq(ctr.snapshots, 0);
 }

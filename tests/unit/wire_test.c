@@ -3,7 +3,9 @@
  * is laid out as docs/protocol.md draws it; the encoder refuses (and writes nothing for)
  * every message the decoder would refuse; an incomplete frame asks for more bytes at
  * every split point; and each malformed record, made from a valid one by changing one
- * thing, is refused, which shows that exactly that thing is checked.
+ * thing, is refused, which shows that exactly that thing is checked. A record of
+ * another version (version 1, before the epoch) is refused as such, but for the log
+ * records a store kept, which read the same; an ERROR can be written in version 1.
  */
 #include "common/wire.h"
 #include "common/bytes.h"
@@ -20,11 +22,12 @@
 /* Frame offsets (length prefix included) of the fields docs/protocol.md draws. */
 enum {
 	F_LEN = 0, F_VERSION = 4, F_TYPE = 5, F_RSV = 6,
-	HELLO_STREAM = 8, HELLO_PAD = 9, HELLO_LAST = 12, HELLO_NODE = 20, HELLO_HOST = 52,
+	HELLO_STREAM = 8, HELLO_PAD = 9, HELLO_LAST = 12, HELLO_EPOCH = 20, HELLO_NODE = 28,
+	HELLO_HOST = 60,
 	RULE_SEQ = 8, RULE_VNI = 16, RULE_IP = 20, RULE_VTEP = 24, RULE_MAC = 28,
 	RULE_OP = 34, RULE_FLAGS = 35, RULE_VERSION = 36,
 	VPC_SEQ = 8, VPC_VNI = 16, VPC_GEN = 20, VPC_VERSION = 24, VPC_OP = 32, VPC_PAD = 33,
-	SNAP_SEQ = 8, SNAP_COUNT = 16,
+	SNAP_SEQ = 8, SNAP_COUNT = 16, SNAP_EPOCH = 24,
 	BIND_SEQ = 8, BIND_VNI = 16, BIND_IP = 20, BIND_MAC = 24, BIND_OP = 30, BIND_PAD = 31,
 	BIND_TAP = 32,
 	ERROR_CODE = 8, ERROR_LEN = 10, ERROR_MSG = 12,
@@ -32,7 +35,7 @@ enum {
 	STATUS_MAX_VNIS = 28, STATUS_VNIS = 32, STATUS_INCOMPLETE = 36, STATUS_NLISTED = 40,
 	STATUS_PAD = 41, STATUS_LIST = 44,
 	WANT_VNI = 8,
-	PART_SEQ = 8, PART_COUNT = 16, PART_VNI = 24, PART_PAD = 28,
+	PART_SEQ = 8, PART_COUNT = 16, PART_VNI = 24, PART_EPOCH = 28,
 	HOST_SEQ = 8, HOST_VTEP = 16, HOST_KIND = 20, HOST_OP = 21, HOST_PAD = 22,
 };
 
@@ -51,6 +54,8 @@ status_two(void)
 static const uint8_t mac_vm[6] = { 0x02, 0x00, 0x00, 0x64, 0x00, 0x05 };
 static const uint8_t mac_top[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t mac_zero[6];
+
+#define EPOCH		0x5eedc0de0e90c401ull	/* a controller's history */
 
 static const char name31[] = "abcdefghijklmnopqrstuvwxyz0_-19";
 static const char host31[] = "Host-01.rack_7.Example.COM.a-z9";
@@ -92,12 +97,14 @@ mk_vpc(uint64_t seq, uint32_t vni, uint32_t gen, uint64_t version, uint8_t op)
 	return m;
 }
 
+/* BEGIN names the history (EPOCH); END carries none. */
 static struct wire_msg
 mk_snap(uint8_t type, uint64_t seq, uint64_t count)
 {
 	struct wire_msg m = { .type = type };
 
-	m.u.snap = (struct wire_snap){ .seq = seq, .count = count };
+	m.u.snap = (struct wire_snap){ .seq = seq, .count = count,
+		.epoch = type == WIRE_SNAP_BEGIN ? EPOCH : 0 };
 	return m;
 }
 
@@ -184,6 +191,7 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_HELLO:
 		return a->u.hello.stream == b->u.hello.stream &&
 		    a->u.hello.last_seq == b->u.hello.last_seq &&
+		    a->u.hello.epoch == b->u.hello.epoch &&
 		    strcmp(a->u.hello.node, b->u.hello.node) == 0 &&
 		    strcmp(a->u.hello.host, b->u.hello.host) == 0;
 	case WIRE_RULE:
@@ -198,7 +206,8 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		    a->u.vpc.op == b->u.vpc.op;
 	case WIRE_SNAP_BEGIN:
 	case WIRE_SNAP_END:
-		return a->u.snap.seq == b->u.snap.seq && a->u.snap.count == b->u.snap.count;
+		return a->u.snap.seq == b->u.snap.seq && a->u.snap.count == b->u.snap.count &&
+		    a->u.snap.epoch == b->u.snap.epoch;
 	case WIRE_HEARTBEAT:
 		return a->u.heartbeat_seq == b->u.heartbeat_seq;
 	case WIRE_BIND:
@@ -215,7 +224,7 @@ msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		return a->u.want_vni == b->u.want_vni;
 	case WIRE_PART_BEGIN:
 		return a->u.part.seq == b->u.part.seq && a->u.part.count == b->u.part.count &&
-		    a->u.part.vni == b->u.part.vni;
+		    a->u.part.vni == b->u.part.vni && a->u.part.epoch == b->u.part.epoch;
 	case WIRE_HOST:
 		return a->u.host.seq == b->u.host.seq && a->u.host.vtep == b->u.host.vtep &&
 		    a->u.host.kind == b->u.host.kind && a->u.host.op == b->u.host.op;
@@ -298,6 +307,7 @@ Test(wire, every_type_round_trips_with_edge_values)
 		mk_vpc(UINT64_MAX, WIRE_VNI_MAX, UINT32_MAX, UINT64_MAX, WIRE_VPC_SNAPSHOT),
 		mk_vpc(3, 100, 0, 0, WIRE_VPC_DELETE),
 		mk_snap(WIRE_SNAP_BEGIN, 1, 0),
+		mk_snap(WIRE_SNAP_BEGIN, 0, 0),
 		mk_snap(WIRE_SNAP_BEGIN, UINT64_MAX, UINT64_MAX),
 		mk_snap(WIRE_SNAP_END, 1, 0),
 		mk_snap(WIRE_SNAP_END, UINT64_MAX, 0),
@@ -309,13 +319,24 @@ Test(wire, every_type_round_trips_with_edge_values)
 		mk_bind(4, 100, 0x0a000005, mac_zero, WIRE_BIND_DEL, "vfweb1"),
 	};
 	static const size_t size[WIRE_TYPE_MAX + 1] = {
-		[WIRE_HELLO] = 80, [WIRE_RULE] = 40, [WIRE_VPC] = 32, [WIRE_SNAP_BEGIN] = 20,
+		[WIRE_HELLO] = 88, [WIRE_RULE] = 40, [WIRE_VPC] = 32, [WIRE_SNAP_BEGIN] = 28,
 		[WIRE_SNAP_END] = 20, [WIRE_HEARTBEAT] = 12, [WIRE_BIND] = 44,
 	};
 	struct wire_msg e;
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 		expect_round_trip(&ms[i], size[ms[i].type]);
+	/* The epoch's edges: a HELLO's any value (0: not known), a SNAP_BEGIN's 1..max. */
+	e = mk_hello(WIRE_STREAM_RULES, 7, "gw1", "");
+	e.u.hello.epoch = UINT64_MAX;
+	expect_round_trip(&e, 88);
+	e.u.hello.epoch = 1;
+	expect_round_trip(&e, 88);
+	e = mk_snap(WIRE_SNAP_BEGIN, 7, 1);
+	e.u.snap.epoch = 1;
+	expect_round_trip(&e, 28);
+	e.u.snap.epoch = UINT64_MAX;
+	expect_round_trip(&e, 28);
 
 	e = status_two();
 	expect_round_trip(&e, 296);
@@ -332,11 +353,11 @@ Test(wire, every_type_round_trips_with_edge_values)
 	e.u.want_vni = WIRE_VNI_MAX;
 	expect_round_trip(&e, 8);
 	e = (struct wire_msg){ .type = WIRE_PART_BEGIN, .u.part = { .seq = 0, .count = 0,
-	    .vni = 1 } };
-	expect_round_trip(&e, 28);
+	    .vni = 1, .epoch = 1 } };
+	expect_round_trip(&e, 32);
 	e.u.part = (struct wire_part){ .seq = UINT64_MAX, .count = UINT64_MAX,
-	    .vni = WIRE_VNI_MAX };
-	expect_round_trip(&e, 28);
+	    .vni = WIRE_VNI_MAX, .epoch = UINT64_MAX };
+	expect_round_trip(&e, 32);
 
 	e = mk_error(0, "");
 	expect_round_trip(&e, 8);
@@ -349,7 +370,7 @@ Test(wire, every_type_round_trips_with_edge_values)
 Test(wire, encoding_matches_the_documented_layout)
 {
 	static const uint8_t want_rule[] = {
-		0, 0, 0, 40, 1, WIRE_RULE, 0, 0,
+		0, 0, 0, 40, 2, WIRE_RULE, 0, 0,
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,		/* seq */
 		0x00, 0xab, 0xcd, 0xef,					/* vni */
 		0x0a, 0x00, 0x00, 0x05,					/* ip */
@@ -359,7 +380,7 @@ Test(wire, encoding_matches_the_documented_layout)
 		0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,		/* version */
 	};
 	static const uint8_t want_error[] = {
-		0, 0, 0, 10, 1, WIRE_ERROR, 0, 0,
+		0, 0, 0, 10, 2, WIRE_ERROR, 0, 0,
 		0x00, 0x5a, 0x00, 0x02, 'n', 'o',
 	};
 	struct wire_msg m;
@@ -378,11 +399,13 @@ Test(wire, encoding_matches_the_documented_layout)
 	cr_assert_arr_eq(f, want_error, sizeof(want_error), "error bytes differ from the doc");
 
 	m = mk_hello(WIRE_STREAM_BINDINGS, 0x0102030405060708, "n1", "H1");
+	m.u.hello.epoch = 0x2122232425262728;
 	n = wire_encode(&m, f, sizeof(f));
-	cr_assert_eq(n, 84);
+	cr_assert_eq(n, 92);
 	cr_assert_eq(f[HELLO_STREAM], WIRE_STREAM_BINDINGS);
 	cr_assert_eq(f[HELLO_LAST], 0x01);
 	cr_assert_eq(f[HELLO_LAST + 7], 0x08);
+	cr_assert_eq(bytes_get64(f + HELLO_EPOCH), 0x2122232425262728);
 	cr_assert_arr_eq(f + HELLO_NODE, "n1\0", 3);
 	cr_assert_arr_eq(f + HELLO_HOST, "H1\0", 3);
 
@@ -400,6 +423,22 @@ Test(wire, encoding_matches_the_documented_layout)
 	cr_assert_eq(f[VPC_GEN], 0xde);
 	cr_assert_eq(f[VPC_VERSION + 7], 9);
 	cr_assert_eq(f[VPC_OP], WIRE_VPC_SNAPSHOT);
+
+	m = mk_snap(WIRE_SNAP_BEGIN, 0x0102030405060708, 3);
+	n = wire_encode(&m, f, sizeof(f));
+	cr_assert_eq(n, 32);
+	cr_assert_eq(bytes_get64(f + SNAP_SEQ), 0x0102030405060708);
+	cr_assert_eq(bytes_get64(f + SNAP_COUNT), 3);
+	cr_assert_eq(bytes_get64(f + SNAP_EPOCH), EPOCH);
+	m = mk_snap(WIRE_SNAP_END, 5, 0);
+	cr_assert_eq(wire_encode(&m, f, sizeof(f)), 24, "END has no epoch");
+
+	m = (struct wire_msg){ .type = WIRE_PART_BEGIN, .u.part = { .seq = 9, .count = 4,
+	    .vni = 0xabcdef, .epoch = EPOCH } };
+	n = wire_encode(&m, f, sizeof(f));
+	cr_assert_eq(n, 36);
+	cr_assert_eq(bytes_get32(f + PART_VNI), 0xabcdef);
+	cr_assert_eq(bytes_get64(f + PART_EPOCH), EPOCH);
 }
 
 Test(wire, encoder_writes_zeros_after_a_string_whatever_the_struct_holds)
@@ -411,9 +450,9 @@ Test(wire, encoder_writes_zeros_after_a_string_whatever_the_struct_holds)
 	memset(m.u.hello.node + strlen(m.u.hello.node) + 1, 'x', 10);
 	memset(m.u.hello.host + strlen(m.u.hello.host) + 1, 'y', 10);
 	n = wire_encode(&m, f, sizeof(f));
-	cr_assert_eq(n, 84);
+	cr_assert_eq(n, 92);
 	/* node and host are both "host1": 5 characters */
-	for (int i = HELLO_NODE + 5; i < 84; i++)
+	for (int i = HELLO_NODE + 5; i < 92; i++)
 		if (i < HELLO_HOST || i >= HELLO_HOST + 5)
 			cr_assert_eq(f[i], 0, "byte %d after a string's NUL is 0x%02x", i, f[i]);
 	memset(&d, 0xa5, sizeof(d));
@@ -500,6 +539,12 @@ Test(wire, encode_refuses_each_invalid_field_and_writes_nothing)
 	    m->u.vpc.op = WIRE_VPC_SNAPSHOT; m->u.vpc.gen = 0);
 
 	ENCODE_REFUSES(mk_snap(WIRE_SNAP_END, 5, 0), "snap end count 1", m->u.snap.count = 1);
+	ENCODE_REFUSES(mk_snap(WIRE_SNAP_END, 5, 0), "snap end with an epoch",
+	    m->u.snap.epoch = EPOCH);
+	ENCODE_REFUSES(mk_snap(WIRE_SNAP_BEGIN, 5, 0), "snap begin of no history",
+	    m->u.snap.epoch = 0);
+	ENCODE_REFUSES(((struct wire_msg){ .type = WIRE_PART_BEGIN, .u.part = { .seq = 5,
+	    .vni = 100, .epoch = EPOCH } }), "part of no history", m->u.part.epoch = 0);
 
 	ENCODE_REFUSES(bind_add(), "bind seq 0", m->u.bind.seq = 0);
 	ENCODE_REFUSES(bind_add(), "bind vni 0", m->u.bind.vni = 0);
@@ -595,7 +640,7 @@ Test(wire, decode_takes_one_frame_of_a_stream)
 	len += (size_t)wire_encode(&c, buf + len, sizeof(buf) - len);
 
 	n = wire_decode(buf + off, len - off, &d);
-	cr_assert_eq(n, 24);
+	cr_assert_eq(n, 32);
 	cr_assert(msg_equal(&a, &d));
 	off += (size_t)n;
 	n = wire_decode(buf + off, len - off, &d);
@@ -682,9 +727,12 @@ Test(wire, malformed_header_or_length_is_eproto)
 		mk_snap(WIRE_SNAP_END, 1, 0), mk_heartbeat(3), bind_add(),
 	};
 
-	MALFORMED(rule_set(), "version 0", f[F_VERSION] = 0);
-	MALFORMED(rule_set(), "version 2", f[F_VERSION] = 2);
-	MALFORMED(rule_set(), "version 255", f[F_VERSION] = 255);
+	DECODE_REFUSES(-EPROTONOSUPPORT, rule_set(), "version 0", f[F_VERSION] = 0);
+	DECODE_REFUSES(-EPROTONOSUPPORT, rule_set(), "version 1", f[F_VERSION] = 1);
+	DECODE_REFUSES(-EPROTONOSUPPORT, hello_rules(), "a hello of version 1",
+	    f[F_VERSION] = 1);
+	DECODE_REFUSES(-EPROTONOSUPPORT, rule_set(), "version 3", f[F_VERSION] = 3);
+	DECODE_REFUSES(-EPROTONOSUPPORT, rule_set(), "version 255", f[F_VERSION] = 255);
 	MALFORMED(mk_heartbeat(1), "type 0", f[F_TYPE] = 0);
 	MALFORMED(mk_heartbeat(1), "type 9", f[F_TYPE] = WIRE_TYPE_MAX + 1);
 	MALFORMED(mk_heartbeat(1), "type 255", f[F_TYPE] = 255);
@@ -775,7 +823,8 @@ Test(wire, malformed_vpc_is_eproto)
 Test(wire, malformed_status_want_and_part_are_eproto)
 {
 	struct wire_msg w = { .type = WIRE_WANT, .u.want_vni = 5 };
-	struct wire_msg p = { .type = WIRE_PART_BEGIN, .u.part = { .seq = 9, .vni = 5 } };
+	struct wire_msg p = { .type = WIRE_PART_BEGIN, .u.part = { .seq = 9, .vni = 5,
+	    .epoch = EPOCH } };
 
 	MALFORMED(status_two(), "more used than capacity", put32(f + STATUS_USED, 1001));
 	MALFORMED(status_two(), "more tombstones than used", put32(f + STATUS_TOMBS, 1001));
@@ -790,7 +839,7 @@ Test(wire, malformed_status_want_and_part_are_eproto)
 	MALFORMED(status_two(), "pad byte", f[STATUS_PAD + 2] = 1);
 	MALFORMED(w, "want VNI past 24 bits", put32(f + WANT_VNI, WIRE_VNI_MAX + 1));
 	MALFORMED(p, "part of VNI 0", put32(f + PART_VNI, 0));
-	MALFORMED(p, "part pad byte", f[PART_PAD + 3] = 1);
+	MALFORMED(p, "part of no history", put64(f + PART_EPOCH, 0));
 }
 
 static struct wire_msg
@@ -847,6 +896,9 @@ Test(wire, malformed_snap_is_eproto)
 {
 	MALFORMED(mk_snap(WIRE_SNAP_END, 5, 0), "end count 1", f[SNAP_COUNT + 7] = 1);
 	MALFORMED(mk_snap(WIRE_SNAP_END, 5, 0), "end count 2^63", f[SNAP_COUNT] = 0x80);
+	MALFORMED(mk_snap(WIRE_SNAP_BEGIN, 5, 0), "begin of no history", put64(f + SNAP_EPOCH, 0));
+	MALFORMED(mk_snap(WIRE_SNAP_END, 5, 0), "end with begin's size (an epoch)",
+	    resize(f, &n, 8); put64(f + SNAP_EPOCH, EPOCH));
 }
 
 Test(wire, malformed_bind_is_eproto)
@@ -900,6 +952,102 @@ Test(wire, a_snapshot_of_an_empty_log_is_at_seq_0)
 	cr_assert_eq(out.u.snap.seq, 0);
 	cr_assert_eq(wire_decode_payload(buf + WIRE_LEN_SIZE, n - WIRE_LEN_SIZE, &out), 0,
 	    "the payload alone decodes the same");
-	buf[WIRE_LEN_SIZE] = 9;	/* bad version */
-	cr_assert_eq(wire_decode_payload(buf + WIRE_LEN_SIZE, n - WIRE_LEN_SIZE, &out), -EPROTO);
+	buf[WIRE_LEN_SIZE] = 9;	/* another version */
+	cr_assert_eq(wire_decode_payload(buf + WIRE_LEN_SIZE, n - WIRE_LEN_SIZE, &out),
+	    -EPROTONOSUPPORT);
+	cr_assert_eq(wire_payload_version(buf + WIRE_LEN_SIZE, n - WIRE_LEN_SIZE), 9);
+	cr_assert_eq(wire_payload_version(buf + WIRE_LEN_SIZE, 0), 0, "an empty payload");
+}
+
+/* --- versions ------------------------------------------------------------------- */
+
+/* A HELLO as version 1 wrote it: 80 bytes, last_seq at 8, node at 16, no epoch. */
+Test(wire, a_hello_of_version_1_is_refused_as_another_version)
+{
+	uint8_t v1[4 + 80] = { 0, 0, 0, 80, 1, WIRE_HELLO, 0, 0, WIRE_STREAM_RULES };
+	struct wire_msg m;
+
+	v1[4 + 15] = 41;
+	memcpy(v1 + 4 + 16, "gw1", 3);
+	cr_assert_eq(wire_decode(v1, sizeof(v1), &m), -EPROTONOSUPPORT);
+	cr_assert_eq(wire_decode_payload(v1 + 4, 80, &m), -EPROTONOSUPPORT);
+	cr_assert_eq(wire_payload_version(v1 + 4, 80), 1, "which version it is");
+	cr_assert_eq(wire_decode_log(v1, sizeof(v1), &m), -EPROTO, "a HELLO is no log record");
+	v1[4] = WIRE_VERSION;
+	cr_assert_eq(wire_decode(v1, sizeof(v1), &m), -EPROTO,
+	    "as version 2 it is one field short: no guess");
+}
+
+Test(wire, an_error_is_written_in_an_older_version_for_an_older_peer)
+{
+	struct wire_error e = { .code = EPROTONOSUPPORT };
+	struct wire_msg m = mk_error(EPROTONOSUPPORT, "upgrade"), d;
+	uint8_t ours[FRAME_MAX], v1[FRAME_MAX];
+	int n = wire_encode(&m, ours, sizeof(ours));
+
+	snprintf(e.msg, sizeof(e.msg), "upgrade");
+	cr_assert_eq(wire_encode_error_v(1, &e, v1, sizeof(v1)), n);
+	cr_assert_eq(v1[F_VERSION], 1);
+	cr_assert_arr_eq(v1 + F_TYPE, ours + F_TYPE, (size_t)n - F_TYPE,
+	    "the same ERROR but its version byte");
+	cr_assert_eq(wire_decode(v1, (size_t)n, &d), -EPROTONOSUPPORT, "not ours to read");
+	cr_assert_eq(wire_encode_error_v(WIRE_VERSION, &e, v1, sizeof(v1)), n);
+	cr_assert_arr_eq(v1, ours, (size_t)n, "in our version: wire_encode's");
+	cr_assert_eq(wire_encode_error_v(0, &e, v1, sizeof(v1)), -EINVAL);
+	cr_assert_eq(wire_encode_error_v(WIRE_VERSION + 1, &e, v1, sizeof(v1)), -EINVAL,
+	    "a newer version's ERROR is not known here");
+	cr_assert_eq(wire_encode_error_v(1, &e, v1, (size_t)n - 1), -ENOSPC);
+	e.msg[0] = '\n';
+	cr_assert_eq(wire_encode_error_v(1, &e, v1, sizeof(v1)), -EINVAL);
+}
+
+Test(wire, log_records_a_version_1_controller_stored_still_decode)
+{
+	struct wire_msg logs[] = {
+		rule_set(), mk_rule(2, 100, 1, 2, mac_zero, WIRE_RULE_DEL, 0, 5), vpc_advance(),
+		mk_vpc(3, 100, 0, 0, WIRE_VPC_DELETE), bind_add(),
+		mk_host(5, 0xc0a8640bu, WIRE_HOST_VSWITCH, WIRE_HOST_ADD),
+	};
+	struct wire_msg others[] = {
+		hello_rules(), mk_snap(WIRE_SNAP_BEGIN, 1, 2), mk_snap(WIRE_SNAP_END, 1, 0),
+		mk_heartbeat(3), mk_error(1, "x"), status_two(),
+	};
+	struct wire_msg d;
+	uint8_t f[FRAME_MAX];
+
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		size_t n = encode_ok(&logs[i], f, sizeof(f));
+		const char *what = wire_type_name(logs[i].type);
+
+		cr_expect_eq(wire_decode_log(f, n, &d), (int)n, "%s of this version", what);
+		cr_expect(msg_equal(&logs[i], &d));
+		f[F_VERSION] = WIRE_LOG_VERSION_MIN;
+		cr_expect_eq(wire_decode(f, n, &d), -EPROTONOSUPPORT, "%s of version 1", what);
+		cr_expect_eq(wire_decode_log(f, n, &d), (int)n, "%s of version 1 from a log",
+		    what);
+		cr_expect(msg_equal(&logs[i], &d), "%s reads as this version's", what);
+		for (size_t k = 0; k < n; k++)
+			cr_expect_eq(wire_decode_log(f, k, &d), 0, "%s cut at %zu", what, k);
+		f[F_VERSION] = WIRE_VERSION + 1;
+		cr_expect_eq(wire_decode_log(f, n, &d), -EPROTONOSUPPORT, "%s of version 3",
+		    what);
+		f[F_VERSION] = 0;
+		cr_expect_eq(wire_decode_log(f, n, &d), -EPROTONOSUPPORT, "%s of version 0",
+		    what);
+	}
+	/* A malformed log record is malformed whatever its version. */
+	{
+		struct wire_msg r = rule_set();
+		size_t n = encode_ok(&r, f, sizeof(f));
+
+		put64(f + RULE_SEQ, 0);
+		f[F_VERSION] = 1;
+		cr_expect_eq(wire_decode_log(f, n, &d), -EPROTO, "a version 1 rule of seq 0");
+	}
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		size_t n = encode_ok(&others[i], f, sizeof(f));
+
+		cr_expect_eq(wire_decode_log(f, n, &d), -EPROTO, "%s is no log record",
+		    wire_type_name(others[i].type));
+	}
 }
