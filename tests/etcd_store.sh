@@ -27,7 +27,7 @@ for b in vpcfwd-controller vpcfwd-rule-store vpcfwdctl vpcfwd-table vpcfwd-stat;
 	[[ -x $BUILD/bin/$b ]] || t_fail "$BUILD/bin/$b not built (make BUILD=$BUILD)"
 done
 command -v etcd >/dev/null || t_fail "etcd is not installed (make deps)"
-t_node "$RUN-c1" "$RUN-c2" "$RUN-gw"
+t_node "$RUN-c1" "$RUN-c2" "$RUN-c3" "$RUN-gw"
 t_netns "$NS"
 t_etcd "$NS" 3
 
