@@ -1293,6 +1293,7 @@ on_maint(struct loop_timer *tm)
 			    etcd_error(es->e));
 		}
 	}
+	mdb_env_sync(es->db->env, 1);
 	maint_gc(es);
 	maint_defrag(es);
 	if (es->l)
@@ -1394,6 +1395,17 @@ etcdstore_open(struct etcdstore **out, struct db *db, const struct etcdstore_con
 	*out = NULL;
 	es->db = db;
 	db->keep_tombstones = true;
+	/*
+	 * The view need not reach the disk at each commit: etcd holds what is committed,
+	 * and a view that lost its last transactions in a power cut (LMDB keeps it whole)
+	 * asks etcd for those revisions again, getting the same records at the same seqs
+	 * (they follow from the revisions). The maintenance round syncs it.
+	 */
+	if ((rc = mdb_env_set_flags(db->env, MDB_NOSYNC, 1)) != 0) {
+		snprintf(err, errlen, "the view: %s", mdb_strerror(rc));
+		free(es);
+		return -EIO;
+	}
 	es->c = c;
 	es->efd = -1;
 	es->plen = strlen(conf->prefix);
