@@ -14,8 +14,11 @@
  * log key, as procs/controller/etcdstore.c makes them), one txn each, in order, each
  * after the last one's answer. What etcd itself costs for the same work: the
  * controller's model, capture, view and watch are what the ratio measures (goal >= 0.8).
- * Also in the same run: the same import into a controller on LMDB (the default store),
- * for the price of etcd itself.
+ * Also in the same run: the same txns replayed with a watch of the prefix (a thread and
+ * a handle of its own), each txn waited for on the watch before the next: what the
+ * controller's view, fed by its watch, costs etcd and a client before any of the
+ * controller's own work; and the same import into a controller on LMDB (the default
+ * store), for the price of etcd itself.
  *
  * Every client talks to the leader first (the endpoints given it first), on both
  * clusters, so that which member happens to lead does not move the ratio.
@@ -27,6 +30,9 @@
 #include "common/apiclient.h"
 #include "common/clock.h"
 #include "common/mix.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define PREFIX	"/vpcfwd/1/"	/* the controller's default controller.etcd.prefix */
 
@@ -135,6 +141,59 @@ last_slot(const struct hev *h)
 	return &last.slot[s];
 }
 
+/*
+ * The watched replay's watcher: a thread of its own with its own handle, as the
+ * controller's view has, watching the prefix and noting the newest revision seen.
+ */
+static struct {
+	pthread_t th;
+	struct etcd *e;
+	int64_t from;
+	atomic_int stop;
+	_Atomic int64_t seen;
+	uint64_t events;
+} w;
+
+static int
+on_watched(void *arg, const struct etcd_watch_batch *b)
+{
+	(void)arg;
+	w.events += b->n;
+	if (b->n > 0)
+		atomic_store(&w.seen, b->ev[b->n - 1].kv.mod_revision);
+	return 0;
+}
+
+static void *
+watch_main(void *arg)
+{
+	uint8_t end[sizeof(PREFIX)];
+	struct etcd_watch_params p = { .key = PREFIX, .key_len = strlen(PREFIX), .end = end,
+	    .start_revision = w.from, .stop = &w.stop };
+	int rc;
+
+	(void)arg;
+	p.end_len = etcd_prefix_end(PREFIX, strlen(PREFIX), end);
+	if ((rc = etcd_watch(w.e, &p, on_watched, NULL, NULL)) != 0)
+		fatalx("import_etcd: the replay's watch: %s", etcd_error(w.e));
+	return NULL;
+}
+
+/* Until the watcher has seen revision rev. */
+static void
+watch_wait(int64_t rev)
+{
+	struct timespec ts = { 0, 20000 };
+	uint64_t t0 = clock_mono_ns();
+
+	while (atomic_load(&w.seen) < rev) {
+		if (clock_mono_ns() - t0 > 30000000000ull)
+			fatalx("import_etcd: the replay's watch did not see revision %lld in 30 s",
+			    (long long)rev);
+		nanosleep(&ts, NULL);
+	}
+}
+
 struct replay {
 	uint64_t txns, cmps, ops, bytes;	/* of the timed (import) txns */
 	double secs;
@@ -143,10 +202,12 @@ struct replay {
 
 /*
  * Replay the history on the cluster now running: revisions up to from untimed (the
- * set-up), the rest timed.
+ * set-up), the rest timed. Watched: with a watch of the prefix from the first timed
+ * revision on, each txn waited for on the watch before the next is sent, as the
+ * controller waits for its view.
  */
 static void
-replay(int64_t from, struct replay *out)
+replay(int64_t from, bool watched, struct replay *out)
 {
 	struct etcd *e = ec_handle(10000);
 	struct etcd_cmp *cmps = NULL;
@@ -175,6 +236,13 @@ replay(int64_t from, struct replay *out)
 				fatalx("import_etcd: out of memory");
 		}
 		if (rev > from && t0 == 0) {
+			if (watched) {
+				memset(&w, 0, sizeof(w));
+				w.e = ec_handle(10000);
+				w.from = rev;
+				if (pthread_create(&w.th, NULL, watch_main, NULL) != 0)
+					fatalx("import_etcd: pthread_create");
+			}
 			cpu0 = ec_members_cpu_ns();
 			self0 = bench_self_cpu_ns();
 			t0 = clock_mono_ns();
@@ -212,6 +280,8 @@ replay(int64_t from, struct replay *out)
 		if ((rc = etcd_txn(e, cmps, nc, ops, no, &res)) < 0 || !res.succeeded)
 			fatalx("import_etcd: the replay of revision %lld: %s", (long long)rev,
 			    rc < 0 ? etcd_error(e) : "a compare failed");
+		if (watched && rev > from)
+			watch_wait(res.revision);
 		for (size_t k = i; k < j; k++)
 			*last_slot(&hist.ev[k]) = (uint32_t)k + 1;
 		if (rev > from) {
@@ -227,6 +297,11 @@ replay(int64_t from, struct replay *out)
 	out->secs = (clock_mono_ns() - t0) / 1e9;
 	out->members_cpu_ns = ec_members_cpu_ns() - cpu0;
 	out->client_cpu_ns = bench_self_cpu_ns() - self0;
+	if (watched) {
+		atomic_store(&w.stop, 1);
+		pthread_join(w.th, NULL);
+		etcd_close(w.e);
+	}
 	etcd_close(e);
 	free(cmps);
 	free(ops);
@@ -310,8 +385,8 @@ main(int argc, char **argv)
 {
 	char csv[256], sock[256], parts[512];
 	struct apiclient c;
-	struct replay base;
-	double lmdb_s, etcd_s, rate_lmdb, rate_etcd, rate_bare;
+	struct replay base, watched;
+	double lmdb_s, etcd_s, rate_lmdb, rate_etcd, rate_bare, rate_watched;
 	uint64_t lmdb_cpu, ctl_cpu, mem_cpu, cpu0, mcpu0;
 	int64_t rev0, rev1;
 	int leader, leader_bare, ch;
@@ -369,12 +444,19 @@ main(int argc, char **argv)
 	ec_start();
 	leader_bare = ec_leader();
 	ec_order(leader_bare);
-	replay(rev0, &base);
+	replay(rev0, false, &base);
+	ec_stop();
+
+	/* 4. The same, with a watch of the prefix waited for, as the controller's view. */
+	ec_start();
+	ec_order(ec_leader());
+	replay(rev0, true, &watched);
 	ec_stop();
 
 	rate_lmdb = n / lmdb_s;
 	rate_etcd = n / etcd_s;
 	rate_bare = n / base.secs;
+	rate_watched = n / watched.secs;
 	printf("import_etcd: %llu VMs into one VPC with vpcfwdctl import --batch %llu, 3 etcd "
 	    "members on loopback\n", (unsigned long long)n, (unsigned long long)batch);
 	printf("  %llu import txns: %.0f compares, %.0f operations, %.0f bytes of keys and "
@@ -389,6 +471,10 @@ main(int argc, char **argv)
 	    "baseline: the same txns, bare", rate_bare, 1.0,
 	    (base.client_cpu_ns + base.members_cpu_ns) / 1e3 / n, base.client_cpu_ns / 1e3 / n,
 	    base.members_cpu_ns / 1e3 / n);
+	printf("%-34s %10.0f %11.2fx %12.1f   (client %.1f, members %.1f)\n",
+	    "the same txns, watched", rate_watched, rate_watched / rate_bare,
+	    (watched.client_cpu_ns + watched.members_cpu_ns) / 1e3 / n,
+	    watched.client_cpu_ns / 1e3 / n, watched.members_cpu_ns / 1e3 / n);
 	printf("%-34s %10.0f %11.2fx %12.1f   (controller)\n", "controller on LMDB", rate_lmdb,
 	    rate_lmdb / rate_bare, lmdb_cpu / 1e3 / n);
 	printf("goal: etcd import >= 0.8x bare etcd: %s\n",
@@ -402,11 +488,16 @@ main(int argc, char **argv)
 	    (double)base.ops / base.txns, (double)base.bytes / base.txns);
 	bench_row(res, "import_etcd", "", rate_etcd, "VMs/s", "bare etcd: the controller's txns "
 	    "replayed through common/etcd.c on a fresh cluster", rate_bare, parts, NULL);
+	bench_row(res, "import_etcd_vs_watched", "", rate_etcd, "VMs/s", "the same bare txns "
+	    "with a watch of the prefix, each waited for on it (the view's part)", rate_watched,
+	    parts, NULL);
 	bench_row(res, "import_etcd_vs_lmdb", "", rate_etcd, "VMs/s", "the same import into a "
 	    "controller on LMDB", rate_lmdb, parts, NULL);
 	snprintf(parts, sizeof(parts), "controller %.1f + members %.1f us/VM; bare: client %.1f "
-	    "+ members %.1f; LMDB controller %.1f", ctl_cpu / 1e3 / n, mem_cpu / 1e3 / n,
-	    base.client_cpu_ns / 1e3 / n, base.members_cpu_ns / 1e3 / n, lmdb_cpu / 1e3 / n);
+	    "+ members %.1f; watched: client %.1f + members %.1f; LMDB controller %.1f",
+	    ctl_cpu / 1e3 / n, mem_cpu / 1e3 / n, base.client_cpu_ns / 1e3 / n,
+	    base.members_cpu_ns / 1e3 / n, watched.client_cpu_ns / 1e3 / n,
+	    watched.members_cpu_ns / 1e3 / n, lmdb_cpu / 1e3 / n);
 	bench_row(res, "import_etcd_cpu_us_per_vm", "", (ctl_cpu + mem_cpu) / 1e3 / n, "us",
 	    "bare etcd: client + members", (base.client_cpu_ns + base.members_cpu_ns) / 1e3 / n,
 	    parts, NULL);
