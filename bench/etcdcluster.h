@@ -52,6 +52,14 @@ ec_order(int first)
 	}
 }
 
+/* A signal ends the run: the members go too (their data with them), then the rest. */
+static inline void
+ec_on_signal(int sig)
+{
+	ec_stop();
+	cluster_on_signal(sig);
+}
+
 /*
  * A fresh cluster of three members (etcd's logs as zap JSON, whose timestamps are to
  * the millisecond: ec_elected reads them). Endpoints in member order.
@@ -66,6 +74,9 @@ ec_start(void)
 
 	if (!ec_atexit) {
 		atexit(ec_stop);
+		signal(SIGINT, ec_on_signal);
+		signal(SIGTERM, ec_on_signal);
+		signal(SIGHUP, ec_on_signal);
 		ec_atexit = true;
 	}
 	if ((rc = etcdrun_start(&ec_run, EC_MEMBERS, flags)) != 0)
@@ -75,12 +86,15 @@ ec_start(void)
 	ec_order(0);
 }
 
-/* A handle on the cluster (every endpoint, in ec_endpoints' order). */
+/*
+ * A handle on the cluster (every endpoint, in ec_endpoints' order); resp_max 0:
+ * common/etcd.c's default.
+ */
 static inline struct etcd *
-ec_handle(unsigned timeout_ms)
+ec_handle(unsigned timeout_ms, size_t resp_max)
 {
 	struct etcd_conf c = { .endpoints = ec_endpoints, .n_endpoints = EC_MEMBERS,
-	    .timeout_ms = timeout_ms };
+	    .timeout_ms = timeout_ms, .resp_max = resp_max };
 	char why[ETCD_ERROR_MAX];
 	struct etcd *e;
 

@@ -97,7 +97,8 @@ on_hist(void *arg, const struct etcd_watch_batch *b)
 static void
 hist_read(int64_t until)
 {
-	struct etcd *e = ec_handle(10000);
+	/* etcd sends up to 1000 revisions of history a message: far over 64 MiB here. */
+	struct etcd *e = ec_handle(10000, 1ull << 31);
 	uint8_t end[1] = { 0 };
 	struct etcd_watch_params p = { .key = "\0", .key_len = 1, .end = end, .end_len = 1,
 	    .start_revision = 1 };
@@ -209,7 +210,7 @@ struct replay {
 static void
 replay(int64_t from, bool watched, struct replay *out)
 {
-	struct etcd *e = ec_handle(10000);
+	struct etcd *e = ec_handle(10000, 0);
 	struct etcd_cmp *cmps = NULL;
 	struct etcd_op *ops = NULL;
 	size_t cap = 0;
@@ -238,7 +239,7 @@ replay(int64_t from, bool watched, struct replay *out)
 		if (rev > from && t0 == 0) {
 			if (watched) {
 				memset(&w, 0, sizeof(w));
-				w.e = ec_handle(10000);
+				w.e = ec_handle(10000, 0);
 				w.from = rev;
 				if (pthread_create(&w.th, NULL, watch_main, NULL) != 0)
 					fatalx("import_etcd: pthread_create");
@@ -371,7 +372,7 @@ write_csv(const char *path)
 static int64_t
 etcd_revision_now(void)
 {
-	struct etcd *e = ec_handle(5000);
+	struct etcd *e = ec_handle(5000, 0);
 	struct etcd_status st;
 
 	if (etcd_status(e, &st) < 0)

@@ -180,7 +180,7 @@ main(int argc, char **argv)
 	port = ec_controller("ectl", &sides[1].ctl);
 	ec_api_connect(&sides[1].c, "ectl", 0);
 	side_setup(&sides[1], "egw", port, n);
-	e = ec_handle(5000);
+	e = ec_handle(5000, 0);
 	memset(vpc, 1, sizeof(vpc));
 	memset(host, 2, sizeof(host));
 	if (etcd_put(e, "/vpcfwd/b/vpcs/v", 16, vpc, sizeof(vpc), NULL) < 0 ||
