@@ -7,9 +7,10 @@
  * and the CPU a process used, all its threads (etcd is Go: many).
  * Header-only, on top of cluster.h (the processes, the scratch directory, the cleanup).
  *
- * The members are etcdrun's, not the cluster's processes: ec_stop() kills them and
- * removes their data; it runs at exit too (before cluster.h's cleanup), and they die
- * with the benchmark whatever happens (PR_SET_PDEATHSIG).
+ * A run may have up to EC_MAX clusters at once, each a struct ec. The members are
+ * etcdrun's, not the cluster's processes: ec_stop() kills them and removes their data;
+ * it runs at exit and on a signal too (before cluster.h's cleanup), and they die with
+ * the benchmark whatever happens (PR_SET_PDEATHSIG).
  */
 #ifndef BENCH_ETCDCLUSTER_H
 #define BENCH_ETCDCLUSTER_H
@@ -22,33 +23,51 @@
 #define EC_MAX_TXN_OPS		65536
 #define EC_MAX_REQUEST_BYTES	33554432
 
-static struct etcdrun ec_run;
-static bool ec_on, ec_atexit;
-/* The members' client URLs in the order controllers and clients are given them. */
-static const char *ec_endpoints[EC_MEMBERS];
-static char ec_conf_list[EC_MEMBERS * 72];	/* the same as a libconfig list */
+/* One etcd cluster of the run. */
+struct ec {
+	struct etcdrun run;
+	bool on;
+	/* The members' client URLs in the order controllers and clients are given them. */
+	const char *endpoints[EC_MEMBERS];
+	char conf_list[EC_MEMBERS * 72];	/* the same as a libconfig list */
+};
+
+#define EC_MAX	4			/* clusters of a run at once */
+static struct ec *ec_all[EC_MAX];	/* the started ones, for the cleanup */
+static bool ec_atexit;
 
 static inline void
-ec_stop(void)
+ec_stop(struct ec *c)
 {
-	if (!ec_on || getpid() != the_cluster.main_pid)
+	if (!c->on || getpid() != the_cluster.main_pid)
 		return;
-	etcdrun_stop(&ec_run);
-	ec_on = false;
+	etcdrun_stop(&c->run);
+	c->on = false;
+	for (int i = 0; i < EC_MAX; i++)
+		if (ec_all[i] == c)
+			ec_all[i] = NULL;
+}
+
+static inline void
+ec_stop_all(void)
+{
+	for (int i = 0; i < EC_MAX; i++)
+		if (ec_all[i] != NULL)
+			ec_stop(ec_all[i]);
 }
 
 /* Endpoint order: member first, the others in their order. */
 static inline void
-ec_order(int first)
+ec_order(struct ec *c, int first)
 {
 	size_t off = 0;
 
 	for (int i = 0; i < EC_MEMBERS; i++) {
 		int m = (first + i) % EC_MEMBERS;
 
-		ec_endpoints[i] = ec_run.endpoint[m];
-		off += (size_t)snprintf(ec_conf_list + off, sizeof(ec_conf_list) - off, "%s\"%s\"",
-		    i ? ", " : "", ec_run.endpoint[m]);
+		c->endpoints[i] = c->run.endpoint[m];
+		off += (size_t)snprintf(c->conf_list + off, sizeof(c->conf_list) - off,
+		    "%s\"%s\"", i ? ", " : "", c->run.endpoint[m]);
 	}
 }
 
@@ -56,7 +75,7 @@ ec_order(int first)
 static inline void
 ec_on_signal(int sig)
 {
-	ec_stop();
+	ec_stop_all();
 	cluster_on_signal(sig);
 }
 
@@ -65,58 +84,63 @@ ec_on_signal(int sig)
  * the millisecond: ec_elected reads them). Endpoints in member order.
  */
 static inline void
-ec_start(void)
+ec_start(struct ec *c)
 {
 	static const char *const flags[] = { "--max-txn-ops=65536",
 	    "--max-request-bytes=33554432", "--quota-backend-bytes=4294967296",
 	    "--logger=zap", NULL };
-	int rc;
+	int rc, slot;
 
 	if (!ec_atexit) {
-		atexit(ec_stop);
+		atexit(ec_stop_all);
 		signal(SIGINT, ec_on_signal);
 		signal(SIGTERM, ec_on_signal);
 		signal(SIGHUP, ec_on_signal);
 		ec_atexit = true;
 	}
-	if ((rc = etcdrun_start(&ec_run, EC_MEMBERS, flags)) != 0)
+	for (slot = 0; slot < EC_MAX && ec_all[slot] != NULL; slot++)
+		;
+	if (slot == EC_MAX)
+		fatalx("%s: more than %d etcd clusters at once", the_cluster.bench, EC_MAX);
+	if ((rc = etcdrun_start(&c->run, EC_MEMBERS, flags)) != 0)
 		fatalx("%s: no etcd cluster: %s", the_cluster.bench,
-		    rc == -ENOENT ? "etcd is not installed (make deps)" : ec_run.why);
-	ec_on = true;
-	ec_order(0);
+		    rc == -ENOENT ? "etcd is not installed (make deps)" : c->run.why);
+	c->on = true;
+	ec_all[slot] = c;
+	ec_order(c, 0);
 }
 
 /*
- * A handle on the cluster (every endpoint, in ec_endpoints' order); resp_max 0:
- * common/etcd.c's default.
+ * A handle on the cluster (every endpoint, in c's order); resp_max 0: common/etcd.c's
+ * default.
  */
 static inline struct etcd *
-ec_handle(unsigned timeout_ms, size_t resp_max)
+ec_handle(const struct ec *c, unsigned timeout_ms, size_t resp_max)
 {
-	struct etcd_conf c = { .endpoints = ec_endpoints, .n_endpoints = EC_MEMBERS,
+	struct etcd_conf conf = { .endpoints = c->endpoints, .n_endpoints = EC_MEMBERS,
 	    .timeout_ms = timeout_ms, .resp_max = resp_max };
 	char why[ETCD_ERROR_MAX];
 	struct etcd *e;
 
-	if (etcd_open(&e, &c, why) < 0)
+	if (etcd_open(&e, &conf, why) < 0)
 		fatalx("%s: etcd: %s", the_cluster.bench, why);
 	return e;
 }
 
 /* The member that leads now (asked of each member in turn, up to 10 s), or exit. */
 static inline int
-ec_leader(void)
+ec_leader(const struct ec *c)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		for (int i = 0; i < EC_MEMBERS; i++) {
-			const char *ep[1] = { ec_run.endpoint[i] };
-			struct etcd_conf c = { .endpoints = ep, .n_endpoints = 1,
+			const char *ep[1] = { c->run.endpoint[i] };
+			struct etcd_conf conf = { .endpoints = ep, .n_endpoints = 1,
 			    .timeout_ms = 1000 };
 			struct etcd_status st;
 			struct etcd *e;
 			int rc = -1;
 
-			if (ec_run.pid[i] <= 0 || etcd_open(&e, &c, NULL) < 0)
+			if (c->run.pid[i] <= 0 || etcd_open(&e, &conf, NULL) < 0)
 				continue;
 			rc = etcd_status(e, &st);
 			etcd_close(e);
@@ -129,12 +153,12 @@ ec_leader(void)
 }
 
 /*
- * Start a controller named name (node cluster_node(name)) on the cluster: its data in
+ * Start a controller named name (node cluster_node(name)) on cluster c: its data in
  * DIR/<name>-data, its API on DIR/<name>.sock, streams on a port of the kernel's
  * choice, plaintext, every other setting its default. Its stream port, once it listens.
  */
 static inline int
-ec_controller(const char *name, pid_t *pid)
+ec_controller(const struct ec *c, const char *name, pid_t *pid)
 {
 	const char *d = cluster_dir();
 	char conf[2048];
@@ -143,19 +167,19 @@ ec_controller(const char *name, pid_t *pid)
 	    " api_socket = \"%s/%s.sock\";\n listen = \"127.0.0.1:0\";\n tls = false;\n"
 	    " store = \"etcd\";\n etcd = {\n  endpoints = [%s];\n  max_txn_ops = %d;\n"
 	    "  max_request_bytes = %d;\n };\n};\n", cluster_node(name), d, name, d, name,
-	    ec_conf_list, EC_MAX_TXN_OPS, EC_MAX_REQUEST_BYTES);
+	    c->conf_list, EC_MAX_TXN_OPS, EC_MAX_REQUEST_BYTES);
 	*pid = cluster_start("vpcfwd-controller", conf, name);
 	return cluster_log_port(name, "streams on port ");
 }
 
-/* Connect c to controller name's API (DIR/<name>.sock), waiting for it to listen. */
+/* Connect a to controller name's API (DIR/<name>.sock), waiting for it to listen. */
 static inline void
-ec_api_connect(struct apiclient *c, const char *name, unsigned timeout_ms)
+ec_api_connect(struct apiclient *a, const char *name, unsigned timeout_ms)
 {
 	char sock[256];
 
 	snprintf(sock, sizeof(sock), "%s/%s.sock", cluster_dir(), name);
-	for (int i = 0; apiclient_connect(c, sock, timeout_ms) < 0; i++) {
+	for (int i = 0; apiclient_connect(a, sock, timeout_ms) < 0; i++) {
 		if (i == CLUSTER_WAIT_TRIES)
 			fatalx("%s: cannot reach controller %s at %s", the_cluster.bench, name,
 			    sock);
@@ -198,35 +222,26 @@ ec_cpu_ns(pid_t pid)
 	return ns;
 }
 
-/* CPU of every live member, summed. */
+/* CPU of every live member of c, summed. */
 static inline uint64_t
-ec_members_cpu_ns(void)
+ec_members_cpu_ns(const struct ec *c)
 {
 	uint64_t ns = 0;
 
 	for (int i = 0; i < EC_MEMBERS; i++)
-		if (ec_run.pid[i] > 0)
-			ns += ec_cpu_ns(ec_run.pid[i]);
+		if (c->run.pid[i] > 0)
+			ns += ec_cpu_ns(c->run.pid[i]);
 	return ns;
 }
 
-/* Kill member i with SIGKILL (reaped: etcdrun_stop skips it). */
-static inline void
-ec_kill(int i)
-{
-	kill(ec_run.pid[i], SIGKILL);
-	waitpid(ec_run.pid[i], NULL, 0);
-	ec_run.pid[i] = 0;
-}
-
 /*
- * The first time a member other than dead says in its log that it sees a leader
+ * The first time a member of c other than dead says in its log that it sees a leader
  * elected after wall-clock time after (seconds since the epoch): seconds since the
  * epoch, or 0 when none did. etcd's zap lines carry "ts" to the millisecond and raft's
  * "elected leader" message.
  */
 static inline double
-ec_elected(int dead, double after)
+ec_elected(const struct ec *c, int dead, double after)
 {
 	double first = 0;
 
@@ -236,7 +251,7 @@ ec_elected(int dead, double after)
 
 		if (i == dead)
 			continue;
-		snprintf(path, sizeof(path), "%s/m%d.log", ec_run.dir, i);
+		snprintf(path, sizeof(path), "%s/m%d.log", c->run.dir, i);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		while (fgets(line, sizeof(line), f) != NULL) {

@@ -46,6 +46,8 @@
 #define GIVE_UP_NS	(60ull * 1000000000ull)
 #define ROUNDS_MAX	15
 
+static struct ec ecl;
+
 enum kind { LEADER, CONTROLLER, STOP, KINDS };
 static const char *const kind_name[KINDS] = { "leader", "controller", "stop" };
 
@@ -54,7 +56,7 @@ static struct {
 	pthread_t th;
 	enum kind kind;
 	pid_t pid;		/* what to kill or stop */
-	int member;		/* LEADER: which member (ec_run.pid[member] is pid) */
+	int member;		/* LEADER: which member (ecl.run.pid[member] is pid) */
 	uint64_t delay_ns;
 	_Atomic uint64_t at;	/* monotonic ns of the failure; 0 before */
 	double wall;		/* the same, wall-clock */
@@ -216,13 +218,13 @@ run_round(enum kind k, int r, struct round *out)
 	int p1, p2, cur = 0, leader;
 
 	memset(out, 0, sizeof(*out));
-	ec_start();
-	leader = ec_leader();
+	ec_start(&ecl);
+	leader = ec_leader(&ecl);
 	/* LEADER rounds alternate: the leader first, then a follower first. */
 	out->leader_first = k == LEADER && r % 2 == 0;
-	ec_order(k == LEADER && r % 2 == 0 ? leader : (leader + 1) % EC_MEMBERS);
-	p1 = ec_controller("c1", &c1);
-	p2 = ec_controller("c2", &c2);
+	ec_order(&ecl, k == LEADER && r % 2 == 0 ? leader : (leader + 1) % EC_MEMBERS);
+	p1 = ec_controller(&ecl, "c1", &c1);
+	p2 = ec_controller(&ecl, "c2", &c2);
 	start_gw("gw1", p1, p2);
 	start_gw("gw2", p1, p2);
 	gw[0] = cluster_table_wait(cluster_node("gw1"), "rule-store");
@@ -244,7 +246,7 @@ run_round(enum kind k, int r, struct round *out)
 		steady[i] = wait_tables(gw, i, t_send) - t_send;
 	}
 	if (k == LEADER) {
-		struct etcd_conf ec = { .endpoints = ec_endpoints, .n_endpoints = EC_MEMBERS,
+		struct etcd_conf ec = { .endpoints = ecl.endpoints, .n_endpoints = EC_MEMBERS,
 		    .timeout_ms = CTL_ETCD_MS };
 
 		if (etcd_open(&be, &ec, NULL) < 0)
@@ -257,7 +259,7 @@ run_round(enum kind k, int r, struct round *out)
 	/* The failure, 300-500 ms into a stream of changes through c1. */
 	fail.kind = k;
 	fail.member = leader;
-	fail.pid = k == LEADER ? ec_run.pid[leader] : c1;
+	fail.pid = k == LEADER ? ecl.run.pid[leader] : c1;
 	fail.delay_ns = (300 + (uint64_t)(random() % 200)) * 1000000ull;
 	atomic_store(&fail.at, 0);
 	if (pthread_create(&fail.th, NULL, fail_main, NULL) != 0)
@@ -294,8 +296,8 @@ run_round(enum kind k, int r, struct round *out)
 	pthread_join(fail.th, NULL);
 	if (k == LEADER) {
 		/* Reap the member (etcdrun_stop skips it). */
-		waitpid(ec_run.pid[leader], NULL, 0);
-		ec_run.pid[leader] = 0;
+		waitpid(ecl.run.pid[leader], NULL, 0);
+		ecl.run.pid[leader] = 0;
 	}
 	out->ack_s = (t_ack - at) / 1e9;
 	out->gw_s = (wait_tables(gw, i, at) - at) / 1e9;
@@ -310,7 +312,7 @@ run_round(enum kind k, int r, struct round *out)
 		if (atomic_load(&bare.first_after) == 0)
 			fatalx("failover: the bare etcd client got no put through in a minute");
 		out->base_s = (atomic_load(&bare.first_after) - at) / 1e9;
-		el = ec_elected(leader, fail.wall - 0.001);
+		el = ec_elected(&ecl, leader, fail.wall - 0.001);
 		out->elected_s = el > 0 ? el - fail.wall : 0;
 	} else if (k == CONTROLLER) {
 		out->base_s = bench_pct_ms(steady, WARM, 0.5) / 1e3;
@@ -335,7 +337,7 @@ run_round(enum kind k, int r, struct round *out)
 	/* Every process of the round (c1 killed or stopped: SIGCONT, then reaped). */
 	cluster_stop_all(the_cluster.procs, the_cluster.nprocs);
 	the_cluster.nprocs = 0;
-	ec_stop();
+	ec_stop(&ecl);
 	round_clean();
 }
 

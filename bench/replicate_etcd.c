@@ -22,6 +22,8 @@
 
 #include <sys/prctl.h>
 
+static struct ec ecl;
+
 struct side {
 	const char *name;	/* "LMDB", "etcd" */
 	pid_t ctl;
@@ -70,7 +72,7 @@ side_change(struct side *sd, uint64_t i, bool etcd)
 	struct table_rule r;
 	char name[32], ip[32];
 	uint32_t ipn = 0x0a010000u + (uint32_t)i + 1;
-	uint64_t t0, c0 = ec_cpu_ns(sd->ctl), m0 = etcd ? ec_members_cpu_ns() : 0;
+	uint64_t t0, c0 = ec_cpu_ns(sd->ctl), m0 = etcd ? ec_members_cpu_ns(&ecl) : 0;
 
 	snprintf(name, sizeof(name), "lat%llu", (unsigned long long)i);
 	snprintf(ip, sizeof(ip), "10.1.%u.%u", (ipn >> 8) & 255, ipn & 255);
@@ -82,7 +84,7 @@ side_change(struct side *sd, uint64_t i, bool etcd)
 	sd->total[i] = clock_mono_ns() - t0;
 	sd->ctl_cpu += ec_cpu_ns(sd->ctl) - c0;
 	if (etcd)
-		sd->members_cpu += ec_members_cpu_ns() - m0;
+		sd->members_cpu += ec_members_cpu_ns(&ecl) - m0;
 }
 
 /*
@@ -175,12 +177,12 @@ main(int argc, char **argv)
 	sides[0].ctl = the_cluster.procs[the_cluster.nprocs - 1];
 	cluster_api_connect(&sides[0].c);
 	side_setup(&sides[0], "gw", port, n);
-	ec_start();
-	ec_order(ec_leader());
-	port = ec_controller("ectl", &sides[1].ctl);
+	ec_start(&ecl);
+	ec_order(&ecl, ec_leader(&ecl));
+	port = ec_controller(&ecl, "ectl", &sides[1].ctl);
 	ec_api_connect(&sides[1].c, "ectl", 0);
 	side_setup(&sides[1], "egw", port, n);
-	e = ec_handle(5000, 0);
+	e = ec_handle(&ecl, 5000, 0);
 	memset(vpc, 1, sizeof(vpc));
 	memset(host, 2, sizeof(host));
 	if (etcd_put(e, "/vpcfwd/b/vpcs/v", 16, vpc, sizeof(vpc), NULL) < 0 ||
@@ -242,6 +244,6 @@ main(int argc, char **argv)
 	}
 	free(bare);
 	cluster_end();
-	ec_stop();
+	ec_stop(&ecl);
 	return bench_write(res, "replicate_etcd") < 0;
 }
