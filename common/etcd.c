@@ -410,7 +410,8 @@ etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent)
 	}
 	for (tries = 0; tries < e->n_endpoints; tries++) {
 		CURLcode cc;
-		long http = 0, sent = 0;
+		curl_off_t connect_us = 0;
+		long http = 0;
 		char why[ETCD_ERROR_MAX];
 		bool reached;
 
@@ -433,13 +434,11 @@ etcd_call(struct etcd *e, const char *path, json_t *req, bool idempotent)
 				break;
 			}
 			/*
-			 * Reached: the request went out (some of it), so it may have been
-			 * read and, for a write, committed. Not the connect time: a
-			 * kept-alive connection has none, and a write that timed out on one
-			 * was sent again to the next endpoint.
+			 * Reached: a connection was made, so the request may have been
+			 * read and, for a write, committed.
 			 */
-			curl_easy_getinfo(e->curl, CURLINFO_REQUEST_SIZE, &sent);
-			reached = sent > 0 && cc != CURLE_COULDNT_CONNECT &&
+			curl_easy_getinfo(e->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+			reached = connect_us > 0 && cc != CURLE_COULDNT_CONNECT &&
 			    cc != CURLE_COULDNT_RESOLVE_HOST && cc != CURLE_SSL_CONNECT_ERROR;
 			if (cc == CURLE_OPERATION_TIMEDOUT)
 				rc = -ETIMEDOUT;

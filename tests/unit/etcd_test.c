@@ -444,32 +444,6 @@ Test(etcd, a_stopped_member_is_a_timeout_not_a_hang)
 	etcd_close(t);
 }
 
-/*
- * A write that times out on a kept-alive connection may have been committed: it is a
- * timeout, not sent again to the next endpoint (it was, when "reached" meant a connect
- * made by this call, which a reused connection has not).
- */
-Test(etcd, a_write_that_timed_out_on_a_kept_alive_connection_is_not_sent_again)
-{
-	int dead = 0;
-	char url[64];
-	const char *ep[2] = { run.endpoint[0], url };
-	struct etcd_conf conf = { .endpoints = ep, .n_endpoints = 2, .timeout_ms = 300 };
-	struct etcd *t;
-
-	cr_assert_eq(etcdrun_ports(&dead, 1), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", dead);
-	cr_assert_eq(etcd_open(&t, &conf, NULL), 0);
-	cr_assert_eq(etcd_put(t, KEY("k"), KEY("v"), NULL), 0, "%s", etcd_error(t));
-	cr_assert_eq(kill(run.pid[0], SIGSTOP), 0);
-	cr_assert_eq(etcd_put(t, KEY("k"), KEY("w"), NULL), -ETIMEDOUT, "%s", etcd_error(t));
-	kill(run.pid[0], SIGCONT);
-	cr_assert_eq(etcd_stats(t)->failovers, 0, "the write was sent to the next endpoint");
-	cr_assert_eq(etcd_stats(t)->requests, 2);
-	cr_assert_str_eq(etcd_endpoint(t), run.endpoint[0]);
-	etcd_close(t);
-}
-
 Test(etcd, bad_arguments_are_einval_and_nothing_is_sent)
 {
 	const char *bad[] = { "127.0.0.1:2379", "ftp://x", "http://", "http://a b",
