@@ -56,7 +56,6 @@ static struct {
 	pthread_t th;
 	enum kind kind;
 	pid_t pid;		/* what to kill or stop */
-	int member;		/* LEADER: which member (ecl.run.pid[member] is pid) */
 	uint64_t delay_ns;
 	_Atomic uint64_t at;	/* monotonic ns of the failure; 0 before */
 	double wall;		/* the same, wall-clock */
@@ -258,7 +257,6 @@ run_round(enum kind k, int r, struct round *out)
 
 	/* The failure, 300-500 ms into a stream of changes through c1. */
 	fail.kind = k;
-	fail.member = leader;
 	fail.pid = k == LEADER ? ecl.run.pid[leader] : c1;
 	fail.delay_ns = (300 + (uint64_t)(random() % 200)) * 1000000ull;
 	atomic_store(&fail.at, 0);
