@@ -68,7 +68,11 @@ struct wev {
 struct wbatch {
 	struct wbatch *next;
 	uint64_t gen;		/* the watch's (etcdstore.gen) that made it */
-	int64_t compacted;	/* > 0: the watch's start was compacted, to this revision */
+	/*
+	 * > 0: the watch's start was compacted, to this revision; -1: what the view lacks
+	 * is more than one watch answer may be (resp_max): either way, load a snapshot.
+	 */
+	int64_t compacted;
 	size_t n;
 	struct wev ev[];
 };
@@ -428,14 +432,19 @@ watch_main(void *arg)
 		if (atomic_load(&es->stop))
 			break;
 		STATS_INC(es->c, etcd_watch_restarts);
-		if (rc == -ESTALE) {
+		/*
+		 * etcd sends up to 1000 revisions of history in one answer: a view far
+		 * behind (a new controller, a large import made while it was away) gets one
+		 * larger than the handle takes, every time it asks. A snapshot instead.
+		 */
+		if (rc == -ESTALE || rc == -EFBIG) {
 			struct wbatch *b = calloc(1, sizeof(*b));
 
 			if (b == NULL) {
 				sleep_ns(WATCH_BACKOFF_NS);
 				continue;
 			}
-			b->compacted = compact > 0 ? compact : 1;
+			b->compacted = rc == -EFBIG ? -1 : compact > 0 ? compact : 1;
 			pthread_mutex_lock(&es->mu);
 			b->gen = es->watch_gen;
 			es->watch_wait = true;
@@ -756,9 +765,15 @@ drain(struct etcdstore *es)
 			continue;
 		}
 		if (rc == 0 && b->compacted) {
-			log_warnx("etcd compacted the history this view needs (revision %lld "
-			    "and before): loading the view again", (long long)b->compacted);
-			if ((rc = load_snapshot(es, b->compacted, err, sizeof(err))) < 0)
+			if (b->compacted > 0)
+				log_warnx("etcd compacted the history this view needs (revision "
+				    "%lld and before): loading the view again",
+				    (long long)b->compacted);
+			else
+				log_warnx("the history this view lacks is larger than a watch "
+				    "answer may be: loading the view again");
+			if ((rc = load_snapshot(es, b->compacted > 0 ? b->compacted : 0, err,
+			    sizeof(err))) < 0)
 				log_warnx("%s", err);
 			pthread_mutex_lock(&es->mu);
 			es->watch_from = es->applied + 1;
