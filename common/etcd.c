@@ -30,7 +30,8 @@
  * bytes 4/3 larger, JSON adds field names: four times etcd's default leaves room for a
  * member configured with a larger limit.
  */
-#define ETCD_REQ_MAX	(4 * (size_t)ETCD_VALUE_MAX)
+/* A request's JSON: a large txn (an import batch of 10,000 VMs is ~10 MB). */
+#define ETCD_REQ_MAX	((size_t)64 << 20)
 
 struct etcd {
 	CURL *curl;

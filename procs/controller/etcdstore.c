@@ -706,6 +706,17 @@ load_snapshot(struct etcdstore *es, int64_t rev, char *err, size_t errlen)
 	int64_t at = rev;
 	int rc;
 
+	if (rev == 0) {
+		struct etcd_status st;
+
+		/* At one revision named first: paging at 0 would read the range twice. */
+		if ((rc = etcd_status(es->e, &st)) < 0) {
+			snprintf(err, errlen, "cannot load the view from etcd: %s",
+			    etcd_error(es->e));
+			return rc;
+		}
+		r.revision = rev = at = st.revision;
+	}
 	for (int tries = 0; tries < 4; tries++) {
 		if ((rc = db_begin(es->db, &t)) < 0)
 			break;
@@ -743,7 +754,13 @@ load_snapshot(struct etcdstore *es, int64_t rev, char *err, size_t errlen)
 		if (rc != -ESTALE)
 			break;
 		/* Compacted while paging: again at the newest. */
-		r.revision = rev = 0;
+		{
+			struct etcd_status st;
+
+			if ((rc = etcd_status(es->e, &st)) < 0)
+				break;
+			r.revision = rev = at = st.revision;
+		}
 	}
 	snprintf(err, errlen, "cannot load the view from etcd: %s",
 	    rc == -ENOMEM ? "out of memory" : etcd_error(es->e));

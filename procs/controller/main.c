@@ -77,7 +77,7 @@ read_store(struct conf *c, struct settings *s)
 	s->es.max_txn_ops = (unsigned)conf_int(c, "controller.etcd.max_txn_ops", 128, 16,
 	    ETCD_TXN_MAX);
 	s->es.max_request_bytes = (size_t)conf_int(c, "controller.etcd.max_request_bytes",
-	    3 << 19, 1 << 16, 1ll << 31);
+	    3 << 19, 1 << 16, 64ll << 20);
 	s->es.sync_timeout_ns = conf_duration(c, "controller.etcd.sync_timeout",
 	    5000000000ull, 10000000ull, 600000000000ull);
 	s->es.compact_keep = (uint64_t)conf_int(c, "controller.etcd.compact_keep", 100000,
