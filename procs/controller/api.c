@@ -21,13 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define LIST_MAX	50000		/* objects a listing returns at once */
 #define IMPORT_MAX	100000		/* VMs a vm.import request may carry */
 #define ARGS_MAX	16
 #define GATEWAYS_MAX	256		/* rule-stores gateway.list and vpc.show report */
-#define TXN_RETRIES	16		/* runs of a change that lost to another controller's */
+#define TXN_RETRIES	64		/* runs of a change that lost to another controller's */
+#define TXN_BACKOFF_US	250		/* a retry waits up to this times the runs lost */
 #define HELD_MAX	1024		/* requests held behind a backup on its connection */
 
 /* A request that came while its connection waits for a backup's answer. */
@@ -271,6 +273,18 @@ run_txn(struct req *r, int (*fn)(struct req *r, struct model_txn *t))
 		if (tries == TXN_RETRIES) {
 			r->code = -EBUSY;
 			return -EBUSY;
+		}
+		/*
+		 * Two controllers changing one host or VPC back to back: the one that lost
+		 * waits a random while, longer each time, so that it finds a gap rather than
+		 * losing to every commit of the other (16 losses in a row were seen).
+		 */
+		{
+			uint32_t rnd;
+
+			if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+				rnd = (uint32_t)clock_mono_ns();
+			usleep(rnd % ((uint32_t)(tries + 1) * TXN_BACKOFF_US + 1));
 		}
 		/* Again from the arguments: what fn answered goes. */
 		json_object_clear(r->out);

@@ -28,7 +28,7 @@
 
 #define SEQ_SHIFT	24		/* seq = revision << 24 | the record's index */
 #define SEQ_RECORDS	(1ull << SEQ_SHIFT)
-#define RETRIES		16		/* a change lost to others this often: EBUSY */
+#define RETRIES		64		/* a change lost to others this often: EBUSY (api.c) */
 #define FORMAT_KEY	"meta/format"
 #define EPOCH_KEY	"meta/epoch"		/* a restore's: the history changed */
 #define RESTORING_KEY	"meta/restoring"	/* while a restore writes */
