@@ -4,9 +4,10 @@
  * turns into batches on a queue; an eventfd tells the loop, which applies them. Only the
  * loop thread touches LMDB.
  *
- * Invariant: the view holds etcd's prefix as of revision `applied`, and its log every
- * record of the revisions after the one it was loaded at (less what log_retention
- * trimmed).
+ * Invariant: the view holds etcd's tables as of revision `applied` (the newest revision
+ * of the log key it applied: every txn that writes a table key puts the log key, its
+ * value saying the writes), and its log every record of the revisions after the one it
+ * was loaded at (less what log_retention trimmed).
  */
 #include "etcdstore.h"
 #include "common/bytes.h"
