@@ -1478,8 +1478,12 @@ check_format(struct etcdstore *es, char *err, size_t errlen)
 	struct etcd_kv kv;
 	int rc;
 
+	/*
+	 * "log 2": the log value says the table writes (the views watch it alone); a
+	 * cluster written before has txns whose writes a view would miss.
+	 */
 	snprintf(want, sizeof(want), "vpcfwd schema %u, %s-endian, vpc %zu host %zu vm %zu "
-	    "rule %zu", DB_SCHEMA, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" :
+	    "rule %zu, log 2", DB_SCHEMA, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" :
 	    "big", sizeof(struct db_vpc), sizeof(struct db_host), sizeof(struct db_vm),
 	    sizeof(struct db_rule));
 	op.value_len = strlen(want);
