@@ -68,8 +68,12 @@
 #define ETCD_ENDPOINT_MAX	256		/* characters of one base URL */
 /* A key's bytes: etcd has no limit of its own but the request's; ours are short. */
 #define ETCD_KEY_MAX		4096
-/* A value's bytes: etcd's default --max-request-bytes (a bigger one cannot be put). */
-#define ETCD_VALUE_MAX		(3u << 19)	/* 1.5 MiB */
+/*
+ * A value's bytes: what the largest request we build (64 MiB of JSON) holds in base64.
+ * etcd's own bound is its --max-request-bytes (1.5 MiB by default: -EMSGSIZE); the
+ * controller's log value, which says a whole import batch's writes, takes more.
+ */
+#define ETCD_VALUE_MAX		(48u << 20)
 /* Compares, or operations, in one txn: a bound on what we build, etcd's own is lower. */
 #define ETCD_TXN_MAX		65536
 #define ETCD_RESP_MAX_DEFAULT	(64u << 20)

@@ -4,9 +4,10 @@
  * turns into batches on a queue; an eventfd tells the loop, which applies them. Only the
  * loop thread touches LMDB.
  *
- * Invariant: the view holds etcd's prefix as of revision `applied`, and its log every
- * record of the revisions after the one it was loaded at (less what log_retention
- * trimmed).
+ * Invariant: the view holds etcd's tables as of revision `applied` (the newest revision
+ * of the log key it applied: every txn that writes a table key puts the log key, its
+ * value saying the writes), and its log every record of the revisions after the one it
+ * was loaded at (less what log_retention trimmed).
  */
 #include "etcdstore.h"
 #include "common/bytes.h"
@@ -40,6 +41,14 @@
 #define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
 #define BLOB_ID		2		/* the commit's id: its controller's, its own (u64 BE) */
 #define BLOB_ID_LEN	16
+/*
+ * The txn's table writes, ahead of its records (which find the rules they stamp): the
+ * views watch the log key alone, so every txn that writes a table key says it here.
+ */
+#define BLOB_PUT	3		/* a table (u8), the key's length (u8), it, the value */
+#define BLOB_DEL	4		/* a table (u8), the key */
+#define BLOB_DELPFX	5		/* a table (u8), a prefix: every key beginning with it */
+#define BLOB_EPOCH	6		/* a restore's epoch (u64 BE): the history changed */
 #define SNAP_PAGE	10000		/* keys a page when loading a snapshot */
 #define CONFLICT_WAIT_NS (500ull * 1000 * 1000)
 #define WATCH_BACKOFF_NS (200ull * 1000 * 1000)
@@ -96,6 +105,7 @@ struct etcdstore {
 	struct db_capture cap;
 	/* The capture of the transaction running. */
 	struct buf arena, blob;
+	struct buf out;			/* the log value sent: table entries, then blob */
 	struct cap_ent *ents;
 	size_t nents, ents_cap;
 	uint32_t *slot;			/* open addressing over ents: index + 1 */
@@ -294,6 +304,28 @@ blob_add(struct buf *b, uint8_t kind, const void *p, size_t n)
 	return buf_add(b, p, n, NULL);
 }
 
+/* A table write as a log value's entry (BLOB_PUT, BLOB_DEL, BLOB_DELPFX). */
+static int
+blob_table(struct buf *b, uint8_t kind, enum db_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	uint8_t hdr[5];
+	size_t n = 1 + (kind == BLOB_PUT ? 1 + klen + vlen : klen);
+	int rc;
+
+	if (klen > 0xff || n > 0xffff)
+		return -EMSGSIZE;
+	hdr[0] = kind;
+	hdr[1] = (uint8_t)(n >> 8);
+	hdr[2] = (uint8_t)n;
+	hdr[3] = (uint8_t)dbi;
+	hdr[4] = (uint8_t)klen;
+	if ((rc = buf_add(b, hdr, kind == BLOB_PUT ? 5 : 4, NULL)) < 0 ||
+	    (rc = buf_add(b, k, klen, NULL)) < 0)
+		return rc;
+	return kind == BLOB_PUT ? buf_add(b, v, vlen, NULL) : 0;
+}
+
 static int
 cap_record(void *arg, const uint8_t *frame, size_t len)
 {
@@ -409,14 +441,17 @@ static void *
 watch_main(void *arg)
 {
 	struct etcdstore *es = arg;
-	uint8_t end[ETCDSTORE_PREFIX_MAX];
-	size_t elen = etcd_prefix_end(es->prefix, es->plen, end);
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 8];
+	size_t klen = named_key(es, LOG_KEY, key);
 	struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 
+	/*
+	 * The log key alone: its value says every table write of its txn, so the view
+	 * follows from it, and etcd sends (and this parses) one event a txn.
+	 */
 	while (!atomic_load(&es->stop)) {
-		struct etcd_watch_params p = { .key = es->prefix, .key_len = es->plen,
-		    .end = end, .end_len = elen, .progress_notify = true,
-		    .stop = &es->stop };
+		struct etcd_watch_params p = { .key = key, .key_len = klen,
+		    .progress_notify = true, .stop = &es->stop };
 		int64_t compact = 0;
 		int rc;
 
@@ -491,13 +526,52 @@ is_named(const struct etcdstore *es, const uint8_t *k, size_t klen, const char *
 	    memcmp(k + es->plen, name, nl) == 0;
 }
 
+/* Every key of table dbi that begins with the prefix goes from the view. */
+static int
+view_del_prefix(struct db_txn *t, enum db_dbi dbi, const uint8_t *pfx, size_t len)
+{
+	struct db_iter it;
+	int rc;
+
+	if (len == 0)	/* the whole table (a restore's first txn) */
+		return mdb_drop(t->txn, t->db->dbi[dbi], 0) == 0 ? 0 : -EIO;
+	if ((rc = db_iter_open(t->txn, t->db, dbi, pfx, len, &it)) < 0)
+		return rc;
+	while ((rc = db_iter_next(&it)) > 0)
+		if (mdb_cursor_del(it.cur, 0) != 0) {
+			rc = -EIO;
+			break;
+		}
+	db_iter_close(&it);
+	return rc;
+}
+
+/* One table entry of a log value (BLOB_PUT, BLOB_DEL, BLOB_DELPFX) into the view. */
+static int
+apply_table(struct db_txn *t, uint8_t kind, const uint8_t *p, size_t n)
+{
+	size_t kl;
+
+	if (n < 1 || p[0] >= DBI_COUNT || p[0] == DBI_META || p[0] == DBI_LOG)
+		return -EBADMSG;
+	if (kind == BLOB_DEL)
+		return db_raw_del(t, p[0], p + 1, n - 1);
+	if (kind == BLOB_DELPFX)
+		return view_del_prefix(t, p[0], p + 1, n - 1);
+	if (n < 2 || (kl = p[1]) > n - 2)
+		return -EBADMSG;
+	return db_raw_put(t, p[0], p + 2, kl, p + 2 + kl, n - 2 - kl);
+}
+
 /*
- * What one revision's log value holds: its records into the log, its binds for the feeds,
- * and its commit's id (this controller's running commit's: id_seen).
+ * What one revision's log value holds: its table writes into the view, its records into
+ * the log, its binds for the feeds, its commit's id (this controller's running commit's:
+ * id_seen), or a restore's epoch (*epoch, *restart). The table writes come first: the
+ * RULE records then find the rules they stamp with their seq.
  */
 static int
 apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_t rev,
-    const uint8_t *p, size_t len)
+    const uint8_t *p, size_t len, uint64_t *epoch, bool *restart)
 {
 	uint64_t base = (uint64_t)rev << SEQ_SHIFT;
 	uint64_t idx = 0;
@@ -548,26 +622,30 @@ apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_
 			if (bytes_get64(p + off + 3) == es->self &&
 			    bytes_get64(p + off + 11) == es->txn_id)
 				es->id_seen = rev;
+		} else if (p[off] == BLOB_PUT || p[off] == BLOB_DEL || p[off] == BLOB_DELPFX) {
+			if ((rc = apply_table(t, p[off], p + off + 3, n)) < 0)
+				return rc;
+		} else if (p[off] == BLOB_EPOCH) {
+			uint64_t e;
+
+			if (n != 8)
+				return -EBADMSG;
+			/*
+			 * A restore replaced the history (its last txn, with nothing else): the
+			 * log starts after it, so that every rule-store takes a snapshot, and
+			 * every subscriber is sent away to come back to it (apply_events).
+			 */
+			if ((rc = db_clear_log(t, (uint64_t)(rev + 1) << SEQ_SHIFT)) < 0)
+				return rc;
+			e = bytes_get64(p + off + 3);
+			*epoch = e ? e : es->cluster;
+			*restart = true;
 		} else {
 			return -EBADMSG;
 		}
 		off += 3 + n;
 	}
 	return 0;
-}
-
-static int
-apply_event(struct etcdstore *es, struct db_txn *t, const struct wev *w)
-{
-	const uint8_t *rk;
-	size_t rklen;
-	int dbi = parse_key(es, w->key, w->klen, &rk, &rklen);
-
-	if (dbi < 0)
-		return 0;	/* the log and meta keys, or one not ours */
-	if (w->del)
-		return db_raw_del(t, dbi, rk, rklen);
-	return db_raw_put(t, dbi, rk, rklen, w->val, w->vlen);
 }
 
 /* An epoch as meta/epoch holds it (16 hex digits); cluster when it holds none. */
@@ -586,9 +664,8 @@ parse_epoch(const uint8_t *v, size_t len, uint64_t cluster)
 }
 
 /*
- * Apply a run of events (whole revisions, in order) in one LMDB transaction, then
- * publish. Within a revision the tables come first: the log's RULE records then find
- * the rules they stamp with their seq.
+ * Apply a run of events of the log key (one a revision, in order) in one LMDB
+ * transaction, then publish.
  */
 static int
 apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
@@ -597,50 +674,34 @@ apply_events(struct etcdstore *es, const struct wev *ev, size_t n)
 	struct db_txn t;
 	bool restart = false;
 	uint64_t epoch = 0;	/* a restore's, once the transaction that applies it commits */
+	int64_t was = es->applied;
 	int rc = 0;
 
 	memset(&pub, 0, sizeof(pub));
 	if ((rc = db_begin(es->db, &t)) < 0)
 		return rc;
-	for (size_t i = 0; i < n && rc == 0;) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		int64_t rev = ev[i].rev;
-		size_t j = i;
 
-		if (rev <= es->applied) {	/* a watch restarted over what was applied */
-			i++;
+		if (rev <= es->applied)		/* a watch restarted over what was applied */
 			continue;
-		}
-		for (; j < n && ev[j].rev == rev && rc == 0; j++)
-			rc = apply_event(es, &t, &ev[j]);
-		for (size_t k = i; k < j && rc == 0; k++) {
-			if (ev[k].del)
-				continue;
-			if (is_named(es, ev[k].key, ev[k].klen, LOG_KEY))
-				rc = apply_blob(es, &t, &pub, rev, ev[k].val, ev[k].vlen);
-			/*
-			 * A restore replaced the history: the log starts after it, so that
-			 * every rule-store takes a snapshot, and every subscriber is sent away
-			 * to come back to it (stream_restart below).
-			 */
-			if (is_named(es, ev[k].key, ev[k].klen, EPOCH_KEY)) {
-				rc = db_clear_log(&t, (uint64_t)(rev + 1) << SEQ_SHIFT);
-				epoch = parse_epoch(ev[k].val, ev[k].vlen, es->cluster);
-				restart = true;
-			}
-		}
+		if (!ev[i].del && is_named(es, ev[i].key, ev[i].klen, LOG_KEY))
+			rc = apply_blob(es, &t, &pub, rev, ev[i].val, ev[i].vlen, &epoch,
+			    &restart);
 		if (rc == 0)
 			rc = db_meta_put(&t, "etcd_revision", (uint64_t)rev);
 		if (rc == 0)
 			es->applied = rev;
-		i = j;
 	}
 	if (rc < 0) {
 		db_abort(&t);
 		model_release(&pub);
+		es->applied = was;	/* none of them: the watch starts again from there */
 		return rc;
 	}
 	if ((rc = db_commit(&t)) < 0) {
 		model_release(&pub);
+		es->applied = was;
 		return rc;
 	}
 	/* Snapshots name it from now on: the log they are of is the restore's. */
@@ -956,6 +1017,7 @@ settle(struct etcdstore *es, const struct etcd_cmp *cmps, size_t ncmps,
     const struct etcd_op *ops, size_t nops, struct etcd_txn_result *res, int rc)
 {
 	uint64_t until = clock_mono_ns() + es->settle_ns, now;
+	int64_t newest;
 	int r;
 
 	STATS_INC(es->c, etcd_unsure);
@@ -978,8 +1040,15 @@ settle(struct etcdstore *es, const struct etcd_cmp *cmps, size_t ncmps,
 			    (long long)res->revision);
 			return 0;
 		}
+		/*
+		 * The view follows the log key alone: res->revision may be another txn's
+		 * (a meta key's) that it never applies; a landed try put the log key at or
+		 * before the newest change.
+		 */
+		if (newest_change(es, &newest) < 0)
+			continue;
 		now = clock_mono_ns();
-		if (catch_up(es, res->revision, now < until ? until - now : 0) < 0)
+		if (catch_up(es, newest, now < until ? until - now : 0) < 0)
 			break;
 		if (!es->id_seen) {
 			log_info("commit settled: not committed (another change came first)");
@@ -1034,6 +1103,7 @@ es_commit(void *arg, struct model_txn *t)
 		rc = -ENOMEM;
 		goto out;
 	}
+	es->out.len = 0;
 	for (size_t i = 0; i < es->nents; i++) {
 		const struct cap_ent *e = &es->ents[i];
 		uint8_t *k = keys.p + keys.len;
@@ -1053,6 +1123,9 @@ es_commit(void *arg, struct model_txn *t)
 			keys.len += el;
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
 			    .key_len = kl, .end = end, .end_len = el };
+			if ((rc = blob_table(&es->out, BLOB_DELPFX, e->dbi,
+			    es->arena.p + e->koff, e->klen, NULL, 0)) < 0)
+				goto out;
 			continue;
 		}
 		/*
@@ -1065,21 +1138,31 @@ es_commit(void *arg, struct model_txn *t)
 			    .key = k, .key_len = kl, .value = es->arena.p + e->ooff,
 			    .value_len = e->olen } :
 			    (struct etcd_cmp){ .target = ETCD_CMP_ABSENT, .key = k, .key_len = kl };
-		if (e->has_new)
+		if (e->has_new) {
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = k,
 			    .key_len = kl, .value = es->arena.p + e->noff, .value_len = e->nlen };
-		else if (e->had_old)
+			rc = blob_table(&es->out, BLOB_PUT, e->dbi, es->arena.p + e->koff,
+			    e->klen, es->arena.p + e->noff, e->nlen);
+		} else if (e->had_old) {
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
 			    .key_len = kl };
+			rc = blob_table(&es->out, BLOB_DEL, e->dbi, es->arena.p + e->koff,
+			    e->klen, NULL, 0);
+		}
+		if (rc < 0)
+			goto out;
 	}
+	/* The views see the table writes by the log value alone (watch_main). */
+	if ((rc = buf_add(&es->out, es->blob.p, es->blob.len, NULL)) < 0)
+		goto out;
 	ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = logkey,
-	    .key_len = named_key(es, LOG_KEY, logkey), .value = es->blob.p,
-	    .value_len = es->blob.len };
+	    .key_len = named_key(es, LOG_KEY, logkey), .value = es->out.p,
+	    .value_len = es->out.len };
 	/* No change while a restore writes (etcdstore_restore). */
 	cmps[ncmps++] = (struct etcd_cmp){ .target = ETCD_CMP_ABSENT, .key = restkey,
 	    .key_len = named_key(es, RESTORING_KEY, restkey) };
 	/* base64 makes 4 of 3, and JSON adds its names: a bound, not an exact size. */
-	bytes = (bytes + es->blob.len) * 4 / 3 + 96 * (ncmps + nops);
+	bytes = (bytes + es->out.len) * 4 / 3 + 96 * (ncmps + nops);
 	if (ncmps > es->max_txn_ops || nops > es->max_txn_ops) {
 		rc = commit_fail(t, es, -E2BIG, "transaction");
 		snprintf(t->err + strlen(t->err), sizeof(t->err) - strlen(t->err),
@@ -1241,7 +1324,8 @@ maint_defrag(struct etcdstore *es)
  * that would need one to resume needs history that is gone, and loads a snapshot,
  * which has no tombstone. A round looks at GC_SCAN rules of the view from where the last
  * stopped; each delete compares the tombstone's revision, so one rewritten since stays.
- * The views see the deletes like any (and delete nothing of their own: keep_tombstones).
+ * The views see the deletes like any, by the log value the txn puts with them (and
+ * delete nothing of their own: keep_tombstones).
  */
 static void
 maint_gc(struct etcdstore *es)
@@ -1249,7 +1333,8 @@ maint_gc(struct etcdstore *es)
 	struct etcd_cmp *cmps = NULL;
 	struct etcd_op *ops = NULL;
 	size_t n = 0, max = es->max_txn_ops / 2 > 0 ? es->max_txn_ops / 2 : 1, seen = 0;
-	uint8_t *keys = NULL;
+	uint8_t *keys = NULL, logkey[ETCDSTORE_PREFIX_MAX + 8];
+	struct buf blob = { 0 };
 	struct etcd_txn_result res;
 	struct db_iter it;
 	MDB_txn *txn;
@@ -1258,7 +1343,7 @@ maint_gc(struct etcdstore *es)
 	if (es->compacted <= 0 || es->applied < es->gc_rev || db_read(es->db, &txn) < 0)
 		return;
 	if ((cmps = calloc(max, sizeof(*cmps))) == NULL ||
-	    (ops = calloc(max, sizeof(*ops))) == NULL ||
+	    (ops = calloc(max + 1, sizeof(*ops))) == NULL ||
 	    (keys = malloc(max * (es->plen + 16))) == NULL ||
 	    db_iter_open(txn, es->db, DBI_RULES, NULL, 0, &it) < 0)
 		goto out;
@@ -1280,12 +1365,18 @@ maint_gc(struct etcdstore *es)
 		kl = table_key(es, DBI_RULES, it.key.mv_data, 8, k, es->plen + 16);
 		cmps[n] = (struct etcd_cmp){ .target = ETCD_CMP_MOD, .result = ETCD_LESS,
 		    .key = k, .key_len = kl, .rev = es->compacted + 1 };
+		if (blob_table(&blob, BLOB_DEL, DBI_RULES, it.key.mv_data, 8, NULL, 0) < 0) {
+			db_iter_close(&it);
+			goto out;
+		}
 		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k, .key_len = kl };
 	}
 	/* At the end of the rules: the next round starts again from the first. */
 	es->gc_started = seen == GC_SCAN || n == max;
 	db_iter_close(&it);
-	if (n > 0 && etcd_txn(es->e, cmps, n, ops, n, &res) == 0 && res.succeeded) {
+	ops[n] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = logkey,
+	    .key_len = named_key(es, LOG_KEY, logkey), .value = blob.p, .value_len = blob.len };
+	if (n > 0 && etcd_txn(es->e, cmps, n, ops, n + 1, &res) == 0 && res.succeeded) {
 		STATS_ADD(es->c, etcd_tombstones_collected, n);
 		es->gc_rev = res.revision;
 	}
@@ -1294,6 +1385,7 @@ out:
 	free(cmps);
 	free(ops);
 	free(keys);
+	free(blob.p);
 }
 
 /* Compaction of what no view needs any more, and etcd's alarms, now and then. */
@@ -1386,8 +1478,12 @@ check_format(struct etcdstore *es, char *err, size_t errlen)
 	struct etcd_kv kv;
 	int rc;
 
+	/*
+	 * "log 2": the log value says the table writes (the views watch it alone); a
+	 * cluster written before has txns whose writes a view would miss.
+	 */
 	snprintf(want, sizeof(want), "vpcfwd schema %u, %s-endian, vpc %zu host %zu vm %zu "
-	    "rule %zu", DB_SCHEMA, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" :
+	    "rule %zu, log 2", DB_SCHEMA, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" :
 	    "big", sizeof(struct db_vpc), sizeof(struct db_host), sizeof(struct db_vm),
 	    sizeof(struct db_rule));
 	op.value_len = strlen(want);
@@ -1574,6 +1670,7 @@ etcdstore_close(struct etcdstore *es)
 	pthread_cond_destroy(&es->cv);
 	free(es->arena.p);
 	free(es->blob.p);
+	free(es->out.p);
 	free(es->ents);
 	free(es->slot);
 	free(es);
@@ -1586,6 +1683,7 @@ struct restore {
 	struct etcd_op *ops;
 	size_t nops, bytes;
 	struct buf keys;		/* the ops' keys and values until they are sent */
+	struct buf blob;		/* the log value saying them, for the views */
 	uint64_t txns, records;
 };
 
@@ -1593,13 +1691,17 @@ static int
 restore_flush(struct restore *r)
 {
 	struct etcd_txn_result res;
-	uint8_t key[ETCDSTORE_PREFIX_MAX + 16];
+	uint8_t key[ETCDSTORE_PREFIX_MAX + 16], logkey[ETCDSTORE_PREFIX_MAX + 8];
 	struct etcd_cmp cmp = { .target = ETCD_CMP_VERSION, .result = ETCD_GREATER,
 	    .key = key, .key_len = named_key(r->es, RESTORING_KEY, key) };
 	int rc;
 
 	if (r->nops == 0)
 		return 0;
+	/* The views follow the log key alone: its value says the puts (restore_put). */
+	r->ops[r->nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = logkey,
+	    .key_len = named_key(r->es, LOG_KEY, logkey), .value = r->blob.p,
+	    .value_len = r->blob.len };
 	/* Only while this restore holds the key: a second restore started meanwhile wins. */
 	if ((rc = etcd_txn(r->es->e, &cmp, 1, r->ops, r->nops, &res)) < 0)
 		return rc;
@@ -1607,7 +1709,7 @@ restore_flush(struct restore *r)
 		return -ECANCELED;
 	r->txns++;
 	r->nops = r->bytes = 0;
-	r->keys.len = 0;
+	r->keys.len = r->blob.len = 0;
 	return 0;
 }
 
@@ -1617,21 +1719,25 @@ restore_put(struct restore *r, enum db_dbi dbi, const MDB_val *k, const void *v,
     size_t vlen)
 {
 	size_t need = r->es->plen + 16 + k->mv_size + vlen, off, kl;
+	size_t entry = 5 + k->mv_size + vlen;	/* its BLOB_PUT in the log value */
 	int rc;
 
 	if ((r->nops + 2 > r->es->max_txn_ops ||
-	    (r->bytes + need) * 4 / 3 + 96 * (r->nops + 2) > r->es->max_request_bytes / 2 ||
+	    (r->bytes + need + entry) * 4 / 3 + 96 * (r->nops + 2) >
+	    r->es->max_request_bytes / 2 ||
 	    r->keys.len + need > r->keys.cap) && (rc = restore_flush(r)) < 0)
 		return rc;
 	if (r->keys.len + need > r->keys.cap)
 		return -E2BIG;		/* one record larger than a request: cannot be */
 	off = r->keys.len;
 	kl = table_key(r->es, dbi, k->mv_data, k->mv_size, r->keys.p + off, need);
+	if ((rc = blob_table(&r->blob, BLOB_PUT, dbi, k->mv_data, k->mv_size, v, vlen)) < 0)
+		return rc;
 	memcpy(r->keys.p + off + kl, v, vlen);
 	r->keys.len += kl + vlen;
 	r->ops[r->nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = r->keys.p + off,
 	    .key_len = kl, .value = r->keys.p + off + kl, .value_len = vlen };
-	r->bytes += kl + vlen;
+	r->bytes += kl + vlen + entry;
 	r->records++;
 	return 0;
 }
@@ -1646,7 +1752,10 @@ restore_meta(struct etcdstore *es, bool begin, uint64_t epoch)
 	char ev[32];
 	struct etcd_op ops[DBI_COUNT + 4];
 	struct etcd_txn_result res;
+	struct buf blob = { 0 };
+	uint8_t eb[8];
 	size_t n = 0;
+	int rc = 0;
 
 	snprintf(ev, sizeof(ev), "%016llx", (unsigned long long)epoch);
 	if (begin) {
@@ -1663,18 +1772,26 @@ restore_meta(struct etcdstore *es, bool begin, uint64_t epoch)
 			ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = tk[d],
 			    .key_len = kl, .end = te[d], .end_len = etcd_prefix_end(tk[d], kl,
 			    te[d]) };
+			if (rc == 0)
+				rc = blob_table(&blob, BLOB_DELPFX, d, "", 0, NULL, 0);
 		}
 	} else {
 		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = rk,
 		    .key_len = named_key(es, RESTORING_KEY, rk) };
+		/* For etcdstore_open; the views see the epoch in the log value. */
 		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = ek,
 		    .key_len = named_key(es, EPOCH_KEY, ek), .value = ev,
 		    .value_len = strlen(ev) };
-		/* A change like any other's: views catch up to it (newest_change). */
-		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = lk,
-		    .key_len = named_key(es, LOG_KEY, lk), .value = "", .value_len = 0 };
+		bytes_put64(eb, epoch);
+		rc = blob_add(&blob, BLOB_EPOCH, eb, sizeof(eb));
 	}
-	return etcd_txn(es->e, NULL, 0, ops, n, &res);
+	/* A change like any other's: views apply it, and catch up to it (newest_change). */
+	ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = lk,
+	    .key_len = named_key(es, LOG_KEY, lk), .value = blob.p, .value_len = blob.len };
+	if (rc == 0)
+		rc = etcd_txn(es->e, NULL, 0, ops, n, &res);
+	free(blob.p);
+	return rc;
 }
 
 int
@@ -1788,6 +1905,7 @@ etcdstore_restore(const struct etcdstore_conf *conf, const char *file)
 	    (unsigned long long)counts[DBI_VMS], (unsigned long long)counts[DBI_RULES],
 	    (unsigned long long)epoch);
 	free(r.keys.p);
+	free(r.blob.p);
 	free(r.ops);
 	etcd_close(es.e);
 	mdb_txn_abort(txn);
@@ -1795,6 +1913,7 @@ etcdstore_restore(const struct etcdstore_conf *conf, const char *file)
 	return 0;
 fail:
 	free(r.keys.p);
+	free(r.blob.p);
 	free(r.ops);
 	etcd_close(es.e);
 fail_env:

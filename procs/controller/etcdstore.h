@@ -7,15 +7,16 @@
  * LMDB write transaction whose writes are captured (db_capture), then becomes one etcd
  * txn: a compare for every record it read and rewrote (its value as the view had it, or
  * "absent"), a put or delete for every record it wrote, and a put of the log key whose
- * value is the transaction's log records and binding changes. The LMDB transaction is
- * then dropped: a thread watches the prefix and the loop thread applies what etcd
- * committed, every controller's changes in revision order, to the view, its log (seq =
- * revision << 24 | record) and the streams. A change is acknowledged once etcd committed
- * it and the view applied it.
+ * value says those writes again, then the transaction's log records and binding changes.
+ * The LMDB transaction is then dropped: a thread watches the log key alone (every txn
+ * that writes a table key puts it, saying those writes) and the loop thread applies
+ * what etcd committed, every controller's changes in revision order, to the view, its
+ * log (seq = revision << 24 | record) and the streams. A change is acknowledged once
+ * etcd committed it and the view applied it.
  *
  * Keys, under the prefix: "<table>/<LMDB key>" holding the LMDB record as it is (so the
- * controllers of a cluster share one architecture: "meta/format" says which), "log", and
- * "meta/format".
+ * controllers of a cluster share one architecture: "meta/format" says which), "log",
+ * "meta/format", "meta/epoch", "meta/restoring", "meta/defrag".
  */
 #ifndef CONTROLLER_ETCDSTORE_H
 #define CONTROLLER_ETCDSTORE_H
@@ -72,8 +73,9 @@ void etcdstore_close(struct etcdstore *es);
  * with running controllers. meta/restoring is put first (every controller refuses
  * changes while it is there), every table's keys deleted, the backup's records put in
  * txns as large as the limits allow, each VPC with a new generation; then
- * meta/restoring goes and meta/epoch is put: every controller's view starts its log
- * after that revision and sends its subscribers away, so that rule-stores take a
+ * meta/restoring goes and the new epoch is put (meta/epoch, and in the log value that
+ * every txn of the restore puts, saying its writes): every controller's view starts its
+ * log after that revision and sends its subscribers away, so that rule-stores take a
  * snapshot and learners, meeting new generations, relearn. Prints what it did; the
  * process's exit status.
  */

@@ -340,14 +340,15 @@ Test(etcd, more_ops_in_a_txn_than_etcd_allows_is_e2big)
 
 Test(etcd, a_request_over_etcds_limit_is_emsgsize)
 {
-	char *big = calloc(1, ETCD_VALUE_MAX);
+	const size_t dflt = 3u << 19;	/* etcd's default --max-request-bytes, 1.5 MiB */
+	char *big = calloc(1, (size_t)ETCD_VALUE_MAX + 1);
 
 	cr_assert_not_null(big);
-	cr_assert_eq(etcd_put(e, KEY("big"), big, ETCD_VALUE_MAX - 4096, NULL), 0, "%s",
+	cr_assert_eq(etcd_put(e, KEY("big"), big, dflt - 4096, NULL), 0, "%s",
 	    etcd_error(e));
-	cr_assert_eq(etcd_put(e, KEY("big"), big, ETCD_VALUE_MAX, NULL), -EMSGSIZE, "%s",
+	cr_assert_eq(etcd_put(e, KEY("big"), big, dflt, NULL), -EMSGSIZE, "%s",
 	    etcd_error(e));
-	cr_assert_eq(etcd_put(e, KEY("big"), big, ETCD_VALUE_MAX + 1, NULL), -EINVAL);
+	cr_assert_eq(etcd_put(e, KEY("big"), big, (size_t)ETCD_VALUE_MAX + 1, NULL), -EINVAL);
 	free(big);
 }
 

@@ -5,7 +5,9 @@
  * that read the same VPC race and the second is told to run again (-EAGAIN), and run
  * again it sees the first; a taken IP is refused across controllers; a change past the
  * txn limits is refused whole, nothing committed; etcd out of space (its NOSPACE alarm)
- * refuses changes saying so, and the alarm is a gauge.
+ * refuses changes saying so, and the alarm is a gauge; a view, fed by the log key alone,
+ * holds what etcd's table keys hold after every kind of write (changes, a VPC's range
+ * delete, a tombstone collection, a restore).
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -14,7 +16,9 @@
 #include "tests/unit/etcdrun.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <stddef.h>
 
 static struct etcdrun run;
 static struct db dbs[2];
@@ -31,16 +35,24 @@ rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(p);
 }
 
-static void
-open_store(int i, unsigned max_ops)
+static const char *endpoint[1];
+
+static struct etcdstore_conf
+store_conf(unsigned max_ops)
 {
-	const char *ep[1] = { run.endpoint[0] };
-	struct etcdstore_conf conf = {
-		.etcd = { .endpoints = ep, .n_endpoints = 1, .timeout_ms = 5000 },
+	endpoint[0] = run.endpoint[0];
+	return (struct etcdstore_conf){
+		.etcd = { .endpoints = endpoint, .n_endpoints = 1, .timeout_ms = 5000 },
 		.prefix = "/t/", .max_txn_ops = max_ops, .max_request_bytes = 1 << 20,
 		.sync_timeout_ns = 5000000000ull, .compact_keep = 1000,
 		.maint_interval_ns = 60000000000ull,
 	};
+}
+
+static void
+open_store(int i, unsigned max_ops)
+{
+	struct etcdstore_conf conf = store_conf(max_ops);
 	char err[512];
 
 	snprintf(dirs[i], sizeof(dirs[i]), "/tmp/esdb.%d.%d", (int)getpid(), i);
@@ -307,4 +319,111 @@ Test(etcdstore, tombstones_older_than_the_compacted_history_leave_etcd)
 	db_key_vni_ip(key + 40, 100, 0x0a000005);
 	cr_expect_eq(etcd_get(es[0]->e, key, table_key(es[0], DBI_RULES, key + 40, 8, key, 40),
 	    &kv, NULL), -ENOENT);
+}
+
+/* Compares a view with etcd's table keys. */
+struct view_cmp {
+	struct etcdstore *es;
+	struct db *db;
+	MDB_txn *txn;
+	uint64_t n[DBI_COUNT];
+	unsigned bad;
+};
+
+static int
+view_cmp_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct view_cmp *c = arg;
+	const uint8_t *rk;
+	size_t rklen;
+	int dbi = parse_key(c->es, kv->key, kv->key_len, &rk, &rklen);
+	MDB_val k = { .mv_size = rklen, .mv_data = (void *)rk }, v;
+	size_t n;
+
+	if (dbi < 0)
+		return 0;
+	c->n[dbi]++;
+	/* A rule's seq in etcd is its writer's; in a view, its revision's. */
+	n = dbi == DBI_RULES ? offsetof(struct db_rule, seq) : kv->value_len;
+	if (mdb_get(c->txn, c->db->dbi[dbi], &k, &v) != 0 || v.mv_size != kv->value_len ||
+	    memcmp(v.mv_data, kv->value, n) != 0) {
+		cr_log_error("%.*s: not in the view as in etcd", (int)kv->key_len,
+		    (const char *)kv->key);
+		c->bad++;
+	}
+	return 0;
+}
+
+/* View i, caught up, holds every table key of etcd, and nothing else. */
+static void
+expect_view_is_etcd(int i)
+{
+	uint8_t end[8];
+	struct etcd_range r = { .key = "/t/", .key_len = 3, .end = end,
+	    .end_len = etcd_prefix_end("/t/", 3, end) };
+	struct etcd_range_result res;
+	struct view_cmp c = { .es = es[i], .db = &dbs[i] };
+
+	cr_assert_eq(etcdstore_sync(es[i], 5000000000ull), 0);
+	cr_assert_eq(db_read(&dbs[i], &c.txn), 0);
+	cr_assert_eq(etcd_range(es[i]->e, &r, view_cmp_kv, &c, &res), 0);
+	cr_expect_eq(c.bad, 0, "view %d: %u records differ from etcd's", i, c.bad);
+	for (int d = 0; d < DBI_COUNT; d++)
+		if (d != DBI_META && d != DBI_LOG)
+			cr_expect_eq(db_count(c.txn, &dbs[i], d), c.n[d], "view %d: table %s "
+			    "holds %llu records, etcd %llu", i, db_dbi_name(d),
+			    (unsigned long long)db_count(c.txn, &dbs[i], d),
+			    (unsigned long long)c.n[d]);
+	mdb_txn_abort(c.txn);
+}
+
+Test(etcdstore, a_view_fed_by_the_log_key_misses_no_table_write)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005), b = vm("web2", 0x0a000006),
+	    w3 = vm("web3", 0x0a000007), r1 = vm("r1", 0x0b000005);
+	struct addr_cidr red = { .net = 0x0b000000, .len = 16 };
+	struct etcdstore_conf conf = store_conf(4096);
+	char backup[64];
+	struct db_vpc v;
+	struct db_host h;
+	struct db_vm out;
+	int fd;
+
+	setup_vpc();
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &b, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_delete(&t_, "web1")), 0);
+	cr_assert_eq(CHANGE(0, model_host_create(&t_, "h2", 0xc0a8000c, ADDR_KIND_VSWITCH,
+	    &h)), 0);
+	cr_assert_eq(CHANGE(0, model_host_delete(&t_, "h2")), 0);
+	/* A VPC's delete takes its rules (a tombstone among them) by one range delete. */
+	r1.vpc = "red";
+	cr_assert_eq(CHANGE(0, model_vpc_create(&t_, "red", 200, &red, 1, &v)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &r1, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_delete(&t_, "r1")), 0);
+	cr_assert_eq(CHANGE(0, model_vpc_delete(&t_, "red")), 0);
+	expect_view_is_etcd(1);
+	/* The tombstone collection's deletes. */
+	cr_assert_eq(CHANGE(1, model_vm_create(&t_, &w3, &out)), 0);
+	cr_assert_eq(CHANGE(1, model_vm_delete(&t_, "web3")), 0);
+	cr_assert_eq(etcdstore_sync(es[0], 5000000000ull), 0);
+	es[0]->compact_keep = 0;
+	on_maint(&es[0]->maint);
+	on_maint(&es[0]->maint);
+	cr_assert_eq(ctr[0].etcd_tombstones_collected, 2, "%llu",
+	    (unsigned long long)ctr[0].etcd_tombstones_collected);
+	expect_view_is_etcd(1);
+	expect_view_is_etcd(0);
+	/* A restore of view 0 as it is now, over a change made since. */
+	snprintf(backup, sizeof(backup), "/tmp/esbackup.%d", (int)getpid());
+	cr_assert((fd = open(backup, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	cr_assert_eq(mdb_env_copyfd(dbs[0].env, fd), 0);
+	close(fd);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &w3, &out)), 0);
+	cr_assert_eq(etcdstore_restore(&conf, backup), 0);
+	unlink(backup);
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_expect_eq(ctr[1].etcd_restores_seen, 1);
+	expect_view_is_etcd(1);
+	expect_view_is_etcd(0);
 }
