@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# etcd_catchup: a controller on etcd (controller.store = "etcd") joins a cluster whose
-# history is larger than one watch answer may be. etcd answers a watch that starts
-# behind with up to 1000 revisions at once: after an import of 100,000 VMs (50 txns) the
-# answer to a watch from revision 1 is over the 64 MiB a handle takes (common/etcd.c's
-# resp_max), every time it is asked. The new controller must load its view from a
-# snapshot instead, come up, and hold every VM (it used to retry the watch for a minute
-# and exit: "the view did not reach etcd's revision").
+# etcd_catchup: a controller on etcd (controller.store = "etcd") joins a cluster with a
+# large history: 100,000 VMs imported (50 txns). etcd answers a watch that starts behind
+# with up to 1000 revisions at once; when the view watched the whole prefix that answer
+# was over the 64 MiB a handle takes (common/etcd.c's resp_max) and the controller
+# retried for a minute and exited; then it loaded a snapshot instead. Now the views
+# watch the log key alone and the history fits: either way, the new controller must
+# come up, hold every VM and follow the changes made after.
 #
 #	BUILD=build bash tests/etcd_catchup.sh
 set -euo pipefail
@@ -74,12 +74,19 @@ kill -0 "$C2" 2>/dev/null || t_fail "controller 2 exited: $(tail -2 "$T_OUT/c2.l
 echo "controller 2 up in $((SECONDS - t0)) s"
 count=$(ctl 2 --json vm list | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
 [[ $count -eq $VMS ]] || t_fail "controller 2 lists $count VMs, not $VMS"
-[[ $(t_stat "$RUN-c2" controller etcd_snapshots) -ge 1 ]] ||
-	t_fail "controller 2 did not load its view from a snapshot"
-grep -q "larger than a watch answer may be" "$T_OUT/c2.log" ||
-	t_fail "controller 2 does not say why it loaded a snapshot"
+# Since the views watch the log key alone, this history fits the watch's answers: the
+# view replays it (5 s here) rather than loading a snapshot; either is right, the VMs
+# and the live history after are what is checked.
+if [[ $(t_stat "$RUN-c2" controller etcd_snapshots) -ge 1 ]]; then
+	grep -q "larger than a watch answer may be\|compacted" "$T_OUT/c2.log" ||
+		t_fail "controller 2 loaded a snapshot and does not say why"
+	how="a snapshot"
+else
+	how="etcd's history replayed"
+fi
 # And it follows the live history from there: a change through controller 1.
 ctl 1 vm create late --vpc big --ip 10.255.0.1 --host h0 >/dev/null
-t_until 5 "controller 2 seeing the change made through controller 1" ctl 2 vm show late
-echo "a controller joined $VMS VMs of history too large for one watch answer: snapshot, then live"
+late_seen() { ctl 2 vm show late >/dev/null; }
+t_until 5 "controller 2 seeing the change made through controller 1" late_seen
+echo "a controller joined $VMS VMs of history ($how), then followed the live one"
 echo "etcd_catchup: ok"
