@@ -1,440 +1,417 @@
 /*
- * bench/forward: packets a second from a VM on one host to a VM on another, through
- * the hosts' vswitch forwarders (TAP -> VXLAN -> TAP), against the Linux kernel's vxlan
- * device on the same namespace topology, measured in the same run (DESIGN.md §3.6).
+ * bench/forward: packets a second from a VM on one host to VMs behind other hosts,
+ * through the hosts' vswitch forwarders (TAP -> VXLAN -> ...), in both underlay I/O
+ * modes (forwarder.io "socket" and "xdp"), against the Linux kernel's vxlan on the same
+ * namespace topology, measured in the same run (DESIGN.md §3.6).
  *
- * Three topologies, each of namespaces of its own (bench/netns.h: nameless, gone with
- * the run whatever ends it): an underlay namespace with a bridge, two host namespaces
- * on it by veth (192.168.77.1 and .2/24, MTU 1500), and a VM namespace per host
- * (10.77.0.1 and .2/24 on VNI 77, MTU 1450, static neighbour entries):
- *  vpcfwd	each host runs vpcfwd-forwarder (vswitch, default settings), which makes
- *		the VM's TAP in the VM's namespace. There is no learner: this program writes
- *		the host's rule table (the rule of the other VM, so every frame goes direct)
- *		and port table (its VM) itself, as a learner would.
- *  kernel	each host has a vxlan device (VNI 77, nolearning, static fdb entry for the
- *		other VM's MAC) and a VM port, a veth, on a Linux bridge with it: the usual
- *		kernel hypervisor switch. The baseline.
- *  direct	the host's vxlan device itself moved into the VM's namespace as its eth0
- *		(its socket stays in the host's): the cheapest kernel path there is, no
- *		bridge nor veth. A second baseline.
+ * Four topologies, each of namespaces of its own (bench/overlay.h has the layout):
+ *  socket, xdp	each host runs vpcfwd-forwarder (vswitch, io = "socket" or "xdp");
+ *		host 1's rule table holds VM 2's rule and -R many-destination rules.
+ *  kernel	each host's vxlan device on a Linux bridge with a veth to the VM: the
+ *		usual kernel hypervisor switch. The baseline. Host 1's vxlan device has an
+ *		fdb entry for each many-destination rule.
+ *  direct	the host's vxlan device itself in the VM's namespace: the cheapest kernel
+ *		path there is, no bridge nor veth. A second baseline.
+ * The kernel's topologies have RPS on every receive queue, so that their path, all in
+ * softirq, may use both CPUs as the forwarders' processes do.
  *
- * Load: a generator child in VM 1's namespace writes UDP frames of -s bytes (Ethernet
- * header included, no FCS) to VM 1's interface with sendmmsg on an AF_PACKET socket
- * (PACKET_QDISC_BYPASS), as fast as it can (or at -r frames/s). Counted: the frames
- * VM 2's interface received (rx_packets, rtnetlink), over -t seconds after a warm-up;
- * VM 2's stack drops them at a UDP socket on their port that is never read (a closed
- * port would answer each with ICMP, rate-limited, but at a cost).
- * Rounds of every topology and size one after another (-n), the median of each.
- * Also shown: the frames offered (the generator's) and lost; the CPUs the whole
- * machine kept busy meanwhile (/proc/stat: run it on a quiet machine); the generator's
- * CPU a delivered frame (on the kernel's topologies the whole path runs on it, in
- * softirq); each forwarder's CPU, CPU a frame and context switches a frame.
- * The namespaces' bridges only switch: bridge-nf-call-iptables is turned off in them
- * (when br_netfilter is loaded, as docker does, it is on in a new namespace and halved
- * the kernel's rate here).
+ * Traffic: a generator child in VM 1's namespace writes UDP frames to VM 1's interface
+ * with sendmmsg on an AF_PACKET socket (PACKET_QDISC_BYPASS), as fast as it can:
+ *  one	one flow to VM 2, counted at VM 2's interface (rx_packets), where a UDP socket
+ *	that is never read drops them (no ICMP).
+ *  many	each frame to a destination drawn at random from -R rules (1 M) of VMs
+ *	behind 256 VTEPs (the sink namespace holds the 256 addresses and stands for many
+ *	hosts): counted as the datagrams reaching the sink's VXLAN port. Every contender
+ *	looks each frame up among -R entries (vpcfwd's table, the vxlan fdb), and its
+ *	batches go to many VTEPs (a run to one VTEP, a UDP GSO message, is short).
+ * Sizes (frames, Ethernet header included): 64, 1400 and an IMIX (7:4:1 of 64, 594,
+ * 1464 B, netns.h).
  *
- *	forward [-n ROUNDS] [-t SECONDS] [-s SIZE[,SIZE...]] [-m vkd] [-r RATE] [-w]
- *	(-m: which topologies, v(pcfwd), k(ernel), d(irect); -w: wait for a key after
- *	 set-up and print the processes, for perf; results are written only by a full run)
+ * Per figure, the median of -n rounds of -t seconds after a warm-up: delivered pps,
+ * offered pps (the generator's), loss, and the CPU a delivered packet of the
+ * forwarding work: the forwarders' processes plus the machine's softirq time
+ * (/proc/stat; the kernel's path is all softirq, the vpcfwd path's kernel half
+ * partly). Then the zero-loss rate: the highest rate offered with < 0.1 % lost, by a
+ * binary search of -Z probes of -P ms each at a set rate (each probe counts what is
+ * delivered once the generator stopped and the path drained).
+ *
+ *	forward [-n ROUNDS] [-t SECONDS] [-s SIZE[,SIZE...]] [-m sxkd] [-f 1m]
+ *	    [-R RULES] [-Z PROBES] [-P MS] [-r RATE] [-w]
+ *	(-s: 64,1400,imix by default; -m: which topologies, s(ocket), x(dp), k(ernel),
+ *	 d(irect); -f: which traffic, 1 (one flow), m(any); -Z 0: no zero-loss search;
+ *	 -w: wait for a key after set-up and print the processes, for perf; results are
+ *	 written only by a full run, the defaults)
  */
-#include "bench/netns.h"
+#include "bench/overlay.h"
 #include "common/log.h"
-#include "shm/ports.h"
-#include "shm/stats.h"
-#include "shm/table.h"
 
 #include <getopt.h>
 
-#define VNI		77
-#define GEN		0x7a11u		/* the table's generation */
-#define VM_IP(i)	(0x0a4d0001u + (uint32_t)(i))	/* 10.77.0.1, .2 */
-#define HOST_IP(i)	(0xc0a84d01u + (uint32_t)(i))	/* 192.168.77.1, .2 */
 #define WARM_MS		300
 #define SETTLE_MS	100
+#define DRAIN_MS	50
+#define ZL_LOSS		0.001		/* the zero-loss rate's loss: < 0.1 % */
 
-static const uint8_t vm_mac[2][6] = { { 2, 0x77, 0, 0, 0, 1 }, { 2, 0x77, 0, 0, 0, 2 } };
+enum { C_SOCK, C_XDP, C_KERNEL, C_DIRECT, C_N };
+enum { F_ONE, F_MANY, F_N };
 
-enum { T_VPCFWD, T_KERNEL, T_DIRECT, T_N };
-
-static const char *t_key = "vkd";
-static const char *t_label[T_N] = {
-	"vpcfwd-forwarder (vswitch), TAPs",
-	"kernel vxlan + bridge, veth to VM",
-	"kernel vxlan device in the VM",
+static const char *c_key = "sxkd";
+static const char *c_label[C_N] = {
+	"vpcfwd vswitch, io socket",
+	"vpcfwd vswitch, io xdp",
+	"kernel vxlan + bridge (RPS)",
+	"kernel vxlan in the VM (RPS)",
 };
-
-struct topo {
-	bool on;
-	struct ns ul, h[2], v[2];
-	char vif[2][16];		/* the VM's interface in v[i] */
-	struct gen gen;
-	pid_t fwd[2];			/* vpcfwd */
-	struct stats st[2];
-	struct table *tab[2];
-	struct ports *ports[2];
-};
+static const char *f_key = "1m";
 
 struct meas {
 	double pps;			/* first: medians by bench_cmp_double */
-	double offered, cores;
-	double gen_cores;		/* the generator's CPU (with the kernel's path on it) */
-	double fwd_cores[2], fwd_switches[2];	/* vpcfwd: each forwarder's, a second */
-	uint64_t nobuf, tx_err, rx_err, drop;	/* vpcfwd: the forwarders', over the window */
+	double offered, loss;
+	double cpu_ns;			/* forwarders + softirq a delivered packet */
+	double fwd_ns, sirq_ns;		/* its parts */
+	double cores;			/* the machine's busy CPUs */
+	uint64_t drops;			/* vpcfwd: drop_* and tx_errors, over the window */
 };
 
 _Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
 
-static struct topo topo[T_N];
+static struct ovl topo[C_N];
+static struct gen gen[C_N];
+static uint32_t rules = 1u << 20;
 
-static void
-ip_str(uint32_t a, char *buf, size_t len)
+static uint64_t
+delivered(struct ovl *t, int flow)
 {
-	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
-}
-
-static void
-mac_str(const uint8_t *m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-/* The underlay, the two hosts on it, the two VMs' namespaces (empty). p: "v", "k", "d". */
-static void
-topo_base(struct topo *t, const char *p)
-{
-	char name[16], ip[32];
-
-	snprintf(name, sizeof(name), "%s-ul", p);
-	ns_new(&t->ul, name);
-	ns_sh(&t->ul, "ip link add br0 type bridge; ip link set br0 up");
-	for (int i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "%s-h%d", p, i + 1);
-		ns_new(&t->h[i], name);
-		snprintf(name, sizeof(name), "%s-v%d", p, i + 1);
-		ns_new(&t->v[i], name);
-		ip_str(HOST_IP(i), ip, sizeof(ip));
-		ns_sh(&t->ul, "ip link add h%d type veth peer name eth0 netns %s; "
-		    "ip link set h%d master br0 up", i + 1, t->h[i].path, i + 1);
-		ns_sh(&t->h[i], "ip addr add %s/24 dev eth0; ip link set eth0 up", ip);
-	}
-	/* Known MACs and static neighbours on the underlay: no ARP on any path. */
-	for (int i = 0; i < 2; i++) {
-		ip_str(HOST_IP(1 - i), ip, sizeof(ip));
-		ns_sh(&t->h[i], "ip link set eth0 address 02:aa:00:00:00:0%d; "
-		    "ip neigh replace %s lladdr 02:aa:00:00:00:0%d dev eth0 nud permanent",
-		    i + 1, ip, 2 - i);
-	}
-}
-
-/* In VM i's namespace, on its interface: address, MTU, static neighbour of the other. */
-static void
-vm_addr(struct topo *t, int i)
-{
-	char ip[32], peer[32], mac[32];
-
-	ip_str(VM_IP(i), ip, sizeof(ip));
-	ip_str(VM_IP(1 - i), peer, sizeof(peer));
-	mac_str(vm_mac[1 - i], mac, sizeof(mac));
-	ns_sh(&t->v[i], "ip link set %s mtu 1450 up; ip addr add %s/24 dev %s; "
-	    "ip neigh replace %s lladdr %s dev %s nud permanent", t->vif[i], ip, t->vif[i],
-	    peer, mac, t->vif[i]);
-}
-
-/*
- * The kernel's topologies: each host's vxlan device on a bridge with a veth to the VM
- * (in_vm false), or moved into the VM's namespace as its eth0 (in_vm true).
- */
-static void
-topo_kernel(struct topo *t, bool in_vm)
-{
-	char hip[32], peer[32], mac[32], me[32];
-
-	topo_base(t, in_vm ? "d" : "k");
-	for (int i = 0; i < 2; i++) {
-		ip_str(HOST_IP(i), hip, sizeof(hip));
-		ip_str(HOST_IP(1 - i), peer, sizeof(peer));
-		mac_str(vm_mac[1 - i], mac, sizeof(mac));
-		mac_str(vm_mac[i], me, sizeof(me));
-		if (in_vm) {
-			ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
-			    "nolearning; ip link set vx0 netns %s", VNI, hip, t->v[i].path);
-			ns_sh(&t->v[i], "ip link set vx0 name eth0; ip link set eth0 address %s; "
-			    "bridge fdb append %s dev eth0 dst %s", me, mac, peer);
-		} else {
-			ns_sh(&t->h[i], "ip link add vx0 type vxlan id %d local %s dstport 4789 "
-			    "nolearning; ip link add br0 type bridge; ip link set vx0 master "
-			    "br0; ip link add vm type veth peer name eth0 netns %s; ip link set "
-			    "vm mtu 1450 master br0; ip link set vx0 up; ip link set vm up; ip "
-			    "link set br0 up; bridge fdb append %s dev vx0 dst %s; bridge fdb "
-			    "replace %s dev vx0 master static", VNI, hip, t->v[i].path, mac, peer,
-			    mac);
-			ns_sh(&t->v[i], "ip link set eth0 address %s", me);
-		}
-		snprintf(t->vif[i], sizeof(t->vif[i]), "eth0");
-		vm_addr(t, i);
-	}
-}
-
-static void
-topo_vpcfwd(struct topo *t)
-{
-	char conf[1024], hip[32];
-	const char *node;
-
-	topo_base(t, "v");
-	for (int i = 0; i < 2; i++) {
-		struct table_params tp;
-		struct table_rule r = { .vni = VNI, .ip = VM_IP(1 - i), .vtep = HOST_IP(1 - i),
-		    .version = 1 };
-		struct port port = { .vni = VNI, .ip = VM_IP(i) };
-		char err[512];
-
-		node = cluster_node(i == 0 ? "h1" : "h2");
-		/* The learner's segments, as a learner would make them. */
-		table_params_default(&tp, TABLE_HOST);
-		tp.capacity = 64;
-		tp.max_vnis = 16;
-		if (table_create(&t->tab[i], node, "learner", &tp, err, sizeof(err)) < 0)
-			fatalx("forward: %s", err);
-		memcpy(r.mac, vm_mac[1 - i], 6);
-		if (table_set(t->tab[i], &r) != TABLE_APPLIED ||
-		    table_vni_advance(t->tab[i], VNI, GEN, 1) != TABLE_APPLIED)
-			fatalx("forward: cannot write the rule table of %s", node);
-		if (ports_create(&t->ports[i], node, 4, err, sizeof(err)) < 0)
-			fatalx("forward: %s", err);
-		memcpy(port.mac, vm_mac[i], 6);
-		/* The TAP is named as the VM's namespace, whose link is in DIR/ns. */
-		snprintf(port.tap, sizeof(port.tap), "%s", t->v[i].name);
-		if (ports_set(t->ports[i], &port) < 0)
-			fatalx("forward: cannot write the port table of %s", node);
-		snprintf(t->vif[i], sizeof(t->vif[i]), "%s", t->v[i].name);
-
-		ip_str(HOST_IP(i), hip, sizeof(hip));
-		snprintf(conf, sizeof(conf), "node = \"%s\";\nforwarder = {\n"
-		    " mode = \"vswitch\";\n listen = \"%s:4789\";\n netns_dir = \"%s/ns\";\n};\n",
-		    node, hip, the_cluster.dir);
-		t->fwd[i] = ns_exec(&t->h[i], "vpcfwd-forwarder", conf, i == 0 ? "fwd1" : "fwd2");
-	}
-	for (int i = 0; i < 2; i++) {
-		node = cluster_node(i == 0 ? "h1" : "h2");
-		cluster_stats_wait(&t->st[i], node, "forwarder");
-		for (int k = 0; cluster_stat(&t->st[i], "ports") != 1 ||
-		    cluster_stat(&t->st[i], "table_attached") != 1; k++) {
-			if (k == CLUSTER_WAIT_TRIES)
-				fatalx("forward: the forwarder of %s did not open its VM's TAP",
-				    node);
-			usleep(10000);
-		}
-		vm_addr(t, i);
-	}
+	return flow == F_ONE ? ns_rx_packets(&t->v[1], t->vif[1]) : ovl_sink_datagrams(t);
 }
 
 static uint64_t
-fwd_stat(struct topo *t, int i, const char *name)
-{
-	return cluster_stat(&t->st[i], name);
-}
-
-static uint64_t
-fwd_drops(struct topo *t)
+fwd_drops(const struct ovl *t)
 {
 	uint64_t d = 0;
 
 	for (int i = 0; i < 2; i++)
-		for (uint32_t k = 0; k < t->st[i].hdr->count; k++)
-			if (strncmp(t->st[i].desc[k].name, "drop_", 5) == 0 &&
-			    strcmp(t->st[i].desc[k].name, "drop_nobuf") != 0)
+		for (uint32_t k = 0; t->st[i].hdr != NULL && k < t->st[i].hdr->count; k++)
+			if (strncmp(t->st[i].desc[k].name, "drop_", 5) == 0 ||
+			    strcmp(t->st[i].desc[k].name, "tx_errors") == 0)
 				d += stats_value(&t->st[i], k);
 	return d;
 }
 
-/* One measurement: frames of len bytes from VM 1 to VM 2 on t. */
+/* The generator's frames: size bytes (or the IMIX) from VM 1, to VM 2 or the rules. */
 static void
-measure(struct topo *t, int which, uint32_t len, uint64_t window_ms, struct meas *m)
+gen_fill(struct gen *g, uint32_t size, int flow)
 {
-	uint64_t rx0, rx1, tx0, tx1, b0, b1, t0, t1, g0, g1, f0[2] = { 0 }, f1[2] = { 0 };
-	uint64_t s0[2] = { 0 }, s1[2] = { 0 }, nb0 = 0, te0 = 0, re0 = 0, dr0 = 0;
+	uint32_t nvar = flow == F_MANY ? (size == PKT_IMIX ? 1020 : GEN_VARIANTS) :
+	    size == PKT_IMIX ? PKT_IMIX_CYCLE : 1;
 
-	frame_udp(t->gen.sh->data[0], len, vm_mac[1], vm_mac[0], VM_IP(0), VM_IP(1), 4000);
-	t->gen.sh->len = len;
-	t->gen.sh->nvar = 1;
-	gen_run(&t->gen);
-	ns_sleep_ms(WARM_MS);
-	if (which == T_VPCFWD) {
-		nb0 = fwd_stat(t, 0, "drop_nobuf") + fwd_stat(t, 1, "drop_nobuf");
-		te0 = fwd_stat(t, 0, "tx_errors") + fwd_stat(t, 1, "tx_errors");
-		re0 = fwd_stat(t, 0, "rx_errors") + fwd_stat(t, 1, "rx_errors");
-		dr0 = fwd_drops(t);
-		for (int i = 0; i < 2; i++) {
-			f0[i] = proc_cpu_ns(t->fwd[i]);
-			s0[i] = proc_switches(t->fwd[i]);
-		}
+	for (uint32_t j = 0; j < nvar; j++) {
+		uint32_t len = size == PKT_IMIX ? pkt_imix_len(j) : size;
+
+		frame_udp(g->sh->data[j], len, ovl_vm_mac[1], ovl_vm_mac[0], OVL_VM_IP(0),
+		    OVL_VM_IP(1), 4000);
+		g->sh->lens[j] = (uint16_t)len;
 	}
-	g0 = proc_cpu_ns(t->gen.pid);
-	tx0 = gen_sent(&t->gen);
+	g->sh->len = g->sh->lens[0];
+	g->sh->nvar = nvar;
+	g->sh->spread = flow == F_MANY ? rules : 0;
+	g->sh->spread_ip = OVL_RULE_IP(0);
+	g->sh->spread_off = 0;
+	memcpy(g->sh->spread_mac, ovl_rule_mac_prefix, 2);
+}
+
+/* One measurement of what gen_fill set, as fast as the generator can. */
+static void
+measure(int c, int flow, uint64_t window_ms, struct meas *m)
+{
+	struct ovl *t = &topo[c];
+	struct gen *g = &gen[c];
+	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, b0, b1, t0, t1, d0;
+	double dt, n;
+
+	gen_run(g);
+	ns_sleep_ms(WARM_MS);
+	d0 = fwd_drops(t);
+	f0 = ovl_fwd_cpu_ns(t);
+	tx0 = gen_sent(g);
+	s0 = cpu_softirq_ns();
 	b0 = cpu_busy_ns();
 	t0 = clock_mono_ns();
-	rx0 = ns_rx_packets(&t->v[1], t->vif[1]);
+	rx0 = delivered(t, flow);
 	ns_sleep_ms(window_ms);
-	rx1 = ns_rx_packets(&t->v[1], t->vif[1]);
+	rx1 = delivered(t, flow);
 	t1 = clock_mono_ns();
 	b1 = cpu_busy_ns();
-	tx1 = gen_sent(&t->gen);
-	g1 = proc_cpu_ns(t->gen.pid);
-	if (which == T_VPCFWD) {
-		for (int i = 0; i < 2; i++) {
-			f1[i] = proc_cpu_ns(t->fwd[i]);
-			s1[i] = proc_switches(t->fwd[i]);
-		}
-		m->nobuf = fwd_stat(t, 0, "drop_nobuf") + fwd_stat(t, 1, "drop_nobuf") - nb0;
-		m->tx_err = fwd_stat(t, 0, "tx_errors") + fwd_stat(t, 1, "tx_errors") - te0;
-		m->rx_err = fwd_stat(t, 0, "rx_errors") + fwd_stat(t, 1, "rx_errors") - re0;
-		m->drop = fwd_drops(t) - dr0;
-	}
-	gen_idle(&t->gen);
-	m->pps = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
-	m->offered = (double)(tx1 - tx0) * 1e9 / (double)(t1 - t0);
-	m->cores = (double)(b1 - b0) / (double)(t1 - t0);
-	m->gen_cores = (double)(g1 - g0) / (double)(t1 - t0);
-	for (int i = 0; i < 2; i++) {
-		m->fwd_cores[i] = (double)(f1[i] - f0[i]) / (double)(t1 - t0);
-		m->fwd_switches[i] = (double)(s1[i] - s0[i]) * 1e9 / (double)(t1 - t0);
-	}
+	s1 = cpu_softirq_ns();
+	tx1 = gen_sent(g);
+	f1 = ovl_fwd_cpu_ns(t);
+	m->drops = fwd_drops(t) - d0;
+	gen_idle(g);
+	dt = (double)(t1 - t0);
+	n = (double)(rx1 - rx0);
+	m->pps = n * 1e9 / dt;
+	m->offered = (double)(tx1 - tx0) * 1e9 / dt;
+	m->loss = m->offered > 0 && m->pps < m->offered ? 1 - m->pps / m->offered : 0;
+	m->fwd_ns = n > 0 ? (double)(f1 - f0) / n : 0;
+	m->sirq_ns = n > 0 ? (double)(s1 - s0) / n : 0;
+	m->cpu_ns = m->fwd_ns + m->sirq_ns;
+	m->cores = (double)(b1 - b0) / dt;
 	ns_sleep_ms(SETTLE_MS);
+}
+
+/*
+ * A probe at rate frames/s for ms: true when < 0.1 % of what was offered was lost,
+ * counted once the path drained; *achieved: the rate the generator kept.
+ */
+static bool
+probe(int c, int flow, uint64_t rate, uint64_t ms, double *achieved)
+{
+	struct ovl *t = &topo[c];
+	struct gen *g = &gen[c];
+	uint64_t rx0, tx0, t0, sent, got;
+
+	g->sh->rate = rate;
+	rx0 = delivered(t, flow);
+	tx0 = gen_sent(g);
+	t0 = clock_mono_ns();
+	gen_run(g);
+	ns_sleep_ms(ms);
+	gen_idle(g);
+	*achieved = (double)(gen_sent(g) - tx0) * 1e9 / (double)(clock_mono_ns() - t0);
+	ns_sleep_ms(DRAIN_MS);
+	sent = gen_sent(g) - tx0;
+	got = delivered(t, flow) - rx0;
+	g->sh->rate = 0;
+	return sent > 0 && (double)got >= (1 - ZL_LOSS) * (double)sent;
+}
+
+/* The zero-loss rate below hi (what the generator offers at most): nprobes probes. */
+static double
+zero_loss(int c, int flow, double hi, uint32_t nprobes, uint64_t ms)
+{
+	double lo = 0, best = 0, got;
+
+	for (uint32_t i = 0; i < nprobes; i++) {
+		double mid = i == 0 ? hi : (lo + hi) / 2;
+
+		if (probe(c, flow, (uint64_t)mid, ms, &got)) {
+			best = got > best ? got : best;
+			lo = mid;
+			if (i == 0)
+				break;
+		} else {
+			hi = mid;
+		}
+	}
+	return best;
+}
+
+/* A row, with the loss of both and whether lower is better, and printed. */
+static void
+row(json_t *res, const char *name, double v, const char *unit, const char *baseline,
+    double bv, const struct meas *m, const struct meas *bm, bool lower_better)
+{
+	json_t *r;
+
+	bench_add(res, name, v, unit, baseline, bv);
+	r = json_array_get(res, json_array_size(res) - 1);
+	if (m != NULL) {
+		json_object_set_new(r, "loss", json_real(m->loss));
+		json_object_set_new(r, "offered", json_real(m->offered));
+		json_object_set_new(r, "cpu_ns_per_pkt", json_real(m->cpu_ns));
+		json_object_set_new(r, "baseline_loss", json_real(bm->loss));
+		json_object_set_new(r, "baseline_offered", json_real(bm->offered));
+		json_object_set_new(r, "baseline_cpu_ns_per_pkt", json_real(bm->cpu_ns));
+	}
+	if (lower_better)
+		json_object_set_new(r, "better", json_string("lower"));
+	printf("%-40s %12.1f %-4s baseline %12.1f  %.2fx\n", name, v, unit, bv,
+	    bv != 0 ? v / bv : 0);
 }
 
 static void
 usage(void)
 {
-	fatalx("usage: forward [-n ROUNDS] [-t SECONDS] [-s SIZE[,SIZE...]] [-m vkd] "
-	    "[-r RATE] [-w]");
+	fatalx("usage: forward [-n ROUNDS] [-t SECONDS] [-s SIZE[,SIZE...]] [-m sxkd] "
+	    "[-f 1m] [-R RULES] [-Z PROBES] [-P MS] [-r RATE] [-w]");
 }
 
 int
 main(int argc, char **argv)
 {
 	struct pkt_opts o;
-	const char *modes = "vkd";
-	struct meas *ms[T_N][PKT_SIZES_MAX], med[T_N][PKT_SIZES_MAX];
+	const char *modes = "sxkd", *flows = "1m";
+	struct meas *ms[C_N][F_N][PKT_SIZES_MAX], med[C_N][F_N][PKT_SIZES_MAX];
+	double zl[C_N][F_N][PKT_SIZES_MAX];
+	bool on[C_N], fon[F_N];
+	uint32_t nprobes = 7;
+	uint64_t probe_ms = 400, t_setup;
+	char sz[16], name[96];
 	int ch;
 	json_t *res;
 
 	log_init("bench-forward", LOG_LVL_INFO);
 	pkt_opts_init(&o);
-	while ((ch = getopt(argc, argv, "n:t:s:m:r:w")) != -1) {
+	o.sizes[0] = 64;
+	o.sizes[1] = 1400;
+	o.sizes[2] = PKT_IMIX;
+	o.nsizes = 3;
+	o.secs = 1;
+	o.full_secs = 1;
+	while ((ch = getopt(argc, argv, "n:t:s:m:f:R:Z:P:r:w")) != -1) {
 		if (pkt_opt(&o, ch, optarg)) {
 			continue;
 		} else if (ch == 'm') {
 			modes = optarg;
 			o.full = false;
+		} else if (ch == 'f') {
+			flows = optarg;
+			o.full = false;
+		} else if (ch == 'R') {
+			rules = (uint32_t)strtoul(optarg, NULL, 10);
+			o.full = false;
+		} else if (ch == 'Z') {
+			nprobes = (uint32_t)strtoul(optarg, NULL, 10);
+			o.full = false;
+		} else if (ch == 'P') {
+			probe_ms = strtoull(optarg, NULL, 10);
+			o.full = false;
 		} else {
 			usage();
 		}
 	}
-	if (!pkt_opts_valid(&o))
+	if (!pkt_opts_valid(&o) || rules == 0 || rules > OVL_RULES_MAX || probe_ms < 50 ||
+	    probe_ms > 10000)
 		usage();
 	pkt_opts_check(&o, "forward", "IPv4 of the VMs' MTU 1450", "network namespaces, TAPs");
 
 	cluster_init("forward");
 	ns_sweep_stale();
-	for (int k = 0; k < T_N; k++)
-		topo[k].on = strchr(modes, t_key[k]) != NULL;
-	if (topo[T_VPCFWD].on)
-		topo_vpcfwd(&topo[T_VPCFWD]);
-	if (topo[T_KERNEL].on)
-		topo_kernel(&topo[T_KERNEL], false);
-	if (topo[T_DIRECT].on)
-		topo_kernel(&topo[T_DIRECT], true);
-	for (int k = 0; k < T_N; k++) {
-		if (!topo[k].on)
-			continue;
-		(void)ns_udp_sink(&topo[k].v[1], 9);
-		gen_packet(&topo[k].gen, &topo[k].v[0], topo[k].vif[0]);
-		topo[k].gen.sh->rate = o.rate;
-		for (uint32_t s = 0; s < o.nsizes; s++)
-			if ((ms[k][s] = calloc(o.rounds, sizeof(struct meas))) == NULL)
-				fatalx("forward: out of memory");
+	t_setup = clock_mono_ns();
+	for (int f = 0; f < F_N; f++)
+		fon[f] = strchr(flows, f_key[f]) != NULL;
+	for (int c = 0; c < C_N; c++)
+		on[c] = strchr(modes, c_key[c]) != NULL;
+	if (on[C_XDP] && !ovl_io_supported("xdp")) {
+		printf("forward: this build's forwarder has no forwarder.io = \"xdp\": the xdp "
+		    "contender is left out\n");
+		on[C_XDP] = false;
 	}
+	for (int c = 0; c < C_N; c++) {
+		char p[2] = { c_key[c], '\0' };
+		uint32_t n = fon[F_MANY] ? rules : 0;
+
+		if (!on[c])
+			continue;
+		if (c == C_SOCK || c == C_XDP)
+			ovl_vpcfwd(&topo[c], p, ovl_io_supported(c == C_SOCK ? "socket" : "xdp") ?
+			    (c == C_SOCK ? "socket" : "xdp") : NULL, false, n, fon[F_MANY]);
+		else
+			ovl_kernel(&topo[c], p, c == C_DIRECT, n, fon[F_MANY]);
+		(void)ns_udp_sink(&topo[c].v[1], 9);
+		gen_packet(&gen[c], &topo[c].v[0], topo[c].vif[0]);
+		gen[c].sh->rate = o.rate;
+		for (int f = 0; f < F_N; f++)
+			for (uint32_t s = 0; s < o.nsizes; s++)
+				if ((ms[c][f][s] = calloc(o.rounds, sizeof(struct meas))) == NULL)
+					fatalx("forward: out of memory");
+	}
+	printf("forward: set up in %.1f s (%u many-destination rules)\n",
+	    (double)(clock_mono_ns() - t_setup) / 1e9, fon[F_MANY] ? rules : 0);
 	if (o.wait_key) {
-		printf("forward: set up in %s; forwarders: %d %d; generators:", cluster_dir(),
-		    (int)topo[T_VPCFWD].fwd[0], (int)topo[T_VPCFWD].fwd[1]);
-		for (int k = 0; k < T_N; k++)
-			printf(" %c %d", t_key[k], (int)topo[k].gen.pid);
+		printf("forward: set up in %s; forwarders:", cluster_dir());
+		for (int c = 0; c < C_N; c++)
+			if (on[c])
+				printf(" %c %d %d, generator %d;", c_key[c], (int)topo[c].fwd[0],
+				    (int)topo[c].fwd[1], (int)gen[c].pid);
 		printf("\npress Enter to measure\n");
 		fflush(stdout);
 		(void)getchar();
 	}
 
 	for (uint64_t r = 0; r < o.rounds; r++)
-		for (uint32_t s = 0; s < o.nsizes; s++)
-			for (int k = 0; k < T_N; k++)
-				if (topo[k].on)
-					measure(&topo[k], k, o.sizes[s], (uint64_t)(o.secs * 1000),
-					    &ms[k][s][r]);
+		for (int f = 0; f < F_N; f++)
+			for (uint32_t s = 0; s < o.nsizes && fon[f]; s++)
+				for (int c = 0; c < C_N; c++)
+					if (on[c]) {
+						gen_fill(&gen[c], o.sizes[s], f);
+						measure(c, f, (uint64_t)(o.secs * 1000),
+						    &ms[c][f][s][r]);
+					}
+	for (int f = 0; f < F_N; f++)
+		for (uint32_t s = 0; s < o.nsizes && fon[f]; s++)
+			for (int c = 0; c < C_N; c++) {
+				if (!on[c])
+					continue;
+				qsort(ms[c][f][s], o.rounds, sizeof(struct meas), bench_cmp_double);
+				med[c][f][s] = ms[c][f][s][o.rounds / 2];
+				zl[c][f][s] = 0;
+				if (nprobes == 0 || o.rate != 0)
+					continue;
+				gen_fill(&gen[c], o.sizes[s], f);
+				zl[c][f][s] = zero_loss(c, f, med[c][f][s].offered, nprobes,
+				    probe_ms);
+			}
 
-	printf("forward: VM 1 -> VM 2 on two hosts (namespaces on a bridge), UDP frames "
-	    "from an AF_PACKET generator, delivered at VM 2; median of %llu rounds of %.1f s"
-	    "%s\n", (unsigned long long)o.rounds, o.secs, o.rate ? "" : ", offered as fast as it "
-	    "can");
-	printf("%-6s %-34s %11s %11s %6s %6s %11s\n", "frame", "path", "offered pps",
-	    "delivered", "loss %", "CPUs", "gen us/fr");
-	for (uint32_t s = 0; s < o.nsizes; s++)
-		for (int k = 0; k < T_N; k++) {
-			struct meas *m = &med[k][s];
+	printf("forward: VM 1 on host 1 -> VM 2 (one flow) or -> %u VMs behind %d VTEPs "
+	    "(many), UDP frames from an AF_PACKET generator; median of %llu rounds of %.1f s"
+	    "%s; zero-loss: %u probes of %llu ms\n", rules, OVL_VTEPS,
+	    (unsigned long long)o.rounds, o.secs, o.rate ? "" : ", offered as fast as it can",
+	    nprobes, (unsigned long long)probe_ms);
+	printf("%-5s %-5s %-30s %10s %10s %6s %8s %8s %8s %10s %5s\n", "flows", "frame",
+	    "path", "offered", "delivered", "loss%", "ns/pkt", "fwd ns", "sirq ns",
+	    "zero-loss", "CPUs");
+	for (int f = 0; f < F_N; f++)
+		for (uint32_t s = 0; s < o.nsizes && fon[f]; s++)
+			for (int c = 0; c < C_N; c++) {
+				struct meas *m = &med[c][f][s];
 
-			if (!topo[k].on)
-				continue;
-			qsort(ms[k][s], o.rounds, sizeof(struct meas), bench_cmp_double);
-			*m = ms[k][s][o.rounds / 2];
-			printf("%-6u %-34s %11.0f %11.0f %6.1f %6.2f %11.2f\n", o.sizes[s],
-			    t_label[k], m->offered, m->pps,
-			    m->offered > 0 ? 100 * (1 - m->pps / m->offered) : 0, m->cores,
-			    m->pps > 0 ? m->gen_cores * 1e6 / m->pps : 0);
-			if (k != T_VPCFWD)
-				continue;
-			for (int i = 0; i < 2; i++)
-				printf("%-6s   forwarder host%d: %.2f CPU, %.2f us/frame, %.2f "
-				    "wake-ups/frame\n", "", i + 1, m->fwd_cores[i],
-				    m->pps > 0 ? m->fwd_cores[i] * 1e6 / m->pps : 0,
-				    m->pps > 0 ? m->fwd_switches[i] / m->pps : 0);
-			printf("%-6s   forwarders: drop_nobuf %llu, rx_errors %llu, "
-			    "tx_errors %llu, other drops %llu\n", "", (unsigned long long)m->nobuf,
-			    (unsigned long long)m->rx_err, (unsigned long long)m->tx_err,
-			    (unsigned long long)m->drop);
-		}
-	printf("(CPUs: busy CPUs of the whole machine in the window; gen us/fr: the generator's "
-	    "CPU a delivered frame, the kernel's whole path included where it runs on the "
-	    "sender's CPU, as for the kernel's vxlan; wake-ups: context switches)\n");
-	if (topo[T_VPCFWD].on)
-		for (uint32_t s = 0; s < o.nsizes; s++)
-			printf("ratio %u B: %.2fx kernel vxlan + bridge, %.2fx kernel vxlan in "
-			    "the VM (goal >= 1.0x)\n", o.sizes[s],
-			    topo[T_KERNEL].on ? med[T_VPCFWD][s].pps / med[T_KERNEL][s].pps : 0,
-			    topo[T_DIRECT].on ? med[T_VPCFWD][s].pps / med[T_DIRECT][s].pps : 0);
+				if (!on[c])
+					continue;
+				printf("%-5s %-5s %-30s %10.0f %10.0f %6.2f %8.0f %8.0f %8.0f "
+				    "%10.0f %5.2f\n", f == F_ONE ? "one" : "many",
+				    pkt_size_name(o.sizes[s], sz, sizeof(sz)), c_label[c],
+				    m->offered, m->pps, 100 * m->loss, m->cpu_ns, m->fwd_ns,
+				    m->sirq_ns, zl[c][f][s], m->cores);
+				if (m->drops != 0)
+					printf("%-42s forwarders' drop_* and tx_errors: %llu\n", "",
+					    (unsigned long long)m->drops);
+			}
+	printf("(ns/pkt: CPU a delivered packet of the forwarding work: the forwarders' "
+	    "processes (fwd) + softirq of the whole machine (sirq); CPUs: busy CPUs of the "
+	    "whole machine, the generator included)\n");
 
 	res = bench_results();
-	for (uint32_t s = 0; s < o.nsizes && o.full; s++) {
-		char name[64];
+	for (int c = C_SOCK; c <= C_XDP; c++)
+		for (int f = 0; f < F_N; f++)
+			for (uint32_t s = 0; s < o.nsizes && on[c] && on[C_KERNEL] && fon[f]; s++) {
+				const struct meas *m = &med[c][f][s], *k = &med[C_KERNEL][f][s];
+				char base[64];
 
-		snprintf(name, sizeof(name), "forward_%u_pps", o.sizes[s]);
-		bench_add(res, name, med[T_VPCFWD][s].pps, "pps",
-		    "kernel vxlan + Linux bridge, veth to the VM", med[T_KERNEL][s].pps);
-		snprintf(name, sizeof(name), "forward_%u_pps_vs_vxlan_in_vm", o.sizes[s]);
-		bench_add(res, name, med[T_VPCFWD][s].pps, "pps",
-		    "kernel vxlan device in the VM's namespace", med[T_DIRECT][s].pps);
-	}
+				snprintf(base, sizeof(base), "forward%s_%s%s", c == C_XDP ? "_xdp" :
+				    "", pkt_size_name(o.sizes[s], sz, sizeof(sz)),
+				    f == F_MANY ? "_many" : "");
+				snprintf(name, sizeof(name), "%s_pps", base);
+				row(res, name, m->pps, "pps", "kernel vxlan + Linux bridge, veth to "
+				    "the VM, RPS", k->pps, m, k, false);
+				if (on[C_DIRECT]) {
+					snprintf(name, sizeof(name), "%s_pps_vs_vxlan_in_vm", base);
+					row(res, name, m->pps, "pps", "kernel vxlan device in the "
+					    "VM's namespace, RPS", med[C_DIRECT][f][s].pps, m,
+					    &med[C_DIRECT][f][s], false);
+				}
+				snprintf(name, sizeof(name), "%s_cpu_per_pkt", base);
+				row(res, name, m->cpu_ns, "ns", "kernel vxlan + Linux bridge "
+				    "(softirq)", k->cpu_ns, NULL, NULL, true);
+				snprintf(name, sizeof(name), "%s_zero_loss_pps", base);
+				row(res, name, zl[c][f][s], "pps", "kernel vxlan + Linux bridge, "
+				    "RPS", zl[C_KERNEL][f][s], NULL, NULL, false);
+			}
 	cluster_end();
-	for (int k = 0; k < T_N; k++) {
-		if (!topo[k].on)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			if (topo[k].tab[i])
-				table_close(topo[k].tab[i]);
-			if (topo[k].ports[i])
-				ports_close(topo[k].ports[i]);
-			if (topo[k].st[i].hdr)
-				stats_close(&topo[k].st[i]);
-		}
-	}
+	for (int c = 0; c < C_N; c++)
+		if (on[c])
+			ovl_close(&topo[c]);
+	if (!on[C_XDP] || !on[C_SOCK] || !on[C_KERNEL] || !on[C_DIRECT] || nprobes == 0)
+		o.full = false;
 	return pkt_results_write(&o, res, "forward");
 }

@@ -351,6 +351,23 @@ cpu_busy_ns(void)
 	return busy * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
+/*
+ * Softirq time of every CPU together (/proc/stat), ns: where the kernel's own packet
+ * path runs (NAPI, the backlog, bridge, vxlan), whichever process it interrupted.
+ */
+static inline uint64_t
+cpu_softirq_ns(void)
+{
+	unsigned long long v[7] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	    &v[2], &v[3], &v[4], &v[5], &v[6]) != 7)
+		fatalx("%s: /proc/stat", the_cluster.bench);
+	fclose(f);
+	return v[6] * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
 /* utime + stime of a process, ns (0 when it is gone). */
 static inline uint64_t
 proc_cpu_ns(pid_t pid)
@@ -493,6 +510,15 @@ struct gen_shared {
 	uint32_t nvar;			/* payloads to cycle through, 1..GEN_VARIANTS */
 	uint32_t len;			/* bytes of each */
 	struct sockaddr_in to;		/* UDP: where to, read at each batch */
+	/*
+	 * Many destinations (spread != 0): before each send, the frame at spread_off in
+	 * the payload gets the destination of rule k, k drawn at random in [0, spread):
+	 * IPv4 spread_ip + k, MAC gen_rule_mac(spread_mac, k) (header checksum redone).
+	 * Needs nvar >= GEN_BATCH, so that a batch's frames are distinct buffers.
+	 */
+	uint32_t spread, spread_ip, spread_off;
+	uint8_t spread_mac[2];
+	uint16_t lens[GEN_VARIANTS];	/* a payload's own length (IMIX), 0: len */
 	uint8_t data[GEN_VARIANTS][GEN_FRAME_MAX];
 };
 
@@ -501,12 +527,35 @@ struct gen {
 	pid_t pid;
 };
 
+/* The MAC of rule k of a generator's spread: prefix p, then k's four bytes. */
+static inline void
+gen_rule_mac(const uint8_t p[2], uint32_t k, uint8_t mac[6])
+{
+	mac[0] = p[0];
+	mac[1] = p[1];
+	for (int i = 0; i < 4; i++)
+		mac[2 + i] = (uint8_t)(k >> (24 - 8 * i));
+}
+
+/* Frame f (Ethernet + IPv4) to rule k of sh's spread. */
+static inline void
+gen_spread_frame(const struct gen_shared *sh, uint8_t *f, uint32_t k)
+{
+	uint32_t ip = sh->spread_ip + k;
+
+	gen_rule_mac(sh->spread_mac, k, f);
+	for (int i = 0; i < 4; i++)
+		f[14 + 16 + i] = (uint8_t)(ip >> (24 - 8 * i));
+	ip_csum(f + 14);
+}
+
 static inline void __attribute__((noreturn))
 gen_child(struct gen_shared *sh, int fd, bool udp)
 {
 	struct mmsghdr msg[GEN_BATCH];
 	struct iovec iov[GEN_BATCH];
 	uint32_t next = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 
 	memset(msg, 0, sizeof(msg));
 	for (;;) {
@@ -539,11 +588,22 @@ gen_child(struct gen_shared *sh, int fd, bool udp)
 					n = (uint32_t)(due - done);
 			}
 			for (uint32_t i = 0; i < n; i++) {
-				iov[i] = (struct iovec){ sh->data[next], sh->len };
+				uint32_t spread = sh->spread;
+
+				if (spread != 0) {
+					/* xorshift64: cheap, and no pattern the lookups could use. */
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					gen_spread_frame(sh, sh->data[next] + sh->spread_off,
+					    (uint32_t)((x >> 11) % spread));
+				}
+				iov[i] = (struct iovec){ sh->data[next],
+				    sh->lens[next] ? sh->lens[next] : sh->len };
 				msg[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
 				    .msg_iovlen = 1, .msg_name = udp ? &sh->to : NULL,
 				    .msg_namelen = udp ? sizeof(sh->to) : 0 };
-				if (++next == sh->nvar)
+				if (++next >= sh->nvar)	/* nvar may have shrunk since */
 					next = 0;
 			}
 			if ((r = sendmmsg(fd, msg, n, 0)) > 0) {
@@ -607,7 +667,13 @@ static inline void
 gen_wait_state(struct gen *g, uint32_t state)
 {
 	for (int i = 0; __atomic_load_n(&g->sh->state, __ATOMIC_ACQUIRE) != state; i++) {
-		if (i == 5000 || waitpid(g->pid, NULL, WNOHANG) != 0)
+		int st = 0;
+		pid_t r;
+
+		if ((r = waitpid(g->pid, &st, WNOHANG)) != 0)
+			fatalx("%s: the generator %s", the_cluster.bench, r < 0 ? strerror(errno) :
+			    WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited");
+		if (i == 5000)
 			fatalx("%s: the generator does not answer", the_cluster.bench);
 		usleep(1000);
 	}
@@ -651,10 +717,37 @@ ns_sleep_ms(uint64_t ms)
  */
 #define PKT_SIZES_MAX	4
 
+/*
+ * A size of 0 (-s imix) is the simple IMIX, frames of 64, 594 and 1464 bytes 7:4:1 in
+ * a cycle of 12 (1464: the classic 1518 less FCS, cut to a 1450-byte MTU's frame).
+ */
+#define PKT_IMIX	0
+#define PKT_IMIX_CYCLE	12
+
+/* The i-th frame's length in the IMIX cycle. */
+static inline uint32_t
+pkt_imix_len(uint32_t i)
+{
+	i %= PKT_IMIX_CYCLE;
+	return i < 7 ? 64 : i < 11 ? 594 : 1464;
+}
+
+/* A size as a name: "64", "imix". */
+static inline const char *
+pkt_size_name(uint32_t size, char *buf, size_t len)
+{
+	if (size == PKT_IMIX)
+		snprintf(buf, len, "imix");
+	else
+		snprintf(buf, len, "%u", size);
+	return buf;
+}
+
 struct pkt_opts {
-	uint32_t sizes[PKT_SIZES_MAX], nsizes;	/* frame sizes, bytes */
+	uint32_t sizes[PKT_SIZES_MAX], nsizes;	/* frame sizes, bytes (PKT_IMIX) */
 	uint64_t rounds, rate;			/* rate: frames a second, 0 as fast as it can */
 	double secs;				/* a measurement's window */
+	double full_secs;			/* the shortest window of a full run */
 	bool wait_key;				/* -w: wait for a key after set-up */
 	bool full;				/* the run writes its results */
 };
@@ -663,7 +756,7 @@ static inline void
 pkt_opts_init(struct pkt_opts *o)
 {
 	*o = (struct pkt_opts){ .sizes = { 64, 1400 }, .nsizes = 2, .rounds = 3, .secs = 2,
-	    .full = true };
+	    .full_secs = 2, .full = true };
 }
 
 /* One option of getopt: true when it is one of the shared ones (then taken), else false. */
@@ -679,7 +772,8 @@ pkt_opt(struct pkt_opts *o, int ch, char *arg)
 
 		o->nsizes = 0;
 		while ((tok = strsep(&s, ",")) != NULL && o->nsizes < PKT_SIZES_MAX)
-			o->sizes[o->nsizes++] = (uint32_t)strtoul(tok, NULL, 10);
+			o->sizes[o->nsizes++] = strcmp(tok, "imix") == 0 ? PKT_IMIX :
+			    (uint32_t)strtoul(tok, NULL, 10);
 		o->full = false;
 	} else if (ch == 'r') {
 		o->rate = strtoull(arg, NULL, 10);
@@ -708,9 +802,9 @@ pkt_opts_check(struct pkt_opts *o, const char *bench, const char *size_why,
     const char *root_why)
 {
 	for (uint32_t i = 0; i < o->nsizes; i++)
-		if (o->sizes[i] < 42 || o->sizes[i] > 1464)
-			fatalx("%s: a frame is 42..1464 bytes (%s)", bench, size_why);
-	if (o->rounds < 3 || o->secs < 2)
+		if (o->sizes[i] != PKT_IMIX && (o->sizes[i] < 42 || o->sizes[i] > 1464))
+			fatalx("%s: a frame is 42..1464 bytes or imix (%s)", bench, size_why);
+	if (o->rounds < 3 || o->secs < o->full_secs)
 		o->full = false;
 	if (geteuid() != 0)
 		fatalx("%s: needs root (%s)", bench, root_why);
