@@ -307,7 +307,7 @@ main(int argc, char **argv)
 			ovl_vpcfwd(&topo[c], p, ovl_io_supported(c == C_SOCK ? "socket" : "xdp") ?
 			    (c == C_SOCK ? "socket" : "xdp") : NULL, false, n, fon[F_MANY]);
 		else
-			ovl_kernel(&topo[c], p, c == C_DIRECT, n, fon[F_MANY]);
+			ovl_kernel(&topo[c], p, c == C_DIRECT, n, fon[F_MANY], true);
 		(void)ns_udp_sink(&topo[c].v[1], 9);
 		gen_packet(&gen[c], &topo[c].v[0], topo[c].vif[0]);
 		gen[c].sh->rate = o.rate;

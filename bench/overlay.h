@@ -28,8 +28,9 @@
  * kernel: each host's vxlan device (VNI 77, nolearning, static fdb entries) on a bridge
  * with a veth to the VM (the usual kernel hypervisor switch), or moved into the VM's
  * namespace as its eth0 (its socket stays in the host's: the cheapest kernel path). RPS
- * on every receive queue of the topology's namespaces, so that the kernel's path, which
- * runs in softirq, may use every CPU as the forwarders' processes do. The many
+ * on every receive queue of the topology's namespaces when asked for, so that the
+ * kernel's path, which runs in softirq, may use every CPU as the forwarders' processes
+ * do. The many
  * destinations are vxlan fdb entries (the bridge floods an unknown MAC to its one other
  * port, the vxlan device, without an entry of its own).
  */
@@ -232,10 +233,11 @@ ovl_vm_addr(struct ovl *t, int i)
 /*
  * The kernel's topology p: each host's vxlan device on a bridge with a veth to the VM
  * (in_vm false), or moved into the VM's namespace as its eth0 (in_vm true); host 1's
- * vxlan device with an fdb entry for each of rules many-destination rules (needs sink).
+ * vxlan device with an fdb entry for each of rules many-destination rules (needs sink);
+ * RPS on every receive queue (rps), for throughput on every CPU.
  */
 static inline void
-ovl_kernel(struct ovl *t, const char *p, bool in_vm, uint32_t rules, bool sink)
+ovl_kernel(struct ovl *t, const char *p, bool in_vm, uint32_t rules, bool sink, bool rps)
 {
 	char hip[32], peer[32], mac[32], me[32];
 
@@ -281,6 +283,8 @@ ovl_kernel(struct ovl *t, const char *p, bool in_vm, uint32_t rules, bool sink)
 		ovl_batch_close(f);
 		ovl_batch(in_vm ? &t->v[0] : &t->h[0], "bridge", name);
 	}
+	if (!rps)
+		return;
 	ovl_rps(&t->ul);
 	for (int i = 0; i < 2; i++) {
 		ovl_rps(&t->h[i]);
