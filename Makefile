@@ -126,12 +126,17 @@ unit-test: $(UNIT_BIN)
 	    if grep -q "^SUMMARY: [A-Za-z]*Sanitizer" $$t.out; then \
 	        echo "$$t: a sanitizer reported (see $$t.out)"; exit 1; fi; done
 
-# Every tests/*.sh and tests/e2e/*.sh but the libraries they source.
-SHELL_TESTS := $(filter-out tests/lib.sh tests/e2e/topo.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
+# Every tests/*.sh and tests/e2e/*.sh but the libraries they source. The e2e suite runs
+# twice, once for each forwarder.io of the underlay (E2E_IO, tests/e2e/common.bash).
+SHELL_TESTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
+E2E_TESTS := $(filter-out tests/e2e/topo.sh,$(wildcard tests/e2e/*.sh))
+E2E_IOS ?= xdp socket
 # Every test runs, a failed one too; the run fails at the end, naming them.
 shell-test: all $(BUILD)/bench/scale $(BUILD)/bench/evict
 	@failed=; for t in $(SHELL_TESTS); do echo "== $$t"; \
 	    BUILD=$(BUILD) bash $$t || failed="$$failed $$t"; done; \
+	for io in $(E2E_IOS); do for t in $(E2E_TESTS); do echo "== $$t (E2E_IO=$$io)"; \
+	    E2E_IO=$$io BUILD=$(BUILD) bash $$t || failed="$$failed $$t($$io)"; done; done; \
 	if [ -n "$$failed" ]; then echo "shell tests failed:$$failed"; exit 1; fi
 
 ifeq ($(SANITIZE),1)

@@ -16,6 +16,7 @@
 #include "pkt.h"
 #include "udpio.h"
 #include "xdpio.h"
+#include "xsk.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -616,8 +617,11 @@ dp_flush(void *arg)
 static int
 xdp_setup(struct dp *d, char *err, size_t errlen)
 {
+	/* "auto" takes native XDP only: generic XDP (any device, lo too) would be slower. */
 	struct xdpio_params xp = { .ifname = d->p.xdp_ifname, .self = d->self,
-	    .port = d->p.vxlan_port, .ring_size = d->p.xdp_ring, .xsk_mode = d->p.xdp_mode };
+	    .port = d->p.vxlan_port, .ring_size = d->p.xdp_ring,
+	    .xsk_mode = d->p.io == DP_IO_AUTO && d->p.xdp_mode == XSK_MODE_AUTO ?
+	    XSK_MODE_NATIVE : d->p.xdp_mode };
 	char why[256];
 	int r;
 
