@@ -62,12 +62,14 @@
 	X(xdp_prog_pass,   GAUGE,   "xdp: frames it passed to the kernel: not VXLAN to this VTEP") \
 	X(xdp_prog_pass_frags, GAUGE, "xdp: frames it passed to the kernel: in several buffers (GSO)") \
 	X(xdp_prog_no_xsk, GAUGE,   "xdp: frames it passed to the kernel: no AF_XDP socket on their queue") \
+	X(xdp_prog_pass_big, GAUGE, "xdp: frames it passed to the kernel: longer than a buffer holds") \
 	X(xsk_rx_dropped,  GAUGE,   "xdp: frames the AF_XDP sockets dropped (kernel's count: no room, invalid)") \
 	X(xsk_rx_ring_full, GAUGE,  "xdp: of those, the receive ring full") \
 	X(xsk_fill_empty,  GAUGE,   "xdp: times the fill ring was empty (kernel's count)") \
 	X(xsk_tx_invalid,  GAUGE,   "xdp: send descriptors the kernel refused") \
 	X(neigh_entries,   GAUGE,   "xdp: underlay next hops known (VTEP to MAC)") \
-	X(neigh_misses,    COUNTER, "xdp: sends whose next hop was not known (through the socket)") \
+	X(neigh_misses,    COUNTER, "xdp: sends whose next hop was not known yet (through the socket)") \
+	X(neigh_elsewhere, COUNTER, "xdp: sends to a VTEP routed out of another interface (through the socket)") \
 	X(neigh_refreshes, COUNTER, "xdp: sends through the socket so that the kernel re-confirms a next hop")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 

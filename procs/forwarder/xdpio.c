@@ -153,8 +153,10 @@ xdpio_send(struct xdpio *x, struct pkt *p, uint32_t ip, uint16_t port)
 	if ((r = neigh_lookup(x->n, ip, h.dst_mac)) != 1) {
 		if (r == 2)
 			STATS_INC(x->c, neigh_refreshes);
-		else
+		else if (r == 0)
 			STATS_INC(x->c, neigh_misses);
+		else
+			STATS_INC(x->c, neigh_elsewhere);
 		goto socket;
 	}
 	memcpy(h.src_mac, neigh_src_mac(x->n), 6);
@@ -347,6 +349,7 @@ void
 xdpio_tick(struct xdpio *x)
 {
 	struct xsk_stats s;
+	struct neigh_stats ns;
 	int mtu;
 
 	xsk_stats_read(x->xsk, &s);
@@ -358,7 +361,9 @@ xdpio_tick(struct xdpio *x)
 	STATS_SET(x->c, xsk_rx_ring_full, s.rx_ring_full);
 	STATS_SET(x->c, xsk_fill_empty, s.fill_empty);
 	STATS_SET(x->c, xsk_tx_invalid, s.tx_invalid);
-	STATS_SET(x->c, neigh_entries, neigh_count(x->n));
+	neigh_stats_read(x->n, &ns);
+	STATS_SET(x->c, neigh_entries, ns.neighbours);
+	STATS_SET(x->c, xdp_prog_pass_big, s.prog_pass_big);
 	if ((mtu = iface_mtu(x->ifname)) > 0)
 		x->mtu = (uint32_t)mtu;
 }
