@@ -80,9 +80,12 @@ arm_poll(struct xdpio *x, uint32_t q)
 	    POLLIN);
 }
 
+static void kick(struct xdpio *x);
+
 /*
- * A kick ran: in copy mode the kernel sends a bounded number of frames a kick, and says
- * EAGAIN when more are left: the next flush kicks again.
+ * A kick ran. In copy mode the kernel sends a bounded number of frames a kick (its
+ * max_tx_budget) and says EAGAIN when more are left: kicked again at once. EBUSY: the
+ * completion ring is full; the flush takes completions back, then kicks.
  */
 static void
 on_kick(struct loop_op *op, int res, uint32_t flags)
@@ -91,9 +94,14 @@ on_kick(struct loop_op *op, int res, uint32_t flags)
 
 	(void)flags;
 	x->kick_armed = false;
-	if (res == -EAGAIN || res == -EBUSY || res == -ENOBUFS)
+	if (x->stopping)
+		return;
+	if (res == -EAGAIN || res == -ENOBUFS) {
 		x->tx_unkicked = true;
-	else if (res < 0 && res != -ECANCELED && !x->stopping)
+		kick(x);
+	} else if (res == -EBUSY)
+		x->tx_unkicked = true;
+	else if (res < 0 && res != -ECANCELED)
 		STATS_INC(x->c, tx_errors);
 }
 
@@ -234,10 +242,10 @@ xdpio_flush(struct xdpio *x, uint32_t max)
 
 	if (x->stopping)
 		return 0;
-	kick(x);
 	while ((n = xsk_complete(x->xsk, addrs, COMPLETE_BURST)) > 0)
 		for (uint32_t i = 0; i < n; i++)
 			x->done(&x->pool->p[addrs[i] / PKT_SIZE], x->arg);
+	kick(x);
 	refill(x);
 	while (got < max && (n = xsk_rx(x->xsk, d, max - got < RX_BURST ? max - got :
 	    RX_BURST)) > 0) {
