@@ -4,7 +4,7 @@
  * underlay, 10.99.0.1; B holds xb, a peer VTEP, 10.99.0.2), in native and in generic
  * mode: a UDP datagram to A's address and the VXLAN port arrives on xsk_rx, byte for
  * byte, and not on the kernel's socket for that port; one to another port, and the ARP
- * before it, reach A's kernel; a UDP GSO message (several buffers, or one too long for
+ * before it, one to another address of A's, one in IP fragments, reach A's kernel; a UDP GSO message (several buffers, or one too long for
  * an XSK frame) reaches the kernel whole; the program's counters say where each went.
  * Frames built here and queued with xsk_tx reach a socket in B, 100 at once too (copy
  * mode sends a batch a kick), and come back on xsk_complete. xsk_open fails with one
@@ -36,6 +36,7 @@
 #define RING		128
 #define IP_A		"10.99.0.1"
 #define IP_B		"10.99.0.2"
+#define IP_A2		"10.99.0.3"	/* another address of A's */
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x02 };
@@ -102,7 +103,8 @@ topo(void)
 	enter(ns_a);
 	sh("ip link add xa address 02:00:00:00:00:01 type veth peer name xb "
 	    "address 02:00:00:00:00:02 netns /proc/self/fd/%d", ns_b);
-	sh("ip addr add " IP_A "/24 dev xa && ip link set xa up");
+	sh("ip addr add " IP_A "/24 dev xa && ip addr add " IP_A2 "/24 dev xa && "
+	    "ip link set xa up");
 	enter(ns_b);
 	sh("ip addr add " IP_B "/24 dev xb && ip link set xb up");
 	enter(ns_a);
@@ -182,13 +184,19 @@ udp_in_b(uint16_t port)
 }
 
 static void
-send_to_a(int s, uint16_t port, const void *buf, size_t len)
+send_to(int s, const char *ip, uint16_t port, const void *buf, size_t len)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 
-	sa.sin_addr.s_addr = inet_addr(IP_A);
+	sa.sin_addr.s_addr = inet_addr(ip);
 	cr_assert_eq(sendto(s, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)len,
-	    "send to port %u: %s", port, strerror(errno));
+	    "send to %s:%u: %s", ip, port, strerror(errno));
+}
+
+static void
+send_to_a(int s, uint16_t port, const void *buf, size_t len)
+{
+	send_to(s, IP_A, port, buf, len);
 }
 
 static bool
@@ -245,8 +253,9 @@ ParameterizedTest(int *mode, xsk, ours_to_the_xsk_the_rest_to_the_kernel)
 	static const char other[] = "to another port";
 	struct xsk_desc d[4];
 	struct xsk *x;
-	int ours, kern_other, b;
-	char buf[2048];
+	static char frag[2000];
+	int ours, kern_other, kern_a2, b;
+	char buf[4096];
 	const uint8_t *f;
 
 	topo();
@@ -256,6 +265,7 @@ ParameterizedTest(int *mode, xsk, ours_to_the_xsk_the_rest_to_the_kernel)
 	fill_all(x);
 	ours = udp_bound(IP_A, PORT);
 	kern_other = udp_bound(IP_A, OTHER_PORT);
+	kern_a2 = udp_bound(IP_A2, PORT);
 	b = udp_in_b(PEER_PORT);
 
 	/* B knows no MAC of A's: an ARP request first, then the datagram, both A's kernel's. */
@@ -265,6 +275,22 @@ ParameterizedTest(int *mode, xsk, ours_to_the_xsk_the_rest_to_the_kernel)
 	cr_assert_eq(recv(kern_other, buf, sizeof(buf), 0), (ssize_t)sizeof(other));
 	cr_assert_eq(memcmp(buf, other, sizeof(other)), 0);
 	expect_prog(x, 0, 2, 0);	/* the ARP request and the datagram */
+
+	/* The VXLAN port, but another address of A's. */
+	send_to(b, IP_A2, PORT, other, sizeof(other));
+	cr_assert(readable(kern_a2, WAIT_MS), "the datagram to another address never reached "
+	    "the kernel's socket");
+	cr_assert_eq(recv(kern_a2, buf, sizeof(buf), 0), (ssize_t)sizeof(other));
+	expect_prog(x, 0, 4, 0);	/* B asked for 10.99.0.3's MAC too */
+
+	/* The VXLAN port, in IP fragments (the first has the UDP header): the kernel's. */
+	for (size_t i = 0; i < sizeof(frag); i++)
+		frag[i] = (char)(i * 3);
+	send_to_a(b, PORT, frag, sizeof(frag));
+	cr_assert(readable(ours, WAIT_MS), "the fragmented datagram never reached the kernel");
+	cr_assert_eq(recv(ours, buf, sizeof(buf), 0), (ssize_t)sizeof(frag));
+	cr_assert_eq(memcmp(buf, frag, sizeof(frag)), 0);
+	expect_prog(x, 0, 6, 0);
 
 	send_to_a(b, PORT, payload, sizeof(payload));
 	cr_assert(readable(xsk_fd(x, 0), WAIT_MS), "nothing on the XSK");
@@ -283,7 +309,7 @@ ParameterizedTest(int *mode, xsk, ours_to_the_xsk_the_rest_to_the_kernel)
 	cr_assert_eq(f[14 + 20 + 2] << 8 | f[14 + 20 + 3], PORT);
 	cr_assert_eq(memcmp(f + 14 + 20 + 8, payload, sizeof(payload)), 0);
 	cr_assert(!readable(ours, 100), "the kernel's socket on the VXLAN port got it too");
-	expect_prog(x, 1, 2, 0);
+	expect_prog(x, 1, 6, 0);
 	cr_assert_eq(xsk_fill_want(x), 1, "the frame is the caller's until filled again");
 	cr_assert_eq(xsk_fill(x, &(uint64_t){ d[0].addr - XSK_RX_HEADROOM }, 1), 1);
 	xsk_close(x);
