@@ -3,9 +3,9 @@
  * forwarder by xsk.c). It hands the XSK of the receiving queue exactly the frames the
  * forwarder's AF_XDP path can take whole: one buffer, Ethernet without a VLAN tag, IPv4
  * that is not a fragment, UDP to this node's VTEP and VXLAN port. Everything else goes
- * to the kernel untouched (ARP, sync and learn datagrams, the controller's TCP, and a
- * VXLAN datagram the forwarder then reads on its UDP socket). Every frame lands in one
- * counter.
+ * to the kernel untouched (ARP, sync and learn datagrams, the controller's TCP), and so
+ * does a VXLAN datagram in several buffers or longer than an XSK frame: the forwarder
+ * reads those on its UDP socket. Every frame lands in one counter.
  *
  * "xdp.frags": veth gives a native program a UDP GSO message as one multi-buffer frame,
  * and drops it when the program was loaded without frags support.
@@ -70,6 +70,9 @@ xdp_vxlan(struct xdp_md *ctx)
 	udp = (void *)ip + ip->ihl * 4;
 	if ((void *)(udp + 1) > data_end || udp->dest != cfg.port)
 		return count(XDP_VXLAN_PASS, XDP_PASS);
+	/* One buffer, but longer than an XSK frame (veth makes one of a GSO message). */
+	if (data_end - data > cfg.max_len)
+		return count(XDP_VXLAN_PASS_BIG, XDP_PASS);
 	/* The fallback action (the flags' low bits) when the queue has no XSK. */
 	if (bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS) != XDP_REDIRECT)
 		return count(XDP_VXLAN_NO_XSK, XDP_PASS);

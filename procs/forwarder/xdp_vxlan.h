@@ -8,11 +8,14 @@
 
 #include <linux/types.h>
 
-/* The one destination that goes to the XSKs: this node's VTEP and the VXLAN port. */
+/*
+ * The one destination that goes to the XSKs: this node's VTEP and the VXLAN port; and
+ * the longest frame an XSK's frame holds (the kernel drops a longer one).
+ */
 struct xdp_vxlan_cfg {
 	__be32 ip;
 	__be16 port;
-	__u16 pad;
+	__u16 max_len;
 };
 
 /* Slots of the PERCPU_ARRAY "counters", one __u64 each. */
@@ -21,6 +24,7 @@ enum xdp_vxlan_counter {
 	XDP_VXLAN_PASS,		/* not ours: to the kernel */
 	XDP_VXLAN_PASS_FRAGS,	/* a multi-buffer frame: to the kernel, whatever it holds */
 	XDP_VXLAN_NO_XSK,	/* ours, but no XSK on that queue: to the kernel */
+	XDP_VXLAN_PASS_BIG,	/* ours, but longer than an XSK frame: to the kernel */
 	XDP_VXLAN_NCOUNTERS
 };
 

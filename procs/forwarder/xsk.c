@@ -33,6 +33,8 @@
 #define XSK_QUEUES_MAX	256	/* the XSKMAP's entries (xdp_vxlan.bpf.c) */
 #define XSK_RING_MAX	(1u << 16)
 #define XSK_KICKS_MAX	64	/* sendto calls a kick makes while the kernel progresses */
+#define XSK_BUSY_TRIES	50	/* binds to a busy queue, XSK_BUSY_WAIT_US apart */
+#define XSK_BUSY_WAIT_US	10000
 
 struct xsk_queue {
 	struct xsk_socket *sock;
@@ -162,7 +164,11 @@ static int
 prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "xdp_vxlan");
-	struct xdp_vxlan_cfg cfg = { .ip = p->ip, .port = htons(p->port) };
+	struct xdp_vxlan_cfg cfg = {
+		.ip = p->ip,
+		.port = htons(p->port),
+		.max_len = (uint16_t)(p->frame_size - XSK_RX_HEADROOM),
+	};
 	struct bpf_map *m;
 	int rc;
 
@@ -220,12 +226,22 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 	for (uint32_t i = 0; i < x->nq; i++) {
 		struct xsk_queue *q = &x->q[i];
 
-		rc = xsk_socket__create_shared(&q->sock, p->ifname, i, x->umem, &q->rx, &q->tx,
-		    &q->fill, &q->comp, &sc);
+		/*
+		 * The kernel frees a closed XSK's hold on its queue later, in a work item: a
+		 * queue just let go (a failed open, a forwarder restarted) is busy a moment.
+		 */
+		for (int t = 0; ; t++) {
+			rc = xsk_socket__create_shared(&q->sock, p->ifname, i, x->umem, &q->rx,
+			    &q->tx, &q->fill, &q->comp, &sc);
+			if (rc != -EBUSY || t == XSK_BUSY_TRIES)
+				break;
+			usleep(XSK_BUSY_WAIT_US);
+		}
 		if (rc < 0) {
 			q->sock = NULL;
-			return fail(err, errlen, rc, "create the XSK of %s queue %u: %s",
-			    p->ifname, i, strerror(-rc));
+			return fail(err, errlen, rc, "create the XSK of %s queue %u: %s%s",
+			    p->ifname, i, strerror(-rc),
+			    rc == -EBUSY ? " (another XSK holds the queue)" : "");
 		}
 		q->fd = xsk_socket__fd(q->sock);
 		if (bpf_map_update_elem(map_fd, &i, &q->fd, 0) != 0) {
@@ -560,6 +576,7 @@ xsk_stats_read(const struct xsk *x, struct xsk_stats *s)
 	s->prog_pass = counter_read(x, XDP_VXLAN_PASS);
 	s->prog_pass_frags = counter_read(x, XDP_VXLAN_PASS_FRAGS);
 	s->prog_no_xsk = counter_read(x, XDP_VXLAN_NO_XSK);
+	s->prog_pass_big = counter_read(x, XDP_VXLAN_PASS_BIG);
 	for (uint32_t i = 0; i < x->nq; i++) {
 		struct xdp_statistics st = { 0 };
 		socklen_t len = sizeof(st);

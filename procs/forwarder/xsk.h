@@ -90,6 +90,7 @@ struct xsk_stats {
 	uint64_t prog_pass;	/* ... passed to the kernel: not a VXLAN datagram of ours */
 	uint64_t prog_pass_frags;	/* ... passed: a multi-buffer frame */
 	uint64_t prog_no_xsk;	/* ... passed: ours, but its queue had no XSK */
+	uint64_t prog_pass_big;	/* ... passed: ours, but longer than a frame's room */
 	uint64_t rx_dropped;	/* the kernel's XDP_STATISTICS, summed over the XSKs */
 	uint64_t rx_ring_full;
 	uint64_t fill_empty;
