@@ -85,7 +85,7 @@ struct neigh {
 };
 
 static uint32_t
-slot_of(uint32_t ip, uint32_t mask)
+ip_slot(uint32_t ip, uint32_t mask)
 {
 	return (uint32_t)mix64(ip) & mask;
 }
@@ -93,7 +93,7 @@ slot_of(uint32_t ip, uint32_t mask)
 static struct vtep_ent *
 vt_find(struct neigh *n, uint32_t vtep)
 {
-	uint32_t i = slot_of(vtep, n->vt_mask);
+	uint32_t i = ip_slot(vtep, n->vt_mask);
 
 	while (n->vt[i].vtep != 0) {
 		if (n->vt[i].vtep == vtep)
@@ -107,7 +107,7 @@ vt_find(struct neigh *n, uint32_t vtep)
 static struct vtep_ent *
 vt_get(struct neigh *n, uint32_t vtep)
 {
-	uint32_t i = slot_of(vtep, n->vt_mask);
+	uint32_t i = ip_slot(vtep, n->vt_mask);
 
 	while (n->vt[i].vtep != 0) {
 		if (n->vt[i].vtep == vtep)
@@ -124,7 +124,7 @@ vt_get(struct neigh *n, uint32_t vtep)
 static struct nb_ent *
 nb_find(struct neigh *n, uint32_t ip)
 {
-	uint32_t i = slot_of(ip, n->nb_mask);
+	uint32_t i = ip_slot(ip, n->nb_mask);
 
 	while (n->nb[i].ip != 0) {
 		if (n->nb[i].ip == ip)
@@ -149,7 +149,7 @@ nb_del_at(struct neigh *n, uint32_t i)
 		j = (j + 1) & n->nb_mask;
 		if (n->nb[j].ip == 0)
 			break;
-		k = slot_of(n->nb[j].ip, n->nb_mask);
+		k = ip_slot(n->nb[j].ip, n->nb_mask);
 		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
 			n->nb[i] = n->nb[j];
 			i = j;
@@ -172,7 +172,7 @@ nb_del(struct neigh *n, uint32_t ip)
 static void
 nb_set(struct neigh *n, uint32_t ip, const uint8_t mac[6])
 {
-	uint32_t i = slot_of(ip, n->nb_mask);
+	uint32_t i = ip_slot(ip, n->nb_mask);
 
 	while (n->nb[i].ip != 0 && n->nb[i].ip != ip)
 		i = (i + 1) & n->nb_mask;

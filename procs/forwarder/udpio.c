@@ -199,6 +199,13 @@ udpio_reserved(const struct udpio *u)
 	return u->mshot ? 0 : u->recvs;
 }
 
+uint32_t
+udpio_dgram_max(const struct udpio *u)
+{
+	return u->mshot ? PKT_SIZE - sizeof(struct io_uring_recvmsg_out) -
+	    sizeof(struct sockaddr_in) : PKT_SIZE;
+}
+
 void
 udpio_tick(struct udpio *u)
 {

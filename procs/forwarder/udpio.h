@@ -45,6 +45,8 @@ void udpio_flush(struct udpio *u);
 bool udpio_release(struct udpio *u, struct pkt *p);
 /* Buffers the receives will take from the pool when armed (the ring's are taken). */
 uint32_t udpio_reserved(const struct udpio *u);
+/* The largest datagram a receive takes whole (a multishot one puts its source first). */
+uint32_t udpio_dgram_max(const struct udpio *u);
 /* Periodic: the socket's drops. */
 void udpio_tick(struct udpio *u);
 

@@ -501,7 +501,7 @@ xsk_tx(struct xsk *x, const struct xsk_desc *d, uint32_t n)
 
 /* Frames queued on q's TX ring that the kernel has not taken yet. */
 static uint32_t
-tx_pending(const struct xsk_queue *q)
+queue_tx_pending(const struct xsk_queue *q)
 {
 	return q->tx.cached_prod - __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE);
 }
@@ -509,7 +509,7 @@ tx_pending(const struct xsk_queue *q)
 bool
 xsk_tx_needs_kick(const struct xsk *x, uint32_t q)
 {
-	return q < x->nq && tx_pending(&x->q[q]) > 0 && xsk_ring_prod__needs_wakeup(&x->q[q].tx);
+	return q < x->nq && queue_tx_pending(&x->q[q]) > 0 && xsk_ring_prod__needs_wakeup(&x->q[q].tx);
 }
 
 int
@@ -526,13 +526,13 @@ xsk_kick(struct xsk *x)
 		 * again while the kernel takes some. Zero-copy only wakes the driver.
 		 */
 		for (int k = 0; k < XSK_KICKS_MAX && xsk_tx_needs_kick(x, i); k++) {
-			uint32_t before = tx_pending(q);
+			uint32_t before = queue_tx_pending(q);
 
 			if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 				break;
 			if (errno != EAGAIN)
 				return -errno;
-			if (tx_pending(q) == before)
+			if (queue_tx_pending(q) == before)
 				break;
 		}
 	}
