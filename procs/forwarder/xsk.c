@@ -35,6 +35,13 @@
 #define XSK_KICKS_MAX	64	/* sendto calls a kick makes while the kernel progresses */
 #define XSK_BUSY_TRIES	50	/* binds to a busy queue, XSK_BUSY_WAIT_US apart */
 #define XSK_BUSY_WAIT_US	10000
+/*
+ * Linux 6.17's: in copy mode, how many frames one kick sends (32 before, and without
+ * it). Debian 12's headers predate it; an older kernel refuses it, and 32 it is.
+ */
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET	9
+#endif
 
 struct xsk_queue {
 	struct xsk_socket *sock;
@@ -210,6 +217,7 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 		/* No XDP_ZEROCOPY: the kernel takes zero-copy where the driver has it. */
 		.bind_flags = XDP_USE_NEED_WAKEUP | (p->mode == XSK_MODE_SKB ? XDP_COPY : 0),
 	};
+	unsigned int budget;
 	int map_fd, rc;
 
 	map_fd = bpf_object__find_map_fd_by_name(x->obj, "xsks");
@@ -244,6 +252,9 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 			    rc == -EBUSY ? " (another XSK holds the queue)" : "");
 		}
 		q->fd = xsk_socket__fd(q->sock);
+		/* A batch of the forwarder's (up to a ring) sent by one kick, not 32. */
+		budget = p->ring_size;
+		(void)setsockopt(q->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
 		if (bpf_map_update_elem(map_fd, &i, &q->fd, 0) != 0) {
 			rc = -errno;
 			return fail(err, errlen, rc, "put the XSK of %s queue %u in the XSKMAP: %s",
