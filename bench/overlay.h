@@ -379,9 +379,12 @@ ovl_table(const char *node, const char *proc, uint32_t mode, const bool vm[2],
 	return tab;
 }
 
-/* The forwarder fwd[i]'s counters, waited for until ready (the hosts': their TAP open). */
+/*
+ * The forwarder fwd[i]'s counters, waited for until ready (the hosts': their TAP open),
+ * and its underlay the one asked for (io "xdp": AF_XDP, else the socket; NULL: any).
+ */
 static inline void
-ovl_fwd_wait(struct ovl *t, int i, const char *node)
+ovl_fwd_wait(struct ovl *t, int i, const char *node, const char *io)
 {
 	cluster_stats_wait(&t->st[i], node, "forwarder");
 	for (int k = 0; cluster_stat(&t->st[i], "table_attached") != 1 ||
@@ -392,6 +395,9 @@ ovl_fwd_wait(struct ovl *t, int i, const char *node)
 			    the_cluster.bench, node, the_cluster.dir);
 		usleep(10000);
 	}
+	if (io != NULL && cluster_stat(&t->st[i], "io_xdp") != (strcmp(io, "xdp") == 0))
+		fatalx("%s: the forwarder of %s does not run io = \"%s\" (its log: %s)",
+		    the_cluster.bench, node, io, the_cluster.dir);
 }
 
 /*
@@ -449,7 +455,7 @@ ovl_vpcfwd(struct ovl *t, const char *p, const char *io, bool gw, uint32_t rules
 		t->fwd[OVL_GW] = ns_exec(&t->gw, "vpcfwd-forwarder", conf, role);
 	}
 	for (int i = 0; i < (gw ? 3 : 2); i++) {
-		ovl_fwd_wait(t, i, node[i]);
+		ovl_fwd_wait(t, i, node[i], io);
 		if (i < 2)
 			ovl_vm_addr(t, i);
 	}
