@@ -11,6 +11,8 @@
  *		hold no rule and name the gateway, whose table holds both VMs: every frame
  *		goes via the gateway (nothing is learned: no syncd). The frames that carry
  *		the learn bit (one a destination a second) are among them.
+ *  direct	as xdp, but the hosts' tables hold the VMs' rules: host to host, the
+ *		kernel's number of hops (for comparison: what the gateway adds).
  *  kernel	each host's vxlan device on a Linux bridge with a veth to the VM, static fdb
  *		entries: one hop fewer (no gateway), the kernel's usual path. The baseline.
  *		No RPS (it would add a hop between CPUs, a cost on latency).
@@ -20,8 +22,8 @@
  * Rounds of each topology one after another (-n), each -c round trips; the median of
  * the rounds' p50 and p99.
  *
- *	latency [-n ROUNDS] [-c COUNT] [-W WARM] [-m sxk]
- *	(-m: which topologies, s(ocket), x(dp), k(ernel); results are written only by a
+ *	latency [-n ROUNDS] [-c COUNT] [-W WARM] [-m sxdk]
+ *	(-m: which topologies, s(ocket), x(dp), d(irect), k(ernel); results are written only by a
  *	 full run, at least 3 rounds of at least 2000, every topology)
  */
 #include "bench/overlay.h"
@@ -34,12 +36,13 @@
 #define PAYLOAD		64
 #define TIMEOUT_MS	200
 
-enum { L_SOCK, L_XDP, L_KERNEL, L_N };
+enum { L_SOCK, L_XDP, L_DIRECT, L_KERNEL, L_N };
 
-static const char *l_key = "sxk";
+static const char *l_key = "sxdk";
 static const char *l_label[L_N] = {
 	"vpcfwd, vswitch -> gateway -> vswitch, io socket",
 	"vpcfwd, vswitch -> gateway -> vswitch, io xdp",
+	"vpcfwd, vswitch -> vswitch (rules), io xdp",
 	"kernel vxlan + bridge, host to host",
 };
 
@@ -144,14 +147,14 @@ measure(int fd, uint64_t *seq, uint32_t warm, uint32_t count, uint64_t *rtt,
 static void
 usage(void)
 {
-	fatalx("usage: latency [-n ROUNDS] [-c COUNT] [-W WARM] [-m sxk]");
+	fatalx("usage: latency [-n ROUNDS] [-c COUNT] [-W WARM] [-m sxdk]");
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct ovl topo[L_N];
-	const char *modes = "sxk";
+	const char *modes = "sxdk";
 	uint64_t rounds = 3, seq = 0, *rtt;
 	uint32_t count = 5000, warm = 200;
 	struct round *rs[L_N], med50[L_N], med99[L_N];
@@ -185,10 +188,10 @@ main(int argc, char **argv)
 	ns_sweep_stale();
 	for (int l = 0; l < L_N; l++)
 		on[l] = strchr(modes, l_key[l]) != NULL;
-	if (on[L_XDP] && !ovl_io_supported("xdp")) {
+	if ((on[L_XDP] || on[L_DIRECT]) && !ovl_io_supported("xdp")) {
 		printf("latency: this build's forwarder has no forwarder.io = \"xdp\": the xdp "
-		    "topology is left out\n");
-		on[L_XDP] = false;
+		    "topologies are left out\n");
+		on[L_XDP] = on[L_DIRECT] = false;
 	}
 	for (int l = 0; l < L_N; l++) {
 		char p[2] = { l_key[l], '\0' };
@@ -199,7 +202,7 @@ main(int argc, char **argv)
 			ovl_kernel(&topo[l], p, false, 0, false, false);
 		else
 			ovl_vpcfwd(&topo[l], p, ovl_io_supported(l == L_SOCK ? "socket" : "xdp") ?
-			    (l == L_SOCK ? "socket" : "xdp") : NULL, true, 0, false);
+			    (l == L_SOCK ? "socket" : "xdp") : NULL, l != L_DIRECT, 0, false);
 		if (ns_fork(&topo[l].v[1]) == 0)
 			echo_child();
 		fd[l] = client_socket(&topo[l].v[0]);
@@ -252,13 +255,14 @@ main(int argc, char **argv)
 		if (!on[l] || l == L_KERNEL || !on[L_KERNEL])
 			continue;
 		printf("ratio, %s: p50 %.2fx, p99 %.2fx the kernel's (lower is better)\n",
-		    l == L_XDP ? "xdp" : "socket", med50[l].p50 / med50[L_KERNEL].p50,
+		    l == L_XDP ? "xdp" : l == L_DIRECT ? "xdp direct" : "socket",
+		    med50[l].p50 / med50[L_KERNEL].p50,
 		    med99[l].p99 / med99[L_KERNEL].p99);
 	}
 
 	res = bench_results();
-	for (int l = L_SOCK; l <= L_XDP && on[L_KERNEL]; l++) {
-		const char *io = l == L_XDP ? "_xdp" : "";
+	for (int l = L_SOCK; l <= L_DIRECT && on[L_KERNEL]; l++) {
+		const char *io = l == L_XDP ? "_xdp" : l == L_DIRECT ? "_xdp_direct" : "";
 		char name[64];
 		json_t *row;
 
@@ -271,15 +275,15 @@ main(int argc, char **argv)
 			    q == 0 ? med50[L_KERNEL].p50 : med99[L_KERNEL].p99);
 			row = json_array_get(res, json_array_size(res) - 1);
 			json_object_set_new(row, "better", json_string("lower"));
-			json_object_set_new(row, "path", json_string("vswitch -> gateway -> "
-			    "vswitch"));
+			json_object_set_new(row, "path", json_string(l == L_DIRECT ?
+			    "vswitch -> vswitch" : "vswitch -> gateway -> vswitch"));
 		}
 	}
 	cluster_end();
 	for (int l = 0; l < L_N; l++)
 		if (on[l])
 			ovl_close(&topo[l]);
-	if (!full || !on[L_XDP]) {
+	if (!full || !on[L_XDP] || !on[L_DIRECT]) {
 		printf("latency: a partial run (options%s): bench/results/latency.json not "
 		    "written\n", on[L_XDP] ? "" : ", no xdp");
 		json_decref(res);
