@@ -76,6 +76,7 @@ struct meas {
 	double machine_ns;		/* the whole machine's busy CPU a delivered packet */
 	double cores;			/* the machine's busy CPUs */
 	uint64_t drops;			/* vpcfwd: drop_* and tx_errors, over the window */
+	uint64_t tx_socket;		/* xdp: datagrams sent through the socket instead */
 };
 
 _Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
@@ -131,12 +132,13 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 {
 	struct ovl *t = &topo[c];
 	struct gen *g = &gen[c];
-	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, b0, b1, t0, t1, d0, g0, g1;
+	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, b0, b1, t0, t1, d0, g0, g1, x0;
 	double dt, n;
 
 	gen_run(g);
 	ns_sleep_ms(WARM_MS);
 	d0 = fwd_drops(t);
+	x0 = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_socket") : 0;
 	f0 = ovl_fwd_cpu_ns(t);
 	g0 = proc_cpu_ns(g->pid);
 	tx0 = gen_sent(g);
@@ -153,6 +155,7 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 	g1 = proc_cpu_ns(g->pid);
 	f1 = ovl_fwd_cpu_ns(t);
 	m->drops = fwd_drops(t) - d0;
+	m->tx_socket = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_socket") - x0 : 0;
 	gen_idle(g);
 	dt = (double)(t1 - t0);
 	n = (double)(rx1 - rx0);
@@ -397,6 +400,9 @@ main(int argc, char **argv)
 				if (m->drops != 0)
 					printf("%-42s forwarders' drop_* and tx_errors: %llu\n", "",
 					    (unsigned long long)m->drops);
+				if (m->tx_socket != 0)
+					printf("%-42s sent through the socket, not AF_XDP: %llu\n",
+					    "", (unsigned long long)m->tx_socket);
 			}
 	printf("(ns/pkt: CPU a delivered packet of the forwarding work: the forwarders' "
 	    "processes (fwd) + softirq of the whole machine (sirq); gen: the generator's "
