@@ -18,6 +18,8 @@
  * neighbour deleted meanwhile. No timing is asserted: waits are bounded (looptest.h).
  */
 #define NEIGH_REFRESH_NS	(300ull * 1000000)	/* short, so the refresh test is */
+#define MS			(1000ull * 1000)
+#define HANG_NS			(5000 * MS)	/* every wait here is of milliseconds */
 
 #include "procs/forwarder/neigh.c"
 #include "procs/forwarder/neigh_msg.c"
