@@ -31,8 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Powers of two; a test may make them smaller. */
+#ifndef NEIGH_VTEPS_MAX
 #define NEIGH_VTEPS_MAX		VTEPSET_MAX_DEFAULT	/* the VTEP allow-list's size */
-#define NEIGH_NEIGHS_MAX	NEIGH_VTEPS_MAX		/* next hops: as many, all on-link */
+#endif
+#ifndef NEIGH_NEIGHS_MAX
+#define NEIGH_NEIGHS_MAX	VTEPSET_MAX_DEFAULT	/* next hops: as many, all on-link */
+#endif
 #ifndef NEIGH_REFRESH_NS		/* a test may shorten it */
 #define NEIGH_REFRESH_NS	(5ull * 1000000000ull)
 #endif
