@@ -16,7 +16,7 @@
  * MAC, and its change; the refresh (2) once an interval per next hop; missed
  * notifications (a socket buffer overflowed) are recovered by a resync that drops a
  * neighbour deleted meanwhile; a VTEP past the table's room gets 0 (counted), those in
- * it keep resolving. No timing is asserted: waits are bounded (looptest.h).
+ * it keep resolving; an interface that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
  */
 #define NEIGH_REFRESH_NS	(300ull * 1000000)	/* short, so the refresh test is */
 #define NEIGH_VTEPS_MAX		8		/* so that the full test fills it */
@@ -317,4 +317,16 @@ Test(neigh, vtep_past_the_tables_room_goes_through_the_socket)
 	cr_assert_eq(stats().full, 3);
 	for (uint32_t i = 1; i <= NEIGH_VTEPS_MAX; i++)
 		cr_assert(resolves_to(IP(10, 77, 1, i), MAC_A));
+}
+
+Test(neigh, no_such_interface_is_refused)
+{
+	struct neigh *n = (struct neigh *)1;
+	char err[256] = "";
+
+	cr_assert_eq(neigh_new(&n, L, 9999, err, sizeof(err)), -ENODEV);
+	cr_assert_null(n);
+	cr_assert(strstr(err, "9999") != NULL, "%s", err);
+	cr_assert_eq(neigh_new(&n, L, 0, err, sizeof(err)), -EINVAL);
+	cr_assert_null(n);
 }
