@@ -186,7 +186,7 @@ check_walk(const uint8_t *buf, size_t size, void *ref)
 static void
 check_requests(const uint8_t *data, size_t size)
 {
-	uint32_t dst = 0, seq = 0, want;
+	uint32_t dst = 0, seq = 0, src = 0, want;
 	uint8_t buf[NEIGH_MSG_REQ_MAX] __attribute__((aligned(4)));
 	struct nlmsghdr *h = (struct nlmsghdr *)buf;
 	size_t len;
@@ -196,9 +196,11 @@ check_requests(const uint8_t *data, size_t size)
 		return;
 	memcpy(&dst, data, 4);
 	memcpy(&seq, data + 4, 4);
-	if (neigh_msg_route_query(buf, 35, dst, seq) != 0)
+	if (size >= 12)
+		memcpy(&src, data + 8, 4);
+	if (neigh_msg_route_query(buf, src != 0 ? 43 : 35, dst, src, seq) != 0)
 		abort();
-	len = neigh_msg_route_query(buf, sizeof(buf), dst, seq);
+	len = neigh_msg_route_query(buf, sizeof(buf), dst, src, seq);
 	if (len == 0 || len > sizeof(buf) || !NLMSG_OK(h, (int)len) || h->nlmsg_len != len ||
 	    h->nlmsg_type != RTM_GETROUTE || h->nlmsg_seq != seq ||
 	    h->nlmsg_flags != NLM_F_REQUEST)
@@ -212,6 +214,13 @@ check_requests(const uint8_t *data, size_t size)
 		if (rt->rtm_family != AF_INET || rt->rtm_dst_len != 32 || !RTA_OK(a, rlen) ||
 		    a->rta_type != RTA_DST || RTA_PAYLOAD(a) != 4 ||
 		    memcmp(RTA_DATA(a), &want, 4) != 0)
+			abort();
+		a = RTA_NEXT(a, rlen);
+		want = htonl(src);
+		if (src == 0 ? (rlen != 0 || rt->rtm_src_len != 0) :
+		    (rt->rtm_src_len != 32 || !RTA_OK(a, rlen) || a->rta_type != RTA_SRC ||
+		    RTA_PAYLOAD(a) != 4 || memcmp(RTA_DATA(a), &want, 4) != 0 ||
+		    RTA_NEXT(a, rlen) == NULL || rlen != 0))
 			abort();
 	}
 	len = neigh_msg_neigh_dump(buf, sizeof(buf), (int)dst, seq);

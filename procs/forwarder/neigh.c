@@ -69,6 +69,7 @@ struct neigh {
 	struct nb_ent *nb;
 	uint32_t vt_mask, nb_mask, nvt, nnb;
 	uint32_t route_gen;
+	uint32_t src;		/* of the route queries; 0: any */
 	uint32_t queries;	/* entries querying */
 	uint64_t progress_ns;	/* the last answer, or the last query queued on none */
 
@@ -267,7 +268,7 @@ query_route(struct neigh *n, struct vtep_ent *e)
 	if (n->queries >= NEIGH_QUERIES_MAX)
 		return;		/* asked again at its next lookup */
 	p = out_room(n, &room);
-	if ((len = neigh_msg_route_query(p, room, e->vtep, e->vtep)) == 0)
+	if ((len = neigh_msg_route_query(p, room, e->vtep, n->src, e->vtep)) == 0)
 		return;
 	if (n->queries == 0)
 		n->progress_ns = loop_now(n->l);
@@ -542,6 +543,15 @@ neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 		return 2;
 	}
 	return 1;
+}
+
+void
+neigh_set_src(struct neigh *n, uint32_t src)
+{
+	if (src == n->src)
+		return;
+	n->src = src;
+	n->route_gen++;
 }
 
 const uint8_t *

@@ -16,7 +16,7 @@
  * MAC, and its change; the refresh (2) once an interval per next hop; missed
  * notifications (a socket buffer overflowed) are recovered by a resync that drops a
  * neighbour deleted meanwhile; a VTEP past the table's room gets 0 (counted), those in
- * it keep resolving; an interface that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
+ * it keep resolving; routes asked from a source follow a rule on it; an interface that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
  */
 #define NEIGH_REFRESH_NS	(300ull * 1000000)	/* short, so the refresh test is */
 #define NEIGH_VTEPS_MAX		8		/* so that the full test fills it */
@@ -329,4 +329,17 @@ Test(neigh, no_such_interface_is_refused)
 	cr_assert(strstr(err, "9999") != NULL, "%s", err);
 	cr_assert_eq(neigh_new(&n, L, 0, err, sizeof(err)), -EINVAL);
 	cr_assert_null(n);
+}
+
+Test(neigh, routes_are_asked_from_the_source_given)
+{
+	sh("ip neigh add 10.9.0.2 lladdr 02:aa:00:00:00:0a dev nb0 nud permanent && "
+	    "ip route add 10.66.0.0/16 via 10.8.0.2 dev nc0 && "
+	    "ip route add 10.66.0.0/16 via 10.9.0.2 dev nb0 table 100 && "
+	    "ip rule add from 10.9.0.1 lookup 100");
+	RUN_UNTIL(look(IP(10, 66, 0, 1)) == -1);	/* from any source: the main table */
+	neigh_set_src(N, IP(10, 9, 0, 1));
+	RUN_UNTIL(resolves_to(IP(10, 66, 0, 1), MAC_A));
+	neigh_set_src(N, 0);
+	RUN_UNTIL(look(IP(10, 66, 0, 1)) == -1);
 }
