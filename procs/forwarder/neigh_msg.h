@@ -24,7 +24,7 @@ enum neigh_msg_kind {
 	NEIGH_MSG_LINK,		/* RTM_NEWLINK */
 	NEIGH_MSG_LINK_DEL,	/* RTM_DELLINK */
 	NEIGH_MSG_DONE,		/* NLMSG_DONE: a dump ended */
-	NEIGH_MSG_ERROR,	/* NLMSG_ERROR: error (0: an ack), and the request's type and seq */
+	NEIGH_MSG_ERROR,	/* NLMSG_ERROR: error (0: an ack), the request's type, seq */
 };
 
 /* IPv4 addresses in host order. has_* says whether the attribute was there. */

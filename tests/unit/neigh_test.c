@@ -16,7 +16,8 @@
  * MAC, and its change; the refresh (2) once an interval per next hop; missed
  * notifications (a socket buffer overflowed) are recovered by a resync that drops a
  * neighbour deleted meanwhile; a VTEP past the table's room gets 0 (counted), those in
- * it keep resolving; routes asked from a source follow a rule on it; an interface that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
+ * it keep resolving; routes asked from a source follow a rule on it; an interface
+ * that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
  */
 #define NEIGH_REFRESH_NS	(300ull * 1000000)	/* short, so the refresh test is */
 #define NEIGH_VTEPS_MAX		8		/* so that the full test fills it */
