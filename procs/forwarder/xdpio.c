@@ -339,6 +339,8 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 		free(x);
 		return r;
 	}
+	/* Routes as the socket's datagrams would take them: from this VTEP (policy rules). */
+	neigh_set_src(x->n, p->self);
 	x->npolls = xsk_nqueues(x->xsk) < XDPIO_QUEUES ? xsk_nqueues(x->xsk) : XDPIO_QUEUES;
 	for (uint32_t q = 0; q < x->npolls; q++)
 		arm_poll(x, q);
