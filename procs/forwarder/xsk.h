@@ -29,7 +29,7 @@ struct xsk_params {
 	uint32_t ip;		/* this node's VTEP, network order */
 	uint16_t port;		/* the VXLAN port, host order */
 	void *umem;		/* the packet buffers: page aligned, n_frames * frame_size */
-	uint32_t n_frames;
+	uint32_t n_frames;	/* at least 2 * ring_size */
 	uint32_t frame_size;	/* 2048 or 4096 (the kernel's aligned chunk sizes) */
 	uint32_t ring_size;	/* rx/tx/fill/completion entries per queue, power of 2 */
 	int mode;		/* enum xsk_mode */

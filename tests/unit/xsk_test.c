@@ -448,34 +448,38 @@ ip_csum(const uint8_t *h, size_t len)
 	return (uint16_t)~sum;
 }
 
-/* Frame i of the UMEM: Ethernet/IPv4/UDP from A's VXLAN port to B's PEER_PORT. */
+/*
+ * Frame i of the UMEM: Ethernet/IPv4/UDP from A's VXLAN port to B's PEER_PORT. The
+ * headers are built aside and copied: the IPv4 header sits at an odd 14 bytes in.
+ */
 static uint32_t
 frame_build(uint32_t i, const char *payload)
 {
 	uint8_t *f = umem + (size_t)i * FRAME;
 	size_t plen = strlen(payload);
-	struct iphdr *ip = (void *)(f + 14);
-	struct udphdr *udp = (void *)(f + 14 + 20);
-	uint16_t c;
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = 5,
+		.tot_len = htons((uint16_t)(20 + 8 + plen)),
+		.ttl = 64,
+		.protocol = IPPROTO_UDP,
+		.saddr = inet_addr(IP_A),
+		.daddr = inet_addr(IP_B),
+	};
+	struct udphdr udp = {
+		.source = htons(PORT),
+		.dest = htons(PEER_PORT),
+		.len = htons((uint16_t)(8 + plen)),
+		.check = 0,	/* none: allowed for IPv4 */
+	};
 
+	ip.check = htons(ip_csum((const uint8_t *)&ip, sizeof(ip)));
 	memcpy(f, MAC_B, 6);
 	memcpy(f + 6, MAC_A, 6);
 	f[12] = 0x08;
 	f[13] = 0x00;
-	memset(ip, 0, 20);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons((uint16_t)(20 + 8 + plen));
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->saddr = inet_addr(IP_A);
-	ip->daddr = inet_addr(IP_B);
-	c = ip_csum((uint8_t *)ip, 20);
-	ip->check = htons(c);
-	udp->source = htons(PORT);
-	udp->dest = htons(PEER_PORT);
-	udp->len = htons((uint16_t)(8 + plen));
-	udp->check = 0;		/* none: allowed for IPv4 */
+	memcpy(f + 14, &ip, sizeof(ip));
+	memcpy(f + 14 + 20, &udp, sizeof(udp));
 	memcpy(f + 14 + 20 + 8, payload, plen);
 	return (uint32_t)(14 + 20 + 8 + plen);
 }
