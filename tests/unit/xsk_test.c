@@ -9,7 +9,8 @@
  * Frames built here and queued with xsk_tx reach a socket in B, 100 at once too (copy
  * mode sends a batch a kick), and come back on xsk_complete. xsk_open fails with one
  * clear line and leaves nothing attached or open: no such interface, no native XDP,
- * another program attached, bad parameters; xsk_close detaches.
+ * another program attached, bad parameters; xsk_close detaches, and so does kill -9 (the
+ * next xsk_open takes the queue). Two queues: an XSK each on the one UMEM.
  *
  * Each wait is bounded (WAIT_MS), no timing asserted. Skipped where the test may not
  * make a network namespace (not root).
@@ -28,6 +29,9 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <signal.h>
 
 #define WAIT_MS		2000
 #define PORT		4789
@@ -810,3 +814,43 @@ Test(xsk, close_gives_the_port_back_to_the_kernel)
 	cr_assert_eq(recv(ours, buf, sizeof(buf), 0), 6);
 	cr_assert_eq(memcmp(buf, "kernel", 6), 0);
 }
+
+/*
+ * A forwarder killed with -9 leaves nothing attached (the link goes with its fd), and
+ * the one started after it opens the same queue (xsk_open waits out the kernel's
+ * deferred release of the dead one's XSK).
+ */
+Test(xsk, kill_9_leaves_nothing_behind)
+{
+	struct timespec t0, t1;
+	struct xsk *x;
+	int pfd[2], st;
+	pid_t pid;
+	char c;
+
+	topo();
+	cr_assert_eq(pipe(pfd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xsk_params p = params(XSK_MODE_AUTO);
+		char err[256];
+
+		if (xsk_open(&x, &p, err, sizeof(err)) == 0 && write(pfd[1], "k", 1) == 1)
+			pause();
+		_exit(1);
+	}
+	close(pfd[1]);
+	cr_assert_eq(read(pfd[0], &c, 1), 1, "the child could not open its XSK");
+	cr_assert_neq(prog_id("xa"), 0);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(prog_id("xa"), 0, "the program outlived its process");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	x = open_ok(XSK_MODE_AUTO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_log_info("xsk_open after the kill: %ld ms", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	xsk_close(x);
+}
+
