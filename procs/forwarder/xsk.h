@@ -35,7 +35,11 @@ struct xsk_params {
 	int mode;		/* enum xsk_mode */
 };
 
-/* A frame: addr is its offset in the UMEM (the data, not the frame's base). */
+/*
+ * A frame: addr is the offset of its data in the UMEM. Received: XSK_RX_HEADROOM past
+ * the frame's base (base = addr & ~(frame_size - 1)). To send: anywhere in a frame, as
+ * long as addr + len stays in it.
+ */
 struct xsk_desc {
 	uint64_t addr;
 	uint32_t len;

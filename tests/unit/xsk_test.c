@@ -1,16 +1,20 @@
 /*
  * xsk_test: the forwarder's AF_XDP underlay (procs/forwarder/xsk) and its XDP program on
  * a real veth pair between two network namespaces of the test's own (A holds xa, the
- * underlay, 10.99.0.1; B holds xb, a peer VTEP, 10.99.0.2), in native and in generic
- * mode: a UDP datagram to A's address and the VXLAN port arrives on xsk_rx, byte for
- * byte, and not on the kernel's socket for that port; one to another port, and the ARP
- * before it, one to another address of A's, one in IP fragments, reach A's kernel; a UDP GSO message (several buffers, or one too long for
- * an XSK frame) reaches the kernel whole; the program's counters say where each went.
- * Frames built here and queued with xsk_tx reach a socket in B, 100 at once too (copy
- * mode sends a batch a kick), and come back on xsk_complete. xsk_open fails with one
- * clear line and leaves nothing attached or open: no such interface, no native XDP,
- * another program attached, bad parameters; xsk_close detaches, and so does kill -9 (the
- * next xsk_open takes the queue). Two queues: an XSK each on the one UMEM.
+ * underlay, 10.99.0.1 and .3; B holds xb, a peer VTEP, 10.99.0.2), in native and in
+ * generic mode:
+ * - a UDP datagram to A's address and the VXLAN port arrives on xsk_rx, byte for byte,
+ *   and not on the kernel's socket for that port; an ARP request, a datagram to another
+ *   port, to another address of A's, in IP fragments, all reach A's kernel; frames in
+ *   several buffers or too long for an XSK frame (MTU 9000) reach the kernel whole; a
+ *   UDP GSO message arrives whole, on either path; the program's counters say where
+ *   each frame went, exactly;
+ * - frames built here and queued with xsk_tx reach a socket in B, 100 at once too (more
+ *   than copy mode sends a sendto), and come back on xsk_complete;
+ * - two queues: an XSK each on the one UMEM, both fed, one xsk_rx reading both;
+ * - xsk_open fails with one clear line and leaves nothing attached or open: no such
+ *   interface, no native XDP, another program attached, bad parameters; xsk_close
+ *   detaches, and so does kill -9 (the next xsk_open takes the queue).
  *
  * Each wait is bounded (WAIT_MS), no timing asserted. Skipped where the test may not
  * make a network namespace (not root).
@@ -424,7 +428,9 @@ collect_run(struct collect *c, struct xsk *x, int sock)
 
 			cr_assert_gt(d[i].len, 14 + 20 + 8);
 			collect_bytes(c, f + 14 + 20 + 8, d[i].len - 14 - 20 - 8, "the XSK");
-			cr_assert_eq(xsk_fill(x, &(uint64_t){ d[i].addr - XSK_RX_HEADROOM }, 1), 1);
+			uint64_t base = d[i].addr - XSK_RX_HEADROOM;
+
+			cr_assert_eq(xsk_fill(x, &base, 1), 1);
 			c->xsk++;
 		}
 	}
@@ -669,7 +675,8 @@ ParameterizedTest(int *mode, xsk, every_queue_has_its_xsk_on_the_one_umem)
 	cr_assert_eq(xsk_fd(x, 2), -1);
 	fill_all(x);
 	for (uint32_t q = 0; q < 2; q++)
-		cr_assert_eq(prod_free(&x->q[q].fill, RING), 0, "queue %u's fill ring not full", q);
+		cr_assert_eq(prod_free(&x->q[q].fill, RING), 0, "queue %u's fill ring not full",
+		    q);
 	for (int i = 0; i < NSOCK; i++) {
 		char p[16];
 
@@ -698,7 +705,8 @@ ParameterizedTest(int *mode, xsk, every_queue_has_its_xsk_on_the_one_umem)
 	cr_assert_eq(used[0] + used[1], NSOCK, "one frame a datagram");
 	/* Native: each queue its own traffic. Generic on veth: everything says queue 0. */
 	if (*mode == XSK_MODE_NATIVE)
-		cr_assert(used[0] > 0 && used[1] > 0, "one queue had all 32: no test of the other");
+		cr_assert(used[0] > 0 && used[1] > 0,
+		    "one queue had all 32: no test of the other");
 	xsk_stats_read(x, &st);
 	cr_assert_eq(st.prog_redirect, NSOCK);
 	cr_assert_eq(st.prog_no_xsk, 0);
