@@ -138,6 +138,20 @@ topo(void)
 	topo_queues(1);
 }
 
+/* In the current namespace (<net/if.h>'s if_nametoindex clashes with <linux/if.h>). */
+static int
+ifindex_of(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(s, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	cr_assert_eq(ioctl(s, SIOCGIFINDEX, &ifr), 0, "%s: %s", ifname, strerror(errno));
+	close(s);
+	return ifr.ifr_ifindex;
+}
+
 static struct xsk_params
 params(int mode)
 {
@@ -280,7 +294,7 @@ arp_ask(const char *ip)
 	enter(ns_b);
 	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
 	cr_assert_geq(s, 0, "packet socket: %s", strerror(errno));
-	ll.sll_ifindex = (int)if_nametoindex("xb");
+	ll.sll_ifindex = ifindex_of("xb");
 	enter(ns_a);
 	cr_assert_eq(bind(s, (struct sockaddr *)&ll, sizeof(ll)), 0);
 	memcpy(f + 6, MAC_B, 6);
@@ -717,7 +731,7 @@ static uint32_t
 prog_id(const char *ifname)
 {
 	uint32_t id = 0;
-	int ifindex = (int)if_nametoindex(ifname);
+	int ifindex = ifindex_of(ifname);
 
 	cr_assert_gt(ifindex, 0, "%s", ifname);
 	cr_assert_eq(bpf_xdp_query_id(ifindex, 0, &id), 0);
@@ -785,14 +799,14 @@ Test(xsk, open_fails_cleanly)
 	cr_assert_eq(bpf_object__load(obj), 0);
 	prog = bpf_object__find_program_by_name(obj, "xdp_vxlan");
 	cr_assert_not_null(prog);
-	cr_assert_eq(bpf_xdp_attach((int)if_nametoindex("xa"), bpf_program__fd(prog),
+	cr_assert_eq(bpf_xdp_attach(ifindex_of("xa"), bpf_program__fd(prog),
 	    XDP_FLAGS_DRV_MODE, NULL), 0);
 	id = prog_id("xa");
 	cr_assert_neq(id, 0);
 	p = params(XSK_MODE_AUTO);
 	open_fails(&p, -EEXIST, "attach XDP to xa", "another XDP program is attached");
 	cr_assert_eq(prog_id("xa"), id);
-	cr_assert_eq(bpf_xdp_detach((int)if_nametoindex("xa"), XDP_FLAGS_DRV_MODE, NULL), 0);
+	cr_assert_eq(bpf_xdp_detach(ifindex_of("xa"), XDP_FLAGS_DRV_MODE, NULL), 0);
 	bpf_object__close(obj);
 
 	/* Its own: attached while open, gone at close. */
