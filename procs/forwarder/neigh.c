@@ -35,6 +35,9 @@
 #define NEIGH_NUD_MAC	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | \
 			    NUD_NOARP)
 
+_Static_assert(NEIGH_VTEPS_MAX > 0 && (NEIGH_VTEPS_MAX & (NEIGH_VTEPS_MAX - 1)) == 0 &&
+    NEIGH_NEIGHS_MAX > 0 && (NEIGH_NEIGHS_MAX & (NEIGH_NEIGHS_MAX - 1)) == 0,
+    "a table's slots, twice its entries, are a power of two");
 _Static_assert(NEIGH_QUERIES_MAX * NEIGH_MSG_REQ_MAX + 4 * NEIGH_MSG_REQ_MAX <= NEIGH_OBUF,
     "an output buffer holds every query in flight");
 
@@ -66,11 +69,14 @@ struct neigh {
 	struct nb_ent *nb;
 	uint32_t vt_mask, nb_mask, nvt, nnb;
 	uint32_t route_gen;
+	uint32_t src;		/* of the route queries; 0: any */
 	uint32_t queries;	/* entries querying */
 	uint64_t progress_ns;	/* the last answer, or the last query queued on none */
 
 	uint16_t dump_gen;
 	bool dumping, redump;	/* a dump under way; another one wanted after it */
+	bool dump_failed;	/* the dump's request failed: the retry timer asks again */
+	bool recv_armed;
 	uint32_t seq;		/* of dumps and link queries */
 
 	struct loop_op recv_op, send_op, cancel_op;
@@ -213,6 +219,7 @@ nb_sweep(struct neigh *n)
 }
 
 static void send_kick(struct neigh *n);
+static void resync(struct neigh *n);
 
 static void
 send_done(struct loop_op *op, int res, uint32_t flags)
@@ -224,12 +231,10 @@ send_done(struct loop_op *op, int res, uint32_t flags)
 	if (n->stopping)
 		return;
 	if (res < 0) {
-		/* Its requests are lost: they are asked again at the next lookup. */
+		/* Its requests are lost, a dump's maybe: ask everything again. */
 		n->st.nl_errors++;
-		for (uint32_t i = 0; i <= n->vt_mask; i++)
-			n->vt[i].querying = false;
-		n->queries = 0;
 		n->dumping = false;
+		resync(n);
 	}
 	send_kick(n);
 }
@@ -263,7 +268,7 @@ query_route(struct neigh *n, struct vtep_ent *e)
 	if (n->queries >= NEIGH_QUERIES_MAX)
 		return;		/* asked again at its next lookup */
 	p = out_room(n, &room);
-	if ((len = neigh_msg_route_query(p, room, e->vtep, e->vtep)) == 0)
+	if ((len = neigh_msg_route_query(p, room, e->vtep, n->src, e->vtep)) == 0)
 		return;
 	if (n->queries == 0)
 		n->progress_ns = loop_now(n->l);
@@ -354,8 +359,11 @@ on_error(struct neigh *n, const struct neigh_msg *m)
 		route_answer(n, m->req_seq, false, 0, 0);
 		return;
 	case RTM_GETNEIGH:
+		/* EBUSY (a dump of ours under way after a lost send), ENOMEM: again later */
 		n->st.nl_errors++;
 		n->dumping = false;
+		n->dump_failed = true;
+		loop_timer_set(n->l, &n->retry, NEIGH_RETRY_NS);
 		return;
 	case RTM_GETLINK:
 		n->st.nl_errors++;
@@ -440,7 +448,14 @@ static void recv_arm(struct neigh *n);
 static void
 retry_fire(struct loop_timer *t)
 {
-	recv_arm(t->arg);
+	struct neigh *n = t->arg;
+
+	if (!n->recv_armed)
+		recv_arm(n);
+	if (n->dump_failed) {
+		n->dump_failed = false;
+		dump_start(n);
+	}
 }
 
 static void
@@ -452,6 +467,7 @@ recv_done(struct loop_op *op, int res, uint32_t flags)
 	int r;
 
 	(void)flags;
+	n->recv_armed = false;
 	if (n->stopping)
 		return;
 	if (res == -ENOBUFS) {
@@ -476,6 +492,7 @@ recv_done(struct loop_op *op, int res, uint32_t flags)
 static void
 recv_arm(struct neigh *n)
 {
+	n->recv_armed = true;
 	n->recv_op = (struct loop_op){ .cb = recv_done, .arg = n };
 	/* MSG_TRUNC: the result is the datagram's whole length, so a cut one shows. */
 	io_uring_prep_recv(loop_sqe(n->l, &n->recv_op), n->fd, n->rbuf, NEIGH_RBUF, MSG_TRUNC);
@@ -498,11 +515,12 @@ neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 		return 0;
 	}
 	if (!e->querying && (e->state == VTEP_NEW || e->gen != n->route_gen)) {
+		/* answers lost without an ENOBUFS: never seen, but bounded */
+		if (n->queries >= NEIGH_QUERIES_MAX &&
+		    loop_now(n->l) - n->progress_ns > NEIGH_STUCK_NS)
+			resync(n);
 		/* A stale route is used until the new answer comes. */
 		query_route(n, e);
-	} else if (n->queries >= NEIGH_QUERIES_MAX &&
-	    loop_now(n->l) - n->progress_ns > NEIGH_STUCK_NS) {
-		resync(n);	/* answers lost without an ENOBUFS: never seen, but bounded */
 	}
 	if (e->state == VTEP_NEW) {
 		n->st.misses++;
@@ -525,6 +543,15 @@ neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 		return 2;
 	}
 	return 1;
+}
+
+void
+neigh_set_src(struct neigh *n, uint32_t src)
+{
+	if (src == n->src)
+		return;
+	n->src = src;
+	n->route_gen++;
 }
 
 const uint8_t *

@@ -31,8 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Powers of two; a test may make them smaller. */
+#ifndef NEIGH_VTEPS_MAX
 #define NEIGH_VTEPS_MAX		VTEPSET_MAX_DEFAULT	/* the VTEP allow-list's size */
-#define NEIGH_NEIGHS_MAX	NEIGH_VTEPS_MAX		/* next hops: as many, all on-link */
+#endif
+#ifndef NEIGH_NEIGHS_MAX
+#define NEIGH_NEIGHS_MAX	VTEPSET_MAX_DEFAULT	/* next hops: as many, all on-link */
+#endif
 #ifndef NEIGH_REFRESH_NS		/* a test may shorten it */
 #define NEIGH_REFRESH_NS	(5ull * 1000000000ull)
 #endif
@@ -80,6 +85,12 @@ void neigh_free(struct neigh *n);
  * kernel's socket. A few loads a call, no syscall (a query is queued on the loop).
  */
 int neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6]);
+/*
+ * Ask the routes from src (host order; 0, the default: from any source), the address
+ * the datagrams leave with, so that a rule of policy routing on the source applies as it
+ * does to the kernel's socket. Every cached route is asked again.
+ */
+void neigh_set_src(struct neigh *n, uint32_t src);
 /* ifindex's own MAC, kept current. */
 const uint8_t *neigh_src_mac(const struct neigh *n);
 void neigh_stats_read(const struct neigh *n, struct neigh_stats *s);

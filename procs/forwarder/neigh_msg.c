@@ -218,10 +218,12 @@ put_attr_u32(uint8_t *p, uint16_t type, uint32_t v)
 }
 
 size_t
-neigh_msg_route_query(uint8_t *buf, size_t room, uint32_t dst, uint32_t seq)
+neigh_msg_route_query(uint8_t *buf, size_t room, uint32_t dst, uint32_t src, uint32_t seq)
 {
-	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
-	size_t len = sizeof(struct nlmsghdr) + sizeof(rt) + NLA_HDR + 4;
+	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32,
+	    .rtm_src_len = src != 0 ? 32 : 0 };
+	size_t at = sizeof(struct nlmsghdr) + sizeof(rt);
+	size_t len = at + (NLA_HDR + 4) * (src != 0 ? 2 : 1);
 	uint8_t be[4];
 
 	if (room < len)
@@ -230,7 +232,11 @@ neigh_msg_route_query(uint8_t *buf, size_t room, uint32_t dst, uint32_t seq)
 	put_hdr(buf, len, RTM_GETROUTE, NLM_F_REQUEST, seq);
 	memcpy(buf + sizeof(struct nlmsghdr), &rt, sizeof(rt));
 	bytes_put32(be, dst);
-	put_attr_u32(buf + sizeof(struct nlmsghdr) + sizeof(rt), RTA_DST, get_u32(be));
+	put_attr_u32(buf + at, RTA_DST, get_u32(be));
+	if (src != 0) {
+		bytes_put32(be, src);
+		put_attr_u32(buf + at + NLA_HDR + 4, RTA_SRC, get_u32(be));
+	}
 	return len;
 }
 

@@ -24,7 +24,7 @@ enum neigh_msg_kind {
 	NEIGH_MSG_LINK,		/* RTM_NEWLINK */
 	NEIGH_MSG_LINK_DEL,	/* RTM_DELLINK */
 	NEIGH_MSG_DONE,		/* NLMSG_DONE: a dump ended */
-	NEIGH_MSG_ERROR,	/* NLMSG_ERROR: error (0: an ack), and the request's type and seq */
+	NEIGH_MSG_ERROR,	/* NLMSG_ERROR: error (0: an ack), the request's type, seq */
 };
 
 /* IPv4 addresses in host order. has_* says whether the attribute was there. */
@@ -71,8 +71,9 @@ int neigh_msg_next(const uint8_t *buf, size_t len, size_t *off, struct neigh_msg
  * too small. seq is the request's nlmsg_seq, for matching its answer.
  */
 #define NEIGH_MSG_REQ_MAX	64	/* the longest of them */
-/* RTM_GETROUTE: the route the kernel would take to dst. */
-size_t neigh_msg_route_query(uint8_t *buf, size_t room, uint32_t dst, uint32_t seq);
+/* RTM_GETROUTE: the route the kernel would take to dst from src (0: any source). */
+size_t neigh_msg_route_query(uint8_t *buf, size_t room, uint32_t dst, uint32_t src,
+    uint32_t seq);
 /* RTM_GETNEIGH dump of the IPv4 neighbours (of ifindex: the kernel may send all). */
 size_t neigh_msg_neigh_dump(uint8_t *buf, size_t room, int ifindex, uint32_t seq);
 /* RTM_GETLINK of ifindex. */

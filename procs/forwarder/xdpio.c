@@ -8,6 +8,7 @@
 #include "xdpio.h"
 #include "neigh.h"
 #include "xsk.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/ulhdr.h"
 
@@ -26,6 +27,7 @@
 #define RX_BURST	64
 #define COMPLETE_BURST	256
 #define XDPIO_QUEUES	64
+#define XDPIO_STATS_NS	(100 * NS_PER_MS)
 
 struct xdpio {
 	struct loop *l;
@@ -42,6 +44,7 @@ struct xdpio {
 	uint32_t mtu;			/* the interface's: the largest IPv4 packet sent */
 	uint32_t reserve;		/* pool buffers the fill rings never take */
 	uint16_t ip_id;
+	uint64_t stats_ns, mtu_ns;	/* xdpio_tick's last reads */
 	bool stopping;
 	bool tx_unkicked;		/* sends queued since the last kick */
 	bool kick_armed;
@@ -336,6 +339,8 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 		free(x);
 		return r;
 	}
+	/* Routes as the socket's datagrams would take them: from this VTEP (policy rules). */
+	neigh_set_src(x->n, p->self);
 	x->npolls = xsk_nqueues(x->xsk) < XDPIO_QUEUES ? xsk_nqueues(x->xsk) : XDPIO_QUEUES;
 	for (uint32_t q = 0; q < x->npolls; q++)
 		arm_poll(x, q);
@@ -358,7 +363,13 @@ xdpio_tick(struct xdpio *x)
 {
 	struct xsk_stats s;
 	struct neigh_stats ns;
+	uint64_t now = loop_now(x->l);
 	int mtu;
+
+	/* The forwarder ticks every 10 ms; these cost system calls: 10 a second is plenty. */
+	if (now - x->stats_ns < XDPIO_STATS_NS)
+		return;
+	x->stats_ns = now;
 
 	xsk_stats_read(x->xsk, &s);
 	STATS_SET(x->c, xdp_prog_redirect, s.prog_redirect);
@@ -372,8 +383,10 @@ xdpio_tick(struct xdpio *x)
 	neigh_stats_read(x->n, &ns);
 	STATS_SET(x->c, neigh_entries, ns.neighbours);
 	STATS_SET(x->c, xdp_prog_pass_big, s.prog_pass_big);
-	if ((mtu = iface_mtu(x->ifname)) > 0)
+	if (now - x->mtu_ns >= NS_PER_S && (mtu = iface_mtu(x->ifname)) > 0) {
+		x->mtu_ns = now;
 		x->mtu = (uint32_t)mtu;
+	}
 }
 
 static void

@@ -96,7 +96,7 @@ libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 }
 
 static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+open_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -147,21 +147,25 @@ static int
 params_check(const struct xsk_params *p, char *err, size_t errlen)
 {
 	if (!p->ifname || p->ifname[0] == '\0' || strlen(p->ifname) >= IF_NAMESIZE)
-		return fail(err, errlen, -EINVAL, "AF_XDP: interface name missing or too long");
+		return open_fail(err, errlen, -EINVAL,
+		    "AF_XDP: interface name missing or too long");
 	if (p->ip == 0 || p->port == 0)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: no VTEP address or port",
+		return open_fail(err, errlen, -EINVAL, "AF_XDP on %s: no VTEP address or port",
 		    p->ifname);
 	if (p->frame_size != 2048 && p->frame_size != 4096)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: frame_size %u is not 2048 or 4096",
+		return open_fail(err, errlen, -EINVAL,
+		    "AF_XDP on %s: frame_size %u is not 2048 or 4096",
 		    p->ifname, p->frame_size);
 	if (!p->umem || ((uintptr_t)p->umem & 4095) != 0 || p->n_frames == 0)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: the UMEM is empty or not page aligned",
+		return open_fail(err, errlen, -EINVAL,
+		    "AF_XDP on %s: the UMEM is empty or not page aligned",
 		    p->ifname);
 	if (!pow2(p->ring_size) || p->ring_size > XSK_RING_MAX)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: ring_size %u is not a power of 2 "
+		return open_fail(err, errlen, -EINVAL,
+		    "AF_XDP on %s: ring_size %u is not a power of 2 "
 		    "up to %u", p->ifname, p->ring_size, XSK_RING_MAX);
 	if (p->mode != XSK_MODE_AUTO && p->mode != XSK_MODE_NATIVE && p->mode != XSK_MODE_SKB)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: unknown mode %d", p->ifname,
+		return open_fail(err, errlen, -EINVAL, "AF_XDP on %s: unknown mode %d", p->ifname,
 		    p->mode);
 	return 0;
 }
@@ -183,20 +187,21 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	if (!x->obj) {
 		rc = -errno;
 		x->obj = NULL;
-		return fail(err, errlen, rc, "open the XDP program: %s%s%s", strerror(-rc),
+		return open_fail(err, errlen, rc, "open the XDP program: %s%s%s", strerror(-rc),
 		    libbpf_first[0] ? ": " : "", libbpf_first);
 	}
 	m = bpf_object__find_map_by_name(x->obj, ".rodata.cfg");
 	if (!m || bpf_map__set_initial_value(m, &cfg, sizeof(cfg)) != 0)
-		return fail(err, errlen, -EINVAL, "configure the XDP program: no .rodata.cfg of "
+		return open_fail(err, errlen, -EINVAL,
+		    "configure the XDP program: no .rodata.cfg of "
 		    "%zu bytes", sizeof(cfg));
 	rc = bpf_object__load(x->obj);
 	if (rc < 0)
-		return fail(err, errlen, rc, "load the XDP program: %s%s%s", strerror(-rc),
+		return open_fail(err, errlen, rc, "load the XDP program: %s%s%s", strerror(-rc),
 		    libbpf_first[0] ? ": " : "", libbpf_first);
 	x->counters_fd = bpf_object__find_map_fd_by_name(x->obj, "counters");
 	if (x->counters_fd < 0)
-		return fail(err, errlen, -ENOENT, "the XDP program has no counters map");
+		return open_fail(err, errlen, -ENOENT, "the XDP program has no counters map");
 	return 0;
 }
 
@@ -222,13 +227,13 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 
 	map_fd = bpf_object__find_map_fd_by_name(x->obj, "xsks");
 	if (map_fd < 0)
-		return fail(err, errlen, -ENOENT, "the XDP program has no xsks map");
+		return open_fail(err, errlen, -ENOENT, "the XDP program has no xsks map");
 	/* Queue 0's XSK takes the UMEM's own fill and completion rings. */
 	rc = xsk_umem__create(&x->umem, p->umem, (uint64_t)p->n_frames * p->frame_size,
 	    &x->q[0].fill, &x->q[0].comp, &uc);
 	if (rc < 0) {
 		x->umem = NULL;
-		return fail(err, errlen, rc, "register the UMEM (%u frames of %u) for %s: %s",
+		return open_fail(err, errlen, rc, "register the UMEM (%u frames of %u) for %s: %s",
 		    p->n_frames, p->frame_size, p->ifname, strerror(-rc));
 	}
 	for (uint32_t i = 0; i < x->nq; i++) {
@@ -247,7 +252,7 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 		}
 		if (rc < 0) {
 			q->sock = NULL;
-			return fail(err, errlen, rc, "create the XSK of %s queue %u: %s%s",
+			return open_fail(err, errlen, rc, "create the XSK of %s queue %u: %s%s",
 			    p->ifname, i, strerror(-rc),
 			    rc == -EBUSY ? " (another XSK holds the queue)" : "");
 		}
@@ -257,7 +262,8 @@ socks_create(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen
 		(void)setsockopt(q->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
 		if (bpf_map_update_elem(map_fd, &i, &q->fd, 0) != 0) {
 			rc = -errno;
-			return fail(err, errlen, rc, "put the XSK of %s queue %u in the XSKMAP: %s",
+			return open_fail(err, errlen, rc,
+			    "put the XSK of %s queue %u in the XSKMAP: %s",
 			    p->ifname, i, strerror(-rc));
 		}
 	}
@@ -292,14 +298,15 @@ prog_attach(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	bool zc;
 
 	if (!prog || (prog_fd = bpf_program__fd(prog)) < 0)
-		return fail(err, errlen, -ENOENT, "the XDP program has no xdp_vxlan");
+		return open_fail(err, errlen, -ENOENT, "the XDP program has no xdp_vxlan");
 	if (p->mode != XSK_MODE_SKB) {
 		fd = link_attach(prog_fd, x->ifindex, XDP_FLAGS_DRV_MODE);
 		if (fd >= 0) {
 			x->link_fd = fd;
 			x->mode = "native";
 		} else if (p->mode == XSK_MODE_NATIVE) {
-			return fail(err, errlen, fd, "attach XDP to %s (native): %s%s", p->ifname,
+			return open_fail(err, errlen, fd,
+			    "attach XDP to %s (native): %s%s", p->ifname,
 			    strerror(-fd), attach_why(fd));
 		}
 		native = fd;
@@ -307,11 +314,13 @@ prog_attach(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	if (x->link_fd < 0) {
 		fd = link_attach(prog_fd, x->ifindex, XDP_FLAGS_SKB_MODE);
 		if (fd < 0 && p->mode == XSK_MODE_AUTO)
-			return fail(err, errlen, fd, "attach XDP to %s: native: %s%s, generic: %s%s",
+			return open_fail(err, errlen, fd,
+			    "attach XDP to %s: native: %s%s, generic: %s%s",
 			    p->ifname, strerror(-native), attach_why(native), strerror(-fd),
 			    attach_why(fd));
 		if (fd < 0)
-			return fail(err, errlen, fd, "attach XDP to %s (generic): %s%s", p->ifname,
+			return open_fail(err, errlen, fd,
+			    "attach XDP to %s (generic): %s%s", p->ifname,
 			    strerror(-fd), attach_why(fd));
 		x->link_fd = fd;
 		x->mode = "generic";
@@ -335,29 +344,30 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 	if (err && errlen > 0)
 		err[0] = '\0';
 	if (!out || !p)
-		return fail(err, errlen, -EINVAL, "AF_XDP: no parameters");
+		return open_fail(err, errlen, -EINVAL, "AF_XDP: no parameters");
 	*out = NULL;
 	rc = params_check(p, err, errlen);
 	if (rc < 0)
 		return rc;
 	ifindex = (int)if_nametoindex(p->ifname);
 	if (ifindex == 0)
-		return fail(err, errlen, -ENODEV,
+		return open_fail(err, errlen, -ENODEV,
 		    "AF_XDP on %s: no such interface", p->ifname);
 	rc = queues_count(p->ifname, &nq);
 	if (rc < 0)
-		return fail(err, errlen, rc, "count the queues of %s: %s", p->ifname,
+		return open_fail(err, errlen, rc, "count the queues of %s: %s", p->ifname,
 		    strerror(-rc));
 	if (nq > XSK_QUEUES_MAX)
-		return fail(err, errlen, -E2BIG, "AF_XDP on %s: %u queues, at most %u", p->ifname,
+		return open_fail(err, errlen, -E2BIG,
+		    "AF_XDP on %s: %u queues, at most %u", p->ifname,
 		    nq, XSK_QUEUES_MAX);
 	if (p->n_frames < 2 * p->ring_size)
-		return fail(err, errlen, -EINVAL, "AF_XDP on %s: %u frames for rings of %u",
+		return open_fail(err, errlen, -EINVAL, "AF_XDP on %s: %u frames for rings of %u",
 		    p->ifname, p->n_frames, p->ring_size);
 
 	x = calloc(1, sizeof(*x) + nq * sizeof(x->q[0]));
 	if (!x)
-		return fail(err, errlen, -ENOMEM, "AF_XDP on %s: out of memory", p->ifname);
+		return open_fail(err, errlen, -ENOMEM, "AF_XDP on %s: out of memory", p->ifname);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", p->ifname);
 	x->ifindex = ifindex;
 	x->link_fd = -1;
@@ -367,7 +377,7 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 	x->ncpus = libbpf_num_possible_cpus();
 	x->percpu = x->ncpus > 0 ? calloc((size_t)x->ncpus, sizeof(uint64_t)) : NULL;
 	if (!x->percpu) {
-		rc = fail(err, errlen, x->ncpus < 0 ? x->ncpus : -ENOMEM,
+		rc = open_fail(err, errlen, x->ncpus < 0 ? x->ncpus : -ENOMEM,
 		    "AF_XDP on %s: cannot count the CPUs", p->ifname);
 		goto out;
 	}
@@ -512,7 +522,7 @@ xsk_tx(struct xsk *x, const struct xsk_desc *d, uint32_t n)
 
 /* Frames queued on q's TX ring that the kernel has not taken yet. */
 static uint32_t
-queue_tx_pending(const struct xsk_queue *q)
+tx_ring_pending(const struct xsk_queue *q)
 {
 	return q->tx.cached_prod - __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE);
 }
@@ -520,7 +530,8 @@ queue_tx_pending(const struct xsk_queue *q)
 bool
 xsk_tx_needs_kick(const struct xsk *x, uint32_t q)
 {
-	return q < x->nq && queue_tx_pending(&x->q[q]) > 0 && xsk_ring_prod__needs_wakeup(&x->q[q].tx);
+	return q < x->nq && tx_ring_pending(&x->q[q]) > 0 &&
+	    xsk_ring_prod__needs_wakeup(&x->q[q].tx);
 }
 
 int
@@ -537,13 +548,13 @@ xsk_kick(struct xsk *x)
 		 * again while the kernel takes some. Zero-copy only wakes the driver.
 		 */
 		for (int k = 0; k < XSK_KICKS_MAX && xsk_tx_needs_kick(x, i); k++) {
-			uint32_t before = queue_tx_pending(q);
+			uint32_t before = tx_ring_pending(q);
 
 			if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 				break;
 			if (errno != EAGAIN)
 				return -errno;
-			if (queue_tx_pending(q) == before)
+			if (tx_ring_pending(q) == before)
 				break;
 		}
 	}

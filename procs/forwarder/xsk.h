@@ -29,13 +29,17 @@ struct xsk_params {
 	uint32_t ip;		/* this node's VTEP, network order */
 	uint16_t port;		/* the VXLAN port, host order */
 	void *umem;		/* the packet buffers: page aligned, n_frames * frame_size */
-	uint32_t n_frames;
+	uint32_t n_frames;	/* at least 2 * ring_size */
 	uint32_t frame_size;	/* 2048 or 4096 (the kernel's aligned chunk sizes) */
 	uint32_t ring_size;	/* rx/tx/fill/completion entries per queue, power of 2 */
 	int mode;		/* enum xsk_mode */
 };
 
-/* A frame: addr is its offset in the UMEM (the data, not the frame's base). */
+/*
+ * A frame: addr is the offset of its data in the UMEM. Received: XSK_RX_HEADROOM past
+ * the frame's base (base = addr & ~(frame_size - 1)). To send: anywhere in a frame, as
+ * long as addr + len stays in it.
+ */
 struct xsk_desc {
 	uint64_t addr;
 	uint32_t len;

@@ -15,9 +15,14 @@
  * the kernel resolve it (the peer answers ARP), then the peer's MAC; the interface's
  * MAC, and its change; the refresh (2) once an interval per next hop; missed
  * notifications (a socket buffer overflowed) are recovered by a resync that drops a
- * neighbour deleted meanwhile. No timing is asserted: waits are bounded (looptest.h).
+ * neighbour deleted meanwhile; a VTEP past the table's room gets 0 (counted), those in
+ * it keep resolving; routes asked from a source follow a rule on it; an interface
+ * that is not there is refused. No timing is asserted: waits are bounded (looptest.h).
  */
 #define NEIGH_REFRESH_NS	(300ull * 1000000)	/* short, so the refresh test is */
+#define NEIGH_VTEPS_MAX		8		/* so that the full test fills it */
+#define MS			(1000ull * 1000)
+#define HANG_NS			(5000 * MS)	/* every wait here is of milliseconds */
 
 #include "procs/forwarder/neigh.c"
 #include "procs/forwarder/neigh_msg.c"
@@ -297,4 +302,45 @@ Test(neigh, missed_notifications_are_recovered)
 	RUN_UNTIL(resolves_to(IP(10, 9, 0, 160), MAC_B));
 	cr_assert(resolves_to(IP(10, 9, 0, 71), MAC_A));
 	cr_assert_eq(stats().neighbours, 62);
+}
+
+Test(neigh, vtep_past_the_tables_room_goes_through_the_socket)
+{
+	sh("ip neigh add 10.9.0.2 lladdr 02:aa:00:00:00:0a dev nb0 nud permanent");
+	for (uint32_t i = 1; i <= NEIGH_VTEPS_MAX; i++)
+		RUN_UNTIL(resolves_to(IP(10, 77, 1, i), MAC_A));
+	cr_assert_eq(stats().vteps, NEIGH_VTEPS_MAX);
+	cr_assert_eq(stats().full, 0);
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(look(IP(10, 77, 2, 1)), 0);
+		run_for(5);
+	}
+	cr_assert_eq(stats().full, 3);
+	for (uint32_t i = 1; i <= NEIGH_VTEPS_MAX; i++)
+		cr_assert(resolves_to(IP(10, 77, 1, i), MAC_A));
+}
+
+Test(neigh, no_such_interface_is_refused)
+{
+	struct neigh *n = (struct neigh *)1;
+	char err[256] = "";
+
+	cr_assert_eq(neigh_new(&n, L, 9999, err, sizeof(err)), -ENODEV);
+	cr_assert_null(n);
+	cr_assert(strstr(err, "9999") != NULL, "%s", err);
+	cr_assert_eq(neigh_new(&n, L, 0, err, sizeof(err)), -EINVAL);
+	cr_assert_null(n);
+}
+
+Test(neigh, routes_are_asked_from_the_source_given)
+{
+	sh("ip neigh add 10.9.0.2 lladdr 02:aa:00:00:00:0a dev nb0 nud permanent && "
+	    "ip route add 10.66.0.0/16 via 10.8.0.2 dev nc0 && "
+	    "ip route add 10.66.0.0/16 via 10.9.0.2 dev nb0 table 100 && "
+	    "ip rule add from 10.9.0.1 lookup 100");
+	RUN_UNTIL(look(IP(10, 66, 0, 1)) == -1);	/* from any source: the main table */
+	neigh_set_src(N, IP(10, 9, 0, 1));
+	RUN_UNTIL(resolves_to(IP(10, 66, 0, 1), MAC_A));
+	neigh_set_src(N, 0);
+	RUN_UNTIL(look(IP(10, 66, 0, 1)) == -1);
 }
