@@ -47,7 +47,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test helper programs (stress writers/readers): tests/stress/*.c
 STRESS_SRC := $(wildcard tests/stress/*.c)
 STRESS_BIN := $(STRESS_SRC:tests/stress/%.c=$(BUILD)/tests/%)
-BENCH_SRC  := $(wildcard bench/*.c)
+# bench/*.bpf.c are XDP programs of the benchmarks' own (clang -target bpf), not benchmarks.
+BENCH_SRC  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
@@ -94,6 +95,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(LIB)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# An XDP program of a benchmark's own: bench/gateway loads xdp_relay.bpf.o, its ceiling.
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -Wall -target bpf -I/usr/include/x86_64-linux-gnu -c $< -o $@
+$(BUILD)/bench/gateway: LDLIBS += -lbpf -lelf
+$(BUILD)/bench/gateway: | $(BUILD)/bench/xdp_relay.bpf.o
 
 # Packages the build and the tests need on Debian 12. Quick when all are there.
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
