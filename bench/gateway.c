@@ -81,9 +81,10 @@
 #define SOCKBUF		(8 << 20)	/* as the forwarder's */
 #define GSO_SEGS_MAX	64		/* as tx.c */
 #define GSO_BYTES_MAX	60000
-#define HDR_LEN		(VXLAN_HLEN + 14 + 20)	/* what the generator rewrites */
+#define OUTER_LEN	(14 + 20 + 8)		/* outer Ethernet, IPv4, UDP */
+#define HDR_LEN		(OUTER_LEN + VXLAN_HLEN + 14 + 20)	/* what the generator rewrites */
 #define PAT_MAX		12
-#define OFF_IDST	(VXLAN_HLEN + 14 + 16)	/* the inner destination address */
+#define OFF_IDST	(VXLAN_HLEN + 14 + 16)	/* the inner destination, in the datagram */
 
 enum { C_SOCKET, C_XDP, C_RELAY, C_CEIL, C_N };
 static const struct {
@@ -116,9 +117,12 @@ _Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
 /* ---- the generator ------------------------------------------------------------------- */
 
 /*
- * Its own rather than netns.h's: each datagram gets its inner destination (one, or drawn
+ * Its own rather than netns.h's: each frame gets its inner destination (one, or drawn
  * from the rules) and its size from a pattern (the IMIX), written into the first
  * HDR_LEN bytes of a copy; the rest is sent from the pattern's template (two iovecs).
+ * Whole Ethernet frames with AF_PACKET (no qdisc) on gen's e0, the outer headers made
+ * here: a UDP socket's sending path would take the generator most of a CPU, and the
+ * relays would then all be measured at its rate.
  */
 struct ggen {
 	uint32_t cmd, state;		/* GEN_*, as netns.h's */
@@ -128,7 +132,6 @@ struct ggen {
 	uint32_t len[PAT_MAX];		/* datagram bytes of each */
 	uint32_t rules;			/* 0: every datagram to `one`; else drawn from as many */
 	uint32_t one;			/* the single flow's inner destination */
-	struct sockaddr_in to;
 	uint8_t tmpl[PAT_MAX][GEN_FRAME_MAX];
 };
 
@@ -138,7 +141,6 @@ ggen_child(struct ggen *sh, int fd)
 	static uint8_t hdr[GEN_BATCH][HDR_LEN];
 	struct mmsghdr msg[GEN_BATCH];
 	struct iovec iov[GEN_BATCH][2];
-	struct sockaddr_in to;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	uint32_t next = 0;
 
@@ -154,7 +156,7 @@ ggen_child(struct ggen *sh, int fd)
 			usleep(1000);
 			continue;
 		}
-		to = sh->to;
+		next = 0;	/* the pattern may have changed while idle */
 		__atomic_store_n(&sh->state, GEN_RUN, __ATOMIC_RELEASE);
 		t0 = clock_mono_ns();
 		while (__atomic_load_n(&sh->cmd, __ATOMIC_ACQUIRE) == GEN_RUN) {
@@ -176,7 +178,7 @@ ggen_child(struct ggen *sh, int fd)
 			for (uint32_t i = 0; i < n; i++) {
 				uint32_t s = next, dst = sh->one;
 
-				if (++next == sh->npat)
+				if (++next >= sh->npat)
 					next = 0;
 				if (sh->rules) {
 					x ^= x << 13;
@@ -186,13 +188,14 @@ ggen_child(struct ggen *sh, int fd)
 				}
 				memcpy(hdr[i], sh->tmpl[s], HDR_LEN);
 				for (int b = 0; b < 4; b++)
-					hdr[i][OFF_IDST + b] = (uint8_t)(dst >> (24 - 8 * b));
-				ip_csum(hdr[i] + VXLAN_HLEN + 14);
+					hdr[i][OUTER_LEN + OFF_IDST + b] =
+					    (uint8_t)(dst >> (24 - 8 * b));
+				ip_csum(hdr[i] + OUTER_LEN + VXLAN_HLEN + 14);
 				iov[i][0] = (struct iovec){ hdr[i], HDR_LEN };
 				iov[i][1] = (struct iovec){ sh->tmpl[s] + HDR_LEN,
 				    sh->len[s] - HDR_LEN };
 				msg[i].msg_hdr = (struct msghdr){ .msg_iov = iov[i],
-				    .msg_iovlen = 2, .msg_name = &to, .msg_namelen = sizeof(to) };
+				    .msg_iovlen = 2 };
 			}
 			if ((r = sendmmsg(fd, msg, n, 0)) > 0) {
 				done += (uint64_t)r;
@@ -211,15 +214,15 @@ ggen_start(const struct ns *n, pid_t *pid)
 	if (sh == MAP_FAILED)
 		fatal("gateway: mmap");
 	if ((*pid = ns_fork(n)) == 0) {
-		struct sockaddr_in from = { .sin_family = AF_INET,
-		    .sin_addr.s_addr = htonl(GEN_IP) };
-		int fd = socket(AF_INET, SOCK_DGRAM, 0), v = 4 << 20;
+		struct sockaddr_ll ll = { .sll_family = AF_PACKET };
+		int fd = socket(AF_PACKET, SOCK_RAW, 0), one = 1;
 
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-		if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) {
+		if (fd < 0 || (ll.sll_ifindex = (int)if_nametoindex("e0")) == 0 ||
+		    bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
 			fprintf(stderr, "gateway: generator: %s\n", strerror(errno));
 			_exit(1);
 		}
+		(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 		ggen_child(sh, fd);
 	}
 	return sh;
@@ -229,8 +232,14 @@ static void
 ggen_wait(struct ggen *g, pid_t pid, uint32_t state)
 {
 	for (int i = 0; __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) != state; i++) {
-		if (i == 5000 || waitpid(pid, NULL, WNOHANG) != 0)
+		int st = 0;
+		pid_t r;
+
+		if (i == 5000)
 			fatalx("gateway: the generator does not answer");
+		if ((r = waitpid(pid, &st, WNOHANG)) != 0)
+			fatalx("gateway: the generator is gone (%s)", r < 0 ? strerror(errno) :
+			    WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited");
 		usleep(1000);
 	}
 }
@@ -242,9 +251,9 @@ ggen_set(struct ggen *g, pid_t pid, uint32_t cmd)
 	ggen_wait(g, pid, cmd);
 }
 
-/* The traffic of size case s and flow case f (the generator idle). */
+/* The traffic of size case s and flow case f to contender c (the generator idle). */
 static void
-ggen_fill(struct ggen *g, int s, int f, uint32_t rules)
+ggen_fill(struct ggen *g, int s, int f, int c, uint32_t rules)
 {
 	static const uint32_t imix[PAT_MAX] = { 64, 576, 64, 64, 576, 64, 1400, 64, 576, 64,
 	    64, 576 };		/* 7 x 64, 4 x 576, 1 x 1400 */
@@ -255,10 +264,18 @@ ggen_fill(struct ggen *g, int s, int f, uint32_t rules)
 	for (uint32_t i = 0; i < g->npat; i++) {
 		uint32_t len = s == S_64 ? 64 : s == S_1400 ? 1400 : imix[i];
 
-		vxlan_write(g->tmpl[i], &(struct vxlan_hdr){ .vni = VNI });
-		frame_udp(g->tmpl[i] + VXLAN_HLEN, len, dst_mac, src_mac, INNER_SRC,
+		uint8_t *o = g->tmpl[i], *udp = o + 14 + 20;
+		const uint8_t odst[6] = { 2, 0x78, 0, 0, 0, cdef[c].mac }, osrc[6] = { 2, 0x78, 0,
+		    0, 0, GEN_MAC };
+
+		frame_udp(o, OUTER_LEN + VXLAN_HLEN + len, odst, osrc, GEN_IP, cdef[c].ip,
+		    (uint16_t)(50000 + i));
+		udp[2] = VXLAN_PORT >> 8;
+		udp[3] = VXLAN_PORT & 0xff;
+		vxlan_write(o + OUTER_LEN, &(struct vxlan_hdr){ .vni = VNI });
+		frame_udp(o + OUTER_LEN + VXLAN_HLEN, len, dst_mac, src_mac, INNER_SRC,
 		    RULE_BASE, (uint16_t)(4000 + i));
-		g->len[i] = VXLAN_HLEN + len;
+		g->len[i] = OUTER_LEN + VXLAN_HLEN + len;
 	}
 	g->rules = f == F_MANY ? rules : 0;
 	g->one = RULE_BASE + rules / 2;
@@ -557,6 +574,8 @@ struct bench {
 	bool on[C_N];
 	struct ggen *g;
 	pid_t gpid;
+	int s, f;			/* the traffic: size and flows cases */
+	uint32_t rules;
 };
 
 static uint64_t
@@ -573,7 +592,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 	bool fwd = c == C_SOCKET || c == C_XDP;
 	uint64_t rx0, rx1, tx0, tx1, t0, t1, p0 = 0, p1 = 0, s0, s1, u0, u1, d0 = 0;
 
-	b->g->to = sin_of(cdef[c].ip, VXLAN_PORT);
+	ggen_fill(b->g, b->s, b->f, c, b->rules);
 	b->g->rate = rate;
 	ggen_set(b->g, b->gpid, GEN_RUN);
 	ns_sleep_ms(warm_ms);
@@ -756,6 +775,7 @@ main(int argc, char **argv)
 	    rules >= RULES_DEFAULT;
 	for (int c = 0; c < C_N; c++)
 		b.on[c] = cons & (1u << c);
+	b.rules = rules;
 
 	cluster_init("gateway");
 	ns_sweep_stale();
@@ -861,7 +881,8 @@ main(int argc, char **argv)
 			for (int f = 0; f < F_N; f++) {
 				if (!(sizes & (1u << s)) || !(flows & (1u << f)))
 					continue;
-				ggen_fill(b.g, s, f, rules);
+				b.s = s;
+				b.f = f;
 				for (int c = 0; c < C_N; c++)
 					if (b.on[c])
 						measure(&b, c, rate, WARM_MS,
@@ -882,7 +903,8 @@ main(int argc, char **argv)
 			for (int f = 0; f < F_N; f++) {
 				if (!(sizes & (1u << s)) || !(flows & (1u << f)))
 					continue;
-				ggen_fill(b.g, s, f, rules);
+				b.s = s;
+				b.f = f;
 				for (int c = 0; c < C_N; c++)
 					if (b.on[c])
 						zl[c][s][f] = zero_loss(&b, c,
