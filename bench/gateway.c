@@ -108,7 +108,7 @@ static const char *f_key[F_N] = { "one", "many" };
 struct meas {
 	double pps;			/* first: medians by bench_cmp_double */
 	double offered, loss;
-	double proc_cores, sirq_cores, busy_cores;
+	double proc_cores, sirq_cores, busy_cores, gen_cores;
 	uint64_t fwd_drops;
 };
 
@@ -590,7 +590,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
     struct meas *m)
 {
 	bool fwd = c == C_SOCKET || c == C_XDP;
-	uint64_t rx0, rx1, tx0, tx1, t0, t1, p0 = 0, p1 = 0, s0, s1, u0, u1, d0 = 0;
+	uint64_t rx0, rx1, tx0, tx1, t0, t1, p0 = 0, p1 = 0, s0, s1, u0, u1, g0, g1, d0 = 0;
 
 	ggen_fill(b->g, b->s, b->f, c, b->rules);
 	b->g->rate = rate;
@@ -602,6 +602,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 		p0 = proc_cpu_ns(b->pid[c]);
 	s0 = cpu_softirq_ns();
 	u0 = cpu_busy_ns();
+	g0 = proc_cpu_ns(b->gpid);
 	tx0 = __atomic_load_n(&b->g->sent, __ATOMIC_RELAXED);
 	t0 = clock_mono_ns();
 	rx0 = sink_datagrams(&b->sink);
@@ -609,6 +610,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 	rx1 = sink_datagrams(&b->sink);
 	t1 = clock_mono_ns();
 	tx1 = __atomic_load_n(&b->g->sent, __ATOMIC_RELAXED);
+	g1 = proc_cpu_ns(b->gpid);
 	u1 = cpu_busy_ns();
 	s1 = cpu_softirq_ns();
 	if (b->pid[c])
@@ -623,6 +625,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 	m->proc_cores = (double)(p1 - p0) / (double)(t1 - t0);
 	m->sirq_cores = (double)(s1 - s0) / (double)(t1 - t0);
 	m->busy_cores = (double)(u1 - u0) / (double)(t1 - t0);
+	m->gen_cores = (double)(g1 - g0) / (double)(t1 - t0);
 	ns_sleep_ms(SETTLE_MS);
 }
 
@@ -701,6 +704,10 @@ row(json_t *res, const char *stem, int s, int f, const char *what, double v,
 	json_object_set_new(r, "baseline_offered", json_real(mb->offered));
 	json_object_set_new(r, "cpu_us_per_pkt", json_real(cpu_us(ma)));
 	json_object_set_new(r, "baseline_cpu_us_per_pkt", json_real(cpu_us(mb)));
+	json_object_set_new(r, "pps_per_cpu_s", json_real(cpu_us(ma) > 0 ? 1e6 / cpu_us(ma) :
+	    0));
+	json_object_set_new(r, "baseline_pps_per_cpu_s", json_real(cpu_us(mb) > 0 ? 1e6 /
+	    cpu_us(mb) : 0));
 	json_object_set_new(r, "softirq_us_per_pkt", json_real(ma->pps > 0 ?
 	    ma->sirq_cores * 1e6 / ma->pps : 0));
 	json_object_set_new(r, "baseline_softirq_us_per_pkt", json_real(mb->pps > 0 ?
@@ -920,8 +927,9 @@ main(int argc, char **argv)
 	printf("gateway: VXLAN datagrams from a generator to one relay, on to %d sink VTEPs; "
 	    "%u rules; median of %llu rounds of %.1f s%s\n", SINK_VTEPS, rules,
 	    (unsigned long long)rounds, secs, rate ? "" : ", offered as fast as it can");
-	printf("%-10s %-27s %10s %10s %6s %7s %7s %7s %6s %10s\n", "traffic", "contender",
-	    "offered", "delivered", "loss%", "proc", "softirq", "us/pkt", "busy", "zero-loss");
+	printf("%-10s %-27s %10s %10s %6s %7s %7s %7s %6s %6s %10s\n", "traffic", "contender",
+	    "offered", "delivered", "loss%", "proc", "softirq", "us/pkt", "gen", "busy",
+	    "zero-loss");
 	for (int s = 0; s < S_N; s++)
 		for (int f = 0; f < F_N; f++) {
 			char tr[32];
@@ -935,9 +943,9 @@ main(int argc, char **argv)
 				if (!b.on[c])
 					continue;
 				printf("%-10s %-27s %10.0f %10.0f %6.2f %7.2f %7.2f %7.3f %6.2f "
-				    "%10.0f\n", tr, cdef[c].label, m->offered, m->pps,
+				    "%6.2f %10.0f\n", tr, cdef[c].label, m->offered, m->pps,
 				    100 * m->loss, m->proc_cores, m->sirq_cores, cpu_us(m),
-				    m->busy_cores, zl[c][s][f]);
+				    m->gen_cores, m->busy_cores, zl[c][s][f]);
 				if (m->fwd_drops)
 					printf("%-10s   the forwarder dropped %llu (drop_*, "
 					    "tx_errors)\n", "", (unsigned long long)m->fwd_drops);
@@ -945,7 +953,8 @@ main(int argc, char **argv)
 		}
 	printf("(traffic: inner frame bytes and flows; proc, softirq: CPUs busy in the "
 	    "contender's processes and in softirq (whole machine); us/pkt: the two a "
-	    "delivered datagram; busy: CPUs busy, everything; zero-loss: highest offered "
+	    "delivered datagram; gen: CPUs of the generator's process (its softirq in "
+	    "softirq); busy: CPUs busy, everything; zero-loss: highest offered "
 	    "rate with < 0.1%% loss)\n");
 
 	res = bench_results();
