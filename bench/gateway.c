@@ -98,6 +98,8 @@ static const struct {
 	{ "ceiling", "XDP_TX relay (ceiling)", "cx", 0x0a4e0004u, 0x04 },
 };
 #define GEN_MAC		0x10
+#define GEN_CPU		0		/* the generator's CPU */
+#define RPS_MASK	0x2		/* where what it sends is received: CPU 1 */
 #define SINK_MAC	0x20
 
 enum { S_64, S_1400, S_IMIX, S_N };
@@ -190,6 +192,9 @@ ggen_child(struct ggen *sh, int fd)
 				for (int b = 0; b < 4; b++)
 					hdr[i][OUTER_LEN + OFF_IDST + b] =
 					    (uint8_t)(dst >> (24 - 8 * b));
+				/* The source port from the inner flow, as VXLAN senders do. */
+				hdr[i][14 + 20] = (uint8_t)(0xc0 | (dst >> 8 & 0x3f));
+				hdr[i][14 + 20 + 1] = (uint8_t)dst;
 				ip_csum(hdr[i] + OUTER_LEN + VXLAN_HLEN + 14);
 				iov[i][0] = (struct iovec){ hdr[i], HDR_LEN };
 				iov[i][1] = (struct iovec){ sh->tmpl[s] + HDR_LEN,
@@ -223,6 +228,7 @@ ggen_start(const struct ns *n, pid_t *pid)
 			_exit(1);
 		}
 		(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+		bench_pin(GEN_CPU);
 		ggen_child(sh, fd);
 	}
 	return sh;
@@ -268,8 +274,7 @@ ggen_fill(struct ggen *g, int s, int f, int c, uint32_t rules)
 		const uint8_t odst[6] = { 2, 0x78, 0, 0, 0, cdef[c].mac }, osrc[6] = { 2, 0x78, 0,
 		    0, 0, GEN_MAC };
 
-		frame_udp(o, OUTER_LEN + VXLAN_HLEN + len, odst, osrc, GEN_IP, cdef[c].ip,
-		    (uint16_t)(50000 + i));
+		frame_udp(o, OUTER_LEN + VXLAN_HLEN + len, odst, osrc, GEN_IP, cdef[c].ip, 0);
 		udp[2] = VXLAN_PORT >> 8;
 		udp[3] = VXLAN_PORT & 0xff;
 		vxlan_write(o + OUTER_LEN, &(struct vxlan_hdr){ .vni = VNI });
@@ -790,6 +795,14 @@ main(int argc, char **argv)
 	ns_sh(&ul, "ip link add br0 type bridge; ip link set br0 up");
 	ns_new(&gen, "gen");
 	ul_join(&ul, &gen, GEN_IP, GEN_MAC);
+	/*
+	 * The generator on CPU 0, what it sends received on CPU 1 (RPS on the bridge's end
+	 * of its veth): otherwise the whole path, the contender's receive and the ceiling
+	 * included, would run in the generator's softirq on its CPU, and the generator's
+	 * rate would be what every contender is measured at.
+	 */
+	ns_sh(&ul, "unshare -m sh -ec 'mount -t sysfs sysfs /sys; for q in "
+	    "/sys/class/net/u_gen/queues/rx-*; do echo %x >$q/rps_cpus; done'", RPS_MASK);
 	neighbours(&gen, false, true);
 	ns_new(&b.sink, "sink");
 	ul_join(&ul, &b.sink, SINK_BASE, SINK_MAC);
