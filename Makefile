@@ -15,13 +15,17 @@ else
 BUILD    ?= build
 endif
 
-CPPFLAGS += -I. -D_GNU_SOURCE
+# -I$(BUILD): sources include what the build generates (the XDP program's object) by its
+# path in the tree, procs/forwarder/xdp_vxlan_obj.h.
+CPPFLAGS += -I. -I$(BUILD) -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
+# AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
+LDLIBS   += -lxdp -lbpf
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -66,8 +70,25 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# Objects of a directory of sources (a process, a multi-file tool).
-dir_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+# Objects of a directory of sources (a process, a multi-file tool). *.bpf.c are XDP
+# programs: built by clang for the kernel and embedded, never linked.
+dir_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard $(1)/*.c)))
+
+# An XDP program: clang -target bpf (the shorter stem wins over the rule above). Its
+# object is embedded as a C array, xxd -i, in the header of the same name + _obj.h, so
+# nothing but the binary is needed at run time.
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell gcc -dumpmachine)
+$(BUILD)/%.bpf.o: %.bpf.c
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -I$(dir $<) -MMD -MP -c -o $@ $<
+$(BUILD)/%_obj.h: $(BUILD)/%.bpf.o
+	{ echo "/* generated from $< by the Makefile */"; \
+	  echo "static const unsigned char $(notdir $*)_obj[] __attribute__((aligned(8))) = {"; \
+	  xxd -i <$<; echo "};"; } >$@.tmp && mv $@.tmp $@
+# The objects that include it (xsk.c, and the tests that include xsk.c).
+XDP_VXLAN_OBJ_H := $(BUILD)/procs/forwarder/xdp_vxlan_obj.h
+$(BUILD)/procs/forwarder/xsk.o $(BUILD)/tests/unit/xsk_test.o: $(XDP_VXLAN_OBJ_H)
+$(BUILD)/tests/unit/forwarder_test.o: $(XDP_VXLAN_OBJ_H)
 
 .SECONDEXPANSION:
 $(BUILD)/bin/vpcfwd-%: $$(call dir_objs,procs/$$*) $(LIB)
@@ -107,6 +128,8 @@ $(BUILD)/bench/gateway: | $(BUILD)/bench/xdp_relay.bpf.o
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
             libcriterion-dev liblmdb-dev libjansson-dev iproute2 iputils-ping clang \
             libclang-rt-14-dev valgrind python3 libssl-dev libsodium-dev
+# AF_XDP (issue 14): libxdp's XSK rings, libbpf's loader, xxd to embed the XDP program.
+DEB_PKGS += libxdp-dev libbpf-dev xxd
 DEB_PKGS += tshark gnuplot-nox
 # etcd (issue 13): the server the tests start their own members of, etcdctl for the tests'
 # checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
@@ -134,12 +157,17 @@ unit-test: $(UNIT_BIN)
 	    if grep -q "^SUMMARY: [A-Za-z]*Sanitizer" $$t.out; then \
 	        echo "$$t: a sanitizer reported (see $$t.out)"; exit 1; fi; done
 
-# Every tests/*.sh and tests/e2e/*.sh but the libraries they source.
-SHELL_TESTS := $(filter-out tests/lib.sh tests/e2e/topo.sh,$(wildcard tests/*.sh tests/e2e/*.sh))
+# Every tests/*.sh and tests/e2e/*.sh but the libraries they source. The e2e suite runs
+# twice, once for each forwarder.io of the underlay (E2E_IO, tests/e2e/common.bash).
+SHELL_TESTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
+E2E_TESTS := $(filter-out tests/e2e/topo.sh,$(wildcard tests/e2e/*.sh))
+E2E_IOS ?= xdp socket
 # Every test runs, a failed one too; the run fails at the end, naming them.
 shell-test: all $(BUILD)/bench/scale $(BUILD)/bench/evict
 	@failed=; for t in $(SHELL_TESTS); do echo "== $$t"; \
 	    BUILD=$(BUILD) bash $$t || failed="$$failed $$t"; done; \
+	for io in $(E2E_IOS); do for t in $(E2E_TESTS); do echo "== $$t (E2E_IO=$$io)"; \
+	    E2E_IO=$$io BUILD=$(BUILD) bash $$t || failed="$$failed $$t($$io)"; done; done; \
 	if [ -n "$$failed" ]; then echo "shell tests failed:$$failed"; exit 1; fi
 
 ifeq ($(SANITIZE),1)

@@ -9,9 +9,11 @@
  * IPv4 packet parses the same without its Ethernet padding and is bad a byte shorter.
  * An ARP request is answered, in a copy of exactly its length, and the reply is checked
  * byte by byte; it parses as FRAME_OTHER, and as the mirrored request with op 1 again.
- * Every frame ends where libFuzzer's buffer ends, so ASan reports any read past len
+ * The whole input is also an underlay frame as AF_XDP receives it (common/ulhdr.c), against
+ * a reference parser, and re-written. Every frame ends where libFuzzer's buffer ends, so ASan reports any read past len
  * (and libFuzzer any write to the const input). abort() on any difference.
  */
+#include "common/ulhdr.h"
 #include "common/vxlan.h"
 
 #include <stdbool.h>
@@ -182,9 +184,64 @@ check_frame(const uint8_t *f, size_t len)
 	}
 }
 
+/* The reference of common/ulhdr.h's parser: Ethernet, IPv4 (sum right, no fragment), UDP. */
+static int
+ref_ul(const uint8_t *f, size_t len, uint32_t *plen)
+{
+	size_t ihl, tot;
+	uint32_t sum = 0;
+
+	if (len < 42 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return -1;
+	ihl = (size_t)(f[14] & 0xf) * 4;
+	tot = (size_t)f[16] << 8 | f[17];
+	if (ihl < 20 || tot < ihl + 8 || tot + 14 > len || f[23] != 17 ||
+	    ((f[20] & 0x3f) | f[21]) != 0)
+		return -1;
+	for (size_t i = 0; i < ihl; i += 2)
+		sum += (uint32_t)f[14 + i] << 8 | f[15 + i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	if (sum != 0xffff || ((size_t)f[18 + ihl] << 8 | f[19 + ihl]) != tot - ihl)
+		return -1;
+	*plen = (uint32_t)(tot - ihl - 8);
+	return (int)(14 + ihl + 8);
+}
+
+/*
+ * The whole input as an underlay frame (AF_XDP): ulhdr_parse agrees with the reference;
+ * what it takes, written again with ulhdr_write in front of the same payload, parses to
+ * the same addresses, ports and length.
+ */
+static void
+check_ul(const uint8_t *f, size_t len)
+{
+	struct ulhdr h, h2;
+	uint32_t plen = 0, rplen = 0, plen2 = 0;
+	int off = ulhdr_parse(f, len, &h, &plen), roff = ref_ul(f, len, &rplen);
+	uint8_t *c;
+
+	if (off != roff || (off >= 0 && plen != rplen))
+		abort();
+	if (off < 0)
+		return;
+	if ((c = malloc(ULHDR_LEN + plen)) == NULL)
+		abort();
+	memcpy(c + ULHDR_LEN, f + off, plen);
+	h.ip_id = (uint16_t)len;
+	ulhdr_write(c, &h, plen);
+	if (ulhdr_parse(c, ULHDR_LEN + plen, &h2, &plen2) != ULHDR_LEN || plen2 != plen ||
+	    memcmp(h.dst_mac, h2.dst_mac, 6) != 0 || memcmp(h.src_mac, h2.src_mac, 6) != 0 ||
+	    h.src_ip != h2.src_ip || h.dst_ip != h2.dst_ip || h.src_port != h2.src_port ||
+	    h.dst_port != h2.dst_port)
+		abort();
+	free(c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_ul(data, size);
 	check_hdr(data, size);
 	if (size >= VXLAN_HLEN)
 		check_frame(data + VXLAN_HLEN, size - VXLAN_HLEN);	/* from a VTEP */

@@ -50,7 +50,27 @@
 	X(loop_max_us,     GAUGE,   "the longest loop trip (one wake-up's work) in the last second, us") \
 	X(loop_slow,       COUNTER, "loop trips of 1 ms or more (frames waited that long)") \
 	X(vteps,           GAUGE,   "VTEPs in the list VXLAN is accepted from (gateways aside)") \
-	X(vteps_loaded,    GAUGE,   "1 once the VTEP list is attached and was loaded whole")
+	X(vteps_loaded,    GAUGE,   "1 once the VTEP list is attached and was loaded whole") \
+	X(io_xdp,          GAUGE,   "1: the underlay is AF_XDP (forwarder.io), 0: the UDP socket") \
+	X(xdp_rx,          COUNTER, "xdp: of rx_vxlan, datagrams received on the AF_XDP sockets") \
+	X(xdp_rx_bad,      COUNTER, "xdp: frames the XDP program passed up that are no IPv4/UDP datagram to this VTEP (in drop_malformed)") \
+	X(xdp_tx,          COUNTER, "xdp: datagrams sent on the AF_XDP sockets")	\
+	X(xdp_tx_socket,   COUNTER, "xdp: datagrams sent through the socket instead (next hop not known or due a refresh, past the MTU, a full ring)") \
+	X(xdp_tx_ring_full, COUNTER, "xdp: of those, for a full XSK send ring") \
+	X(xdp_kicks,       COUNTER, "xdp: wake-ups of the kernel's XSK sender (io_uring sends)") \
+	X(xdp_prog_redirect, GAUGE, "xdp: frames the XDP program gave the AF_XDP sockets, since attached") \
+	X(xdp_prog_pass,   GAUGE,   "xdp: frames it passed to the kernel: not VXLAN to this VTEP") \
+	X(xdp_prog_pass_frags, GAUGE, "xdp: frames it passed to the kernel: in several buffers (GSO)") \
+	X(xdp_prog_no_xsk, GAUGE,   "xdp: frames it passed to the kernel: no AF_XDP socket on their queue") \
+	X(xdp_prog_pass_big, GAUGE, "xdp: frames it passed to the kernel: longer than a buffer holds") \
+	X(xsk_rx_dropped,  GAUGE,   "xdp: frames the AF_XDP sockets dropped (kernel's count: no room, invalid)") \
+	X(xsk_rx_ring_full, GAUGE,  "xdp: of those, the receive ring full") \
+	X(xsk_fill_empty,  GAUGE,   "xdp: times the fill ring was empty (kernel's count)") \
+	X(xsk_tx_invalid,  GAUGE,   "xdp: send descriptors the kernel refused") \
+	X(neigh_entries,   GAUGE,   "xdp: underlay next hops known (VTEP to MAC)") \
+	X(neigh_misses,    COUNTER, "xdp: sends whose next hop was not known yet (through the socket)") \
+	X(neigh_elsewhere, COUNTER, "xdp: sends to a VTEP routed out of another interface (through the socket)") \
+	X(neigh_refreshes, COUNTER, "xdp: sends through the socket so that the kernel re-confirms a next hop")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 
 #endif

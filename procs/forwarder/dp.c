@@ -14,7 +14,9 @@
 #include "common/vxlan.h"
 #include "shm/events.h"
 #include "pkt.h"
-#include "tx.h"
+#include "udpio.h"
+#include "xdpio.h"
+#include "xsk.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -27,10 +29,8 @@
 #include <unistd.h>
 
 #define BATCH_MAX	256
-#define SOCKBUF		(8 << 20)
-/* The largest datagram a multishot receive takes whole: its header and source go first. */
-#define MSHOT_DGRAM_MAX	(PKT_SIZE - sizeof(struct io_uring_recvmsg_out) - \
-			    sizeof(struct sockaddr_in))
+/* Trips through the AF_XDP receive ring a flush makes before the loop runs again. */
+#define XDP_ROUNDS	8
 
 enum item_kind { IT_TAP_IP, IT_TAP_ARP, IT_GW_IP, IT_GW_ARP };
 
@@ -46,23 +46,10 @@ struct dp {
 	struct loop *l;
 	struct dp_params p;
 	struct forwarder_counters *c;
-	int fd;
 	uint32_t self;			/* our VTEP, host order */
 	struct pkt_pool pool;
-	uint32_t udp_armed;
-	/*
-	 * Multishot receive: one recvmsg SQE keeps delivering datagrams, each into a
-	 * buffer the kernel takes from a ring of provided buffers (pkts 0..nring-1, which
-	 * go back to that ring, not to the pool, when done with).
-	 */
-	bool mshot;
-	bool mshot_armed;
-	struct io_uring_buf_ring *br;
-	int bgid;			/* br's group id on the loop's ring */
-	uint32_t nring;
-	uint32_t ring_held;		/* ring buffers the kernel filled, not yet back */
-	struct msghdr mshot_msg;
-	struct loop_op mshot_op;
+	struct udpio *u;		/* the VXLAN socket: always there */
+	struct xdpio *x;		/* AF_XDP, in xdp mode */
 	bool tap_starved;		/* a TAP read was not armed for want of a buffer */
 	uint32_t tap_reads;		/* reads in flight on all TAPs */
 	uint32_t tap_budget;		/* beyond its first, a TAP's reads stop at this total */
@@ -78,7 +65,6 @@ struct dp {
 	struct table_rule rules[BATCH_MAX];
 	bool hit[BATCH_MAX];
 	struct ev_learn_req lreq[BATCH_MAX];
-	struct tx *tx;			/* the datagrams the batch sends */
 	struct table_peer peers[TABLE_PEERS_MAX];
 	uint32_t npeers;
 	struct learnlim *ll;		/* vswitch: the learn-bit limiter */
@@ -92,16 +78,8 @@ static void dp_flush(void *arg);
 static void
 release(struct dp *d, struct pkt *p)
 {
-	uint32_t i = (uint32_t)(p - d->pool.p);
-
-	if (i < d->nring) {
-		d->ring_held--;
-		io_uring_buf_ring_add(d->br, p->buf, PKT_SIZE, (unsigned short)i,
-		    io_uring_buf_ring_mask(d->nring), 0);
-		io_uring_buf_ring_advance(d->br, 1);
-		return;
-	}
-	pkt_put(&d->pool, p);
+	if (!udpio_release(d->u, p))
+		pkt_put(&d->pool, p);
 }
 
 /* ---- I/O ---------------------------------------------------------------------------- */
@@ -116,7 +94,8 @@ pkt_done(struct pkt *p, void *arg)
 static void
 send_udp(struct dp *d, struct pkt *p, uint32_t ip, uint16_t port)
 {
-	tx_add(d->tx, p, ip, port);
+	if (d->x == NULL || !xdpio_send(d->x, p, ip, port))
+		udpio_send(d->u, p, ip, port);
 }
 
 static void
@@ -151,115 +130,11 @@ batch_add(struct dp *d, struct pkt *p)
 		dp_flush(d);
 }
 
-static bool arm_udp(struct dp *d);
-
+/* A VXLAN datagram arrived (socket or AF_XDP): into the batch. */
 static void
-on_udp_rx(struct loop_op *op, int res, uint32_t flags)
+on_udp_rx(struct pkt *p, void *arg)
 {
-	struct pkt *p = (struct pkt *)op;
-	struct dp *d = op->arg;
-
-	(void)flags;
-	d->udp_armed--;
-	if (res < 0 || d->stopping) {
-		if (res != -ECANCELED && !d->stopping) {
-			STATS_INC(d->c, rx_errors);
-			log_warnx_rl(&d->rl, "VXLAN receive: %s", strerror(-res));
-		}
-		release(d, p);
-		return;
-	}
-	STATS_INC(d->c, rx_vxlan);
-	STATS_ADD(d->c, rx_bytes, res);
-	if ((size_t)res > PKT_SIZE) {
-		STATS_INC(d->c, drop_truncated);
-		release(d, p);
-	} else {
-		p->off = 0;
-		p->len = (uint32_t)res;
-		batch_add(d, p);
-	}
-	arm_udp(d);
-}
-
-static void
-on_udp_mshot(struct loop_op *op, int res, uint32_t flags)
-{
-	struct dp *d = op->arg;
-	struct io_uring_recvmsg_out *out;
-	struct pkt *p;
-
-	if (!(flags & IORING_CQE_F_MORE))
-		d->mshot_armed = false;		/* re-armed by the flush */
-	if (flags & IORING_CQE_F_BUFFER) {
-		p = &d->pool.p[flags >> IORING_CQE_BUFFER_SHIFT];
-		d->ring_held++;
-		if (res < 0 || d->stopping) {
-			release(d, p);
-			return;
-		}
-		out = io_uring_recvmsg_validate(p->buf, res, &d->mshot_msg);
-		STATS_INC(d->c, rx_vxlan);
-		if (out)
-			STATS_ADD(d->c, rx_bytes, out->payloadlen);
-		if (out == NULL || out->namelen < sizeof(p->addr) ||
-		    (out->flags & MSG_TRUNC)) {
-			STATS_INC(d->c, drop_truncated);
-			release(d, p);
-			return;
-		}
-		memcpy(&p->addr, io_uring_recvmsg_name(out), sizeof(p->addr));
-		p->off = (uint32_t)((uint8_t *)io_uring_recvmsg_payload(out, &d->mshot_msg) -
-		    p->buf);
-		p->len = io_uring_recvmsg_payload_length(out, res, &d->mshot_msg);
-		p->port = -1;
-		batch_add(d, p);
-		return;
-	}
-	/*
-	 * -ENOBUFS: every ring buffer is in use, the datagram waits in the socket; the
-	 * flush re-arms, and the batch it handles gives buffers back.
-	 */
-	if (res < 0 && res != -ENOBUFS && res != -ECANCELED && !d->stopping) {
-		STATS_INC(d->c, rx_errors);
-		log_warnx_rl(&d->rl, "VXLAN receive: %s", strerror(-res));
-	}
-}
-
-static bool
-arm_udp(struct dp *d)
-{
-	struct pkt *p;
-
-	if (d->mshot) {
-		struct io_uring_sqe *sqe;
-
-		if (d->stopping || d->mshot_armed)
-			return false;
-		d->mshot_op = (struct loop_op){ .cb = on_udp_mshot, .arg = d };
-		sqe = loop_sqe(d->l, &d->mshot_op);
-		/* MSG_TRUNC: a datagram cut to the buffer says its real length. */
-		io_uring_prep_recvmsg_multishot(sqe, d->fd, &d->mshot_msg, MSG_TRUNC);
-		sqe->flags |= IOSQE_BUFFER_SELECT;
-		sqe->buf_group = (uint16_t)d->bgid;
-		d->mshot_armed = true;
-		return false;
-	}
-	if (d->stopping || d->udp_armed >= d->p.udp_recvs)
-		return false;
-	if ((p = pkt_get(&d->pool)) == NULL) {
-		STATS_INC(d->c, drop_nobuf);
-		return false;
-	}
-	p->port = -1;
-	p->iov = (struct iovec){ p->buf, PKT_SIZE };
-	p->msg = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
-	    .msg_iov = &p->iov, .msg_iovlen = 1 };
-	p->op = (struct loop_op){ .cb = on_udp_rx, .arg = d };
-	/* MSG_TRUNC: a datagram larger than the buffer reports its real size. */
-	io_uring_prep_recvmsg(loop_sqe(d->l, &p->op), d->fd, &p->msg, MSG_TRUNC);
-	d->udp_armed++;
-	return true;
+	batch_add(arg, p);
 }
 
 static bool arm_tap(struct dp *d, struct vport *v);
@@ -299,14 +174,14 @@ on_tap_rx(struct loop_op *op, int res, uint32_t flags)
 	STATS_INC(d->c, rx_tap);
 	STATS_ADD(d->c, rx_bytes, res);
 	/* A TAP cuts a frame to the buffer without a word: a full buffer may be one. */
-	if ((size_t)res >= PKT_SIZE - VXLAN_HLEN) {
+	if ((size_t)res >= PKT_SIZE - PKT_HEADROOM - VXLAN_HLEN) {
 		STATS_INC(d->c, drop_truncated);
 		release(d, p);
 		vports_op_done(v);
 		arm_tap(d, v);
 		return;
 	}
-	p->off = VXLAN_HLEN;
+	p->off = PKT_HEADROOM + VXLAN_HLEN;
 	p->len = (uint32_t)res;
 	vports_op_done(v);
 	batch_add(d, p);
@@ -333,9 +208,9 @@ arm_tap(struct dp *d, struct vport *v)
 	}
 	p->port = (int32_t)(v - vports_at(d->vp, 0));
 	p->op = (struct loop_op){ .cb = on_tap_rx, .arg = d };
-	/* Room in front for the VXLAN header the frame may get. */
-	io_uring_prep_read(loop_sqe(d->l, &p->op), v->fd, p->buf + VXLAN_HLEN,
-	    PKT_SIZE - VXLAN_HLEN, 0);
+	/* Room in front for the VXLAN header the frame may get, and the underlay's. */
+	io_uring_prep_read(loop_sqe(d->l, &p->op), v->fd, p->buf + PKT_HEADROOM + VXLAN_HLEN,
+	    PKT_SIZE - PKT_HEADROOM - VXLAN_HLEN, 0);
 	v->reads++;
 	d->tap_reads++;
 	v->inflight++;
@@ -706,10 +581,21 @@ dp_flush(void *arg)
 
 	if (d->nbatch)
 		process(d);
-	if (tx_pending(d->tx))
-		tx_flush(d->tx);
-	while (arm_udp(d))
-		;
+	if (d->x) {
+		/*
+		 * What the AF_XDP sockets received, a batch at a time, each one sent before
+		 * the next is taken; the loop comes back at once when some are left.
+		 */
+		for (uint32_t r = 0; xdpio_flush(d->x, BATCH_MAX - d->nbatch) > 0; r++) {
+			process(d);
+			if (r + 1 == XDP_ROUNDS) {
+				xdpio_wake(d->x);
+				break;
+			}
+		}
+		xdpio_flush(d->x, 0);		/* kick the last batch's sends */
+	}
+	udpio_flush(d->u);
 	if (d->tap_starved && d->vp && d->pool.nfree > 0) {
 		d->tap_starved = false;
 		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
@@ -724,74 +610,33 @@ dp_flush(void *arg)
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
-static int
-vxlan_socket(const struct sockaddr_in *a, char *err, size_t errlen)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v = SOCKBUF, r;
-
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return r;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	if (net_bind(fd, a) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "bind %s:%u: %s", inet_ntoa(a->sin_addr),
-		    ntohs(a->sin_port), strerror(errno));
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 /*
- * Multishot receive when the kernel has provided-buffer rings (5.19): the ring gets
- * 2 x udp_recvs buffers (a power of two, at most half the pool), kept out of the pool.
- * Otherwise udp_recvs single receives stay in flight.
+ * AF_XDP on the underlay: with forwarder.io = "xdp" a failure is the caller's; with
+ * "auto" it is said, and the socket carries everything.
  */
-static void
-mshot_setup(struct dp *d)
+static int
+xdp_setup(struct dp *d, char *err, size_t errlen)
 {
-	struct io_uring_buf_reg reg = { 0 };
-	uint32_t n = 1;
+	/* "auto" takes native XDP only: generic XDP (any device, lo too) would be slower. */
+	struct xdpio_params xp = { .ifname = d->p.xdp_ifname, .self = d->self,
+	    .port = d->p.vxlan_port, .ring_size = d->p.xdp_ring,
+	    .xsk_mode = d->p.io == DP_IO_AUTO && d->p.xdp_mode == XSK_MODE_AUTO ?
+	    XSK_MODE_NATIVE : d->p.xdp_mode };
+	char why[256];
 	int r;
 
-	while (n < 2 * d->p.udp_recvs && 2 * n <= d->pool.n / 2 && n < 32768)
-		n *= 2;
-	/* A group id of its own: other users of the loop's ring (common/udp.c) have theirs. */
-	if ((d->bgid = loop_bgid_get(d->l)) < 0)
-		return;
-	d->br = mmap(NULL, n * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
-	    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (d->br == MAP_FAILED) {
-		d->br = NULL;
-		loop_bgid_put(d->l, d->bgid);
-		return;
+	if ((r = xdpio_new(&d->x, d->l, &xp, &d->pool, d->c, on_udp_rx, pkt_done, d, why,
+	    sizeof(why))) == 0) {
+		log_info("underlay: AF_XDP on %s (forwarder.io = \"%s\")", xdpio_describe(d->x),
+		    d->p.io == DP_IO_XDP ? "xdp" : "auto");
+		return 0;
 	}
-	reg.ring_addr = (unsigned long)d->br;
-	reg.ring_entries = n;
-	reg.bgid = (uint16_t)d->bgid;
-	if ((r = io_uring_register_buf_ring(loop_ring(d->l), &reg, 0)) < 0) {
-		log_info("no provided-buffer rings (%s): a receive a datagram", strerror(-r));
-		munmap(d->br, n * sizeof(struct io_uring_buf));
-		d->br = NULL;
-		loop_bgid_put(d->l, d->bgid);
-		return;
+	if (d->p.io == DP_IO_XDP) {
+		snprintf(err, errlen, "forwarder.io = \"xdp\": %s", why);
+		return r;
 	}
-	io_uring_buf_ring_init(d->br);
-	for (uint32_t i = 0; i < n; i++) {
-		struct pkt *p = pkt_get(&d->pool);
-
-		assert(p == &d->pool.p[i]);	/* a fresh pool hands out 0, 1, 2, ... */
-		io_uring_buf_ring_add(d->br, p->buf, PKT_SIZE, (unsigned short)i,
-		    io_uring_buf_ring_mask(n), (int)i);
-	}
-	io_uring_buf_ring_advance(d->br, (int)n);
-	d->nring = n;
-	d->mshot = true;
-	d->mshot_msg = (struct msghdr){ .msg_namelen = sizeof(struct sockaddr_in) };
+	log_info("underlay: the UDP socket (forwarder.io = \"auto\": no AF_XDP: %s)", why);
+	return 0;
 }
 
 struct dp *
@@ -815,20 +660,23 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 	d->c = c;
 	d->self = ntohl(p->listen.sin_addr.s_addr);
 	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
-	if ((d->fd = vxlan_socket(&p->listen, err, errlen)) < 0 ||
-	    (d->tx = tx_new(l, d->fd, c, pkt_done, d)) == NULL) {
-		if (d->fd >= 0) {
-			snprintf(err, errlen, "forwarder: out of memory");
-			close(d->fd);
-		}
+	if (udpio_new(&d->u, l, &p->listen, &d->pool, p->udp_recvs, c, on_udp_rx, pkt_done, d,
+	    err, errlen) < 0) {
 		pkt_pool_free(&d->pool);
 		learnlim_free(d->ll);
 		free(d);
 		return NULL;
 	}
-	mshot_setup(d);
+	if (p->io != DP_IO_SOCKET && xdp_setup(d, err, errlen) < 0) {
+		udpio_free(d->u);
+		pkt_pool_free(&d->pool);
+		learnlim_free(d->ll);
+		free(d);
+		return NULL;
+	}
 	/* Half of what the pool has left for reads, the other half for frames in flight. */
-	d->tap_budget = (d->pool.nfree - (d->mshot ? 0 : d->p.udp_recvs)) / 2;
+	d->tap_budget = d->pool.nfree > udpio_reserved(d->u) ?
+	    (d->pool.nfree - udpio_reserved(d->u)) / 2 : 1;
 	loop_set_flush(l, dp_flush, d);
 	dp_flush(d);
 	return d;
@@ -845,12 +693,14 @@ cancel_done(struct loop_op *op, int res, uint32_t flags)
 void
 dp_stop(struct dp *d)
 {
-	if (tx_pending(d->tx))
-		tx_flush(d->tx);
+	if (d->x)
+		xdpio_flush(d->x, 0);
 	d->stopping = true;
 	loop_set_flush(d->l, NULL, NULL);
+	udpio_stop(d->u);
+	if (d->x)
+		xdpio_stop(d->x);
 	d->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = d };
-	io_uring_prep_cancel_fd(loop_sqe(d->l, &d->cancel_op), d->fd, IORING_ASYNC_CANCEL_ALL);
 	if (d->vp)
 		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
 			struct vport *v = vports_at(d->vp, i);
@@ -866,13 +716,8 @@ dp_free(struct dp *d)
 {
 	if (d == NULL)
 		return;
-	close(d->fd);
-	tx_free(d->tx);
-	if (d->br) {
-		io_uring_unregister_buf_ring(loop_ring(d->l), d->bgid);
-		loop_bgid_put(d->l, d->bgid);
-		munmap(d->br, d->nring * sizeof(struct io_uring_buf));
-	}
+	xdpio_free(d->x);
+	udpio_free(d->u);
 	pkt_pool_free(&d->pool);
 	learnlim_free(d->ll);
 	free(d);
@@ -909,6 +754,7 @@ dp_tick(struct dp *d)
 	STATS_SET(d->c, bufs_free, d->pool.nfree);
 	STATS_SET(d->c, vteps, d->vteps ? vtepset_count(d->vteps) : 0);
 	STATS_SET(d->c, vteps_loaded, d->vteps && vtepset_loaded(d->vteps));
-	/* What the forwarder never sees is counted too: overflows of its socket. */
-	STATS_SET(d->c, rx_sock_drops, net_sock_drops(d->fd));
+	udpio_tick(d->u);
+	if (d->x)
+		xdpio_tick(d->x);
 }

@@ -33,6 +33,8 @@
 #include <stdint.h>
 
 enum dp_mode { DP_VSWITCH = 1, DP_GATEWAY = 2 };
+/* forwarder.io: the underlay's I/O (docs/forwarder.md, "Underlay I/O") */
+enum dp_io { DP_IO_SOCKET = 1, DP_IO_XDP = 2, DP_IO_AUTO = 3 };
 
 struct dp_params {
 	enum dp_mode mode;
@@ -44,6 +46,10 @@ struct dp_params {
 	uint32_t bufs;			/* packet buffers */
 	uint32_t udp_recvs;		/* receives in flight on the VXLAN socket */
 	uint32_t tap_recvs;		/* reads in flight on each TAP */
+	enum dp_io io;
+	const char *xdp_ifname;		/* NULL: the interface holding listen's address */
+	uint32_t xdp_ring;		/* entries of each AF_XDP ring */
+	int xdp_mode;			/* XSK_MODE_* (xsk.h) */
 };
 
 struct dp;

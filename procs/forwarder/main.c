@@ -9,6 +9,7 @@
  */
 #include "counters.h"
 #include "dp.h"
+#include "xsk.h"
 #include "learnlim.h"
 #include "pkt.h"
 #include "vports.h"
@@ -112,6 +113,43 @@ tick(struct loop_timer *t)
 	loop_timer_set(s->l, t, TICK_NS);
 }
 
+/* forwarder.io and the settings of its xdp mode (docs/forwarder.md, "Underlay I/O"). */
+static void
+read_io(struct conf *c, struct dp_params *dp)
+{
+	static const char *const io[] = { [DP_IO_SOCKET] = "socket", [DP_IO_XDP] = "xdp",
+	    [DP_IO_AUTO] = "auto" };
+	static const char *const mode[] = { [XSK_MODE_AUTO] = "auto",
+	    [XSK_MODE_NATIVE] = "native", [XSK_MODE_SKB] = "generic" };
+	const char *v;
+
+	v = conf_str(c, "forwarder.io", "auto");
+	for (dp->io = DP_IO_SOCKET; dp->io <= DP_IO_AUTO; dp->io++)
+		if (strcmp(v, io[dp->io]) == 0)
+			break;
+	if (dp->io > DP_IO_AUTO) {
+		conf_error_at(c, "forwarder.io", "forwarder.io must be \"socket\", \"xdp\" or "
+		    "\"auto\", not \"%s\"", v);
+		fatalx("%s", conf_error(c));
+	}
+	dp->xdp_ifname = conf_str(c, "forwarder.xdp_interface", NULL);
+	dp->xdp_ring = conf_int(c, "forwarder.xdp_ring_size", 2048, 64, 16384);
+	if (dp->xdp_ring & (dp->xdp_ring - 1)) {
+		conf_error_at(c, "forwarder.xdp_ring_size", "forwarder.xdp_ring_size must be a "
+		    "power of two, not %u", dp->xdp_ring);
+		fatalx("%s", conf_error(c));
+	}
+	v = conf_str(c, "forwarder.xdp_mode", "auto");
+	for (dp->xdp_mode = 0; dp->xdp_mode < (int)(sizeof(mode) / sizeof(mode[0])); dp->xdp_mode++)
+		if (mode[dp->xdp_mode] && strcmp(v, mode[dp->xdp_mode]) == 0)
+			break;
+	if (dp->xdp_mode == (int)(sizeof(mode) / sizeof(mode[0]))) {
+		conf_error_at(c, "forwarder.xdp_mode", "forwarder.xdp_mode must be \"auto\", "
+		    "\"native\" or \"generic\", not \"%s\"", v);
+		fatalx("%s", conf_error(c));
+	}
+}
+
 static void
 read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint32_t *ring)
 {
@@ -150,6 +188,7 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 		conf_error_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
 		    "twice udp_recvs + 2 tap_recvs (%u)", dp->bufs,
 		    2 * (dp->udp_recvs + 2 * dp->tap_recvs)), fatalx("%s", conf_error(c));
+	read_io(c, dp);
 	/* A frame of the MTU must fit a buffer behind the VXLAN header. */
 	vpp->mtu = conf_int(c, "forwarder.tap_mtu", 1450, 68, TAP_MTU_MAX);
 	vpp->tap_netns = conf_bool(c, "forwarder.tap_netns", true);

@@ -1,5 +1,5 @@
 /*
- * pkt: see pkt.h. The buffers are one allocation, each starting on a cache line.
+ * pkt: see pkt.h. The buffers are one allocation, page aligned (an AF_XDP UMEM must be).
  */
 #include "pkt.h"
 
@@ -13,7 +13,7 @@ pkt_pool_init(struct pkt_pool *pp, uint32_t n)
 {
 	memset(pp, 0, sizeof(*pp));
 	if ((pp->p = calloc(n, sizeof(*pp->p))) == NULL ||
-	    (pp->mem = aligned_alloc(64, (size_t)n * PKT_SIZE)) == NULL) {
+	    (pp->mem = aligned_alloc(PKT_UMEM_ALIGN, pkt_pool_bytes(n))) == NULL) {
 		free(pp->p);
 		return -ENOMEM;
 	}

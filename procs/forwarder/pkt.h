@@ -17,8 +17,10 @@
 
 #define PKT_SIZE	2048	/* VXLAN header + the largest frame of a 1500-byte underlay */
 #define PKT_NONE	UINT32_MAX
-/* The largest TAP MTU whose frames fit a buffer: 2048 - 8 - 14 - 1 (a full read is cut). */
-#define TAP_MTU_MAX	(PKT_SIZE - VXLAN_HLEN - FRAME_ETH_HLEN - 1)
+/* Room a TAP read leaves in front of the VXLAN header, for the underlay's (AF_XDP). */
+#define PKT_HEADROOM	64
+/* The largest TAP MTU whose frames fit a buffer: 2048 - 64 - 8 - 14 - 1 (a full read is cut). */
+#define TAP_MTU_MAX	(PKT_SIZE - PKT_HEADROOM - VXLAN_HLEN - FRAME_ETH_HLEN - 1)
 
 struct pkt {
 	struct loop_op op;
@@ -39,6 +41,14 @@ struct pkt_pool {
 	uint32_t free_head;
 	uint32_t nfree;
 };
+
+#define PKT_UMEM_ALIGN	4096
+/* The pool's memory, whole pages: in xdp mode it is registered as the UMEM. */
+static inline size_t
+pkt_pool_bytes(uint32_t n)
+{
+	return ((size_t)n * PKT_SIZE + PKT_UMEM_ALIGN - 1) & ~(size_t)(PKT_UMEM_ALIGN - 1);
+}
 
 int pkt_pool_init(struct pkt_pool *pp, uint32_t n);
 void pkt_pool_free(struct pkt_pool *pp);

@@ -33,6 +33,9 @@
 #                        VM VM of VPC on it
 #                        E2E_ETCD=N: the controller's store on etcd, N members in
 #                        its namespace (tests/lib.sh t_etcd).
+#                        E2E_IO=socket|xdp: every forwarder's forwarder.io (TOPO_IO),
+#                        checked by e2e_start (the gauge io_xdp); make test runs the
+#                        e2e suite in both.
 # e2e_start NODE...      topo_start each, then e2e_synced
 # e2e_synced [SECS]      wait until the cluster's gateways applied the controller's whole
 #                        log (10 s)
@@ -86,6 +89,11 @@ e2e_init()
 	done
 	export BUILD
 	topo_init "e$2$$" "$T_OUT/topo" || t_fail "topo_init"
+	case ${E2E_IO:-} in
+	'' | socket | xdp) TOPO_IO=${E2E_IO:-} ;;
+	*) t_fail "E2E_IO must be socket or xdp, not $E2E_IO" ;;
+	esac
+	[[ -z ${E2E_IO:-} ]] || echo "$1: forwarders on forwarder.io = \"$E2E_IO\""
 	trap 'rc=$?; trap - ERR; set +e; _e2e_down "$rc"; (exit $rc); _t_cleanup' EXIT
 	# A signal ends the test through the exit trap, which removes everything.
 	trap 'exit 130' INT TERM HUP
@@ -217,6 +225,14 @@ e2e_start()
 		topo_start "$n" >/dev/null || t_fail "cannot start $n"
 	done
 	e2e_synced 15
+	[[ -n ${E2E_IO:-} ]] || return 0
+	# The mode asked for is the one running: a silent fall-back would test the other.
+	for n in "$@"; do
+		[[ $n == gateway* || $n == host* ]] || continue
+		t_until 10 "$n's forwarder on forwarder.io = \"$E2E_IO\"" \
+		    eval '[[ $(topo_stat '"$n"' forwarder io_xdp) == '"$([[ $E2E_IO == xdp ]] &&
+		    echo 1 || echo 0)"' ]]'
+	done
 }
 
 _e2e_synced()

@@ -7,7 +7,7 @@
 #
 #  1. at most 1 s without a reply (ping -D, the longest gap between replies, and the
 #     lost pings times the interval), and every ping of the last second answered;
-#  2. no frame to a stale VTEP: a capture on the old host's underlay interface
+#  2. no frame to a stale VTEP: a capture of what the bridge sends the old host
 #     (tests/py/vxcap.py, kernel timestamps) holds no frame for b3 from host1 after
 #     host1's cache showed b3's new VTEP, and none from a gateway after that gateway's
 #     table did (tests/py/rulewatch.py: the moment each table first showed it);
@@ -33,9 +33,11 @@ e2e_vm b1 blue 10.0.0.1/24 host1
 e2e_vm b3 blue 10.0.0.3/24 host3
 topo_vm_wait b1 15 || t_fail "VM b1 did not come up"
 topo_vm_wait b3 15 || t_fail "VM b3 did not come up"
-# Captures on host2's and host3's underlay interfaces, for the whole test.
+# Captures of what the underlay's bridge sends host2 and host3 (their ports: "out"), for
+# the whole test. Not on the hosts' own interfaces: with AF_XDP (E2E_IO=xdp) what the
+# XDP program gives the forwarder never reaches the kernel's packet taps.
 for h in host2 host3; do
-	ip netns exec "$TOPO_PFX-$h" "$E2E_PYTHON" "$E2E_PY/vxcap.py" eth0 \
+	ip netns exec "$TOPO_UL" "$E2E_PYTHON" "$E2E_PY/vxcap.py" "$h" \
 	    >"$T_OUT/cap-$h.txt" 2>"$T_OUT/cap-$h.log" &
 done
 for h in host2 host3; do
@@ -95,18 +97,18 @@ migrate()
 	# capture is the old host's; its timestamps are the kernel's (taken at arrival),
 	# the watch times are taken after the read that showed the new VTEP.
 	# (the capture works: it holds the frames host1 sent b3 there before the command)
-	before=$(awk -v h1="$TOPO_IP_H1" -v t="$t_cmd" '$2 == "in" && $3 == h1 &&
+	before=$(awk -v h1="$TOPO_IP_H1" -v t="$t_cmd" '$2 == "out" && $3 == h1 &&
 	    $8 == "10.0.0.3" && $1 < t' "$T_OUT/cap-$from.txt" | wc -l)
 	((before >= 100)) || t_fail "the capture on $from holds only $before frames for b3" \
 	    "from host1 before the command"
 	stale=$(awk -v h1="$TOPO_IP_H1" -v g1="${TOPO_IP[gateway1]}" \
 	    -v g2="${TOPO_IP[gateway2]}" -v t1="$t_h1" -v tg1="$t_gw1" -v tg2="$t_gw2" '
-	    $2 == "in" && $8 == "10.0.0.3" &&
+	    $2 == "out" && $8 == "10.0.0.3" &&
 	    (($3 == h1 && $1 > t1) || ($3 == g1 && $1 > tg1) || ($3 == g2 && $1 > tg2))' \
 	    "$T_OUT/cap-$from.txt")
 	[[ -z $stale ]] || t_fail "$from -> $to: frames for b3 reached $from (the old VTEP)" \
 	    "after the sender's table had $to:"$'\n'"$(head -5 <<<"$stale")"
-	echo "migrate: $from -> $to: $(awk -v t="$t_cmd" '$2 == "in" && $8 == "10.0.0.3" &&
+	echo "migrate: $from -> $to: $(awk -v t="$t_cmd" '$2 == "out" && $8 == "10.0.0.3" &&
 	    $1 > t' "$T_OUT/cap-$from.txt" | wc -l) frames for b3 reached $from after the" \
 	    "command, none after the senders' rules changed; $from sent" \
 	    "$((N[$from.forwarder.tx_onward] - C[$from.forwarder.tx_onward])) on via a gateway" \

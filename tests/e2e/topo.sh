@@ -50,8 +50,10 @@
 #                        controller's from controller.conf): "demo-"
 #                        becomes "PREFIX-", /run/vpcfwd-demo becomes DIR, then each SED
 #                        expression (sed -e) is applied, e.g. 's/sync_wait = .*/sync_wait
-#                        = "1s";/'. With the demo's own prefix and directory and no SED,
-#                        etc/demo/NAME.conf itself is used. Sets TOPO_CONF[NAME].
+#                        = "1s";/'. TOPO_IO=socket|xdp|auto sets forwarder.io (the
+#                        files' default otherwise). With the demo's own prefix and
+#                        directory, no SED and no TOPO_IO, etc/demo/NAME.conf itself is
+#                        used. Sets TOPO_CONF[NAME].
 # topo_start NAME, topo_stop NAME, topo_status NAME
 #                        tools/vpcfwd-supervise start|stop|status on NAME's configuration,
 #                        in NAME's namespace
@@ -208,13 +210,15 @@ topo_conf()
 
 	shift
 	[[ -f $src ]] || _topo_err "no $src" || return
-	if [[ $TOPO_PFX == demo && $TOPO_DIR == /run/vpcfwd-demo && $# -eq 0 ]]; then
+	if [[ $TOPO_PFX == demo && $TOPO_DIR == /run/vpcfwd-demo && $# -eq 0 &&
+	    -z ${TOPO_IO:-} ]]; then
 		TOPO_CONF[$name]=$src
 		return
 	fi
 	mkdir -p "$TOPO_DIR/conf" || return
 	out=$TOPO_DIR/conf/$name.conf
 	sed=(-e "s|\"demo-|\"$TOPO_PFX-|g" -e "s|/run/vpcfwd-demo|$TOPO_DIR|g")
+	[[ -z ${TOPO_IO:-} ]] || sed+=(-e "s|^forwarder = {|forwarder = {\n\tio = \"$TOPO_IO\";|")
 	for e in "$@"; do
 		sed+=(-e "$e")
 	done

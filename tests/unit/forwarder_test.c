@@ -31,11 +31,21 @@
  * ephemeral on the first socket), segments "fwt<pid>".
  */
 
-/* dp.c and vports.c each have a static cancel_done: one translation unit here. */
+/* dp.c, udpio.c, xdpio.c and vports.c each have a static cancel_done: one translation
+ * unit here. */
 #define cancel_done dp_cancel_done
 #include "procs/forwarder/dp.c"
 #include "procs/forwarder/learnlim.c"
 #undef cancel_done
+#define cancel_done udpio_cancel_done
+#include "procs/forwarder/udpio.c"
+#undef cancel_done
+#define cancel_done xdpio_cancel_done
+#include "procs/forwarder/xdpio.c"
+#undef cancel_done
+#include "procs/forwarder/xsk.c"
+#include "procs/forwarder/neigh.c"
+#include "procs/forwarder/neigh_msg.c"
 #define cancel_done vports_cancel_done
 #include "procs/forwarder/vports.c"
 #undef cancel_done
@@ -155,7 +165,7 @@ sends_in_flight(void)
 			reads += vports_at(D->vp, i)->reads;
 	/* Pool buffers out (ring ones never are in the pool), less receives, plus ring ones
 	 * the kernel filled. */
-	return D->pool.n - D->nring - D->pool.nfree - D->udp_armed - reads + D->ring_held;
+	return D->pool.n - D->u->nring - D->pool.nfree - D->u->armed - reads + D->u->ring_held;
 }
 
 /* Every frame given so far handled, every send it made completed (so delivered). */
@@ -1004,7 +1014,7 @@ Test(forwarder, gateway_counts_each_malformed_datagram_under_its_drop_reason)
 
 	check();
 	/* A good frame after all that still goes, even the largest a buffer takes. */
-	most = D->mshot ? MSHOT_DGRAM_MAX : PKT_SIZE;
+	most = udpio_dgram_max(D->u);
 	n = ipv4_frame(f, ANY_MAC, ASKER_MAC, IP(5), IP(2), most - 8 - FRAME_MIN);
 	send_vx(VA, 100, false, f, n);
 	cr_assert_eq(take(VB, d), most);
@@ -1552,7 +1562,7 @@ Test(forwarder, vswitch_destroys_the_tap_of_a_port_removed)
  */
 Test(forwarder, vswitch_forwards_the_largest_tap_frame_a_buffer_holds_and_no_cut_one)
 {
-	const size_t most = PKT_SIZE - VXLAN_HLEN - 1;
+	const size_t most = PKT_SIZE - PKT_HEADROOM - VXLAN_HLEN - 1;
 	uint8_t f[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX + VXLAN_HLEN];
 	size_t n, len;
 
@@ -1561,7 +1571,7 @@ Test(forwarder, vswitch_forwards_the_largest_tap_frame_a_buffer_holds_and_no_cut
 	cr_assert_eq(n, most);
 	vm_send(0, f, n);
 	len = take(VB, got);
-	cr_assert_eq(len, PKT_SIZE - 1);
+	cr_assert_eq(len, PKT_SIZE - PKT_HEADROOM - 1);
 	memcpy(want, f, n);
 	memcpy(frame_dst_mac(want), R2_MAC, 6);
 	assert_vx(got, len, 100, false, want, n);

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# xdp: the forwarder's AF_XDP underlay (forwarder.io = "xdp", docs/forwarder.md "Underlay
+# I/O") next to the socket one, in network namespaces (tests/e2e/topo.sh): a controller,
+# gateway1 and host1 on AF_XDP, gateway2 on "auto" (native XDP attaches on a veth: AF_XDP
+# too), host2 on the socket. VPC blue: b1 on host1, b2 on host2.
+#
+#  1. b1 and b2 ping each other through the gateways (no rule yet), then direct; b2
+#     sends bursts of UDP to b1 (host2's socket sends runs of them as UDP GSO messages,
+#     which reach host1 cut into datagrams, or whole as multi-buffer frames that the XDP
+#     program passes to the kernel): every datagram of every burst reaches b1.
+#     A burst from b1 to b3, a VM of host2 made now (no rule on host1 yet): the first
+#     of it relayed by the gateways, through AF_XDP.
+#  2. On the AF_XDP nodes, VXLAN came in through AF_XDP (xdp_rx), and
+#     everything else (ARP, sync, the controller's TCP) through the kernel
+#     (xdp_prog_pass); the next hops were learned from the kernel (neigh_entries); every
+#     frame received is counted once, sent or dropped: rx_vxlan + rx_tap = tx_* +
+#     arp_replies + drop_* (drop_nobuf aside: not a frame), on every forwarder.
+#  3. host2's underlay MAC changes (and host2's ARP cache is flushed, so that its next
+#     frame asks for host1's and so tells host1's kernel its new MAC): host1 follows
+#     within 2 s, b1's pings to b2 get through again.
+#  4. host1's forwarder killed -9 (its XDP program and sockets go with it): the
+#     supervisor's restart attaches again, b1 pings b2 again within 5 s.
+# With E2E_IO=socket (make test's second pass) there is nothing of its own to test: ok.
+#
+#	BUILD=build bash tests/e2e/xdp.sh		(as root)
+set -euo pipefail
+# shellcheck source=tests/e2e/common.bash
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+if [[ ${E2E_IO:-} == socket ]]; then
+	echo "xdp: E2E_IO=socket: this test is the xdp mode's (ok)"
+	exit 0
+fi
+E2E_IO=
+e2e_init xdp x
+
+BURSTS=5
+declare -A B A
+BURST=400
+declare -A IO=([gateway1]=xdp [gateway2]=auto [host1]=xdp [host2]=socket)
+for n in "${!IO[@]}"; do
+	E2E_SED[$n]="s|^forwarder = {|forwarder = {\n\tio = \"${IO[$n]}\";|"
+done
+e2e_cluster gateway1 gateway2 host1 host2
+topo_ctl vpc create blue --vni 100 --cidr 10.0.0.0/24 >/dev/null
+e2e_start gateway1 gateway2 host1 host2
+for n in "${!IO[@]}"; do
+	want=1
+	[[ ${IO[$n]} != socket ]] || want=0
+	t_until 10 "$n's forwarder with io_xdp $want" \
+	    eval '[[ $(topo_stat '"$n"' forwarder io_xdp) == '"$want"' ]]'
+done
+grep -q 'underlay: AF_XDP on eth0' "$TOPO_DIR/gateway2/log/forwarder.log" ||
+	t_fail "gateway2 (io \"auto\") does not say it took AF_XDP: $(grep underlay \
+	    "$TOPO_DIR/gateway2/log/forwarder.log")"
+e2e_vm b1 blue 10.0.0.1/24 host1
+e2e_vm b2 blue 10.0.0.2/24 host2
+topo_vm_wait b1 15 || t_fail "VM b1 did not come up"
+topo_vm_wait b2 15 || t_fail "VM b2 did not come up"
+e2e_synced 10
+topo_vm_exec b1 ping -n -c 3 -i 0.1 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2"
+topo_vm_exec b2 ping -n -c 3 -i 0.1 -W 2 10.0.0.1 >/dev/null || t_fail "b2 cannot ping b1"
+t_until 10 "host1 learning b2, host2 b1" \
+    eval '[[ -n $(e2e_rule_vtep host1 100 10.0.0.2) && -n $(e2e_rule_vtep host2 100 10.0.0.1) ]]'
+echo "xdp: gateway1, host1 on AF_XDP, gateway2 on auto (AF_XDP), host2 on the socket;" \
+    "b1 <-> b2 ($(e2e_elapsed) s)"
+
+# 1. Bursts from b2 to b1: each datagram numbered, b1 counts what it got.
+ip netns exec "$(topo_vm_tap b1)" "$E2E_PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind(("10.0.0.1", 9999))
+print("ready", flush=True)
+seen = set()
+while True:
+    d, a = s.recvfrom(65536)
+    seen.add(d)
+    print(len(seen), flush=True)' >"$T_OUT/b1.txt" 2>&1 &
+t_wait_for "$T_OUT/b1.txt" ready 10
+e2e_snap B
+topo_vm_exec b2 "$E2E_PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+bursts, n = int(sys.argv[1]), int(sys.argv[2])
+for b in range(bursts):
+    for i in range(n):
+        s.sendto(b"%d.%d" % (b, i) + b"x" * 100, ("10.0.0.1", 9999))
+    time.sleep(0.2)' "$BURSTS" "$BURST"
+got()
+{
+	local n
+
+	n=$(tail -1 "$T_OUT/b1.txt")
+	[[ $n =~ ^[0-9]+$ ]] && ((n == BURSTS * BURST))
+}
+t_until 5 "b1 receiving all $((BURSTS * BURST)) datagrams of b2's bursts" got
+e2e_snap A
+d()
+{
+	echo $((A[$1] - B[$1]))
+}
+frags=$(d host1.forwarder.xdp_prog_pass_frags)
+xrx=$(d host1.forwarder.xdp_rx)
+gso=$(d host2.forwarder.tx_gso)
+((gso > 0)) || t_fail "host2 sent no UDP GSO message in $BURSTS bursts (tx_gso +0)"
+# A GSO message reaches host1 cut into datagrams (a veth whose peer has an XDP program
+# takes no GSO), or whole, a multi-buffer frame the XDP program passes to the kernel.
+((xrx + frags >= BURSTS * BURST)) ||
+	t_fail "host1 received $xrx datagrams through AF_XDP and $frags multi-buffer frames" \
+	    "through the kernel, of $((BURSTS * BURST))"
+echo "xdp: $((BURSTS * BURST)) datagrams from b2 (socket, $gso UDP GSO messages) all" \
+    "reached b1 (AF_XDP): $xrx through AF_XDP, $frags multi-buffer frames through the kernel"
+
+# A burst to a VM host1 has no rule for: the first of it through a gateway.
+e2e_vm b3 blue 10.0.0.3/24 host2
+topo_vm_wait b3 15 || t_fail "VM b3 did not come up"
+e2e_synced 10
+# b1's kernel must not hold the burst back for ARP (the gateways rewrite the MAC anyway).
+topo_vm_exec b1 ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:99 dev "$(topo_vm_tap b1)"
+e2e_snap B
+topo_vm_exec b1 "$E2E_PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"%d" % i, ("10.0.0.3", 9999))'
+relayed()
+{
+	e2e_snap A
+	(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed) > 0))
+}
+t_until 5 "the gateways relaying the first of b1's burst to b3" relayed
+sleep 0.5
+e2e_snap A
+xtx=$(($(d gateway1.forwarder.xdp_tx) + $(d gateway2.forwarder.xdp_tx)))
+rel=$(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed)))
+((xtx > 0)) || t_fail "the gateways relayed $rel frames, none through AF_XDP"
+echo "xdp: a burst from b1 to b3, before host1 learned it: the gateways relayed $rel" \
+    "frames, $xtx through AF_XDP"
+
+# 2. What went which way, and every frame counted once.
+for n in gateway1 gateway2 host1; do
+	for k in xdp_rx xdp_prog_redirect xdp_prog_pass neigh_entries; do
+		(($(topo_stat "$n" forwarder "$k") > 0)) || t_fail "$n: forwarder $k is 0"
+	done
+	for k in xdp_rx_bad xsk_tx_invalid; do
+		(($(topo_stat "$n" forwarder "$k") == 0)) || t_fail "$n: forwarder $k is not 0"
+	done
+done
+# balanced NODE: the forwarder's frames in equal its frames out and dropped
+balanced()
+{
+	"$TOPO_BIN/vpcfwd-stat" --json -N "$TOPO_PFX-$1" forwarder | "$E2E_PYTHON" -c '
+import json, sys
+c = {x["name"]: x["value"] for x in json.load(sys.stdin)[0]["counters"]}
+rx = c["rx_vxlan"] + c["rx_tap"]
+out = sum(c[k] for k in ("tx_direct", "tx_gateway", "tx_local", "tx_onward", "tx_delivered",
+    "tx_relayed", "arp_replies"))
+drops = sum(v for k, v in c.items() if k.startswith("drop_") and k != "drop_nobuf")
+print("%d in, %d out, %d dropped" % (rx, out, drops))
+sys.exit(0 if rx == out + drops else 1)'
+}
+for n in gateway1 gateway2 host1 host2; do
+	t_until 5 "$n's frames in equal to its frames out and dropped" balanced "$n"
+	echo "xdp: $n (${IO[$n]}): $(balanced "$n"); AF_XDP: rx $(topo_stat "$n" forwarder \
+	    xdp_rx), tx $(topo_stat "$n" forwarder xdp_tx), through the socket" \
+	    "$(topo_stat "$n" forwarder xdp_tx_socket)"
+done
+
+# 3. host2's MAC changes: host1 learns it from its kernel.
+e2e_ping_start b1 "$(topo_vm_tap b1)" 10.0.0.2 0.05
+sleep 0.5
+ip -n "$TOPO_PFX-host2" link set eth0 address 02:00:00:aa:bb:02
+ip -n "$TOPO_PFX-host2" neigh flush dev eth0
+t0=$(e2e_now)
+mac_seen()
+{
+	ip -n "$TOPO_PFX-host1" neigh show "${TOPO_IP[host2]}" dev eth0 |
+	    grep -q "02:00:00:aa:bb:02"
+}
+t_until 5 "host1's kernel learning host2's new MAC" mac_seen
+sent0=$(topo_stat host2 forwarder tx_delivered)
+pinged()
+{
+	(($(topo_stat host2 forwarder tx_delivered) > sent0 + 5))
+}
+t_until 2 "b1's pings reaching b2 again after host2's MAC changed" pinged
+e2e_ping_stop b1
+echo "xdp: host2's MAC changed: b1's pings reach b2 again" \
+    "$(awk -v a="$t0" -v b="$(e2e_now)" 'BEGIN { printf "%.1f", b - a }') s later"
+
+# 4. host1's forwarder killed -9: restarted, attached again.
+pid=$(e2e_pid host1 forwarder) || t_fail "no pid for host1's forwarder"
+kill -9 "$pid"
+back()
+{
+	local p
+
+	p=$(e2e_pid host1 forwarder) && [[ $p != None && $p != "$pid" ]] &&
+	    [[ $(topo_stat host1 forwarder io_xdp) == 1 ]] &&
+	    topo_vm_exec b1 ping -n -c 1 -W 1 10.0.0.2 >/dev/null
+}
+t_until 5 "host1's forwarder back on AF_XDP, b1 pinging b2" back
+echo "xdp: host1's forwarder killed -9: back on AF_XDP, b1 pings b2 ($(e2e_elapsed) s)"
+echo "xdp: ok ($(e2e_elapsed) s)"
