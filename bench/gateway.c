@@ -75,7 +75,7 @@
 #define WARM_MS		300
 #define SETTLE_MS	100
 #define PROBE_WARM_MS	100
-#define PROBE_STEPS	6
+#define PROBE_STEPS	7
 #define ZL_LOSS		0.001		/* the zero-loss rate's loss: < 0.1 % */
 #define RELAY_BATCH_MAX	1024
 #define SOCKBUF		(8 << 20)	/* as the forwarder's */
@@ -634,6 +634,17 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 	ns_sleep_ms(SETTLE_MS);
 }
 
+static double
+max_offered(const struct meas *m, uint64_t n)
+{
+	double v = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (m[i].offered > v)
+			v = m[i].offered;
+	return v;
+}
+
 /* CPU (the contender's processes + softirq) a delivered datagram, us. */
 static double
 cpu_us(const struct meas *m)
@@ -641,7 +652,10 @@ cpu_us(const struct meas *m)
 	return m->pps > 0 ? (m->proc_cores + m->sirq_cores) * 1e6 / m->pps : 0;
 }
 
-/* The highest rate under hi with < ZL_LOSS loss, by PROBE_STEPS probes of probe_ms. */
+/*
+ * The highest rate up to hi with < ZL_LOSS loss, by PROBE_STEPS probes of probe_ms: hi
+ * first (the most the generator offered), then halving the interval.
+ */
 static double
 zero_loss(struct bench *b, int c, double hi, uint64_t probe_ms)
 {
@@ -928,7 +942,8 @@ main(int argc, char **argv)
 				for (int c = 0; c < C_N; c++)
 					if (b.on[c])
 						zl[c][s][f] = zero_loss(&b, c,
-						    med[c][s][f].pps * 1.05, probe_ms);
+						    max_offered(ms[c][s][f], rounds),
+						    probe_ms);
 			}
 		printf("gateway: zero-loss rates searched in %.0f s\n",
 		    (double)(clock_mono_ns() - t0) / 1e9);
