@@ -657,7 +657,7 @@ cpu_us(const struct meas *m)
  * first (the most the generator offered), then halving the interval.
  */
 static double
-zero_loss(struct bench *b, int c, double hi, uint64_t probe_ms)
+zero_loss(struct bench *b, int c, double hi, uint64_t probe_ms, double *peak)
 {
 	double lo = 0;
 
@@ -666,6 +666,8 @@ zero_loss(struct bench *b, int c, double hi, uint64_t probe_ms)
 		struct meas m;
 
 		measure(b, c, (uint64_t)mid, PROBE_WARM_MS, probe_ms, &m);
+		if (m.pps > *peak)
+			*peak = m.pps;
 		if (m.loss < ZL_LOSS && m.offered > 0.9 * mid) {
 			lo = mid;
 			if (i == 0)
@@ -739,7 +741,9 @@ main(int argc, char **argv)
 	uint32_t rules = RULES_DEFAULT, batch = 64, sizes = (1u << S_N) - 1;
 	uint32_t flows = (1u << F_N) - 1, cons = (1u << C_N) - 1;
 	uint64_t rounds = 3, rate = 0, probe_ms = 300;
-	double secs = 1, zl[C_N][S_N][F_N] = { { { 0 } } };
+	double secs = 1, zl[C_N][S_N][F_N] = { { { 0 } } }, peak[C_N][S_N][F_N] = { { { 0 } } };
+	double common[S_N][F_N] = { { 0 } };
+	struct meas cm[C_N][S_N][F_N];
 	bool wait_key = false, do_zl = true, full = true, has_io;
 	struct meas *ms[C_N][S_N][F_N], med[C_N][S_N][F_N];
 	struct bench b;
@@ -755,6 +759,7 @@ main(int argc, char **argv)
 
 	log_init("bench-gateway", LOG_LVL_INFO);
 	memset(&b, 0, sizeof(b));
+	memset(cm, 0, sizeof(cm));
 	while ((ch = getopt(argc, argv, "n:t:s:f:c:R:b:r:z:Zw")) != -1) {
 		if (ch == 'n')
 			rounds = strtoull(optarg, NULL, 10);
@@ -943,7 +948,23 @@ main(int argc, char **argv)
 					if (b.on[c])
 						zl[c][s][f] = zero_loss(&b, c,
 						    max_offered(ms[c][s][f], rounds),
-						    probe_ms);
+						    probe_ms, &peak[c][s][f]);
+				/*
+				 * CPU a datagram compared where it is not inflated by
+				 * work on what is dropped: every contender at one rate
+				 * that each relays without loss, 0.9 x the lowest
+				 * zero-loss rate.
+				 */
+				common[s][f] = 0;
+				for (int c = 0; c < C_N; c++)
+					if (b.on[c] && (common[s][f] == 0 ||
+					    zl[c][s][f] < common[s][f]))
+						common[s][f] = zl[c][s][f];
+				common[s][f] *= 0.9;
+				for (int c = 0; c < C_N; c++)
+					if (b.on[c] && common[s][f] > 0)
+						measure(&b, c, (uint64_t)common[s][f], WARM_MS,
+						    (uint64_t)(secs * 1000), &cm[c][s][f]);
 			}
 		printf("gateway: zero-loss rates searched in %.0f s\n",
 		    (double)(clock_mono_ns() - t0) / 1e9);
@@ -955,9 +976,9 @@ main(int argc, char **argv)
 	printf("gateway: VXLAN datagrams from a generator to one relay, on to %d sink VTEPs; "
 	    "%u rules; median of %llu rounds of %.1f s%s\n", SINK_VTEPS, rules,
 	    (unsigned long long)rounds, secs, rate ? "" : ", offered as fast as it can");
-	printf("%-10s %-27s %10s %10s %6s %7s %7s %7s %6s %6s %10s\n", "traffic", "contender",
-	    "offered", "delivered", "loss%", "proc", "softirq", "us/pkt", "gen", "busy",
-	    "zero-loss");
+	printf("%-10s %-27s %9s %9s %6s %5s %5s %7s %5s %5s %9s %9s %7s\n", "traffic",
+	    "contender", "offered", "delivered", "loss%", "proc", "sirq", "us/pkt", "gen",
+	    "busy", "peak", "zero-loss", "us/pkt@");
 	for (int s = 0; s < S_N; s++)
 		for (int f = 0; f < F_N; f++) {
 			char tr[32];
@@ -970,20 +991,32 @@ main(int argc, char **argv)
 
 				if (!b.on[c])
 					continue;
-				printf("%-10s %-27s %10.0f %10.0f %6.2f %7.2f %7.2f %7.3f %6.2f "
-				    "%6.2f %10.0f\n", tr, cdef[c].label, m->offered, m->pps,
-				    100 * m->loss, m->proc_cores, m->sirq_cores, cpu_us(m),
-				    m->gen_cores, m->busy_cores, zl[c][s][f]);
+				printf("%-10s %-27s %9.0f %9.0f %6.2f %5.2f %5.2f %7.3f %5.2f "
+				    "%5.2f %9.0f %9.0f %7.3f\n", tr, cdef[c].label, m->offered,
+				    m->pps, 100 * m->loss, m->proc_cores, m->sirq_cores, cpu_us(m),
+				    m->gen_cores, m->busy_cores, peak[c][s][f], zl[c][s][f],
+				    cpu_us(&cm[c][s][f]));
 				if (m->fwd_drops)
 					printf("%-10s   the forwarder dropped %llu (drop_*, "
 					    "tx_errors)\n", "", (unsigned long long)m->fwd_drops);
 			}
+			if (common[s][f] > 0) {
+				double worst = 0;
+
+				for (int c = 0; c < C_N; c++)
+					if (b.on[c] && cm[c][s][f].loss > worst)
+						worst = cm[c][s][f].loss;
+				printf("%-10s   us/pkt@: at %.0f/s offered to each (0.9 x the lowest "
+				    "zero-loss rate), loss at most %.2f %%\n", "", common[s][f],
+				    100 * worst);
+			}
 		}
-	printf("(traffic: inner frame bytes and flows; proc, softirq: CPUs busy in the "
-	    "contender's processes and in softirq (whole machine); us/pkt: the two a "
-	    "delivered datagram; gen: CPUs of the generator's process (its softirq in "
-	    "softirq); busy: CPUs busy, everything; zero-loss: highest offered "
-	    "rate with < 0.1%% loss)\n");
+	printf("(traffic: inner frame bytes and flows; offered, delivered, loss: as fast as "
+	    "the generator can, median of the rounds; proc, sirq: CPUs busy in the contender's "
+	    "processes and in softirq (whole machine); us/pkt: the two a delivered datagram; "
+	    "gen: CPUs of the generator's process; busy: CPUs busy, everything; peak: the most "
+	    "delivered in any window, zero-loss search included; zero-loss: highest offered "
+	    "rate with < 0.1%% loss; us/pkt@: us/pkt at one rate for all, below)\n");
 
 	res = bench_results();
 	for (int s = 0; s < S_N && full; s++)
@@ -992,32 +1025,56 @@ main(int argc, char **argv)
 			const struct meas *rl = &med[C_RELAY][s][f], *ce = &med[C_CEIL][s][f];
 			const char *rb = "fair relay: recvmmsg/sendmmsg + UDP_SEGMENT runs";
 			const char *cb = "XDP_TX relay (bench/xdp_relay.bpf.c), the ceiling";
+			json_t *r;
 
 			row(res, "gateway", s, f, "pps", so->pps, "pps", rb, rl->pps, so, rl);
 			row(res, "gateway_xdp", s, f, "pps", x->pps, "pps", rb, rl->pps, x, rl);
 			row(res, "gateway_xdp_vs_redirect", s, f, "pps", x->pps, "pps", cb,
 			    ce->pps, x, ce);
-			row(res, "gateway", s, f, "cpu_per_pkt", cpu_us(so), "us", rb,
-			    cpu_us(rl), so, rl);
-			row(res, "gateway_xdp", s, f, "cpu_per_pkt", cpu_us(x), "us", rb,
-			    cpu_us(rl), x, rl);
 			row(res, "gateway", s, f, "zero_loss_pps", zl[C_SOCKET][s][f], "pps", rb,
 			    zl[C_RELAY][s][f], so, rl);
 			row(res, "gateway_xdp", s, f, "zero_loss_pps", zl[C_XDP][s][f], "pps", rb,
 			    zl[C_RELAY][s][f], x, rl);
+			row(res, "gateway_xdp_vs_redirect", s, f, "zero_loss_pps", zl[C_XDP][s][f],
+			    "pps", cb, zl[C_CEIL][s][f], x, ce);
+			row(res, "gateway", s, f, "cpu_per_pkt", cpu_us(&cm[C_SOCKET][s][f]), "us",
+			    rb, cpu_us(&cm[C_RELAY][s][f]), &cm[C_SOCKET][s][f],
+			    &cm[C_RELAY][s][f]);
+			row(res, "gateway_xdp", s, f, "cpu_per_pkt", cpu_us(&cm[C_XDP][s][f]),
+			    "us", rb, cpu_us(&cm[C_RELAY][s][f]), &cm[C_XDP][s][f],
+			    &cm[C_RELAY][s][f]);
+			for (size_t k = json_array_size(res) - 8; k < json_array_size(res); k++) {
+				r = json_array_get(res, k);
+				json_object_set_new(r, "peak_pps", json_real(strstr(
+				    json_string_value(json_object_get(r, "name")), "_xdp") ?
+				    peak[C_XDP][s][f] : peak[C_SOCKET][s][f]));
+			}
+			r = json_array_get(res, json_array_size(res) - 2);
+			json_object_set_new(r, "rate", json_real(common[s][f]));
+			r = json_array_get(res, json_array_size(res) - 1);
+			json_object_set_new(r, "rate", json_real(common[s][f]));
 		}
-	if (b.on[C_RELAY] && b.on[C_CEIL] && b.on[C_SOCKET])
+	if (b.on[C_RELAY] && b.on[C_CEIL] && b.on[C_SOCKET] && b.on[C_XDP])
 		for (int s = 0; s < S_N; s++)
-			for (int f = 0; f < F_N; f++)
-				if ((sizes & (1u << s)) && (flows & (1u << f)))
-					printf("ratio %s %s: socket %.2fx relay (goal >= 0.9), "
-					    "xdp %.2fx relay (>= 1.3), %.2fx ceiling (>= 0.7), cpu/pkt "
-					    "xdp %.2fx relay (<= 0.5); relay %.2fx ceiling\n", s_key[s],
-					    f_key[f], med[C_SOCKET][s][f].pps / med[C_RELAY][s][f].pps,
-					    med[C_XDP][s][f].pps / med[C_RELAY][s][f].pps,
-					    med[C_XDP][s][f].pps / med[C_CEIL][s][f].pps,
-					    cpu_us(&med[C_XDP][s][f]) / cpu_us(&med[C_RELAY][s][f]),
-					    med[C_RELAY][s][f].pps / med[C_CEIL][s][f].pps);
+			for (int f = 0; f < F_N; f++) {
+				if (!(sizes & (1u << s)) || !(flows & (1u << f)))
+					continue;
+				printf("ratio %s %s: flat out: socket %.2fx relay (goal >= 0.9), "
+				    "xdp %.2fx relay (>= 1.3), %.2fx ceiling (>= 0.7)\n", s_key[s],
+				    f_key[f], med[C_SOCKET][s][f].pps / med[C_RELAY][s][f].pps,
+				    med[C_XDP][s][f].pps / med[C_RELAY][s][f].pps,
+				    med[C_XDP][s][f].pps / med[C_CEIL][s][f].pps);
+				if (zl[C_RELAY][s][f] > 0 && zl[C_CEIL][s][f] > 0 &&
+				    cpu_us(&cm[C_RELAY][s][f]) > 0)
+					printf("ratio %s %s: zero-loss: socket %.2fx relay, xdp "
+					    "%.2fx relay, %.2fx ceiling; cpu/pkt at one rate: socket "
+					    "%.2fx relay, xdp %.2fx relay (<= 0.5)\n", s_key[s],
+					    f_key[f], zl[C_SOCKET][s][f] / zl[C_RELAY][s][f],
+					    zl[C_XDP][s][f] / zl[C_RELAY][s][f],
+					    zl[C_XDP][s][f] / zl[C_CEIL][s][f],
+					    cpu_us(&cm[C_SOCKET][s][f]) / cpu_us(&cm[C_RELAY][s][f]),
+					    cpu_us(&cm[C_XDP][s][f]) / cpu_us(&cm[C_RELAY][s][f]));
+			}
 	cluster_end();
 	for (int c = C_SOCKET; c <= C_XDP; c++)
 		if (b.on[c])
