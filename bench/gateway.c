@@ -20,10 +20,14 @@
  *		sent back out with XDP_TX, no process at all: the most this machine's veths
  *		and bridge relay. Its u_cx has an XDP program that passes everything, or
  *		the veth would not deliver what XDP_TX sends (the only port with one).
- * "gen" holds the generator (10.78.0.10; a child of this program: sendmmsg of VXLAN
- * datagrams, VNI 78, learn bit clear, as fast as it can or at a rate), "sink" the sink
- * VTEPs 10.78.1.0-255 on its e0, where a UDP socket on port 4789 that is never read
- * takes the frames (no ICMP). Static neighbours everywhere.
+ * "gen" holds the generator (10.78.0.10; a child of this program, on CPU 0: sendmmsg of
+ * whole VXLAN frames on AF_PACKET, VNI 78, learn bit clear, the outer source port from
+ * the inner destination, as fast as it can or at a rate), "sink" the sink VTEPs
+ * 10.78.1.0-255 on its e0, where a UDP socket on port 4789 that is never read takes the
+ * frames (no ICMP). Static neighbours everywhere. What the generator sends is received
+ * on CPU 1 (RPS on u_gen): without it, the bridge, the contender's receive and the whole
+ * ceiling would run in the generator's softirq, and every contender would be measured at
+ * the generator's pace. The contenders' processes are not pinned.
  *
  * The forwarders' table (one table of -R rules, default 10 M, made once, as a
  * rule-store would, hard-linked for the second forwarder's node): rule i is VNI 78,
@@ -43,8 +47,14 @@
  * time of the whole machine (/proc/stat), per delivered datagram. Softirq is where the
  * veths, the bridge, the contender's receive and the sink's work run (whoever's context
  * they run in), so it holds the generator's and sink's share too, about the same for
- * every contender: the ceiling's whole cost is there. Then the zero-loss rate: the
- * highest offered rate with < 0.1 % loss, by a binary search of short probes.
+ * every contender: the ceiling's whole cost is there. Offered flat out, far past what
+ * the socket contenders take, these are overload figures (receive livelock: softirq
+ * takes the CPU their processes would need). Then for each case, once, the zero-loss
+ * rate: the highest offered rate with < 0.1 % loss, by a binary search of short probes
+ * (-z ms) from the most the generator offered down (the capacity figure, and "peak", the
+ * most delivered in any window); and the CPU a datagram with every contender offered
+ * one rate that each relays without loss (0.9 x the lowest zero-loss rate), so that
+ * work spent on datagrams dropped later does not count against the delivered ones.
  *
  *	gateway [-n ROUNDS] [-t SECONDS] [-s 64,1400,imix] [-f one,many]
  *	    [-c socket,xdp,relay,ceiling] [-R RULES] [-b BATCH] [-r RATE] [-z PROBE_MS]
