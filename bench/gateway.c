@@ -51,7 +51,8 @@
  * the socket contenders take, these are overload figures (receive livelock: softirq
  * takes the CPU their processes would need). Then for each case, once, the zero-loss
  * rate: the highest offered rate with < 0.1 % loss, by a binary search of short probes
- * (-z ms) from the most the generator offered down (the capacity figure, and "peak", the
+ * (-z ms, a rate failing only when two probes in a row lose) from the most the
+ * generator offered down (the capacity figure, and "peak", the
  * most delivered in any window); and the CPU a datagram with every contender offered
  * one rate that each relays without loss (0.9 x the lowest zero-loss rate), so that
  * work spent on datagrams dropped later does not count against the delivered ones.
@@ -675,9 +676,14 @@ zero_loss(struct bench *b, int c, double hi, uint64_t probe_ms, double *peak)
 		double mid = i == 0 ? hi : (lo + hi) / 2;
 		struct meas m;
 
-		measure(b, c, (uint64_t)mid, PROBE_WARM_MS, probe_ms, &m);
-		if (m.pps > *peak)
-			*peak = m.pps;
+		/* A rate fails only twice in a row: one stall would end the search low. */
+		for (int t = 0; t < 2; t++) {
+			measure(b, c, (uint64_t)mid, PROBE_WARM_MS, probe_ms, &m);
+			if (m.pps > *peak)
+				*peak = m.pps;
+			if (m.loss < ZL_LOSS && m.offered > 0.9 * mid)
+				break;
+		}
 		if (m.loss < ZL_LOSS && m.offered > 0.9 * mid) {
 			lo = mid;
 			if (i == 0)
@@ -750,7 +756,7 @@ main(int argc, char **argv)
 {
 	uint32_t rules = RULES_DEFAULT, batch = 64, sizes = (1u << S_N) - 1;
 	uint32_t flows = (1u << F_N) - 1, cons = (1u << C_N) - 1;
-	uint64_t rounds = 3, rate = 0, probe_ms = 300;
+	uint64_t rounds = 3, rate = 0, probe_ms = 250;
 	double secs = 1, zl[C_N][S_N][F_N] = { { { 0 } } }, peak[C_N][S_N][F_N] = { { { 0 } } };
 	double common[S_N][F_N] = { { 0 } };
 	struct meas cm[C_N][S_N][F_N];
