@@ -1,8 +1,10 @@
 /*
- * dp: the forwarder's data path (DESIGN.md §3): the VXLAN socket and, on a host, the
- * VMs' TAPs, on the loop's io_uring. Completions are collected and handled as one batch
- * after each trip through the loop (loop_set_flush): the batch's rule lookups are made
- * together, inside one read section of the node's table, and every frame goes out
+ * dp: the forwarder's data path (DESIGN.md §3): its decisions, and on a host the VMs'
+ * TAPs, on the loop's io_uring. The underlay is a backend under it (DESIGN.md §11):
+ * the VXLAN socket (udpio.h) always, and AF_XDP (xdpio.h) with forwarder.io = "xdp";
+ * a backend hands it datagrams in buffers and sends what it is given. Completions are
+ * collected and handled as one batch after each trip through the loop
+ * (loop_set_flush): the batch's rule lookups are made together, inside one read section of the node's table, and every frame goes out
  * from the buffer it came in. On a host those lookups also record that each rule found
  * is in use, so the learner's eviction keeps the rules of live flows (shm/table.h).
  *
