@@ -51,7 +51,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test helper programs (stress writers/readers): tests/stress/*.c
 STRESS_SRC := $(wildcard tests/stress/*.c)
 STRESS_BIN := $(STRESS_SRC:tests/stress/%.c=$(BUILD)/tests/%)
-BENCH_SRC  := $(wildcard bench/*.c)
+# bench/*.bpf.c are XDP programs of the benchmarks' own (clang -target bpf), not benchmarks.
+BENCH_SRC  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
@@ -115,6 +116,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(LIB)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench/gateway loads its ceiling, $(BUILD)/bench/xdp_relay.bpf.o (the XDP program rule
+# above), from the build directory at run time.
+$(BUILD)/bench/gateway: | $(BUILD)/bench/xdp_relay.bpf.o
 
 # Packages the build and the tests need on Debian 12. Quick when all are there.
 DEB_PKGS := build-essential pkg-config liburing-dev libck-dev libjemalloc-dev libconfig-dev \
