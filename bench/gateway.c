@@ -569,20 +569,6 @@ fwd_drops(const struct stats *st)
 
 /* ---- measuring ----------------------------------------------------------------------- */
 
-/* Softirq time of every CPU together (/proc/stat), ns. */
-static uint64_t
-cpu_softirq_ns(void)
-{
-	unsigned long long v[7] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-
-	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-	    &v[2], &v[3], &v[4], &v[5], &v[6]) != 7)
-		fatalx("gateway: /proc/stat");
-	fclose(f);
-	return v[6] * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
-}
-
 struct bench {
 	struct ns ns[C_N], sink;
 	pid_t pid[C_N];			/* the contender's process, 0: none (the ceiling) */
