@@ -57,6 +57,7 @@
 	X(xdp_tx,          COUNTER, "xdp: datagrams sent on the AF_XDP sockets")	\
 	X(xdp_tx_socket,   COUNTER, "xdp: datagrams sent through the socket instead (next hop not known or due a refresh, past the MTU, a full ring)") \
 	X(xdp_tx_ring_full, COUNTER, "xdp: of those, for a full XSK send ring") \
+	X(xdp_tx_runs,     COUNTER, "xdp: datagrams sent through the socket in a UDP GSO run of xdp_socket_runs or more (cheaper than AF_XDP in copy mode)") \
 	X(xdp_kicks,       COUNTER, "xdp: wake-ups of the kernel's XSK sender (io_uring sends)") \
 	X(xdp_prog_redirect, GAUGE, "xdp: frames the XDP program gave the AF_XDP sockets, since attached") \
 	X(xdp_prog_pass,   GAUGE,   "xdp: frames it passed to the kernel: not VXLAN to this VTEP") \

@@ -94,8 +94,7 @@ pkt_done(struct pkt *p, void *arg)
 static void
 send_udp(struct dp *d, struct pkt *p, uint32_t ip, uint16_t port)
 {
-	if (d->x == NULL || !xdpio_send(d->x, p, ip, port))
-		udpio_send(d->u, p, ip, port);
+	udpio_send(d->u, p, ip, port);		/* AF_XDP takes its share at the flush */
 }
 
 static void
@@ -581,13 +580,16 @@ dp_flush(void *arg)
 
 	if (d->nbatch)
 		process(d);
+	udpio_flush(d->u);		/* the socket's sends, AF_XDP's share handed over */
 	if (d->x) {
 		/*
 		 * What the AF_XDP sockets received, a batch at a time, each one sent before
-		 * the next is taken; the loop comes back at once when some are left.
+		 * the next is taken (xdpio_flush kicks what the last round handed it); the
+		 * loop comes back at once when some are left.
 		 */
 		for (uint32_t r = 0; xdpio_flush(d->x, BATCH_MAX - d->nbatch) > 0; r++) {
 			process(d);
+			udpio_flush(d->u);
 			if (r + 1 == XDP_ROUNDS) {
 				xdpio_wake(d->x);
 				break;
@@ -595,7 +597,6 @@ dp_flush(void *arg)
 		}
 		xdpio_flush(d->x, 0);		/* kick the last batch's sends */
 	}
-	udpio_flush(d->u);
 	if (d->tap_starved && d->vp && d->pool.nfree > 0) {
 		d->tap_starved = false;
 		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
@@ -627,6 +628,7 @@ xdp_setup(struct dp *d, char *err, size_t errlen)
 
 	if ((r = xdpio_new(&d->x, d->l, &xp, &d->pool, d->c, on_udp_rx, pkt_done, d, why,
 	    sizeof(why))) == 0) {
+		udpio_set_bypass(d->u, xdpio_send, d->x, d->p.xdp_socket_runs);
 		log_info("underlay: AF_XDP on %s (forwarder.io = \"%s\")", xdpio_describe(d->x),
 		    d->p.io == DP_IO_XDP ? "xdp" : "auto");
 		return 0;
@@ -693,8 +695,9 @@ cancel_done(struct loop_op *op, int res, uint32_t flags)
 void
 dp_stop(struct dp *d)
 {
+	udpio_flush(d->u);
 	if (d->x)
-		xdpio_flush(d->x, 0);
+		xdpio_flush(d->x, 0);		/* kick what the socket's queue handed over */
 	d->stopping = true;
 	loop_set_flush(d->l, NULL, NULL);
 	udpio_stop(d->u);

@@ -52,6 +52,7 @@ struct dp_params {
 	const char *xdp_ifname;		/* NULL: the interface holding listen's address */
 	uint32_t xdp_ring;		/* entries of each AF_XDP ring */
 	int xdp_mode;			/* XSK_MODE_* (xsk.h) */
+	uint32_t xdp_socket_runs;	/* runs this long leave through the socket; 0: none */
 };
 
 struct dp;

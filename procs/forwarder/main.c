@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #define TICK_NS		(10 * 1000000ull)
+/* xdp mode: runs to one VTEP this long go as UDP GSO (docs/forwarder.md, "Underlay I/O"). */
+#define XDP_SOCKET_RUNS	4
 #define ATTACH_RETRY_NS	(100 * 1000000ull)
 /*
  * Learn requests syncd has not taken yet: a learn storm's first packets while syncd,
@@ -139,6 +141,8 @@ read_io(struct conf *c, struct dp_params *dp)
 		    "power of two, not %u", dp->xdp_ring);
 		fatalx("%s", conf_error(c));
 	}
+	dp->xdp_socket_runs = conf_int(c, "forwarder.xdp_socket_runs", XDP_SOCKET_RUNS, 0,
+	    64);
 	v = conf_str(c, "forwarder.xdp_mode", "auto");
 	for (dp->xdp_mode = 0; dp->xdp_mode < (int)(sizeof(mode) / sizeof(mode[0])); dp->xdp_mode++)
 		if (mode[dp->xdp_mode] && strcmp(v, mode[dp->xdp_mode]) == 0)

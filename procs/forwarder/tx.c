@@ -28,8 +28,19 @@ struct tx {
 	struct iovec iov[TX_MAX];
 	uint32_t first[TX_MAX], count[TX_MAX];
 	char cm[TX_MAX][CMSG_SPACE(sizeof(uint16_t))] __attribute__((aligned(8)));
+	tx_bypass_fn *bypass;
+	void *bypass_arg;
+	uint32_t min_run;
 	struct log_ratelimit rl;
 };
+
+void
+tx_set_bypass(struct tx *t, tx_bypass_fn *fn, void *arg, uint32_t min_run)
+{
+	t->bypass = fn;
+	t->bypass_arg = arg;
+	t->min_run = min_run;
+}
 
 struct tx *
 tx_new(struct loop *l, int fd, struct forwarder_counters *c, tx_done_fn *done, void *arg)
@@ -85,6 +96,46 @@ same_run(const struct pkt *a, const struct pkt *b)
 	    a->addr.sin_port == b->addr.sin_port;
 }
 
+/* The end of the run starting at i (a GSO message's worth at most). */
+static uint32_t
+run_end(const struct tx *t, uint32_t i)
+{
+	const struct pkt *p = t->q[i];
+	uint32_t j;
+
+	for (j = i + 1; t->gso && j < t->n && j - i < GSO_SEGS_MAX &&
+	    (j - i + 1) * p->len <= GSO_BYTES_MAX && same_run(p, t->q[j]); j++)
+		;
+	return j;
+}
+
+/*
+ * The datagrams to VTEPs without a run of min_run or more go to the bypass; the queue
+ * keeps the rest, in order.
+ */
+static void
+bypass(struct tx *t)
+{
+	uint32_t longs[TX_MAX], nl = 0, k = 0;
+	bool l;
+
+	for (uint32_t i = 0, j; t->min_run > 0 && i < t->n; i = j)
+		if ((j = run_end(t, i)) - i >= t->min_run)
+			longs[nl++] = t->q[i]->addr.sin_addr.s_addr;
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct pkt *p = t->q[i];
+
+		l = false;
+		for (uint32_t m = 0; m < nl && !l; m++)
+			l = longs[m] == p->addr.sin_addr.s_addr;
+		if (l)
+			STATS_INC(t->c, xdp_tx_runs);
+		if (l || !t->bypass(p, t->bypass_arg))
+			t->q[k++] = p;
+	}
+	t->n = k;
+}
+
 /* The queue as messages: a run of consecutive datagrams to one VTEP with one size each. */
 static uint32_t
 group(struct tx *t)
@@ -96,9 +147,7 @@ group(struct tx *t)
 		struct msghdr *h = &t->m[ng].msg_hdr;
 		uint16_t seg = (uint16_t)p->len;
 
-		for (j = i + 1; t->gso && j < t->n && j - i < GSO_SEGS_MAX &&
-		    (j - i + 1) * p->len <= GSO_BYTES_MAX && same_run(p, t->q[j]); j++)
-			;
+		j = run_end(t, i);
 		for (uint32_t k = i; k < j; k++)
 			t->iov[k] = t->q[k]->iov;
 		*h = (struct msghdr){ .msg_name = &p->addr, .msg_namelen = sizeof(p->addr),
@@ -137,8 +186,12 @@ finish_msg(struct tx *t, uint32_t g, bool async)
 void
 tx_flush(struct tx *t)
 {
-	uint32_t g = 0, ng = group(t);
+	uint32_t g = 0, ng;
 	int r;
+
+	if (t->bypass)
+		bypass(t);
+	ng = group(t);
 
 	while (g < ng) {
 		r = sendmmsg(t->fd, t->m + g, ng - g, MSG_DONTWAIT);

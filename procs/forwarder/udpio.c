@@ -185,6 +185,12 @@ udpio_send(struct udpio *u, struct pkt *p, uint32_t ip, uint16_t port)
 }
 
 void
+udpio_set_bypass(struct udpio *u, tx_bypass_fn *fn, void *arg, uint32_t min_run)
+{
+	tx_set_bypass(u->tx, fn, arg, min_run);
+}
+
+void
 udpio_flush(struct udpio *u)
 {
 	if (tx_pending(u->tx))

@@ -39,6 +39,8 @@ void udpio_free(struct udpio *u);
 
 /* Queue p's data (VXLAN header first) for ip:port; it leaves at udpio_flush. */
 void udpio_send(struct udpio *u, struct pkt *p, uint32_t ip, uint16_t port);
+/* What tx_set_bypass says: xdp mode sends short runs through AF_XDP. */
+void udpio_set_bypass(struct udpio *u, tx_bypass_fn *fn, void *arg, uint32_t min_run);
 /* Send what is queued and re-arm the receives. */
 void udpio_flush(struct udpio *u);
 /* true when p was one of the receive ring's buffers, now back in the ring. */

@@ -152,10 +152,12 @@ umem_off(const struct xdpio *x, const uint8_t *at)
 }
 
 bool
-xdpio_send(struct xdpio *x, struct pkt *p, uint32_t ip, uint16_t port)
+xdpio_send(struct pkt *p, void *arg)
 {
+	struct xdpio *x = arg;
+	uint32_t ip = ntohl(p->addr.sin_addr.s_addr);
 	struct ulhdr h = { .src_ip = x->p.self, .dst_ip = ip, .src_port = x->p.port,
-	    .dst_port = port };
+	    .dst_port = ntohs(p->addr.sin_port) };
 	struct xsk_desc d;
 	int r;
 
@@ -181,7 +183,6 @@ xdpio_send(struct xdpio *x, struct pkt *p, uint32_t ip, uint16_t port)
 	}
 	x->tx_unkicked = true;
 	STATS_INC(x->c, xdp_tx);
-	STATS_ADD(x->c, tx_bytes, p->len);
 	return true;
 socket:
 	STATS_INC(x->c, xdp_tx_socket);

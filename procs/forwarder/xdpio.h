@@ -48,8 +48,11 @@ int xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 void xdpio_stop(struct xdpio *x);
 void xdpio_free(struct xdpio *x);
 
-/* Send p's data (VXLAN header first) to ip:port; false: not this way, p untouched. */
-bool xdpio_send(struct xdpio *x, struct pkt *p, uint32_t ip, uint16_t port);
+/*
+ * Send p's data (VXLAN header first) to p->addr (tx.h's queue set it); false: not this
+ * way, p untouched. A tx_bypass_fn: the socket's queue hands it its short runs.
+ */
+bool xdpio_send(struct pkt *p, void *x);
 /*
  * Kick what was sent, take back the buffers sent, refill the fill rings, then hand up to
  * max received datagrams to rx. Returns how many it handed; called until it returns 0.
