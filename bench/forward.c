@@ -76,7 +76,8 @@ struct meas {
 	double machine_ns;		/* the whole machine's busy CPU a delivered packet */
 	double cores;			/* the machine's busy CPUs */
 	uint64_t drops;			/* vpcfwd: drop_* and tx_errors, over the window */
-	uint64_t tx_socket;		/* xdp: datagrams sent through the socket instead */
+	uint64_t tx_socket;		/* xdp: datagrams AF_XDP could not send (socket) */
+	uint64_t tx_runs;		/* xdp: datagrams sent as UDP GSO runs (socket) */
 };
 
 _Static_assert(offsetof(struct meas, pps) == 0, "struct meas: pps first");
@@ -132,13 +133,14 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 {
 	struct ovl *t = &topo[c];
 	struct gen *g = &gen[c];
-	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, b0, b1, t0, t1, d0, g0, g1, x0;
+	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, b0, b1, t0, t1, d0, g0, g1, x0, r0;
 	double dt, n;
 
 	gen_run(g);
 	ns_sleep_ms(WARM_MS);
 	d0 = fwd_drops(t);
 	x0 = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_socket") : 0;
+	r0 = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_runs") : 0;
 	f0 = ovl_fwd_cpu_ns(t);
 	g0 = proc_cpu_ns(g->pid);
 	tx0 = gen_sent(g);
@@ -156,6 +158,7 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 	f1 = ovl_fwd_cpu_ns(t);
 	m->drops = fwd_drops(t) - d0;
 	m->tx_socket = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_socket") - x0 : 0;
+	m->tx_runs = c == C_XDP ? ovl_fwd_stat(t, "xdp_tx_runs") - r0 : 0;
 	gen_idle(g);
 	dt = (double)(t1 - t0);
 	n = (double)(rx1 - rx0);
@@ -400,9 +403,11 @@ main(int argc, char **argv)
 				if (m->drops != 0)
 					printf("%-42s forwarders' drop_* and tx_errors: %llu\n", "",
 					    (unsigned long long)m->drops);
-				if (m->tx_socket != 0)
-					printf("%-42s sent through the socket, not AF_XDP: %llu\n",
-					    "", (unsigned long long)m->tx_socket);
+				if (m->tx_socket != 0 || m->tx_runs != 0)
+					printf("%-42s through the socket: %llu in UDP GSO runs "
+					    "(xdp_tx_runs), %llu AF_XDP could not send\n", "",
+					    (unsigned long long)m->tx_runs,
+					    (unsigned long long)m->tx_socket);
 			}
 	printf("(ns/pkt: CPU a delivered packet of the forwarding work: the forwarders' "
 	    "processes (fwd) + softirq of the whole machine (sirq); gen: the generator's "
