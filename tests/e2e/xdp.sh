@@ -124,6 +124,10 @@ e2e_external ext 192.168.100.50 gateway1 x1 blue 100 10.0.0.50/24 02:00:00:00:00
 e2e_synced 10
 # b1's kernel must not hold the burst back for ARP (the gateway rewrites the MAC anyway).
 topo_vm_exec b1 ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev "$(topo_vm_tap b1)"
+# Pings first, through the gateway's socket while its kernel resolves ext's MAC: the
+# burst would be over before that ARP came back.
+topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.50 >/dev/null ||
+	t_fail "b1 cannot ping the external host's x1"
 e2e_snap B
 topo_vm_exec b1 "$E2E_PYTHON" -c '
 import socket
