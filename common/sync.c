@@ -124,6 +124,13 @@ hdr_valid(const struct sync_hdr *h)
 	return (h->flags & ~SYNC_H_MAC) == 0 && h->name_len <= SYNC_NAME_MAX;
 }
 
+/* What an encoder may send: what the decoder takes back (no NUL in the name). */
+static bool
+hdr_sendable(const struct sync_hdr *h)
+{
+	return hdr_valid(h) && memchr(h->name, '\0', h->name_len) == NULL;
+}
+
 /* The header; its length (where the body starts). */
 static size_t
 put_hdr(uint8_t *buf, uint8_t type, uint32_t id, const struct sync_hdr *h)
@@ -317,7 +324,7 @@ sync_req_encode(const struct sync_req *r, uint8_t *buf, size_t len)
 	size_t size, body;
 	uint8_t *b;
 
-	if (!req_valid(r) || !hdr_valid(&r->h))
+	if (!req_valid(r) || !hdr_sendable(&r->h))
 		return -EINVAL;
 	body = hdr_len(&r->h);
 	size = body + REQ_ITEMS + (size_t)ITEM_SIZE * r->count + mac_len(&r->h);

@@ -366,6 +366,8 @@ Test(sync, request_encode_refuses_what_decode_would_and_writes_nothing)
 	REQ_ENCODE_REFUSES("cursor at the version", m->items[1].cursor_version = 9);
 	REQ_ENCODE_REFUSES("cursor before the version", m->items[1].cursor_version = 8);
 	REQ_ENCODE_REFUSES("cursor IP without a cursor", m->items[0].cursor_ip = 1);
+	/* fuzz/sync.c found it: a name_len past the name's NUL, which decode refuses */
+	REQ_ENCODE_REFUSES("a NUL in the name", m->h.name_len = (uint8_t)(m->h.name_len + 3));
 
 	for (size_t len = 0; len < sizeof(req2_dgram); len++) {
 		memset(f, 0xee, sizeof(f));
