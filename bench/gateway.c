@@ -173,21 +173,11 @@ ggen_child(struct ggen *sh, int fd)
 		__atomic_store_n(&sh->state, GEN_RUN, __ATOMIC_RELEASE);
 		t0 = clock_mono_ns();
 		while (__atomic_load_n(&sh->cmd, __ATOMIC_ACQUIRE) == GEN_RUN) {
-			uint32_t n = GEN_BATCH;
+			uint32_t n = gen_pace(sh->rate, t0, done, GEN_BATCH);
 			int r;
 
-			if (sh->rate) {
-				uint64_t due = (clock_mono_ns() - t0) * sh->rate / 1000000000ull;
-
-				if (due <= done) {
-					struct timespec ts = { 0, 20000 };
-
-					nanosleep(&ts, NULL);
-					continue;
-				}
-				if (due - done < n)
-					n = (uint32_t)(due - done);
-			}
+			if (n == 0)
+				continue;
 			for (uint32_t i = 0; i < n; i++) {
 				uint32_t s = next, dst = sh->one;
 

@@ -352,6 +352,28 @@ cpu_busy_ns(void)
 }
 
 /*
+ * A paced generator's next batch: how many to send now, at most max, to keep rate a
+ * second since t0 with done sent (rate 0: max, as fast as it can); 0 after a 20 us sleep
+ * when it is ahead.
+ */
+static inline uint32_t
+gen_pace(uint64_t rate, uint64_t t0, uint64_t done, uint32_t max)
+{
+	uint64_t due;
+
+	if (rate == 0)
+		return max;
+	due = (clock_mono_ns() - t0) * rate / 1000000000ull;
+	if (due <= done) {
+		struct timespec ts = { 0, 20000 };
+
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	return due - done < max ? (uint32_t)(due - done) : max;
+}
+
+/*
  * Softirq time of every CPU together (/proc/stat), ns: where the kernel's own packet
  * path runs (NAPI, the backlog, bridge, vxlan), whichever process it interrupted.
  */
@@ -572,21 +594,11 @@ gen_child(struct gen_shared *sh, int fd, bool udp)
 		__atomic_store_n(&sh->state, GEN_RUN, __ATOMIC_RELEASE);
 		t0 = clock_mono_ns();
 		while (__atomic_load_n(&sh->cmd, __ATOMIC_ACQUIRE) == GEN_RUN) {
-			uint32_t n = GEN_BATCH;
+			uint32_t n = gen_pace(sh->rate, t0, done, GEN_BATCH);
 			int r;
 
-			if (sh->rate) {
-				uint64_t due = (clock_mono_ns() - t0) * sh->rate / 1000000000ull;
-
-				if (due <= done) {
-					struct timespec ts = { 0, 20000 };
-
-					nanosleep(&ts, NULL);
-					continue;
-				}
-				if (due - done < n)
-					n = (uint32_t)(due - done);
-			}
+			if (n == 0)
+				continue;
 			for (uint32_t i = 0; i < n; i++) {
 				uint32_t spread = sh->spread;
 

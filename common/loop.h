@@ -43,6 +43,8 @@ void loop_free(struct loop *l);
  * Never NULL: a loop that cannot get an SQE after submitting is broken and exits.
  */
 struct io_uring_sqe *loop_sqe(struct loop *l, struct loop_op *op);
+/* A callback for an operation whose result nobody needs (a cancel): it ignores it. */
+void loop_op_ignore(struct loop_op *op, int res, uint32_t flags);
 /* (Re)arm t to fire once after delay_ns (CLOCK_MONOTONIC). */
 void loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ns);
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);

@@ -684,14 +684,6 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 	return d;
 }
 
-static void
-cancel_done(struct loop_op *op, int res, uint32_t flags)
-{
-	(void)op;
-	(void)res;
-	(void)flags;
-}
-
 void
 dp_stop(struct dp *d)
 {
@@ -703,7 +695,7 @@ dp_stop(struct dp *d)
 	udpio_stop(d->u);
 	if (d->x)
 		xdpio_stop(d->x);
-	d->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = d };
+	d->cancel_op = (struct loop_op){ .cb = loop_op_ignore, .arg = d };
 	if (d->vp)
 		for (uint32_t i = 0; i < vports_max(d->vp); i++) {
 			struct vport *v = vports_at(d->vp, i);

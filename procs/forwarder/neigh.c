@@ -659,14 +659,6 @@ neigh_new(struct neigh **out, struct loop *l, int ifindex, char *err, size_t err
 	return 0;
 }
 
-static void
-cancel_done(struct loop_op *op, int res, uint32_t flags)
-{
-	(void)op;
-	(void)res;
-	(void)flags;
-}
-
 void
 neigh_stop(struct neigh *n)
 {
@@ -674,7 +666,7 @@ neigh_stop(struct neigh *n)
 		return;
 	n->stopping = true;
 	loop_timer_cancel(n->l, &n->retry);
-	n->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = n };
+	n->cancel_op = (struct loop_op){ .cb = loop_op_ignore, .arg = n };
 	io_uring_prep_cancel_fd(loop_sqe(n->l, &n->cancel_op), n->fd, IORING_ASYNC_CANCEL_ALL);
 }
 

@@ -319,21 +319,13 @@ udpio_new(struct udpio **out, struct loop *l, const struct sockaddr_in *listen,
 	return 0;
 }
 
-static void
-cancel_done(struct loop_op *op, int res, uint32_t flags)
-{
-	(void)op;
-	(void)res;
-	(void)flags;
-}
-
 void
 udpio_stop(struct udpio *u)
 {
 	if (tx_pending(u->tx))
 		tx_flush(u->tx);
 	u->stopping = true;
-	u->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = u };
+	u->cancel_op = (struct loop_op){ .cb = loop_op_ignore, .arg = u };
 	io_uring_prep_cancel_fd(loop_sqe(u->l, &u->cancel_op), u->fd, IORING_ASYNC_CANCEL_ALL);
 }
 

@@ -390,19 +390,11 @@ xdpio_tick(struct xdpio *x)
 	}
 }
 
-static void
-cancel_done(struct loop_op *op, int res, uint32_t flags)
-{
-	(void)op;
-	(void)res;
-	(void)flags;
-}
-
 void
 xdpio_stop(struct xdpio *x)
 {
 	x->stopping = true;
-	x->cancel_op = (struct loop_op){ .cb = cancel_done, .arg = x };
+	x->cancel_op = (struct loop_op){ .cb = loop_op_ignore, .arg = x };
 	for (uint32_t q = 0; q < x->npolls; q++)
 		io_uring_prep_cancel_fd(loop_sqe(x->l, &x->cancel_op), xsk_fd(x->xsk, q),
 		    IORING_ASYNC_CANCEL_ALL);

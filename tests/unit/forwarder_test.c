@@ -31,24 +31,14 @@
  * ephemeral on the first socket), segments "fwt<pid>".
  */
 
-/* dp.c, udpio.c, xdpio.c and vports.c each have a static cancel_done: one translation
- * unit here. */
-#define cancel_done dp_cancel_done
 #include "procs/forwarder/dp.c"
 #include "procs/forwarder/learnlim.c"
-#undef cancel_done
-#define cancel_done udpio_cancel_done
 #include "procs/forwarder/udpio.c"
-#undef cancel_done
-#define cancel_done xdpio_cancel_done
 #include "procs/forwarder/xdpio.c"
-#undef cancel_done
 #include "procs/forwarder/xsk.c"
 #include "procs/forwarder/neigh.c"
 #include "procs/forwarder/neigh_msg.c"
-#define cancel_done vports_cancel_done
 #include "procs/forwarder/vports.c"
-#undef cancel_done
 #include "procs/forwarder/pkt.c"
 #include "procs/forwarder/tx.c"
 #include "procs/forwarder/tap.c"
