@@ -46,6 +46,12 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
 TOOL_DIRS := $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c)))
 TOOL_DIR_BIN := $(sort $(TOOL_DIRS:%=$(BUILD)/bin/%))
+# Man pages: docs/man/NAME.SECTION (mdoc) are copied into $(BUILD)/man/, and vpcfwd.conf(5)
+# is made there from etc/example.conf (tools/man/conf2mdoc), so it cannot say other than
+# the example, which tests/config.sh checks against the processes. $(BUILD)/man/ holds
+# every page: what the package installs.
+MAN_SRC  := $(wildcard docs/man/*.[158])
+MAN_OUT  := $(MAN_SRC:docs/man/%=$(BUILD)/man/%) $(BUILD)/man/vpcfwd.conf.5
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test helper programs (stress writers/readers): tests/stress/*.c
@@ -60,7 +66,7 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
-all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN)
+all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN) $(MAN_OUT)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -105,6 +111,14 @@ $(TOOL_DIR_BIN): $(BUILD)/bin/%: $$(call dir_objs,tools/$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(filter-out $(BUILD)/man/vpcfwd.conf.5,$(MAN_OUT)): $(BUILD)/man/%: docs/man/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD)/man/vpcfwd.conf.5: tools/man/vpcfwd.conf.5.in etc/example.conf tools/man/conf2mdoc
+	@mkdir -p $(dir $@)
+	python3 tools/man/conf2mdoc tools/man/vpcfwd.conf.5.in etc/example.conf >$@.tmp
+	mv $@.tmp $@
+
 $(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
@@ -132,6 +146,8 @@ DEB_PKGS += tshark gnuplot-nox
 # checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
 # that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
+# Man pages (issue 15): tests/man.sh checks every page with mandoc -Tlint.
+DEB_PKGS += mandoc
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
