@@ -428,7 +428,7 @@ for c in "$CTL_CONF" "$GW_CONF"; do
 done
 echo "stop: every process gone, no pid file left; stop again is fine"
 
-python3 - "$RUN-gw1" "$GW_RUN"/*.log <<'EOF2' || t_fail "the JSON node's logs are not all JSON lines"
+python3 - "$RUN-gw1" "$GW_RUN"/*.log <<'EOF2' || t_fail "a JSON node's log line is not JSON"
 import json, sys
 node, procs = sys.argv[1], {"rule-store", "syncd", "supervise"}
 seen = set()
