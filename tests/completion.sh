@@ -102,6 +102,8 @@ expect "blue green" "$PROG" -s "$S" vm list --vpc = ""
 expect "blue" "$PROG" -s "$S" vm list --vpc = b
 expect "blue green" "$PROG" -s "$S" vpc delete ""
 expect "blue" "$PROG" -s "$S" -t 3 vpc show b
+expect "blue green" "$PROG" -s "$S" --timeout 08 vpc show ""
+expect "blue green" "$PROG" -s "$S" -t nonsense vpc show ""
 expect "blue green" "$PROG" "-s$S" rule list ""
 expect "" "$PROG" -s "$S" rule list blue ""
 expect "host1 host2" "$PROG" -s "$S" host delete ""

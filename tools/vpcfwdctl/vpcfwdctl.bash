@@ -55,7 +55,9 @@ _vpcfwdctl_names()
 {
 	local t=${4:-1} args=()
 
-	[[ $t =~ ^[0-9]+$ ]] && ((t >= 1 && t <= 86400)) || t=1
+	# As vpcfwdctl reads it: decimal (08 is 8, not an octal error on the terminal).
+	if [[ $t =~ ^[0-9]{1,5}$ ]]; then t=$((10#$t)); else t=1; fi
+	((t >= 1 && t <= 86400)) || t=1
 	[[ -z $3 ]] || args+=(-s "$3")
 	# The table's first column; its header says it is the names, else it is not used.
 	timeout -s KILL $((t + 1)) "$2" "${args[@]}" -t "$t" "$1" list 2>/dev/null </dev/null |
