@@ -481,4 +481,10 @@ conf_read_common(struct conf *c, struct conf_common *out)
 		fatalx("%s:%d: log_level must be error, warn, info or debug", c->name,
 		    config_setting_source_line(s));
 	}
+	out->log_format = log_format_parse(conf_str(c, "log_format", "text"));
+	if (out->log_format < 0) {
+		s = config_lookup(&c->cf, "log_format");
+		fatalx("%s:%d: log_format must be text or json", c->name,
+		    config_setting_source_line(s));
+	}
 }

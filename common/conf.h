@@ -1,7 +1,7 @@
 /*
  * conf: typed access to a node's libconfig file. One file holds the settings of all of
  * a node's processes, one group per process ("syncd = { port = 4790; };") plus a few
- * top-level settings every process reads (node, log_level).
+ * top-level settings every process reads (node, log_level, log_format).
  *
  * Getters take a full path ("syncd.port"), a default and a range. A missing setting
  * yields the default; a setting of the wrong type or out of range is an error that
@@ -76,10 +76,11 @@ uint64_t conf_duration(struct conf *c, const char *path, uint64_t def_ns, uint64
     uint64_t max_ns);
 void conf_done(struct conf *c, const char *section);
 
-/* Settings every process of a node reads: node name, log level. */
+/* Settings every process of a node reads: node name, log level and format. */
 struct conf_common {
 	const char *node;	/* [a-z0-9_-], names the node's shm segments */
 	int log_level;		/* enum log_level */
+	int log_format;		/* enum log_format: "text" (default) or "json" */
 };
 void conf_read_common(struct conf *c, struct conf_common *out);
 

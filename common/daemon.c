@@ -101,6 +101,9 @@ daemon_start(int argc, char **argv, const char *proc, struct conf_common *common
 	if ((c = conf_load(path)) == NULL)
 		fatalx("%s", conf_load_error());
 	conf_read_common(c, common);
+	/* From here on every line, -n's errors too, is in the node's format. */
+	log_set_node(common->node);
+	log_set_format(common->log_format);
 	if (background)
 		detach(proc);
 	return c;

@@ -1,7 +1,8 @@
 /*
  * json: jansson helpers for the tools' --json output. Building a document either works
  * or the tool exits (errx, status 1) saying so: there is never a partial document to
- * print, so the callers need no error paths. Not for the daemons, which must not exit.
+ * print, so the callers need no error paths. Not for the daemons, which must not exit,
+ * except json_utf8_repair, which never fails.
  */
 #ifndef COMMON_JSON_H
 #define COMMON_JSON_H
@@ -22,5 +23,13 @@ json_t *json_checked(json_t *j);
 void json_push(json_t *a, json_t *v);
 /* Write doc to f, indented by 2, and a newline, then free it; exits when it cannot. */
 void json_print(FILE *f, json_t *doc);
+
+/*
+ * src as UTF-8 jansson accepts, into dst (NUL-terminated, at most len - 1 bytes, cut
+ * between characters): each byte that is not part of a well-formed sequence (stray
+ * continuation, overlong form, surrogate, above U+10FFFF, cut short) becomes U+FFFD.
+ * Returns the length written. For text from the network on its way into a document.
+ */
+size_t json_utf8_repair(char *dst, size_t len, const char *src);
 
 #endif

@@ -1,9 +1,13 @@
 /*
  * log: see log.h. Each line is formatted into one buffer and written with a single
- * write(2), so lines from several processes sharing a log file never interleave.
+ * write(2), so lines from several processes sharing a log file never interleave. A JSON
+ * line is built with jansson (its escaper, no second one here) and dumped into a buffer
+ * on the stack; when jansson cannot (out of memory) the text line is written instead,
+ * so a line is never lost to the format.
  */
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +22,15 @@ static char log_name[32] = "vpcfwd";
 static enum log_level log_level = LOG_LVL_INFO;
 static int log_syslog;
 static int log_stderr = 1;
+static enum log_format log_format = LOG_FMT_TEXT;
+static char log_node[64];	/* "" until log_set_node */
+
+/*
+ * The message part of a line (vsnprintf's buffer): a JSON line holds it escaped, each
+ * byte as at most 6 ("\u001b"), plus the other fields.
+ */
+#define LOG_MSG_MAX	1024
+#define LOG_JSON_MAX	(6 * LOG_MSG_MAX + 512)
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -32,6 +45,18 @@ void
 log_set_level(enum log_level level)
 {
 	log_level = level;
+}
+
+void
+log_set_format(enum log_format fmt)
+{
+	log_format = fmt;
+}
+
+void
+log_set_node(const char *node)
+{
+	snprintf(log_node, sizeof(log_node), "%s", node ? node : "");
 }
 
 const char *
@@ -62,23 +87,61 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+int
+log_format_parse(const char *s)
+{
+	if (strcmp(s, "text") == 0)
+		return LOG_FMT_TEXT;
+	if (strcmp(s, "json") == 0)
+		return LOG_FMT_JSON;
+	return -1;
+}
+
+/*
+ * The JSON object of a line into out (no newline), its length; -1 when jansson could
+ * not build it. stamp is the RFC 3339 time, msg the message with errno's text.
+ */
+static int
+log_json(char *out, size_t len, const char *stamp, enum log_level lvl, const char *msg)
+{
+	char clean[3 * LOG_MSG_MAX];	/* each bad byte may become U+FFFD, 3 bytes */
+	json_t *o;
+	size_t n;
+
+	json_utf8_repair(clean, sizeof(clean), msg);
+	o = json_pack("{s:s, s:s, s:s, s:o, s:i, s:s}", "time", stamp, "level",
+	    level_names[lvl], "process", log_name, "node",
+	    log_node[0] ? json_string(log_node) : json_null(), "pid", (int)getpid(),
+	    "msg", clean);
+	if (o == NULL)
+		return -1;
+	n = json_dumpb(o, out, len, JSON_COMPACT);
+	json_decref(o);
+	if (n == 0 || n >= len)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
 static void
 log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	struct timespec ts;
 	struct tm tm;
-	char buf[1024];
-	int n, msg;
+	char buf[LOG_MSG_MAX], json[LOG_JSON_MAX], stamp[64];
+	int n, msg, jn = -1;
 
 	if (lvl > log_level)
 		return;
-	/* The stderr prefix; syslog adds its own time, name and pid. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	msg = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, ts.tv_nsec / 1000000, log_name, (int)getpid(), level_names[lvl]);
+	    tm.tm_sec, ts.tv_nsec / 1000000);
+	/* The stderr prefix; syslog adds its own time, name and pid. */
+	msg = snprintf(buf, sizeof(buf), "%s %s[%d] %s: ", stamp, log_name, (int)getpid(),
+	    level_names[lvl]);
 	n = msg + vsnprintf(buf + msg, sizeof(buf) - msg, fmt, ap);
 	if (n >= (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
@@ -87,11 +150,22 @@ log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	if (n >= (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n] = '\0';
-	if (log_syslog)
-		syslog(prio[lvl], "%s: %s", level_names[lvl], buf + msg);
+	if (log_format == LOG_FMT_JSON)
+		jn = log_json(json, sizeof(json) - 1, stamp, lvl, buf + msg);
+	if (log_syslog) {
+		if (jn >= 0)
+			syslog(prio[lvl], "%s", json);
+		else
+			syslog(prio[lvl], "%s: %s", level_names[lvl], buf + msg);
+	}
 	if (log_stderr) {
-		buf[n++] = '\n';
-		(void)!write(STDERR_FILENO, buf, n);
+		if (jn >= 0) {
+			json[jn++] = '\n';
+			(void)!write(STDERR_FILENO, json, jn);
+		} else {
+			buf[n++] = '\n';
+			(void)!write(STDERR_FILENO, buf, n);
+		}
 	}
 }
 

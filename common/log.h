@@ -11,15 +11,21 @@
 #include <stdint.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_format { LOG_FMT_TEXT, LOG_FMT_JSON };
 
 void log_init(const char *procname, enum log_level level);
 void log_set_level(enum log_level level);
+void log_set_format(enum log_format fmt);
+/* The node's name for the JSON "node" field (null until set); copied. */
+void log_set_node(const char *node);
 /* Send further lines to syslog (LOG_DAEMON) as well. */
 void log_to_syslog(void);
 /* Stop writing to stderr (a detached daemon's stderr is /dev/null). */
 void log_stderr_off(void);
 /* Parse "error", "warn", "info", "debug"; -1 when unknown. */
 int log_level_parse(const char *s);
+/* Parse "text", "json"; -1 when unknown. */
+int log_format_parse(const char *s);
 const char *log_procname(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* + errno */

@@ -80,6 +80,16 @@ refuse controller 'node = "n";
 controller = { listen = "1.2.3.4"; };' "controller.listen must be"
 refuse controller 'controller = { };' "node must be set"
 refuse controller 'node = "N!";' "node must be 1..31 characters"
+refuse syncd 'node = "n";
+
+log_format = "xml";' "bad.conf:3: log_format must be text or json"
+# With log_format = "json" the refusal of a later setting is one JSON line.
+refuse controller 'node = "n";
+log_format = "json";
+controller = { version_stepp = 2; };' "bad.conf:3: unknown setting 'controller.version_stepp'"
+python3 -c 'import json, sys; o = json.loads(sys.stdin.read()); assert o["level"] == "error"
+assert o["node"] == "n" and o["process"] == "controller"' <"$T_OUT/err" ||
+	t_fail "a refusal under log_format json is not one JSON line: $(cat "$T_OUT/err")"
 refuse controller 'node = "n";
 controller = { heartbeat_interval = "5 minutes"; };' "bad.conf:2: controller.heartbeat_interval must be a duration"
 refuse controller 'node = "n";

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # daemon: `-d` detaches a process (the controller here; every process starts through
 # common/daemon.c): the launcher returns 0 only once the daemon is ready, the daemon runs
-# in a session of its own and logs to syslog; a daemon that cannot start makes the
-# launcher fail with the error on its stderr.
+# in a session of its own and logs to syslog (with log_format = "json", each message one
+# JSON object); a daemon that cannot start makes the launcher fail with the error on its
+# stderr.
 #
 # The test runs in a mount namespace of its own where /dev is a fresh tmpfs holding the
 # host's null, zero, random, urandom and shm, and /dev/log is a socket the test reads: the
@@ -108,4 +109,25 @@ kill -0 "$PID" || t_fail "the first daemon is gone"
 kill -TERM "$PID"
 t_until 5 "the daemon's exit" bash -c "! kill -0 $PID 2>/dev/null"
 t_wait_for_grep "controller\[$PID\]: info: stopping"
+
+# log_format = "json": syslog's message is the line's JSON object, level and all.
+{ echo 'log_format = "json";'; cat "$T_OUT/ctl.conf"; } >"$T_OUT/json.conf"
+timeout 20 "$BUILD/bin/vpcfwd-controller" -d -c "$T_OUT/json.conf" 2>"$T_OUT/jlaunch.log" ||
+	t_fail "the JSON launcher failed: $(cat "$T_OUT/jlaunch.log")"
+PID=$(pgrep -xf "\S*vpcfwd-controller -d -c $T_OUT/json.conf") || t_fail "no JSON daemon running"
+T_PIDS+=("$PID")
+t_wait_for_grep "controller\[$PID\]: {.*\"msg\":\"started, logging to syslog from now on\"}"
+kill -TERM "$PID"
+t_until 5 "the JSON daemon's exit" bash -c "! kill -0 $PID 2>/dev/null"
+t_wait_for_grep "controller\[$PID\]: {.*\"msg\":\"stopping\"}"
+grep "controller\[$PID\]: " "$T_OUT/syslog" | python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    o = json.loads(line.split("]: ", 1)[1])
+    assert o["process"] == "controller" and o["pid"] == int(sys.argv[1]), line
+    assert o["level"] == "info" and o["node"] == sys.argv[2], line
+    n += 1
+assert n >= 3, n
+' "$PID" "$RUN-ctl" || t_fail "a JSON daemon's syslog line is not its JSON object"
 echo "daemon: ok ($(grep -c "controller\[" "$T_OUT/syslog") syslog lines)"

@@ -14,6 +14,9 @@
 #  6. restart; a supervisor killed with -9 leaves its processes running: status says
 #     so, start refuses, stop ends them;
 #  7. stop: every process gone, no pid file left; stop again and status say stopped.
+# The gateway node logs JSON (log_format = "json"): every line in its log directory, its
+# processes' and the supervisor's, is a JSON object of that node (the controller node
+# logs text, whose timestamps section 4 reads).
 #
 #	BUILD=build bash tests/supervise.sh
 set -euo pipefail
@@ -53,7 +56,10 @@ supervise = {
 	backoff_reset = "1s";
 };
 EOF
-sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" etc/test/gw1.conf >"$GW_CONF"
+{
+	echo 'log_format = "json";'
+	sed "s|@RUN@|$RUN|g; s|@DIR@|$T_OUT|g" etc/test/gw1.conf
+} >"$GW_CONF"
 cat >>"$GW_CONF" <<EOF
 
 supervise = {
@@ -275,7 +281,7 @@ grep -qE "^rule-store +[0-9]+ +running .* 1 .*killed by signal 9" "$T_OUT/status
 	t_fail "the text status does not show the restart"
 grep -q "rule-store: pid $rs killed by signal 9 (SIGKILL) after .* up; restart 1 in 100ms" \
     "$GW_RUN/supervise.log" || t_fail "supervise.log does not say why rule-store restarted"
-grep -q "vpcfwd-supervise: .*rule-store: restarted as pid" "$GW_RUN/rule-store.log" ||
+grep -q '"process":"supervise",.*"msg":"rule-store: restarted as pid' "$GW_RUN/rule-store.log" ||
 	t_fail "rule-store.log does not show the restart"
 # and the new one works: a change reaches the gateway's table
 "${CTL[@]}" vpc create blue --vni 100 --cidr 10.0.0.0/16 >/dev/null
@@ -421,4 +427,25 @@ for c in "$CTL_CONF" "$GW_CONF"; do
 	[[ $rc -eq 3 ]] || t_fail "status of a stopped node exited $rc, not 3"
 done
 echo "stop: every process gone, no pid file left; stop again is fine"
+
+python3 - "$RUN-gw1" "$GW_RUN"/*.log <<'EOF2' || t_fail "a JSON node's log line is not JSON"
+import json, sys
+node, procs = sys.argv[1], {"rule-store", "syncd", "supervise"}
+seen = set()
+for path in sys.argv[2:]:
+    for n, line in enumerate(open(path, "rb").read().split(b"\n")[:-1], 1):
+        try:
+            o = json.loads(line.decode("utf-8"))
+        except ValueError as e:
+            sys.exit("%s:%d: not JSON (%s): %r" % (path, n, e, line))
+        if set(o) != {"time", "level", "process", "node", "pid", "msg"} or \
+                o["node"] != node or o["process"] not in procs:
+            sys.exit("%s:%d: not a log object of node %s: %r" % (path, n, node, line))
+        seen.add((o["process"], o["level"]))
+for want in (("supervise", "info"), ("supervise", "warn"), ("rule-store", "info"),
+             ("syncd", "info")):
+    if want not in seen:
+        sys.exit("no %s line of level %s in %s" % (want + (sys.argv[2:],)))
+EOF2
+echo "the JSON node's logs: every line a JSON object (processes and supervisor)"
 echo "supervise: ok"

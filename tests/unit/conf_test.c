@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NS_MS	1000000ull
@@ -350,6 +351,51 @@ Test(conf, read_common_reads_node_and_log_level)
 	conf_read_common(c, &cc);
 	cr_assert_str_eq(cc.node, "h-2_x");
 	cr_assert_eq(cc.log_level, LOG_LVL_INFO, "log_level defaults to info");
+	cr_assert_eq(cc.log_format, LOG_FMT_TEXT, "log_format defaults to text");
+	conf_free(c);
+}
+
+Test(conf, read_common_reads_log_format)
+{
+	struct conf *c = load("node = \"gw1\";\nlog_format = \"json\";\n");
+	struct conf_common cc = { 0 };
+
+	conf_read_common(c, &cc);
+	cr_assert_eq(cc.log_format, LOG_FMT_JSON);
+	/* Read, so not an unknown setting. */
+	cr_assert_eq(conf_check_unused(c, "syncd"), 0, "%s", conf_error(c));
+	conf_free(c);
+	c = load("node = \"gw1\";\nlog_format = \"text\";\n");
+	conf_read_common(c, &cc);
+	cr_assert_eq(cc.log_format, LOG_FMT_TEXT);
+	conf_free(c);
+}
+
+/* fatalx's line on stderr names the file's line: the test's stderr is a pipe it reads. */
+Test(conf, read_common_refuses_unknown_log_format)
+{
+	struct conf *c = load("node = \"gw1\";\n\nlog_format = \"xml\";\n");
+	struct conf_common cc;
+	char buf[512] = "";
+	ssize_t n;
+	pid_t pid;
+	int p[2], st;
+
+	cr_assert(pipe(p) == 0);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		dup2(p[1], STDERR_FILENO);
+		conf_read_common(c, &cc);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	cr_assert(n > 0);
+	buf[n] = '\0';
+	cr_assert(waitpid(pid, &st, 0) == pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "log_format \"xml\" accepted");
+	cr_assert(strstr(buf, ":3: log_format must be text or json"), "%s", buf);
+	close(p[0]);
 	conf_free(c);
 }
 
