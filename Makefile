@@ -4,6 +4,8 @@
 # so a new module or test needs no edit here.
 
 SHELL    := /bin/bash
+# The project's version: the Debian package's (make deb), and what the programs may print.
+VERSION  := 0.15.0
 # make's built-in default is cc; the project builds with gcc unless CC is given.
 ifeq ($(origin CC),default)
 CC       := gcc
@@ -56,7 +58,7 @@ BENCH_SRC  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
-.PHONY: wireshark-install
+.PHONY: wireshark-install deb
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
@@ -132,6 +134,9 @@ DEB_PKGS += tshark gnuplot-nox
 # checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
 # that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
+# The Debian package (issue 15, make deb): dpkg-shlibdeps for its Depends, lintian to
+# check it (tests/deb.sh).
+DEB_PKGS += dpkg-dev lintian
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -202,6 +207,22 @@ WIRESHARK_PLUGINS ?= $(HOME)/.local/lib/wireshark/plugins
 wireshark-install:
 	install -D -m 0644 tools/wireshark/vpcfwd.lua $(WIRESHARK_PLUGINS)/vpcfwd.lua
 
+# The Debian package, vpcfwd_$(VERSION)_amd64.deb at the top (docs/packaging.md): staged
+# and built by etc/debian/mkdeb from the binaries of the plain build, never the sanitized
+# one (a package does not ship ASan), so SANITIZE=1 make deb packages build/. Not part of
+# all; rebuilt only when a binary or a packaged file changed.
+DEB      := vpcfwd_$(VERSION)_amd64.deb
+DEB_BUILD := $(if $(filter 1,$(SANITIZE)),build,$(BUILD))
+DEB_BINS  = $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN)
+DEB_FILES := $(wildcard etc/debian/* etc/systemd/* etc/systemd/*/* docs/man/*.[158] \
+             docs/*.md tools/vpcfwdctl/vpcfwdctl.bash etc/example.conf etc/demo/*.conf) \
+             README.md Makefile tools/vpcfwd-supervise tools/vpcfwd-pki \
+             tools/wireshark/vpcfwd.lua tools/wireshark/README.md
+deb:
+	$(MAKE) SANITIZE=0 BUILD=$(DEB_BUILD) $(DEB)
+$(DEB): $(DEB_BINS) $(DEB_FILES)
+	etc/debian/mkdeb $(VERSION) $(BUILD)/deb $@ $(DEB_BINS)
+
 # Fuzz targets: fuzz/<name>.c defines LLVMFuzzerTestOneInput; fuzz/corpus/<name>/ seeds it.
 # `make fuzz` runs each for FUZZ_SECONDS (CI: a short budget).
 FUZZ_SECONDS ?= 30
@@ -223,7 +244,7 @@ fuzz: deps $(FUZZ_BIN)
 	done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz vpcfwd_*.deb
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
