@@ -24,6 +24,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
+# Bind now: with the default relro, the GOT is read-only once a process runs (Debian's
+# hardening=+bindnow; lintian's hardening-no-bindnow). Costs the symbol lookups at start.
+LDFLAGS  += -Wl,-z,relro,-z,now
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 # AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
