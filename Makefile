@@ -71,6 +71,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The daemons' --version (common/daemon.c): the object is rebuilt when VERSION changes.
+$(BUILD)/common/daemon.o: CPPFLAGS += -DVPCFWD_VERSION='"$(VERSION)"'
+$(BUILD)/common/daemon.o: Makefile
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # deb: the Debian package (make deb, docs/packaging.md) passes `lintian --fail-on error`,
 # installs on this machine with apt (its dependencies from Debian), works from the
-# installed paths (vpcfwd-controller -n on an installed example, vpcfwdctl --help,
-# vpcfwd-supervise finding the daemons in PATH, the man pages and the Wireshark plugin
-# where man and tshark look), and purges leaving nothing behind: no file of its listing,
-# no /etc/vpcfwd, no new or removed path under /usr and /etc but what other packages own.
+# installed paths (vpcfwd-controller -n on an installed example, a daemon's --version,
+# vpcfwdctl --help, vpcfwd-supervise finding the daemons in PATH, the man pages and the
+# Wireshark plugin where man and tshark look), and purges leaving nothing behind: no
+# file of its listing, no /etc/vpcfwd, no new or removed path under /usr and /etc but
+# what other packages own.
 #
 #	bash tests/deb.sh		make deb, then check vpcfwd_VERSION_amd64.deb
 #	DEB=FILE bash tests/deb.sh	check FILE as it is (how the test's own failures
@@ -117,6 +118,9 @@ cd /
 	t_fail "vpcfwd-controller in PATH is $(command -v vpcfwd-controller), not /usr/sbin's"
 vpcfwd-controller -n -c /usr/share/doc/vpcfwd/examples/example.conf >"$T_OUT/n.log" 2>&1 ||
 	t_fail "vpcfwd-controller -n on the installed example: $(cat "$T_OUT/n.log")"
+want="vpcfwd-syncd $(dpkg-deb -f "$DEB" Version)"
+[[ $(vpcfwd-syncd --version) == "$want" ]] ||
+	t_fail "vpcfwd-syncd --version says '$(vpcfwd-syncd --version)', not '$want'"
 vpcfwdctl --help >"$T_OUT/help.log" 2>&1 || t_fail "vpcfwdctl --help exited $?"
 grep -q '^usage: vpcfwdctl ' "$T_OUT/help.log" || t_fail "vpcfwdctl --help printed no usage"
 # vpcfwd-supervise, out of a repository, takes the daemons from PATH: here it finds
@@ -127,7 +131,8 @@ rc=0
 vpcfwd-supervise start "$T_OUT/sup.conf" >"$T_OUT/sup.log" 2>&1 || rc=$?
 [[ $rc -ne 0 ]] || t_fail "vpcfwd-supervise started a node from a bad file"
 grep -qF "vpcfwd-controller refuses the configuration: $T_OUT/sup.conf:3: unknown setting" \
-    "$T_OUT/sup.log" || t_fail "vpcfwd-supervise did not run vpcfwd-controller: $(cat "$T_OUT/sup.log")"
+    "$T_OUT/sup.log" ||
+	t_fail "vpcfwd-supervise did not run vpcfwd-controller: $(cat "$T_OUT/sup.log")"
 # Man pages and the Wireshark plugin, when the package has them.
 while read -r f; do
 	[[ $f =~ ^/usr/share/man/man[158]/(.+)\.([158])\.gz$ ]] || continue
@@ -166,4 +171,5 @@ LC_ALL=C comm -23 "$T_OUT/before" "$T_OUT/after" | grep -v /__pycache__ |
     sed 's/^/gone /' >>"$T_OUT/stray" || true
 [[ ! -s $T_OUT/stray ]] ||
 	t_fail "install and purge changed /usr or /etc: $(head -5 "$T_OUT/stray" | tr '\n' ' ')"
-echo "deb: ok ($(basename "$DEB"), $(du -k "$DEB" | cut -f1) KiB; lintian: $(grep -c '^W:' "$T_OUT/lintian.out" || true) warnings)"
+warnings=$(grep -c '^W:' "$T_OUT/lintian.out" || true)
+echo "deb: ok ($(basename "$DEB"), $(du -k "$DEB" | cut -f1) KiB; lintian: $warnings warnings)"
