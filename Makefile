@@ -4,6 +4,8 @@
 # so a new module or test needs no edit here.
 
 SHELL    := /bin/bash
+# The project's version: the Debian package's (make deb), and what the programs may print.
+VERSION  := 0.15.0
 # make's built-in default is cc; the project builds with gcc unless CC is given.
 ifeq ($(origin CC),default)
 CC       := gcc
@@ -22,6 +24,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -fno-strict-aliasing \
             -MMD -MP
+# Bind now: with the default relro, the GOT is read-only once a process runs (Debian's
+# hardening=+bindnow; lintian's hardening-no-bindnow). Costs the symbol lookups at start.
+LDFLAGS  += -Wl,-z,relro,-z,now
 LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 # AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
@@ -62,7 +67,7 @@ BENCH_SRC  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test shell-test bench clean format fuzz demo demo-stop
-.PHONY: wireshark-install
+.PHONY: wireshark-install deb
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
@@ -71,6 +76,10 @@ all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN) $(MAN_OUT)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The daemons' --version (common/daemon.c): the object is rebuilt when VERSION changes.
+$(BUILD)/common/daemon.o: CPPFLAGS += -DVPCFWD_VERSION='"$(VERSION)"'
+$(BUILD)/common/daemon.o: Makefile
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -148,6 +157,9 @@ DEB_PKGS += tshark gnuplot-nox
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
 # Man pages (issue 15): tests/man.sh checks every page with mandoc -Tlint.
 DEB_PKGS += mandoc
+# The Debian package (issue 15, make deb): dpkg-shlibdeps for its Depends, lintian to
+# check it (tests/deb.sh).
+DEB_PKGS += dpkg-dev lintian
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -218,6 +230,22 @@ WIRESHARK_PLUGINS ?= $(HOME)/.local/lib/wireshark/plugins
 wireshark-install:
 	install -D -m 0644 tools/wireshark/vpcfwd.lua $(WIRESHARK_PLUGINS)/vpcfwd.lua
 
+# The Debian package, vpcfwd_$(VERSION)_amd64.deb at the top (docs/packaging.md): staged
+# and built by etc/debian/mkdeb from the binaries of the plain build, never the sanitized
+# one (a package does not ship ASan), so SANITIZE=1 make deb packages build/. Not part of
+# all; rebuilt only when a binary or a packaged file changed.
+DEB      := vpcfwd_$(VERSION)_amd64.deb
+DEB_BUILD := $(if $(filter 1,$(SANITIZE)),build,$(BUILD))
+DEB_BINS  = $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN)
+DEB_FILES := $(wildcard etc/debian/* etc/systemd/* etc/systemd/*/* docs/man/*.[158] \
+             docs/*.md tools/vpcfwdctl/vpcfwdctl.bash etc/example.conf etc/demo/*.conf) \
+             README.md Makefile tools/vpcfwd-supervise tools/vpcfwd-pki \
+             tools/wireshark/vpcfwd.lua tools/wireshark/README.md
+deb:
+	$(MAKE) SANITIZE=0 BUILD=$(DEB_BUILD) $(DEB)
+$(DEB): $(DEB_BINS) $(DEB_FILES) $(MAN_OUT)
+	MAN_DIR=$(BUILD)/man etc/debian/mkdeb $(VERSION) $(BUILD)/deb $@ $(DEB_BINS)
+
 # Fuzz targets: fuzz/<name>.c defines LLVMFuzzerTestOneInput; fuzz/corpus/<name>/ seeds it.
 # `make fuzz` runs each for FUZZ_SECONDS (CI: a short budget).
 FUZZ_SECONDS ?= 30
@@ -239,7 +267,7 @@ fuzz: deps $(FUZZ_BIN)
 	done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz vpcfwd_*.deb
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -8,8 +8,14 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The Makefile defines it for this file; a build of its own (fuzz/) may not. */
+#ifndef VPCFWD_VERSION
+#define VPCFWD_VERSION "unknown"
+#endif
 
 volatile sig_atomic_t daemon_stop;
 
@@ -85,6 +91,11 @@ daemon_start(int argc, char **argv, const char *proc, struct conf_common *common
 	int ch;
 
 	*check = false;
+	/* Alone, as packaging and operators ask it: the version the Makefile gave. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("vpcfwd-%s %s\n", proc, VPCFWD_VERSION);
+		exit(0);
+	}
 	while ((ch = getopt(argc, argv, "c:ndh")) != -1) {
 		if (ch == 'c')
 			path = optarg;

@@ -1,8 +1,8 @@
 /*
  * daemon: what every vpcfwd process's main does the same way: the command line
- * (`vpcfwd-<proc> [-n | -d] -c FILE`), logging, loading the node's file with its common
- * settings, -n (check the file and exit), -d (detach), and the signals that stop the
- * loop.
+ * (`vpcfwd-<proc> [-n | -d] -c FILE`, or `--version` alone), logging, loading the
+ * node's file with its common settings, -n (check the file and exit), -d (detach), and
+ * the signals that stop the loop.
  *
  * -d forks before the process owns anything (segments, sockets, io_uring), so the
  * child is the daemon: a new session, logging to syslog as well as to the launcher's
