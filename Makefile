@@ -26,6 +26,8 @@ LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 # AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
 LDLIBS   += -lxdp -lbpf
+# vpcfwd-exporter's HTTP (issue 15).
+LDLIBS   += -lmicrohttpd
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -132,6 +134,9 @@ DEB_PKGS += tshark gnuplot-nox
 # checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
 # that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
+# vpcfwd-exporter (issue 15): libmicrohttpd for its HTTP, Prometheus (the server, with
+# promtool) for tests/exporter.sh, mandoc to check its man page.
+DEB_PKGS += libmicrohttpd-dev prometheus mandoc
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
