@@ -108,8 +108,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EP/")
 [[ $code == 404 ]] || t_fail "GET / answered $code, not 404"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$URL")
 [[ $code == 405 ]] || t_fail "POST /metrics answered $code, not 405"
+for _ in 1 2 3 4 5; do curl -sf "$URL" >"$T_OUT/page.txt"; done
 echo "exporter: the page passes promtool, vpcfwd_up 1 for $(wc -l <"$T_OUT/procs.txt")" \
-    "processes, tables and rings on it, / is 404, POST 405"
+    "processes, tables and rings on it, / is 404, POST 405 (a page of" \
+    "$(grep -vc '^#' "$T_OUT/page.txt") samples, $(wc -c <"$T_OUT/page.txt") bytes, from" \
+    "$(ls /dev/shm | grep -c '^vpcfwd\.') segments, built in" \
+    "$(sample "$T_OUT/page.txt" vpcfwd_exporter_last_scrape_seconds) s)"
 
 # 2. Corrupt segments: a truncated copy of a stats segment, garbage with a vpcfwd name,
 # a truncated rule table, and a stats segment whose counter names and descriptions are
