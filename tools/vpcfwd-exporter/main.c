@@ -101,36 +101,43 @@ reply_text(struct MHD_Connection *conn, unsigned int status, const char *text)
 	    "text/plain; charset=utf-8");
 }
 
-/* One page: collect, then our own counters as they stand with this page counted. */
+/* The page's text: the segments', then our own counters with this page counted. */
+static int
+build_page(struct exporter *x, char **page, size_t *len, char *err, size_t errlen)
+{
+	struct expo *e = expo_new();
+	int r;
+
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = collect_page(e, &x->cp, &x->c, err, errlen)) == 0 &&
+	    (r = collect_self(e, &x->c)) == 0 && (r = expo_render(e, page, len)) == 0)
+		STATS_ADD(&x->c, samples_dropped, expo_dropped(e));
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	expo_free(e);
+	return r;
+}
+
 static enum MHD_Result
 serve_metrics(struct exporter *x, struct MHD_Connection *conn)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
-	struct expo *e = expo_new();
 	uint64_t t0 = clock_mono_ns(), dt;
-	char err[256], *page = NULL;
+	char err[256] = "", *page = NULL;
 	size_t len = 0;
 	int r;
 
 	STATS_INC(&x->c, scrapes);
-	if (e == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		r = -ENOMEM;
-	} else if ((r = collect_page(e, &x->cp, &x->c, err, sizeof(err))) == 0 &&
-	    (r = collect_self(e, &x->c)) == 0 && (r = expo_render(e, &page, &len)) < 0) {
-		snprintf(err, sizeof(err), "out of memory");
-	} else if (r < 0 && r != -ENOMEM && err[0] == '\0') {
-		snprintf(err, sizeof(err), "%s", strerror(-r));
-	}
-	if (r == 0)
-		STATS_ADD(&x->c, samples_dropped, expo_dropped(e));
-	expo_free(e);
+	r = build_page(x, &page, &len, err, sizeof(err));
 	dt = clock_mono_ns() - t0;
 	STATS_ADD(&x->c, scrape_ns, dt);
 	STATS_SET(&x->c, last_scrape_ns, dt);
 	if (r < 0) {
 		STATS_INC(&x->c, scrape_errors);
-		log_warnx_rl(&rl, "scrape failed: %s", err);
+		log_warnx_rl(&rl, "scrape failed: %s", err[0] ? err : strerror(-r));
 		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "scrape failed: see the exporter's log\n");
 	}
