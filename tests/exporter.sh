@@ -18,7 +18,7 @@
 #  4. a second exporter on the same address fails with one line naming it; SIGTERM
 #     stops the exporter with status 0.
 #
-#	BUILD=build bash tests/exporter.sh		(as root; prometheus, promtool: make deps)
+#	BUILD=build bash tests/exporter.sh	(as root; prometheus, promtool: make deps)
 set -euo pipefail
 # shellcheck source=tests/e2e/common.bash
 . "$(dirname "${BASH_SOURCE[0]}")/e2e/common.bash"
@@ -41,7 +41,8 @@ URL=http://127.0.0.1:$EP/metrics
 PROM=http://127.0.0.1:$PP
 
 # The learner of host2 stays down a minute after it is killed (step 3).
-E2E_SED[host2]=$'s/backoff_min = .*/backoff_min = "60s";/\ns/backoff_max = .*/backoff_max = "60s";/'
+E2E_SED[host2]=$'s/backoff_min = .*/backoff_min = "60s";/\n'
+E2E_SED[host2]+='s/backoff_max = .*/backoff_max = "60s";/'
 e2e_cluster gateway1 host1 host2
 topo_ctl vpc create blue --vni 100 --cidr 10.0.0.0/24 >/dev/null
 e2e_start gateway1 host1 host2

@@ -151,8 +151,9 @@ Test(exporter, a_family_of_several_nodes_appears_once)
 	cr_assert_eq(count_of(page, "# TYPE vpcfwd_forwarder_tx_direct_total counter\n"), 1);
 	cr_assert_eq(count_of(page, "# HELP vpcfwd_forwarder_tx_direct_total sent direct\n"), 1);
 	cr_assert_eq(count_of(page, "# TYPE vpcfwd_up gauge\n"), 1);
-	cr_assert(strstr(page, "vpcfwd_forwarder_tx_direct_total{node=\"h1\",process=\"forwarder\"}"
-	    " 5\nvpcfwd_forwarder_tx_direct_total{node=\"h2\",process=\"forwarder\"} 9\n"),
+	cr_assert(strstr(page,
+	    "vpcfwd_forwarder_tx_direct_total{node=\"h1\",process=\"forwarder\"} 5\n"
+	    "vpcfwd_forwarder_tx_direct_total{node=\"h2\",process=\"forwarder\"} 9\n"),
 	    "%s", page);
 	cr_assert_eq(expo_dropped(e), 0);
 	free(page);
@@ -286,7 +287,8 @@ Test(exporter, a_real_segment_reads_into_a_valid_page)
 	snprintf(want, sizeof(want), "vpcfwd_fwd_x_fine_total{node=\"%s\",process=\"fwd-x\"} 41\n",
 	    ut_node());
 	cr_assert(strstr(page, want), "%s", page);
-	cr_assert(strstr(page, "# HELP vpcfwd_fwd_x_fine_total say \"hi\" \\\\ bye\n"), "%s", page);
+	cr_assert(strstr(page, "# HELP vpcfwd_fwd_x_fine_total say \"hi\" \\\\ bye\n"), "%s",
+	    page);
 	snprintf(want, sizeof(want), "vpcfwd_fwd_x_le_vel__2J{node=\"%s\",process=\"fwd-x\"} 3\n",
 	    ut_node());
 	cr_assert(strstr(page, want), "%s", page);

@@ -13,7 +13,7 @@
 #define EXPORTER_COUNTERS(X)						\
 	X(scrapes,             COUNTER, "pages of metrics requested")	\
 	X(scrape_errors,       COUNTER, "pages that could not be built (answered 500)") \
-	X(segments_unreadable, COUNTER, "segments a page left out: corrupt, or of another layout") \
+	X(segments_unreadable, COUNTER, "segments a page left out: corrupt, another layout") \
 	X(samples_dropped,     COUNTER, "samples a page left out: bad name or kind, repeated labels") \
 	X(requests_refused,    COUNTER, "HTTP requests for anything but GET /metrics")	\
 	X(scrape_ns,           COUNTER, "time spent building pages")	\
