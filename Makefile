@@ -31,6 +31,8 @@ LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 # AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
 LDLIBS   += -lxdp -lbpf
+# vpcfwd-exporter's HTTP (issue 15).
+LDLIBS   += -lmicrohttpd
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -160,6 +162,9 @@ DEB_PKGS += mandoc
 # The Debian package (issue 15, make deb): dpkg-shlibdeps for its Depends, lintian to
 # check it (tests/deb.sh).
 DEB_PKGS += dpkg-dev lintian
+# vpcfwd-exporter (issue 15): libmicrohttpd for its HTTP, Prometheus (the server, with
+# promtool) for tests/exporter.sh.
+DEB_PKGS += libmicrohttpd-dev prometheus
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \

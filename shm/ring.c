@@ -232,6 +232,34 @@ ring_count(const struct ring *r)
 	return ck_ring_size(&r->h->ck);
 }
 
+int
+ring_occupancy(const struct seg *s, struct ring_occupancy *out)
+{
+	const struct ring_hdr *h = seg_ptr(s, ring_hdr_off());
+	uint32_t cap, rec, head, tail;
+
+	memset(out, 0, sizeof(*out));
+	if (s->size < ring_size(1, RING_CAP_MIN))
+		return -EPROTO;
+	/* Each loaded once: the check and the use must see the same word. */
+	cap = __atomic_load_n(&h->capacity, __ATOMIC_RELAXED);
+	rec = __atomic_load_n(&h->rec_size, __ATOMIC_RELAXED);
+	if (cap < RING_CAP_MIN || cap > RING_CAP_MAX || (cap & (cap - 1)) || rec == 0 ||
+	    rec > RING_REC_MAX || s->size != ring_size(rec, cap))
+		return -EPROTO;
+	/*
+	 * The consumer's head first: the tail only moves on, so a tail loaded after it is
+	 * never behind it (the producer publishes p_tail with a release store).
+	 */
+	head = ck_pr_load_uint(&h->ck.c_head);
+	tail = ck_pr_load_uint(&h->ck.p_tail);
+	out->capacity = cap - 1;
+	out->used = (tail - head) & (cap - 1);
+	out->rec_size = rec;
+	out->drops = ck_pr_load_64(&h->drops);
+	return 0;
+}
+
 /*
  * The consumer's side of going to sleep, shared by ring_wait and ring_sleep_begin:
  * take wake_seq, announce the sleep, order the announcement against the producer's

@@ -87,6 +87,20 @@ uint32_t ring_push(struct ring *r, const void *recs, uint32_t n);
 uint32_t ring_pop(struct ring *r, void *recs, uint32_t max);
 /* Records waiting (a snapshot). */
 uint32_t ring_count(const struct ring *r);
+/* What a monitor reads of a ring: how full it is, and what it dropped. */
+struct ring_occupancy {
+	uint32_t capacity;	/* records it can hold: its slots less the one kept free */
+	uint32_t used;		/* records waiting */
+	uint32_t rec_size;
+	uint64_t drops;		/* records the producer dropped because it was full */
+};
+/*
+ * Monitor (vpcfwd-exporter): the occupancy of a ring segment that s attached read-only as
+ * a plain segment (seg_attach with SEG_KIND_RING, RING_LAYOUT, SEG_RDONLY): neither side's
+ * index is written, no futex touched. -EPROTO when the header does not describe a ring
+ * of this segment's size.
+ */
+int ring_occupancy(const struct seg *s, struct ring_occupancy *out);
 /*
  * Consumer: sleep until the ring is not empty, at most timeout_ms (-1: no limit).
  * Returns 1 when records are there, 0 on timeout, -EINTR when a signal came.

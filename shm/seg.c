@@ -332,6 +332,29 @@ fail:
 	return r;
 }
 
+int
+seg_kind_read(const char *name, uint32_t *kind)
+{
+	char path[SEG_NAME_MAX + 1];
+	struct seg_hdr h;
+	ssize_t n;
+	int fd, e;
+
+	if (snprintf(path, sizeof(path), "/%s", name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0)) == -1)
+		return -errno;
+	n = pread(fd, &h, sizeof(h), 0);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	if ((size_t)n < sizeof(h) || h.magic != SEG_MAGIC)
+		return -EPROTO;
+	*kind = h.kind;
+	return 0;
+}
+
 void
 seg_detach(struct seg *s)
 {

@@ -103,6 +103,12 @@ int seg_create(struct seg *s, const char *node, const char *proc, const char *wh
 int seg_attach(struct seg *s, const char *name, uint32_t kind, uint32_t layout, size_t size,
     int flags);
 void seg_detach(struct seg *s);
+/*
+ * The kind (SEG_KIND_*) a segment's header declares, read from the file without mapping
+ * it: for tools that look at segments of every kind. 0, or a negative errno (-EPROTO: no
+ * vpcfwd header, -ENOENT: gone). Attach it afterwards to trust anything else.
+ */
+int seg_kind_read(const char *name, uint32_t *kind);
 int seg_unlink_name(const char *name);
 
 /* Owner only: store the heartbeat (monotonic ns). */

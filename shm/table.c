@@ -334,6 +334,25 @@ table_live(const struct table *t)
 	return table_count(t) - __atomic_load_n(&t->h->tombs, __ATOMIC_RELAXED);
 }
 
+int
+table_occupancy(const struct seg *s, struct table_occupancy *out)
+{
+	size_t off = align_up(sizeof(struct seg_hdr), 64);
+	const struct table_hdr *h = (const struct table_hdr *)((const char *)s->base + off);
+
+	memset(out, 0, sizeof(*out));
+	if (s->size < off + sizeof(*h))
+		return -EPROTO;
+	/* Relaxed: the writer stores these plainly; a sample needs no ordering. */
+	out->mode = __atomic_load_n(&h->params.mode, __ATOMIC_RELAXED);
+	out->capacity = __atomic_load_n(&h->params.capacity, __ATOMIC_RELAXED);
+	out->max_vnis = __atomic_load_n(&h->params.max_vnis, __ATOMIC_RELAXED);
+	out->entries = __atomic_load_n(&h->count, __ATOMIC_RELAXED);
+	out->tombs = __atomic_load_n(&h->tombs, __ATOMIC_RELAXED);
+	out->vnis = __atomic_load_n(&h->vnis, __ATOMIC_RELAXED);
+	return 0;
+}
+
 const struct seg *
 table_seg(const struct table *t)
 {

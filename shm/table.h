@@ -306,6 +306,24 @@ void table_set_applied_seq(struct table *t, uint64_t seq);
 uint64_t table_applied_epoch(const struct table *t);
 void table_set_applied_epoch(struct table *t, uint64_t epoch);
 
+/* What a monitor reads of a table: how full it is. */
+struct table_occupancy {
+	uint32_t mode;		/* TABLE_GATEWAY or TABLE_HOST, as the segment says */
+	uint32_t capacity;	/* rules, tombstones included */
+	uint32_t entries;	/* rules and tombstones held */
+	uint32_t tombs;		/* tombstones held */
+	uint32_t vnis;		/* VNI slots in use */
+	uint32_t max_vnis;
+};
+/*
+ * Monitor (vpcfwd-exporter): the occupancy of a table segment that s attached read-only
+ * as a plain segment (seg_attach with SEG_KIND_TABLE, TABLE_LAYOUT, SEG_RDONLY), so that
+ * nothing is written, not even a reader slot. Each word is loaded once, relaxed; the
+ * numbers are the writer's and are not trusted beyond being numbers. -EPROTO when the
+ * segment is too small for a table header.
+ */
+int table_occupancy(const struct seg *s, struct table_occupancy *out);
+
 /* The segment (owner pid, heartbeat, whether its owner is alive: shm/seg.h). */
 const struct seg *table_seg(const struct table *t);
 /* CLOCK_REALTIME seconds when the table was created. */

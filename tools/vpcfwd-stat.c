@@ -1,15 +1,15 @@
 /*
- * vpcfwd-stat: the operator's view of every process's counters. It finds the stats
- * segments in /dev/shm (vpcfwd.<node>.<proc>.stats), attaches each read-only, copies
- * out its header and counters, detaches, and prints them once as text, once as JSON
- * (--json) or refreshed like top (-w). It never writes to a segment and never takes an
- * owner lock, so it cannot disturb the processes it watches; a segment whose owner lock
- * nobody holds belongs to a dead process and is shown as STALE. See docs/stat.md.
+ * vpcfwd-stat: the operator's view of every process's counters. shm/stats_read.h finds
+ * the stats segments in /dev/shm (vpcfwd.<node>.<proc>.stats) and copies each out
+ * read-only; this prints them once as text, once as JSON (--json) or refreshed like top
+ * (-w). Nothing here writes to a segment or takes an owner lock, so it cannot disturb the
+ * processes it watches; a segment whose owner lock nobody holds belongs to a dead process
+ * and is shown as STALE. See docs/stat.md.
  */
 #include "common/clock.h"
 #include "common/json.h"
 #include "shm/seg.h"
-#include "shm/stats.h"
+#include "shm/stats_read.h"
 
 #include <err.h>
 #include <errno.h>
@@ -26,30 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STAT_WHAT	"stats"		/* vpcfwd.<node>.<proc>.stats */
 #define STAT_WATCH_MAX	86400.0		/* -w: at most a day between refreshes */
-
-/* One counter, copied out of its segment. */
-struct stat_ctr {
-	char name[STATS_NAME_MAX + 1];
-	char desc[STATS_DESC_MAX + 1];
-	uint32_t kind;
-	uint64_t value;
-	bool has_rate;		/* watch mode: a counter seen in the previous round too */
-	double rate;		/* a second */
-};
-
-/* One segment, sampled: everything printed comes from here, not from the mapping. */
-struct stat_snap {
-	struct seg_ent ent;
-	int32_t pid;
-	const char *state;	/* "running", "STALE" or "unknown" */
-	uint64_t uptime_ns;
-	uint64_t hb_age_ns;
-	uint64_t sampled_ns;	/* CLOCK_MONOTONIC */
-	uint32_t count;
-	struct stat_ctr *ctr;
-};
 
 struct stat_opts {
 	bool json;
@@ -58,15 +35,6 @@ struct stat_opts {
 	const char *node;	/* -N */
 	char **pats;		/* positional arguments */
 	int npats;
-};
-
-/* The result of one scan of SEG_DIR. */
-struct stat_scan {
-	struct seg_ent *all;	/* every stats segment, filtered or not, sorted */
-	size_t nall;
-	struct stat_snap *snap;	/* the matching segments that could be read */
-	size_t nsnap;
-	size_t nmatch;		/* matching segments, read or not */
 };
 
 static const char *progname = "vpcfwd-stat";
@@ -98,23 +66,6 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
-/*
- * Copy a string out of a segment: not trusted to be terminated nor printable (a
- * corrupt or hostile segment must not write escape sequences to the terminal, nor
- * make invalid UTF-8 for jansson). dst has room for max + 1 bytes.
- */
-static void
-field_copy(char *dst, const volatile char *src, size_t max)
-{
-	size_t i;
-	char ch;
-
-	/* Each byte read once: the check and the copy must see the same byte. */
-	for (i = 0; i < max && (ch = src[i]) != '\0'; i++)
-		dst[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
-	dst[i] = '\0';
-}
-
 static bool
 ent_match(const struct seg_ent *e, const struct stat_opts *o)
 {
@@ -131,97 +82,27 @@ ent_match(const struct seg_ent *e, const struct stat_opts *o)
 	return false;
 }
 
-static uint64_t
-since(uint64_t now, uint64_t then)
-{
-	return now > then ? now - then : 0;
-}
-
-/* Attach, copy out, detach. -1 (reported on stderr) when the segment cannot be read. */
-static int
-snap_take(struct stat_snap *s, const struct seg_ent *e)
-{
-	const struct seg_hdr *h;
-	struct stats st;
-	int r;
-
-	memset(s, 0, sizeof(*s));
-	s->ent = *e;
-	if ((r = stats_attach(&st, e->name)) < 0) {
-		/* ENOENT: removed since the directory was listed; nothing to report. */
-		if (r != -ENOENT)
-			warnx("%s", st.seg.err);
-		return -1;
-	}
-	h = st.seg.hdr;
-	s->count = st.hdr->count;
-	if (s->count && (s->ctr = calloc(s->count, sizeof(*s->ctr))) == NULL)
-		err(1, "calloc");
-	/* The owner stores these with plain or relaxed stores; no ordering is needed. */
-	s->pid = __atomic_load_n(&h->owner_pid, __ATOMIC_RELAXED);
-	s->sampled_ns = clock_mono_ns();
-	s->uptime_ns = since(clock_real_ns(), __atomic_load_n(&h->start_ns, __ATOMIC_RELAXED));
-	s->hb_age_ns = seg_heartbeat_age(&st.seg, s->sampled_ns);
-	for (uint32_t i = 0; i < s->count; i++) {
-		field_copy(s->ctr[i].name, st.desc[i].name, STATS_NAME_MAX);
-		field_copy(s->ctr[i].desc, st.desc[i].desc, STATS_DESC_MAX);
-		s->ctr[i].kind = st.desc[i].kind;
-		s->ctr[i].value = stats_value(&st, i);
-	}
-	s->state = seg_owner_state(&st.seg);
-	stats_close(&st);
-	return 0;
-}
-
-static void
-snap_free(struct stat_snap *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(s[i].ctr);
-	free(s);
-}
-
-static void
-scan_free(struct stat_scan *sc)
-{
-	free(sc->all);
-	snap_free(sc->snap, sc->nsnap);
-	memset(sc, 0, sizeof(*sc));
-}
-
-/* List SEG_DIR and read every segment the filters select. Exits if it cannot list. */
-static void
-scan(struct stat_scan *sc, const struct stat_opts *o)
-{
-	int n;
-
-	memset(sc, 0, sizeof(*sc));
-	if ((n = seg_list(NULL, STAT_WHAT, &sc->all)) < 0)
-		errx(1, "%s: %s", SEG_DIR, strerror(-n));
-	sc->nall = n;
-	if (sc->nall && (sc->snap = calloc(sc->nall, sizeof(*sc->snap))) == NULL)
-		err(1, "calloc");
-	for (size_t i = 0; i < sc->nall; i++) {
-		if (!ent_match(&sc->all[i], o))
-			continue;
-		sc->nmatch++;
-		if (snap_take(&sc->snap[sc->nsnap], &sc->all[i]) == 0)
-			sc->nsnap++;
-	}
-}
-
 /*
  * Rates from the previous round of the same segment: a counter's rate needs the same
  * counter (by position and name) seen before, and a value that did not go back (the
- * owner reset its counters). Gauges have no rate.
+ * owner reset its counters). Gauges have no rate. Returns rate[i][k] for counter k of
+ * s[i], NAN where there is none; free it with rates_free.
  */
-static void
-rates(struct stat_snap *s, size_t n, const struct stat_snap *prev, size_t nprev)
+static double **
+rates(const struct stats_snap *s, size_t n, const struct stats_snap *prev, size_t nprev)
 {
+	double **rate = calloc(n ? n : 1, sizeof(*rate));
+
+	if (rate == NULL)
+		err(1, "calloc");
 	for (size_t i = 0; i < n; i++) {
-		const struct stat_snap *p = NULL;
+		const struct stats_snap *p = NULL;
 		double dt;
 
+		if ((rate[i] = malloc((s[i].count ? s[i].count : 1) * sizeof(**rate))) == NULL)
+			err(1, "malloc");
+		for (uint32_t k = 0; k < s[i].count; k++)
+			rate[i][k] = NAN;
 		for (size_t j = 0; j < nprev && p == NULL; j++)
 			if (strcmp(prev[j].ent.name, s[i].ent.name) == 0)
 				p = &prev[j];
@@ -229,16 +110,24 @@ rates(struct stat_snap *s, size_t n, const struct stat_snap *prev, size_t nprev)
 			continue;
 		dt = (s[i].sampled_ns - p->sampled_ns) / 1e9;
 		for (uint32_t k = 0; k < s[i].count; k++) {
-			struct stat_ctr *c = &s[i].ctr[k];
-			const struct stat_ctr *pc = &p->ctr[k];
+			const struct stats_rctr *c = &s[i].ctr[k];
+			const struct stats_rctr *pc = &p->ctr[k];
 
 			if (c->kind != STATS_COUNTER || pc->kind != STATS_COUNTER ||
 			    strcmp(c->name, pc->name) != 0 || c->value < pc->value)
 				continue;
-			c->has_rate = true;
-			c->rate = (c->value - pc->value) / dt;
+			rate[i][k] = (c->value - pc->value) / dt;
 		}
 	}
+	return rate;
+}
+
+static void
+rates_free(double **rate, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rate[i]);
+	free(rate);
 }
 
 static const char *
@@ -299,10 +188,15 @@ imax(int a, int b)
 	return a > b ? a : b;
 }
 
-/* Text: a heading a segment, a line a counter; columns aligned across all segments. */
+/*
+ * Text: a heading a segment, a line a counter; columns aligned across all segments.
+ * rate (rates()) adds the RATE column; NULL leaves it out.
+ */
 static void
-print_text(FILE *f, const struct stat_snap *s, size_t n, bool with_rates)
+print_text(FILE *f, const struct stats_snap *s, size_t n, double *const *rate_of)
 {
+	bool with_rates = rate_of != NULL;
+
 	int wseg = 0, wpid = 0, wup = 0, wname = 4, wval = 1, wrate = 4;
 	char up[32], age[32], rate[32];
 
@@ -311,13 +205,13 @@ print_text(FILE *f, const struct stat_snap *s, size_t n, bool with_rates)
 		wpid = imax(wpid, width_u64(s[i].pid < 0 ? 0 : s[i].pid));
 		wup = imax(wup, strlen(fmt_dur(up, sizeof(up), s[i].uptime_ns)));
 		for (uint32_t k = 0; k < s[i].count; k++) {
-			const struct stat_ctr *c = &s[i].ctr[k];
+			const struct stats_rctr *c = &s[i].ctr[k];
 
 			wname = imax(wname, strlen(c->name));
 			wval = imax(wval, width_u64(c->value));
-			if (c->has_rate)
+			if (with_rates && !isnan(rate_of[i][k]))
 				wrate = imax(wrate, snprintf(rate, sizeof(rate), "%.1f/s",
-				    c->rate));
+				    rate_of[i][k]));
 		}
 	}
 	/* Like top, a refreshed screen names its columns; "-" is a rate not known yet. */
@@ -335,13 +229,13 @@ print_text(FILE *f, const struct stat_snap *s, size_t n, bool with_rates)
 		    s[i].state, wup, fmt_dur(up, sizeof(up), s[i].uptime_ns),
 		    fmt_age(age, sizeof(age), s[i].hb_age_ns));
 		for (uint32_t k = 0; k < s[i].count; k++) {
-			const struct stat_ctr *c = &s[i].ctr[k];
+			const struct stats_rctr *c = &s[i].ctr[k];
 
 			fprintf(f, "  %-*s  %*llu", wname, c->name, wval,
 			    (unsigned long long)c->value);
 			if (with_rates) {
-				if (c->has_rate)
-					snprintf(rate, sizeof(rate), "%.1f/s", c->rate);
+				if (!isnan(rate_of[i][k]))
+					snprintf(rate, sizeof(rate), "%.1f/s", rate_of[i][k]);
 				else
 					snprintf(rate, sizeof(rate), "-");
 				fprintf(f, "  %*s", wrate, rate);
@@ -352,12 +246,12 @@ print_text(FILE *f, const struct stat_snap *s, size_t n, bool with_rates)
 }
 
 static json_t *
-snap_json(const struct stat_snap *s)
+snap_json(const struct stats_snap *s)
 {
 	json_t *ctrs = json_checked(json_array());
 
 	for (uint32_t k = 0; k < s->count; k++) {
-		const struct stat_ctr *c = &s->ctr[k];
+		const struct stats_rctr *c = &s->ctr[k];
 
 		json_push(ctrs, json_pack("{s:s, s:s, s:o, s:s}", "name", c->name, "kind",
 		    kind_name(c->kind), "value", json_u64(c->value), "description", c->desc));
@@ -369,7 +263,7 @@ snap_json(const struct stat_snap *s)
 }
 
 static void
-print_json(FILE *f, const struct stat_snap *s, size_t n)
+print_json(FILE *f, const struct stats_snap *s, size_t n)
 {
 	json_t *arr = json_checked(json_array());
 
@@ -380,7 +274,7 @@ print_json(FILE *f, const struct stat_snap *s, size_t n)
 
 /* Why nothing is shown: one line, naming the filters and what exists instead. */
 static void
-explain_empty(char *buf, size_t len, const struct stat_scan *sc, const struct stat_opts *o)
+explain_empty(char *buf, size_t len, const struct stats_scan *sc, const struct stat_opts *o)
 {
 	size_t n;
 
@@ -403,10 +297,35 @@ explain_empty(char *buf, size_t len, const struct stat_scan *sc, const struct st
 		    sc->all[i].node, sc->all[i].proc);
 }
 
+static bool
+scan_match(const struct seg_ent *e, void *arg)
+{
+	return ent_match(e, arg);
+}
+
+static void
+scan_warn(const char *msg, void *arg)
+{
+	(void)arg;
+	warnx("%s", msg);
+}
+
+/* List SEG_DIR and read every segment the filters select. Exits if it cannot list. */
+static void
+scan(struct stats_scan *sc, const struct stat_opts *o)
+{
+	int r = stats_scan(sc, scan_match, scan_warn, (void *)o);
+
+	if (r == -ENOMEM)
+		errx(1, "out of memory");
+	if (r < 0)
+		errx(1, "%s: %s", SEG_DIR, strerror(-r));
+}
+
 static int
 run_once(const struct stat_opts *o)
 {
-	struct stat_scan sc;
+	struct stats_scan sc;
 	char why[512];
 	int rc = 0;
 
@@ -414,13 +333,13 @@ run_once(const struct stat_opts *o)
 	if (o->json)
 		print_json(stdout, sc.snap, sc.nsnap);
 	else
-		print_text(stdout, sc.snap, sc.nsnap, false);
+		print_text(stdout, sc.snap, sc.nsnap, NULL);
 	if (sc.nsnap == 0) {
 		explain_empty(why, sizeof(why), &sc, o);
 		warnx("%s", why);
 		rc = 1;
 	}
-	scan_free(&sc);
+	stats_scan_free(&sc);
 	return rc;
 }
 
@@ -449,7 +368,7 @@ watch_sleep(const sigset_t *set, uint64_t deadline)
 static int
 run_watch(const struct stat_opts *o)
 {
-	struct stat_snap *prev = NULL;
+	struct stats_snap *prev = NULL;
 	size_t nprev = 0;
 	uint64_t period = (uint64_t)llround(o->watch_s * 1e9), next;
 	bool tty = isatty(STDOUT_FILENO);
@@ -465,12 +384,13 @@ run_watch(const struct stat_opts *o)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	next = clock_mono_ns();
 	for (long nround = 1;; nround++) {
-		struct stat_scan sc;
+		struct stats_scan sc;
 		time_t t = time(NULL);
 		struct tm tm;
+		double **rate;
 
 		scan(&sc, o);
-		rates(sc.snap, sc.nsnap, prev, nprev);
+		rate = rates(sc.snap, sc.nsnap, prev, nprev);
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		/* Home the cursor and clear the screen, as top does; a log gets no escapes. */
@@ -484,15 +404,16 @@ run_watch(const struct stat_opts *o)
 			explain_empty(why, sizeof(why), &sc, o);
 			printf("%s (waiting)\n", why);
 		}
-		print_text(stdout, sc.snap, sc.nsnap, true);
+		print_text(stdout, sc.snap, sc.nsnap, rate);
+		rates_free(rate, sc.nsnap);
 		if (fflush(stdout) == EOF)
 			err(1, "stdout");
-		snap_free(prev, nprev);
+		stats_snap_free(prev, nprev);
 		prev = sc.snap;
 		nprev = sc.nsnap;
 		sc.snap = NULL;
 		sc.nsnap = 0;
-		scan_free(&sc);
+		stats_scan_free(&sc);
 		if (o->rounds && nround >= o->rounds)
 			break;
 		next += period;
@@ -501,7 +422,7 @@ run_watch(const struct stat_opts *o)
 		if (watch_sleep(&set, next))
 			break;
 	}
-	snap_free(prev, nprev);
+	stats_snap_free(prev, nprev);
 	return 0;
 }
 
