@@ -26,6 +26,8 @@ LDLIBS   += -lconfig -luring -lck -ljansson -llmdb -lpthread -lm
 LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 # AF_XDP (procs/forwarder/xsk.c): libxdp's XSK rings over libbpf's loader.
 LDLIBS   += -lxdp -lbpf
+# systemd readiness (common/daemon.c: sd_notify READY=1 for Type=notify units).
+LDLIBS   += -lsystemd
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -132,6 +134,10 @@ DEB_PKGS += tshark gnuplot-nox
 # checks, and libcurl for common/etcd.c. The OpenSSL flavour of libcurl's headers is the one
 # that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
+# systemd units (issue 15, etc/systemd/): sd_notify for common/daemon.c, systemd-analyze
+# for tests/systemd.sh (a minimal image may have neither), setpriv (util-linux) for its
+# capability sets.
+DEB_PKGS += libsystemd-dev systemd util-linux
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -212,7 +218,7 @@ build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
-	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lpthread -lm
+	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lsystemd -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
