@@ -145,6 +145,7 @@ topo_vm_wait b1 15 || t_fail "VM b1 did not come up"
 topo_vm_wait b2 15 || t_fail "VM b2 did not come up"
 topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2"
 topo_vm_exec b2 ping -n -c 3 -i 0.2 -W 2 10.0.0.1 >/dev/null || t_fail "b2 cannot ping b1"
+# shellcheck disable=SC2016
 t_until 10 "host1 learning b2, host2 b1" \
     eval '[[ -n $(e2e_rule_vtep host1 100 10.0.0.2) && -n $(e2e_rule_vtep host2 100 10.0.0.1) ]]'
 echo "systemd_caps: b1 <-> b2 via gateway1, then direct, every process on its unit's" \
