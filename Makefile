@@ -135,9 +135,9 @@ DEB_PKGS += tshark gnuplot-nox
 # that coexists with libssl-dev (the GnuTLS and NSS ones conflict with each other, not with it).
 DEB_PKGS += etcd-server etcd-client libcurl4-openssl-dev
 # systemd units (issue 15, etc/systemd/): sd_notify for common/daemon.c, systemd-analyze
-# for tests/systemd.sh (a minimal image may have neither), setpriv (util-linux) for its
-# capability sets.
-DEB_PKGS += libsystemd-dev systemd util-linux
+# for tests/systemd.sh (a minimal image may have neither), setpriv (util-linux) and capsh
+# (libcap2-bin) for tests/e2e/systemd_caps.sh's capability sets.
+DEB_PKGS += libsystemd-dev systemd util-linux libcap2-bin
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \

@@ -28,7 +28,7 @@
 set -euo pipefail
 # shellcheck source=tests/e2e/common.bash
 . "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-e2e_init systemd_caps k
+e2e_init systemd_caps y
 command -v setpriv >/dev/null || t_fail "no setpriv (util-linux)"
 command -v capsh >/dev/null || t_fail "no capsh (libcap2-bin)"
 
