@@ -5,8 +5,10 @@
 # process started through a wrapper that applies its unit's CapabilityBoundingSet=
 # (setpriv --bounding-set: they run as root, as the units do, so the bounding set is
 # what they hold), NoNewPrivileges=, MemoryDenyWriteExecute= (the kernel's
-# PR_SET_MDWE, the same refusal systemd's seccomp filter makes) and UMask=. The sets
-# are read from the unit files, so the test and the units cannot drift apart.
+# PR_SET_MDWE, the same refusal systemd's seccomp filter makes),
+# RestrictAddressFamilies= and SystemCallArchitectures= (a seccomp filter:
+# tests/py/unitexec.py) and UMask=. The settings are read from the unit files, so the
+# test and the units cannot drift apart.
 #
 #  1. every process holds its unit's set (CapEff, CapBnd of /proc/PID/status) and
 #     no_new_privs; b1 (host1) and b2 (host2) ping each other, through a gateway and
@@ -63,7 +65,7 @@ unit_caps()
 # $T_OUT/cap, every other program there a link to the real one).
 wrap()
 {
-	local p=$1 drop=${2:-} bset=-all c umask memlock
+	local p=$1 drop=${2:-} bset=-all c umask memlock fams
 	local w=$T_OUT/cap/bin/vpcfwd-$p real
 	local -a caps
 
@@ -77,6 +79,11 @@ wrap()
 	[[ $(unit_get "$p" NoNewPrivileges) == yes ]] || t_fail "vpcfwd-$p@: NoNewPrivileges not yes"
 	[[ $(unit_get "$p" MemoryDenyWriteExecute) == yes ]] ||
 		t_fail "vpcfwd-$p@: MemoryDenyWriteExecute not yes"
+	[[ $(unit_get "$p" SystemCallArchitectures) == native ]] ||
+		t_fail "vpcfwd-$p@: SystemCallArchitectures not native"
+	fams=$(unit_get "$p" RestrictAddressFamilies)
+	[[ $fams =~ ^AF_[A-Z0-9]+( AF_[A-Z0-9]+)*$ ]] ||
+		t_fail "vpcfwd-$p@: RestrictAddressFamilies=$fams is not an allow-list"
 	umask=$(unit_get "$p" UMask)
 	memlock=
 	if grep -q '^LimitMEMLOCK=infinity$' "$UNITS/vpcfwd-$p@.service"; then
@@ -87,13 +94,8 @@ wrap()
 	#!/bin/bash
 	umask $umask
 	$memlock
-	exec "$E2E_PYTHON" -c '
-	import ctypes, os, sys
-	# PR_SET_MDWE (65), PR_MDWE_REFUSE_EXEC_GAIN: kept across execve
-	if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:
-	    sys.exit("PR_SET_MDWE: " + os.strerror(ctypes.get_errno()))
-	os.execvp(sys.argv[1], sys.argv[1:])' setpriv --no-new-privs --inh-caps=-all \\
-	    --bounding-set=$bset -- "$real" "\$@"
+	exec "$E2E_PYTHON" "$E2E_PY/unitexec.py" "$fams" setpriv --no-new-privs \\
+	    --inh-caps=-all --bounding-set=$bset -- "$real" "\$@"
 	EOF
 	chmod 755 "$w"
 }
@@ -138,6 +140,8 @@ for n in controller gateway1 host1 host2; do
 		done
 		grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$pid/status" ||
 			t_fail "$n's $p (pid $pid): no no_new_privs"
+		grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status" ||
+			t_fail "$n's $p (pid $pid): no seccomp filter (RestrictAddressFamilies)"
 		echo "systemd_caps: $n's $p holds {${want}} as its unit says"
 	done
 done
