@@ -33,6 +33,8 @@ LDLIBS   += -lssl -lcrypto -lsodium -lcurl
 LDLIBS   += -lxdp -lbpf
 # vpcfwd-exporter's HTTP (issue 15).
 LDLIBS   += -lmicrohttpd
+# systemd readiness (common/daemon.c: sd_notify READY=1 for Type=notify units).
+LDLIBS   += -lsystemd
 
 ifeq ($(SANITIZE),1)
 # ASan brings its own allocator, so jemalloc stays out of sanitizer builds.
@@ -165,6 +167,10 @@ DEB_PKGS += dpkg-dev lintian
 # vpcfwd-exporter (issue 15): libmicrohttpd for its HTTP, Prometheus (the server, with
 # promtool) for tests/exporter.sh.
 DEB_PKGS += libmicrohttpd-dev prometheus
+# systemd units (issue 15, etc/systemd/): sd_notify for common/daemon.c, systemd-analyze
+# for tests/systemd.sh (a minimal image may have neither), setpriv (util-linux) and capsh
+# (libcap2-bin) for tests/e2e/systemd_caps.sh's capability sets.
+DEB_PKGS += libsystemd-dev systemd util-linux libcap2-bin
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -261,7 +267,7 @@ build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
-	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lpthread -lm
+	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lsystemd -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \

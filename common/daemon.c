@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 /* The Makefile defines it for this file; a build of its own (fuzz/) may not. */
@@ -136,11 +137,26 @@ daemon_signals(void)
 	signal(SIGINT, on_signal);
 }
 
+/*
+ * Under systemd (Type=notify, $NOTIFY_SOCKET set): READY=1 makes the unit active, so a
+ * unit ordered After= this one starts only now. The variable is unset with it: nothing
+ * this process runs later may speak for it. Outside systemd sd_notify does nothing.
+ */
+static void
+notify_ready(void)
+{
+	int r;
+
+	if ((r = sd_notify(1, "READY=1\nSTATUS=running")) < 0)
+		log_warnx("telling systemd we are ready ($NOTIFY_SOCKET): %s", strerror(-r));
+}
+
 void
 daemon_ready(void)
 {
 	int null;
 
+	notify_ready();
 	if (ready_fd < 0)
 		return;
 	log_info("started, logging to syslog from now on");

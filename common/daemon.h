@@ -32,9 +32,9 @@ int daemon_check_done(struct conf *c);
 /* SIGTERM and SIGINT set daemon_stop; SIGPIPE is ignored (a peer gone is an error). */
 void daemon_signals(void);
 /*
- * Everything is set up and the loop is next. Detached (-d): tell the launcher, which
- * exits 0, and from now on log to syslog only (stdin, stdout, stderr become
- * /dev/null). Without -d: nothing.
+ * Everything is set up and the loop is next. Under systemd ($NOTIFY_SOCKET set, a
+ * Type=notify unit): send READY=1. Detached (-d): tell the launcher, which exits 0,
+ * and from now on log to syslog only (stdin, stdout, stderr become /dev/null).
  */
 void daemon_ready(void);
 
