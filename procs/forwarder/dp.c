@@ -669,6 +669,8 @@ dp_new(struct loop *l, const struct dp_params *p, struct forwarder_counters *c, 
 		free(d);
 		return NULL;
 	}
+	/* The segment outlives a process: a restart on the socket must not show the last xdp. */
+	STATS_SET(c, io_xdp, 0);
 	if (p->io != DP_IO_SOCKET && xdp_setup(d, err, errlen) < 0) {
 		udpio_free(d->u);
 		pkt_pool_free(&d->pool);

@@ -173,8 +173,9 @@ for c in "${FCAPS[@]}"; do
 		# AF_XDP's: the socket mode does without, "auto" (no E2E_IO) falls back to it.
 		[[ $started == yes ]] || t_fail "host1's forwarder does not start without cap_$c"
 		t_until 15 "b1 reaching b2 with host1's forwarder lacking cap_$c" pings
-		# Its log since it started, not the gauge io_xdp: a gauge outlives a restart,
-		# and the socket mode never sets it to 0.
+		[[ $(topo_stat host1 forwarder io_xdp) == 0 ]] ||
+			t_fail "host1's forwarder on the socket shows io_xdp $(topo_stat host1 forwarder io_xdp)"
+		# And its log since it started says so.
 		if awk '/forwarder: started pid/ { n = NR } { l[NR] = $0 }
 		    END { for (i = n; i <= NR; i++) print l[i] }' \
 		    "$TOPO_DIR/host1/log/forwarder.log" | grep -q 'underlay: AF_XDP'; then
