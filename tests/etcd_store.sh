@@ -177,8 +177,11 @@ python3 "$PY/compare.py" tables "$T_OUT/c2.sock" "$TABLE" "$RUN-gw"
 echo "etcd leader (member $L) killed -9 under 300 changes: none acknowledged lost"
 
 # 4. Compaction past a stopped view: the controller starts from a snapshot.
+# A commit in flight when the leader died can wait out etcd's request timeout (about 7 s)
+# and the controller's own (5 s) before its retry settles it, and the controller's loop
+# waits with it (etcd calls block it): more than vpcfwdctl's default 5 s.
 for i in $(seq 1 30); do
-	ctl 2 vm create late$i --vpc s2v0 --ip "10.116.254.$i" --host h2
+	ctl 2 -t 20 vm create late$i --vpc s2v0 --ip "10.116.254.$i" --host h2
 done
 rev=$(t_stat "$RUN-c2" controller etcd_revision)
 live=${T_ETCD_URLS[$(( (L + 1) % 3 ))]}

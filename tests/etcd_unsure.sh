@@ -47,8 +47,9 @@ sys.exit(0 if s["leader"] == s["header"]["member_id"] else 1)' 2>/dev/null && { 
 	done
 	return 1
 }
-t_until 10 "an etcd leader" eval 'leader >/dev/null'
-L=$(leader)
+# A new cluster may elect twice: the leader is the one found, in the same call.
+L=
+t_until 10 "an etcd leader" eval 'L=$(leader)'
 F=$(((L + 1) % 3))
 t_spawn PX ip netns exec "$NS" python3 "$PY/etcdproxy.py" "$PROXY" "${T_ETCD_URLS[F]#http://}" \
     "$T_OUT/arm" >"$T_OUT/proxy.txt" 2>"$T_OUT/proxy.log"
