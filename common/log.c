@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ static int log_syslog;
 static int log_stderr = 1;
 static enum log_format log_format = LOG_FMT_TEXT;
 static char log_node[64];	/* "" until log_set_node */
+static int log_journal;		/* stderr is systemd's journal stream: "<prio>" a line */
 
 /*
  * The message part of a line (vsnprintf's buffer): a JSON line holds it escaped, each
@@ -34,11 +37,33 @@ static char log_node[64];	/* "" until log_set_node */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/*
+ * systemd sets JOURNAL_STREAM to the device and inode of the stream it connected to
+ * stdout/stderr; a line on it that starts "<N>" has syslog priority N in the journal
+ * (journalctl -p), else every line would be "info". Only while stderr is still that
+ * stream: a shell under the unit may have redirected it.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%n", &dev, &ino, &end) != 2 || js[end] != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *procname, enum log_level level)
 {
 	snprintf(log_name, sizeof(log_name), "%s", procname);
 	log_level = level;
+	log_journal = log_stderr_is_journal();
 }
 
 void
@@ -159,13 +184,20 @@ log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 			syslog(prio[lvl], "%s: %s", level_names[lvl], buf + msg);
 	}
 	if (log_stderr) {
+		char pri[8];
+		struct iovec iov[2] = { { pri, 0 } };
+
+		if (log_journal)
+			iov[0].iov_len = snprintf(pri, sizeof(pri), "<%d>", prio[lvl]);
 		if (jn >= 0) {
 			json[jn++] = '\n';
-			(void)!write(STDERR_FILENO, json, jn);
+			iov[1] = (struct iovec){ json, jn };
 		} else {
 			buf[n++] = '\n';
-			(void)!write(STDERR_FILENO, buf, n);
+			iov[1] = (struct iovec){ buf, n };
 		}
+		/* One writev: a line is still one write. */
+		(void)!writev(STDERR_FILENO, iov, 2);
 	}
 }
 

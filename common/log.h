@@ -4,6 +4,8 @@
  * is seen where it was launched, then syslog only. fatal() adds strerror(errno);
  * both fatal forms exit non-zero. Rate-limited warnings keep bad input from flooding
  * the log: at most `burst` lines per interval, then one summary of what was suppressed.
+ * Under systemd (JOURNAL_STREAM names stderr) each stderr line starts with its syslog
+ * priority, "<4>", which journald strips and keeps, so `journalctl -p warning` works.
  */
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,6 +301,67 @@ Test(log, json_fatal_line_and_exit)
 	o = parse_line_of(l[0], "error", pid);
 	cr_assert_str_eq(msg_of(o), "listen 0.0.0.0:4790: Address already in use");
 	json_decref(o);
+	free(out);
+}
+
+/* JOURNAL_STREAM naming stderr (the file capture() made), as systemd would set it. */
+static void
+journal_is_stderr(const char *suffix)
+{
+	struct stat st;
+	char v[64];
+
+	cr_assert(fstat(STDERR_FILENO, &st) == 0);
+	snprintf(v, sizeof(v), "%llu:%llu%s", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino, suffix);
+	cr_assert(setenv("JOURNAL_STREAM", v, 1) == 0);
+}
+
+Test(log, journal_lines_carry_their_priority)
+{
+	char *out, *l[4];
+	json_t *o;
+
+	capture();
+	journal_is_stderr("");
+	log_init("syncd", LOG_LVL_DEBUG);	/* where it looks */
+	log_warnx("w");
+	log_info("i");
+	log_set_format(LOG_FMT_JSON);
+	errno = EPERM;
+	log_warn("j");
+	out = captured();
+	cr_assert_eq(lines(out, l, 4), 3, "%s", out);
+	cr_assert(strncmp(l[0], "<4>2", 4) == 0 && strstr(l[0], "] warn: w"), "%s", l[0]);
+	cr_assert(strncmp(l[1], "<6>2", 4) == 0 && strstr(l[1], "] info: i"), "%s", l[1]);
+	cr_assert(strncmp(l[2], "<4>{", 4) == 0, "%s", l[2]);
+	o = json_loads(l[2] + 3, 0, NULL);
+	cr_assert(o, "%s", l[2]);
+	cr_assert_str_eq(msg_of(o), "j: Operation not permitted");
+	json_decref(o);
+	free(out);
+}
+
+Test(log, journal_prefix_only_when_stderr_is_the_stream)
+{
+	static const char *const other[] = { "1:2", "", "x:y", NULL };
+	char *out, *l[8];
+	int n;
+
+	capture();
+	for (int i = 0; other[i]; i++) {
+		cr_assert(setenv("JOURNAL_STREAM", other[i], 1) == 0);
+		log_init("syncd", LOG_LVL_DEBUG);
+		log_info("plain %d", i);
+	}
+	journal_is_stderr("junk");	/* ours, but not only a dev:ino */
+	log_init("syncd", LOG_LVL_DEBUG);
+	log_info("plain junk");
+	out = captured();
+	n = lines(out, l, 8);
+	cr_assert_eq(n, 4, "%s", out);
+	for (int i = 0; i < n; i++)
+		cr_assert(l[i][0] == '2', "a prefix without the journal: %s", l[i]);
 	free(out);
 }
 
