@@ -20,7 +20,8 @@ set -euo pipefail
 t_init deb
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=300)
+# No Recommends (bash-completion): the test needs nothing it would have to download.
+APT=(apt-get -y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
 export DEBIAN_FRONTEND=noninteractive
 # The installed vpcfwd-supervise runs python3 as root: no __pycache__ written under /usr.
 export PYTHONDONTWRITEBYTECODE=1
