@@ -266,8 +266,11 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_LIB_SRC := $(wildcard common/*.c shm/*.c)
+# A target may include a process's sources (fuzz/api.c, fuzz/neigh_msg.c): what it
+# includes is listed in build-fuzz/NAME.d, so a change there rebuilds it.
 build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
+	clang $(CPPFLAGS) -MM -MP -MT $@ -MF $@.d $<
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) \
 	    -lconfig -luring -lck -ljansson -llmdb -lssl -lcrypto -lsodium -lcurl -lsystemd -lpthread -lm
@@ -287,3 +290,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(wildcard build-fuzz/*.d)
