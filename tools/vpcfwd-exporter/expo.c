@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,23 +87,46 @@ name_dup(const char *name)
  * Label value escaping: backslash, double quote and newline (the format's three). Bytes
  * outside printable ASCII are replaced too: a page must be valid UTF-8.
  */
+static bool
+plain(unsigned char c, bool quote)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && !(quote && c == '"');
+}
+
 static void
 put_escaped(FILE *f, const char *s, bool quote)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		size_t n = 0;
+		unsigned char c;
 
+		/* A run of what needs no escape in one write: the page is mostly that. */
+		while (s[n] && plain((unsigned char)s[n], quote))
+			n++;
+		fwrite(s, 1, n, f);
+		if ((c = (unsigned char)s[n]) == '\0')
+			return;
 		if (c == '\\')
 			fputs("\\\\", f);
 		else if (c == '\n')
 			fputs("\\n", f);
-		else if (quote && c == '"')
+		else if (c == '"')
 			fputs("\\\"", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fputc('?', f);
 		else
-			fputc(c, f);
+			fputc('?', f);
+		s += n + 1;
 	}
+}
+
+/* A page's stream is this thread's alone: no stdio lock a call. */
+static FILE *
+stream_open(char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+
+	if (f != NULL)
+		__fsetlocking(f, FSETLOCKING_BYCALLER);
+	return f;
 }
 
 static char *
@@ -110,7 +134,7 @@ labels_render(const struct expo_label *l, size_t n)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = stream_open(&buf, &len);
 
 	if (f == NULL)
 		return NULL;
@@ -220,7 +244,7 @@ expo_render(struct expo *e, char **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	e->dropped = 0;
-	if ((f = open_memstream(out, len)) == NULL)
+	if ((f = stream_open(out, len)) == NULL)
 		return -ENOMEM;
 	qsort(e->s, e->n, sizeof(*e->s), sample_cmp);
 	for (size_t i = 0; i < e->n;) {
