@@ -84,9 +84,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The daemons' --version (common/daemon.c): the object is rebuilt when VERSION changes.
-$(BUILD)/common/daemon.o: CPPFLAGS += -DVPCFWD_VERSION='"$(VERSION)"'
-$(BUILD)/common/daemon.o: Makefile
+# Every program's --version (common/version.c): the object is rebuilt when VERSION changes.
+$(BUILD)/common/version.o: CPPFLAGS += -DVPCFWD_VERSION='"$(VERSION)"'
+$(BUILD)/common/version.o: Makefile
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

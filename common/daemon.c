@@ -3,6 +3,7 @@
  */
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,6 @@
 #include <unistd.h>
 
 /* The Makefile defines it for this file; a build of its own (fuzz/) may not. */
-#ifndef VPCFWD_VERSION
-#define VPCFWD_VERSION "unknown"
-#endif
 
 volatile sig_atomic_t daemon_stop;
 
@@ -33,7 +31,8 @@ on_signal(int sig)
 static void __attribute__((noreturn))
 usage(const char *proc)
 {
-	fprintf(stderr, "usage: vpcfwd-%s [-n | -d] -c FILE\n", proc);
+	fprintf(stderr, "usage: vpcfwd-%s [-n | -d] -c FILE\n"
+	    "       vpcfwd-%s --version\n", proc, proc);
 	exit(2);
 }
 
@@ -92,10 +91,11 @@ daemon_start(int argc, char **argv, const char *proc, struct conf_common *common
 	int ch;
 
 	*check = false;
-	/* Alone, as packaging and operators ask it: the version the Makefile gave. */
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("vpcfwd-%s %s\n", proc, VPCFWD_VERSION);
-		exit(0);
+	{
+		char prog[64];
+
+		snprintf(prog, sizeof(prog), "vpcfwd-%s", proc);
+		version_exit_if_asked(argc, argv, prog);
 	}
 	while ((ch = getopt(argc, argv, "c:ndh")) != -1) {
 		if (ch == 'c')

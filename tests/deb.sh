@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deb: the Debian package (make deb, docs/packaging.md) passes `lintian --fail-on error`,
 # installs on this machine with apt (its dependencies from Debian), works from the
-# installed paths (vpcfwd-controller -n on an installed example, a daemon's --version,
+# installed paths (vpcfwd-controller -n on an installed example, every program's --version,
 # vpcfwdctl --help, vpcfwd-supervise finding the daemons in PATH, the man pages and the
 # Wireshark plugin where man and tshark look), and purges leaving nothing behind: no
 # file of its listing, no /etc/vpcfwd, no new or removed path under /usr and /etc but
@@ -119,9 +119,12 @@ cd /
 	t_fail "vpcfwd-controller in PATH is $(command -v vpcfwd-controller), not /usr/sbin's"
 vpcfwd-controller -n -c /usr/share/doc/vpcfwd/examples/example.conf >"$T_OUT/n.log" 2>&1 ||
 	t_fail "vpcfwd-controller -n on the installed example: $(cat "$T_OUT/n.log")"
-want="vpcfwd-syncd $(dpkg-deb -f "$DEB" Version)"
-[[ $(vpcfwd-syncd --version) == "$want" ]] ||
-	t_fail "vpcfwd-syncd --version says '$(vpcfwd-syncd --version)', not '$want'"
+# Every compiled program says the package's version.
+for p in vpcfwd-controller vpcfwd-rule-store vpcfwd-syncd vpcfwd-learner vpcfwd-forwarder \
+    vpcfwd-exporter vpcfwdctl vpcfwd-stat vpcfwd-table vpcfwd-keygen; do
+	want="$p $(dpkg-deb -f "$DEB" Version)"
+	[[ $($p --version) == "$want" ]] || t_fail "$p --version says '$($p --version)', not '$want'"
+done
 vpcfwdctl --help >"$T_OUT/help.log" 2>&1 || t_fail "vpcfwdctl --help exited $?"
 grep -q '^usage: vpcfwdctl ' "$T_OUT/help.log" || t_fail "vpcfwdctl --help printed no usage"
 # vpcfwd-supervise, out of a repository, takes the daemons from PATH: here it finds

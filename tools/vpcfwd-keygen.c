@@ -12,6 +12,7 @@
  */
 #include "common/auth.h"
 #include "common/sync.h"
+#include "common/version.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -24,7 +25,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: vpcfwd-keygen secret FILE [ID]\n"
-	    "       vpcfwd-keygen host SECRET HOST FILE\n");
+	    "       vpcfwd-keygen host SECRET HOST FILE\n"
+	    "       vpcfwd-keygen --version\n");
 	exit(2);
 }
 
@@ -46,6 +48,7 @@ main(int argc, char **argv)
 	struct auth_keys ks = { 0 }, out = { 0 };
 	char err[512];
 
+	version_exit_if_asked(argc, argv, "vpcfwd-keygen");
 	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "secret") == 0) {
 		char *end;
 		long id = argc == 4 ? strtol(argv[3], &end, 10) : 1;

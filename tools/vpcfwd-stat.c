@@ -8,6 +8,7 @@
  */
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/version.h"
 #include "shm/seg.h"
 #include "shm/stats_read.h"
 
@@ -42,8 +43,8 @@ static const char *progname = "vpcfwd-stat";
 static void
 usage(FILE *f, bool full)
 {
-	fprintf(f, "usage: %s [--json] [-w seconds [-n count]] [-N node] [pattern ...]\n",
-	    progname);
+	fprintf(f, "usage: %s [--json] [-w seconds [-n count]] [-N node] [pattern ...]\n"
+	    "       %s --version\n", progname, progname);
 	if (!full)
 		return;
 	fprintf(f, "  --json, -j    print one JSON document\n"
@@ -438,6 +439,7 @@ main(int argc, char **argv)
 	char *end;
 	int ch, rc;
 
+	version_exit_if_asked(argc, argv, progname);
 	while ((ch = getopt_long(argc, argv, "hjn:N:w:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

@@ -11,6 +11,7 @@
  */
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/version.h"
 #include "shm/seg.h"
 #include "shm/table.h"
 
@@ -94,7 +95,8 @@ usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: %s [--json] [-v vni [-d] [--changes-since version]] "
 	    "segment | -N node\n"
-	    "       %s [--json]\n", progname, progname);
+	    "       %s [--json]\n"
+	    "       %s --version\n", progname, progname, progname);
 	if (!full)
 		return;
 	fprintf(f, "  segment       a rule table segment, vpcfwd.<node>.<proc>.table, "
@@ -826,6 +828,7 @@ main(int argc, char **argv)
 	char *end;
 	int ch, rc;
 
+	version_exit_if_asked(argc, argv, progname);
 	while ((ch = getopt_long(argc, argv, "dhjN:v:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':

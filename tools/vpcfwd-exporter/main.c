@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +50,8 @@ static void
 usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: %s [-l address:port] [--stale-after seconds] [--log-level level] "
-	    "[--log-format text|json]\n", progname);
+	    "[--log-format text|json]\n"
+	    "       %s --version\n", progname, progname);
 	if (!full)
 		return;
 	fprintf(f, "  -l, --listen address:port  serve GET /metrics there (default %s);\n"
@@ -244,6 +246,7 @@ main(int argc, char **argv)
 	char *end;
 	int ch, fd, family, level = LOG_LVL_INFO, format = LOG_FMT_TEXT, sig;
 
+	version_exit_if_asked(argc, argv, progname);
 	while ((ch = getopt_long(argc, argv, "hl:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

@@ -5,6 +5,7 @@
  * function is called; the values themselves are checked by cmd.c and import.c.
  */
 #include "tools/vpcfwdctl/ctl.h"
+#include "common/version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -160,6 +161,7 @@ usage_full(FILE *f)
 	    "                         default %d (backup: %d)\n"
 	    "  -j, --json             print the API's objects as JSON\n"
 	    "  -h, --help             this text (after a command: that command's usage)\n"
+	    "  --version              the version, alone on the line\n"
 	    "exit status: 0 done, 1 refused by the controller, 2 bad usage, 3 the controller\n"
 	    "cannot be reached or did not answer in time. See docs/cli.md.\n", CTL_SOCKET_ENV,
 	    CTL_SOCKET_DEFAULT, CTL_TIMEOUT_DEFAULT, CTL_BACKUP_TIMEOUT_DEFAULT);
@@ -364,6 +366,7 @@ main(int argc, char **argv)
 	char what[64];
 	int ch, used, rc;
 
+	version_exit_if_asked(argc, argv, "vpcfwdctl");
 	opterr = 0;
 	/* "+": stop at the command; its options are parsed with it. */
 	while ((ch = getopt_long(argc, argv, "+:hjs:t:", longopts, NULL)) != -1) {
