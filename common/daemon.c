@@ -14,8 +14,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-/* The Makefile defines it for this file; a build of its own (fuzz/) may not. */
-
 volatile sig_atomic_t daemon_stop;
 
 /* The detached child's end of the pipe its launcher waits on; -1 when not detached. */

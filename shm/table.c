@@ -65,6 +65,13 @@ params_check(const struct table_params *p, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* Where the table's header starts in its segment: after the segment's, a line apart. */
+static size_t
+hdr_off(void)
+{
+	return align_up(sizeof(struct seg_hdr), 64);
+}
+
 static void
 layout_compute(const struct table_params *p, struct layout *l)
 {
@@ -76,7 +83,7 @@ layout_compute(const struct table_params *p, struct layout *l)
 	l->nbuckets = 2 * p->capacity;
 	l->dir_size = pow2_at_least(2ull * p->max_vnis);
 	l->vni_size = sizeof(struct vni_state) + p->version_window * sizeof(struct hist_slot);
-	off = align_up(sizeof(struct seg_hdr), 64) + sizeof(struct table_hdr);
+	off = hdr_off() + sizeof(struct table_hdr);
 	/*
 	 * Reader slots, then a host's use stamps, on pages of their own: the only part a
 	 * reader maps writable. A gateway evicts nothing and keeps no stamps.
@@ -146,7 +153,7 @@ table_bind(struct table *t)
 static struct table_hdr *
 hdr_of(struct seg *s)
 {
-	return (struct table_hdr *)((char *)s->base + align_up(sizeof(struct seg_hdr), 64));
+	return (struct table_hdr *)((char *)s->base + hdr_off());
 }
 
 /* The header must describe exactly this segment: a reader trusts every offset in it. */
@@ -337,7 +344,7 @@ table_live(const struct table *t)
 int
 table_occupancy(const struct seg *s, struct table_occupancy *out)
 {
-	size_t off = align_up(sizeof(struct seg_hdr), 64);
+	size_t off = hdr_off();
 	const struct table_hdr *h = (const struct table_hdr *)((const char *)s->base + off);
 
 	memset(out, 0, sizeof(*out));

@@ -14,7 +14,7 @@
 struct expo_sample {
 	char *name;		/* cleaned */
 	char *help;		/* raw; escaped at render */
-	char *labels;		/* rendered and escaped: `a="x",b="y"`, or "" */
+	const char *labels;	/* rendered and escaped: `a="x",b="y"`, or ""; e->labs' */
 	enum expo_type type;
 	bool is_u64;
 	uint64_t u;
@@ -26,6 +26,15 @@ struct expo {
 	struct expo_sample *s;
 	size_t n, cap;
 	uint64_t dropped;
+	/*
+	 * Rendered label sets, each once: a segment's counters all carry the same one, so
+	 * a set is rendered when it differs from the last sample's (last_key, its labels'
+	 * names and values, NUL-separated), not a sample at a time.
+	 */
+	char **labs;
+	size_t nlabs, labs_cap;
+	char *last_key;
+	size_t last_key_len;
 };
 
 struct expo *
@@ -39,7 +48,6 @@ sample_free(struct expo_sample *s)
 {
 	free(s->name);
 	free(s->help);
-	free(s->labels);
 }
 
 void
@@ -49,16 +57,27 @@ expo_free(struct expo *e)
 		return;
 	for (size_t i = 0; i < e->n; i++)
 		sample_free(&e->s[i]);
+	for (size_t i = 0; i < e->nlabs; i++)
+		free(e->labs[i]);
+	free(e->labs);
+	free(e->last_key);
 	free(e->s);
 	free(e);
+}
+
+/* [a-zA-Z0-9_]: what a name's part may hold (a metric name may have ':' too). */
+static bool
+name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '_';
 }
 
 void
 expo_name_clean(char *s)
 {
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_'))
+		if (!name_char(*s))
 			*s = '_';
 }
 
@@ -77,8 +96,7 @@ name_dup(const char *name)
 		*p++ = '_';
 	memcpy(p, name, n + 1);
 	for (; *p; p++)
-		if (*p != ':' && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_'))
+		if (*p != ':' && !name_char(*p))
 			*p = '_';
 	return d;
 }
@@ -158,6 +176,53 @@ labels_render(const struct expo_label *l, size_t n)
 	return buf;
 }
 
+/*
+ * The rendered form of labels, rendered only when they differ from the last call's;
+ * owned by e. NULL when memory runs out.
+ */
+static const char *
+labels_intern(struct expo *e, const struct expo_label *l, size_t n)
+{
+	size_t klen = 0, o = 0;
+	char *key, *r;
+
+	for (size_t i = 0; i < n; i++)
+		klen += strlen(l[i].name) + strlen(l[i].value) + 2;
+	if ((key = malloc(klen + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t a = strlen(l[i].name) + 1, b = strlen(l[i].value) + 1;
+
+		memcpy(key + o, l[i].name, a);
+		memcpy(key + o + a, l[i].value, b);
+		o += a + b;
+	}
+	if (e->nlabs && klen == e->last_key_len && memcmp(key, e->last_key, klen) == 0) {
+		free(key);
+		return e->labs[e->nlabs - 1];
+	}
+	if (e->nlabs == e->labs_cap) {
+		size_t cap = e->labs_cap ? 2 * e->labs_cap : 16;
+		char **nl = realloc(e->labs, cap * sizeof(*nl));
+
+		if (nl == NULL) {
+			free(key);
+			return NULL;
+		}
+		e->labs = nl;
+		e->labs_cap = cap;
+	}
+	if ((r = labels_render(l, n)) == NULL) {
+		free(key);
+		return NULL;
+	}
+	e->labs[e->nlabs++] = r;
+	free(e->last_key);
+	e->last_key = key;
+	e->last_key_len = klen;
+	return r;
+}
+
 static int
 expo_add(struct expo *e, const char *name, enum expo_type type, const char *help,
     const struct expo_label *labels, size_t nlabels, struct expo_sample v)
@@ -182,9 +247,9 @@ expo_add(struct expo *e, const char *name, enum expo_type type, const char *help
 	*s = v;
 	s->type = type;
 	s->seq = e->n;
+	s->labels = labels_intern(e, labels, nlabels);
 	s->name = name_dup(name);
 	s->help = strdup(help && help[0] ? help : name);
-	s->labels = labels_render(labels, nlabels);
 	if (s->name == NULL || s->help == NULL || s->labels == NULL) {
 		sample_free(s);
 		return -ENOMEM;

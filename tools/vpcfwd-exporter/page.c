@@ -127,28 +127,43 @@ page_stats(struct expo *e, const struct stats_snap *s, size_t n, uint64_t stale_
 	return left_out;
 }
 
+/* One gauge or counter of a segment's family. */
+struct page_metric {
+	const char *name;
+	enum expo_type type;
+	const char *help;
+	uint64_t value;
+};
+
+static int
+add_metrics(struct expo *e, const struct page_metric *m, size_t n, const struct expo_label *l,
+    size_t nl)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = expo_add_u64(e, m[i].name, m[i].type, m[i].help, l, nl, m[i].value);
+	return r;
+}
+
 int
 page_table(struct expo *e, const struct seg_ent *ent, const struct table_occupancy *o)
 {
 	const struct expo_label l[] = { { "node", ent->node }, { "process", ent->proc },
 	    { "table", ent->what } };
-	int r;
+	const struct page_metric m[] = {
+		{ "vpcfwd_table_entries", EXPO_GAUGE,
+		    "rules and tombstones the rule table holds", o->entries },
+		{ "vpcfwd_table_tombstones", EXPO_GAUGE,
+		    "deletes the rule table keeps for learners (gateways)", o->tombs },
+		{ "vpcfwd_table_capacity", EXPO_GAUGE,
+		    "rules and tombstones the rule table can hold", o->capacity },
+		{ "vpcfwd_table_vnis", EXPO_GAUGE, "VNI slots of the rule table in use", o->vnis },
+		{ "vpcfwd_table_vnis_capacity", EXPO_GAUGE,
+		    "VNI slots of the rule table (max_vnis)", o->max_vnis },
+	};
 
-	r = expo_add_u64(e, "vpcfwd_table_entries", EXPO_GAUGE,
-	    "rules and tombstones the rule table holds", l, 3, o->entries);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_table_tombstones", EXPO_GAUGE,
-		    "deletes the rule table keeps for learners (gateways)", l, 3, o->tombs);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_table_capacity", EXPO_GAUGE,
-		    "rules and tombstones the rule table can hold", l, 3, o->capacity);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_table_vnis", EXPO_GAUGE,
-		    "VNI slots of the rule table in use", l, 3, o->vnis);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_table_vnis_capacity", EXPO_GAUGE,
-		    "VNI slots of the rule table (max_vnis)", l, 3, o->max_vnis);
-	return r;
+	return add_metrics(e, m, sizeof(m) / sizeof(m[0]), l, 3);
 }
 
 int
@@ -156,15 +171,13 @@ page_ring(struct expo *e, const struct seg_ent *ent, const struct ring_occupancy
 {
 	const struct expo_label l[] = { { "node", ent->node }, { "process", ent->proc },
 	    { "ring", ent->what } };
-	int r;
+	const struct page_metric m[] = {
+		{ "vpcfwd_ring_used", EXPO_GAUGE,
+		    "records waiting in the ring for its consumer", o->used },
+		{ "vpcfwd_ring_capacity", EXPO_GAUGE, "records the ring can hold", o->capacity },
+		{ "vpcfwd_ring_drops_total", EXPO_COUNTER,
+		    "records the producer dropped because the ring was full", o->drops },
+	};
 
-	r = expo_add_u64(e, "vpcfwd_ring_used", EXPO_GAUGE,
-	    "records waiting in the ring for its consumer", l, 3, o->used);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_ring_capacity", EXPO_GAUGE,
-		    "records the ring can hold", l, 3, o->capacity);
-	if (r == 0)
-		r = expo_add_u64(e, "vpcfwd_ring_drops_total", EXPO_COUNTER,
-		    "records the producer dropped because the ring was full", l, 3, o->drops);
-	return r;
+	return add_metrics(e, m, sizeof(m) / sizeof(m[0]), l, 3);
 }
