@@ -78,7 +78,8 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Objects reached only through pattern rules are intermediate to make, which would delete
 # them after each build and so rebuild everything the next time: keep them all.
 .SECONDARY:
-all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN) $(MAN_OUT)
+all: $(LIB) $(PROC_BIN) $(TOOL_BIN) $(TOOL_DIR_BIN) $(STRESS_BIN) $(MAN_OUT) \
+     $(BUILD)/tests/e2e/xdp_pass.bpf.o
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -71,7 +71,16 @@
 	X(neigh_entries,   GAUGE,   "xdp: underlay next hops known (VTEP to MAC)") \
 	X(neigh_misses,    COUNTER, "xdp: sends whose next hop was not known yet (through the socket)") \
 	X(neigh_elsewhere, COUNTER, "xdp: sends to a VTEP routed out of another interface (through the socket)") \
-	X(neigh_refreshes, COUNTER, "xdp: sends through the socket so that the kernel re-confirms a next hop")
+	X(neigh_refreshes, COUNTER, "xdp: sends through the socket so that the kernel re-confirms a next hop") \
+	X(xdp_fast,        COUNTER, "xdp: gateway: of tx_relayed, relayed by the XDP program from its rule cache") \
+	X(xdp_fast_miss,   COUNTER, "xdp: gateway: datagrams the cache could take but held no valid rule for") \
+	X(xdp_fast_puts,   COUNTER, "xdp: gateway: rules put in the XDP program's cache") \
+	X(xdp_fast_put_errors, COUNTER, "xdp: gateway: cache writes the kernel refused") \
+	X(xdp_fast_invalidations, COUNTER, "xdp: gateway: cache rules made invalid (a VNI, next hops, sources)") \
+	X(xdp_fast_vnis_full, COUNTER, "xdp: gateway: rules not cached: xdp_fast_vnis VNIs tracked already") \
+	X(xdp_fast_on,     GAUGE,   "xdp: gateway: 1 while the XDP program relays from its rule cache") \
+	X(xdp_fast_vnis,   GAUGE,   "xdp: gateway: VNIs the cache tracks") \
+	X(xdp_fast_tx_errors, GAUGE, "xdp: gateway: frames the driver failed to send with XDP_TX")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 
 #endif

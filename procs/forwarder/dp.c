@@ -522,6 +522,13 @@ finish(struct dp *d, struct item *it, const struct table_key *k, const struct ta
 	    .src_vtep = ntohl(p->addr.sin_addr.s_addr) };
 	STATS_INC(d->c, tx_relayed);
 	send_udp(d, p, r->vtep, d->p.vxlan_port);
+	if (d->x) {
+		struct table_rule c = *r;
+
+		c.vni = k->vni;
+		c.ip = k->ip;
+		xdpio_offer(d->x, &c, d->p.vxlan_port);
+	}
 	return it->learn ? 1 : 0;
 }
 
@@ -622,7 +629,9 @@ xdp_setup(struct dp *d, char *err, size_t errlen)
 	struct xdpio_params xp = { .ifname = d->p.xdp_ifname, .self = d->self,
 	    .port = d->p.vxlan_port, .ring_size = d->p.xdp_ring,
 	    .xsk_mode = d->p.io == DP_IO_AUTO && d->p.xdp_mode == XSK_MODE_AUTO ?
-	    XSK_MODE_NATIVE : d->p.xdp_mode };
+	    XSK_MODE_NATIVE : d->p.xdp_mode,
+	    .fast_rules = d->p.mode == DP_GATEWAY ? d->p.xdp_fast_rules : 0,
+	    .fast_vnis = d->p.xdp_fast_vnis, .fast_ttl_ns = d->p.xdp_fast_ttl_ns };
 	char why[256];
 	int r;
 
@@ -752,6 +761,8 @@ dp_tick(struct dp *d)
 	STATS_SET(d->c, vteps, d->vteps ? vtepset_count(d->vteps) : 0);
 	STATS_SET(d->c, vteps_loaded, d->vteps && vtepset_loaded(d->vteps));
 	udpio_tick(d->u);
-	if (d->x)
+	if (d->x) {
 		xdpio_tick(d->x);
+		xdpio_fast_tick(d->x, d->t, d->vteps);
+	}
 }

@@ -53,6 +53,9 @@ struct dp_params {
 	uint32_t xdp_ring;		/* entries of each AF_XDP ring */
 	int xdp_mode;			/* XSK_MODE_* (xsk.h) */
 	uint32_t xdp_socket_runs;	/* runs this long leave through the socket; 0: none */
+	uint32_t xdp_fast_rules;	/* gateway: the XDP program's rule cache; 0: none */
+	uint32_t xdp_fast_vnis;
+	uint64_t xdp_fast_ttl_ns;
 };
 
 struct dp;

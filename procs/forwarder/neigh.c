@@ -545,6 +545,20 @@ neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 	return 1;
 }
 
+int
+neigh_peek(struct neigh *n, uint32_t vtep, uint8_t mac[6])
+{
+	struct vtep_ent *e;
+	struct nb_ent *nb;
+
+	if (n->link_gone || vtep == 0 || (e = vt_find(n, vtep)) == NULL ||
+	    e->state != VTEP_ROUTED || e->gen != n->route_gen ||
+	    (nb = nb_find(n, e->nh)) == NULL)
+		return 0;
+	memcpy(mac, nb->mac, 6);
+	return 1;
+}
+
 void
 neigh_set_src(struct neigh *n, uint32_t src)
 {

@@ -86,6 +86,13 @@ void neigh_free(struct neigh *n);
  */
 int neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6]);
 /*
+ * The MAC to send to vtep with, when it is known: 1 and mac set, else 0. Nothing asked,
+ * nothing counted, no refresh taken: for a rule cache remembering next hops (whose
+ * rules expire well within NEIGH_REFRESH_NS, so the flows still bring neigh_lookup its
+ * refreshes).
+ */
+int neigh_peek(struct neigh *n, uint32_t vtep, uint8_t mac[6]);
+/*
  * Ask the routes from src (host order; 0, the default: from any source), the address
  * the datagrams leave with, so that a rule of policy routing on the source applies as it
  * does to the kernel's socket. Every cached route is asked again.

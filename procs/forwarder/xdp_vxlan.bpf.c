@@ -7,6 +7,13 @@
  * does a VXLAN datagram in several buffers or longer than an XSK frame: the forwarder
  * reads those on its UDP socket. Every frame lands in one counter.
  *
+ * A gateway's forwarder also keeps a cache of the rules it relays by (xdpfast.h): a
+ * datagram it would relay unchanged but for the rewrite, to a destination of a valid
+ * rule, from a source of the allow-list, is rewritten here and sent back out (XDP_TX).
+ * The checks are those of the forwarder's parsers (ulhdr.c, vxlan.c) or stricter: what
+ * the program relays the forwarder would have relayed the same way; anything else goes to
+ * the XSK, and the forwarder decides.
+ *
  * "xdp.frags": veth gives a native program a UDP GSO message as one multi-buffer frame,
  * and drops it when the program was loaded without frags support.
  */
@@ -37,14 +44,135 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline int
-count(__u32 slot, int action)
+/* Sized by the loader (xsk.c): one entry when the cache is off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct xdp_fast_key);
+	__type(value, struct xdp_fast_rule);
+} fast_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fast_vnis SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __be32);
+	__type(value, __u32);
+} fast_srcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDP_FAST_NGEN);
+	__type(key, __u32);
+	__type(value, __u32);
+} fast_gen SEC(".maps");
+
+static __always_inline void
+add(__u32 slot, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
 
 	if (c)
-		*c += 1;
+		*c += n;
+}
+
+static __always_inline int
+count(__u32 slot, int action)
+{
+	add(slot, 1);
 	return action;
+}
+
+static __always_inline __u32
+gen(__u32 slot)
+{
+	__u32 *g = bpf_map_lookup_elem(&fast_gen, &slot);
+
+	return g ? *g : 0;
+}
+
+/* The ones' complement sum of an IPv4 header without options, folded. */
+static __always_inline __u16
+ip_fold(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 s = 0;
+
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		s += w[i];
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+/* 34: an inner Ethernet and IPv4 header (vxlan.h's FRAME_MIN). */
+#define INNER_MIN	34
+
+/*
+ * The relay from the cache: XDP_TX, or -1 when the forwarder must see the frame. What
+ * ulhdr_parse, vxlan_parse and frame_parse accept, narrowed to the common case: no IPv4
+ * options outside, no learn bit (a learn request is the forwarder's to make).
+ */
+static __always_inline int
+fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
+{
+	__u8 *vx = (void *)(udp + 1);
+	struct ethhdr *ie = (void *)(vx + 8);
+	struct iphdr *iip = (void *)(ie + 1);
+	struct xdp_fast_key k;
+	struct xdp_fast_rule *r;
+	__u32 *sg, *vg, tot, ilen, ihl;
+
+	if ((void *)(iip + 1) > data_end || ip->ihl != 5)
+		return -1;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot > (__u32)(data_end - (void *)ip) || tot < 20 + 8 + 8 + INNER_MIN ||
+	    bpf_ntohs(udp->len) != tot - 20 || ip_fold(ip) != 0xffff)
+		return -1;
+	if (vx[0] != 0x08 || vx[1] != 0 || vx[2] != 0 || vx[3] != 0 || vx[7] != 0)
+		return -1;
+	ilen = tot - 20 - 8 - 8;
+	ihl = iip->ihl * 4;
+	if (ie->h_proto != bpf_htons(ETH_P_IP) || iip->version != 4 || ihl < 20 ||
+	    ilen < ETH_HLEN + ihl || bpf_ntohs(iip->tot_len) < ihl ||
+	    bpf_ntohs(iip->tot_len) > ilen - ETH_HLEN)
+		return -1;
+	sg = bpf_map_lookup_elem(&fast_srcs, &ip->saddr);
+	k.vni = (__u32)vx[4] << 16 | (__u32)vx[5] << 8 | vx[6];
+	k.ip = iip->daddr;
+	r = bpf_map_lookup_elem(&fast_rules, &k);
+	if (!sg || *sg != gen(XDP_FAST_GEN_SRCS) || !r || r->gen != gen(XDP_FAST_GEN_RULES) ||
+	    bpf_ktime_get_ns() >= r->expires)
+		goto miss;
+	vg = bpf_map_lookup_elem(&fast_vnis, &k.vni);
+	if (r->vgen != (vg ? *vg : 0))
+		goto miss;
+	__builtin_memcpy(ie->h_dest, r->mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, r->nh_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, r->src_mac, ETH_ALEN);
+	/* As ulhdr_write: no ToS, DF clear, TTL 64; the sender's id kept. */
+	ip->tos = 0;
+	ip->frag_off = 0;
+	ip->ttl = 64;
+	ip->saddr = cfg.ip;
+	ip->daddr = r->vtep;
+	ip->check = 0;
+	ip->check = (__u16)~ip_fold(ip);
+	udp->source = cfg.port;
+	udp->dest = r->port;
+	udp->check = 0;
+	add(XDP_VXLAN_FAST_BYTES, tot - 20 - 8);
+	return XDP_TX;
+miss:
+	add(XDP_VXLAN_FAST_MISS, 1);
+	return -1;
 }
 
 SEC("xdp.frags")
@@ -73,6 +201,8 @@ xdp_vxlan(struct xdp_md *ctx)
 	/* One buffer, but longer than an XSK frame (veth makes one of a GSO message). */
 	if (data_end - data > cfg.max_len)
 		return count(XDP_VXLAN_PASS_BIG, XDP_PASS);
+	if (cfg.fast && gen(XDP_FAST_ON) && fast(eth, ip, udp, data_end) == XDP_TX)
+		return count(XDP_VXLAN_FAST, XDP_TX);
 	/* The fallback action (the flags' low bits) when the queue has no XSK. */
 	if (bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS) != XDP_REDIRECT)
 		return count(XDP_VXLAN_NO_XSK, XDP_PASS);

@@ -16,6 +16,40 @@ struct xdp_vxlan_cfg {
 	__be32 ip;
 	__be16 port;
 	__u16 max_len;
+	__u32 fast;		/* 1: a gateway's rule cache (below) relays in the program */
+};
+
+/*
+ * The gateway's rule cache (xdpfast.h): a datagram the forwarder would relay as it is
+ * (no learn bit, an IPv4 frame, from a VTEP of the allow-list) whose (VNI, inner
+ * destination) has a valid rule here is rewritten and sent back out by the program
+ * itself (XDP_TX), as dp.c's relay would (tx_relayed). Valid: the rule's gen is
+ * fast_gen[XDP_FAST_GEN_RULES], its vgen is the VNI's in fast_vnis (0 when absent), and
+ * it has not expired; the source's entry in fast_srcs is fast_gen[XDP_FAST_GEN_SRCS].
+ * Everything else goes to the XSK as before.
+ */
+struct xdp_fast_key {
+	__u32 vni;		/* host order */
+	__be32 ip;		/* the inner destination */
+};
+
+struct xdp_fast_rule {
+	__u8 mac[6];		/* the inner destination's MAC */
+	__u8 nh_mac[6];		/* the underlay next hop's */
+	__u8 src_mac[6];	/* the interface's own */
+	__be16 port;		/* the VTEP's VXLAN port */
+	__be32 vtep;
+	__u32 gen;
+	__u32 vgen;
+	__u64 expires;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+};
+
+/* Slots of the ARRAY "fast_gen" (one __u32 each). */
+enum {
+	XDP_FAST_GEN_RULES,	/* bumped: every rule invalid (next hops, the table rebuilt) */
+	XDP_FAST_GEN_SRCS,	/* the allow-list's entries of this generation are the valid ones */
+	XDP_FAST_ON,		/* 0: the cache is off (XDP_TX found not to deliver) */
+	XDP_FAST_NGEN
 };
 
 /* Slots of the PERCPU_ARRAY "counters", one __u64 each. */
@@ -25,6 +59,10 @@ enum xdp_vxlan_counter {
 	XDP_VXLAN_PASS_FRAGS,	/* a multi-buffer frame: to the kernel, whatever it holds */
 	XDP_VXLAN_NO_XSK,	/* ours, but no XSK on that queue: to the kernel */
 	XDP_VXLAN_PASS_BIG,	/* ours, but longer than an XSK frame: to the kernel */
+	XDP_VXLAN_FAST,		/* ours, relayed from the rule cache (XDP_TX) */
+	XDP_VXLAN_NTERMINAL,	/* the slots above: one a frame */
+	XDP_VXLAN_FAST_BYTES = XDP_VXLAN_NTERMINAL,	/* their UDP payloads' bytes */
+	XDP_VXLAN_FAST_MISS,	/* of REDIRECT, the cache could take but held no valid rule */
 	XDP_VXLAN_NCOUNTERS
 };
 

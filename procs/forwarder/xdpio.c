@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ulhdr.h"
+#include "procs/forwarder/xdpfast.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,7 @@ struct xdpio {
 	void *arg;
 	struct xsk *xsk;
 	struct neigh *n;
+	struct xdpfast *fast;		/* NULL: no rule cache */
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	uint32_t mtu;			/* the interface's: the largest IPv4 packet sent */
@@ -237,6 +239,27 @@ refill(struct xdpio *x)
 	}
 }
 
+void
+xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port)
+{
+	uint8_t nh[6];
+
+	if (x->fast && neigh_peek(x->n, r->vtep, nh) == 1)
+		xdpfast_offer(x->fast, r, port, nh, neigh_src_mac(x->n), loop_now(x->l));
+}
+
+void
+xdpio_fast_tick(struct xdpio *x, struct table *t, const struct vtepset *v)
+{
+	struct neigh_stats ns;
+
+	if (!x->fast)
+		return;
+	neigh_stats_read(x->n, &ns);
+	xdpfast_tick(x->fast, t, v, ns.neigh_updates + ns.neigh_deletes + ns.route_changes +
+	    ns.link_updates + ns.resyncs);
+}
+
 uint32_t
 xdpio_flush(struct xdpio *x, uint32_t max)
 {
@@ -246,6 +269,8 @@ xdpio_flush(struct xdpio *x, uint32_t max)
 
 	if (x->stopping)
 		return 0;
+	if (x->fast)
+		xdpfast_flush(x->fast);
 	while ((n = xsk_complete(x->xsk, addrs, COMPLETE_BURST)) > 0)
 		for (uint32_t i = 0; i < n; i++)
 			x->done(&x->pool->p[addrs[i] / PKT_SIZE], x->arg);
@@ -330,7 +355,8 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 	x->mtu = (uint32_t)r;
 	xp = (struct xsk_params){ .ifname = x->ifname, .ip = htonl(p->self), .port = p->port,
 	    .umem = pool->mem, .n_frames = pool->n, .frame_size = PKT_SIZE,
-	    .ring_size = p->ring_size, .mode = p->xsk_mode };
+	    .ring_size = p->ring_size, .mode = p->xsk_mode, .fast_rules = p->fast_rules,
+	    .fast_vnis = p->fast_vnis, .fast_srcs = VTEPSET_MAX_DEFAULT };
 	if ((r = xsk_open(&x->xsk, &xp, err, errlen)) < 0) {
 		free(x);
 		return r;
@@ -339,6 +365,15 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 		xsk_close(x->xsk);
 		free(x);
 		return r;
+	}
+	if (p->fast_rules > 0 && (x->fast = xdpfast_new(x->xsk, p->fast_vnis, p->fast_ttl_ns,
+	    c)) == NULL) {
+		snprintf(err, errlen, "out of memory for the XDP rule cache");
+		neigh_free(x->n);
+	xdpfast_free(x->fast);
+		xsk_close(x->xsk);
+		free(x);
+		return -ENOMEM;
 	}
 	/* Routes as the socket's datagrams would take them: from this VTEP (policy rules). */
 	neigh_set_src(x->n, p->self);
@@ -407,6 +442,7 @@ xdpio_free(struct xdpio *x)
 	if (x == NULL)
 		return;
 	neigh_free(x->n);
+	xdpfast_free(x->fast);
 	xsk_close(x->xsk);
 	free(x);
 }

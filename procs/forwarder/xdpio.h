@@ -22,6 +22,8 @@
 #include "tx.h"
 #include "udpio.h"
 #include "common/loop.h"
+#include "shm/table.h"
+#include "shm/vtepset.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +34,10 @@ struct xdpio_params {
 	uint16_t port;		/* the VXLAN port, this node's and the others' */
 	uint32_t ring_size;	/* entries of each XSK ring */
 	int xsk_mode;		/* XSK_MODE_* of xsk.h */
+	/* A gateway's rule cache in the XDP program (xdpfast.h); 0 rules: none. */
+	uint32_t fast_rules;
+	uint32_t fast_vnis;
+	uint64_t fast_ttl_ns;
 };
 
 struct xdpio;
@@ -58,6 +64,13 @@ bool xdpio_send(struct pkt *p, void *x);
  * max received datagrams to rx. Returns how many it handed; called until it returns 0.
  */
 uint32_t xdpio_flush(struct xdpio *x, uint32_t max);
+/*
+ * Gateway: a datagram to (r->vni, r->ip) relayed by r to its VTEP's port: the rule cache
+ * may take the rule (xdpfast.h). Nothing when there is no cache.
+ */
+void xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port);
+/* Periodic, each tick: what invalidates the rule cache (xdpfast_tick). */
+void xdpio_fast_tick(struct xdpio *x, struct table *t, const struct vtepset *v);
 /* The loop must come back at once (datagrams left to receive). */
 void xdpio_wake(struct xdpio *x);
 /* Periodic: gauges, the program's and the sockets' counters, the MTU. */

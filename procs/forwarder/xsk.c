@@ -58,6 +58,13 @@ struct xsk {
 	struct bpf_object *obj;
 	int link_fd;
 	int counters_fd;
+	int fast_fd[4];		/* rules, vnis, srcs, gen; -1 when the cache is off */
+	bool fast;
+	int ethtool_fd;		/* a socket for the driver's counters */
+	uint32_t tx_err_n;	/* the driver's counters named *xdp_tx_err*: how many */
+	uint32_t *tx_err_at;	/* ... and where in its list */
+	uint32_t nstats;
+	struct ethtool_stats *estats;
 	int ncpus;
 	uint64_t *percpu;	/* ncpus values: one counter read from the map */
 	struct xsk_umem *umem;
@@ -170,6 +177,10 @@ params_check(const struct xsk_params *p, char *err, size_t errlen)
 	return 0;
 }
 
+static void tx_err_find(struct xsk *x);
+
+static const char *const fast_maps[4] = { "fast_rules", "fast_vnis", "fast_srcs", "fast_gen" };
+
 /* The program, configured and loaded; its counters' fd. */
 static int
 prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
@@ -179,6 +190,7 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		.ip = p->ip,
 		.port = htons(p->port),
 		.max_len = (uint16_t)(p->frame_size - XSK_RX_HEADROOM),
+		.fast = p->fast_rules > 0,
 	};
 	struct bpf_map *m;
 	int rc;
@@ -195,6 +207,15 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		return open_fail(err, errlen, -EINVAL,
 		    "configure the XDP program: no .rodata.cfg of "
 		    "%zu bytes", sizeof(cfg));
+	for (int i = 0; i < 3; i++) {
+		uint32_t n = p->fast_rules == 0 ? 1 : i == 0 ? p->fast_rules :
+		    i == 1 ? p->fast_vnis : p->fast_srcs;
+
+		if ((m = bpf_object__find_map_by_name(x->obj, fast_maps[i])) == NULL ||
+		    bpf_map__set_max_entries(m, n ? n : 1) != 0)
+			return open_fail(err, errlen, -EINVAL,
+			    "configure the XDP program: no map %s", fast_maps[i]);
+	}
 	rc = bpf_object__load(x->obj);
 	if (rc < 0)
 		return open_fail(err, errlen, rc, "load the XDP program: %s%s%s", strerror(-rc),
@@ -202,6 +223,14 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	x->counters_fd = bpf_object__find_map_fd_by_name(x->obj, "counters");
 	if (x->counters_fd < 0)
 		return open_fail(err, errlen, -ENOENT, "the XDP program has no counters map");
+	for (int i = 0; i < 4; i++)
+		if ((x->fast_fd[i] = bpf_object__find_map_fd_by_name(x->obj, fast_maps[i])) < 0)
+			return open_fail(err, errlen, -ENOENT, "the XDP program has no map %s",
+			    fast_maps[i]);
+	x->fast = p->fast_rules > 0;
+	if (x->fast && xsk_fast_gen_set(x, XDP_FAST_ON, 1) < 0)
+		return open_fail(err, errlen, -errno, "the XDP program's rule cache: %s",
+		    strerror(errno));
 	return 0;
 }
 
@@ -372,6 +401,9 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 	x->ifindex = ifindex;
 	x->link_fd = -1;
 	x->counters_fd = -1;
+	x->ethtool_fd = -1;
+	for (int i = 0; i < 4; i++)
+		x->fast_fd[i] = -1;
 	x->nq = nq;
 	x->ring_size = p->ring_size;
 	x->ncpus = libbpf_num_possible_cpus();
@@ -388,6 +420,8 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 		rc = socks_create(x, p, err, errlen);
 	if (rc == 0)
 		rc = prog_attach(x, p, err, errlen);
+	if (rc == 0 && x->fast)
+		tx_err_find(x);
 out:
 	if (rc < 0) {
 		xsk_close(x);
@@ -411,6 +445,10 @@ xsk_close(struct xsk *x)
 	if (x->umem)
 		xsk_umem__delete(x->umem);
 	bpf_object__close(x->obj);
+	if (x->ethtool_fd >= 0)
+		close(x->ethtool_fd);
+	free(x->tx_err_at);
+	free(x->estats);
 	free(x->percpu);
 	free(x);
 }
@@ -578,6 +616,134 @@ xsk_complete(struct xsk *x, uint64_t *addrs, uint32_t max)
 	return got;
 }
 
+/* ---- the rule cache ------------------------------------------------------------------ */
+
+bool
+xsk_fast_on(const struct xsk *x)
+{
+	return x->fast;
+}
+
+int
+xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
+    uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	uint32_t count = n;
+
+	if (!x->fast)
+		return -ENOTCONN;
+	if (n == 0)
+		return 0;
+	return bpf_map_update_batch(x->fast_fd[0], k, r, &count, &o) == 0 ? 0 : -errno;
+}
+
+int
+xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen)
+{
+	return bpf_map_update_elem(x->fast_fd[3], &slot, &gen, BPF_ANY) == 0 ? 0 : -errno;
+}
+
+int
+xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen)
+{
+	if (!x->fast)
+		return -ENOTCONN;
+	return bpf_map_update_elem(x->fast_fd[1], &vni, &gen, BPF_ANY) == 0 ? 0 : -errno;
+}
+
+int
+xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen)
+{
+	if (!x->fast)
+		return -ENOTCONN;
+	for (uint32_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(x->fast_fd[2], &ips[i], &gen, BPF_ANY) != 0)
+			return -errno;
+	return 0;
+}
+
+int
+xsk_fast_srcs_prune(struct xsk *x, uint32_t gen)
+{
+	uint32_t key, next, g;
+	bool first = true;
+	int rc = 0;
+
+	if (!x->fast)
+		return -ENOTCONN;
+	/* Deleting the key just read makes the walk restart: keep the one before. */
+	while (bpf_map_get_next_key(x->fast_fd[2], first ? NULL : &key, &next) == 0) {
+		if (bpf_map_lookup_elem(x->fast_fd[2], &next, &g) == 0 && g != gen) {
+			if (bpf_map_delete_elem(x->fast_fd[2], &next) != 0)
+				rc = -errno;
+			continue;
+		}
+		key = next;
+		first = false;
+	}
+	return rc;
+}
+
+/* Where the driver's ethtool counters of XDP_TX failures are, if it has any. */
+static void
+tx_err_find(struct xsk *x)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_gstrings *gs = NULL;
+	struct ifreq ifr = { 0 };
+
+	if ((x->ethtool_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
+	ifr.ifr_data = (void *)&di;
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0 || di.n_stats == 0 ||
+	    di.n_stats > 65536)
+		return;
+	gs = calloc(1, sizeof(*gs) + (size_t)di.n_stats * ETH_GSTRING_LEN);
+	x->tx_err_at = calloc(di.n_stats, sizeof(*x->tx_err_at));
+	x->estats = calloc(1, sizeof(*x->estats) + (size_t)di.n_stats * sizeof(uint64_t));
+	if (!gs || !x->tx_err_at || !x->estats)
+		goto out;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = di.n_stats;
+	ifr.ifr_data = (void *)gs;
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0)
+		goto out;
+	for (uint32_t i = 0; i < gs->len && i < di.n_stats; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+
+		memcpy(name, gs->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = '\0';
+		if (strstr(name, "xdp_tx_err"))
+			x->tx_err_at[x->tx_err_n++] = i;
+	}
+	x->nstats = di.n_stats;
+out:
+	free(gs);
+}
+
+uint64_t
+xsk_xdp_tx_errors(const struct xsk *x)
+{
+	struct ifreq ifr = { 0 };
+	uint64_t sum = 0;
+
+	if (x->tx_err_n == 0)
+		return 0;
+	x->estats->cmd = ETHTOOL_GSTATS;
+	x->estats->n_stats = x->nstats;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
+	ifr.ifr_data = (void *)x->estats;
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0)
+		return 0;
+	for (uint32_t i = 0; i < x->tx_err_n; i++)
+		if (x->tx_err_at[i] < x->estats->n_stats)
+			sum += x->estats->data[x->tx_err_at[i]];
+	return sum;
+}
+
 static uint64_t
 counter_read(const struct xsk *x, uint32_t slot)
 {
@@ -591,6 +757,14 @@ counter_read(const struct xsk *x, uint32_t slot)
 }
 
 void
+xsk_fast_counters(const struct xsk *x, uint64_t *frames, uint64_t *bytes, uint64_t *miss)
+{
+	*frames = counter_read(x, XDP_VXLAN_FAST);
+	*bytes = counter_read(x, XDP_VXLAN_FAST_BYTES);
+	*miss = counter_read(x, XDP_VXLAN_FAST_MISS);
+}
+
+void
 xsk_stats_read(const struct xsk *x, struct xsk_stats *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -599,6 +773,9 @@ xsk_stats_read(const struct xsk *x, struct xsk_stats *s)
 	s->prog_pass_frags = counter_read(x, XDP_VXLAN_PASS_FRAGS);
 	s->prog_no_xsk = counter_read(x, XDP_VXLAN_NO_XSK);
 	s->prog_pass_big = counter_read(x, XDP_VXLAN_PASS_BIG);
+	s->prog_fast = counter_read(x, XDP_VXLAN_FAST);
+	s->prog_fast_bytes = counter_read(x, XDP_VXLAN_FAST_BYTES);
+	s->prog_fast_miss = counter_read(x, XDP_VXLAN_FAST_MISS);
 	for (uint32_t i = 0; i < x->nq; i++) {
 		struct xdp_statistics st = { 0 };
 		socklen_t len = sizeof(st);

@@ -33,6 +33,10 @@ struct xsk_params {
 	uint32_t frame_size;	/* 2048 or 4096 (the kernel's aligned chunk sizes) */
 	uint32_t ring_size;	/* rx/tx/fill/completion entries per queue, power of 2 */
 	int mode;		/* enum xsk_mode */
+	/* The program's rule cache (xdp_vxlan.h): 0 rules, off. */
+	uint32_t fast_rules;	/* rules it holds (LRU) */
+	uint32_t fast_vnis;	/* VNIs with a generation of their own */
+	uint32_t fast_srcs;	/* VTEPs of the allow-list */
 };
 
 /*
@@ -89,12 +93,40 @@ int xsk_kick(struct xsk *x);
 /* Up to max sent frames' addresses (as given to xsk_tx), the caller's again. */
 uint32_t xsk_complete(struct xsk *x, uint64_t *addrs, uint32_t max);
 
+/*
+ * The program's rule cache (xdp_vxlan.h: what each field means), written by the caller
+ * (xdpfast.c); each a syscall or one batch. 0 or a negative errno.
+ */
+struct xdp_fast_key;
+struct xdp_fast_rule;
+bool xsk_fast_on(const struct xsk *x);
+int xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
+    uint32_t n);
+/* A generation slot of fast_gen (XDP_FAST_GEN_*, XDP_FAST_ON). */
+int xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen);
+int xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen);
+/* Sources (network order) allowed at generation gen; then those of other ones deleted. */
+int xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen);
+int xsk_fast_srcs_prune(struct xsk *x, uint32_t gen);
+/* The program's counters of the cache: frames relayed, their payloads' bytes, misses. */
+void xsk_fast_counters(const struct xsk *x, uint64_t *frames, uint64_t *bytes,
+    uint64_t *miss);
+/*
+ * What the interface's driver counts of frames XDP_TX could not send (its ethtool
+ * counters named *xdp_tx_err*, summed): on a veth whose peer has no XDP program, every
+ * one. 0 when it counts none.
+ */
+uint64_t xsk_xdp_tx_errors(const struct xsk *x);
+
 struct xsk_stats {
 	uint64_t prog_redirect;	/* the program: redirected to an XSK */
 	uint64_t prog_pass;	/* ... passed to the kernel: not a VXLAN datagram of ours */
 	uint64_t prog_pass_frags;	/* ... passed: a multi-buffer frame */
 	uint64_t prog_no_xsk;	/* ... passed: ours, but its queue had no XSK */
 	uint64_t prog_pass_big;	/* ... passed: ours, but longer than a frame's room */
+	uint64_t prog_fast;	/* ... relayed from the rule cache (XDP_TX) */
+	uint64_t prog_fast_bytes;	/* ... their UDP payloads' bytes */
+	uint64_t prog_fast_miss;	/* of prog_redirect: the cache had no valid rule */
 	uint64_t rx_dropped;	/* the kernel's XDP_STATISTICS, summed over the XSKs */
 	uint64_t rx_ring_full;
 	uint64_t fill_empty;

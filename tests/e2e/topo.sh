@@ -43,7 +43,9 @@
 # topo_underlay          topo_keys, the underlay namespace and its bridge
 # topo_keys              DIR/keys: a cluster secret, each host's key (tools/vpcfwd-keygen)
 # topo_node NAME [IP]    NAME's namespace on the bridge (IP: from TOPO_IP[NAME]) and its
-#                        configuration (topo_conf NAME) and certificate (topo_pki NAME)
+#                        configuration (topo_conf NAME) and certificate (topo_pki NAME);
+#                        unless TOPO_IO=socket, the bridge's end of its veth gets
+#                        tests/e2e/xdp_pass.bpf.o (XDP_TX from the node needs it)
 # topo_pki NAME          NAME's TLS certificate and key in DIR/pki, the CA made once
 # topo_conf NAME [SED...]  write DIR/conf/NAME.conf from etc/demo/NAME.conf (or from
 #                        etc/demo/BASE.conf when TOPO_BASE[NAME]=BASE, e.g. a second
@@ -170,6 +172,13 @@ topo_node()
 	ip -n "$ns" addr add "$ip/$TOPO_PLEN" dev eth0 &&
 	ip -n "$ns" link set eth0 up ||
 		_topo_err "cannot attach $ns to the underlay" || return
+	# What a forwarder on AF_XDP sends with XDP_TX (a gateway's rule cache) crosses a
+	# veth only to an end with an XDP program, as a NIC's frames always reach the wire.
+	if [[ ${TOPO_IO:-auto} != socket ]]; then
+		ip -n "$TOPO_UL" link set dev "$name" xdpdrv \
+		    obj "${TOPO_BIN%/bin}/tests/e2e/xdp_pass.bpf.o" sec xdp.frags ||
+			_topo_err "cannot load tests/e2e/xdp_pass.bpf.o on $name (make)" || return
+	fi
 	topo_conf "$name" && topo_pki "$name"
 }
 

@@ -10,7 +10,10 @@
 #     program passes to the kernel): every datagram of every burst reaches b1.
 #     A burst from b1 to x1, a VM of an external host (a kernel vxlan device, whose
 #     rules no vswitch gets): relayed by a gateway, through AF_XDP (xdp_socket_runs = 0
-#     on the gateways); a
+#     on the gateways) and, once the pings before it made x1's rule one the gateway
+#     relayed twice, mostly by the XDP program from its rule cache (xdpfast.h); forged
+#     datagrams to x1 from sources no VTEP has are dropped all the same; once x1 is
+#     deleted, none is relayed from the cache; a
 #     burst from b1 to b2: host1's runs to host2 leave through its socket as UDP GSO
 #     (xdp_socket_runs, default 4), all delivered.
 #  2. On the AF_XDP nodes, VXLAN came in through AF_XDP (xdp_rx), and
@@ -43,9 +46,10 @@ declare -A IO=([gateway1]=xdp [gateway2]=auto [host1]=xdp [host2]=socket)
 for n in "${!IO[@]}"; do
 	E2E_SED[$n]="s|^forwarder = {|forwarder = {\n\tio = \"${IO[$n]}\";|"
 done
-# The gateways send every run through AF_XDP (a burst's runs would go as UDP GSO).
+# The gateways send every run through AF_XDP (a burst's runs would go as UDP GSO); their
+# cached rules last 4 s, so that the pings' still hold when the burst comes.
 for n in gateway1 gateway2; do
-	E2E_SED[$n]="s|^forwarder = {|forwarder = {\n\tio = \"${IO[$n]}\";\n\txdp_socket_runs = 0;|"
+	E2E_SED[$n]="s|^forwarder = {|forwarder = {\n\tio = \"${IO[$n]}\";\n\txdp_socket_runs = 0;\n\txdp_fast_ttl = \"4s\";|"
 done
 e2e_cluster gateway1 gateway2 host1 host2
 topo_ctl vpc create blue --vni 100 --cidr 10.0.0.0/24 >/dev/null
@@ -125,8 +129,10 @@ e2e_synced 10
 # b1's kernel must not hold the burst back for ARP (the gateway rewrites the MAC anyway).
 topo_vm_exec b1 ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev "$(topo_vm_tap b1)"
 # Pings first, through the gateway's socket while its kernel resolves ext's MAC: the
-# burst would be over before that ARP came back.
-topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.50 >/dev/null ||
+# burst would be over before that ARP came back. They also make x1's rule one the
+# gateway relayed twice once it knows the next hop and VNI 100's state (a tick after
+# its first): the XDP program's cache takes it.
+topo_vm_exec b1 ping -n -c 5 -i 0.2 -W 2 10.0.0.50 >/dev/null ||
 	t_fail "b1 cannot ping the external host's x1"
 e2e_snap B
 topo_vm_exec b1 "$E2E_PYTHON" -c '
@@ -140,12 +146,63 @@ relayed()
 	(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed) >= 400))
 }
 t_until 5 "the gateways relaying b1's burst of 400 to the external host's x1" relayed
+fast_sum() { echo $(($(d gateway1.forwarder.xdp_fast) + $(d gateway2.forwarder.xdp_fast))); }
 xtx=$(($(d gateway1.forwarder.xdp_tx) + $(d gateway2.forwarder.xdp_tx)))
+fast=$(fast_sum)
 rel=$(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed)))
 # The first to a VTEP may go through the socket while its next hop is asked for.
-((xtx >= rel - 2)) || t_fail "the gateways relayed $rel frames, $xtx through AF_XDP"
+((xtx + fast >= rel - 2)) ||
+	t_fail "the gateways relayed $rel frames, $xtx through AF_XDP, $fast by the XDP program"
+# The pings put x1's rule in the XDP program's cache.
+((fast > rel / 2)) ||
+	t_fail "the gateways' XDP programs relayed $fast of $rel frames from their rule cache"
 echo "xdp: a burst from b1 to an external host's VM: the gateways relayed $rel frames," \
-    "$xtx through AF_XDP"
+    "$xtx through AF_XDP, $fast by the XDP program (its rule cache)"
+
+# The cache holds x1's rule: datagrams to x1 from a source no VTEP has (a rogue on the
+# underlay, its own address and a forged one) must still be dropped as unknown.
+e2e_underlay_ns rogue 192.168.100.66
+unknown_sum() {
+	echo $(($(topo_stat gateway1 forwarder drop_unknown_vtep) +
+	    $(topo_stat gateway2 forwarder drop_unknown_vtep)))
+}
+u0=$(unknown_sum)
+f0=$(( $(topo_stat gateway1 forwarder xdp_fast) + $(topo_stat gateway2 forwarder xdp_fast) ))
+for src in 192.168.100.66 192.168.100.77; do
+	for gw in gateway1 gateway2; do
+		ip netns exec "$TOPO_PFX-rogue" "$E2E_PYTHON" "$E2E_PY/vxforge.py" "$src" \
+		    "${TOPO_IP[$gw]}" 100 10.0.0.50 9999 50 >/dev/null ||
+			t_fail "vxforge.py from $src to $gw failed"
+	done
+done
+t_until 5 "the gateways dropping 200 forged datagrams as from an unknown VTEP" \
+    eval '(( $(unknown_sum) - u0 >= 200 ))'
+f1=$(( $(topo_stat gateway1 forwarder xdp_fast) + $(topo_stat gateway2 forwarder xdp_fast) ))
+((f1 == f0)) || t_fail "the XDP programs relayed $((f1 - f0)) forged datagrams"
+echo "xdp: 200 forged datagrams to x1, whose rule the cache holds: all dropped as from an" \
+    "unknown VTEP, none relayed by the XDP program"
+
+# x1 deleted: its rule leaves the tables, and the cache within a tick (10 ms): a burst
+# to it, once the gateways' tables no longer have it, is dropped, none relayed.
+topo_ctl vm delete x1 >/dev/null || t_fail "vpcfwdctl vm delete x1"
+e2e_synced 10
+sleep 0.1	# ten of the forwarders' ticks: the cache's bound (docs/forwarder.md)
+e2e_snap B
+topo_vm_exec b1 "$E2E_PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"%d" % i, ("10.0.0.50", 9999))'
+norule()
+{
+	e2e_snap A
+	(($(d gateway1.forwarder.drop_no_rule) + $(d gateway2.forwarder.drop_no_rule) >= 400))
+}
+t_until 5 "the gateways dropping b1's burst to the deleted x1 (no rule)" norule
+fast=$(fast_sum)
+((fast == 0)) || t_fail "the XDP programs relayed $fast frames to x1 after its delete"
+echo "xdp: x1 deleted: a burst of 400 to it dropped by the gateways (no rule), none" \
+    "relayed from the cache"
 
 # host1's runs to host2 (a burst from b1 to b2, both rules known): through the socket, as
 # UDP GSO (xdp_socket_runs, default 4), all delivered.

@@ -35,6 +35,7 @@
 #include "procs/forwarder/learnlim.c"
 #include "procs/forwarder/udpio.c"
 #include "procs/forwarder/xdpio.c"
+#include "procs/forwarder/xdpfast.c"
 #include "procs/forwarder/xsk.c"
 #include "procs/forwarder/neigh.c"
 #include "procs/forwarder/neigh_msg.c"

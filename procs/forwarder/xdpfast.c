@@ -1,0 +1,299 @@
+/*
+ * xdpfast: what a gateway puts in its XDP program's rule cache, and when it stops being
+ * true (xdpfast.h).
+ */
+#include "procs/forwarder/xdpfast.h"
+
+#include "common/log.h"
+#include "procs/forwarder/xdp_vxlan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUT_BATCH	64
+#define SEEN_SLOTS	16384	/* destinations remembered for admission: power of two */
+
+/* A destination offered lately: admitted the second time within the TTL. */
+struct seen {
+	uint32_t vni, ip;
+	uint64_t at;		/* last offered */
+	uint64_t put;		/* last put in the cache; 0: never */
+	uint32_t rules_gen, vgen;	/* what that put carried: a bump since, put again */
+};
+
+/* A VNI some rule was put for, and what the table said of it at the last tick. */
+struct vni_ent {
+	uint32_t vni;
+	uint32_t vgen;		/* fast_vnis' value: the rules put carry it */
+	uint32_t gen;		/* the table's, at the last check */
+	uint64_t version;
+	uint64_t flushes;
+	bool known;		/* gen, version and flushes read once since tracked */
+};
+
+struct xdpfast {
+	struct xsk *x;
+	struct forwarder_counters *c;
+	uint64_t ttl;
+	struct seen seen[SEEN_SLOTS];
+	struct vni_ent *vnis;		/* nvnis_max, the first nvnis in use */
+	uint32_t *vni_idx;		/* open addressing on vni: index + 1; 0 empty */
+	uint32_t vni_slots, nvnis, nvnis_max;
+	bool vnis_unchecked;		/* a VNI tracked since the last tick */
+	uint32_t nput;
+	struct xdp_fast_key keys[PUT_BATCH];
+	struct xdp_fast_rule rules[PUT_BATCH];
+	uint32_t rules_gen, srcs_gen, vgen_next;
+	uint64_t vteps_gen;		/* the allow-list's at the last mirror; 0: none yet */
+	uint64_t neigh_seen;
+	uint64_t table_seen;		/* the table's changes, summed, at the last check */
+	uint64_t tx_err_base;		/* the driver's XDP_TX failures when attached */
+	uint64_t frames_seen, bytes_seen, miss_seen;
+	bool on;
+};
+
+static uint32_t
+mix(uint32_t vni, uint32_t ip)
+{
+	uint64_t h = ((uint64_t)vni << 32 | ip) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32);
+}
+
+/* Never 0: to the program, 0 is a VNI it has no entry for. */
+static uint32_t
+vgen_new(struct xdpfast *f)
+{
+	if (++f->vgen_next == 0)
+		f->vgen_next = 1;
+	return f->vgen_next;
+}
+
+/*
+ * A VNI tracked from its first offer on (never dropped: at most nvnis_max). Its rules
+ * are put only once a tick read its state in the table (known), so that every rule put
+ * comes from a lookup made after that read: a change since is one the next check sees.
+ */
+static struct vni_ent *
+vni_track(struct xdpfast *f, uint32_t vni)
+{
+	uint32_t m = f->vni_slots - 1;
+
+	for (uint32_t i = mix(vni, 0) & m;; i = (i + 1) & m) {
+		if (f->vni_idx[i] != 0 && f->vnis[f->vni_idx[i] - 1].vni == vni)
+			return &f->vnis[f->vni_idx[i] - 1];
+		if (f->vni_idx[i] == 0) {
+			if (f->nvnis == f->nvnis_max)
+				return NULL;
+			f->vnis[f->nvnis] = (struct vni_ent){ .vni = vni, .vgen = vgen_new(f) };
+			f->vni_idx[i] = ++f->nvnis;
+			f->vnis_unchecked = true;
+			return &f->vnis[f->nvnis - 1];
+		}
+	}
+}
+
+struct xdpfast *
+xdpfast_new(struct xsk *x, uint32_t vnis, uint64_t ttl_ns, struct forwarder_counters *c)
+{
+	struct xdpfast *f = calloc(1, sizeof(*f));
+	uint32_t slots = 16;
+
+	if (!f)
+		return NULL;
+	while (slots < 2 * vnis)
+		slots *= 2;
+	f->vnis = calloc(vnis ? vnis : 1, sizeof(*f->vnis));
+	f->vni_idx = calloc(slots, sizeof(*f->vni_idx));
+	if (!f->vnis || !f->vni_idx) {
+		xdpfast_free(f);
+		return NULL;
+	}
+	f->vni_slots = slots;
+	f->nvnis_max = vnis;
+	f->x = x;
+	f->c = c;
+	f->ttl = ttl_ns;
+	f->rules_gen = 1;
+	f->srcs_gen = 1;
+	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, f->rules_gen) == 0;
+	f->tx_err_base = xsk_xdp_tx_errors(x);
+	STATS_SET(c, xdp_fast_on, f->on);
+	return f;
+}
+
+void
+xdpfast_free(struct xdpfast *f)
+{
+	if (!f)
+		return;
+	free(f->vnis);
+	free(f->vni_idx);
+	free(f);
+}
+
+void
+xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
+    const uint8_t nh_mac[6], const uint8_t src_mac[6], uint64_t now)
+{
+	struct seen *s = &f->seen[mix(r->vni, r->ip) & (SEEN_SLOTS - 1)];
+	struct vni_ent *v;
+	uint32_t i;
+
+	if (!f->on)
+		return;
+	if (s->vni != r->vni || s->ip != r->ip || now - s->at >= f->ttl) {
+		*s = (struct seen){ .vni = r->vni, .ip = r->ip, .at = now };
+		return;
+	}
+	s->at = now;
+	if ((v = vni_track(f, r->vni)) == NULL) {
+		STATS_INC(f->c, xdp_fast_vnis_full);
+		return;
+	}
+	if (!v->known)
+		return;
+	/*
+	 * Put already, valid and not near its end: a datagram that came here anyway was
+	 * on its way before the put landed.
+	 */
+	if (s->put != 0 && now - s->put < f->ttl / 2 && s->rules_gen == f->rules_gen &&
+	    s->vgen == v->vgen)
+		return;
+	s->put = now;
+	s->rules_gen = f->rules_gen;
+	s->vgen = v->vgen;
+	i = f->nput++;
+	f->keys[i] = (struct xdp_fast_key){ .vni = r->vni, .ip = htonl(r->ip) };
+	f->rules[i] = (struct xdp_fast_rule){ .port = htons(port), .vtep = htonl(r->vtep),
+	    .gen = f->rules_gen, .vgen = v->vgen, .expires = now + f->ttl };
+	memcpy(f->rules[i].mac, r->mac, 6);
+	memcpy(f->rules[i].nh_mac, nh_mac, 6);
+	memcpy(f->rules[i].src_mac, src_mac, 6);
+	if (f->nput == PUT_BATCH)
+		xdpfast_flush(f);
+}
+
+void
+xdpfast_flush(struct xdpfast *f)
+{
+	if (f->nput == 0)
+		return;
+	if (xsk_fast_put(f->x, f->keys, f->rules, f->nput) == 0)
+		STATS_ADD(f->c, xdp_fast_puts, f->nput);
+	else
+		STATS_ADD(f->c, xdp_fast_put_errors, f->nput);
+	f->nput = 0;
+}
+
+/* Every rule of the VNIs whose state in the table changed since the last look. */
+static void
+vnis_check(struct xdpfast *f, struct table *t)
+{
+	const struct table_counters *tc = t ? table_counters(t) : NULL;
+	uint64_t changes = tc ? __atomic_load_n(&tc->sets, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&tc->flushes, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&tc->vnis_dropped, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&tc->recoveries, __ATOMIC_RELAXED) : 0;
+
+	if (changes == f->table_seen && !f->vnis_unchecked)
+		return;
+	f->table_seen = changes;
+	f->vnis_unchecked = false;
+	for (uint32_t i = 0; i < f->nvnis; i++) {
+		struct vni_ent *e = &f->vnis[i];
+		struct table_vni_info in = { 0 };
+		bool have;
+
+		have = t && table_vni_get(t, e->vni, &in) == 0;
+		if (e->known && have && in.gen == e->gen && in.version == e->version &&
+		    in.flushes == e->flushes)
+			continue;
+		e->known = have;
+		e->gen = in.gen;
+		e->version = in.version;
+		e->flushes = in.flushes;
+		e->vgen = vgen_new(f);
+		if (xsk_fast_vni_set(f->x, e->vni, e->vgen) == 0)
+			STATS_INC(f->c, xdp_fast_invalidations);
+		else
+			STATS_INC(f->c, xdp_fast_put_errors);
+	}
+}
+
+/* The allow-list's mirror: every VTEP at a new generation, then the others dropped. */
+static void
+srcs_mirror(struct xdpfast *f, const struct vtepset *v)
+{
+	uint64_t g = v && vtepset_loaded(v) ? vtepset_generation(v) : 0;
+	uint32_t n, *ips, gen;
+
+	if (g == f->vteps_gen)
+		return;
+	n = v ? vtepset_count(v) : 0;
+	if ((ips = calloc(n ? n : 1, sizeof(*ips))) == NULL)
+		return;			/* the next tick tries again */
+	n = g ? vtepset_list(v, ips, n) : 0;
+	for (uint32_t i = 0; i < n; i++)
+		ips[i] = htonl(ips[i]);
+	gen = f->srcs_gen + 1 ? f->srcs_gen + 1 : 1;
+	if (xsk_fast_srcs_put(f->x, ips, n, gen) == 0 &&
+	    xsk_fast_gen_set(f->x, XDP_FAST_GEN_SRCS, gen) == 0) {
+		f->srcs_gen = gen;
+		f->vteps_gen = g;
+		xsk_fast_srcs_prune(f->x, gen);
+		STATS_INC(f->c, xdp_fast_invalidations);
+	} else
+		STATS_INC(f->c, xdp_fast_put_errors);
+	free(ips);
+}
+
+/* XDP_TX that the driver could not send: the cache off, for good. */
+static void
+tx_check(struct xdpfast *f)
+{
+	uint64_t e = xsk_xdp_tx_errors(f->x) - f->tx_err_base;
+
+	STATS_SET(f->c, xdp_fast_tx_errors, e);
+	if (e == 0 || !f->on)
+		return;
+	f->on = false;
+	xsk_fast_gen_set(f->x, XDP_FAST_ON, 0);
+	STATS_SET(f->c, xdp_fast_on, 0);
+	log_warn("forwarder: the driver failed to send %llu frames the XDP program relayed "
+	    "(XDP_TX); its rule cache is off, every datagram goes through AF_XDP (on a veth, "
+	    "the peer needs an XDP program)", (unsigned long long)e);
+}
+
+void
+xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
+    uint64_t neigh_changes)
+{
+	uint64_t frames, bytes, miss;
+
+	xsk_fast_counters(f->x, &frames, &bytes, &miss);
+	STATS_ADD(f->c, rx_vxlan, frames - f->frames_seen);
+	STATS_ADD(f->c, tx_relayed, frames - f->frames_seen);
+	STATS_ADD(f->c, rx_bytes, bytes - f->bytes_seen);
+	STATS_ADD(f->c, tx_bytes, bytes - f->bytes_seen);
+	STATS_FOLD(f->c, xdp_fast, frames, f->frames_seen);
+	f->bytes_seen = bytes;
+	STATS_FOLD(f->c, xdp_fast_miss, miss, f->miss_seen);
+	tx_check(f);
+	if (!f->on)
+		return;
+	if (neigh_changes != f->neigh_seen) {
+		f->neigh_seen = neigh_changes;
+		if (++f->rules_gen == 0)
+			f->rules_gen = 1;
+		if (xsk_fast_gen_set(f->x, XDP_FAST_GEN_RULES, f->rules_gen) == 0)
+			STATS_INC(f->c, xdp_fast_invalidations);
+		else
+			STATS_INC(f->c, xdp_fast_put_errors);
+	}
+	srcs_mirror(f, v);
+	vnis_check(f, t);
+	STATS_SET(f->c, xdp_fast_vnis, f->nvnis);
+}

@@ -1,0 +1,54 @@
+/*
+ * xdpfast: a gateway's rule cache in its XDP program (xdp_vxlan.h), with
+ * forwarder.io = "xdp" (docs/forwarder.md, "The gateway's rule cache"). The program
+ * relays a datagram itself (XDP_TX) when the cache holds a valid rule for its (VNI,
+ * inner destination) and its source is in the allow-list's mirror; everything else still
+ * reaches the forwarder through its XSK, as before, so the cache only ever holds what
+ * the forwarder decided.
+ *
+ * What goes in: a rule the forwarder relayed by, with the next hop it knows for the
+ * VTEP (neigh_peek), once its destination was relayed twice within the TTL (so that
+ * destinations drawn at random from millions, seen once each, do not churn it). What
+ * goes out: a rule past its TTL (which also sends each flow's datagram through the
+ * forwarder, whose neighbour refresh needs one), every rule of a VNI whose table state
+ * changed (checked each tick), every rule when a next hop or route changed, every source
+ * when the allow-list changed. So a rule the table no longer holds is relayed for at most
+ * one tick after the table changed (the forwarder's 10 ms).
+ *
+ * If the driver counts XDP_TX failures (a veth whose peer has no XDP program delivers
+ * none), the cache is switched off, said once and in the gauge xdp_fast_on.
+ */
+#ifndef FORWARDER_XDPFAST_H
+#define FORWARDER_XDPFAST_H
+
+#include "counters.h"
+#include "xsk.h"
+#include "shm/table.h"
+#include "shm/vtepset.h"
+
+#include <stdint.h>
+
+struct xdpfast;
+
+/* NULL when out of memory. vnis: VNIs tracked at most (a rule of one more is not put). */
+struct xdpfast *xdpfast_new(struct xsk *x, uint32_t vnis, uint64_t ttl_ns,
+    struct forwarder_counters *c);
+void xdpfast_free(struct xdpfast *f);
+
+/*
+ * A datagram to (vni, ip), host order, relayed by the table's rule r to its VTEP's
+ * port, whose next hop is nh_mac and which leaves with src_mac. Batched: xdpfast_flush
+ * puts the batch in the program.
+ */
+void xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
+    const uint8_t nh_mac[6], const uint8_t src_mac[6], uint64_t now);
+void xdpfast_flush(struct xdpfast *f);
+/*
+ * Periodic (each tick): what expires the cache's contents (above), and the program's
+ * counters folded into the forwarder's (rx_vxlan, tx_relayed, bytes, xdp_fast...).
+ * neigh_changes: a number that changes whenever a next hop or route did.
+ */
+void xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
+    uint64_t neigh_changes);
+
+#endif
