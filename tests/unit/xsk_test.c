@@ -15,11 +15,18 @@
  * - xsk_open fails with one clear line and leaves nothing attached or open: no such
  *   interface, no native XDP, another program attached, bad parameters; xsk_close
  *   detaches, and so does kill -9 (the next xsk_open takes the queue).
+ * - the rule cache (xdp_vxlan.h): a datagram from a source of the allow-list to a
+ *   destination with a valid rule goes back out rewritten (XDP_TX; B's end has an
+ *   XDP_PASS program, without which a veth drops it, counted in xsk_xdp_tx_errors),
+ *   byte for byte as the forwarder's relay writes it, never on the XSK; every way a
+ *   rule or a source is not valid sends it to the XSK untouched, counted as a miss;
+ *   xsk_fast_srcs_prune leaves only the generation it is given.
  *
  * Each wait is bounded (WAIT_MS), no timing asserted. Skipped where the test may not
  * make a network namespace (not root).
  */
 #include "procs/forwarder/xsk.c"
+#include "common/vxlan.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -876,3 +883,483 @@ Test(xsk, kill_9_leaves_nothing_behind)
 	xsk_close(x);
 }
 
+
+/* ---- the rule cache (xdp_vxlan.h): relayed by the program with XDP_TX, or not --------- */
+
+#define VNI		5001
+#define VTEP_PORT	4800	/* the cached rule's VTEP port: a socket of B's */
+#define INNER_DST	"172.16.0.7"	/* the cached destination */
+#define INNER_OTHER	"172.16.0.8"	/* one without a rule */
+#define GEN_SRCS	7
+#define GEN_RULES	3
+
+static const uint8_t MAC_VM[6] = { 0x02, 0xaa, 0, 0, 0, 0x07 };	/* the rule's inner dst */
+static const uint8_t MAC_OUT[6] = { 0x02, 0, 0, 0, 0, 0xa1 };	/* the rule's src_mac */
+static const uint8_t MAC_GW[6] = { 0x02, 0xee, 0, 0, 0, 0x01 };	/* the inner dst sent */
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static struct xsk *
+open_fast(int mode)
+{
+	struct xsk_params p = params(mode);
+	struct xsk *x = NULL;
+	char err[256];
+	int rc;
+
+	p.fast_rules = 16;
+	p.fast_vnis = 4;
+	p.fast_srcs = 64;
+	rc = xsk_open(&x, &p, err, sizeof(err));
+	cr_assert_eq(rc, 0, "xsk_open: %d: %s", rc, err);
+	cr_assert(xsk_fast_on(x));
+	cr_log_info("xsk mode %s", xsk_mode_name(x));
+	return x;
+}
+
+/*
+ * A VXLAN datagram's UDP payload as a host sends it through a gateway: the VXLAN header
+ * (vxlan_write's), an inner Ethernet frame to the gateway's MAC with an IPv4 packet to
+ * dst. Its length.
+ */
+static size_t
+vxlan_build(uint8_t *b, uint32_t vni, const char *dst, bool learn)
+{
+	static const char text[] = "a datagram the gateway's XDP program relays";
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = 5,
+		.tot_len = htons((uint16_t)(20 + sizeof(text))),
+		.ttl = 63,
+		.protocol = 253,	/* RFC 3692's: nothing reads it */
+		.saddr = inet_addr("172.16.0.9"),
+		.daddr = inet_addr(dst),
+	};
+
+	ip.check = htons(ip_csum((const uint8_t *)&ip, sizeof(ip)));
+	vxlan_write(b, &(struct vxlan_hdr){ .vni = vni, .learn = learn });
+	memcpy(b + 8, MAC_GW, 6);
+	memcpy(b + 8 + 6, "\x02\x00\x00\x00\x00\x55", 6);
+	b[8 + 12] = 0x08;
+	b[8 + 13] = 0x00;
+	memcpy(b + 8 + 14, &ip, sizeof(ip));
+	memcpy(b + 8 + 14 + 20, text, sizeof(text));
+	return 8 + 14 + 20 + sizeof(text);
+}
+
+static void
+rule_put(struct xsk *x, const char *dst, uint32_t gen, uint32_t vgen, int64_t ttl_ms)
+{
+	struct xdp_fast_key k = { .vni = VNI, .ip = inet_addr(dst) };
+	struct xdp_fast_rule r = {
+		.port = htons(VTEP_PORT),
+		.vtep = inet_addr(IP_B),
+		.gen = gen,
+		.vgen = vgen,
+		.expires = (uint64_t)((int64_t)mono_ns() + ttl_ms * 1000000),
+	};
+
+	memcpy(r.mac, MAC_VM, 6);
+	memcpy(r.nh_mac, MAC_B, 6);
+	memcpy(r.src_mac, MAC_OUT, 6);
+	cr_assert_eq(xsk_fast_put(x, &k, &r, 1), 0);
+}
+
+static void
+src_put(struct xsk *x, uint32_t gen)
+{
+	cr_assert_eq(xsk_fast_srcs_put(x, &(uint32_t){ inet_addr(IP_B) }, 1, gen), 0);
+}
+
+/* B (IP_B) a source of the allow-list, one valid rule for (VNI, INNER_DST) to B. */
+static void
+cache_fill(struct xsk *x)
+{
+	src_put(x, GEN_SRCS);
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_SRCS, GEN_SRCS), 0);
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES), 0);
+	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+}
+
+/*
+ * XDP_PASS, native, on B's xb: a veth delivers what its peer's program sends with
+ * XDP_TX only to an end with a program of its own. tests/e2e/xdp_pass.bpf.c's, as its
+ * two instructions: nothing to find on disk.
+ */
+static void
+xb_pass(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "xdp_pass", "GPL", insns, 2, NULL);
+
+	cr_assert_geq(fd, 0, "load xdp_pass: %s", strerror(errno));
+	enter(ns_b);
+	cr_assert_eq(bpf_xdp_attach(ifindex_of("xb"), fd, XDP_FLAGS_DRV_MODE, NULL), 0,
+	    "attach xdp_pass to xb: %s", strerror(errno));
+	enter(ns_a);
+	close(fd);
+}
+
+/* A packet socket on B's xb, for the IPv4 frames it receives. */
+static int
+capture_b(void)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	int s;
+
+	enter(ns_b);
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+	cr_assert_geq(s, 0, "packet socket: %s", strerror(errno));
+	ll.sll_ifindex = ifindex_of("xb");
+	cr_assert_eq(bind(s, (struct sockaddr *)&ll, sizeof(ll)), 0);
+	enter(ns_a);
+	return s;
+}
+
+/* The next frame xb received (those it sent come too: skipped), or -1 after ms. */
+static ssize_t
+capture_next(int s, uint8_t *buf, size_t len, int ms)
+{
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		if (!readable(s, ms))
+			return -1;
+		n = recvfrom(s, buf, len, 0, (struct sockaddr *)&from, &fl);
+		cr_assert_gt(n, 0);
+		if (from.sll_pkttype != PACKET_OUTGOING)
+			return n;
+	}
+}
+
+static uint64_t
+fast_frames(struct xsk *x)
+{
+	uint64_t frames, bytes, miss;
+
+	xsk_fast_counters(x, &frames, &bytes, &miss);
+	return frames;
+}
+
+static uint64_t
+fast_miss(struct xsk *x)
+{
+	uint64_t frames, bytes, miss;
+
+	xsk_fast_counters(x, &frames, &bytes, &miss);
+	return miss;
+}
+
+/* The datagram (len bytes of UDP payload) arrived on the XSK as it was sent, not relayed. */
+static void
+expect_xsk(struct xsk *x, int vtep, const uint8_t *sent, size_t len, const char *why)
+{
+	struct xsk_desc d[2];
+	const uint8_t *f;
+
+	cr_assert(readable(xsk_fd(x, 0), WAIT_MS), "%s: nothing on the XSK", why);
+	cr_assert_eq(xsk_rx(x, d, 2), 1, "%s", why);
+	cr_assert_eq(d[0].len, 14 + 20 + 8 + len, "%s: %u bytes", why, d[0].len);
+	f = umem + d[0].addr;
+	cr_assert_eq(memcmp(f, MAC_A, 6), 0, "%s: rewritten", why);
+	cr_assert_eq(memcmp(f + 14 + 12, &(uint32_t){ inet_addr(IP_B) }, 4), 0, "%s", why);
+	cr_assert_eq(memcmp(f + 14 + 20 + 8, sent, len), 0, "%s: the payload changed", why);
+	cr_assert_eq(xsk_fill(x, &(uint64_t){ d[0].addr - XSK_RX_HEADROOM }, 1), 1);
+	cr_assert(!readable(vtep, 0), "%s: relayed too", why);
+}
+
+/* Relayed: B's VTEP socket has it, from A's VTEP address and port, inner dst rewritten. */
+static void
+expect_relayed(struct xsk *x, int vtep, const uint8_t *sent, size_t len, const char *why)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	uint8_t got[256];
+
+	cr_assert(readable(vtep, WAIT_MS), "%s: not relayed", why);
+	cr_assert_eq(recvfrom(vtep, got, sizeof(got), 0, (struct sockaddr *)&from, &fl),
+	    (ssize_t)len, "%s", why);
+	cr_assert_eq(from.sin_addr.s_addr, inet_addr(IP_A), "%s", why);
+	cr_assert_eq(ntohs(from.sin_port), PORT, "%s", why);
+	cr_assert_eq(memcmp(got, sent, 8), 0, "%s: the VXLAN header changed", why);
+	cr_assert_eq(memcmp(got + 8, MAC_VM, 6), 0, "%s: inner dst MAC not the rule's", why);
+	cr_assert_eq(memcmp(got + 14, sent + 14, len - 14), 0, "%s: the rest changed", why);
+	cr_assert(!readable(xsk_fd(x, 0), 0), "%s: on the XSK too", why);
+}
+
+ParameterizedTestParameters(xsk, relays_a_cached_rule_with_xdp_tx)
+{
+	return cr_make_param_array(int, MODES, 2);
+}
+
+/*
+ * A datagram from a source of the allow-list to a destination with a valid rule goes
+ * back out rewritten as the forwarder's relay would (ulhdr_write: no ToS, DF clear, TTL
+ * 64, from this VTEP's address and port, no UDP checksum; the inner destination's MAC,
+ * the next hop's and the interface's), and never reaches the XSK.
+ */
+ParameterizedTest(int *mode, xsk, relays_a_cached_rule_with_xdp_tx)
+{
+	uint8_t sent[256], f[512];
+	size_t len = vxlan_build(sent, VNI, INNER_DST, false);
+	uint64_t frames, bytes, miss;
+	struct xsk_stats s;
+	struct xsk *x;
+	int b, vtep, cap;
+	ssize_t n;
+
+	topo();
+	x = open_fast(*mode);
+	fill_all(x);
+	xb_pass();
+	cache_fill(x);
+	b = udp_in_b(PEER_PORT);
+	vtep = udp_in_b(VTEP_PORT);
+	cap = capture_b();
+
+	send_to_a(b, PORT, sent, len);
+	expect_relayed(x, vtep, sent, len, "relayed");
+	n = capture_next(cap, f, sizeof(f), WAIT_MS);
+	cr_assert_eq(n, (ssize_t)(14 + 20 + 8 + len), "captured %zd bytes", n);
+	cr_assert_eq(memcmp(f, MAC_B, 6), 0, "outer dst MAC not the rule's next hop");
+	cr_assert_eq(memcmp(f + 6, MAC_OUT, 6), 0, "outer src MAC not the rule's");
+	cr_assert_eq(f[14], 0x45);
+	cr_assert_eq(f[14 + 1], 0, "ToS %u", f[14 + 1]);
+	cr_assert_eq(f[14 + 2] << 8 | f[14 + 3], 20 + 8 + len);
+	cr_assert_eq(f[14 + 6] << 8 | f[14 + 7], 0, "frag_off %#x (DF stays clear)",
+	    f[14 + 6] << 8 | f[14 + 7]);
+	cr_assert_eq(f[14 + 8], 64, "TTL %u", f[14 + 8]);
+	cr_assert_eq(f[14 + 9], IPPROTO_UDP);
+	cr_assert_eq(ip_csum(f + 14, 20), 0, "bad IP checksum %02x%02x", f[14 + 10],
+	    f[14 + 11]);
+	cr_assert_eq(memcmp(f + 14 + 12, &(uint32_t){ inet_addr(IP_A) }, 4), 0);
+	cr_assert_eq(memcmp(f + 14 + 16, &(uint32_t){ inet_addr(IP_B) }, 4), 0);
+	cr_assert_eq(f[34] << 8 | f[35], PORT, "UDP src port %u", f[34] << 8 | f[35]);
+	cr_assert_eq(f[36] << 8 | f[37], VTEP_PORT, "UDP dst port %u", f[36] << 8 | f[37]);
+	cr_assert_eq(f[38] << 8 | f[39], 8 + len);
+	cr_assert_eq(f[40] << 8 | f[41], 0, "UDP checksum %#x", f[40] << 8 | f[41]);
+	cr_assert_eq(memcmp(f + 42, sent, 8), 0);
+	cr_assert_eq(memcmp(f + 42 + 8, MAC_VM, 6), 0, "inner dst MAC not the rule's");
+	cr_assert_eq(memcmp(f + 42 + 14, sent + 14, len - 14), 0);
+	cr_assert_eq(capture_next(cap, f, sizeof(f), 100), -1, "a second frame at B");
+	cr_assert(!readable(xsk_fd(x, 0), 100), "the XSK got something");
+	xsk_fast_counters(x, &frames, &bytes, &miss);
+	cr_assert_eq(frames, 1, "fast frames %lu", (unsigned long)frames);
+	cr_assert_eq(bytes, len, "fast bytes %lu, not %zu", (unsigned long)bytes, len);
+	cr_assert_eq(miss, 0);
+	s = stats(x);
+	cr_assert_eq(s.prog_fast, 1);
+	expect_prog(x, 0, 0, 0);
+	xsk_close(x);
+}
+
+/*
+ * What the cache must not relay reaches the XSK untouched, each alone, between relays
+ * that show the rest of the cache valid: a learn request (not the cache's shape: no
+ * miss), a source of another generation or none, a rule of another generation (its
+ * own, or the slot's bumped), expired, of another VNI generation, the cache switched
+ * off (the program does not look: no miss), no rule for that destination. A miss is
+ * a datagram of the cache's shape that found no valid rule: counted once each.
+ */
+Test(xsk, misses_go_to_the_xsk)
+{
+	uint8_t sent[256], learn[256], other[256];
+	size_t len = vxlan_build(sent, VNI, INNER_DST, false);
+	uint64_t relayed = 0, missed = 0;
+	struct xsk *x;
+	int b, vtep;
+
+	cr_assert_eq(vxlan_build(learn, VNI, INNER_DST, true), len);
+	cr_assert_eq(vxlan_build(other, VNI, INNER_OTHER, false), len);
+	topo();
+	x = open_fast(XSK_MODE_NATIVE);
+	fill_all(x);
+	xb_pass();
+	cache_fill(x);
+	b = udp_in_b(PEER_PORT);
+	vtep = udp_in_b(VTEP_PORT);
+
+#define RELAYED(why) do {						\
+	send_to_a(b, PORT, sent, len);					\
+	expect_relayed(x, vtep, sent, len, why);			\
+	cr_assert_eq(fast_frames(x), ++relayed, "%s", why);		\
+	cr_assert_eq(fast_miss(x), missed, "%s: a miss", why);		\
+} while (0)
+#define TO_XSK(buf, miss, why) do {					\
+	send_to_a(b, PORT, buf, len);					\
+	expect_xsk(x, vtep, buf, len, why);				\
+	missed += (miss);						\
+	cr_assert_eq(fast_frames(x), relayed, "%s: relayed", why);	\
+	cr_assert_eq(fast_miss(x), missed, "%s: misses %lu, not %lu", why,	\
+	    (unsigned long)fast_miss(x), (unsigned long)missed);	\
+} while (0)
+
+	RELAYED("the cache as filled");
+	TO_XSK(learn, 0, "the learn bit");
+
+	src_put(x, GEN_SRCS + 1);
+	TO_XSK(sent, 1, "the source's entry of another generation");
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[2], &(uint32_t){ inet_addr(IP_B) }), 0);
+	TO_XSK(sent, 1, "the source not in the allow-list");
+	src_put(x, GEN_SRCS);
+	RELAYED("the source back");
+
+	rule_put(x, INNER_DST, GEN_RULES + 1, 0, 10000);
+	TO_XSK(sent, 1, "the rule of another generation");
+	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES + 1), 0);
+	TO_XSK(sent, 1, "the rules' generation bumped");
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES), 0);
+	RELAYED("the rule's generation back");
+
+	rule_put(x, INNER_DST, GEN_RULES, 0, -1);
+	TO_XSK(sent, 1, "the rule expired");
+	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+	RELAYED("the rule put again");
+
+	cr_assert_eq(xsk_fast_vni_set(x, VNI, 5), 0);
+	TO_XSK(sent, 1, "the VNI's generation not the rule's");
+	rule_put(x, INNER_DST, GEN_RULES, 5, 10000);
+	RELAYED("the rule of the VNI's generation");
+	cr_assert_eq(xsk_fast_vni_set(x, VNI, 6), 0);
+	TO_XSK(sent, 1, "the VNI's generation bumped");
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[1], &(uint32_t){ VNI }), 0);
+	TO_XSK(sent, 1, "the VNI's entry gone (0), the rule's 5");
+	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+	RELAYED("the VNI without an entry, the rule's 0");
+
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_ON, 0), 0);
+	TO_XSK(sent, 0, "the cache off");
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_ON, 1), 0);
+	RELAYED("the cache on again");
+
+	TO_XSK(other, 1, "no rule for the destination");
+	RELAYED("the cached destination still");
+#undef RELAYED
+#undef TO_XSK
+	cr_assert_eq(stats(x).prog_redirect, 11);
+	xsk_close(x);
+}
+
+/* The allow-list's mirror: every key in fast_srcs, and its generation. */
+static uint32_t
+srcs_read(struct xsk *x, uint32_t *ips, uint32_t *gens, uint32_t max)
+{
+	uint32_t key, next, n = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(x->fast_fd[2], first ? NULL : &key, &next) == 0) {
+		cr_assert_lt(n, max, "more than %u sources", max);
+		ips[n] = next;
+		cr_assert_eq(bpf_map_lookup_elem(x->fast_fd[2], &next, &gens[n]), 0);
+		n++;
+		key = next;
+		first = false;
+	}
+	return n;
+}
+
+/*
+ * xsk_fast_srcs_prune deletes while it walks the hash map: every entry of another
+ * generation goes, none of its own, wherever they sit (3 and 2; then 40 and 20,
+ * interleaved, in a map of 64).
+ */
+Test(xsk, srcs_prune_deletes_other_generations)
+{
+	uint32_t ips[64], gens[64], old[40], keep[20], n;
+	struct xsk *x;
+
+	topo();
+	x = open_fast(XSK_MODE_NATIVE);
+	for (uint32_t i = 0; i < 5; i++)
+		(i < 3 ? old : keep)[i < 3 ? i : i - 3] = htonl(0x0a000001 + i);
+	cr_assert_eq(xsk_fast_srcs_put(x, old, 3, 1), 0);
+	cr_assert_eq(xsk_fast_srcs_put(x, keep, 2, 2), 0);
+	cr_assert_eq(srcs_read(x, ips, gens, 64), 5);
+	cr_assert_eq(xsk_fast_srcs_prune(x, 2), 0);
+	n = srcs_read(x, ips, gens, 64);
+	cr_assert_eq(n, 2, "%u sources left, not 2", n);
+	for (uint32_t i = 0; i < n; i++) {
+		cr_assert(ips[i] == keep[0] || ips[i] == keep[1], "%08x left",
+		    (unsigned)ntohl(ips[i]));
+		cr_assert_eq(gens[i], 2);
+	}
+
+	for (uint32_t i = 0; i < 60; i++) {
+		uint32_t ip = htonl(0x0b000001 + i);
+
+		if (i % 3 == 2)
+			keep[i / 3] = ip;
+		else
+			old[i - i / 3] = ip;
+	}
+	cr_assert_eq(xsk_fast_srcs_put(x, old, 40, 3), 0);
+	cr_assert_eq(xsk_fast_srcs_put(x, keep, 20, 4), 0);
+	cr_assert_eq(srcs_read(x, ips, gens, 64), 62);
+	cr_assert_eq(xsk_fast_srcs_prune(x, 4), 0);
+	n = srcs_read(x, ips, gens, 64);
+	cr_assert_eq(n, 20, "%u sources left, not 20", n);
+	for (uint32_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (uint32_t k = 0; k < 20; k++)
+			found |= ips[i] == keep[k];
+		cr_assert(found, "%08x left", (unsigned)ntohl(ips[i]));
+		cr_assert_eq(gens[i], 4);
+	}
+	cr_assert_eq(xsk_fast_srcs_prune(x, 4), 0);
+	cr_assert_eq(srcs_read(x, ips, gens, 64), 20, "a second prune took some");
+	xsk_close(x);
+}
+
+/*
+ * A veth whose peer has no XDP program drops what its own program sends with XDP_TX,
+ * and counts each in its ethtool stats: xsk_xdp_tx_errors, the signal xdpfast.c turns
+ * the cache off by. With a program on the peer, the next is delivered, no error more.
+ */
+Test(xsk, xdp_tx_errors)
+{
+	uint8_t sent[256];
+	size_t len = vxlan_build(sent, VNI, INNER_DST, false);
+	uint64_t e0, e1 = 0;
+	struct xsk *x;
+	int b, vtep;
+
+	topo();
+	x = open_fast(XSK_MODE_NATIVE);
+	fill_all(x);
+	cache_fill(x);
+	b = udp_in_b(PEER_PORT);
+	vtep = udp_in_b(VTEP_PORT);
+	cr_assert_gt(x->tx_err_n, 0, "xa's driver has no ethtool counter named *xdp_tx_err*");
+	e0 = xsk_xdp_tx_errors(x);
+	cr_assert_eq(e0, 0, "%lu XDP_TX errors before any", (unsigned long)e0);
+
+	send_to_a(b, PORT, sent, len);
+	for (int t = 0; t < WAIT_MS && (e1 = xsk_xdp_tx_errors(x)) == 0; t++)
+		usleep(1000);
+	cr_assert_eq(fast_frames(x), 1, "the program did not relay it");
+	cr_assert_eq(e1, 1, "XDP_TX errors %lu, not 1", (unsigned long)e1);
+	cr_assert(!readable(vtep, 100), "delivered without a program on the peer");
+	cr_assert(!readable(xsk_fd(x, 0), 0));
+
+	xb_pass();
+	send_to_a(b, PORT, sent, len);
+	expect_relayed(x, vtep, sent, len, "a program on the peer");
+	cr_assert_eq(fast_frames(x), 2);
+	cr_assert_eq(xsk_xdp_tx_errors(x), 1, "XDP_TX errors %lu with a program on the peer",
+	    (unsigned long)xsk_xdp_tx_errors(x));
+	xsk_close(x);
+}
