@@ -63,8 +63,11 @@ struct xsk {
 	int ethtool_fd;		/* a socket for the driver's counters */
 	uint32_t tx_err_n;	/* the driver's counters named *xdp_tx_err*: how many */
 	uint32_t *tx_err_at;	/* ... and where in its list */
-	uint32_t nstats;
-	struct ethtool_stats *estats;
+	uint32_t nstats;	/* ... of how many: the driver's when they were found */
+	struct ethtool_stats *estats;	/* room for nstats */
+	uint64_t tx_err_raw;	/* their sum at the last read */
+	uint64_t tx_err_total;	/* what xsk_xdp_tx_errors says: never less */
+	bool tx_err_rebase;	/* found (again): the next sum is the new raw, not counted */
 	int ncpus;
 	uint64_t *percpu;	/* ncpus values: one counter read from the map */
 	struct xsk_umem *umem;
@@ -420,8 +423,10 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 		rc = socks_create(x, p, err, errlen);
 	if (rc == 0)
 		rc = prog_attach(x, p, err, errlen);
-	if (rc == 0 && x->fast)
+	if (rc == 0 && x->fast) {
 		tx_err_find(x);
+		xsk_xdp_tx_errors(x);	/* the driver's count so far: xsk_xdp_tx_errors' 0 */
+	}
 out:
 	if (rc < 0) {
 		xsk_close(x);
@@ -685,33 +690,57 @@ xsk_fast_srcs_prune(struct xsk *x, uint32_t gen)
 	return rc;
 }
 
-/* Where the driver's ethtool counters of XDP_TX failures are, if it has any. */
+/* How many stats the driver has now (they change with its queues): 0, none or unknown. */
+static uint32_t
+stats_count(const struct xsk *x)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
+	ifr.ifr_data = (void *)&di;
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0 || di.n_stats > 65536)
+		return 0;
+	return di.n_stats;
+}
+
+/*
+ * Where the driver's ethtool counters of XDP_TX failures are, if it has any; again
+ * whenever the number of its stats changed (ethtool -L: a driver has some a queue).
+ */
 static void
 tx_err_find(struct xsk *x)
 {
-	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
 	struct ethtool_gstrings *gs = NULL;
 	struct ifreq ifr = { 0 };
+	uint32_t n;
 
-	if ((x->ethtool_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	free(x->tx_err_at);
+	free(x->estats);
+	x->tx_err_at = NULL;
+	x->estats = NULL;
+	x->tx_err_n = 0;
+	x->nstats = 0;
+	x->tx_err_rebase = true;
+	if (x->ethtool_fd < 0 &&
+	    (x->ethtool_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
-	ifr.ifr_data = (void *)&di;
-	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0 || di.n_stats == 0 ||
-	    di.n_stats > 65536)
+	if ((n = stats_count(x)) == 0)
 		return;
-	gs = calloc(1, sizeof(*gs) + (size_t)di.n_stats * ETH_GSTRING_LEN);
-	x->tx_err_at = calloc(di.n_stats, sizeof(*x->tx_err_at));
-	x->estats = calloc(1, sizeof(*x->estats) + (size_t)di.n_stats * sizeof(uint64_t));
+	gs = calloc(1, sizeof(*gs) + (size_t)n * ETH_GSTRING_LEN);
+	x->tx_err_at = calloc(n, sizeof(*x->tx_err_at));
+	x->estats = calloc(1, sizeof(*x->estats) + (size_t)n * sizeof(uint64_t));
 	if (!gs || !x->tx_err_at || !x->estats)
 		goto out;
 	gs->cmd = ETHTOOL_GSTRINGS;
 	gs->string_set = ETH_SS_STATS;
-	gs->len = di.n_stats;
+	gs->len = n;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
 	ifr.ifr_data = (void *)gs;
-	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0)
+	/* Changed again since stats_count: the next read finds them again. */
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0 || gs->len != n)
 		goto out;
-	for (uint32_t i = 0; i < gs->len && i < di.n_stats; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		char name[ETH_GSTRING_LEN + 1];
 
 		memcpy(name, gs->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
@@ -719,29 +748,43 @@ tx_err_find(struct xsk *x)
 		if (strstr(name, "xdp_tx_err"))
 			x->tx_err_at[x->tx_err_n++] = i;
 	}
-	x->nstats = di.n_stats;
+	x->nstats = n;
 out:
 	free(gs);
 }
 
+/*
+ * The kernel fills as many stats as the driver has at the time, whatever the buffer was
+ * sized for: past its end on older kernels, none at all on newer ones. So their number
+ * is checked first (as ethtool(8) does), and their places found again when it changed.
+ * The sum read from the driver may go back (its counters reset, or others found): the
+ * total counts what each read adds, and a read that fails adds nothing.
+ */
 uint64_t
-xsk_xdp_tx_errors(const struct xsk *x)
+xsk_xdp_tx_errors(struct xsk *x)
 {
 	struct ifreq ifr = { 0 };
 	uint64_t sum = 0;
 
+	if (x->ethtool_fd < 0)
+		return x->tx_err_total;
+	if (stats_count(x) != x->nstats)
+		tx_err_find(x);
 	if (x->tx_err_n == 0)
-		return 0;
+		return x->tx_err_total;
 	x->estats->cmd = ETHTOOL_GSTATS;
 	x->estats->n_stats = x->nstats;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
 	ifr.ifr_data = (void *)x->estats;
-	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0)
-		return 0;
+	if (ioctl(x->ethtool_fd, SIOCETHTOOL, &ifr) != 0 || x->estats->n_stats != x->nstats)
+		return x->tx_err_total;
 	for (uint32_t i = 0; i < x->tx_err_n; i++)
-		if (x->tx_err_at[i] < x->estats->n_stats)
-			sum += x->estats->data[x->tx_err_at[i]];
-	return sum;
+		sum += x->estats->data[x->tx_err_at[i]];
+	if (!x->tx_err_rebase && sum > x->tx_err_raw)
+		x->tx_err_total += sum - x->tx_err_raw;
+	x->tx_err_raw = sum;
+	x->tx_err_rebase = false;
+	return x->tx_err_total;
 }
 
 static uint64_t

@@ -112,11 +112,13 @@ int xsk_fast_srcs_prune(struct xsk *x, uint32_t gen);
 void xsk_fast_counters(const struct xsk *x, uint64_t *frames, uint64_t *bytes,
     uint64_t *miss);
 /*
- * What the interface's driver counts of frames XDP_TX could not send (its ethtool
- * counters named *xdp_tx_err*, summed): on a veth whose peer has no XDP program, every
- * one. 0 when it counts none.
+ * Frames XDP_TX could not send since xsk_open, as the interface's driver counts them
+ * (its ethtool counters named *xdp_tx_err*, summed): on a veth whose peer has no XDP
+ * program, every one. 0 when it counts none. Never less than the last answer: when the
+ * driver's counters reset or change (ethtool -L), what happened since the last call may
+ * go uncounted, never counted twice.
  */
-uint64_t xsk_xdp_tx_errors(const struct xsk *x);
+uint64_t xsk_xdp_tx_errors(struct xsk *x);
 
 struct xsk_stats {
 	uint64_t prog_redirect;	/* the program: redirected to an XSK */

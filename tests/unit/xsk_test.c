@@ -14,13 +14,14 @@
  * - two queues: an XSK each on the one UMEM, both fed, one xsk_rx reading both;
  * - xsk_open fails with one clear line and leaves nothing attached or open: no such
  *   interface, no native XDP, another program attached, bad parameters; xsk_close
- *   detaches, and so does kill -9 (the next xsk_open takes the queue).
+ *   detaches, and so does kill -9 (the next xsk_open takes the queue);
  * - the rule cache (xdp_vxlan.h): a datagram from a source of the allow-list to a
- *   destination with a valid rule goes back out rewritten (XDP_TX; B's end has an
- *   XDP_PASS program, without which a veth drops it, counted in xsk_xdp_tx_errors),
- *   byte for byte as the forwarder's relay writes it, never on the XSK; every way a
- *   rule or a source is not valid sends it to the XSK untouched, counted as a miss;
- *   xsk_fast_srcs_prune leaves only the generation it is given.
+ *   destination with a valid rule goes back out rewritten, byte for byte as the
+ *   forwarder's relay writes it, never on the XSK (XDP_TX: B's end has an XDP_PASS
+ *   program, without which a veth drops it, counted in xsk_xdp_tx_errors, after
+ *   ethtool -L too); every way a rule or a source is not valid sends it to the XSK
+ *   untouched, counted as a miss; xsk_fast_srcs_prune leaves only the generation it is
+ *   given.
  *
  * Each wait is bounded (WAIT_MS), no timing asserted. Skipped where the test may not
  * make a network namespace (not root).
@@ -1361,5 +1362,65 @@ Test(xsk, xdp_tx_errors)
 	cr_assert_eq(fast_frames(x), 2);
 	cr_assert_eq(xsk_xdp_tx_errors(x), 1, "XDP_TX errors %lu with a program on the peer",
 	    (unsigned long)xsk_xdp_tx_errors(x));
+	xsk_close(x);
+}
+
+/* The interface's channels (ethtool -L), in the current namespace. */
+static void
+channels_set(const char *ifname, uint32_t rx, uint32_t tx)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(s, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	cr_assert_eq(ioctl(s, SIOCETHTOOL, &ifr), 0, "%s: %s", ifname, strerror(errno));
+	ch.cmd = ETHTOOL_SCHANNELS;
+	ch.rx_count = rx;
+	ch.tx_count = tx;
+	cr_assert_eq(ioctl(s, SIOCETHTOOL, &ifr), 0, "%s: channels rx %u tx %u: %s", ifname,
+	    rx, tx, strerror(errno));
+	close(s);
+}
+
+/*
+ * The driver's stats change in number with its channels (veth: a few a queue). The
+ * kernel then fills none into a buffer of the old size (6.18 here; older kernels fill
+ * it past its end): after ethtool -L, xsk_xdp_tx_errors finds them again and counts on.
+ */
+Test(xsk, xdp_tx_errors_after_a_channel_change)
+{
+	uint8_t sent[256];
+	size_t len = vxlan_build(sent, VNI, INNER_DST, false);
+	uint64_t e = 0;
+	struct xsk *x;
+	int b, vtep;
+
+	topo_queues(2);
+	/* veth: no native XDP on xa with fewer receive queues than xb sends on. */
+	enter(ns_b);
+	channels_set("xb", 2, 1);
+	enter(ns_a);
+	channels_set("xa", 1, 1);
+	x = open_fast(XSK_MODE_NATIVE);
+	fill_all(x);
+	cache_fill(x);
+	b = udp_in_b(PEER_PORT);
+	vtep = udp_in_b(VTEP_PORT);
+	cr_assert_gt(x->tx_err_n, 0);
+	for (uint32_t i = 1; i <= 2; i++) {
+		channels_set("xa", 2, i);
+		/* A read between, as each tick of the forwarder's makes: found again. */
+		cr_assert_eq(xsk_xdp_tx_errors(x), i - 1);
+		send_to_a(b, PORT, sent, len);
+		for (int t = 0; t < WAIT_MS && (e = xsk_xdp_tx_errors(x)) == i - 1; t++)
+			usleep(1000);
+		cr_assert_eq(fast_frames(x), i, "the program did not relay it");
+		cr_assert_eq(e, i, "XDP_TX errors %lu after ethtool -L, not %u", (unsigned long)e,
+		    i);
+		cr_assert(!readable(vtep, 0));
+	}
 	xsk_close(x);
 }
