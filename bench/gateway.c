@@ -9,7 +9,8 @@
  * (the bridge side "u_NAME"; static fdb entries, so nothing floods). One contender a
  * namespace, and it receives and sends on its one interface:
  *  socket	vpcfwd-forwarder, mode gateway, io "socket", 10.78.0.1:4789
- *  xdp	vpcfwd-forwarder, mode gateway, io "xdp" (AF_XDP on its e0), 10.78.0.2:4789
+ *  xdp	vpcfwd-forwarder, mode gateway, io "xdp" (AF_XDP on its e0), 10.78.0.2:4789,
+ *		its XDP rule cache as configured by default (xdp_fast_rules; -F: none)
  *  relay	a child of this program, 10.78.0.3:4789: recvmmsg (MSG_WAITFORONE, -b at a
  *		time), for each datagram the rewrite a gateway makes (inner destination MAC,
  *		learn bit) and its VTEP by a trivial function of the inner destination
@@ -19,7 +20,8 @@
  *  ceiling	bench/xdp_relay.bpf.c on its e0 (native XDP): the same rewrite and mapping,
  *		sent back out with XDP_TX, no process at all: the most this machine's veths
  *		and bridge relay. Its u_cx has an XDP program that passes everything, or
- *		the veth would not deliver what XDP_TX sends (the only port with one).
+ *		the veth would not deliver what XDP_TX sends; so has u_gx (the xdp
+ *		forwarder's rule cache sends with XDP_TX), as a NIC's wire would.
  * "gen" holds the generator (10.78.0.10; a child of this program, on CPU 0: sendmmsg of
  * whole VXLAN frames on AF_PACKET, VNI 78, learn bit clear, the outer source port from
  * the inner destination, as fast as it can or at a rate), "sink" the sink VTEPs
@@ -59,10 +61,11 @@
  *
  *	gateway [-n ROUNDS] [-t SECONDS] [-s 64,1400,imix] [-f one,many]
  *	    [-c socket,xdp,relay,ceiling] [-R RULES] [-b BATCH] [-r RATE] [-z PROBE_MS]
- *	    [-Z] [-w]
+ *	    [-Z] [-w] [-F]
  *	(-Z: no zero-loss search; -w: wait for a key after set-up and print the processes,
- *	 for perf; results are written only by a full run: every size, flow and contender,
- *	 the zero-loss search, at least 3 rounds of at least 1 s, -R 10 M or more)
+ *	 for perf; -F: the xdp forwarder without its XDP rule cache (xdp_fast_rules = 0);
+ *	 results are written only by a full run: every size, flow and contender, the
+ *	 zero-loss search, at least 3 rounds of at least 1 s, -R 10 M or more, no -F)
  */
 #include "bench/netns.h"
 #include "common/log.h"
@@ -421,37 +424,57 @@ xdp_attach(const struct ns *n, const char *ifname, struct bpf_program *prog)
 		    n->name, strerror(-r));
 }
 
-/*
- * The ceiling: bench/xdp_relay.bpf.o's xdp_relay on n's e0, configured, and its
- * xdp_pass on the bridge's end (ul's u_NAME), without which XDP_TX delivers nothing.
- */
-static void
-ceiling_attach(const struct ns *ul, const struct ns *n)
+/* bench/xdp_relay.bpf.o, loaded once: the ceiling's program and xdp_pass. */
+static struct bpf_program *
+ceil_prog(const char *name)
 {
 	char path[512];
 	const char *b = getenv("BUILD");
-	struct bpf_program *prog, *pass;
-	struct bpf_map *map;
+	struct bpf_program *prog;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/bench/xdp_relay.bpf.o", b ? b : "build");
+	if (ceil_obj == NULL) {
+		if ((ceil_obj = bpf_object__open_file(path, NULL)) == NULL)
+			fatal("gateway: %s (make builds it)", path);
+		if ((r = bpf_object__load(ceil_obj)) < 0)
+			fatalx("gateway: loading %s: %s", path, strerror(-r));
+	}
+	if ((prog = bpf_object__find_program_by_name(ceil_obj, name)) == NULL)
+		fatalx("gateway: %s: no program %s", path, name);
+	return prog;
+}
+
+/*
+ * xdp_pass on the bridge's end of n's veth (ul's u_NAME): a veth delivers what n's XDP
+ * program sends with XDP_TX (the ceiling, the xdp forwarder's rule cache) only to an end
+ * with an XDP program, as a NIC's frames always reach the wire.
+ */
+static void
+pass_attach(const struct ns *ul, const struct ns *n)
+{
 	char port[IFNAMSIZ];
+
+	snprintf(port, sizeof(port), "u_%.8s", n->name);
+	xdp_attach(ul, port, ceil_prog("xdp_pass"));
+}
+
+/* The ceiling: bench/xdp_relay.bpf.o's xdp_relay on n's e0, configured. */
+static void
+ceiling_attach(const struct ns *ul, const struct ns *n)
+{
+	struct bpf_program *prog = ceil_prog("xdp_relay");
+	struct bpf_map *map;
 	struct relay_cfg c = { .my_mac = { 2, 0x78, 0, 0, 0, cdef[C_CEIL].mac },
 	    .sink_mac = { 2, 0x78, 0, 0, 0, SINK_MAC }, .my_ip = htonl(cdef[C_CEIL].ip),
 	    .sink_base = SINK_BASE, .sink_mask = SINK_VTEPS - 1, .port = htons(VXLAN_PORT) };
 	uint32_t k = 0;
-	int r;
 
-	snprintf(path, sizeof(path), "%s/bench/xdp_relay.bpf.o", b ? b : "build");
-	if ((ceil_obj = bpf_object__open_file(path, NULL)) == NULL)
-		fatal("gateway: %s (make builds it)", path);
-	if ((r = bpf_object__load(ceil_obj)) < 0)
-		fatalx("gateway: loading %s: %s", path, strerror(-r));
-	if ((prog = bpf_object__find_program_by_name(ceil_obj, "xdp_relay")) == NULL ||
-	    (pass = bpf_object__find_program_by_name(ceil_obj, "xdp_pass")) == NULL ||
-	    (map = bpf_object__find_map_by_name(ceil_obj, "cfg")) == NULL)
-		fatalx("gateway: %s: no program xdp_relay, xdp_pass or map cfg", path);
+	if ((map = bpf_object__find_map_by_name(ceil_obj, "cfg")) == NULL)
+		fatalx("gateway: bench/xdp_relay.bpf.o: no map cfg");
 	if (bpf_map_update_elem(bpf_map__fd(map), &k, &c, 0) < 0)
 		fatal("gateway: the XDP relay's configuration");
-	snprintf(port, sizeof(port), "u_%.8s", n->name);
-	xdp_attach(ul, port, pass);
+	pass_attach(ul, n);
 	xdp_attach(n, "e0", prog);
 }
 
@@ -676,7 +699,7 @@ usage(void)
 {
 	fatalx("usage: gateway [-n ROUNDS] [-t SECONDS] [-s 64,1400,imix] [-f one,many] "
 	    "[-c socket,xdp,relay,ceiling] [-R RULES] [-b BATCH] [-r RATE] [-z PROBE_MS] [-Z] "
-	    "[-w]");
+	    "[-w] [-F]");
 }
 
 /* A comma-separated list of keys: a bit of each. */
@@ -736,7 +759,7 @@ main(int argc, char **argv)
 	double secs = 1, zl[C_N][S_N][F_N] = { { { 0 } } }, peak[C_N][S_N][F_N] = { { { 0 } } };
 	double common[S_N][F_N] = { { 0 } };
 	struct meas cm[C_N][S_N][F_N];
-	bool wait_key = false, do_zl = true, full = true, has_io;
+	bool wait_key = false, do_zl = true, full = true, has_io, no_cache = false;
 	struct meas *ms[C_N][S_N][F_N], med[C_N][S_N][F_N];
 	struct bench b;
 	struct ns ul, gen;
@@ -752,7 +775,7 @@ main(int argc, char **argv)
 	log_init("bench-gateway", LOG_LVL_INFO);
 	memset(&b, 0, sizeof(b));
 	memset(cm, 0, sizeof(cm));
-	while ((ch = getopt(argc, argv, "n:t:s:f:c:R:b:r:z:Zw")) != -1) {
+	while ((ch = getopt(argc, argv, "n:t:s:f:c:R:b:r:z:ZwF")) != -1) {
 		if (ch == 'n')
 			rounds = strtoull(optarg, NULL, 10);
 		else if (ch == 't')
@@ -779,6 +802,8 @@ main(int argc, char **argv)
 			do_zl = false;
 		else if (ch == 'w')
 			wait_key = true;
+		else if (ch == 'F')
+			no_cache = true;
 		else
 			usage();
 	}
@@ -795,7 +820,7 @@ main(int argc, char **argv)
 	}
 	full = rounds >= 3 && secs >= 1 && sizes == (1u << S_N) - 1 &&
 	    flows == (1u << F_N) - 1 && cons == (1u << C_N) - 1 && do_zl && rate == 0 &&
-	    rules >= RULES_DEFAULT;
+	    rules >= RULES_DEFAULT && !no_cache;
 	for (int c = 0; c < C_N; c++)
 		b.on[c] = cons & (1u << c);
 	b.rules = rules;
@@ -874,8 +899,11 @@ main(int argc, char **argv)
 		if (!b.on[c])
 			continue;
 		snprintf(conf, sizeof(conf), "node = \"%s\";\nforwarder = {\n mode = \"gateway\";\n"
-		    " listen = \"10.78.0.%u:%d\";\n%s};\n", node[c], cdef[c].ip & 255, VXLAN_PORT,
-		    !has_io ? "" : c == C_XDP ? " io = \"xdp\";\n" : " io = \"socket\";\n");
+		    " listen = \"10.78.0.%u:%d\";\n%s%s};\n", node[c], cdef[c].ip & 255, VXLAN_PORT,
+		    !has_io ? "" : c == C_XDP ? " io = \"xdp\";\n" : " io = \"socket\";\n",
+		    c == C_XDP && no_cache ? " xdp_fast_rules = 0;\n" : "");
+		if (c == C_XDP)
+			pass_attach(&ul, &b.ns[c]);
 		b.pid[c] = ns_exec(&b.ns[c], "vpcfwd-forwarder", conf, cdef[c].key);
 		cluster_stats_wait(&b.st[c], node[c], "forwarder");
 		for (int k = 0; cluster_stat(&b.st[c], "table_attached") != 1; k++) {

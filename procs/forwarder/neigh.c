@@ -328,6 +328,9 @@ route_answer(struct neigh *n, uint32_t vtep, bool ok, int oif, uint32_t nh)
 	n->progress_ns = loop_now(n->l);
 	n->st.route_answers++;
 	e->gen = n->route_gen;
+	/* A VTEP routed before whose answer now differs: what was sent its way may not be. */
+	if (e->state == VTEP_ROUTED && (!ok || oif != n->ifindex || e->nh != nh))
+		n->st.routes_moved++;
 	if (ok && oif == n->ifindex) {
 		e->state = VTEP_ROUTED;
 		e->nh = nh;
@@ -551,9 +554,13 @@ neigh_peek(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 	struct vtep_ent *e;
 	struct nb_ent *nb;
 
-	if (n->link_gone || vtep == 0 || (e = vt_find(n, vtep)) == NULL ||
-	    e->state != VTEP_ROUTED || e->gen != n->route_gen ||
-	    (nb = nb_find(n, e->nh)) == NULL)
+	if (n->link_gone || vtep == 0 || (e = vt_get(n, vtep)) == NULL)
+		return 0;
+	/* As neigh_lookup: a new or stale route asked, a stale one's answer used meanwhile. */
+	if (!e->querying && (e->state == VTEP_NEW || e->gen != n->route_gen) &&
+	    n->queries < NEIGH_QUERIES_MAX)
+		query_route(n, e);
+	if (e->state != VTEP_ROUTED || (nb = nb_find(n, e->nh)) == NULL)
 		return 0;
 	memcpy(mac, nb->mac, 6);
 	return 1;

@@ -57,6 +57,7 @@ struct neigh_stats {
 	uint64_t route_queries;	/* RTM_GETROUTE sent */
 	uint64_t route_answers;	/* ... answered (a route, or an error: no route) */
 	uint64_t route_changes;	/* IPv4 route notifications: every cached route stale */
+	uint64_t routes_moved;	/* answers that changed a VTEP's next hop or interface */
 	uint64_t neigh_updates;	/* neighbours learned or changed (dump or notification) */
 	uint64_t neigh_deletes;	/* neighbours gone: deleted, FAILED, INCOMPLETE, not in a dump */
 	uint64_t link_updates;	/* the interface's MAC or flags announced */
@@ -86,10 +87,12 @@ void neigh_free(struct neigh *n);
  */
 int neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6]);
 /*
- * The MAC to send to vtep with, when it is known: 1 and mac set, else 0. Nothing asked,
- * nothing counted, no refresh taken: for a rule cache remembering next hops (whose
- * rules expire well within NEIGH_REFRESH_NS, so the flows still bring neigh_lookup its
- * refreshes).
+ * The MAC to send to vtep with, when it is known: 1 and mac set, else 0. No refresh
+ * taken, no lookup counted; a VTEP never seen or whose route went stale is asked for, as
+ * neigh_lookup does (a stale route's old answer given meanwhile; routes_moved counts an
+ * answer that changed it): for a
+ * rule cache remembering next hops, whose rules expire well within NEIGH_REFRESH_NS, so
+ * that the flows still bring neigh_lookup its refreshes.
  */
 int neigh_peek(struct neigh *n, uint32_t vtep, uint8_t mac[6]);
 /*

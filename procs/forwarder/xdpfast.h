@@ -15,8 +15,10 @@
  * when the allow-list changed. So a rule the table no longer holds is relayed for at most
  * one tick after the table changed (the forwarder's 10 ms).
  *
- * If the driver counts XDP_TX failures (a veth whose peer has no XDP program delivers
- * none), the cache is switched off, said once and in the gauge xdp_fast_on.
+ * If the driver counts XDP_TX failures and nearly every frame relayed over a window of
+ * 256 failed (a veth whose peer has no XDP program delivers none), the cache is switched
+ * off, said once and in the gauge xdp_fast_on; a share of failures under load (a full
+ * send ring) is only counted, in xdp_fast_tx_errors.
  */
 #ifndef FORWARDER_XDPFAST_H
 #define FORWARDER_XDPFAST_H

@@ -244,8 +244,12 @@ xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port)
 {
 	uint8_t nh[6];
 
-	if (x->fast && neigh_peek(x->n, r->vtep, nh) == 1)
+	if (!x->fast)
+		return;
+	if (neigh_peek(x->n, r->vtep, nh) == 1)
 		xdpfast_offer(x->fast, r, port, nh, neigh_src_mac(x->n), loop_now(x->l));
+	else
+		STATS_INC(x->c, xdp_fast_no_next_hop);
 }
 
 void
@@ -256,7 +260,7 @@ xdpio_fast_tick(struct xdpio *x, struct table *t, const struct vtepset *v)
 	if (!x->fast)
 		return;
 	neigh_stats_read(x->n, &ns);
-	xdpfast_tick(x->fast, t, v, ns.neigh_updates + ns.neigh_deletes + ns.route_changes +
+	xdpfast_tick(x->fast, t, v, ns.neigh_updates + ns.neigh_deletes + ns.routes_moved +
 	    ns.link_updates + ns.resyncs);
 }
 
