@@ -20,7 +20,8 @@
 #  6. the same backup, of the LMDB store, restored into etcd (a member of the test's own,
 #     a controller with store = "etcd"; docs/cluster.md, "Backup and restore"): the
 #     controller on etcd holds exactly the backup's VPCs, hosts, VMs and rules, every VPC
-#     at a new generation, and takes a change;
+#     at a new generation, and takes a change; a backup cut short is refused, changing
+#     nothing;
 #  7. a backup of that controller (its view of etcd) restored into the LMDB controller:
 #     it holds exactly the etcd controller's state, every VPC at a new generation.
 #
@@ -323,6 +324,15 @@ GENS_ETCD=$(SOCK=$ESOCK gens)
 for g in $GENS_BEFORE; do
 	[[ " $GENS_ETCD " != *" $g "* ]] || t_fail "VPC ${g%=*} kept its generation in etcd"
 done
+# A backup cut short is refused before etcd is touched (it was SIGBUS), changing nothing.
+rc=0
+ip netns exec "$NS" "$CTRL" --restore "$T_OUT/cut.mdb" -c "$T_OUT/ectl.conf" \
+    >"$T_OUT/restore.out" 2>"$T_OUT/restore.err" || rc=$?
+[[ $rc -eq 1 && $(wc -l <"$T_OUT/restore.err") -eq 1 ]] &&
+    grep -qF "cut.mdb is cut short" "$T_OUT/restore.err" ||
+	t_fail "--restore of a backup cut short into etcd: status $rc, '$(cat "$T_OUT/restore.err")'"
+[[ $(SOCK=$ESOCK state nogens) == "$BEFORE" && $(SOCK=$ESOCK gens) == "$GENS_ETCD" ]] ||
+	t_fail "a refused restore into etcd changed its state"
 "${CTL[0]}" -s "$ESOCK" vm create e1 --vpc blue --ip 10.0.2.1 --host host2 >/dev/null ||
 	t_fail "the controller on etcd refused a change after the restore"
 echo "the LMDB backup restored into etcd: the controller on it holds the backup's state," \
