@@ -16,7 +16,14 @@
 #     lost history, loads one too (by its seq alone it would resume from the log over
 #     another history: its HELLO's epoch is what sends it a snapshot): both tables equal
 #     the controller's rules, at its generations, none of the lost history left, and
-#     record the new epoch.
+#     record the new epoch;
+#  6. the same backup, of the LMDB store, restored into etcd (a member of the test's own,
+#     a controller with store = "etcd"; docs/cluster.md, "Backup and restore"): the
+#     controller on etcd holds exactly the backup's VPCs, hosts, VMs and rules, every VPC
+#     at a new generation, and takes a change; a backup cut short is refused, changing
+#     nothing;
+#  7. a backup of that controller (its view of etcd) restored into the LMDB controller:
+#     it holds exactly the etcd controller's state, every VPC at a new generation.
 #
 #	BUILD=build bash tests/backup.sh
 set -euo pipefail
@@ -34,7 +41,8 @@ CTL=("$(realpath "$BUILD/bin/vpcfwdctl")" -s "$SOCK")
 for b in vpcfwd-controller vpcfwd-rule-store vpcfwdctl vpcfwd-table vpcfwd-stat; do
 	[[ -x $BUILD/bin/$b ]] || t_fail "$BUILD/bin/$b not built (make BUILD=$BUILD)"
 done
-t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2"
+command -v etcd >/dev/null || t_fail "etcd is not installed (make deps)"
+t_node "$RUN-ctl" "$RUN-gw1" "$RUN-gw2" "$RUN-ectl"
 t_netns "$NS"
 t_pki controller:ctl gateway:gw1 gateway:gw2
 for f in controller gw1 gw2; do
@@ -82,7 +90,8 @@ print(json.dumps(out, sort_keys=True))
 EOF
 }
 
-gens() { "${CTL[@]}" --json vpc list | python3 -c '
+# gens: "name=gen ..." of the controller at $SOCK
+gens() { "${CTL[0]}" -s "$SOCK" --json vpc list | python3 -c '
 import json, sys
 print(" ".join("%s=%s" % (v["name"], v["gen"]) for v in json.load(sys.stdin)))'; }
 
@@ -283,4 +292,70 @@ done
 echo "both gateways loaded a snapshot (gateway 2 although the restored log held the" \
     "record after its seq $LOST_SEQ: its epoch $EPOCH_BEFORE is not the log's): their" \
     "tables equal the controller's rules at its generations, nothing of the lost history"
+
+# 6. The LMDB store's backup restored into etcd, and served by a controller on it.
+t_etcd "$NS" 1
+ESOCK=$T_OUT/ectl.sock
+cat >"$T_OUT/ectl.conf" <<EOF
+node = "$RUN-ectl";
+log_level = "info";
+controller = {
+	data_dir = "$T_OUT/ectl";
+	api_socket = "$ESOCK";
+	listen = "127.0.0.1:7410";
+	version_step = 1;
+	heartbeat_interval = "200ms";
+	tls = false;
+$(t_etcd_conf)
+};
+EOF
+ip netns exec "$NS" "$CTRL" --restore "$T_OUT/bk/state.mdb" -c "$T_OUT/ectl.conf" \
+    >"$T_OUT/restore_etcd.out" 2>"$T_OUT/restore_etcd.err" ||
+	t_fail "--restore into etcd failed: $(cat "$T_OUT/restore_etcd.err")"
+grep -q "^restored $T_OUT/bk/state.mdb into etcd .*: 2 VPCs (each a new generation)" \
+    "$T_OUT/restore_etcd.out" || t_fail "--restore into etcd printed: $(cat "$T_OUT/restore_etcd.out")"
+t_spawn ECTL_PID ip netns exec "$NS" "$CTRL" -c "$T_OUT/ectl.conf" 2>>"$T_OUT/ectl.log"
+ectl_up() { "${CTL[0]}" -s "$ESOCK" vpc list >/dev/null; }
+t_until 20 "the controller on etcd" ectl_up
+[[ $(SOCK=$ESOCK state nogens) == "$BEFORE" ]] ||
+	t_fail "the controller on etcd does not hold the LMDB backup's state:
+$(diff <(python3 -m json.tool <<<"$BEFORE") <(SOCK=$ESOCK state nogens | python3 -m json.tool))"
+GENS_ETCD=$(SOCK=$ESOCK gens)
+for g in $GENS_BEFORE; do
+	[[ " $GENS_ETCD " != *" $g "* ]] || t_fail "VPC ${g%=*} kept its generation in etcd"
+done
+# A backup cut short is refused before etcd is touched (it was SIGBUS), changing nothing.
+rc=0
+ip netns exec "$NS" "$CTRL" --restore "$T_OUT/cut.mdb" -c "$T_OUT/ectl.conf" \
+    >"$T_OUT/restore.out" 2>"$T_OUT/restore.err" || rc=$?
+[[ $rc -eq 1 && $(wc -l <"$T_OUT/restore.err") -eq 1 ]] &&
+    grep -qF "cut.mdb is cut short" "$T_OUT/restore.err" ||
+	t_fail "--restore of a backup cut short into etcd: status $rc, '$(cat "$T_OUT/restore.err")'"
+[[ $(SOCK=$ESOCK state nogens) == "$BEFORE" && $(SOCK=$ESOCK gens) == "$GENS_ETCD" ]] ||
+	t_fail "a refused restore into etcd changed its state"
+"${CTL[0]}" -s "$ESOCK" vm create e1 --vpc blue --ip 10.0.2.1 --host host2 >/dev/null ||
+	t_fail "the controller on etcd refused a change after the restore"
+echo "the LMDB backup restored into etcd: the controller on it holds the backup's state," \
+    "every VPC at a new generation, and takes a change"
+
+# 7. And back: a backup of the controller on etcd (its view) restored into LMDB.
+ON_ETCD=$(SOCK=$ESOCK state nogens)
+GENS_ETCD=$(SOCK=$ESOCK gens)
+"${CTL[0]}" -s "$ESOCK" backup "$T_OUT/bk/etcd.mdb" >/dev/null ||
+	t_fail "vpcfwdctl backup of the controller on etcd failed"
+t_kill "$CTL_PID"
+ip netns exec "$NS" "$CTRL" --restore "$T_OUT/bk/etcd.mdb" -c "$T_OUT/controller.conf" \
+    >"$T_OUT/restore.out" 2>"$T_OUT/restore.err" ||
+	t_fail "--restore of the etcd controller's backup into LMDB failed: $(cat "$T_OUT/restore.err")"
+start_controller
+[[ $(state nogens) == "$ON_ETCD" ]] ||
+	t_fail "the LMDB controller does not hold the etcd controller's backup:
+$(diff <(python3 -m json.tool <<<"$ON_ETCD") <(state nogens | python3 -m json.tool))"
+GENS_LMDB=$(gens)
+for g in $GENS_ETCD; do
+	[[ " $GENS_LMDB " != *" $g "* ]] || t_fail "VPC ${g%=*} kept its generation in LMDB"
+done
+"${CTL[@]}" vm create l1 --vpc blue --ip 10.0.2.2 --host host2 >/dev/null ||
+	t_fail "the restored LMDB controller refused a change"
+echo "the etcd controller's backup restored into LMDB: the same state, new generations"
 echo "backup: ok"

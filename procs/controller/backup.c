@@ -272,6 +272,14 @@ out:
 	return rc;
 }
 
+int
+backup_file_check(const char *file, char *err, size_t errlen)
+{
+	struct backup_info in;
+
+	return file_info(file, true, &in, err, errlen);
+}
+
 /* The directory of path, synced: a rename in it is durable once this returns 0. */
 static int
 sync_dir_of(const char *path)
@@ -481,8 +489,8 @@ backup_wait(struct backup *b)
 static void __attribute__((noreturn))
 restore_usage(const char *why)
 {
-	fprintf(stderr, "%s: %s\nusage: %s --restore FILE -c CONF   (offline; not with -n "
-	    "or -d)\n", PROG, why, PROG);
+	fprintf(stderr, "%s: %s\nusage: %s --restore FILE -c CONF   (LMDB store: offline; "
+	    "etcd: live; not with -n or -d)\n", PROG, why, PROG);
 	exit(2);
 }
 

@@ -1,7 +1,8 @@
 /*
  * backup: the controller's LMDB environment copied out while it serves (the API's
  * "backup", docs/api.md) and put back offline (`vpcfwd-controller --restore FILE`),
- * docs/controller.md "Backup and restore".
+ * docs/controller.md "Backup and restore". With controller.store = "etcd" the same file
+ * is put back into etcd, live: etcdstore_restore (etcdstore.h).
  *
  * A backup is a compacted copy of the environment (mdb_env_copyfd2, MDB_CP_COMPACT)
  * from one read transaction, so the state at one seq: an LMDB data file, a data.mdb.
@@ -71,6 +72,14 @@ int backup_epoch(struct db *db, uint64_t *epoch);
  * given twice, or with -n or -d.
  */
 const char *backup_restore_arg(int *argc, char **argv);
+/*
+ * Whether FILE is a whole controller backup this controller reads: a regular file, an
+ * LMDB data file not cut short (its pages would be mapped past the file's end: SIGBUS
+ * on reading), every entry of every table readable, the controller's tables and schema.
+ * 0, or a negative errno with err one line. What both restores check before they
+ * change anything (backup_restore_run, etcdstore_restore).
+ */
+int backup_file_check(const char *file, char *err, size_t errlen);
 /*
  * Restore FILE into the data directory dir (made if missing), offline: refused while a
  * controller holds the directory's lock, or when FILE is not a controller's backup.

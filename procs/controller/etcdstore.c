@@ -10,6 +10,7 @@
  * was loaded at (less what log_retention trimmed).
  */
 #include "etcdstore.h"
+#include "backup.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/grow.h"
@@ -1812,6 +1813,11 @@ etcdstore_restore(const struct etcdstore_conf *conf, const char *file)
 		return 1;
 	}
 	memcpy(es.prefix, conf->prefix, es.plen);
+	/* Before etcd is touched: a file cut short would be SIGBUS halfway through. */
+	if (backup_file_check(file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vpcfwd-controller: %s\n", err);
+		return 1;
+	}
 	if ((rc = mdb_env_create(&env)) != 0 || (rc = mdb_env_set_maxdbs(env, DBI_COUNT)) != 0 ||
 	    (rc = mdb_env_open(env, file, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0600)) != 0 ||
 	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0) {

@@ -4,7 +4,8 @@
  * on TCP. Arguments, configuration, then the loop.
  *
  *	vpcfwd-controller [-n | -d] -c FILE	(-n: check the configuration, exit)
- *	vpcfwd-controller --restore BACKUP -c FILE	(offline: backup.h)
+ *	vpcfwd-controller --restore BACKUP -c FILE	(LMDB: offline, backup.h; etcd: live,
+ *							etcdstore.h)
  */
 #include "api.h"
 #include "backup.h"

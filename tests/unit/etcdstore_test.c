@@ -13,6 +13,7 @@
 #include "procs/controller/model.c"
 #include "procs/controller/stream.c"
 #include "procs/controller/etcdstore.c"
+#include "procs/controller/backup.c"
 #include "tests/unit/etcdrun.h"
 
 #include <criterion/criterion.h>
