@@ -77,6 +77,7 @@
 	X(xdp_fast_puts,   COUNTER, "xdp: gateway: rules put in the XDP program's cache") \
 	X(xdp_fast_put_errors, COUNTER, "xdp: gateway: cache writes the kernel refused") \
 	X(xdp_fast_invalidations, COUNTER, "xdp: gateway: cache rules made invalid (a VNI, next hops, sources)") \
+	X(xdp_fast_changed, COUNTER, "xdp: gateway: rules a table change took out of the cache") \
 	X(xdp_fast_no_next_hop, COUNTER, "xdp: gateway: relays not cached: their VTEP's next hop not known") \
 	X(xdp_fast_vnis_full, COUNTER, "xdp: gateway: rules not cached: xdp_fast_vnis VNIs tracked already") \
 	X(xdp_fast_on,     GAUGE,   "xdp: gateway: 1 while the XDP program relays from its rule cache") \

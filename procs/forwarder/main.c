@@ -146,7 +146,7 @@ read_io(struct conf *c, struct dp_params *dp)
 	dp->xdp_fast_rules = conf_int(c, "forwarder.xdp_fast_rules", 65536, 0, 1u << 26);
 	dp->xdp_fast_vnis = conf_int(c, "forwarder.xdp_fast_vnis", 4096, 1, 1u << 20);
 	dp->xdp_fast_ttl_ns = conf_duration(c, "forwarder.xdp_fast_ttl", 1000000000ull,
-	    10000000ull, 4000000000ull);
+	    10000000ull, 60000000000ull);
 	v = conf_str(c, "forwarder.xdp_mode", "auto");
 	for (dp->xdp_mode = 0; dp->xdp_mode < (int)(sizeof(mode) / sizeof(mode[0])); dp->xdp_mode++)
 		if (mode[dp->xdp_mode] && strcmp(v, mode[dp->xdp_mode]) == 0)

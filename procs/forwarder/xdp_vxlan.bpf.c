@@ -129,12 +129,13 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	struct xdp_fast_key k;
 	struct xdp_fast_rule *r;
 	__u32 *sg, *vg, tot, ilen, ihl;
+	__u64 now;
 
 	if ((void *)(iip + 1) > data_end || ip->ihl != 5)
 		return -1;
 	tot = bpf_ntohs(ip->tot_len);
 	if (tot > (__u32)(data_end - (void *)ip) || tot < 20 + 8 + 8 + INNER_MIN ||
-	    bpf_ntohs(udp->len) != tot - 20 || ip_fold(ip) != 0xffff)
+	    bpf_ntohs(udp->len) != tot - 20)
 		return -1;
 	if (vx[0] != 0x08 || vx[1] != 0 || vx[2] != 0 || vx[3] != 0 || vx[7] != 0)
 		return -1;
@@ -144,16 +145,29 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	    ilen < ETH_HLEN + ihl || bpf_ntohs(iip->tot_len) < ihl ||
 	    bpf_ntohs(iip->tot_len) > ilen - ETH_HLEN)
 		return -1;
-	sg = bpf_map_lookup_elem(&fast_srcs, &ip->saddr);
+	/* The rule first: on a miss (most, when flows are many) one lookup is all it costs. */
 	k.vni = (__u32)vx[4] << 16 | (__u32)vx[5] << 8 | vx[6];
 	k.ip = iip->daddr;
 	r = bpf_map_lookup_elem(&fast_rules, &k);
-	if (!sg || *sg != gen(XDP_FAST_GEN_SRCS) || !r || r->gen != gen(XDP_FAST_GEN_RULES) ||
-	    bpf_ktime_get_ns() >= r->expires)
+	if (!r || r->gen != gen(XDP_FAST_GEN_RULES))
 		goto miss;
+	sg = bpf_map_lookup_elem(&fast_srcs, &ip->saddr);
 	vg = bpf_map_lookup_elem(&fast_vnis, &k.vni);
-	if (r->vgen != (vg ? *vg : 0))
+	if (!sg || *sg != gen(XDP_FAST_GEN_SRCS) || r->vgen != (vg ? *vg : 0))
 		goto miss;
+	now = bpf_ktime_get_ns();
+	if (now >= r->expires) {
+		/*
+		 * Expired: this datagram goes to the forwarder, which puts the rule again
+		 * (and refreshes its next hop); the others meanwhile keep the rule for a grace,
+		 * so that the flow's rate is not all at once on the XSK. Racy across CPUs: a
+		 * few may go up.
+		 */
+		r->expires = now + XDP_FAST_GRACE_NS;
+		goto miss;
+	}
+	if (ip_fold(ip) != 0xffff)
+		return -1;
 	__builtin_memcpy(ie->h_dest, r->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, r->nh_mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, r->src_mac, ETH_ALEN);

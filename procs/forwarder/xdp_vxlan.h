@@ -41,8 +41,15 @@ struct xdp_fast_rule {
 	__be32 vtep;
 	__u32 gen;
 	__u32 vgen;
-	__u64 expires;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 expires;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC; the program extends it
+				 * by XDP_FAST_GRACE_NS once past it */
 };
+
+/*
+ * An expired rule sends one datagram to the forwarder (which puts it again) and stays
+ * valid for this long more, so that a flow's datagrams are not all sent up meanwhile.
+ */
+#define XDP_FAST_GRACE_NS	(50ull * 1000 * 1000)
 
 /* Slots of the ARRAY "fast_gen" (one __u32 each). */
 enum {

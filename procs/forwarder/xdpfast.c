@@ -37,6 +37,8 @@ struct xdpfast {
 	struct xsk *x;
 	struct forwarder_counters *c;
 	uint64_t ttl;
+	uint32_t capacity;		/* the program's rules */
+	bool admit_first;		/* the cache holds the whole table: no churn to fear */
 	struct seen seen[SEEN_SLOTS];
 	struct vni_ent *vnis;		/* nvnis_max, the first nvnis in use */
 	uint32_t *vni_idx;		/* open addressing on vni: index + 1; 0 empty */
@@ -49,6 +51,7 @@ struct xdpfast {
 	uint64_t vteps_gen;		/* the allow-list's at the last mirror; 0: none yet */
 	uint64_t neigh_seen;
 	uint64_t table_seen;		/* the table's changes, summed, at the last check */
+	uint32_t recheck;		/* ticks left to look at every VNI after a change */
 	uint64_t win_frames, win_errors;	/* relayed and failed at the window's start */
 	uint64_t frames_seen, bytes_seen, miss_seen;
 	bool on;
@@ -96,7 +99,8 @@ vni_track(struct xdpfast *f, uint32_t vni)
 }
 
 struct xdpfast *
-xdpfast_new(struct xsk *x, uint32_t vnis, uint64_t ttl_ns, struct forwarder_counters *c)
+xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns,
+    struct forwarder_counters *c)
 {
 	struct xdpfast *f = calloc(1, sizeof(*f));
 	uint32_t slots = 16;
@@ -116,6 +120,7 @@ xdpfast_new(struct xsk *x, uint32_t vnis, uint64_t ttl_ns, struct forwarder_coun
 	f->x = x;
 	f->c = c;
 	f->ttl = ttl_ns;
+	f->capacity = rules;
 	f->rules_gen = 1;
 	f->srcs_gen = 1;
 	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, f->rules_gen) == 0;
@@ -143,9 +148,11 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
 
 	if (!f->on)
 		return;
-	if (s->vni != r->vni || s->ip != r->ip || now - s->at >= f->ttl) {
+	/* Admitted: put before, relayed twice within the TTL, or room for the whole table. */
+	if (s->vni != r->vni || s->ip != r->ip || (s->put == 0 && now - s->at >= f->ttl)) {
 		*s = (struct seen){ .vni = r->vni, .ip = r->ip, .at = now };
-		return;
+		if (!f->admit_first)
+			return;
 	}
 	s->at = now;
 	if ((v = vni_track(f, r->vni)) == NULL) {
@@ -187,7 +194,52 @@ xdpfast_flush(struct xdpfast *f)
 	f->nput = 0;
 }
 
-/* Every rule of the VNIs whose state in the table changed since the last look. */
+/* Changes followed in one VNI a tick; past that its rules are all dropped at once. */
+#define RECHECK		10	/* ticks */
+#define WALK_MAX	4096
+
+/*
+ * The rules of e that changed after e->version taken out of the cache, *upto the version
+ * that brings e to; -1 when the table cannot list them (that version is no longer valid,
+ * or there are too many): then the VNI's rules all go.
+ */
+static int
+changes_drop(struct xdpfast *f, struct table *t, struct vni_ent *e, uint64_t *upto)
+{
+	struct table_cursor cur = { 0 };
+	struct table_rule buf[64];
+	uint32_t seen = 0;
+	bool more = true;
+	int n = 0;
+
+	table_read_begin(t);
+	while (more) {
+		n = table_changes(t, e->vni, e->version, &cur, buf, 64, upto, &more);
+		if (n < 0 || (seen += (uint32_t)n) > WALK_MAX)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct xdp_fast_key k = { .vni = e->vni, .ip = htonl(buf[i].ip) };
+			struct seen *sl = &f->seen[mix(e->vni, buf[i].ip) & (SEEN_SLOTS - 1)];
+
+			if (xsk_fast_del(f->x, &k) < 0)
+				STATS_INC(f->c, xdp_fast_put_errors);
+			/* Its next relay puts the new rule at once. */
+			if (sl->vni == e->vni && sl->ip == buf[i].ip)
+				sl->put = 0;
+		}
+	}
+	table_read_end(t);
+	if (n < 0 || seen > WALK_MAX)
+		return -1;
+	STATS_ADD(f->c, xdp_fast_changed, seen);
+	return 0;
+}
+
+/*
+ * Every tracked VNI whose state in the table changed since the last look: a new version
+ * drops the rules it changed; a new generation, a flush, a VNI gone, a version that
+ * cannot be walked from, drops them all (a new vgen).
+ */
 static void
 vnis_check(struct xdpfast *f, struct table *t)
 {
@@ -197,19 +249,35 @@ vnis_check(struct xdpfast *f, struct table *t)
 	    __atomic_load_n(&tc->vnis_dropped, __ATOMIC_RELAXED) +
 	    __atomic_load_n(&tc->recoveries, __ATOMIC_RELAXED) : 0;
 
-	if (changes == f->table_seen && !f->vnis_unchecked)
+	/*
+	 * The table counts its sets, not the versions published after them (a rule-store
+	 * sets a version's rules, then advances): after a set, look again for RECHECK
+	 * ticks, so that the advance that follows is seen.
+	 */
+	if (changes != f->table_seen || f->vnis_unchecked)
+		f->recheck = RECHECK;
+	else if (f->recheck == 0)
 		return;
+	else
+		f->recheck--;
 	f->table_seen = changes;
 	f->vnis_unchecked = false;
 	for (uint32_t i = 0; i < f->nvnis; i++) {
 		struct vni_ent *e = &f->vnis[i];
 		struct table_vni_info in = { 0 };
+		uint64_t upto;
 		bool have;
 
 		have = t && table_vni_get(t, e->vni, &in) == 0;
-		if (e->known && have && in.gen == e->gen && in.version == e->version &&
-		    in.flushes == e->flushes)
-			continue;
+		if (e->known && have && in.gen == e->gen && in.flushes == e->flushes) {
+			if (in.version == e->version)
+				continue;
+			if (in.version > e->version && e->version != 0 &&
+			    changes_drop(f, t, e, &upto) == 0) {
+				e->version = upto;
+				continue;
+			}
+		}
 		e->known = have;
 		e->gen = in.gen;
 		e->version = in.version;
@@ -285,6 +353,7 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
 {
 	uint64_t frames, bytes, miss;
 
+	xdpfast_flush(f);
 	xsk_fast_counters(f->x, &frames, &bytes, &miss);
 	STATS_ADD(f->c, rx_vxlan, frames - f->frames_seen);
 	STATS_ADD(f->c, tx_relayed, frames - f->frames_seen);
@@ -307,5 +376,6 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
 	}
 	srcs_mirror(f, v);
 	vnis_check(f, t);
+	f->admit_first = t && (uint64_t)f->capacity >= (uint64_t)table_live(t) * 9 / 8;
 	STATS_SET(f->c, xdp_fast_vnis, f->nvnis);
 }

@@ -8,12 +8,14 @@
  *
  * What goes in: a rule the forwarder relayed by, with the next hop it knows for the
  * VTEP (neigh_peek), once its destination was relayed twice within the TTL (so that
- * destinations drawn at random from millions, seen once each, do not churn it). What
- * goes out: a rule past its TTL (which also sends each flow's datagram through the
- * forwarder, whose neighbour refresh needs one), every rule of a VNI whose table state
- * changed (checked each tick), every rule when a next hop or route changed, every source
- * when the allow-list changed. So a rule the table no longer holds is relayed for at most
- * one tick after the table changed (the forwarder's 10 ms).
+ * destinations drawn at random from millions, seen once each, do not churn it), or at
+ * once when the cache can hold every rule of the table. What goes out: a rule past its
+ * TTL (which also sends each flow's datagram through the forwarder, whose neighbour
+ * refresh needs one); each tick, the rules a VNI's new versions changed (the table's
+ * change walk), or all of a VNI's when its generation changed, it was flushed or
+ * dropped, or its changes cannot be walked; every rule when a next hop or route changed;
+ * every source when the allow-list changed. So a rule the table no longer holds is
+ * relayed for at most one tick after the table changed (the forwarder's 10 ms).
  *
  * If the driver counts XDP_TX failures and nearly every frame relayed over a window of
  * 256 failed (a veth whose peer has no XDP program delivers none), the cache is switched
@@ -32,8 +34,11 @@
 
 struct xdpfast;
 
-/* NULL when out of memory. vnis: VNIs tracked at most (a rule of one more is not put). */
-struct xdpfast *xdpfast_new(struct xsk *x, uint32_t vnis, uint64_t ttl_ns,
+/*
+ * NULL when out of memory. rules: the program's (xsk_params.fast_rules); vnis: VNIs
+ * tracked at most (a rule of one more is not put).
+ */
+struct xdpfast *xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns,
     struct forwarder_counters *c);
 void xdpfast_free(struct xdpfast *f);
 

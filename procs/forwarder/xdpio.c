@@ -370,7 +370,7 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 		free(x);
 		return r;
 	}
-	if (p->fast_rules > 0 && (x->fast = xdpfast_new(x->xsk, p->fast_vnis, p->fast_ttl_ns,
+	if (p->fast_rules > 0 && (x->fast = xdpfast_new(x->xsk, p->fast_rules, p->fast_vnis, p->fast_ttl_ns,
 	    c)) == NULL) {
 		snprintf(err, errlen, "out of memory for the XDP rule cache");
 		neigh_free(x->n);

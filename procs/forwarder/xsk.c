@@ -644,6 +644,14 @@ xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_
 }
 
 int
+xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k)
+{
+	if (!x->fast)
+		return -ENOTCONN;
+	return bpf_map_delete_elem(x->fast_fd[0], k) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int
 xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen)
 {
 	return bpf_map_update_elem(x->fast_fd[3], &slot, &gen, BPF_ANY) == 0 ? 0 : -errno;

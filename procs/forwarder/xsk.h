@@ -102,6 +102,8 @@ struct xdp_fast_rule;
 bool xsk_fast_on(const struct xsk *x);
 int xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
     uint32_t n);
+/* One rule out (absent: fine). */
+int xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k);
 /* A generation slot of fast_gen (XDP_FAST_GEN_*, XDP_FAST_ON). */
 int xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen);
 int xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen);
