@@ -61,9 +61,10 @@
  *
  *	gateway [-n ROUNDS] [-t SECONDS] [-s 64,1400,imix] [-f one,many]
  *	    [-c socket,xdp,relay,ceiling] [-R RULES] [-b BATCH] [-r RATE] [-z PROBE_MS]
- *	    [-Z] [-w] [-F]
+ *	    [-Z] [-w] [-F | -X RULES]
  *	(-Z: no zero-loss search; -w: wait for a key after set-up and print the processes,
  *	 for perf; -F: the xdp forwarder without its XDP rule cache (xdp_fast_rules = 0);
+ *	 -X: with a cache of RULES rules kept 60 s (room for every rule: a mirror);
  *	 results are written only by a full run: every size, flow and contender, the
  *	 zero-loss search, at least 3 rounds of at least 1 s, -R 10 M or more, no -F)
  */
@@ -699,7 +700,7 @@ usage(void)
 {
 	fatalx("usage: gateway [-n ROUNDS] [-t SECONDS] [-s 64,1400,imix] [-f one,many] "
 	    "[-c socket,xdp,relay,ceiling] [-R RULES] [-b BATCH] [-r RATE] [-z PROBE_MS] [-Z] "
-	    "[-w] [-F]");
+	    "[-w] [-F | -X RULES]");
 }
 
 /* A comma-separated list of keys: a bit of each. */
@@ -760,6 +761,7 @@ main(int argc, char **argv)
 	double common[S_N][F_N] = { { 0 } };
 	struct meas cm[C_N][S_N][F_N];
 	bool wait_key = false, do_zl = true, full = true, has_io, no_cache = false;
+	char cache_conf[128] = "";
 	struct meas *ms[C_N][S_N][F_N], med[C_N][S_N][F_N];
 	struct bench b;
 	struct ns ul, gen;
@@ -775,7 +777,7 @@ main(int argc, char **argv)
 	log_init("bench-gateway", LOG_LVL_INFO);
 	memset(&b, 0, sizeof(b));
 	memset(cm, 0, sizeof(cm));
-	while ((ch = getopt(argc, argv, "n:t:s:f:c:R:b:r:z:ZwF")) != -1) {
+	while ((ch = getopt(argc, argv, "n:t:s:f:c:R:b:r:z:ZwFX:")) != -1) {
 		if (ch == 'n')
 			rounds = strtoull(optarg, NULL, 10);
 		else if (ch == 't')
@@ -804,6 +806,9 @@ main(int argc, char **argv)
 			wait_key = true;
 		else if (ch == 'F')
 			no_cache = true;
+		else if (ch == 'X')
+			snprintf(cache_conf, sizeof(cache_conf), " xdp_fast_rules = %lu;\n"
+			    " xdp_fast_ttl = \"60s\";\n", strtoul(optarg, NULL, 10));
 		else
 			usage();
 	}
@@ -820,7 +825,7 @@ main(int argc, char **argv)
 	}
 	full = rounds >= 3 && secs >= 1 && sizes == (1u << S_N) - 1 &&
 	    flows == (1u << F_N) - 1 && cons == (1u << C_N) - 1 && do_zl && rate == 0 &&
-	    rules >= RULES_DEFAULT && !no_cache;
+	    rules >= RULES_DEFAULT && !no_cache && cache_conf[0] == '\0';
 	for (int c = 0; c < C_N; c++)
 		b.on[c] = cons & (1u << c);
 	b.rules = rules;
@@ -901,7 +906,7 @@ main(int argc, char **argv)
 		snprintf(conf, sizeof(conf), "node = \"%s\";\nforwarder = {\n mode = \"gateway\";\n"
 		    " listen = \"10.78.0.%u:%d\";\n%s%s};\n", node[c], cdef[c].ip & 255, VXLAN_PORT,
 		    !has_io ? "" : c == C_XDP ? " io = \"xdp\";\n" : " io = \"socket\";\n",
-		    c == C_XDP && no_cache ? " xdp_fast_rules = 0;\n" : "");
+		    c != C_XDP ? "" : no_cache ? " xdp_fast_rules = 0;\n" : cache_conf);
 		if (c == C_XDP)
 			pass_attach(&ul, &b.ns[c]);
 		b.pid[c] = ns_exec(&b.ns[c], "vpcfwd-forwarder", conf, cdef[c].key);
