@@ -15,7 +15,7 @@
 #define PUT_BATCH	64
 #define SEEN_SLOTS	16384	/* destinations remembered for admission: power of two */
 
-/* A destination offered lately: admitted the second time within the TTL. */
+/* A destination offered lately: admitted when put before, or offered twice within the TTL. */
 struct seen {
 	uint32_t vni, ip;
 	uint64_t at;		/* last offered */
@@ -75,7 +75,8 @@ vgen_new(struct xdpfast *f)
 }
 
 /*
- * A VNI tracked from its first offer on (never dropped: at most nvnis_max). Its rules
+ * A VNI tracked from its first offer on until the table no longer has it (at most
+ * nvnis_max at once). Its rules
  * are put only once a tick read its state in the table (known), so that every rule put
  * comes from a lookup made after that read: a change since is one the next check sees.
  */
@@ -235,6 +236,26 @@ changes_drop(struct xdpfast *f, struct table *t, struct vni_ent *e, uint64_t *up
 	return 0;
 }
 
+/* The VNIs marked gone (vni 0: no VXLAN VNI is 0 here) out, the index made again. */
+static void
+vnis_compact(struct xdpfast *f)
+{
+	uint32_t n = 0, m = f->vni_slots - 1;
+
+	memset(f->vni_idx, 0, f->vni_slots * sizeof(*f->vni_idx));
+	for (uint32_t i = 0; i < f->nvnis; i++) {
+		uint32_t k;
+
+		if (f->vnis[i].vni == 0)
+			continue;
+		f->vnis[n] = f->vnis[i];
+		for (k = mix(f->vnis[n].vni, 0) & m; f->vni_idx[k] != 0; k = (k + 1) & m)
+			;
+		f->vni_idx[k] = ++n;
+	}
+	f->nvnis = n;
+}
+
 /*
  * Every tracked VNI whose state in the table changed since the last look: a new version
  * drops the rules it changed; a new generation, a flush, a VNI gone, a version that
@@ -254,6 +275,8 @@ vnis_check(struct xdpfast *f, struct table *t)
 	 * sets a version's rules, then advances): after a set, look again for RECHECK
 	 * ticks, so that the advance that follows is seen.
 	 */
+	uint32_t gone = 0;
+
 	if (changes != f->table_seen || f->vnis_unchecked)
 		f->recheck = RECHECK;
 	else if (f->recheck == 0)
@@ -268,6 +291,8 @@ vnis_check(struct xdpfast *f, struct table *t)
 		uint64_t upto;
 		bool have;
 
+		if (e->vni == 0)
+			continue;
 		have = t && table_vni_get(t, e->vni, &in) == 0;
 		if (e->known && have && in.gen == e->gen && in.flushes == e->flushes) {
 			if (in.version == e->version)
@@ -278,7 +303,17 @@ vnis_check(struct xdpfast *f, struct table *t)
 				continue;
 			}
 		}
-		e->known = have;
+		if (!have) {
+			/* Gone from the table: its rules with it (0 matches none), its slot freed. */
+			if (xsk_fast_vni_del(f->x, e->vni) == 0)
+				STATS_INC(f->c, xdp_fast_invalidations);
+			else
+				STATS_INC(f->c, xdp_fast_put_errors);
+			e->vni = 0;
+			gone++;
+			continue;
+		}
+		e->known = true;
 		e->gen = in.gen;
 		e->version = in.version;
 		e->flushes = in.flushes;
@@ -288,6 +323,8 @@ vnis_check(struct xdpfast *f, struct table *t)
 		else
 			STATS_INC(f->c, xdp_fast_put_errors);
 	}
+	if (gone > 0)
+		vnis_compact(f);
 }
 
 /* The allow-list's mirror: every VTEP at a new generation, then the others dropped. */

@@ -666,6 +666,14 @@ xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen)
 }
 
 int
+xsk_fast_vni_del(struct xsk *x, uint32_t vni)
+{
+	if (!x->fast)
+		return -ENOTCONN;
+	return bpf_map_delete_elem(x->fast_fd[1], &vni) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int
 xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen)
 {
 	if (!x->fast)

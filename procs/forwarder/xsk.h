@@ -107,6 +107,8 @@ int xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k);
 /* A generation slot of fast_gen (XDP_FAST_GEN_*, XDP_FAST_ON). */
 int xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen);
 int xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen);
+/* The VNI's entry out (absent: fine): to the program, its generation is 0 again. */
+int xsk_fast_vni_del(struct xsk *x, uint32_t vni);
 /* Sources (network order) allowed at generation gen; then those of other ones deleted. */
 int xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen);
 int xsk_fast_srcs_prune(struct xsk *x, uint32_t gen);

@@ -12,8 +12,9 @@
 #     rules no vswitch gets): relayed by a gateway, through AF_XDP (xdp_socket_runs = 0
 #     on the gateways) and, once the pings before it made x1's rule one the gateway
 #     relayed twice, mostly by the XDP program from its rule cache (xdpfast.h); forged
-#     datagrams to x1 from sources no VTEP has are dropped all the same; once x1 is
-#     deleted, none is relayed from the cache; a
+#     datagrams to x1 from sources no VTEP has are dropped all the same; x2 made in
+#     blue takes only its own rule out of the caches (x1's stays); once x1 is deleted,
+#     none is relayed from the cache; a
 #     burst from b1 to b2: host1's runs to host2 leave through its socket as UDP GSO
 #     (xdp_socket_runs, default 4), all delivered.
 #  2. On the AF_XDP nodes, VXLAN came in through AF_XDP (xdp_rx), and
@@ -181,6 +182,37 @@ f1=$(( $(topo_stat gateway1 forwarder xdp_fast) + $(topo_stat gateway2 forwarder
 ((f1 == f0)) || t_fail "the XDP programs relayed $((f1 - f0)) forged datagrams"
 echo "xdp: 200 forged datagrams to x1, whose rule the cache holds: all dropped as from an" \
     "unknown VTEP, none relayed by the XDP program"
+
+# Another VM of blue made (x2, on the external host): the table's change walk takes x2's
+# rule out of the cache, not x1's, which a second burst to x1 still finds there.
+changed_sum() {
+	echo $(($(topo_stat gateway1 forwarder xdp_fast_changed) +
+	    $(topo_stat gateway2 forwarder xdp_fast_changed)))
+}
+inval_sum() {
+	echo $(($(topo_stat gateway1 forwarder xdp_fast_invalidations) +
+	    $(topo_stat gateway2 forwarder xdp_fast_invalidations)))
+}
+c0=$(changed_sum) i0=$(inval_sum)
+topo_ctl vm create x2 --vpc blue --ip 10.0.0.51 --host ext --mac 02:00:00:00:00:51 \
+    >/dev/null || t_fail "vpcfwdctl vm create x2"
+e2e_synced 10
+t_until 2 "the gateways' caches following blue's change" eval '(( $(changed_sum) > c0 ))'
+e2e_snap B
+topo_vm_exec b1 "$E2E_PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"%d" % i, ("10.0.0.50", 9999))'
+t_until 5 "the gateways relaying b1's second burst of 400 to x1" relayed
+fast=$(fast_sum)
+(($(inval_sum) == i0)) ||
+	t_fail "making x2 invalidated $(($(inval_sum) - i0)) VNIs or more in the caches"
+# Past the test's 4 s TTL by now, the first may go up and put x1's rule again.
+((fast >= 390)) ||
+	t_fail "after x2 was made, the XDP programs relayed $fast of b1's 400 to x1 (x1's rule left)"
+echo "xdp: x2 made in blue: $(($(changed_sum) - c0)) changed rule(s) out of the caches, x1's" \
+    "kept: a second burst to x1 relayed by the XDP program, $fast frames"
 
 # x1 deleted: its rule leaves the tables, and the cache within a tick (10 ms): a burst
 # to it, once the gateways' tables no longer have it, is dropped, none relayed.
