@@ -452,6 +452,14 @@ ovl_vpcfwd(struct ovl *t, const char *p, const char *io, bool gw, uint32_t rules
 		ovl_fwd_conf(conf, sizeof(conf), node[OVL_GW], "gateway", OVL_HOST_IP(OVL_GW),
 		    io);
 		snprintf(role, sizeof(role), "%s-fwdgw", p);
+		/*
+		 * What its XDP program relays itself (XDP_TX, the rule cache) crosses the
+		 * veth only to an end with an XDP program, as a NIC's frames reach the wire.
+		 */
+		if (io && strcmp(io, "xdp") == 0)
+			ns_sh(&t->ul, "ip link set h%d xdpdrv obj %s/tests/e2e/xdp_pass.bpf.o "
+			    "sec xdp.frags", OVL_GW + 1, getenv("BUILD") ? getenv("BUILD") :
+			    "build");
 		t->fwd[OVL_GW] = ns_exec(&t->gw, "vpcfwd-forwarder", conf, role);
 	}
 	for (int i = 0; i < (gw ? 3 : 2); i++) {

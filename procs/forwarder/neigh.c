@@ -56,6 +56,7 @@ struct nb_ent {
 	uint8_t mac[6];
 	uint16_t seen;		/* dump_gen when last announced */
 	uint64_t refreshed;	/* when the caller was last asked to refresh it */
+	bool used;		/* its MAC was given out for a VTEP: a change of it counts */
 };
 
 struct neigh {
@@ -149,6 +150,9 @@ nb_del_at(struct neigh *n, uint32_t i)
 {
 	uint32_t j = i;
 
+	if (n->nb[i].used)
+		n->st.nexthops_changed++;
+
 	for (;;) {
 		uint32_t k;
 
@@ -196,6 +200,8 @@ nb_set(struct neigh *n, uint32_t ip, const uint8_t mac[6])
 	} else if (memcmp(n->nb[i].mac, mac, 6) != 0) {
 		memcpy(n->nb[i].mac, mac, 6);
 		n->st.neigh_updates++;
+		if (n->nb[i].used)
+			n->st.nexthops_changed++;
 	}
 	n->nb[i].seen = n->dump_gen;
 }
@@ -423,8 +429,10 @@ on_msg(struct neigh *n, const struct neigh_msg *m)
 			return;
 		n->link_gone = false;
 		n->st.link_updates++;
-		if (m->has_mac)
+		if (m->has_mac && memcmp(n->src_mac, m->mac, 6) != 0) {
 			memcpy(n->src_mac, m->mac, 6);
+			n->st.nexthops_changed++;	/* every frame's source MAC */
+		}
 		return;
 	case NEIGH_MSG_LINK_DEL:
 		if (m->ifindex == n->ifindex)
@@ -538,6 +546,7 @@ neigh_lookup(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 		return 0;
 	}
 	memcpy(mac, nb->mac, 6);
+	nb->used = true;
 	n->st.hits++;
 	now = loop_now(n->l);
 	if (now - nb->refreshed >= NEIGH_REFRESH_NS) {
@@ -563,6 +572,7 @@ neigh_peek(struct neigh *n, uint32_t vtep, uint8_t mac[6])
 	if (e->state != VTEP_ROUTED || (nb = nb_find(n, e->nh)) == NULL)
 		return 0;
 	memcpy(mac, nb->mac, 6);
+	nb->used = true;
 	return 1;
 }
 

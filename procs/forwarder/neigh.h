@@ -60,6 +60,8 @@ struct neigh_stats {
 	uint64_t routes_moved;	/* answers that changed a VTEP's next hop or interface */
 	uint64_t neigh_updates;	/* neighbours learned or changed (dump or notification) */
 	uint64_t neigh_deletes;	/* neighbours gone: deleted, FAILED, INCOMPLETE, not in a dump */
+	uint64_t nexthops_changed;	/* a neighbour whose MAC was given out (a next hop
+				 * in use) changed or gone, or the interface's own MAC */
 	uint64_t link_updates;	/* the interface's MAC or flags announced */
 	uint64_t nl_errors;	/* netlink: a failed receive or send, a malformed message */
 	uint64_t resyncs;	/* ENOBUFS: notifications missed, everything asked again */

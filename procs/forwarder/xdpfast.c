@@ -141,10 +141,11 @@ xdpfast_free(struct xdpfast *f)
 
 void
 xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
-    const uint8_t nh_mac[6], const uint8_t src_mac[6], uint64_t now)
+    xdpfast_hop_fn *hop, void *arg, uint64_t now)
 {
 	struct seen *s = &f->seen[mix(r->vni, r->ip) & (SEEN_SLOTS - 1)];
 	struct vni_ent *v;
+	uint8_t nh[6], src[6];
 	uint32_t i;
 
 	if (!f->on)
@@ -169,6 +170,11 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
 	if (s->put != 0 && now - s->put < f->ttl / 2 && s->rules_gen == f->rules_gen &&
 	    s->vgen == v->vgen)
 		return;
+	/* The next hop last: the one lookup past the cheap tests, made only for a put. */
+	if (!hop(arg, r->vtep, nh, src)) {
+		STATS_INC(f->c, xdp_fast_no_next_hop);
+		return;
+	}
 	s->put = now;
 	s->rules_gen = f->rules_gen;
 	s->vgen = v->vgen;
@@ -177,8 +183,8 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
 	f->rules[i] = (struct xdp_fast_rule){ .port = htons(port), .vtep = htonl(r->vtep),
 	    .gen = f->rules_gen, .vgen = v->vgen, .expires = now + f->ttl };
 	memcpy(f->rules[i].mac, r->mac, 6);
-	memcpy(f->rules[i].nh_mac, nh_mac, 6);
-	memcpy(f->rules[i].src_mac, src_mac, 6);
+	memcpy(f->rules[i].nh_mac, nh, 6);
+	memcpy(f->rules[i].src_mac, src, 6);
 	if (f->nput == PUT_BATCH)
 		xdpfast_flush(f);
 }
@@ -357,9 +363,11 @@ srcs_mirror(struct xdpfast *f, const struct vtepset *v)
 /*
  * XDP_TX that the driver does not send: the cache off, for good. A full send ring drops
  * some under load, as any NIC's; a peer without an XDP program (a veth), every one. So
- * the judgement is on windows of XDP_TX_WINDOW frames relayed: off when nearly all failed.
+ * the judgement is on windows of XDP_TX_WINDOW frames relayed (the first XDP_TX_TRIAL):
+ * off when nearly all failed.
  */
 #define XDP_TX_WINDOW	256
+#define XDP_TX_TRIAL	16	/* the first window: a veth that delivers none loses few */
 
 static void
 tx_check(struct xdpfast *f, uint64_t frames)
@@ -369,7 +377,7 @@ tx_check(struct xdpfast *f, uint64_t frames)
 	STATS_SET(f->c, xdp_fast_tx_errors, e);
 	df = frames - f->win_frames;
 	de = e - f->win_errors;
-	if (!f->on || df < XDP_TX_WINDOW)
+	if (!f->on || df < (f->win_frames == 0 ? XDP_TX_TRIAL : XDP_TX_WINDOW))
 		return;
 	f->win_frames = frames;
 	f->win_errors = e;

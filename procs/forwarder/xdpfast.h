@@ -18,7 +18,7 @@
  * relayed for at most one tick after the table changed (the forwarder's 10 ms).
  *
  * If the driver counts XDP_TX failures and nearly every frame relayed over a window of
- * 256 failed (a veth whose peer has no XDP program delivers none), the cache is switched
+ * 256 (the first: 16) failed (a veth whose peer has no XDP program delivers none), the cache is switched
  * off, said once and in the gauge xdp_fast_on; a share of failures under load (a full
  * send ring) is only counted, in xdp_fast_tx_errors.
  */
@@ -30,6 +30,7 @@
 #include "shm/table.h"
 #include "shm/vtepset.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct xdpfast;
@@ -42,13 +43,16 @@ struct xdpfast *xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64
     struct forwarder_counters *c);
 void xdpfast_free(struct xdpfast *f);
 
+/* The next hop's MAC for vtep (host order) and the interface's own: false, not known. */
+typedef bool xdpfast_hop_fn(void *arg, uint32_t vtep, uint8_t nh_mac[6], uint8_t src_mac[6]);
+
 /*
- * A datagram to (vni, ip), host order, relayed by the table's rule r to its VTEP's
- * port, whose next hop is nh_mac and which leaves with src_mac. Batched: xdpfast_flush
- * puts the batch in the program.
+ * A datagram to (r->vni, r->ip), host order, relayed by the table's rule r to its
+ * VTEP's port. hop is asked only when the rule is to be put. Batched: xdpfast_flush puts
+ * the batch in the program.
  */
 void xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
-    const uint8_t nh_mac[6], const uint8_t src_mac[6], uint64_t now);
+    xdpfast_hop_fn *hop, void *arg, uint64_t now);
 void xdpfast_flush(struct xdpfast *f);
 /*
  * Periodic (each tick): what expires the cache's contents (above), and the program's

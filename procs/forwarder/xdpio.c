@@ -239,17 +239,22 @@ refill(struct xdpio *x)
 	}
 }
 
+static bool
+next_hop(void *arg, uint32_t vtep, uint8_t nh_mac[6], uint8_t src_mac[6])
+{
+	struct xdpio *x = arg;
+
+	if (neigh_peek(x->n, vtep, nh_mac) != 1)
+		return false;
+	memcpy(src_mac, neigh_src_mac(x->n), 6);
+	return true;
+}
+
 void
 xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port)
 {
-	uint8_t nh[6];
-
-	if (!x->fast)
-		return;
-	if (neigh_peek(x->n, r->vtep, nh) == 1)
-		xdpfast_offer(x->fast, r, port, nh, neigh_src_mac(x->n), loop_now(x->l));
-	else
-		STATS_INC(x->c, xdp_fast_no_next_hop);
+	if (x->fast)
+		xdpfast_offer(x->fast, r, port, next_hop, x, loop_now(x->l));
 }
 
 void
@@ -260,8 +265,7 @@ xdpio_fast_tick(struct xdpio *x, struct table *t, const struct vtepset *v)
 	if (!x->fast)
 		return;
 	neigh_stats_read(x->n, &ns);
-	xdpfast_tick(x->fast, t, v, ns.neigh_updates + ns.neigh_deletes + ns.routes_moved +
-	    ns.link_updates + ns.resyncs);
+	xdpfast_tick(x->fast, t, v, ns.nexthops_changed + ns.routes_moved + ns.resyncs);
 }
 
 uint32_t
