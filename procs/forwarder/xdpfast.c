@@ -363,11 +363,11 @@ srcs_mirror(struct xdpfast *f, const struct vtepset *v)
 /*
  * XDP_TX that the driver does not send: the cache off, for good. A full send ring drops
  * some under load, as any NIC's; a peer without an XDP program (a veth), every one. So
- * the judgement is on windows of XDP_TX_WINDOW frames relayed (the first XDP_TX_TRIAL):
- * off when nearly all failed.
+ * the judgement is on windows of XDP_TX_WINDOW frames relayed, or fewer once XDP_TX_ERRORS
+ * failed: off when nearly all of the window's failed.
  */
 #define XDP_TX_WINDOW	256
-#define XDP_TX_TRIAL	16	/* the first window: a veth that delivers none loses few */
+#define XDP_TX_ERRORS	16	/* failures that close a window early: few lost to a dead peer */
 
 static void
 tx_check(struct xdpfast *f, uint64_t frames)
@@ -377,7 +377,7 @@ tx_check(struct xdpfast *f, uint64_t frames)
 	STATS_SET(f->c, xdp_fast_tx_errors, e);
 	df = frames - f->win_frames;
 	de = e - f->win_errors;
-	if (!f->on || df < (f->win_frames == 0 ? XDP_TX_TRIAL : XDP_TX_WINDOW))
+	if (!f->on || (df < XDP_TX_WINDOW && de < XDP_TX_ERRORS))
 		return;
 	f->win_frames = frames;
 	f->win_errors = e;

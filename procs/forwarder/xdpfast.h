@@ -18,7 +18,7 @@
  * relayed for at most one tick after the table changed (the forwarder's 10 ms).
  *
  * If the driver counts XDP_TX failures and nearly every frame relayed over a window of
- * 256 (the first: 16) failed (a veth whose peer has no XDP program delivers none), the cache is switched
+ * 256, or of those up to the 16th failure, failed (a veth whose peer has no XDP program delivers none), the cache is switched
  * off, said once and in the gauge xdp_fast_on; a share of failures under load (a full
  * send ring) is only counted, in xdp_fast_tx_errors.
  */

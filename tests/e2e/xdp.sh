@@ -14,7 +14,9 @@
 #     relayed twice, mostly by the XDP program from its rule cache (xdpfast.h); forged
 #     datagrams to x1 from sources no VTEP has are dropped all the same; x2 made in
 #     blue takes only its own rule out of the caches (x1's stays); once x1 is deleted,
-#     none is relayed from the cache; a
+#     none is relayed from the cache; with XDP_TX no longer delivered (the bridge's ends
+#     without their XDP program) the gateways switch their caches off and say so, and b1
+#     pings x3 (on the external host) again; a
 #     burst from b1 to b2: host1's runs to host2 leave through its socket as UDP GSO
 #     (xdp_socket_runs, default 4), all delivered.
 #  2. On the AF_XDP nodes, VXLAN came in through AF_XDP (xdp_rx), and
@@ -235,6 +237,47 @@ fast=$(fast_sum)
 ((fast == 0)) || t_fail "the XDP programs relayed $fast frames to x1 after its delete"
 echo "xdp: x1 deleted: a burst of 400 to it dropped by the gateways (no rule), none" \
     "relayed from the cache"
+
+# The gateways' bridge ends lose their XDP program: what the caches relay with XDP_TX is
+# no longer delivered (a veth). Each gateway sees its driver's failures, switches its cache
+# off once 16 failed, says so; pings to x3 (the external host's vx0 under x1's old MAC)
+# get through again.
+topo_ctl vm create x3 --vpc blue --ip 10.0.0.52 --host ext --mac 02:00:00:00:00:50 \
+    >/dev/null || t_fail "vpcfwdctl vm create x3"
+ip -n "$TOPO_PFX-ext" addr add 10.0.0.52/24 dev vx0 || t_fail "cannot give vx0 x3's address"
+e2e_synced 10
+topo_vm_exec b1 ip neigh replace 10.0.0.52 lladdr 02:00:00:00:00:50 dev "$(topo_vm_tap b1)"
+topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.52 >/dev/null ||
+	t_fail "b1 cannot ping x3 (the caches on)"
+declare -A E0
+for gw in gateway1 gateway2; do
+	E0[$gw]=$(topo_stat "$gw" forwarder xdp_fast_tx_errors)
+	ip -n "$TOPO_UL" link set dev "$gw" xdpdrv off || t_fail "cannot detach xdp_pass from $gw"
+done
+# caches_off: after a few more pings to x3, every gateway whose XDP_TX failed is off
+caches_off()
+{
+	local gw
+
+	topo_vm_exec b1 ping -n -q -c 10 -i 0.05 -W 1 10.0.0.52 >/dev/null || true
+	off=0
+	for gw in gateway1 gateway2; do
+		(($(topo_stat "$gw" forwarder xdp_fast_tx_errors) > E0[$gw])) || continue
+		[[ $(topo_stat "$gw" forwarder xdp_fast_on) == 0 ]] || return 1
+		off=$((off + 1))
+	done
+	((off > 0))
+}
+t_until 20 "the gateways whose XDP_TX is not delivered switching their cache off" caches_off
+for gw in gateway1 gateway2; do
+	[[ $(topo_stat "$gw" forwarder xdp_fast_on) == 0 ]] || continue
+	grep -q 'rule cache is off' "$TOPO_DIR/$gw/log/forwarder.log" ||
+		t_fail "$gw switched its cache off without saying so"
+done
+topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.52 >/dev/null ||
+	t_fail "b1 cannot ping x3 once the caches are off"
+echo "xdp: XDP_TX not delivered (no program on the bridge's ends): $off gateway(s) switched" \
+    "their cache off, b1 pings x3 again"
 
 # host1's runs to host2 (a burst from b1 to b2, both rules known): through the socket, as
 # UDP GSO (xdp_socket_runs, default 4), all delivered.
