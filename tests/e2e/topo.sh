@@ -126,6 +126,8 @@ topo_init()
 	TOPO_UL=$1-underlay
 	TOPO_BIN=${BUILD:-build}/bin
 	[[ $TOPO_BIN == /* ]] || TOPO_BIN=$TOPO_SRC/$TOPO_BIN
+	# Not under TOPO_BIN's parent: a test may point TOPO_BIN at wrappers of its own.
+	TOPO_XDP_PASS=${TOPO_BIN%/bin}/tests/e2e/xdp_pass.bpf.o
 	TOPO_SOCK=$TOPO_DIR/controller/controller.sock
 }
 
@@ -175,8 +177,7 @@ topo_node()
 	# What a forwarder on AF_XDP sends with XDP_TX (a gateway's rule cache) crosses a
 	# veth only to an end with an XDP program, as a NIC's frames always reach the wire.
 	if [[ ${TOPO_IO:-auto} != socket ]]; then
-		ip -n "$TOPO_UL" link set dev "$name" xdpdrv \
-		    obj "${TOPO_BIN%/bin}/tests/e2e/xdp_pass.bpf.o" sec xdp.frags ||
+		ip -n "$TOPO_UL" link set dev "$name" xdpdrv obj "$TOPO_XDP_PASS" sec xdp.frags ||
 			_topo_err "cannot load tests/e2e/xdp_pass.bpf.o on $name (make)" || return
 	fi
 	topo_conf "$name" && topo_pki "$name"
