@@ -12,6 +12,7 @@
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "procs/controller/stream.c"
+#include "procs/controller/etcdblob.c"
 #include "procs/controller/etcdstore.c"
 #include "procs/controller/backup.c"
 #include "tests/unit/etcdrun.h"
