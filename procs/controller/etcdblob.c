@@ -1,7 +1,8 @@
 /*
  * etcdblob: see etcdblob.h. The decoder takes an entry only whole and well formed: its
- * length within the value, its kind known, its fields filling it exactly; so a view
- * checks a value before it applies any of it.
+ * length within the value, its kind known, its fields filling it exactly, a record one
+ * that a view can log, a key one the encoder could have written; so a view checks a
+ * value before it applies any of it.
  */
 #include "etcdblob.h"
 #include "common/bytes.h"
@@ -17,6 +18,18 @@ etcdblob_reader_init(struct etcdblob_reader *r, const uint8_t *p, size_t len)
 	r->len = len;
 }
 
+/*
+ * The n bytes at p are one log frame, whole: not 0, which wire_decode_log answers for
+ * "more bytes needed", leaving m as it was.
+ */
+static bool
+frame_fills(const uint8_t *p, size_t n, struct wire_msg *m)
+{
+	int rc = wire_decode_log(p, n, m);
+
+	return rc > 0 && (size_t)rc == n;
+}
+
 /* A table write's n bytes at p: a table the views keep in etcd, then the key (and value). */
 static int
 dec_table(struct etcdblob_ent *e, const uint8_t *p, size_t n)
@@ -24,12 +37,18 @@ dec_table(struct etcdblob_ent *e, const uint8_t *p, size_t n)
 	if (n < 1 || p[0] >= DBI_COUNT || p[0] == DBI_META || p[0] == DBI_LOG)
 		return -EBADMSG;
 	e->dbi = p[0];
+	/*
+	 * Keys as the encoder writes them: a record's has 1..255 bytes (LMDB has no empty
+	 * key), a prefix 0..255 ("": the whole table).
+	 */
 	if (e->kind != ETCDBLOB_PUT) {
 		e->key = p + 1;
 		e->klen = n - 1;
+		if (e->klen > ETCDBLOB_KEY_MAX || (e->klen == 0 && e->kind == ETCDBLOB_DEL))
+			return -EBADMSG;
 		return 0;
 	}
-	if (n < 2 || p[1] > n - 2)
+	if (n < 2 || p[1] == 0 || p[1] > n - 2)
 		return -EBADMSG;
 	e->klen = p[1];
 	e->key = p + 2;
@@ -45,7 +64,7 @@ dec_bind(struct etcdblob_ent *e, const uint8_t *p, size_t n)
 	size_t hl;
 
 	if (n < 1 || (hl = p[0]) > ETCDBLOB_HOST_MAX || hl > n - 1 ||
-	    wire_decode_log(p + 1 + hl, n - 1 - hl, &e->m) != (int)(n - 1 - hl) ||
+	    !frame_fills(p + 1 + hl, n - 1 - hl, &e->m) ||
 	    e->m.type != WIRE_BIND || e->m.u.bind.seq > ETCDBLOB_RECORDS_MAX)
 		return -EBADMSG;
 	e->host = p + 1;
@@ -58,8 +77,9 @@ dec_entry(struct etcdblob_reader *r, struct etcdblob_ent *e, const uint8_t *p, s
 {
 	switch (e->kind) {
 	case ETCDBLOB_RECORD:
-		if (r->records >= ETCDBLOB_RECORDS_MAX ||
-		    wire_decode_log(p, n, &e->m) != (int)n)
+		/* A BIND reads as a log frame too (wire.h), but a view logs none. */
+		if (r->records >= ETCDBLOB_RECORDS_MAX || !frame_fills(p, n, &e->m) ||
+		    (e->m.type != WIRE_RULE && e->m.type != WIRE_VPC && e->m.type != WIRE_HOST))
 			return -EBADMSG;
 		e->index = r->records++;
 		return 0;

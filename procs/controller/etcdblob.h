@@ -15,9 +15,11 @@
  *   ETCDBLOB_ID      the commit's id: its controller's (u64 BE), its own (u64 BE)
  *   ETCDBLOB_EPOCH   a restore's epoch (u64 BE): the history changed
  *
- * A table is a controller table (db.h) but DBI_META and DBI_LOG. A change's value holds
- * its table writes, then its records, binds and id; a restore's, its range deletes, its
- * puts, or its epoch; a tombstone collection's, its deletes. Nothing marks the end: a value cut between two entries is a shorter value.
+ * A table is a controller table (db.h) but DBI_META and DBI_LOG; a key has 1..255 bytes,
+ * a prefix 0..255; a host name 0..ETCDBLOB_HOST_MAX; a bind's seq 1..ETCDBLOB_RECORDS_MAX.
+ * A change's value holds its table writes, then its records, binds and id; a restore's,
+ * its range deletes, its puts, or its epoch; a tombstone collection's, its deletes.
+ * Nothing marks the end: a value cut between two entries is a shorter value.
  */
 #ifndef CONTROLLER_ETCDBLOB_H
 #define CONTROLLER_ETCDBLOB_H

@@ -9,7 +9,8 @@
  * holds what etcd's table keys hold after every kind of write (changes, a VPC's range
  * delete, a tombstone collection, a restore); every log value those writes put reads back
  * whole (etcdblob.h), every kind of entry among them (with ETCDBLOB_SEEDS=DIR set, they
- * are written there: fuzz/corpus/etcd_blob's seeds).
+ * are written there: fuzz/corpus/etcd_blob's seeds); a malformed log value is refused
+ * and none of it applied, a real change's with one thing broken.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
@@ -586,4 +587,103 @@ Test(etcdstore, every_log_value_the_store_wrote_reads_back_whole)
 	cr_expect_eq(kinds, (1u << (ETCDBLOB_EPOCH + 1)) - 1, "kinds seen: %#x", kinds);
 	/* And a view applied them all. */
 	expect_view_is_etcd(1);
+}
+
+/* View 1's tables, its log among them. */
+static void
+view_counts(uint64_t n[DBI_COUNT])
+{
+	MDB_txn *txn;
+
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	for (int d = 0; d < DBI_COUNT; d++)
+		n[d] = db_count(txn, &dbs[1], d);
+	mdb_txn_abort(txn);
+}
+
+/* Value val, as revision rev of the log key, to view 1: refused, nothing of it applied. */
+static void
+expect_refused(int64_t rev, const uint8_t *val, size_t len, const char *what)
+{
+	uint8_t key[64];
+	struct wev ev = { .rev = rev, .key = key, .klen = named_key(es[1], LOG_KEY, key),
+	    .val = (uint8_t *)val, .vlen = len };
+	uint64_t before[DBI_COUNT], after[DBI_COUNT];
+	int64_t applied = es[1]->applied;
+
+	view_counts(before);
+	cr_expect_eq(apply_events(es[1], &ev, 1), -EBADMSG, "%s", what);
+	cr_expect_eq(es[1]->applied, applied, "%s: the view moved on", what);
+	cr_expect_eq(es[1]->id_seen, 0, "%s: its id was seen", what);
+	view_counts(after);
+	for (int d = 0; d < DBI_COUNT; d++)
+		cr_expect_eq(before[d], after[d], "%s: view 1's %s changed", what,
+		    db_dbi_name(d));
+}
+
+Test(etcdstore, a_malformed_log_value_is_refused_and_none_of_it_applied)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005);
+	uint8_t key[64], val[4096], bad[4096 + 8];
+	struct etcdblob_reader r;
+	struct etcdblob_ent e;
+	struct db_vm out;
+	struct db_rule rule;
+	struct etcd_kv kv;
+	size_t len, ends[64], n = 0;
+	int64_t rev;
+	MDB_txn *txn;
+	char what[64];
+
+	setup_vpc();
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	/* The change's value as etcd holds it; view 1 has not applied it yet. */
+	cr_assert_eq(etcd_get(es[0]->e, key, named_key(es[0], LOG_KEY, key), &kv, NULL), 0);
+	cr_assert_leq(kv.value_len, sizeof(val));
+	memcpy(val, kv.value, len = kv.value_len);
+	rev = kv.mod_revision;
+	etcdblob_reader_init(&r, val, len);
+	while (etcdblob_next(&r, &e) > 0)
+		ends[n++] = r.off;
+	cr_assert_eq(r.off, len);
+	cr_assert_gt(n, 4);
+	/* Cut inside every entry, at every byte. */
+	for (size_t cut = 1, i = 0; cut < len; cut++) {
+		while (ends[i] < cut)
+			i++;
+		if (ends[i] != cut) {
+			snprintf(what, sizeof(what), "cut at %zu", cut);
+			expect_refused(rev, val, cut, what);
+		}
+	}
+	/* Its first entry's length past the end; the most a length can say. */
+	memcpy(bad, val, len);
+	bytes_put16(bad + 1, (uint16_t)(len - ETCDBLOB_HDR + 1));
+	expect_refused(rev, bad, len, "a length past the end");
+	bytes_put16(bad + 1, 0xffff);
+	expect_refused(rev, bad, len, "a length of 0xffff");
+	/* Its last entry (the id) of an unknown kind. */
+	memcpy(bad, val, len);
+	bad[ends[n - 2]] = ETCDBLOB_EPOCH + 1;
+	expect_refused(rev, bad, len, "an unknown kind");
+	/* Trailing bytes: one, then a header of nothing. */
+	memcpy(bad, val, len);
+	bad[len] = 0;
+	expect_refused(rev, bad, len + 1, "a byte after the last entry");
+	bad[len + 1] = bad[len + 2] = 0;
+	expect_refused(rev, bad, len + 3, "an empty record after the last entry");
+	/* View 1's running commit's id, then garbage: the id is not taken for landed. */
+	bad[0] = ETCDBLOB_ID;
+	bytes_put16(bad + 1, ETCDBLOB_ID_LEN);
+	bytes_put64(bad + 3, es[1]->self);
+	bytes_put64(bad + 11, es[1]->txn_id);
+	bad[19] = 0xff;
+	expect_refused(rev, bad, 20, "an id, then garbage");
+	/* The value as it is applies: what was refused was what was broken. */
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_expect_eq(es[1]->applied, rev);
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	cr_expect_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000005, &rule), 0);
+	mdb_txn_abort(txn);
 }
