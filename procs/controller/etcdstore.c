@@ -11,6 +11,7 @@
  */
 #include "etcdstore.h"
 #include "backup.h"
+#include "etcdblob.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/grow.h"
@@ -38,18 +39,11 @@
 #define DEFRAG_HOLD_NS	(600ull * 1000000000ull)
 #define GC_SCAN		50000		/* rules a maintenance round looks at */
 #define LOG_KEY		"log"
-#define BLOB_RECORD	0		/* a log record (a wire frame) */
-#define BLOB_BIND	1		/* a host name's length (u8), it, a BIND frame */
-#define BLOB_ID		2		/* the commit's id: its controller's, its own (u64 BE) */
-#define BLOB_ID_LEN	16
 /*
- * The txn's table writes, ahead of its records (which find the rules they stamp): the
- * views watch the log key alone, so every txn that writes a table key says it here.
+ * The log value's entries (etcdblob.h): the txn's table writes, ahead of its records
+ * (which find the rules they stamp); the views watch the log key alone, so every txn that
+ * writes a table key says it there.
  */
-#define BLOB_PUT	3		/* a table (u8), the key's length (u8), it, the value */
-#define BLOB_DEL	4		/* a table (u8), the key */
-#define BLOB_DELPFX	5		/* a table (u8), a prefix: every key beginning with it */
-#define BLOB_EPOCH	6		/* a restore's epoch (u64 BE): the history changed */
 #define SNAP_PAGE	10000		/* keys a page when loading a snapshot */
 #define CONFLICT_WAIT_NS (500ull * 1000 * 1000)
 #define WATCH_BACKOFF_NS (200ull * 1000 * 1000)
@@ -291,40 +285,33 @@ cap_change(void *arg, enum db_dbi dbi, const MDB_val *k, const MDB_val *old,
 	return 0;
 }
 
-/* An entry of the log key's value: a kind, a length (u16 BE), the bytes. */
+/* An entry of the log key's value (etcdblob.h): its header, the bytes. */
 static int
 blob_add(struct buf *b, uint8_t kind, const void *p, size_t n)
 {
-	uint8_t hdr[3] = { kind, (uint8_t)(n >> 8), (uint8_t)n };
+	uint8_t hdr[ETCDBLOB_HDR];
 	int rc;
 
-	if (n > 0xffff)
-		return -EMSGSIZE;
-	if ((rc = buf_add(b, hdr, 3, NULL)) < 0)
+	if ((rc = etcdblob_hdr(hdr, kind, n)) < 0 ||
+	    (rc = buf_add(b, hdr, sizeof(hdr), NULL)) < 0)
 		return rc;
 	return buf_add(b, p, n, NULL);
 }
 
-/* A table write as a log value's entry (BLOB_PUT, BLOB_DEL, BLOB_DELPFX). */
+/* A table write as a log value's entry (ETCDBLOB_PUT, ETCDBLOB_DEL, ETCDBLOB_DELPFX). */
 static int
 blob_table(struct buf *b, uint8_t kind, enum db_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen)
 {
-	uint8_t hdr[5];
-	size_t n = 1 + (kind == BLOB_PUT ? 1 + klen + vlen : klen);
-	int rc;
+	uint8_t hdr[ETCDBLOB_TABLE_HDR_MAX];
+	int hl = etcdblob_table_hdr(hdr, kind, dbi, klen, vlen), rc;
 
-	if (klen > 0xff || n > 0xffff)
-		return -EMSGSIZE;
-	hdr[0] = kind;
-	hdr[1] = (uint8_t)(n >> 8);
-	hdr[2] = (uint8_t)n;
-	hdr[3] = (uint8_t)dbi;
-	hdr[4] = (uint8_t)klen;
-	if ((rc = buf_add(b, hdr, kind == BLOB_PUT ? 5 : 4, NULL)) < 0 ||
+	if (hl < 0)
+		return hl;
+	if ((rc = buf_add(b, hdr, (size_t)hl, NULL)) < 0 ||
 	    (rc = buf_add(b, k, klen, NULL)) < 0)
 		return rc;
-	return kind == BLOB_PUT ? buf_add(b, v, vlen, NULL) : 0;
+	return kind == ETCDBLOB_PUT ? buf_add(b, v, vlen, NULL) : 0;
 }
 
 static int
@@ -333,7 +320,7 @@ cap_record(void *arg, const uint8_t *frame, size_t len)
 	struct etcdstore *es = arg;
 
 	es->nrec++;
-	return blob_add(&es->blob, BLOB_RECORD, frame, len);
+	return blob_add(&es->blob, ETCDBLOB_RECORD, frame, len);
 }
 
 static void
@@ -547,90 +534,79 @@ view_del_prefix(struct db_txn *t, enum db_dbi dbi, const uint8_t *pfx, size_t le
 	return rc;
 }
 
-/* One table entry of a log value (BLOB_PUT, BLOB_DEL, BLOB_DELPFX) into the view. */
+/* One table write of a log value (ETCDBLOB_PUT, DEL, DELPFX) into the view. */
 static int
-apply_table(struct db_txn *t, uint8_t kind, const uint8_t *p, size_t n)
+apply_table(struct db_txn *t, const struct etcdblob_ent *e)
 {
-	size_t kl;
-
-	if (n < 1 || p[0] >= DBI_COUNT || p[0] == DBI_META || p[0] == DBI_LOG)
-		return -EBADMSG;
-	if (kind == BLOB_DEL)
-		return db_raw_del(t, p[0], p + 1, n - 1);
-	if (kind == BLOB_DELPFX)
-		return view_del_prefix(t, p[0], p + 1, n - 1);
-	if (n < 2 || (kl = p[1]) > n - 2)
-		return -EBADMSG;
-	return db_raw_put(t, p[0], p + 2, kl, p + 2 + kl, n - 2 - kl);
+	if (e->kind == ETCDBLOB_DEL)
+		return db_raw_del(t, e->dbi, e->key, e->klen);
+	if (e->kind == ETCDBLOB_DELPFX)
+		return view_del_prefix(t, e->dbi, e->key, e->klen);
+	return db_raw_put(t, e->dbi, e->key, e->klen, e->val, e->vlen);
 }
+
+_Static_assert(SEQ_RECORDS == ETCDBLOB_RECORDS_MAX, "a value's records fit a revision's seqs");
+_Static_assert(ETCDBLOB_HOST_MAX < sizeof(((struct model_bind *)0)->host), "a BIND's host fits");
 
 /*
  * What one revision's log value holds: its table writes into the view, its records into
  * the log, its binds for the feeds, its commit's id (this controller's running commit's:
  * id_seen), or a restore's epoch (*epoch, *restart). The table writes come first: the
- * RULE records then find the rules they stamp with their seq.
+ * RULE records then find the rules they stamp with their seq. The value is written by
+ * any controller and read back from etcd: checked whole before any of it is applied.
  */
 static int
 apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_t rev,
     const uint8_t *p, size_t len, uint64_t *epoch, bool *restart)
 {
 	uint64_t base = (uint64_t)rev << SEQ_SHIFT;
-	uint64_t idx = 0;
-	size_t off = 0;
+	struct etcdblob_reader r;
+	struct etcdblob_ent e;
 	int rc;
 
-	while (off < len) {
-		struct wire_msg m;
-		size_t n;
-
-		if (len - off < 3 || (n = (size_t)p[off + 1] << 8 | p[off + 2]) > len - off - 3)
-			return -EBADMSG;
-		if (p[off] == BLOB_RECORD) {
-			if (idx >= SEQ_RECORDS || wire_decode_log(p + off + 3, n, &m) != (int)n)
-				return -EBADMSG;
-			if ((rc = db_log_at(t, base | idx, &m)) < 0)
+	if ((rc = etcdblob_check(p, len)) < 0)
+		return rc;
+	etcdblob_reader_init(&r, p, len);
+	while ((rc = etcdblob_next(&r, &e)) > 0) {
+		switch (e.kind) {
+		case ETCDBLOB_RECORD:
+			if ((rc = db_log_at(t, base | e.index, &e.m)) < 0)
 				return rc;
-			if (m.type == WIRE_RULE &&
-			    (rc = db_rule_seq(t, m.u.rule.vni, m.u.rule.ip, base | idx)) < 0)
+			if (e.m.type == WIRE_RULE &&
+			    (rc = db_rule_seq(t, e.m.u.rule.vni, e.m.u.rule.ip,
+			    base | e.index)) < 0)
 				return rc;
-			if (m.type == WIRE_HOST) {
+			if (e.m.type == WIRE_HOST) {
 				if ((rc = grow(&pub->hostev, &pub->hostev_cap, pub->nhostev,
 				    sizeof(*pub->hostev), 4)) < 0)
 					return rc;
-				pub->hostev[pub->nhostev++] = m.u.host;
+				pub->hostev[pub->nhostev++] = e.m.u.host;
 			}
-			idx++;
-		} else if (p[off] == BLOB_BIND) {
+			break;
+		case ETCDBLOB_BIND: {
 			struct model_bind *b;
-			size_t hl = n ? p[off + 3] : 0;
 
-			if (n < 1 || hl >= sizeof(b->host) || hl + 1 > n ||
-			    wire_decode_log(p + off + 4 + hl, n - 1 - hl, &m) !=
-			    (int)(n - 1 - hl) ||
-			    m.type != WIRE_BIND || m.u.bind.seq > SEQ_RECORDS)
-				return -EBADMSG;
 			if ((rc = grow(&pub->binds, &pub->binds_cap, pub->nbinds,
 			    sizeof(*pub->binds), 16)) < 0)
 				return rc;
 			b = &pub->binds[pub->nbinds++];
 			memset(b, 0, sizeof(*b));
-			memcpy(b->host, p + off + 4, hl);
-			b->b = m.u.bind;
-			b->b.seq = base | (m.u.bind.seq - 1);
-		} else if (p[off] == BLOB_ID) {
-			if (n != BLOB_ID_LEN)
-				return -EBADMSG;
-			if (bytes_get64(p + off + 3) == es->self &&
-			    bytes_get64(p + off + 11) == es->txn_id)
+			memcpy(b->host, e.host, e.host_len);
+			b->b = e.m.u.bind;
+			b->b.seq = base | (e.m.u.bind.seq - 1);
+			break;
+		}
+		case ETCDBLOB_ID:
+			if (e.id_proc == es->self && e.id_txn == es->txn_id)
 				es->id_seen = rev;
-		} else if (p[off] == BLOB_PUT || p[off] == BLOB_DEL || p[off] == BLOB_DELPFX) {
-			if ((rc = apply_table(t, p[off], p + off + 3, n)) < 0)
+			break;
+		case ETCDBLOB_PUT:
+		case ETCDBLOB_DEL:
+		case ETCDBLOB_DELPFX:
+			if ((rc = apply_table(t, &e)) < 0)
 				return rc;
-		} else if (p[off] == BLOB_EPOCH) {
-			uint64_t e;
-
-			if (n != 8)
-				return -EBADMSG;
+			break;
+		case ETCDBLOB_EPOCH:
 			/*
 			 * A restore replaced the history (its last txn, with nothing else): the
 			 * log starts after it, so that every rule-store takes a snapshot, and
@@ -638,15 +614,12 @@ apply_blob(struct etcdstore *es, struct db_txn *t, struct model_txn *pub, int64_
 			 */
 			if ((rc = db_clear_log(t, (uint64_t)(rev + 1) << SEQ_SHIFT)) < 0)
 				return rc;
-			e = bytes_get64(p + off + 3);
-			*epoch = e ? e : es->cluster;
+			*epoch = e.epoch ? e.epoch : es->cluster;
 			*restart = true;
-		} else {
-			return -EBADMSG;
+			break;
 		}
-		off += 3 + n;
 	}
-	return 0;
+	return rc;
 }
 
 /* An epoch as meta/epoch holds it (16 hex digits); cluster when it holds none. */
@@ -987,7 +960,7 @@ blob_binds(struct etcdstore *es, const struct model_txn *t)
 		memcpy(rec + 1, t->binds[i].host, hl);
 		if ((n = wire_encode(&m, rec + 1 + hl, sizeof(rec) - 1 - hl)) < 0)
 			return n;
-		if ((rc = blob_add(&es->blob, BLOB_BIND, rec, 1 + hl + (size_t)n)) < 0)
+		if ((rc = blob_add(&es->blob, ETCDBLOB_BIND, rec, 1 + hl + (size_t)n)) < 0)
 			return rc;
 	}
 	return 0;
@@ -1078,7 +1051,7 @@ es_commit(void *arg, struct model_txn *t)
 	size_t ncmps = 0, nops = 0, bytes = 0;
 	struct etcd_txn_result res;
 	uint8_t logkey[ETCDSTORE_PREFIX_MAX + 8], restkey[ETCDSTORE_PREFIX_MAX + 16];
-	uint8_t id[BLOB_ID_LEN];
+	uint8_t id[ETCDBLOB_ID_LEN];
 	struct etcd_kv kv;
 	int64_t newest;
 	int rc;
@@ -1090,7 +1063,7 @@ es_commit(void *arg, struct model_txn *t)
 	bytes_put64(id, es->self);
 	bytes_put64(id + 8, ++es->txn_id);
 	if ((rc = blob_binds(es, t)) < 0 ||
-	    (rc = blob_add(&es->blob, BLOB_ID, id, sizeof(id))) < 0)
+	    (rc = blob_add(&es->blob, ETCDBLOB_ID, id, sizeof(id))) < 0)
 		return commit_fail(t, es, rc, "transaction");
 	if ((cmps = calloc(es->nents + 2, sizeof(*cmps))) == NULL ||
 	    (ops = calloc(es->nents + 1, sizeof(*ops))) == NULL) {
@@ -1124,7 +1097,7 @@ es_commit(void *arg, struct model_txn *t)
 			keys.len += el;
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
 			    .key_len = kl, .end = end, .end_len = el };
-			if ((rc = blob_table(&es->out, BLOB_DELPFX, e->dbi,
+			if ((rc = blob_table(&es->out, ETCDBLOB_DELPFX, e->dbi,
 			    es->arena.p + e->koff, e->klen, NULL, 0)) < 0)
 				goto out;
 			continue;
@@ -1142,12 +1115,12 @@ es_commit(void *arg, struct model_txn *t)
 		if (e->has_new) {
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = k,
 			    .key_len = kl, .value = es->arena.p + e->noff, .value_len = e->nlen };
-			rc = blob_table(&es->out, BLOB_PUT, e->dbi, es->arena.p + e->koff,
+			rc = blob_table(&es->out, ETCDBLOB_PUT, e->dbi, es->arena.p + e->koff,
 			    e->klen, es->arena.p + e->noff, e->nlen);
 		} else if (e->had_old) {
 			ops[nops++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = k,
 			    .key_len = kl };
-			rc = blob_table(&es->out, BLOB_DEL, e->dbi, es->arena.p + e->koff,
+			rc = blob_table(&es->out, ETCDBLOB_DEL, e->dbi, es->arena.p + e->koff,
 			    e->klen, NULL, 0);
 		}
 		if (rc < 0)
@@ -1366,7 +1339,7 @@ maint_gc(struct etcdstore *es)
 		kl = table_key(es, DBI_RULES, it.key.mv_data, 8, k, es->plen + 16);
 		cmps[n] = (struct etcd_cmp){ .target = ETCD_CMP_MOD, .result = ETCD_LESS,
 		    .key = k, .key_len = kl, .rev = es->compacted + 1 };
-		if (blob_table(&blob, BLOB_DEL, DBI_RULES, it.key.mv_data, 8, NULL, 0) < 0) {
+		if (blob_table(&blob, ETCDBLOB_DEL, DBI_RULES, it.key.mv_data, 8, NULL, 0) < 0) {
 			db_iter_close(&it);
 			goto out;
 		}
@@ -1720,7 +1693,7 @@ restore_put(struct restore *r, enum db_dbi dbi, const MDB_val *k, const void *v,
     size_t vlen)
 {
 	size_t need = r->es->plen + 16 + k->mv_size + vlen, off, kl;
-	size_t entry = 5 + k->mv_size + vlen;	/* its BLOB_PUT in the log value */
+	size_t entry = 5 + k->mv_size + vlen;	/* its PUT entry in the log value */
 	int rc;
 
 	if ((r->nops + 2 > r->es->max_txn_ops ||
@@ -1732,7 +1705,8 @@ restore_put(struct restore *r, enum db_dbi dbi, const MDB_val *k, const void *v,
 		return -E2BIG;		/* one record larger than a request: cannot be */
 	off = r->keys.len;
 	kl = table_key(r->es, dbi, k->mv_data, k->mv_size, r->keys.p + off, need);
-	if ((rc = blob_table(&r->blob, BLOB_PUT, dbi, k->mv_data, k->mv_size, v, vlen)) < 0)
+	if ((rc = blob_table(&r->blob, ETCDBLOB_PUT, dbi, k->mv_data, k->mv_size, v,
+	    vlen)) < 0)
 		return rc;
 	memcpy(r->keys.p + off + kl, v, vlen);
 	r->keys.len += kl + vlen;
@@ -1774,7 +1748,7 @@ restore_meta(struct etcdstore *es, bool begin, uint64_t epoch)
 			    .key_len = kl, .end = te[d], .end_len = etcd_prefix_end(tk[d], kl,
 			    te[d]) };
 			if (rc == 0)
-				rc = blob_table(&blob, BLOB_DELPFX, d, "", 0, NULL, 0);
+				rc = blob_table(&blob, ETCDBLOB_DELPFX, d, "", 0, NULL, 0);
 		}
 	} else {
 		ops[n++] = (struct etcd_op){ .kind = ETCD_OP_DELETE, .key = rk,
@@ -1784,7 +1758,7 @@ restore_meta(struct etcdstore *es, bool begin, uint64_t epoch)
 		    .key_len = named_key(es, EPOCH_KEY, ek), .value = ev,
 		    .value_len = strlen(ev) };
 		bytes_put64(eb, epoch);
-		rc = blob_add(&blob, BLOB_EPOCH, eb, sizeof(eb));
+		rc = blob_add(&blob, ETCDBLOB_EPOCH, eb, sizeof(eb));
 	}
 	/* A change like any other's: views apply it, and catch up to it (newest_change). */
 	ops[n++] = (struct etcd_op){ .kind = ETCD_OP_PUT, .key = lk,

@@ -7,11 +7,15 @@
  * txn limits is refused whole, nothing committed; etcd out of space (its NOSPACE alarm)
  * refuses changes saying so, and the alarm is a gauge; a view, fed by the log key alone,
  * holds what etcd's table keys hold after every kind of write (changes, a VPC's range
- * delete, a tombstone collection, a restore).
+ * delete, a tombstone collection, a restore); every log value those writes put reads back
+ * whole (etcdblob.h), every kind of entry among them (with ETCDBLOB_SEEDS=DIR set, they
+ * are written there: fuzz/corpus/etcd_blob's seeds); a malformed log value is refused
+ * and none of it applied, a real change's with one thing broken.
  */
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "procs/controller/stream.c"
+#include "procs/controller/etcdblob.c"
 #include "procs/controller/etcdstore.c"
 #include "procs/controller/backup.c"
 #include "tests/unit/etcdrun.h"
@@ -427,4 +431,259 @@ Test(etcdstore, a_view_fed_by_the_log_key_misses_no_table_write)
 	cr_expect_eq(ctr[1].etcd_restores_seen, 1);
 	expect_view_is_etcd(1);
 	expect_view_is_etcd(0);
+}
+
+/* The log values etcd holds, one a revision that put the log key, named by the step. */
+#define LOGV_MAX	64
+
+struct logv {
+	char name[64];
+	int64_t rev;
+	uint8_t *val;
+	size_t len;
+};
+
+static struct logv logv[LOGV_MAX];
+static size_t nlogv;
+
+struct logv_get {
+	int64_t rev;
+	struct logv *out;
+};
+
+static int
+logv_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct logv_get *g = arg;
+
+	if (kv->mod_revision != g->rev)
+		return 0;	/* put before: this revision did not */
+	cr_assert_lt(nlogv, LOGV_MAX);
+	g->out = &logv[nlogv++];
+	g->out->rev = g->rev;
+	g->out->len = kv->value_len;
+	g->out->val = malloc(kv->value_len + 1);
+	cr_assert_not_null(g->out->val);
+	memcpy(g->out->val, kv->value, kv->value_len);
+	return 0;
+}
+
+/* The log values of revisions (from, to], named after the step that wrote them. */
+static void
+logv_read(int64_t from, int64_t to, const char *step)
+{
+	uint8_t key[64];
+	struct etcd_range_result res;
+	unsigned k = 0;
+
+	for (int64_t rev = from + 1; rev <= to; rev++) {
+		struct logv_get g = { .rev = rev };
+		struct etcd_range r = { .key = key, .key_len = named_key(es[0], LOG_KEY, key),
+		    .revision = rev };
+
+		cr_assert_eq(etcd_range(es[0]->e, &r, logv_kv, &g, &res), 0, "%s",
+		    etcd_error(es[0]->e));
+		if (g.out && k++ == 0)
+			snprintf(g.out->name, sizeof(g.out->name), "%s", step);
+		else if (g.out)
+			snprintf(g.out->name, sizeof(g.out->name), "%s-%u", step, k);
+	}
+}
+
+static int64_t
+log_newest(void)
+{
+	int64_t rev;
+
+	cr_assert_eq(newest_change(es[0], &rev), 0);
+	return rev;
+}
+
+/* The values of a step: what the log key held after *from, to now. */
+static void
+logv_step(int64_t *from, const char *step)
+{
+	int64_t to = log_newest();
+
+	logv_read(*from, to, step);
+	*from = to;
+}
+
+Test(etcdstore, every_log_value_the_store_wrote_reads_back_whole)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005), r1 = vm("r1", 0x0b000005);
+	struct addr_cidr blue = { .net = 0x0a000000, .len = 16 },
+	    red = { .net = 0x0b000000, .len = 16 };
+	struct etcdstore_conf conf = store_conf(4096);
+	const char *dir = getenv("ETCDBLOB_SEEDS");
+	unsigned kinds = 0;
+	char backup[64];
+	struct db_vpc v;
+	struct db_host h;
+	struct db_vm out;
+	int64_t from;
+	int fd;
+
+	from = log_newest();
+	cr_assert_eq(CHANGE(0, model_vpc_create(&t_, "blue", 100, &blue, 1, &v)), 0);
+	logv_step(&from, "vpc-create");
+	cr_assert_eq(CHANGE(0, model_host_create(&t_, "h1", 0xc0a8000b, ADDR_KIND_VSWITCH,
+	    &h)), 0);
+	logv_step(&from, "host-create");
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	logv_step(&from, "vm-create");
+	cr_assert_eq(CHANGE(0, model_vm_delete(&t_, "web1")), 0);
+	logv_step(&from, "vm-delete");
+	cr_assert_eq(CHANGE(0, model_host_create(&t_, "h2", 0xc0a8000c, ADDR_KIND_VSWITCH,
+	    &h)), 0);
+	logv_step(&from, "host-create-h2");
+	cr_assert_eq(CHANGE(0, model_host_delete(&t_, "h2")), 0);
+	logv_step(&from, "host-delete");
+	/* A VPC's delete: its rules (a tombstone among them) by one range delete. */
+	r1.vpc = "red";
+	cr_assert_eq(CHANGE(0, model_vpc_create(&t_, "red", 200, &red, 1, &v)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &r1, &out)), 0);
+	cr_assert_eq(CHANGE(0, model_vm_delete(&t_, "r1")), 0);
+	logv_step(&from, "vpc-red-vm");
+	cr_assert_eq(CHANGE(0, model_vpc_delete(&t_, "red")), 0);
+	logv_step(&from, "vpc-delete");
+	/* The tombstone collection's deletes: history compacted, so after the above. */
+	cr_assert_eq(etcdstore_sync(es[0], 5000000000ull), 0);
+	es[0]->compact_keep = 0;
+	on_maint(&es[0]->maint);
+	on_maint(&es[0]->maint);
+	cr_assert_gt(ctr[0].etcd_tombstones_collected, 0);
+	logv_step(&from, "gc-tombstones");
+	snprintf(backup, sizeof(backup), "/tmp/esbackup.%d", (int)getpid());
+	cr_assert((fd = open(backup, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	cr_assert_eq(mdb_env_copyfd(dbs[0].env, fd), 0);
+	close(fd);
+	cr_assert_eq(etcdstore_restore(&conf, backup), 0);
+	logv_step(&from, "restore");
+	unlink(backup);
+	cr_assert_geq(nlogv, 12);
+	for (size_t i = 0; i < nlogv; i++) {
+		struct etcdblob_reader r;
+		struct etcdblob_ent e;
+		int rc;
+
+		cr_expect_eq(etcdblob_check(logv[i].val, logv[i].len), 0, "%s", logv[i].name);
+		etcdblob_reader_init(&r, logv[i].val, logv[i].len);
+		while ((rc = etcdblob_next(&r, &e)) > 0)
+			kinds |= 1u << e.kind;
+		if (dir) {
+			char path[256];
+			FILE *f;
+
+			cr_assert_lt((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+			    logv[i].name), sizeof(path));
+			f = fopen(path, "w");
+			cr_assert_not_null(f, "%s", path);
+			cr_assert_eq(fwrite(logv[i].val, 1, logv[i].len, f), logv[i].len);
+			fclose(f);
+		}
+		free(logv[i].val);
+	}
+	cr_expect_eq(kinds, (1u << (ETCDBLOB_EPOCH + 1)) - 1, "kinds seen: %#x", kinds);
+	/* And a view applied them all. */
+	expect_view_is_etcd(1);
+}
+
+/* View 1's tables, its log among them. */
+static void
+view_counts(uint64_t n[DBI_COUNT])
+{
+	MDB_txn *txn;
+
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	for (int d = 0; d < DBI_COUNT; d++)
+		n[d] = db_count(txn, &dbs[1], d);
+	mdb_txn_abort(txn);
+}
+
+/* Value val, as revision rev of the log key, to view 1: refused, nothing of it applied. */
+static void
+expect_refused(int64_t rev, const uint8_t *val, size_t len, const char *what)
+{
+	uint8_t key[64];
+	struct wev ev = { .rev = rev, .key = key, .klen = named_key(es[1], LOG_KEY, key),
+	    .val = (uint8_t *)val, .vlen = len };
+	uint64_t before[DBI_COUNT], after[DBI_COUNT];
+	int64_t applied = es[1]->applied;
+
+	view_counts(before);
+	cr_expect_eq(apply_events(es[1], &ev, 1), -EBADMSG, "%s", what);
+	cr_expect_eq(es[1]->applied, applied, "%s: the view moved on", what);
+	cr_expect_eq(es[1]->id_seen, 0, "%s: its id was seen", what);
+	view_counts(after);
+	for (int d = 0; d < DBI_COUNT; d++)
+		cr_expect_eq(before[d], after[d], "%s: view 1's %s changed", what,
+		    db_dbi_name(d));
+}
+
+Test(etcdstore, a_malformed_log_value_is_refused_and_none_of_it_applied)
+{
+	struct model_vm_args a = vm("web1", 0x0a000005);
+	uint8_t key[64], val[4096], bad[4096 + 8];
+	struct etcdblob_reader r;
+	struct etcdblob_ent e;
+	struct db_vm out;
+	struct db_rule rule;
+	struct etcd_kv kv;
+	size_t len, ends[64], n = 0;
+	int64_t rev;
+	MDB_txn *txn;
+	char what[64];
+
+	setup_vpc();
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_assert_eq(CHANGE(0, model_vm_create(&t_, &a, &out)), 0);
+	/* The change's value as etcd holds it; view 1 has not applied it yet. */
+	cr_assert_eq(etcd_get(es[0]->e, key, named_key(es[0], LOG_KEY, key), &kv, NULL), 0);
+	cr_assert_leq(kv.value_len, sizeof(val));
+	memcpy(val, kv.value, len = kv.value_len);
+	rev = kv.mod_revision;
+	etcdblob_reader_init(&r, val, len);
+	while (etcdblob_next(&r, &e) > 0)
+		ends[n++] = r.off;
+	cr_assert_eq(r.off, len);
+	cr_assert_gt(n, 4);
+	/* Cut inside every entry, at every byte. */
+	for (size_t cut = 1, i = 0; cut < len; cut++) {
+		while (ends[i] < cut)
+			i++;
+		if (ends[i] != cut) {
+			snprintf(what, sizeof(what), "cut at %zu", cut);
+			expect_refused(rev, val, cut, what);
+		}
+	}
+	/* Its first entry's length past the end; the most a length can say. */
+	memcpy(bad, val, len);
+	bytes_put16(bad + 1, (uint16_t)(len - ETCDBLOB_HDR + 1));
+	expect_refused(rev, bad, len, "a length past the end");
+	bytes_put16(bad + 1, 0xffff);
+	expect_refused(rev, bad, len, "a length of 0xffff");
+	/* Its last entry (the id) of an unknown kind. */
+	memcpy(bad, val, len);
+	bad[ends[n - 2]] = ETCDBLOB_EPOCH + 1;
+	expect_refused(rev, bad, len, "an unknown kind");
+	/* Trailing bytes: one, then a header of nothing. */
+	memcpy(bad, val, len);
+	bad[len] = 0;
+	expect_refused(rev, bad, len + 1, "a byte after the last entry");
+	bad[len + 1] = bad[len + 2] = 0;
+	expect_refused(rev, bad, len + 3, "an empty record after the last entry");
+	/* View 1's running commit's id, then garbage: the id is not taken for landed. */
+	bad[0] = ETCDBLOB_ID;
+	bytes_put16(bad + 1, ETCDBLOB_ID_LEN);
+	bytes_put64(bad + 3, es[1]->self);
+	bytes_put64(bad + 11, es[1]->txn_id);
+	bad[19] = 0xff;
+	expect_refused(rev, bad, 20, "an id, then garbage");
+	/* The value as it is applies: what was refused was what was broken. */
+	cr_assert_eq(etcdstore_sync(es[1], 5000000000ull), 0);
+	cr_expect_eq(es[1]->applied, rev);
+	cr_assert_eq(db_read(&dbs[1], &txn), 0);
+	cr_expect_eq(db_get_rule(txn, &dbs[1], 100, 0x0a000005, &rule), 0);
+	mdb_txn_abort(txn);
 }
