@@ -275,14 +275,13 @@ vnis_check(struct xdpfast *f, struct table *t)
 	    __atomic_load_n(&tc->flushes, __ATOMIC_RELAXED) +
 	    __atomic_load_n(&tc->vnis_dropped, __ATOMIC_RELAXED) +
 	    __atomic_load_n(&tc->recoveries, __ATOMIC_RELAXED) : 0;
+	uint32_t gone = 0;
 
 	/*
 	 * The table counts its sets, not the versions published after them (a rule-store
 	 * sets a version's rules, then advances): after a set, look again for RECHECK
 	 * ticks, so that the advance that follows is seen.
 	 */
-	uint32_t gone = 0;
-
 	if (changes != f->table_seen || f->vnis_unchecked)
 		f->recheck = RECHECK;
 	else if (f->recheck == 0)

@@ -676,11 +676,21 @@ xsk_fast_vni_del(struct xsk *x, uint32_t vni)
 int
 xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	uint32_t vals[256];
+
 	if (!x->fast)
 		return -ENOTCONN;
-	for (uint32_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(x->fast_fd[2], &ips[i], &gen, BPF_ANY) != 0)
+	for (uint32_t i = 0; i < 256; i++)
+		vals[i] = gen;
+	/* A batch a call: a list of thousands must not cost as many system calls. */
+	for (uint32_t at = 0; at < n; ) {
+		uint32_t k = n - at < 256 ? n - at : 256, count = k;
+
+		if (bpf_map_update_batch(x->fast_fd[2], &ips[at], vals, &count, &o) != 0)
 			return -errno;
+		at += k;
+	}
 	return 0;
 }
 
