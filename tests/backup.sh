@@ -193,7 +193,7 @@ echo "requests behind a backup on its connection answered after it, in order; a 
 t_until 5 "gateway 1 applying the lost history" synced 1
 t_until 5 "gateway 2 applying the lost history" synced 2
 LOST_SEQ=$(t_stat "$RUN-gw2" rule-store applied_seq)
-"$TABLE" --json -N "$RUN-gw1" -v 100 | grep -q '"10.0.0.50"' ||
+"$TABLE" --json -N "$RUN-gw1" -v 100 | grep '"10.0.0.50"' >/dev/null ||
 	t_fail "gateway 1 does not hold lost1 before the restore"
 AFTER=$(state nogens)
 
@@ -286,7 +286,7 @@ python3 "$PY/compare.py" tables "$SOCK" "$TABLE" "$RUN-gw1" "$RUN-gw2"
 for g in gw1 gw2; do
 	[[ $(gw_gens $g) == "$(ctl_gens)" ]] || t_fail "$g holds generations $(gw_gens $g), not $(ctl_gens)"
 	"$TABLE" -N "$RUN-$g" -v 300 >/dev/null 2>&1 && t_fail "$g still holds VPC green (VNI 300)"
-	"$TABLE" --json -N "$RUN-$g" | grep -q "\"applied_epoch\": \"$EPOCH\"" ||
+	"$TABLE" --json -N "$RUN-$g" | grep "\"applied_epoch\": \"$EPOCH\"" >/dev/null ||
 		t_fail "$g's table does not record epoch $EPOCH"
 done
 echo "both gateways loaded a snapshot (gateway 2 although the restored log held the" \

@@ -145,7 +145,7 @@ while read -r f; do
 done <"$T_OUT/listing"
 lua=$(grep '/wireshark/plugins/vpcfwd\.lua$' "$T_OUT/listing") || t_fail "no Wireshark plugin"
 if command -v tshark >/dev/null; then
-	tshark -G plugins 2>/dev/null | grep -qF "$lua" || t_fail "tshark does not load $lua"
+	tshark -G plugins 2>/dev/null | grep -F "$lua" >/dev/null || t_fail "tshark does not load $lua"
 fi
 cd "$REPO"
 

@@ -341,7 +341,7 @@ n=$(wc -l <"$CTL_LOGS/supervise.log")
 kill -9 "${PID[controller]}"
 reset()
 {
-	tail -n +$((n + 1)) "$CTL_LOGS/supervise.log" | grep -q "killed by signal 9 .* in 100ms$"
+	tail -n +$((n + 1)) "$CTL_LOGS/supervise.log" | grep "killed by signal 9 .* in 100ms$" >/dev/null
 }
 t_until 5 "the controller restarted after backoff_min" reset
 t_until 5 "the controller running again" all_running "$CTL_CONF" controller

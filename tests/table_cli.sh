@@ -255,7 +255,7 @@ grep -q '^VNI 1: valid versions 0, 10005\.\.10013 step 4 (3 in the window)$' "$T
 t_kill "$PID_G"
 "$TOOL" --json "$SEG_G" | check_table gateway "$PID_G" STALE 1 ||
 	t_fail "after kill -9, $SEG_G is not STALE (or not whole)"
-"$TOOL" "$SEG_G" | grep -q "^owner  *pid $PID_G, STALE\$" || t_fail "text does not say STALE"
+"$TOOL" "$SEG_G" | grep "^owner  *pid $PID_G, STALE\$" >/dev/null || t_fail "text does not say STALE"
 # No writer reaps dead readers now: a run that left its slot behind would show here.
 "$TOOL" --json "$SEG_G" | check_table gateway "$PID_G" STALE 1 ||
 	t_fail "a run of vpcfwd-table left its reader slot behind"
@@ -282,9 +282,9 @@ for bad in "--no-such-option" "-v x $SEG_H" "-v 1" "-N $NODE_H $SEG_H" "$SEG_H $
 	"$TOOL" $bad >/dev/null 2>&1 || rc=$?
 	((rc == 2)) || t_fail "'vpcfwd-table $bad' exited $rc, expected 2"
 done
-"$TOOL" -h | grep -q "tombstones" || t_fail "-h does not explain that tombstones are skipped"
-"$TOOL" -h | grep -q -- "--changes-since" || t_fail "-h does not mention --changes-since"
-"$TOOL" -h | grep -q -- "-d, --deleted" || t_fail "-h does not mention -d"
+"$TOOL" -h | grep "tombstones" >/dev/null || t_fail "-h does not explain that tombstones are skipped"
+"$TOOL" -h | grep -- "--changes-since" >/dev/null || t_fail "-h does not mention --changes-since"
+"$TOOL" -h | grep -- "-d, --deleted" >/dev/null || t_fail "-h does not mention -d"
 
 # The host writer stops on SIGTERM, closing its table cleanly.
 kill -TERM "$PID_H"
