@@ -78,10 +78,14 @@
 	X(xdp_fast_put_errors, COUNTER, "xdp: gateway: cache writes the kernel refused") \
 	X(xdp_fast_invalidations, COUNTER, "xdp: gateway: cache rules made invalid (a VNI, next hops, sources)") \
 	X(xdp_fast_changed, COUNTER, "xdp: gateway: rules a table change took out of the cache") \
-	X(xdp_fast_no_next_hop, COUNTER, "xdp: gateway: relays not cached: their VTEP's next hop not known") \
+	X(xdp_fast_hop_puts, COUNTER, "xdp: gateway: next hops put in the XDP program's cache") \
+	X(xdp_fast_no_next_hop, COUNTER, "xdp: gateway: relays whose VTEP's next hop is not known (not cached)") \
+	X(xdp_fast_loaded, COUNTER, "xdp: gateway: rules the cache took from the table whole (a mirror)") \
 	X(xdp_fast_vnis_full, COUNTER, "xdp: gateway: rules not cached: xdp_fast_vnis VNIs tracked already") \
 	X(xdp_fast_on,     GAUGE,   "xdp: gateway: 1 while the XDP program relays from its rule cache") \
 	X(xdp_fast_vnis,   GAUGE,   "xdp: gateway: VNIs the cache tracks") \
+	X(xdp_fast_mirror, GAUGE,   "xdp: gateway: 1 while the cache has room for the whole table and mirrors it") \
+	X(xdp_fast_load_pending, GAUGE, "xdp: gateway: VNIs the mirror has yet to load whole") \
 	X(xdp_fast_tx_errors, GAUGE, "xdp: gateway: frames the driver failed to send with XDP_TX")
 STATS_DECLARE(forwarder, FORWARDER_COUNTERS)
 

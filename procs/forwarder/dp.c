@@ -527,7 +527,7 @@ finish(struct dp *d, struct item *it, const struct table_key *k, const struct ta
 
 		c.vni = k->vni;
 		c.ip = k->ip;
-		xdpio_offer(d->x, &c, d->p.vxlan_port);
+		xdpio_offer(d->x, &c);
 	}
 	return it->learn ? 1 : 0;
 }

@@ -9,7 +9,8 @@
  *
  * A gateway's forwarder also keeps a cache of the rules it relays by (xdpfast.h): a
  * datagram it would relay unchanged but for the rewrite, to a destination of a valid
- * rule, from a source of the allow-list, is rewritten here and sent back out (XDP_TX).
+ * rule whose VTEP has a valid next hop, from a source of the allow-list, is rewritten
+ * here and sent back out (XDP_TX).
  * The checks are those of the forwarder's parsers (ulhdr.c, vxlan.c) or stricter: what
  * the program relays the forwarder would have relayed the same way; anything else goes to
  * the XSK, and the forwarder decides.
@@ -65,6 +66,13 @@ struct {
 	__type(key, __be32);
 	__type(value, __u32);
 } fast_srcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __be32);
+	__type(value, struct xdp_fast_hop);
+} fast_hops SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -128,7 +136,9 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	struct iphdr *iip = (void *)(ie + 1);
 	struct xdp_fast_key k;
 	struct xdp_fast_rule *r;
+	struct xdp_fast_hop *h;
 	__u32 *sg, *vg, tot, ilen, ihl;
+	__be32 vtep;
 	__u64 now;
 
 	if ((void *)(iip + 1) > data_end || ip->ihl != 5)
@@ -149,34 +159,38 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	k.vni = (__u32)vx[4] << 16 | (__u32)vx[5] << 8 | vx[6];
 	k.ip = iip->daddr;
 	r = bpf_map_lookup_elem(&fast_rules, &k);
-	if (!r || r->gen != gen(XDP_FAST_GEN_RULES))
+	if (!r)
 		goto miss;
 	sg = bpf_map_lookup_elem(&fast_srcs, &ip->saddr);
 	vg = bpf_map_lookup_elem(&fast_vnis, &k.vni);
 	if (!sg || *sg != gen(XDP_FAST_GEN_SRCS) || r->vgen != (vg ? *vg : 0))
 		goto miss;
+	vtep = r->vtep;
+	h = bpf_map_lookup_elem(&fast_hops, &vtep);
+	if (!h || h->gen != gen(XDP_FAST_GEN_HOPS))
+		goto miss;
 	now = bpf_ktime_get_ns();
-	if (now >= r->expires) {
+	if (now >= h->expires) {
 		/*
-		 * Expired: this datagram goes to the forwarder, which puts the rule again
-		 * (and refreshes its next hop); the others meanwhile keep the rule for a grace,
-		 * so that the flow's rate is not all at once on the XSK. Racy across CPUs: a
-		 * few may go up.
+		 * Expired: this datagram goes to the forwarder, which puts the next hop again
+		 * (and has the kernel confirm it); the others meanwhile keep it for a grace, so
+		 * that the VTEP's rate is not all at once on the XSK. Racy across CPUs: a few
+		 * may go up.
 		 */
-		r->expires = now + XDP_FAST_GRACE_NS;
+		h->expires = now + XDP_FAST_GRACE_NS;
 		goto miss;
 	}
 	if (ip_fold(ip) != 0xffff)
 		return -1;
 	__builtin_memcpy(ie->h_dest, r->mac, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, r->nh_mac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, r->src_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, h->nh_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, h->src_mac, ETH_ALEN);
 	/* As ulhdr_write: no ToS, DF clear, TTL 64; the sender's id kept. */
 	ip->tos = 0;
 	ip->frag_off = 0;
 	ip->ttl = 64;
 	ip->saddr = cfg.ip;
-	ip->daddr = r->vtep;
+	ip->daddr = vtep;
 	ip->check = 0;
 	ip->check = (__u16)~ip_fold(ip);
 	udp->source = cfg.port;

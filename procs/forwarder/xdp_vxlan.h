@@ -22,11 +22,13 @@ struct xdp_vxlan_cfg {
 /*
  * The gateway's rule cache (xdpfast.h): a datagram the forwarder would relay as it is
  * (no learn bit, an IPv4 frame, from a VTEP of the allow-list) whose (VNI, inner
- * destination) has a valid rule here is rewritten and sent back out by the program
- * itself (XDP_TX), as dp.c's relay would (tx_relayed). Valid: the rule's gen is
- * fast_gen[XDP_FAST_GEN_RULES], its vgen is the VNI's in fast_vnis (0 when absent), and
- * it has not expired; the source's entry in fast_srcs is fast_gen[XDP_FAST_GEN_SRCS].
- * Everything else goes to the XSK as before.
+ * destination) has a valid rule here, to a VTEP with a valid next hop, is rewritten and
+ * sent back out by the program itself (XDP_TX), as dp.c's relay would (tx_relayed).
+ * Valid: the rule's vgen is the VNI's in fast_vnis (0 when absent); the next hop's gen
+ * is fast_gen[XDP_FAST_GEN_HOPS] and it has not expired; the source's entry in
+ * fast_srcs is fast_gen[XDP_FAST_GEN_SRCS]. Everything else goes to the XSK as before.
+ * Rules do not expire (the table's changes take them out); next hops do, so that the
+ * forwarder sees a datagram to each VTEP now and then (its neighbour refresh).
  */
 struct xdp_fast_key {
 	__u32 vni;		/* host order */
@@ -35,25 +37,30 @@ struct xdp_fast_key {
 
 struct xdp_fast_rule {
 	__u8 mac[6];		/* the inner destination's MAC */
+	__be16 port;		/* the VTEP's VXLAN port */
+	__be32 vtep;		/* its key in fast_hops */
+	__u32 vgen;
+};
+
+/* fast_hops' value, keyed by the VTEP's address (network order). */
+struct xdp_fast_hop {
 	__u8 nh_mac[6];		/* the underlay next hop's */
 	__u8 src_mac[6];	/* the interface's own */
-	__be16 port;		/* the VTEP's VXLAN port */
-	__be32 vtep;
 	__u32 gen;
-	__u32 vgen;
 	__u64 expires;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC; the program extends it
 				 * by XDP_FAST_GRACE_NS once past it */
 };
 
 /*
- * An expired rule sends one datagram to the forwarder (which puts it again) and stays
- * valid for this long more, so that a flow's datagrams are not all sent up meanwhile.
+ * An expired next hop sends one datagram to the forwarder (which puts it again) and
+ * stays valid for this long more, so that a VTEP's datagrams are not all sent up
+ * meanwhile.
  */
 #define XDP_FAST_GRACE_NS	(50ull * 1000 * 1000)
 
 /* Slots of the ARRAY "fast_gen" (one __u32 each). */
 enum {
-	XDP_FAST_GEN_RULES,	/* bumped: every rule invalid (next hops, the table rebuilt) */
+	XDP_FAST_GEN_HOPS,	/* bumped: every next hop invalid (a MAC or a route changed) */
 	XDP_FAST_GEN_SRCS,	/* the allow-list's entries of this generation are the valid ones */
 	XDP_FAST_ON,		/* 0: the cache is off (XDP_TX found not to deliver) */
 	XDP_FAST_NGEN

@@ -4,7 +4,9 @@
  */
 #include "procs/forwarder/xdpfast.h"
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/vxlan.h"
 #include "procs/forwarder/xdp_vxlan.h"
 
 #include <arpa/inet.h>
@@ -14,13 +16,23 @@
 
 #define PUT_BATCH	64
 #define SEEN_SLOTS	16384	/* destinations remembered for admission: power of two */
+#define HOP_SLOTS	4096	/* VTEPs remembered (a collision only puts again) */
+#define LOAD_PAGE	256	/* rules a table_changes page, and a batch put */
+#define LOAD_NS		(2 * 1000 * 1000)	/* the mirror's load, each tick at most */
 
 /* A destination offered lately: admitted when put before, or offered twice within the TTL. */
 struct seen {
 	uint32_t vni, ip;
 	uint64_t at;		/* last offered */
 	uint64_t put;		/* last put in the cache; 0: never */
-	uint32_t rules_gen, vgen;	/* what that put carried: a bump since, put again */
+	uint32_t vgen;		/* what that put carried: a VNI bumped since, put again */
+};
+
+/* A VTEP whose next hop was put: again once half the TTL went, or the hops' gen moved. */
+struct hop_put {
+	uint32_t vtep;
+	uint32_t gen;
+	uint64_t put;
 };
 
 /* A VNI some rule was put for, and what the table said of it at the last tick. */
@@ -31,6 +43,7 @@ struct vni_ent {
 	uint64_t version;
 	uint64_t flushes;
 	bool known;		/* gen, version and flushes read once since tracked */
+	bool loaded;		/* mirror: every rule of the VNI put at vgen */
 };
 
 struct xdpfast {
@@ -38,8 +51,11 @@ struct xdpfast {
 	struct forwarder_counters *c;
 	uint64_t ttl;
 	uint32_t capacity;		/* the program's rules */
-	bool admit_first;		/* the cache holds the whole table: no churn to fear */
+	uint32_t self;			/* this gateway's VTEP: rules to it are not relayed */
+	uint16_t port;			/* the VXLAN port, host order */
+	bool mirror;			/* room for the whole table: all of it put, from the table */
 	struct seen seen[SEEN_SLOTS];
+	struct hop_put hops[HOP_SLOTS];
 	struct vni_ent *vnis;		/* nvnis_max, the first nvnis in use */
 	uint32_t *vni_idx;		/* open addressing on vni: index + 1; 0 empty */
 	uint32_t vni_slots, nvnis, nvnis_max;
@@ -47,7 +63,11 @@ struct xdpfast {
 	uint32_t nput;
 	struct xdp_fast_key keys[PUT_BATCH];
 	struct xdp_fast_rule rules[PUT_BATCH];
-	uint32_t rules_gen, srcs_gen, vgen_next;
+	uint32_t hops_gen, srcs_gen, vgen_next;
+	/* The mirror's load: the VNI it is in, at which vgen, and where. */
+	uint32_t load_vni, load_vgen;
+	struct table_cursor load_cur;
+	uint32_t table_vnis_seen;	/* table_vni_count at the last look for new VNIs */
 	uint64_t vteps_gen;		/* the allow-list's at the last mirror; 0: none yet */
 	uint64_t neigh_seen;
 	uint64_t table_seen;		/* the table's changes, summed, at the last check */
@@ -100,8 +120,8 @@ vni_track(struct xdpfast *f, uint32_t vni)
 }
 
 struct xdpfast *
-xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns,
-    struct forwarder_counters *c)
+xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns, uint32_t self,
+    uint16_t port, struct forwarder_counters *c)
 {
 	struct xdpfast *f = calloc(1, sizeof(*f));
 	uint32_t slots = 16;
@@ -122,9 +142,12 @@ xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns,
 	f->c = c;
 	f->ttl = ttl_ns;
 	f->capacity = rules;
-	f->rules_gen = 1;
+	f->self = self;
+	f->port = port;
+	f->hops_gen = 1;
 	f->srcs_gen = 1;
-	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, f->rules_gen) == 0;
+	f->table_vnis_seen = UINT32_MAX;
+	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, f->hops_gen) == 0;
 	STATS_SET(c, xdp_fast_on, f->on);
 	return f;
 }
@@ -139,21 +162,54 @@ xdpfast_free(struct xdpfast *f)
 	free(f);
 }
 
+/* The rule for (vni, r->ip) in the put batch, at the VNI's generation. */
+static void
+rule_add(struct xdpfast *f, uint32_t vni, const struct table_rule *r, uint32_t vgen)
+{
+	uint32_t i = f->nput++;
+
+	f->keys[i] = (struct xdp_fast_key){ .vni = vni, .ip = htonl(r->ip) };
+	f->rules[i] = (struct xdp_fast_rule){ .port = htons(f->port), .vtep = htonl(r->vtep),
+	    .vgen = vgen };
+	memcpy(f->rules[i].mac, r->mac, 6);
+	if (f->nput == PUT_BATCH)
+		xdpfast_flush(f);
+}
+
+/* The VTEP's next hop in the program, unless put lately at the current generation. */
+static void
+hop_offer(struct xdpfast *f, uint32_t vtep, xdpfast_hop_fn *hop, void *arg, uint64_t now)
+{
+	struct hop_put *h = &f->hops[mix(vtep, 0) & (HOP_SLOTS - 1)];
+	struct xdp_fast_hop v = { .gen = f->hops_gen, .expires = now + f->ttl };
+
+	if (h->vtep == vtep && h->gen == f->hops_gen && now - h->put < f->ttl / 2)
+		return;
+	if (!hop(arg, vtep, v.nh_mac, v.src_mac)) {
+		STATS_INC(f->c, xdp_fast_no_next_hop);
+		return;
+	}
+	if (xsk_fast_hop_put(f->x, htonl(vtep), &v) < 0) {
+		STATS_INC(f->c, xdp_fast_put_errors);
+		return;
+	}
+	*h = (struct hop_put){ .vtep = vtep, .gen = f->hops_gen, .put = now };
+	STATS_INC(f->c, xdp_fast_hop_puts);
+}
+
 void
-xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
-    xdpfast_hop_fn *hop, void *arg, uint64_t now)
+xdpfast_offer(struct xdpfast *f, const struct table_rule *r, xdpfast_hop_fn *hop, void *arg,
+    uint64_t now)
 {
 	struct seen *s = &f->seen[mix(r->vni, r->ip) & (SEEN_SLOTS - 1)];
 	struct vni_ent *v;
-	uint8_t nh[6], src[6];
-	uint32_t i;
 
 	if (!f->on)
 		return;
 	/* Admitted: put before, relayed twice within the TTL, or room for the whole table. */
 	if (s->vni != r->vni || s->ip != r->ip || (s->put == 0 && now - s->at >= f->ttl)) {
 		*s = (struct seen){ .vni = r->vni, .ip = r->ip, .at = now };
-		if (!f->admit_first)
+		if (!f->mirror)
 			return;
 	}
 	s->at = now;
@@ -163,30 +219,18 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
 	}
 	if (!v->known)
 		return;
+	/* A datagram that came here anyway: its VTEP's next hop expired, or is not in yet. */
+	hop_offer(f, r->vtep, hop, arg, now);
 	/*
-	 * Put already, valid and not near its end: a datagram that came here anyway was
-	 * on its way before the put landed.
+	 * The rule put lately at the VNI's generation: this datagram was on its way before
+	 * the put landed, or came up for its next hop. Put again now and then all the same,
+	 * for an LRU may have let it go.
 	 */
-	if (s->put != 0 && now - s->put < f->ttl / 2 && s->rules_gen == f->rules_gen &&
-	    s->vgen == v->vgen)
+	if (s->put != 0 && now - s->put < f->ttl && s->vgen == v->vgen)
 		return;
-	/* The next hop last: the one lookup past the cheap tests, made only for a put. */
-	if (!hop(arg, r->vtep, nh, src)) {
-		STATS_INC(f->c, xdp_fast_no_next_hop);
-		return;
-	}
 	s->put = now;
-	s->rules_gen = f->rules_gen;
 	s->vgen = v->vgen;
-	i = f->nput++;
-	f->keys[i] = (struct xdp_fast_key){ .vni = r->vni, .ip = htonl(r->ip) };
-	f->rules[i] = (struct xdp_fast_rule){ .port = htons(port), .vtep = htonl(r->vtep),
-	    .gen = f->rules_gen, .vgen = v->vgen, .expires = now + f->ttl };
-	memcpy(f->rules[i].mac, r->mac, 6);
-	memcpy(f->rules[i].nh_mac, nh, 6);
-	memcpy(f->rules[i].src_mac, src, 6);
-	if (f->nput == PUT_BATCH)
-		xdpfast_flush(f);
+	rule_add(f, r->vni, r, v->vgen);
 }
 
 void
@@ -199,6 +243,14 @@ xdpfast_flush(struct xdpfast *f)
 	else
 		STATS_ADD(f->c, xdp_fast_put_errors, f->nput);
 	f->nput = 0;
+}
+
+/* A rule dp.c's relay would relay by (not a delete, nor to this gateway, nor a group). */
+static bool
+relayable(const struct xdpfast *f, const struct table_rule *r)
+{
+	return !(r->flags & TABLE_F_TOMBSTONE) && r->vtep != 0 && r->vtep != f->self &&
+	    !ipv4_is_group(r->ip);
 }
 
 /* Changes followed in one VNI a tick; past that its rules are all dropped at once. */
@@ -228,7 +280,10 @@ changes_drop(struct xdpfast *f, struct table *t, struct vni_ent *e, uint64_t *up
 			struct xdp_fast_key k = { .vni = e->vni, .ip = htonl(buf[i].ip) };
 			struct seen *sl = &f->seen[mix(e->vni, buf[i].ip) & (SEEN_SLOTS - 1)];
 
-			if (xsk_fast_del(f->x, &k) < 0)
+			/* A mirror takes the rule's new state; a cache lets its next relay. */
+			if (f->mirror && relayable(f, &buf[i]))
+				rule_add(f, e->vni, &buf[i], e->vgen);
+			else if (xsk_fast_del(f->x, &k) < 0)
 				STATS_INC(f->c, xdp_fast_put_errors);
 			/* Its next relay puts the new rule at once. */
 			if (sl->vni == e->vni && sl->ip == buf[i].ip)
@@ -319,6 +374,7 @@ vnis_check(struct xdpfast *f, struct table *t)
 			continue;
 		}
 		e->known = true;
+		e->loaded = false;
 		e->gen = in.gen;
 		e->version = in.version;
 		e->flushes = in.flushes;
@@ -391,6 +447,99 @@ tx_check(struct xdpfast *f, uint64_t frames)
 	    (unsigned long long)df);
 }
 
+/* Every VNI of the table tracked (its state read at the next check, then loaded). */
+static void
+mirror_track(struct xdpfast *f, struct table *t)
+{
+	uint32_t n = table_vni_count(t), *vnis;
+
+	if (n == f->table_vnis_seen)
+		return;
+	if ((vnis = calloc(n ? n : 1, sizeof(*vnis))) == NULL)
+		return;			/* the next tick tries again */
+	n = table_vnis(t, vnis, n);
+	for (uint32_t i = 0; i < n; i++)
+		if (vni_track(f, vnis[i]) == NULL)
+			STATS_INC(f->c, xdp_fast_vnis_full);
+	f->table_vnis_seen = n;
+	free(vnis);
+}
+
+/*
+ * One page of the VNI's rules (the table's full dump, since = 0) into the put batch.
+ * 1: more to come; 0: the VNI is loaded; -1: the walk must start again.
+ */
+static int
+load_page(struct xdpfast *f, struct table *t, struct vni_ent *e)
+{
+	struct table_rule buf[LOAD_PAGE];
+	uint64_t upto;
+	bool more = false;
+	int n;
+
+	table_read_begin(t);
+	n = table_changes(t, e->vni, 0, &f->load_cur, buf, LOAD_PAGE, &upto, &more);
+	table_read_end(t);
+	if (n == -EAGAIN)
+		return -1;
+	if (n < 0)
+		return 0;	/* gone: the next check drops it */
+	for (int i = 0; i < n; i++) {
+		const struct table_rule *r = &buf[i];
+		struct xdp_fast_key k = { .vni = e->vni, .ip = htonl(r->ip) };
+
+		if (!relayable(f, r)) {
+			if ((r->flags & TABLE_F_TOMBSTONE) && xsk_fast_del(f->x, &k) < 0)
+				STATS_INC(f->c, xdp_fast_put_errors);
+			continue;
+		}
+		rule_add(f, e->vni, r, e->vgen);
+		STATS_INC(f->c, xdp_fast_loaded);
+	}
+	return more ? 1 : 0;
+}
+
+/*
+ * The mirror: every rule of every VNI put from the table, a VNI at a time, LOAD_NS of
+ * work a tick at most. A VNI is loaded only once a check read its state (known), so that
+ * every change after a page was read is one the next check's walk takes out; a VNI whose
+ * generation moves while it loads starts again.
+ */
+static void
+mirror_load(struct xdpfast *f, struct table *t)
+{
+	uint64_t end = clock_mono_ns() + LOAD_NS;
+	uint32_t pending = 0;
+
+	mirror_track(f, t);
+	for (uint32_t i = 0; i < f->nvnis; i++) {
+		struct vni_ent *e = &f->vnis[i];
+		int rc;
+
+		if (e->vni == 0 || !e->known || e->loaded)
+			continue;
+		if (clock_mono_ns() >= end) {
+			pending++;
+			continue;
+		}
+		if (e->vni != f->load_vni || e->vgen != f->load_vgen) {
+			f->load_vni = e->vni;
+			f->load_vgen = e->vgen;
+			memset(&f->load_cur, 0, sizeof(f->load_cur));
+		}
+		while ((rc = load_page(f, t, e)) == 1 && clock_mono_ns() < end)
+			;
+		if (rc == -1)
+			memset(&f->load_cur, 0, sizeof(f->load_cur));
+		if (rc == 0) {
+			e->loaded = true;
+			f->load_vni = 0;
+		} else
+			pending++;
+	}
+	STATS_SET(f->c, xdp_fast_load_pending, pending);
+}
+
 void
 xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
     uint64_t neigh_changes)
@@ -411,15 +560,19 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
 		return;
 	if (neigh_changes != f->neigh_seen) {
 		f->neigh_seen = neigh_changes;
-		if (++f->rules_gen == 0)
-			f->rules_gen = 1;
-		if (xsk_fast_gen_set(f->x, XDP_FAST_GEN_RULES, f->rules_gen) == 0)
+		if (++f->hops_gen == 0)
+			f->hops_gen = 1;
+		if (xsk_fast_gen_set(f->x, XDP_FAST_GEN_HOPS, f->hops_gen) == 0)
 			STATS_INC(f->c, xdp_fast_invalidations);
 		else
 			STATS_INC(f->c, xdp_fast_put_errors);
 	}
 	srcs_mirror(f, v);
 	vnis_check(f, t);
-	f->admit_first = t && (uint64_t)f->capacity >= (uint64_t)table_live(t) * 9 / 8;
+	f->mirror = t && (uint64_t)f->capacity >= (uint64_t)table_live(t) * 9 / 8;
+	if (f->mirror)
+		mirror_load(f, t);
+	xdpfast_flush(f);
+	STATS_SET(f->c, xdp_fast_mirror, f->mirror);
 	STATS_SET(f->c, xdp_fast_vnis, f->nvnis);
 }

@@ -6,14 +6,16 @@
  * reaches the forwarder through its XSK, as before, so the cache only ever holds what
  * the forwarder decided.
  *
- * What goes in: a rule the forwarder relayed by, with the next hop it knows for the
- * VTEP (neigh_peek), once its destination was relayed twice within the TTL (so that
- * destinations drawn at random from millions, seen once each, do not churn it), or at
- * once when the cache can hold every rule of the table. What goes out: a rule past its
- * TTL (which also sends each flow's datagram through the forwarder, whose neighbour
- * refresh needs one); each tick, the rules a VNI's new versions changed (the table's
- * change walk), or all of a VNI's when its generation changed, it was flushed or
- * dropped, or its changes cannot be walked; every rule when a next hop or route changed;
+ * What goes in: a rule the forwarder relayed by, once its destination was relayed twice
+ * within the TTL (so that destinations drawn at random from millions, seen once each,
+ * do not churn it); and the next hop of its VTEP (neigh_peek), with the TTL. When the
+ * cache can hold every rule of the table (xdp_fast_rules at least 9/8 of its rules), it
+ * is a mirror: every rule goes in from the table itself, loaded a VNI at a time, and
+ * the table's changes are put as they come. What goes out: a next hop past its TTL (so
+ * that each VTEP's datagram goes through the forwarder now and then: its neighbour
+ * refresh needs one), and every next hop when one or a route changed; each tick, the
+ * rules a VNI's new versions changed (the table's change walk), or all of a VNI's when
+ * its generation changed, it was flushed or dropped, or its changes cannot be walked;
  * every source when the allow-list changed. So a rule the table no longer holds is
  * relayed for at most one tick after the table changed (the forwarder's 10 ms).
  *
@@ -37,22 +39,23 @@ struct xdpfast;
 
 /*
  * NULL when out of memory. rules: the program's (xsk_params.fast_rules); vnis: VNIs
- * tracked at most (a rule of one more is not put).
+ * tracked at most (a rule of one more is not put); self, port: this gateway's VTEP (host
+ * order) and the VXLAN port, the relay's.
  */
 struct xdpfast *xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns,
-    struct forwarder_counters *c);
+    uint32_t self, uint16_t port, struct forwarder_counters *c);
 void xdpfast_free(struct xdpfast *f);
 
 /* The next hop's MAC for vtep (host order) and the interface's own: false, not known. */
 typedef bool xdpfast_hop_fn(void *arg, uint32_t vtep, uint8_t nh_mac[6], uint8_t src_mac[6]);
 
 /*
- * A datagram to (r->vni, r->ip), host order, relayed by the table's rule r to its
- * VTEP's port. hop is asked only when the rule is to be put. Batched: xdpfast_flush puts
- * the batch in the program.
+ * A datagram to (r->vni, r->ip), host order, relayed by the table's rule r. hop is asked
+ * only when the next hop is to be put. Rules are batched: xdpfast_flush puts the batch
+ * in the program.
  */
-void xdpfast_offer(struct xdpfast *f, const struct table_rule *r, uint16_t port,
-    xdpfast_hop_fn *hop, void *arg, uint64_t now);
+void xdpfast_offer(struct xdpfast *f, const struct table_rule *r, xdpfast_hop_fn *hop,
+    void *arg, uint64_t now);
 void xdpfast_flush(struct xdpfast *f);
 /*
  * Periodic (each tick): what expires the cache's contents (above), and the program's

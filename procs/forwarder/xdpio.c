@@ -251,10 +251,10 @@ next_hop(void *arg, uint32_t vtep, uint8_t nh_mac[6], uint8_t src_mac[6])
 }
 
 void
-xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port)
+xdpio_offer(struct xdpio *x, const struct table_rule *r)
 {
 	if (x->fast)
-		xdpfast_offer(x->fast, r, port, next_hop, x, loop_now(x->l));
+		xdpfast_offer(x->fast, r, next_hop, x, loop_now(x->l));
 }
 
 void
@@ -364,7 +364,8 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 	xp = (struct xsk_params){ .ifname = x->ifname, .ip = htonl(p->self), .port = p->port,
 	    .umem = pool->mem, .n_frames = pool->n, .frame_size = PKT_SIZE,
 	    .ring_size = p->ring_size, .mode = p->xsk_mode, .fast_rules = p->fast_rules,
-	    .fast_vnis = p->fast_vnis, .fast_srcs = VTEPSET_MAX_DEFAULT };
+	    .fast_vnis = p->fast_vnis, .fast_srcs = VTEPSET_MAX_DEFAULT,
+	    .fast_hops = VTEPSET_MAX_DEFAULT };
 	if ((r = xsk_open(&x->xsk, &xp, err, errlen)) < 0) {
 		free(x);
 		return r;
@@ -374,8 +375,8 @@ xdpio_new(struct xdpio **out, struct loop *l, const struct xdpio_params *p,
 		free(x);
 		return r;
 	}
-	if (p->fast_rules > 0 && (x->fast = xdpfast_new(x->xsk, p->fast_rules, p->fast_vnis, p->fast_ttl_ns,
-	    c)) == NULL) {
+	if (p->fast_rules > 0 && (x->fast = xdpfast_new(x->xsk, p->fast_rules, p->fast_vnis,
+	    p->fast_ttl_ns, p->self, p->port, c)) == NULL) {
 		snprintf(err, errlen, "out of memory for the XDP rule cache");
 		neigh_free(x->n);
 	xdpfast_free(x->fast);

@@ -68,7 +68,7 @@ uint32_t xdpio_flush(struct xdpio *x, uint32_t max);
  * Gateway: a datagram to (r->vni, r->ip) relayed by r to its VTEP's port: the rule cache
  * may take the rule (xdpfast.h). Nothing when there is no cache.
  */
-void xdpio_offer(struct xdpio *x, const struct table_rule *r, uint16_t port);
+void xdpio_offer(struct xdpio *x, const struct table_rule *r);
 /* Periodic, each tick: what invalidates the rule cache (xdpfast_tick). */
 void xdpio_fast_tick(struct xdpio *x, struct table *t, const struct vtepset *v);
 /* The loop must come back at once (datagrams left to receive). */

@@ -58,7 +58,7 @@ struct xsk {
 	struct bpf_object *obj;
 	int link_fd;
 	int counters_fd;
-	int fast_fd[4];		/* rules, vnis, srcs, gen; -1 when the cache is off */
+	int fast_fd[5];		/* rules, vnis, srcs, gen, hops; -1 when the cache is off */
 	bool fast;
 	int ethtool_fd;		/* a socket for the driver's counters */
 	uint32_t tx_err_n;	/* the driver's counters named *xdp_tx_err*: how many */
@@ -182,7 +182,9 @@ params_check(const struct xsk_params *p, char *err, size_t errlen)
 
 static void tx_err_find(struct xsk *x);
 
-static const char *const fast_maps[4] = { "fast_rules", "fast_vnis", "fast_srcs", "fast_gen" };
+static const char *const fast_maps[5] = { "fast_rules", "fast_vnis", "fast_srcs", "fast_gen",
+    "fast_hops" };
+#define FAST_GEN	3	/* fast_maps' ARRAY: sized by the program */
 
 /* The program, configured and loaded; its counters' fd. */
 static int
@@ -210,9 +212,12 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		return open_fail(err, errlen, -EINVAL,
 		    "configure the XDP program: no .rodata.cfg of "
 		    "%zu bytes", sizeof(cfg));
-	for (int i = 0; i < 3; i++) {
-		uint32_t n = p->fast_rules == 0 ? 1 : i == 0 ? p->fast_rules :
-		    i == 1 ? p->fast_vnis : p->fast_srcs;
+	for (int i = 0; i < 5; i++) {
+		uint32_t sizes[5] = { p->fast_rules, p->fast_vnis, p->fast_srcs, 0, p->fast_hops };
+		uint32_t n = p->fast_rules == 0 ? 1 : sizes[i];
+
+		if (i == FAST_GEN)
+			continue;
 
 		if ((m = bpf_object__find_map_by_name(x->obj, fast_maps[i])) == NULL ||
 		    bpf_map__set_max_entries(m, n ? n : 1) != 0)
@@ -226,7 +231,7 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	x->counters_fd = bpf_object__find_map_fd_by_name(x->obj, "counters");
 	if (x->counters_fd < 0)
 		return open_fail(err, errlen, -ENOENT, "the XDP program has no counters map");
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if ((x->fast_fd[i] = bpf_object__find_map_fd_by_name(x->obj, fast_maps[i])) < 0)
 			return open_fail(err, errlen, -ENOENT, "the XDP program has no map %s",
 			    fast_maps[i]);
@@ -405,7 +410,7 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 	x->link_fd = -1;
 	x->counters_fd = -1;
 	x->ethtool_fd = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		x->fast_fd[i] = -1;
 	x->nq = nq;
 	x->ring_size = p->ring_size;
@@ -649,6 +654,14 @@ xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k)
 	if (!x->fast)
 		return -ENOTCONN;
 	return bpf_map_delete_elem(x->fast_fd[0], k) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int
+xsk_fast_hop_put(struct xsk *x, uint32_t vtep, const struct xdp_fast_hop *h)
+{
+	if (!x->fast)
+		return -ENOTCONN;
+	return bpf_map_update_elem(x->fast_fd[4], &vtep, h, BPF_ANY) == 0 ? 0 : -errno;
 }
 
 int

@@ -37,6 +37,7 @@ struct xsk_params {
 	uint32_t fast_rules;	/* rules it holds (LRU) */
 	uint32_t fast_vnis;	/* VNIs with a generation of their own */
 	uint32_t fast_srcs;	/* VTEPs of the allow-list */
+	uint32_t fast_hops;	/* VTEPs relayed to, with their next hops (LRU) */
 };
 
 /*
@@ -99,11 +100,14 @@ uint32_t xsk_complete(struct xsk *x, uint64_t *addrs, uint32_t max);
  */
 struct xdp_fast_key;
 struct xdp_fast_rule;
+struct xdp_fast_hop;
 bool xsk_fast_on(const struct xsk *x);
 int xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
     uint32_t n);
 /* One rule out (absent: fine). */
 int xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k);
+/* The next hop to the VTEP vtep (network order). */
+int xsk_fast_hop_put(struct xsk *x, uint32_t vtep, const struct xdp_fast_hop *h);
 /* A generation slot of fast_gen (XDP_FAST_GEN_*, XDP_FAST_ON). */
 int xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen);
 int xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen);

@@ -202,10 +202,23 @@ inval_sum() {
 	    $(topo_stat gateway2 forwarder xdp_fast_invalidations)))
 }
 c0=$(changed_sum) i0=$(inval_sum)
+p1=$(topo_stat gateway1 forwarder xdp_fast_puts) p2=$(topo_stat gateway2 forwarder xdp_fast_puts)
 topo_ctl vm create x2 --vpc blue --ip 10.0.0.51 --host ext --mac 02:00:00:00:00:51 \
     >/dev/null || t_fail "vpcfwdctl vm create x2"
 e2e_synced 10
 t_until 2 "the gateways' caches following blue's change" eval '(( $(changed_sum) > c0 ))'
+# The caches have room for the whole table (xdp_fast_rules, 65,536, against a handful of
+# rules): they mirror it. x2's rule is put as the table changes, before any datagram to
+# x2 (a cache that waits for two relays would only take it out).
+for gw in gateway1 gateway2; do
+	(($(topo_stat $gw forwarder xdp_fast_mirror) == 1)) ||
+		t_fail "$gw: the cache does not mirror the table (xdp_fast_mirror 0)"
+	(($(topo_stat $gw forwarder xdp_fast_loaded) > 0)) ||
+		t_fail "$gw: the mirror loaded no rule from the table"
+done
+t_until 2 "both gateways' mirrors putting x2's rule" \
+    eval '(( $(topo_stat gateway1 forwarder xdp_fast_puts) > p1 &&
+    $(topo_stat gateway2 forwarder xdp_fast_puts) > p2 ))'
 e2e_snap B
 burst 10.0.0.50
 t_until 5 "the gateways relaying b1's second burst of 400 to x1" relayed
@@ -215,8 +228,9 @@ fast=$(fast_sum)
 # Past the test's 4 s TTL by now, the first may go up and put x1's rule again.
 ((fast >= 390)) ||
 	t_fail "after x2 was made, the XDP programs relayed $fast of b1's 400 to x1 (x1's rule left)"
-echo "xdp: x2 made in blue: $(($(changed_sum) - c0)) changed rule(s) out of the caches, x1's" \
+echo "xdp: x2 made in blue: $(($(changed_sum) - c0)) changed rule(s) put in the mirrors, x1's" \
     "kept: a second burst to x1 relayed by the XDP program, $fast frames"
+
 
 # x1 deleted: its rule leaves the tables, and the cache within a tick (10 ms): a burst
 # to it, once the gateways' tables no longer have it, is dropped, none relayed.

@@ -892,7 +892,7 @@ Test(xsk, kill_9_leaves_nothing_behind)
 #define INNER_DST	"172.16.0.7"	/* the cached destination */
 #define INNER_OTHER	"172.16.0.8"	/* one without a rule */
 #define GEN_SRCS	7
-#define GEN_RULES	3
+#define GEN_HOPS	3
 
 static const uint8_t MAC_VM[6] = { 0x02, 0xaa, 0, 0, 0, 0x07 };	/* the rule's inner dst */
 static const uint8_t MAC_OUT[6] = { 0x02, 0, 0, 0, 0, 0xa1 };	/* the rule's src_mac */
@@ -956,21 +956,26 @@ vxlan_build(uint8_t *b, uint32_t vni, const char *dst, bool learn)
 }
 
 static void
-rule_put(struct xsk *x, const char *dst, uint32_t gen, uint32_t vgen, int64_t ttl_ms)
+rule_put(struct xsk *x, const char *dst, uint32_t vgen)
 {
 	struct xdp_fast_key k = { .vni = VNI, .ip = inet_addr(dst) };
-	struct xdp_fast_rule r = {
-		.port = htons(VTEP_PORT),
-		.vtep = inet_addr(IP_B),
-		.gen = gen,
-		.vgen = vgen,
-		.expires = (uint64_t)((int64_t)mono_ns() + ttl_ms * 1000000),
-	};
+	struct xdp_fast_rule r = { .port = htons(VTEP_PORT), .vtep = inet_addr(IP_B),
+	    .vgen = vgen };
 
 	memcpy(r.mac, MAC_VM, 6);
-	memcpy(r.nh_mac, MAC_B, 6);
-	memcpy(r.src_mac, MAC_OUT, 6);
 	cr_assert_eq(xsk_fast_put(x, &k, &r, 1), 0);
+}
+
+/* B's next hop (its own MAC, on-link) at generation gen, for ttl_ms. */
+static void
+hop_put(struct xsk *x, uint32_t gen, int64_t ttl_ms)
+{
+	struct xdp_fast_hop h = { .gen = gen,
+	    .expires = (uint64_t)((int64_t)mono_ns() + ttl_ms * 1000000) };
+
+	memcpy(h.nh_mac, MAC_B, 6);
+	memcpy(h.src_mac, MAC_OUT, 6);
+	cr_assert_eq(xsk_fast_hop_put(x, inet_addr(IP_B), &h), 0);
 }
 
 static void
@@ -985,8 +990,9 @@ cache_fill(struct xsk *x)
 {
 	src_put(x, GEN_SRCS);
 	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_SRCS, GEN_SRCS), 0);
-	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES), 0);
-	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, GEN_HOPS), 0);
+	hop_put(x, GEN_HOPS, 10000);
+	rule_put(x, INNER_DST, 0);
 }
 
 /*
@@ -1169,10 +1175,11 @@ ParameterizedTest(int *mode, xsk, relays_a_cached_rule_with_xdp_tx)
 /*
  * What the cache must not relay reaches the XSK untouched, each alone, between relays
  * that show the rest of the cache valid: a learn request (not the cache's shape: no
- * miss), a source of another generation or none, a rule of another generation (its
- * own, or the slot's bumped), expired, of another VNI generation, the cache switched
- * off (the program does not look: no miss), no rule for that destination. A miss is
- * a datagram of the cache's shape that found no valid rule: counted once each.
+ * miss), a source of another generation or none, a next hop of another generation (its
+ * own, or the slot's bumped), expired (once: then its grace) or absent, a rule of another
+ * VNI generation, the cache switched off (the program does not look: no miss), no rule
+ * for that destination. A miss is a datagram of the cache's shape that found no valid
+ * rule: counted once each.
  */
 Test(xsk, misses_go_to_the_xsk)
 {
@@ -1217,28 +1224,33 @@ Test(xsk, misses_go_to_the_xsk)
 	src_put(x, GEN_SRCS);
 	RELAYED("the source back");
 
-	rule_put(x, INNER_DST, GEN_RULES + 1, 0, 10000);
-	TO_XSK(sent, 1, "the rule of another generation");
-	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
-	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES + 1), 0);
-	TO_XSK(sent, 1, "the rules' generation bumped");
-	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_RULES, GEN_RULES), 0);
-	RELAYED("the rule's generation back");
+	hop_put(x, GEN_HOPS + 1, 10000);
+	TO_XSK(sent, 1, "the next hop of another generation");
+	hop_put(x, GEN_HOPS, 10000);
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, GEN_HOPS + 1), 0);
+	TO_XSK(sent, 1, "the next hops' generation bumped");
+	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, GEN_HOPS), 0);
+	RELAYED("the next hops' generation back");
 
-	rule_put(x, INNER_DST, GEN_RULES, 0, -1);
-	TO_XSK(sent, 1, "the rule expired");
-	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
-	RELAYED("the rule put again");
+	hop_put(x, GEN_HOPS, -1);
+	TO_XSK(sent, 1, "the next hop expired");
+	RELAYED("the next hop within its grace");
+	hop_put(x, GEN_HOPS, 10000);
+	RELAYED("the next hop put again");
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[4], &(uint32_t){ inet_addr(IP_B) }), 0);
+	TO_XSK(sent, 1, "no next hop for the rule's VTEP");
+	hop_put(x, GEN_HOPS, 10000);
+	RELAYED("the next hop back");
 
 	cr_assert_eq(xsk_fast_vni_set(x, VNI, 5), 0);
 	TO_XSK(sent, 1, "the VNI's generation not the rule's");
-	rule_put(x, INNER_DST, GEN_RULES, 5, 10000);
+	rule_put(x, INNER_DST, 5);
 	RELAYED("the rule of the VNI's generation");
 	cr_assert_eq(xsk_fast_vni_set(x, VNI, 6), 0);
 	TO_XSK(sent, 1, "the VNI's generation bumped");
 	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[1], &(uint32_t){ VNI }), 0);
 	TO_XSK(sent, 1, "the VNI's entry gone (0), the rule's 5");
-	rule_put(x, INNER_DST, GEN_RULES, 0, 10000);
+	rule_put(x, INNER_DST, 0);
 	RELAYED("the VNI without an entry, the rule's 0");
 
 	cr_assert_eq(xsk_fast_gen_set(x, XDP_FAST_ON, 0), 0);
@@ -1250,7 +1262,7 @@ Test(xsk, misses_go_to_the_xsk)
 	RELAYED("the cached destination still");
 #undef RELAYED
 #undef TO_XSK
-	cr_assert_eq(stats(x).prog_redirect, 11);
+	cr_assert_eq(stats(x).prog_redirect, 12);
 	xsk_close(x);
 }
 
