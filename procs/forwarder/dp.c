@@ -51,6 +51,7 @@ struct dp {
 	struct udpio *u;		/* the VXLAN socket: always there */
 	struct xdpio *x;		/* AF_XDP, in xdp mode */
 	bool tap_starved;		/* a TAP read was not armed for want of a buffer */
+	bool flushing;			/* in dp_flush: a full batch is not to flush again */
 	uint32_t tap_reads;		/* reads in flight on all TAPs */
 	uint32_t tap_budget;		/* beyond its first, a TAP's reads stop at this total */
 	bool stopping;
@@ -73,6 +74,7 @@ struct dp {
 };
 
 static void dp_flush(void *arg);
+static void process(struct dp *d);
 
 /* A buffer is done with: back to the kernel's ring, or to the pool. */
 static void
@@ -121,11 +123,21 @@ write_tap(struct dp *d, struct pkt *p, struct vport *v)
 	STATS_ADD(d->c, tx_bytes, p->len);
 }
 
+/*
+ * A full batch is processed at once. Within dp_flush (AF_XDP's receive hands its frames
+ * from there) only processed: a dp_flush of its own would take the next batch from
+ * inside this one's, and so on down the stack for as long as the rings stay full (a
+ * forwarder overloaded for 2 s died so, 8 MB of stack deep).
+ */
 static void
 batch_add(struct dp *d, struct pkt *p)
 {
 	d->batch[d->nbatch++] = p;
-	if (d->nbatch == BATCH_MAX)
+	if (d->nbatch < BATCH_MAX)
+		return;
+	if (d->flushing)
+		process(d);
+	else
 		dp_flush(d);
 }
 
@@ -585,6 +597,7 @@ dp_flush(void *arg)
 {
 	struct dp *d = arg;
 
+	d->flushing = true;
 	if (d->nbatch)
 		process(d);
 	udpio_flush(d->u);		/* the socket's sends, AF_XDP's share handed over */
@@ -614,6 +627,7 @@ dp_flush(void *arg)
 					;
 		}
 	}
+	d->flushing = false;
 }
 
 /* ---- set-up --------------------------------------------------------------------------- */
