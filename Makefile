@@ -203,7 +203,7 @@ SHELL_TESTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
 E2E_TESTS := $(filter-out tests/e2e/topo.sh,$(wildcard tests/e2e/*.sh))
 E2E_IOS ?= xdp socket
 # Every test runs, a failed one too; the run fails at the end, naming them and repeating
-# the last lines each printed (the end of a long log is what CI shows).
+# each one's FAIL lines and last lines (the end of a long log is what CI shows).
 shell-test: all $(BUILD)/bench/scale $(BUILD)/bench/evict
 	@failed=; out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; n=10000; \
 	run() { n=$$((n + 1)); env "$$@" >"$$out/$$n" 2>&1 & local pid=$$!; \
@@ -213,7 +213,8 @@ shell-test: all $(BUILD)/bench/scale $(BUILD)/bench/evict
 	for io in $(E2E_IOS); do for t in $(E2E_TESTS); do echo "== $$t (E2E_IO=$$io)"; \
 	    run E2E_IO=$$io BUILD=$(BUILD) bash $$t || failed="$$failed $$t($$io)"; done; done; \
 	if [ -n "$$failed" ]; then for f in "$$out"/*; do \
-	    echo "-- the end of a failed test's output:"; tail -n 8 "$$f"; done; \
+	    echo "-- a failed test's FAIL lines, then the end of its output:"; \
+	    grep -m 3 "FAIL" "$$f"; tail -n 8 "$$f"; done; \
 	    echo "shell tests failed:$$failed"; exit 1; fi
 
 ifeq ($(SANITIZE),1)
