@@ -77,7 +77,7 @@
 	X(xdp_fast_puts,   COUNTER, "xdp: gateway: rules put in the XDP program's cache") \
 	X(xdp_fast_put_errors, COUNTER, "xdp: gateway: cache writes the kernel refused") \
 	X(xdp_fast_invalidations, COUNTER, "xdp: gateway: cache rules made invalid (a VNI, next hops, sources)") \
-	X(xdp_fast_changed, COUNTER, "xdp: gateway: rules a table change took out of the cache") \
+	X(xdp_fast_changed, COUNTER, "xdp: gateway: rules a table change took out of the cache (a mirror: put as they now are)") \
 	X(xdp_fast_hop_puts, COUNTER, "xdp: gateway: next hops put in the XDP program's cache") \
 	X(xdp_fast_no_next_hop, COUNTER, "xdp: gateway: relays whose VTEP's next hop is not known (not cached)") \
 	X(xdp_fast_loaded, COUNTER, "xdp: gateway: rules the cache took from the table whole (a mirror)") \

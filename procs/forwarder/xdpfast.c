@@ -245,12 +245,24 @@ xdpfast_flush(struct xdpfast *f)
 	f->nput = 0;
 }
 
-/* A rule dp.c's relay would relay by (not a delete, nor to this gateway, nor a group). */
+/*
+ * A mirror takes the table's rule r of vni as it now is: put when dp.c's relay would
+ * relay by it (not a delete, nor to this gateway, nor a group), else taken out. True:
+ * put.
+ */
 static bool
-relayable(const struct xdpfast *f, const struct table_rule *r)
+rule_mirror(struct xdpfast *f, uint32_t vni, const struct table_rule *r, uint32_t vgen)
 {
-	return !(r->flags & TABLE_F_TOMBSTONE) && r->vtep != 0 && r->vtep != f->self &&
-	    !ipv4_is_group(r->ip);
+	struct xdp_fast_key k = { .vni = vni, .ip = htonl(r->ip) };
+
+	if (!(r->flags & TABLE_F_TOMBSTONE) && r->vtep != 0 && r->vtep != f->self &&
+	    !ipv4_is_group(r->ip)) {
+		rule_add(f, vni, r, vgen);
+		return true;
+	}
+	if (xsk_fast_del(f->x, &k) < 0)
+		STATS_INC(f->c, xdp_fast_put_errors);
+	return false;
 }
 
 /* Changes followed in one VNI a tick; past that its rules are all dropped at once. */
@@ -281,8 +293,8 @@ changes_drop(struct xdpfast *f, struct table *t, struct vni_ent *e, uint64_t *up
 			struct seen *sl = &f->seen[mix(e->vni, buf[i].ip) & (SEEN_SLOTS - 1)];
 
 			/* A mirror takes the rule's new state; a cache lets its next relay. */
-			if (f->mirror && relayable(f, &buf[i]))
-				rule_add(f, e->vni, &buf[i], e->vgen);
+			if (f->mirror)
+				(void)rule_mirror(f, e->vni, &buf[i], e->vgen);
 			else if (xsk_fast_del(f->x, &k) < 0)
 				STATS_INC(f->c, xdp_fast_put_errors);
 			/* Its next relay puts the new rule at once. */
@@ -484,18 +496,9 @@ load_page(struct xdpfast *f, struct table *t, struct vni_ent *e)
 		return -1;
 	if (n < 0)
 		return 0;	/* gone: the next check drops it */
-	for (int i = 0; i < n; i++) {
-		const struct table_rule *r = &buf[i];
-		struct xdp_fast_key k = { .vni = e->vni, .ip = htonl(r->ip) };
-
-		if (!relayable(f, r)) {
-			if ((r->flags & TABLE_F_TOMBSTONE) && xsk_fast_del(f->x, &k) < 0)
-				STATS_INC(f->c, xdp_fast_put_errors);
-			continue;
-		}
-		rule_add(f, e->vni, r, e->vgen);
-		STATS_INC(f->c, xdp_fast_loaded);
-	}
+	for (int i = 0; i < n; i++)
+		if (rule_mirror(f, e->vni, &buf[i], e->vgen))
+			STATS_INC(f->c, xdp_fast_loaded);
 	return more ? 1 : 0;
 }
 

@@ -52,13 +52,16 @@ struct xsk_queue {
 	struct xsk_ring_cons comp;
 };
 
+/* The program's maps of the rule cache (xdp_vxlan.bpf.c), by their slot in fast_fd. */
+enum { FAST_RULES, FAST_VNIS, FAST_SRCS, FAST_GEN, FAST_HOPS, FAST_NMAPS };
+
 struct xsk {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	struct bpf_object *obj;
 	int link_fd;
 	int counters_fd;
-	int fast_fd[5];		/* rules, vnis, srcs, gen, hops; -1 when the cache is off */
+	int fast_fd[FAST_NMAPS];	/* by FAST_*; -1 when the cache is off */
 	bool fast;
 	int ethtool_fd;		/* a socket for the driver's counters */
 	uint32_t tx_err_n;	/* the driver's counters named *xdp_tx_err*: how many */
@@ -182,9 +185,8 @@ params_check(const struct xsk_params *p, char *err, size_t errlen)
 
 static void tx_err_find(struct xsk *x);
 
-static const char *const fast_maps[5] = { "fast_rules", "fast_vnis", "fast_srcs", "fast_gen",
-    "fast_hops" };
-#define FAST_GEN	3	/* fast_maps' ARRAY: sized by the program */
+static const char *const fast_maps[FAST_NMAPS] = { "fast_rules", "fast_vnis", "fast_srcs",
+    "fast_gen", "fast_hops" };
 
 /* The program, configured and loaded; its counters' fd. */
 static int
@@ -212,11 +214,12 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		return open_fail(err, errlen, -EINVAL,
 		    "configure the XDP program: no .rodata.cfg of "
 		    "%zu bytes", sizeof(cfg));
-	for (int i = 0; i < 5; i++) {
-		uint32_t sizes[5] = { p->fast_rules, p->fast_vnis, p->fast_srcs, 0, p->fast_hops };
+	for (int i = 0; i < FAST_NMAPS; i++) {
+		const uint32_t sizes[FAST_NMAPS] = { p->fast_rules, p->fast_vnis, p->fast_srcs, 0,
+		    p->fast_hops };
 		uint32_t n = p->fast_rules == 0 ? 1 : sizes[i];
 
-		if (i == FAST_GEN)
+		if (i == FAST_GEN)	/* an ARRAY the program sizes */
 			continue;
 
 		if ((m = bpf_object__find_map_by_name(x->obj, fast_maps[i])) == NULL ||
@@ -231,7 +234,7 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 	x->counters_fd = bpf_object__find_map_fd_by_name(x->obj, "counters");
 	if (x->counters_fd < 0)
 		return open_fail(err, errlen, -ENOENT, "the XDP program has no counters map");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < FAST_NMAPS; i++)
 		if ((x->fast_fd[i] = bpf_object__find_map_fd_by_name(x->obj, fast_maps[i])) < 0)
 			return open_fail(err, errlen, -ENOENT, "the XDP program has no map %s",
 			    fast_maps[i]);
@@ -410,7 +413,7 @@ xsk_open(struct xsk **out, const struct xsk_params *p, char *err, size_t errlen)
 	x->link_fd = -1;
 	x->counters_fd = -1;
 	x->ethtool_fd = -1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < FAST_NMAPS; i++)
 		x->fast_fd[i] = -1;
 	x->nq = nq;
 	x->ring_size = p->ring_size;
@@ -645,7 +648,7 @@ xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_
 		return -ENOTCONN;
 	if (n == 0)
 		return 0;
-	return bpf_map_update_batch(x->fast_fd[0], k, r, &count, &o) == 0 ? 0 : -errno;
+	return bpf_map_update_batch(x->fast_fd[FAST_RULES], k, r, &count, &o) == 0 ? 0 : -errno;
 }
 
 int
@@ -653,7 +656,7 @@ xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k)
 {
 	if (!x->fast)
 		return -ENOTCONN;
-	return bpf_map_delete_elem(x->fast_fd[0], k) == 0 || errno == ENOENT ? 0 : -errno;
+	return bpf_map_delete_elem(x->fast_fd[FAST_RULES], k) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int
@@ -661,13 +664,13 @@ xsk_fast_hop_put(struct xsk *x, uint32_t vtep, const struct xdp_fast_hop *h)
 {
 	if (!x->fast)
 		return -ENOTCONN;
-	return bpf_map_update_elem(x->fast_fd[4], &vtep, h, BPF_ANY) == 0 ? 0 : -errno;
+	return bpf_map_update_elem(x->fast_fd[FAST_HOPS], &vtep, h, BPF_ANY) == 0 ? 0 : -errno;
 }
 
 int
 xsk_fast_gen_set(struct xsk *x, uint32_t slot, uint32_t gen)
 {
-	return bpf_map_update_elem(x->fast_fd[3], &slot, &gen, BPF_ANY) == 0 ? 0 : -errno;
+	return bpf_map_update_elem(x->fast_fd[FAST_GEN], &slot, &gen, BPF_ANY) == 0 ? 0 : -errno;
 }
 
 int
@@ -675,7 +678,7 @@ xsk_fast_vni_set(struct xsk *x, uint32_t vni, uint32_t gen)
 {
 	if (!x->fast)
 		return -ENOTCONN;
-	return bpf_map_update_elem(x->fast_fd[1], &vni, &gen, BPF_ANY) == 0 ? 0 : -errno;
+	return bpf_map_update_elem(x->fast_fd[FAST_VNIS], &vni, &gen, BPF_ANY) == 0 ? 0 : -errno;
 }
 
 int
@@ -683,7 +686,7 @@ xsk_fast_vni_del(struct xsk *x, uint32_t vni)
 {
 	if (!x->fast)
 		return -ENOTCONN;
-	return bpf_map_delete_elem(x->fast_fd[1], &vni) == 0 || errno == ENOENT ? 0 : -errno;
+	return bpf_map_delete_elem(x->fast_fd[FAST_VNIS], &vni) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int
@@ -700,7 +703,7 @@ xsk_fast_srcs_put(struct xsk *x, const uint32_t *ips, uint32_t n, uint32_t gen)
 	for (uint32_t at = 0; at < n; ) {
 		uint32_t k = n - at < 256 ? n - at : 256, count = k;
 
-		if (bpf_map_update_batch(x->fast_fd[2], &ips[at], vals, &count, &o) != 0)
+		if (bpf_map_update_batch(x->fast_fd[FAST_SRCS], &ips[at], vals, &count, &o) != 0)
 			return -errno;
 		at += k;
 	}
@@ -717,9 +720,9 @@ xsk_fast_srcs_prune(struct xsk *x, uint32_t gen)
 	if (!x->fast)
 		return -ENOTCONN;
 	/* Deleting the key just read makes the walk restart: keep the one before. */
-	while (bpf_map_get_next_key(x->fast_fd[2], first ? NULL : &key, &next) == 0) {
-		if (bpf_map_lookup_elem(x->fast_fd[2], &next, &g) == 0 && g != gen) {
-			if (bpf_map_delete_elem(x->fast_fd[2], &next) != 0)
+	while (bpf_map_get_next_key(x->fast_fd[FAST_SRCS], first ? NULL : &key, &next) == 0) {
+		if (bpf_map_lookup_elem(x->fast_fd[FAST_SRCS], &next, &g) == 0 && g != gen) {
+			if (bpf_map_delete_elem(x->fast_fd[FAST_SRCS], &next) != 0)
 				rc = -errno;
 			continue;
 		}

@@ -1219,7 +1219,7 @@ Test(xsk, misses_go_to_the_xsk)
 
 	src_put(x, GEN_SRCS + 1);
 	TO_XSK(sent, 1, "the source's entry of another generation");
-	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[2], &(uint32_t){ inet_addr(IP_B) }), 0);
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[FAST_SRCS], &(uint32_t){ inet_addr(IP_B) }), 0);
 	TO_XSK(sent, 1, "the source not in the allow-list");
 	src_put(x, GEN_SRCS);
 	RELAYED("the source back");
@@ -1237,7 +1237,7 @@ Test(xsk, misses_go_to_the_xsk)
 	RELAYED("the next hop within its grace");
 	hop_put(x, GEN_HOPS, 10000);
 	RELAYED("the next hop put again");
-	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[4], &(uint32_t){ inet_addr(IP_B) }), 0);
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[FAST_HOPS], &(uint32_t){ inet_addr(IP_B) }), 0);
 	TO_XSK(sent, 1, "no next hop for the rule's VTEP");
 	hop_put(x, GEN_HOPS, 10000);
 	RELAYED("the next hop back");
@@ -1248,7 +1248,7 @@ Test(xsk, misses_go_to_the_xsk)
 	RELAYED("the rule of the VNI's generation");
 	cr_assert_eq(xsk_fast_vni_set(x, VNI, 6), 0);
 	TO_XSK(sent, 1, "the VNI's generation bumped");
-	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[1], &(uint32_t){ VNI }), 0);
+	cr_assert_eq(bpf_map_delete_elem(x->fast_fd[FAST_VNIS], &(uint32_t){ VNI }), 0);
 	TO_XSK(sent, 1, "the VNI's entry gone (0), the rule's 5");
 	rule_put(x, INNER_DST, 0);
 	RELAYED("the VNI without an entry, the rule's 0");
@@ -1273,10 +1273,10 @@ srcs_read(struct xsk *x, uint32_t *ips, uint32_t *gens, uint32_t max)
 	uint32_t key, next, n = 0;
 	bool first = true;
 
-	while (bpf_map_get_next_key(x->fast_fd[2], first ? NULL : &key, &next) == 0) {
+	while (bpf_map_get_next_key(x->fast_fd[FAST_SRCS], first ? NULL : &key, &next) == 0) {
 		cr_assert_lt(n, max, "more than %u sources", max);
 		ips[n] = next;
-		cr_assert_eq(bpf_map_lookup_elem(x->fast_fd[2], &next, &gens[n]), 0);
+		cr_assert_eq(bpf_map_lookup_elem(x->fast_fd[FAST_SRCS], &next, &gens[n]), 0);
 		n++;
 		key = next;
 		first = false;
