@@ -82,6 +82,8 @@
 	X(xdp_fast_no_next_hop, COUNTER, "xdp: gateway: relays whose VTEP's next hop is not known (not cached)") \
 	X(xdp_fast_loaded, COUNTER, "xdp: gateway: rules the cache took from the table whole (a mirror)") \
 	X(xdp_fast_vnis_full, COUNTER, "xdp: gateway: rules not cached: xdp_fast_vnis VNIs tracked already") \
+	X(xdp_fast_offs,   COUNTER, "xdp: gateway: times the cache went off, its XDP_TX found not to deliver") \
+	X(xdp_fast_trials, COUNTER, "xdp: gateway: times the cache went on again for a trial after that") \
 	X(xdp_fast_on,     GAUGE,   "xdp: gateway: 1 while the XDP program relays from its rule cache") \
 	X(xdp_fast_vnis,   GAUGE,   "xdp: gateway: VNIs the cache tracks") \
 	X(xdp_fast_mirror, GAUGE,   "xdp: gateway: 1 while the cache has room for the whole table and mirrors it") \

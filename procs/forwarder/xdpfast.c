@@ -19,6 +19,8 @@
 #define HOP_SLOTS	4096	/* VTEPs remembered (a collision only puts again) */
 #define LOAD_PAGE	256	/* rules a table_changes page, and a batch put */
 #define LOAD_NS		(2 * 1000 * 1000)	/* the mirror's load, each tick at most */
+#define RETRY_FIRST_NS	(1 * NS_PER_S)	/* off for XDP_TX failures: the first wait */
+#define RETRY_MAX_NS	(300 * NS_PER_S)
 
 /* A destination offered lately: admitted when put before, or offered twice within the TTL. */
 struct seen {
@@ -75,6 +77,9 @@ struct xdpfast {
 	uint64_t win_frames, win_errors;	/* relayed and failed at the window's start */
 	uint64_t frames_seen, bytes_seen, miss_seen;
 	bool on;
+	/* Off for XDP_TX failures: tried again at retry_at (0: never), after backoff. */
+	uint64_t retry_at, backoff;
+	bool trial;			/* on again for a trial: its window closes sooner */
 };
 
 static uint32_t
@@ -148,6 +153,7 @@ xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns, uint3
 	f->srcs_gen = 1;
 	f->table_vnis_seen = UINT32_MAX;
 	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, f->hops_gen) == 0;
+	f->backoff = RETRY_FIRST_NS;
 	STATS_SET(c, xdp_fast_on, f->on);
 	return f;
 }
@@ -428,35 +434,76 @@ srcs_mirror(struct xdpfast *f, const struct vtepset *v)
 }
 
 /*
- * XDP_TX that the driver does not send: the cache off, for good. A full send ring drops
- * some under load, as any NIC's; a peer without an XDP program (a veth), every one. So
- * the judgement is on windows of XDP_TX_WINDOW frames relayed, or fewer once XDP_TX_ERRORS
- * failed: off when nearly all of the window's failed.
+ * XDP_TX that the driver does not send: the cache off, and tried again later. A full send
+ * ring drops some under load, as any NIC's; a peer without an XDP program (a veth), every
+ * one. So the judgement is on windows of XDP_TX_WINDOW frames relayed, or fewer once
+ * XDP_TX_ERRORS failed (TRIAL_ERRORS on a trial): off when nearly all of the window's
+ * failed. Off, it is on again for a trial after RETRY_FIRST_NS, then twice as long each
+ * time up to RETRY_MAX_NS (a trial costs at most TRIAL_ERRORS frames: a link down for a
+ * while, or a peer that got its program back, does not leave it off until a restart);
+ * a window that delivers starts the wait from RETRY_FIRST_NS again.
  */
 #define XDP_TX_WINDOW	256
 #define XDP_TX_ERRORS	16	/* failures that close a window early: few lost to a dead peer */
+#define TRIAL_ERRORS	4
 
 static void
-tx_check(struct xdpfast *f, uint64_t frames)
+tx_off(struct xdpfast *f, uint64_t df, uint64_t de, uint64_t now)
+{
+	f->on = false;
+	if (xsk_fast_gen_set(f->x, XDP_FAST_ON, 0) < 0)
+		STATS_INC(f->c, xdp_fast_put_errors);
+	STATS_SET(f->c, xdp_fast_on, 0);
+	STATS_INC(f->c, xdp_fast_offs);
+	f->retry_at = now + f->backoff;
+	if (!f->trial)
+		log_warn("forwarder: the driver failed to send %llu of %llu frames the XDP "
+		    "program relayed (XDP_TX); its rule cache is off, every datagram goes "
+		    "through AF_XDP (on a veth, the peer needs an XDP program); tried again in "
+		    "%llu s", (unsigned long long)de, (unsigned long long)df,
+		    (unsigned long long)(f->backoff / NS_PER_S));
+	f->trial = false;
+	f->backoff = f->backoff * 2 < RETRY_MAX_NS ? f->backoff * 2 : RETRY_MAX_NS;
+}
+
+static void
+tx_check(struct xdpfast *f, uint64_t frames, uint64_t now)
 {
 	uint64_t e = xsk_xdp_tx_errors(f->x), df, de;
 
 	STATS_SET(f->c, xdp_fast_tx_errors, e);
 	df = frames - f->win_frames;
 	de = e - f->win_errors;
-	if (!f->on || (df < XDP_TX_WINDOW && de < XDP_TX_ERRORS))
+	if (!f->on) {
+		if (f->retry_at == 0 || now < f->retry_at)
+			return;
+		/* A trial: the window from now, what failed while off not held against it. */
+		if (xsk_fast_gen_set(f->x, XDP_FAST_ON, 1) < 0) {
+			STATS_INC(f->c, xdp_fast_put_errors);
+			f->retry_at = now + f->backoff;
+			return;
+		}
+		f->on = f->trial = true;
+		f->win_frames = frames;
+		f->win_errors = e;
+		STATS_SET(f->c, xdp_fast_on, 1);
+		STATS_INC(f->c, xdp_fast_trials);
+		return;
+	}
+	if (df < XDP_TX_WINDOW && de < (f->trial ? TRIAL_ERRORS : XDP_TX_ERRORS))
 		return;
 	f->win_frames = frames;
 	f->win_errors = e;
-	if (de * 10 < df * 9)
+	if (de * 10 >= df * 9) {
+		tx_off(f, df, de, now);
 		return;
-	f->on = false;
-	xsk_fast_gen_set(f->x, XDP_FAST_ON, 0);
-	STATS_SET(f->c, xdp_fast_on, 0);
-	log_warn("forwarder: the driver failed to send %llu of %llu frames the XDP program "
-	    "relayed (XDP_TX); its rule cache is off, every datagram goes through AF_XDP (on a "
-	    "veth, the peer needs an XDP program)", (unsigned long long)de,
-	    (unsigned long long)df);
+	}
+	if (f->trial)
+		log_info("forwarder: the XDP program's rule cache is on again: the driver sent "
+		    "%llu of %llu frames relayed with XDP_TX", (unsigned long long)(df - de),
+		    (unsigned long long)df);
+	f->trial = false;
+	f->backoff = RETRY_FIRST_NS;
 }
 
 /* Every VNI of the table tracked (its state read at the next check, then loaded). */
@@ -548,6 +595,7 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
     uint64_t neigh_changes)
 {
 	uint64_t frames, bytes, miss;
+	bool mirror;
 
 	xdpfast_flush(f);
 	xsk_fast_counters(f->x, &frames, &bytes, &miss);
@@ -558,9 +606,10 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
 	STATS_FOLD(f->c, xdp_fast, frames, f->frames_seen);
 	f->bytes_seen = bytes;
 	STATS_FOLD(f->c, xdp_fast_miss, miss, f->miss_seen);
-	tx_check(f, frames);
-	if (!f->on)
-		return;
+	tx_check(f, frames, clock_mono_ns());
+	if (!f->on && f->retry_at == 0)
+		return;		/* never on: its maps refused the first write */
+	/* Kept up while off, so that a trial relays from a cache as good as the table. */
 	if (neigh_changes != f->neigh_seen) {
 		f->neigh_seen = neigh_changes;
 		if (++f->hops_gen == 0)
@@ -572,7 +621,11 @@ xdpfast_tick(struct xdpfast *f, struct table *t, const struct vtepset *v,
 	}
 	srcs_mirror(f, v);
 	vnis_check(f, t);
-	f->mirror = t && (uint64_t)f->capacity >= (uint64_t)table_live(t) * 9 / 8;
+	mirror = t && (uint64_t)f->capacity >= (uint64_t)table_live(t) * 9 / 8;
+	/* Back to a mirror: what a cache let go, or did not take, loaded again. */
+	for (uint32_t i = 0; mirror && !f->mirror && i < f->nvnis; i++)
+		f->vnis[i].loaded = false;
+	f->mirror = mirror;
 	if (f->mirror)
 		mirror_load(f, t);
 	xdpfast_flush(f);

@@ -20,9 +20,11 @@
  * relayed for at most one tick after the table changed (the forwarder's 10 ms).
  *
  * If the driver counts XDP_TX failures and nearly every frame relayed over a window of
- * 256, or of those up to the 16th failure, failed (a veth whose peer has no XDP program delivers none), the cache is switched
- * off, said once and in the gauge xdp_fast_on; a share of failures under load (a full
- * send ring) is only counted, in xdp_fast_tx_errors.
+ * 256, or of those up to the 16th failure, failed (a veth whose peer has no XDP program
+ * delivers none), the cache is switched off, said in the log and in the gauge
+ * xdp_fast_on, and tried again after 1 s, then twice as long each time up to 5 min (each
+ * trial ends at its 4th failure); a share of failures under load (a full send ring) is
+ * only counted, in xdp_fast_tx_errors. Off, the cache is kept up all the same.
  */
 #ifndef FORWARDER_XDPFAST_H
 #define FORWARDER_XDPFAST_H

@@ -16,7 +16,8 @@
 #     blue takes only its own rule out of the caches (x1's stays); once x1 is deleted,
 #     none is relayed from the cache; with XDP_TX no longer delivered (the bridge's ends
 #     without their XDP program) the gateways switch their caches off and say so, and b1
-#     pings x3 (on the external host) again; a
+#     pings x3 (on the external host) again; with the programs back, the caches are on
+#     again at their next trial and relay the pings; a
 #     burst from b1 to b2: host1's runs to host2 leave through its socket as UDP GSO
 #     (xdp_socket_runs, default 4), all delivered.
 #  2. On the AF_XDP nodes, VXLAN came in through AF_XDP (xdp_rx), and
@@ -269,30 +270,64 @@ for gw in gateway1 gateway2; do
 	E0[$gw]=$(topo_stat "$gw" forwarder xdp_fast_tx_errors)
 	ip -n "$TOPO_UL" link set dev "$gw" xdpdrv off || t_fail "cannot detach xdp_pass from $gw"
 done
-# caches_off: after a few more pings to x3, every gateway whose XDP_TX failed is off
+# caches_off: after a few more pings to x3, every gateway whose XDP_TX failed went off,
+# was tried again 1 s later, and went off again (its trial's failures: 4 frames at most)
 caches_off()
 {
 	local gw
 
 	topo_vm_exec b1 ping -n -q -c 10 -i 0.05 -W 1 10.0.0.52 >/dev/null || true
-	off=0
+	OFF=()
 	for gw in gateway1 gateway2; do
 		(($(topo_stat "$gw" forwarder xdp_fast_tx_errors) > E0[$gw])) || continue
-		[[ $(topo_stat "$gw" forwarder xdp_fast_on) == 0 ]] || return 1
-		off=$((off + 1))
+		(($(topo_stat "$gw" forwarder xdp_fast_offs) >= 2)) || return 1
+		OFF[$gw]=1
 	done
-	((off > 0))
+	((${#OFF[@]} > 0))
 }
-t_until 20 "the gateways whose XDP_TX is not delivered switching their cache off" caches_off
-for gw in gateway1 gateway2; do
-	[[ $(topo_stat "$gw" forwarder xdp_fast_on) == 0 ]] || continue
-	grep -q 'rule cache is off' "$TOPO_DIR/$gw/log/forwarder.log" ||
+declare -A OFF
+t_until 20 "the gateways whose XDP_TX is not delivered switching their cache off, then \
+failing a trial," caches_off
+for gw in "${!OFF[@]}"; do
+	grep 'rule cache is off' "$TOPO_DIR/$gw/log/forwarder.log" >/dev/null ||
 		t_fail "$gw switched its cache off without saying so"
 done
 topo_vm_exec b1 ping -n -c 3 -i 0.2 -W 2 10.0.0.52 >/dev/null ||
 	t_fail "b1 cannot ping x3 once the caches are off"
-echo "xdp: XDP_TX not delivered (no program on the bridge's ends): $off gateway(s) switched" \
-    "their cache off, b1 pings x3 again"
+echo "xdp: XDP_TX not delivered (no program on the bridge's ends): ${#OFF[@]} gateway(s)" \
+    "switched their cache off and failed a trial, b1 pings x3 again"
+
+# The bridge's ends get their program back: each gateway that went off tries its cache
+# again (its next trial, 2 s after the failed one, or 4), finds XDP_TX delivered, stays on, and
+# the XDP programs relay b1's pings to x3 again.
+for gw in gateway1 gateway2; do
+	ip -n "$TOPO_UL" link set dev "$gw" xdpdrv obj "$TOPO_XDP_PASS" sec xdp.frags ||
+		t_fail "cannot attach xdp_pass to $gw again"
+done
+caches_on()
+{
+	local gw
+
+	topo_vm_exec b1 ping -n -q -c 10 -i 0.05 -W 1 10.0.0.52 >/dev/null || true
+	for gw in "${!OFF[@]}"; do
+		[[ $(topo_stat "$gw" forwarder xdp_fast_on) == 1 ]] || return 1
+		grep 'rule cache is on again' "$TOPO_DIR/$gw/log/forwarder.log" >/dev/null ||
+		    return 1
+	done
+}
+t_until 20 "the gateways' caches on again once XDP_TX is delivered" caches_on
+e2e_snap B
+topo_vm_exec b1 ping -n -q -c 10 -i 0.05 -W 1 10.0.0.52 >/dev/null ||
+	t_fail "b1 cannot ping x3 once the caches are on again"
+e2e_snap A
+(($(fast_sum) >= 8)) ||
+	t_fail "the XDP programs relayed $(fast_sum) of b1's 10 pings to x3 once on again"
+trials=0
+for gw in "${!OFF[@]}"; do
+	trials=$((trials + $(topo_stat "$gw" forwarder xdp_fast_trials)))
+done
+echo "xdp: the bridge's ends with their program again: the caches on again after" \
+    "$trials trial(s), the XDP programs relay b1's pings to x3 ($(fast_sum) frames)"
 
 # host1's runs to host2 (a burst from b1 to b2, both rules known): through the socket, as
 # UDP GSO (xdp_socket_runs, default 4), all delivered.
