@@ -19,8 +19,8 @@
 #define HOP_SLOTS	4096	/* VTEPs remembered (a collision only puts again) */
 #define LOAD_PAGE	256	/* rules a table_changes page, and a batch put */
 #define LOAD_NS		(2 * 1000 * 1000)	/* the mirror's load, each tick at most */
-#define RETRY_FIRST_NS	(1 * NS_PER_S)	/* off for XDP_TX failures: the first wait */
-#define RETRY_MAX_NS	(300 * NS_PER_S)
+#define FAST_RETRY_FIRST_NS	(1 * NS_PER_S)	/* off for XDP_TX failures: the first wait */
+#define FAST_RETRY_MAX_NS	(300 * NS_PER_S)
 
 /* A destination offered lately: admitted when put before, or offered twice within the TTL. */
 struct seen {
@@ -153,7 +153,7 @@ xdpfast_new(struct xsk *x, uint32_t rules, uint32_t vnis, uint64_t ttl_ns, uint3
 	f->srcs_gen = 1;
 	f->table_vnis_seen = UINT32_MAX;
 	f->on = xsk_fast_gen_set(x, XDP_FAST_GEN_HOPS, f->hops_gen) == 0;
-	f->backoff = RETRY_FIRST_NS;
+	f->backoff = FAST_RETRY_FIRST_NS;
 	STATS_SET(c, xdp_fast_on, f->on);
 	return f;
 }
@@ -438,10 +438,10 @@ srcs_mirror(struct xdpfast *f, const struct vtepset *v)
  * ring drops some under load, as any NIC's; a peer without an XDP program (a veth), every
  * one. So the judgement is on windows of XDP_TX_WINDOW frames relayed, or fewer once
  * XDP_TX_ERRORS failed (TRIAL_ERRORS on a trial): off when nearly all of the window's
- * failed. Off, it is on again for a trial after RETRY_FIRST_NS, then twice as long each
- * time up to RETRY_MAX_NS (a trial costs at most TRIAL_ERRORS frames: a link down for a
+ * failed. Off, it is on again for a trial after FAST_RETRY_FIRST_NS, then twice as long each
+ * time up to FAST_RETRY_MAX_NS (a trial costs at most TRIAL_ERRORS frames: a link down for a
  * while, or a peer that got its program back, does not leave it off until a restart);
- * a window that delivers starts the wait from RETRY_FIRST_NS again.
+ * a window that delivers starts the wait from FAST_RETRY_FIRST_NS again.
  */
 #define XDP_TX_WINDOW	256
 #define XDP_TX_ERRORS	16	/* failures that close a window early: few lost to a dead peer */
@@ -463,7 +463,7 @@ tx_off(struct xdpfast *f, uint64_t df, uint64_t de, uint64_t now)
 		    "%llu s", (unsigned long long)de, (unsigned long long)df,
 		    (unsigned long long)(f->backoff / NS_PER_S));
 	f->trial = false;
-	f->backoff = f->backoff * 2 < RETRY_MAX_NS ? f->backoff * 2 : RETRY_MAX_NS;
+	f->backoff = f->backoff * 2 < FAST_RETRY_MAX_NS ? f->backoff * 2 : FAST_RETRY_MAX_NS;
 }
 
 static void
@@ -503,7 +503,7 @@ tx_check(struct xdpfast *f, uint64_t frames, uint64_t now)
 		    "%llu of %llu frames relayed with XDP_TX", (unsigned long long)(df - de),
 		    (unsigned long long)df);
 	f->trial = false;
-	f->backoff = RETRY_FIRST_NS;
+	f->backoff = FAST_RETRY_FIRST_NS;
 }
 
 /* Every VNI of the table tracked (its state read at the next check, then loaded). */
