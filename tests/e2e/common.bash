@@ -305,6 +305,32 @@ for seg in json.load(sys.stdin):
 	((${#_e2e_a[@]} > 0)) || t_fail "no counters of $TOPO_PFX-* (vpcfwd-stat --json)"
 }
 
+# e2e_settled: once the forwarders' frame counters hold still over 0.1 s (at most 5 s).
+# What a gateway's XDP program relays by itself is folded into its forwarder's counters
+# each tick (10 ms): a snapshot right after traffic can miss the last tick's (at TCP's
+# pace, hundreds of frames).
+_e2e_frames()
+{
+	"$TOPO_BIN/vpcfwd-stat" --json "$TOPO_PFX-*" 2>/dev/null | "$E2E_PYTHON" -c '
+import json, sys
+print(sum(c["value"] for seg in json.load(sys.stdin) if seg["proc"] == "forwarder"
+    for c in seg["counters"] if c["name"] in ("rx_vxlan", "tx_relayed", "xdp_fast")))'
+}
+
+_e2e_still()
+{
+	local a
+
+	a=$(_e2e_frames)
+	sleep 0.1
+	[[ $(_e2e_frames) == "$a" ]]
+}
+
+e2e_settled()
+{
+	t_until 5 "the forwarders' counters holding still" _e2e_still
+}
+
 e2e_table()
 {
 	"$TOPO_BIN/vpcfwd-table" --json -N "$TOPO_PFX-$1" -v "$2" 2>/dev/null | "$E2E_PYTHON" -c '

@@ -52,6 +52,7 @@ snap()
 # COUNTER grew from snap to after
 after()
 {
+	e2e_settled
 	e2e_snap N
 }
 

@@ -59,6 +59,7 @@ echo "external: TCP ext -> b1: $out"
 out=$(topo_vm_exec b1 "$E2E_PYTHON" "$E2E_PY/tcpecho.py" check 10.0.0.31 7000 2000000 \
     2>&1) || t_fail "TCP b1 -> ext: $out"
 echo "external: TCP b1 -> ext: $out"
+e2e_settled
 e2e_snap N
 
 # dn NODE.PROC.COUNTER: its growth
