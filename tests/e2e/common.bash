@@ -311,10 +311,17 @@ for seg in json.load(sys.stdin):
 # pace, hundreds of frames).
 _e2e_frames()
 {
-	"$TOPO_BIN/vpcfwd-stat" --json "$TOPO_PFX-*" 2>/dev/null | "$E2E_PYTHON" -c '
-import json, sys
-print(sum(c["value"] for seg in json.load(sys.stdin) if seg["proc"] == "forwarder"
-    for c in seg["counters"] if c["name"] in ("rx_vxlan", "tx_relayed", "xdp_fast")))'
+	local -A s
+	local k n=0
+
+	e2e_snap s
+	for k in "${!s[@]}"; do
+		case $k in
+		*.forwarder.rx_vxlan | *.forwarder.tx_relayed | *.forwarder.xdp_fast)
+			n=$((n + s[$k])) ;;
+		esac
+	done
+	echo "$n"
 }
 
 _e2e_still()

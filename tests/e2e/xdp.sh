@@ -319,6 +319,7 @@ t_until 20 "the gateways' caches on again once XDP_TX is delivered" caches_on
 e2e_snap B
 topo_vm_exec b1 ping -n -q -c 10 -i 0.05 -W 1 10.0.0.52 >/dev/null ||
 	t_fail "b1 cannot ping x3 once the caches are on again"
+e2e_settled
 e2e_snap A
 (($(fast_sum) >= 8)) ||
 	t_fail "the XDP programs relayed $(fast_sum) of b1's 10 pings to x3 once on again"
