@@ -75,6 +75,7 @@
 	X(xdp_fast,        COUNTER, "xdp: gateway: of tx_relayed, relayed by the XDP program from its rule cache") \
 	X(xdp_fast_miss,   COUNTER, "xdp: gateway: datagrams the cache could take but held no valid rule for") \
 	X(xdp_fast_puts,   COUNTER, "xdp: gateway: rules put in the XDP program's cache") \
+	X(xdp_fast_evictions, COUNTER, "xdp: gateway: cached rules a put replaced, both their buckets full") \
 	X(xdp_fast_put_errors, COUNTER, "xdp: gateway: cache writes the kernel refused") \
 	X(xdp_fast_invalidations, COUNTER, "xdp: gateway: cache rules made invalid (a VNI, next hops, sources)") \
 	X(xdp_fast_changed, COUNTER, "xdp: gateway: rules a table change took out of the cache (a mirror: put as they now are)") \

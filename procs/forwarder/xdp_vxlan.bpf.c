@@ -45,12 +45,14 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Sized by the loader (xsk.c): one entry when the cache is off. */
+/* Sized by the loader (xsk.c): one entry when the cache is off; written by the forwarder
+ * through its mapping (fastrules.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
-	__type(key, struct xdp_fast_key);
-	__type(value, struct xdp_fast_rule);
+	__type(key, __u32);
+	__type(value, struct xdp_fast_bucket);
 } fast_rules SEC(".maps");
 
 struct {
@@ -105,6 +107,47 @@ gen(__u32 slot)
 	return g ? *g : 0;
 }
 
+#define READ_ONCE(x)	(*(const volatile typeof(x) *)&(x))
+#define barrier()	asm volatile("" ::: "memory")
+
+/*
+ * The rule for (vni, ip) copied out of its slot, which *at points to: 0, or -1 when not
+ * in the cache or being rewritten. The seqlock's reader (fastrules.c's slot_write is the
+ * writer): the JIT keeps these loads in order and x86 does not reorder loads, so the
+ * compiler barriers are all it takes here.
+ */
+static __always_inline int
+rule_find(__u32 vni, __be32 ip, struct xdp_fast_rule *out, struct xdp_fast_slot **at)
+{
+#pragma unroll
+	for (int c = 0; c < 2; c++) {
+		__u32 i = xdp_fast_bucket_of(vni, ip, cfg.fast_seed, cfg.fast_buckets, c);
+		struct xdp_fast_bucket *b = bpf_map_lookup_elem(&fast_rules, &i);
+
+		if (!b)
+			return -1;
+#pragma unroll
+		for (int w = 0; w < XDP_FAST_WAYS; w++) {
+			struct xdp_fast_slot *s = &b->slot[w];
+			__u32 seq = READ_ONCE(s->seq);
+
+			barrier();
+			if (READ_ONCE(s->vni) != vni || READ_ONCE(s->ip) != ip)
+				continue;
+			__builtin_memcpy(out->mac, s->mac, ETH_ALEN);
+			out->port = s->port;
+			out->vtep = s->vtep;
+			out->vgen = s->vgen;
+			barrier();
+			if ((seq & 1) || READ_ONCE(s->seq) != seq)
+				return -1;
+			*at = s;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* The ones' complement sum of an IPv4 header without options, folded. */
 static __always_inline __u16
 ip_fold(const struct iphdr *ip)
@@ -134,10 +177,10 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	__u8 *vx = (void *)(udp + 1);
 	struct ethhdr *ie = (void *)(vx + 8);
 	struct iphdr *iip = (void *)(ie + 1);
-	struct xdp_fast_key k;
-	struct xdp_fast_rule *r;
+	struct xdp_fast_rule rule, *r = &rule;
+	struct xdp_fast_slot *slot;
 	struct xdp_fast_hop *h;
-	__u32 *sg, *vg, tot, ilen, ihl;
+	__u32 *sg, *vg, tot, ilen, ihl, vni, used;
 	__be32 vtep;
 	__u64 now;
 
@@ -156,13 +199,11 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	    bpf_ntohs(iip->tot_len) > ilen - ETH_HLEN)
 		return -1;
 	/* The rule first: on a miss (most, when flows are many) one lookup is all it costs. */
-	k.vni = (__u32)vx[4] << 16 | (__u32)vx[5] << 8 | vx[6];
-	k.ip = iip->daddr;
-	r = bpf_map_lookup_elem(&fast_rules, &k);
-	if (!r)
+	vni = (__u32)vx[4] << 16 | (__u32)vx[5] << 8 | vx[6];
+	if (vni == 0 || rule_find(vni, iip->daddr, r, &slot) < 0)	/* 0: a free slot's */
 		goto miss;
 	sg = bpf_map_lookup_elem(&fast_srcs, &ip->saddr);
-	vg = bpf_map_lookup_elem(&fast_vnis, &k.vni);
+	vg = bpf_map_lookup_elem(&fast_vnis, &vni);
 	if (!sg || *sg != gen(XDP_FAST_GEN_SRCS) || r->vgen != (vg ? *vg : 0))
 		goto miss;
 	vtep = r->vtep;
@@ -182,6 +223,10 @@ fast(struct ethhdr *eth, struct iphdr *ip, struct udphdr *udp, void *data_end)
 	}
 	if (ip_fold(ip) != 0xffff)
 		return -1;
+	/* What the forwarder evicts by: written once a second at most, the line shared. */
+	used = (__u32)(now >> XDP_FAST_USED_SHIFT);
+	if (READ_ONCE(slot->used) != used)
+		slot->used = used;
 	__builtin_memcpy(ie->h_dest, r->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, h->nh_mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, h->src_mac, ETH_ALEN);

@@ -17,6 +17,8 @@ struct xdp_vxlan_cfg {
 	__be16 port;
 	__u16 max_len;
 	__u32 fast;		/* 1: a gateway's rule cache (below) relays in the program */
+	__u32 fast_buckets;	/* fast_rules' entries (fastrules_buckets) */
+	__u64 fast_seed;	/* its hash's: random, so that no tenant picks collisions */
 };
 
 /*
@@ -41,6 +43,48 @@ struct xdp_fast_rule {
 	__be32 vtep;		/* its key in fast_hops */
 	__u32 vgen;
 };
+
+/*
+ * fast_rules is an ARRAY of buckets the forwarder maps into its memory and writes
+ * (fastrules.h): a rule sits in one of XDP_FAST_WAYS slots of one of its key's two
+ * buckets (xdp_fast_bucket_of). The forwarder is the one writer; a reader takes a slot
+ * only when its seq was even before and unchanged after it read the rest (a seqlock).
+ */
+#define XDP_FAST_WAYS		4
+#define XDP_FAST_USED_SHIFT	30	/* used: bpf_ktime_get_ns() >> this (about 1 s) */
+
+struct xdp_fast_slot {
+	__u32 seq;		/* odd while the forwarder rewrites the slot */
+	__u32 vni;		/* host order; 0: the slot is free (no VNI here is 0) */
+	__be32 ip;
+	__be32 vtep;
+	__u8 mac[6];
+	__be16 port;
+	__u32 vgen;
+	__u32 used;		/* last put or relayed by: what the forwarder evicts by */
+};
+
+struct xdp_fast_bucket {
+	struct xdp_fast_slot slot[XDP_FAST_WAYS];	/* 128 bytes: two cache lines */
+};
+_Static_assert(sizeof(struct xdp_fast_slot) == 32, "a slot: 32 bytes, 4 a bucket");
+
+/*
+ * The key's two buckets of n: which 0 or 1. A 64-bit mix (MurmurHash3's finaliser) of
+ * the seeded key, each half mapped onto n by a multiply (no power of two needed).
+ */
+static inline __u32
+xdp_fast_bucket_of(__u32 vni, __be32 ip, __u64 seed, __u32 n, int which)
+{
+	__u64 h = ((__u64)vni << 32 | (__u32)ip) ^ seed;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (__u32)(((which ? h & 0xffffffffull : h >> 32) * n) >> 32);
+}
 
 /* fast_hops' value, keyed by the VTEP's address (network order). */
 struct xdp_fast_hop {

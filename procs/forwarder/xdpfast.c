@@ -230,7 +230,7 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, xdpfast_hop_fn *hop
 	/*
 	 * The rule put lately at the VNI's generation: this datagram was on its way before
 	 * the put landed, or came up for its next hop. Put again now and then all the same,
-	 * for an LRU may have let it go.
+	 * for a put of another rule may have evicted it (fastrules.h).
 	 */
 	if (s->put != 0 && now - s->put < f->ttl && s->vgen == v->vgen)
 		return;
@@ -242,11 +242,14 @@ xdpfast_offer(struct xdpfast *f, const struct table_rule *r, xdpfast_hop_fn *hop
 void
 xdpfast_flush(struct xdpfast *f)
 {
+	int evicted;
+
 	if (f->nput == 0)
 		return;
-	if (xsk_fast_put(f->x, f->keys, f->rules, f->nput) == 0)
+	if ((evicted = xsk_fast_put(f->x, f->keys, f->rules, f->nput)) >= 0) {
 		STATS_ADD(f->c, xdp_fast_puts, f->nput);
-	else
+		STATS_ADD(f->c, xdp_fast_evictions, (uint64_t)evicted);
+	} else
 		STATS_ADD(f->c, xdp_fast_put_errors, f->nput);
 	f->nput = 0;
 }

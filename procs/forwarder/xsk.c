@@ -9,6 +9,8 @@
 #include "procs/forwarder/xsk.h"
 
 #include "common/log.h"
+#include "common/clock.h"
+#include "procs/forwarder/fastrules.h"
 #include "procs/forwarder/xdp_vxlan.h"
 #include "procs/forwarder/xdp_vxlan_obj.h"	/* generated: the program's object */
 
@@ -26,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xdp/xsk.h>
@@ -63,6 +67,8 @@ struct xsk {
 	int counters_fd;
 	int fast_fd[FAST_NMAPS];	/* by FAST_*; -1 when the cache is off */
 	bool fast;
+	struct fastrules rules;		/* fast_rules, mapped (b: NULL when not) */
+	size_t rules_len;
 	int ethtool_fd;		/* a socket for the driver's counters */
 	uint32_t tx_err_n;	/* the driver's counters named *xdp_tx_err*: how many */
 	uint32_t *tx_err_at;	/* ... and where in its list */
@@ -198,9 +204,16 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		.port = htons(p->port),
 		.max_len = (uint16_t)(p->frame_size - XSK_RX_HEADROOM),
 		.fast = p->fast_rules > 0,
+		.fast_buckets = p->fast_rules > 0 ? fastrules_buckets(p->fast_rules) : 1,
 	};
 	struct bpf_map *m;
+	void *b;
 	int rc;
+
+	if (cfg.fast && getrandom(&cfg.fast_seed, sizeof(cfg.fast_seed), 0) !=
+	    sizeof(cfg.fast_seed))
+		return open_fail(err, errlen, -errno, "the XDP program's rule cache: getrandom: %s",
+		    strerror(errno));
 
 	x->obj = bpf_object__open_mem(xdp_vxlan_obj, sizeof(xdp_vxlan_obj), &oo);
 	if (!x->obj) {
@@ -215,8 +228,8 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 		    "configure the XDP program: no .rodata.cfg of "
 		    "%zu bytes", sizeof(cfg));
 	for (int i = 0; i < FAST_NMAPS; i++) {
-		const uint32_t sizes[FAST_NMAPS] = { p->fast_rules, p->fast_vnis, p->fast_srcs, 0,
-		    p->fast_hops };
+		const uint32_t sizes[FAST_NMAPS] = { cfg.fast_buckets, p->fast_vnis,
+		    p->fast_srcs, 0, p->fast_hops };
 		uint32_t n = p->fast_rules == 0 ? 1 : sizes[i];
 
 		if (i == FAST_GEN)	/* an ARRAY the program sizes */
@@ -239,7 +252,17 @@ prog_load(struct xsk *x, const struct xsk_params *p, char *err, size_t errlen)
 			return open_fail(err, errlen, -ENOENT, "the XDP program has no map %s",
 			    fast_maps[i]);
 	x->fast = p->fast_rules > 0;
-	if (x->fast && xsk_fast_gen_set(x, XDP_FAST_ON, 1) < 0)
+	if (!x->fast)
+		return 0;
+	/* An ARRAY's values are contiguous, each rounded up to 8 bytes: a bucket is 128. */
+	x->rules_len = (size_t)cfg.fast_buckets * sizeof(struct xdp_fast_bucket);
+	b = mmap(NULL, x->rules_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    x->fast_fd[FAST_RULES], 0);
+	if (b == MAP_FAILED)
+		return open_fail(err, errlen, -errno, "the XDP program's rule cache: map %zu "
+		    "bytes: %s", x->rules_len, strerror(errno));
+	x->rules = (struct fastrules){ .b = b, .n = cfg.fast_buckets, .seed = cfg.fast_seed };
+	if (xsk_fast_gen_set(x, XDP_FAST_ON, 1) < 0)
 		return open_fail(err, errlen, -errno, "the XDP program's rule cache: %s",
 		    strerror(errno));
 	return 0;
@@ -457,6 +480,8 @@ xsk_close(struct xsk *x)
 			xsk_socket__delete(x->q[i].sock);
 	if (x->umem)
 		xsk_umem__delete(x->umem);
+	if (x->rules.b)
+		munmap(x->rules.b, x->rules_len);
 	bpf_object__close(x->obj);
 	if (x->ethtool_fd >= 0)
 		close(x->ethtool_fd);
@@ -641,14 +666,14 @@ int
 xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
     uint32_t n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint32_t count = n;
+	uint64_t now = clock_mono_ns();
+	int evicted = 0;
 
 	if (!x->fast)
 		return -ENOTCONN;
-	if (n == 0)
-		return 0;
-	return bpf_map_update_batch(x->fast_fd[FAST_RULES], k, r, &count, &o) == 0 ? 0 : -errno;
+	for (uint32_t i = 0; i < n; i++)
+		evicted += fastrules_put(&x->rules, &k[i], &r[i], now) == FASTRULES_EVICTED;
+	return evicted;
 }
 
 int
@@ -656,7 +681,8 @@ xsk_fast_del(struct xsk *x, const struct xdp_fast_key *k)
 {
 	if (!x->fast)
 		return -ENOTCONN;
-	return bpf_map_delete_elem(x->fast_fd[FAST_RULES], k) == 0 || errno == ENOENT ? 0 : -errno;
+	(void)fastrules_del(&x->rules, k);
+	return 0;
 }
 
 int

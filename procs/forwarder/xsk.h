@@ -34,7 +34,7 @@ struct xsk_params {
 	uint32_t ring_size;	/* rx/tx/fill/completion entries per queue, power of 2 */
 	int mode;		/* enum xsk_mode */
 	/* The program's rule cache (xdp_vxlan.h): 0 rules, off. */
-	uint32_t fast_rules;	/* rules it holds (LRU) */
+	uint32_t fast_rules;	/* rules it holds (fastrules.h) */
 	uint32_t fast_vnis;	/* VNIs with a generation of their own */
 	uint32_t fast_srcs;	/* VTEPs of the allow-list */
 	uint32_t fast_hops;	/* VTEPs relayed to, with their next hops (LRU) */
@@ -96,12 +96,14 @@ uint32_t xsk_complete(struct xsk *x, uint64_t *addrs, uint32_t max);
 
 /*
  * The program's rule cache (xdp_vxlan.h: what each field means), written by the caller
- * (xdpfast.c); each a syscall or one batch. 0 or a negative errno.
+ * (xdpfast.c); the rules through a mapping of their map (fastrules.h), the rest a
+ * syscall or one batch each. 0 or a negative errno.
  */
 struct xdp_fast_key;
 struct xdp_fast_rule;
 struct xdp_fast_hop;
 bool xsk_fast_on(const struct xsk *x);
+/* n rules in; how many others they evicted (fastrules_put), or a negative errno. */
 int xsk_fast_put(struct xsk *x, const struct xdp_fast_key *k, const struct xdp_fast_rule *r,
     uint32_t n);
 /* One rule out (absent: fine). */

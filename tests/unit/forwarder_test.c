@@ -36,6 +36,7 @@
 #include "procs/forwarder/udpio.c"
 #include "procs/forwarder/xdpio.c"
 #include "procs/forwarder/xdpfast.c"
+#include "procs/forwarder/fastrules.c"
 #include "procs/forwarder/xsk.c"
 #include "procs/forwarder/neigh.c"
 #include "procs/forwarder/neigh_msg.c"

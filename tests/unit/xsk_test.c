@@ -26,6 +26,7 @@
  * Each wait is bounded (WAIT_MS), no timing asserted. Skipped where the test may not
  * make a network namespace (not root).
  */
+#include "procs/forwarder/fastrules.c"
 #include "procs/forwarder/xsk.c"
 #include "common/vxlan.h"
 
@@ -984,6 +985,23 @@ src_put(struct xsk *x, uint32_t gen)
 	cr_assert_eq(xsk_fast_srcs_put(x, &(uint32_t){ inet_addr(IP_B) }, 1, gen), 0);
 }
 
+/* The slot of (VNI, dst) in the program's rules; fails when there is none. */
+static struct xdp_fast_slot *
+slot_of(struct xsk *x, const char *dst)
+{
+	uint32_t ip = inet_addr(dst);
+
+	for (int c = 0; c < 2; c++) {
+		struct xdp_fast_bucket *bk = bucket(&x->rules, VNI, ip, c);
+
+		for (int w = 0; w < XDP_FAST_WAYS; w++)
+			if (bk->slot[w].vni == VNI && bk->slot[w].ip == ip)
+				return &bk->slot[w];
+	}
+	cr_assert_fail("no slot for %s", dst);
+	return NULL;
+}
+
 /* B (IP_B) a source of the allow-list, one valid rule for (VNI, INNER_DST) to B. */
 static void
 cache_fill(struct xsk *x)
@@ -1260,9 +1278,71 @@ Test(xsk, misses_go_to_the_xsk)
 
 	TO_XSK(other, 1, "no rule for the destination");
 	RELAYED("the cached destination still");
+
+	cr_assert_eq(xsk_fast_del(x, &(struct xdp_fast_key){ .vni = VNI,
+	    .ip = inet_addr(INNER_DST) }), 0);
+	TO_XSK(sent, 1, "the rule deleted");
+	rule_put(x, INNER_DST, 0);
+	RELAYED("the rule put again");
+	slot_of(x, INNER_DST)->seq++;
+	TO_XSK(sent, 1, "the rule's slot being rewritten (an odd seq)");
+	slot_of(x, INNER_DST)->seq++;
+	RELAYED("the rule's slot written");
 #undef RELAYED
 #undef TO_XSK
-	cr_assert_eq(stats(x).prog_redirect, 12);
+	cr_assert_eq(stats(x).prog_redirect, 14);
+	xsk_close(x);
+}
+
+/*
+ * A rule whose first bucket is full sits in its second (fastrules.h), where the program
+ * finds it too, and stamps its slot's `used` when it relays by it.
+ */
+Test(xsk, relays_a_rule_from_its_second_bucket)
+{
+	uint8_t sent[256];
+	struct xdp_fast_key k = { .vni = VNI };
+	struct xdp_fast_rule r = { .port = htons(VTEP_PORT), .vtep = inet_addr(IP_B) };
+	struct xdp_fast_bucket *b0, *b1;
+	struct xdp_fast_slot *s;
+	char dst[INET_ADDRSTRLEN];
+	struct xsk *x;
+	size_t len;
+	int b, vtep;
+
+	topo();
+	x = open_fast(XSK_MODE_NATIVE);
+	fill_all(x);
+	xb_pass();
+	cache_fill(x);
+	b = udp_in_b(PEER_PORT);
+	vtep = udp_in_b(VTEP_PORT);
+	/* A destination whose two buckets differ (the seed is random: one in four do not). */
+	for (uint32_t i = 1;; i++) {
+		k.ip = htonl(0x0a090000 + i);
+		b0 = bucket(&x->rules, k.vni, k.ip, 0);
+		b1 = bucket(&x->rules, k.vni, k.ip, 1);
+		if (b0 != b1)
+			break;
+	}
+	inet_ntop(AF_INET, &k.ip, dst, sizeof(dst));
+	len = vxlan_build(sent, VNI, dst, false);
+	/* The first bucket filled with rules of other destinations whose first it is too. */
+	for (uint32_t ip = 1; slot_free(b0) != NULL; ip++) {
+		struct xdp_fast_key o = { .vni = VNI, .ip = htonl(0x0e000000 + ip) };
+
+		if (bucket(&x->rules, o.vni, o.ip, 0) == b0)
+			cr_assert_eq(xsk_fast_put(x, &o, &r, 1), 0);
+	}
+	memcpy(r.mac, MAC_VM, 6);
+	cr_assert_eq(xsk_fast_put(x, &k, &r, 1), 0);
+	s = slot_of(x, dst);
+	cr_assert(s >= &b1->slot[0] && s < &b1->slot[XDP_FAST_WAYS], "not in its second bucket");
+	s->used = 0;
+	send_to_a(b, PORT, sent, len);
+	expect_relayed(x, vtep, sent, len, "from the second bucket");
+	cr_assert_eq(s->used, (uint32_t)(mono_ns() >> XDP_FAST_USED_SHIFT), "used %u", s->used);
+	cr_assert_eq(fast_frames(x), 1);
 	xsk_close(x);
 }
 
