@@ -333,6 +333,25 @@ ns_rx_packets(struct ns *n, const char *ifname)
 
 /* ---- CPU time ------------------------------------------------------------------------ */
 
+/*
+ * Idle time of every CPU together (idle + iowait), ns. Unlike the busy fields, which
+ * are ticks sampled (and a tickless idle CPU's short bursts of softirq go mostly
+ * unsampled), the kernel computes these from its idle clock when NO_HZ is on: to
+ * USER_HZ's 10 ms, and precise.
+ */
+static inline uint64_t
+cpu_idle_ns(void)
+{
+	unsigned long long v[5] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	    &v[4]) != 5)
+		fatalx("%s: /proc/stat", the_cluster.bench);
+	fclose(f);
+	return (v[3] + v[4]) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
 /* Busy time of every CPU together (all but idle and iowait), ns. */
 static inline uint64_t
 cpu_busy_ns(void)
