@@ -10,8 +10,8 @@
  * bucket if it has a free slot (one step of cuckoo hashing), else it evicts the rule of
  * the two buckets relayed by least lately (the program stamps a slot's `used` when it
  * relays by it, once a second at most). At 80 % of the slots in use (a mirror of 10 M
- * rules in 12.5 M slots) about 15 % of the rules sit in their second bucket and 0.1 % of
- * puts evict (tests/unit/fastrules_test.c).
+ * rules in 12.5 M slots) about 15 % of the rules sit in their second bucket and 0.07 %
+ * of puts evict (tests/unit/fastrules_test.c).
  *
  * One writer, the forwarder's loop; readers on every CPU, the program, which takes a
  * slot only when its seq was even before it read the rest and unchanged after (the

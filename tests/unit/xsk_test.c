@@ -1035,6 +1035,25 @@ xb_pass(void)
 	close(fd);
 }
 
+/*
+ * The topology and the program, its cache filled (cache_fill) and xb able to take what
+ * it relays (xb_pass); *b: B's peer socket, *vtep: B's VTEP socket (VTEP_PORT).
+ */
+static struct xsk *
+relay_ready(int mode, int *b, int *vtep)
+{
+	struct xsk *x;
+
+	topo();
+	x = open_fast(mode);
+	fill_all(x);
+	xb_pass();
+	cache_fill(x);
+	*b = udp_in_b(PEER_PORT);
+	*vtep = udp_in_b(VTEP_PORT);
+	return x;
+}
+
 /* A packet socket on B's xb, for the IPv4 frames it receives. */
 static int
 capture_b(void)
@@ -1145,13 +1164,7 @@ ParameterizedTest(int *mode, xsk, relays_a_cached_rule_with_xdp_tx)
 	int b, vtep, cap;
 	ssize_t n;
 
-	topo();
-	x = open_fast(*mode);
-	fill_all(x);
-	xb_pass();
-	cache_fill(x);
-	b = udp_in_b(PEER_PORT);
-	vtep = udp_in_b(VTEP_PORT);
+	x = relay_ready(*mode, &b, &vtep);
 	cap = capture_b();
 
 	send_to_a(b, PORT, sent, len);
@@ -1209,13 +1222,7 @@ Test(xsk, misses_go_to_the_xsk)
 
 	cr_assert_eq(vxlan_build(learn, VNI, INNER_DST, true), len);
 	cr_assert_eq(vxlan_build(other, VNI, INNER_OTHER, false), len);
-	topo();
-	x = open_fast(XSK_MODE_NATIVE);
-	fill_all(x);
-	xb_pass();
-	cache_fill(x);
-	b = udp_in_b(PEER_PORT);
-	vtep = udp_in_b(VTEP_PORT);
+	x = relay_ready(XSK_MODE_NATIVE, &b, &vtep);
 
 #define RELAYED(why) do {						\
 	send_to_a(b, PORT, sent, len);					\
@@ -1310,13 +1317,7 @@ Test(xsk, relays_a_rule_from_its_second_bucket)
 	size_t len;
 	int b, vtep;
 
-	topo();
-	x = open_fast(XSK_MODE_NATIVE);
-	fill_all(x);
-	xb_pass();
-	cache_fill(x);
-	b = udp_in_b(PEER_PORT);
-	vtep = udp_in_b(VTEP_PORT);
+	x = relay_ready(XSK_MODE_NATIVE, &b, &vtep);
 	/* A destination whose two buckets differ (the seed is random: one in four do not). */
 	for (uint32_t i = 1;; i++) {
 		k.ip = htonl(0x0a090000 + i);
