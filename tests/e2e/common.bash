@@ -109,6 +109,14 @@ _e2e_down()
 				continue
 			{ echo "--- ${f#"$TOPO_DIR"/}"; tail -8 "$f"; } >&2
 		done
+		# When each VM's TAP came up, against the processes' log times: a VM pinged
+		# before its agent configured it fails the same way as a lost frame.
+		for f in "$TOPO_DIR"/vms/*.log; do
+			[[ -s $f ]] || continue
+			read -r n _ < <(tail -1 "$f")
+			echo "--- vms/${f##*/}: configured at $(date -u -d "@$n" +%T.%3N)" >&2
+		done
+		echo "--- failed at $(date -u +%T.%3N)" >&2
 		# A cause of a second without traffic seen before (fixed in 1692348), named
 		# if it comes back.
 		if grep -qs "read: Resource temporarily unavailable" "$TOPO_DIR"/host*/log/forwarder.log

@@ -101,6 +101,8 @@ NGEN=$(vpc_field gen)
 [[ $NGEN != "$GEN" && $(vpc_field version) == $((V + 1)) ]] ||
 	t_fail "the restored blue is at gen $NGEN version $(vpc_field version), not a new" \
 	    "generation at $((V + 1))"
+# b5's TAP, opened by host2 once its learner is back on the feed: up before b1 pings it.
+topo_vm_wait b5 15 || t_fail "VM b5 did not come up after the restore"
 echo "restore: restored and b5 made at once: blue at gen $NGEN version $((V + 1))" \
     "($(sed -n 's/^  log emptied, //p' "$T_OUT/restore.out"))"
 
