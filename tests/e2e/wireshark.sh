@@ -37,6 +37,17 @@ t_spawn CAPTURE ip netns exec "$TOPO_UL" dumpcap -i br0 \
     -f "udp port 4789 or udp port 4806 or udp port 4807" -w "$CAP" \
     >"$T_OUT/dumpcap.txt" 2>&1
 t_wait_for "$T_OUT/dumpcap.txt" "Capturing on 'br0'" 10 "$CAPTURE"
+# captured_after T: the capture file (read while it grows; without the dissector, so that a
+# broken one fails below, named) holds a frame from after T (epoch seconds)
+captured_after()
+{
+	# wc reads it all: grep -q could leave tshark a SIGPIPE, failing the pipeline
+	(($(HOME=$T_OUT tshark -n -r "$CAP" -Y "frame.time_epoch > $1" 2>/dev/null | wc -l) > 0))
+}
+# dumpcap says "Capturing on" before it opens the interface: the capture is on once it
+# holds a frame (the learners' SYNC_REQ, a second apart), and only then is b1's first
+# packet, the one with the learn bit and its LEARN, sure to be in it.
+t_until 10 "dumpcap capturing a first frame" captured_after 0
 
 topo_vm_exec b1 ping -n -c 3 -i 0.1 -W 2 10.0.0.2 >/dev/null || t_fail "b1 cannot ping b2"
 t_until 5 "host1 learning b2" eval '[[ -n $(e2e_rule_vtep host1 100 10.0.0.2) ]]'
@@ -57,14 +68,8 @@ ts()
 }
 
 # libpcap hands dumpcap its packets a block at a time, and what it holds at SIGINT is
-# lost: first wait until the file (read while it grows; without the dissector, so that a
-# broken one fails below, named) holds a frame from after host1 dropped b2 (learners
+# lost: first wait until the file holds a frame from after host1 dropped b2 (learners
 # probe the gateways every second): every frame before it is in.
-captured_after()
-{
-	# wc reads it all: grep -q could leave tshark a SIGPIPE, failing the pipeline
-	(($(HOME=$T_OUT tshark -n -r "$CAP" -Y "frame.time_epoch > $1" 2>/dev/null | wc -l) > 0))
-}
 t_until 10 "a frame captured after host1 dropped b2" captured_after "$(e2e_now)"
 # SIGINT: dumpcap writes what it holds and closes the file.
 kill -INT "$CAPTURE"
