@@ -679,14 +679,14 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		TCOUNT(t, stale, 1);
 		return TABLE_STALE;
 	}
-	if ((v = vni_get_or_add(t, vni, 0)) == NULL)
+	if ((v = table_vni_get_or_add(t, vni, 0)) == NULL)
 		return -ENOSPC;
 	was_tomb = e != NIL && (t->hot[e].flags & TABLE_F_TOMBSTONE);
 	if (tomb && h->params.mode == TABLE_HOST) {
 		/* A host keeps no tombstones: a delete removes the rule. */
 		if (e != NIL) {
 			store_idx(pp, t->hot[e].next);
-			vni_list_unlink(t, v, e);
+			table_vni_list_unlink(t, v, e);
 			entry_mark_retired(t, e);
 			table_retire(t, e);
 			h->count--;
@@ -736,11 +736,11 @@ table_put(struct table *t, uint32_t vni, uint32_t ip, const uint8_t *mac, uint32
 		h->count++;
 	}
 	if (e != NIL && t->uses != NULL) {
-		vni_list_replace(t, v, e, n);
+		table_vni_list_replace(t, v, e, n);
 	} else {
-		vni_list_insert(t, v, n);
+		table_vni_list_insert(t, v, n);
 		if (e != NIL)
-			vni_list_unlink(t, v, e);
+			table_vni_list_unlink(t, v, e);
 	}
 	if (e != NIL) {
 		entry_mark_retired(t, e);
@@ -777,8 +777,8 @@ table_requeue(struct table *t, struct vni_state *v, uint32_t e, uint32_t stamp)
 		pp = &t->hot[*pp].next;
 	/* As an update does: n takes e's place in the chain, then joins the list. */
 	store_idx(pp, n);
-	vni_list_insert(t, v, n);
-	vni_list_unlink(t, v, e);
+	table_vni_list_insert(t, v, n);
+	table_vni_list_unlink(t, v, e);
 	entry_mark_retired(t, e);
 	table_retire(t, e);
 	return n;

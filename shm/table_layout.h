@@ -280,26 +280,26 @@ use_store(struct table *t, uint32_t e, uint32_t s)
 	__atomic_store_n(&(t)->h->counters.f, (t)->h->counters.f + (n), __ATOMIC_RELAXED)
 
 /* table_vni.c, for table.c and table_maint.c */
-struct vni_state *vni_find(struct table *t, uint32_t vni, uint32_t *slot);
+struct vni_state *table_vni_find(struct table *t, uint32_t vni, uint32_t *slot);
 /* The VNI's state, made if new; NULL (counted) when no slot is free. */
-struct vni_state *vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen);
+struct vni_state *table_vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen);
 /* Put slot s in the slot limbo, tagged with the current epoch. */
 void table_vni_slot_retire(struct table *t, uint32_t s);
 /* Move slots of the slot limbo whose grace period is over (min_active) to the free list. */
 void table_vni_slot_reclaim(struct table *t, uint64_t min_active);
-void vni_meta_read(const struct vni_state *v, struct vni_meta *m);
-void vni_meta_write(struct vni_state *v, const struct vni_meta *m);
-void vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
-void vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
+void table_vni_meta_read(const struct vni_state *v, struct vni_meta *m);
+void table_vni_meta_write(struct vni_state *v, const struct vni_meta *m);
+void table_vni_list_insert(struct table *t, struct vni_state *v, uint32_t e);
+void table_vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e);
 /* Host: n takes listed entry e's place in v's list (a change keeps the rule's place). */
-void vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n);
+void table_vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n);
 /* Tombstones wait in a FIFO per VNI, in version order, until no version needs them. */
 static inline void
 vni_tomb_push(struct table *t, struct vni_state *v, uint32_t e)
 {
 	aux_append(t, &v->tomb_head, &v->tomb_tail, e);
 }
-uint64_t vni_oldest_valid(const struct table *t, const struct vni_state *v,
+uint64_t table_vni_oldest_valid(const struct table *t, const struct vni_state *v,
     const struct vni_meta *m);
 
 /* table.c, for the other modules */
@@ -319,6 +319,6 @@ uint32_t table_now_s(const struct table *t);
 
 /* table_maint.c */
 int table_recover(struct table *t, char *err, size_t errlen);
-void vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto);
+void table_vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto);
 
 #endif

@@ -21,7 +21,7 @@
 #define LISTED		0x2
 
 void
-vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto)
+table_vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto)
 {
 	struct table_hdr *h = t->h;
 	uint32_t e;
@@ -35,7 +35,7 @@ vni_purge_tombs(struct table *t, struct vni_state *v, uint64_t upto)
 		if (!(x->flags & TABLE_F_RETIRED)) {
 			/* Still the current state of its key: take it out first. */
 			table_unlink_hash(t, x->vni, x->ip, e);
-			vni_list_unlink(t, v, e);
+			table_vni_list_unlink(t, v, e);
 			__atomic_or_fetch(&x->flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
 			h->count--;
 			h->tombs--;
@@ -106,7 +106,7 @@ table_evict(struct table *t, uint32_t max_rules, uint64_t max_age_s, uint32_t bu
 				continue;
 			}
 			table_unlink_hash(t, t->hot[e].vni, t->hot[e].ip, e);
-			vni_list_unlink(t, v, e);
+			table_vni_list_unlink(t, v, e);
 			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
 			table_retire(t, e);
 			h->count--;
@@ -162,7 +162,7 @@ recover_list(struct table *t, struct vni_state *v, uint8_t *mark, char *err, siz
 	struct vni_meta m;
 	uint64_t k;
 
-	vni_meta_read(v, &m);
+	table_vni_meta_read(v, &m);
 	k = m.hist_n > t->h->params.version_window ? m.hist_n - t->h->params.version_window : 0;
 	v->tomb_head = v->tomb_tail = NIL;
 	v->live = v->tombs = 0;
@@ -256,7 +256,7 @@ table_recover(struct table *t, char *err, size_t errlen)
 
 			if (e >= fresh || (mark[e] & IN_HASH) ||
 			    table_bucket_of(t, x->vni, x->ip) != b ||
-			    vni_find(t, x->vni, NULL) == NULL) {
+			    table_vni_find(t, x->vni, NULL) == NULL) {
 				r = fail(err, errlen, "%s/%s: bucket %u is corrupt at entry %u; "
 				    "remove the table to rebuild it", SEG_DIR, t->seg.name, b, e);
 				goto out;
@@ -283,9 +283,9 @@ table_recover(struct table *t, char *err, size_t errlen)
 		if (mark[e] & LISTED)
 			continue;
 		if (mark[e] & IN_HASH) {
-			struct vni_state *v = vni_find(t, t->hot[e].vni, NULL);
+			struct vni_state *v = table_vni_find(t, t->hot[e].vni, NULL);
 
-			vni_list_insert(t, v, e);
+			table_vni_list_insert(t, v, e);
 			recover_count(t, v, e);
 		} else {
 			__atomic_or_fetch(&t->hot[e].flags, TABLE_F_RETIRED, __ATOMIC_RELAXED);
@@ -395,7 +395,7 @@ table_check(struct table *t, char *err, size_t errlen)
 
 		if (!v->in_use)
 			continue;
-		CHECK(vni_find(t, v->vni, NULL) == v, "VNI %u not in the directory", v->vni);
+		CHECK(table_vni_find(t, v->vni, NULL) == v, "VNI %u not in the directory", v->vni);
 		for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
 			CHECK(e < fresh && (mark[e] & (IN_HASH | LISTED)) == IN_HASH,
 			    "VNI %u lists entry %u that is not hashed or listed twice", v->vni, e);
@@ -433,7 +433,7 @@ table_check(struct table *t, char *err, size_t errlen)
 		}
 		CHECK(h->params.mode != TABLE_GATEWAY || n == vt,
 		    "VNI %u: %u tombstones, %u in the FIFO", v->vni, vt, n);
-		vni_meta_read(v, &m);
+		table_vni_meta_read(v, &m);
 		if (h->params.mode == TABLE_GATEWAY) {
 			uint64_t k = m.hist_n > h->params.version_window ?
 			    m.hist_n - h->params.version_window : 0;

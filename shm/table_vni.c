@@ -58,7 +58,7 @@ hist_upper(const struct table *t, struct vni_state *v, uint64_t lo, uint64_t hi,
 }
 
 void
-vni_meta_read(const struct vni_state *v, struct vni_meta *m)
+table_vni_meta_read(const struct vni_state *v, struct vni_meta *m)
 {
 	for (;;) {
 		uint64_t p = __atomic_load_n(&v->pub, __ATOMIC_ACQUIRE);
@@ -71,7 +71,7 @@ vni_meta_read(const struct vni_state *v, struct vni_meta *m)
 		m->gen = __atomic_load_n(&src->gen, __ATOMIC_RELAXED);
 		m->flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
 		/* The copy is good if the writer did not start rewriting it meanwhile
-		 * (pairs with the release fence in vni_meta_write). */
+		 * (pairs with the release fence in table_vni_meta_write). */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (s1 == p && __atomic_load_n(&src->seq, __ATOMIC_RELAXED) == p) {
 			m->seq = p;
@@ -81,7 +81,7 @@ vni_meta_read(const struct vni_state *v, struct vni_meta *m)
 }
 
 void
-vni_meta_write(struct vni_state *v, const struct vni_meta *m)
+table_vni_meta_write(struct vni_state *v, const struct vni_meta *m)
 {
 	uint64_t p = v->pub + 1;
 	struct vni_meta *dst = &v->meta[p & 1];
@@ -127,7 +127,7 @@ dir_index(struct table *t, uint32_t vni, uint64_t *word)
 }
 
 struct vni_state *
-vni_find(struct table *t, uint32_t vni, uint32_t *slot)
+table_vni_find(struct table *t, uint32_t vni, uint32_t *slot)
 {
 	uint64_t w;
 
@@ -170,9 +170,9 @@ slot_alloc(struct table *t)
 }
 
 struct vni_state *
-vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen)
+table_vni_get_or_add(struct table *t, uint32_t vni, uint32_t gen)
 {
-	struct vni_state *v = vni_find(t, vni, NULL);
+	struct vni_state *v = table_vni_find(t, vni, NULL);
 	uint32_t slot, i, dead = UINT32_MAX;
 	uint64_t w;
 
@@ -289,7 +289,7 @@ hist_set_start(struct table *t, struct vni_state *v, uint64_t lo, uint64_t hi, u
 	struct vni_meta m;
 	uint64_t k, first;
 
-	vni_meta_read(v, &m);
+	table_vni_meta_read(v, &m);
 	if (m.hist_n == 0 || hist_version(t, v, m.hist_n - 1) <= lo)
 		return;		/* the usual case: no recorded version in the range */
 	first = hist_lo(t, m.hist_n, t->h->params.version_window);
@@ -301,7 +301,7 @@ hist_set_start(struct table *t, struct vni_state *v, uint64_t lo, uint64_t hi, u
 }
 
 void
-vni_list_insert(struct table *t, struct vni_state *v, uint32_t e)
+table_vni_list_insert(struct table *t, struct vni_state *v, uint32_t e)
 {
 	struct entry_cold *c = t->cold;
 	uint32_t p = v->tail, s;
@@ -324,7 +324,7 @@ vni_list_insert(struct table *t, struct vni_state *v, uint32_t e)
 }
 
 void
-vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
+table_vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
 {
 	struct entry_cold *c = t->cold;
 	uint32_t p = c[e].prev, s = c[e].lnext;
@@ -341,7 +341,7 @@ vni_list_unlink(struct table *t, struct vni_state *v, uint32_t e)
 }
 
 void
-vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n)
+table_vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n)
 {
 	struct entry_cold *c = t->cold;
 	uint32_t p = c[e].prev, s = c[e].lnext;
@@ -358,7 +358,7 @@ vni_list_replace(struct table *t, struct vni_state *v, uint32_t e, uint32_t n)
 }
 
 uint64_t
-vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
+table_vni_oldest_valid(const struct table *t, const struct vni_state *v, const struct vni_meta *m)
 {
 	if (m->hist_n == 0)
 		return 0;
@@ -418,18 +418,18 @@ vni_restart(struct vni_state *v, uint32_t gen)
 {
 	struct vni_meta m;
 
-	vni_meta_read(v, &m);
+	table_vni_meta_read(v, &m);
 	m.gen = gen;
 	m.version = 0;
 	m.hist_n = 0;
 	m.flushes++;
-	vni_meta_write(v, &m);
+	table_vni_meta_write(v, &m);
 }
 
 int
 table_vni_flush(struct table *t, uint32_t vni, uint32_t gen)
 {
-	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_state *v = table_vni_get_or_add(t, vni, gen);
 
 	if (v == NULL)
 		return -ENOSPC;
@@ -471,21 +471,21 @@ table_vni_drop(struct table *t, uint32_t vni)
 int
 table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 {
-	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_state *v = table_vni_get_or_add(t, vni, gen);
 	struct vni_meta m;
 	struct hist_slot *hs;
 
 	if (v == NULL)
 		return -ENOSPC;
-	vni_meta_read(v, &m);
+	table_vni_meta_read(v, &m);
 	if (m.gen != gen) {
 		/* Generation 0 is "not known yet" (a VNI first seen through a set). */
 		if (m.gen != 0 && (m.version != 0 || v->head != NIL)) {
 			table_vni_flush(t, vni, gen);
-			vni_meta_read(v, &m);
+			table_vni_meta_read(v, &m);
 		} else {
 			m.gen = gen;
-			vni_meta_write(v, &m);
+			table_vni_meta_write(v, &m);
 		}
 	}
 	if (version <= m.version) {
@@ -499,22 +499,22 @@ table_vni_advance(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	    list_first_from(t, v, version) : NIL);
 	m.version = version;
 	m.hist_n++;
-	vni_meta_write(v, &m);
+	table_vni_meta_write(v, &m);
 	if (t->h->params.mode == TABLE_GATEWAY)
-		vni_purge_tombs(t, v, vni_oldest_valid(t, v, &m));
+		table_vni_purge_tombs(t, v, table_vni_oldest_valid(t, v, &m));
 	return TABLE_APPLIED;
 }
 
 int
 table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 {
-	struct vni_state *v = vni_get_or_add(t, vni, gen);
+	struct vni_state *v = table_vni_get_or_add(t, vni, gen);
 	struct vni_meta m;
 	struct hist_slot *hs;
 
 	if (v == NULL)
 		return -ENOSPC;
-	vni_meta_read(v, &m);
+	table_vni_meta_read(v, &m);
 	m.gen = gen;
 	m.version = version;
 	/* A flush as far as readers are concerned: they re-read and see one version. */
@@ -524,9 +524,9 @@ table_vni_rebase(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	__atomic_store_n(&hs->version, version, __ATOMIC_RELAXED);
 	store_idx(&hs->start, t->h->params.mode == TABLE_GATEWAY ?
 	    list_first_from(t, v, version) : NIL);
-	vni_meta_write(v, &m);
+	table_vni_meta_write(v, &m);
 	if (t->h->params.mode == TABLE_GATEWAY)
-		vni_purge_tombs(t, v, version);
+		table_vni_purge_tombs(t, v, version);
 	return TABLE_APPLIED;
 }
 
@@ -537,15 +537,15 @@ table_vni_get(struct table *t, uint32_t vni, struct table_vni_info *out)
 	struct vni_meta m;
 
 	epoch_enter(&t->rd);
-	v = vni_find(t, vni, NULL);
+	v = table_vni_find(t, vni, NULL);
 	if (v != NULL) {
-		vni_meta_read(v, &m);
+		table_vni_meta_read(v, &m);
 		out->vni = vni;
 		out->gen = m.gen;
 		out->version = m.version;
 		out->nversions = m.hist_n;
 		out->flushes = m.flushes;
-		out->oldest = m.hist_n ? vni_oldest_valid(t, v, &m) : 0;
+		out->oldest = m.hist_n ? table_vni_oldest_valid(t, v, &m) : 0;
 		out->live = __atomic_load_n(&v->live, __ATOMIC_RELAXED);
 		out->tombs = __atomic_load_n(&v->tombs, __ATOMIC_RELAXED);
 		out->flags = m.flags;
@@ -558,16 +558,18 @@ int
 table_vni_set_incomplete(struct table *t, uint32_t vni, bool incomplete)
 {
 	/* Clearing the flag of a VNI the table does not hold makes no slot for it. */
-	struct vni_state *v = incomplete ? vni_get_or_add(t, vni, 0) : vni_find(t, vni, NULL);
+	struct vni_state *v = incomplete ? table_vni_get_or_add(t, vni, 0) :
+	    table_vni_find(t, vni, NULL);
 	struct vni_meta m;
 
 	if (v == NULL)
-		return incomplete ? -ENOSPC : TABLE_APPLIED;	/* vni_get_or_add counted it */
-	vni_meta_read(v, &m);
+		/* table_vni_get_or_add counted it */
+		return incomplete ? -ENOSPC : TABLE_APPLIED;
+	table_vni_meta_read(v, &m);
 	if (!(m.flags & TABLE_VNI_INCOMPLETE) == !incomplete)
 		return TABLE_APPLIED;
 	m.flags = incomplete ? m.flags | TABLE_VNI_INCOMPLETE : m.flags & ~TABLE_VNI_INCOMPLETE;
-	vni_meta_write(v, &m);
+	table_vni_meta_write(v, &m);
 	return TABLE_APPLIED;
 }
 
@@ -601,7 +603,7 @@ hist_still_good(struct table *t, struct vni_state *v, const struct vni_meta *m)
 {
 	struct vni_meta now;
 
-	vni_meta_read(v, &now);
+	table_vni_meta_read(v, &now);
 	return now.flushes == m->flushes && now.hist_n - m->hist_n < hist_guard(t);
 }
 
@@ -614,12 +616,12 @@ table_vni_versions(struct table *t, uint32_t vni, uint64_t *out, uint32_t max)
 	int n;
 
 	epoch_enter(&t->rd);
-	if ((v = vni_find(t, vni, NULL)) == NULL) {
+	if ((v = table_vni_find(t, vni, NULL)) == NULL) {
 		n = -ENOENT;
 		goto out;
 	}
 	do {
-		vni_meta_read(v, &m);
+		table_vni_meta_read(v, &m);
 		lo = hist_lo(t, m.hist_n, t->hist_valid);
 		if (m.hist_n - lo > max)
 			lo = m.hist_n - max;
@@ -640,12 +642,12 @@ table_vni_check(struct table *t, uint32_t vni, uint32_t gen, uint64_t version)
 	struct vni_meta m;
 
 	epoch_enter(&t->rd);
-	if ((v = vni_find(t, vni, NULL)) == NULL) {
+	if ((v = table_vni_find(t, vni, NULL)) == NULL) {
 		r = TABLE_V_NO_VNI;
 		goto out;
 	}
 	do {
-		vni_meta_read(v, &m);
+		table_vni_meta_read(v, &m);
 		if (m.flags & TABLE_VNI_INCOMPLETE)
 			r = TABLE_V_INCOMPLETE;	/* even a full dump would lack rules */
 		else if (version == 0)
@@ -734,12 +736,12 @@ table_changes(struct table *t, uint32_t vni, uint64_t since, struct table_cursor
 	if (t->h->params.mode != TABLE_GATEWAY && since != 0)
 		return -ENOTSUP;
 	epoch_enter(&t->rd);
-	if ((v = vni_find(t, vni, NULL)) == NULL) {
+	if ((v = table_vni_find(t, vni, NULL)) == NULL) {
 		r = -ENOENT;
 		goto out;
 	}
 	do {
-		vni_meta_read(v, &m);
+		table_vni_meta_read(v, &m);
 		if (since > m.version) {
 			r = -EAGAIN;	/* the asker is ahead of this table */
 			goto out;
@@ -800,7 +802,7 @@ table_vni_foreach(struct table *t, uint32_t vni,
 	assert(t->writer);
 	if (t->h->params.mode != TABLE_GATEWAY)
 		return -ENOTSUP;
-	if ((v = vni_find(t, vni, NULL)) == NULL)
+	if ((v = table_vni_find(t, vni, NULL)) == NULL)
 		return -ENOENT;
 	/* The writer's own list: nothing changes it meanwhile, no section is needed. */
 	for (uint32_t e = v->head; e != NIL; e = t->cold[e].lnext) {
