@@ -10,6 +10,7 @@
 #include "backup.h"
 #include "model.h"
 #include "common/addr.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/grow.h"
@@ -822,10 +823,7 @@ do_vm_list(struct req *r)
 	} else if (vpc) {
 		dbi = DBI_VM_IP;
 		plen = 4;
-		prefix[0] = v.vni >> 24;
-		prefix[1] = v.vni >> 16;
-		prefix[2] = v.vni >> 8;
-		prefix[3] = (uint8_t)v.vni;
+		bytes_put32(prefix, v.vni);
 	}
 	db_iter_open(txn, db, dbi, prefix, plen, &it);
 	if (p.after) {
@@ -920,7 +918,7 @@ do_rule_list(struct req *r)
 		db_iter_seek(&it, after, 8);
 	}
 	while ((rc = db_iter_next(&it)) > 0) {
-		uint32_t rip = db_get_u32be((uint8_t *)it.key.mv_data + 4);
+		uint32_t rip = bytes_get32((const uint8_t *)it.key.mv_data + 4);
 		char cursor[ADDR_IP4_STRLEN];
 
 		struct db_rule rule;

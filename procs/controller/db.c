@@ -6,6 +6,7 @@
  * its record from the log.
  */
 #include "db.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,46 +39,11 @@ mdb_err(int rc)
 	}
 }
 
-static void
-put_u64be(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void
-put_u32be(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = (uint8_t)v;
-}
-
-uint64_t
-db_get_u64be(const void *v)
-{
-	const uint8_t *p = v;
-	uint64_t x = 0;
-
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
-uint32_t
-db_get_u32be(const void *v)
-{
-	const uint8_t *p = v;
-
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void
 db_key_vni_ip(uint8_t key[8], uint32_t vni, uint32_t ip)
 {
-	put_u32be(key, vni);
-	put_u32be(key + 4, ip);
+	bytes_put32(key, vni);
+	bytes_put32(key + 4, ip);
 }
 
 static MDB_val
@@ -241,7 +207,7 @@ trim_one(struct db_txn *t, uint64_t seq)
 	struct wire_msg m;
 	int rc;
 
-	put_u64be(key, seq);
+	bytes_put64(key, seq);
 	rc = mdb_get(t->txn, db->dbi[DBI_LOG], &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -288,7 +254,7 @@ db_commit(struct db_txn *t)
 			rc = rc < 0 ? rc : -EUCLEAN;
 			goto fail;
 		}
-		seq = db_get_u64be(k.mv_data);
+		seq = bytes_get64(k.mv_data);
 		if ((rc = trim_one(t, seq)) < 0)
 			goto fail;
 		first = seq + 1;
@@ -373,7 +339,7 @@ db_vpc_by_vni(MDB_txn *txn, struct db *db, uint32_t vni, char *out)
 {
 	uint8_t key[4];
 
-	put_u32be(key, vni);
+	bytes_put32(key, vni);
 	return get_name(txn, db->dbi[DBI_VNI], val_of(key, 4), out);
 }
 
@@ -382,7 +348,7 @@ db_host_by_vtep(MDB_txn *txn, struct db *db, uint32_t vtep, char *out)
 {
 	uint8_t key[4];
 
-	put_u32be(key, vtep);
+	bytes_put32(key, vtep);
 	return get_name(txn, db->dbi[DBI_VTEP], val_of(key, 4), out);
 }
 
@@ -398,7 +364,7 @@ db_vm_by_ip(MDB_txn *txn, struct db *db, uint32_t vni, uint32_t ip, char *out)
 static void
 key_vni_mac(uint8_t key[10], uint32_t vni, const uint8_t *mac)
 {
-	put_u32be(key, vni);
+	bytes_put32(key, vni);
 	memcpy(key + 4, mac, 6);
 }
 
@@ -511,7 +477,7 @@ db_put_vpc(struct db_txn *t, const char *name, const struct db_vpc *v, bool is_n
 		return rc;
 	if (!is_new)
 		return 0;
-	put_u32be(key, v->vni);
+	bytes_put32(key, v->vni);
 	return put(t, DBI_VNI, val_of(key, 4), str_key(name), MDB_NOOVERWRITE);
 }
 
@@ -521,7 +487,7 @@ db_del_vpc(struct db_txn *t, const char *name, uint32_t vni)
 	uint8_t key[4];
 	int rc;
 
-	put_u32be(key, vni);
+	bytes_put32(key, vni);
 	if ((rc = del(t, DBI_VPCS, str_key(name))) < 0)
 		return rc;
 	return del(t, DBI_VNI, val_of(key, 4));
@@ -537,7 +503,7 @@ db_put_host(struct db_txn *t, const char *name, const struct db_host *h, bool is
 		return rc;
 	if (!is_new)
 		return 0;
-	put_u32be(key, h->vtep);
+	bytes_put32(key, h->vtep);
 	return put(t, DBI_VTEP, val_of(key, 4), str_key(name), MDB_NOOVERWRITE);
 }
 
@@ -547,7 +513,7 @@ db_del_host(struct db_txn *t, const char *name, uint32_t vtep)
 	uint8_t key[4];
 	int rc;
 
-	put_u32be(key, vtep);
+	bytes_put32(key, vtep);
 	if ((rc = del(t, DBI_HOSTS, str_key(name))) < 0)
 		return rc;
 	return del(t, DBI_VTEP, val_of(key, 4));
@@ -614,7 +580,7 @@ log_append(struct db_txn *t, const struct wire_msg *m)
 		return n;
 	if (t->cap && (rc = t->cap->record(t->cap->arg, frame, (size_t)n)) < 0)
 		return rc;
-	put_u64be(key, t->next_seq);
+	bytes_put64(key, t->next_seq);
 	/* Seqs only grow: appending at the end of the B-tree is the cheap case. */
 	if ((rc = put(t, DBI_LOG, val_of(key, 8), val_of(frame, n), MDB_APPEND)) < 0)
 		return rc;
@@ -748,7 +714,7 @@ db_del_rules(struct db_txn *t, uint32_t vni)
 	uint8_t prefix[4];
 	int rc;
 
-	put_u32be(prefix, vni);
+	bytes_put32(prefix, vni);
 	/* One range delete for a replicated store, not a change a rule. */
 	if (t->cap && (rc = t->cap->change(t->cap->arg, DBI_RULES,
 	    &(MDB_val){ .mv_size = 4, .mv_data = prefix }, NULL, NULL, true)) < 0)

@@ -208,10 +208,8 @@ void db_iter_close(struct db_iter *it);
 /* Position after `after` (exclusive) instead of at the prefix's start. */
 int db_iter_seek(struct db_iter *it, const void *after, size_t len);
 
-/* Key helpers. */
+/* Key helpers (big-endian, so that LMDB's byte order is the numbers'; common/bytes.h). */
 void db_key_vni_ip(uint8_t key[8], uint32_t vni, uint32_t ip);
-uint64_t db_get_u64be(const void *p);
-uint32_t db_get_u32be(const void *p);
 /* Entries of a DB in a transaction. */
 uint64_t db_count(MDB_txn *txn, struct db *db, enum db_dbi dbi);
 

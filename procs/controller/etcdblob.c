@@ -114,7 +114,7 @@ etcdblob_next(struct etcdblob_reader *r, struct etcdblob_ent *e)
 	memset(e, 0, sizeof(*e));
 	if (left == 0)
 		return 0;
-	if (left < ETCDBLOB_HDR || (n = (size_t)p[1] << 8 | p[2]) > left - ETCDBLOB_HDR)
+	if (left < ETCDBLOB_HDR || (n = bytes_get16(p + 1)) > left - ETCDBLOB_HDR)
 		goto bad;
 	e->kind = p[0];
 	if (dec_entry(r, e, p + ETCDBLOB_HDR, n) < 0)

@@ -4,6 +4,7 @@
  */
 #include "model.h"
 #include "common/addr.h"
+#include "common/bytes.h"
 #include "common/grow.h"
 #include "common/mix.h"
 
@@ -435,10 +436,7 @@ model_vpc_reset(struct model_txn *t, const char *name, struct db_vpc *out)
 	v->rec.version = next_version(v->rec.version, t->version_step);
 	v->bumped = true;
 	v->dirty = true;
-	prefix[0] = v->rec.vni >> 24;
-	prefix[1] = v->rec.vni >> 16;
-	prefix[2] = v->rec.vni >> 8;
-	prefix[3] = (uint8_t)v->rec.vni;
+	bytes_put32(prefix, v->rec.vni);
 	/*
 	 * Every rule again at the new version; tombstones go, since no learner can hold a
 	 * version of the old generation any more.
@@ -447,7 +445,7 @@ model_vpc_reset(struct model_txn *t, const char *name, struct db_vpc *out)
 		return db_fail(t, rc);
 	while ((rc = db_iter_next(&it)) > 0) {
 		struct db_rule r;
-		uint32_t ip = db_get_u32be((uint8_t *)it.key.mv_data + 4);
+		uint32_t ip = bytes_get32((const uint8_t *)it.key.mv_data + 4);
 
 		memcpy(&r, it.val.mv_data, sizeof(r));
 		if (r.op == WIRE_RULE_DEL) {

@@ -11,6 +11,7 @@
  * SUB_HELLO only if its certificate allows the stream it asked for (authorized()).
  */
 #include "stream.h"
+#include "common/bytes.h"
 #include "common/conn.h"
 #include "common/grow.h"
 #include "common/log.h"
@@ -209,10 +210,11 @@ part_count(struct snap *sn, struct db *db, uint32_t vni, const uint8_t key[4], u
 static int
 snap_open(struct snap *sn, struct db *db, uint32_t part_vni, struct wire_msg *begin)
 {
-	uint8_t key[4] = { part_vni >> 24, part_vni >> 16, part_vni >> 8, part_vni };
+	uint8_t key[4];
 	uint64_t count;
 	int rc;
 
+	bytes_put32(key, part_vni);
 	*sn = (struct snap){ .part_vni = part_vni };
 	if ((rc = db_read(db, &sn->txn)) < 0)
 		return rc;
@@ -334,7 +336,7 @@ snap_next(struct snap *sn, struct db *db, struct wire_msg *m)
 	memcpy(&rule, sn->rules.val.mv_data, sizeof(rule));
 	*m = (struct wire_msg){ .type = WIRE_RULE };
 	m->u.rule = (struct wire_rule){ .seq = rule.seq, .vni = sn->vpc.vni,
-	    .ip = db_get_u32be((uint8_t *)sn->rules.key.mv_data + 4), .vtep = rule.vtep,
+	    .ip = bytes_get32((const uint8_t *)sn->rules.key.mv_data + 4), .vtep = rule.vtep,
 	    .op = rule.op, .flags = rule.flags, .version = rule.version };
 	memcpy(m->u.rule.mac, rule.mac, 6);
 	return 1;
@@ -420,7 +422,7 @@ log_copy(struct sub *sub)
 		 * An etcd view's seqs have gaps (docs/cluster.md): the next record is the next
 		 * key, and none left below last_seq means the sub is caught up.
 		 */
-		if (r == 0 || (at = db_get_u64be(it.key.mv_data)) > db->last_seq) {
+		if (r == 0 || (at = bytes_get64(it.key.mv_data)) > db->last_seq) {
 			sub->next_seq = db->last_seq + 1;
 			break;
 		}

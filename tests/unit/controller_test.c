@@ -8,6 +8,7 @@
 #include "procs/controller/db.c"
 #include "procs/controller/model.c"
 #include "tests/unit/ctldb.h"
+#include "common/bytes.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ log_records(struct wire_msg *out, size_t max)
 	while (db_iter_next(&it) > 0 && n < max) {
 		cr_assert_eq(wire_decode(it.val.mv_data, it.val.mv_size, &out[n]),
 		    (int)it.val.mv_size);
-		cr_assert_eq(db_get_u64be(it.key.mv_data), db.log_first + n, "log has a hole");
+		cr_assert_eq(bytes_get64(it.key.mv_data), db.log_first + n, "log has a hole");
 		n++;
 	}
 	db_iter_close(&it);

@@ -17,6 +17,7 @@
 /* Before ctldb.h: its global err would shadow new_loop's. */
 #include "tests/unit/looptest.h"
 #include "tests/unit/ctldb.h"
+#include "common/bytes.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -104,7 +105,7 @@ log_after(uint64_t last)
 	while (db_iter_next(&it) > 0) {
 		struct wire_msg m;
 
-		cr_assert_eq(db_get_u64be(it.key.mv_data), last + 1 + n, "the log has a hole");
+		cr_assert_eq(bytes_get64(it.key.mv_data), last + 1 + n, "the log has a hole");
 		cr_assert_eq(wire_decode(it.val.mv_data, it.val.mv_size, &m),
 		    (int)it.val.mv_size);
 		n++;
@@ -346,8 +347,8 @@ Test(stream, a_snapshot_holds_every_rule_and_vpc_of_one_seq)
 	/* And every rule of the state is in it: each one was matched, none twice (count). */
 	cr_assert_eq(db_iter_open(txn, &db, DBI_RULES, NULL, 0, &it), 0);
 	while (db_iter_next(&it) > 0) {
-		uint32_t vni = db_get_u32be(it.key.mv_data);
-		uint32_t ip = db_get_u32be((uint8_t *)it.key.mv_data + 4);
+		uint32_t vni = bytes_get32(it.key.mv_data);
+		uint32_t ip = bytes_get32((const uint8_t *)it.key.mv_data + 4);
 		bool found = false;
 
 		for (size_t i = 1; i < n - 1 && !found; i++)
