@@ -234,7 +234,7 @@ cluster_node(const char *role)
 
 	n = snprintf(name, sizeof(name), "%s%d-%s", the_cluster.bench,
 	    (int)the_cluster.main_pid, role);
-	if (n < 0 || (size_t)n >= sizeof(name) || !seg_part_valid(name))
+	if (n < 0 || (size_t)n >= sizeof(name) || !addr_part_valid(name))
 		fatalx("%s: %s: not a valid node name", the_cluster.bench, name);
 	for (int i = 0; i < the_cluster.nnodes; i++)
 		if (strcmp(the_cluster.nodes[i], name) == 0)

@@ -459,6 +459,20 @@ addr_tap_check(const char *arg, const char *s, char *err)
 	return 0;
 }
 
+bool
+addr_part_valid(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n == 0 || n > ADDR_PART_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '-' || p[i] == '_'))
+			return false;
+	return true;
+}
+
 int
 addr_kind_check(const char *arg, const char *s, enum addr_kind *kind, char *err)
 {

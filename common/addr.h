@@ -1,7 +1,8 @@
 /*
  * addr: the values of the control API (docs/api.md, "Values") parsed and checked by one
  * set of rules, for the controller and for vpcfwdctl alike: IPv4 addresses, MAC
- * addresses, IPv4 prefixes (CIDRs), VNIs, VPC/host/VM names, TAP names and host kinds.
+ * addresses, IPv4 prefixes (CIDRs), VNIs, VPC/host/VM names, TAP names and host kinds;
+ * and the configuration's node names, which shm's segment names are made of.
  * A check that fails writes one line naming the argument, the rule and the value
  * ("vni must be 1..16777215, not 0"), so that the tool refusing a typo and the
  * controller refusing a request say it in the same words.
@@ -29,6 +30,7 @@
 #define ADDR_PREFIX_MIN		8	/* a VPC's prefixes: /8 ../30 */
 #define ADDR_PREFIX_MAX		30
 #define ADDR_CIDRS_MAX		8	/* prefixes a VPC */
+#define ADDR_PART_MAX		31	/* a node's name, a segment name's part */
 
 struct addr_cidr {
 	uint32_t net;		/* host byte order */
@@ -121,6 +123,11 @@ int addr_vni_check(const char *arg, int64_t vni, char *err);
 int addr_name_check(const char *arg, const char *s, char *err);
 /* 1..15 characters of [A-Za-z0-9_.-], not "." or ".." (Linux's interface names). */
 int addr_tap_check(const char *arg, const char *s, char *err);
+/*
+ * A node's name, or a process's or a segment's part of a segment name (shm/seg.h):
+ * 1..ADDR_PART_MAX characters of [a-z0-9_-].
+ */
+bool addr_part_valid(const char *s);
 /* "vswitch" or "external". */
 int addr_kind_check(const char *arg, const char *s, enum addr_kind *kind, char *err);
 const char *addr_kind_name(enum addr_kind kind);

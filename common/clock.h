@@ -10,6 +10,7 @@
 
 #define NS_PER_MS	1000000ull
 #define NS_PER_S	1000000000ull
+#define NS_PER_DAY	(86400 * NS_PER_S)
 
 static inline uint64_t
 clock_mono_ns(void)

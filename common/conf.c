@@ -3,9 +3,10 @@
  * per-setting hook, which is how conf_check_unused() tells typos from tunables.
  */
 #include "common/conf.h"
+#include "common/addr.h"
 #include "common/conf_scan.h"
 #include "common/log.h"
-#include "shm/seg.h"
+#include "common/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,17 +183,58 @@ conf_find(struct conf *c, const char *path)
 	return s;
 }
 
+static int
+conf_verror_at(struct conf *c, const char *path, const char *fmt, va_list ap)
+{
+	char msg[384];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return conf_fail(c, config_lookup(&c->cf, path), "%s", msg);
+}
+
 int
 conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
 {
-	config_setting_t *s = config_lookup(&c->cf, path);
-	char msg[384];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = conf_verror_at(c, path, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+size_t
+conf_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size_t max,
+    const char *example)
+{
+	const char **list = calloc(max, sizeof(*list));
+	size_t n;
+
+	if (list == NULL)
+		fatalx("%s: %s: out of memory", c->name, path);
+	if (conf_get_str_list(c, path, list, max, &n) < 0)
+		fatalx("%s", conf_error(c));
+	if (n == 0)
+		fatalx("%s: %s must list at least one \"a.b.c.d:port\": %s", c->name, path,
+		    example);
+	for (size_t i = 0; i < n; i++)
+		if (net_endpoint_parse(list[i], &addrs[i], 0) < 0)
+			conf_fatal_at(c, path, "%s[%zu] must be \"a.b.c.d:port\", not \"%s\"",
+			    path, i, list[i]);
+	free(list);
+	return n;
+}
+
+void
+conf_fatal_at(struct conf *c, const char *path, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)conf_verror_at(c, path, fmt, ap);
 	va_end(ap);
-	return conf_fail(c, s, "%s", msg);
+	fatalx("%s", conf_error(c));
 }
 
 int
@@ -469,10 +511,10 @@ conf_read_common(struct conf *c, struct conf_common *out)
 	out->node = conf_str(c, "node", NULL);
 	if (out->node == NULL)
 		fatalx("%s: node must be set: node = \"gw1\";", c->name);
-	if (!seg_part_valid(out->node)) {
+	if (!addr_part_valid(out->node)) {
 		s = config_lookup(&c->cf, "node");
 		fatalx("%s:%d: node must be 1..%d characters of [a-z0-9_-]", c->name,
-		    config_setting_source_line(s), SEG_PART_MAX);
+		    config_setting_source_line(s), ADDR_PART_MAX);
 	}
 	lvl = conf_str(c, "log_level", "info");
 	out->log_level = log_level_parse(lvl);

@@ -21,6 +21,7 @@
 #ifndef COMMON_CONF_H
 #define COMMON_CONF_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,16 @@ int conf_get_duration(struct conf *c, const char *path, uint64_t def_ns, uint64_
  */
 int conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * A process's list setting of "a.b.c.d:port" endpoints into addrs (max at most): their
+ * count, never 0. Fatal when it is not such a list or is empty, the message showing
+ * `example` (`controllers = ["10.0.0.1:7400"];`).
+ */
+size_t conf_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs,
+    size_t max, const char *example);
+/* conf_error_at, then fatalx with the message: a process's settings that cannot be. */
+void conf_fatal_at(struct conf *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
 /*
  * Settings of group `section` (and top-level scalars) that no getter asked for, and
  * top-level groups that no process of a node reads.

@@ -10,6 +10,8 @@
 #ifndef COMMON_LOOP_H
 #define COMMON_LOOP_H
 
+#include "common/clock.h"
+
 #include <liburing.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -68,6 +70,9 @@ uint64_t loop_trips_slow(const struct loop *l);
  * not fire.
  */
 void loop_settle(struct loop *l, uint64_t quiet_ns, uint64_t max_ns);
+/* What every process waits at its exit: 20 ms without a completion, 1 s at most. */
+#define LOOP_SETTLE_QUIET_NS	(20 * NS_PER_MS)
+#define LOOP_SETTLE_MAX_NS	NS_PER_S
 /*
  * Wait on a futex word shared between processes (a ring's wake word, shm/ring.h): op's
  * callback gets res 0 after a FUTEX_WAKE on addr, or -EAGAIN at once when *addr is not

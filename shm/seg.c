@@ -32,24 +32,10 @@ seg_fail(struct seg *s, int err, const char *fmt, ...)
 	return -err;
 }
 
-bool
-seg_part_valid(const char *p)
-{
-	size_t n = strlen(p);
-
-	if (n == 0 || n > SEG_PART_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
-		    p[i] == '-' || p[i] == '_'))
-			return false;
-	return true;
-}
-
 int
 seg_name(char *buf, size_t len, const char *node, const char *proc, const char *what)
 {
-	if (!seg_part_valid(node) || !seg_part_valid(proc) || !seg_part_valid(what))
+	if (!addr_part_valid(node) || !addr_part_valid(proc) || !addr_part_valid(what))
 		return -EINVAL;
 	if ((size_t)snprintf(buf, len, SEG_PREFIX "%s.%s.%s", node, proc, what) >= len)
 		return -ENAMETOOLONG;
@@ -74,7 +60,7 @@ seg_name_parse(const char *name, struct seg_ent *e)
 		memcpy(part[i], p, n);
 		part[i][n] = '\0';
 		/* Also refuses a dot: the last part cannot hide a fourth. */
-		if (!seg_part_valid(part[i]))
+		if (!addr_part_valid(part[i]))
 			return false;
 		p = end + 1;
 	}

@@ -13,6 +13,8 @@
 #ifndef SHM_SEG_H
 #define SHM_SEG_H
 
+#include "common/addr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +23,7 @@
 #define SEG_DIR		"/dev/shm"
 #define SEG_PREFIX	"vpcfwd."
 #define SEG_NAME_MAX	128		/* "vpcfwd.<node>.<proc>.<what>" */
-#define SEG_PART_MAX	31		/* node, proc and what: [a-z0-9_-], 1..31 chars */
+#define SEG_PART_MAX	ADDR_PART_MAX	/* node, proc and what: addr_part_valid */
 
 /* Per-kind magics: the second word of every header. */
 #define SEG_KIND_TABLE	0x4c425354u	/* "TSBL" */
@@ -74,8 +76,6 @@ struct seg_ent {
  * buf is too short.
  */
 int seg_name(char *buf, size_t len, const char *node, const char *proc, const char *what);
-/* Whether s is a valid node / process / what part of a segment name. */
-bool seg_part_valid(const char *s);
 /* Split "vpcfwd.<node>.<proc>.<what>" into e; false (e untouched) for any other name. */
 bool seg_name_parse(const char *name, struct seg_ent *e);
 /*

@@ -207,7 +207,7 @@ resolve(char *name, size_t len, const struct tbl_opts *o)
 	size_t n;
 
 	if (o->node) {
-		if (!seg_part_valid(o->node))
+		if (!addr_part_valid(o->node))
 			usage_error("-N %s: not a node name (1..%d of [a-z0-9_-])", o->node,
 			    SEG_PART_MAX);
 		n = list_tables(&l, o->node);

@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "db.h"
 #include "stream.h"
+#include "common/clock.h"
 #include "common/conf.h"
 #include "etcdprobe.h"
 #include "etcdstore.h"
@@ -55,8 +56,8 @@ read_store(struct conf *c, struct settings *s)
 	size_t n = 0;
 
 	if (strcmp(store, "lmdb") != 0 && strcmp(store, "etcd") != 0)
-		conf_error_at(c, "controller.store", "controller.store must be \"lmdb\" or "
-		    "\"etcd\", not \"%s\"", store), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "controller.store", "controller.store must be \"lmdb\" or "
+		    "\"etcd\", not \"%s\"", store);
 	s->etcd = strcmp(store, "etcd") == 0;
 	if (!s->etcd)
 		return;
@@ -64,13 +65,12 @@ read_store(struct conf *c, struct settings *s)
 	    ETCD_ENDPOINTS_MAX, &n) < 0)
 		fatalx("%s", conf_error(c));
 	if (n == 0)
-		conf_error_at(c, "controller.etcd.endpoints", "controller.store = \"etcd\" "
-		    "needs controller.etcd.endpoints, e.g. [\"http://10.0.0.1:2379\"]"),
-		    fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "controller.etcd.endpoints", "controller.store = \"etcd\" "
+		    "needs controller.etcd.endpoints, e.g. [\"http://10.0.0.1:2379\"]");
 	s->es.etcd = (struct etcd_conf){ .endpoints = s->etcd_endpoints,
 	    .n_endpoints = (unsigned)n };
 	s->es.etcd.timeout_ms = (unsigned)(conf_duration(c, "controller.etcd.timeout",
-	    2000000000ull, 10000000ull, 60000000000ull) / 1000000);
+	    2 * NS_PER_S, 10 * NS_PER_MS, 60 * NS_PER_S) / NS_PER_MS);
 	s->es.etcd.ca_file = conf_str(c, "controller.etcd.ca", NULL);
 	s->es.etcd.cert_file = conf_str(c, "controller.etcd.cert", NULL);
 	s->es.etcd.key_file = conf_str(c, "controller.etcd.key", NULL);
@@ -80,11 +80,11 @@ read_store(struct conf *c, struct settings *s)
 	s->es.max_request_bytes = (size_t)conf_int(c, "controller.etcd.max_request_bytes",
 	    3 << 19, 1 << 16, 64ll << 20);
 	s->es.sync_timeout_ns = conf_duration(c, "controller.etcd.sync_timeout",
-	    5000000000ull, 10000000ull, 600000000000ull);
+	    5 * NS_PER_S, 10 * NS_PER_MS, 600 * NS_PER_S);
 	s->es.compact_keep = (uint64_t)conf_int(c, "controller.etcd.compact_keep", 100000,
 	    100, 1ll << 40);
 	s->es.maint_interval_ns = conf_duration(c, "controller.etcd.maintenance_interval",
-	    60000000000ull, 100000000ull, 86400000000000ull);
+	    60 * NS_PER_S, 100 * NS_PER_MS, NS_PER_DAY);
 	s->es.defrag_min_bytes = (uint64_t)conf_int(c, "controller.etcd.defrag_min_bytes",
 	    64ll << 20, 0, 1ll << 40);
 }
@@ -101,18 +101,18 @@ read_settings(struct conf *c, struct settings *s)
 	mode = conf_str(c, "controller.api_socket_mode", "0600");
 	m = strtol(mode, &end, 8);
 	if (*mode == '\0' || *end || m < 0 || m > 0777)
-		conf_error_at(c, "controller.api_socket_mode", "controller.api_socket_mode "
-		    "must be an octal mode such as \"0600\""), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "controller.api_socket_mode", "controller.api_socket_mode "
+		    "must be an octal mode such as \"0600\"");
 	s->api_socket_mode = (mode_t)m;
 	listen = conf_str(c, "controller.listen", "0.0.0.0:7400");
 	if (net_endpoint_parse(listen, &s->listen, 1) < 0)
-		conf_error_at(c, "controller.listen", "controller.listen must be "
-		    "\"a.b.c.d:port\", not \"%s\"", listen), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "controller.listen", "controller.listen must be "
+		    "\"a.b.c.d:port\", not \"%s\"", listen);
 	s->version_step = conf_int(c, "controller.version_step", 1, 1, 1000);
 	s->log_retention = conf_int(c, "controller.log_retention", 1000000, 1000, 1000000000);
 	s->db_map_size = conf_int(c, "controller.db_map_size", 16ll << 30, 1 << 24, 1ll << 40);
-	s->heartbeat_ns = conf_duration(c, "controller.heartbeat_interval", 1000000000ull,
-	    10000000ull, 60000000000ull);
+	s->heartbeat_ns = conf_duration(c, "controller.heartbeat_interval", NS_PER_S,
+	    10 * NS_PER_MS, 60 * NS_PER_S);
 	s->max_subs = conf_int(c, "controller.max_subscribers", 256, 1, 65536);
 	s->sub_buffer = conf_int(c, "controller.subscriber_buffer", 8 << 20, 1 << 20, 1 << 30);
 	tls_conf_read(c, "controller", &s->tls);
@@ -146,7 +146,7 @@ tick(struct loop_timer *t)
 	struct ticker *k = t->arg;
 
 	stats_heartbeat(k->stats);
-	loop_timer_set(k->l, t, 250000000ull);
+	loop_timer_set(k->l, t, 250 * NS_PER_MS);
 }
 
 int
@@ -239,7 +239,8 @@ main(int argc, char **argv)
 	etcdprobe_stop(probe);
 	etcdstore_close(es);
 	stream_free(st);
-	loop_settle(l, 20000000, 1000000000);	/* the cancels complete, memory is released */
+	/* the cancels complete, memory is released */
+	loop_settle(l, LOOP_SETTLE_QUIET_NS, LOOP_SETTLE_MAX_NS);
 	loop_free(l);
 	db_close(&db);
 	tls_ctx_free(tls);

@@ -14,6 +14,7 @@
 #include "pkt.h"
 #include "vports.h"
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/conf.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -30,10 +31,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TICK_NS		(10 * 1000000ull)
+#define TICK_NS		(10 * NS_PER_MS)
 /* xdp mode: runs to one VTEP this long go as UDP GSO (docs/forwarder.md, "Underlay I/O"). */
 #define XDP_SOCKET_RUNS	4
-#define ATTACH_RETRY_NS	(100 * 1000000ull)
+#define ATTACH_RETRY_NS	(100 * NS_PER_MS)
 /*
  * Learn requests syncd has not taken yet: a learn storm's first packets while syncd,
  * which takes only as many as it has send buffers for, catches up. 4096 overflowed at
@@ -109,7 +110,7 @@ tick(struct loop_timer *t)
 	STATS_FOLD(s->c, loop_slow, loop_trips_slow(s->l), s->loop_slow_seen);
 	if (loop_now(s->l) >= s->next_trip_ns) {
 		STATS_SET(s->c, loop_max_us, loop_trip_max_take(s->l) / 1000);
-		s->next_trip_ns = loop_now(s->l) + 1000000000ull;
+		s->next_trip_ns = loop_now(s->l) + NS_PER_S;
 	}
 	stats_heartbeat(&s->stats);
 	loop_timer_set(s->l, t, TICK_NS);
@@ -129,33 +130,27 @@ read_io(struct conf *c, struct dp_params *dp)
 	for (dp->io = DP_IO_SOCKET; dp->io <= DP_IO_AUTO; dp->io++)
 		if (strcmp(v, io[dp->io]) == 0)
 			break;
-	if (dp->io > DP_IO_AUTO) {
-		conf_error_at(c, "forwarder.io", "forwarder.io must be \"socket\", \"xdp\" or "
+	if (dp->io > DP_IO_AUTO)
+		conf_fatal_at(c, "forwarder.io", "forwarder.io must be \"socket\", \"xdp\" or "
 		    "\"auto\", not \"%s\"", v);
-		fatalx("%s", conf_error(c));
-	}
 	dp->xdp_ifname = conf_str(c, "forwarder.xdp_interface", NULL);
 	dp->xdp_ring = conf_int(c, "forwarder.xdp_ring_size", 2048, 64, 16384);
-	if (dp->xdp_ring & (dp->xdp_ring - 1)) {
-		conf_error_at(c, "forwarder.xdp_ring_size", "forwarder.xdp_ring_size must be a "
+	if (dp->xdp_ring & (dp->xdp_ring - 1))
+		conf_fatal_at(c, "forwarder.xdp_ring_size", "forwarder.xdp_ring_size must be a "
 		    "power of two, not %u", dp->xdp_ring);
-		fatalx("%s", conf_error(c));
-	}
 	dp->xdp_socket_runs = conf_int(c, "forwarder.xdp_socket_runs", XDP_SOCKET_RUNS, 0,
 	    64);
 	dp->xdp_fast_rules = conf_int(c, "forwarder.xdp_fast_rules", 65536, 0, 1u << 26);
 	dp->xdp_fast_vnis = conf_int(c, "forwarder.xdp_fast_vnis", 4096, 1, 1u << 20);
-	dp->xdp_fast_ttl_ns = conf_duration(c, "forwarder.xdp_fast_ttl", 1000000000ull,
-	    10000000ull, 60000000000ull);
+	dp->xdp_fast_ttl_ns = conf_duration(c, "forwarder.xdp_fast_ttl", NS_PER_S,
+	    10 * NS_PER_MS, 60 * NS_PER_S);
 	v = conf_str(c, "forwarder.xdp_mode", "auto");
 	for (dp->xdp_mode = 0; dp->xdp_mode < (int)(sizeof(mode) / sizeof(mode[0])); dp->xdp_mode++)
 		if (mode[dp->xdp_mode] && strcmp(v, mode[dp->xdp_mode]) == 0)
 			break;
-	if (dp->xdp_mode == (int)(sizeof(mode) / sizeof(mode[0]))) {
-		conf_error_at(c, "forwarder.xdp_mode", "forwarder.xdp_mode must be \"auto\", "
+	if (dp->xdp_mode == (int)(sizeof(mode) / sizeof(mode[0])))
+		conf_fatal_at(c, "forwarder.xdp_mode", "forwarder.xdp_mode must be \"auto\", "
 		    "\"native\" or \"generic\", not \"%s\"", v);
-		fatalx("%s", conf_error(c));
-	}
 }
 
 static void
@@ -166,36 +161,33 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 
 	mode = conf_str(c, "forwarder.mode", NULL);
 	if (mode == NULL || (strcmp(mode, "vswitch") != 0 && strcmp(mode, "gateway") != 0))
-		conf_error_at(c, "forwarder.mode", "forwarder.mode must be \"vswitch\" (a host) "
+		conf_fatal_at(c, "forwarder.mode", "forwarder.mode must be \"vswitch\" (a host) "
 		    "or \"gateway\"%s%s%s", mode ? ", not \"" : "", mode ? mode : "",
-		    mode ? "\"" : ""), fatalx("%s", conf_error(c));
+		    mode ? "\"" : "");
 	dp->mode = strcmp(mode, "vswitch") == 0 ? DP_VSWITCH : DP_GATEWAY;
 	listen = conf_str(c, "forwarder.listen", NULL);
 	if (listen == NULL || net_endpoint_parse(listen, &dp->listen, 0) < 0 ||
 	    dp->listen.sin_addr.s_addr == 0)
-		conf_error_at(c, "forwarder.listen", "forwarder.listen must be this node's VTEP, "
-		    "\"a.b.c.d:port\" with a real address: listen = \"192.168.0.11:4789\";"),
-		    fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "forwarder.listen", "forwarder.listen must be this node's VTEP, "
+		    "\"a.b.c.d:port\" with a real address: listen = \"192.168.0.11:4789\";");
 	dp->vxlan_port = conf_int(c, "forwarder.vxlan_port", 4789, 1, 65535);
-	dp->learn_interval_ns = conf_duration(c, "forwarder.learn_interval", 1000000000ull,
-	    1000000ull, 3600000000000ull);
+	dp->learn_interval_ns = conf_duration(c, "forwarder.learn_interval", NS_PER_S,
+	    NS_PER_MS, 3600 * NS_PER_S);
 	dp->learn_slots = conf_int(c, "forwarder.learn_slots", LEARNLIM_SLOTS_DEFAULT,
 	    LEARNLIM_SLOTS_MIN, LEARNLIM_SLOTS_MAX);
-	if (dp->learn_slots & (dp->learn_slots - 1)) {
-		conf_error_at(c, "forwarder.learn_slots", "forwarder.learn_slots must be a power "
+	if (dp->learn_slots & (dp->learn_slots - 1))
+		conf_fatal_at(c, "forwarder.learn_slots", "forwarder.learn_slots must be a power "
 		    "of two, not %u", dp->learn_slots);
-		fatalx("%s", conf_error(c));
-	}
 	mac = conf_str(c, "forwarder.router_mac", "02:00:00:00:00:01");
 	if (addr_mac_check("forwarder.router_mac", mac, dp->router_mac, ebuf) < 0)
-		conf_error_at(c, "forwarder.router_mac", "%s", ebuf), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "forwarder.router_mac", "%s", ebuf);
 	dp->bufs = conf_int(c, "forwarder.buffers", 4096, 256, 1 << 20);
 	dp->udp_recvs = conf_int(c, "forwarder.udp_recvs", 128, 1, 4096);
 	dp->tap_recvs = conf_int(c, "forwarder.tap_recvs", 32, 1, 256);
 	if (dp->udp_recvs + 2 * dp->tap_recvs > dp->bufs / 2)
-		conf_error_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
+		conf_fatal_at(c, "forwarder.buffers", "forwarder.buffers (%u) must be at least "
 		    "twice udp_recvs + 2 tap_recvs (%u)", dp->bufs,
-		    2 * (dp->udp_recvs + 2 * dp->tap_recvs)), fatalx("%s", conf_error(c));
+		    2 * (dp->udp_recvs + 2 * dp->tap_recvs));
 	read_io(c, dp);
 	/* A frame of the MTU must fit a buffer behind the VXLAN header. */
 	vpp->mtu = conf_int(c, "forwarder.tap_mtu", 1450, 68, TAP_MTU_MAX);
@@ -204,8 +196,8 @@ read_conf(struct conf *c, struct dp_params *dp, struct vports_params *vpp, uint3
 	*ring = conf_int(c, "forwarder.learn_ring_size", LEARN_RING_DEFAULT, RING_CAP_MIN,
 	    RING_CAP_MAX);
 	if (*ring & (*ring - 1))
-		conf_error_at(c, "forwarder.learn_ring_size", "forwarder.learn_ring_size must "
-		    "be a power of two, not %u", *ring), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "forwarder.learn_ring_size", "forwarder.learn_ring_size must "
+		    "be a power of two, not %u", *ring);
 	conf_done(c, "forwarder");
 }
 
@@ -256,7 +248,7 @@ main(int argc, char **argv)
 	rc = loop_run(s.l, &daemon_stop);
 	log_info("stopping");
 	dp_stop(s.dp);
-	loop_settle(s.l, 20000000, 1000000000);
+	loop_settle(s.l, LOOP_SETTLE_QUIET_NS, LOOP_SETTLE_MAX_NS);
 	vports_free(s.vp);
 	dp_free(s.dp);
 	loop_free(s.l);

@@ -11,6 +11,7 @@
 #include "feed.h"
 #include "gateways.h"
 #include "syncer.h"
+#include "common/clock.h"
 #include "common/conf.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -28,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAINTAIN_NS	(10 * 1000000ull)
+#define MAINTAIN_NS	(10 * NS_PER_MS)
 #define EVICT_BUDGET	20000
 
 struct state {
@@ -79,24 +80,6 @@ tick(struct loop_timer *t)
 	loop_timer_set(s->l, t, MAINTAIN_NS);
 }
 
-/* "a.b.c.d:port" list of a setting into addrs; fatal on error or when empty. */
-static size_t
-read_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs, size_t max)
-{
-	const char *list[SUBSCRIBER_ADDRS_MAX];
-	size_t n;
-
-	if (conf_get_str_list(c, path, list, max, &n) < 0)
-		fatalx("%s", conf_error(c));
-	if (n == 0)
-		fatalx("%s: %s must list at least one \"a.b.c.d:port\"", conf_path(c), path);
-	for (size_t i = 0; i < n; i++)
-		if (net_endpoint_parse(list[i], &addrs[i], 0) < 0)
-			conf_error_at(c, path, "%s[%zu] must be \"a.b.c.d:port\", not \"%s\"",
-			    path, i, list[i]), fatalx("%s", conf_error(c));
-	return n;
-}
-
 /*
  * This host's key (DESIGN.md §9): required unless learner.auth says plaintext, read
  * now so that -n refuses a key file of the wrong mode as a start would.
@@ -109,8 +92,8 @@ read_auth(struct conf *c, struct syncer_params *sp, const char **pathp)
 	*pathp = NULL;
 	sp->auth = conf_bool(c, "learner.auth", true);
 	path = conf_str(c, "learner.auth_key", NULL);
-	sp->learn_window_ns = conf_duration(c, "learner.learn_window", 5000000000ull,
-	    1000000ull, 3600000000000ull);
+	sp->learn_window_ns = conf_duration(c, "learner.learn_window", 5 * NS_PER_S,
+	    NS_PER_MS, 3600 * NS_PER_S);
 	if (!sp->auth)
 		return;
 	*pathp = path;
@@ -158,28 +141,30 @@ main(int argc, char **argv)
 		    conf_path(c));
 	listen = conf_str(c, "learner.listen", "0.0.0.0:4807");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
-		conf_error_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
-		    "not \"%s\"", listen), fatalx("%s", conf_error(c));
-	ngw = (uint32_t)read_endpoints(c, "learner.gateways", gws, GATEWAYS_MAX);
-	fp.naddrs = read_endpoints(c, "learner.controllers", fp.addrs, SUBSCRIBER_ADDRS_MAX);
-	sp.wait_ns = conf_duration(c, "learner.sync_wait", 2000000000ull, 0, 60000000000ull);
-	sp.timeout_ns = conf_duration(c, "learner.sync_timeout", 500000000ull, 10000000ull,
-	    60000000000ull);
+		conf_fatal_at(c, "learner.listen", "learner.listen must be \"a.b.c.d:port\", "
+		    "not \"%s\"", listen);
+	ngw = (uint32_t)conf_endpoints(c, "learner.gateways", gws, GATEWAYS_MAX,
+	    "gateways = [\"10.0.0.11:4806\"];");
+	fp.naddrs = conf_endpoints(c, "learner.controllers", fp.addrs, SUBSCRIBER_ADDRS_MAX,
+	    "controllers = [\"10.0.0.1:7400\"];");
+	sp.wait_ns = conf_duration(c, "learner.sync_wait", 2 * NS_PER_S, 0, 60 * NS_PER_S);
+	sp.timeout_ns = conf_duration(c, "learner.sync_timeout", 500 * NS_PER_MS, 10 * NS_PER_MS,
+	    60 * NS_PER_S);
 	sp.batch = conf_int(c, "learner.sync_batch", 32, 1, SYNC_VNIS_MAX);
 	sp.resync_min_rules = conf_int(c, "learner.resync_min_rules", 64, 0, 1u << 30);
 	down_after = conf_int(c, "learner.gateway_down_after", 3, 1, 1000);
-	probe_ns = conf_duration(c, "learner.gateway_probe", 500000000ull, 10000000ull,
-	    600000000000ull);
+	probe_ns = conf_duration(c, "learner.gateway_probe", 500 * NS_PER_MS, 10 * NS_PER_MS,
+	    600 * NS_PER_S);
 	s.cache_max_rules = conf_int(c, "learner.cache_max_rules", 500000, 0, 1u << 30);
-	s.cache_max_age_s = conf_duration(c, "learner.cache_max_age", 5 * 86400000000000ull, 0,
-	    365 * 86400000000000ull) / 1000000000ull;
-	s.evict_ns = conf_duration(c, "learner.evict_interval", 10000000000ull, 1000000ull,
-	    86400000000000ull);
+	s.cache_max_age_s = conf_duration(c, "learner.cache_max_age", 5 * NS_PER_DAY, 0,
+	    365 * NS_PER_DAY) / NS_PER_S;
+	s.evict_ns = conf_duration(c, "learner.evict_interval", 10 * NS_PER_S, NS_PER_MS,
+	    NS_PER_DAY);
 	max_ports = conf_int(c, "learner.max_ports", 1024, 1, 65536);
-	fp.timeout_ns = conf_duration(c, "learner.controller_timeout", 3000000000ull,
-	    100000000ull, 600000000000ull);
-	fp.backoff_min_ns = 100000000ull;
-	fp.backoff_max_ns = 5000000000ull;
+	fp.timeout_ns = conf_duration(c, "learner.controller_timeout", 3 * NS_PER_S,
+	    100 * NS_PER_MS, 600 * NS_PER_S);
+	fp.backoff_min_ns = 100 * NS_PER_MS;
+	fp.backoff_max_ns = 5 * NS_PER_S;
 	if (table_conf_read(c, "learner", TABLE_HOST, &tp) < 0)
 		fatalx("%s", conf_error(c));
 	if (strlen(host) > SYNC_NAME_MAX)
@@ -233,7 +218,8 @@ main(int argc, char **argv)
 	log_info("stopping");
 	feed_free(s.feed);
 	syncer_free(s.syncer);
-	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
+	/* the cancels complete, memory is released */
+	loop_settle(s.l, LOOP_SETTLE_QUIET_NS, LOOP_SETTLE_MAX_NS);
 	loop_free(s.l);
 	table_close(s.t);
 	ports_close(s.ports);

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define MAINTAIN_NS	(10 * 1000000ull)
-#define STATUS_NS	(1000 * 1000000ull)	/* a STATUS at least this often */
+#define MAINTAIN_NS	(10 * NS_PER_MS)
+#define STATUS_NS	(1000 * NS_PER_MS)	/* a STATUS at least this often */
 
 struct state {
 	struct loop *l;
@@ -121,25 +121,6 @@ lost(void *arg)
 
 static const struct subscriber_ops sub_ops = { hello, record, lost };
 
-static void
-read_controllers(struct conf *c, struct subscriber_params *cp)
-{
-	const char *list[SUBSCRIBER_ADDRS_MAX];
-	size_t n;
-
-	if (conf_get_str_list(c, "rule_store.controllers", list, SUBSCRIBER_ADDRS_MAX, &n) < 0)
-		fatalx("%s", conf_error(c));
-	if (n == 0)
-		fatalx("%s: rule_store.controllers must list the controller's address: "
-		    "controllers = [\"10.0.0.1:7400\"];", conf_path(c));
-	for (size_t i = 0; i < n; i++)
-		if (net_endpoint_parse(list[i], &cp->addrs[i], 0) < 0)
-			conf_error_at(c, "rule_store.controllers", "rule_store.controllers[%zu] "
-			    "must be \"a.b.c.d:port\", not \"%s\"", i, list[i]),
-			    fatalx("%s", conf_error(c));
-	cp->naddrs = n;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -156,20 +137,21 @@ main(int argc, char **argv)
 	bool check = false;
 
 	c = daemon_start(argc, argv, "rule-store", &common, &check);
-	read_controllers(c, &cp);
+	cp.naddrs = conf_endpoints(c, "rule_store.controllers", cp.addrs, SUBSCRIBER_ADDRS_MAX,
+	    "controllers = [\"10.0.0.1:7400\"];");
 	if (table_conf_read(c, "rule_store", TABLE_GATEWAY, &tp) < 0)
 		fatalx("%s", conf_error(c));
 	s.node = common.node;
-	cp.timeout_ns = conf_duration(c, "rule_store.controller_timeout", 3000000000ull,
-	    100000000ull, 600000000000ull);
-	cp.backoff_min_ns = conf_duration(c, "rule_store.reconnect_min", 100000000ull,
-	    1000000ull, 60000000000ull);
-	cp.backoff_max_ns = conf_duration(c, "rule_store.reconnect_max", 5000000000ull,
-	    cp.backoff_min_ns, 600000000000ull);
+	cp.timeout_ns = conf_duration(c, "rule_store.controller_timeout", 3 * NS_PER_S,
+	    100 * NS_PER_MS, 600 * NS_PER_S);
+	cp.backoff_min_ns = conf_duration(c, "rule_store.reconnect_min", 100 * NS_PER_MS,
+	    NS_PER_MS, 60 * NS_PER_S);
+	cp.backoff_max_ns = conf_duration(c, "rule_store.reconnect_max", 5 * NS_PER_S,
+	    cp.backoff_min_ns, 600 * NS_PER_S);
 	ring_size = conf_int(c, "rule_store.advance_ring", 4096, RING_CAP_MIN, RING_CAP_MAX);
 	if (ring_size & (ring_size - 1))
-		conf_error_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
-		    "power of two, not %u", ring_size), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "rule_store.advance_ring", "rule_store.advance_ring must be a "
+		    "power of two, not %u", ring_size);
 	tls_conf_read(c, "rule_store", &tc);
 	conf_done(c, "rule_store");
 	tls_conf_check(&tc);
@@ -207,7 +189,8 @@ main(int argc, char **argv)
 	conncount_fold(s.c, &s.seen, subscriber_counters(s.sub));
 	subscriber_free(s.sub);
 	apply_free(s.a);
-	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
+	/* the cancels complete, memory is released */
+	loop_settle(s.l, LOOP_SETTLE_QUIET_NS, LOOP_SETTLE_MAX_NS);
 	loop_free(s.l);
 	table_close(s.t);
 	vtepset_close(s.vteps);

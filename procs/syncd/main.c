@@ -9,6 +9,7 @@
 #include "admit.h"
 #include "counters.h"
 #include "serve.h"
+#include "common/clock.h"
 #include "common/conf.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -23,8 +24,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define TICK_NS		(20 * 1000000ull)
-#define TABLE_RETRY_NS	(100 * 1000000ull)
+#define TICK_NS		(20 * NS_PER_MS)
+#define TABLE_RETRY_NS	(100 * NS_PER_MS)
 
 struct state {
 	struct loop *l;
@@ -113,13 +114,12 @@ read_allow(struct conf *c, struct addr_cidr *nets, uint32_t *n)
 		fatalx("%s: syncd.allow must list the host networks that may sync: "
 		    "allow = [\"10.0.0.0/8\"];", conf_path(c));
 	for (size_t i = 0; i < k; i++) {
-		uint32_t mask;
+		bool ok = addr_cidr_parse(list[i], &nets[i]) == 0;
+		uint32_t mask = ok && nets[i].len ? ~0u << (32 - nets[i].len) : 0;
 
-		if (addr_cidr_parse(list[i], &nets[i]) < 0 ||
-		    (mask = nets[i].len ? ~0u << (32 - nets[i].len) : 0, nets[i].net & ~mask))
-			conf_error_at(c, "syncd.allow", "syncd.allow[%zu] must be a network "
-			    "\"a.b.c.d/len\" with no host bits, not \"%s\"", i, list[i]),
-			    fatalx("%s", conf_error(c));
+		if (!ok || (nets[i].net & ~mask) != 0)
+			conf_fatal_at(c, "syncd.allow", "syncd.allow[%zu] must be a network "
+			    "\"a.b.c.d/len\" with no host bits, not \"%s\"", i, list[i]);
 	}
 	*n = (uint32_t)k;
 }
@@ -176,11 +176,11 @@ main(int argc, char **argv)
 	c = daemon_start(argc, argv, "syncd", &common, &check);
 	listen = conf_str(c, "syncd.listen", "0.0.0.0:4806");
 	if (net_endpoint_parse(listen, &sp.listen, 1) < 0)
-		conf_error_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
-		    "\"%s\"", listen), fatalx("%s", conf_error(c));
+		conf_fatal_at(c, "syncd.listen", "syncd.listen must be \"a.b.c.d:port\", not "
+		    "\"%s\"", listen);
 	sp.learner_port = conf_int(c, "syncd.learner_port", 4807, 1, 65535);
 	sp.page_bytes = conf_int(c, "syncd.page_bytes", 1400, 512, 65000);
-	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5000000000ull, 0, 60000000000ull);
+	sp.max_wait_ns = conf_duration(c, "syncd.max_wait", 5 * NS_PER_S, 0, 60 * NS_PER_S);
 	sp.max_parked = conf_int(c, "syncd.max_parked", 32768, 1, 1 << 20);
 	sp.recv_depth = conf_int(c, "syncd.recv_depth", 64, 1, 4096);
 	sp.send_buffers = conf_int(c, "syncd.send_buffers", 1024, 16, 65536);
@@ -219,7 +219,8 @@ main(int argc, char **argv)
 	ringwatch_free(s.adv);
 	ringwatch_free(s.lrn);
 	serve_free(s.serve);
-	loop_settle(s.l, 20000000, 1000000000);	/* the cancels complete, memory is released */
+	/* the cancels complete, memory is released */
+	loop_settle(s.l, LOOP_SETTLE_QUIET_NS, LOOP_SETTLE_MAX_NS);
 	loop_free(s.l);
 	table_close(s.t);
 	stats_close(&s.stats);

@@ -395,7 +395,7 @@ Test(seg, bad_name_parts_are_refused)
 	struct seg s;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert(!seg_part_valid(bad[i]), "'%s' accepted", bad[i]);
+		cr_assert(!addr_part_valid(bad[i]), "'%s' accepted", bad[i]);
 		cr_assert_eq(seg_create(&s, bad[i], "segt", "w", SEG_KIND_TEST, LAYOUT, SZ),
 		    -EINVAL, "node '%s' accepted", bad[i]);
 		cr_assert_not_null(strstr(s.err, "bad segment name parts"), "%s", s.err);
@@ -406,8 +406,8 @@ Test(seg, bad_name_parts_are_refused)
 		cr_assert_eq(s.fd, -1);
 		cr_assert_eq(seg_name(buf, sizeof(buf), "n", bad[i], "w"), -EINVAL);
 	}
-	cr_assert(seg_part_valid(good));
-	cr_assert(seg_part_valid("gw1_a-b"));
+	cr_assert(addr_part_valid(good));
+	cr_assert(addr_part_valid("gw1_a-b"));
 	cr_assert_eq(seg_name(buf, sizeof(buf), "gw1", "rule-store", "table"), 0);
 	cr_assert_str_eq(buf, "vpcfwd.gw1.rule-store.table");
 	cr_assert_eq(seg_name(buf, 10, "gw1", "rule-store", "table"), -ENAMETOOLONG);
