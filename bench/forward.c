@@ -135,7 +135,7 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 	struct ovl *t = &topo[c];
 	struct gen *g = &gen[c];
 	uint64_t rx0, rx1, tx0, tx1, f0, f1, s0, s1, i0, i1, t0, t1, d0, g0, g1, x0, r0;
-	double dt, n, busy;
+	double dt, n;
 
 	gen_run(g);
 	ns_sleep_ms(WARM_MS);
@@ -170,9 +170,8 @@ measure(int c, int flow, uint64_t window_ms, struct meas *m)
 	m->sirq_ns = n > 0 ? (double)(s1 - s0) / n : 0;
 	m->cpu_ns = m->fwd_ns + m->sirq_ns;
 	m->gen_ns = n > 0 ? (double)(g1 - g0) / n : 0;
-	busy = (double)sysconf(_SC_NPROCESSORS_ONLN) * dt - (double)(i1 - i0);
-	m->machine_ns = n > 0 ? busy / n : 0;
-	m->cores = busy / dt;
+	m->cores = cpu_busy_cores(i1 - i0, t1 - t0);
+	m->machine_ns = n > 0 ? m->cores * dt / n : 0;
 	ns_sleep_ms(SETTLE_MS);
 }
 

@@ -136,7 +136,7 @@ struct meas {
 	double pps;			/* first: medians by bench_cmp_double */
 	double offered, loss;
 	double proc_cores, sirq_cores, busy_cores, gen_cores;
-	double idle_cores;	/* cpu_idle_ns's */
+	double clock_cores;	/* CPUs busy by the idle clock (cpu_busy_cores) */
 	uint64_t fwd_drops;
 };
 
@@ -656,7 +656,7 @@ measure(struct bench *b, int c, uint64_t rate, uint64_t warm_ms, uint64_t ms,
 	m->sirq_cores = (double)(s1 - s0) / (double)(t1 - t0);
 	m->busy_cores = (double)(u1 - u0) / (double)(t1 - t0);
 	m->gen_cores = (double)(g1 - g0) / (double)(t1 - t0);
-	m->idle_cores = (double)(i1 - i0) / (double)(t1 - t0);
+	m->clock_cores = cpu_busy_cores(i1 - i0, t1 - t0);
 	ns_sleep_ms(SETTLE_MS);
 }
 
@@ -688,9 +688,7 @@ cpu_us(const struct meas *m)
 static double
 machine_us(const struct meas *m)
 {
-	double cores = (double)sysconf(_SC_NPROCESSORS_ONLN) - m->idle_cores - m->gen_cores;
-
-	return m->pps > 0 ? cores * 1e6 / m->pps : 0;
+	return m->pps > 0 ? (m->clock_cores - m->gen_cores) * 1e6 / m->pps : 0;
 }
 
 /*

@@ -333,6 +333,21 @@ ns_rx_packets(struct ns *n, const char *ifname)
 
 /* ---- CPU time ------------------------------------------------------------------------ */
 
+/* The "cpu" line of /proc/stat, its first 8 fields (user .. steal), ns. */
+static inline void
+cpu_stat_ns(uint64_t v[8])
+{
+	unsigned long long t[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1],
+	    &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]) != 8)
+		fatalx("%s: /proc/stat", the_cluster.bench);
+	fclose(f);
+	for (int i = 0; i < 8; i++)
+		v[i] = t[i] * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
 /*
  * Idle time of every CPU together (idle + iowait), ns. Unlike the busy fields, which
  * are ticks sampled (and a tickless idle CPU's short bursts of softirq go mostly
@@ -342,32 +357,30 @@ ns_rx_packets(struct ns *n, const char *ifname)
 static inline uint64_t
 cpu_idle_ns(void)
 {
-	unsigned long long v[5] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
+	uint64_t v[8];
 
-	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-	    &v[4]) != 5)
-		fatalx("%s: /proc/stat", the_cluster.bench);
-	fclose(f);
-	return (v[3] + v[4]) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+	cpu_stat_ns(v);
+	return v[3] + v[4];
 }
 
-/* Busy time of every CPU together (all but idle and iowait), ns. */
+/* CPUs busy over dt_ns by the idle clock, idle_ns the difference of two cpu_idle_ns. */
+static inline double
+cpu_busy_cores(uint64_t idle_ns, uint64_t dt_ns)
+{
+	return (double)sysconf(_SC_NPROCESSORS_ONLN) - (double)idle_ns / (double)dt_ns;
+}
+
+/* Busy time of every CPU together (all but idle and iowait), ns: tick-sampled. */
 static inline uint64_t
 cpu_busy_ns(void)
 {
-	unsigned long long v[10] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-	uint64_t busy = 0;
+	uint64_t v[8], busy = 0;
 
-	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) < 8)
-		fatalx("%s: /proc/stat", the_cluster.bench);
-	fclose(f);
+	cpu_stat_ns(v);
 	for (int i = 0; i < 8; i++)
 		if (i != 3 && i != 4)
 			busy += v[i];
-	return busy * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+	return busy;
 }
 
 /*
@@ -399,14 +412,10 @@ gen_pace(uint64_t rate, uint64_t t0, uint64_t done, uint32_t max)
 static inline uint64_t
 cpu_softirq_ns(void)
 {
-	unsigned long long v[7] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
+	uint64_t v[8];
 
-	if (f == NULL || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-	    &v[2], &v[3], &v[4], &v[5], &v[6]) != 7)
-		fatalx("%s: /proc/stat", the_cluster.bench);
-	fclose(f);
-	return v[6] * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+	cpu_stat_ns(v);
+	return v[6];
 }
 
 /* utime + stime of a process, ns (0 when it is gone). */
