@@ -110,20 +110,21 @@ for i in range(int(sys.argv[1])):
     s.sendto(b"%d" % i, ("10.0.0.51", 9999))
     time.sleep(float(sys.argv[2]))' "$1" "$2"
 }
-# The gateway that relays to x2 (one per destination) may not have relayed to ext yet: a
-# few datagrams first have it put ext's next hop, which only the forwarder can (a burst
-# would be over before that put lands).
-burst 3 0.05
-sleep 0.1
-e2e_snap B
-burst 400 0
 d() { echo $((A[$1] - B[$1])); }
 relayed()
 {
 	e2e_snap A
-	(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed) >= 400))
+	(($(d gateway1.forwarder.tx_relayed) + $(d gateway2.forwarder.tx_relayed) >= $1))
 }
-t_until 5 "the gateways relaying b1's burst of 400 to x2" relayed
+# The gateway that relays to x2 (one per destination) may not have relayed to ext yet: a
+# few datagrams first have it put ext's next hop, which only the forwarder can, as it
+# relays them (a burst would be over before that put lands).
+e2e_snap B
+burst 3 0.05
+t_until 5 "the gateways relaying b1's 3 datagrams to x2" relayed 3
+e2e_snap B
+burst 400 0
+t_until 5 "the gateways relaying b1's burst of 400 to x2" relayed 400
 fast=$(($(d gateway1.forwarder.xdp_fast) + $(d gateway2.forwarder.xdp_fast)))
 # The first may go up if the next hop's TTL ran out meanwhile.
 counters()
