@@ -21,7 +21,6 @@
 #ifndef COMMON_CONF_H
 #define COMMON_CONF_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +68,7 @@ int conf_error_at(struct conf *c, const char *path, const char *fmt, ...)
  * count, never 0. Fatal when it is not such a list or is empty, the message showing
  * `example` (`controllers = ["10.0.0.1:7400"];`).
  */
+struct sockaddr_in;
 size_t conf_endpoints(struct conf *c, const char *path, struct sockaddr_in *addrs,
     size_t max, const char *example);
 /* conf_error_at, then fatalx with the message: a process's settings that cannot be. */
