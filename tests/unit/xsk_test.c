@@ -989,17 +989,11 @@ src_put(struct xsk *x, uint32_t gen)
 static struct xdp_fast_slot *
 slot_of(struct xsk *x, const char *dst)
 {
-	uint32_t ip = inet_addr(dst);
+	struct xdp_fast_key k = { .vni = VNI, .ip = inet_addr(dst) };
+	struct xdp_fast_slot *s = slot_find(&x->rules, &k);
 
-	for (int c = 0; c < 2; c++) {
-		struct xdp_fast_bucket *bk = bucket(&x->rules, VNI, ip, c);
-
-		for (int w = 0; w < XDP_FAST_WAYS; w++)
-			if (bk->slot[w].vni == VNI && bk->slot[w].ip == ip)
-				return &bk->slot[w];
-	}
-	cr_assert_fail("no slot for %s", dst);
-	return NULL;
+	cr_assert_not_null(s, "no slot for %s", dst);
+	return s;
 }
 
 /* B (IP_B) a source of the allow-list, one valid rule for (VNI, INNER_DST) to B. */
