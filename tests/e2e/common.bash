@@ -113,8 +113,10 @@ _e2e_down()
 		# before its agent configured it fails the same way as a lost frame.
 		for f in "$TOPO_DIR"/vms/*.log; do
 			[[ -s $f ]] || continue
-			read -r n _ < <(tail -1 "$f")
-			echo "--- vms/${f##*/}: configured at $(date -u -d "@$n" +%T.%3N)" >&2
+			n=${f##*/}
+			n=${n%.log}
+			echo "--- vms/$n: configured at" \
+			    "$(date -u -d "@$(topo_vm_configured "$n")" +%T.%3N)" >&2
 		done
 		echo "--- failed at $(date -u +%T.%3N)" >&2
 		# A cause of a second without traffic seen before (fixed in 1692348), named
